@@ -1,0 +1,38 @@
+#!/bin/sh
+# Installs, with apt-get, every Debian package needed to build, test, demo and
+# bench mailaudit, and only those that are missing. Not root: print the line.
+set -u
+PKGS="build-essential pkg-config libetpan-dev libncurses-dev libssl-dev libsqlite3-dev libcmocka-dev
+ dovecot-imapd dovecot-pop3d dovecot-submissiond openssl tmux fetchmail getmail6 python3 procps
+ clang libclang-rt-14-dev"
+
+missing=""
+for p in $PKGS; do
+	st=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null)
+	case "$st" in
+	*" installed") ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+[ -z "$missing" ] && exit 0
+
+if [ "$(id -u)" != 0 ]; then
+	echo "mailaudit needs these packages:$missing" >&2
+	echo "Install them with:" >&2
+	echo "  sudo apt-get update && sudo apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+echo "installing:$missing"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q >/dev/null || { echo "apt-get update failed" >&2; exit 1; }
+# Debian's Dovecot packages try to start the system service; a policy-rc.d
+# that forbids it keeps the machine's own Dovecot off (tests run a private one).
+policy=/usr/sbin/policy-rc.d
+made_policy=0
+if [ ! -e "$policy" ]; then
+	printf '#!/bin/sh\nexit 101\n' > "$policy" && chmod 755 "$policy" && made_policy=1
+fi
+apt-get install -y -q --no-install-recommends $missing
+rc=$?
+[ "$made_policy" = 1 ] && rm -f "$policy"
+exit $rc
