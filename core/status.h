@@ -34,6 +34,7 @@
 	X(MA_ERR_STARTTLS_INJECTION, "the server sent data before the secure connection started (possible attack); refusing to continue") \
 	X(MA_ERR_GREETING,       "the server refused the connection in its greeting") \
 	X(MA_ERR_LOGIN,          "the server rejected the login name or password") \
+	X(MA_ERR_UNENCRYPTED,    "refusing to send the password over an unencrypted connection (use /tls or /starttls, or --insecure to allow it)") \
 	X(MA_ERR_PLAINTEXT_REFUSED, "the server refuses logins over an unencrypted connection") \
 	X(MA_ERR_IN_USE,         "the mailbox is locked by another POP3 session (another device is downloading mail right now)") \
 	X(MA_ERR_LOGIN_DELAY,    "the server allows logins only every so often (LOGIN-DELAY); try again later") \

@@ -37,15 +37,28 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 unsigned ma_default_port(enum ma_proto proto, enum ma_security sec);
 const char *ma_security_name(enum ma_security sec); /* "tls" ... */
 
+struct ma_tls;   /* TLS settings (trust store, minimum version), see ma_tls_new */
+
 /* Connection settings shared by every session of one run. */
 struct ma_net_opts {
 	const char *ca_file;      /* NULL: the system CA store */
 	bool insecure;            /* skip certificate checks (user asked) */
-	int timeout_s;            /* connect timeout and idle timeout per read */
+	int timeout_s;            /* connect timeout and idle timeout per read; <= 0: 30 */
 	int deadline_s;           /* whole-session limit, 0 = none */
 	const char *source_addr;  /* bind before connect (tests use 127.0.0.2); NULL = any */
 	int cancel_fd;            /* readable => cancel everything; -1 = none */
+	struct ma_tls *tls;       /* from ma_tls_new(), shared by sessions and threads;
+	                           * NULL: each connection builds its own from the above */
 };
+
+/* Builds the TLS settings of one run from opts->ca_file (insecure is read
+ * per connection): loading a CA store costs time, so sessions share one.
+ * Thread-safe once made.
+ * A missing or unreadable ca_file gives MA_ERR_ARGUMENT naming the file.
+ * Connections keep their own reference: free it whenever convenient. */
+ma_status ma_tls_new(const struct ma_net_opts *opts, struct ma_tls **out,
+		     struct ma_error *err);
+void ma_tls_free(struct ma_tls *tls);  /* NULL ok */
 
 /* What the report shows about a TLS connection. */
 struct ma_cert_info {
@@ -78,6 +91,9 @@ mailstream_low *ma_conn_low(struct ma_conn *c);
 /* Why the last read/write returned -1 (MA_ERR_CLOSED, READ_TIMEOUT, ...),
  * or MA_OK if nothing failed at the transport level. */
 ma_status ma_conn_last_error(const struct ma_conn *c);
+/* Words about that failure ("TLS error: bad record mac", "nothing for 30 s"),
+ * "" if none. */
+const char *ma_conn_last_detail(const struct ma_conn *c);
 const struct ma_cert_info *ma_conn_cert(const struct ma_conn *c);
 bool ma_conn_is_tls(const struct ma_conn *c);
 /* After this every read/write fails at once; safe before freeing a stream

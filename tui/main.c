@@ -1,33 +1,317 @@
-/* mailaudit: entry point. Parses options and hands off to the report or the TUI. */
+/* mailaudit: entry point. Reads options and the accounts file, gets the
+ * password from a safe source, then runs the audit for the report, the
+ * monitoring check, or the full-screen program. */
+#include <getopt.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
+#include "audit.h"
+#include "config.h"
+#include "credentials.h"
+#include "report.h"
 #include "status.h"
+#include "trace.h"
+
+/* Exit codes follow the monitoring-plugins convention. */
+enum { EXIT_OK_ = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
+
+struct options {
+	const char *report;       /* --report FILE|- */
+	bool check;               /* --check */
+	const char *imap, *pop3, *smtp, *user, *address;
+	const char *password_command, *password_file;
+	const char *ca_file;
+	bool insecure;
+	int timeout;
+	const char *trace;
+	const char *state_dir;
+	bool no_history;
+	const char *account;      /* -a NAME */
+	const char *config;       /* -c FILE */
+	const char *source_addr;
+	time_t now;               /* --now (tests pin report times) */
+};
 
 static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: mailaudit [OPTIONS]\n"
 		"Tells whether your mail is safe on the server: logs in over IMAP and POP3\n"
-		"(read-only), finds what deletes mail, and explains the fix.\n\n"
-		"  --version        print the version and exit\n"
-		"  --help           print this help and exit\n");
+		"(read-only), finds what deletes mail, and explains the fix.\n"
+		"\n"
+		"Account:\n"
+		"  -a, --account NAME        use account NAME from the accounts file\n"
+		"  -c, --config FILE         accounts file (default ~/.config/mailaudit/config)\n"
+		"      --imap HOST[:PORT][/tls|/starttls]   IMAP server (993/tls by default)\n"
+		"      --pop3 HOST[:PORT][/tls|/starttls]   POP3 server (995/tls by default)\n"
+		"      --user LOGIN          login name (the full e-mail address)\n"
+		"      --address ADDR        e-mail address (login defaults to it)\n"
+		"Password (never on the command line):\n"
+		"      --password-command CMD  run CMD, use the first line it prints\n"
+		"      --password-file FILE    first line of FILE (must be mode 0600)\n"
+		"                            otherwise mailaudit asks on the terminal\n"
+		"Output:\n"
+		"      --report FILE|-       audit and write the text report (- = stdout)\n"
+		"      --check               audit and print one monitoring line\n"
+		"Connection:\n"
+		"      --ca-file FILE        trust the CA certificates in FILE\n"
+		"      --insecure            do NOT verify certificates (every output says so)\n"
+		"      --timeout SECONDS     network timeout (default 30)\n"
+		"      --trace FILE          write the protocol dialogue, passwords redacted\n"
+		"History:\n"
+		"      --state-dir DIR       where the history is kept\n"
+		"                            (default ~/.local/state/mailaudit)\n"
+		"      --no-history          look only, record nothing\n"
+		"\n"
+		"      --version             print the version and exit\n"
+		"      --help                print this help and exit\n"
+		"\n"
+		"Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not audit).\n");
+}
+
+static void die(const char *what, const struct ma_error *err)
+{
+	char buf[800];
+	ma_error_format(err, buf, sizeof buf);
+	fprintf(stderr, "mailaudit: %s%s%s\n", what ? what : "", what ? ": " : "", buf);
+	exit(EXIT_UNKNOWN);
+}
+
+static void die_msg(const char *msg)
+{
+	fprintf(stderr, "mailaudit: %s\n", msg);
+	exit(EXIT_UNKNOWN);
+}
+
+enum {
+	OPT_REPORT = 256, OPT_CHECK, OPT_IMAP, OPT_POP3, OPT_SMTP, OPT_USER, OPT_ADDRESS,
+	OPT_PWCMD, OPT_PWFILE, OPT_CAFILE, OPT_INSECURE, OPT_TIMEOUT, OPT_TRACE,
+	OPT_STATEDIR, OPT_NOHISTORY, OPT_SOURCE, OPT_NOW, OPT_VERSION, OPT_HELP, OPT_NOCOLOR,
+};
+
+static void parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option longopts[] = {
+		{ "report", required_argument, NULL, OPT_REPORT },
+		{ "check", no_argument, NULL, OPT_CHECK },
+		{ "imap", required_argument, NULL, OPT_IMAP },
+		{ "pop3", required_argument, NULL, OPT_POP3 },
+		{ "smtp", required_argument, NULL, OPT_SMTP },
+		{ "user", required_argument, NULL, OPT_USER },
+		{ "address", required_argument, NULL, OPT_ADDRESS },
+		{ "password-command", required_argument, NULL, OPT_PWCMD },
+		{ "password-file", required_argument, NULL, OPT_PWFILE },
+		{ "ca-file", required_argument, NULL, OPT_CAFILE },
+		{ "insecure", no_argument, NULL, OPT_INSECURE },
+		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+		{ "trace", required_argument, NULL, OPT_TRACE },
+		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
+		{ "no-history", no_argument, NULL, OPT_NOHISTORY },
+		{ "source-address", required_argument, NULL, OPT_SOURCE },
+		{ "now", required_argument, NULL, OPT_NOW },
+		{ "no-color", no_argument, NULL, OPT_NOCOLOR },
+		{ "account", required_argument, NULL, 'a' },
+		{ "config", required_argument, NULL, 'c' },
+		{ "version", no_argument, NULL, OPT_VERSION },
+		{ "help", no_argument, NULL, OPT_HELP },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":a:c:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_REPORT: o->report = optarg; break;
+		case OPT_CHECK: o->check = true; break;
+		case OPT_IMAP: o->imap = optarg; break;
+		case OPT_POP3: o->pop3 = optarg; break;
+		case OPT_SMTP: o->smtp = optarg; break;
+		case OPT_USER: o->user = optarg; break;
+		case OPT_ADDRESS: o->address = optarg; break;
+		case OPT_PWCMD: o->password_command = optarg; break;
+		case OPT_PWFILE: o->password_file = optarg; break;
+		case OPT_CAFILE: o->ca_file = optarg; break;
+		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_TIMEOUT: {
+			char *end;
+			long t = strtol(optarg, &end, 10);
+			if (*end || t < 1 || t > 3600)
+				die_msg("--timeout wants a number of seconds between 1 and 3600");
+			o->timeout = (int)t;
+			break;
+		}
+		case OPT_TRACE: o->trace = optarg; break;
+		case OPT_STATEDIR: o->state_dir = optarg; break;
+		case OPT_NOHISTORY: o->no_history = true; break;
+		case OPT_SOURCE: o->source_addr = optarg; break;
+		case OPT_NOW: o->now = (time_t)strtoll(optarg, NULL, 10); break;
+		case OPT_NOCOLOR: break; /* the report has no colour; the TUI reads it */
+		case 'a': o->account = optarg; break;
+		case 'c': o->config = optarg; break;
+		case OPT_VERSION:
+			printf("mailaudit %s\n", MA_VERSION);
+			exit(0);
+		case OPT_HELP:
+		case 'h':
+			usage(stdout);
+			exit(0);
+		case ':':
+			fprintf(stderr, "mailaudit: option '%s' needs a value (see mailaudit --help)\n",
+				argv[optind - 1]);
+			exit(EXIT_UNKNOWN);
+		default:
+			fprintf(stderr, "mailaudit: unknown option '%s' (see mailaudit --help)\n",
+				argv[optind - 1]);
+			exit(EXIT_UNKNOWN);
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "mailaudit: unexpected argument '%s'; a password is never given on the "
+			"command line (see --password-command)\n", argv[optind]);
+		exit(EXIT_UNKNOWN);
+	}
+}
+
+static void set_endpoint(const char *text, enum ma_proto proto, struct ma_endpoint *ep, bool *has,
+			 const char *opt)
+{
+	struct ma_error err;
+	if (ma_endpoint_parse(text, strlen(text), proto, ep, &err) != MA_OK)
+		die(opt, &err);
+	*has = true;
+}
+
+/* Builds the account from the accounts file (if -a) and the options on top. */
+static void build_account(const struct options *o, struct ma_account *acct, struct ma_config *cfg,
+			  const char **pwcmd, const char **pwfile, const char **ca_file)
+{
+	struct ma_error err;
+	memset(acct, 0, sizeof *acct);
+	if (o->account) {
+		if (ma_config_load(o->config, cfg, &err) != MA_OK)
+			die(NULL, &err);
+		const struct ma_config_account *ca = ma_config_find(cfg, o->account);
+		if (!ca) {
+			fprintf(stderr, "mailaudit: no account \"%s\" in the accounts file\n", o->account);
+			exit(EXIT_UNKNOWN);
+		}
+		*acct = ca->acct;
+		*pwcmd = ca->password_command;
+		*pwfile = ca->password_file;
+		*ca_file = ca->ca_file;
+	}
+	if (o->imap)
+		set_endpoint(o->imap, MA_PROTO_IMAP, &acct->imap, &acct->has_imap, "--imap");
+	if (o->pop3)
+		set_endpoint(o->pop3, MA_PROTO_POP3, &acct->pop3, &acct->has_pop3, "--pop3");
+	if (o->smtp)
+		set_endpoint(o->smtp, MA_PROTO_SMTP, &acct->smtp, &acct->has_smtp, "--smtp");
+	if (o->address)
+		snprintf(acct->address, sizeof acct->address, "%s", o->address);
+	if (o->user)
+		snprintf(acct->login, sizeof acct->login, "%s", o->user);
+	if (!acct->login[0] && acct->address[0])
+		snprintf(acct->login, sizeof acct->login, "%s", acct->address);
+	if (o->password_command)
+		*pwcmd = o->password_command, *pwfile = NULL;
+	if (o->password_file)
+		*pwfile = o->password_file, *pwcmd = NULL;
+	if (o->ca_file)
+		*ca_file = o->ca_file;
+	if (!acct->has_imap && !acct->has_pop3)
+		die_msg("no server given: use --imap and/or --pop3, or -a NAME (see mailaudit --help)");
+	if (!acct->login[0])
+		die_msg("no login given: use --user with the full e-mail address");
+}
+
+static int run_batch(const struct options *o)
+{
+	struct ma_config cfg = { 0 };
+	struct ma_account acct;
+	const char *pwcmd = NULL, *pwfile = NULL, *ca_file = NULL;
+	struct ma_error err;
+	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
+
+	char *password;
+	if (pwcmd)
+		password = ma_password_from_command(pwcmd, o->timeout ? o->timeout : 30, &err);
+	else if (pwfile)
+		password = ma_password_from_file(pwfile, &err);
+	else {
+		char prompt[400];
+		snprintf(prompt, sizeof prompt, "Password for %s: ", acct.login);
+		password = ma_password_prompt(prompt, &err);
+	}
+	if (!password)
+		die("password", &err);
+
+	struct ma_trace *trace = NULL;
+	if (o->trace && ma_trace_open(o->trace, &trace, &err) != MA_OK)
+		die(NULL, &err);
+	struct ma_audit_opts ao = { 0 };
+	ao.net.ca_file = ca_file;
+	ao.net.insecure = o->insecure;
+	ao.net.timeout_s = o->timeout ? o->timeout : 30;
+	ao.net.source_addr = o->source_addr;
+	ao.net.cancel_fd = -1;
+	ao.trace = trace;
+	ao.state_dir = o->state_dir;
+	ao.no_history = o->no_history;
+	ao.now = o->now;
+	struct ma_tls *tls = NULL;
+	if (ma_tls_new(&ao.net, &tls, &err) != MA_OK)
+		die(NULL, &err);
+	ao.net.tls = tls;
+
+	struct ma_audit_result *r = NULL;
+	ma_status st = ma_audit_run(&acct, password, &ao, &r, &err);
+	ma_password_free(password);
+	ma_tls_free(tls);
+	ma_trace_close(trace);
+	ma_config_free(&cfg);
+	if (st != MA_OK)
+		die(NULL, &err);
+
+	int code = ma_severity_exit_code(r->verdict);
+	char *text = NULL;
+	if (o->check) {
+		if (ma_check_line(r, &text, &err) != MA_OK)
+			die(NULL, &err);
+		printf("%s\n", text);
+	} else {
+		if (ma_report_text(r, &text, &err) != MA_OK)
+			die(NULL, &err);
+		if (strcmp(o->report, "-") == 0)
+			fputs(text, stdout);
+		else if (ma_report_write(o->report, text, &err) != MA_OK)
+			die(NULL, &err);
+		else
+			fprintf(stderr, "mailaudit: report written to %s (verdict %s)\n", o->report,
+				ma_severity_name(r->verdict));
+	}
+	free(text);
+	ma_audit_result_free(r);
+	if (fflush(stdout) != 0)
+		return EXIT_UNKNOWN;
+	return code;
 }
 
 int main(int argc, char **argv)
 {
-	for (int i = 1; i < argc; i++) {
-		if (strcmp(argv[i], "--version") == 0) {
-			printf("mailaudit %s\n", MA_VERSION);
-			return 0;
-		}
-		if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-			usage(stdout);
-			return 0;
-		}
-		fprintf(stderr, "mailaudit: unknown option '%s' (see mailaudit --help)\n", argv[i]);
-		return 3;
-	}
+	struct options o = { 0 };
+	/* A password will sit in this process's memory: no core dumps. */
+	prctl(PR_SET_DUMPABLE, 0);
+	struct rlimit nocore = { 0, 0 };
+	setrlimit(RLIMIT_CORE, &nocore);
+
+	parse_args(argc, argv, &o);
+	if (o.report || o.check)
+		return run_batch(&o);
+	/* The full-screen program comes with the TUI; until then, say how to
+	 * get a report. */
 	usage(stdout);
 	return 0;
 }

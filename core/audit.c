@@ -1,0 +1,485 @@
+#include "audit.h"
+
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "history.h"
+#include "imap.h"
+#include "parse.h"
+#include "pop3.h"
+
+/* What the IMAP side saw of one folder, messages included (the result
+ * keeps only the counts). */
+struct look_folder {
+	struct ma_folder f;
+	bool examined;            /* every message of it was read */
+	bool incremental;         /* headers fetched only above prev_max */
+	uint32_t prev_max;
+	unsigned deleted;
+	uint64_t size;
+};
+
+struct imap_look {
+	struct look_folder *folders;
+	size_t n;
+	bool list_ok;
+	bool all_examined;
+	struct ma_imap *s;        /* kept open for the recount */
+	struct ma_error err;
+	bool ok;
+};
+
+struct pop3_look {
+	const struct ma_account *acct;
+	const char *password;
+	const struct ma_audit_opts *opts;
+	struct ma_pop3 *s;        /* kept open for the recount */
+	struct ma_pop3_view view;
+	struct ma_cert_info cert;
+	bool tls;
+	struct ma_error err;
+	bool ok;
+	bool in_use;
+};
+
+static void progress(const struct ma_audit_opts *o, enum ma_step step, const char *what,
+		     size_t done, size_t total)
+{
+	if (o->progress) {
+		struct ma_progress p = { step, what, done, total };
+		o->progress(&p, o->progress_ctx);
+	}
+}
+
+static void *pop3_thread(void *arg)
+{
+	struct pop3_look *l = arg;
+	ma_status st = ma_pop3_open(&l->acct->pop3, &l->opts->net, l->opts->trace, &l->s, &l->err);
+	if (st != MA_OK)
+		return NULL;
+	if (ma_pop3_cert(l->s)) {
+		l->cert = *ma_pop3_cert(l->s);
+		l->tls = l->cert.present;
+	}
+	st = ma_pop3_login(l->s, l->acct->login, l->password, &l->err);
+	if (st == MA_ERR_IN_USE)
+		l->in_use = true;
+	if (st != MA_OK)
+		return NULL;
+	st = ma_pop3_scan(l->s, &l->view, &l->err);
+	l->ok = st == MA_OK;
+	return NULL;
+}
+
+struct fetch_ctx {
+	struct look_folder *lf;
+	const struct ma_audit_opts *opts;
+	size_t done, total;
+};
+
+static int on_message(struct ma_message *m, void *ctx)
+{
+	struct fetch_ctx *c = ctx;
+	if (m->flags & MA_FLAG_DELETED)
+		c->lf->deleted++;
+	c->lf->size += m->size;
+	if (ma_folder_add_message(&c->lf->f, m) != 0)
+		return 1;
+	if (++c->done % 500 == 0)
+		progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, c->done, c->total);
+	return 0;
+}
+
+/* One folder: STATUS for the unseen count, EXAMINE (never SELECT), the
+ * present UIDs, then UID FETCH: with headers for UIDs the history does not
+ * know yet, flags and sizes only for the rest. */
+static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct ma_history *h,
+			     int64_t account, const struct ma_audit_opts *opts, struct ma_error *err)
+{
+	uint32_t *uids = NULL;
+	size_t n = 0;
+	ma_status st = ma_imap_status(s, &lf->f, err);
+	if (st == MA_OK)
+		st = ma_imap_examine(s, &lf->f, err);
+	if (st == MA_OK)
+		st = ma_imap_search_all(s, &uids, &n, err);
+	if (st != MA_OK)
+		return st;
+
+	uint32_t prev_validity = 0, prev_max = 0;
+	bool known = false;
+	if (h && ma_history_folder_prev(h, account, lf->f.name, &prev_validity, &prev_max, &known, NULL) == MA_OK &&
+	    known && prev_validity == lf->f.uidvalidity) {
+		lf->incremental = true;
+		lf->prev_max = prev_max;
+	}
+	struct fetch_ctx c = { lf, opts, 0, n };
+	size_t split = 0; /* uids[0..split) are known: no headers needed */
+	if (lf->incremental)
+		while (split < n && uids[split] <= prev_max)
+			split++;
+	st = ma_imap_fetch(s, uids, split, false, on_message, &c, err);
+	if (st == MA_OK)
+		st = ma_imap_fetch(s, uids + split, n - split, true, on_message, &c, err);
+	free(uids);
+	if (st == MA_OK)
+		lf->examined = true;
+	return st;
+}
+
+static void look_imap(const struct ma_account *acct, const char *password,
+		      const struct ma_audit_opts *opts, struct ma_history *h, int64_t account,
+		      struct imap_look *l, struct ma_audit_result *r)
+{
+	struct ma_folder *folders = NULL;
+	size_t n = 0;
+	progress(opts, MA_STEP_CONNECT, acct->imap.host, 0, 0);
+	if (ma_imap_open(&acct->imap, &opts->net, opts->trace, &l->s, &l->err) != MA_OK)
+		return;
+	if (ma_imap_cert(l->s) && ma_imap_cert(l->s)->present) {
+		r->imap_cert = *ma_imap_cert(l->s);
+		r->imap_tls = true;
+	}
+	progress(opts, MA_STEP_LOGIN, acct->login, 0, 0);
+	if (ma_imap_login(l->s, acct->login, password, &l->err) != MA_OK)
+		return;
+	r->imap_caps = strdup(ma_imap_caps(l->s));
+	if (ma_imap_list(l->s, &folders, &n, &l->err) != MA_OK)
+		return;
+	l->list_ok = true;
+	l->folders = calloc(n ? n : 1, sizeof *l->folders);
+	if (!l->folders) {
+		for (size_t i = 0; i < n; i++)
+			ma_folder_clear(&folders[i]);
+		free(folders);
+		ma_fail(&l->err, MA_ERR_NOMEM, NULL);
+		return;
+	}
+	for (size_t i = 0; i < n; i++)
+		l->folders[i].f = folders[i];
+	free(folders);
+	l->n = n;
+	l->all_examined = true;
+	for (size_t i = 0; i < n; i++) {
+		struct look_folder *lf = &l->folders[i];
+		if (lf->f.noselect)
+			continue;
+		progress(opts, MA_STEP_FOLDERS, lf->f.name, i, n);
+		struct ma_error ferr;
+		ma_status st = look_folder(l->s, lf, h, account, opts, &ferr);
+		if (st != MA_OK) {
+			l->all_examined = false;
+			/* A folder the server refuses to open is reported; a dead
+			 * connection ends the look. */
+			l->err = ferr;
+			if (st != MA_ERR_PROTOCOL && st != MA_ERR_SERVER_TEMP && st != MA_ERR_SERVER_PERM)
+				return;
+		}
+	}
+	l->ok = true;
+}
+
+/* POP3 and IMAP looked at INBOX at slightly different moments; a message
+ * arriving in between is not a mismatch. Ask both once more. */
+static void recount(struct imap_look *il, struct pop3_look *pl)
+{
+	struct look_folder *inbox = il->n && strcmp(il->folders[0].f.name, "INBOX") == 0 ? &il->folders[0] : NULL;
+	if (!inbox || !il->s || !pl->s || pl->view.stat_count == inbox->f.messages)
+		return;
+	struct ma_error e;
+	uint32_t count;
+	uint64_t size;
+	struct ma_folder probe = { 0 };
+	probe.raw_name = inbox->f.raw_name;
+	probe.name = inbox->f.name;
+	if (ma_pop3_stat(pl->s, &count, &size, &e) == MA_OK &&
+	    ma_imap_status(il->s, &probe, &e) == MA_OK && count == probe.messages) {
+		pl->view.stat_count = count;
+		pl->view.stat_size = size;
+		inbox->f.messages = probe.messages;
+	}
+}
+
+static char *dup_or_null(const char *s)
+{
+	return s ? strdup(s) : NULL;
+}
+
+static int collect_gone(const struct ma_gone_msg *g, void *ctx)
+{
+	struct ma_audit_result *r = ctx;
+	struct ma_lost_msg *n = realloc(r->lost, (r->nlost + 1) * sizeof *n);
+	if (!n)
+		return 1;
+	r->lost = n;
+	struct ma_lost_msg *m = &r->lost[r->nlost++];
+	memset(m, 0, sizeof *m);
+	m->folder = dup_or_null(g->folder);
+	m->uid = g->uid;
+	m->size = g->size;
+	m->internaldate = g->internaldate;
+	m->date = dup_or_null(g->date);
+	m->from = dup_or_null(g->from);
+	m->subject = dup_or_null(g->subject);
+	m->last_seen = g->last_seen;
+	m->gone_to = dup_or_null(g->gone_to);
+	return 0;
+}
+
+static int collect_audit(const struct ma_audit_row *a, void *ctx)
+{
+	struct ma_audit_result *r = ctx;
+	struct ma_audit_summary *n = realloc(r->history, (r->nhistory + 1) * sizeof *n);
+	if (!n)
+		return 1;
+	r->history = n;
+	struct ma_audit_summary *s = &r->history[r->nhistory++];
+	memset(s, 0, sizeof *s);
+	s->id = a->id;
+	s->started = a->started;
+	snprintf(s->outcome, sizeof s->outcome, "%s", a->outcome ? a->outcome : "");
+	s->inbox_messages = a->inbox_messages > 0 ? (uint32_t)a->inbox_messages : 0;
+	s->total_messages = a->total_messages > 0 ? (uint64_t)a->total_messages : 0;
+	s->pop3_count = a->pop3_count;
+	return 0;
+}
+
+static ma_status add_name(char ***list, size_t *n, const char *name)
+{
+	char **l = realloc(*list, (*n + 1) * sizeof *l);
+	if (!l)
+		return MA_ERR_NOMEM;
+	*list = l;
+	if (!(l[*n] = strdup(name)))
+		return MA_ERR_NOMEM;
+	(*n)++;
+	return MA_OK;
+}
+
+/* Writes what this audit saw, marks what vanished, and reads back the
+ * comparison. All in one transaction: a cut-off audit leaves no trace. */
+static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_result *r,
+			struct imap_look *il, struct pop3_look *pl, struct ma_error *err)
+{
+	int64_t audit;
+	ma_status st = ma_history_begin(h, account, r->started, &audit, err);
+	if (st != MA_OK)
+		return st;
+	int64_t prev_id;
+	time_t prev_time;
+	bool found;
+	st = ma_history_prev_audit(h, account, audit, &prev_id, &prev_time, &found, err);
+	if (st != MA_OK)
+		goto fail;
+	r->first_audit = !found;
+	r->prev_audit = found ? prev_time : 0;
+
+	for (size_t i = 0; il->ok && i < il->n; i++) {
+		struct look_folder *lf = &il->folders[i];
+		if (!lf->examined)
+			continue;
+		uint32_t prev_validity = 0, prev_max = 0;
+		bool known = false;
+		st = ma_history_folder_prev(h, account, lf->f.name, &prev_validity, &prev_max, &known, err);
+		if (st != MA_OK)
+			goto fail;
+		if (known && prev_validity != lf->f.uidvalidity &&
+		    add_name(&r->uidvalidity_reset, &r->nuidvalidity_reset, lf->f.name) != MA_OK) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto fail;
+		}
+		for (size_t j = 0; j < lf->f.nmsgs; j++) {
+			const struct ma_message *m = &lf->f.msgs[j];
+			unsigned char hash[32];
+			const unsigned char *hp = NULL;
+			if (m->message_id) {
+				ma_msgid_hash(m->message_id, hash);
+				hp = hash;
+			}
+			st = ma_history_put_message(h, audit, lf->f.name, lf->f.uidvalidity, m, hp, err);
+			if (st != MA_OK)
+				goto fail;
+		}
+		st = ma_history_put_folder(h, audit, &lf->f, lf->deleted, lf->size, err);
+		if (st != MA_OK)
+			goto fail;
+	}
+	if (pl->ok) {
+		st = ma_history_put_pop3(h, audit, &pl->view, err);
+		if (st != MA_OK)
+			goto fail;
+	}
+	st = ma_history_detect_gone(h, audit, il->ok && il->list_ok && il->all_examined, err);
+	if (st == MA_OK)
+		st = ma_history_gone(h, audit, collect_gone, r, err);
+	if (st != MA_OK)
+		goto fail;
+	/* The verdict is part of the audit row, so analyze before commit. */
+	st = ma_analyze(r, err);
+	if (st != MA_OK)
+		goto fail;
+	st = ma_history_commit(h, audit, r->finished, ma_severity_name(r->verdict), err);
+	if (st != MA_OK)
+		return st;
+	return ma_history_audits(h, account, 10, collect_audit, r, err);
+fail:
+	ma_history_rollback(h);
+	return st;
+}
+
+static void fill_result(struct ma_audit_result *r, struct imap_look *il, struct pop3_look *pl)
+{
+	r->imap_ok = il->ok;
+	r->imap_err = il->err;
+	if (il->ok) {
+		r->folders = calloc(il->n ? il->n : 1, sizeof *r->folders);
+		r->deleted_counts = calloc(il->n ? il->n : 1, sizeof *r->deleted_counts);
+		r->folder_sizes = calloc(il->n ? il->n : 1, sizeof *r->folder_sizes);
+		if (r->folders && r->deleted_counts && r->folder_sizes) {
+			for (size_t i = 0; i < il->n; i++) {
+				struct ma_folder *f = &r->folders[i];
+				const struct ma_folder *src = &il->folders[i].f;
+				*f = *src;
+				f->name = strdup(src->name);
+				f->raw_name = strdup(src->raw_name);
+				f->msgs = NULL;
+				f->nmsgs = f->capmsgs = 0;
+				r->deleted_counts[i] = il->folders[i].deleted;
+				r->folder_sizes[i] = il->folders[i].size;
+			}
+			r->nfolders = il->n;
+		}
+	}
+	r->pop3_ok = pl->ok;
+	r->pop3_err = pl->err;
+	r->pop3_in_use = pl->in_use;
+	r->pop3_cert = pl->cert;
+	r->pop3_tls = pl->tls;
+	if (pl->ok) {
+		r->pop3 = pl->view;
+		memset(&pl->view, 0, sizeof pl->view);
+	}
+}
+
+ma_status ma_audit_run(const struct ma_account *acct, const char *password,
+		       const struct ma_audit_opts *opts, struct ma_audit_result **out,
+		       struct ma_error *err)
+{
+	*out = NULL;
+	struct ma_audit_result *r = calloc(1, sizeof *r);
+	if (!r)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	ma_transport_init();
+	r->started = opts->now ? opts->now : time(NULL);
+	r->insecure = opts->net.insecure;
+	r->imap_endpoint = acct->imap;
+	r->pop3_endpoint = acct->pop3;
+	snprintf(r->login, sizeof r->login, "%s", acct->login);
+	snprintf(r->account_label, sizeof r->account_label, "%s @ %s", acct->login,
+		 acct->has_imap ? acct->imap.host : acct->pop3.host);
+
+	struct ma_history *h = NULL;
+	int64_t account = 0;
+	if (!opts->no_history) {
+		if (ma_history_open(opts->state_dir, &h, &r->history_err) != MA_OK ||
+		    ma_history_account(h, acct->login, acct->has_imap ? acct->imap.host : acct->pop3.host,
+				       &account, &r->history_err) != MA_OK) {
+			ma_history_close(h);
+			h = NULL;
+		}
+	}
+
+	struct imap_look il = { 0 };
+	struct pop3_look pl = { .acct = acct, .password = password, .opts = opts };
+	pthread_t pop3_tid;
+	bool pop3_started = false;
+	if (acct->has_pop3) {
+		r->pop3_tried = true;
+		pop3_started = pthread_create(&pop3_tid, NULL, pop3_thread, &pl) == 0;
+		if (!pop3_started)
+			ma_fail(&pl.err, MA_ERR_NOMEM, "cannot start the POP3 worker");
+	}
+	if (acct->has_imap) {
+		r->imap_tried = true;
+		look_imap(acct, password, opts, h, account, &il, r);
+	}
+	if (pop3_started) {
+		progress(opts, MA_STEP_POP3, acct->pop3.host, 0, 0);
+		pthread_join(pop3_tid, NULL);
+	}
+	if (il.ok && pl.ok)
+		recount(&il, &pl);
+	ma_imap_close(il.s);
+	ma_pop3_close(pl.s);
+
+	fill_result(r, &il, &pl);
+	r->finished = opts->now ? opts->now : time(NULL);
+
+	progress(opts, MA_STEP_HISTORY, NULL, 0, 0);
+	/* An audit that saw nothing records nothing: it would only make the
+	 * next comparison look at an empty mailbox. */
+	bool analyzed = false;
+	if (h && (il.ok || pl.ok)) {
+		if (record(h, account, r, &il, &pl, &r->history_err) == MA_OK) {
+			analyzed = true;
+		} else {
+			/* Go on without history: the look itself is still worth
+			 * reporting, and history_err says what went wrong. */
+			for (size_t i = 0; i < r->nfindings; i++)
+				ma_finding_clear(&r->findings[i]);
+			free(r->findings);
+			r->findings = NULL;
+			r->nfindings = 0;
+			r->first_audit = false;
+		}
+	}
+	progress(opts, MA_STEP_ANALYSIS, NULL, 0, 0);
+	ma_status st = analyzed ? MA_OK : ma_analyze(r, err);
+	ma_history_close(h);
+
+	for (size_t i = 0; i < il.n; i++)
+		ma_folder_clear(&il.folders[i].f);
+	free(il.folders);
+	ma_pop3_view_clear(&pl.view);
+	progress(opts, MA_STEP_DONE, NULL, 0, 0);
+	if (st != MA_OK) {
+		ma_audit_result_free(r);
+		return st;
+	}
+	*out = r;
+	return MA_OK;
+}
+
+void ma_audit_result_free(struct ma_audit_result *r)
+{
+	if (!r)
+		return;
+	free(r->imap_caps);
+	for (size_t i = 0; i < r->nfolders; i++)
+		ma_folder_clear(&r->folders[i]);
+	free(r->folders);
+	free(r->deleted_counts);
+	free(r->folder_sizes);
+	free(r->folder_delta);
+	ma_pop3_view_clear(&r->pop3);
+	for (size_t i = 0; i < r->nlost; i++) {
+		struct ma_lost_msg *m = &r->lost[i];
+		free(m->folder);
+		free(m->date);
+		free(m->from);
+		free(m->subject);
+		free(m->gone_to);
+	}
+	free(r->lost);
+	free(r->history);
+	for (size_t i = 0; i < r->nfindings; i++)
+		ma_finding_clear(&r->findings[i]);
+	free(r->findings);
+	for (size_t i = 0; i < r->nuidvalidity_reset; i++)
+		free(r->uidvalidity_reset[i]);
+	free(r->uidvalidity_reset);
+	free(r);
+}

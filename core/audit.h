@@ -1,0 +1,121 @@
+/* One audit of one mailbox: look over IMAP and POP3 at the same time,
+ * record what was seen in the history store, compare with earlier audits
+ * and turn the evidence into findings.
+ *
+ * Ownership: ma_audit_run returns a result the caller frees with
+ * ma_audit_result_free. Everything inside it belongs to the result. The
+ * password is only borrowed: ma_audit_run never copies or stores it. */
+#ifndef MA_AUDIT_H
+#define MA_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "findings.h"
+#include "model.h"
+#include "status.h"
+#include "trace.h"
+#include "transport.h"
+
+/* An account as the user configured it (config file or command line). */
+struct ma_account {
+	char name[64];            /* config section name, "" from the command line */
+	char login[256];
+	char address[256];        /* e-mail address if known, else "" */
+	bool has_imap, has_pop3, has_smtp;
+	struct ma_endpoint imap, pop3, smtp;
+};
+
+enum ma_step {
+	MA_STEP_CONNECT, MA_STEP_LOGIN, MA_STEP_FOLDERS, MA_STEP_MESSAGES,
+	MA_STEP_POP3, MA_STEP_HISTORY, MA_STEP_ANALYSIS, MA_STEP_DONE,
+};
+
+/* Progress for the TUI; called from worker threads, so it must only copy
+ * the numbers and return quickly. */
+struct ma_progress {
+	enum ma_step step;
+	const char *what;          /* e.g. the folder being read */
+	size_t done, total;        /* folders or messages */
+};
+typedef void (*ma_progress_cb)(const struct ma_progress *p, void *ctx);
+
+struct ma_audit_opts {
+	struct ma_net_opts net;
+	struct ma_trace *trace;   /* NULL: no trace */
+	const char *state_dir;    /* NULL: default history location */
+	bool no_history;          /* look only; record nothing (first-audit logic) */
+	ma_progress_cb progress;
+	void *progress_ctx;
+	time_t now;               /* 0: time(NULL); tests pin it */
+};
+
+/* A past audit, for the history view and report. */
+struct ma_audit_summary {
+	int64_t id;
+	time_t started;
+	char outcome[32];
+	uint32_t inbox_messages;
+	uint64_t total_messages;
+	int64_t pop3_count;       /* -1 if POP3 was not looked at */
+};
+
+/* A message found gone since the previous audit. */
+struct ma_lost_msg {
+	char *folder;
+	uint32_t uid, size;
+	int64_t internaldate;
+	char *date, *from, *subject;
+	time_t last_seen;
+	char *gone_to;            /* NULL: destroyed (in no folder now) */
+};
+
+struct ma_audit_result {
+	time_t started, finished;
+	char account_label[520];  /* "login @ imap-host" */
+	char login[256];          /* as configured; the analysis checks it is an address */
+	struct ma_endpoint imap_endpoint, pop3_endpoint; /* host "" = not configured */
+	bool imap_ok, pop3_ok;    /* the look succeeded */
+	bool imap_tried, pop3_tried;
+	struct ma_error imap_err, pop3_err, history_err;
+	struct ma_cert_info imap_cert, pop3_cert;
+	bool imap_tls, pop3_tls;
+	char *imap_caps;          /* space separated */
+	struct ma_folder *folders;/* INBOX first; msgs are not kept (counts only) */
+	size_t nfolders;
+	unsigned *deleted_counts; /* per folder: flagged \Deleted */
+	uint64_t *folder_sizes;   /* per folder: total bytes */
+	struct ma_pop3_view pop3;
+	bool pop3_in_use;         /* locked by another POP3 session */
+	/* Comparison with history. */
+	bool first_audit;
+	time_t prev_audit;        /* 0 if none */
+	struct ma_lost_msg *lost; /* destroyed and moved */
+	size_t nlost;
+	struct ma_audit_summary *history; /* newest first, this audit included */
+	size_t nhistory;
+	char **uidvalidity_reset; /* folders whose UIDVALIDITY changed since prev_audit */
+	size_t nuidvalidity_reset;
+	/* Per folder: messages now minus at the previous audit; NULL = unknown,
+	 * INT64_MIN = folder not seen before. */
+	int64_t *folder_delta;
+	/* Analysis. */
+	struct ma_finding *findings; /* most severe first */
+	size_t nfindings;
+	enum ma_severity verdict;
+	bool insecure;            /* the user turned certificate checks off */
+	uint64_t bytes_received;
+};
+
+/* Runs the audit. Returns MA_OK when a result was produced, even if some
+ * part failed (the result says what: imap_err, pop3_err, verdict UNKNOWN);
+ * an error status only when no result could be made at all (ENOMEM). */
+ma_status ma_audit_run(const struct ma_account *acct, const char *password,
+		       const struct ma_audit_opts *opts, struct ma_audit_result **out,
+		       struct ma_error *err);
+
+void ma_audit_result_free(struct ma_audit_result *r);
+
+#endif

@@ -1,0 +1,1046 @@
+#include "history.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pwd.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MA_VERSION
+#define MA_VERSION "unknown"
+#endif
+
+/* Long enough for another audit's commit, short enough to not look hung. */
+#define BUSY_TIMEOUT_MS 10000
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* migrations[i] takes the schema from version i to i + 1 and sets
+ * user_version itself, so schema and version commit together. Never edit a
+ * released step: append a new one and raise MA_HISTORY_SCHEMA. */
+static const char *const migrations[] = {
+	"PRAGMA application_id = " STR(MA_HISTORY_APP_ID) ";"
+	"CREATE TABLE account ("
+	" id INTEGER PRIMARY KEY,"
+	" login TEXT NOT NULL,"
+	" imap_host TEXT NOT NULL COLLATE NOCASE,"
+	" UNIQUE (login, imap_host));"
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" started INTEGER NOT NULL,"
+	" finished INTEGER,"           /* NULL only inside the open transaction */
+	" outcome TEXT,"
+	" version TEXT NOT NULL,"
+	" folder_list_complete INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX audit_account ON audit(account_id, id);"
+	"CREATE TABLE folder_state ("
+	" audit_id INTEGER NOT NULL REFERENCES audit(id),"
+	" name TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" uidnext INTEGER NOT NULL,"
+	" messages INTEGER NOT NULL,"
+	" unseen INTEGER NOT NULL,"
+	" deleted INTEGER NOT NULL,"
+	" total_size INTEGER NOT NULL,"
+	" PRIMARY KEY (audit_id, name)) WITHOUT ROWID;"
+	/* One row per message identity; audits only move last_audit forward,
+	 * which rewrites the row in place and keeps the file from growing. */
+	"CREATE TABLE message ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" folder TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" internaldate INTEGER NOT NULL,"
+	" date TEXT, sender TEXT, subject TEXT,"
+	" msgid_hash BLOB,"
+	" flags INTEGER NOT NULL,"
+	" first_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" last_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" gone_audit INTEGER REFERENCES audit(id),"
+	" gone_to TEXT,"
+	" UNIQUE (account_id, folder, uidvalidity, uid));"
+	"CREATE INDEX message_hash ON message(account_id, msgid_hash)"
+	" WHERE msgid_hash IS NOT NULL;"
+	"CREATE INDEX message_date ON message(account_id, internaldate, size);"
+	"CREATE INDEX message_gone ON message(gone_audit)"
+	" WHERE gone_audit IS NOT NULL;"
+	"CREATE TABLE pop3_view ("
+	" audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
+	" stat_count INTEGER NOT NULL,"
+	" stat_size INTEGER NOT NULL,"
+	" capa TEXT NOT NULL,"
+	" uidl_complete INTEGER NOT NULL);"
+	"CREATE TABLE pop3_message ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" uidl TEXT NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" first_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" last_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" gone_audit INTEGER REFERENCES audit(id),"
+	" UNIQUE (account_id, uidl));"
+	"CREATE INDEX pop3_gone ON pop3_message(gone_audit)"
+	" WHERE gone_audit IS NOT NULL;"
+	"PRAGMA user_version = 1;",
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == MA_HISTORY_SCHEMA,
+	       "one migration per schema version");
+
+struct ma_history {
+	sqlite3 *db;
+	char *path;
+	int64_t audit_id;     /* the open audit, 0 when none */
+	int64_t account_id;   /* its account */
+	bool gone_done;       /* detect_gone ran for it */
+	/* Reused across calls: these run once per message. */
+	sqlite3_stmt *put_msg;
+	sqlite3_stmt *mark_run;
+	sqlite3_stmt *put_uidl;
+};
+
+/* Turns the connection's last error into an ma_status naming the file. */
+static ma_status db_fail(const struct ma_history *h, struct ma_error *err,
+			 const char *what)
+{
+	int code = sqlite3_errcode(h->db) & 0xff;
+	int sys = sqlite3_system_errno(h->db);
+	const char *msg = sqlite3_errmsg(h->db);
+
+	switch (code) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s: %s: %s", h->path,
+			       what, msg);
+	case SQLITE_NOMEM:
+		return ma_fail(err, MA_ERR_NOMEM, "%s: %s", h->path, what);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ma_fail(err, MA_ERR_IO,
+			       "%s: %s: still in use by another mailaudit after %d s",
+			       h->path, what, BUSY_TIMEOUT_MS / 1000);
+	default:
+		if (sys != 0)
+			return ma_fail(err, MA_ERR_IO, "%s: %s: %s (%s)", h->path,
+				       what, msg, strerror(sys));
+		return ma_fail(err, MA_ERR_IO, "%s: %s: %s", h->path, what, msg);
+	}
+}
+
+static ma_status exec(struct ma_history *h, const char *sql, const char *what,
+		      struct ma_error *err)
+{
+	if (sqlite3_exec(h->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(h, err, what);
+	return MA_OK;
+}
+
+static ma_status need_audit(const struct ma_history *h, int64_t audit_id,
+			    struct ma_error *err)
+{
+	if (h->audit_id == 0 || audit_id != h->audit_id)
+		return ma_fail(err, MA_ERR_ARGUMENT,
+			       "audit %lld is not the open audit of %s",
+			       (long long)audit_id, h->path);
+	return MA_OK;
+}
+
+/* Prepares *st once and keeps it, or resets it for the next use. */
+static int cached(struct ma_history *h, sqlite3_stmt **st, const char *sql)
+{
+	if (*st) {
+		sqlite3_reset(*st);
+		sqlite3_clear_bindings(*st);
+		return SQLITE_OK;
+	}
+	return sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
+}
+
+/* ---- Opening ---------------------------------------------------------- */
+
+static ma_status default_dir(char **out, struct ma_error *err)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	/* The XDG spec says to ignore relative values. */
+	if (xdg && xdg[0] == '/') {
+		if (asprintf(out, "%s/mailaudit", xdg) < 0)
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
+		return MA_OK;
+	}
+	const char *home = getenv("HOME");
+	if (!home || !home[0]) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home || !home[0])
+		return ma_fail(err, MA_ERR_IO,
+			       "no home directory to keep the history in (set HOME or XDG_STATE_HOME)");
+	if (asprintf(out, "%s/.local/state/mailaudit", home) < 0)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	return MA_OK;
+}
+
+/* mkdir -p, each directory we create private whatever the umask. */
+static ma_status make_dirs(const char *dir, struct ma_error *err)
+{
+	char *p = strdup(dir);
+	if (!p)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	ma_status st = MA_OK;
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) == 0) {
+			if (chmod(p, 0700) != 0) {
+				st = ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
+					     p, strerror(errno));
+				break;
+			}
+		} else if (errno != EEXIST) {
+			st = ma_fail(err, MA_ERR_IO, "cannot create directory %s: %s",
+				     p, strerror(errno));
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	if (st != MA_OK)
+		return st;
+	struct stat sb;
+	if (stat(dir, &sb) != 0)
+		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir,
+			       strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir,
+			       strerror(ENOTDIR));
+	return MA_OK;
+}
+
+/* Creates the file ourselves so it is 0600 before SQLite ever opens it. */
+static ma_status create_file(const char *path, bool *created, struct ma_error *err)
+{
+	*created = false;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		*created = true;
+		int rc = fchmod(fd, 0600);
+		int saved = errno;
+		close(fd);
+		if (rc != 0)
+			return ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
+				       path, strerror(saved));
+		return MA_OK;
+	}
+	if (errno != EEXIST)
+		return ma_fail(err, MA_ERR_IO, "cannot create %s: %s", path,
+			       strerror(errno));
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", path,
+			       strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s is not a regular file",
+			       path);
+	return MA_OK;
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Decides from the file alone whether it is ours, and at which version.
+ * Only reads. */
+static ma_status check_identity(struct ma_history *h, int64_t *version,
+				struct ma_error *err)
+{
+	int64_t app = 0, ver = 0, objects = 0;
+	if (pragma_int(h->db, "PRAGMA application_id", &app) != SQLITE_OK ||
+	    pragma_int(h->db, "PRAGMA user_version", &ver) != SQLITE_OK ||
+	    pragma_int(h->db, "SELECT count(*) FROM sqlite_master", &objects) != SQLITE_OK) {
+		int code = sqlite3_errcode(h->db) & 0xff;
+		if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+			return ma_fail(err, MA_ERR_STATE_CORRUPT,
+				       "%s is damaged or not a SQLite database (%s); left untouched",
+				       h->path, sqlite3_errmsg(h->db));
+		return db_fail(h, err, "reading the file header");
+	}
+	if ((uint32_t)app == MA_HISTORY_APP_ID) {
+		if (ver > MA_HISTORY_SCHEMA)
+			return ma_fail(err, MA_ERR_STATE_CORRUPT,
+				       "%s was written by a newer mailaudit (history version %lld, this one knows up to %d); left untouched, please upgrade",
+				       h->path, (long long)ver, MA_HISTORY_SCHEMA);
+		if (ver < 1)
+			return ma_fail(err, MA_ERR_STATE_CORRUPT,
+				       "%s has mailaudit's id but no version; left untouched",
+				       h->path);
+		*version = ver;
+		return MA_OK;
+	}
+	if (app != 0)
+		return ma_fail(err, MA_ERR_STATE_CORRUPT,
+			       "%s belongs to another program (SQLite application_id 0x%08x); left untouched",
+			       h->path, (unsigned)app);
+	if (ver != 0 || objects != 0)
+		return ma_fail(err, MA_ERR_STATE_CORRUPT,
+			       "%s is another program's SQLite database (%lld tables or indexes, not mailaudit's); left untouched",
+			       h->path, (long long)objects);
+	*version = 0;   /* empty: ours to fill */
+	return MA_OK;
+}
+
+/* Looks at an existing file through a read-only connection: a read-write one
+ * could replay a journal or checkpoint a WAL into someone else's file. */
+static ma_status validate_existing(struct ma_history *h, int64_t *version,
+				   struct ma_error *err)
+{
+	ma_status st;
+	if (sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+		st = h->db ? db_fail(h, err, "opening read-only")
+			   : ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	st = check_identity(h, version, err);
+cleanup:
+	sqlite3_close(h->db);
+	h->db = NULL;
+	return st;
+}
+
+static ma_status migrate(struct ma_history *h, struct ma_error *err)
+{
+	int64_t version = 0;
+	ma_status st = exec(h, "BEGIN IMMEDIATE", "preparing the history file", err);
+	if (st != MA_OK)
+		return st;
+	/* Again under the write lock: another mailaudit may have just done it. */
+	st = check_identity(h, &version, err);
+	for (int64_t v = version; st == MA_OK && v < MA_HISTORY_SCHEMA; v++)
+		st = exec(h, migrations[v], "updating the history format", err);
+	if (st == MA_OK)
+		st = exec(h, "COMMIT", "updating the history format", err);
+	if (st != MA_OK)
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
+
+ma_status ma_history_open(const char *state_dir, struct ma_history **out,
+			  struct ma_error *err)
+{
+	char *dir = NULL;
+	bool created = false;
+	int64_t version = 0;
+	ma_status st;
+
+	*out = NULL;
+	struct ma_history *h = calloc(1, sizeof *h);
+	if (!h)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	if (state_dir && !state_dir[0]) {
+		st = ma_fail(err, MA_ERR_ARGUMENT, "empty state directory");
+		goto cleanup;
+	}
+	if (state_dir) {
+		dir = strdup(state_dir);
+		st = dir ? MA_OK : ma_fail(err, MA_ERR_NOMEM, NULL);
+	} else {
+		st = default_dir(&dir, err);
+	}
+	if (st != MA_OK || (st = make_dirs(dir, err)) != MA_OK)
+		goto cleanup;
+	if (asprintf(&h->path, "%s/history.db", dir) < 0) {
+		h->path = NULL;
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	if ((st = create_file(h->path, &created, err)) != MA_OK)
+		goto cleanup;
+	if (!created && (st = validate_existing(h, &version, err)) != MA_OK)
+		goto cleanup;
+
+	if (sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+		st = h->db ? db_fail(h, err, "opening")
+			   : ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	/* WAL: readers never block the writer, and a killed writer leaves only
+	 * uncommitted frames that recovery ignores. */
+	sqlite3_stmt *jm = NULL;
+	if (sqlite3_prepare_v2(h->db, "PRAGMA journal_mode = WAL", -1, &jm, NULL) != SQLITE_OK ||
+	    sqlite3_step(jm) != SQLITE_ROW) {
+		st = db_fail(h, err, "switching to WAL");
+		sqlite3_finalize(jm);
+		goto cleanup;
+	}
+	bool wal = strcmp((const char *)sqlite3_column_text(jm, 0), "wal") == 0;
+	sqlite3_finalize(jm);
+	if (!wal) {
+		st = ma_fail(err, MA_ERR_IO, "%s: the file system does not support WAL journaling",
+			     h->path);
+		goto cleanup;
+	}
+	if (version < MA_HISTORY_SCHEMA && (st = migrate(h, err)) != MA_OK)
+		goto cleanup;
+	*out = h;
+	h = NULL;
+cleanup:
+	free(dir);
+	ma_history_close(h);
+	return st;
+}
+
+const char *ma_history_path(const struct ma_history *h)
+{
+	return h->path;
+}
+
+void ma_history_close(struct ma_history *h)
+{
+	if (!h)
+		return;
+	ma_history_rollback(h);
+	sqlite3_finalize(h->put_msg);
+	sqlite3_finalize(h->mark_run);
+	sqlite3_finalize(h->put_uidl);
+	sqlite3_close(h->db);
+	free(h->path);
+	free(h);
+}
+
+/* ---- Writing an audit ------------------------------------------------- */
+
+ma_status ma_history_account(struct ma_history *h, const char *login,
+			     const char *imap_host, int64_t *account_id,
+			     struct ma_error *err)
+{
+	sqlite3_stmt *ins = NULL, *sel = NULL;
+	ma_status st = MA_OK;
+
+	if (!login || !imap_host)
+		return ma_fail(err, MA_ERR_ARGUMENT, "account needs a login and a host");
+	if (sqlite3_prepare_v2(h->db,
+			       "INSERT INTO account(login, imap_host) VALUES (?1, ?2)"
+			       " ON CONFLICT DO NOTHING", -1, &ins, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "SELECT id FROM account WHERE login = ?1 AND imap_host = ?2",
+			       -1, &sel, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "looking up the account");
+		goto cleanup;
+	}
+	sqlite3_bind_text(ins, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_text(ins, 2, imap_host, -1, SQLITE_STATIC);
+	sqlite3_bind_text(sel, 1, login, -1, SQLITE_STATIC);
+	sqlite3_bind_text(sel, 2, imap_host, -1, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_step(sel) != SQLITE_ROW) {
+		st = db_fail(h, err, "recording the account");
+		goto cleanup;
+	}
+	*account_id = sqlite3_column_int64(sel, 0);
+cleanup:
+	sqlite3_finalize(ins);
+	sqlite3_finalize(sel);
+	return st;
+}
+
+ma_status ma_history_folder_prev(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t *uidvalidity,
+				 uint32_t *max_uid, bool *known,
+				 struct ma_error *err)
+{
+	sqlite3_stmt *last = NULL, *max = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	*uidvalidity = 0;
+	*max_uid = 0;
+	*known = false;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT f.uidvalidity FROM folder_state f"
+			       " JOIN audit a ON a.id = f.audit_id"
+			       " WHERE a.account_id = ?1 AND f.name = ?2"
+			       " AND a.finished IS NOT NULL"
+			       " ORDER BY a.id DESC LIMIT 1", -1, &last, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "SELECT max(uid) FROM message WHERE account_id = ?1"
+			       " AND folder = ?2 AND uidvalidity = ?3", -1, &max, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(last, 1, account_id);
+	sqlite3_bind_text(last, 2, folder, -1, SQLITE_STATIC);
+	rc = sqlite3_step(last);
+	if (rc == SQLITE_DONE)
+		goto cleanup;
+	if (rc != SQLITE_ROW) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+		goto cleanup;
+	}
+	*known = true;
+	*uidvalidity = (uint32_t)sqlite3_column_int64(last, 0);
+	sqlite3_bind_int64(max, 1, account_id);
+	sqlite3_bind_text(max, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(max, 3, *uidvalidity);
+	if (sqlite3_step(max) != SQLITE_ROW) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+		goto cleanup;
+	}
+	*max_uid = (uint32_t)sqlite3_column_int64(max, 0);
+cleanup:
+	sqlite3_finalize(last);
+	sqlite3_finalize(max);
+	return st;
+}
+
+ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
+			   int64_t *audit_id, struct ma_error *err)
+{
+	sqlite3_stmt *chk = NULL, *ins = NULL;
+	ma_status st;
+
+	if (h->audit_id != 0)
+		return ma_fail(err, MA_ERR_ARGUMENT, "an audit is already open in %s",
+			       h->path);
+	/* IMMEDIATE: wait for another writer now, not fail halfway through. */
+	if ((st = exec(h, "BEGIN IMMEDIATE", "starting an audit", err)) != MA_OK)
+		return st;
+	if (sqlite3_prepare_v2(h->db, "SELECT 1 FROM account WHERE id = ?1", -1,
+			       &chk, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "INSERT INTO audit(account_id, started, version)"
+			       " VALUES (?1, ?2, ?3)", -1, &ins, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "starting an audit");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(chk, 1, account_id);
+	if (sqlite3_step(chk) != SQLITE_ROW) {
+		st = ma_fail(err, MA_ERR_ARGUMENT, "no account %lld in %s",
+			     (long long)account_id, h->path);
+		goto cleanup;
+	}
+	sqlite3_bind_int64(ins, 1, account_id);
+	sqlite3_bind_int64(ins, 2, (int64_t)now);
+	sqlite3_bind_text(ins, 3, MA_VERSION, -1, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		st = db_fail(h, err, "starting an audit");
+		goto cleanup;
+	}
+	h->audit_id = sqlite3_last_insert_rowid(h->db);
+	h->account_id = account_id;
+	h->gone_done = false;
+	*audit_id = h->audit_id;
+cleanup:
+	sqlite3_finalize(chk);
+	sqlite3_finalize(ins);
+	if (st != MA_OK)
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
+
+ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
+				const struct ma_folder *f, unsigned deleted_count,
+				uint64_t total_size, struct ma_error *err)
+{
+	sqlite3_stmt *ins = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (!f->name)
+		return ma_fail(err, MA_ERR_ARGUMENT, "folder without a name");
+	if (sqlite3_prepare_v2(h->db,
+			       "INSERT OR REPLACE INTO folder_state(audit_id, name,"
+			       " uidvalidity, uidnext, messages, unseen, deleted, total_size)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &ins,
+			       NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "recording a folder");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(ins, 1, audit_id);
+	sqlite3_bind_text(ins, 2, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 3, f->uidvalidity);
+	sqlite3_bind_int64(ins, 4, f->uidnext);
+	sqlite3_bind_int64(ins, 5, f->messages);
+	sqlite3_bind_int64(ins, 6, f->unseen);
+	sqlite3_bind_int64(ins, 7, deleted_count);
+	sqlite3_bind_int64(ins, 8, (int64_t)total_size);
+	if (sqlite3_step(ins) != SQLITE_DONE)
+		st = db_fail(h, err, "recording a folder");
+cleanup:
+	sqlite3_finalize(ins);
+	return st;
+}
+
+ma_status ma_history_put_message(struct ma_history *h, int64_t audit_id,
+				 const char *folder, uint32_t uidvalidity,
+				 const struct ma_message *m,
+				 const unsigned char *msgid_hash,
+				 struct ma_error *err)
+{
+	ma_status st = need_audit(h, audit_id, err);
+	if (st != MA_OK)
+		return st;
+	/* A reappearing identity is present again, so its gone mark goes. */
+	if (cached(h, &h->put_msg,
+		   "INSERT INTO message(account_id, folder, uidvalidity, uid, size,"
+		   " internaldate, date, sender, subject, msgid_hash, flags,"
+		   " first_audit, last_audit)"
+		   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)"
+		   " ON CONFLICT (account_id, folder, uidvalidity, uid) DO UPDATE SET"
+		   " flags = excluded.flags, last_audit = excluded.last_audit,"
+		   " gone_audit = NULL, gone_to = NULL") != SQLITE_OK)
+		return db_fail(h, err, "recording a message");
+	sqlite3_stmt *s = h->put_msg;
+	sqlite3_bind_int64(s, 1, h->account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	sqlite3_bind_int64(s, 4, m->uid);
+	sqlite3_bind_int64(s, 5, m->size);
+	sqlite3_bind_int64(s, 6, m->internaldate);
+	sqlite3_bind_text(s, 7, m->date, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 8, m->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, 9, m->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, 10, msgid_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 11, m->flags);
+	sqlite3_bind_int64(s, 12, audit_id);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		st = db_fail(h, err, "recording a message");
+	sqlite3_reset(s);
+	return st;
+}
+
+ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
+				  const char *folder, uint32_t uidvalidity,
+				  const uint32_t *uids, size_t n,
+				  struct ma_error *err)
+{
+	ma_status st = need_audit(h, audit_id, err);
+	if (st != MA_OK)
+		return st;
+	size_t i = 0;
+	while (i < n) {
+		/* Expunges are rare, so UIDs come in long consecutive runs. */
+		size_t j = i;
+		while (j + 1 < n && uids[j] != UINT32_MAX && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (cached(h, &h->mark_run,
+			   "UPDATE message SET last_audit = ?1, gone_audit = NULL,"
+			   " gone_to = NULL WHERE account_id = ?2 AND folder = ?3"
+			   " AND uidvalidity = ?4 AND uid BETWEEN ?5 AND ?6") != SQLITE_OK)
+			return db_fail(h, err, "marking messages present");
+		sqlite3_stmt *s = h->mark_run;
+		sqlite3_bind_int64(s, 1, audit_id);
+		sqlite3_bind_int64(s, 2, h->account_id);
+		sqlite3_bind_text(s, 3, folder, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(s, 4, uidvalidity);
+		sqlite3_bind_int64(s, 5, uids[i]);
+		sqlite3_bind_int64(s, 6, uids[j]);
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return db_fail(h, err, "marking messages present");
+		i = j + 1;
+	}
+	return MA_OK;
+}
+
+/* CAPA lines joined by newlines; NULL when out of memory. */
+static char *join_capa(const struct ma_pop3_view *v)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < v->ncapa; i++)
+		len += strlen(v->capa[i]) + 1;
+	char *s = malloc(len), *p = s;
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < v->ncapa; i++) {
+		size_t l = strlen(v->capa[i]);
+		memcpy(p, v->capa[i], l);
+		p += l;
+		if (i + 1 < v->ncapa)
+			*p++ = '\n';
+	}
+	*p = '\0';
+	return s;
+}
+
+ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
+			      const struct ma_pop3_view *v, struct ma_error *err)
+{
+	sqlite3_stmt *ins = NULL;
+	char *capa = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	/* Without every UIDL, absence from the list proves nothing. */
+	bool complete = v->nentries == v->stat_count;
+	for (size_t i = 0; i < v->nentries; i++)
+		if (v->entries[i].uidl[0] == '\0')
+			complete = false;
+	if (!(capa = join_capa(v))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	if (sqlite3_prepare_v2(h->db,
+			       "INSERT OR REPLACE INTO pop3_view(audit_id, stat_count,"
+			       " stat_size, capa, uidl_complete) VALUES (?1, ?2, ?3, ?4, ?5)",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "recording the POP3 view");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(ins, 1, audit_id);
+	sqlite3_bind_int64(ins, 2, v->stat_count);
+	sqlite3_bind_int64(ins, 3, (int64_t)v->stat_size);
+	sqlite3_bind_text(ins, 4, capa, -1, SQLITE_STATIC);
+	sqlite3_bind_int(ins, 5, complete);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		st = db_fail(h, err, "recording the POP3 view");
+		goto cleanup;
+	}
+	for (size_t i = 0; i < v->nentries; i++) {
+		const struct ma_pop3_entry *e = &v->entries[i];
+		if (e->uidl[0] == '\0')
+			continue;
+		if (cached(h, &h->put_uidl,
+			   "INSERT INTO pop3_message(account_id, uidl, size,"
+			   " first_audit, last_audit) VALUES (?1, ?2, ?3, ?4, ?4)"
+			   " ON CONFLICT (account_id, uidl) DO UPDATE SET"
+			   " last_audit = excluded.last_audit, gone_audit = NULL") != SQLITE_OK) {
+			st = db_fail(h, err, "recording a POP3 message");
+			goto cleanup;
+		}
+		sqlite3_bind_int64(h->put_uidl, 1, h->account_id);
+		sqlite3_bind_text(h->put_uidl, 2, e->uidl, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(h->put_uidl, 3, e->size);
+		sqlite3_bind_int64(h->put_uidl, 4, audit_id);
+		int rc = sqlite3_step(h->put_uidl);
+		sqlite3_reset(h->put_uidl);
+		if (rc != SQLITE_DONE) {
+			st = db_fail(h, err, "recording a POP3 message");
+			goto cleanup;
+		}
+	}
+cleanup:
+	sqlite3_finalize(ins);
+	free(capa);
+	return st;
+}
+
+ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
+				 bool folder_list_complete, struct ma_error *err)
+{
+	sqlite3_stmt *imap = NULL, *pop = NULL, *flag = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (h->gone_done)
+		return ma_fail(err, MA_ERR_ARGUMENT, "gone messages already detected");
+	/* Where did it go: the newest present copy with the same Message-ID
+	 * hash; failing that, when either side has no hash, the same size and
+	 * INTERNALDATE (COPY and MOVE keep both). The rows being marked have
+	 * last_audit < ?1, so the subqueries never see them. */
+	if (sqlite3_prepare_v2(h->db,
+			       "UPDATE message SET gone_audit = ?1, gone_to = coalesce("
+			       " (SELECT p.folder FROM message p WHERE p.account_id = ?2"
+			       "  AND p.msgid_hash IS NOT NULL AND p.msgid_hash = message.msgid_hash"
+			       "  AND p.last_audit = ?1 AND p.gone_audit IS NULL"
+			       "  ORDER BY p.first_audit DESC LIMIT 1),"
+			       " (SELECT p.folder FROM message p WHERE p.account_id = ?2"
+			       "  AND message.internaldate <> 0"
+			       "  AND p.internaldate = message.internaldate AND p.size = message.size"
+			       "  AND (p.msgid_hash IS NULL OR message.msgid_hash IS NULL)"
+			       "  AND p.last_audit = ?1 AND p.gone_audit IS NULL"
+			       "  ORDER BY p.first_audit DESC LIMIT 1))"
+			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1"
+			       " AND (?3 OR folder IN (SELECT name FROM folder_state"
+			       "  WHERE audit_id = ?1))", -1, &imap, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "UPDATE pop3_message SET gone_audit = ?1"
+			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1"
+			       " AND EXISTS (SELECT 1 FROM pop3_view WHERE audit_id = ?1"
+			       "  AND uidl_complete)", -1, &pop, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "UPDATE audit SET folder_list_complete = ?2 WHERE id = ?1",
+			       -1, &flag, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "finding vanished messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(imap, 1, audit_id);
+	sqlite3_bind_int64(imap, 2, h->account_id);
+	sqlite3_bind_int(imap, 3, folder_list_complete);
+	sqlite3_bind_int64(pop, 1, audit_id);
+	sqlite3_bind_int64(pop, 2, h->account_id);
+	sqlite3_bind_int64(flag, 1, audit_id);
+	sqlite3_bind_int(flag, 2, folder_list_complete);
+	if (sqlite3_step(imap) != SQLITE_DONE || sqlite3_step(pop) != SQLITE_DONE ||
+	    sqlite3_step(flag) != SQLITE_DONE) {
+		st = db_fail(h, err, "finding vanished messages");
+		goto cleanup;
+	}
+	h->gone_done = true;
+cleanup:
+	sqlite3_finalize(imap);
+	sqlite3_finalize(pop);
+	sqlite3_finalize(flag);
+	return st;
+}
+
+ma_status ma_history_commit(struct ma_history *h, int64_t audit_id, time_t now,
+			    const char *outcome, struct ma_error *err)
+{
+	sqlite3_stmt *upd = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (!h->gone_done && (st = ma_history_detect_gone(h, audit_id, false, err)) != MA_OK)
+		goto cleanup;
+	if (sqlite3_prepare_v2(h->db,
+			       "UPDATE audit SET finished = ?2, outcome = ?3 WHERE id = ?1",
+			       -1, &upd, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "finishing the audit");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(upd, 1, audit_id);
+	sqlite3_bind_int64(upd, 2, (int64_t)now);
+	sqlite3_bind_text(upd, 3, outcome ? outcome : "unknown", -1, SQLITE_STATIC);
+	if (sqlite3_step(upd) != SQLITE_DONE) {
+		st = db_fail(h, err, "finishing the audit");
+		goto cleanup;
+	}
+	st = exec(h, "COMMIT", "saving the audit", err);
+cleanup:
+	sqlite3_finalize(upd);
+	if (st != MA_OK)
+		ma_history_rollback(h);
+	h->audit_id = 0;
+	return st;
+}
+
+void ma_history_rollback(struct ma_history *h)
+{
+	if (h->db && !sqlite3_get_autocommit(h->db)) {
+		/* Statements still stepping would make ROLLBACK fail. */
+		if (h->put_msg)
+			sqlite3_reset(h->put_msg);
+		if (h->mark_run)
+			sqlite3_reset(h->mark_run);
+		if (h->put_uidl)
+			sqlite3_reset(h->put_uidl);
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	h->audit_id = 0;
+	h->gone_done = false;
+}
+
+/* ---- Reading ---------------------------------------------------------- */
+
+static const char *text_or_null(sqlite3_stmt *s, int col)
+{
+	return (const char *)sqlite3_column_text(s, col);
+}
+
+ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
+			  void *ctx, struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT m.folder, m.uidvalidity, m.uid, m.size, m.internaldate,"
+			       " m.date, m.sender, m.subject, m.flags, m.msgid_hash,"
+			       " a.started, m.gone_to"
+			       " FROM message m JOIN audit a ON a.id = m.last_audit"
+			       " WHERE m.gone_audit = ?1"
+			       " ORDER BY m.folder, m.uidvalidity, m.uid", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing vanished messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, audit_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ma_gone_msg g = {
+			.folder = text_or_null(s, 0),
+			.uidvalidity = (uint32_t)sqlite3_column_int64(s, 1),
+			.uid = (uint32_t)sqlite3_column_int64(s, 2),
+			.size = (uint32_t)sqlite3_column_int64(s, 3),
+			.internaldate = sqlite3_column_int64(s, 4),
+			.date = text_or_null(s, 5),
+			.from = text_or_null(s, 6),
+			.subject = text_or_null(s, 7),
+			.flags = (unsigned)sqlite3_column_int64(s, 8),
+			.last_seen = (time_t)sqlite3_column_int64(s, 10),
+			.gone_to = text_or_null(s, 11),
+		};
+		if (sqlite3_column_bytes(s, 9) == 32)
+			g.msgid_hash = sqlite3_column_blob(s, 9);
+		if (cb(&g, ctx) != 0)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing vanished messages");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,
+			       ma_pop3_gone_cb cb, void *ctx,
+			       struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT m.uidl, m.size, a.started FROM pop3_message m"
+			       " JOIN audit a ON a.id = m.last_audit"
+			       " WHERE m.gone_audit = ?1 ORDER BY m.id", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing vanished POP3 messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, audit_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ma_pop3_gone g = {
+			.uidl = text_or_null(s, 0),
+			.size = (uint32_t)sqlite3_column_int64(s, 1),
+			.last_seen = (time_t)sqlite3_column_int64(s, 2),
+		};
+		if (cb(&g, ctx) != 0)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing vanished POP3 messages");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_audits(struct ma_history *h, int64_t account_id, int limit,
+			    ma_audit_cb cb, void *ctx, struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT a.id, a.started, a.finished, a.outcome, a.version,"
+			       " (SELECT messages FROM folder_state f"
+			       "  WHERE f.audit_id = a.id AND f.name = 'INBOX'),"
+			       " (SELECT total(messages) FROM folder_state f WHERE f.audit_id = a.id),"
+			       " (SELECT stat_count FROM pop3_view p WHERE p.audit_id = a.id)"
+			       " FROM audit a WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
+			       " ORDER BY a.id DESC LIMIT ?2", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing audits");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);   /* -1: no limit */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ma_audit_row a = {
+			.id = sqlite3_column_int64(s, 0),
+			.started = (time_t)sqlite3_column_int64(s, 1),
+			.finished = (time_t)sqlite3_column_int64(s, 2),
+			.outcome = text_or_null(s, 3),
+			.version = text_or_null(s, 4),
+			.inbox_messages = sqlite3_column_type(s, 5) == SQLITE_NULL
+				? -1 : sqlite3_column_int64(s, 5),
+			.total_messages = sqlite3_column_int64(s, 6),
+			.pop3_count = sqlite3_column_type(s, 7) == SQLITE_NULL
+				? -1 : sqlite3_column_int64(s, 7),
+		};
+		if (cb(&a, ctx) != 0)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing audits");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_prev_audit(struct ma_history *h, int64_t account_id,
+				int64_t before_audit_id, int64_t *prev_id,
+				time_t *prev_time, bool *found,
+				struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+
+	*prev_id = 0;
+	*prev_time = 0;
+	*found = false;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT id, started FROM audit WHERE account_id = ?1"
+			       " AND id < ?2 AND finished IS NOT NULL"
+			       " ORDER BY id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "finding the previous audit");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_int64(s, 2, before_audit_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		*prev_id = sqlite3_column_int64(s, 0);
+		*prev_time = (time_t)sqlite3_column_int64(s, 1);
+	} else if (rc != SQLITE_DONE) {
+		st = db_fail(h, err, "finding the previous audit");
+	}
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_folder_uids(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t uidvalidity,
+				 ma_uid_cb cb, void *ctx, struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT uid FROM message WHERE account_id = ?1 AND folder = ?2"
+			       " AND uidvalidity = ?3 AND gone_audit IS NULL ORDER BY uid",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing a folder's messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb((uint32_t)sqlite3_column_int64(s, 0), ctx) != 0)
+			goto cleanup;
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing a folder's messages");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}

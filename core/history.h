@@ -1,0 +1,193 @@
+/* The history store: what earlier audits of a mailbox saw, so a later audit
+ * can tell which messages vanished since, and whether they went to another
+ * folder or nowhere (destroyed).
+ *
+ * One SQLite file, by default $XDG_STATE_HOME/mailaudit/history.db (else
+ * ~/.local/state/mailaudit/history.db): directory 0700, file 0600, WAL
+ * journal. A file that is damaged, not SQLite, or another program's database
+ * is reported as MA_ERR_STATE_CORRUPT and never written, deleted or replaced.
+ *
+ * A message is one row per identity (account, folder, UIDVALIDITY, UID) with
+ * the audits that first and last saw it, so repeating an audit of an
+ * unchanged mailbox adds only an audit row and its folder rows.
+ *
+ * One audit is one transaction:
+ *
+ *   ma_history_begin                      (takes the write lock)
+ *   per folder: ma_history_put_message / ma_history_mark_present,
+ *               then ma_history_put_folder once its messages are all in
+ *   ma_history_put_pop3                   (if POP3 was looked at)
+ *   ma_history_detect_gone                (marks what vanished)
+ *   ma_history_gone ...                   (the analysis reads the result)
+ *   ma_history_commit  or  ma_history_rollback
+ *
+ * An audit that is cut off (error, Ctrl-C, kill -9) never reaches commit and
+ * leaves no trace. Two processes writing the same file serialize: begin
+ * waits up to 10 s for the other's commit, so a caller that may run beside
+ * another audit should fetch from the network first (ma_history_folder_prev
+ * works outside an audit) and begin only to write.
+ *
+ * Ownership: ma_history_open returns a handle the caller frees with
+ * ma_history_close. Strings and blobs passed to callbacks are valid only
+ * during that callback call. Every function returning ma_status fills err
+ * (if not NULL) on failure; after a failure inside an audit the audit stays
+ * open and the caller ends it with ma_history_rollback. */
+#ifndef MA_HISTORY_H
+#define MA_HISTORY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "model.h"
+#include "status.h"
+
+/* Highest schema version this build reads and writes. */
+#define MA_HISTORY_SCHEMA 1
+/* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
+ * PRAGMA reads hex literals wrongly). */
+#define MA_HISTORY_APP_ID 1296136548
+
+struct ma_history;
+
+/* Opens (creating if needed) state_dir/history.db; state_dir NULL means the
+ * default above. Directories are created 0700 as needed. Errors: MA_ERR_IO
+ * (path and reason), MA_ERR_STATE_CORRUPT (file left untouched; also for a
+ * file from a newer mailaudit). */
+ma_status ma_history_open(const char *state_dir, struct ma_history **out,
+			  struct ma_error *err);
+/* Full path of the file, owned by h. */
+const char *ma_history_path(const struct ma_history *h);
+/* Rolls back an open audit, then closes. NULL is fine. */
+void ma_history_close(struct ma_history *h);
+
+/* The id of (login, imap_host), created on first use. Host compares
+ * case-insensitively. */
+ma_status ma_history_account(struct ma_history *h, const char *login,
+			     const char *imap_host, int64_t *account_id,
+			     struct ma_error *err);
+
+/* What the last completed audit that examined this folder knew: its
+ * UIDVALIDITY and the highest UID recorded under it. Only UIDs above max_uid
+ * need their headers fetched; if the UIDVALIDITY differs now, refetch all.
+ * *known is false (and the others 0) for a folder never audited. */
+ma_status ma_history_folder_prev(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t *uidvalidity,
+				 uint32_t *max_uid, bool *known,
+				 struct ma_error *err);
+
+/* BEGIN IMMEDIATE and the audit row. One audit at a time per handle. */
+ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
+			   int64_t *audit_id, struct ma_error *err);
+
+/* Records that this audit examined folder f completely: only examined folders
+ * can lose messages in ma_history_detect_gone. Uses f's name, uidvalidity,
+ * uidnext, messages and unseen, not f->msgs. */
+ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
+				const struct ma_folder *f, unsigned deleted_count,
+				uint64_t total_size, struct ma_error *err);
+
+/* Records that m is in folder now. A new identity stores everything; a known
+ * one updates only flags and last seen, so for a known UID a struct with just
+ * uid and flags is enough. msgid_hash: 32-byte SHA-256 of the normalized
+ * Message-ID, or NULL. */
+ma_status ma_history_put_message(struct ma_history *h, int64_t audit_id,
+				 const char *folder, uint32_t uidvalidity,
+				 const struct ma_message *m,
+				 const unsigned char *msgid_hash,
+				 struct ma_error *err);
+
+/* Marks known messages as seen by this audit without their headers. Fastest
+ * with uids ascending (runs of consecutive UIDs become one update). UIDs not
+ * in the history are ignored: put those with ma_history_put_message. */
+ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
+				  const char *folder, uint32_t uidvalidity,
+				  const uint32_t *uids, size_t n,
+				  struct ma_error *err);
+
+/* STAT, CAPA and each UIDL with its size. POP3 messages are tracked by UIDL
+ * like IMAP ones; if some UIDL is missing, none is marked gone this audit. */
+ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
+			      const struct ma_pop3_view *v, struct ma_error *err);
+
+/* Marks as gone every message present before but not seen by this audit, in
+ * the folders recorded with ma_history_put_folder; if folder_list_complete
+ * (the LIST succeeded and every selectable folder was put), also those of
+ * folders this audit did not record, i.e. deleted folders. gone_to is the
+ * folder of a present message with the same Message-ID hash (else, when a
+ * hash is missing, with the same size and INTERNALDATE), NULL if none.
+ * Call once; ma_history_commit calls it with false if the caller did not. */
+ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
+				 bool folder_list_complete, struct ma_error *err);
+
+/* Stores finish time and outcome ("ok", "warning", "critical", "unknown",
+ * "failed: reason"; NULL = "unknown") and commits. On failure the audit is
+ * rolled back. */
+ma_status ma_history_commit(struct ma_history *h, int64_t audit_id, time_t now,
+			    const char *outcome, struct ma_error *err);
+
+/* Discards the open audit, if any. */
+void ma_history_rollback(struct ma_history *h);
+
+/* Callbacks return 0 to go on, non-zero to stop early (not an error). */
+
+struct ma_gone_msg {
+	const char *folder;
+	uint32_t uidvalidity, uid, size;
+	int64_t internaldate;              /* 0 = unknown */
+	const char *date, *from, *subject; /* NULL if unknown */
+	unsigned flags;                    /* as last seen, enum ma_flag */
+	const unsigned char *msgid_hash;   /* 32 bytes or NULL */
+	time_t last_seen;                  /* start of the last audit that saw it */
+	const char *gone_to;               /* NULL = found nowhere: destroyed */
+};
+typedef int (*ma_gone_cb)(const struct ma_gone_msg *m, void *ctx);
+
+/* Messages found gone by audit_id (open or committed), by folder and UID. */
+ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
+			  void *ctx, struct ma_error *err);
+
+struct ma_pop3_gone {
+	const char *uidl;
+	uint32_t size;
+	time_t last_seen;
+};
+typedef int (*ma_pop3_gone_cb)(const struct ma_pop3_gone *m, void *ctx);
+
+/* POP3 messages (by UIDL) found gone by audit_id. */
+ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,
+			       ma_pop3_gone_cb cb, void *ctx,
+			       struct ma_error *err);
+
+struct ma_audit_row {
+	int64_t id;
+	time_t started, finished;
+	const char *outcome;
+	const char *version;       /* mailaudit version that wrote it */
+	int64_t inbox_messages;    /* -1 if INBOX was not examined */
+	int64_t total_messages;    /* over examined folders */
+	int64_t pop3_count;        /* STAT count, -1 without POP3 */
+};
+typedef int (*ma_audit_cb)(const struct ma_audit_row *a, void *ctx);
+
+/* The account's completed audits, newest first, at most limit (<= 0: all). */
+ma_status ma_history_audits(struct ma_history *h, int64_t account_id, int limit,
+			    ma_audit_cb cb, void *ctx, struct ma_error *err);
+
+/* The newest completed audit of the account with id < before_audit_id
+ * (INT64_MAX: the newest of all). */
+ma_status ma_history_prev_audit(struct ma_history *h, int64_t account_id,
+				int64_t before_audit_id, int64_t *prev_id,
+				time_t *prev_time, bool *found,
+				struct ma_error *err);
+
+typedef int (*ma_uid_cb)(uint32_t uid, void *ctx);
+
+/* UIDs of the messages present at their last audit in folder/uidvalidity,
+ * ascending. */
+ma_status ma_history_folder_uids(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t uidvalidity,
+				 ma_uid_cb cb, void *ctx, struct ma_error *err);
+
+#endif

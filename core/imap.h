@@ -1,0 +1,68 @@
+/* A read-only IMAP session: libetpan speaks the protocol over our transport.
+ *
+ * Read-only by construction: this interface offers EXAMINE, STATUS, LIST,
+ * UID SEARCH and UID FETCH of BODY.PEEK items only. There is no way to
+ * SELECT, STORE, EXPUNGE, COPY or MOVE through it.
+ *
+ * Ownership: ma_imap_open returns a session the caller frees with
+ * ma_imap_close (NULL ok). Folder arrays from ma_imap_list belong to the
+ * caller (ma_folder_clear each, then free the array); UID arrays from
+ * ma_imap_search likewise (free). After any failure that broke the
+ * connection every further call returns the same error at once: libetpan
+ * must not be called on a dead stream. One session per thread. */
+#ifndef MA_IMAP_H
+#define MA_IMAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "model.h"
+#include "status.h"
+#include "trace.h"
+#include "transport.h"
+
+struct ma_imap;
+
+/* Connects, reads the greeting, upgrades with STARTTLS for
+ * MA_SEC_STARTTLS (refusing if the server does not offer it), and reads the
+ * capabilities (again after TLS: the plaintext ones may have been forged). */
+ma_status ma_imap_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
+		       struct ma_trace *trace, struct ma_imap **out, struct ma_error *err);
+
+bool ma_imap_has_cap(const struct ma_imap *s, const char *name);
+/* Space-separated capability list for the report; owned by s. */
+const char *ma_imap_caps(const struct ma_imap *s);
+const struct ma_cert_info *ma_imap_cert(const struct ma_imap *s);
+
+/* LOGIN, or AUTHENTICATE PLAIN (SASL-IR) when the password is not 7-bit.
+ * Refuses CR, LF or NUL in either string before anything is sent. */
+ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *password,
+			struct ma_error *err);
+
+/* LIST "" "*": fills name (decoded to UTF-8), raw_name, delimiter, noselect. */
+ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
+		       struct ma_error *err);
+/* STATUS (MESSAGES UIDNEXT UIDVALIDITY UNSEEN) of f->raw_name into f. */
+ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error *err);
+/* EXAMINE f->raw_name (read-only open); updates messages/uidnext/uidvalidity. */
+ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_error *err);
+/* UID SEARCH ALL in the examined folder; *uids ascending, caller frees. */
+ma_status ma_imap_search_all(struct ma_imap *s, uint32_t **uids, size_t *n,
+			     struct ma_error *err);
+
+/* Called once per fetched message. The callback may take the strings out of
+ * m (set the pointers to NULL); whatever is left is freed after it returns.
+ * Return non-zero to stop the fetch (reported as MA_ERR_CANCELLED). */
+typedef int (*ma_imap_msg_cb)(struct ma_message *m, void *ctx);
+
+/* UID FETCH of the given UIDs in bounded chunks: UID FLAGS RFC822.SIZE
+ * INTERNALDATE, and with headers also
+ * BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]. */
+ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool headers,
+			ma_imap_msg_cb cb, void *ctx, struct ma_error *err);
+
+/* LOGOUT when the connection is healthy, then frees everything. */
+void ma_imap_close(struct ma_imap *s);
+
+#endif

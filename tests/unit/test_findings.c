@@ -1,0 +1,560 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "audit.h"
+#include "findings.h"
+
+/* 2026-11-25 10:00 UTC and a day later. */
+#define PREV 1795600800
+#define NOW (PREV + 86400)
+
+/* ---- building synthetic results ------------------------------------------- */
+
+static char *xdup(const char *s)
+{
+	char *p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+static struct ma_folder *add_folder(struct ma_audit_result *r, const char *name,
+				    uint32_t messages, uint32_t uidnext)
+{
+	r->folders = realloc(r->folders, (r->nfolders + 1) * sizeof *r->folders);
+	r->deleted_counts = realloc(r->deleted_counts, (r->nfolders + 1) * sizeof *r->deleted_counts);
+	r->folder_sizes = realloc(r->folder_sizes, (r->nfolders + 1) * sizeof *r->folder_sizes);
+	assert_non_null(r->folders);
+	assert_non_null(r->deleted_counts);
+	assert_non_null(r->folder_sizes);
+	struct ma_folder *f = &r->folders[r->nfolders];
+	memset(f, 0, sizeof *f);
+	f->name = xdup(name);
+	f->raw_name = xdup(name);
+	f->delimiter = '/';
+	f->messages = messages;
+	f->uidnext = uidnext;
+	f->uidvalidity = 1700000000;
+	r->deleted_counts[r->nfolders] = 0;
+	r->folder_sizes[r->nfolders] = (uint64_t)messages * 10000;
+	r->nfolders++;
+	return f;
+}
+
+static void add_lost(struct ma_audit_result *r, const char *folder, const char *gone_to,
+		     uint32_t uid, const char *subject)
+{
+	r->lost = realloc(r->lost, (r->nlost + 1) * sizeof *r->lost);
+	assert_non_null(r->lost);
+	struct ma_lost_msg *m = &r->lost[r->nlost++];
+	memset(m, 0, sizeof *m);
+	m->folder = xdup(folder);
+	m->uid = uid;
+	m->size = 2000;
+	m->internaldate = PREV - 3600 * (int64_t)uid;
+	m->from = xdup("Alice Example <alice@example.org>");
+	m->subject = xdup(subject);
+	m->last_seen = PREV;
+	m->gone_to = gone_to ? xdup(gone_to) : NULL;
+}
+
+static void add_capa(struct ma_audit_result *r, const char *line)
+{
+	r->pop3.capa = realloc(r->pop3.capa, (r->pop3.ncapa + 1) * sizeof *r->pop3.capa);
+	assert_non_null(r->pop3.capa);
+	r->pop3.capa[r->pop3.ncapa++] = xdup(line);
+}
+
+/* A healthy mailbox seen for the second time: INBOX 120 of 121 UIDs. */
+static struct ma_audit_result *healthy(void)
+{
+	struct ma_audit_result *r = calloc(1, sizeof *r);
+	assert_non_null(r);
+	r->started = NOW - 5;
+	r->finished = NOW;
+	r->prev_audit = PREV;
+	snprintf(r->login, sizeof r->login, "alice@example.com");
+	snprintf(r->account_label, sizeof r->account_label, "alice@example.com @ imap.example.com");
+	r->imap_tried = r->imap_ok = true;
+	add_folder(r, "INBOX", 120, 121);
+	add_folder(r, "Sent", 40, 41);
+	return r;
+}
+
+static void done(struct ma_audit_result *r)
+{
+	ma_audit_result_free(r);
+}
+
+static void analyze(struct ma_audit_result *r)
+{
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	/* Worst first, every finding complete. */
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct ma_finding *f = &r->findings[i];
+		assert_non_null(f->code);
+		assert_non_null(f->title);
+		assert_non_null(f->evidence);
+		assert_non_null(f->why);
+		assert_non_null(f->fix);
+		assert_null(strchr(f->title, '\n'));
+		if (i)
+			assert_true(r->findings[i - 1].severity >= f->severity);
+	}
+}
+
+static const struct ma_finding *find(const struct ma_audit_result *r, const char *code)
+{
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (strcmp(r->findings[i].code, code) == 0)
+			return &r->findings[i];
+	return NULL;
+}
+
+static size_t lines(const char *s)
+{
+	size_t n = *s ? 1 : 0;
+	for (; *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
+/* ---- tests ------------------------------------------------------------------ */
+
+static void healthy_is_all_clear(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_int_equal(r->nfindings, 1);
+	assert_string_equal(r->findings[0].code, "all-clear");
+	assert_int_equal(r->findings[0].severity, MA_SEV_OK);
+	assert_non_null(strstr(r->findings[0].title, "160 messages in 2 folders"));
+	done(r);
+}
+
+static void destroyed_is_critical(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	for (uint32_t i = 1; i <= 25; i++)
+		add_lost(r, "INBOX", NULL, i, "Invoice");
+	add_lost(r, "INBOX", "Trash", 90, "Newsletter");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	const struct ma_finding *f = &r->findings[0];
+	assert_string_equal(f->code, "mail-destroyed");
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_string_equal(f->title, "25 messages were deleted from the server since "
+				      "2026-11-25 10:00 and are in no folder");
+	assert_int_equal(lines(f->evidence), 25);
+	assert_non_null(strstr(f->evidence, "Invoice"));
+	assert_non_null(strstr(f->evidence, "last seen 2026-11-25 10:00"));
+	assert_null(strstr(f->evidence, "Newsletter"));
+	assert_non_null(strstr(f->fix, "Leave messages on server"));
+	assert_non_null(strstr(f->fix, "delete = false"));
+	assert_null(find(r, "all-clear"));
+	assert_non_null(find(r, "mail-moved"));
+	done(r);
+}
+
+static void destroyed_one_and_many(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_lost(r, "INBOX", NULL, 1, "Only one");
+	analyze(r);
+	assert_non_null(strstr(r->findings[0].title, "1 message was deleted"));
+	assert_non_null(strstr(r->findings[0].title, "and is in no folder"));
+	for (uint32_t i = 2; i <= 60; i++)
+		add_lost(r, "INBOX", NULL, i, "More");
+	analyze(r); /* again: replaces the previous findings */
+	const struct ma_finding *f = find(r, "mail-destroyed");
+	assert_non_null(strstr(f->title, "60 messages"));
+	assert_int_equal(lines(f->evidence), 51);
+	assert_non_null(strstr(f->evidence, "\n... and 10 more"));
+	done(r);
+}
+
+static void hostile_text_is_cleaned(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_lost(r, "INBOX", NULL, 1, "evil \x1b[2J\x1b]0;title\x07 \xc2\x9b" "31m \xff");
+	analyze(r);
+	const char *ev = find(r, "mail-destroyed")->evidence;
+	assert_null(strchr(ev, '\x1b'));
+	assert_null(strchr(ev, '\x07'));
+	assert_null(strstr(ev, "\xc2\x9b"));
+	assert_null(strchr(ev, '\xff'));
+	assert_non_null(strstr(ev, "evil ?[2J"));
+	done(r);
+}
+
+static void moved_is_grouped_info(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	for (uint32_t i = 1; i <= 12; i++)
+		add_lost(r, "INBOX", "Trash", i, "Old");
+	analyze(r);
+	const struct ma_finding *f = find(r, "mail-moved");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_string_equal(f->title, "12 messages moved from INBOX to Trash");
+	assert_string_equal(f->evidence, "");
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_non_null(find(r, "all-clear"));
+	for (uint32_t i = 13; i <= 15; i++)
+		add_lost(r, "INBOX", "Archive", i, "Kept");
+	analyze(r);
+	f = find(r, "mail-moved");
+	assert_string_equal(f->title, "15 messages moved to other folders since 2026-11-25 10:00");
+	assert_string_equal(f->evidence, "12 messages moved from INBOX to Trash\n"
+					 "3 messages moved from INBOX to Archive");
+	done(r);
+}
+
+static void inbox_drained_lower_bound(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->first_audit = true;
+	r->prev_audit = 0;
+	r->folders[0].uidnext = 301; /* 300 UIDs, 120 here: 180 left INBOX */
+	analyze(r);                  /* Sent holds 40: at least 140 gone */
+	const struct ma_finding *f = find(r, "inbox-drained");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_non_null(strstr(f->title, "At least 140 messages"));
+	assert_non_null(strstr(f->evidence, "180 - 40 = 140"));
+	assert_non_null(strstr(f->evidence, "lower bound"));
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	assert_non_null(find(r, "first-audit"));
+
+	/* 2 of 160 UIDs: not significant, only information. */
+	r->folders[0].uidnext = 163;
+	analyze(r);
+	f = find(r, "inbox-drained");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+
+	/* Everything that left INBOX can be in Sent: nothing to say. */
+	r->folders[0].uidnext = 150;
+	analyze(r);
+	assert_null(find(r, "inbox-drained"));
+	done(r);
+}
+
+static void set_uidl(struct ma_pop3_entry *e, uint32_t num, uint32_t uid, uint32_t validity)
+{
+	e->number = num;
+	e->size = 10000;
+	snprintf(e->uidl, sizeof e->uidl, "%08X%08X", uid, validity);
+}
+
+static void mismatch_with_dovecot_uidls(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->pop3_tried = r->pop3_ok = true;
+	r->pop3.stat_count = 118;
+	r->pop3.stat_size = 1180000;
+	r->pop3.nentries = 118;
+	r->pop3.entries = calloc(118, sizeof *r->pop3.entries);
+	assert_non_null(r->pop3.entries);
+	/* POP3 sees UIDs 1-40 and 43-120: 41 and 42 are hidden from it. */
+	for (uint32_t i = 0, uid = 1; i < 118; i++, uid++) {
+		if (uid == 41)
+			uid = 43;
+		set_uidl(&r->pop3.entries[i], i + 1, uid, 1700000000);
+	}
+	analyze(r);
+	const struct ma_finding *f = find(r, "pop3-imap-mismatch");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_string_equal(f->title, "POP3 shows 118 messages but the IMAP INBOX holds 120");
+	assert_non_null(strstr(f->evidence, "POP3 sees INBOX UIDs 1-40, 43-120"));
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+
+	/* With the INBOX's UIDs known, name the ones POP3 does not show. */
+	for (uint32_t uid = 1; uid <= 120; uid++) {
+		struct ma_message m = { .uid = uid, .size = 10000 };
+		assert_int_equal(ma_folder_add_message(&r->folders[0], &m), 0);
+	}
+	analyze(r);
+	f = find(r, "pop3-imap-mismatch");
+	assert_non_null(strstr(f->evidence, "In IMAP but not in POP3: UIDs 41-42"));
+
+	/* Not Dovecot's format: sizes only. */
+	snprintf(r->pop3.entries[0].uidl, sizeof r->pop3.entries[0].uidl, "abc-123");
+	analyze(r);
+	f = find(r, "pop3-imap-mismatch");
+	assert_non_null(strstr(f->evidence, "not Dovecot's default"));
+	assert_non_null(strstr(f->evidence, "POP3 STAT: 118 messages, 1.1 MB"));
+
+	/* Same counts: nothing. */
+	r->pop3.stat_count = 120;
+	analyze(r);
+	assert_null(find(r, "pop3-imap-mismatch"));
+	done(r);
+}
+
+static void pending_expunge(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->deleted_counts[0] = 5;
+	r->deleted_counts[1] = 2;
+	analyze(r);
+	const struct ma_finding *f = find(r, "pending-expunge");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_non_null(strstr(f->title, "7 messages are marked as deleted in 2 folders"));
+	assert_non_null(strstr(f->evidence, "INBOX: 5 of 120 messages flagged \\Deleted"));
+	done(r);
+}
+
+static void expire_case(const char *line, int sev, const char *in_title)
+{
+	struct ma_audit_result *r = healthy();
+	r->pop3_tried = r->pop3_ok = true;
+	r->pop3.stat_count = 120;
+	add_capa(r, "TOP");
+	add_capa(r, line);
+	add_capa(r, "UIDL");
+	analyze(r);
+	const struct ma_finding *f = find(r, "pop3-expire");
+	if (sev < 0) {
+		assert_null(f);
+	} else {
+		assert_non_null(f);
+		assert_int_equal(f->severity, sev);
+		assert_non_null(strstr(f->title, in_title));
+	}
+	done(r);
+}
+
+static void pop3_expire_policies(void **state)
+{
+	(void)state;
+	expire_case("EXPIRE 0", MA_SEV_CRITICAL, "as soon as");
+	expire_case("EXPIRE 30", MA_SEV_WARNING, "30 days after");
+	expire_case("EXPIRE 1", MA_SEV_WARNING, "1 day after");
+	expire_case("expire 5 USER", MA_SEV_WARNING, "5 days after");
+	expire_case("EXPIRE NEVER", MA_SEV_INFO, "never deletes");
+	expire_case("EXPIREX 3", -1, NULL);
+	expire_case("EXPIRE soon", -1, NULL);
+	expire_case("SASL PLAIN", -1, NULL);
+
+	struct ma_audit_result *r = healthy();
+	add_capa(r, "EXPIRE 0");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	done(r);
+}
+
+static void pop3_in_use(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->pop3_tried = true;
+	r->pop3_in_use = true;
+	ma_fail(&r->pop3_err, MA_ERR_IN_USE, "-ERR [IN-USE] Mailbox locked");
+	analyze(r);
+	const struct ma_finding *f = find(r, "pop3-in-use");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_null(find(r, "pop3-failed")); /* one problem, said once */
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	done(r);
+}
+
+static void uidvalidity_reset(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->uidvalidity_reset = calloc(2, sizeof *r->uidvalidity_reset);
+	r->uidvalidity_reset[0] = xdup("INBOX");
+	r->uidvalidity_reset[1] = xdup("Sent");
+	r->nuidvalidity_reset = 2;
+	analyze(r);
+	const struct ma_finding *f = find(r, "uidvalidity-reset");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_non_null(strstr(f->title, "2 folders"));
+	assert_string_equal(f->evidence, "INBOX\nSent");
+	done(r);
+}
+
+static void first_audit_and_login(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->first_audit = true;
+	r->prev_audit = 0;
+	snprintf(r->login, sizeof r->login, "alice");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	/* all-clear is OK, below the INFO findings. */
+	assert_string_equal(r->findings[r->nfindings - 1].code, "all-clear");
+	const struct ma_finding *f = find(r, "first-audit");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_non_null(strstr(f->fix, "tomorrow"));
+	f = find(r, "login-not-full-address");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_non_null(strstr(f->title, "\"alice\""));
+	/* Table order within a severity: first-audit before the login. */
+	assert_true(find(r, "first-audit") < f);
+	done(r);
+}
+
+static void insecure_and_cert(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->insecure = true;
+	r->imap_cert.present = true;
+	snprintf(r->imap_cert.subject, sizeof r->imap_cert.subject, "CN=imap.example.com");
+	snprintf(r->imap_cert.not_after, sizeof r->imap_cert.not_after, "2026-12-01 10:00:00 UTC");
+	snprintf(r->imap_cert.sha256, sizeof r->imap_cert.sha256, "AA:BB");
+	r->imap_cert.not_after_t = NOW + 5 * 86400;
+	r->pop3_cert = r->imap_cert;
+	analyze(r);
+	assert_non_null(find(r, "insecure-connection"));
+	const struct ma_finding *f = find(r, "cert-expires-soon");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_string_equal(f->title, "The IMAP and POP3 server's certificate expires in 5 days");
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+
+	r->pop3_cert.present = false;
+	r->imap_cert.not_after_t = NOW + 30 * 86400;
+	analyze(r);
+	assert_null(find(r, "cert-expires-soon"));
+	r->imap_cert.not_after_t = NOW - 2 * 86400;
+	analyze(r);
+	assert_string_equal(find(r, "cert-expires-soon")->title,
+			    "The IMAP server's certificate expired 2 days ago");
+	done(r);
+}
+
+static void imap_failed_is_unknown(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	for (size_t i = 0; i < r->nfolders; i++)
+		ma_folder_clear(&r->folders[i]);
+	r->nfolders = 0;
+	r->imap_ok = false;
+	ma_fail(&r->imap_err, MA_ERR_LOGIN, "NO [AUTHENTICATIONFAILED] Authentication failed.");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_UNKNOWN);
+	const struct ma_finding *f = &r->findings[0];
+	assert_string_equal(f->code, "imap-failed");
+	assert_int_equal(f->severity, MA_SEV_UNKNOWN);
+	assert_non_null(strstr(f->title, ma_status_message(MA_ERR_LOGIN)));
+	assert_non_null(strstr(f->title, "AUTHENTICATIONFAILED"));
+	assert_non_null(strstr(f->fix, "full e-mail address"));
+	assert_non_null(strstr(f->fix, "15 minutes"));
+	assert_null(find(r, "all-clear"));
+
+	ma_fail(&r->imap_err, MA_ERR_CONNECT_TIMEOUT, "imap.example.com:993");
+	analyze(r);
+	assert_non_null(strstr(r->findings[0].fix, "firewall"));
+	ma_fail(&r->imap_err, MA_ERR_HOST_UNKNOWN, "imap-1.m67.example.net");
+	analyze(r);
+	assert_non_null(strstr(r->findings[0].fix, "Old server addresses"));
+
+	/* Something critical stays critical even without IMAP. */
+	add_capa(r, "EXPIRE 0");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	done(r);
+}
+
+static void pop3_failed_with_imap_ok(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->pop3_tried = true;
+	ma_fail(&r->pop3_err, MA_ERR_CERT_NAME_MISMATCH, "certificate is for mail.example.net");
+	analyze(r);
+	const struct ma_finding *f = find(r, "pop3-failed");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_UNKNOWN);
+	assert_non_null(strstr(f->fix, "date and time"));
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	done(r);
+}
+
+static void sorted_by_severity_stable(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->first_audit = true;
+	r->insecure = true;
+	r->deleted_counts[1] = 1;
+	add_capa(r, "EXPIRE 0");
+	add_lost(r, "INBOX", NULL, 1, "x");
+	add_lost(r, "INBOX", "Trash", 2, "y");
+	analyze(r);
+	const char *want[] = { "mail-destroyed", "pop3-expire", "pending-expunge",
+			       "insecure-connection", "mail-moved", "first-audit" };
+	assert_int_equal(r->nfindings, 6);
+	for (size_t i = 0; i < 6; i++)
+		assert_string_equal(r->findings[i].code, want[i]);
+	done(r);
+}
+
+static void severity_names_and_codes(void **state)
+{
+	(void)state;
+	assert_string_equal(ma_severity_name(MA_SEV_CRITICAL), "CRITICAL");
+	assert_string_equal(ma_severity_name(MA_SEV_INFO), "INFO");
+	assert_int_equal(ma_severity_exit_code(MA_SEV_OK), 0);
+	assert_int_equal(ma_severity_exit_code(MA_SEV_INFO), 0);
+	assert_int_equal(ma_severity_exit_code(MA_SEV_WARNING), 1);
+	assert_int_equal(ma_severity_exit_code(MA_SEV_CRITICAL), 2);
+	assert_int_equal(ma_severity_exit_code(MA_SEV_UNKNOWN), 3);
+	struct ma_finding f = { .title = xdup("t"), .evidence = xdup("") };
+	ma_finding_clear(&f);
+	assert_null(f.title);
+	ma_finding_clear(NULL);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(healthy_is_all_clear),
+		cmocka_unit_test(destroyed_is_critical),
+		cmocka_unit_test(destroyed_one_and_many),
+		cmocka_unit_test(hostile_text_is_cleaned),
+		cmocka_unit_test(moved_is_grouped_info),
+		cmocka_unit_test(inbox_drained_lower_bound),
+		cmocka_unit_test(mismatch_with_dovecot_uidls),
+		cmocka_unit_test(pending_expunge),
+		cmocka_unit_test(pop3_expire_policies),
+		cmocka_unit_test(pop3_in_use),
+		cmocka_unit_test(uidvalidity_reset),
+		cmocka_unit_test(first_audit_and_login),
+		cmocka_unit_test(insecure_and_cert),
+		cmocka_unit_test(imap_failed_is_unknown),
+		cmocka_unit_test(pop3_failed_with_imap_ok),
+		cmocka_unit_test(sorted_by_severity_stable),
+		cmocka_unit_test(severity_names_and_codes),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,818 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "history.h"
+
+#define T0 1700000000
+
+/* ---- fixtures --------------------------------------------------------- */
+
+struct fx {
+	char dir[64];
+	struct ma_history *h;
+	int64_t acct;
+};
+
+static int rm_tree(const char *dir)
+{
+	char cmd[128];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+	return system(cmd);
+}
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof *f);
+	strcpy(f->dir, "/tmp/ma-history-XXXXXX");
+	if (!mkdtemp(f->dir))
+		return -1;
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	ma_history_close(f->h);
+	rm_tree(f->dir);
+	free(f);
+	return 0;
+}
+
+static void open_fx(struct fx *f)
+{
+	struct ma_error err = { 0 };
+	ma_status st = ma_history_open(f->dir, &f->h, &err);
+	if (st != MA_OK)
+		print_error("open: %s\n", err.detail);
+	assert_int_equal(st, MA_OK);
+	assert_int_equal(ma_history_account(f->h, "alice", "imap.example.org", &f->acct, &err), MA_OK);
+}
+
+/* A fake Message-ID hash: only equality matters here. */
+static void fake_hash(uint32_t n, unsigned char out[32])
+{
+	memset(out, 0xA5, 32);
+	memcpy(out, &n, sizeof n);
+}
+
+/* One message of a test mailbox; "id" stands for the Message-ID. */
+struct tmsg {
+	uint32_t uid;
+	uint32_t id;
+};
+
+struct tfolder {
+	const char *name;
+	uint32_t uidvalidity;
+	const struct tmsg *msgs;
+	size_t n;
+};
+
+static void put_folder(struct fx *f, int64_t audit, const struct tfolder *tf)
+{
+	struct ma_error err = { 0 };
+	uint64_t total = 0;
+	for (size_t i = 0; i < tf->n; i++) {
+		unsigned char hash[32];
+		char subject[32];
+		snprintf(subject, sizeof subject, "message %u", tf->msgs[i].id);
+		struct ma_message m = {
+			.uid = tf->msgs[i].uid,
+			.size = 1000 + tf->msgs[i].id,
+			.internaldate = T0 + tf->msgs[i].id,
+			.flags = MA_FLAG_SEEN,
+			.date = "Tue, 14 Nov 2023 22:13:20 +0000",
+			.from = "Bob <bob@example.org>",
+			.subject = subject,
+		};
+		fake_hash(tf->msgs[i].id, hash);
+		assert_int_equal(ma_history_put_message(f->h, audit, tf->name, tf->uidvalidity,
+							&m, hash, &err), MA_OK);
+		total += m.size;
+	}
+	struct ma_folder mf = {
+		.name = (char *)tf->name,
+		.uidvalidity = tf->uidvalidity,
+		.uidnext = tf->n ? tf->msgs[tf->n - 1].uid + 1 : 1,
+		.messages = (uint32_t)tf->n,
+	};
+	assert_int_equal(ma_history_put_folder(f->h, audit, &mf, 0, total, &err), MA_OK);
+}
+
+/* One whole audit of the given folders; returns its id. */
+static int64_t run_audit(struct fx *f, time_t now, const struct tfolder *folders,
+			 size_t nfolders, bool complete)
+{
+	struct ma_error err = { 0 };
+	int64_t audit = 0;
+	assert_int_equal(ma_history_begin(f->h, f->acct, now, &audit, &err), MA_OK);
+	for (size_t i = 0; i < nfolders; i++)
+		put_folder(f, audit, &folders[i]);
+	assert_int_equal(ma_history_detect_gone(f->h, audit, complete, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, audit, now + 5, "ok", &err), MA_OK);
+	return audit;
+}
+
+struct gone_list {
+	size_t n;
+	char folder[16][32];
+	uint32_t uid[16];
+	char gone_to[16][32];   /* "" = destroyed */
+	time_t last_seen[16];
+	bool had_hash[16];
+};
+
+static int collect_gone(const struct ma_gone_msg *m, void *ctx)
+{
+	struct gone_list *g = ctx;
+	assert_non_null(m->subject);
+	if (g->n < 16) {
+		snprintf(g->folder[g->n], sizeof g->folder[0], "%s", m->folder);
+		snprintf(g->gone_to[g->n], sizeof g->gone_to[0], "%s",
+			 m->gone_to ? m->gone_to : "");
+		g->uid[g->n] = m->uid;
+		g->last_seen[g->n] = m->last_seen;
+		g->had_hash[g->n] = m->msgid_hash != NULL;
+	}
+	g->n++;
+	return 0;
+}
+
+static struct gone_list gone_of(struct fx *f, int64_t audit)
+{
+	struct gone_list g = { 0 };
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_history_gone(f->h, audit, collect_gone, &g, &err), MA_OK);
+	return g;
+}
+
+static void file_bytes(const char *path, char **buf, size_t *len)
+{
+	FILE *fp = fopen(path, "rb");
+	assert_non_null(fp);
+	fseek(fp, 0, SEEK_END);
+	*len = (size_t)ftell(fp);
+	rewind(fp);
+	*buf = malloc(*len + 1);
+	assert_int_equal(fread(*buf, 1, *len, fp), *len);
+	fclose(fp);
+}
+
+static double now_seconds(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static const struct tmsg five[] = { { 1, 1 }, { 2, 2 }, { 3, 3 }, { 4, 4 }, { 5, 5 } };
+
+/* ---- opening ---------------------------------------------------------- */
+
+static void creates_private_dir_and_file(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	char sub[128], path[160];
+	struct stat sb;
+
+	snprintf(sub, sizeof sub, "%s/a/b/state", f->dir);
+	mode_t old = umask(0);   /* the most permissive umask must not leak */
+	ma_status st = ma_history_open(sub, &f->h, &err);
+	umask(old);
+	assert_int_equal(st, MA_OK);
+	snprintf(path, sizeof path, "%s/history.db", sub);
+	assert_string_equal(ma_history_path(f->h), path);
+	assert_int_equal(stat(sub, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	snprintf(path, sizeof path, "%s/a", f->dir);
+	assert_int_equal(stat(path, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+	assert_int_equal(stat(ma_history_path(f->h), &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0600);
+}
+
+static void default_location_follows_xdg_then_home(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	char want[160], xdg[128];
+	struct stat sb;
+	char *old_xdg = getenv("XDG_STATE_HOME") ? strdup(getenv("XDG_STATE_HOME")) : NULL;
+	char *old_home = getenv("HOME") ? strdup(getenv("HOME")) : NULL;
+
+	snprintf(xdg, sizeof xdg, "%s/xdg", f->dir);
+	setenv("XDG_STATE_HOME", xdg, 1);
+	assert_int_equal(ma_history_open(NULL, &f->h, &err), MA_OK);
+	snprintf(want, sizeof want, "%s/xdg/mailaudit/history.db", f->dir);
+	assert_string_equal(ma_history_path(f->h), want);
+	ma_history_close(f->h);
+
+	unsetenv("XDG_STATE_HOME");
+	setenv("HOME", f->dir, 1);
+	assert_int_equal(ma_history_open(NULL, &f->h, &err), MA_OK);
+	snprintf(want, sizeof want, "%s/.local/state/mailaudit/history.db", f->dir);
+	assert_string_equal(ma_history_path(f->h), want);
+	snprintf(want, sizeof want, "%s/.local/state", f->dir);
+	assert_int_equal(stat(want, &sb), 0);
+	assert_int_equal(sb.st_mode & 07777, 0700);
+
+	if (old_xdg)
+		setenv("XDG_STATE_HOME", old_xdg, 1);
+	if (old_home)
+		setenv("HOME", old_home, 1);
+	free(old_xdg);
+	free(old_home);
+}
+
+static void reopen_keeps_history(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	const struct tfolder inbox = { "INBOX", 7, five, 5 };
+	int64_t acct2 = 0, prev = 0;
+	time_t prev_time = 0;
+	bool found = false;
+
+	open_fx(f);
+	int64_t a1 = run_audit(f, T0, &inbox, 1, true);
+	ma_history_close(f->h);
+	f->h = NULL;
+	assert_int_equal(ma_history_open(f->dir, &f->h, &err), MA_OK);
+	/* Host names compare case-insensitively. */
+	assert_int_equal(ma_history_account(f->h, "alice", "IMAP.Example.ORG", &acct2, &err), MA_OK);
+	assert_int_equal(acct2, f->acct);
+	assert_int_equal(ma_history_prev_audit(f->h, f->acct, INT64_MAX, &prev, &prev_time,
+					       &found, &err), MA_OK);
+	assert_true(found);
+	assert_int_equal(prev, a1);
+	assert_int_equal(prev_time, T0);
+}
+
+static void unusable_dir_is_io_error_naming_path(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	char file[128], sub[160];
+
+	/* Root ignores permission bits, so use a path through a regular file. */
+	snprintf(file, sizeof file, "%s/plainfile", f->dir);
+	FILE *fp = fopen(file, "w");
+	assert_non_null(fp);
+	fclose(fp);
+	snprintf(sub, sizeof sub, "%s/state", file);
+	assert_int_equal(ma_history_open(sub, &f->h, &err), MA_ERR_IO);
+	assert_null(f->h);
+	assert_non_null(strstr(err.detail, file));
+	assert_non_null(strstr(err.detail, strerror(ENOTDIR)));
+}
+
+static void write_file(const char *path, const void *buf, size_t len)
+{
+	FILE *fp = fopen(path, "wb");
+	assert_non_null(fp);
+	assert_int_equal(fwrite(buf, 1, len, fp), len);
+	fclose(fp);
+}
+
+/* Opening must fail with MA_ERR_STATE_CORRUPT naming the file, changing no
+ * byte of it. */
+static void assert_refused_untouched(struct fx *f, const char *needle)
+{
+	struct ma_error err = { 0 };
+	char path[128], *before, *after;
+	size_t nb, na;
+
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	file_bytes(path, &before, &nb);
+	assert_int_equal(ma_history_open(f->dir, &f->h, &err), MA_ERR_STATE_CORRUPT);
+	assert_null(f->h);
+	assert_non_null(strstr(err.detail, path));
+	if (!strstr(err.detail, needle))
+		print_error("detail: %s\n", err.detail);
+	assert_non_null(strstr(err.detail, needle));
+	file_bytes(path, &after, &na);
+	assert_int_equal(na, nb);
+	assert_memory_equal(before, after, nb);
+	free(before);
+	free(after);
+}
+
+static void corrupt_file_is_refused_untouched(void **state)
+{
+	struct fx *f = *state;
+	char path[128], junk[8192];
+
+	srand(42);
+	for (size_t i = 0; i < sizeof junk; i++)
+		junk[i] = (char)rand();
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	write_file(path, junk, sizeof junk);
+	assert_refused_untouched(f, "not a SQLite database");
+
+	/* A real header with garbage after it. */
+	memcpy(junk, "SQLite format 3", 16);
+	write_file(path, junk, sizeof junk);
+	assert_refused_untouched(f, "left untouched");
+}
+
+static void make_sqlite(const char *path, const char *sql)
+{
+	sqlite3 *db = NULL;
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+}
+
+static void foreign_sqlite_is_refused_untouched(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	make_sqlite(path, "CREATE TABLE notes(id INTEGER PRIMARY KEY, body TEXT);"
+			  "INSERT INTO notes(body) VALUES ('keep me');");
+	assert_refused_untouched(f, "another program");
+	unlink(path);
+
+	make_sqlite(path, "PRAGMA application_id = 42; PRAGMA user_version = 1;");
+	assert_refused_untouched(f, "another program");
+	unlink(path);
+
+	/* Another program's database in WAL mode must not get checkpointed. */
+	make_sqlite(path, "PRAGMA journal_mode = WAL; CREATE TABLE t(x);");
+	assert_refused_untouched(f, "another program");
+}
+
+static void newer_schema_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	open_fx(f);
+	snprintf(path, sizeof path, "%s", ma_history_path(f->h));
+	ma_history_close(f->h);
+	f->h = NULL;
+	make_sqlite(path, "PRAGMA user_version = 99;");
+	assert_refused_untouched(f, "newer mailaudit");
+}
+
+static void empty_file_is_adopted(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	write_file(path, "", 0);
+	open_fx(f);
+}
+
+/* ---- audits ----------------------------------------------------------- */
+
+static void unchanged_repeat_has_nothing_gone(void **state)
+{
+	struct fx *f = *state;
+	const struct tfolder inbox = { "INBOX", 7, five, 5 };
+
+	open_fx(f);
+	int64_t a1 = run_audit(f, T0, &inbox, 1, true);
+	int64_t a2 = run_audit(f, T0 + 3600, &inbox, 1, true);
+	assert_true(a2 > a1);
+	assert_int_equal(gone_of(f, a1).n, 0);
+	assert_int_equal(gone_of(f, a2).n, 0);
+
+	struct ma_error err = { 0 };
+	uint32_t uidvalidity, max_uid;
+	bool known;
+	assert_int_equal(ma_history_folder_prev(f->h, f->acct, "INBOX", &uidvalidity,
+						&max_uid, &known, &err), MA_OK);
+	assert_true(known);
+	assert_int_equal(uidvalidity, 7);
+	assert_int_equal(max_uid, 5);
+	assert_int_equal(ma_history_folder_prev(f->h, f->acct, "Nope", &uidvalidity,
+						&max_uid, &known, &err), MA_OK);
+	assert_false(known);
+}
+
+static void removed_messages_are_destroyed(void **state)
+{
+	struct fx *f = *state;
+	const struct tmsg three[] = { { 1, 1 }, { 3, 3 }, { 5, 5 } };
+	const struct tfolder before = { "INBOX", 7, five, 5 };
+	const struct tfolder after = { "INBOX", 7, three, 3 };
+
+	open_fx(f);
+	run_audit(f, T0, &before, 1, true);
+	int64_t a2 = run_audit(f, T0 + 3600, &after, 1, true);
+	struct gone_list g = gone_of(f, a2);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.uid[0], 2);
+	assert_int_equal(g.uid[1], 4);
+	assert_string_equal(g.folder[0], "INBOX");
+	assert_string_equal(g.gone_to[0], "");
+	assert_string_equal(g.gone_to[1], "");
+	assert_int_equal(g.last_seen[0], T0);
+	/* Gone once is not gone again. */
+	int64_t a3 = run_audit(f, T0 + 7200, &after, 1, true);
+	assert_int_equal(gone_of(f, a3).n, 0);
+}
+
+static void moved_messages_name_their_folder(void **state)
+{
+	struct fx *f = *state;
+	const struct tmsg kept[] = { { 1, 1 }, { 2, 2 }, { 5, 5 } };
+	const struct tmsg moved[] = { { 1, 3 }, { 2, 4 } };
+	const struct tfolder before[] = { { "INBOX", 7, five, 5 }, { "Archive", 9, NULL, 0 } };
+	const struct tfolder after[] = { { "INBOX", 7, kept, 3 }, { "Archive", 9, moved, 2 } };
+
+	open_fx(f);
+	run_audit(f, T0, before, 2, true);
+	int64_t a2 = run_audit(f, T0 + 60, after, 2, true);
+	struct gone_list g = gone_of(f, a2);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.uid[0], 3);
+	assert_string_equal(g.gone_to[0], "Archive");
+	assert_string_equal(g.gone_to[1], "Archive");
+}
+
+static void moved_without_message_id_matches_size_and_date(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	int64_t a;
+	struct ma_message m = { .uid = 10, .size = 4242, .internaldate = T0 + 99, .subject = "x" };
+	struct ma_folder inbox = { .name = "INBOX", .uidvalidity = 1 };
+	struct ma_folder trash = { .name = "Trash", .uidvalidity = 1 };
+
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_message(f->h, a, "INBOX", 1, &m, NULL, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &inbox, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &trash, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0, "ok", &err), MA_OK);
+
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	m.uid = 3;
+	assert_int_equal(ma_history_put_message(f->h, a, "Trash", 1, &m, NULL, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &inbox, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &trash, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 60, "ok", &err), MA_OK);
+
+	struct gone_list g = gone_of(f, a);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.uid[0], 10);
+	assert_string_equal(g.gone_to[0], "Trash");
+	assert_false(g.had_hash[0]);
+}
+
+static void uidvalidity_change_is_not_destruction(void **state)
+{
+	struct fx *f = *state;
+	const struct tmsg renumbered[] = { { 1, 1 }, { 2, 2 }, { 3, 3 }, { 4, 4 }, { 5, 5 } };
+	const struct tfolder before = { "INBOX", 7, five, 5 };
+	const struct tfolder after = { "INBOX", 8, renumbered, 5 };
+
+	open_fx(f);
+	run_audit(f, T0, &before, 1, true);
+	int64_t a2 = run_audit(f, T0 + 60, &after, 1, true);
+	struct gone_list g = gone_of(f, a2);
+	assert_int_equal(g.n, 5);
+	for (size_t i = 0; i < 5; i++)
+		assert_string_equal(g.gone_to[i], "INBOX");
+
+	struct ma_error err = { 0 };
+	uint32_t uidvalidity, max_uid;
+	bool known;
+	assert_int_equal(ma_history_folder_prev(f->h, f->acct, "INBOX", &uidvalidity,
+						&max_uid, &known, &err), MA_OK);
+	assert_int_equal(uidvalidity, 8);
+	assert_int_equal(max_uid, 5);
+}
+
+static void unread_folder_loses_nothing_deleted_folder_does(void **state)
+{
+	struct fx *f = *state;
+	const struct tfolder both[] = { { "INBOX", 7, five, 5 }, { "Old", 3, five, 2 } };
+
+	open_fx(f);
+	run_audit(f, T0, both, 2, true);
+	/* "Old" could not be read, and the folder list is not known complete. */
+	int64_t a2 = run_audit(f, T0 + 60, both, 1, false);
+	assert_int_equal(gone_of(f, a2).n, 0);
+	/* Now the list is complete and "Old" is not in it: deleted. */
+	int64_t a3 = run_audit(f, T0 + 120, both, 1, true);
+	struct gone_list g = gone_of(f, a3);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.folder[0], "Old");
+	/* Their Message-IDs are still in INBOX. */
+	assert_string_equal(g.gone_to[0], "INBOX");
+	assert_int_equal(g.last_seen[0], T0);
+}
+
+static void incremental_audit_marks_old_uids_present(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	const struct tmsg newer[] = { { 6, 6 }, { 7, 7 } };
+	const struct tfolder first = { "INBOX", 7, five, 5 };
+	const struct tfolder fresh = { "INBOX", 7, newer, 2 };
+	const uint32_t old_present[] = { 1, 2, 4 };   /* 3 and 5 were expunged */
+	int64_t a;
+
+	open_fx(f);
+	run_audit(f, T0, &first, 1, true);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	assert_int_equal(ma_history_mark_present(f->h, a, "INBOX", 7, old_present, 3, &err), MA_OK);
+	put_folder(f, a, &fresh);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	struct gone_list g = gone_of(f, a);   /* readable before commit */
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 61, "critical", &err), MA_OK);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.uid[0], 3);
+	assert_int_equal(g.uid[1], 5);
+	assert_string_equal(g.gone_to[0], "");
+
+	uint32_t uidvalidity, max_uid;
+	bool known;
+	assert_int_equal(ma_history_folder_prev(f->h, f->acct, "INBOX", &uidvalidity,
+						&max_uid, &known, &err), MA_OK);
+	assert_int_equal(max_uid, 7);
+}
+
+static void rollback_leaves_previous_history(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	const struct tmsg one[] = { { 1, 1 } };
+	const struct tfolder first = { "INBOX", 7, five, 5 };
+	const struct tfolder cut = { "INBOX", 7, one, 1 };
+	int64_t a, prev;
+	time_t when;
+	bool found;
+
+	open_fx(f);
+	int64_t a1 = run_audit(f, T0, &first, 1, true);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	put_folder(f, a, &cut);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	ma_history_rollback(f->h);
+	assert_int_equal(ma_history_prev_audit(f->h, f->acct, INT64_MAX, &prev, &when, &found,
+					       &err), MA_OK);
+	assert_int_equal(prev, a1);
+	/* Writing to the rolled-back audit is refused. */
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){ .name = "X" }, 0, 0,
+					       &err), MA_ERR_ARGUMENT);
+	int64_t a3 = run_audit(f, T0 + 120, &first, 1, true);
+	assert_int_equal(gone_of(f, a3).n, 0);
+}
+
+struct audit_rows {
+	int n;
+	struct ma_audit_row row[4];
+	char outcome[4][16];
+};
+
+static int collect_audit(const struct ma_audit_row *a, void *ctx)
+{
+	struct audit_rows *r = ctx;
+	if (r->n < 4) {
+		r->row[r->n] = *a;
+		snprintf(r->outcome[r->n], sizeof r->outcome[0], "%s", a->outcome);
+	}
+	r->n++;
+	return 0;
+}
+
+static int collect_pop3_gone(const struct ma_pop3_gone *m, void *ctx)
+{
+	char *out = ctx;
+	strcat(out, m->uidl);
+	strcat(out, " ");
+	return 0;
+}
+
+static void pop3_view_and_audit_list(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	const struct tfolder inbox = { "INBOX", 7, five, 5 };
+	struct ma_pop3_entry entries[3] = {
+		{ 1, 100, "aaa" }, { 2, 200, "bbb" }, { 3, 300, "ccc" },
+	};
+	char *capa[] = { "UIDL", "EXPIRE 30" };
+	struct ma_pop3_view v = { 3, 600, entries, 3, capa, 2 };
+	int64_t a;
+	char gone[64] = "";
+
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	put_folder(f, a, &inbox);
+	assert_int_equal(ma_history_put_pop3(f->h, a, &v, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 1, "ok", &err), MA_OK);
+
+	/* "bbb" downloaded and deleted by a POP3 client. */
+	entries[1] = entries[2];
+	v.stat_count = 2;
+	v.nentries = 2;
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	put_folder(f, a, &inbox);
+	assert_int_equal(ma_history_put_pop3(f->h, a, &v, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 61, "warning", &err), MA_OK);
+	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "bbb ");
+
+	/* Without UIDLs nothing can be called gone. */
+	v.nentries = 0;
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 120, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3(f->h, a, &v, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 121, NULL, &err), MA_OK);
+	gone[0] = '\0';
+	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "");
+
+	struct audit_rows r = { 0 };
+	assert_int_equal(ma_history_audits(f->h, f->acct, 2, collect_audit, &r, &err), MA_OK);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.outcome[0], "unknown");
+	assert_int_equal(r.row[0].inbox_messages, -1);   /* no IMAP in that one */
+	assert_int_equal(r.row[0].pop3_count, 2);
+	assert_string_equal(r.outcome[1], "warning");
+	assert_int_equal(r.row[1].inbox_messages, 5);
+	assert_int_equal(r.row[1].total_messages, 5);
+	assert_int_equal(r.row[1].started, T0 + 60);
+	assert_int_equal(r.row[1].finished, T0 + 61);
+}
+
+/* ---- size and speed --------------------------------------------------- */
+
+static off_t closed_size(struct fx *f)
+{
+	struct stat sb;
+	char path[160];
+	snprintf(path, sizeof path, "%s", ma_history_path(f->h));
+	/* Closing the last connection checkpoints the WAL into the file. */
+	ma_history_close(f->h);
+	f->h = NULL;
+	assert_int_equal(stat(path, &sb), 0);
+	strcat(path, "-wal");
+	assert_int_equal(access(path, F_OK), -1);
+	open_fx(f);
+	return sb.st_size;
+}
+
+static void repeat_audit_grows_under_4k(void **state)
+{
+	struct fx *f = *state;
+	enum { N = 1000, REPEATS = 20 };
+	static struct tmsg msgs[N];
+	for (uint32_t i = 0; i < N; i++)
+		msgs[i] = (struct tmsg){ i + 1, i + 1 };
+	const struct tfolder inbox = { "INBOX", 7, msgs, N };
+
+	open_fx(f);
+	run_audit(f, T0, &inbox, 1, true);
+	run_audit(f, T0 + 1, &inbox, 1, true);
+	off_t start = closed_size(f), prev = start, worst = 0;
+	for (int i = 0; i < REPEATS; i++) {
+		run_audit(f, T0 + 10 + i, &inbox, 1, true);
+		off_t size = closed_size(f);
+		if (size - prev > worst)
+			worst = size - prev;
+		prev = size;
+	}
+	double per = (double)(prev - start) / REPEATS;
+	printf("# history: %lld bytes for %d messages; %.0f bytes per unchanged repeat audit"
+	       " (largest single step %lld)\n", (long long)start, N, per, (long long)worst);
+	assert_true(per < 4096);
+}
+
+static void hundred_thousand_messages_timing(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	enum { N = 100000 };
+	int64_t a;
+	unsigned char hash[32];
+
+	open_fx(f);
+	double t0 = now_seconds();
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	for (uint32_t i = 1; i <= N; i++) {
+		struct ma_message m = {
+			.uid = i, .size = 2000 + i % 5000, .internaldate = T0 - i,
+			.date = "Tue, 14 Nov 2023 22:13:20 +0000",
+			.from = "Some Sender <sender@example.org>",
+			.subject = "A fairly ordinary subject line for a message",
+		};
+		fake_hash(i, hash);
+		assert_int_equal(ma_history_put_message(f->h, a, "INBOX", 1, &m, hash, &err), MA_OK);
+	}
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 1, .messages = N }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0, "ok", &err), MA_OK);
+	double t1 = now_seconds();
+
+	/* Repeat audit: all old UIDs in one mark_present call. */
+	uint32_t *uids = malloc(N * sizeof *uids);
+	for (uint32_t i = 0; i < N; i++)
+		uids[i] = i + 1 + (i >= N / 2);   /* one gap: UID N/2+1 expunged */
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	assert_int_equal(ma_history_mark_present(f->h, a, "INBOX", 1, uids, N - 1, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 1, .messages = N - 1 }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 60, "ok", &err), MA_OK);
+	double t2 = now_seconds();
+	free(uids);
+	printf("# history: 100000 put_message + commit in %.3f s;"
+	       " mark_present of 99999 + gone detection + commit in %.3f s\n",
+	       t1 - t0, t2 - t1);
+	struct gone_list g = gone_of(f, a);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.uid[0], N / 2 + 1);
+}
+
+/* ---- two writers ------------------------------------------------------ */
+
+struct holder {
+	struct ma_history *h;
+	int64_t audit;
+	ma_status committed;
+};
+
+static void *commit_later(void *arg)
+{
+	struct holder *hold = arg;
+	struct timespec ts = { 0, 400 * 1000 * 1000 };
+	nanosleep(&ts, NULL);
+	struct ma_error err = { 0 };
+	hold->committed = ma_history_commit(hold->h, hold->audit, T0, "ok", &err);
+	return NULL;
+}
+
+static void second_writer_waits_for_first(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	struct ma_history *other = NULL;
+	struct holder hold = { 0 };
+	pthread_t t;
+	int64_t a2;
+
+	open_fx(f);
+	assert_int_equal(ma_history_open(f->dir, &other, &err), MA_OK);
+	hold.h = other;
+	assert_int_equal(ma_history_begin(other, f->acct, T0, &hold.audit, &err), MA_OK);
+	assert_int_equal(pthread_create(&t, NULL, commit_later, &hold), 0);
+	double t0 = now_seconds();
+	ma_status st = ma_history_begin(f->h, f->acct, T0 + 1, &a2, &err);
+	double waited = now_seconds() - t0;
+	pthread_join(t, NULL);
+	assert_int_equal(hold.committed, MA_OK);
+	assert_int_equal(st, MA_OK);
+	assert_true(waited > 0.2);
+	assert_true(a2 > hold.audit);
+	assert_int_equal(ma_history_commit(f->h, a2, T0 + 2, "ok", &err), MA_OK);
+	ma_history_close(other);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(creates_private_dir_and_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(default_location_follows_xdg_then_home, setup, teardown),
+		cmocka_unit_test_setup_teardown(reopen_keeps_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(unusable_dir_is_io_error_naming_path, setup, teardown),
+		cmocka_unit_test_setup_teardown(corrupt_file_is_refused_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(foreign_sqlite_is_refused_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(empty_file_is_adopted, setup, teardown),
+		cmocka_unit_test_setup_teardown(unchanged_repeat_has_nothing_gone, setup, teardown),
+		cmocka_unit_test_setup_teardown(removed_messages_are_destroyed, setup, teardown),
+		cmocka_unit_test_setup_teardown(moved_messages_name_their_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(moved_without_message_id_matches_size_and_date, setup, teardown),
+		cmocka_unit_test_setup_teardown(uidvalidity_change_is_not_destruction, setup, teardown),
+		cmocka_unit_test_setup_teardown(unread_folder_loses_nothing_deleted_folder_does, setup, teardown),
+		cmocka_unit_test_setup_teardown(incremental_audit_marks_old_uids_present, setup, teardown),
+		cmocka_unit_test_setup_teardown(rollback_leaves_previous_history, setup, teardown),
+		cmocka_unit_test_setup_teardown(pop3_view_and_audit_list, setup, teardown),
+		cmocka_unit_test_setup_teardown(repeat_audit_grows_under_4k, setup, teardown),
+		cmocka_unit_test_setup_teardown(hundred_thousand_messages_timing, setup, teardown),
+		cmocka_unit_test_setup_teardown(second_writer_waits_for_first, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

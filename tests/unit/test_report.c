@@ -1,0 +1,383 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "findings.h"
+#include "report.h"
+
+/* 2026-11-25 10:00 UTC and the audit a day later. */
+#define PREV 1795600800
+#define NOW (PREV + 86400)
+#define SNAPSHOT "tests/unit/expected/report_destroyed.txt"
+
+/* ---- the fixed scenario ---------------------------------------------------- */
+
+static char *xdup(const char *s)
+{
+	char *p = strdup(s);
+	assert_non_null(p);
+	return p;
+}
+
+static void add_folder(struct ma_audit_result *r, const char *name, uint32_t messages,
+		       uint32_t unseen, uint64_t size, int64_t delta)
+{
+	size_t n = r->nfolders + 1;
+	r->folders = realloc(r->folders, n * sizeof *r->folders);
+	r->deleted_counts = realloc(r->deleted_counts, n * sizeof *r->deleted_counts);
+	r->folder_sizes = realloc(r->folder_sizes, n * sizeof *r->folder_sizes);
+	r->folder_delta = realloc(r->folder_delta, n * sizeof *r->folder_delta);
+	assert_true(r->folders && r->deleted_counts && r->folder_sizes && r->folder_delta);
+	struct ma_folder *f = &r->folders[r->nfolders];
+	memset(f, 0, sizeof *f);
+	f->name = xdup(name);
+	f->raw_name = xdup(name);
+	f->delimiter = '/';
+	f->messages = messages;
+	f->unseen = unseen;
+	f->uidnext = messages + 1;
+	f->uidvalidity = 1700000000;
+	r->deleted_counts[r->nfolders] = 0;
+	r->folder_sizes[r->nfolders] = size;
+	r->folder_delta[r->nfolders] = delta;
+	r->nfolders++;
+}
+
+static void add_lost(struct ma_audit_result *r, uint32_t uid, const char *from,
+		     const char *subject, const char *gone_to)
+{
+	r->lost = realloc(r->lost, (r->nlost + 1) * sizeof *r->lost);
+	assert_non_null(r->lost);
+	struct ma_lost_msg *m = &r->lost[r->nlost++];
+	memset(m, 0, sizeof *m);
+	m->folder = xdup("INBOX");
+	m->uid = uid;
+	m->size = 4000 + uid;
+	m->internaldate = PREV - 7200 * (int64_t)uid;
+	m->from = from ? xdup(from) : NULL;
+	m->subject = subject ? xdup(subject) : NULL;
+	m->last_seen = PREV;
+	m->gone_to = gone_to ? xdup(gone_to) : NULL;
+}
+
+static void set_cert(struct ma_cert_info *c)
+{
+	c->present = true;
+	snprintf(c->subject, sizeof c->subject, "CN=imap.example.com");
+	snprintf(c->issuer, sizeof c->issuer, "C=US, O=Let's Encrypt, CN=R11");
+	snprintf(c->sans, sizeof c->sans, "DNS:imap.example.com, DNS:pop3.example.com");
+	snprintf(c->not_before, sizeof c->not_before, "2026-10-01 00:00:00 UTC");
+	snprintf(c->not_after, sizeof c->not_after, "2027-01-01 00:00:00 UTC");
+	c->not_after_t = 1798761600;
+	snprintf(c->sha256, sizeof c->sha256,
+		 "3A:7F:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:"
+		 "EE:FF:01:23:45:67:89:AB:CD:EF:10:32:54:76:98:BA");
+	snprintf(c->tls_version, sizeof c->tls_version, "TLSv1.3");
+	snprintf(c->cipher, sizeof c->cipher, "TLS_AES_256_GCM_SHA384");
+	snprintf(c->verify_text, sizeof c->verify_text, "ok");
+	c->verified = true;
+}
+
+/* A phone on POP3 deleted 25 messages since yesterday's audit. */
+static struct ma_audit_result *scenario(void)
+{
+	struct ma_audit_result *r = calloc(1, sizeof *r);
+	assert_non_null(r);
+	r->started = NOW - 4;
+	r->finished = NOW;
+	r->prev_audit = PREV;
+	snprintf(r->login, sizeof r->login, "alice@example.com");
+	snprintf(r->account_label, sizeof r->account_label, "alice@example.com @ imap.example.com");
+	snprintf(r->imap_endpoint.host, sizeof r->imap_endpoint.host, "imap.example.com");
+	r->imap_endpoint.port = 993;
+	r->imap_endpoint.security = MA_SEC_TLS;
+	snprintf(r->pop3_endpoint.host, sizeof r->pop3_endpoint.host, "imap.example.com");
+	r->pop3_endpoint.port = 995;
+	r->pop3_endpoint.security = MA_SEC_TLS;
+	r->imap_tried = r->imap_ok = r->imap_tls = true;
+	r->pop3_tried = r->pop3_ok = r->pop3_tls = true;
+	set_cert(&r->imap_cert);
+	set_cert(&r->pop3_cert);
+
+	add_folder(r, "INBOX", 120, 3, 5452595, -25);
+	add_folder(r, "Sent", 340, 0, 21000000, 2);
+	add_folder(r, "Trash", 14, 0, 70000, 3);
+	add_folder(r, "Archiv/Faktury 2026 \xc4\x8d\x65ské a přílohy, dlouhý název složky", 7, 1,
+		   812000, INT64_MIN);
+	r->folders[0].uidnext = 146; /* 145 UIDs for 120 messages */
+
+	static const char *subjects[] = {
+		"Invoice 2026-117", "Re: Meeting on Thursday", "Fwd: contract draft v3",
+		"Your order has shipped", NULL,
+		"A very long subject line that goes on and on well past any sensible "
+		"width for a single line of a report",
+		"evil \x1b[2J\x1b]0;owned\x07 subject",
+	};
+	for (uint32_t i = 1; i <= 25; i++)
+		add_lost(r, i, i == 3 ? NULL : "Bob Builder <bob@example.net>",
+			 subjects[i % 7], NULL);
+	for (uint32_t i = 26; i <= 28; i++)
+		add_lost(r, i, "News <news@example.org>", "Weekly news", "Trash");
+
+	r->pop3.stat_count = 120;
+	r->pop3.stat_size = 5452595;
+	r->pop3.capa = calloc(3, sizeof *r->pop3.capa);
+	r->pop3.capa[0] = xdup("TOP");
+	r->pop3.capa[1] = xdup("UIDL");
+	r->pop3.capa[2] = xdup("SASL PLAIN");
+	r->pop3.ncapa = 3;
+
+	r->history = calloc(3, sizeof *r->history);
+	r->nhistory = 3;
+	r->history[0] = (struct ma_audit_summary){ 3, NOW, "critical", 120, 481, 120 };
+	r->history[1] = (struct ma_audit_summary){ 2, PREV, "ok", 145, 501, 145 };
+	r->history[2] = (struct ma_audit_summary){ 1, PREV - 86400, "ok", 140, 495, -1 };
+
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	return r;
+}
+
+static void done(struct ma_audit_result *r)
+{
+	/* folder_delta is this test's addition; free it before the rest. */
+	free(r->folder_delta);
+	r->folder_delta = NULL;
+	ma_audit_result_free(r);
+}
+
+static char *report_of(const struct ma_audit_result *r)
+{
+	char *text = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_report_text(r, &text, &err), MA_OK);
+	assert_non_null(text);
+	return text;
+}
+
+static char *read_all(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return NULL;
+	size_t cap = 1 << 16, len = 0;
+	char *p = malloc(cap);
+	assert_non_null(p);
+	size_t n;
+	while ((n = fread(p + len, 1, cap - len - 1, f)) > 0) {
+		len += n;
+		if (len + 1 == cap) {
+			cap *= 2;
+			p = realloc(p, cap);
+			assert_non_null(p);
+		}
+	}
+	fclose(f);
+	p[len] = '\0';
+	return p;
+}
+
+static void check_lines(const char *text)
+{
+	int lineno = 1;
+	size_t cps = 0;
+	assert_true(strlen(text) > 0);
+	assert_int_equal(text[strlen(text) - 1], '\n');
+	for (const unsigned char *p = (const unsigned char *)text; *p; p++) {
+		if (*p == '\n') {
+			if (cps > MA_REPORT_WIDTH)
+				fail_msg("line %d is %zu columns wide", lineno, cps);
+			cps = 0;
+			lineno++;
+			continue;
+		}
+		if (*p < 0x20 || *p == 0x7f)
+			fail_msg("control byte 0x%02x on line %d", *p, lineno);
+		cps += (*p & 0xC0) != 0x80;
+	}
+}
+
+/* ---- tests -------------------------------------------------------------------- */
+
+static void matches_snapshot(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = scenario();
+	char *text = report_of(r);
+	/* The snapshot must survive a version bump. */
+	const char *head = "mailaudit " MA_VERSION " ";
+	assert_true(strncmp(text, head, strlen(head)) == 0);
+	char *v = NULL;
+	assert_true(asprintf(&v, "mailaudit VERSION %s", text + strlen(head)) > 0);
+	const char *src = getenv("MA_SRCDIR") ? getenv("MA_SRCDIR") : ".";
+	char path[4096];
+	snprintf(path, sizeof path, "%s/%s", src, SNAPSHOT);
+	/* MA_WRITE_SNAPSHOT=1 rewrites it; review the diff before committing. */
+	if (getenv("MA_WRITE_SNAPSHOT")) {
+		struct ma_error err = { 0 };
+		assert_int_equal(ma_report_write(path, v, &err), MA_OK);
+	}
+	char *want = read_all(path);
+	if (!want)
+		fail_msg("cannot read %s (run from the repository root or set MA_SRCDIR)", path);
+	if (strcmp(want, v) != 0) {
+		const char *a = want, *b = v;
+		int line = 1;
+		while (*a && *a == *b) {
+			line += *a == '\n';
+			a++;
+			b++;
+		}
+		fail_msg("report differs from %s at line %d", path, line);
+	}
+	free(want);
+	free(v);
+	free(text);
+	done(r);
+}
+
+static void lines_fit_and_are_clean(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = scenario();
+	char *text = report_of(r);
+	check_lines(text);
+	assert_null(strchr(text, '\x1b'));
+	assert_non_null(strstr(text, "mailaudit " MA_VERSION));
+	assert_non_null(strstr(text, "Verdict: CRITICAL \xE2\x80\x94 25 messages were deleted"));
+	assert_non_null(strstr(text, "Audited:   2026-11-26 10:00 UTC"));
+	assert_null(strstr(text, "--insecure)"));
+	free(text);
+
+	/* A word longer than a line, and an insecure run. */
+	free(r->findings[0].title);
+	r->findings[0].title = malloc(301);
+	memset(r->findings[0].title, 'x', 300);
+	r->findings[0].title[300] = '\0';
+	r->insecure = true;
+	text = report_of(r);
+	check_lines(text);
+	const char *w = strstr(text, "WARNING: certificate checks were turned off (--insecure)");
+	assert_non_null(w);
+	assert_true(w < strstr(text, "Verdict:"));
+	assert_non_null(strstr(w + 1, "WARNING: certificate checks were turned off (--insecure)"));
+	free(text);
+	done(r);
+}
+
+static void check_line_variants(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = scenario();
+	char *line = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_string_equal(line, "MAILAUDIT CRITICAL - 25 messages were deleted from the server "
+				  "since 2026-11-25 10:00 and are in no folder | inbox=120;;; "
+				  "pop3=120;;; destroyed=25;;;");
+	free(line);
+
+	/* The lost mail recovered: all clear. */
+	for (size_t i = 0; i < r->nlost; i++) {
+		free(r->lost[i].folder);
+		free(r->lost[i].from);
+		free(r->lost[i].subject);
+		free(r->lost[i].gone_to);
+	}
+	r->nlost = 0;
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_non_null(strstr(line, "MAILAUDIT OK - No sign of lost mail"));
+	assert_non_null(strstr(line, "| inbox=120;;; pop3=120;;; destroyed=0;;;"));
+	free(line);
+
+	r->imap_ok = false;
+	ma_fail(&r->imap_err, MA_ERR_LOGIN, "NO [AUTHENTICATIONFAILED] | bad");
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_true(strncmp(line, "MAILAUDIT UNKNOWN - IMAP could not be audited", 45) == 0);
+	assert_null(strstr(line, "inbox="));
+	/* '|' only before the performance data. */
+	assert_non_null(strstr(line, "/ bad | pop3=120;;;"));
+	free(line);
+	done(r);
+}
+
+static int count_entries(const char *dir)
+{
+	DIR *d = opendir(dir);
+	assert_non_null(d);
+	int n = 0;
+	struct dirent *e;
+	while ((e = readdir(d)))
+		n += strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0;
+	closedir(d);
+	return n;
+}
+
+static void write_is_atomic(void **state)
+{
+	(void)state;
+	char dir[] = "/tmp/ma-report-XXXXXX";
+	assert_non_null(mkdtemp(dir));
+	char path[256], sub[128];
+	struct ma_error err = { 0 };
+
+	snprintf(path, sizeof path, "%s/report.txt", dir);
+	assert_int_equal(ma_report_write(path, "first\n", &err), MA_OK);
+	assert_int_equal(ma_report_write(path, "second\n", &err), MA_OK);
+	char *got = read_all(path);
+	assert_string_equal(got, "second\n");
+	free(got);
+	assert_int_equal(count_entries(dir), 1);
+
+	/* A directory as the path: fails naming it, leaves nothing behind. */
+	snprintf(sub, sizeof sub, "%s/out", dir);
+	assert_int_equal(mkdir(sub, 0700), 0);
+	assert_int_equal(ma_report_write(sub, "x\n", &err), MA_ERR_IO);
+	assert_non_null(strstr(err.detail, sub));
+	assert_int_equal(count_entries(dir), 2);
+	assert_int_equal(count_entries(sub), 0);
+
+	/* A missing directory. */
+	snprintf(path, sizeof path, "%s/missing/report.txt", dir);
+	assert_int_equal(ma_report_write(path, "x\n", &err), MA_ERR_IO);
+	assert_non_null(strstr(err.detail, path));
+
+	/* An unwritable directory (root writes anyway, so only as a user). */
+	if (geteuid() != 0) {
+		assert_int_equal(chmod(sub, 0500), 0);
+		snprintf(path, sizeof path, "%s/report.txt", sub);
+		assert_int_equal(ma_report_write(path, "x\n", &err), MA_ERR_IO);
+		assert_non_null(strstr(err.detail, path));
+		assert_int_equal(count_entries(sub), 0);
+		chmod(sub, 0700);
+	}
+
+	snprintf(path, sizeof path, "%s/report.txt", dir);
+	unlink(path);
+	rmdir(sub);
+	assert_int_equal(rmdir(dir), 0);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(matches_snapshot),
+		cmocka_unit_test(lines_fit_and_are_clean),
+		cmocka_unit_test(check_line_variants),
+		cmocka_unit_test(write_is_atomic),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

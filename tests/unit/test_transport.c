@@ -1,0 +1,831 @@
+/* core/transport.c and core/tls.c against real sockets on 127.0.0.1.
+ *
+ * Certificates are made here with OpenSSL's X509 API (EC P-256, fast) so
+ * the test needs no CLI and can back-date an expired one. Each test starts
+ * a one-connection server thread (plain, TLS or STARTTLS-style) and talks
+ * to it through ma_conn and its mailstream_low driver. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/ssl.h>
+#include <openssl/x509v3.h>
+
+#include "transport.h"
+
+/* ---- certificates ---- */
+
+struct keycert {
+	EVP_PKEY *key;
+	X509 *cert;
+};
+
+static char tmpdir[64];
+static char ca_path[128];
+static struct keycert ca, other_ca, good, wrongname, expired, selfsigned, untrusted;
+static long next_serial = 1;
+
+static void add_ext(X509 *x, X509V3_CTX *ctx, int nid, const char *value)
+{
+	X509_EXTENSION *ext = X509V3_EXT_conf_nid(NULL, ctx, nid, value);
+	assert_non_null(ext);
+	assert_int_equal(X509_add_ext(x, ext, -1), 1);
+	X509_EXTENSION_free(ext);
+}
+
+/* A certificate for cn valid from_days..to_days from now, signed by issuer
+ * (NULL: self-signed). */
+static struct keycert make_cert(const char *cn, const struct keycert *issuer, const char *san,
+				long from_days, long to_days, bool is_ca)
+{
+	struct keycert kc = { .key = EVP_EC_gen("P-256"), .cert = X509_new() };
+	assert_non_null(kc.key);
+	X509 *x = kc.cert;
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), next_serial++);
+	X509_gmtime_adj(X509_getm_notBefore(x), from_days * 86400);
+	X509_gmtime_adj(X509_getm_notAfter(x), to_days * 86400);
+	X509_set_pubkey(x, kc.key);
+	X509_NAME *name = X509_get_subject_name(x);
+	X509_NAME_add_entry_by_txt(name, "O", MBSTRING_ASC, (const unsigned char *)"mailaudit tests", -1, -1, 0);
+	X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_ASC, (const unsigned char *)cn, -1, -1, 0);
+	X509_set_issuer_name(x, issuer ? X509_get_subject_name(issuer->cert) : name);
+
+	X509V3_CTX v3;
+	X509V3_set_ctx_nodb(&v3);
+	X509V3_set_ctx(&v3, issuer ? issuer->cert : x, x, NULL, NULL, 0);
+	add_ext(x, &v3, NID_basic_constraints, is_ca ? "critical,CA:TRUE" : "CA:FALSE");
+	if (is_ca)
+		add_ext(x, &v3, NID_key_usage, "critical,keyCertSign,cRLSign");
+	else
+		add_ext(x, &v3, NID_ext_key_usage, "serverAuth");
+	if (san)
+		add_ext(x, &v3, NID_subject_alt_name, san);
+	assert_true(X509_sign(x, issuer ? issuer->key : kc.key, EVP_sha256()) > 0);
+	return kc;
+}
+
+static void free_keycert(struct keycert *kc)
+{
+	X509_free(kc->cert);
+	EVP_PKEY_free(kc->key);
+}
+
+static int setup_certs(void **state)
+{
+	(void)state;
+	ma_transport_init();
+	snprintf(tmpdir, sizeof tmpdir, "/tmp/ma-transport-XXXXXX");
+	if (!mkdtemp(tmpdir))
+		return -1;
+	const char *san = "DNS:localhost,IP:127.0.0.1";
+	ca = make_cert("mailaudit test CA", NULL, NULL, -1, 3650, true);
+	other_ca = make_cert("mailaudit other CA", NULL, NULL, -1, 3650, true);
+	good = make_cert("server", &ca, san, -1, 365, false);
+	wrongname = make_cert("wrongname", &ca, "DNS:other.example,DNS:mail.other.example", -1, 365, false);
+	expired = make_cert("expired", &ca, san, -30, -2, false);
+	selfsigned = make_cert("localhost", NULL, san, -1, 365, false);
+	untrusted = make_cert("untrusted", &other_ca, san, -1, 365, false);
+
+	snprintf(ca_path, sizeof ca_path, "%s/ca.crt", tmpdir);
+	FILE *f = fopen(ca_path, "w");
+	if (!f)
+		return -1;
+	int ok = PEM_write_X509(f, ca.cert);
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+static int teardown_certs(void **state)
+{
+	(void)state;
+	struct keycert *all[] = { &ca, &other_ca, &good, &wrongname, &expired, &selfsigned, &untrusted };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
+		free_keycert(all[i]);
+	unlink(ca_path);
+	rmdir(tmpdir);
+	return 0;
+}
+
+/* ---- a one-connection server in a thread ---- */
+
+enum srv_mode {
+	SRV_ECHO,        /* "HELLO", echo one line as "ECHO line", close */
+	SRV_SILENT,      /* accept and say nothing until stopped */
+	SRV_CLOSE,       /* accept and close at once */
+	SRV_PLAIN_GREET, /* a plain-text greeting where TLS was expected */
+	SRV_TLS,         /* SRV_ECHO inside TLS */
+	SRV_STARTTLS,    /* "HELLO", "STARTTLS" -> "OK", then SRV_TLS */
+	SRV_TLS_GARBAGE, /* handshake, then plain bytes inside the TLS stream */
+};
+
+struct server {
+	enum srv_mode mode;
+	const struct keycert *kc;
+	SSL_CTX *ctx;
+	int lfd;
+	unsigned port;
+	int stop[2];
+	pthread_t thread;
+	char peer[INET6_ADDRSTRLEN];
+	char last_line[128];
+};
+
+struct io {
+	int fd;
+	SSL *ssl;
+};
+
+static void io_write(struct io *io, const char *text)
+{
+	size_t len = strlen(text);
+	if (io->ssl)
+		SSL_write(io->ssl, text, (int)len);
+	else if (send(io->fd, text, len, MSG_NOSIGNAL) < 0)
+		return;
+}
+
+static bool io_readline(struct io *io, char *buf, size_t len)
+{
+	size_t n = 0;
+	while (n + 1 < len) {
+		char ch;
+		int r = io->ssl ? SSL_read(io->ssl, &ch, 1) : (int)recv(io->fd, &ch, 1, 0);
+		if (r <= 0)
+			return false;
+		if (ch == '\n')
+			break;
+		if (ch != '\r')
+			buf[n++] = ch;
+	}
+	buf[n] = '\0';
+	return true;
+}
+
+static void echo_once(struct server *s, struct io *io)
+{
+	char line[128], reply[160];
+	io_write(io, "HELLO\r\n");
+	if (!io_readline(io, line, sizeof line))
+		return;
+	snprintf(s->last_line, sizeof s->last_line, "%s", line);
+	snprintf(reply, sizeof reply, "ECHO %s\r\n", line);
+	io_write(io, reply);
+}
+
+static void serve_tls(struct server *s, struct io *io)
+{
+	io->ssl = SSL_new(s->ctx);
+	SSL_set_fd(io->ssl, io->fd);
+	if (SSL_accept(io->ssl) == 1) {
+		echo_once(s, io);
+		SSL_shutdown(io->ssl);
+	}
+	SSL_free(io->ssl);
+	io->ssl = NULL;
+	ERR_clear_error();
+}
+
+static void *server_main(void *arg)
+{
+	struct server *s = arg;
+	struct pollfd p = { .fd = s->lfd, .events = POLLIN };
+	if (poll(&p, 1, 5000) <= 0)
+		return NULL;
+	struct sockaddr_in peer;
+	socklen_t plen = sizeof peer;
+	int fd = accept(s->lfd, (struct sockaddr *)&peer, &plen);
+	if (fd < 0)
+		return NULL;
+	inet_ntop(AF_INET, &peer.sin_addr, s->peer, sizeof s->peer);
+	/* Never let a confused test hang the server. */
+	struct timeval tv = { .tv_sec = 5 };
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+
+	struct io io = { .fd = fd };
+	char line[128];
+	struct pollfd stop = { .fd = s->stop[0], .events = POLLIN };
+	switch (s->mode) {
+	case SRV_ECHO:
+		echo_once(s, &io);
+		break;
+	case SRV_SILENT:
+		poll(&stop, 1, 5000);
+		break;
+	case SRV_CLOSE:
+		break;
+	case SRV_PLAIN_GREET:
+		io_write(&io, "* OK plain text here\r\n");
+		poll(&stop, 1, 5000);
+		break;
+	case SRV_TLS:
+		serve_tls(s, &io);
+		break;
+	case SRV_TLS_GARBAGE:
+		io.ssl = SSL_new(s->ctx);
+		SSL_set_fd(io.ssl, fd);
+		if (SSL_accept(io.ssl) == 1) {
+			SSL *ssl = io.ssl;
+			io.ssl = NULL;
+			io_write(&io, "garbage, not a TLS record\r\n");
+			io.ssl = ssl;
+			poll(&stop, 1, 5000);
+		}
+		SSL_free(io.ssl);
+		break;
+	case SRV_STARTTLS:
+		io_write(&io, "HELLO\r\n");
+		if (io_readline(&io, line, sizeof line) && strcmp(line, "STARTTLS") == 0) {
+			io_write(&io, "OK\r\n");
+			serve_tls(s, &io);
+		}
+		break;
+	}
+	close(fd);
+	return NULL;
+}
+
+static void server_start(struct server *s, enum srv_mode mode, const struct keycert *kc)
+{
+	memset(s, 0, sizeof *s);
+	s->mode = mode;
+	s->kc = kc;
+	if (kc) {
+		s->ctx = SSL_CTX_new(TLS_server_method());
+		assert_non_null(s->ctx);
+		assert_int_equal(SSL_CTX_use_certificate(s->ctx, kc->cert), 1);
+		assert_int_equal(SSL_CTX_use_PrivateKey(s->ctx, kc->key), 1);
+	}
+	assert_int_equal(pipe(s->stop), 0);
+	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_true(s->lfd >= 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(s->lfd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(listen(s->lfd, 4), 0);
+	assert_int_equal(getsockname(s->lfd, (struct sockaddr *)&a, &alen), 0);
+	s->port = ntohs(a.sin_port);
+	assert_int_equal(pthread_create(&s->thread, NULL, server_main, s), 0);
+}
+
+static void server_stop(struct server *s)
+{
+	assert_int_equal(write(s->stop[1], "x", 1), 1);
+	pthread_join(s->thread, NULL);
+	close(s->lfd);
+	close(s->stop[0]);
+	close(s->stop[1]);
+	SSL_CTX_free(s->ctx);
+}
+
+/* ---- helpers ---- */
+
+static struct ma_net_opts opts_default(void)
+{
+	return (struct ma_net_opts){ .timeout_s = 3, .cancel_fd = -1, .ca_file = ca_path };
+}
+
+static struct ma_endpoint endpoint(const char *host, unsigned port, enum ma_security sec)
+{
+	struct ma_endpoint ep = { .port = port, .security = sec };
+	snprintf(ep.host, sizeof ep.host, "%s", host);
+	return ep;
+}
+
+static double now_s(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* One line from the stream without CRLF, or NULL. Caller frees. */
+static char *read_line(mailstream *stream)
+{
+	MMAPString *buf = mmap_string_new("");
+	char *line = mailstream_read_line_remove_eol(stream, buf);
+	char *copy = line ? strdup(line) : NULL;
+	mmap_string_free(buf);
+	return copy;
+}
+
+static void write_line(mailstream *stream, const char *text)
+{
+	assert_true(mailstream_write(stream, text, strlen(text)) >= 0);
+	assert_int_equal(mailstream_flush(stream), 0);
+}
+
+static void expect_line(mailstream *stream, const char *want)
+{
+	char *line = read_line(stream);
+	assert_non_null(line);
+	assert_string_equal(line, want);
+	free(line);
+}
+
+/* Connects to a TLS server holding kc and returns the status. */
+static ma_status tls_attempt(const struct keycert *kc, const char *host, bool insecure,
+			    struct ma_error *err, struct ma_cert_info *info)
+{
+	struct server s;
+	server_start(&s, SRV_TLS, kc);
+	struct ma_net_opts o = opts_default();
+	o.insecure = insecure;
+	struct ma_endpoint ep = endpoint(host, s.port, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	ma_status st = ma_conn_open(&ep, &o, &c, err);
+	if (c && info)
+		*info = *ma_conn_cert(c);
+	ma_conn_free(c);
+	server_stop(&s);
+	return st;
+}
+
+/* What the user would read, as a TAP comment. */
+static void note(const struct ma_error *err)
+{
+	print_message("# %s: %s\n", ma_status_name(err->status), err->detail);
+}
+
+/* ---- plain ---- */
+
+static void plain_roundtrip_and_eof(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_ECHO, NULL);
+	struct ma_net_opts o = opts_default();
+	o.source_addr = "127.0.0.2";
+	struct ma_endpoint ep = endpoint("127.0.0.1", s.port, MA_SEC_PLAIN);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_OK);
+	assert_false(ma_conn_is_tls(c));
+
+	mailstream_low *low = ma_conn_low(c);
+	assert_non_null(low);
+	int fd = mailstream_low_get_fd(low);
+	assert_true(fd >= 0);
+	mailstream *stream = mailstream_new(low, 8192);
+	expect_line(stream, "HELLO");
+	write_line(stream, "ping\r\n");
+	expect_line(stream, "ECHO ping");
+	assert_int_equal(ma_conn_last_error(c), MA_OK);
+
+	/* The server closed: the driver says -1, never 0, and why. */
+	char buf[16];
+	assert_int_equal(mailstream_low_read(low, buf, sizeof buf), -1);
+	assert_int_equal(ma_conn_last_error(c), MA_ERR_CLOSED);
+
+	/* Closing the stream leaves the socket to ma_conn. */
+	mailstream_close(stream);
+	assert_true(fcntl(fd, F_GETFD) != -1);
+	ma_conn_free(c);
+	server_stop(&s);
+	assert_string_equal(s.peer, "127.0.0.2");
+}
+
+static void silent_server_times_out(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_SILENT, NULL);
+	struct ma_net_opts o = opts_default();
+	o.timeout_s = 1;
+	struct ma_endpoint ep = endpoint("127.0.0.1", s.port, MA_SEC_PLAIN);
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_open(&ep, &o, &c, NULL), MA_OK);
+	mailstream_low *low = ma_conn_low(c);
+	char buf[16];
+	double t0 = now_s();
+	assert_int_equal(mailstream_low_read(low, buf, sizeof buf), -1);
+	double took = now_s() - t0;
+	assert_true(took > 0.8 && took < 2.5);
+	assert_int_equal(ma_conn_last_error(c), MA_ERR_READ_TIMEOUT);
+	mailstream_low_free(low);
+	ma_conn_free(c);
+	server_stop(&s);
+}
+
+static void session_deadline_bounds_reads(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_SILENT, NULL);
+	struct ma_net_opts o = opts_default();
+	o.timeout_s = 5;
+	o.deadline_s = 1;
+	struct ma_endpoint ep = endpoint("127.0.0.1", s.port, MA_SEC_PLAIN);
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_open(&ep, &o, &c, NULL), MA_OK);
+	mailstream_low *low = ma_conn_low(c);
+	char buf[16];
+	double t0 = now_s();
+	assert_int_equal(mailstream_low_read(low, buf, sizeof buf), -1);
+	assert_true(now_s() - t0 < 2.0);
+	assert_int_equal(ma_conn_last_error(c), MA_ERR_READ_TIMEOUT);
+	assert_non_null(strstr(ma_conn_last_detail(c), "time limit"));
+	mailstream_low_free(low);
+	ma_conn_free(c);
+	server_stop(&s);
+}
+
+static void *cancel_later(void *arg)
+{
+	int fd = *(int *)arg;
+	struct timespec ts = { .tv_nsec = 200 * 1000000L };
+	nanosleep(&ts, NULL);
+	ssize_t w = write(fd, "x", 1);
+	(void)w;
+	return NULL;
+}
+
+static void cancel_fd_interrupts_read(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_SILENT, NULL);
+	int cancel[2];
+	assert_int_equal(pipe(cancel), 0);
+	struct ma_net_opts o = opts_default();
+	o.timeout_s = 10;
+	o.cancel_fd = cancel[0];
+	struct ma_endpoint ep = endpoint("127.0.0.1", s.port, MA_SEC_PLAIN);
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_open(&ep, &o, &c, NULL), MA_OK);
+	mailstream_low *low = ma_conn_low(c);
+
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, &cancel[1]), 0);
+	char buf[16];
+	double t0 = now_s();
+	assert_int_equal(mailstream_low_read(low, buf, sizeof buf), -1);
+	double took = now_s() - t0;
+	pthread_join(th, NULL);
+	assert_true(took < 1.0);
+	assert_int_equal(ma_conn_last_error(c), MA_ERR_CANCELLED);
+	/* Still cancelled: later calls fail at once too. */
+	assert_int_equal(mailstream_low_write(low, "a", 1), -1);
+	mailstream_low_free(low);
+	ma_conn_free(c);
+	close(cancel[0]);
+	close(cancel[1]);
+	server_stop(&s);
+}
+
+static void kill_fails_io_at_once(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_SILENT, NULL);
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("127.0.0.1", s.port, MA_SEC_PLAIN);
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_open(&ep, &o, &c, NULL), MA_OK);
+	mailstream_low *low = ma_conn_low(c);
+	ma_conn_kill(c);
+	char buf[16];
+	double t0 = now_s();
+	assert_int_equal(mailstream_low_write(low, "LOGOUT\r\n", 8), -1);
+	assert_int_equal(mailstream_low_read(low, buf, sizeof buf), -1);
+	assert_true(now_s() - t0 < 0.5);
+	assert_int_equal(ma_conn_last_error(c), MA_ERR_CANCELLED);
+	mailstream_low_free(low);
+	ma_conn_free(c);
+	server_stop(&s);
+}
+
+static void closed_port_is_refused(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	close(fd);  /* nothing listens there now */
+
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("127.0.0.1", ntohs(a.sin_port), MA_SEC_PLAIN);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_ERR_REFUSED);
+	assert_null(c);
+	char port[16];
+	snprintf(port, sizeof port, "port %u", ep.port);
+	note(&err);
+	assert_non_null(strstr(err.detail, "127.0.0.1"));
+	assert_non_null(strstr(err.detail, port));
+}
+
+static void unknown_host(void **state)
+{
+	(void)state;
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("nonexistent.invalid", 143, MA_SEC_PLAIN);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	ma_status st = ma_conn_open(&ep, &o, &c, &err);
+	assert_null(c);
+	if (st == MA_ERR_DNS)
+		skip();  /* no resolver answers here at all */
+	note(&err);
+	assert_int_equal(st, MA_ERR_HOST_UNKNOWN);
+	assert_non_null(strstr(err.detail, "nonexistent.invalid"));
+}
+
+/* ---- TLS ---- */
+
+static void tls_verified_with_cert_info(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_TLS, &good);
+	struct ma_net_opts o = opts_default();
+	struct ma_error err = { 0 };
+	/* A shared context, as a run with several sessions uses it. */
+	assert_int_equal(ma_tls_new(&o, &o.tls, &err), MA_OK);
+	struct ma_endpoint ep = endpoint("localhost", s.port, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_OK);
+	ma_tls_free(o.tls);  /* the connection keeps its own reference */
+	assert_true(ma_conn_is_tls(c));
+
+	const struct ma_cert_info *ci = ma_conn_cert(c);
+	assert_true(ci->present);
+	assert_true(ci->verified);
+	assert_int_equal(ci->verify_result, X509_V_OK);
+	assert_string_equal(ci->sans, "DNS:localhost, IP:127.0.0.1");
+	assert_non_null(strstr(ci->subject, "CN = server"));
+	assert_non_null(strstr(ci->issuer, "mailaudit test CA"));
+	assert_int_equal(strncmp(ci->tls_version, "TLSv1.", 6), 0);
+	assert_true(ci->cipher[0] != '\0');
+	assert_int_equal(strlen(ci->not_after), strlen("2026-01-01 00:00:00 UTC"));
+	assert_non_null(strstr(ci->not_after, " UTC"));
+	assert_true(ci->not_after_t > time(NULL) + 300 * 86400);
+
+	unsigned char md[EVP_MAX_MD_SIZE];
+	unsigned int n = 0;
+	char want[100] = "";
+	X509_digest(good.cert, EVP_sha256(), md, &n);
+	for (unsigned int i = 0; i < n; i++)
+		snprintf(want + strlen(want), sizeof want - strlen(want), i ? ":%02X" : "%02X", md[i]);
+	assert_int_equal(strlen(ci->sha256), 95);
+	assert_string_equal(ci->sha256, want);
+
+	mailstream *stream = mailstream_new(ma_conn_low(c), 8192);
+	expect_line(stream, "HELLO");
+	write_line(stream, "secret\r\n");
+	expect_line(stream, "ECHO secret");
+	char *line = read_line(stream);  /* close_notify then EOF */
+	assert_null(line);
+	assert_int_equal(ma_conn_last_error(c), MA_ERR_CLOSED);
+	mailstream_close(stream);
+	ma_conn_free(c);
+	server_stop(&s);
+	assert_string_equal(s.last_line, "secret");
+}
+
+static void tls_ip_literal_checks_ip_san(void **state)
+{
+	(void)state;
+	struct ma_error err = { 0 };
+	struct ma_cert_info ci;
+	assert_int_equal(tls_attempt(&good, "127.0.0.1", false, &err, &ci), MA_OK);
+	assert_true(ci.verified);
+}
+
+static void tls_wrong_ca_is_untrusted(void **state)
+{
+	(void)state;
+	struct ma_error err = { 0 };
+	assert_int_equal(tls_attempt(&untrusted, "localhost", false, &err, NULL), MA_ERR_CERT_UNTRUSTED);
+	note(&err);
+	assert_non_null(strstr(err.detail, "mailaudit other CA"));
+}
+
+static void tls_name_mismatch_lists_names(void **state)
+{
+	(void)state;
+	struct ma_error err = { 0 };
+	assert_int_equal(tls_attempt(&wrongname, "localhost", false, &err, NULL), MA_ERR_CERT_NAME_MISMATCH);
+	assert_non_null(strstr(err.detail, "localhost"));
+	note(&err);
+	assert_non_null(strstr(err.detail, "the certificate covers: DNS:other.example, DNS:mail.other.example"));
+}
+
+static void tls_expired(void **state)
+{
+	(void)state;
+	struct ma_error err = { 0 };
+	assert_int_equal(tls_attempt(&expired, "localhost", false, &err, NULL), MA_ERR_CERT_EXPIRED);
+	note(&err);
+	assert_non_null(strstr(err.detail, "expired on"));
+}
+
+static void tls_self_signed(void **state)
+{
+	(void)state;
+	struct ma_error err = { 0 };
+	assert_int_equal(tls_attempt(&selfsigned, "localhost", false, &err, NULL), MA_ERR_CERT_SELF_SIGNED);
+	note(&err);
+}
+
+static void tls_insecure_accepts_but_says_unverified(void **state)
+{
+	(void)state;
+	struct ma_error err = { 0 };
+	struct ma_cert_info ci;
+	assert_int_equal(tls_attempt(&untrusted, "localhost", true, &err, &ci), MA_OK);
+	assert_true(ci.present);
+	assert_false(ci.verified);
+	assert_int_not_equal(ci.verify_result, X509_V_OK);
+	assert_non_null(strstr(ci.verify_text, "issuer"));
+	assert_non_null(strstr(ci.subject, "untrusted"));
+}
+
+static void tls_to_closing_server(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_CLOSE, NULL);
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("127.0.0.1", s.port, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_ERR_TLS_HANDSHAKE);
+	note(&err);
+	assert_non_null(strstr(err.detail, "closed the connection during the TLS handshake"));
+	server_stop(&s);
+}
+
+static void tls_to_plain_port(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_PLAIN_GREET, NULL);
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("127.0.0.1", s.port, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_ERR_TLS_HANDSHAKE);
+	note(&err);
+	assert_non_null(strstr(err.detail, "plain text"));
+	server_stop(&s);
+}
+
+static void bad_ca_file_is_a_setting_error(void **state)
+{
+	(void)state;
+	struct ma_net_opts o = opts_default();
+	o.ca_file = "/nonexistent/ca.pem";
+	struct ma_endpoint ep = endpoint("127.0.0.1", 1, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_ERR_ARGUMENT);
+	note(&err);
+	assert_non_null(strstr(err.detail, "/nonexistent/ca.pem"));
+}
+
+static void tls_garbage_mid_stream(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_TLS_GARBAGE, &good);
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("localhost", s.port, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_OK);
+	mailstream_low *low = ma_conn_low(c);
+	char buf[64];
+	assert_int_equal(mailstream_low_read(low, buf, sizeof buf), -1);
+	assert_int_equal(ma_conn_last_error(c), MA_ERR_TLS_HANDSHAKE);
+	assert_true(ma_conn_last_detail(c)[0] != '\0');
+	print_message("# %s\n", ma_conn_last_detail(c));
+	mailstream_low_free(low);
+	ma_conn_free(c);
+	server_stop(&s);
+}
+
+static void tls_handshake_timeout_and_cancel(void **state)
+{
+	(void)state;
+	struct server s;
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep;
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+
+	/* A server that never answers the ClientHello. */
+	server_start(&s, SRV_SILENT, NULL);
+	o.timeout_s = 1;
+	ep = endpoint("127.0.0.1", s.port, MA_SEC_TLS);
+	double t0 = now_s();
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_ERR_READ_TIMEOUT);
+	assert_true(now_s() - t0 < 2.5);
+	note(&err);
+	assert_non_null(strstr(err.detail, "TLS handshake"));
+	server_stop(&s);
+
+	/* The same, cancelled from another thread after 0.2 s. */
+	server_start(&s, SRV_SILENT, NULL);
+	int cancel[2];
+	assert_int_equal(pipe(cancel), 0);
+	o.timeout_s = 10;
+	o.cancel_fd = cancel[0];
+	ep = endpoint("127.0.0.1", s.port, MA_SEC_TLS);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, cancel_later, &cancel[1]), 0);
+	t0 = now_s();
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_ERR_CANCELLED);
+	assert_true(now_s() - t0 < 1.0);
+	pthread_join(th, NULL);
+	assert_null(c);
+	close(cancel[0]);
+	close(cancel[1]);
+	server_stop(&s);
+}
+
+static void starttls_upgrade(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_STARTTLS, &good);
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("localhost", s.port, MA_SEC_STARTTLS);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_OK);
+	assert_false(ma_conn_is_tls(c));
+
+	mailstream *stream = mailstream_new(ma_conn_low(c), 8192);
+	expect_line(stream, "HELLO");
+	write_line(stream, "STARTTLS\r\n");
+	expect_line(stream, "OK");
+	assert_int_equal(stream->read_buffer_len, 0);
+
+	mailstream_low *old = mailstream_get_low(stream);
+	assert_int_equal(ma_conn_start_tls(c, &err), MA_OK);
+	mailstream_low_free(old);
+	mailstream_set_low(stream, ma_conn_low(c));
+	assert_true(ma_conn_is_tls(c));
+	assert_true(ma_conn_cert(c)->verified);
+	assert_int_equal(ma_conn_start_tls(c, &err), MA_ERR_ARGUMENT);
+
+	expect_line(stream, "HELLO");
+	write_line(stream, "inside\r\n");
+	expect_line(stream, "ECHO inside");
+	mailstream_close(stream);
+	ma_conn_free(c);
+	server_stop(&s);
+	assert_string_equal(s.last_line, "inside");
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(plain_roundtrip_and_eof),
+		cmocka_unit_test(silent_server_times_out),
+		cmocka_unit_test(session_deadline_bounds_reads),
+		cmocka_unit_test(cancel_fd_interrupts_read),
+		cmocka_unit_test(kill_fails_io_at_once),
+		cmocka_unit_test(closed_port_is_refused),
+		cmocka_unit_test(unknown_host),
+		cmocka_unit_test(tls_verified_with_cert_info),
+		cmocka_unit_test(tls_ip_literal_checks_ip_san),
+		cmocka_unit_test(tls_wrong_ca_is_untrusted),
+		cmocka_unit_test(tls_name_mismatch_lists_names),
+		cmocka_unit_test(tls_expired),
+		cmocka_unit_test(tls_self_signed),
+		cmocka_unit_test(tls_insecure_accepts_but_says_unverified),
+		cmocka_unit_test(tls_to_closing_server),
+		cmocka_unit_test(tls_to_plain_port),
+		cmocka_unit_test(bad_ca_file_is_a_setting_error),
+		cmocka_unit_test(tls_garbage_mid_stream),
+		cmocka_unit_test(tls_handshake_timeout_and_cancel),
+		cmocka_unit_test(starttls_upgrade),
+	};
+	return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
+}

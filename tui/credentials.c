@@ -1,0 +1,198 @@
+#include "credentials.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdbool.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#define PW_MAX 1024
+
+void ma_password_free(char *pw)
+{
+	if (!pw)
+		return;
+	OPENSSL_cleanse(pw, strlen(pw));
+	free(pw);
+}
+
+/* Keeps the first line of buf (without CR/LF) as the password. */
+static char *first_line(char *buf, size_t len, const char *source, struct ma_error *err)
+{
+	size_t n = 0;
+	while (n < len && buf[n] != '\n' && buf[n] != '\r')
+		n++;
+	if (memchr(buf, '\0', n)) {
+		ma_fail(err, MA_ERR_BAD_CREDENTIAL, "the password from %s contains a NUL byte", source);
+		return NULL;
+	}
+	if (n == 0) {
+		ma_fail(err, MA_ERR_ARGUMENT, "%s gave an empty password", source);
+		return NULL;
+	}
+	char *pw = malloc(n + 1);
+	if (!pw) {
+		ma_fail(err, MA_ERR_NOMEM, NULL);
+		return NULL;
+	}
+	memcpy(pw, buf, n);
+	pw[n] = '\0';
+	return pw;
+}
+
+char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *err)
+{
+	char buf[PW_MAX];
+	size_t len = 0;
+	char *pw = NULL;
+	int fds[2];
+	if (pipe(fds) != 0) {
+		ma_fail(err, MA_ERR_IO, "cannot run the password command: %s", strerror(errno));
+		return NULL;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		ma_fail(err, MA_ERR_IO, "cannot run the password command: %s", strerror(errno));
+		return NULL;
+	}
+	if (pid == 0) {
+		/* Own process group so a hanging pipeline dies as a whole. */
+		setpgid(0, 0);
+		dup2(fds[1], STDOUT_FILENO);
+		close(fds[0]);
+		close(fds[1]);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
+	}
+	setpgid(pid, pid);
+	close(fds[1]);
+	time_t end = time(NULL) + (timeout_s > 0 ? timeout_s : 30);
+	bool timed_out = false;
+	for (;;) {
+		int left = (int)(end - time(NULL));
+		if (left <= 0) {
+			timed_out = true;
+			break;
+		}
+		struct pollfd p = { .fd = fds[0], .events = POLLIN };
+		int r = poll(&p, 1, left * 1000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			timed_out = r == 0;
+			break;
+		}
+		ssize_t got = read(fds[0], buf + len, sizeof buf - 1 - len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		len += (size_t)got;
+		if (memchr(buf, '\n', len) || len == sizeof buf - 1)
+			break;
+	}
+	close(fds[0]);
+	if (timed_out)
+		kill(-pid, SIGKILL);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (timed_out) {
+		ma_fail(err, MA_ERR_ARGUMENT, "the password command did not answer within %d seconds",
+			timeout_s > 0 ? timeout_s : 30);
+	} else if (!memchr(buf, '\n', len) && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
+		ma_fail(err, MA_ERR_ARGUMENT, "the password command failed (exit status %d)",
+			WEXITSTATUS(status));
+	} else if (WIFSIGNALED(status) && !memchr(buf, '\n', len)) {
+		ma_fail(err, MA_ERR_ARGUMENT, "the password command was killed by signal %d",
+			WTERMSIG(status));
+	} else {
+		pw = first_line(buf, len, "the password command", err);
+	}
+	OPENSSL_cleanse(buf, sizeof buf);
+	return pw;
+}
+
+char *ma_password_from_file(const char *path, struct ma_error *err)
+{
+	char buf[PW_MAX];
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ma_fail(err, MA_ERR_IO, "cannot read the password file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		close(fd);
+		ma_fail(err, MA_ERR_IO, "the password file %s is not a regular file", path);
+		return NULL;
+	}
+	if (st.st_mode & 077) {
+		close(fd);
+		ma_fail(err, MA_ERR_ARGUMENT,
+			"the password file %s can be read by other users (mode %03o); run: chmod 600 %s",
+			path, (unsigned)(st.st_mode & 0777), path);
+		return NULL;
+	}
+	ssize_t got = read(fd, buf, sizeof buf - 1);
+	close(fd);
+	if (got < 0) {
+		ma_fail(err, MA_ERR_IO, "cannot read the password file %s: %s", path, strerror(errno));
+		return NULL;
+	}
+	char *pw = first_line(buf, (size_t)got, "the password file", err);
+	OPENSSL_cleanse(buf, sizeof buf);
+	return pw;
+}
+
+char *ma_password_prompt(const char *prompt, struct ma_error *err)
+{
+	char buf[PW_MAX];
+	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0) {
+		ma_fail(err, MA_ERR_ARGUMENT,
+			"no terminal to ask for the password; use --password-command or --password-file");
+		return NULL;
+	}
+	struct termios old, quiet;
+	bool have_tty = tcgetattr(fd, &old) == 0;
+	if (have_tty) {
+		quiet = old;
+		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		quiet.c_lflag |= ICANON;
+		tcsetattr(fd, TCSAFLUSH, &quiet);
+	}
+	if (write(fd, prompt, strlen(prompt)) < 0) {
+		/* nothing useful to do: the read below still works */
+	}
+	size_t len = 0;
+	while (len < sizeof buf - 1) {
+		ssize_t got = read(fd, buf + len, 1);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0 || buf[len] == '\n')
+			break;
+		len++;
+	}
+	if (have_tty)
+		tcsetattr(fd, TCSAFLUSH, &old);
+	if (write(fd, "\n", 1) < 0) {
+		/* cosmetic only */
+	}
+	close(fd);
+	char *pw = first_line(buf, len, "the prompt", err);
+	OPENSSL_cleanse(buf, sizeof buf);
+	return pw;
+}

@@ -1,0 +1,21 @@
+/* Where the password comes from: never argv. A no-echo prompt on the
+ * terminal, the first line of a command's output, or a private file.
+ *
+ * Every function returns a malloc'd password the caller wipes and frees
+ * with ma_password_free, or NULL with a sentence in err. */
+#ifndef MA_CREDENTIALS_H
+#define MA_CREDENTIALS_H
+
+#include "status.h"
+
+/* Runs cmd with /bin/sh -c; takes the first line of its stdout. Bounded by
+ * timeout_s: a command that hangs is killed. */
+char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *err);
+/* Refused unless the file's mode is 0600 or stricter. First line. */
+char *ma_password_from_file(const char *path, struct ma_error *err);
+/* Prompts on /dev/tty with echo off; restores the terminal on every path. */
+char *ma_password_prompt(const char *prompt, struct ma_error *err);
+/* OPENSSL_cleanse then free. NULL ok. */
+void ma_password_free(char *pw);
+
+#endif
