@@ -262,7 +262,7 @@ static ma_status add_name(char ***list, size_t *n, const char *name)
 /* Writes what this audit saw, marks what vanished, and reads back the
  * comparison. All in one transaction: a cut-off audit leaves no trace. */
 static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_result *r,
-			struct imap_look *il, struct pop3_look *pl, struct ma_error *err)
+			struct imap_look *il, struct ma_error *err)
 {
 	int64_t audit;
 	ma_status st = ma_history_begin(h, account, r->started, &audit, err);
@@ -307,8 +307,10 @@ static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_r
 		if (st != MA_OK)
 			goto fail;
 	}
-	if (pl->ok) {
-		st = ma_history_put_pop3(h, audit, &pl->view, err);
+	/* fill_result has already moved the POP3 view into r: pl->view is
+	 * empty here, and recording it would say POP3 saw nothing. */
+	if (r->pop3_ok) {
+		st = ma_history_put_pop3(h, audit, &r->pop3, err);
 		if (st != MA_OK)
 			goto fail;
 	}
@@ -423,7 +425,7 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	 * next comparison look at an empty mailbox. */
 	bool analyzed = false;
 	if (h && (il.ok || pl.ok)) {
-		if (record(h, account, r, &il, &pl, &r->history_err) == MA_OK) {
+		if (record(h, account, r, &il, &r->history_err) == MA_OK) {
 			analyzed = true;
 		} else {
 			/* Go on without history: the look itself is still worth

@@ -53,7 +53,10 @@ for b in $builds; do
 	case "$b" in /*) bdir=$b ;; *) bdir="$top/$b" ;; esac
 	export MAILAUDIT="$bdir/mailaudit" MA_TOOLS="$bdir/tools" MA_BUILD="$bdir"
 	export CMOCKA_MESSAGE_OUTPUT=TAP
-	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23
+	# Full malloc stacks (slow unwinder) so the suppressions can name the
+	# libetpan function that leaks, rather than hiding all of libetpan.
+	export ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:exitcode=23:fast_unwind_on_malloc=0
+	export LSAN_OPTIONS="suppressions=$top/tests/lsan.supp:print_suppressions=0"
 	export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1:exitcode=24
 	for t in "$bdir"/tests/test_*; do
 		[ -x "$t" ] || continue

@@ -151,8 +151,9 @@ done
 hostile() { # scenario -> sets hport, hpid
 	python3 "$here/../tools/hostile_server.py" "$1" >"$MA_HTMP/h.port" 2>/dev/null &
 	hpid=$!
-	for _ in $(seq 50); do [ -s "$MA_HTMP/h.port" ] && break; sleep 0.1; done
+	for _ in $(seq 300); do [ -s "$MA_HTMP/h.port" ] && break; sleep 0.1; done
 	hport=$(head -1 "$MA_HTMP/h.port")
+	[ -n "$hport" ] || tap_bail "hostile server $1 did not start within 30 s"
 }
 MA_HTMP=$(mktemp -d)
 trap 'rm -rf "$MA_HTMP"; dovecot_stop_all' EXIT
