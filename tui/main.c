@@ -15,6 +15,7 @@
 #include "report.h"
 #include "status.h"
 #include "trace.h"
+#include "tui.h"
 
 /* Exit codes follow the monitoring-plugins convention. */
 enum { EXIT_OK_ = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
@@ -34,6 +35,7 @@ struct options {
 	const char *config;       /* -c FILE */
 	const char *source_addr;
 	time_t now;               /* --now (tests pin report times) */
+	bool no_color;            /* --no-color (the full-screen program) */
 };
 
 static void usage(FILE *out)
@@ -48,6 +50,7 @@ static void usage(FILE *out)
 		"  -c, --config FILE         accounts file (default ~/.config/mailaudit/config)\n"
 		"      --imap HOST[:PORT][/tls|/starttls]   IMAP server (993/tls by default)\n"
 		"      --pop3 HOST[:PORT][/tls|/starttls]   POP3 server (995/tls by default)\n"
+		"      --smtp HOST[:PORT][/tls|/starttls]   SMTP server (465/tls by default)\n"
 		"      --user LOGIN          login name (the full e-mail address)\n"
 		"      --address ADDR        e-mail address (login defaults to it)\n"
 		"Password (never on the command line):\n"
@@ -57,6 +60,8 @@ static void usage(FILE *out)
 		"Output:\n"
 		"      --report FILE|-       audit and write the text report (- = stdout)\n"
 		"      --check               audit and print one monitoring line\n"
+		"                            neither: the full-screen program\n"
+		"      --no-color            full-screen program without colours (also NO_COLOR)\n"
 		"Connection:\n"
 		"      --ca-file FILE        trust the CA certificates in FILE\n"
 		"      --insecure            do NOT verify certificates (every output says so)\n"
@@ -66,6 +71,9 @@ static void usage(FILE *out)
 		"      --state-dir DIR       where the history is kept\n"
 		"                            (default ~/.local/state/mailaudit)\n"
 		"      --no-history          look only, record nothing\n"
+		"Testing aids:\n"
+		"      --source-address ADDR connect from this local address\n"
+		"      --now UNIXTIME        pretend the audit runs at this time\n"
 		"\n"
 		"      --version             print the version and exit\n"
 		"      --help                print this help and exit\n"
@@ -148,7 +156,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_NOHISTORY: o->no_history = true; break;
 		case OPT_SOURCE: o->source_addr = optarg; break;
 		case OPT_NOW: o->now = (time_t)strtoll(optarg, NULL, 10); break;
-		case OPT_NOCOLOR: break; /* the report has no colour; the TUI reads it */
+		case OPT_NOCOLOR: o->no_color = true; break; /* the report has none anyway */
 		case 'a': o->account = optarg; break;
 		case 'c': o->config = optarg; break;
 		case OPT_VERSION:
@@ -299,6 +307,34 @@ static int run_batch(const struct options *o)
 	return code;
 }
 
+/* The full-screen program. An account given on the command line is checked
+ * here, before the screen is taken, so a typo reads like the batch mode's. */
+static int run_tui(const struct options *o)
+{
+	struct ma_tui_args ta = { 0 };
+	struct ma_config cfg = { 0 };
+	if (o->account || o->imap || o->pop3) {
+		build_account(o, &ta.acct, &cfg, &ta.pwcmd, &ta.pwfile, &ta.ca_file);
+		ta.have_account = true;
+	} else {
+		ta.pwcmd = o->password_command;
+		ta.pwfile = o->password_file;
+		ta.ca_file = o->ca_file;
+	}
+	ta.config = o->config;
+	ta.insecure = o->insecure;
+	ta.timeout = o->timeout;
+	ta.trace = o->trace;
+	ta.state_dir = o->state_dir;
+	ta.no_history = o->no_history;
+	ta.source_addr = o->source_addr;
+	ta.now = o->now;
+	ta.no_color = o->no_color;
+	int rc = ma_tui_run(&ta);
+	ma_config_free(&cfg);
+	return rc;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -310,8 +346,5 @@ int main(int argc, char **argv)
 	parse_args(argc, argv, &o);
 	if (o.report || o.check)
 		return run_batch(&o);
-	/* The full-screen program comes with the TUI; until then, say how to
-	 * get a report. */
-	usage(stdout);
-	return 0;
+	return run_tui(&o);
 }

@@ -1,0 +1,319 @@
+#!/bin/bash
+# The full-screen program, driven through a detached tmux (private socket)
+# against the private Dovecot: screens, views, keys, export, resize, colour
+# and locale fallbacks, and the terminal left sane on every way out.
+# Waits poll the screen (bounded); nothing relies on fixed sleeps.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+. "$here/../lib/dovecot.sh"
+need tmux dovecot python3 || tap_bail "missing dependencies"
+MAILAUDIT=${MAILAUDIT:-$here/../../build/mailaudit}
+[ -x "$MAILAUDIT" ] || tap_bail "no binary at $MAILAUDIT"
+
+dovecot_start || tap_bail "dovecot did not start"
+dovecot_seed_standard || tap_bail "seeding failed"
+
+W=$(mktemp -d "$MA_TMP/tui.XXXXXX")
+mkdir -p "$W/config"
+export XDG_CONFIG_HOME="$W/config" XDG_STATE_HOME="$W/state" HOME="$W"
+SOCK=matest$$
+T() { tmux -L "$SOCK" "$@"; }
+HANG_PID=
+cleanup() {
+	T kill-server 2>/dev/null
+	[ -n "$HANG_PID" ] && kill "$HANG_PID" 2>/dev/null
+	dovecot_stop_all
+}
+trap cleanup EXIT
+
+ACCT=(--imap "127.0.0.1:$MA_IMAPS_PORT" --pop3 "127.0.0.1:$MA_POP3S_PORT" --user "$MA_USER"
+	--password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 10)
+
+screen() { T capture-pane -p -t tui; }
+
+# wait_for TEXT [SECONDS]: until the screen shows TEXT (fixed string).
+wait_for() {
+	local i n=$(( ${2:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do
+		screen | grep -qF -- "$1" && return 0
+		sleep 0.1
+	done
+	return 1
+}
+# expect NAME TEXT: a test that the screen shows TEXT, with the screen on failure.
+expect() {
+	if wait_for "$2" "${3:-10}"; then pass "$1"; else fail "$1" "waited for: $2" "$(screen)"; fi
+}
+# gone NAME TEXT: the screen stops showing TEXT.
+gone() {
+	local i
+	for ((i = 0; i < 100; i++)); do
+		screen | grep -qF -- "$2" || { pass "$1"; return; }
+		sleep 0.1
+	done
+	fail "$1" "still shown: $2" "$(screen)"
+}
+
+# A shell in an 80x24 pane; each run is typed into it, so after the program
+# ends the same terminal can be inspected with stty.
+T new-session -d -s tui -x 80 -y 24 "env PS1='$ ' bash --norc --noprofile" || tap_bail "tmux failed"
+run=0
+shell_cmd() { # command line for the pane's shell; waits until it has finished
+	run=$((run + 1))
+	T send-keys -t tui -l "clear; $1; echo END-$run"
+	T send-keys -t tui Enter
+}
+# Each program's stderr (sanitizer reports) and exit status go to files
+# checked at the end: the pane shows neither once the screen is cleared.
+in_pane() { # command line; the program is left running
+	T send-keys -t tui -l "clear; $1 2>>$W/stderr.log; echo \$? >>$W/status.log"
+	T send-keys -t tui Enter
+}
+prog_gone() { # NAME: no program left under the pane's shell
+	local i sp
+	sp=$(T display -p -t tui '#{pane_pid}')
+	for ((i = 0; i < 100; i++)); do
+		pgrep -P "$sp" >/dev/null || { pass "$1"; return; }
+		sleep 0.1
+	done
+	fail "$1" "still running: $(pgrep -a -P "$sp")"
+}
+quote() { printf '%q ' "$@"; }
+sane_tty() { # NAME
+	shell_cmd "stty -a | tr ' ;' '\n\n' | grep -x -e icanon -e echo | sort | tr '\n' ' '"
+	expect "$1" "echo icanon END-$run" 5
+}
+
+# --- a full account on the command line starts at once -----------------------------
+S1="$W/s1"
+in_pane "$(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$S1")"
+if wait_for "Verdict:" 15; then
+	pass "verdict appears"
+else
+	fail "verdict appears" "$(screen)"
+	tap_bail "no results screen"
+fi
+line=$(screen | grep "^Verdict:")
+if echo "$line" | grep -qE '^Verdict: (OK|WARNING|CRITICAL|UNKNOWN)( - |$)'; then
+	pass "verdict in words"
+else
+	fail "verdict in words" "$line"
+fi
+check_contains "tabs name every view" "$(screen)" "1 Findings   2 Folders   3 IMAP vs POP3   4 Connection   5 History   6 Report"
+
+# --- each view -------------------------------------------------------------------------
+T send-keys -t tui 2; expect "view 2: folders table" "Odeslaná pošta"
+check_contains "view 2: columns" "$(screen)" "Messages  Unseen"
+check_contains "view 2: total" "$(screen)" "Total"
+T send-keys -t tui 3; expect "view 3: IMAP vs POP3" "POP3 (STAT)"
+T send-keys -t tui 4; expect "view 4: connection" "Verified:   yes"
+T send-keys -t tui 5; expect "view 5: history" "Started (UTC)"
+check_contains "view 5: bar chart" "$(screen)" "|####"
+T send-keys -t tui 6; expect "view 6: report" "Account:   $MA_USER"
+T send-keys -t tui 1; expect "view 1: findings detail" "Why it matters:"
+T send-keys -t tui Tab; expect "Tab: next view" "Folder  "
+T send-keys -t tui BTab; expect "Shift-Tab: previous view" "What to do:"
+T send-keys -t tui j; expect "j moves to the next finding" "OK (all-clear)"
+T send-keys -t tui p; expect "p: probe not yet available" "not yet available"
+
+# --- help and search ----------------------------------------------------------------------
+T send-keys -t tui '?'; expect "? shows help" "Export the report to a file"
+T send-keys -t tui G; expect "help scrolls to its end" "Ctrl-L"
+T send-keys -t tui Escape; gone "Esc closes help" "Export the report to a file"
+T send-keys -t tui 2 /; expect "/ opens the search prompt" "Search:"
+T send-keys -t tui -l Archive; T send-keys -t tui Enter
+expect "search finds a folder" 'Found "Archive"'
+T send-keys -t tui / ; T send-keys -t tui -l nosuchfolder; T send-keys -t tui Enter
+expect "search says when nothing matches" 'Not found: "nosuchfolder"'
+
+# --- export equals the batch report of the same history state ----------------------------------
+T send-keys -t tui e
+expect "e proposes a file name" "Export to: ./mailaudit-$MA_USER-"
+if screen | grep -qE "Export to: \./mailaudit-$MA_USER-[0-9]{8}-[0-9]{4}\.txt"; then
+	pass "default name has date and time"
+else
+	fail "default name has date and time" "$(screen | tail -1)"
+fi
+T send-keys -t tui C-u; T send-keys -t tui -l "$W/export.txt"; T send-keys -t tui Enter
+expect "export says where" "Report written to $W/export.txt"
+"$MAILAUDIT" --report - "${ACCT[@]}" --state-dir "$W/s1-batch" >"$W/batch.txt" 2>"$W/batch.err"
+notime() { grep -vE '[0-9]{4}-[0-9]{2}-[0-9]{2}[ T][0-9]{2}:[0-9]{2}' "$1"; }
+if [ -s "$W/export.txt" ] && diff <(notime "$W/export.txt") <(notime "$W/batch.txt") >"$W/diff.txt"; then
+	pass "exported file equals the --report output"
+else
+	fail "exported file equals the --report output" "$(head -20 "$W/diff.txt")"
+fi
+T send-keys -t tui e; T send-keys -t tui C-u; T send-keys -t tui -l "$W/no/such/dir/x.txt"
+T send-keys -t tui Enter
+expect "a failed export says why" "Not exported:"
+
+# --- resize -------------------------------------------------------------------------------------
+T resize-window -t tui -x 50 -y 15
+expect "50x15: still usable" "1 Find 2 Fold"
+check_contains "50x15: verdict kept" "$(screen)" "Verdict:"
+T resize-window -t tui -x 30 -y 8
+expect "30x8: too small" "terminal too small"
+check_contains "30x8: says what is needed" "$(screen)" "need 40x12"
+T resize-window -t tui -x 80 -y 24
+expect "back to 80x24" "1 Findings   2 Folders"
+
+# --- Ctrl-Z and back -------------------------------------------------------------------------------
+T send-keys -t tui C-z
+expect "Ctrl-Z suspends to the shell" "Stopped"
+T send-keys -t tui -l "fg"; T send-keys -t tui Enter
+expect "fg brings the screen back" "Verdict:"
+
+# --- colour ------------------------------------------------------------------------------------------
+if T capture-pane -e -p -t tui | grep -q $'\e\\[[0-9;]*3[1-5][;m]'; then
+	pass "colour when the terminal has it"
+else
+	fail "colour when the terminal has it" "no colour escape in the pane"
+fi
+
+# --- q quits; the terminal is sane -------------------------------------------------------------------
+T send-keys -t tui q
+gone "q quits" "Verdict:"
+sane_tty "after q: icanon and echo are on"
+
+# --- NO_COLOR, LANG=C, TERM=vt100 ------------------------------------------------------------------------
+in_pane "env NO_COLOR=1 LANG=C LC_ALL=C TERM=vt100 $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s2")"
+expect "NO_COLOR LANG=C TERM=vt100: renders" "Verdict:" 15
+T send-keys -t tui 2
+expect "LANG=C: non-ASCII shown as ?" "Odeslan? po?ta"
+if T capture-pane -e -p -t tui | grep -q $'\e\\[[0-9;]*3[1-7][;m]'; then
+	fail "NO_COLOR: no colour" "$(T capture-pane -e -p -t tui | grep $'\e\\[[0-9;]*3[1-7][;m]' | head -3 | cat -v)"
+else
+	pass "NO_COLOR: no colour"
+fi
+T send-keys -t tui C-c
+prog_gone "Ctrl-C quits"
+sane_tty "after Ctrl-C: icanon and echo are on"
+
+in_pane "$(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s3" --no-color)"
+expect "--no-color renders" "Verdict:" 15
+if T capture-pane -e -p -t tui | grep -q $'\e\\[[0-9;]*3[1-7][;m]'; then
+	fail "--no-color: no colour"
+else
+	pass "--no-color: no colour"
+fi
+T send-keys -t tui q; gone "q quits again" "Verdict:"
+
+# --- the start screen form -----------------------------------------------------------------------------
+in_pane "$(quote "$MAILAUDIT" --ca-file "$MA_CA" --state-dir "$W/s4" --timeout 10)"
+expect "no account: the start form" "E-mail address:"
+T send-keys -t tui -l "$MA_USER"
+expect "login follows the address" "Login:          $MA_USER"
+check_contains "IMAP server prefilled" "$(screen)" "imap.example.test"
+check_contains "POP3 server prefilled" "$(screen)" "pop3.example.test"
+T send-keys -t tui Tab Tab C-u; T send-keys -t tui -l "127.0.0.1:$MA_IMAPS_PORT"
+T send-keys -t tui Tab C-u; T send-keys -t tui -l "127.0.0.1:$MA_POP3S_PORT"
+T send-keys -t tui Tab; T send-keys -t tui -l "$MA_PASS"
+expect "password shown as stars" "Password:       ${MA_PASS//?/*}"
+check_not_contains "password never shown" "$(screen)" "$MA_PASS"
+T send-keys -t tui Enter
+expect "Enter starts the audit" "Verdict:" 15
+T send-keys -t tui r
+expect "r with a typed password asks for it again" "Type the password again"
+T send-keys -t tui Escape; expect "Esc on the form goes back to the results" "Verdict:"
+T send-keys -t tui q; gone "q quits the form run" "Verdict:"
+
+# --- accounts from the accounts file -----------------------------------------------------------------------
+mkdir -p "$W/config/mailaudit"
+cat >"$W/config/mailaudit/config" <<CFG
+[account shop]
+address = $MA_USER
+imap = 127.0.0.1:$MA_IMAPS_PORT/tls
+pop3 = 127.0.0.1:$MA_POP3S_PORT/tls
+password_file = $MA_PASSFILE
+ca_file = $MA_CA
+
+[account typed]
+address = $MA_USER
+imap = 127.0.0.1:$MA_IMAPS_PORT/tls
+ca_file = $MA_CA
+CFG
+in_pane "$(quote "$MAILAUDIT" --state-dir "$W/s7")"
+expect "start screen lists the accounts" "> shop"
+check_contains "second account listed" "$(screen)" "typed"
+T send-keys -t tui j Enter
+expect "an account without a password source asks for it" "Type the password for $MA_USER"
+T send-keys -t tui -l "$MA_PASS"; T send-keys -t tui Enter
+expect "typed password audits the chosen account" "Verdict:" 15
+check_contains "IMAP only: POP3 view says so" "$(T send-keys -t tui 3; wait_for 'not audited'; screen)" "POP3 was not audited"
+T send-keys -t tui Escape; expect "Esc goes back to the start screen" "> "
+T send-keys -t tui k Enter
+expect "an account with password_file starts at once" "Verdict:" 15
+T send-keys -t tui q; gone "q quits the account run" "Verdict:"
+in_pane "$(quote "$MAILAUDIT" -a shop --state-dir "$W/s8")"
+expect "-a NAME skips the start screen" "Verdict:" 15
+T send-keys -t tui q; gone "q quits the -a run" "Verdict:"
+
+# --- a hanging POP3 server: cancel, quit prompt, SIGHUP ----------------------------------------------------
+python3 - "$W/hang.port" <<'PY' &
+import socket, sys
+s = socket.socket()
+s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+s.bind(("127.0.0.1", 0))
+s.listen(16)
+open(sys.argv[1], "w").write(str(s.getsockname()[1]))
+held = []
+while True:
+    held.append(s.accept()[0])   # accept, never answer
+PY
+HANG_PID=$!
+for _ in $(seq 50); do [ -s "$W/hang.port" ] && break; sleep 0.1; done
+HP=$(cat "$W/hang.port")
+HANG=(--imap "127.0.0.1:$MA_IMAPS_PORT" --pop3 "127.0.0.1:$HP" --user "$MA_USER"
+	--password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 20)
+
+in_pane "$(quote "$MAILAUDIT" "${HANG[@]}" --state-dir "$W/s5")"
+expect "progress screen while auditing" "[>] POP3"
+check_contains "progress shows elapsed time" "$(screen)" "Elapsed:"
+T send-keys -t tui q
+expect "q during an audit asks first" "Quit anyway? (y/n)"
+T send-keys -t tui n
+gone "n keeps auditing" "Quit anyway?"
+check_contains "still on the progress screen" "$(screen)" "[>] POP3"
+T send-keys -t tui Escape
+expect "Esc cancels the audit within seconds" "Audit cancelled." 5
+T send-keys -t tui Escape
+gone "Esc on the start screen quits" "E-mail address:"
+sane_tty "after cancel: icanon and echo are on"
+
+hist_audits() { # state dir -> number of recorded audits (0 without a file)
+	python3 - "$1/history.db" <<'PY'
+import os, sqlite3, sys
+if not os.path.exists(sys.argv[1]):
+    print(0); sys.exit()
+try:
+    print(sqlite3.connect(sys.argv[1]).execute("select count(*) from audit").fetchone()[0])
+except sqlite3.OperationalError:
+    print(0)
+PY
+}
+in_pane "$(quote "$MAILAUDIT" "${HANG[@]}" --state-dir "$W/s6")"
+expect "second hanging audit running" "[>] POP3"
+shell_pid=$(T display -p -t tui '#{pane_pid}')
+pid=$(pgrep -P "$shell_pid" -f mailaudit | head -1)
+if [ -n "$pid" ]; then
+	kill -HUP "$pid"
+	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+	if kill -0 "$pid" 2>/dev/null; then fail "SIGHUP ends the program" "pid $pid alive"; else pass "SIGHUP ends the program"; fi
+	check_eq "SIGHUP leaves no child processes" "" "$(pgrep -P "$pid")"
+else
+	fail "SIGHUP ends the program" "no mailaudit process under the pane's shell"
+fi
+check_eq "SIGHUP leaves no partial history" "0" "$(hist_audits "$W/s6")"
+sane_tty "after SIGHUP: icanon and echo are on"
+
+# The shell records 148 when the first run is stopped by Ctrl-Z; then
+# Ctrl-C (130), q, q, q, q, Esc, SIGHUP (129).
+check_eq "exit statuses" "148 130 0 0 0 0 0 129" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
+if [ -s "$W/stderr.log" ]; then
+	fail "nothing on stderr (no sanitizer report)" "$(head -30 "$W/stderr.log")"
+else
+	pass "nothing on stderr (no sanitizer report)"
+fi
+
+tap_done

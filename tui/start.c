@@ -1,0 +1,285 @@
+/* The start screen: accounts from the accounts file, and a form for a
+ * mailbox that is not in it. Typing the address fills the login and the
+ * usual server names until the user edits those fields. */
+#include <curses.h>
+#include <openssl/crypto.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "credentials.h"
+#include "tui_int.h"
+
+static const char *const field_label[F_COUNT] = {
+	"E-mail address:", "Login:", "IMAP server:", "POP3 server:", "Password:",
+};
+
+void start_init(struct ui *ui)
+{
+	struct ma_error err;
+	if (ma_config_load(ui->args->config, &ui->cfg, &err) != MA_OK) {
+		char buf[700];
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "%s", buf);
+	}
+	ui->form.focus = (int)ui->cfg.n + F_ADDR;
+	if (ui->cfg.n)
+		ui->form.focus = 0;
+}
+
+static void endpoint_text(char *out, size_t n, const struct ma_endpoint *ep, bool has)
+{
+	if (!has)
+		*out = '\0';
+	else
+		snprintf(out, n, "%.200s:%u/%s", ep->host, ep->port, ma_security_name(ep->security));
+}
+
+void start_prefill(struct ui *ui, const struct ma_account *a, bool focus_password)
+{
+	struct form *f = &ui->form;
+	snprintf(f->field[F_ADDR], sizeof f->field[F_ADDR], "%s", a->address[0] ? a->address : a->login);
+	snprintf(f->field[F_LOGIN], sizeof f->field[F_LOGIN], "%s", a->login);
+	endpoint_text(f->field[F_IMAP], sizeof f->field[F_IMAP], &a->imap, a->has_imap);
+	endpoint_text(f->field[F_POP3], sizeof f->field[F_POP3], &a->pop3, a->has_pop3);
+	OPENSSL_cleanse(f->field[F_PASS], sizeof f->field[F_PASS]);
+	for (int i = 0; i < F_COUNT; i++)
+		f->edited[i] = true;
+	if (focus_password)
+		f->focus = (int)ui->cfg.n + F_PASS;
+}
+
+/* Follows the address into the fields the user has not typed into. */
+static void prefill_from_address(struct form *f)
+{
+	const char *at = strrchr(f->field[F_ADDR], '@');
+	if (!f->edited[F_LOGIN])
+		snprintf(f->field[F_LOGIN], sizeof f->field[F_LOGIN], "%s", f->field[F_ADDR]);
+	if (!at || !at[1])
+		return;
+	if (!f->edited[F_IMAP])
+		snprintf(f->field[F_IMAP], sizeof f->field[F_IMAP], "imap.%.240s", at + 1);
+	if (!f->edited[F_POP3])
+		snprintf(f->field[F_POP3], sizeof f->field[F_POP3], "pop3.%.240s", at + 1);
+}
+
+static int go(struct ui *ui)
+{
+	struct form *f = &ui->form;
+	struct ma_account a;
+	struct ma_error err;
+	memset(&a, 0, sizeof a);
+	const struct ma_config_account *ca = f->chosen;
+	if (ca)
+		snprintf(a.name, sizeof a.name, "%s", ca->acct.name);
+	snprintf(a.address, sizeof a.address, "%s", f->field[F_ADDR]);
+	snprintf(a.login, sizeof a.login, "%s", f->field[F_LOGIN][0] ? f->field[F_LOGIN] : f->field[F_ADDR]);
+	if (!a.login[0]) {
+		ui_set_status(ui, true, "Type the e-mail address first.");
+		return R_DRAW;
+	}
+	static const struct { int field; enum ma_proto proto; const char *what; } eps[] = {
+		{ F_IMAP, MA_PROTO_IMAP, "IMAP server" }, { F_POP3, MA_PROTO_POP3, "POP3 server" },
+	};
+	for (size_t i = 0; i < 2; i++) {
+		const char *t = f->field[eps[i].field];
+		if (!t[0])
+			continue;
+		struct ma_endpoint *ep = eps[i].proto == MA_PROTO_IMAP ? &a.imap : &a.pop3;
+		if (ma_endpoint_parse(t, strlen(t), eps[i].proto, ep, &err) != MA_OK) {
+			char buf[700];
+			ma_error_format(&err, buf, sizeof buf);
+			ui_set_status(ui, true, "%s: %s", eps[i].what, buf);
+			return R_DRAW;
+		}
+		*(eps[i].proto == MA_PROTO_IMAP ? &a.has_imap : &a.has_pop3) = true;
+	}
+	if (!a.has_imap && !a.has_pop3) {
+		ui_set_status(ui, true, "Give an IMAP or a POP3 server.");
+		return R_DRAW;
+	}
+	const char *pwcmd = NULL, *pwfile = NULL;
+	char *pw = NULL;
+	if (f->field[F_PASS][0]) {
+		pw = strdup(f->field[F_PASS]);
+		OPENSSL_cleanse(f->field[F_PASS], sizeof f->field[F_PASS]);
+		if (!pw) {
+			ui_set_status(ui, true, "out of memory");
+			return R_DRAW;
+		}
+	} else {
+		pwcmd = ca ? ca->password_command : ui->args->pwcmd;
+		pwfile = ca ? ca->password_file : ui->args->pwfile;
+		if (!pwcmd && !pwfile) {
+			ui->form.focus = (int)ui->cfg.n + F_PASS;
+			ui_set_status(ui, true, "Type the password.");
+			return R_DRAW;
+		}
+	}
+	const char *ca_file = ca && ca->ca_file ? ca->ca_file : ui->args->ca_file;
+	return ui_start_audit(ui, &a, pw, pwcmd, pwfile, ca_file);
+}
+
+static void choose(struct ui *ui, size_t i)
+{
+	const struct ma_config_account *ca = &ui->cfg.accounts[i];
+	ui->form.chosen = ca;
+	start_prefill(ui, &ca->acct, false);
+}
+
+int start_key(struct ui *ui, int key, enum ma_request req)
+{
+	struct form *f = &ui->form;
+	int nacc = (int)ui->cfg.n, last = nacc + F_COUNT - 1;
+	bool in_field = f->focus >= nacc;
+	if (in_field) {
+		char *t = f->field[f->focus - nacc];
+		size_t len = strlen(t);
+		int fi = f->focus - nacc;
+		/* A changed mailbox must not inherit the chosen account's
+		 * password source or CA: that would send one account's
+		 * password to another server. */
+		bool edits = key == KC(KEY_BACKSPACE) || key == 127 || key == 8 || key == CTRL_('u') ||
+			     (key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE));
+		if (edits && fi != F_PASS)
+			f->chosen = NULL;
+		if (key == KC(KEY_BACKSPACE) || key == 127 || key == 8) {
+			/* Back over a whole UTF-8 character. */
+			while (len > 0 && ((unsigned char)t[len - 1] & 0xc0) == 0x80)
+				t[--len] = '\0';
+			if (len > 0)
+				t[--len] = '\0';
+			f->edited[fi] = true;
+			if (fi == F_ADDR)
+				prefill_from_address(f);
+			return R_DRAW;
+		}
+		if (key == CTRL_('u')) {
+			OPENSSL_cleanse(t, sizeof f->field[0]);
+			f->edited[fi] = true;
+			return R_DRAW;
+		}
+		if (key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE)) {
+			char mb[8];
+			int n = 0;
+			unsigned c = (unsigned)key;
+			if (c < 0x80)
+				mb[n++] = (char)c;
+			else if (c < 0x800)
+				mb[n++] = (char)(0xc0 | c >> 6), mb[n++] = (char)(0x80 | (c & 0x3f));
+			else if (c < 0x10000)
+				mb[n++] = (char)(0xe0 | c >> 12), mb[n++] = (char)(0x80 | ((c >> 6) & 0x3f)),
+				mb[n++] = (char)(0x80 | (c & 0x3f));
+			else
+				mb[n++] = (char)(0xf0 | c >> 18), mb[n++] = (char)(0x80 | ((c >> 12) & 0x3f)),
+				mb[n++] = (char)(0x80 | ((c >> 6) & 0x3f)), mb[n++] = (char)(0x80 | (c & 0x3f));
+			if (len + (size_t)n < sizeof f->field[0]) {
+				memcpy(t + len, mb, (size_t)n);
+				t[len + (size_t)n] = '\0';
+			}
+			f->edited[fi] = true;
+			if (fi == F_ADDR)
+				prefill_from_address(f);
+			ui->status[0] = '\0';
+			return R_DRAW;
+		}
+	}
+	switch (req) {
+	case REQ_NEXT:
+	case REQ_DOWN:
+		f->focus = f->focus >= last ? 0 : f->focus + 1;
+		return R_DRAW;
+	case REQ_PREV:
+	case REQ_UP:
+		f->focus = f->focus <= 0 ? last : f->focus - 1;
+		return R_DRAW;
+	case REQ_ENTER:
+		if (!in_field) {
+			choose(ui, (size_t)f->focus);
+			if (!f->chosen->password_command && !f->chosen->password_file) {
+				f->focus = nacc + F_PASS;
+				ui_set_status(ui, false, "Type the password for %s, then Enter.",
+					      f->chosen->acct.login);
+				return R_DRAW;
+			}
+		}
+		return go(ui);
+	case REQ_BACK:
+		if (ui->result) {
+			ui->screen = SCR_RESULTS;
+			return R_DRAW | R_REBUILD;
+		}
+		return R_QUIT;
+	case REQ_QUIT:
+		return R_QUIT; /* only reached on the account list */
+	default:
+		return R_NONE;
+	}
+}
+
+void start_draw(struct ui *ui)
+{
+	struct form *f = &ui->form;
+	int nacc = (int)ui->cfg.n, y = 2, w = ui->cols;
+	attron(A_BOLD);
+	text_put(0, 0, w, "mailaudit - is the mail in this mailbox safe?");
+	attroff(A_BOLD);
+	if (nacc) {
+		text_put(y++, 0, w, "Accounts (Enter audits one):");
+		/* Show a window of the list around the focus. */
+		int room = ui->rows - 12 - 2;
+		if (room < 1)
+			room = 1;
+		int first = f->focus < nacc && f->focus >= room ? f->focus - room + 1 : 0;
+		for (int i = first; i < nacc && i < first + room; i++) {
+			const struct ma_account *a = &ui->cfg.accounts[i].acct;
+			char line[700];
+			snprintf(line, sizeof line, "%c %-12s %s  %s", i == f->focus ? '>' : ' ', a->name,
+				 a->login, a->has_imap ? a->imap.host : a->pop3.host);
+			if (i == f->focus)
+				attron(A_REVERSE);
+			text_put(y++, 2, w - 2, line);
+			if (i == f->focus)
+				attroff(A_REVERSE);
+		}
+		y++;
+	}
+	text_put(y++, 0, w, nacc ? "Or a mailbox not in the list:" : "Which mailbox?");
+	int lw = 16, fw = w - lw - 4;
+	if (fw > 50)
+		fw = 50;
+	int cur_y = -1, cur_x = 0;
+	for (int i = 0; i < F_COUNT; i++, y++) {
+		bool focus = f->focus == nacc + i;
+		text_put(y, 2, lw, field_label[i]);
+		char shown[256];
+		if (i == F_PASS) {
+			/* One '*' per character, never the characters. */
+			size_t n = 0;
+			for (const char *p = f->field[i]; *p && n < sizeof shown - 1; p++)
+				if (((unsigned char)*p & 0xc0) != 0x80)
+					shown[n++] = '*';
+			shown[n] = '\0';
+		} else {
+			snprintf(shown, sizeof shown, "%s", f->field[i]);
+		}
+		/* Long values scroll so the end, where typing happens, shows. */
+		const char *vis = shown;
+		while (text_cols(vis) > fw - 1)
+			vis++;
+		move(y, 2 + lw);
+		attron(focus ? A_REVERSE : A_UNDERLINE);
+		for (int c = 0; c < fw; c++)
+			addch(' ');
+		int used = text_put(y, 2 + lw, fw, vis);
+		attroff(focus ? A_REVERSE : A_UNDERLINE);
+		if (focus)
+			cur_y = y, cur_x = 2 + lw + used;
+	}
+	y++;
+	if (y < ui->rows - 1)
+		text_put(y, 2, w - 2, "Tab: next field   Enter: start   Esc: quit   F1: help");
+	if (y + 1 < ui->rows - 1)
+		text_put(y + 1, 2, w - 2, "An empty POP3 server skips POP3.");
+	ui->cur_y = cur_y, ui->cur_x = cur_x;
+}

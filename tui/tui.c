@@ -1,0 +1,964 @@
+/* The screen manager and the one input loop.
+ *
+ * poll() waits on the terminal, the worker's progress pipe and a signal
+ * self-pipe; key handlers change state and return reaction flags (R_*), and
+ * only draw() touches the screen. Signal handlers only write the signal
+ * number to the self-pipe: ending curses, cancelling the audit or stopping
+ * for Ctrl-Z happen here in the loop, where it is safe. */
+#include <curses.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <locale.h>
+#include <openssl/crypto.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <time.h>
+#include <unistd.h>
+#include <wchar.h>
+
+#include "credentials.h"
+#include "findings.h"
+#include "report.h"
+#include "tui_int.h"
+
+static int sig_pipe[2] = { -1, -1 };
+static bool curses_on;
+
+/* --- keys ------------------------------------------------------------------ */
+
+static const struct key_entry {
+	enum ma_request req;
+	const char *label, *help;
+	int keys[3];
+} key_table[] = {
+#define MA_KEY_ENTRY(req, label, help, k1, k2, k3) { req, label, help, { k1, k2, k3 } },
+	MA_KEY_LIST(MA_KEY_ENTRY)
+#undef MA_KEY_ENTRY
+};
+
+static enum ma_request key_request(int key)
+{
+	for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
+		for (int k = 0; k < 3; k++)
+			if (key_table[i].keys[k] && key_table[i].keys[k] == key)
+				return key_table[i].req;
+	return REQ_NONE;
+}
+
+static void help_lines(struct lines *L, int w)
+{
+	lines_add(L, ATTR_BOLD, -1, "Keys");
+	for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++) {
+		/* The description wraps under itself, clear of the key column. */
+		struct lines tmp = { 0 };
+		lines_wrap(&tmp, ATTR_NONE, -1, 0, w - 13, key_table[i].help);
+		for (size_t j = 0; j < tmp.n; j++)
+			lines_addf(L, ATTR_NONE, -1, "%-12s %s", j ? "" : key_table[i].label, tmp.v[j].text);
+		lines_clear(&tmp);
+		free(tmp.v);
+	}
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_wrap(L, ATTR_NONE, -1, 0, w, "mailaudit only reads: it never deletes, moves or marks "
+		   "mail. Esc, q or ? closes this help.");
+}
+
+/* --- small helpers ------------------------------------------------------------- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+void ui_set_status(struct ui *ui, bool error, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(ui->status, sizeof ui->status, fmt, ap);
+	va_end(ap);
+	ui->status_err = error;
+}
+
+int ui_attr(const struct ui *ui, int attr)
+{
+	/* Colour only adds to what bold and the words already say. */
+	switch (attr) {
+	case ATTR_BOLD: return A_BOLD;
+	case ATTR_OK: return ui->color ? (int)COLOR_PAIR(PAIR_OK) : 0;
+	case ATTR_WARN: return A_BOLD | (ui->color ? (int)COLOR_PAIR(PAIR_WARN) : 0);
+	case ATTR_UNKNOWN: return A_BOLD | (ui->color ? (int)COLOR_PAIR(PAIR_UNKNOWN) : 0);
+	case ATTR_CRIT: return A_BOLD | (ui->color ? (int)COLOR_PAIR(PAIR_CRIT) : 0);
+	default: return 0;
+	}
+}
+
+static int body_h(const struct ui *ui)
+{
+	return ui->rows - 5 > 1 ? ui->rows - 5 : 1;
+}
+
+static void hline_at(int y, int w)
+{
+	move(y, 0);
+	for (int i = 0; i < w; i++)
+		addch('-');
+}
+
+static void clamp_top(struct ui *ui, int *top, int n)
+{
+	int max = n - body_h(ui);
+	if (*top > max)
+		*top = max;
+	if (*top < 0)
+		*top = 0;
+}
+
+/* --- the audit ---------------------------------------------------------------- */
+
+int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
+		   const char *pwcmd, const char *pwfile, const char *ca_file)
+{
+	struct ma_error err = { 0 };
+	const struct ma_tui_args *a = ui->args;
+	if (!password) {
+		password = pwcmd ? ma_password_from_command(pwcmd, a->timeout ? a->timeout : 30, &err)
+				 : ma_password_from_file(pwfile, &err);
+		if (!password) {
+			char buf[700];
+			ma_error_format(&err, buf, sizeof buf);
+			ui_set_status(ui, true, "Password: %s", buf);
+			start_prefill(ui, acct, true);
+			ui->screen = SCR_START;
+			return R_DRAW | R_FULL;
+		}
+	}
+	struct ma_audit_opts o = { 0 };
+	o.net.ca_file = ca_file;
+	o.net.insecure = a->insecure;
+	o.net.timeout_s = a->timeout ? a->timeout : 30;
+	o.net.source_addr = a->source_addr;
+	o.state_dir = a->state_dir;
+	o.no_history = a->no_history;
+	o.now = a->now;
+	ui->acct = *acct;
+	ui->pwcmd = pwcmd, ui->pwfile = pwfile, ui->ca_file = ca_file;
+	if (ma_worker_start(&ui->worker, acct, password, &o, a->trace, &err) != MA_OK) {
+		char buf[700];
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "%s", buf);
+		ui->screen = ui->result ? SCR_RESULTS : SCR_START;
+		return R_DRAW | R_FULL;
+	}
+	ui->running = true;
+	ui->screen = SCR_PROGRESS;
+	ui->help = false;
+	ui->prompt = PROMPT_NONE;
+	ui->step = -1;
+	memset(ui->done, 0, sizeof ui->done);
+	memset(ui->total, 0, sizeof ui->total);
+	memset(ui->what, 0, sizeof ui->what);
+	ui->started_ms = now_ms();
+	ui->elapsed_s = 0;
+	ui->status[0] = '\0';
+	return R_DRAW | R_FULL;
+}
+
+static void drop_result(struct ui *ui)
+{
+	ma_audit_result_free(ui->result);
+	ui->result = NULL;
+	free(ui->report);
+	ui->report = NULL;
+	lines_clear(&ui->lines);
+}
+
+static int audit_finished(struct ui *ui)
+{
+	struct ma_worker *w = &ui->worker;
+	ma_worker_join(w);
+	ui->running = false;
+	if (w->status != MA_OK || !w->result) {
+		char buf[700];
+		ma_error_format(&w->err, buf, sizeof buf);
+		ui_set_status(ui, true, "The audit failed: %s", buf);
+		ui->screen = ui->result ? SCR_RESULTS : SCR_START;
+		return R_DRAW | R_FULL | R_REBUILD;
+	}
+	drop_result(ui);
+	ui->result = w->result;
+	w->result = NULL;
+	struct ma_error err;
+	if (ma_report_text(ui->result, &ui->report, &err) != MA_OK)
+		ui->report = NULL;
+	ui->screen = SCR_RESULTS;
+	ui->view = 0;
+	memset(ui->top, 0, sizeof ui->top);
+	memset(ui->cursor, 0, sizeof ui->cursor);
+	ui->match = -1;
+	ui->lines_dirty = true;
+	ui_set_status(ui, false, "Audit finished. Tab or 1-6: views, ?: help.");
+	return R_DRAW | R_FULL | R_REBUILD;
+}
+
+static int cancel_audit(struct ui *ui)
+{
+	ma_worker_cancel(&ui->worker);
+	ui->running = false;
+	ui_set_status(ui, false, "Audit cancelled.");
+	ui->screen = ui->result ? SCR_RESULTS : SCR_START;
+	if (ui->screen == SCR_START)
+		start_prefill(ui, &ui->acct, ui->pwcmd == NULL && ui->pwfile == NULL);
+	return R_DRAW | R_FULL | R_REBUILD;
+}
+
+static int worker_event(struct ui *ui)
+{
+	struct ma_worker_msg m;
+	int react = R_NONE;
+	while (ui->running && ma_worker_read(&ui->worker, &m)) {
+		if (m.kind == MA_WMSG_DONE)
+			return react | audit_finished(ui);
+		if (m.step > MA_STEP_DONE)
+			continue;
+		if ((int)m.step > ui->step)
+			ui->step = m.step;
+		ui->done[m.step] = m.done;
+		ui->total[m.step] = m.total;
+		m.what[sizeof m.what - 1] = '\0';
+		snprintf(ui->what[m.step], sizeof ui->what[m.step], "%s", m.what);
+		react |= R_DRAW;
+	}
+	return react;
+}
+
+/* --- export ---------------------------------------------------------------------- */
+
+static void default_export_path(const struct ui *ui, char *out, size_t n)
+{
+	char name[80];
+	const char *src = ui->acct.name[0] ? ui->acct.name : ui->acct.login;
+	size_t j = 0;
+	for (size_t i = 0; src[i] && j < sizeof name - 1; i++) {
+		unsigned char c = (unsigned char)src[i];
+		/* Only characters no shell or file system treats specially. */
+		name[j++] = (c < 0x80 && (c == '.' || c == '-' || c == '_' || c == '@' ||
+					  (c >= '0' && c <= '9') || ((c | 0x20) >= 'a' && (c | 0x20) <= 'z')))
+			    ? (char)c : '_';
+	}
+	name[j] = '\0';
+	time_t t = time(NULL);
+	struct tm tm;
+	char when[32] = "";
+	if (localtime_r(&t, &tm))
+		strftime(when, sizeof when, "%Y%m%d-%H%M", &tm);
+	snprintf(out, n, "./mailaudit-%s-%s.txt", name, when);
+}
+
+static void do_export(struct ui *ui, const char *path)
+{
+	struct ma_error err;
+	if (!path[0]) {
+		ui_set_status(ui, true, "Not exported: no file name given.");
+		return;
+	}
+	if (!ui->report) {
+		ui_set_status(ui, true, "Not exported: the report could not be made.");
+		return;
+	}
+	if (ma_report_write(path, ui->report, &err) != MA_OK) {
+		char buf[700];
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "Not exported: %s", buf);
+		return;
+	}
+	ui_set_status(ui, false, "Report written to %s", path);
+}
+
+/* --- search ------------------------------------------------------------------------ */
+
+static void rebuild(struct ui *ui)
+{
+	lines_clear(&ui->lines);
+	ma_views[ui->view].build(ui, &ui->lines, ui->cols);
+	ui->built_width = ui->cols;
+	ui->lines_dirty = false;
+}
+
+/* Keys act on the lines the user will see, which may not be built yet. */
+static void ensure_lines(struct ui *ui)
+{
+	if (ui->result && (ui->lines_dirty || ui->built_width != ui->cols))
+		rebuild(ui);
+}
+
+static int search_step(struct ui *ui, int dir)
+{
+	ensure_lines(ui);
+	int n = (int)ui->lines.n;
+	if (!ui->search[0]) {
+		ui_set_status(ui, true, "No search yet: press / first.");
+		return R_DRAW;
+	}
+	int start = ui->match >= 0 ? ui->match + dir : (dir > 0 ? ui->top[ui->view] : ui->top[ui->view] - 1);
+	for (int k = 0; k < n; k++) {
+		int i = ((start + dir * k) % n + n) % n;
+		if (!text_find(ui->lines.v[i].text, ui->search))
+			continue;
+		ui->match = i;
+		int *top = &ui->top[ui->view];
+		if (i < *top || i >= *top + body_h(ui))
+			*top = i;
+		clamp_top(ui, top, n);
+		if (ui->lines.v[i].item >= 0 && ma_views[ui->view].nitems)
+			ui->cursor[ui->view] = (size_t)ui->lines.v[i].item, ui->lines_dirty = true;
+		ui_set_status(ui, false, "Found \"%s\" (line %d of %d)", ui->search, i + 1, n);
+		return R_DRAW | R_REBUILD;
+	}
+	ui->match = -1;
+	ui_set_status(ui, true, "Not found: \"%s\"", ui->search);
+	return R_DRAW;
+}
+
+/* --- key handlers ---------------------------------------------------------------------- */
+
+static void open_prompt(struct ui *ui, enum prompt_kind k, const char *initial)
+{
+	ui->prompt = k;
+	snprintf(ui->prompt_buf, sizeof ui->prompt_buf, "%s", initial);
+}
+
+static int prompt_key(struct ui *ui, int key, enum ma_request req)
+{
+	enum prompt_kind k = ui->prompt;
+	if (k == PROMPT_QUIT) {
+		if (key == 'y' || key == 'Y') {
+			if (ui->running)
+				ma_worker_cancel(&ui->worker), ui->running = false;
+			return R_QUIT;
+		}
+		ui->prompt = PROMPT_NONE;
+		return R_DRAW;
+	}
+	size_t len = strlen(ui->prompt_buf);
+	if (req == REQ_BACK) {
+		ui->prompt = PROMPT_NONE;
+		ui->status[0] = '\0';
+		return R_DRAW;
+	}
+	if (req == REQ_ENTER) {
+		ui->prompt = PROMPT_NONE;
+		if (k == PROMPT_SEARCH) {
+			snprintf(ui->search, sizeof ui->search, "%s", ui->prompt_buf);
+			ui->match = -1;
+			return search_step(ui, 1);
+		}
+		do_export(ui, ui->prompt_buf);
+		return R_DRAW;
+	}
+	if (key == KC(KEY_BACKSPACE) || key == 127 || key == 8) {
+		while (len > 0 && ((unsigned char)ui->prompt_buf[len - 1] & 0xc0) == 0x80)
+			ui->prompt_buf[--len] = '\0';
+		if (len > 0)
+			ui->prompt_buf[--len] = '\0';
+		return R_DRAW;
+	}
+	if (key == CTRL_('u')) {
+		ui->prompt_buf[0] = '\0';
+		return R_DRAW;
+	}
+	if (key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE)) {
+		char mb[MB_LEN_MAX];
+		mbstate_t st;
+		memset(&st, 0, sizeof st);
+		size_t n = wcrtomb(mb, (wchar_t)key, &st);
+		if (n != (size_t)-1 && len + n < sizeof ui->prompt_buf) {
+			memcpy(ui->prompt_buf + len, mb, n);
+			ui->prompt_buf[len + n] = '\0';
+		}
+		return R_DRAW;
+	}
+	return R_NONE;
+}
+
+static int help_key(struct ui *ui, enum ma_request req)
+{
+	switch (req) {
+	case REQ_UP: ui->help_top--; break;
+	case REQ_DOWN: ui->help_top++; break;
+	case REQ_PGUP: ui->help_top -= body_h(ui); break;
+	case REQ_PGDN: ui->help_top += body_h(ui); break;
+	case REQ_HOME: ui->help_top = 0; break;
+	case REQ_END: ui->help_top = 1 << 20; break;
+	case REQ_HELP: case REQ_BACK: case REQ_QUIT: case REQ_ENTER:
+		ui->help = false;
+		break;
+	default:
+		return R_NONE;
+	}
+	return R_DRAW;
+}
+
+static int quit_request(struct ui *ui)
+{
+	if (!ui->running)
+		return R_QUIT;
+	open_prompt(ui, PROMPT_QUIT, "");
+	return R_DRAW;
+}
+
+static int progress_key(struct ui *ui, enum ma_request req)
+{
+	switch (req) {
+	case REQ_BACK: return cancel_audit(ui);
+	case REQ_QUIT: return quit_request(ui);
+	case REQ_HELP: ui->help = true, ui->help_top = 0; return R_DRAW;
+	default: return R_NONE;
+	}
+}
+
+static int set_view(struct ui *ui, int v)
+{
+	ui->view = (v % MA_NVIEWS + MA_NVIEWS) % MA_NVIEWS;
+	ui->match = -1;
+	ui->lines_dirty = true;
+	ui->status[0] = '\0';
+	return R_DRAW | R_REBUILD;
+}
+
+static int again(struct ui *ui)
+{
+	if (ui->pwcmd || ui->pwfile)
+		return ui_start_audit(ui, &ui->acct, NULL, ui->pwcmd, ui->pwfile, ui->ca_file);
+	/* A typed password was wiped after the last audit: ask again. */
+	start_prefill(ui, &ui->acct, true);
+	ui->screen = SCR_START;
+	ui_set_status(ui, false, "Type the password again, then Enter.");
+	return R_DRAW | R_FULL;
+}
+
+static int results_key(struct ui *ui, enum ma_request req)
+{
+	const struct view_ops *v = &ma_views[ui->view];
+	int *top = &ui->top[ui->view];
+	size_t *cur = &ui->cursor[ui->view];
+	size_t nitems = v->nitems ? v->nitems(ui) : 0;
+	ensure_lines(ui);
+	int n = (int)ui->lines.n;
+	switch (req) {
+	case REQ_UP:
+		if (nitems && *cur > 0) {
+			(*cur)--, ui->show_cursor = true, ui->lines_dirty = true;
+			return R_DRAW | R_REBUILD;
+		}
+		(*top)--;
+		break;
+	case REQ_DOWN:
+		if (nitems && *cur + 1 < nitems) {
+			(*cur)++, ui->show_cursor = true, ui->lines_dirty = true;
+			return R_DRAW | R_REBUILD;
+		}
+		(*top)++;
+		break;
+	case REQ_PGUP: *top -= body_h(ui); break;
+	case REQ_PGDN: *top += body_h(ui); break;
+	case REQ_HOME:
+		*top = 0;
+		if (nitems)
+			*cur = 0, ui->lines_dirty = true;
+		return R_DRAW | R_REBUILD;
+	case REQ_END:
+		*top = n;
+		if (nitems)
+			*cur = nitems - 1, ui->lines_dirty = true;
+		return R_DRAW | R_REBUILD;
+	case REQ_ENTER:
+		if (v->open)
+			v->open(ui);
+		break;
+	case REQ_NEXT: return set_view(ui, ui->view + 1);
+	case REQ_PREV: return set_view(ui, ui->view - 1);
+	case REQ_VIEW1: case REQ_VIEW2: case REQ_VIEW3:
+	case REQ_VIEW4: case REQ_VIEW5: case REQ_VIEW6:
+		return set_view(ui, (int)(req - REQ_VIEW1));
+	case REQ_SEARCH: open_prompt(ui, PROMPT_SEARCH, ""); return R_DRAW;
+	case REQ_FIND_NEXT: return search_step(ui, 1);
+	case REQ_FIND_PREV: return search_step(ui, -1);
+	case REQ_EXPORT: {
+		char path[600];
+		default_export_path(ui, path, sizeof path);
+		open_prompt(ui, PROMPT_EXPORT, path);
+		return R_DRAW;
+	}
+	case REQ_AGAIN: return again(ui);
+	case REQ_PROBE: ui_set_status(ui, false, "Probe: not yet available."); return R_DRAW;
+	case REQ_HELP: ui->help = true, ui->help_top = 0; return R_DRAW;
+	case REQ_BACK:
+		start_prefill(ui, &ui->acct, false);
+		/* Back where the audit was chosen: its account, or the form. */
+		ui->form.focus = ui->form.chosen ? (int)(ui->form.chosen - ui->cfg.accounts)
+						 : (int)ui->cfg.n + F_ADDR;
+		ui->screen = SCR_START;
+		ui->status[0] = '\0';
+		return R_DRAW | R_FULL;
+	case REQ_QUIT: return quit_request(ui);
+	default: return R_NONE;
+	}
+	clamp_top(ui, top, n);
+	return R_DRAW;
+}
+
+static int handle_key(struct ui *ui, int key)
+{
+	if (key == KC(KEY_RESIZE))
+		return R_DRAW | R_FULL | R_REBUILD;
+	enum ma_request req = key_request(key);
+	if (req == REQ_REDRAW)
+		return R_DRAW | R_FULL;
+	if (ui->prompt)
+		return prompt_key(ui, key, req);
+	if (ui->help)
+		return help_key(ui, req);
+	switch (ui->screen) {
+	case SCR_START:
+		if (req == REQ_HELP && key != '?') {
+			ui->help = true, ui->help_top = 0;
+			return R_DRAW;
+		}
+		return start_key(ui, key, req);
+	case SCR_PROGRESS: return progress_key(ui, req);
+	case SCR_RESULTS: return results_key(ui, req);
+	}
+	return R_NONE;
+}
+
+/* --- drawing ----------------------------------------------------------------------- */
+
+static const struct { enum ma_step step; const char *name; } steps[] = {
+	{ MA_STEP_CONNECT, "Connect" }, { MA_STEP_LOGIN, "Log in" },
+	{ MA_STEP_FOLDERS, "Folders" }, { MA_STEP_MESSAGES, "Messages" },
+	{ MA_STEP_POP3, "POP3" }, { MA_STEP_HISTORY, "History" },
+	{ MA_STEP_ANALYSIS, "Analysis" },
+};
+#define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
+
+static void draw_progress(struct ui *ui)
+{
+	int w = ui->cols, y = 2;
+	char buf[600];
+	attron(A_BOLD);
+	snprintf(buf, sizeof buf, "Auditing %s", ui->acct.login);
+	text_put(0, 0, w, buf);
+	attroff(A_BOLD);
+	double frac = 0;
+	for (int i = 0; i < NSTEPS; i++) {
+		int s = (int)steps[i].step;
+		const char *mark = s < ui->step ? "[x]" : s == ui->step ? "[>]" : "[ ]";
+		char count[48] = "";
+		if (ui->total[s])
+			snprintf(count, sizeof count, " %zu/%zu", ui->done[s], ui->total[s]);
+		snprintf(buf, sizeof buf, "%s %-9s%s  %s", mark, steps[i].name, count,
+			 s <= ui->step ? ui->what[s] : "");
+		text_put(y++, 2, w - 2, buf);
+		if (s < ui->step)
+			frac += 1.0 / NSTEPS;
+		else if (s == ui->step && ui->total[s])
+			frac += (double)ui->done[s] / (double)ui->total[s] / NSTEPS;
+	}
+	y++;
+	int barw = w - 12;
+	if (barw > 50)
+		barw = 50;
+	int fill = (int)(frac * barw);
+	move(y, 2);
+	addch('[');
+	for (int i = 0; i < barw; i++)
+		addch(i < fill ? '#' : '.');
+	addch(']');
+	snprintf(buf, sizeof buf, " %3d%%", (int)(frac * 100));
+	addstr(buf);
+	y += 2;
+	snprintf(buf, sizeof buf, "Elapsed: %ld s", ui->elapsed_s);
+	text_put(y, 2, w - 2, buf);
+	if (y + 2 < ui->rows - 1)
+		text_put(y + 2, 2, w - 2, "Esc: cancel the audit   q: quit");
+}
+
+static void draw_tabs(struct ui *ui, int y)
+{
+	/* Full names when they fit, else short ones, else only the current. */
+	for (int pass = 0; pass < 2; pass++) {
+		int len = 0;
+		for (int i = 0; i < MA_NVIEWS; i++)
+			len += (int)strlen(pass ? ma_views[i].short_name : ma_views[i].name) + (pass ? 3 : 5);
+		if (len - 1 > ui->cols) /* the last tab needs no gap after it */
+			continue;
+		move(y, 0);
+		int x = 0;
+		for (int i = 0; i < MA_NVIEWS; i++) {
+			char buf[64];
+			if (pass)
+				snprintf(buf, sizeof buf, "%d %s", i + 1, ma_views[i].short_name);
+			else
+				snprintf(buf, sizeof buf, " %d %s ", i + 1, ma_views[i].name);
+			if (i == ui->view)
+				attron(A_REVERSE | A_BOLD);
+			x += text_put(y, x, ui->cols - x, buf);
+			if (i == ui->view)
+				attroff(A_REVERSE | A_BOLD);
+			x += text_put(y, x, ui->cols - x, " ");
+		}
+		return;
+	}
+	char buf[64];
+	snprintf(buf, sizeof buf, "%d/%d %s (Tab: next)", ui->view + 1, MA_NVIEWS, ma_views[ui->view].name);
+	attron(A_REVERSE | A_BOLD);
+	text_put(y, 0, ui->cols, buf);
+	attroff(A_REVERSE | A_BOLD);
+}
+
+static void draw_lines(struct ui *ui, const struct lines *L, int top, int y0, int h, bool cursor)
+{
+	for (int i = 0; i < h && top + i < (int)L->n; i++) {
+		const struct line *l = &L->v[top + i];
+		int a = ui_attr(ui, l->attr);
+		if (cursor && l->item >= 0 && (size_t)l->item == ui->cursor[ui->view])
+			a |= A_REVERSE;
+		if (cursor && top + i == ui->match)
+			a |= A_UNDERLINE | A_BOLD;
+		attron(a);
+		int used = text_put(y0 + i, 0, ui->cols, l->text);
+		/* The selection bar spans the line. */
+		if (a & A_REVERSE)
+			for (; used < ui->cols; used++)
+				addch(' ');
+		attroff(a);
+	}
+}
+
+static void draw_results(struct ui *ui)
+{
+	const struct ma_audit_result *r = ui->result;
+	char buf[900];
+	ensure_lines(ui);
+	int *top = &ui->top[ui->view];
+	if (ui->show_cursor) {
+		for (size_t i = 0; i < ui->lines.n; i++) {
+			if (ui->lines.v[i].item == (int)ui->cursor[ui->view]) {
+				if ((int)i < *top)
+					*top = (int)i;
+				else if ((int)i >= *top + body_h(ui))
+					*top = (int)i - body_h(ui) + 1;
+				break;
+			}
+		}
+		ui->show_cursor = false;
+	}
+	clamp_top(ui, top, (int)ui->lines.n);
+
+	attron(A_REVERSE);
+	move(0, 0);
+	for (int i = 0; i < ui->cols; i++)
+		addch(' ');
+	snprintf(buf, sizeof buf, " mailaudit: %s", r->account_label);
+	text_put(0, 0, ui->cols, buf);
+	attroff(A_REVERSE);
+
+	int va = ui_attr(ui, ma_severity_attr(r->verdict)) | A_BOLD;
+	attron(va);
+	snprintf(buf, sizeof buf, "Verdict: %s", ma_severity_name(r->verdict));
+	int x = text_put(1, 0, ui->cols, buf);
+	attroff(va);
+	const char *t = ma_verdict_title(r);
+	if (t[0] && x + 3 < ui->cols) {
+		snprintf(buf, sizeof buf, " - %s", t);
+		text_put(1, x, ui->cols - x, buf);
+	}
+	draw_tabs(ui, 2);
+	hline_at(3, ui->cols);
+	draw_lines(ui, &ui->lines, *top, 4, body_h(ui), true);
+}
+
+static void draw_help(struct ui *ui)
+{
+	struct lines L = { 0 };
+	help_lines(&L, ui->cols);
+	int h = ui->rows - 3;
+	int max = (int)L.n - h;
+	if (ui->help_top > max)
+		ui->help_top = max;
+	if (ui->help_top < 0)
+		ui->help_top = 0;
+	attron(A_REVERSE);
+	move(0, 0);
+	for (int i = 0; i < ui->cols; i++)
+		addch(' ');
+	text_put(0, 0, ui->cols, " mailaudit: help");
+	attroff(A_REVERSE);
+	draw_lines(ui, &L, ui->help_top, 2, h, false);
+	lines_clear(&L);
+	free(L.v);
+}
+
+static void draw_bottom(struct ui *ui)
+{
+	int y = ui->rows - 1;
+	char buf[1200];
+	move(y, 0);
+	clrtoeol();
+	if (ui->prompt) {
+		const char *label = ui->prompt == PROMPT_SEARCH ? "Search: " :
+				    ui->prompt == PROMPT_EXPORT ? "Export to: " :
+				    "An audit is running. Quit anyway? (y/n) ";
+		snprintf(buf, sizeof buf, "%s%s", label, ui->prompt_buf);
+		const char *vis = buf;
+		while (text_cols(vis) > ui->cols - 1)
+			vis++;
+		int used = text_put(y, 0, ui->cols - 1, vis);
+		ui->cur_y = y, ui->cur_x = used;
+		return;
+	}
+	if (ui->status[0]) {
+		int a = ui->status_err ? ui_attr(ui, ATTR_WARN) : 0;
+		attron(a);
+		text_put(y, 0, ui->cols, ui->status);
+		attroff(a);
+		return;
+	}
+	const char *hint = ui->help ? "Esc: close help   Up/Down: scroll" :
+			   ui->screen == SCR_RESULTS ? "q quit  ? help  Tab view  / search  e export  r again" :
+			   "";
+	attron(A_DIM);
+	text_put(y, 0, ui->cols, hint);
+	attroff(A_DIM);
+}
+
+static void draw(struct ui *ui, int react)
+{
+	getmaxyx(stdscr, ui->rows, ui->cols);
+	if (react & R_FULL)
+		clearok(curscr, TRUE);
+	if (react & R_REBUILD)
+		ui->lines_dirty = true;
+	erase();
+	ui->cur_y = -1;
+	if (ui->rows < MA_MIN_ROWS || ui->cols < MA_MIN_COLS) {
+		/* Split so even a very narrow terminal shows every word. */
+		char size[40];
+		snprintf(size, sizeof size, "(need %dx%d, have %dx%d)", MA_MIN_COLS, MA_MIN_ROWS,
+			 ui->cols, ui->rows);
+		text_put(0, 0, ui->cols, "terminal too small");
+		text_put(ui->rows > 1 ? 1 : 0, 0, ui->cols, size);
+		if (ui->rows > 2)
+			text_put(2, 0, ui->cols, "q: quit");
+	} else if (ui->help) {
+		draw_help(ui);
+		draw_bottom(ui);
+	} else {
+		switch (ui->screen) {
+		case SCR_START: start_draw(ui); break;
+		case SCR_PROGRESS: draw_progress(ui); break;
+		case SCR_RESULTS: draw_results(ui); break;
+		}
+		draw_bottom(ui);
+	}
+	if (ui->cur_y >= 0) {
+		curs_set(1);
+		move(ui->cur_y, ui->cur_x);
+	} else {
+		curs_set(0);
+	}
+	refresh();
+}
+
+/* --- signals and the terminal ---------------------------------------------------------- */
+
+static void on_signal(int sig)
+{
+	int saved = errno;
+	unsigned char b = (unsigned char)sig;
+	ssize_t n = write(sig_pipe[1], &b, 1);
+	(void)n;
+	errno = saved;
+}
+
+static void set_handlers(void)
+{
+	static const int sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGTSTP, SIGWINCH };
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sa.sa_flags = SA_RESTART;
+	for (size_t i = 0; i < sizeof sigs / sizeof sigs[0]; i++)
+		sigaction(sigs[i], &sa, NULL);
+}
+
+static void restore_terminal(void)
+{
+	if (curses_on && !isendwin())
+		endwin();
+	curses_on = false;
+}
+
+static void suspend(void)
+{
+	endwin();
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = SIG_DFL;
+	sigaction(SIGTSTP, &sa, NULL);
+	raise(SIGTSTP);
+	/* Continued: take the terminal back. */
+	set_handlers();
+}
+
+static void resize_from_tty(void)
+{
+	struct winsize ws;
+	if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_row > 0 && ws.ws_col > 0)
+		resizeterm(ws.ws_row, ws.ws_col);
+}
+
+/* Returns -1 to go on, else the exit status. */
+static int signal_event(int *react)
+{
+	unsigned char b[16];
+	ssize_t n = read(sig_pipe[0], b, sizeof b);
+	for (ssize_t i = 0; i < n; i++) {
+		switch (b[i]) {
+		case SIGWINCH:
+			resize_from_tty();
+			*react |= R_DRAW | R_FULL | R_REBUILD;
+			break;
+		case SIGTSTP:
+			suspend();
+			*react |= R_DRAW | R_FULL;
+			break;
+		default:
+			/* INT, TERM, HUP (the SSH connection dropped). A running
+			 * audit is abandoned, not cancelled: a cancelled audit
+			 * would go on to record what it saw so far, while ending
+			 * the process leaves its history transaction uncommitted,
+			 * which SQLite rolls back. */
+			restore_terminal();
+			_exit(128 + b[i]);
+		}
+	}
+	return -1;
+}
+
+static bool want_color(const struct ma_tui_args *a)
+{
+	const char *nc = getenv("NO_COLOR");
+	return !a->no_color && !(nc && nc[0]) && has_colors();
+}
+
+int ma_tui_run(const struct ma_tui_args *a)
+{
+	static struct ui ui_store;
+	struct ui *ui = &ui_store;
+	memset(ui, 0, sizeof *ui);
+	ui->args = a;
+	ui->match = -1;
+	setlocale(LC_ALL, "");
+	ma_transport_init();
+	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
+		fprintf(stderr, "mailaudit: the full-screen program needs a terminal; "
+			"use --report or --check otherwise\n");
+		return 3;
+	}
+	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+		perror("mailaudit: pipe");
+		return 3;
+	}
+	set_handlers();
+	atexit(restore_terminal);
+	ui->utf8 = text_utf8_locale();
+	text_set_utf8(ui->utf8);
+	start_init(ui);
+
+	SCREEN *scr = newterm(NULL, stdout, stdin);
+	if (!scr) {
+		fprintf(stderr, "mailaudit: cannot use this terminal (TERM=%s)\n",
+			getenv("TERM") ? getenv("TERM") : "");
+		return 3;
+	}
+	curses_on = true;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(50);
+	if (want_color(a)) {
+		start_color();
+		use_default_colors();
+		init_pair(PAIR_OK, COLOR_GREEN, -1);
+		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
+		init_pair(PAIR_CRIT, COLOR_RED, -1);
+		init_pair(PAIR_UNKNOWN, COLOR_MAGENTA, -1);
+		ui->color = true;
+	}
+
+	int react = R_DRAW | R_FULL;
+	if (a->have_account) {
+		start_prefill(ui, &a->acct, true);
+		if (a->pwcmd || a->pwfile)
+			react |= ui_start_audit(ui, &a->acct, NULL, a->pwcmd, a->pwfile, a->ca_file);
+		else
+			ui_set_status(ui, false, "Type the password for %s, then Enter.", a->acct.login);
+	}
+
+	for (;;) {
+		if (react & R_QUIT)
+			break;
+		if (react & R_DRAW)
+			draw(ui, react);
+		react = R_NONE;
+		struct pollfd p[3] = {
+			{ .fd = STDIN_FILENO, .events = POLLIN },
+			{ .fd = sig_pipe[0], .events = POLLIN },
+			{ .fd = ui->running ? ui->worker.msg_rd : -1, .events = POLLIN },
+		};
+		int n = poll(p, 3, ui->running ? 250 : 1000);
+		if (n < 0 && errno != EINTR) {
+			restore_terminal();
+			perror("mailaudit: poll");
+			return 3;
+		}
+		if (n > 0 && (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(p[0].revents & POLLIN)) {
+			/* The terminal is gone without a SIGHUP reaching us. */
+			restore_terminal();
+			_exit(129);
+		}
+		if (n > 0 && p[1].revents)
+			signal_event(&react);
+		if (n > 0 && p[2].revents)
+			react |= worker_event(ui);
+		wint_t wc;
+		int rc;
+		while (!(react & R_QUIT) && (rc = get_wch(&wc)) != ERR) {
+			int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
+			react |= handle_key(ui, key);
+		}
+		if (ui->running) {
+			long s = (long)((now_ms() - ui->started_ms) / 1000);
+			if (s != ui->elapsed_s)
+				ui->elapsed_s = s, react |= R_DRAW;
+		}
+	}
+	if (ui->running)
+		ma_worker_cancel(&ui->worker);
+	restore_terminal();
+	delscreen(scr);
+	drop_result(ui);
+	free(ui->lines.v);
+	OPENSSL_cleanse(ui->form.field[F_PASS], sizeof ui->form.field[F_PASS]);
+	ma_config_free(&ui->cfg);
+	return 0;
+}

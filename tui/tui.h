@@ -1,0 +1,30 @@
+/* The full-screen program: start screen, audit progress and results. */
+#ifndef MA_TUI_H
+#define MA_TUI_H
+
+#include <stdbool.h>
+#include <time.h>
+
+#include "audit.h"
+
+struct ma_tui_args {
+	bool have_account;         /* acct is filled (-a NAME or --imap/--pop3) */
+	struct ma_account acct;
+	const char *pwcmd, *pwfile;/* password source; neither: the form asks */
+	const char *ca_file;
+	const char *config;        /* -c FILE, NULL: default accounts file */
+	bool insecure;
+	int timeout;
+	const char *trace;
+	const char *state_dir;
+	bool no_history;
+	const char *source_addr;
+	time_t now;
+	bool no_color;
+};
+
+/* Runs until the user quits; returns the exit status. Restores the terminal
+ * on every path, signals included. */
+int ma_tui_run(const struct ma_tui_args *a);
+
+#endif

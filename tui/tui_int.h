@@ -1,0 +1,151 @@
+/* Shared by the TUI's files: the UI state, the view table and the text
+ * helpers. Only tui.c draws the screen; the rest fills line lists. */
+#ifndef MA_TUI_INT_H
+#define MA_TUI_INT_H
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "audit.h"
+#include "config.h"
+#include "keys.h"
+#include "tui.h"
+#include "worker.h"
+
+#define MA_MIN_COLS 40
+#define MA_MIN_ROWS 12
+
+/* What a key handler asks of the screen manager. */
+enum {
+	R_NONE = 0,
+	R_DRAW = 1 << 0,     /* repaint */
+	R_REBUILD = 1 << 1,  /* the view's lines changed */
+	R_FULL = 1 << 2,     /* clear and repaint every cell */
+	R_QUIT = 1 << 3,
+};
+
+/* Colour pairs; attributes only when colour is off. */
+enum { PAIR_OK = 1, PAIR_WARN, PAIR_CRIT, PAIR_UNKNOWN, PAIR_TITLE, PAIR_DIM };
+
+struct line {
+	char *text;
+	int attr;   /* ATTR_* below, mapped to curses by the drawer */
+	int item;   /* selectable item index, -1 none */
+};
+enum { ATTR_NONE, ATTR_BOLD, ATTR_OK, ATTR_INFO, ATTR_WARN, ATTR_UNKNOWN, ATTR_CRIT };
+
+struct lines {
+	struct line *v;
+	size_t n, cap;
+};
+
+enum ui_screen { SCR_START, SCR_PROGRESS, SCR_RESULTS };
+enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT };
+
+enum { F_ADDR, F_LOGIN, F_IMAP, F_POP3, F_PASS, F_COUNT };
+
+struct form {
+	char field[F_COUNT][256];
+	bool edited[F_COUNT];      /* typed into: no more prefilling */
+	int focus;                 /* 0..naccounts-1 accounts, then fields */
+	const struct ma_config_account *chosen; /* account picked from the list */
+};
+
+struct ui;
+
+/* A results view is a table of operations. */
+struct view_ops {
+	const char *name;
+	const char *short_name;
+	void (*build)(struct ui *ui, struct lines *out, int width);
+	size_t (*nitems)(const struct ui *ui); /* NULL: no cursor, arrows scroll */
+	void (*open)(struct ui *ui);          /* Enter; NULL: nothing to open */
+};
+#define MA_NVIEWS 6
+extern const struct view_ops ma_views[MA_NVIEWS];
+
+struct ui {
+	const struct ma_tui_args *args;
+	int rows, cols;
+	bool color, utf8;
+	enum ui_screen screen;
+	bool help;
+	int help_top;
+	enum prompt_kind prompt;
+	char prompt_buf[1024];
+	char status[300];
+	bool status_err;
+	int cur_y, cur_x;          /* where the text cursor goes; -1 hidden */
+
+	/* The audit in flight. */
+	struct ma_worker worker;
+	bool running;
+	struct ma_account acct;    /* what runs or ran */
+	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
+	long long started_ms;
+	long elapsed_s;
+	int step;                  /* furthest step reported */
+	size_t done[MA_STEP_DONE + 1], total[MA_STEP_DONE + 1];
+	char what[MA_STEP_DONE + 1][96];
+
+	/* Results. */
+	struct ma_audit_result *result;
+	char *report;
+	int view;
+	int top[MA_NVIEWS];
+	size_t cursor[MA_NVIEWS];
+	struct lines lines;
+	bool lines_dirty;
+	int detail_line;           /* Findings: where the detail pane starts */
+	bool show_cursor;          /* scroll the cursor item into view once built */
+	int built_width;
+	char search[1024];
+	int match;                 /* line of the current match, -1 none */
+
+	/* Start screen. */
+	struct ma_config cfg;
+	struct form form;
+};
+
+/* text.c */
+void lines_clear(struct lines *L);
+void lines_add(struct lines *L, int attr, int item, const char *text);
+void lines_addf(struct lines *L, int attr, int item, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+/* Word-wraps text (may hold '\n') to width columns, every line indented. */
+void lines_wrap(struct lines *L, int attr, int item, int indent, int width, const char *text);
+/* Display columns of s (UTF-8; invalid bytes count one). */
+int text_cols(const char *s);
+/* Pads or cuts s to exactly width columns into out. */
+void text_cell(char *out, size_t outsize, const char *s, int width, bool right);
+void text_size(char *out, size_t outsize, uint64_t bytes);
+void text_date(char *out, size_t outsize, time_t t);
+/* Case-insensitive (ASCII) substring search. */
+const char *text_find(const char *hay, const char *needle);
+bool text_utf8_locale(void);
+void text_set_utf8(bool on);
+/* Draws s at (y, x), at most maxcols columns; controls and, outside UTF-8
+ * locales, non-ASCII characters become '?'. Returns columns used. */
+int text_put(int y, int x, int maxcols, const char *s);
+
+/* views.c */
+const char *ma_verdict_title(const struct ma_audit_result *r);
+int ma_severity_attr(int sev);
+
+/* start.c */
+void start_init(struct ui *ui);
+void start_prefill(struct ui *ui, const struct ma_account *a, bool focus_password);
+int start_key(struct ui *ui, int key, enum ma_request req);
+void start_draw(struct ui *ui);
+
+/* tui.c */
+int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
+		   const char *pwcmd, const char *pwfile, const char *ca_file);
+void ui_set_status(struct ui *ui, bool error, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int ui_attr(const struct ui *ui, int attr);
+
+#endif

@@ -1,0 +1,324 @@
+/* The six results views. Each one turns the audit result into lines for a
+ * given width; scrolling, search and drawing are the screen manager's. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "findings.h"
+#include "report.h"
+#include "tui_int.h"
+
+int ma_severity_attr(int sev)
+{
+	switch (sev) {
+	case MA_SEV_OK: return ATTR_OK;
+	case MA_SEV_INFO: return ATTR_INFO;
+	case MA_SEV_WARNING: return ATTR_WARN;
+	case MA_SEV_UNKNOWN: return ATTR_UNKNOWN;
+	default: return ATTR_CRIT;
+	}
+}
+
+/* The finding that explains the verdict: the first of that severity. */
+const char *ma_verdict_title(const struct ma_audit_result *r)
+{
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (r->findings[i].severity == r->verdict)
+			return r->findings[i].title;
+	return r->nfindings ? r->findings[0].title : "";
+}
+
+/* --- 1 Findings: the list, then the selected one in full ---------------- */
+
+static size_t findings_n(const struct ui *ui)
+{
+	return ui->result->nfindings;
+}
+
+static void findings_build(struct ui *ui, struct lines *L, int w)
+{
+	const struct ma_audit_result *r = ui->result;
+	if (r->nfindings == 0) {
+		lines_add(L, ATTR_NONE, -1, "No findings.");
+		ui->detail_line = 0;
+		return;
+	}
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct ma_finding *f = &r->findings[i];
+		lines_addf(L, ma_severity_attr(f->severity), (int)i, "%-8s %s",
+			   ma_severity_name(f->severity), f->title);
+	}
+	lines_add(L, ATTR_NONE, -1, "");
+	ui->detail_line = (int)L->n;
+	const struct ma_finding *f = &r->findings[ui->cursor[0] < r->nfindings ? ui->cursor[0] : 0];
+	lines_addf(L, ATTR_BOLD, -1, "%s (%s)", ma_severity_name(f->severity), f->code);
+	lines_wrap(L, ATTR_NONE, -1, 2, w, f->title);
+	if (f->evidence && f->evidence[0]) {
+		lines_add(L, ATTR_BOLD, -1, "Evidence:");
+		lines_wrap(L, ATTR_NONE, -1, 2, w, f->evidence);
+	}
+	if (f->why) {
+		lines_add(L, ATTR_BOLD, -1, "Why it matters:");
+		lines_wrap(L, ATTR_NONE, -1, 2, w, f->why);
+	}
+	if (f->fix) {
+		lines_add(L, ATTR_BOLD, -1, "What to do:");
+		lines_wrap(L, ATTR_NONE, -1, 2, w, f->fix);
+	}
+}
+
+/* Enter: bring the detail of the selected finding to the top. */
+static void findings_open(struct ui *ui)
+{
+	ui->top[0] = ui->detail_line;
+}
+
+/* --- 2 Folders ------------------------------------------------------------ */
+
+static void folders_build(struct ui *ui, struct lines *L, int w)
+{
+	const struct ma_audit_result *r = ui->result;
+	if (!r->imap_ok) {
+		char e[700];
+		ma_error_format(&r->imap_err, e, sizeof e);
+		lines_wrap(L, ATTR_WARN, -1, 0, w, r->imap_tried ? "The IMAP look failed:" :
+			   "IMAP was not audited (no IMAP server given).");
+		if (r->imap_tried)
+			lines_wrap(L, ATTR_NONE, -1, 2, w, e);
+		if (!r->nfolders)
+			return;
+		lines_add(L, ATTR_NONE, -1, "");
+	}
+	/* Numbers keep their width; the name column takes what is left, and
+	 * the Deleted column goes first when space runs out. */
+	bool deleted = w >= 64;
+	int fixed = 9 + 8 + 11 + (deleted ? 9 : 0);
+	int namew = w - fixed - 2;
+	if (namew < 8)
+		namew = 8;
+	char name[512], sz[32], row[1024];
+	text_cell(name, sizeof name, "Folder", namew, false);
+	if (deleted)
+		snprintf(row, sizeof row, "%s %8s %7s %8s %10s", name, "Messages", "Unseen", "Deleted", "Size");
+	else
+		snprintf(row, sizeof row, "%s %8s %7s %10s", name, "Messages", "Unseen", "Size");
+	lines_add(L, ATTR_BOLD, -1, row);
+	uint64_t tm = 0, tu = 0, td = 0, ts = 0;
+	for (size_t i = 0; i < r->nfolders; i++) {
+		const struct ma_folder *f = &r->folders[i];
+		unsigned del = r->deleted_counts ? r->deleted_counts[i] : 0;
+		uint64_t size = r->folder_sizes ? r->folder_sizes[i] : 0;
+		tm += f->messages, tu += f->unseen, td += del, ts += size;
+		text_cell(name, sizeof name, f->name ? f->name : "?", namew, false);
+		text_size(sz, sizeof sz, size);
+		if (deleted)
+			snprintf(row, sizeof row, "%s %8u %7u %8u %10s", name, f->messages, f->unseen, del, sz);
+		else
+			snprintf(row, sizeof row, "%s %8u %7u %10s", name, f->messages, f->unseen, sz);
+		lines_add(L, ATTR_NONE, -1, row);
+	}
+	text_cell(name, sizeof name, "Total", namew, false);
+	text_size(sz, sizeof sz, ts);
+	if (deleted)
+		snprintf(row, sizeof row, "%s %8llu %7llu %8llu %10s", name, (unsigned long long)tm,
+			 (unsigned long long)tu, (unsigned long long)td, sz);
+	else
+		snprintf(row, sizeof row, "%s %8llu %7llu %10s", name, (unsigned long long)tm,
+			 (unsigned long long)tu, sz);
+	lines_add(L, ATTR_BOLD, -1, row);
+	if (r->nuidvalidity_reset) {
+		lines_add(L, ATTR_NONE, -1, "");
+		lines_wrap(L, ATTR_WARN, -1, 0, w, "Renumbered by the server since the last audit "
+			   "(UIDVALIDITY changed):");
+		for (size_t i = 0; i < r->nuidvalidity_reset; i++)
+			lines_addf(L, ATTR_NONE, -1, "  %s", r->uidvalidity_reset[i]);
+	}
+}
+
+/* --- 3 IMAP vs POP3 --------------------------------------------------------- */
+
+static void pop3_build(struct ui *ui, struct lines *L, int w)
+{
+	const struct ma_audit_result *r = ui->result;
+	char a[32], b[32], e[700];
+	lines_addf(L, ATTR_BOLD, -1, "%-14s %9s %11s", "", "Messages", "Size");
+	if (r->imap_ok && r->nfolders) {
+		text_size(a, sizeof a, r->folder_sizes ? r->folder_sizes[0] : 0);
+		lines_addf(L, ATTR_NONE, -1, "%-14s %9u %11s", "IMAP INBOX", r->folders[0].messages, a);
+	} else {
+		lines_addf(L, ATTR_NONE, -1, "%-14s %9s %11s", "IMAP INBOX", "-", "-");
+	}
+	if (r->pop3_ok) {
+		text_size(b, sizeof b, r->pop3.stat_size);
+		lines_addf(L, ATTR_NONE, -1, "%-14s %9u %11s", "POP3 (STAT)", r->pop3.stat_count, b);
+	} else {
+		lines_addf(L, ATTR_NONE, -1, "%-14s %9s %11s", "POP3 (STAT)", "-", "-");
+	}
+	lines_add(L, ATTR_NONE, -1, "");
+	if (!r->pop3_tried) {
+		lines_wrap(L, ATTR_NONE, -1, 0, w, "POP3 was not audited (no POP3 server given).");
+	} else if (!r->pop3_ok) {
+		ma_error_format(&r->pop3_err, e, sizeof e);
+		lines_wrap(L, ATTR_WARN, -1, 0, w, "The POP3 look failed:");
+		lines_wrap(L, ATTR_NONE, -1, 2, w, e);
+	}
+	if (r->pop3_in_use)
+		lines_wrap(L, ATTR_WARN, -1, 0, w, "The POP3 mailbox was locked by another session: "
+			   "a device is downloading mail over POP3 right now.");
+	if (r->pop3.ncapa) {
+		lines_add(L, ATTR_BOLD, -1, "POP3 capabilities:");
+		for (size_t i = 0; i < r->pop3.ncapa; i++)
+			lines_wrap(L, ATTR_NONE, -1, 2, w, r->pop3.capa[i]);
+	}
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_wrap(L, ATTR_NONE, -1, 0, w, "POP3 sees INBOX only: a POP3 device never sees the other "
+		   "folders, and what it deletes is gone from every device.");
+}
+
+/* "  Label:      value", the value wrapped under itself. */
+static void kv(struct lines *L, int attr, int w, const char *label, const char *value)
+{
+	struct lines tmp = { 0 };
+	lines_wrap(&tmp, attr, -1, 0, w - 14, value && value[0] ? value : "-");
+	for (size_t i = 0; i < tmp.n; i++)
+		lines_addf(L, attr, -1, "  %-12s%s", i == 0 ? label : "", tmp.v[i].text);
+	lines_clear(&tmp);
+	free(tmp.v);
+}
+
+/* --- 4 Connection ----------------------------------------------------------- */
+
+static void conn_one(struct lines *L, int w, const char *proto, bool tried, bool ok,
+		     const struct ma_endpoint *ep, const struct ma_error *err, bool tls,
+		     const struct ma_cert_info *c)
+{
+	char e[700];
+	if (!tried) {
+		lines_addf(L, ATTR_BOLD, -1, "%s: not audited", proto);
+		return;
+	}
+	lines_addf(L, ATTR_BOLD, -1, "%s: %s:%u, %s", proto, ep->host, ep->port,
+		   ep->security == MA_SEC_TLS ? "SSL/TLS" :
+		   ep->security == MA_SEC_STARTTLS ? "STARTTLS" : "no encryption");
+	if (ok) {
+		lines_add(L, ATTR_OK, -1, "  Status:     logged in, read-only look done");
+	} else {
+		ma_error_format(err, e, sizeof e);
+		lines_add(L, ATTR_CRIT, -1, "  Status:     failed");
+		lines_wrap(L, ATTR_NONE, -1, 14, w, e);
+	}
+	if (!tls || !c->present) {
+		lines_add(L, tls ? ATTR_NONE : ATTR_WARN, -1,
+			  tls ? "  TLS:        yes, no certificate seen" : "  TLS:        none");
+		return;
+	}
+	char buf[700];
+	snprintf(buf, sizeof buf, "%s, %s", c->tls_version, c->cipher);
+	kv(L, ATTR_NONE, w, "TLS:", buf);
+	kv(L, ATTR_NONE, w, "Subject:", c->subject);
+	kv(L, ATTR_NONE, w, "Alt. names:", c->sans);
+	kv(L, ATTR_NONE, w, "Issuer:", c->issuer);
+	kv(L, ATTR_NONE, w, "Valid from:", c->not_before);
+	kv(L, ATTR_NONE, w, "Valid to:", c->not_after);
+	kv(L, ATTR_NONE, w, "SHA-256:", c->sha256);
+	snprintf(buf, sizeof buf, "%s (%s)", c->verified ? "yes" : "NO", c->verify_text);
+	kv(L, c->verified ? ATTR_OK : ATTR_CRIT, w, "Verified:", buf);
+}
+
+static void conn_build(struct ui *ui, struct lines *L, int w)
+{
+	const struct ma_audit_result *r = ui->result;
+	if (r->insecure) {
+		lines_wrap(L, ATTR_CRIT, -1, 0, w, "Certificate checks were turned OFF (--insecure): "
+			   "this connection could have been intercepted.");
+		lines_add(L, ATTR_NONE, -1, "");
+	}
+	conn_one(L, w, "IMAP", r->imap_tried, r->imap_ok, &r->imap_endpoint, &r->imap_err,
+		 r->imap_tls, &r->imap_cert);
+	lines_add(L, ATTR_NONE, -1, "");
+	conn_one(L, w, "POP3", r->pop3_tried, r->pop3_ok, &r->pop3_endpoint, &r->pop3_err,
+		 r->pop3_tls, &r->pop3_cert);
+	if (r->imap_caps && r->imap_caps[0]) {
+		lines_add(L, ATTR_NONE, -1, "");
+		lines_add(L, ATTR_BOLD, -1, "IMAP capabilities:");
+		lines_wrap(L, ATTR_NONE, -1, 2, w, r->imap_caps);
+	}
+	char sz[32];
+	text_size(sz, sizeof sz, r->bytes_received);
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_addf(L, ATTR_NONE, -1, "Received in all: %s", sz);
+}
+
+/* --- 5 History ---------------------------------------------------------------- */
+
+static void history_build(struct ui *ui, struct lines *L, int w)
+{
+	const struct ma_audit_result *r = ui->result;
+	if (r->history_err.status != MA_OK) {
+		char e[700];
+		ma_error_format(&r->history_err, e, sizeof e);
+		lines_wrap(L, ATTR_WARN, -1, 0, w, "The history could not be used:");
+		lines_wrap(L, ATTR_NONE, -1, 2, w, e);
+		lines_add(L, ATTR_NONE, -1, "");
+	}
+	if (r->nhistory == 0) {
+		lines_wrap(L, ATTR_NONE, -1, 0, w, "No audits recorded yet.");
+		return;
+	}
+	lines_addf(L, ATTR_BOLD, -1, "%-16s  %-8s %6s %6s %6s", "Started (UTC)", "Verdict", "INBOX",
+		   "All", "POP3");
+	uint32_t max = 1;
+	for (size_t i = 0; i < r->nhistory; i++) {
+		const struct ma_audit_summary *s = &r->history[i];
+		char d[32], p[24];
+		text_date(d, sizeof d, s->started);
+		if (s->pop3_count < 0)
+			snprintf(p, sizeof p, "-");
+		else
+			snprintf(p, sizeof p, "%lld", (long long)s->pop3_count);
+		lines_addf(L, ATTR_NONE, -1, "%-16s  %-8s %6u %6llu %6s", d, s->outcome,
+			   s->inbox_messages, (unsigned long long)s->total_messages, p);
+		if (s->inbox_messages > max)
+			max = s->inbox_messages;
+	}
+	/* Oldest first, so a drop reads left to right like a timeline. */
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_add(L, ATTR_BOLD, -1, "INBOX messages per audit (oldest first):");
+	int barw = w - 16 - 2 - 8;
+	if (barw < 5)
+		barw = 5;
+	for (size_t i = r->nhistory; i-- > 0;) {
+		const struct ma_audit_summary *s = &r->history[i];
+		char d[32], bar[512];
+		text_date(d, sizeof d, s->started);
+		int n = (int)((uint64_t)s->inbox_messages * (uint64_t)barw / max);
+		if (n == 0 && s->inbox_messages)
+			n = 1;
+		if (n > (int)sizeof bar - 1)
+			n = (int)sizeof bar - 1;
+		memset(bar, '#', (size_t)n);
+		bar[n] = '\0';
+		lines_addf(L, ATTR_NONE, -1, "%-16s |%s %u", d, bar, s->inbox_messages);
+	}
+}
+
+/* --- 6 Report ------------------------------------------------------------- */
+
+static void report_build(struct ui *ui, struct lines *L, int w)
+{
+	if (!ui->report) {
+		lines_add(L, ATTR_CRIT, -1, "The report could not be made.");
+		return;
+	}
+	/* Report lines are at most 78 columns: only narrow screens wrap. */
+	lines_wrap(L, ATTR_NONE, -1, 0, w, ui->report);
+}
+
+const struct view_ops ma_views[MA_NVIEWS] = {
+	{ "Findings", "Find", findings_build, findings_n, findings_open },
+	{ "Folders", "Fold", folders_build, NULL, NULL },
+	{ "IMAP vs POP3", "POP3", pop3_build, NULL, NULL },
+	{ "Connection", "Conn", conn_build, NULL, NULL },
+	{ "History", "Hist", history_build, NULL, NULL },
+	{ "Report", "Rep", report_build, NULL, NULL },
+};

@@ -1,0 +1,162 @@
+/* The audit thread and its two pipes; see worker.h. */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "credentials.h"
+#include "worker.h"
+
+static void progress_cb(const struct ma_progress *p, void *ctx)
+{
+	struct ma_worker *w = ctx;
+	struct ma_worker_msg m = { .kind = MA_WMSG_PROGRESS, .step = (uint8_t)p->step,
+				   .done = (uint32_t)p->done, .total = (uint32_t)p->total };
+	if (p->what)
+		snprintf(m.what, sizeof m.what, "%s", p->what);
+	/* Non-blocking: when the UI lags, a dropped progress message costs
+	 * nothing, a blocked audit would. */
+	ssize_t n = write(w->msg_wr, &m, sizeof m);
+	(void)n;
+}
+
+static void *worker_main(void *arg)
+{
+	struct ma_worker *w = arg;
+	w->status = ma_audit_run(&w->acct, w->password, &w->opts, &w->result, &w->err);
+	ma_password_free(w->password);
+	w->password = NULL;
+	/* No more progress can come, so this write may block: DONE must
+	 * never be dropped. */
+	int fl = fcntl(w->msg_wr, F_GETFL);
+	if (fl >= 0)
+		fcntl(w->msg_wr, F_SETFL, fl & ~O_NONBLOCK);
+	struct ma_worker_msg m = { .kind = MA_WMSG_DONE };
+	ssize_t n;
+	do
+		n = write(w->msg_wr, &m, sizeof m);
+	while (n < 0 && errno == EINTR);
+	return NULL;
+}
+
+static void close_fd(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+static void release(struct ma_worker *w)
+{
+	close_fd(&w->msg_rd);
+	close_fd(&w->msg_wr);
+	close_fd(&w->cancel_rd);
+	close_fd(&w->cancel_wr);
+	ma_password_free(w->password);
+	w->password = NULL;
+	ma_tls_free(w->tls);
+	w->tls = NULL;
+	if (w->trace)
+		ma_trace_close(w->trace);
+	w->trace = NULL;
+}
+
+ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, char *password,
+			  const struct ma_audit_opts *opts, const char *trace_path,
+			  struct ma_error *err)
+{
+	memset(w, 0, sizeof *w);
+	w->msg_rd = w->msg_wr = w->cancel_rd = w->cancel_wr = -1;
+	w->password = password;
+	w->acct = *acct;
+	w->opts = *opts;
+	int mp[2], cp[2];
+	if (pipe2(mp, O_CLOEXEC | O_NONBLOCK) != 0) {
+		release(w);
+		return ma_fail(err, MA_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+	}
+	w->msg_rd = mp[0], w->msg_wr = mp[1];
+	if (pipe2(cp, O_CLOEXEC | O_NONBLOCK) != 0) {
+		release(w);
+		return ma_fail(err, MA_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+	}
+	w->cancel_rd = cp[0], w->cancel_wr = cp[1];
+	w->opts.net.cancel_fd = w->cancel_rd;
+	w->opts.progress = progress_cb;
+	w->opts.progress_ctx = w;
+	if (trace_path && ma_trace_open(trace_path, &w->trace, err) != MA_OK) {
+		release(w);
+		return err->status;
+	}
+	w->opts.trace = w->trace;
+	if (ma_tls_new(&w->opts.net, &w->tls, err) != MA_OK) {
+		release(w);
+		return err->status;
+	}
+	w->opts.net.tls = w->tls;
+
+	/* Signals belong to the UI thread: it turns them into loop events. The
+	 * audit's own threads inherit this mask. */
+	sigset_t all, old;
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	int rc = pthread_create(&w->tid, NULL, worker_main, w);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (rc != 0) {
+		release(w);
+		return ma_fail(err, MA_ERR_NOMEM, "cannot start the audit thread");
+	}
+	w->running = true;
+	return MA_OK;
+}
+
+int ma_worker_read(struct ma_worker *w, struct ma_worker_msg *m)
+{
+	if (w->msg_rd < 0)
+		return 0;
+	ssize_t n = read(w->msg_rd, m, sizeof *m);
+	return n == (ssize_t)sizeof *m;
+}
+
+void ma_worker_join(struct ma_worker *w)
+{
+	if (!w->running)
+		return;
+	pthread_join(w->tid, NULL);
+	w->running = false;
+	release(w);
+}
+
+void ma_worker_signal_cancel(struct ma_worker *w)
+{
+	if (w->cancel_wr >= 0) {
+		ssize_t n = write(w->cancel_wr, "x", 1);
+		(void)n;
+	}
+}
+
+void ma_worker_cancel(struct ma_worker *w)
+{
+	if (!w->running)
+		return;
+	ma_worker_signal_cancel(w);
+	/* Drain until DONE: the worker's last write blocks on a full pipe. */
+	for (;;) {
+		struct pollfd p = { .fd = w->msg_rd, .events = POLLIN };
+		if (poll(&p, 1, 200) < 0 && errno != EINTR)
+			break;
+		struct ma_worker_msg m;
+		bool done = false;
+		while (ma_worker_read(w, &m))
+			if (m.kind == MA_WMSG_DONE)
+				done = true;
+		if (done)
+			break;
+	}
+	ma_worker_join(w);
+	ma_audit_result_free(w->result);
+	w->result = NULL;
+}

@@ -1,0 +1,60 @@
+/* The audit on a worker thread. The UI thread never blocks on the network:
+ * progress arrives as small fixed-size messages on a pipe it polls beside
+ * stdin, and cancelling is one byte on the pipe the transport watches
+ * (opts.net.cancel_fd), which aborts every read and connect within a second.
+ *
+ * Ownership: the worker takes the password and wipes it once the audit has
+ * finished with it; the result is handed over by ma_worker_take_result. */
+#ifndef MA_TUI_WORKER_H
+#define MA_TUI_WORKER_H
+
+#include <pthread.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "audit.h"
+
+enum ma_worker_msg_kind { MA_WMSG_PROGRESS, MA_WMSG_DONE };
+
+/* Small enough that a pipe write of one is atomic (PIPE_BUF), so the POP3
+ * and IMAP threads of one audit can both report without interleaving. */
+struct ma_worker_msg {
+	uint8_t kind;
+	uint8_t step;
+	uint32_t done, total;
+	char what[96];
+};
+
+struct ma_worker {
+	pthread_t tid;
+	bool running;              /* started and not yet joined */
+	int msg_rd, msg_wr;        /* worker -> UI */
+	int cancel_rd, cancel_wr;  /* UI -> transport */
+	struct ma_account acct;
+	char *password;            /* owned; wiped and freed after the audit */
+	struct ma_audit_opts opts;
+	struct ma_tls *tls;
+	struct ma_trace *trace;
+	struct ma_audit_result *result;
+	ma_status status;
+	struct ma_error err;
+};
+
+/* Starts the audit. Takes password (wiped even on failure). opts is copied;
+ * its net.cancel_fd, net.tls, progress and trace fields are the worker's.
+ * trace_path NULL: no trace. */
+ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, char *password,
+			  const struct ma_audit_opts *opts, const char *trace_path,
+			  struct ma_error *err);
+/* Reads one message without blocking: 1 got one, 0 none now. */
+int ma_worker_read(struct ma_worker *w, struct ma_worker_msg *m);
+/* After MA_WMSG_DONE: joins the thread and releases everything but the
+ * result. */
+void ma_worker_join(struct ma_worker *w);
+/* Asks the audit to stop, waits for it (about a second at most) and joins.
+ * The result, if any, is dropped: a cancelled look is not shown. */
+void ma_worker_cancel(struct ma_worker *w);
+/* Asks the audit to stop without waiting: for a process about to _exit. */
+void ma_worker_signal_cancel(struct ma_worker *w);
+
+#endif
