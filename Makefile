@@ -43,7 +43,7 @@ TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 CORE_LIB  := $(BUILD)/libmailaudit.a
 
 .SECONDARY:
-.PHONY: all test test-only demo deps bench install clean asan fuzz help check-deps
+.PHONY: all test test-only demo deps bench install clean asan fuzz valgrind help
 
 all: $(BUILD)/mailaudit $(UNIT_BIN) $(TOOL_BIN)
 	@ln -sf $(BUILD)/mailaudit mailaudit
@@ -95,20 +95,29 @@ demo: deps
 	@bash tests/tools/demo.sh $(BUILD)/mailaudit
 
 bench: deps
-	@echo "make bench: not yet (see the performance issue)"
+	@$(MAKE) --no-print-directory all
+	@bash tests/bench/bench.sh $(BUILD)/mailaudit
 
+# Every libFuzzer target for FUZZ_SECONDS each (default 60), after its corpus.
 fuzz:
-	@echo "make fuzz: not yet (see the hardening issue)"
+	@bash tests/fuzz/run.sh $(or $(FUZZ_SECONDS),60)
+
+# The sessions subset under valgrind memcheck (normal build only; see
+# tests/integration/t_valgrind.sh, which make test also runs).
+valgrind: all
+	@MA_BUILD=$(CURDIR)/$(BUILD) MAILAUDIT=$(CURDIR)/$(BUILD)/mailaudit MA_TOOLS=$(CURDIR)/$(BUILD)/tools \
+		bash tests/integration/t_valgrind.sh
 
 install: $(BUILD)/mailaudit
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)
 	install -m 0755 $(BUILD)/mailaudit $(DESTDIR)$(BINDIR)/mailaudit
 	install -m 0644 docs/mailaudit.1 $(DESTDIR)$(MANDIR)/mailaudit.1
+	install -m 0644 data/providers.rules $(DESTDIR)$(DATADIR)/providers.rules
 
 clean:
-	rm -rf build build-asan mailaudit
+	rm -rf build build-asan build-fuzz mailaudit
 
 help:
-	@echo "targets: all test demo deps bench install clean asan fuzz test-only"
+	@echo "targets: all test demo deps bench install clean asan fuzz valgrind test-only"
 
 -include $(CORE_OBJ:.o=.d) $(TUI_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%.d)

@@ -19,6 +19,7 @@ struct look_folder {
 	bool incremental;         /* headers fetched only above prev_max */
 	uint32_t prev_max;
 	unsigned deleted;
+	uint32_t unseen;          /* counted from the fetched flags */
 	uint64_t size;
 };
 
@@ -85,6 +86,8 @@ static int on_message(struct ma_message *m, void *ctx)
 	struct fetch_ctx *c = ctx;
 	if (m->flags & MA_FLAG_DELETED)
 		c->lf->deleted++;
+	if (!(m->flags & MA_FLAG_SEEN))
+		c->lf->unseen++;
 	c->lf->size += m->size;
 	if (ma_folder_add_message(&c->lf->f, m) != 0)
 		return 1;
@@ -125,8 +128,13 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 	if (st == MA_OK)
 		st = ma_imap_fetch(s, uids + split, n - split, true, on_message, &c, err);
 	free(uids);
-	if (st == MA_OK)
+	if (st == MA_OK) {
 		lf->examined = true;
+		/* Dovecot's STATUS UNSEEN can read 0 while a POP3 login indexes
+		 * the same new Maildir at that moment; the flags we fetched are
+		 * the truth for this look. */
+		lf->f.unseen = lf->unseen;
+	}
 	return st;
 }
 
@@ -424,7 +432,10 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	/* An audit that saw nothing records nothing: it would only make the
 	 * next comparison look at an empty mailbox. */
 	bool analyzed = false;
-	if (h && (il.ok || pl.ok)) {
+	/* A cancelled audit records nothing either: the user stopped it, and
+	 * half a look would make the next comparison see phantom losses. */
+	bool cancelled = il.err.status == MA_ERR_CANCELLED || pl.err.status == MA_ERR_CANCELLED;
+	if (h && (il.ok || pl.ok) && !cancelled) {
 		if (record(h, account, r, &il, &r->history_err) == MA_OK) {
 			analyzed = true;
 		} else {

@@ -101,6 +101,12 @@
 	X(K_POP3_FAILED, "pop3-failed", \
 	  "Without POP3 mailaudit cannot compare what a POP3 device sees with " \
 	  "the folders, or read the server's POP3 expiry policy.", NULL) \
+	X(K_HISTORY_FAILED, "history-failed", \
+	  "Lost mail shows only as a difference from an earlier audit. Without " \
+	  "the history mailaudit cannot tell whether mail was deleted since then.", \
+	  "If the file is damaged, move it aside (it was left as it is) so that " \
+	  "mailaudit starts a new history, or restore it from a backup. Otherwise " \
+	  "fix what the message names (permissions, disk space).") \
 	X(K_INSECURE, "insecure-connection", \
 	  "Certificate checks were turned off (--insecure), so nothing proved " \
 	  "that mailaudit talked to the real server. Someone on the network could " \
@@ -796,6 +802,23 @@ static void check_failed(const struct ma_audit_result *r, struct list *l, bool i
 	add(l, imap ? K_IMAP_FAILED : K_POP3_FAILED, MA_SEV_UNKNOWN, &t, &e, fix);
 }
 
+/* A history that cannot be read or written must not end in "all clear":
+ * the comparison that finds lost mail did not happen. */
+static void check_history(const struct ma_audit_result *r, struct list *l)
+{
+	if (r->history_err.status == MA_OK)
+		return;
+	struct buf t = { 0 }, e = { 0 };
+	char msg[700];
+	ma_error_format(&r->history_err, msg, sizeof msg);
+	/* The detail names the file first, so a shortened check line keeps it. */
+	buf_printf(&t, "History not usable, losses not checked: ");
+	buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
+	buf_clean(&e, msg, 400);
+	buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
+	add(l, K_HISTORY_FAILED, MA_SEV_UNKNOWN, &t, &e, NULL);
+}
+
 static void check_insecure(const struct ma_audit_result *r, struct list *l)
 {
 	if (!r->insecure)
@@ -960,6 +983,7 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 	check_uidvalidity(r, &l);
 	check_failed(r, &l, true);
 	check_failed(r, &l, false);
+	check_history(r, &l);
 	check_insecure(r, &l);
 	check_cert(r, &l);
 	check_moved(r, &l);

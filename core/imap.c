@@ -51,7 +51,8 @@ static ma_status fail(struct ma_imap *s, int r, const char *what, struct ma_erro
 		code = s->imap->imap_response_info->rsp_atom;
 
 	if (st != MA_OK) {
-		ma_fail(err, st, "IMAP server %s, during %s", s->host, what);
+		ma_fail(err, st, "IMAP server %s, during %s%s%s", s->host, what,
+			ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
 	} else if (r == MAILIMAP_ERROR_STREAM) {
 		st = ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", s->host, what);
 	} else if (r == MAILIMAP_ERROR_PARSE) {
@@ -95,6 +96,24 @@ static ma_status check_usable(struct ma_imap *s, struct ma_error *err)
 
 static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 {
+	/* libetpan answers CAPABILITY with a copy of its cache: a server that
+	 * sends no capability data leaves that NULL and libetpan dereferences
+	 * it (segfault), and after STARTTLS the cache would still hold the
+	 * plaintext list. So each read starts from an empty cache. */
+	struct mailimap_connection_info *ci = s->imap->imap_connection_info;
+	if (!ci)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	clist *none = clist_new();
+	struct mailimap_capability_data *fresh = none ? mailimap_capability_data_new(none) : NULL;
+	if (!fresh) {
+		if (none)
+			clist_free(none);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	if (ci->imap_capability)
+		mailimap_capability_data_free(ci->imap_capability);
+	ci->imap_capability = fresh;
+
 	struct mailimap_capability_data *cap = NULL;
 	int r = mailimap_capability(s->imap, &cap);
 	if (r != MAILIMAP_NO_ERROR)
@@ -127,6 +146,12 @@ static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 			used += (size_t)w;
 	}
 	mailimap_capability_data_free(cap);
+	/* libetpan lets 8-bit bytes into atoms; the list goes to the screen. */
+	char *clean = ma_sanitize_dup(s->caps, used);
+	if (!clean)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	free(s->caps);
+	s->caps = clean;
 	return MA_OK;
 }
 
@@ -179,20 +204,36 @@ static ma_status starttls(struct ma_imap *s, struct ma_error *err)
 ma_status ma_imap_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
 		       struct ma_trace *trace, struct ma_imap **out, struct ma_error *err)
 {
+	*out = NULL;
+	char label[272];
+	snprintf(label, sizeof label, "%s:%u", ep->host, ep->port);
+	struct ma_conn *c = NULL;
+	ma_status st = ma_conn_open(ep, net, &c, err);
+	if (st != MA_OK)
+		return st;
+	return ma_imap_open_conn(c, label, ep->security, net->insecure, trace, out, err);
+}
+
+ma_status ma_imap_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			    bool insecure, struct ma_trace *trace, struct ma_imap **out,
+			    struct ma_error *err)
+{
 	ma_status st;
 	*out = NULL;
 	struct ma_imap *s = calloc(1, sizeof *s);
-	if (!s)
+	if (!s) {
+		ma_conn_free(c);
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	snprintf(s->host, sizeof s->host, "%s:%u", ep->host, ep->port);
+	}
+	s->conn = c;
+	/* We fetch four header fields, never bodies: 1 MB is a generous
+	 * literal; 64 MB covers a SEARCH of millions of UIDs. */
+	ma_conn_set_limits(c, 1 << 20, 64 << 20);
+	snprintf(s->host, sizeof s->host, "%s", label);
 	s->tap.trace = trace;
-	s->allow_plain = net->insecure;
+	s->allow_plain = insecure;
 	s->tap.proto = "imap";
-
-	st = ma_conn_open(ep, net, &s->conn, err);
-	if (st != MA_OK)
-		goto cleanup;
-	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(ep->security));
+	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(security));
 
 	s->imap = mailimap_new(0, NULL);
 	if (!s->imap) {
@@ -218,7 +259,7 @@ ma_status ma_imap_open(const struct ma_endpoint *ep, const struct ma_net_opts *n
 	st = read_caps(s, err);
 	if (st != MA_OK)
 		goto cleanup;
-	if (ep->security == MA_SEC_STARTTLS) {
+	if (security == MA_SEC_STARTTLS) {
 		st = starttls(s, err);
 		if (st != MA_OK) {
 			s->broken = true;
@@ -257,6 +298,13 @@ ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *passwo
 		return ma_fail(err, MA_ERR_PLAINTEXT_REFUSED,
 			       "IMAP server %s advertises LOGINDISABLED on this connection", s->host);
 
+	/* A PREAUTH greeting: already logged in, libetpan would refuse LOGIN
+	 * (BAD_STATE). Send no credentials. */
+	if (s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED) {
+		ma_trace_note(&s->tap, "server greeted with PREAUTH: no login sent");
+		return MA_OK;
+	}
+
 	int r;
 	s->tap.phase = MA_TRACE_SECRET;
 	if (has_8bit(password) && ma_imap_has_cap(s, "SASL-IR") && ma_imap_has_cap(s, "AUTH=PLAIN")) {
@@ -270,6 +318,10 @@ ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *passwo
 		r = mailimap_custom_command(s->imap, cmd);
 		OPENSSL_cleanse(cmd, strlen(cmd));
 		free(cmd);
+		/* libetpan does not know this command logged in: without this
+		 * every later LIST/STATUS/... fails with BAD_STATE. */
+		if (r == MAILIMAP_NO_ERROR)
+			s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
 	} else {
 		r = mailimap_login(s->imap, login, password);
 	}
@@ -293,9 +345,18 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 	if (st != MA_OK)
 		return st;
 	clist *list = NULL;
+	/* libetpan parses the whole LIST before we can count it, at ~300
+	 * bytes of structures per folder: 8 MB of reply (100,000 folders
+	 * of ordinary names fit) bounds that. */
+	ma_conn_set_limits(s->conn, 1 << 20, 8 << 20);
 	int r = mailimap_list(s->imap, "", "*", &list);
-	if (r != MAILIMAP_NO_ERROR)
+	ma_conn_set_limits(s->conn, 1 << 20, 64 << 20);
+	if (r != MAILIMAP_NO_ERROR) {
+		/* libetpan hands over the list before it looks at NO/BAD. */
+		if (list)
+			mailimap_list_result_free(list);
 		return fail(s, r, "LIST", err);
+	}
 	size_t count = (size_t)clist_count(list);
 	if (count > MAX_FOLDERS) {
 		mailimap_list_result_free(list);
@@ -320,6 +381,12 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 		if (!f->name) /* not valid modified UTF-7: show it as sent, made safe */
 			f->name = ma_sanitize_dup(mb->mb_name, strlen(mb->mb_name));
 		f->delimiter = mb->mb_delimiter;
+		/* libetpan sends a name back as a quoted string with CR and LF
+		 * raw: a name holding them (a literal in LIST, say from another
+		 * user's shared folder) would smuggle commands into STATUS or
+		 * EXAMINE. Show it, never send it. */
+		if (strpbrk(mb->mb_name, "\r\n"))
+			f->noselect = true;
 		if (mb->mb_flag) {
 			if (mb->mb_flag->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
 			    mb->mb_flag->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
@@ -363,11 +430,18 @@ ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error
 	int r = mailimap_status(s->imap, f->raw_name, atts, &res);
 	mailimap_status_att_list_free(atts);
 	if (r != MAILIMAP_NO_ERROR) {
+		if (res) /* set even on NO/BAD */
+			mailimap_mailbox_data_status_free(res);
 		char what[300];
 		snprintf(what, sizeof what, "STATUS of folder \"%s\"", f->name);
 		return fail(s, r, what, err);
 	}
-	for (clistiter *it = clist_begin(res->st_info_list); it; it = clist_next(it)) {
+	/* "* STATUS x ()" leaves no list, and an OK without any STATUS line
+	 * leaves no result: keep the counts as they were. */
+	if (!res)
+		return MA_OK;
+	for (clistiter *it = res->st_info_list ? clist_begin(res->st_info_list) : NULL; it;
+	     it = clist_next(it)) {
 		struct mailimap_status_info *si = clist_content(it);
 		switch (si->st_att) {
 		case MAILIMAP_STATUS_ATT_MESSAGES: f->messages = si->st_value; break;
@@ -423,8 +497,11 @@ ma_status ma_imap_search_all(struct ma_imap *s, uint32_t **uids, size_t *n, stru
 	clist *res = NULL;
 	int r = mailimap_uid_search(s->imap, NULL, key, &res);
 	mailimap_search_key_free(key);
-	if (r != MAILIMAP_NO_ERROR)
+	if (r != MAILIMAP_NO_ERROR) {
+		if (res) /* set even on NO/BAD */
+			mailimap_search_result_free(res);
 		return fail(s, r, "UID SEARCH", err);
+	}
 	size_t count = (size_t)clist_count(res);
 	uint32_t *out = malloc((count ? count : 1) * sizeof *out);
 	if (!out) {

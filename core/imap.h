@@ -30,6 +30,14 @@ struct ma_imap;
 ma_status ma_imap_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
 		       struct ma_trace *trace, struct ma_imap **out, struct ma_error *err);
 
+/* The same over a connection already made (tests and fuzzing build it
+ * with ma_conn_from_fd). Takes c, freed with the session or on failure.
+ * label names the server in messages ("host:port"); security says whether
+ * to send STARTTLS; insecure is net->insecure. */
+ma_status ma_imap_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			    bool insecure, struct ma_trace *trace, struct ma_imap **out,
+			    struct ma_error *err);
+
 bool ma_imap_has_cap(const struct ma_imap *s, const char *name);
 /* Space-separated capability list for the report; owned by s. */
 const char *ma_imap_caps(const struct ma_imap *s);

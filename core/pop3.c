@@ -70,7 +70,8 @@ static ma_status fail(struct ma_pop3 *s, int r, const char *what, ma_status fall
 {
 	ma_status st = ma_conn_last_error(s->conn);
 	if (st != MA_OK) {
-		ma_fail(err, st, "POP3 server %s, during %s", s->host, what);
+		ma_fail(err, st, "POP3 server %s, during %s%s%s", s->host, what,
+			ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
 		return broken(s, err);
 	}
 	if (r == MAILPOP3_ERROR_STREAM) {
@@ -155,20 +156,35 @@ const struct ma_cert_info *ma_pop3_cert(const struct ma_pop3 *s)
 ma_status ma_pop3_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
 		       struct ma_trace *trace, struct ma_pop3 **out, struct ma_error *err)
 {
+	*out = NULL;
+	char label[272];
+	snprintf(label, sizeof label, "%s:%u", ep->host, ep->port);
+	struct ma_conn *c = NULL;
+	ma_status st = ma_conn_open(ep, net, &c, err);
+	if (st != MA_OK)
+		return st;
+	return ma_pop3_open_conn(c, label, ep->security, net->insecure, trace, out, err);
+}
+
+ma_status ma_pop3_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			    bool insecure, struct ma_trace *trace, struct ma_pop3 **out,
+			    struct ma_error *err)
+{
 	ma_status st;
 	*out = NULL;
 	struct ma_pop3 *s = calloc(1, sizeof *s);
-	if (!s)
+	if (!s) {
+		ma_conn_free(c);
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	snprintf(s->host, sizeof s->host, "%s:%u", ep->host, ep->port);
+	}
+	s->conn = c;
+	/* POP3 has no literals; UIDL of a million messages is ~30 MB. */
+	ma_conn_set_limits(c, 0, 64 << 20);
+	snprintf(s->host, sizeof s->host, "%s", label);
 	s->tap.trace = trace;
-	s->allow_plain = net->insecure;
+	s->allow_plain = insecure;
 	s->tap.proto = "pop3";
-
-	st = ma_conn_open(ep, net, &s->conn, err);
-	if (st != MA_OK)
-		goto cleanup;
-	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(ep->security));
+	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(security));
 	s->pop3 = mailpop3_new(0, NULL);
 	if (!s->pop3) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
@@ -191,7 +207,7 @@ ma_status ma_pop3_open(const struct ma_endpoint *ep, const struct ma_net_opts *n
 	st = read_capa(s, err);
 	if (st != MA_OK)
 		goto cleanup;
-	if (ep->security == MA_SEC_STARTTLS) {
+	if (security == MA_SEC_STARTTLS) {
 		if (!ma_pop3_has_capa(s, "STLS")) {
 			st = ma_fail(err, MA_ERR_STARTTLS_MISSING,
 				     "POP3 server %s on this port does not list STLS (it may have been removed on the way)",
@@ -258,7 +274,8 @@ static ma_status read_line(struct ma_pop3 *s, const char *what, struct ma_error 
 		ssize_t got = mailstream_read(stream, &c, 1);
 		if (got != 1) {
 			ma_status st = ma_conn_last_error(s->conn);
-			ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, during %s", s->host, what);
+			ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, during %s%s%s", s->host, what,
+				ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
 			return broken(s, err);
 		}
 		if (c == '\n')
@@ -283,6 +300,9 @@ static ma_status command(struct ma_pop3 *s, const char *cmd, struct ma_error *er
 	mailstream *stream = s->pop3->pop3_stream;
 	char buf[64];
 	int n = snprintf(buf, sizeof buf, "%s\r\n", cmd);
+	/* libetpan leaves the stream private after PASS, which would trace
+	 * STAT, UIDL and LIST as redacted credentials. They hold no secret. */
+	mailstream_set_privacy(stream, 1);
 	if (mailstream_write(stream, buf, (size_t)n) != n || mailstream_flush(stream) != 0) {
 		ma_status st = ma_conn_last_error(s->conn);
 		ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, sending %s", s->host, cmd);
@@ -321,6 +341,8 @@ static int entry_cmp(const void *a, const void *b)
 static struct ma_pop3_entry *find_entry(struct ma_pop3_view *v, uint32_t number)
 {
 	struct ma_pop3_entry key = { .number = number };
+	if (v->nentries == 0)
+		return NULL; /* entries is NULL then: not for bsearch */
 	return bsearch(&key, v->entries, v->nentries, sizeof key, entry_cmp);
 }
 

@@ -27,6 +27,14 @@ struct ma_pop3;
 ma_status ma_pop3_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
 		       struct ma_trace *trace, struct ma_pop3 **out, struct ma_error *err);
 
+/* The same over a connection already made (tests and fuzzing build it
+ * with ma_conn_from_fd). Takes c, freed with the session or on failure.
+ * label names the server in messages ("host:port"); security says whether
+ * to send STLS; insecure is net->insecure. */
+ma_status ma_pop3_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			    bool insecure, struct ma_trace *trace, struct ma_pop3 **out,
+			    struct ma_error *err);
+
 const struct ma_cert_info *ma_pop3_cert(const struct ma_pop3 *s);
 bool ma_pop3_has_capa(const struct ma_pop3 *s, const char *name);
 

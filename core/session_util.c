@@ -1,23 +1,74 @@
 #include "session_util.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if there is
+ * none: overlong forms, surrogates, code points past U+10FFFF and the C1
+ * controls U+0080..U+009F (a terminal may obey them) do not count. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	size_t len;
+	uint32_t cp;
+	if (s[0] >= 0xc2 && s[0] <= 0xdf) {
+		len = 2;
+		cp = s[0] & 0x1f;
+	} else if (s[0] >= 0xe0 && s[0] <= 0xef) {
+		len = 3;
+		cp = s[0] & 0x0f;
+	} else if (s[0] >= 0xf0 && s[0] <= 0xf4) {
+		len = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (len > n)
+		return 0;
+	for (size_t k = 1; k < len; k++) {
+		if ((s[k] & 0xc0) != 0x80)
+			return 0;
+		cp = (cp << 6) | (s[k] & 0x3f);
+	}
+	if ((len == 3 && cp < 0x800) || (len == 4 && (cp < 0x10000 || cp > 0x10ffff)) ||
+	    (cp >= 0xd800 && cp <= 0xdfff) || cp < 0xa0)
+		return 0;
+	return len;
+}
+
 void ma_sanitize(char *dst, size_t dstlen, const char *src, size_t len)
 {
 	size_t o = 0;
 	if (dstlen == 0)
 		return;
-	for (size_t i = 0; i < len && o + 1 < dstlen; i++) {
-		unsigned char c = (unsigned char)src[i];
+	const unsigned char *u = (const unsigned char *)src;
+	for (size_t i = 0; i < len && o + 1 < dstlen;) {
+		unsigned char c = u[i];
+		if (c >= 0x80) {
+			/* Valid UTF-8 stays (whole or not at all); any other
+			 * byte becomes '?', so the output is valid UTF-8. */
+			size_t n = utf8_seq(u + i, len - i);
+			if (n == 0) {
+				dst[o++] = '?';
+				i++;
+				continue;
+			}
+			if (o + n >= dstlen)
+				break;
+			memcpy(dst + o, u + i, n);
+			o += n;
+			i += n;
+			continue;
+		}
 		if (c == '\r' || c == '\n')
 			c = ' ';
 		else if (c < 0x20 || c == 0x7f)
 			c = '?';
 		dst[o++] = (char)c;
+		i++;
 	}
 	while (o > 0 && dst[o - 1] == ' ')
 		o--;

@@ -28,6 +28,16 @@ struct ma_conn {
 	int cancel_fd;
 	int timeout_ms;
 	int64_t deadline_ms;      /* monotonic; 0 = none */
+	int64_t reply_until_ms;   /* the current reply must be complete by then */
+
+	/* Reply limits (ma_conn_set_limits), checked on every byte read. */
+	struct {
+		uint64_t max_literal, max_reply;
+		uint64_t used;        /* bytes since our last write */
+		uint64_t lit_left;    /* bytes of a literal still to come */
+		uint64_t num;         /* size of the literal being announced */
+		int state;            /* 0 text, 1 in "{digits", 2 after '}', 3 after CR */
+	} guard;
 
 	struct ma_cert_info cert;
 	ma_status last_error;

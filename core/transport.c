@@ -60,7 +60,19 @@ int64_t ma_conn_wait_limit(const struct ma_conn *c)
 	int64_t until = ma_now_ms() + c->timeout_ms;
 	if (c->deadline_ms && c->deadline_ms < until)
 		until = c->deadline_ms;
+	if (c->reply_until_ms && c->reply_until_ms < until)
+		until = c->reply_until_ms;
 	return until;
+}
+
+/* The idle timeout alone lets a server that drips one byte a second keep
+ * a session alive for ever; so each reply also gets REPLY_TIMEOUTS idle
+ * timeouts in all, counted from our command (or from connecting). */
+#define REPLY_TIMEOUTS 3
+
+static void reply_clock_start(struct ma_conn *c)
+{
+	c->reply_until_ms = ma_now_ms() + (int64_t)REPLY_TIMEOUTS * c->timeout_ms;
 }
 
 static bool cancel_pending(int cancel_fd)
@@ -402,6 +414,7 @@ ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *o
 	c->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S) * 1000;
 	if (opts->deadline_s > 0)
 		c->deadline_ms = ma_now_ms() + (int64_t)opts->deadline_s * 1000;
+	reply_clock_start(c); /* the greeting is the first reply */
 	/* "[::1]" may still carry its brackets: the resolver wants them off. */
 	const char *h = ep->host;
 	size_t hl = strlen(h);
@@ -437,6 +450,36 @@ cleanup:
 		ma_conn_free(c);
 		return st;
 	}
+	*out = c;
+	return MA_OK;
+}
+
+/* Tests and fuzzing: an fd someone else connected (a socketpair). */
+ma_status ma_conn_from_fd(int fd, const struct ma_net_opts *opts, struct ma_conn **out,
+			  struct ma_error *err)
+{
+	*out = NULL;
+	ma_transport_init();
+	if (fd < 0 || !opts)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no connection");
+	struct ma_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		close(fd);
+		return ma_fail(err, MA_ERR_NOMEM, "connection");
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	c->fd = fd;
+	atomic_init(&c->killed, false);
+	c->insecure = opts->insecure;
+	c->cancel_fd = opts->cancel_fd;
+	c->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S) * 1000;
+	if (opts->deadline_s > 0)
+		c->deadline_ms = ma_now_ms() + (int64_t)opts->deadline_s * 1000;
+	reply_clock_start(c);
+	snprintf(c->host, sizeof c->host, "test");
+	snprintf(c->addr, sizeof c->addr, "fd");
 	*out = c;
 	return MA_OK;
 }
@@ -510,8 +553,12 @@ static bool wait_io(struct ma_conn *c, short events)
 		return true;
 	if (st == MA_ERR_READ_TIMEOUT) {
 		char why[96];
-		if (c->deadline_ms && ma_now_ms() >= c->deadline_ms)
+		int64_t now = ma_now_ms();
+		if (c->deadline_ms && now >= c->deadline_ms)
 			snprintf(why, sizeof why, "the session time limit was reached");
+		else if (c->reply_until_ms && now >= c->reply_until_ms)
+			snprintf(why, sizeof why, "a reply took over %d s (the server sends too slowly)",
+				 REPLY_TIMEOUTS * c->timeout_ms / 1000);
 		else
 			snprintf(why, sizeof why, "nothing for %d s", c->timeout_ms / 1000);
 		ma_conn_set_error(c, st, why);
@@ -665,6 +712,79 @@ static bool low_usable(struct ma_low *l)
 	return true;
 }
 
+void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_reply)
+{
+	memset(&c->guard, 0, sizeof c->guard);
+	c->guard.max_literal = max_literal;
+	c->guard.max_reply = max_reply;
+}
+
+/* Watches received bytes for IMAP literal announcements ("{N}" CRLF at the
+ * end of a line) and for the size of the current reply, so a hostile server
+ * is stopped before libetpan allocates what it announces. Literal contents
+ * are skipped: "{5}" inside a message header is not an announcement. */
+static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
+{
+	if (!c->guard.max_literal && !c->guard.max_reply)
+		return true;
+	c->guard.used += n;
+	if (c->guard.max_reply && c->guard.used > c->guard.max_reply) {
+		char why[128];
+		snprintf(why, sizeof why, "one reply exceeded %llu MB",
+			 (unsigned long long)(c->guard.max_reply >> 20));
+		ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
+		return false;
+	}
+	if (!c->guard.max_literal)
+		return true;
+	for (size_t i = 0; i < n; i++) {
+		if (c->guard.lit_left) {
+			size_t skip = n - i < c->guard.lit_left ? n - i : (size_t)c->guard.lit_left;
+			c->guard.lit_left -= skip;
+			i += skip - 1;
+			continue;
+		}
+		unsigned char ch = p[i];
+		switch (c->guard.state) {
+		case 1:
+			if (ch >= '0' && ch <= '9') {
+				/* Saturate instead of overflowing: any value past the
+				 * limit is refused anyway. */
+				if (c->guard.num <= c->guard.max_literal)
+					c->guard.num = c->guard.num * 10 + (uint64_t)(ch - '0');
+				continue;
+			}
+			c->guard.state = ch == '}' ? 2 : 0;
+			break;
+		case 2:
+			c->guard.state = ch == '\r' ? 3 : 0;
+			break;
+		case 3:
+			c->guard.state = 0;
+			if (ch != '\n')
+				break;
+			if (c->guard.num > c->guard.max_literal) {
+				char why[128];
+				snprintf(why, sizeof why, "the server announced a literal of %s%llu bytes (limit %llu)",
+					 c->guard.num > c->guard.max_literal * 10 ? "over " : "",
+					 (unsigned long long)c->guard.num,
+					 (unsigned long long)c->guard.max_literal);
+				ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
+				return false;
+			}
+			c->guard.lit_left = c->guard.num;
+			continue;
+		default:
+			break;
+		}
+		if (ch == '{') {
+			c->guard.state = 1;
+			c->guard.num = 0;
+		}
+	}
+	return true;
+}
+
 static ssize_t low_read(mailstream_low *s, void *buf, size_t len)
 {
 	struct ma_low *l = s->data;
@@ -672,7 +792,10 @@ static ssize_t low_read(mailstream_low *s, void *buf, size_t len)
 		return 0;
 	if (!low_usable(l))
 		return -1;
-	return l->tls ? tls_read(l->c, buf, len) : plain_read(l->c, buf, len);
+	ssize_t got = l->tls ? tls_read(l->c, buf, len) : plain_read(l->c, buf, len);
+	if (got > 0 && !guard_ok(l->c, buf, (size_t)got))
+		return -1;
+	return got;
 }
 
 static ssize_t low_write(mailstream_low *s, const void *buf, size_t len)
@@ -680,6 +803,8 @@ static ssize_t low_write(mailstream_low *s, const void *buf, size_t len)
 	struct ma_low *l = s->data;
 	if (len == 0)
 		return 0;
+	l->c->guard.used = 0; /* a new command: a new reply budget and clock */
+	reply_clock_start(l->c);
 	if (!low_usable(l))
 		return -1;
 	return l->tls ? tls_write(l->c, buf, len) : plain_write(l->c, buf, len);

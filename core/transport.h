@@ -83,11 +83,25 @@ struct ma_conn;  /* one TCP connection, optionally wrapped in TLS */
  * by opts->timeout_s. For MA_SEC_TLS also runs the TLS handshake. */
 ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *opts,
 		       struct ma_conn **out, struct ma_error *err);
+/* For tests and fuzzing only: wraps an already-connected socket fd as a
+ * plain connection with opts' timeouts and cancel fd (no DNS, no connect,
+ * no TLS context, so a later ma_conn_start_tls fails with MA_ERR_ARGUMENT).
+ * Makes fd non-blocking. c owns fd from then on, even on failure (closed
+ * by ma_conn_free, or here when MA_ERR_NOMEM). */
+ma_status ma_conn_from_fd(int fd, const struct ma_net_opts *opts, struct ma_conn **out,
+			  struct ma_error *err);
 /* Upgrades a plain connection after STARTTLS/STLS was accepted. */
 ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err);
 /* A fresh low driver reading and writing c (plain or TLS as c is now).
  * The low driver does not own c; freeing it leaves the fd open. */
 mailstream_low *ma_conn_low(struct ma_conn *c);
+/* Bounds what one reply may cost, because libetpan allocates whatever
+ * literal size a server announces ("{600000000}") and grows lines without
+ * limit. max_literal: largest IMAP literal accepted (0 = no literal check,
+ * for POP3); max_reply: bytes received between two of our writes, i.e. per
+ * command (0 = unbounded). Past either, reads fail with MA_ERR_TOO_LARGE. */
+void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_reply);
+
 /* Why the last read/write returned -1 (MA_ERR_CLOSED, READ_TIMEOUT, ...),
  * or MA_OK if nothing failed at the transport level. */
 ma_status ma_conn_last_error(const struct ma_conn *c);

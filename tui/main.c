@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "config.h"
 #include "credentials.h"
+#include "probe.h"
 #include "report.h"
 #include "status.h"
 #include "trace.h"
@@ -36,6 +37,7 @@ struct options {
 	const char *source_addr;
 	time_t now;               /* --now (tests pin report times) */
 	bool no_color;            /* --no-color (the full-screen program) */
+	bool probe;               /* --probe: the connection doctor */
 };
 
 static void usage(FILE *out)
@@ -60,6 +62,9 @@ static void usage(FILE *out)
 		"Output:\n"
 		"      --report FILE|-       audit and write the text report (- = stdout)\n"
 		"      --check               audit and print one monitoring line\n"
+		"      --probe               try IMAP 993/143, POP3 995/110 and SMTP 465/587, say\n"
+		"                            which work and why not (with --address alone, the\n"
+		"                            servers are discovered from the domain)\n"
 		"                            neither: the full-screen program\n"
 		"      --no-color            full-screen program without colours (also NO_COLOR)\n"
 		"Connection:\n"
@@ -98,7 +103,7 @@ static void die_msg(const char *msg)
 enum {
 	OPT_REPORT = 256, OPT_CHECK, OPT_IMAP, OPT_POP3, OPT_SMTP, OPT_USER, OPT_ADDRESS,
 	OPT_PWCMD, OPT_PWFILE, OPT_CAFILE, OPT_INSECURE, OPT_TIMEOUT, OPT_TRACE,
-	OPT_STATEDIR, OPT_NOHISTORY, OPT_SOURCE, OPT_NOW, OPT_VERSION, OPT_HELP, OPT_NOCOLOR,
+	OPT_STATEDIR, OPT_NOHISTORY, OPT_SOURCE, OPT_NOW, OPT_VERSION, OPT_HELP, OPT_NOCOLOR, OPT_PROBE,
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -122,6 +127,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "source-address", required_argument, NULL, OPT_SOURCE },
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "no-color", no_argument, NULL, OPT_NOCOLOR },
+		{ "probe", no_argument, NULL, OPT_PROBE },
 		{ "account", required_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -157,6 +163,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_SOURCE: o->source_addr = optarg; break;
 		case OPT_NOW: o->now = (time_t)strtoll(optarg, NULL, 10); break;
 		case OPT_NOCOLOR: o->no_color = true; break; /* the report has none anyway */
+		case OPT_PROBE: o->probe = true; break;
 		case 'a': o->account = optarg; break;
 		case 'c': o->config = optarg; break;
 		case OPT_VERSION:
@@ -170,15 +177,20 @@ static void parse_args(int argc, char **argv, struct options *o)
 			fprintf(stderr, "mailaudit: option '%s' needs a value (see mailaudit --help)\n",
 				argv[optind - 1]);
 			exit(EXIT_UNKNOWN);
-		default:
-			fprintf(stderr, "mailaudit: unknown option '%s' (see mailaudit --help)\n",
-				argv[optind - 1]);
+		default: {
+			/* Only the option's name: "--password=secret" must not
+			 * put its value on screen or into a cron mail. */
+			const char *bad = argv[optind - 1];
+			fprintf(stderr, "mailaudit: unknown option '%.*s' (see mailaudit --help)\n",
+				(int)strcspn(bad, "="), bad);
 			exit(EXIT_UNKNOWN);
+		}
 		}
 	}
 	if (optind < argc) {
-		fprintf(stderr, "mailaudit: unexpected argument '%s'; a password is never given on the "
-			"command line (see --password-command)\n", argv[optind]);
+		/* Not repeated: it may well be the password itself. */
+		fprintf(stderr, "mailaudit: unexpected argument (not shown, it may be a password); a "
+			"password is never given on the command line (see --password-command)\n");
 		exit(EXIT_UNKNOWN);
 	}
 }
@@ -335,6 +347,91 @@ static int run_tui(const struct options *o)
 	return rc;
 }
 
+/* The connection doctor: every port and security combination, explained.
+ * Works from an account, from servers given, or from an address alone. */
+static int run_probe(const struct options *o)
+{
+	struct ma_config cfg = { 0 };
+	struct ma_error err;
+	struct ma_probe_request req = { 0 };
+	struct ma_endpoint ei, ep, es;
+	const char *pwcmd = o->password_command, *pwfile = o->password_file, *ca_file = o->ca_file;
+	req.address = o->address;
+	req.login = o->user;
+	if (o->account) {
+		if (ma_config_load(o->config, &cfg, &err) != MA_OK)
+			die(NULL, &err);
+		const struct ma_config_account *ca = ma_config_find(&cfg, o->account);
+		if (!ca) {
+			fprintf(stderr, "mailaudit: no account \"%s\" in the accounts file\n", o->account);
+			exit(EXIT_UNKNOWN);
+		}
+		if (!req.address && ca->acct.address[0])
+			req.address = ca->acct.address;
+		if (!req.login && ca->acct.login[0])
+			req.login = ca->acct.login;
+		if (ca->acct.has_imap)
+			req.imap_host = ca->acct.imap.host;
+		if (ca->acct.has_pop3)
+			req.pop3_host = ca->acct.pop3.host;
+		if (ca->acct.has_smtp)
+			req.smtp_host = ca->acct.smtp.host;
+		if (!pwcmd && !pwfile) {
+			pwcmd = ca->password_command;
+			pwfile = ca->password_file;
+		}
+		if (!ca_file)
+			ca_file = ca->ca_file;
+	}
+	if (o->imap) {
+		if (ma_endpoint_parse(o->imap, strlen(o->imap), MA_PROTO_IMAP, &ei, &err) != MA_OK)
+			die("--imap", &err);
+		req.imap_host = ei.host;
+	}
+	if (o->pop3) {
+		if (ma_endpoint_parse(o->pop3, strlen(o->pop3), MA_PROTO_POP3, &ep, &err) != MA_OK)
+			die("--pop3", &err);
+		req.pop3_host = ep.host;
+	}
+	if (o->smtp) {
+		if (ma_endpoint_parse(o->smtp, strlen(o->smtp), MA_PROTO_SMTP, &es, &err) != MA_OK)
+			die("--smtp", &err);
+		req.smtp_host = es.host;
+	}
+	if (!req.imap_host && !req.pop3_host && !req.smtp_host && !req.address)
+		die_msg("--probe needs servers (--imap, --pop3, --smtp), an account (-a) or an --address");
+	/* Optional: without a password the doctor checks everything but login. */
+	char *password = NULL;
+	if (pwcmd)
+		password = ma_password_from_command(pwcmd, o->timeout ? o->timeout : 30, &err);
+	else if (pwfile)
+		password = ma_password_from_file(pwfile, &err);
+	if ((pwcmd || pwfile) && !password)
+		die("password", &err);
+	req.password = password;
+	req.net.ca_file = ca_file;
+	req.net.timeout_s = o->timeout ? o->timeout : 10;
+	req.net.source_addr = o->source_addr;
+	req.net.cancel_fd = -1;
+	struct ma_probe_result *r = NULL;
+	ma_status st = ma_probe_run(&req, &r, &err);
+	ma_password_free(password);
+	if (st != MA_OK)
+		die(NULL, &err);
+	char *text = NULL;
+	if (ma_probe_text(r, &text) != MA_OK)
+		die_msg("out of memory");
+	fputs(text, stdout);
+	enum ma_severity worst = MA_SEV_OK;
+	for (size_t i = 0; i < r->n_findings; i++)
+		if (r->findings[i].severity > worst)
+			worst = r->findings[i].severity;
+	free(text);
+	ma_probe_result_free(r);
+	ma_config_free(&cfg);
+	return ma_severity_exit_code(worst);
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -344,6 +441,8 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 
 	parse_args(argc, argv, &o);
+	if (o.probe)
+		return run_probe(&o);
 	if (o.report || o.check)
 		return run_batch(&o);
 	return run_tui(&o);

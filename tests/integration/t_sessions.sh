@@ -178,7 +178,7 @@ run_hostile garbage imap plain greeting
 run_hostile imap-bye imap plain greeting
 run_hostile imap-eof-after-login imap plain closed
 run_hostile imap-literal-eof imap plain closed
-run_hostile imap-huge-literal imap plain read-timeout
+run_hostile imap-huge-literal imap plain too-large
 run_hostile imap-starttls-inject imap starttls starttls-injection
 run_hostile imap-no-starttls imap starttls starttls-missing
 run_hostile pop3-eof-after-pass pop3 plain closed

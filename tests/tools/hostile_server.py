@@ -7,6 +7,25 @@ Binds a free port, prints it on the first line of stdout, serves
 connections with SCENARIO until killed. Each scenario is the smallest
 dialogue that reaches the fault; every fault is one a real broken or
 malicious server can produce.
+
+Scenarios used by t_hostile.sh (besides the older ones used by t_sessions.sh):
+  imap-ok                  a well-behaved IMAP server with INBOX of one message
+  imap-eof-greeting        greeting cut mid-line, then EOF
+  imap-eof-capability      CAPABILITY reply cut mid-line, then EOF
+  imap-eof-list            LIST reply cut mid-line, then EOF
+  imap-eof-status          STATUS reply cut mid-line, then EOF
+  imap-eof-fetch           FETCH reply cut before its literal, then EOF
+  imap-eof-fetch-literal   FETCH literal {200} cut after 20 bytes, then EOF
+  imap-fetch-huge-literal  FETCH literal {1000000000} announced, nothing sent
+  imap-drip / pop3-drip    an endless greeting, one byte per second
+  imap-longline            10 MB LIST line without a line end, then silence
+  imap-endless-line        300 MB LIST line at full speed, then silence
+  imap-wrong-tag           tagged LIST completion with another command's tag
+  imap-bad-names           folder names with invalid UTF-8, control bytes and
+                           invalid modified UTF-7; the rest of the audit works
+  imap-folders-N           LIST of N folders (N-1 \\Noselect + INBOX), e.g. 100000
+  pop3-uidl-dup            UIDL naming message 1 twice
+  pop3-uidl-long           UIDL with a 71-character unique-id (RFC 1939: 1..70)
 """
 import socket
 import ssl
@@ -30,21 +49,68 @@ def tag_of(line):
     return line.split(b" ", 1)[0]
 
 
-def imap_until(conn, f, stop_cmd):
-    """Answer an IMAP client normally until it sends stop_cmd; return (tag, line)."""
+def imap_command(conn, f):
+    """Yield whole client commands, answering '+' to synchronising literals.
+    Each item is (line-with-literals-inlined, [mailbox-like literal args])."""
     for line in lines(f):
+        lits = []
+        while line.rstrip(b"\r\n").endswith(b"}") and b"{" in line:
+            head, _, num = line.rstrip(b"\r\n").rpartition(b"{")
+            num = num[:-1]
+            plus = num.endswith(b"+")
+            try:
+                n = int(num.rstrip(b"+"))
+            except ValueError:
+                break
+            if not plus:
+                conn.sendall(b"+ go on\r\n")
+            data = f.read(n)
+            lits.append(data)
+            rest = f.readline(65536)
+            line = head + b"{%d}\r\n" % n + data + rest
+        yield line, lits
+
+
+def status_reply(line, lits):
+    """'* STATUS <mailbox as the client sent it> (...)'."""
+    if lits:
+        mbox = b"{%d}\r\n" % len(lits[0]) + lits[0]
+    else:
+        args = line.split(b" ", 2)[2] if line.count(b" ") >= 2 else b"INBOX"
+        mbox = args.rsplit(b" (", 1)[0].strip()
+    n = b"1" if mbox.strip(b'"').upper() == b"INBOX" else b"0"
+    return b"* STATUS " + mbox + b" (MESSAGES " + n + b" UIDNEXT 2 UIDVALIDITY 7 UNSEEN 0)\r\n"
+
+
+FETCH_HDR = b"Message-ID: <1@hostile>\r\nSubject: hi\r\n\r\n"
+
+
+def imap_until(conn, f, stop_cmd):
+    """Answer an IMAP client normally until it sends stop_cmd (a command word
+    such as b"LIST", or b"UID FETCH"); return (tag, line)."""
+    for line, lits in imap_command(conn, f):
         tag = tag_of(line)
-        cmd = line.split(b" ")[1].strip().upper() if b" " in line else b""
-        if cmd == stop_cmd:
+        words = line.split(b" ")
+        cmd = words[1].strip().upper() if len(words) > 1 else b""
+        cmd2 = cmd + b" " + words[2].strip().upper() if len(words) > 2 else cmd
+        if cmd == stop_cmd or cmd2 == stop_cmd:
             return tag, line
+        if cmd2 == b"UID FETCH":
+            body = b""
+            if b"HEADER" in line.upper():
+                body = b" BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] {%d}\r\n" % len(FETCH_HDR) + FETCH_HDR
+            conn.sendall(b'* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 100 INTERNALDATE "01-Jan-2024 00:00:00 +0000"' +
+                         body + b")\r\n" + tag + b" OK done\r\n")
+            continue
+        if cmd == b"STATUS":
+            conn.sendall(status_reply(line, lits) + tag + b" OK done\r\n")
+            continue
         if cmd == b"CAPABILITY":
             conn.sendall(b"* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
         elif cmd == b"LOGIN":
             conn.sendall(tag + b" OK logged in\r\n")
         elif cmd == b"LIST":
             conn.sendall(b'* LIST () "/" INBOX\r\n' + tag + b" OK done\r\n")
-        elif cmd == b"STATUS":
-            conn.sendall(b"* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7 UNSEEN 0)\r\n" + tag + b" OK done\r\n")
         elif cmd == b"EXAMINE":
             conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT 2] x\r\n" + tag +
                          b" OK [READ-ONLY] done\r\n")
@@ -58,7 +124,7 @@ def imap_until(conn, f, stop_cmd):
     return None, None
 
 
-def pop3_until(conn, f, stop_cmd):
+def pop3_until(conn, f, stop_cmd, uidl=b"+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n"):
     for line in lines(f):
         cmd = line.split(b" ")[0].strip().upper()
         if cmd == stop_cmd:
@@ -70,7 +136,7 @@ def pop3_until(conn, f, stop_cmd):
         elif cmd == b"STAT":
             conn.sendall(b"+OK 2 300\r\n")
         elif cmd == b"UIDL":
-            conn.sendall(b"+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n")
+            conn.sendall(uidl)
         elif cmd == b"LIST":
             conn.sendall(b"+OK\r\n1 100\r\n2 200\r\n.\r\n")
         elif cmd == b"QUIT":
@@ -143,6 +209,112 @@ def scenario(name, conn):
                 return
             conn.sendall(b"\r\n.\r\n")
         pop3_until(conn, f, b"NEVER")
+    elif name == "imap-ok":
+        conn.sendall(IMAP_GREETING)
+        imap_until(conn, f, b"NEVER")
+    elif name == "imap-eof-greeting":
+        conn.sendall(b"* OK [CAPABILITY IMAP4rev1 AU")
+    elif name == "imap-eof-capability":
+        conn.sendall(b"* OK hostile ready\r\n")
+        tag, _ = imap_until(conn, f, b"CAPABILITY")
+        if tag:
+            conn.sendall(b"* CAPABILITY IMAP4rev1 AUTH=PL")
+    elif name == "imap-eof-list":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"LIST")
+        if tag:
+            conn.sendall(b'* LIST () "/" INBOX\r\n* LIST (\\HasNoChildren) "/" "Fol')
+    elif name == "imap-eof-status":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"STATUS")
+        if tag:
+            conn.sendall(b"* STATUS INBOX (MESSAGES 1 UIDN")
+    elif name == "imap-eof-fetch":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"UID FETCH")
+        if tag:
+            conn.sendall(b"* 1 FETCH (UID 1 FLAGS (\\Se")
+    elif name == "imap-eof-fetch-literal":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"UID FETCH")
+        if tag:
+            conn.sendall(b"* 1 FETCH (UID 1 RFC822.SIZE 5 BODY[HEADER.FIELDS (MESSAGE-ID)] {200}\r\n"
+                         b"Message-ID: <abcdefg")
+    elif name == "imap-fetch-huge-literal":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"UID FETCH")
+        if tag:
+            conn.sendall(b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (MESSAGE-ID)] {1000000000}\r\n")
+            time.sleep(3600)
+    elif name in ("imap-drip", "pop3-drip"):
+        conn.sendall(b"* OK " if name == "imap-drip" else b"+OK ")
+        while True:  # an endless greeting: one byte a second, for ever
+            conn.sendall(b"x")
+            time.sleep(1)
+    elif name == "imap-longline":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"LIST")
+        if tag:
+            conn.sendall(b'* LIST () "/" ')
+            chunk = b"a" * 65536
+            for _ in range(160):  # 10 MB, no line end
+                conn.sendall(chunk)
+            time.sleep(3600)
+    elif name == "imap-endless-line":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"LIST")
+        if tag:
+            conn.sendall(b'* LIST () "/" ')
+            chunk = b"a" * 65536
+            for _ in range(4800):  # 300 MB at full speed, no line end
+                conn.sendall(chunk)
+            time.sleep(3600)
+    elif name == "imap-wrong-tag":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"LIST")
+        if tag:
+            conn.sendall(b'* LIST () "/" INBOX\r\nZZZ99999 OK done\r\n')
+            imap_until(conn, f, b"NEVER")
+    elif name == "imap-bad-names":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"LIST")
+        if tag:
+            names = [b"INBOX",
+                     b"bad\xff\xfeutf8",                 # invalid UTF-8
+                     b"over\xc0\xaflong",                # overlong '/'
+                     b"esc\x1b[31mred\x1b[0m",           # terminal escape (raw 8-bit/CTL)
+                     b"&Jjo",                             # modified UTF-7 without '-'
+                     b"&AGE",                             # unterminated, odd bits
+                     b"&2D0-",                            # lone high surrogate U+D83D
+                     b"&2D3eAA-",                         # valid pair: U+1F600
+                     b"&AAA-",                            # U+0000 inside
+                     b"&ZeVnLIqe-x&-y",                   # valid (Japanese) + '&-'
+                     b"&AB sp&-ace"]
+            out = b""
+            for n in names:
+                out += b'* LIST () "/" {%d}\r\n' % len(n) + n + b"\r\n"
+            conn.sendall(out + tag + b" OK done\r\n")
+            imap_until(conn, f, b"NEVER")
+    elif name.startswith("imap-folders-"):
+        count = int(name[len("imap-folders-"):])
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"LIST")
+        if tag:
+            conn.sendall(b'* LIST () "/" INBOX\r\n')
+            batch = []
+            for i in range(1, count):
+                batch.append(b'* LIST (\\Noselect) "/" f%07d\r\n' % i)
+                if len(batch) == 10000:
+                    conn.sendall(b"".join(batch))
+                    batch = []
+            conn.sendall(b"".join(batch) + tag + b" OK done\r\n")
+            imap_until(conn, f, b"NEVER")
+    elif name == "pop3-uidl-dup":
+        conn.sendall(POP3_GREETING)
+        pop3_until(conn, f, b"NEVER", uidl=b"+OK\r\n1 aaa\r\n1 bbb\r\n2 ccc\r\n.\r\n")
+    elif name == "pop3-uidl-long":
+        conn.sendall(POP3_GREETING)
+        pop3_until(conn, f, b"NEVER", uidl=b"+OK\r\n1 " + b"u" * 71 + b"\r\n2 bbb\r\n.\r\n")
     else:
         sys.stderr.write("unknown scenario %s\n" % name)
 

@@ -548,10 +548,10 @@ static void unknown_host(void **state)
 	struct ma_error err = { 0 };
 	ma_status st = ma_conn_open(&ep, &o, &c, &err);
 	assert_null(c);
-	if (st == MA_ERR_DNS)
-		skip();  /* no resolver answers here at all */
 	note(&err);
-	assert_int_equal(st, MA_ERR_HOST_UNKNOWN);
+	/* Without any reachable resolver the lookup cannot say "no such
+	 * name", only "lookup failed": both must name the host. */
+	assert_true(st == MA_ERR_HOST_UNKNOWN || st == MA_ERR_DNS);
 	assert_non_null(strstr(err.detail, "nonexistent.invalid"));
 }
 

@@ -1,0 +1,312 @@
+#!/bin/bash
+# make bench: how fast and how lean is a mailaudit audit, next to the floor
+# (tests/bench/refclient.c: the same fetches, pipelined, nothing parsed) and
+# to peers (Python imaplib/poplib, curl, fetchmail --check), against a private
+# Dovecot on loopback with 10,000 and 100,000 message mailboxes.
+#
+#   bash tests/bench/bench.sh [MAILAUDIT]      (default build/mailaudit)
+#
+# Environment:
+#   MA_BENCH_RUNS=5        measured runs per case (after one warm-up); median reported
+#   MA_BENCH_SIZES="10000 100000"
+#   MA_BENCH_HUGE=1        also 1,000,000 messages (needs >= 5 GB free in the cache)
+#   MA_BENCH_CACHE=DIR     seeded mailboxes, kept between runs (default
+#                          ${XDG_CACHE_HOME:-~/.cache}/mailaudit-bench, or
+#                          /var/tmp/mailaudit-bench when the mail user cannot reach that)
+#   MA_BENCH_OUT=DIR       tools and results (default build/bench)
+#   MA_BENCH_DOC=0         do not rewrite the results section of docs/benchmarks.md
+#
+# Each case: wall time, CPU (user+sys) and peak RSS of the client process
+# tree (tests/bench/measure.c, wait4), medians of the measured runs; bytes
+# received from TCP (TLS wire bytes) from one extra untimed run under
+# tests/bench/netcount.so. The bench changes only its own cached mailbox.
+set -u -o pipefail
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+top=$(cd "$here/../.." && pwd)
+bin=${1:-$top/build/mailaudit}
+RUNS=${MA_BENCH_RUNS:-5}
+SIZES=${MA_BENCH_SIZES:-"10000 100000"}
+OUT=${MA_BENCH_OUT:-$top/build/bench}
+DOC=$top/docs/benchmarks.md
+
+say() { printf 'bench: %s\n' "$*" >&2; }
+die() { say "$*"; exit 1; }
+
+[ -x "$bin" ] || die "no mailaudit binary at $bin (make first)"
+[ "$(id -u)" = 0 ] || die "the private Dovecot needs root"
+mkdir -p "$OUT" || die "cannot create $OUT"
+OUT=$(cd "$OUT" && pwd)
+# A private copy: others may rebuild build/mailaudit during the run.
+cp "$bin" "$OUT/mailaudit" || die "cannot copy $bin"
+MA=$OUT/mailaudit
+
+say "building the reference client and the measuring tools"
+cc -O2 -std=c11 -D_GNU_SOURCE "$here/refclient.c" -lssl -lcrypto -o "$OUT/refclient" &&
+	cc -O2 -std=c11 -D_GNU_SOURCE "$here/measure.c" -o "$OUT/measure" &&
+	cc -O2 -std=c11 -D_GNU_SOURCE -shared -fPIC "$here/netcount.c" -ldl -o "$OUT/netcount.so" ||
+	die "cannot build the tools (cc, libssl-dev)"
+
+# ---- the mailbox cache ---------------------------------------------------
+
+# Dovecot reads the mailbox as the mail user, which must traverse every
+# directory above it (root's home is usually 0700).
+mail_can_reach() { setpriv --reuid=mail --regid=mail --clear-groups -- test -x "$1" 2>/dev/null; }
+CACHE=${MA_BENCH_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/mailaudit-bench}
+mkdir -p "$CACHE" && chmod 0711 "$CACHE" || die "cannot create $CACHE"
+if [ -z "${MA_BENCH_CACHE:-}" ] && ! mail_can_reach "$CACHE"; then
+	CACHE=/var/tmp/mailaudit-bench
+	mkdir -p "$CACHE" && chmod 0711 "$CACHE" || die "cannot create $CACHE"
+fi
+mail_can_reach "$CACHE" || die "the mail user cannot reach $CACHE"
+say "mailbox cache: $CACHE"
+
+if [ "${MA_BENCH_HUGE:-}" = 1 ]; then
+	free_kb=$(df -Pk "$CACHE" | awk 'NR == 2 { print $4 }')
+	if [ -d "$CACHE/m1000000" ] || [ "${free_kb:-0}" -ge $((5 * 1024 * 1024)) ]; then
+		SIZES="$SIZES 1000000"
+	else
+		say "MA_BENCH_HUGE: skipping 1,000,000 messages: less than 5 GB free in $CACHE"
+	fi
+fi
+
+# Folder split of an N-message box: INBOX (what POP3 sees) gets most.
+split_inbox() { echo $(($1 * 8 / 10)); }
+split_archive() { echo $(($1 * 15 / 100)); }
+split_sent() { echo $(($1 - $1 * 8 / 10 - $1 * 15 / 100)); }
+
+# Seeds $CACHE/mN once. The stamp file is written last, so a box is reused
+# only if its seeding (or the bench's own last change to it) completed.
+prepare_box() { # N
+	local n=$1 d=$CACHE/m$1
+	if [ -f "$d/stamp" ]; then
+		say "reusing the $n message mailbox in $d"
+		return 0
+	fi
+	say "seeding $n messages into $d (once; kept for later runs)"
+	rm -rf -- "$d"
+	mkdir -p "$d" && chown mail:mail "$d" && chmod 0700 "$d" || return 1
+	local s=$SECONDS
+	python3 "$top/tests/tools/seed.py" --owner mail --maildir "$d/Maildir" --folder INBOX --seed 1 \
+		--count "$(split_inbox "$n")" &&
+		python3 "$top/tests/tools/seed.py" --owner mail --maildir "$d/Maildir" --folder Archive --seed 2 \
+			--count "$(split_archive "$n")" &&
+		python3 "$top/tests/tools/seed.py" --owner mail --maildir "$d/Maildir" --folder Sent --seed 3 \
+			--count "$(split_sent "$n")" || return 1
+	echo 10000001 >"$d/next-first"
+	echo "messages=$n seeded=$(date -u +%FT%TZ)" >"$d/stamp"
+	say "seeded in $((SECONDS - s)) s"
+}
+
+# The bench's change to its own box: 100 new messages into INBOX (new
+# Message-IDs via --first) and 100 old ones deleted straight from cur/, as
+# the mail user. The box keeps its size. No stamp while it is half done.
+change_box() { # N
+	local d=$CACHE/m$1 first files
+	rm -f "$d/stamp"
+	first=$(cat "$d/next-first")
+	python3 "$top/tests/tools/seed.py" --owner mail --maildir "$d/Maildir" --folder INBOX --seed 1 \
+		--first "$first" --count 100 --days 1 || return 1
+	echo $((first + 100)) >"$d/next-first"
+	# 100 files spread evenly over the folder, not the newest ones
+	files=$(find "$d/Maildir/cur" -type f -name '*.mailaudit,*' | LC_ALL=C sort |
+		awk -v want=100 '{ f[NR] = $0 } END { step = int(NR / want); for (i = 1; i <= want; i++) print f[i * step] }')
+	printf '%s\n' "$files" | setpriv --reuid=mail --regid=mail --clear-groups -- xargs -d '\n' rm -f -- ||
+		return 1
+	echo "messages=$1 changed=$(date -u +%FT%TZ)" >"$d/stamp"
+}
+
+# ---- the private Dovecot ---------------------------------------------------
+
+. "$top/tests/lib/dovecot.sh"
+dovecot_start --no-submission || die "cannot start the private Dovecot"
+WORK=$(mktemp -d "$OUT/run.XXXXXX") || die "mktemp failed"
+chmod 0700 "$WORK"
+# dovecot.sh's EXIT trap stops the server; keep it and drop our secrets too.
+trap 'dovecot_stop_all; rm -rf -- "$WORK"' EXIT
+
+# Credentials for the peers, in 0600 files, never in argv.
+qesc() { local s=${1//\\/\\\\}; printf '%s' "${s//\"/\\\"}"; }
+(
+	umask 077
+	printf 'user = "%s:%s"\ncacert = "%s"\n' "$(qesc "$MA_USER")" "$(qesc "$MA_PASS")" "$MA_CA" >"$WORK/curl.cfg"
+	# fetchmail checks the certificate against the poll name: the
+	# certificate names localhost (and 127.0.0.1 only as an IP SAN).
+	cat >"$WORK/fetchmailrc" <<EOF
+set no syslog
+set no bouncemail
+poll imapbox via localhost protocol IMAP service $MA_IMAPS_PORT
+  user "$(qesc "$MA_USER")" password "$(qesc "$MA_PASS")" ssl sslcertck sslcertfile "$MA_CA" keep
+  folder INBOX,Archive,Sent
+poll popbox via localhost protocol POP3 service $MA_POP3S_PORT
+  user "$(qesc "$MA_USER")" password "$(qesc "$MA_PASS")" ssl sslcertck sslcertfile "$MA_CA" keep
+EOF
+	mkdir "$WORK/fetchmailhome"
+)
+
+STATE=$WORK/state
+REF=("$OUT/refclient" --host "$MA_HOST" --imap-port "$MA_IMAPS_PORT" --pop3-port "$MA_POP3S_PORT"
+	--user "$MA_USER" --password-file "$MA_PASSFILE" --ca-file "$MA_CA")
+AUDIT=("$MA" --report "$WORK/report.txt" --imap "$MA_HOST:$MA_IMAPS_PORT/tls"
+	--pop3 "$MA_HOST:$MA_POP3S_PORT/tls" --user "$MA_USER" --password-file "$MA_PASSFILE"
+	--ca-file "$MA_CA" --state-dir "$STATE")
+PY=(python3 "$here/py_peer.py" "$MA_HOST" "$MA_IMAPS_PORT" "$MA_POP3S_PORT" "$MA_USER" "$MA_PASSFILE" "$MA_CA")
+CURL=(bash "$here/curl_peer.sh" "$MA_HOST" "$MA_IMAPS_PORT" "$MA_POP3S_PORT" "$WORK/curl.cfg")
+FM=(env FETCHMAILHOME="$WORK/fetchmailhome" fetchmail --check --nosyslog -f "$WORK/fetchmailrc")
+
+# Exit codes that mean "it worked": mailaudit 0-2 are verdicts (2 =
+# CRITICAL, e.g. after the bench deleted mail), fetchmail --check 1 = "no mail".
+ok_code() { # kind code
+	case "$1:$2" in
+	*:0 | mailaudit:1 | mailaudit:2 | fetchmail:1) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+
+reset_state() { rm -rf -- "$STATE" && mkdir -p "$STATE"; }
+audit_quiet() { "${AUDIT[@]}" >/dev/null 2>&1; ok_code mailaudit $?; }
+sync_and_change() { audit_quiet && change_box "$N"; }
+
+median() { LC_ALL=C sort -g | awk '{ v[NR] = $1 } END { if (NR == 0) print "nan"; else if (NR % 2) print v[(NR + 1) / 2]; else print (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+
+# run_case LABEL KIND SETUP -- COMMAND...: one warm-up, RUNS measured runs,
+# one byte-counting run, each preceded by SETUP (a function or :). Appends
+# "label|wall|cpu|rss_kb|bytes|status|note" to $ROWS.
+run_case() {
+	local label=$1 kind=$2 setup=$3 i code status=ok note='' bytes
+	shift 4
+	local m=$WORK/m
+	: >"$m.all"
+	say "$N: $label"
+	for ((i = 0; i <= RUNS; i++)); do
+		$setup || { status="setup failed"; break; }
+		"$OUT/measure" "$m.one" "$@" >"$WORK/out.txt" 2>"$WORK/err.txt"
+		code=$(awk '{ print $4 }' "$m.one")
+		if ! ok_code "$kind" "$code"; then
+			status="exit $code"
+			note=$(grep -v -e '^fetchmail: WARNING: Running as root' "$WORK/err.txt" | tail -n 1 | tr '|' '/')
+		fi
+		[ $i -gt 0 ] && cat "$m.one" >>"$m.all"
+	done
+	# bytes: one more run under the counting shim
+	rm -f "$WORK/netcount"
+	if $setup; then
+		MA_NETCOUNT_FILE=$WORK/netcount LD_PRELOAD=$OUT/netcount.so "$@" >"$WORK/out.bytes" 2>/dev/null
+	fi
+	bytes=$(awk -F'[= ]' '{ s += $2 } END { print (NR ? s : "n/a") }' "$WORK/netcount" 2>/dev/null || echo n/a)
+	[ -n "$bytes" ] || bytes=n/a
+	[ -z "$note" ] && [ "$kind" != mailaudit ] && note=$(tr '\n' ' ' <"$WORK/out.txt" | cut -c1-80)
+	printf '%s|%s|%s|%s|%s|%s|%s\n' "$label" \
+		"$(awk '{ print $1 }' "$m.all" | median)" "$(awk '{ print $2 }' "$m.all" | median)" \
+		"$(awk '{ print $3 }' "$m.all" | median)" "$bytes" "$status" "$note" >>"$ROWS"
+}
+
+# history.db plus its WAL after a checkpoint into the main file: what a
+# history store really occupies.
+history_size() {
+	local db=$STATE/history.db
+	[ -f "$db" ] || { echo 0; return; }
+	command -v sqlite3 >/dev/null && sqlite3 "$db" 'PRAGMA wal_checkpoint(TRUNCATE);' >/dev/null 2>&1
+	stat -c %s "$db" "$db-wal" 2>/dev/null | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# ---- the cases -----------------------------------------------------------
+
+RESULTS=$WORK/results.md
+load_start=$(cut -d' ' -f1-3 /proc/loadavg)
+{
+	echo "Machine: $(nproc) CPUs ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
+	echo "$(awk '/MemTotal/ { printf "%.1f GB", $2 / 1048576 }' /proc/meminfo) RAM, Linux $(uname -r),"
+	echo "$(. /etc/os-release 2>/dev/null && echo "$PRETTY_NAME"), Dovecot $(dovecot --version | cut -d' ' -f1),"
+	echo "$(openssl version | cut -d' ' -f1-2), $(python3 --version), $(curl --version | head -n1 | cut -d' ' -f1-2),"
+	echo "fetchmail $(fetchmail --version 2>/dev/null | sed -n 's/^This is fetchmail release \([0-9.]*\).*/\1/p')."
+	echo "mailaudit $("$MA" --version 2>/dev/null | head -n1 | awk '{ print $NF }')" \
+		"(commit $(git -C "$top" rev-parse --short HEAD 2>/dev/null || echo unknown), working tree as built)."
+	echo "Date: $(date -u '+%F %H:%M UTC'). Runs: 1 warm-up + $RUNS measured, medians. Loopback only."
+} >"$RESULTS"
+
+for N in $SIZES; do
+	prepare_box "$N" || die "seeding $N messages failed"
+	# Point alice's home at the cached box (the harness made an empty one).
+	rm -rf -- "$MA_MAILDIR" && ln -s "$CACHE/m$N/Maildir" "$MA_MAILDIR" || die "cannot link the mailbox"
+	ROWS=$WORK/rows.$N
+	: >"$ROWS"
+
+	run_case "floor: refclient (C+OpenSSL, pipelined)" ref : -- "${REF[@]}"
+	run_case "mailaudit first audit" mailaudit reset_state -- "${AUDIT[@]}"
+	# the repeat series starts from one first audit; history grows over it
+	# The second audit is measured apart: it is where the store grows once
+	# (see docs/benchmarks.md), the steady growth is what repeats add after.
+	reset_state && audit_quiet || say "first audit before the repeats failed"
+	h0=$(history_size)
+	audit_quiet || say "second audit before the repeats failed"
+	h1=$(history_size)
+	run_case "mailaudit repeat, unchanged" mailaudit : -- "${AUDIT[@]}"
+	h2=$(history_size)
+	growth=$(((h2 - h1) / (RUNS + 2)))
+	run_case "mailaudit repeat, +100 new -100 deleted" mailaudit sync_and_change -- "${AUDIT[@]}"
+	run_case "python3 imaplib+poplib (same fetches)" py : -- "${PY[@]}"
+	if command -v curl >/dev/null; then
+		run_case "curl: UID/size listing + UIDL/LIST" curl : -- "${CURL[@]}"
+	fi
+	if command -v fetchmail >/dev/null; then
+		run_case "fetchmail --check (IMAP 3 folders + POP3)" fetchmail : -- "${FM[@]}"
+	fi
+
+	# The table. Ratios are to the floor (first row).
+	{
+		echo
+		echo "### $N messages (INBOX $(split_inbox "$N"), Archive $(split_archive "$N"), Sent $(split_sent "$N"))"
+		echo
+		echo "| client | wall s | CPU s | peak RSS MB | received MB | wall / floor | bytes / floor | |"
+		echo "|---|---:|---:|---:|---:|---:|---:|---|"
+		awk -F'|' 'NR == 1 { fw = $2; fb = $5 }
+		{
+			mb = ($5 == "n/a") ? "n/a" : sprintf("%.2f", $5 / 1e6)
+			rb = ($5 == "n/a" || fb == "n/a" || fb == 0) ? "n/a" : sprintf("%.2f", $5 / fb)
+			st = ($6 == "ok") ? "" : $6 ($7 != "" ? ": " $7 : "")
+			printf "| %s | %.3f | %.3f | %.1f | %s | %.2f | %s | %s |\n", $1, $2, $3, $4 / 1024, mb, $2 / fw, rb, st
+		}' "$ROWS"
+		echo
+		echo "History store (history.db + WAL after a checkpoint): $h0 bytes after the first audit,"
+		echo "$h1 after the second (a one-time step of $((h1 - h0)) bytes), $h2 after $((RUNS + 2)) more"
+		echo "unchanged repeats: $growth bytes per unchanged repeat."
+	} >>"$RESULTS"
+
+	# Targets, judged from the numbers above (never assumed).
+	val() { awk -F'|' -v l="$1" -v c="$2" '$1 == l { print $c }' "$ROWS"; }
+	fw=$(val "floor: refclient (C+OpenSSL, pipelined)" 2)
+	aw=$(val "mailaudit first audit" 2) ab=$(val "mailaudit first audit" 5) ar=$(val "mailaudit first audit" 4)
+	rw=$(val "mailaudit repeat, unchanged" 2) rb=$(val "mailaudit repeat, unchanged" 5)
+	rr=$(val "mailaudit repeat, unchanged" 4)
+	judge() { awk "BEGIN { exit !($1) }" 2>/dev/null && echo met || echo "NOT met"; }
+	{
+		echo
+		echo "Targets at $N messages:"
+		echo
+		echo "- first audit <= 0.9 x floor wall: $(awk -v a="$aw" -v f="$fw" 'BEGIN { printf "%.2f x", a / f }') -> $(judge "$aw <= 0.9 * $fw")"
+		echo "- repeat (unchanged) <= 0.4 x first audit wall: $(awk -v a="$rw" -v f="$aw" 'BEGIN { printf "%.2f x", a / f }') -> $(judge "$rw <= 0.4 * $aw")"
+		if [ "$rb" != n/a ] && [ "$ab" != n/a ]; then
+			echo "- repeat bytes < 5 % of first audit bytes: $(awk -v a="$rb" -v f="$ab" 'BEGIN { printf "%.1f %%", 100 * a / f }') -> $(judge "$rb < 0.05 * $ab")"
+		else
+			echo "- repeat bytes < 5 % of first audit bytes: not measured (n/a)"
+		fi
+		echo "- peak RSS first audit < 64 MB: $(awk -v r="$ar" 'BEGIN { printf "%.1f MB", r / 1024 }') -> $(judge "$ar < 65536")"
+		echo "- peak RSS repeat < 32 MB: $(awk -v r="$rr" 'BEGIN { printf "%.1f MB", r / 1024 }') -> $(judge "$rr < 32768")"
+		echo "- history growth per unchanged repeat < 4 KB: $growth bytes -> $(judge "$growth < 4096")" \
+			"(steady state; plus the one-time step of $((h1 - h0)) bytes at the second audit)"
+	} >>"$RESULTS"
+done
+echo >>"$RESULTS"
+echo "Load average before: $load_start; after: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: other work ran too)." >>"$RESULTS"
+
+cp "$RESULTS" "$OUT/results.md"
+cat "$RESULTS"
+say "results in $OUT/results.md"
+
+# Replace what lies between the markers in docs/benchmarks.md.
+if [ "${MA_BENCH_DOC:-1}" != 0 ] && [ -f "$DOC" ] && grep -q '^<!-- bench:begin -->$' "$DOC"; then
+	awk -v res="$RESULTS" '
+		/^<!-- bench:begin -->$/ { print; while ((getline l < res) > 0) print l; skip = 1; next }
+		/^<!-- bench:end -->$/ { skip = 0 }
+		!skip' "$DOC" >"$WORK/doc.new" && cat "$WORK/doc.new" >"$DOC" && say "updated $DOC"
+fi

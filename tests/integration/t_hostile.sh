@@ -1,0 +1,257 @@
+#!/bin/bash
+# Hostile servers (tests/tools/hostile_server.py) against the session layer
+# (session_probe) AND the real program (mailaudit --report -). For every
+# scenario: a named error (the status name is printed by session_probe and
+# shown as "Status: NAME" in the report), exit status < 128 (no signal, no
+# crash), no sanitizer report on stderr, ended within the time bound, peak
+# RSS (/usr/bin/time %M) printed as a diag and below 200 MB.
+#
+# One scenario also runs with a --state-dir holding a good earlier audit
+# (from a server that behaves) and checks that history is intact after.
+#
+# The drip scenarios (one byte a second for ever) run concurrently to keep
+# the suite short; each is killed after DRIP_KILL seconds if still running.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+top=$(cd "$here/../.." && pwd)
+MAILAUDIT=${MAILAUDIT:-$top/build/mailaudit}
+MA_TOOLS=${MA_TOOLS:-$top/build/tools}
+probe="$MA_TOOLS/session_probe"
+need python3 timeout || tap_bail "missing dependencies"
+[ -x /usr/bin/time ] || tap_bail "/usr/bin/time missing (apt-get install time)"
+[ -x "$probe" ] || tap_bail "session_probe not built ($probe)"
+[ -x "$MAILAUDIT" ] || tap_bail "mailaudit not built ($MAILAUDIT)"
+
+H=127.0.0.1
+T=2                     # --timeout given to the programs
+LIMIT_MS=8000           # every scenario must end within this (4 x timeout)
+KILL_S=12               # outer safety net for a hang (then exit 137 -> not ok)
+DRIP_KILL=9
+MAX_RSS_KB=204800       # 200 MB
+
+# In the ASan pass (tests/run.sh sets fast_unwind_on_malloc=0 so lsan.supp
+# can name libetpan frames) a million-folder LIST costs a slow unwind per
+# malloc and takes minutes. No scenario here reaches the suppressed libetpan
+# leak (a "* BYE" greeting), so the fast unwinder is enough.
+[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS=${ASAN_OPTIONS//fast_unwind_on_malloc=0/fast_unwind_on_malloc=1}
+
+W=$(mktemp -d /tmp/ma-hostile.XXXXXX)
+hpids=""
+cleanup() {
+	local p
+	for p in $hpids; do kill "$p" 2>/dev/null; done
+	wait 2>/dev/null
+	rm -rf "$W"
+}
+trap cleanup EXIT
+printf 'secret-pw\n' >"$W/pw"
+chmod 600 "$W/pw"
+ACC=(--user u@example.test --password-file "$W/pw" --insecure --timeout "$T")
+
+# hostile SCENARIO [TLS]: starts a server, sets hport and hpid
+hostile() {
+	local pf="$W/port.$1.$RANDOM"
+	python3 "$top/tests/tools/hostile_server.py" "$1" >"$pf" 2>"$W/hostile.err" &
+	hpid=$!
+	hpids="$hpids $hpid"
+	for _ in $(seq 300); do [ -s "$pf" ] && break; sleep 0.05; done
+	hport=$(head -1 "$pf")
+	[ -n "$hport" ] || tap_bail "hostile server $1 did not start"
+}
+stop_hostile() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+
+# measure KILL_AFTER OUTFILE cmd...: runs cmd with stdout in OUTFILE, stderr in
+# OUTFILE.err; sets rc, ms, rss_kb
+measure() {
+	local kill_after=$1 of=$2 t0 t1
+	shift 2
+	t0=$(date +%s%N)
+	/usr/bin/time -f '%M' -o "$of.rss" timeout -s KILL "$kill_after" "$@" >"$of" 2>"$of.err"
+	rc=$?
+	t1=$(date +%s%N)
+	ms=$(( (t1 - t0) / 1000000 ))
+	rss_kb=$(tail -1 "$of.rss" 2>/dev/null)
+	case "$rss_kb" in '' | *[!0-9]*) rss_kb=0 ;; esac
+}
+
+# common assertions after measure: label limit_ms
+judge() {
+	local label=$1 limit=$2 of=$3
+	ok $(( rc < 128 ? 0 : 1 )) "$label: no crash, no hang (exit $rc)"
+	if grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:|Segmentation|Aborted' "$of.err"; then
+		fail "$label: sanitizer or crash report on stderr" "$(head -20 "$of.err")"
+	else
+		pass "$label: nothing from the sanitizers on stderr"
+	fi
+	ok $(( ms < limit ? 0 : 1 )) "$label: ended within $((limit / 1000)) s ($ms ms)"
+	diag "$label: peak RSS $((rss_kb / 1024)) MB"
+	ok $(( rss_kb > 0 && rss_kb < MAX_RSS_KB ? 0 : 1 )) "$label: peak RSS below 200 MB ($((rss_kb / 1024)) MB)"
+}
+
+# probe_case SCENARIO PROTO SEC WANT-REGEX [LIMIT_MS]
+probe_case() {
+	local sc=$1 proto=$2 sec=$3 want=$4 limit=${5:-$LIMIT_MS} of="$W/out.$1.$2"
+	hostile "$sc"
+	measure $((limit / 1000 + 4)) "$of" "$probe" --"$proto" "$H:$hport/$sec" "${ACC[@]}"
+	stop_hostile "$hpid"
+	if grep -qE "^$proto error ($want):" "$of"; then
+		pass "probe $sc: $proto error $want"
+	else
+		fail "probe $sc: $proto error $want" "stdout: $(head -c 600 "$of")" "stderr: $(head -c 600 "$of.err")"
+	fi
+	judge "probe $sc" "$limit" "$of"
+}
+
+# audit_case SCENARIO PROTO SEC WANT-REGEX [LIMIT_MS] [extra mailaudit args...]
+audit_case() {
+	local sc=$1 proto=$2 sec=$3 want=$4 limit=${5:-$LIMIT_MS} of="$W/audit.$1.$2"
+	shift 5 2>/dev/null || shift $#
+	local extra=("$@")
+	[ ${#extra[@]} -eq 0 ] && extra=(--no-history)
+	hostile "$sc"
+	measure $((limit / 1000 + 4)) "$of" "$MAILAUDIT" --report - "${extra[@]}" --"$proto" "$H:$hport/$sec" "${ACC[@]}"
+	stop_hostile "$hpid"
+	check_eq "mailaudit $sc: exit status 3 (UNKNOWN)" 3 "$rc"
+	if grep -qE "Status: ($want)\$" "$of"; then
+		pass "mailaudit $sc: report names $want"
+	else
+		fail "mailaudit $sc: report names $want" "report: $(grep -A3 '^Verdict' "$of" | head -5)" \
+			"stderr: $(head -c 600 "$of.err")"
+	fi
+	judge "mailaudit $sc" "$limit" "$of"
+}
+
+both() { # SCENARIO PROTO WANT [LIMIT_MS]
+	probe_case "$1" "$2" plain "$3" "${4:-$LIMIT_MS}"
+	audit_case "$1" "$2" plain "$3" "${4:-$LIMIT_MS}"
+}
+
+# --- EOF at many points of the IMAP dialogue ---------------------------------
+both imap-eof-greeting imap 'closed|greeting'
+both imap-eof-capability imap closed
+both imap-eof-after-login imap closed
+both imap-eof-list imap closed
+both imap-eof-status imap closed
+both imap-eof-fetch imap closed
+both imap-eof-fetch-literal imap closed
+
+# --- wrong tag, huge literal, 10 MB line -------------------------------------
+both imap-wrong-tag imap 'protocol|read-timeout'
+both imap-fetch-huge-literal imap too-large
+both imap-longline imap 'too-large|read-timeout|protocol'
+
+# --- POP3 UIDL: repeated message number, 71-character unique-id ---------------
+both pop3-uidl-dup pop3 protocol
+both pop3-uidl-long pop3 protocol
+
+# --- folder names no terminal should see raw ----------------------------------
+sc=imap-bad-names
+hostile "$sc"
+of="$W/out.$sc"
+measure "$KILL_S" "$of" "$probe" --imap "$H:$hport/plain" "${ACC[@]}"
+check_contains "probe $sc: the audit completes" "$(cat "$of")" "imap ok"
+judge "probe $sc" "$LIMIT_MS" "$of"
+of="$W/audit.$sc"
+measure "$KILL_S" "$of" "$MAILAUDIT" --report - --no-history --imap "$H:$hport/plain" "${ACC[@]}"
+stop_hostile "$hpid"
+ok $(( rc < 3 ? 0 : 1 )) "mailaudit $sc: audit completes (exit $rc)"
+judge "mailaudit $sc" "$LIMIT_MS" "$of"
+check "mailaudit $sc: report is valid UTF-8" python3 -c 'import sys; open(sys.argv[1],"rb").read().decode("utf-8")' "$of"
+if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$of" "$of.err"; then
+	fail "mailaudit $sc: no control characters in the report or on stderr" \
+		"$(LC_ALL=C grep -n "$(printf '[\001-\010\013-\037\177]')" "$of" "$of.err" | cat -v | head -5)"
+else
+	pass "mailaudit $sc: no control characters in the report or on stderr"
+fi
+check_contains "mailaudit $sc: valid modified UTF-7 still decoded" "$(cat "$of")" "日本語"
+folders=$(sed -n '/^Folders/,/^IMAP INBOX/p' "$of")
+diag "folders section as printed:" "$folders"
+check_not_contains "mailaudit $sc: no raw 0xff in the report" "$(LC_ALL=C cat "$of")" "$(printf '\377')"
+
+# --- 100,000 and 1,000,000 folders ----------------------------------------
+# The IMAP code accepts up to 100,000 folders and names the error above that.
+sc=imap-folders-100000
+hostile "$sc"
+of="$W/out.$sc"
+measure 24 "$of" "$probe" --imap "$H:$hport/plain" "${ACC[@]}"
+stop_hostile "$hpid"
+check_contains "probe $sc: 100,000 folders accepted" "$(head -c 400 "$of")" "imap ok"
+judge "probe $sc" 20000 "$of"
+sc=imap-folders-1000000
+probe_case "$sc" imap plain too-large 30000
+check_contains "probe $sc: the error says which limit" "$(cat "$W/out.$sc.imap")" "one reply exceeded 8 MB"
+audit_case "$sc" imap plain too-large 30000
+
+# --- history survives a hostile server ----------------------------------------
+# A good audit (hostile_server's well-behaved dialogue) is recorded; hostile
+# audits with the same --state-dir must neither damage nor add to it.
+SD="$W/state"
+db="$SD/history.db"
+hist() { # prints "integrity audits messages" of the history file
+	python3 - "$db" <<'PY'
+import sqlite3, sys
+c = sqlite3.connect("file:%s?mode=ro" % sys.argv[1], uri=True)
+print(c.execute("PRAGMA integrity_check").fetchone()[0],
+      c.execute("SELECT count(*) FROM audit").fetchone()[0],
+      c.execute("SELECT count(*) FROM message").fetchone()[0])
+PY
+}
+hostile imap-ok
+"$MAILAUDIT" --report - --state-dir "$SD" --now 1700000000 --imap "$H:$hport/plain" "${ACC[@]}" >"$W/good1" 2>&1
+rc=$?
+stop_hostile "$hpid"
+ok $(( rc < 3 ? 0 : 1 )) "history: a good audit of a well-behaved server (exit $rc)"
+before=$(hist 2>&1)
+check_eq "history: one audit, one message recorded" "ok 1 1" "$before"
+for sc in imap-eof-fetch-literal imap-wrong-tag imap-fetch-huge-literal; do
+	audit_case "$sc" imap plain "$(case $sc in imap-eof*) echo closed ;; imap-wrong-tag) echo 'protocol|read-timeout' ;; *) echo too-large ;; esac)" \
+		"$LIMIT_MS" --state-dir "$SD" --now 1700000100 >/dev/null
+	check_eq "history: intact and unchanged after $sc" "$before" "$(hist 2>&1)"
+done
+hostile imap-ok
+"$MAILAUDIT" --report - --state-dir "$SD" --now 1700000200 --imap "$H:$hport/plain" "${ACC[@]}" >"$W/good2" 2>&1
+stop_hostile "$hpid"
+check_contains "history: the next good audit still sees the first one" "$(sed -n '/^History/,$p' "$W/good2")" "2023-11-14"
+
+# --- slow drip: one byte a second, for ever; an endless line -----------------
+# --timeout is an idle timeout per read; a server that sends one byte per
+# second never lets it expire. The session must still end: either a session
+# deadline or a limit on how long one reply may take.
+drip() { # label proto cmd...
+	local label=$1 of="$W/drip.$1"
+	shift
+	measure "$DRIP_KILL" "$of" "$@"
+	echo "$rc $ms $rss_kb" >"$of.res"
+}
+hostile imap-drip; dport_i=$hport; dpid_i=$hpid
+hostile pop3-drip; dport_p=$hport; dpid_p=$hpid
+drip probe-imap "$probe" --imap "$H:$dport_i/plain" "${ACC[@]}" &
+j1=$!
+drip probe-pop3 "$probe" --pop3 "$H:$dport_p/plain" "${ACC[@]}" &
+j2=$!
+drip mailaudit-imap "$MAILAUDIT" --report - --no-history --imap "$H:$dport_i/plain" "${ACC[@]}" &
+j3=$!
+# Meanwhile: an IMAP line that does not end (300 MB at full speed, then
+# silence). Memory must stay bounded: a reply limit, not the idle timeout.
+hostile imap-endless-line; eport=$hport; epid=$hpid
+measure "$DRIP_KILL" "$W/endless" "$probe" --imap "$H:$eport/plain" "${ACC[@]}"
+stop_hostile "$epid"
+if grep -qE '^imap error (too-large|read-timeout|protocol):' "$W/endless"; then
+	pass "probe imap-endless-line: named error ($(cut -d: -f1 "$W/endless"))"
+else
+	fail "probe imap-endless-line: named error" "$(head -c 300 "$W/endless")"
+fi
+judge "probe imap-endless-line" "$LIMIT_MS" "$W/endless"
+wait $j1 $j2 $j3
+stop_hostile "$dpid_i"
+stop_hostile "$dpid_p"
+for l in probe-imap probe-pop3 mailaudit-imap; do
+	read -r rc ms rss_kb <"$W/drip.$l.res"
+	of="$W/drip.$l"
+	diag "drip $l: exit $rc after $ms ms; output: $(head -c 200 "$of") $(grep '^  Status' "$of")"
+	ok $(( rc < 128 ? 0 : 1 )) "drip $l: ends by itself, not killed after ${DRIP_KILL} s (exit $rc, $ms ms)"
+	ok $(( ms < LIMIT_MS ? 0 : 1 )) "drip $l: ended within $((LIMIT_MS / 1000)) s with --timeout $T ($ms ms)"
+done
+
+tap_done

@@ -1,0 +1,180 @@
+#!/bin/bash
+# The connection doctor (core/probe.c) against private Dovecots and a private
+# dnsmasq on loopback, through tests/tools/probe_run: working cells, SRV
+# discovery, CNAME chains, closed and silent ports, STARTTLS missing, wrong
+# CA, name mismatch, expired certificate, wrong password, login without '@',
+# unknown and obsolete names, and the matrix's parallelism.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+. "$here/../lib/dovecot.sh"
+need dovecot openssl python3 dnsmasq || tap_bail "missing dependencies"
+run="$MA_TOOLS/probe_run"
+[ -x "$run" ] || tap_bail "probe_run not built ($run)"
+export MA_RULES="$here/../../data/providers.rules"
+
+dns_pid=
+silent_pid=
+cleanup() {
+	[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null
+	[ -n "$silent_pid" ] && kill "$silent_pid" 2>/dev/null
+	dovecot_stop_all
+}
+trap cleanup EXIT
+
+free_port() { # udp|tcp
+	python3 -c "import socket,sys
+t=socket.SOCK_DGRAM if sys.argv[1]=='udp' else socket.SOCK_STREAM
+s=socket.socket(socket.AF_INET,t); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])" "$1"
+}
+
+# --- servers ---------------------------------------------------------------
+dovecot_start --cert expired --no-submission || tap_bail "dovecot (expired) did not start"
+EXPIRED_IMAPS=$MA_IMAPS_PORT
+EXPIRED_CA=$MA_CA  # every instance has its own test CA
+dovecot_start --cert wrongname --no-submission || tap_bail "dovecot (wrongname) did not start"
+WRONG_IMAPS=$MA_IMAPS_PORT
+WRONG_CA=$MA_CA
+dovecot_start --no-starttls-imap-port || tap_bail "dovecot did not start"
+dovecot_seed_standard || tap_bail "seeding failed"
+CLOSED=$(free_port tcp)
+
+# Two ports that accept and never say a word.
+read -r S1 S2 < <(python3 -c "import socket
+a=[socket.socket() for _ in range(2)]
+[s.bind(('127.0.0.1',0)) for s in a]
+print(*(s.getsockname()[1] for s in a))")
+python3 - "$S1" "$S2" <<'EOF' &
+import socket, sys, time, select
+socks = []
+for p in sys.argv[1:]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind(("127.0.0.1", int(p)))
+    s.listen(16)
+    socks.append(s)
+held = []
+end = time.time() + 120
+while time.time() < end:
+    r, _, _ = select.select(socks, [], [], 1)
+    for s in r:
+        held.append(s.accept()[0])
+EOF
+silent_pid=$!
+
+DNS_PORT=$(free_port udp)
+dnsmasq --no-daemon --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
+	--no-resolv --no-hosts --local=/test/ --local=/net/ \
+	--host-record=localhost,127.0.0.1 \
+	--cname=mail.alias.test,mid.alias.test --cname=mid.alias.test,localhost \
+	--srv-host=_imaps._tcp.example.test,localhost,"$MA_IMAPS_PORT" \
+	--srv-host=_pop3s._tcp.example.test,localhost,"$MA_POP3S_PORT" \
+	--srv-host=_submission._tcp.example.test,localhost,"$MA_SUBMISSION_PORT" \
+	--address=/smtp-12345.m67.wedos.net/127.0.0.1 \
+	--log-facility=- >"$MA_TMP/dnsmasq.log" 2>&1 &
+dns_pid=$!
+export MA_RESOLVER=127.0.0.1:$DNS_PORT
+for _ in $(seq 1 50); do
+	grep -q started "$MA_TMP/dnsmasq.log" 2>/dev/null && break
+	sleep 0.1
+done
+kill -0 "$dns_pid" 2>/dev/null || tap_bail "dnsmasq did not start: $(cat "$MA_TMP/dnsmasq.log")"
+
+probe() { "$run" --ca "$MA_CA" --timeout 3 "$@" 2>&1; }
+cell() { # output slot -> "status login=... alt=..."
+	printf '%s\n' "$1" | awk -v s="$2" '$1 == "CELL" && $2 == s { print $4, $5, $6 }'
+}
+
+# --- SRV discovery, working cells, read-only -------------------------------
+snap=$(maildir_snapshot)
+out=$(probe --address "$MA_USER" --password-file "$MA_PASSFILE" --only imaps,pop3s,submission)
+check_eq "SRV: IMAPS found, login ok" "ok login=ok alt=no" "$(cell "$out" imaps)"
+check_eq "SRV: POP3S found, login ok" "ok login=ok alt=no" "$(cell "$out" pop3s)"
+check_eq "SRV: submission (STARTTLS + AUTH PLAIN) login ok" "ok login=ok alt=no" "$(cell "$out" submission)"
+check_contains "SRV: names the record" "$out" "SRV _imaps._tcp.example.test"
+check_contains "best-settings lists all three" "$out" "FINDING best-settings OK"
+check_contains "best-settings table: IMAP" "$out" "IMAP: localhost port $MA_IMAPS_PORT SSL/TLS, login ok"
+check_not_contains "password never printed" "$out" "$MA_PASS"
+check_eq "probe changed no mail" "$snap" "$(maildir_snapshot)"
+long=$(printf '%s\n' "$out" | grep -v '^CELL\|^FINDING' | awk 'length > 78')
+check_eq "text fits 78 columns" "" "$long"
+
+# --- STARTTLS cells on given names, login without '@' ----------------------
+out=$(probe --address "$MA_USER" --login alice --password-file "$MA_PASSFILE" --imap-host localhost \
+	--port imap="$MA_IMAP_PORT" --port pop3="$MA_POP3_PORT" --only imap,pop3)
+check_eq "IMAP STARTTLS: 'alice' refused, full address works" "login login=refused alt=ok" "$(cell "$out" imap)"
+check_eq "POP3 STLS uses the IMAP name" "login login=refused alt=ok" "$(cell "$out" pop3)"
+check_contains "login-not-full-address" "$out" "FINDING login-not-full-address WARNING"
+check_contains "says which login works" "$out" "\"alice@example.test\" was accepted"
+
+# --- wrong password ---------------------------------------------------------
+bad=$MA_TMP/badpw
+printf 'wrong\n' >"$bad"
+out=$(probe --address "$MA_USER" --password-file "$bad" --imap-host localhost --smtp-host localhost \
+	--port imaps="$MA_IMAPS_PORT" --port submission="$MA_SUBMISSION_PORT" --only imaps,submission)
+check_eq "wrong password: IMAP" "login login=refused alt=no" "$(cell "$out" imaps)"
+check_eq "wrong password: SMTP" "login login=refused alt=no" "$(cell "$out" submission)"
+check_contains "login-rejected" "$out" "FINDING login-rejected CRITICAL"
+check_contains "login-rejected: 15 minutes hint" "$out" "15 minutes"
+
+# --- STARTTLS not offered, closed port --------------------------------------
+out=$(probe --address "$MA_USER" --password-file "$MA_PASSFILE" --imap-host localhost --smtp-host localhost \
+	--port imap="$MA_IMAP_NOTLS_PORT" --port pop3="$MA_POP3_NOTLS_PORT" --port smtps="$CLOSED" \
+	--only imap,pop3,smtps)
+check_eq "no STARTTLS: IMAP, nothing sent" "starttls-missing login=no alt=no" "$(cell "$out" imap)"
+check_eq "no STLS: POP3" "starttls-missing login=no alt=no" "$(cell "$out" pop3)"
+check_contains "starttls-missing finding" "$out" "FINDING starttls-missing WARNING"
+check_eq "closed port" "refused login=no alt=no" "$(cell "$out" smtps)"
+check_contains "port-closed finding" "$out" "FINDING port-closed"
+
+# --- wrong CA: looked at, no login ------------------------------------------
+out=$("$run" --ca "$MA_CERTS/untrusted-ca.crt" --timeout 3 --address "$MA_USER" --password-file "$MA_PASSFILE" \
+	--imap-host localhost --port imaps="$MA_IMAPS_PORT" --port imap="$MA_IMAP_PORT" --only imaps,imap 2>&1)
+check_eq "wrong CA: IMAPS untrusted, no login" "cert-untrusted login=no alt=no" "$(cell "$out" imaps)"
+check_eq "wrong CA: STARTTLS untrusted, no login" "cert-untrusted login=no alt=no" "$(cell "$out" imap)"
+check_contains "cert-untrusted finding" "$out" "FINDING cert-untrusted CRITICAL"
+check_contains "capabilities still shown" "$out" "caps: IMAP4rev1"
+
+# --- name mismatch through a CNAME chain ------------------------------------
+out=$(probe --address "$MA_USER" --password-file "$MA_PASSFILE" --imap-host mail.alias.test \
+	--port imaps="$MA_IMAPS_PORT" --only imaps)
+check_eq "alias name: mismatch, no login" "cert-name-mismatch login=no alt=no" "$(cell "$out" imaps)"
+check_contains "CNAME chain shown" "$out" "-> mid.alias.test -> localhost = 127.0.0.1"
+check_contains "advice: the alias's target is covered" "$out" "alias (CNAME) of localhost"
+check_contains "advice: use that name" "$out" "covers: use localhost"
+
+out=$("$run" --ca "$WRONG_CA" --timeout 3 --address "$MA_USER" --imap-host localhost --port imaps="$WRONG_IMAPS" \
+	--only imaps 2>&1)
+check_eq "wrongname certificate" "cert-name-mismatch login=no alt=no" "$(cell "$out" imaps)"
+check_contains "covered names listed" "$out" "DNS:other.example"
+
+out=$("$run" --ca "$EXPIRED_CA" --timeout 3 --address "$MA_USER" --password-file "$MA_PASSFILE" \
+	--imap-host localhost --port imaps="$EXPIRED_IMAPS" --only imaps 2>&1)
+check_eq "expired certificate, no login" "cert-expired login=no alt=no" "$(cell "$out" imaps)"
+check_contains "cert-expired finding" "$out" "FINDING cert-expired CRITICAL"
+
+# --- unknown and obsolete names ---------------------------------------------
+out=$(probe --address "$MA_USER" --imap-host nosuch.example.test --only imaps)
+check_eq "unknown name" "host-unknown login=no alt=no" "$(cell "$out" imaps)"
+check_contains "host-unknown finding" "$out" "FINDING host-unknown CRITICAL"
+
+out=$(probe --address "$MA_USER" --smtp-host smtp-12345.m67.wedos.net --port submission="$MA_SUBMISSION_PORT" \
+	--only submission)
+check_contains "host-obsolete finding" "$out" "FINDING host-obsolete WARNING"
+check_contains "host-obsolete: current name hint" "$out" "wesX.smtp.wedos.net"
+
+# --- silence: two silent ports cost one timeout, not two ---------------------
+# The probe's own clock: under ASan process start and exit cost seconds.
+out=$(probe --timeout 2 --address "$MA_USER" --imap-host localhost --port imaps="$S1" --port imap="$S2" \
+	--only imaps,imap)
+ms=$(printf '%s\n' "$out" | sed -n 's/^TOTAL ms=//p')
+check_eq "silent IMAPS times out" "read-timeout login=no alt=no" "$(cell "$out" imaps)"
+check_eq "silent IMAP times out" "read-timeout login=no alt=no" "$(cell "$out" imap)"
+check_contains "all-ports-silent finding" "$out" "FINDING all-ports-silent CRITICAL"
+if [ "${ms:-0}" -ge 1900 ] && [ "$ms" -lt 3500 ]; then
+	pass "two silent cells ran in parallel (${ms} ms for a 2 s timeout)"
+else
+	fail "two silent cells ran in parallel" "took ${ms} ms for a 2 s timeout"
+fi
+
+tap_done

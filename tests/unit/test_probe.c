@@ -1,0 +1,309 @@
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "dns.h"
+#include "probe.h"
+
+/* ---- rules ---- */
+
+static const char rules_text[] =
+	"# comment\n"
+	"\n"
+	"smtp-#.m#.wedos.net | wesX.smtp.wedos.net | obsolete, may stop without warning\r\n"
+	"  *.old.example  |  new.example | retired in 2020\n";
+
+static void rules_parse_and_match(void **state)
+{
+	(void)state;
+	struct ma_rules r;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_rules_parse(rules_text, strlen(rules_text), &r, &err), MA_OK);
+	assert_int_equal(r.n, 2);
+	assert_string_equal(r.v[0].pattern, "smtp-#.m#.wedos.net");
+	assert_string_equal(r.v[0].hint, "wesX.smtp.wedos.net");
+	assert_string_equal(r.v[0].note, "obsolete, may stop without warning");
+	assert_string_equal(r.v[1].hint, "new.example");
+
+	const struct ma_rule *m = ma_rules_match(&r, "SMTP-12345.m67.wedos.net");
+	assert_non_null(m);
+	assert_ptr_equal(m, &r.v[0]);
+	assert_null(ma_rules_match(&r, "wes1.smtp.wedos.net"));
+	assert_null(ma_rules_match(&r, "smtp-.m67.wedos.net"));      /* '#' needs a digit */
+	assert_null(ma_rules_match(&r, "smtp-12a.m67.wedos.net"));
+	assert_non_null(ma_rules_match(&r, "mail.old.example"));
+	assert_null(ma_rules_match(&r, "old.example"));
+	ma_rules_free(&r);
+}
+
+static void rules_reject_bad_lines(void **state)
+{
+	(void)state;
+	struct ma_rules r;
+	struct ma_error err = { 0 };
+	const char bad[] = "ok.example | a | b\nmissing bars here\n";
+	assert_int_equal(ma_rules_parse(bad, strlen(bad), &r, &err), MA_ERR_ARGUMENT);
+	assert_non_null(strstr(err.detail, "line 2"));
+	assert_int_equal(r.n, 0);
+	assert_null(r.v);
+	const char nul[] = "a\0b | c | d\n";
+	assert_int_equal(ma_rules_parse(nul, sizeof nul - 1, &r, &err), MA_ERR_ARGUMENT);
+	/* empty input: no rules, no error */
+	assert_int_equal(ma_rules_parse("", 0, &r, &err), MA_OK);
+	assert_int_equal(r.n, 0);
+}
+
+static void glob_edge_cases(void **state)
+{
+	(void)state;
+	assert_true(ma_glob_match("*", ""));
+	assert_true(ma_glob_match("a?c", "abc"));
+	assert_false(ma_glob_match("a?c", "ac"));
+	assert_true(ma_glob_match("#", "0123"));
+	assert_false(ma_glob_match("#", ""));
+	/* a pathological pattern must finish quickly */
+	char text[256];
+	memset(text, 'a', 250);
+	text[250] = '\0';
+	assert_false(ma_glob_match("*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b", text));
+}
+
+/* The same parser on arbitrary bytes (ASan/UBSan watch): a deterministic
+ * generator, no crash and no overrun is the test. */
+static void rules_parse_garbage(void **state)
+{
+	(void)state;
+	unsigned x = 12345;
+	char buf[512];
+	for (int round = 0; round < 2000; round++) {
+		size_t n = round % sizeof buf;
+		for (size_t i = 0; i < n; i++) {
+			x = x * 1103515245u + 12345u;
+			const char alphabet[] = "ab#*?|\n\r \t.\0";
+			buf[i] = alphabet[(x >> 16) % (sizeof alphabet - 1)];
+		}
+		struct ma_rules r;
+		if (ma_rules_parse(buf, n, &r, NULL) == MA_OK) {
+			for (size_t k = 0; k < r.n; k++)
+				(void)ma_glob_match(r.v[k].pattern, "smtp-1.m2.wedos.net");
+			ma_rules_free(&r);
+		}
+	}
+}
+
+/* ---- DNS ---- */
+
+/* Reply to "mail.example.test A": CNAME to wes1.imap.example.net (with
+ * a compression pointer back into the question), then its A record. */
+static const unsigned char reply_cname[] = {
+	0x12, 0x34, 0x81, 0x80, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+	/* question at 12: mail.example.test */
+	4, 'm', 'a', 'i', 'l', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e', 4, 't', 'e', 's', 't', 0,
+	0x00, 0x01, 0x00, 0x01,
+	/* answer 1: ptr to 12, CNAME, IN, ttl, rdlen 22 */
+	0xC0, 0x0C, 0x00, 0x05, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3C, 0x00, 0x17,
+	4, 'w', 'e', 's', '1', 4, 'i', 'm', 'a', 'p', 7, 'e', 'x', 'a', 'm', 'p', 'l', 'e',
+	3, 'n', 'e', 't', 0,
+	/* answer 2: ptr to the CNAME target (offset 47), A 192.0.2.7 */
+	0xC0, 0x2F, 0x00, 0x01, 0x00, 0x01, 0x00, 0x00, 0x00, 0x3C, 0x00, 0x04,
+	192, 0, 2, 7,
+};
+
+static void dns_parse_cname_chain(void **state)
+{
+	(void)state;
+	struct ma_dns_reply r;
+	assert_int_equal(ma_dns_parse_reply(reply_cname, sizeof reply_cname, &r), MA_OK);
+	assert_int_equal(r.id, 0x1234);
+	assert_int_equal(r.rcode, 0);
+	assert_int_equal(r.n_rr, 2);
+	assert_int_equal(r.rr[0].type, MA_DNS_CNAME);
+	assert_string_equal(r.rr[0].owner, "mail.example.test");
+	assert_string_equal(r.rr[0].text, "wes1.imap.example.net");
+	assert_int_equal(r.rr[1].type, MA_DNS_A);
+	assert_string_equal(r.rr[1].owner, "wes1.imap.example.net");
+	assert_string_equal(r.rr[1].text, "192.0.2.7");
+}
+
+static void dns_parse_srv_and_rcode(void **state)
+{
+	(void)state;
+	const unsigned char srv[] = {
+		0x00, 0x07, 0x81, 0x80, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00,
+		1, 'x', 0, 0x00, 0x21, 0x00, 0x01, 0, 0, 0, 60, 0x00, 0x0A,
+		0x00, 0x05, 0x00, 0x0A, 0x03, 0xE1, 1, 'h', 0, 0,
+	};
+	struct ma_dns_reply r;
+	assert_int_equal(ma_dns_parse_reply(srv, sizeof srv, &r), MA_OK);
+	assert_int_equal(r.n_rr, 1);
+	assert_int_equal(r.rr[0].type, MA_DNS_SRV);
+	assert_int_equal(r.rr[0].priority, 5);
+	assert_int_equal(r.rr[0].weight, 10);
+	assert_int_equal(r.rr[0].port, 993);
+	assert_string_equal(r.rr[0].text, "h");
+
+	const unsigned char nx[] = { 0, 1, 0x81, 0x83, 0, 0, 0, 0, 0, 0, 0, 0 };
+	assert_int_equal(ma_dns_parse_reply(nx, sizeof nx, &r), MA_OK);
+	assert_int_equal(r.rcode, 3);
+	/* a query, not a reply */
+	const unsigned char q[] = { 0, 1, 0x01, 0x00, 0, 0, 0, 0, 0, 0, 0, 0 };
+	assert_int_equal(ma_dns_parse_reply(q, sizeof q, &r), MA_ERR_PROTOCOL);
+}
+
+static void dns_parse_hostile(void **state)
+{
+	(void)state;
+	struct ma_dns_reply r;
+	/* a name that points at itself */
+	const unsigned char loop[] = { 0, 1, 0x81, 0x80, 0, 1, 0, 0, 0, 0, 0, 0, 0xC0, 0x0C, 0, 1, 0, 1 };
+	assert_int_equal(ma_dns_parse_reply(loop, sizeof loop, &r), MA_ERR_PROTOCOL);
+	/* every truncation of a good reply is handled */
+	for (size_t n = 0; n < sizeof reply_cname; n++)
+		(void)ma_dns_parse_reply(reply_cname, n, &r);
+	/* and random single-byte mutations of it */
+	unsigned char buf[sizeof reply_cname];
+	unsigned x = 7;
+	for (int round = 0; round < 5000; round++) {
+		memcpy(buf, reply_cname, sizeof buf);
+		for (int k = 0; k < 3; k++) {
+			x = x * 1103515245u + 12345u;
+			buf[(x >> 8) % sizeof buf] = (unsigned char)(x >> 20);
+		}
+		if (ma_dns_parse_reply(buf, sizeof buf, &r) == MA_OK)
+			for (size_t i = 0; i < r.n_rr; i++)
+				assert_true(strlen(r.rr[i].owner) < 256 && strlen(r.rr[i].text) < 256);
+	}
+}
+
+static void dns_build_query_and_resolver(void **state)
+{
+	(void)state;
+	unsigned char q[300];
+	size_t n = ma_dns_build_query(0xBEEF, "imap.example.test.", MA_DNS_AAAA, q, sizeof q);
+	assert_int_equal(n, 12 + 19 + 4);
+	assert_int_equal(q[0], 0xBE);
+	assert_int_equal(q[12], 4);
+	assert_memory_equal(q + 13, "imap", 4);
+	assert_int_equal(q[n - 3], MA_DNS_AAAA);
+	assert_int_equal(ma_dns_build_query(1, "a..b", MA_DNS_A, q, sizeof q), 0);
+	char label[70];
+	memset(label, 'x', 64);
+	label[64] = '\0';
+	assert_int_equal(ma_dns_build_query(1, label, MA_DNS_A, q, sizeof q), 0);
+
+	char ip[64];
+	unsigned port;
+	assert_true(ma_dns_parse_resolver("127.0.0.1:5353", ip, sizeof ip, &port));
+	assert_string_equal(ip, "127.0.0.1");
+	assert_int_equal(port, 5353);
+	assert_true(ma_dns_parse_resolver("10.0.0.1", ip, sizeof ip, &port));
+	assert_int_equal(port, 53);
+	assert_false(ma_dns_parse_resolver("127.0.0.1:", ip, sizeof ip, &port));
+	assert_false(ma_dns_parse_resolver("localhost:53", ip, sizeof ip, &port));
+	assert_false(ma_dns_parse_resolver("127.0.0.1:70000", ip, sizeof ip, &port));
+}
+
+static void dns_literal_needs_no_query(void **state)
+{
+	(void)state;
+	struct ma_dns_facts f;
+	assert_int_equal(ma_dns_lookup("127.0.0.1", 1, -1, &f, NULL), MA_OK);
+	assert_int_equal(f.n_addrs, 1);
+	assert_string_equal(f.addrs[0], "127.0.0.1");
+}
+
+/* ---- certificates and text ---- */
+
+static void cert_covers_names(void **state)
+{
+	(void)state;
+	const char *sans = "DNS:wes1.imap.wedos.net, DNS:*.smtp.wedos.net, IP:192.0.2.1";
+	assert_true(ma_cert_covers(sans, "WES1.imap.wedos.net"));
+	assert_true(ma_cert_covers(sans, "wes2.smtp.wedos.net"));
+	assert_false(ma_cert_covers(sans, "a.b.smtp.wedos.net"));
+	assert_false(ma_cert_covers(sans, "smtp.wedos.net"));
+	assert_true(ma_cert_covers(sans, "192.0.2.1"));
+	assert_false(ma_cert_covers(sans, "imap.mydomain.cz"));
+	assert_false(ma_cert_covers("", "x"));
+}
+
+static void text_fits_78_columns(void **state)
+{
+	(void)state;
+	struct ma_probe_result r = { 0 };
+	snprintf(r.address, sizeof r.address, "ladik@wds-test.cz");
+	snprintf(r.login, sizeof r.login, "ladik");
+	r.n_cells = 2;
+	struct ma_probe_cell *c = &r.cells[0];
+	c->slot = MA_PROBE_IMAPS;
+	c->proto = MA_PROTO_IMAP;
+	snprintf(c->ep.host, sizeof c->ep.host, "smtp-12345.m67.wedos.net");
+	c->ep.port = 993;
+	c->ep.security = MA_SEC_TLS;
+	snprintf(c->how_found, sizeof c->how_found, "given");
+	c->status = MA_ERR_CERT_NAME_MISMATCH;
+	snprintf(c->err.detail, sizeof c->err.detail,
+		 "asked for smtp-12345.m67.wedos.net, but the certificate covers: DNS:wes1.imap.wedos.net, "
+		 "DNS:wes2.imap.wedos.net, DNS:wes3.imap.wedos.net, DNS:averyveryveryveryveryveryveryveryvery"
+		 "veryveryveryveryveryverylongname.example");
+	c->dns_ok = true;
+	c->dns.n_chain = 1;
+	snprintf(c->dns.chain[0], sizeof c->dns.chain[0], "wes1.imap.wedos.net");
+	c->dns.n_addrs = 1;
+	snprintf(c->dns.addrs[0], sizeof c->dns.addrs[0], "192.0.2.10");
+	c = &r.cells[1];
+	c->slot = MA_PROBE_SUBMISSION;
+	c->proto = MA_PROTO_SMTP;
+	snprintf(c->ep.host, sizeof c->ep.host, "wes1.smtp.wedos.net");
+	c->ep.port = 587;
+	c->ep.security = MA_SEC_STARTTLS;
+	c->status = MA_OK;
+	c->cert_ok = c->login_tried = c->login_ok = true;
+	snprintf(c->cert.tls_version, sizeof c->cert.tls_version, "TLSv1.3");
+	snprintf(c->caps, sizeof c->caps, "STARTTLS SIZE 8BITMIME PIPELINING AUTH=PLAIN AUTH=LOGIN");
+
+	char title[] = "smtp-12345.m67.wedos.net is an obsolete server name";
+	char evidence[] = "Addresses of the form smtp-12345.m67.wedos.net are obsolete and servers with "
+			  "these addresses may shut down without warning.\nCurrent names look like: "
+			  "wesX.smtp.wedos.net";
+	struct ma_finding f = { "host-obsolete", MA_SEV_WARNING, title, evidence, "why text", "fix text" };
+	r.findings = &f;
+	r.n_findings = 1;
+
+	char *text = NULL;
+	assert_int_equal(ma_probe_text(&r, &text), MA_OK);
+	assert_non_null(text);
+	assert_non_null(strstr(text, "[WARNING] host-obsolete"));
+	assert_non_null(strstr(text, "-> wes1.imap.wedos.net = 192.0.2.10"));
+	assert_non_null(strstr(text, "cert-name-mismatch"));
+	assert_non_null(strstr(text, "login accepted"));
+	for (const char *p = text; *p;) {
+		size_t l = strcspn(p, "\n");
+		if (l > 78)
+			fail_msg("line longer than 78 columns: %.*s", (int)l, p);
+		p += l + (p[l] == '\n');
+	}
+	free(text);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(rules_parse_and_match),
+		cmocka_unit_test(rules_reject_bad_lines),
+		cmocka_unit_test(glob_edge_cases),
+		cmocka_unit_test(rules_parse_garbage),
+		cmocka_unit_test(dns_parse_cname_chain),
+		cmocka_unit_test(dns_parse_srv_and_rcode),
+		cmocka_unit_test(dns_parse_hostile),
+		cmocka_unit_test(dns_build_query_and_resolver),
+		cmocka_unit_test(dns_literal_needs_no_query),
+		cmocka_unit_test(cert_covers_names),
+		cmocka_unit_test(text_fits_78_columns),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
