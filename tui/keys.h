@@ -26,7 +26,7 @@
 	X(REQ_VIEW1,     "1",              "Findings: what was found, most severe first", '1', 0, 0) \
 	X(REQ_VIEW2,     "2",              "Folders: messages, unseen and size per folder", '2', 0, 0) \
 	X(REQ_VIEW3,     "3",              "IMAP vs POP3: what a POP3 device sees", '3', 0, 0) \
-	X(REQ_VIEW4,     "4",              "Connection: encryption and certificates", '4', 0, 0) \
+	X(REQ_VIEW4,     "4",              "Connection: the port test (p), encryption and certificates", '4', 0, 0) \
 	X(REQ_VIEW5,     "5",              "History: earlier audits of this mailbox", '5', 0, 0) \
 	X(REQ_VIEW6,     "6",              "Report: the text report, as exported", '6', 0, 0) \
 	X(REQ_SEARCH,    "/",              "Search in the current view", '/', 0, 0) \
@@ -34,10 +34,10 @@
 	X(REQ_FIND_PREV, "N",              "Previous match", 'N', 0, 0) \
 	X(REQ_EXPORT,    "e",              "Export the report to a file", 'e', 0, 0) \
 	X(REQ_AGAIN,     "r",              "Audit again", 'r', 0, 0) \
-	X(REQ_PROBE,     "p",              "Probe the server (not yet available)", 'p', 0, 0) \
+	X(REQ_PROBE,     "p",              "Test every port and security: IMAP 993/143, POP3 995/110, SMTP 465/587; the result is in view 4", 'p', 0, 0) \
 	X(REQ_HELP,      "?, F1",          "Show or close this help", '?', KC(KEY_F(1)), 0) \
 	X(REQ_REDRAW,    "Ctrl-L",         "Redraw the screen", CTRL_('l'), 0, 0) \
-	X(REQ_BACK,      "Esc",            "Back; cancels a running audit", 27, 0, 0) \
+	X(REQ_BACK,      "Esc",            "Back; cancels a running audit or port test", 27, 0, 0) \
 	X(REQ_QUIT,      "q",              "Quit (asks first while an audit runs)", 'q', 0, 0)
 
 #define MA_KEY_ENUM(req, label, help, k1, k2, k3) req,

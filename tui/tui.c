@@ -177,6 +177,21 @@ static void drop_result(struct ui *ui)
 	lines_clear(&ui->lines);
 }
 
+static bool same_endpoint(bool has_a, const struct ma_endpoint *a, bool has_b,
+			  const struct ma_endpoint *b)
+{
+	return has_a == has_b && (!has_a || (strcmp(a->host, b->host) == 0 && a->port == b->port &&
+					     a->security == b->security));
+}
+
+static bool same_account(const struct ma_account *a, const struct ma_account *b)
+{
+	return strcmp(a->login, b->login) == 0 && strcmp(a->address, b->address) == 0 &&
+	       same_endpoint(a->has_imap, &a->imap, b->has_imap, &b->imap) &&
+	       same_endpoint(a->has_pop3, &a->pop3, b->has_pop3, &b->pop3) &&
+	       same_endpoint(a->has_smtp, &a->smtp, b->has_smtp, &b->smtp);
+}
+
 static int audit_finished(struct ui *ui)
 {
 	struct ma_worker *w = &ui->worker;
@@ -192,6 +207,11 @@ static int audit_finished(struct ui *ui)
 	drop_result(ui);
 	ui->result = w->result;
 	w->result = NULL;
+	/* A connection test of another mailbox would be read as this one's. */
+	if (ui->probe && !same_account(&ui->probe_acct, &ui->acct)) {
+		ma_probe_result_free(ui->probe);
+		ui->probe = NULL;
+	}
 	struct ma_error err;
 	if (ma_report_text(ui->result, &ui->report, &err) != MA_OK)
 		ui->report = NULL;
@@ -216,13 +236,98 @@ static int cancel_audit(struct ui *ui)
 	return R_DRAW | R_FULL | R_REBUILD;
 }
 
+/* --- the connection test ------------------------------------------------------ */
+
+/* p: the doctor for the audited account, with the audit's password source.
+ * A typed password was wiped after the audit; rather than ask for it again
+ * the test runs without a login, and view 4 says so. */
+static int start_probe(struct ui *ui)
+{
+	const struct ma_tui_args *a = ui->args;
+	struct ma_error err = { 0 };
+	char *password = NULL;
+	if (ui->running) {
+		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
+		return R_DRAW;
+	}
+	if (ui->pwcmd || ui->pwfile) {
+		password = ui->pwcmd ? ma_password_from_command(ui->pwcmd, a->timeout ? a->timeout : 30, &err)
+				     : ma_password_from_file(ui->pwfile, &err);
+		if (!password) {
+			char buf[700];
+			ma_error_format(&err, buf, sizeof buf);
+			ui_set_status(ui, true, "Password: %s", buf);
+			return R_DRAW;
+		}
+	}
+	/* The doctor checks certificates even under --insecure: telling
+	 * what is wrong with them is its job. Its default timeout is the
+	 * shorter one of --probe: six cells wait in parallel. */
+	struct ma_net_opts net = { 0 };
+	net.ca_file = ui->ca_file;
+	net.timeout_s = a->timeout ? a->timeout : 10;
+	net.source_addr = a->source_addr;
+	if (ma_worker_start_probe(&ui->worker, &ui->acct, password, &net, &err) != MA_OK) {
+		char buf[700];
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "The connection test could not start: %s", buf);
+		return R_DRAW;
+	}
+	ui->running = ui->probing = true;
+	ui->started_ms = now_ms();
+	ui->elapsed_s = 0;
+	ui->status[0] = '\0';
+	ui->view = 3;
+	ui->top[3] = 0;
+	ui->match = -1;
+	return R_DRAW | R_REBUILD;
+}
+
+static int probe_finished(struct ui *ui)
+{
+	struct ma_worker *w = &ui->worker;
+	ma_worker_join(w);
+	ui->running = ui->probing = false;
+	ui->lines_dirty = true;
+	if (w->status != MA_OK || !w->probe_result) {
+		char buf[700];
+		ma_error_format(&w->err, buf, sizeof buf);
+		ui_set_status(ui, true, "The connection test failed: %s", buf);
+		return R_DRAW | R_REBUILD;
+	}
+	ma_probe_result_free(ui->probe);
+	ui->probe = w->probe_result;
+	w->probe_result = NULL;
+	ui->probe_acct = ui->acct;
+	snprintf(ui->probe_login, sizeof ui->probe_login, "%s", ui->pwcmd || ui->pwfile ? "" :
+		 "Login not tested: the password was typed, and mailaudit does not keep it after "
+		 "the audit. With password_command or password_file the test logs in too.");
+	size_t ok = 0;
+	for (size_t i = 0; i < ui->probe->n_cells; i++)
+		ok += ui->probe->cells[i].status == MA_OK;
+	ui->view = 3;
+	ui->top[3] = 0;
+	ui->match = -1;
+	ui_set_status(ui, false, "Connection test done in %.1f s: %zu of %zu combinations work.",
+		      (double)ui->probe->elapsed_ms / 1000.0, ok, ui->probe->n_cells);
+	return R_DRAW | R_REBUILD;
+}
+
+static int cancel_probe(struct ui *ui)
+{
+	ma_worker_cancel(&ui->worker);
+	ui->running = ui->probing = false;
+	ui_set_status(ui, false, "Connection test cancelled.");
+	return R_DRAW | R_REBUILD;
+}
+
 static int worker_event(struct ui *ui)
 {
 	struct ma_worker_msg m;
 	int react = R_NONE;
 	while (ui->running && ma_worker_read(&ui->worker, &m)) {
 		if (m.kind == MA_WMSG_DONE)
-			return react | audit_finished(ui);
+			return react | (ui->probing ? probe_finished(ui) : audit_finished(ui));
 		if (m.step > MA_STEP_DONE)
 			continue;
 		if ((int)m.step > ui->step)
@@ -405,7 +510,8 @@ static int help_key(struct ui *ui, enum ma_request req)
 
 static int quit_request(struct ui *ui)
 {
-	if (!ui->running)
+	/* A connection test loses nothing when stopped: no question. */
+	if (!ui->running || ui->probing)
 		return R_QUIT;
 	open_prompt(ui, PROMPT_QUIT, "");
 	return R_DRAW;
@@ -432,6 +538,10 @@ static int set_view(struct ui *ui, int v)
 
 static int again(struct ui *ui)
 {
+	if (ui->running) {
+		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
+		return R_DRAW;
+	}
 	if (ui->pwcmd || ui->pwfile)
 		return ui_start_audit(ui, &ui->acct, NULL, ui->pwcmd, ui->pwfile, ui->ca_file);
 	/* A typed password was wiped after the last audit: ask again. */
@@ -495,9 +605,11 @@ static int results_key(struct ui *ui, enum ma_request req)
 		return R_DRAW;
 	}
 	case REQ_AGAIN: return again(ui);
-	case REQ_PROBE: ui_set_status(ui, false, "Probe: not yet available."); return R_DRAW;
+	case REQ_PROBE: return start_probe(ui);
 	case REQ_HELP: ui->help = true, ui->help_top = 0; return R_DRAW;
 	case REQ_BACK:
+		if (ui->probing)
+			return cancel_probe(ui);
 		start_prefill(ui, &ui->acct, false);
 		/* Back where the audit was chosen: its account, or the form. */
 		ui->form.focus = ui->form.chosen ? (int)(ui->form.chosen - ui->cfg.accounts)
@@ -729,8 +841,15 @@ static void draw_bottom(struct ui *ui)
 		attroff(a);
 		return;
 	}
+	if (ui->probing && !ui->help) {
+		snprintf(buf, sizeof buf, "Testing ports: %ld s   Esc: cancel the test", ui->elapsed_s);
+		attron(A_BOLD);
+		text_put(y, 0, ui->cols, buf);
+		attroff(A_BOLD);
+		return;
+	}
 	const char *hint = ui->help ? "Esc: close help   Up/Down: scroll" :
-			   ui->screen == SCR_RESULTS ? "q quit  ? help  Tab view  / search  e export  r again" :
+			   ui->screen == SCR_RESULTS ? "q quit  ? help  Tab view  / search  e export  r again  p test ports" :
 			   "";
 	attron(A_DIM);
 	text_put(y, 0, ui->cols, hint);
@@ -948,8 +1067,12 @@ int ma_tui_run(const struct ma_tui_args *a)
 		}
 		if (ui->running) {
 			long s = (long)((now_ms() - ui->started_ms) / 1000);
-			if (s != ui->elapsed_s)
+			if (s != ui->elapsed_s) {
 				ui->elapsed_s = s, react |= R_DRAW;
+				/* View 4 shows the test's time in its lines. */
+				if (ui->probing && ui->view == 3)
+					react |= R_REBUILD;
+			}
 		}
 	}
 	if (ui->running)
@@ -957,6 +1080,7 @@ int ma_tui_run(const struct ma_tui_args *a)
 	restore_terminal();
 	delscreen(scr);
 	drop_result(ui);
+	ma_probe_result_free(ui->probe);
 	free(ui->lines.v);
 	OPENSSL_cleanse(ui->form.field[F_PASS], sizeof ui->form.field[F_PASS]);
 	ma_config_free(&ui->cfg);

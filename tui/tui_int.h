@@ -12,6 +12,7 @@
 #include "audit.h"
 #include "config.h"
 #include "keys.h"
+#include "probe.h"
 #include "tui.h"
 #include "worker.h"
 
@@ -80,9 +81,10 @@ struct ui {
 	bool status_err;
 	int cur_y, cur_x;          /* where the text cursor goes; -1 hidden */
 
-	/* The audit in flight. */
+	/* The audit or connection test in flight. */
 	struct ma_worker worker;
 	bool running;
+	bool probing;              /* what runs is the connection test */
 	struct ma_account acct;    /* what runs or ran */
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
 	long long started_ms;
@@ -93,6 +95,9 @@ struct ui {
 
 	/* Results. */
 	struct ma_audit_result *result;
+	struct ma_probe_result *probe;   /* the last connection test, NULL none */
+	struct ma_account probe_acct;    /* the account it tested */
+	char probe_login[200];     /* why it tried no login; "" it did */
 	char *report;
 	int view;
 	int top[MA_NVIEWS];

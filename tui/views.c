@@ -175,18 +175,154 @@ static void pop3_build(struct ui *ui, struct lines *L, int w)
 		   "folders, and what it deletes is gone from every device.");
 }
 
-/* "  Label:      value", the value wrapped under itself. */
-static void kv(struct lines *L, int attr, int w, const char *label, const char *value)
+/* head, then text wrapped under itself: a hanging indent of headw columns. */
+static void hang(struct lines *L, int attr, int w, int headw, const char *head, const char *text)
 {
 	struct lines tmp = { 0 };
-	lines_wrap(&tmp, attr, -1, 0, w - 14, value && value[0] ? value : "-");
+	lines_wrap(&tmp, attr, -1, 0, w - headw, text && text[0] ? text : "-");
 	for (size_t i = 0; i < tmp.n; i++)
-		lines_addf(L, attr, -1, "  %-12s%s", i == 0 ? label : "", tmp.v[i].text);
+		lines_addf(L, attr, -1, "%-*s%s", headw, i == 0 ? head : "", tmp.v[i].text);
 	lines_clear(&tmp);
 	free(tmp.v);
 }
 
+/* "  Label:      value", the value wrapped under itself. */
+static void kv(struct lines *L, int attr, int w, const char *label, const char *value)
+{
+	char head[32];
+	snprintf(head, sizeof head, "  %s", label);
+	hang(L, attr, w, 14, head, value);
+}
+
 /* --- 4 Connection ----------------------------------------------------------- */
+
+/* The connection test (p) comes first: it answers "which settings work";
+ * the audit's own connection and certificates follow. */
+
+static const char *sec_label(enum ma_security s)
+{
+	return s == MA_SEC_TLS ? "SSL/TLS" : s == MA_SEC_STARTTLS ? "STARTTLS" : "none";
+}
+
+static const char *proto_label(enum ma_proto p)
+{
+	return p == MA_PROTO_IMAP ? "IMAP" : p == MA_PROTO_POP3 ? "POP3" : "SMTP";
+}
+
+/* One cell's outcome in a few words; the error in full is under Details. */
+static const char *cell_outcome(const struct ma_probe_cell *c, int *attr)
+{
+	*attr = ATTR_NONE;
+	if (c->status == MA_OK) {
+		*attr = ATTR_OK;
+		return c->login_ok ? "works, login accepted" : c->login_tried ? "works"
+			: "works (no login tried)";
+	}
+	if (c->login_tried && !c->login_ok) {
+		*attr = ATTR_WARN;
+		return c->alt_login_ok ? "connects; login refused, the full address works"
+			: "connects; login refused";
+	}
+	switch (c->status) {
+	case MA_ERR_REFUSED: return "closed (nothing listens on this port)";
+	case MA_ERR_CONNECT_TIMEOUT: return "no answer (port blocked or filtered)";
+	case MA_ERR_READ_TIMEOUT: return "connects, then no reply";
+	case MA_ERR_HOST_UNKNOWN: return "no such server name";
+	case MA_ERR_DNS: return "name lookup failed";
+	case MA_ERR_UNREACHABLE: case MA_ERR_NETWORK: return "network unreachable";
+	case MA_ERR_CANCELLED: return "cancelled";
+	case MA_ERR_ARGUMENT: return "no server to try";
+	case MA_ERR_STARTTLS_MISSING: *attr = ATTR_WARN; return "no STARTTLS offered";
+	case MA_ERR_TLS_HANDSHAKE: *attr = ATTR_WARN; return "encryption failed";
+	case MA_ERR_CERT_EXPIRED: case MA_ERR_CERT_NOT_YET_VALID: case MA_ERR_CERT_NAME_MISMATCH:
+	case MA_ERR_CERT_UNTRUSTED: case MA_ERR_CERT_SELF_SIGNED: case MA_ERR_CERT_INVALID:
+		*attr = ATTR_CRIT;
+		return "certificate not valid";
+	default: *attr = ATTR_WARN; return "fails";
+	}
+}
+
+/* Which servers stood in for ones the account does not name. */
+static void probe_hosts_note(struct lines *L, int w, const struct ma_account *a)
+{
+	const char *audited = a->has_imap ? "IMAP" : "POP3";
+	char buf[200];
+	const struct { bool has; const char *proto; } p[] = {
+		{ a->has_imap, "IMAP" }, { a->has_pop3, "POP3" }, { a->has_smtp, "SMTP" },
+	};
+	for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+		if (p[i].has)
+			continue;
+		snprintf(buf, sizeof buf, "%s: no server configured, tried on the %s server.",
+			 p[i].proto, audited);
+		lines_wrap(L, ATTR_NONE, -1, 0, w, buf);
+	}
+}
+
+static void probe_build(struct ui *ui, struct lines *L, int w)
+{
+	const struct ma_probe_result *r = ui->probe;
+	char buf[900], head[64];
+	if (ui->probing) {
+		snprintf(buf, sizeof buf, "Testing every port and security combination: %ld s. "
+			 "Esc cancels.", ui->elapsed_s);
+		lines_wrap(L, ATTR_BOLD, -1, 0, w, buf);
+		return;
+	}
+	if (!r) {
+		lines_wrap(L, ATTR_BOLD, -1, 0, w, "Press p to test every port and security combination");
+		lines_wrap(L, ATTR_NONE, -1, 0, w, "(IMAP 993 and 143, POP3 995 and 110, SMTP 465 and 587).");
+		return;
+	}
+	lines_add(L, ATTR_BOLD, -1, "Connection test");
+	snprintf(buf, sizeof buf, "%s, login %s, %.1f s.", r->address[0] ? r->address : "no address",
+		 r->login[0] ? r->login : "none", (double)r->elapsed_ms / 1000.0);
+	lines_wrap(L, ATTR_NONE, -1, 0, w, buf);
+	if (ui->probe_login[0])
+		lines_wrap(L, ATTR_WARN, -1, 0, w, ui->probe_login);
+	probe_hosts_note(L, w, &ui->probe_acct);
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_addf(L, ATTR_BOLD, -1, "%-5s %5s  %-8s  %s", "", "Port", "Security", "Outcome");
+	for (size_t i = 0; i < r->n_cells; i++) {
+		const struct ma_probe_cell *c = &r->cells[i];
+		int attr;
+		const char *out = cell_outcome(c, &attr);
+		snprintf(head, sizeof head, "%-5s %5u  %-8s  ", proto_label(c->proto), c->ep.port,
+			 sec_label(c->ep.security));
+		hang(L, attr, w, 23, head, out);
+	}
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_add(L, ATTR_BOLD, -1, "Details:");
+	for (size_t i = 0; i < r->n_cells; i++) {
+		const struct ma_probe_cell *c = &r->cells[i];
+		snprintf(buf, sizeof buf, "%s %u %s: %s (%s), %.1f s", proto_label(c->proto), c->ep.port,
+			 sec_label(c->ep.security), c->ep.host[0] ? c->ep.host : "?", c->how_found,
+			 (double)c->elapsed_ms / 1000.0);
+		lines_wrap(L, ATTR_NONE, -1, 2, w, buf);
+		if (c->status == MA_OK)
+			snprintf(buf, sizeof buf, "%s, certificate valid", c->cert.tls_version);
+		else
+			ma_error_format(&c->err, buf, sizeof buf);
+		lines_wrap(L, ATTR_NONE, -1, 4, w, buf);
+	}
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_add(L, ATTR_BOLD, -1, "What the test found:");
+	for (size_t i = 0; i < r->n_findings; i++) {
+		const struct ma_finding *f = &r->findings[i];
+		snprintf(buf, sizeof buf, "%-8s ", ma_severity_name(f->severity));
+		hang(L, ma_severity_attr(f->severity), w, 9, buf, f->title);
+		if (f->evidence && f->evidence[0])
+			lines_wrap(L, ATTR_NONE, -1, 2, w, f->evidence);
+		if (f->why) {
+			lines_add(L, ATTR_BOLD, -1, "  Why it matters:");
+			lines_wrap(L, ATTR_NONE, -1, 4, w, f->why);
+		}
+		if (f->fix) {
+			lines_add(L, ATTR_BOLD, -1, "  What to do:");
+			lines_wrap(L, ATTR_NONE, -1, 4, w, f->fix);
+		}
+	}
+}
 
 static void conn_one(struct lines *L, int w, const char *proto, bool tried, bool ok,
 		     const struct ma_endpoint *ep, const struct ma_error *err, bool tls,
@@ -228,6 +364,10 @@ static void conn_one(struct lines *L, int w, const char *proto, bool tried, bool
 static void conn_build(struct ui *ui, struct lines *L, int w)
 {
 	const struct ma_audit_result *r = ui->result;
+	probe_build(ui, L, w);
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_add(L, ATTR_BOLD, -1, "The audit's connection");
+	lines_add(L, ATTR_NONE, -1, "");
 	if (r->insecure) {
 		lines_wrap(L, ATTR_CRIT, -1, 0, w, "Certificate checks were turned OFF (--insecure): "
 			   "this connection could have been intercepted.");

@@ -1,4 +1,4 @@
-/* The audit thread and its two pipes; see worker.h. */
+/* The job thread and its two pipes; see worker.h. */
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -26,7 +26,13 @@ static void progress_cb(const struct ma_progress *p, void *ctx)
 static void *worker_main(void *arg)
 {
 	struct ma_worker *w = arg;
-	w->status = ma_audit_run(&w->acct, w->password, &w->opts, &w->result, &w->err);
+	if (w->job == MA_JOB_PROBE) {
+		w->probe_req.password = w->password;
+		w->status = ma_probe_run(&w->probe_req, &w->probe_result, &w->err);
+		w->probe_req.password = NULL;
+	} else {
+		w->status = ma_audit_run(&w->acct, w->password, &w->opts, &w->result, &w->err);
+	}
 	ma_password_free(w->password);
 	w->password = NULL;
 	/* No more progress can come, so this write may block: DONE must
@@ -64,15 +70,10 @@ static void release(struct ma_worker *w)
 	w->trace = NULL;
 }
 
-ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, char *password,
-			  const struct ma_audit_opts *opts, const char *trace_path,
-			  struct ma_error *err)
+/* Everything but the job itself: w holds the job's inputs; net is the
+ * job's own net options, which get the cancel pipe and the TLS store. */
+static ma_status launch(struct ma_worker *w, struct ma_net_opts *net, struct ma_error *err)
 {
-	memset(w, 0, sizeof *w);
-	w->msg_rd = w->msg_wr = w->cancel_rd = w->cancel_wr = -1;
-	w->password = password;
-	w->acct = *acct;
-	w->opts = *opts;
 	int mp[2], cp[2];
 	if (pipe2(mp, O_CLOEXEC | O_NONBLOCK) != 0) {
 		release(w);
@@ -84,22 +85,16 @@ ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, ch
 		return ma_fail(err, MA_ERR_IO, "cannot create a pipe: %s", strerror(errno));
 	}
 	w->cancel_rd = cp[0], w->cancel_wr = cp[1];
-	w->opts.net.cancel_fd = w->cancel_rd;
-	w->opts.progress = progress_cb;
-	w->opts.progress_ctx = w;
-	if (trace_path && ma_trace_open(trace_path, &w->trace, err) != MA_OK) {
+	net->cancel_fd = w->cancel_rd;
+	/* Made here rather than by the job: a bad ca_file is said at once. */
+	if (ma_tls_new(net, &w->tls, err) != MA_OK) {
 		release(w);
 		return err->status;
 	}
-	w->opts.trace = w->trace;
-	if (ma_tls_new(&w->opts.net, &w->tls, err) != MA_OK) {
-		release(w);
-		return err->status;
-	}
-	w->opts.net.tls = w->tls;
+	net->tls = w->tls;
 
 	/* Signals belong to the UI thread: it turns them into loop events. The
-	 * audit's own threads inherit this mask. */
+	 * job's own threads inherit this mask. */
 	sigset_t all, old;
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);
@@ -107,10 +102,76 @@ ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, ch
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		release(w);
-		return ma_fail(err, MA_ERR_NOMEM, "cannot start the audit thread");
+		return ma_fail(err, MA_ERR_NOMEM, "cannot start the worker thread");
 	}
 	w->running = true;
 	return MA_OK;
+}
+
+static void reset(struct ma_worker *w, enum ma_job job, const struct ma_account *acct, char *password)
+{
+	memset(w, 0, sizeof *w);
+	w->msg_rd = w->msg_wr = w->cancel_rd = w->cancel_wr = -1;
+	w->job = job;
+	w->password = password;
+	w->acct = *acct;
+}
+
+ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, char *password,
+			  const struct ma_audit_opts *opts, const char *trace_path,
+			  struct ma_error *err)
+{
+	reset(w, MA_JOB_AUDIT, acct, password);
+	w->opts = *opts;
+	w->opts.progress = progress_cb;
+	w->opts.progress_ctx = w;
+	if (trace_path && ma_trace_open(trace_path, &w->trace, err) != MA_OK) {
+		release(w);
+		return err->status;
+	}
+	w->opts.trace = w->trace;
+	return launch(w, &w->opts.net, err);
+}
+
+ma_status ma_worker_start_probe(struct ma_worker *w, const struct ma_account *acct, char *password,
+				const struct ma_net_opts *net, struct ma_error *err)
+{
+	reset(w, MA_JOB_PROBE, acct, password);
+	/* Into the worker's own copy, which lives as long as the job. */
+	ma_probe_request_for(&w->acct, &w->probe_req);
+	w->probe_req.net = *net;
+	return launch(w, &w->probe_req.net, err);
+}
+
+static void set_port(struct ma_probe_request *req, const struct ma_endpoint *ep,
+		     enum ma_probe_slot tls_slot, enum ma_probe_slot starttls_slot)
+{
+	req->port[ep->security == MA_SEC_TLS ? tls_slot : starttls_slot] = ep->port;
+}
+
+void ma_probe_request_for(const struct ma_account *a, struct ma_probe_request *req)
+{
+	memset(req, 0, sizeof *req);
+	/* The login may be the address: its domain names the provider in the
+	 * doctor's findings. */
+	if (a->address[0])
+		req->address = a->address;
+	else if (strchr(a->login, '@'))
+		req->address = a->login;
+	req->login = a->login[0] ? a->login : NULL;
+	const char *audited = a->has_imap ? a->imap.host : a->has_pop3 ? a->pop3.host : NULL;
+	/* A host of our own rather than DNS discovery: the doctor then
+	 * tests the servers this audit talked to, and a domain without SRV
+	 * records cannot send it to guessed names elsewhere. */
+	req->imap_host = a->has_imap ? a->imap.host : audited;
+	req->pop3_host = a->has_pop3 ? a->pop3.host : audited;
+	req->smtp_host = a->has_smtp ? a->smtp.host : audited;
+	if (a->has_imap)
+		set_port(req, &a->imap, MA_PROBE_IMAPS, MA_PROBE_IMAP);
+	if (a->has_pop3)
+		set_port(req, &a->pop3, MA_PROBE_POP3S, MA_PROBE_POP3);
+	if (a->has_smtp)
+		set_port(req, &a->smtp, MA_PROBE_SMTPS, MA_PROBE_SUBMISSION);
 }
 
 int ma_worker_read(struct ma_worker *w, struct ma_worker_msg *m)
@@ -159,4 +220,6 @@ void ma_worker_cancel(struct ma_worker *w)
 	ma_worker_join(w);
 	ma_audit_result_free(w->result);
 	w->result = NULL;
+	ma_probe_result_free(w->probe_result);
+	w->probe_result = NULL;
 }

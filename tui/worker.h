@@ -1,10 +1,12 @@
-/* The audit on a worker thread. The UI thread never blocks on the network:
- * progress arrives as small fixed-size messages on a pipe it polls beside
- * stdin, and cancelling is one byte on the pipe the transport watches
- * (opts.net.cancel_fd), which aborts every read and connect within a second.
+/* Network jobs on a worker thread: the audit, or the connection doctor.
+ * The UI thread never blocks on the network: progress arrives as small
+ * fixed-size messages on a pipe it polls beside stdin, and cancelling is one
+ * byte on the pipe the transport watches (net.cancel_fd), which aborts every
+ * read and connect within a second.
  *
- * Ownership: the worker takes the password and wipes it once the audit has
- * finished with it; the result is handed over by ma_worker_take_result. */
+ * Ownership: the worker takes the password and wipes it once the job has
+ * finished with it; the result is taken from w->result or w->probe_result
+ * after ma_worker_join (the caller then owns it). */
 #ifndef MA_TUI_WORKER_H
 #define MA_TUI_WORKER_H
 
@@ -13,6 +15,7 @@
 #include <stdint.h>
 
 #include "audit.h"
+#include "probe.h"
 
 enum ma_worker_msg_kind { MA_WMSG_PROGRESS, MA_WMSG_DONE };
 
@@ -25,17 +28,22 @@ struct ma_worker_msg {
 	char what[96];
 };
 
+enum ma_job { MA_JOB_AUDIT, MA_JOB_PROBE };
+
 struct ma_worker {
 	pthread_t tid;
 	bool running;              /* started and not yet joined */
+	enum ma_job job;
 	int msg_rd, msg_wr;        /* worker -> UI */
 	int cancel_rd, cancel_wr;  /* UI -> transport */
-	struct ma_account acct;
-	char *password;            /* owned; wiped and freed after the audit */
+	struct ma_account acct;    /* the job's copy: probe_req points into it */
+	char *password;            /* owned; wiped and freed after the job */
 	struct ma_audit_opts opts;
+	struct ma_probe_request probe_req;
 	struct ma_tls *tls;
 	struct ma_trace *trace;
 	struct ma_audit_result *result;
+	struct ma_probe_result *probe_result;
 	ma_status status;
 	struct ma_error err;
 };
@@ -46,15 +54,26 @@ struct ma_worker {
 ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, char *password,
 			  const struct ma_audit_opts *opts, const char *trace_path,
 			  struct ma_error *err);
+/* Starts the connection doctor for acct (see ma_probe_request_for). Takes
+ * password, which may be NULL: then no login is tried. net is copied; its
+ * cancel_fd and tls are the worker's. No progress: only DONE arrives. */
+ma_status ma_worker_start_probe(struct ma_worker *w, const struct ma_account *acct, char *password,
+				const struct ma_net_opts *net, struct ma_error *err);
+/* The doctor's request for an audited account, pointing into acct: every
+ * protocol without a server of its own is tried on the audited host (the
+ * IMAP host, else the POP3 one), and a configured port replaces the
+ * standard port of the cell with that security (plain counts as the
+ * STARTTLS cell). Fills everything but password and net. */
+void ma_probe_request_for(const struct ma_account *acct, struct ma_probe_request *req);
 /* Reads one message without blocking: 1 got one, 0 none now. */
 int ma_worker_read(struct ma_worker *w, struct ma_worker_msg *m);
 /* After MA_WMSG_DONE: joins the thread and releases everything but the
  * result. */
 void ma_worker_join(struct ma_worker *w);
-/* Asks the audit to stop, waits for it (about a second at most) and joins.
+/* Asks the job to stop, waits for it (about a second at most) and joins.
  * The result, if any, is dropped: a cancelled look is not shown. */
 void ma_worker_cancel(struct ma_worker *w);
-/* Asks the audit to stop without waiting: for a process about to _exit. */
+/* Asks the job to stop without waiting: for a process about to _exit. */
 void ma_worker_signal_cancel(struct ma_worker *w);
 
 #endif

@@ -85,6 +85,22 @@ sane_tty() { # NAME
 	expect "$1" "echo icanon END-$run" 5
 }
 
+hist_audits() { # state dir -> number of recorded audits (0 without a file or table)
+	local db=$1/history.db
+	[ -f "$db" ] || { echo 0; return; }
+	if command -v sqlite3 >/dev/null 2>&1; then
+		sqlite3 "$db" "select count(*) from audit" 2>/dev/null || echo 0
+		return
+	fi
+	python3 - "$db" <<'PY'
+import sqlite3, sys
+try:
+    print(sqlite3.connect(sys.argv[1]).execute("select count(*) from audit").fetchone()[0])
+except sqlite3.OperationalError:
+    print(0)
+PY
+}
+
 # --- a full account on the command line starts at once -----------------------------
 S1="$W/s1"
 in_pane "$(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$S1")"
@@ -100,6 +116,7 @@ if echo "$line" | grep -qE '^Verdict: (OK|WARNING|CRITICAL|UNKNOWN)( - |$)'; the
 else
 	fail "verdict in words" "$line"
 fi
+check_eq "a finished audit records history (control)" "1" "$(hist_audits "$S1")"
 check_contains "tabs name every view" "$(screen)" "1 Findings   2 Folders   3 IMAP vs POP3   4 Connection   5 History   6 Report"
 
 # --- each view -------------------------------------------------------------------------
@@ -115,7 +132,33 @@ T send-keys -t tui 1; expect "view 1: findings detail" "Why it matters:"
 T send-keys -t tui Tab; expect "Tab: next view" "Folder  "
 T send-keys -t tui BTab; expect "Shift-Tab: previous view" "What to do:"
 T send-keys -t tui j; expect "j moves to the next finding" "OK (all-clear)"
-T send-keys -t tui p; expect "p: probe not yet available" "not yet available"
+
+# --- p: the connection test -------------------------------------------------------------
+# Account ports replace the standard ones of the cell with that security;
+# the other cells try the standard ports on 127.0.0.1, closed here. SMTP
+# has no server of its own, so it is tried on the IMAP host.
+T send-keys -t tui 4; expect "view 4 before a test: says how" "Press p to test every port and security combination"
+T send-keys -t tui p; expect "p: the test finishes" "Connection test done in" 20
+row() { # NAME REGEX: a matrix row on the screen
+	if screen | grep -qE -- "$2"; then pass "$1"; else fail "$1" "no line matching: $2" "$(screen)"; fi
+}
+row "probe: IMAP SSL/TLS works, login accepted" "^IMAP +$MA_IMAPS_PORT +SSL/TLS +works, login accepted"
+row "probe: POP3 SSL/TLS works, login accepted" "^POP3 +$MA_POP3S_PORT +SSL/TLS +works, login accepted"
+row "probe: IMAP 143 closed" "^IMAP +143 +STARTTLS +closed"
+row "probe: POP3 110 closed" "^POP3 +110 +STARTTLS +closed"
+row "probe: SMTP 465 closed, in words" "^SMTP +465 +SSL/TLS +closed \\(nothing listens on this port\\)"
+row "probe: SMTP 587 closed, in words" "^SMTP +587 +STARTTLS +closed \\(nothing listens on this port\\)"
+check_contains "probe: says where SMTP was tried" "$(screen)" "SMTP: no server configured, tried on the IMAP server."
+T send-keys -t tui /; T send-keys -t tui -l "closed or silent"; T send-keys -t tui Enter
+expect "probe: findings are searchable" 'Found "closed or silent"'
+check_contains "probe: a finding says why it matters" "$(screen)" "Why it matters:"
+check_contains "probe: and what to do" "$(screen)" "What to do:"
+T send-keys -t tui /; T send-keys -t tui -l "Why it matters"; T send-keys -t tui Enter
+T send-keys -t tui n; expect "probe: n goes on to the next finding" "These are the combinations that worked"
+T send-keys -t tui /; T send-keys -t tui -l "The audit's connection"; T send-keys -t tui Enter
+expect "probe: the audit's part follows" "Found \"The audit's connection\""
+check_contains "probe: with its certificates" "$(screen)" "Verified:   yes"
+T send-keys -t tui 1
 
 # --- help and search ----------------------------------------------------------------------
 T send-keys -t tui '?'; expect "? shows help" "Export the report to a file"
@@ -232,6 +275,13 @@ ca_file = $MA_CA
 address = $MA_USER
 imap = 127.0.0.1:$MA_IMAPS_PORT/tls
 ca_file = $MA_CA
+
+[account starttls]
+address = $MA_USER
+imap = 127.0.0.1:$MA_IMAP_PORT/starttls
+pop3 = 127.0.0.1:$MA_POP3_PORT/starttls
+password_file = $MA_PASSFILE
+ca_file = $MA_CA
 CFG
 in_pane "$(quote "$MAILAUDIT" --state-dir "$W/s7")"
 expect "start screen lists the accounts" "> shop"
@@ -241,6 +291,10 @@ expect "an account without a password source asks for it" "Type the password for
 T send-keys -t tui -l "$MA_PASS"; T send-keys -t tui Enter
 expect "typed password audits the chosen account" "Verdict:" 15
 check_contains "IMAP only: POP3 view says so" "$(T send-keys -t tui 3; wait_for 'not audited'; screen)" "POP3 was not audited"
+T send-keys -t tui p; expect "typed password: the test runs" "Connection test done in" 20
+check_contains "typed password: the screen says no login" "$(screen)" "Login not tested: the password was typed"
+row "typed password: IMAP works without login" "^IMAP +$MA_IMAPS_PORT +SSL/TLS +works \\(no login tried\\)"
+check_contains "IMAP only: POP3 tried on the IMAP server" "$(screen)" "POP3: no server configured, tried on the IMAP server."
 T send-keys -t tui Escape; expect "Esc goes back to the start screen" "> "
 T send-keys -t tui k Enter
 expect "an account with password_file starts at once" "Verdict:" 15
@@ -248,6 +302,17 @@ T send-keys -t tui q; gone "q quits the account run" "Verdict:"
 in_pane "$(quote "$MAILAUDIT" -a shop --state-dir "$W/s8")"
 expect "-a NAME skips the start screen" "Verdict:" 15
 T send-keys -t tui q; gone "q quits the -a run" "Verdict:"
+
+# The STARTTLS ports: with the run of the first account, every IMAP and
+# POP3 combination has been seen working.
+in_pane "$(quote "$MAILAUDIT" -a starttls --state-dir "$W/s9")"
+expect "STARTTLS account audited" "Verdict:" 15
+T send-keys -t tui p; expect "STARTTLS account: the test finishes" "Connection test done in" 20
+row "probe: IMAP STARTTLS works, login accepted" "^IMAP +$MA_IMAP_PORT +STARTTLS +works, login accepted"
+row "probe: POP3 STARTTLS works, login accepted" "^POP3 +$MA_POP3_PORT +STARTTLS +works, login accepted"
+row "probe: IMAP 993 closed" "^IMAP +993 +SSL/TLS +closed"
+row "probe: POP3 995 closed" "^POP3 +995 +SSL/TLS +closed"
+T send-keys -t tui q; gone "q quits the STARTTLS run" "Verdict:"
 
 # --- a hanging POP3 server: cancel, quit prompt, SIGHUP ----------------------------------------------------
 python3 - "$W/hang.port" <<'PY' &
@@ -267,6 +332,9 @@ HP=$(cat "$W/hang.port")
 HANG=(--imap "127.0.0.1:$MA_IMAPS_PORT" --pop3 "127.0.0.1:$HP" --user "$MA_USER"
 	--password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 20)
 
+# The audit reports its POP3 step once the IMAP look has returned, so the
+# Esc below cancels an audit whose IMAP side is done: only the cancel can
+# keep it from being recorded.
 in_pane "$(quote "$MAILAUDIT" "${HANG[@]}" --state-dir "$W/s5")"
 expect "progress screen while auditing" "[>] POP3"
 check_contains "progress shows elapsed time" "$(screen)" "Elapsed:"
@@ -277,21 +345,11 @@ gone "n keeps auditing" "Quit anyway?"
 check_contains "still on the progress screen" "$(screen)" "[>] POP3"
 T send-keys -t tui Escape
 expect "Esc cancels the audit within seconds" "Audit cancelled." 5
+check_eq "a cancelled audit records no history" "0" "$(hist_audits "$W/s5")"
 T send-keys -t tui Escape
 gone "Esc on the start screen quits" "E-mail address:"
 sane_tty "after cancel: icanon and echo are on"
 
-hist_audits() { # state dir -> number of recorded audits (0 without a file)
-	python3 - "$1/history.db" <<'PY'
-import os, sqlite3, sys
-if not os.path.exists(sys.argv[1]):
-    print(0); sys.exit()
-try:
-    print(sqlite3.connect(sys.argv[1]).execute("select count(*) from audit").fetchone()[0])
-except sqlite3.OperationalError:
-    print(0)
-PY
-}
 in_pane "$(quote "$MAILAUDIT" "${HANG[@]}" --state-dir "$W/s6")"
 expect "second hanging audit running" "[>] POP3"
 shell_pid=$(T display -p -t tui '#{pane_pid}')
@@ -307,9 +365,25 @@ fi
 check_eq "SIGHUP leaves no partial history" "0" "$(hist_audits "$W/s6")"
 sane_tty "after SIGHUP: icanon and echo are on"
 
+# --- Esc cancels a connection test: SMTP on the silent port ----------------------------------------
+in_pane "$(quote "$MAILAUDIT" --imap "127.0.0.1:$MA_IMAPS_PORT" --smtp "127.0.0.1:$HP/tls" --user "$MA_USER" \
+	--password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 20 --state-dir "$W/s10")"
+expect "audit before a hanging test" "Verdict:" 15
+T send-keys -t tui p
+expect "a running test says so in view 4" "Testing every port and security combination"
+expect "a running test shows its time" "Testing ports: 1 s" 5
+T send-keys -t tui 1; expect "other views stay usable during the test" "Why it matters:"
+T send-keys -t tui Escape
+expect "Esc cancels the test within seconds" "Connection test cancelled." 5
+check_contains "still on the results" "$(screen)" "Verdict:"
+T send-keys -t tui 4; expect "cancelled: no result shown" "Press p to test every port"
+T send-keys -t tui p; expect "a second test runs" "Testing ports:"
+T send-keys -t tui q; gone "q during a test quits without asking" "Verdict:"
+sane_tty "after a cancelled test: icanon and echo are on"
+
 # The shell records 148 when the first run is stopped by Ctrl-Z; then
-# Ctrl-C (130), q, q, q, q, Esc, SIGHUP (129).
-check_eq "exit statuses" "148 130 0 0 0 0 0 129" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
+# Ctrl-C (130), q, q, q, q, q, Esc, SIGHUP (129), q.
+check_eq "exit statuses" "148 130 0 0 0 0 0 0 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
 if [ -s "$W/stderr.log" ]; then
 	fail "nothing on stderr (no sanitizer report)" "$(head -30 "$W/stderr.log")"
 else
