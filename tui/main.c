@@ -17,6 +17,7 @@
 #include "status.h"
 #include "trace.h"
 #include "tui.h"
+#include "worker.h"
 
 /* Exit codes follow the monitoring-plugins convention. */
 enum { EXIT_OK_ = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
@@ -241,6 +242,11 @@ static void build_account(const struct options *o, struct ma_account *acct, stru
 		*pwfile = o->password_file, *pwcmd = NULL;
 	if (o->ca_file)
 		*ca_file = o->ca_file;
+}
+
+/* An audit needs a server to look at and a login to look with. */
+static void require_audit_account(const struct ma_account *acct)
+{
 	if (!acct->has_imap && !acct->has_pop3)
 		die_msg("no server given: use --imap and/or --pop3, or -a NAME (see mailaudit --help)");
 	if (!acct->login[0])
@@ -254,6 +260,7 @@ static int run_batch(const struct options *o)
 	const char *pwcmd = NULL, *pwfile = NULL, *ca_file = NULL;
 	struct ma_error err;
 	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
+	require_audit_account(&acct);
 
 	char *password;
 	if (pwcmd)
@@ -327,6 +334,7 @@ static int run_tui(const struct options *o)
 	struct ma_config cfg = { 0 };
 	if (o->account || o->imap || o->pop3) {
 		build_account(o, &ta.acct, &cfg, &ta.pwcmd, &ta.pwfile, &ta.ca_file);
+		require_audit_account(&ta.acct);
 		ta.have_account = true;
 	} else {
 		ta.pwcmd = o->password_command;
@@ -348,58 +356,20 @@ static int run_tui(const struct options *o)
 }
 
 /* The connection doctor: every port and security combination, explained.
- * Works from an account, from servers given, or from an address alone. */
+ * Works from an account, from servers given, or from an address alone
+ * (then the servers are discovered). The same request as the TUI's p. */
 static int run_probe(const struct options *o)
 {
 	struct ma_config cfg = { 0 };
+	struct ma_account acct;
+	const char *pwcmd = NULL, *pwfile = NULL, *ca_file = NULL;
 	struct ma_error err;
-	struct ma_probe_request req = { 0 };
-	struct ma_endpoint ei, ep, es;
-	const char *pwcmd = o->password_command, *pwfile = o->password_file, *ca_file = o->ca_file;
-	req.address = o->address;
-	req.login = o->user;
-	if (o->account) {
-		if (ma_config_load(o->config, &cfg, &err) != MA_OK)
-			die(NULL, &err);
-		const struct ma_config_account *ca = ma_config_find(&cfg, o->account);
-		if (!ca) {
-			fprintf(stderr, "mailaudit: no account \"%s\" in the accounts file\n", o->account);
-			exit(EXIT_UNKNOWN);
-		}
-		if (!req.address && ca->acct.address[0])
-			req.address = ca->acct.address;
-		if (!req.login && ca->acct.login[0])
-			req.login = ca->acct.login;
-		if (ca->acct.has_imap)
-			req.imap_host = ca->acct.imap.host;
-		if (ca->acct.has_pop3)
-			req.pop3_host = ca->acct.pop3.host;
-		if (ca->acct.has_smtp)
-			req.smtp_host = ca->acct.smtp.host;
-		if (!pwcmd && !pwfile) {
-			pwcmd = ca->password_command;
-			pwfile = ca->password_file;
-		}
-		if (!ca_file)
-			ca_file = ca->ca_file;
-	}
-	if (o->imap) {
-		if (ma_endpoint_parse(o->imap, strlen(o->imap), MA_PROTO_IMAP, &ei, &err) != MA_OK)
-			die("--imap", &err);
-		req.imap_host = ei.host;
-	}
-	if (o->pop3) {
-		if (ma_endpoint_parse(o->pop3, strlen(o->pop3), MA_PROTO_POP3, &ep, &err) != MA_OK)
-			die("--pop3", &err);
-		req.pop3_host = ep.host;
-	}
-	if (o->smtp) {
-		if (ma_endpoint_parse(o->smtp, strlen(o->smtp), MA_PROTO_SMTP, &es, &err) != MA_OK)
-			die("--smtp", &err);
-		req.smtp_host = es.host;
-	}
-	if (!req.imap_host && !req.pop3_host && !req.smtp_host && !req.address)
+	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
+	if (!acct.has_imap && !acct.has_pop3 && !acct.has_smtp && !acct.address[0] &&
+	    !strchr(acct.login, '@'))
 		die_msg("--probe needs servers (--imap, --pop3, --smtp), an account (-a) or an --address");
+	struct ma_probe_request req;
+	ma_probe_request_for(&acct, &req);
 	/* Optional: without a password the doctor checks everything but login. */
 	char *password = NULL;
 	if (pwcmd)
