@@ -16,6 +16,7 @@
 #include "audit.h"
 #include "parse.h"
 #include "report.h"
+#include "strbuf.h"
 
 /* Client settings named once, because several fixes point at them. */
 #define FIX_KEEP_ON_SERVER \
@@ -228,67 +229,10 @@ void ma_finding_clear(struct ma_finding *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* ---- growing strings ---------------------------------------------------- */
-
-/* Out of memory is remembered and reported once at the end, so the checks
- * below stay free of error plumbing. */
-struct buf {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t n)
-{
-	if (b->oom)
-		return;
-	if (b->len + n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 128;
-		while (cap < b->len + n + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (!p) {
-			b->oom = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->len, s, n);
-	b->len += n;
-	b->p[b->len] = '\0';
-}
-
-static void buf_printf(struct buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void buf_printf(struct buf *b, const char *fmt, ...)
-{
-	char small[512];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(small, sizeof small, fmt, ap);
-	va_end(ap);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if ((size_t)n < sizeof small) {
-		buf_add(b, small, (size_t)n);
-		return;
-	}
-	char *big = malloc((size_t)n + 1);
-	if (!big) {
-		b->oom = true;
-		return;
-	}
-	va_start(ap, fmt);
-	vsnprintf(big, (size_t)n + 1, fmt, ap);
-	va_end(ap);
-	buf_add(b, big, (size_t)n);
-	free(big);
-}
+/* ---- text helpers --------------------------------------------------------- */
 
 /* Server-supplied text, cleaned and cut to maxcp code points. */
-static void buf_clean(struct buf *b, const char *s, size_t maxcp)
+static void buf_clean(struct ma_buf *b, const char *s, size_t maxcp)
 {
 	if (!s)
 		return;
@@ -299,7 +243,7 @@ static void buf_clean(struct buf *b, const char *s, size_t maxcp)
 		return;
 	}
 	ma_text_clean(tmp, size, s, strlen(s), maxcp);
-	buf_add(b, tmp, strlen(tmp));
+	ma_buf_add(b, tmp, strlen(tmp));
 	free(tmp);
 }
 
@@ -339,11 +283,11 @@ struct list {
 };
 
 /* Takes the strings of title and ev whatever happens. */
-static void add(struct list *l, enum kind k, enum ma_severity sev, struct buf *title,
-		struct buf *ev, const char *fix)
+static void add(struct list *l, enum kind k, enum ma_severity sev, struct ma_buf *title,
+		struct ma_buf *ev, const char *fix)
 {
 	if (!ev->p)
-		buf_add(ev, "", 0);
+		ma_buf_add(ev, "", 0);
 	if (title->oom || ev->oom || !title->p || l->oom)
 		goto fail;
 	if (l->n == l->cap) {
@@ -401,14 +345,14 @@ static void check_destroyed(const struct ma_audit_result *r, struct list *l)
 		n += !r->lost[i].gone_to;
 	if (!n)
 		return;
-	struct buf t = { 0 }, e = { 0 };
+	struct ma_buf t = { 0 }, e = { 0 };
 	char since[32];
 	fmt_time(loss_since(r), since);
-	buf_printf(&t, "%zu message%s %s deleted from the server", n, plural(n),
+	ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, plural(n),
 		   n == 1 ? "was" : "were");
 	if (loss_since(r))
-		buf_printf(&t, " since %s", since);
-	buf_printf(&t, " and %s in no folder", n == 1 ? "is" : "are");
+		ma_buf_printf(&t, " since %s", since);
+	ma_buf_printf(&t, " and %s in no folder", n == 1 ? "is" : "are");
 
 	size_t shown = 0;
 	for (size_t i = 0; i < r->nlost && shown < MAX_EVIDENCE; i++) {
@@ -417,27 +361,27 @@ static void check_destroyed(const struct ma_audit_result *r, struct list *l)
 			continue;
 		char when[32], seen[32];
 		if (shown++)
-			buf_add(&e, "\n", 1);
-		buf_add(&e, "- ", 2);
+			ma_buf_add(&e, "\n", 1);
+		ma_buf_add(&e, "- ", 2);
 		if (m->internaldate > 0) {
 			fmt_time((time_t)m->internaldate, when);
-			buf_add(&e, when, strlen(when));
+			ma_buf_add(&e, when, strlen(when));
 		} else if (m->date) {
 			buf_clean(&e, m->date, 31);
 		} else {
-			buf_add(&e, "date unknown", 12);
+			ma_buf_add(&e, "date unknown", 12);
 		}
-		buf_add(&e, " ", 1);
+		ma_buf_add(&e, " ", 1);
 		buf_clean(&e, m->from ? m->from : "(no sender)", 40);
-		buf_add(&e, ": ", 2);
+		ma_buf_add(&e, ": ", 2);
 		buf_clean(&e, m->subject ? m->subject : "(no subject)", 60);
-		buf_add(&e, " (", 2);
+		ma_buf_add(&e, " (", 2);
 		buf_clean(&e, m->folder ? m->folder : "?", 40);
 		fmt_time(m->last_seen, seen);
-		buf_printf(&e, ", last seen %s)", seen);
+		ma_buf_printf(&e, ", last seen %s)", seen);
 	}
 	if (n > shown)
-		buf_printf(&e, "\n... and %zu more", n - shown);
+		ma_buf_printf(&e, "\n... and %zu more", n - shown);
 	add(l, K_DESTROYED, MA_SEV_CRITICAL, &t, &e, NULL);
 }
 
@@ -489,25 +433,25 @@ static void check_expire(const struct ma_audit_result *r, struct list *l)
 	}
 	if (!line)
 		return;
-	struct buf t = { 0 }, e = { 0 };
+	struct ma_buf t = { 0 }, e = { 0 };
 	enum ma_severity sev;
 	if (never) {
 		sev = MA_SEV_INFO;
-		buf_printf(&t, "The server never deletes mail on its own after a POP3 "
+		ma_buf_printf(&t, "The server never deletes mail on its own after a POP3 "
 			   "download (POP3 EXPIRE NEVER)");
 	} else if (days == 0) {
 		sev = MA_SEV_CRITICAL;
-		buf_printf(&t, "The server deletes every message as soon as a POP3 client "
+		ma_buf_printf(&t, "The server deletes every message as soon as a POP3 client "
 			   "has downloaded it (POP3 EXPIRE 0)");
 	} else {
 		sev = MA_SEV_WARNING;
-		buf_printf(&t, "The server deletes mail %lu day%s after a POP3 client "
+		ma_buf_printf(&t, "The server deletes mail %lu day%s after a POP3 client "
 			   "downloaded it (POP3 EXPIRE %lu)", days, plural(days), days);
 	}
-	buf_add(&e, "POP3 CAPA: ", 11);
+	ma_buf_add(&e, "POP3 CAPA: ", 11);
 	buf_clean(&e, line, 60);
 	if (user)
-		buf_printf(&e, "\nUSER: the policy can differ per mailbox; after login "
+		ma_buf_printf(&e, "\nUSER: the policy can differ per mailbox; after login "
 			   "the server shows this mailbox's own.");
 	add(l, K_EXPIRE, sev, &t, &e, NULL);
 }
@@ -528,11 +472,11 @@ static void check_drained(const struct ma_audit_result *r, struct list *l)
 		return;
 	uint64_t bound = left - held;
 	bool significant = bound >= 10 || bound * 5 >= used;
-	struct buf t = { 0 }, e = { 0 };
-	buf_printf(&t, "At least %" PRIu64 " message%s that arrived in INBOX %s no "
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "At least %" PRIu64 " message%s that arrived in INBOX %s no "
 		   "longer on the server (estimated from UIDs)", bound, plural(bound),
 		   bound == 1 ? "is" : "are");
-	buf_printf(&e,
+	ma_buf_printf(&e,
 		   "INBOX has given out %" PRIu64 " UIDs (UIDNEXT %" PRIu32 ", UIDVALIDITY %" PRIu32
 		   ") and holds %" PRIu32 " message%s: %" PRIu64 " left INBOX.\n"
 		   "All other folders hold %" PRIu64 " message%s together.\n"
@@ -554,11 +498,11 @@ static void check_in_use(const struct ma_audit_result *r, struct list *l)
 {
 	if (!r->pop3_in_use)
 		return;
-	struct buf t = { 0 }, e = { 0 };
-	buf_printf(&t, "Another device was downloading this mailbox over POP3 during "
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "Another device was downloading this mailbox over POP3 during "
 		   "the audit (the mailbox was locked)");
 	if (r->pop3_err.detail[0]) {
-		buf_add(&e, "Server said: ", 13);
+		ma_buf_add(&e, "Server said: ", 13);
 		buf_clean(&e, r->pop3_err.detail, 200);
 	}
 	add(l, K_IN_USE, MA_SEV_WARNING, &t, &e, NULL);
@@ -571,7 +515,7 @@ static int cmp_u32(const void *a, const void *b)
 }
 
 /* "1-40, 45, 50-120" from sorted uids, cut after about 300 characters. */
-static void put_ranges(struct buf *b, const uint32_t *u, size_t n)
+static void put_ranges(struct ma_buf *b, const uint32_t *u, size_t n)
 {
 	size_t start_len = b->len;
 	for (size_t i = 0; i < n;) {
@@ -579,12 +523,12 @@ static void put_ranges(struct buf *b, const uint32_t *u, size_t n)
 		while (j + 1 < n && u[j + 1] <= u[j] + 1)
 			j++;
 		if (b->len - start_len > 300) {
-			buf_printf(b, ", ... (%zu more)", n - i);
+			ma_buf_printf(b, ", ... (%zu more)", n - i);
 			return;
 		}
-		buf_printf(b, "%s%" PRIu32, i ? ", " : "", u[i]);
+		ma_buf_printf(b, "%s%" PRIu32, i ? ", " : "", u[i]);
 		if (u[j] != u[i])
-			buf_printf(b, "-%" PRIu32, u[j]);
+			ma_buf_printf(b, "-%" PRIu32, u[j]);
 		i = j + 1;
 	}
 }
@@ -603,7 +547,7 @@ static size_t u32_minus(const uint32_t *a, size_t na, const uint32_t *b, size_t 
 }
 
 static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folder *in,
-			  struct buf *e)
+			  struct ma_buf *e)
 {
 	size_t n = r->pop3.nentries, nother = 0, nseen = 0;
 	uint32_t other_validity = 0;
@@ -628,11 +572,11 @@ static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folde
 		}
 	}
 	qsort(seen, nseen, sizeof *seen, cmp_u32);
-	buf_printf(e, "\nPOP3 sees INBOX UIDs ");
+	ma_buf_printf(e, "\nPOP3 sees INBOX UIDs ");
 	put_ranges(e, seen, nseen);
-	buf_printf(e, " (its UIDLs are Dovecot's: UID then UIDVALIDITY in hex).");
+	ma_buf_printf(e, " (its UIDLs are Dovecot's: UID then UIDVALIDITY in hex).");
 	if (nother)
-		buf_printf(e, "\n%zu POP3 message%s carry UIDVALIDITY %" PRIu32 ", not INBOX's "
+		ma_buf_printf(e, "\n%zu POP3 message%s carry UIDVALIDITY %" PRIu32 ", not INBOX's "
 			   "%" PRIu32 " (an older numbering).", nother, plural(nother),
 			   other_validity, in->uidvalidity);
 	if (in->nmsgs) {
@@ -646,19 +590,19 @@ static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folde
 			qsort(imap, in->nmsgs, sizeof *imap, cmp_u32);
 			size_t nd = u32_minus(imap, in->nmsgs, seen, nseen, diff);
 			if (nd) {
-				buf_printf(e, "\nIn IMAP but not in POP3: UIDs ");
+				ma_buf_printf(e, "\nIn IMAP but not in POP3: UIDs ");
 				put_ranges(e, diff, nd);
 			}
 			nd = u32_minus(seen, nseen, imap, in->nmsgs, diff);
 			if (nd) {
-				buf_printf(e, "\nIn POP3 but not in IMAP: UIDs ");
+				ma_buf_printf(e, "\nIn POP3 but not in IMAP: UIDs ");
 				put_ranges(e, diff, nd);
 			}
 		}
 		free(imap);
 		free(diff);
 	} else {
-		buf_printf(e, "\nIMAP INBOX: UIDNEXT %" PRIu32 ".", in->uidnext);
+		ma_buf_printf(e, "\nIMAP INBOX: UIDNEXT %" PRIu32 ".", in->uidnext);
 	}
 	free(seen);
 }
@@ -668,26 +612,26 @@ static void check_mismatch(const struct ma_audit_result *r, struct list *l)
 	const struct ma_folder *in = inbox_of(r);
 	if (!r->pop3_ok || !r->imap_ok || !in || r->pop3.stat_count == in->messages)
 		return;
-	struct buf t = { 0 }, e = { 0 };
-	buf_printf(&t, "POP3 shows %" PRIu32 " message%s but the IMAP INBOX holds %" PRIu32,
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "POP3 shows %" PRIu32 " message%s but the IMAP INBOX holds %" PRIu32,
 		   r->pop3.stat_count, plural(r->pop3.stat_count), in->messages);
 	char psize[32], isize[32];
 	fmt_size(r->pop3.stat_size, psize);
-	buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
+	ma_buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
 		   plural(r->pop3.stat_count), psize);
 	if (r->folder_sizes) {
 		fmt_size(r->folder_sizes[in - r->folders], isize);
-		buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s, %s.", in->messages,
+		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s, %s.", in->messages,
 			   plural(in->messages), isize);
 	} else {
-		buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s.", in->messages,
+		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s.", in->messages,
 			   plural(in->messages));
 	}
 	size_t before = e.len;
 	if (r->pop3.nentries)
 		mismatch_uids(r, in, &e);
 	if (e.len == before)
-		buf_printf(&e, "\nThe POP3 UIDLs are not Dovecot's default, so messages "
+		ma_buf_printf(&e, "\nThe POP3 UIDLs are not Dovecot's default, so messages "
 			   "cannot be matched one by one; only the counts and sizes compare.");
 	add(l, K_MISMATCH, MA_SEV_WARNING, &t, &e, NULL);
 }
@@ -705,8 +649,8 @@ static void check_expunge(const struct ma_audit_result *r, struct list *l)
 		}
 	if (!total)
 		return;
-	struct buf t = { 0 }, e = { 0 };
-	buf_printf(&t, "%" PRIu64 " message%s %s marked as deleted in %zu folder%s and "
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "%" PRIu64 " message%s %s marked as deleted in %zu folder%s and "
 		   "will disappear at the next expunge", total, plural(total),
 		   total == 1 ? "is" : "are", nf, plural(nf));
 	bool first = true;
@@ -714,10 +658,10 @@ static void check_expunge(const struct ma_audit_result *r, struct list *l)
 		if (!r->deleted_counts[i])
 			continue;
 		if (!first)
-			buf_add(&e, "\n", 1);
+			ma_buf_add(&e, "\n", 1);
 		first = false;
 		buf_clean(&e, r->folders[i].name ? r->folders[i].name : "?", 50);
-		buf_printf(&e, ": %u of %" PRIu32 " message%s flagged \\Deleted",
+		ma_buf_printf(&e, ": %u of %" PRIu32 " message%s flagged \\Deleted",
 			   r->deleted_counts[i], r->folders[i].messages,
 			   plural(r->folders[i].messages));
 	}
@@ -729,12 +673,12 @@ static void check_uidvalidity(const struct ma_audit_result *r, struct list *l)
 	size_t n = r->nuidvalidity_reset;
 	if (!n)
 		return;
-	struct buf t = { 0 }, e = { 0 };
-	buf_printf(&t, "The server renumbered %zu folder%s since the previous audit "
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "The server renumbered %zu folder%s since the previous audit "
 		   "(UIDVALIDITY changed)", n, plural(n));
 	for (size_t i = 0; i < n; i++) {
 		if (i)
-			buf_add(&e, "\n", 1);
+			ma_buf_add(&e, "\n", 1);
 		buf_clean(&e, r->uidvalidity_reset[i] ? r->uidvalidity_reset[i] : "?", 60);
 	}
 	add(l, K_UIDVALIDITY, MA_SEV_WARNING, &t, &e, NULL);
@@ -783,10 +727,10 @@ static void check_failed(const struct ma_audit_result *r, struct list *l, bool i
 	const char *proto = imap ? "IMAP" : "POP3";
 	if (ok || (!imap && !tried) || (!imap && r->pop3_in_use))
 		return;
-	struct buf t = { 0 }, e = { 0 };
+	struct ma_buf t = { 0 }, e = { 0 };
 	const char *fix;
 	if (!tried) {
-		buf_printf(&t, "IMAP was not audited: no IMAP server is configured");
+		ma_buf_printf(&t, "IMAP was not audited: no IMAP server is configured");
 		fix = FIX_NOT_CONFIGURED;
 	} else {
 		char msg[700];
@@ -794,9 +738,9 @@ static void check_failed(const struct ma_audit_result *r, struct list *l, bool i
 		if (shown.status == MA_OK)
 			shown.status = MA_ERR_PROTOCOL;
 		ma_error_format(&shown, msg, sizeof msg);
-		buf_printf(&t, "%s could not be audited: ", proto);
+		ma_buf_printf(&t, "%s could not be audited: ", proto);
 		buf_clean(&t, msg, 300);
-		buf_printf(&e, "Status: %s", ma_status_name(shown.status));
+		ma_buf_printf(&e, "Status: %s", ma_status_name(shown.status));
 		fix = failure_fix(shown.status);
 	}
 	add(l, imap ? K_IMAP_FAILED : K_POP3_FAILED, MA_SEV_UNKNOWN, &t, &e, fix);
@@ -808,14 +752,14 @@ static void check_history(const struct ma_audit_result *r, struct list *l)
 {
 	if (r->history_err.status == MA_OK)
 		return;
-	struct buf t = { 0 }, e = { 0 };
+	struct ma_buf t = { 0 }, e = { 0 };
 	char msg[700];
 	ma_error_format(&r->history_err, msg, sizeof msg);
 	/* The detail names the file first, so a shortened check line keeps it. */
-	buf_printf(&t, "History not usable, losses not checked: ");
+	ma_buf_printf(&t, "History not usable, losses not checked: ");
 	buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
 	buf_clean(&e, msg, 400);
-	buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
+	ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
 	add(l, K_HISTORY_FAILED, MA_SEV_UNKNOWN, &t, &e, NULL);
 }
 
@@ -823,8 +767,8 @@ static void check_insecure(const struct ma_audit_result *r, struct list *l)
 {
 	if (!r->insecure)
 		return;
-	struct buf t = { 0 }, e = { 0 };
-	buf_printf(&t, "Certificate checks were turned off (--insecure): the servers "
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "Certificate checks were turned off (--insecure): the servers "
 		   "were not proven genuine");
 	add(l, K_INSECURE, MA_SEV_WARNING, &t, &e, NULL);
 }
@@ -844,24 +788,24 @@ static void check_cert(const struct ma_audit_result *r, struct list *l)
 	int first = soon[0] ? 0 : 1;
 	if (soon[0] && soon[1] && c[1]->not_after_t < c[0]->not_after_t)
 		first = 1;
-	struct buf t = { 0 }, e = { 0 };
+	struct ma_buf t = { 0 }, e = { 0 };
 	long long secs = (long long)(c[first]->not_after_t - r->finished);
 	long long days = (secs < 0 ? -secs : secs) / 86400;
 	const char *who = same ? "IMAP and POP3" : names[first];
 	if (secs < 0)
-		buf_printf(&t, "The %s server's certificate expired %lld day%s ago", who, days,
+		ma_buf_printf(&t, "The %s server's certificate expired %lld day%s ago", who, days,
 			   plural((uint64_t)days));
 	else
-		buf_printf(&t, "The %s server's certificate expires in %lld day%s", who, days,
+		ma_buf_printf(&t, "The %s server's certificate expires in %lld day%s", who, days,
 			   plural((uint64_t)days));
 	for (int i = 0; i < 2; i++) {
 		if (!soon[i] || (same && i == 1))
 			continue;
 		if (e.len)
-			buf_add(&e, "\n", 1);
-		buf_printf(&e, "%s: ", same ? who : names[i]);
+			ma_buf_add(&e, "\n", 1);
+		ma_buf_printf(&e, "%s: ", same ? who : names[i]);
 		buf_clean(&e, c[i]->subject, 80);
-		buf_add(&e, ", valid until ", 14);
+		ma_buf_add(&e, ", valid until ", 14);
 		buf_clean(&e, c[i]->not_after, 31);
 	}
 	add(l, K_CERT_SOON, MA_SEV_WARNING, &t, &e, NULL);
@@ -899,29 +843,29 @@ static void check_moved(const struct ma_audit_result *r, struct list *l)
 	}
 	if (!total)
 		return;
-	struct buf t = { 0 }, e = { 0 };
+	struct ma_buf t = { 0 }, e = { 0 };
 	for (size_t j = 0; j < ng && j < MAX_EVIDENCE; j++) {
 		if (j)
-			buf_add(&e, "\n", 1);
-		buf_printf(&e, "%zu message%s moved from ", g[j].n, plural(g[j].n));
+			ma_buf_add(&e, "\n", 1);
+		ma_buf_printf(&e, "%zu message%s moved from ", g[j].n, plural(g[j].n));
 		buf_clean(&e, g[j].from, 40);
-		buf_add(&e, " to ", 4);
+		ma_buf_add(&e, " to ", 4);
 		buf_clean(&e, g[j].to, 40);
 	}
 	if (ng > MAX_EVIDENCE)
-		buf_printf(&e, "\n... and %zu more folder pairs", ng - MAX_EVIDENCE);
+		ma_buf_printf(&e, "\n... and %zu more folder pairs", ng - MAX_EVIDENCE);
 	if (ng == 1) {
 		/* The title says it all. */
-		buf_add(&t, e.p ? e.p : "", e.len);
+		ma_buf_add(&t, e.p ? e.p : "", e.len);
 		e.len = 0;
 		if (e.p)
 			e.p[0] = '\0';
 	} else {
 		char since[32];
 		fmt_time(loss_since(r), since);
-		buf_printf(&t, "%zu messages moved to other folders", total);
+		ma_buf_printf(&t, "%zu messages moved to other folders", total);
 		if (loss_since(r))
-			buf_printf(&t, " since %s", since);
+			ma_buf_printf(&t, " since %s", since);
 	}
 	free(g);
 	add(l, K_MOVED, MA_SEV_INFO, &t, &e, NULL);
@@ -931,8 +875,8 @@ static void check_first(const struct ma_audit_result *r, struct list *l)
 {
 	if (!r->first_audit)
 		return;
-	struct buf t = { 0 }, e = { 0 };
-	buf_printf(&t, "First audit of this mailbox: no earlier look to compare with yet");
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "First audit of this mailbox: no earlier look to compare with yet");
 	add(l, K_FIRST, MA_SEV_INFO, &t, &e, NULL);
 }
 
@@ -940,10 +884,10 @@ static void check_login(const struct ma_audit_result *r, struct list *l)
 {
 	if (!r->login[0] || strchr(r->login, '@'))
 		return;
-	struct buf t = { 0 }, e = { 0 };
-	buf_add(&t, "The login \"", 11);
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_add(&t, "The login \"", 11);
 	buf_clean(&t, r->login, 60);
-	buf_add(&t, "\" is not a full e-mail address", 30);
+	ma_buf_add(&t, "\" is not a full e-mail address", 30);
 	add(l, K_LOGIN, MA_SEV_INFO, &t, &e, NULL);
 }
 
@@ -952,14 +896,14 @@ static void check_all_clear(const struct ma_audit_result *r, struct list *l)
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].severity > MA_SEV_INFO)
 			return;
-	struct buf t = { 0 }, e = { 0 };
+	struct ma_buf t = { 0 }, e = { 0 };
 	uint64_t total = 0;
 	for (size_t i = 0; i < r->nfolders; i++)
 		total += r->folders[i].messages;
-	buf_printf(&t, "No sign of lost mail: %" PRIu64 " message%s in %zu folder%s", total,
+	ma_buf_printf(&t, "No sign of lost mail: %" PRIu64 " message%s in %zu folder%s", total,
 		   plural(total), r->nfolders, plural(r->nfolders));
 	if (r->first_audit)
-		buf_printf(&t, " (losses show from the next audit on)");
+		ma_buf_printf(&t, " (losses show from the next audit on)");
 	add(l, K_ALL_CLEAR, MA_SEV_OK, &t, &e, NULL);
 }
 

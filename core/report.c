@@ -18,6 +18,7 @@
 
 #include "audit.h"
 #include "findings.h"
+#include "strbuf.h"
 
 #ifndef MA_VERSION
 #define MA_VERSION "unknown"
@@ -111,46 +112,17 @@ static size_t cp_count(const char *s, size_t n)
 	return c;
 }
 
-/* ---- output buffer --------------------------------------------------------- */
-
-struct out {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-static void put(struct out *o, const char *s, size_t n)
-{
-	if (o->oom)
-		return;
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 4096;
-		while (cap < o->len + n + 1)
-			cap *= 2;
-		char *p = realloc(o->p, cap);
-		if (!p) {
-			o->oom = true;
-			return;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-}
-
-static void spaces(struct out *o, size_t n)
+static void spaces(struct ma_buf *o, size_t n)
 {
 	for (size_t i = 0; i < n; i++)
-		put(o, " ", 1);
+		ma_buf_add(o, " ", 1);
 }
 
 /* One logical line (no '\n'), cleaned, wrapped at spaces to the width with
  * `first` spaces before the first row and `rest` before the others. Words
  * longer than a row (fingerprints) are cut. A line that fits is kept as is,
  * so table columns keep their spacing. */
-static void wrap_line(struct out *o, const char *raw, size_t rawlen, size_t first, size_t rest)
+static void wrap_line(struct ma_buf *o, const char *raw, size_t rawlen, size_t first, size_t rest)
 {
 	size_t size = 4 * rawlen + 8;
 	char *s = malloc(size);
@@ -164,8 +136,8 @@ static void wrap_line(struct out *o, const char *raw, size_t rawlen, size_t firs
 		len--;
 	if (first + cp_count(s, len) <= MA_REPORT_WIDTH) {
 		spaces(o, first);
-		put(o, s, len);
-		put(o, "\n", 1);
+		ma_buf_add(o, s, len);
+		ma_buf_add(o, "\n", 1);
 		free(s);
 		return;
 	}
@@ -195,8 +167,8 @@ static void wrap_line(struct out *o, const char *raw, size_t rawlen, size_t firs
 		while (end > i && s[end - 1] == ' ')
 			end--;
 		spaces(o, indent);
-		put(o, s + i, end - i);
-		put(o, "\n", 1);
+		ma_buf_add(o, s + i, end - i);
+		ma_buf_add(o, "\n", 1);
 		while (next < len && s[next] == ' ')
 			next++;
 		i = next;
@@ -207,7 +179,7 @@ static void wrap_line(struct out *o, const char *raw, size_t rawlen, size_t firs
 
 /* A paragraph of lines; a line starting "- " hangs its continuation under
  * the text after the dash. */
-static void para(struct out *o, const char *text, size_t indent)
+static void para(struct ma_buf *o, const char *text, size_t indent)
 {
 	if (!text)
 		return;
@@ -223,9 +195,9 @@ static void para(struct out *o, const char *text, size_t indent)
 	}
 }
 
-static void linef(struct out *o, size_t indent, size_t hang, const char *fmt, ...)
+static void linef(struct ma_buf *o, size_t indent, size_t hang, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
-static void linef(struct out *o, size_t indent, size_t hang, const char *fmt, ...)
+static void linef(struct ma_buf *o, size_t indent, size_t hang, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -245,14 +217,14 @@ static void linef(struct out *o, size_t indent, size_t hang, const char *fmt, ..
 	free(s);
 }
 
-static void heading(struct out *o, const char *title)
+static void heading(struct ma_buf *o, const char *title)
 {
-	put(o, "\n", 1);
-	put(o, title, strlen(title));
-	put(o, "\n", 1);
+	ma_buf_add(o, "\n", 1);
+	ma_buf_add(o, title, strlen(title));
+	ma_buf_add(o, "\n", 1);
 	for (size_t i = cp_count(title, strlen(title)); i > 0; i--)
-		put(o, "-", 1);
-	put(o, "\n", 1);
+		ma_buf_add(o, "-", 1);
+	ma_buf_add(o, "\n", 1);
 }
 
 /* name cleaned, cut and padded to exactly w columns. */
@@ -364,7 +336,7 @@ static const char *verdict_text(enum ma_severity v)
 
 /* ---- sections ---------------------------------------------------------------- */
 
-static void endpoint_line(struct out *o, const char *label, bool tried, bool ok,
+static void endpoint_line(struct ma_buf *o, const char *label, bool tried, bool ok,
 			  const struct ma_endpoint *ep)
 {
 	if (!tried)
@@ -376,34 +348,34 @@ static void endpoint_line(struct out *o, const char *label, bool tried, bool ok,
 		linef(o, 0, 11, "%-10s %s", label, ok ? "checked" : "failed");
 }
 
-static void section_header(struct out *o, const struct ma_audit_result *r)
+static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 {
 	char when[32];
 	fmt_time(r->finished ? r->finished : r->started, when);
 	linef(o, 0, 0, "mailaudit %s - is the mail in this mailbox safe?", MA_VERSION);
-	put(o, "\n", 1);
+	ma_buf_add(o, "\n", 1);
 	linef(o, 0, 11, "Account:   %s", r->account_label);
 	endpoint_line(o, "IMAP:", r->imap_tried, r->imap_ok, &r->imap_endpoint);
 	endpoint_line(o, "POP3:", r->pop3_tried, r->pop3_ok, &r->pop3_endpoint);
 	linef(o, 0, 11, "Audited:   %s UTC", when);
 	if (r->insecure) {
-		put(o, "\n", 1);
+		ma_buf_add(o, "\n", 1);
 		para(o, "WARNING: certificate checks were turned off (--insecure)", 0);
 	}
-	put(o, "\n", 1);
+	ma_buf_add(o, "\n", 1);
 	const char *top = headline(r);
 	linef(o, 0, 2, "Verdict: %s \xE2\x80\x94 %s", ma_severity_name(r->verdict), top);
-	put(o, "\n", 1);
+	ma_buf_add(o, "\n", 1);
 	para(o, verdict_text(r->verdict), 0);
 }
 
-static void section_findings(struct out *o, const struct ma_audit_result *r)
+static void section_findings(struct ma_buf *o, const struct ma_audit_result *r)
 {
 	heading(o, "Findings");
 	for (size_t i = 0; i < r->nfindings; i++) {
 		const struct ma_finding *f = &r->findings[i];
 		if (i)
-			put(o, "\n", 1);
+			ma_buf_add(o, "\n", 1);
 		linef(o, 0, 2, "%s  %s", ma_severity_name(f->severity), f->code);
 		para(o, f->title, 2);
 		if (f->evidence && f->evidence[0]) {
@@ -421,7 +393,7 @@ static void section_findings(struct out *o, const struct ma_audit_result *r)
 	}
 }
 
-static void section_folders(struct out *o, const struct ma_audit_result *r)
+static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 {
 	heading(o, "Folders");
 	if (!r->nfolders) {
@@ -470,7 +442,7 @@ static void section_folders(struct out *o, const struct ma_audit_result *r)
 	linef(o, 2, 2, "%s %8" PRIu64 " %7" PRIu64 " %8s %10s", name, tm, tu, del, size);
 }
 
-static void section_pop3(struct out *o, const struct ma_audit_result *r)
+static void section_pop3(struct ma_buf *o, const struct ma_audit_result *r)
 {
 	heading(o, "IMAP INBOX and POP3");
 	size_t idx = 0;
@@ -496,12 +468,12 @@ static void section_pop3(struct out *o, const struct ma_audit_result *r)
 	for (size_t i = 0; r->pop3_ok && i < r->pop3.ncapa; i++)
 		if (r->pop3.capa[i] && strncasecmp(r->pop3.capa[i], "EXPIRE", 6) == 0)
 			linef(o, 2, 4, "POP3 CAPA %s", r->pop3.capa[i]);
-	put(o, "\n", 1);
+	ma_buf_add(o, "\n", 1);
 	para(o, "POP3 sees INBOX only: a POP3 device never sees the other folders, "
 		"and what it deletes is gone from every device.", 2);
 }
 
-static void cert_block(struct out *o, const char *proto, bool tried, bool ok, bool tls,
+static void cert_block(struct ma_buf *o, const char *proto, bool tried, bool ok, bool tls,
 		       const struct ma_endpoint *ep, const struct ma_cert_info *c,
 		       bool insecure)
 {
@@ -540,12 +512,12 @@ static void cert_block(struct out *o, const char *proto, bool tried, bool ok, bo
 		      c->verify_text[0] ? " (" : "", c->verify_text, c->verify_text[0] ? ")" : "");
 }
 
-static void section_connections(struct out *o, const struct ma_audit_result *r)
+static void section_connections(struct ma_buf *o, const struct ma_audit_result *r)
 {
 	heading(o, "Connections and certificates");
 	if (r->insecure) {
 		para(o, "WARNING: certificate checks were turned off (--insecure)", 2);
-		put(o, "\n", 1);
+		ma_buf_add(o, "\n", 1);
 	}
 	cert_block(o, "IMAP", r->imap_tried, r->imap_ok, r->imap_tls, &r->imap_endpoint,
 		   &r->imap_cert, r->insecure);
@@ -553,7 +525,7 @@ static void section_connections(struct out *o, const struct ma_audit_result *r)
 		   &r->pop3_cert, r->insecure);
 }
 
-static void section_history(struct out *o, const struct ma_audit_result *r)
+static void section_history(struct ma_buf *o, const struct ma_audit_result *r)
 {
 	heading(o, "History (newest first)");
 	if (!r->nhistory) {
@@ -578,7 +550,7 @@ static void section_history(struct out *o, const struct ma_audit_result *r)
 		linef(o, 2, 2, "... and %zu earlier audits", r->nhistory - HISTORY_ROWS);
 }
 
-static void section_settings(struct out *o)
+static void section_settings(struct ma_buf *o)
 {
 	heading(o, "Recommended settings (from the provider)");
 	para(o, "- Incoming mail, IMAP (best for several devices): port 993 SSL/TLS, "
@@ -596,7 +568,7 @@ ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_
 	*out = NULL;
 	if (!r)
 		return ma_fail(err, MA_ERR_ARGUMENT, "no audit result for the report");
-	struct out o = { 0 };
+	struct ma_buf o = { 0 };
 	section_header(&o, r);
 	section_findings(&o, r);
 	section_folders(&o, r);
@@ -629,27 +601,27 @@ ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_e
 	for (char *p = title; *p; p++)
 		if (*p == '|')
 			*p = '/';
-	struct out o = { 0 };
+	struct ma_buf o = { 0 };
 	char buf[64];
-	put(&o, "MAILAUDIT ", 10);
-	put(&o, ma_severity_name(v), strlen(ma_severity_name(v)));
-	put(&o, " - ", 3);
-	put(&o, title, strlen(title));
+	ma_buf_add(&o, "MAILAUDIT ", 10);
+	ma_buf_add(&o, ma_severity_name(v), strlen(ma_severity_name(v)));
+	ma_buf_add(&o, " - ", 3);
+	ma_buf_add(&o, title, strlen(title));
 	const struct ma_folder *in = inbox_of(r, NULL);
 	const char *sep = " | ";
 	if (r->imap_ok && in) {
 		snprintf(buf, sizeof buf, "%sinbox=%" PRIu32 ";;;", sep, in->messages);
-		put(&o, buf, strlen(buf));
+		ma_buf_add(&o, buf, strlen(buf));
 		sep = " ";
 	}
 	if (r->pop3_ok) {
 		snprintf(buf, sizeof buf, "%spop3=%" PRIu32 ";;;", sep, r->pop3.stat_count);
-		put(&o, buf, strlen(buf));
+		ma_buf_add(&o, buf, strlen(buf));
 		sep = " ";
 	}
 	if (r->imap_ok) {
 		snprintf(buf, sizeof buf, "%sdestroyed=%zu;;;", sep, destroyed_count(r));
-		put(&o, buf, strlen(buf));
+		ma_buf_add(&o, buf, strlen(buf));
 	}
 	if (o.oom) {
 		free(o.p);
