@@ -16,11 +16,17 @@
 struct look_folder {
 	struct ma_folder f;
 	bool examined;            /* every message of it was read */
-	bool incremental;         /* headers fetched only above prev_max */
-	uint32_t prev_max;
+	/* The same UIDs as the last audit recorded (see look_folder): nothing
+	 * fetched, known holds those UIDs from the history. */
+	bool unchanged;
+	int64_t prev_audit;       /* unchanged since this audit */
+	uint32_t *known;
+	size_t nknown;
 	unsigned deleted;
 	uint32_t unseen;          /* counted from the fetched flags */
 	uint64_t size;
+	bool had_prev;            /* an earlier audit examined this folder */
+	uint32_t prev_messages;   /* ...and counted this many messages */
 };
 
 struct imap_look {
@@ -33,11 +39,26 @@ struct imap_look {
 	bool ok;
 };
 
+/* Whether IMAP found INBOX unchanged since the audit that recorded it: the
+ * POP3 worker, which sees the same INBOX, waits for this after a STAT equal
+ * to that audit's. Decided once, always (look_imap may fail early). */
+struct inbox_verdict {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool decided;
+	bool unchanged;
+	int64_t audit;            /* the audit INBOX matched */
+	uint32_t messages;
+};
+
 struct pop3_look {
 	const struct ma_account *acct;
 	const char *password;
 	const struct ma_audit_opts *opts;
 	struct ma_pop3 *s;        /* kept open for the recount */
+	struct ma_pop3_prev prev; /* the last recorded POP3 view */
+	struct inbox_verdict *verdict;
+	bool same;                /* STAT only: the UIDLs are prev's */
 	struct ma_pop3_view view;
 	struct ma_cert_info cert;
 	bool tls;
@@ -55,6 +76,36 @@ static void progress(const struct ma_audit_opts *o, enum ma_step step, const cha
 	}
 }
 
+static void decide(struct inbox_verdict *v, bool unchanged, int64_t audit, uint32_t messages)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!v->decided) {
+		v->decided = true;
+		v->unchanged = unchanged;
+		v->audit = audit;
+		v->messages = messages;
+		pthread_cond_broadcast(&v->cond);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+/* A POP3 STAT equal to the last recorded one proves little by itself (one
+ * message out, another of the same size in); with IMAP's proof that INBOX
+ * holds the very UIDs that audit saw, the UIDL list is that audit's too. */
+static bool same_as_prev(struct pop3_look *l)
+{
+	if (!l->verdict || !l->prev.known || !l->prev.uidl_complete ||
+	    l->view.stat_count != l->prev.stat_count || l->view.stat_size != l->prev.stat_size)
+		return false;
+	struct inbox_verdict *v = l->verdict;
+	pthread_mutex_lock(&v->lock);
+	while (!v->decided)
+		pthread_cond_wait(&v->cond, &v->lock);
+	bool same = v->unchanged && v->audit == l->prev.audit_id && v->messages == l->view.stat_count;
+	pthread_mutex_unlock(&v->lock);
+	return same;
+}
+
 static void *pop3_thread(void *arg)
 {
 	struct pop3_look *l = arg;
@@ -70,20 +121,94 @@ static void *pop3_thread(void *arg)
 		l->in_use = true;
 	if (st != MA_OK)
 		return NULL;
-	st = ma_pop3_scan(l->s, &l->view, &l->err);
+	st = ma_pop3_scan_stat(l->s, &l->view, &l->err);
+	if (st != MA_OK)
+		return NULL;
+	if (same_as_prev(l)) {
+		l->same = true;
+		l->ok = true;
+		return NULL;
+	}
+	st = ma_pop3_scan_lists(l->s, &l->view, &l->err);
 	l->ok = st == MA_OK;
 	return NULL;
+}
+
+/* Messages the history knows in a folder, by ascending UID. */
+struct known {
+	uint32_t *uids, *sizes;
+	size_t n, cap;
+	bool oom;
+};
+
+static int add_known(uint32_t uid, uint32_t size, void *ctx)
+{
+	struct known *k = ctx;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 1024;
+		uint32_t *u = realloc(k->uids, cap * sizeof *u);
+		if (u)
+			k->uids = u;
+		uint32_t *sz = u ? realloc(k->sizes, cap * sizeof *sz) : NULL;
+		if (!sz) {
+			k->oom = true;
+			return 1;
+		}
+		k->sizes = sz;
+		k->cap = cap;
+	}
+	k->uids[k->n] = uid;
+	k->sizes[k->n++] = size;
+	return 0;
+}
+
+static void known_clear(struct known *k)
+{
+	free(k->uids);
+	free(k->sizes);
+	memset(k, 0, sizeof *k);
+}
+
+static bool load_known(struct ma_history *h, int64_t account, const struct ma_folder *f,
+		       struct known *k)
+{
+	if (ma_history_folder_known(h, account, f->name, f->uidvalidity, true, add_known, k,
+				    NULL) != MA_OK || k->oom) {
+		known_clear(k);
+		return false;
+	}
+	return true;
+}
+
+/* Index of uid in k, or k->n. */
+static size_t known_find(const struct known *k, uint32_t uid)
+{
+	size_t lo = 0, hi = k->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < k->n && k->uids[lo] == uid ? lo : k->n;
 }
 
 struct fetch_ctx {
 	struct look_folder *lf;
 	const struct ma_audit_opts *opts;
+	const struct known *k;    /* flags-only fetch: sizes come from here */
 	size_t done, total;
 };
 
 static int on_message(struct ma_message *m, void *ctx)
 {
 	struct fetch_ctx *c = ctx;
+	if (c->k) {
+		size_t i = known_find(c->k, m->uid);
+		if (i < c->k->n)
+			m->size = c->k->sizes[i];
+	}
 	if (m->flags & MA_FLAG_DELETED)
 		c->lf->deleted++;
 	if (!(m->flags & MA_FLAG_SEEN))
@@ -96,38 +221,91 @@ static int on_message(struct ma_message *m, void *ctx)
 	return 0;
 }
 
-/* One folder: STATUS for the unseen count, EXAMINE (never SELECT), the
- * present UIDs, then UID FETCH: with headers for UIDs the history does not
- * know yet, flags and sizes only for the rest. */
+/* The folder holds exactly the UIDs the last audit recorded when STATUS
+ * and EXAMINE both read that audit's UIDVALIDITY, UIDNEXT and MESSAGES and
+ * the history holds MESSAGES present UIDs: no UID below UIDNEXT can appear
+ * later, so the UIDs now are a subset of those the last audit saw (it
+ * searched after its EXAMINE), and equally many. Flags can have changed:
+ * the \Deleted count comes from a UID SEARCH DELETED (small), the unseen
+ * count from STATUS. */
+static bool same_state(const struct ma_folder *f, const struct ma_folder_prev *p)
+{
+	return p->known && f->uidvalidity != 0 && f->uidnext != 0 && p->uidvalidity == f->uidvalidity &&
+	       p->uidnext == f->uidnext && p->messages == f->messages;
+}
+
+/* One folder: STATUS, EXAMINE (never SELECT). Unchanged since the last
+ * audit: the \Deleted UIDs only. Otherwise the present UIDs, then UID FETCH:
+ * flags only for UIDs the history knows (size and date never change for a
+ * UID), with headers for the others. */
 static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct ma_history *h,
 			     int64_t account, const struct ma_audit_opts *opts, struct ma_error *err)
 {
-	uint32_t *uids = NULL;
+	uint32_t *uids = NULL, *old = NULL;
 	size_t n = 0;
+	struct known k = { 0 };
+	struct ma_folder_prev prev = { 0 };
 	ma_status st = ma_imap_status(s, &lf->f, err);
-	if (st == MA_OK)
-		st = ma_imap_examine(s, &lf->f, err);
-	if (st == MA_OK)
-		st = ma_imap_search_all(s, &uids, &n, err);
 	if (st != MA_OK)
 		return st;
+	uint32_t status_unseen = lf->f.unseen;
+	if (h && ma_history_folder_last(h, account, lf->f.name, &prev, NULL) != MA_OK)
+		prev.known = false;
+	lf->had_prev = prev.known;
+	lf->prev_messages = prev.messages;
+	bool same_validity = prev.known && prev.uidvalidity == lf->f.uidvalidity;
+	if (same_validity && !load_known(h, account, &lf->f, &k))
+		same_validity = false;
+	bool maybe_same = same_validity && same_state(&lf->f, &prev) && k.n == lf->f.messages;
 
-	uint32_t prev_validity = 0, prev_max = 0;
-	bool known = false;
-	if (h && ma_history_folder_prev(h, account, lf->f.name, &prev_validity, &prev_max, &known, NULL) == MA_OK &&
-	    known && prev_validity == lf->f.uidvalidity) {
-		lf->incremental = true;
-		lf->prev_max = prev_max;
+	st = ma_imap_examine(s, &lf->f, err);
+	if (st != MA_OK)
+		goto out;
+	if (maybe_same && same_state(&lf->f, &prev)) {
+		st = ma_imap_search_deleted(s, &uids, &n, err);
+		if (st != MA_OK)
+			goto out;
+		lf->deleted = (unsigned)n;
+		lf->unseen = status_unseen;
+		for (size_t i = 0; i < k.n; i++)
+			lf->size += k.sizes[i];
+		lf->known = k.uids;
+		lf->nknown = k.n;
+		k.uids = NULL;
+		lf->unchanged = true;
+		lf->prev_audit = prev.audit_id;
+		lf->examined = true;
+		goto out;
 	}
-	struct fetch_ctx c = { lf, opts, 0, n };
-	size_t split = 0; /* uids[0..split) are known: no headers needed */
-	if (lf->incremental)
-		while (split < n && uids[split] <= prev_max)
-			split++;
-	st = ma_imap_fetch(s, uids, split, false, on_message, &c, err);
+
+	/* EXAMINE has the last word on UIDVALIDITY (STATUS may leave it out,
+	 * or it may have changed in between): UIDs are known only under it. */
+	if (!prev.known || prev.uidvalidity != lf->f.uidvalidity)
+		known_clear(&k);
+	else if (!k.n)
+		load_known(h, account, &lf->f, &k);
+	st = ma_imap_search_all(s, &uids, &n, err);
+	if (st != MA_OK)
+		goto out;
+	/* Both lists ascend: split the present UIDs into known and new. */
+	size_t nold = 0, nnew = 0;
+	if (k.n && !(old = malloc(n * sizeof *old))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto out;
+	}
+	for (size_t i = 0, j = 0; i < n; i++) {
+		while (j < k.n && k.uids[j] < uids[i])
+			j++;
+		if (j < k.n && k.uids[j] == uids[i])
+			old[nold++] = uids[i];
+		else
+			uids[nnew++] = uids[i];
+	}
+	struct fetch_ctx c = { lf, opts, &k, 0, n };
+	st = ma_imap_fetch_flags(s, old, nold, on_message, &c, err);
+	c.k = NULL;
 	if (st == MA_OK)
-		st = ma_imap_fetch(s, uids + split, n - split, true, on_message, &c, err);
-	free(uids);
+		st = ma_imap_fetch(s, uids, nnew, true, on_message, &c, err);
 	if (st == MA_OK) {
 		lf->examined = true;
 		/* Dovecot's STATUS UNSEEN can read 0 while a POP3 login indexes
@@ -135,12 +313,16 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 		 * the truth for this look. */
 		lf->f.unseen = lf->unseen;
 	}
+out:
+	free(uids);
+	free(old);
+	known_clear(&k);
 	return st;
 }
 
 static void look_imap(const struct ma_account *acct, const char *password,
 		      const struct ma_audit_opts *opts, struct ma_history *h, int64_t account,
-		      struct imap_look *l, struct ma_audit_result *r)
+		      struct imap_look *l, struct inbox_verdict *verdict, struct ma_audit_result *r)
 {
 	struct ma_folder *folders = NULL;
 	size_t n = 0;
@@ -178,6 +360,8 @@ static void look_imap(const struct ma_account *acct, const char *password,
 		progress(opts, MA_STEP_FOLDERS, lf->f.name, i, n);
 		struct ma_error ferr;
 		ma_status st = look_folder(l->s, lf, h, account, opts, &ferr);
+		if (strcmp(lf->f.name, "INBOX") == 0)
+			decide(verdict, st == MA_OK && lf->unchanged, lf->prev_audit, lf->f.messages);
 		if (st != MA_OK) {
 			l->all_examined = false;
 			/* A folder the server refuses to open is reported; a dead
@@ -270,7 +454,7 @@ static ma_status add_name(char ***list, size_t *n, const char *name)
 /* Writes what this audit saw, marks what vanished, and reads back the
  * comparison. All in one transaction: a cut-off audit leaves no trace. */
 static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_result *r,
-			struct imap_look *il, struct ma_error *err)
+			struct imap_look *il, const struct pop3_look *pl, struct ma_error *err)
 {
 	int64_t audit;
 	ma_status st = ma_history_begin(h, account, r->started, &audit, err);
@@ -299,6 +483,12 @@ static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_r
 			st = ma_fail(err, MA_ERR_NOMEM, NULL);
 			goto fail;
 		}
+		if (lf->unchanged) {
+			st = ma_history_mark_present(h, audit, lf->f.name, lf->f.uidvalidity, lf->known,
+						     lf->nknown, err);
+			if (st != MA_OK)
+				goto fail;
+		}
 		for (size_t j = 0; j < lf->f.nmsgs; j++) {
 			const struct ma_message *m = &lf->f.msgs[j];
 			unsigned char hash[32];
@@ -317,11 +507,22 @@ static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_r
 	}
 	/* fill_result has already moved the POP3 view into r: pl->view is
 	 * empty here, and recording it would say POP3 saw nothing. */
-	if (r->pop3_ok) {
-		st = ma_history_put_pop3(h, audit, &r->pop3, err);
+	if (r->pop3_ok && pl->same) {
+		/* Another mailaudit may have recorded an audit since we read
+		 * the last POP3 view: then the UIDLs we did not read are not
+		 * known, and this audit records no POP3 view (nothing is marked
+		 * gone for it either). */
+		struct ma_pop3_prev now;
+		st = ma_history_pop3_prev(h, account, &now, err);
 		if (st != MA_OK)
 			goto fail;
+		if (now.known && now.audit_id == pl->prev.audit_id)
+			st = ma_history_put_pop3_same(h, audit, &r->pop3, pl->prev.audit_id, err);
+	} else if (r->pop3_ok) {
+		st = ma_history_put_pop3(h, audit, &r->pop3, err);
 	}
+	if (st != MA_OK)
+		goto fail;
 	st = ma_history_detect_gone(h, audit, il->ok && il->list_ok && il->all_examined, err);
 	if (st == MA_OK)
 		st = ma_history_gone(h, audit, collect_gone, r, err);
@@ -338,6 +539,26 @@ static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_r
 fail:
 	ma_history_rollback(h);
 	return st;
+}
+
+/* Change of each folder's message count since the audit before, for the
+ * Folders tables; left NULL (no column) when no folder was seen before. */
+static void fill_deltas(struct ma_audit_result *r, const struct imap_look *il)
+{
+	bool any = false;
+	for (size_t i = 0; i < il->n; i++)
+		any |= il->folders[i].had_prev;
+	if (!any || !(r->folder_delta = calloc(il->n ? il->n : 1, sizeof *r->folder_delta)))
+		return;
+	for (size_t i = 0; i < il->n; i++) {
+		const struct look_folder *lf = &il->folders[i];
+		if (!lf->examined)
+			r->folder_delta[i] = 0;
+		else if (!lf->had_prev)
+			r->folder_delta[i] = INT64_MIN; /* shown as "new" */
+		else
+			r->folder_delta[i] = (int64_t)lf->f.messages - (int64_t)lf->prev_messages;
+	}
 }
 
 static void fill_result(struct ma_audit_result *r, struct imap_look *il, struct pop3_look *pl)
@@ -361,6 +582,7 @@ static void fill_result(struct ma_audit_result *r, struct imap_look *il, struct 
 				r->folder_sizes[i] = il->folders[i].size;
 			}
 			r->nfolders = il->n;
+			fill_deltas(r, il);
 		}
 	}
 	r->pop3_ok = pl->ok;
@@ -403,7 +625,13 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	}
 
 	struct imap_look il = { 0 };
+	struct inbox_verdict verdict = { .decided = false };
+	pthread_mutex_init(&verdict.lock, NULL);
+	pthread_cond_init(&verdict.cond, NULL);
 	struct pop3_look pl = { .acct = acct, .password = password, .opts = opts };
+	/* Read before the worker starts: the history handle is not shared. */
+	if (h && acct->has_imap && ma_history_pop3_prev(h, account, &pl.prev, NULL) == MA_OK)
+		pl.verdict = &verdict;
 	pthread_t pop3_tid;
 	bool pop3_started = false;
 	if (acct->has_pop3) {
@@ -414,12 +642,15 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	}
 	if (acct->has_imap) {
 		r->imap_tried = true;
-		look_imap(acct, password, opts, h, account, &il, r);
+		look_imap(acct, password, opts, h, account, &il, &verdict, r);
 	}
+	decide(&verdict, false, 0, 0); /* no INBOX looked at: POP3 must list */
 	if (pop3_started) {
 		progress(opts, MA_STEP_POP3, acct->pop3.host, 0, 0);
 		pthread_join(pop3_tid, NULL);
 	}
+	pthread_cond_destroy(&verdict.cond);
+	pthread_mutex_destroy(&verdict.lock);
 	if (il.ok && pl.ok)
 		recount(&il, &pl);
 	ma_imap_close(il.s);
@@ -436,7 +667,7 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	 * half a look would make the next comparison see phantom losses. */
 	bool cancelled = il.err.status == MA_ERR_CANCELLED || pl.err.status == MA_ERR_CANCELLED;
 	if (h && (il.ok || pl.ok) && !cancelled) {
-		if (record(h, account, r, &il, &r->history_err) == MA_OK) {
+		if (record(h, account, r, &il, &pl, &r->history_err) == MA_OK) {
 			analyzed = true;
 		} else {
 			/* Go on without history: the look itself is still worth
@@ -453,8 +684,10 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	ma_status st = analyzed ? MA_OK : ma_analyze(r, err);
 	ma_history_close(h);
 
-	for (size_t i = 0; i < il.n; i++)
+	for (size_t i = 0; i < il.n; i++) {
 		ma_folder_clear(&il.folders[i].f);
+		free(il.folders[i].known);
+	}
 	free(il.folders);
 	ma_pop3_view_clear(&pl.view);
 	progress(opts, MA_STEP_DONE, NULL, 0, 0);

@@ -515,6 +515,107 @@ cleanup:
 	return st;
 }
 
+ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
+				 const char *folder, struct ma_folder_prev *prev,
+				 struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+
+	memset(prev, 0, sizeof *prev);
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT f.audit_id, f.uidvalidity, f.uidnext, f.messages,"
+			       " f.unseen, f.deleted, f.total_size FROM folder_state f"
+			       " JOIN audit a ON a.id = f.audit_id"
+			       " WHERE a.account_id = ?1 AND f.name = ?2"
+			       " AND a.finished IS NOT NULL"
+			       " ORDER BY a.id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		prev->known = true;
+		prev->audit_id = sqlite3_column_int64(s, 0);
+		prev->uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
+		prev->uidnext = (uint32_t)sqlite3_column_int64(s, 2);
+		prev->messages = (uint32_t)sqlite3_column_int64(s, 3);
+		prev->unseen = (uint32_t)sqlite3_column_int64(s, 4);
+		prev->deleted = (uint32_t)sqlite3_column_int64(s, 5);
+		prev->total_size = (uint64_t)sqlite3_column_int64(s, 6);
+	} else if (rc != SQLITE_DONE) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+	}
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
+				  const char *folder, uint32_t uidvalidity,
+				  bool present_only, ma_known_cb cb, void *ctx,
+				  struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT uid, size FROM message WHERE account_id = ?1"
+			       " AND folder = ?2 AND uidvalidity = ?3"
+			       " AND (NOT ?4 OR gone_audit IS NULL) ORDER BY uid",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing a folder's known messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	sqlite3_bind_int(s, 4, present_only);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb((uint32_t)sqlite3_column_int64(s, 0), (uint32_t)sqlite3_column_int64(s, 1),
+		       ctx) != 0)
+			goto cleanup;
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing a folder's known messages");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
+			       struct ma_pop3_prev *prev, struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+
+	memset(prev, 0, sizeof *prev);
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT p.audit_id, p.stat_count, p.stat_size, p.uidl_complete"
+			       " FROM pop3_view p JOIN audit a ON a.id = p.audit_id"
+			       " WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
+			       " ORDER BY a.id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "reading the last POP3 view");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		prev->known = true;
+		prev->audit_id = sqlite3_column_int64(s, 0);
+		prev->stat_count = (uint32_t)sqlite3_column_int64(s, 1);
+		prev->stat_size = (uint64_t)sqlite3_column_int64(s, 2);
+		prev->uidl_complete = sqlite3_column_int(s, 3) != 0;
+	} else if (rc != SQLITE_DONE) {
+		st = db_fail(h, err, "reading the last POP3 view");
+	}
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err)
 {
@@ -687,24 +788,17 @@ static char *join_capa(const struct ma_pop3_view *v)
 	return s;
 }
 
-ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
-			      const struct ma_pop3_view *v, struct ma_error *err)
+/* The pop3_view row of this audit. */
+static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
+			       const struct ma_pop3_view *v, bool complete,
+			       struct ma_error *err)
 {
 	sqlite3_stmt *ins = NULL;
-	char *capa = NULL;
-	ma_status st = need_audit(h, audit_id, err);
+	char *capa = join_capa(v);
+	ma_status st = MA_OK;
 
-	if (st != MA_OK)
-		return st;
-	/* Without every UIDL, absence from the list proves nothing. */
-	bool complete = v->nentries == v->stat_count;
-	for (size_t i = 0; i < v->nentries; i++)
-		if (v->entries[i].uidl[0] == '\0')
-			complete = false;
-	if (!(capa = join_capa(v))) {
-		st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		goto cleanup;
-	}
+	if (!capa)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	if (sqlite3_prepare_v2(h->db,
 			       "INSERT OR REPLACE INTO pop3_view(audit_id, stat_count,"
 			       " stat_size, capa, uidl_complete) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -717,10 +811,28 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 	sqlite3_bind_int64(ins, 3, (int64_t)v->stat_size);
 	sqlite3_bind_text(ins, 4, capa, -1, SQLITE_STATIC);
 	sqlite3_bind_int(ins, 5, complete);
-	if (sqlite3_step(ins) != SQLITE_DONE) {
+	if (sqlite3_step(ins) != SQLITE_DONE)
 		st = db_fail(h, err, "recording the POP3 view");
-		goto cleanup;
-	}
+cleanup:
+	sqlite3_finalize(ins);
+	free(capa);
+	return st;
+}
+
+ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
+			      const struct ma_pop3_view *v, struct ma_error *err)
+{
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	/* Without every UIDL, absence from the list proves nothing. */
+	bool complete = v->nentries == v->stat_count;
+	for (size_t i = 0; i < v->nentries; i++)
+		if (v->entries[i].uidl[0] == '\0')
+			complete = false;
+	if ((st = put_pop3_view(h, audit_id, v, complete, err)) != MA_OK)
+		return st;
 	for (size_t i = 0; i < v->nentries; i++) {
 		const struct ma_pop3_entry *e = &v->entries[i];
 		if (e->uidl[0] == '\0')
@@ -729,24 +841,49 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 			   "INSERT INTO pop3_message(account_id, uidl, size,"
 			   " first_audit, last_audit) VALUES (?1, ?2, ?3, ?4, ?4)"
 			   " ON CONFLICT (account_id, uidl) DO UPDATE SET"
-			   " last_audit = excluded.last_audit, gone_audit = NULL") != SQLITE_OK) {
-			st = db_fail(h, err, "recording a POP3 message");
-			goto cleanup;
-		}
+			   " last_audit = excluded.last_audit, gone_audit = NULL") != SQLITE_OK)
+			return db_fail(h, err, "recording a POP3 message");
 		sqlite3_bind_int64(h->put_uidl, 1, h->account_id);
 		sqlite3_bind_text(h->put_uidl, 2, e->uidl, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(h->put_uidl, 3, e->size);
 		sqlite3_bind_int64(h->put_uidl, 4, audit_id);
 		int rc = sqlite3_step(h->put_uidl);
 		sqlite3_reset(h->put_uidl);
-		if (rc != SQLITE_DONE) {
-			st = db_fail(h, err, "recording a POP3 message");
-			goto cleanup;
-		}
+		if (rc != SQLITE_DONE)
+			return db_fail(h, err, "recording a POP3 message");
 	}
+	return MA_OK;
+}
+
+ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
+				   const struct ma_pop3_view *v, int64_t prev_audit,
+				   struct ma_error *err)
+{
+	sqlite3_stmt *upd = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (prev_audit <= 0 || prev_audit >= audit_id)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no earlier POP3 view to carry over");
+	if ((st = put_pop3_view(h, audit_id, v, true, err)) != MA_OK)
+		return st;
+	/* The UIDLs prev_audit saw are exactly its rows with last_audit at it:
+	 * a complete view marked the others gone. */
+	if (sqlite3_prepare_v2(h->db,
+			       "UPDATE pop3_message SET last_audit = ?1, gone_audit = NULL"
+			       " WHERE account_id = ?2 AND last_audit = ?3", -1, &upd,
+			       NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "recording the POP3 messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(upd, 1, audit_id);
+	sqlite3_bind_int64(upd, 2, h->account_id);
+	sqlite3_bind_int64(upd, 3, prev_audit);
+	if (sqlite3_step(upd) != SQLITE_DONE)
+		st = db_fail(h, err, "recording the POP3 messages");
 cleanup:
-	sqlite3_finalize(ins);
-	free(capa);
+	sqlite3_finalize(upd);
 	return st;
 }
 

@@ -77,6 +77,40 @@ ma_status ma_history_folder_prev(struct ma_history *h, int64_t account_id,
 				 uint32_t *max_uid, bool *known,
 				 struct ma_error *err);
 
+/* The folder as the last completed audit that examined it recorded it. A
+ * folder whose UIDVALIDITY, UIDNEXT and MESSAGES read the same now holds the
+ * same UIDs: no UID below UIDNEXT can appear, and a removal lowers
+ * MESSAGES. audit_id is that audit, 0 (known false) if there is none. */
+struct ma_folder_prev {
+	bool known;
+	int64_t audit_id;
+	uint32_t uidvalidity, uidnext, messages, unseen, deleted;
+	uint64_t total_size;
+};
+ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
+				 const char *folder, struct ma_folder_prev *prev,
+				 struct ma_error *err);
+
+/* Messages recorded in folder/uidvalidity with their sizes (a UID's size
+ * never changes), ascending by UID; present_only leaves out those already
+ * found gone. */
+typedef int (*ma_known_cb)(uint32_t uid, uint32_t size, void *ctx);
+ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
+				  const char *folder, uint32_t uidvalidity,
+				  bool present_only, ma_known_cb cb, void *ctx,
+				  struct ma_error *err);
+
+/* The POP3 view of the last completed audit that looked over POP3. */
+struct ma_pop3_prev {
+	bool known;
+	int64_t audit_id;
+	uint32_t stat_count;
+	uint64_t stat_size;
+	bool uidl_complete;
+};
+ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
+			       struct ma_pop3_prev *prev, struct ma_error *err);
+
 /* BEGIN IMMEDIATE and the audit row. One audit at a time per handle. */
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err);
@@ -110,6 +144,13 @@ ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
  * like IMAP ones; if some UIDL is missing, none is marked gone this audit. */
 ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 			      const struct ma_pop3_view *v, struct ma_error *err);
+
+/* Like ma_history_put_pop3 for a POP3 view known to be the one audit
+ * prev_audit recorded in full (same STAT, INBOX unchanged over IMAP): v holds
+ * STAT and CAPA only, and every UIDL prev_audit saw is marked seen again. */
+ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
+				   const struct ma_pop3_view *v, int64_t prev_audit,
+				   struct ma_error *err);
 
 /* Marks as gone every message present before but not seen by this audit, in
  * the folders recorded with ma_history_put_folder; if folder_list_complete

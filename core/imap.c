@@ -12,8 +12,11 @@
 #include "session_util.h"
 
 /* UIDs per UID FETCH: libetpan has no limit on a reply's size, so the
- * chunk bounds both its memory and the damage a hostile server can do. */
-#define FETCH_CHUNK 1000
+ * chunk bounds both its memory and the damage a hostile server can do.
+ * Debian's libetpan holds a whole chunk's parse trees (~1 KB a message with
+ * headers): 2500 costs a few MB and saves 60 of 100 round trips at 100,000
+ * messages against 1000. */
+#define FETCH_CHUNK 2500
 #define MAX_FOLDERS 100000
 
 struct ma_imap {
@@ -484,14 +487,18 @@ static int cmp_u32(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-ma_status ma_imap_search_all(struct ma_imap *s, uint32_t **uids, size_t *n, struct ma_error *err)
+/* UID SEARCH with one key in the examined folder; takes key. */
+static ma_status search(struct ma_imap *s, struct mailimap_search_key *key, uint32_t **uids,
+			 size_t *n, struct ma_error *err)
 {
 	*uids = NULL;
 	*n = 0;
 	ma_status st = check_usable(s, err);
-	if (st != MA_OK)
+	if (st != MA_OK) {
+		if (key)
+			mailimap_search_key_free(key);
 		return st;
-	struct mailimap_search_key *key = mailimap_search_key_new_all();
+	}
 	if (!key)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	clist *res = NULL;
@@ -516,6 +523,22 @@ ma_status ma_imap_search_all(struct ma_imap *s, uint32_t **uids, size_t *n, stru
 	*uids = out;
 	*n = i;
 	return MA_OK;
+}
+
+ma_status ma_imap_search_all(struct ma_imap *s, uint32_t **uids, size_t *n, struct ma_error *err)
+{
+	return search(s, mailimap_search_key_new_all(), uids, n, err);
+}
+
+ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
+				 struct ma_error *err)
+{
+	/* libetpan has no helper for the flag keys: the general constructor
+	 * with every operand empty. */
+	struct mailimap_search_key *key = mailimap_search_key_new(MAILIMAP_SEARCH_KEY_DELETED,
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+	return search(s, key, uids, n, err);
 }
 
 static int64_t imap_date_to_unix(const struct mailimap_date_time *d)
@@ -606,16 +629,20 @@ static void on_msg_att(struct mailimap_msg_att *att, void *ctx)
 	ma_message_clear(&m);
 }
 
-static struct mailimap_fetch_type *fetch_items(bool headers)
+enum items { ITEMS_FLAGS, ITEMS_META, ITEMS_HEADERS };
+
+static struct mailimap_fetch_type *fetch_items(enum items what)
 {
 	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
 	if (!ft)
 		return NULL;
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
+	if (what == ITEMS_FLAGS)
+		return ft;
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
 	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_internaldate());
-	if (headers) {
+	if (what == ITEMS_HEADERS) {
 		static const char *const names[] = { "MESSAGE-ID", "DATE", "FROM", "SUBJECT" };
 		clist *hdrs = clist_new();
 		for (size_t i = 0; hdrs && i < sizeof names / sizeof names[0]; i++)
@@ -628,13 +655,13 @@ static struct mailimap_fetch_type *fetch_items(bool headers)
 	return ft;
 }
 
-ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool headers,
-			ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
+static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum items what,
+		       ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
 	ma_status st = check_usable(s, err);
-	if (st != MA_OK)
+	if (st != MA_OK || n == 0)
 		return st;
-	struct mailimap_fetch_type *ft = fetch_items(headers);
+	struct mailimap_fetch_type *ft = fetch_items(what);
 	if (!ft)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	s->cb = cb;
@@ -679,6 +706,18 @@ ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool 
 	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
 	mailimap_fetch_type_free(ft);
 	return st;
+}
+
+ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool headers,
+			ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
+{
+	return fetch(s, uids, n, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+}
+
+ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
+			      ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
+{
+	return fetch(s, uids, n, ITEMS_FLAGS, cb, ctx, err);
 }
 
 void ma_imap_close(struct ma_imap *s)

@@ -59,6 +59,10 @@ ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_erro
 ma_status ma_imap_search_all(struct ma_imap *s, uint32_t **uids, size_t *n,
 			     struct ma_error *err);
 
+/* UID SEARCH DELETED: the UIDs flagged \Deleted, ascending, caller frees. */
+ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
+				 struct ma_error *err);
+
 /* Called once per fetched message. The callback may take the strings out of
  * m (set the pointers to NULL); whatever is left is freed after it returns.
  * Return non-zero to stop the fetch (reported as MA_ERR_CANCELLED). */
@@ -69,6 +73,11 @@ typedef int (*ma_imap_msg_cb)(struct ma_message *m, void *ctx);
  * BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]. */
 ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool headers,
 			ma_imap_msg_cb cb, void *ctx, struct ma_error *err);
+
+/* UID FETCH of UID FLAGS only: for UIDs whose size, date and headers are
+ * already known (they never change for a UID); m->size stays 0. */
+ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
+			      ma_imap_msg_cb cb, void *ctx, struct ma_error *err);
 
 /* LOGOUT when the connection is healthy, then frees everything. */
 void ma_imap_close(struct ma_imap *s);

@@ -424,13 +424,32 @@ static int list_line(struct ma_pop3_view *v, const char *buf, size_t len, bool f
 	return 0;
 }
 
-ma_status ma_pop3_scan(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
+ma_status ma_pop3_scan_stat(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
 {
 	memset(v, 0, sizeof *v);
 	ma_status st = ma_pop3_stat(s, &v->stat_count, &v->stat_size, err);
 	if (st != MA_OK)
 		return st;
+	v->capa = calloc(s->ncapa ? s->ncapa : 1, sizeof *v->capa);
+	if (!v->capa)
+		goto nomem;
+	for (size_t i = 0; i < s->ncapa; i++) {
+		if (!(v->capa[i] = strdup(s->capa[i])))
+			goto nomem;
+		v->ncapa++;
+	}
+	return MA_OK;
+nomem:
+	ma_pop3_view_clear(v);
+	return ma_fail(err, MA_ERR_NOMEM, NULL);
+}
+
+ma_status ma_pop3_scan_lists(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
+{
 	bool have_uidl = false;
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		goto fail;
 	st = command(s, "UIDL", err);
 	if (st == MA_OK) {
 		s->tap.phase = MA_TRACE_BULK;
@@ -442,6 +461,8 @@ ma_status ma_pop3_scan(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_erro
 	} else if (s->broken) {
 		goto fail;
 	}
+	/* LIST only for the sizes; a POP3 size is that message's octets as
+	 * POP3 counts them, which IMAP's RFC822.SIZE need not equal. */
 	st = command(s, "LIST", err);
 	if (st != MA_OK)
 		goto fail;
@@ -450,21 +471,17 @@ ma_status ma_pop3_scan(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_erro
 	s->tap.phase = MA_TRACE_NORMAL;
 	if (st != MA_OK)
 		goto fail;
-	v->capa = calloc(s->ncapa ? s->ncapa : 1, sizeof *v->capa);
-	if (!v->capa) {
-		st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		goto fail;
-	}
-	for (size_t i = 0; i < s->ncapa; i++) {
-		if (!(v->capa[i] = strdup(s->capa[i]))) {
-			st = ma_fail(err, MA_ERR_NOMEM, NULL);
-			goto fail;
-		}
-		v->ncapa++;
-	}
 	return MA_OK;
 fail:
 	ma_pop3_view_clear(v);
+	return st;
+}
+
+ma_status ma_pop3_scan(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
+{
+	ma_status st = ma_pop3_scan_stat(s, v, err);
+	if (st == MA_OK)
+		st = ma_pop3_scan_lists(s, v, err);
 	return st;
 }
 

@@ -49,6 +49,12 @@ ma_status ma_pop3_stat(struct ma_pop3 *s, uint32_t *count, uint64_t *size, struc
 /* STAT, UIDL (if supported), LIST and the CAPA lines into v. */
 ma_status ma_pop3_scan(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err);
 
+/* ma_pop3_scan in two steps, so a caller can stop after STAT when the
+ * mailbox is known unchanged: STAT and CAPA into v (cleared first), then
+ * UIDL and LIST into the same v. On failure v is cleared. */
+ma_status ma_pop3_scan_stat(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err);
+ma_status ma_pop3_scan_lists(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err);
+
 /* QUIT when healthy, then frees everything. Nothing was marked for
  * deletion, so QUIT's UPDATE state changes nothing. */
 void ma_pop3_close(struct ma_pop3 *s);

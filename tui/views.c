@@ -1,5 +1,6 @@
 /* The six results views. Each one turns the audit result into lines for a
  * given width; scrolling, search and drawing are the screen manager's. */
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -92,7 +93,8 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 	/* Numbers keep their width; the name column takes what is left, and
 	 * the Deleted column goes first when space runs out. */
 	bool deleted = w >= 64;
-	int fixed = 9 + 8 + 11 + (deleted ? 9 : 0);
+	bool change = r->folder_delta && w >= 72; /* since the last audit */
+	int fixed = 9 + 8 + 11 + (deleted ? 9 : 0) + (change ? 8 : 0);
 	int namew = w - fixed - 2;
 	if (namew < 8)
 		namew = 8;
@@ -102,6 +104,8 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 		snprintf(row, sizeof row, "%s %8s %7s %8s %10s", name, "Messages", "Unseen", "Deleted", "Size");
 	else
 		snprintf(row, sizeof row, "%s %8s %7s %10s", name, "Messages", "Unseen", "Size");
+	if (change)
+		snprintf(row + strlen(row), sizeof row - strlen(row), " %7s", "Change");
 	lines_add(L, ATTR_BOLD, -1, row);
 	uint64_t tm = 0, tu = 0, td = 0, ts = 0;
 	for (size_t i = 0; i < r->nfolders; i++) {
@@ -115,6 +119,17 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 			snprintf(row, sizeof row, "%s %8u %7u %8u %10s", name, f->messages, f->unseen, del, sz);
 		else
 			snprintf(row, sizeof row, "%s %8u %7u %10s", name, f->messages, f->unseen, sz);
+		if (change) {
+			int64_t d = r->folder_delta[i];
+			char c[24];
+			if (d == INT64_MIN)
+				snprintf(c, sizeof c, "new");
+			else if (d == 0)
+				snprintf(c, sizeof c, "=");
+			else
+				snprintf(c, sizeof c, "%+lld", (long long)d);
+			snprintf(row + strlen(row), sizeof row - strlen(row), " %7s", c);
+		}
 		lines_add(L, ATTR_NONE, -1, row);
 	}
 	text_cell(name, sizeof name, "Total", namew, false);

@@ -71,6 +71,13 @@ def imap_command(conn, f):
         yield line, lits
 
 
+# The INBOX every scenario serves. Attacks on UID FETCH serve one message
+# more than imap-ok, so a repeat audit after a good one must fetch (an
+# unchanged folder is skipped without any FETCH).
+BOX = {"messages": 1, "uidnext": 2}
+FETCH_ATTACKS = ("imap-eof-fetch", "imap-eof-fetch-literal", "imap-fetch-huge-literal")
+
+
 def status_reply(line, lits):
     """'* STATUS <mailbox as the client sent it> (...)'."""
     if lits:
@@ -78,8 +85,10 @@ def status_reply(line, lits):
     else:
         args = line.split(b" ", 2)[2] if line.count(b" ") >= 2 else b"INBOX"
         mbox = args.rsplit(b" (", 1)[0].strip()
-    n = b"1" if mbox.strip(b'"').upper() == b"INBOX" else b"0"
-    return b"* STATUS " + mbox + b" (MESSAGES " + n + b" UIDNEXT 2 UIDVALIDITY 7 UNSEEN 0)\r\n"
+    inbox = mbox.strip(b'"').upper() == b"INBOX"
+    n = b"%d" % BOX["messages"] if inbox else b"0"
+    nxt = b"%d" % BOX["uidnext"] if inbox else b"1"
+    return b"* STATUS " + mbox + b" (MESSAGES " + n + b" UIDNEXT " + nxt + b" UIDVALIDITY 7 UNSEEN 0)\r\n"
 
 
 FETCH_HDR = b"Message-ID: <1@hostile>\r\nSubject: hi\r\n\r\n"
@@ -112,10 +121,13 @@ def imap_until(conn, f, stop_cmd):
         elif cmd == b"LIST":
             conn.sendall(b'* LIST () "/" INBOX\r\n' + tag + b" OK done\r\n")
         elif cmd == b"EXAMINE":
-            conn.sendall(b"* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT 2] x\r\n" + tag +
-                         b" OK [READ-ONLY] done\r\n")
+            conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT %d] x\r\n"
+                         % (BOX["messages"], BOX["uidnext"]) + tag + b" OK [READ-ONLY] done\r\n")
         elif cmd == b"UID" and b"SEARCH" in line.upper():
-            conn.sendall(b"* SEARCH 1\r\n" + tag + b" OK done\r\n")
+            uids = b" ".join(b"%d" % u for u in range(1, BOX["messages"] + 1))
+            if b"DELETED" in line.upper():
+                uids = b""
+            conn.sendall(b"* SEARCH" + (b" " + uids if uids else b"") + b"\r\n" + tag + b" OK done\r\n")
         elif cmd == b"LOGOUT":
             conn.sendall(b"* BYE\r\n" + tag + b" OK bye\r\n")
             return None, None
@@ -321,6 +333,8 @@ def scenario(name, conn):
 
 def main():
     name = sys.argv[1]
+    if name in FETCH_ATTACKS:
+        BOX.update(messages=2, uidnext=3)
     tls = None
     if len(sys.argv) >= 5 and sys.argv[2] == "--tls":
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -746,6 +746,117 @@ static void hundred_thousand_messages_timing(void **state)
 	assert_int_equal(g.uid[0], N / 2 + 1);
 }
 
+/* ---- repeat audits from the recorded state ---------------------------- */
+
+struct known_list {
+	size_t n;
+	uint32_t uid[8], size[8];
+};
+
+static int collect_known(uint32_t uid, uint32_t size, void *ctx)
+{
+	struct known_list *k = ctx;
+	if (k->n < 8) {
+		k->uid[k->n] = uid;
+		k->size[k->n] = size;
+	}
+	k->n++;
+	return 0;
+}
+
+static void repeat_from_recorded_state(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	const struct tmsg three[] = { { 1, 1 }, { 2, 2 }, { 4, 4 } };
+	const struct tmsg two[] = { { 1, 1 }, { 4, 4 } };
+	const struct tfolder inbox = { "INBOX", 7, three, 3 };
+	struct ma_pop3_entry entries[2] = { { 1, 100, "aaa" }, { 2, 200, "bbb" } };
+	struct ma_pop3_view v = { 2, 300, entries, 2, NULL, 0 };
+	struct ma_folder_prev fp;
+	struct ma_pop3_prev pp;
+	int64_t a;
+
+	open_fx(f);
+	assert_int_equal(ma_history_folder_last(f->h, f->acct, "INBOX", &fp, &err), MA_OK);
+	assert_false(fp.known);
+	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
+	assert_false(pp.known);
+
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	put_folder(f, a, &inbox);
+	assert_int_equal(ma_history_put_pop3(f->h, a, &v, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 1, "ok", &err), MA_OK);
+	int64_t a1 = a;
+
+	assert_int_equal(ma_history_folder_last(f->h, f->acct, "INBOX", &fp, &err), MA_OK);
+	assert_true(fp.known);
+	assert_int_equal(fp.audit_id, a1);
+	assert_int_equal(fp.uidvalidity, 7);
+	assert_int_equal(fp.uidnext, 5);
+	assert_int_equal(fp.messages, 3);
+	struct known_list k = { 0 };
+	assert_int_equal(ma_history_folder_known(f->h, f->acct, "INBOX", 7, true, collect_known, &k,
+						 &err), MA_OK);
+	assert_int_equal(k.n, 3);
+	assert_int_equal(k.uid[2], 4);
+	assert_int_equal(k.size[2], 1004);
+	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
+	assert_true(pp.known && pp.uidl_complete);
+	assert_int_equal(pp.audit_id, a1);
+	assert_int_equal(pp.stat_count, 2);
+	assert_int_equal(pp.stat_size, 300);
+
+	/* An unchanged repeat: the known UIDs marked present, the POP3 view
+	 * carried over. Nothing is gone, and the next audit starts from it. */
+	uint32_t uids[] = { 1, 2, 4 };
+	struct ma_pop3_view same = { 2, 300, NULL, 0, NULL, 0 };
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	assert_int_equal(ma_history_mark_present(f->h, a, "INBOX", 7, uids, 3, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 7, .uidnext = 5, .messages = 3 }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_same(f->h, a, &same, a1, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 61, "ok", &err), MA_OK);
+	int64_t a2 = a;
+	char gone[64] = "";
+	assert_int_equal(ma_history_pop3_gone(f->h, a2, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "");
+	assert_int_equal(gone_of(f, a2).n, 0);
+	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
+	assert_int_equal(pp.audit_id, a2);
+	assert_true(pp.uidl_complete);
+
+	/* Then a real change: "bbb" and UID 2 gone, found against the carried
+	 * audit as against any other. */
+	entries[1] = (struct ma_pop3_entry){ 2, 300, "ccc" };
+	v.stat_size = 400;
+	const struct tfolder after = { "INBOX", 7, two, 2 };
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 120, &a, &err), MA_OK);
+	put_folder(f, a, &after);
+	assert_int_equal(ma_history_put_pop3(f->h, a, &v, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 121, "ok", &err), MA_OK);
+	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "bbb ");
+	struct gone_list g = gone_of(f, a);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.uid[0], 2);
+	k.n = 0;
+	assert_int_equal(ma_history_folder_known(f->h, f->acct, "INBOX", 7, true, collect_known, &k,
+						 &err), MA_OK);
+	assert_int_equal(k.n, 2);
+	k.n = 0;
+	assert_int_equal(ma_history_folder_known(f->h, f->acct, "INBOX", 7, false, collect_known, &k,
+						 &err), MA_OK);
+	assert_int_equal(k.n, 3);
+
+	/* Carrying over from anything but an earlier audit is refused. */
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 180, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_same(f->h, a, &same, a, &err), MA_ERR_ARGUMENT);
+	ma_history_rollback(f->h);
+}
+
 /* ---- two writers ------------------------------------------------------ */
 
 struct holder {
@@ -812,6 +923,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pop3_view_and_audit_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(repeat_audit_grows_under_4k, setup, teardown),
 		cmocka_unit_test_setup_teardown(hundred_thousand_messages_timing, setup, teardown),
+		cmocka_unit_test_setup_teardown(repeat_from_recorded_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(second_writer_waits_for_first, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
