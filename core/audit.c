@@ -376,6 +376,27 @@ static void look_imap(const struct ma_account *acct, const char *password,
 
 /* POP3 and IMAP looked at INBOX at slightly different moments; a message
  * arriving in between is not a mismatch. Ask both once more. */
+/* STAT over a new POP3 login: a POP3 session's view of the mailbox is
+ * fixed when it logs in (RFC 1939), so only a new session sees mail that
+ * arrived since. The old session is closed first: a server that locks the
+ * maildrop per session would refuse the second. */
+static ma_status fresh_stat(struct pop3_look *pl, uint32_t *count, uint64_t *size, struct ma_error *e)
+{
+	ma_pop3_close(pl->s);
+	pl->s = NULL;
+	struct ma_pop3 *s = NULL;
+	ma_status st = ma_pop3_open(&pl->acct->pop3, &pl->opts->net, pl->opts->trace, &s, e);
+	if (st == MA_OK)
+		st = ma_pop3_login(s, pl->acct->login, pl->password, e);
+	if (st == MA_OK)
+		st = ma_pop3_stat(s, count, size, e);
+	ma_pop3_close(s);
+	return st;
+}
+
+/* POP3 and IMAP looked at INBOX at slightly different moments; a message
+ * arriving in between is not a mismatch. Count both once more, POP3 over a
+ * new login, and take the new counts if they now agree. */
 static void recount(struct imap_look *il, struct pop3_look *pl)
 {
 	struct look_folder *inbox = il->n && strcmp(il->folders[0].f.name, "INBOX") == 0 ? &il->folders[0] : NULL;
@@ -387,7 +408,7 @@ static void recount(struct imap_look *il, struct pop3_look *pl)
 	struct ma_folder probe = { 0 };
 	probe.raw_name = inbox->f.raw_name;
 	probe.name = inbox->f.name;
-	if (ma_pop3_stat(pl->s, &count, &size, &e) == MA_OK &&
+	if (fresh_stat(pl, &count, &size, &e) == MA_OK &&
 	    ma_imap_status(il->s, &probe, &e) == MA_OK && count == probe.messages) {
 		pl->view.stat_count = count;
 		pl->view.stat_size = size;
