@@ -63,10 +63,11 @@ static void usage(FILE *out)
 		"Output:\n"
 		"      --report FILE|-       audit and write the text report (- = stdout)\n"
 		"      --check               audit and print one monitoring line\n"
+		"                            neither: the full-screen program\n"
 		"      --probe               try IMAP 993/143, POP3 995/110 and SMTP 465/587, say\n"
 		"                            which work and why not (with --address alone, the\n"
-		"                            servers are discovered from the domain)\n"
-		"                            neither: the full-screen program\n"
+		"                            servers are discovered from the domain); with\n"
+		"                            --report, the full report with this matrix added\n"
 		"      --no-color            full-screen program without colours (also NO_COLOR)\n"
 		"Connection:\n"
 		"      --ca-file FILE        trust the CA certificates in FILE\n"
@@ -253,6 +254,32 @@ static void require_audit_account(const struct ma_account *acct)
 		die_msg("no login given: use --user with the full e-mail address");
 }
 
+/* Runs the connection doctor for acct and renders it; returns the worst
+ * finding's severity. password may be NULL (then no login is tried). */
+static enum ma_severity doctor(const struct ma_account *acct, const char *password,
+			       const char *ca_file, const struct options *o, char **text)
+{
+	struct ma_error err;
+	struct ma_probe_request req;
+	ma_probe_request_for(acct, &req);
+	req.password = password;
+	req.net.ca_file = ca_file;
+	req.net.timeout_s = o->timeout ? o->timeout : 10;
+	req.net.source_addr = o->source_addr;
+	req.net.cancel_fd = -1;
+	struct ma_probe_result *r = NULL;
+	if (ma_probe_run(&req, &r, &err) != MA_OK)
+		die(NULL, &err);
+	if (ma_probe_text(r, text) != MA_OK)
+		die_msg("out of memory");
+	enum ma_severity worst = MA_SEV_OK;
+	for (size_t i = 0; i < r->n_findings; i++)
+		if (r->findings[i].severity > worst)
+			worst = r->findings[i].severity;
+	ma_probe_result_free(r);
+	return worst;
+}
+
 static int run_batch(const struct options *o)
 {
 	struct ma_config cfg = { 0 };
@@ -295,12 +322,17 @@ static int run_batch(const struct options *o)
 
 	struct ma_audit_result *r = NULL;
 	ma_status st = ma_audit_run(&acct, password, &ao, &r, &err);
-	ma_password_free(password);
 	ma_tls_free(tls);
 	ma_trace_close(trace);
-	ma_config_free(&cfg);
 	if (st != MA_OK)
 		die(NULL, &err);
+	/* --report with --probe: the full report, the doctor's matrix added.
+	 * The exit status stays the audit's verdict. */
+	char *matrix = NULL;
+	if (o->probe && o->report && !o->check)
+		doctor(&acct, password, ca_file, o, &matrix);
+	ma_password_free(password);
+	ma_config_free(&cfg);
 
 	int code = ma_severity_exit_code(r->verdict);
 	char *text = NULL;
@@ -311,6 +343,17 @@ static int run_batch(const struct options *o)
 	} else {
 		if (ma_report_text(r, &text, &err) != MA_OK)
 			die(NULL, &err);
+		if (matrix) {
+			static const char head[] = "\nConnection doctor (--probe)\n---------------------------\n";
+			size_t tl = strlen(text), hl = strlen(head), ml = strlen(matrix);
+			char *all = realloc(text, tl + hl + ml + 1);
+			if (!all)
+				die_msg("out of memory");
+			memcpy(all + tl, head, hl);
+			memcpy(all + tl + hl, matrix, ml + 1);
+			text = all;
+			free(matrix);
+		}
 		if (strcmp(o->report, "-") == 0)
 			fputs(text, stdout);
 		else if (ma_report_write(o->report, text, &err) != MA_OK)
@@ -355,9 +398,9 @@ static int run_tui(const struct options *o)
 	return rc;
 }
 
-/* The connection doctor: every port and security combination, explained.
- * Works from an account, from servers given, or from an address alone
- * (then the servers are discovered). The same request as the TUI's p. */
+/* --probe alone: every port and security combination, explained. Works
+ * from an account, from servers given, or from an address alone (then the
+ * servers are discovered). The same request as the TUI's p. */
 static int run_probe(const struct options *o)
 {
 	struct ma_config cfg = { 0 };
@@ -368,8 +411,6 @@ static int run_probe(const struct options *o)
 	if (!acct.has_imap && !acct.has_pop3 && !acct.has_smtp && !acct.address[0] &&
 	    !strchr(acct.login, '@'))
 		die_msg("--probe needs servers (--imap, --pop3, --smtp), an account (-a) or an --address");
-	struct ma_probe_request req;
-	ma_probe_request_for(&acct, &req);
 	/* Optional: without a password the doctor checks everything but login. */
 	char *password = NULL;
 	if (pwcmd)
@@ -378,26 +419,11 @@ static int run_probe(const struct options *o)
 		password = ma_password_from_file(pwfile, &err);
 	if ((pwcmd || pwfile) && !password)
 		die("password", &err);
-	req.password = password;
-	req.net.ca_file = ca_file;
-	req.net.timeout_s = o->timeout ? o->timeout : 10;
-	req.net.source_addr = o->source_addr;
-	req.net.cancel_fd = -1;
-	struct ma_probe_result *r = NULL;
-	ma_status st = ma_probe_run(&req, &r, &err);
-	ma_password_free(password);
-	if (st != MA_OK)
-		die(NULL, &err);
 	char *text = NULL;
-	if (ma_probe_text(r, &text) != MA_OK)
-		die_msg("out of memory");
+	enum ma_severity worst = doctor(&acct, password, ca_file, o, &text);
+	ma_password_free(password);
 	fputs(text, stdout);
-	enum ma_severity worst = MA_SEV_OK;
-	for (size_t i = 0; i < r->n_findings; i++)
-		if (r->findings[i].severity > worst)
-			worst = r->findings[i].severity;
 	free(text);
-	ma_probe_result_free(r);
 	ma_config_free(&cfg);
 	return ma_severity_exit_code(worst);
 }
@@ -411,7 +437,7 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 
 	parse_args(argc, argv, &o);
-	if (o.probe)
+	if (o.probe && !o.report)
 		return run_probe(&o);
 	if (o.report || o.check)
 		return run_batch(&o);
