@@ -252,27 +252,6 @@ static const char *plural(uint64_t n)
 	return n == 1 ? "" : "s";
 }
 
-static void fmt_time(time_t t, char out[32])
-{
-	struct tm tm;
-	if (t <= 0 || !gmtime_r(&t, &tm)) {
-		snprintf(out, 32, "unknown");
-		return;
-	}
-	strftime(out, 32, "%Y-%m-%d %H:%M", &tm);
-}
-
-static void fmt_size(uint64_t n, char out[32])
-{
-	if (n < 1024)
-		snprintf(out, 32, "%" PRIu64 " B", n);
-	else if (n < 1024 * 1024)
-		snprintf(out, 32, "%.1f KB", (double)n / 1024);
-	else if (n < 1024ull * 1024 * 1024)
-		snprintf(out, 32, "%.1f MB", (double)n / (1024 * 1024));
-	else
-		snprintf(out, 32, "%.1f GB", (double)n / (1024.0 * 1024 * 1024));
-}
 
 /* ---- the list being built ------------------------------------------------ */
 
@@ -347,7 +326,7 @@ static void check_destroyed(const struct ma_audit_result *r, struct list *l)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	char since[32];
-	fmt_time(loss_since(r), since);
+	ma_fmt_time(loss_since(r), since);
 	ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, plural(n),
 		   n == 1 ? "was" : "were");
 	if (loss_since(r))
@@ -364,7 +343,7 @@ static void check_destroyed(const struct ma_audit_result *r, struct list *l)
 			ma_buf_add(&e, "\n", 1);
 		ma_buf_add(&e, "- ", 2);
 		if (m->internaldate > 0) {
-			fmt_time((time_t)m->internaldate, when);
+			ma_fmt_time((time_t)m->internaldate, when);
 			ma_buf_add(&e, when, strlen(when));
 		} else if (m->date) {
 			buf_clean(&e, m->date, 31);
@@ -377,7 +356,7 @@ static void check_destroyed(const struct ma_audit_result *r, struct list *l)
 		buf_clean(&e, m->subject ? m->subject : "(no subject)", 60);
 		ma_buf_add(&e, " (", 2);
 		buf_clean(&e, m->folder ? m->folder : "?", 40);
-		fmt_time(m->last_seen, seen);
+		ma_fmt_time(m->last_seen, seen);
 		ma_buf_printf(&e, ", last seen %s)", seen);
 	}
 	if (n > shown)
@@ -616,11 +595,11 @@ static void check_mismatch(const struct ma_audit_result *r, struct list *l)
 	ma_buf_printf(&t, "POP3 shows %" PRIu32 " message%s but the IMAP INBOX holds %" PRIu32,
 		   r->pop3.stat_count, plural(r->pop3.stat_count), in->messages);
 	char psize[32], isize[32];
-	fmt_size(r->pop3.stat_size, psize);
+	ma_fmt_size(r->pop3.stat_size, psize);
 	ma_buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
 		   plural(r->pop3.stat_count), psize);
 	if (r->folder_sizes) {
-		fmt_size(r->folder_sizes[in - r->folders], isize);
+		ma_fmt_size(r->folder_sizes[in - r->folders], isize);
 		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s, %s.", in->messages,
 			   plural(in->messages), isize);
 	} else {
@@ -862,7 +841,7 @@ static void check_moved(const struct ma_audit_result *r, struct list *l)
 			e.p[0] = '\0';
 	} else {
 		char since[32];
-		fmt_time(loss_since(r), since);
+		ma_fmt_time(loss_since(r), since);
 		ma_buf_printf(&t, "%zu messages moved to other folders", total);
 		if (loss_since(r))
 			ma_buf_printf(&t, " since %s", since);

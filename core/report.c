@@ -239,27 +239,6 @@ static void cell(char *dst, size_t dstsize, const char *name, size_t w)
 
 /* ---- formatting helpers ------------------------------------------------------ */
 
-static void fmt_time(time_t t, char out[32])
-{
-	struct tm tm;
-	if (t <= 0 || !gmtime_r(&t, &tm)) {
-		snprintf(out, 32, "unknown");
-		return;
-	}
-	strftime(out, 32, "%Y-%m-%d %H:%M", &tm);
-}
-
-static void fmt_size(uint64_t n, char out[32])
-{
-	if (n < 1024)
-		snprintf(out, 32, "%" PRIu64 " B", n);
-	else if (n < 1024 * 1024)
-		snprintf(out, 32, "%.1f KB", (double)n / 1024);
-	else if (n < 1024ull * 1024 * 1024)
-		snprintf(out, 32, "%.1f MB", (double)n / (1024 * 1024));
-	else
-		snprintf(out, 32, "%.1f GB", (double)n / (1024.0 * 1024 * 1024));
-}
 
 static const char *security_words(enum ma_security s)
 {
@@ -351,7 +330,7 @@ static void endpoint_line(struct ma_buf *o, const char *label, bool tried, bool 
 static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 {
 	char when[32];
-	fmt_time(r->finished ? r->finished : r->started, when);
+	ma_fmt_time(r->finished ? r->finished : r->started, when);
 	linef(o, 0, 0, "mailaudit %s - is the mail in this mailbox safe?", MA_VERSION);
 	ma_buf_add(o, "\n", 1);
 	linef(o, 0, 11, "Account:   %s", r->account_label);
@@ -412,7 +391,7 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 		unsigned dc = r->deleted_counts ? r->deleted_counts[i] : 0;
 		uint64_t sz = r->folder_sizes ? r->folder_sizes[i] : 0;
 		if (r->folder_sizes)
-			fmt_size(sz, size);
+			ma_fmt_size(sz, size);
 		if (r->deleted_counts)
 			snprintf(del, sizeof del, "%u", dc);
 		if (delta) {
@@ -435,7 +414,7 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 	}
 	char size[32] = "?", del[24] = "?";
 	if (r->folder_sizes)
-		fmt_size(ts, size);
+		ma_fmt_size(ts, size);
 	if (r->deleted_counts)
 		snprintf(del, sizeof del, "%" PRIu64, td);
 	cell(name, sizeof name, "Total", 26);
@@ -451,7 +430,7 @@ static void section_pop3(struct ma_buf *o, const struct ma_audit_result *r)
 	linef(o, 2, 2, "%-20s %8s %10s", "", "Messages", "Size");
 	if (r->imap_ok && in) {
 		if (r->folder_sizes)
-			fmt_size(r->folder_sizes[idx], size);
+			ma_fmt_size(r->folder_sizes[idx], size);
 		else
 			snprintf(size, sizeof size, "?");
 		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "IMAP INBOX", in->messages, size);
@@ -459,7 +438,7 @@ static void section_pop3(struct ma_buf *o, const struct ma_audit_result *r)
 		linef(o, 2, 2, "%-20s %8s", "IMAP INBOX", r->imap_tried ? "failed" : "not checked");
 	}
 	if (r->pop3_ok) {
-		fmt_size(r->pop3.stat_size, size);
+		ma_fmt_size(r->pop3.stat_size, size);
 		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "POP3 (STAT)", r->pop3.stat_count, size);
 	} else {
 		linef(o, 2, 2, "%-20s %8s", "POP3 (STAT)",
@@ -537,7 +516,7 @@ static void section_history(struct ma_buf *o, const struct ma_audit_result *r)
 	for (size_t i = 0; i < r->nhistory && i < HISTORY_ROWS; i++) {
 		const struct ma_audit_summary *h = &r->history[i];
 		char when[32], outcome[40], pop3[24];
-		fmt_time(h->started, when);
+		ma_fmt_time(h->started, when);
 		cell(outcome, sizeof outcome, h->outcome, 10);
 		if (h->pop3_count < 0)
 			snprintf(pop3, sizeof pop3, "-");

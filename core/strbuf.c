@@ -1,5 +1,6 @@
 #include "strbuf.h"
 
+#include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -52,4 +53,26 @@ void ma_buf_printf(struct ma_buf *b, const char *fmt, ...)
 	va_end(ap);
 	ma_buf_add(b, big, (size_t)n);
 	free(big);
+}
+
+void ma_fmt_time(time_t t, char out[32])
+{
+	struct tm tm;
+	if (t <= 0 || !gmtime_r(&t, &tm)) {
+		snprintf(out, 32, "unknown");
+		return;
+	}
+	strftime(out, 32, "%Y-%m-%d %H:%M", &tm);
+}
+
+void ma_fmt_size(uint64_t n, char out[32])
+{
+	if (n < 1024)
+		snprintf(out, 32, "%" PRIu64 " B", n);
+	else if (n < 1024 * 1024)
+		snprintf(out, 32, "%.1f KB", (double)n / 1024);
+	else if (n < 1024ull * 1024 * 1024)
+		snprintf(out, 32, "%.1f MB", (double)n / (1024 * 1024));
+	else
+		snprintf(out, 32, "%.1f GB", (double)n / (1024.0 * 1024 * 1024));
 }
