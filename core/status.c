@@ -1,6 +1,7 @@
 #include "status.h"
 
 #include <ctype.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,8 +14,26 @@ static const char *const messages[] = { MA_STATUS_LIST(MA_STATUS_TEXT) };
 static const char *const names[] = { MA_STATUS_LIST(MA_STATUS_NAME) };
 #undef MA_STATUS_NAME
 
-/* Names derived once from the enum identifiers: MA_ERR_CERT_EXPIRED -> cert-expired. */
+/* Names derived once from the enum identifiers: MA_ERR_CERT_EXPIRED ->
+ * cert-expired. Sessions run on several threads, hence pthread_once. */
 static char pretty[MA_STATUS_COUNT][40];
+static pthread_once_t pretty_once = PTHREAD_ONCE_INIT;
+
+static void make_pretty(void)
+{
+	for (int st = 0; st < MA_STATUS_COUNT; st++) {
+		const char *in = names[st];
+		char *out = pretty[st];
+		if (strncmp(in, "MA_ERR_", 7) == 0)
+			in += 7;
+		else if (strncmp(in, "MA_", 3) == 0)
+			in += 3;
+		size_t i = 0;
+		for (; in[i] && i + 1 < sizeof pretty[st]; i++)
+			out[i] = in[i] == '_' ? '-' : (char)tolower((unsigned char)in[i]);
+		out[i] = '\0';
+	}
+}
 
 const char *ma_status_message(ma_status st)
 {
@@ -27,19 +46,8 @@ const char *ma_status_name(ma_status st)
 {
 	if ((unsigned)st >= MA_STATUS_COUNT)
 		return "unknown";
-	char *out = pretty[st];
-	if (out[0] == '\0') {
-		const char *in = names[st];
-		if (strncmp(in, "MA_ERR_", 7) == 0)
-			in += 7;
-		else if (strncmp(in, "MA_", 3) == 0)
-			in += 3;
-		size_t i = 0;
-		for (; in[i] && i + 1 < sizeof pretty[st]; i++)
-			out[i] = in[i] == '_' ? '-' : (char)tolower((unsigned char)in[i]);
-		out[i] = '\0';
-	}
-	return out;
+	pthread_once(&pretty_once, make_pretty);
+	return pretty[st];
 }
 
 ma_status ma_fail(struct ma_error *err, ma_status st, const char *fmt, ...)
