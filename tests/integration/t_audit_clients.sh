@@ -7,6 +7,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
+. "$here/../lib/report.sh"
 need dovecot python3 fetchmail getmail || tap_bail "missing dependency"
 [ -x "${MAILAUDIT:-}" ] || tap_bail "mailaudit not built (MAILAUDIT=${MAILAUDIT:-})"
 
@@ -31,22 +32,6 @@ audit() {
 check_again() {
 	CHECK=$("$MAILAUDIT" --check --state-dir "$STATE.$1" "${A[@]}" 2>&1)
 	CRC=$?
-}
-# finding CODE: that finding's block of REPORT, whitespace collapsed.
-finding() {
-	printf '%s\n' "$REPORT" | awk -v c="$1" '
-		$0 ~ "^[A-Z]+  " c "$" { p = 1; print; next }
-		p && /^[^ ]/ { exit }
-		p' | tr -s ' \n' '  '
-}
-# evidence_count CODE: number of "- " evidence lines in that finding.
-evidence_count() {
-	printf '%s\n' "$REPORT" | awk -v c="$1" '
-		$0 ~ "^[A-Z]+  " c "$" { p = 1; next }
-		p && /^[^ ]/ { exit }
-		p && /^  [A-Z]/ { ev = ($0 == "  Evidence:"); next }
-		p && ev && /^    - / { n++ }
-		END { print n + 0 }'
 }
 verdict() { printf '%s\n' "$REPORT" | sed -n 's/^Verdict: \([A-Z]*\).*/\1/p'; }
 

@@ -8,6 +8,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
+. "$here/../lib/report.sh"
 need dovecot python3 fetchmail || tap_bail "missing dependency"
 [ -x "${MAILAUDIT:-}" ] || tap_bail "mailaudit not built (MAILAUDIT=${MAILAUDIT:-})"
 
@@ -28,13 +29,6 @@ audit() {
 		2>"$MA_TMP/$name.err"
 	RC=$?
 	REPORT=$(cat "$MA_TMP/$name.txt" 2>/dev/null)
-}
-# finding CODE: that finding's block of REPORT, whitespace collapsed.
-finding() {
-	printf '%s\n' "$REPORT" | awk -v c="$1" '
-		$0 ~ "^[A-Z]+  " c "$" { p = 1; print; next }
-		p && /^[^ ]/ { exit }
-		p' | tr -s ' \n' '  '
 }
 verdict() { printf '%s\n' "$REPORT" | sed -n 's/^Verdict: \([A-Z]*\).*/\1/p'; }
 

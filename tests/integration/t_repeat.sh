@@ -7,6 +7,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
+. "$here/../lib/report.sh"
 need dovecot python3 || tap_bail "missing dependency"
 [ -x "${MAILAUDIT:-}" ] || tap_bail "mailaudit not built (MAILAUDIT=${MAILAUDIT:-})"
 
@@ -23,22 +24,6 @@ audit() {
 	RC=$?
 	REPORT=$(cat "$MA_TMP/$1.txt" 2>/dev/null)
 	TRACE=$(cat "$MA_TMP/$1.trace" 2>/dev/null)
-}
-# finding CODE: that finding's block of REPORT, whitespace collapsed.
-finding() {
-	printf '%s\n' "$REPORT" | awk -v c="$1" '
-		$0 ~ "^[A-Z]+  " c "$" { p = 1; print; next }
-		p && /^[^ ]/ { exit }
-		p' | tr -s ' \n' '  '
-}
-# evidence_count CODE: number of "- " evidence lines in that finding.
-evidence_count() {
-	printf '%s\n' "$REPORT" | awk -v c="$1" '
-		$0 ~ "^[A-Z]+  " c "$" { p = 1; next }
-		p && /^[^ ]/ { exit }
-		p && /^  [A-Z]/ { ev = ($0 == "  Evidence:"); next }
-		p && ev && /^    - / { n++ }
-		END { print n + 0 }'
 }
 # count CMD: commands the client sent that start with CMD (after an IMAP tag).
 count() { printf '%s\n' "$TRACE" | grep -cE -- "^(imap C: [^ ]+|pop3 C:) $1"; }
