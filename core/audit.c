@@ -67,6 +67,134 @@ struct pop3_look {
 	bool in_use;
 };
 
+/* ---- The history writer ------------------------------------------------
+ *
+ * A first audit writes one row per message. Written after the network, those
+ * rows would add their whole time to the audit; so the IMAP side hands each
+ * fetched batch to a writer thread, which writes it while the next batch is
+ * fetched. The writer owns the history handle from its first job until it
+ * is joined; the IMAP side reads the earlier audits through a handle of its
+ * own. Each folder is written inside a savepoint and all of IMAP inside
+ * another, so a folder or an IMAP look that fails halfway leaves nothing.
+ * The queue is bounded: a slow disk slows the fetch instead of filling
+ * memory. */
+
+#define BATCH 1000         /* messages per job */
+#define MAX_QUEUED 8       /* jobs waiting for the writer */
+
+enum job_kind { JOB_FOLDER_START, JOB_MSGS, JOB_FOLDER_END };
+
+struct job {
+	enum job_kind kind;
+	struct look_folder *lf;   /* END reads its totals: the IMAP side is done with it */
+	struct ma_message *msgs;  /* MSGS: owned by the job */
+	size_t n;
+	bool ok;                  /* END: the folder was examined completely */
+	struct job *next;
+};
+
+struct writer {
+	struct ma_history *h;
+	int64_t account;
+	time_t started;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;      /* a job came, room was made, or stopping */
+	struct job *head, *tail;
+	size_t queued;
+	bool stopping;            /* no more jobs will come */
+	bool threaded;            /* a writer thread runs the jobs */
+	bool lost;                /* a job could not be made (out of memory) */
+	/* The writer thread's own until joined. */
+	int64_t audit;            /* 0 until the first job began it */
+	bool failed;              /* err says why; later jobs are dropped */
+	struct ma_error err;
+	char **resets;            /* folders whose UIDVALIDITY changed */
+	size_t nresets;
+};
+
+static void job_free(struct job *j)
+{
+	for (size_t i = 0; i < j->n; i++)
+		ma_message_clear(&j->msgs[i]);
+	free(j->msgs);
+	free(j);
+}
+
+static ma_status write_job(struct writer *w, const struct job *j);
+
+static void run_job(struct writer *w, struct job *j)
+{
+	if (!w->failed && write_job(w, j) != MA_OK)
+		w->failed = true;
+	job_free(j);
+}
+
+/* Hands j to the writer, waiting while the queue is full; without a writer
+ * thread (it could not be started) the caller writes it. */
+static void push_job(struct writer *w, struct job *j)
+{
+	if (!w->threaded) {
+		run_job(w, j);
+		return;
+	}
+	j->next = NULL;
+	pthread_mutex_lock(&w->lock);
+	while (w->queued >= MAX_QUEUED)
+		pthread_cond_wait(&w->cond, &w->lock);
+	if (w->tail)
+		w->tail->next = j;
+	else
+		w->head = j;
+	w->tail = j;
+	w->queued++;
+	pthread_cond_broadcast(&w->cond);
+	pthread_mutex_unlock(&w->lock);
+}
+
+static void send_job(struct writer *w, enum job_kind kind, struct look_folder *lf, bool ok)
+{
+	struct job *j = calloc(1, sizeof *j);
+	if (!j) {
+		/* The writer would see an END without its START: give up the
+		 * history of this audit rather than write half of it. */
+		pthread_mutex_lock(&w->lock);
+		w->lost = true;
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	j->kind = kind;
+	j->lf = lf;
+	j->ok = ok;
+	push_job(w, j);
+}
+
+/* The next job, or NULL once the queue is empty and the IMAP side is done. */
+static struct job *take_job(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	while (!w->head && !w->stopping)
+		pthread_cond_wait(&w->cond, &w->lock);
+	struct job *j = w->head;
+	if (j) {
+		w->head = j->next;
+		if (!w->head)
+			w->tail = NULL;
+		w->queued--;
+		pthread_cond_broadcast(&w->cond);
+	}
+	pthread_mutex_unlock(&w->lock);
+	return j;
+}
+
+static void *writer_thread(void *arg)
+{
+	struct writer *w = arg;
+	struct job *j;
+	while ((j = take_job(w)))
+		run_job(w, j);
+	return NULL;
+}
+
 static void progress(const struct ma_audit_opts *o, enum ma_step step, const char *what,
 		     size_t done, size_t total)
 {
@@ -198,8 +326,39 @@ struct fetch_ctx {
 	struct look_folder *lf;
 	const struct ma_audit_opts *opts;
 	const struct known *k;    /* flags-only fetch: sizes come from here */
+	struct writer *w;         /* NULL: no history to write */
+	struct job *batch;        /* messages on their way to w */
 	size_t done, total;
 };
+
+/* Moves m, strings and all, into the batch for the writer. */
+static int keep_message(struct fetch_ctx *c, struct ma_message *m)
+{
+	if (!c->batch) {
+		struct job *j = calloc(1, sizeof *j);
+		if (!j || !(j->msgs = malloc(BATCH * sizeof *j->msgs))) {
+			free(j);
+			return -1;
+		}
+		j->kind = JOB_MSGS;
+		j->lf = c->lf;
+		c->batch = j;
+	}
+	c->batch->msgs[c->batch->n++] = *m;
+	memset(m, 0, sizeof *m);
+	if (c->batch->n == BATCH) {
+		push_job(c->w, c->batch);
+		c->batch = NULL;
+	}
+	return 0;
+}
+
+static void flush_batch(struct fetch_ctx *c)
+{
+	if (c->batch)
+		push_job(c->w, c->batch);
+	c->batch = NULL;
+}
 
 static int on_message(struct ma_message *m, void *ctx)
 {
@@ -214,7 +373,7 @@ static int on_message(struct ma_message *m, void *ctx)
 	if (!(m->flags & MA_FLAG_SEEN))
 		c->lf->unseen++;
 	c->lf->size += m->size;
-	if (ma_folder_add_message(&c->lf->f, m) != 0)
+	if (c->w && keep_message(c, m) != 0)
 		return 1;
 	if (++c->done % 500 == 0)
 		progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, c->done, c->total);
@@ -239,7 +398,8 @@ static bool same_state(const struct ma_folder *f, const struct ma_folder_prev *p
  * flags only for UIDs the history knows (size and date never change for a
  * UID), with headers for the others. */
 static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct ma_history *h,
-			     int64_t account, const struct ma_audit_opts *opts, struct ma_error *err)
+			     int64_t account, const struct ma_audit_opts *opts, struct writer *w,
+			     struct ma_error *err)
 {
 	uint32_t *uids = NULL, *old = NULL;
 	size_t n = 0;
@@ -301,11 +461,12 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 		else
 			uids[nnew++] = uids[i];
 	}
-	struct fetch_ctx c = { lf, opts, &k, 0, n };
+	struct fetch_ctx c = { .lf = lf, .opts = opts, .k = &k, .w = w, .total = n };
 	st = ma_imap_fetch_flags(s, old, nold, on_message, &c, err);
 	c.k = NULL;
 	if (st == MA_OK)
 		st = ma_imap_fetch(s, uids, nnew, true, on_message, &c, err);
+	flush_batch(&c);
 	if (st == MA_OK) {
 		lf->examined = true;
 		/* Dovecot's STATUS UNSEEN can read 0 while a POP3 login indexes
@@ -322,7 +483,8 @@ out:
 
 static void look_imap(const struct ma_account *acct, const char *password,
 		      const struct ma_audit_opts *opts, struct ma_history *h, int64_t account,
-		      struct imap_look *l, struct inbox_verdict *verdict, struct ma_audit_result *r)
+		      struct writer *w, struct imap_look *l, struct inbox_verdict *verdict,
+		      struct ma_audit_result *r)
 {
 	struct ma_folder *folders = NULL;
 	size_t n = 0;
@@ -359,7 +521,11 @@ static void look_imap(const struct ma_account *acct, const char *password,
 			continue;
 		progress(opts, MA_STEP_FOLDERS, lf->f.name, i, n);
 		struct ma_error ferr;
-		ma_status st = look_folder(l->s, lf, h, account, opts, &ferr);
+		if (w)
+			send_job(w, JOB_FOLDER_START, lf, false);
+		ma_status st = look_folder(l->s, lf, h, account, opts, w, &ferr);
+		if (w)
+			send_job(w, JOB_FOLDER_END, lf, st == MA_OK && lf->examined);
 		if (strcmp(lf->f.name, "INBOX") == 0)
 			decide(verdict, st == MA_OK && lf->unchanged, lf->prev_audit, lf->f.messages);
 		if (st != MA_OK) {
@@ -472,15 +638,92 @@ static ma_status add_name(char ***list, size_t *n, const char *name)
 	return MA_OK;
 }
 
-/* Writes what this audit saw, marks what vanished, and reads back the
- * comparison. All in one transaction: a cut-off audit leaves no trace. */
-static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_result *r,
-			struct imap_look *il, const struct pop3_look *pl, struct ma_error *err)
+/* A folder examined completely: whether its UIDVALIDITY changed, its
+ * unchanged messages marked present (nothing was fetched for them), its
+ * counts. The messages came before in JOB_MSGS. */
+static ma_status write_folder(struct writer *w, const struct look_folder *lf)
 {
-	int64_t audit;
-	ma_status st = ma_history_begin(h, account, r->started, &audit, err);
+	struct ma_error *err = &w->err;
+	uint32_t prev_validity = 0, prev_max = 0;
+	bool known = false;
+	ma_status st = ma_history_folder_prev(w->h, w->account, lf->f.name, &prev_validity,
+					      &prev_max, &known, err);
 	if (st != MA_OK)
 		return st;
+	if (known && prev_validity != lf->f.uidvalidity &&
+	    add_name(&w->resets, &w->nresets, lf->f.name) != MA_OK)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	if (lf->unchanged && (st = ma_history_mark_present(w->h, w->audit, lf->f.name,
+							     lf->f.uidvalidity, lf->known,
+							     lf->nknown, err)) != MA_OK)
+		return st;
+	st = ma_history_put_folder(w->h, w->audit, &lf->f, lf->deleted, lf->size, err);
+	if (st != MA_OK)
+		return st;
+	return ma_history_release(w->h, "folder", true, err);
+}
+
+/* The audit begins with the first job: from then on it holds the history's
+ * write lock until it commits (another mailaudit waits in begin). */
+static ma_status write_job(struct writer *w, const struct job *j)
+{
+	struct ma_error *err = &w->err;
+	ma_status st = MA_OK;
+	if (!w->audit) {
+		st = ma_history_begin(w->h, w->account, w->started, &w->audit, err);
+		if (st == MA_OK)
+			st = ma_history_savepoint(w->h, "imap", err);
+		if (st != MA_OK)
+			return st;
+	}
+	const struct look_folder *lf = j->lf;
+	switch (j->kind) {
+	case JOB_FOLDER_START:
+		return ma_history_savepoint(w->h, "folder", err);
+	case JOB_MSGS:
+		for (size_t i = 0; i < j->n && st == MA_OK; i++) {
+			const struct ma_message *m = &j->msgs[i];
+			unsigned char hash[32];
+			if (m->message_id)
+				ma_msgid_hash(m->message_id, hash);
+			st = ma_history_put_message(w->h, w->audit, lf->f.name, lf->f.uidvalidity, m,
+						    m->message_id ? hash : NULL, err);
+		}
+		return st;
+	case JOB_FOLDER_END:
+		if (!j->ok)
+			return ma_history_release(w->h, "folder", false, err);
+		return write_folder(w, lf);
+	}
+	return st;
+}
+
+/* Ends what the writer began and writes the rest: the POP3 view, what
+ * vanished, the analysis. All in one transaction: a cut-off audit leaves no
+ * trace. */
+static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_result *r,
+			struct imap_look *il, const struct pop3_look *pl, struct writer *w,
+			struct ma_error *err)
+{
+	int64_t audit = w->audit;
+	ma_status st;
+	if (audit) {
+		/* The folders stay only if the whole IMAP look succeeded: a half
+		 * look would make the next comparison see phantom changes. */
+		st = ma_history_release(h, "imap", il->ok, err);
+		if (st != MA_OK)
+			goto fail;
+	} else {
+		st = ma_history_begin(h, account, r->started, &audit, err);
+		if (st != MA_OK)
+			return st;
+	}
+	if (il->ok) {
+		r->uidvalidity_reset = w->resets;
+		r->nuidvalidity_reset = w->nresets;
+		w->resets = NULL;
+		w->nresets = 0;
+	}
 	int64_t prev_id;
 	time_t prev_time;
 	bool found;
@@ -490,42 +733,6 @@ static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_r
 	r->first_audit = !found;
 	r->prev_audit = found ? prev_time : 0;
 
-	for (size_t i = 0; il->ok && i < il->n; i++) {
-		struct look_folder *lf = &il->folders[i];
-		if (!lf->examined)
-			continue;
-		uint32_t prev_validity = 0, prev_max = 0;
-		bool known = false;
-		st = ma_history_folder_prev(h, account, lf->f.name, &prev_validity, &prev_max, &known, err);
-		if (st != MA_OK)
-			goto fail;
-		if (known && prev_validity != lf->f.uidvalidity &&
-		    add_name(&r->uidvalidity_reset, &r->nuidvalidity_reset, lf->f.name) != MA_OK) {
-			st = ma_fail(err, MA_ERR_NOMEM, NULL);
-			goto fail;
-		}
-		if (lf->unchanged) {
-			st = ma_history_mark_present(h, audit, lf->f.name, lf->f.uidvalidity, lf->known,
-						     lf->nknown, err);
-			if (st != MA_OK)
-				goto fail;
-		}
-		for (size_t j = 0; j < lf->f.nmsgs; j++) {
-			const struct ma_message *m = &lf->f.msgs[j];
-			unsigned char hash[32];
-			const unsigned char *hp = NULL;
-			if (m->message_id) {
-				ma_msgid_hash(m->message_id, hash);
-				hp = hash;
-			}
-			st = ma_history_put_message(h, audit, lf->f.name, lf->f.uidvalidity, m, hp, err);
-			if (st != MA_OK)
-				goto fail;
-		}
-		st = ma_history_put_folder(h, audit, &lf->f, lf->deleted, lf->size, err);
-		if (st != MA_OK)
-			goto fail;
-	}
 	/* fill_result has already moved the POP3 view into r: pl->view is
 	 * empty here, and recording it would say POP3 saw nothing. */
 	if (r->pop3_ok && pl->same) {
@@ -653,6 +860,18 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	/* Read before the worker starts: the history handle is not shared. */
 	if (h && acct->has_imap && ma_history_pop3_prev(h, account, &pl.prev, NULL) == MA_OK)
 		pl.verdict = &verdict;
+	/* From here until the writer is joined, h is the writer's; the IMAP
+	 * side reads the earlier audits through hr. */
+	struct writer w = { .h = h, .account = account, .started = r->started };
+	struct ma_history *hr = NULL;
+	pthread_t writer_tid;
+	if (h && acct->has_imap) {
+		pthread_mutex_init(&w.lock, NULL);
+		pthread_cond_init(&w.cond, NULL);
+		w.threaded = pthread_create(&writer_tid, NULL, writer_thread, &w) == 0;
+		if (ma_history_open(opts->state_dir, &hr, NULL) != MA_OK)
+			hr = NULL; /* every folder is then fetched in full */
+	}
 	pthread_t pop3_tid;
 	bool pop3_started = false;
 	if (acct->has_pop3) {
@@ -663,7 +882,23 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	}
 	if (acct->has_imap) {
 		r->imap_tried = true;
-		look_imap(acct, password, opts, h, account, &il, &verdict, r);
+		look_imap(acct, password, opts, hr, account, h ? &w : NULL, &il, &verdict, r);
+	}
+	ma_history_close(hr);
+	if (h && acct->has_imap) {
+		if (w.threaded) {
+			pthread_mutex_lock(&w.lock);
+			w.stopping = true;
+			pthread_cond_broadcast(&w.cond);
+			pthread_mutex_unlock(&w.lock);
+			pthread_join(writer_tid, NULL);
+		}
+		pthread_cond_destroy(&w.cond);
+		pthread_mutex_destroy(&w.lock);
+		if (w.lost && !w.failed) {
+			w.failed = true;
+			ma_fail(&w.err, MA_ERR_NOMEM, NULL);
+		}
 	}
 	decide(&verdict, false, 0, 0); /* no INBOX looked at: POP3 must list */
 	if (pop3_started) {
@@ -687,8 +922,11 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	/* A cancelled audit records nothing either: the user stopped it, and
 	 * half a look would make the next comparison see phantom losses. */
 	bool cancelled = il.err.status == MA_ERR_CANCELLED || pl.err.status == MA_ERR_CANCELLED;
-	if (h && (il.ok || pl.ok) && !cancelled) {
-		if (record(h, account, r, &il, &pl, &r->history_err) == MA_OK) {
+	if (h && w.failed) {
+		r->history_err = w.err;
+		ma_history_rollback(h);
+	} else if (h && (il.ok || pl.ok) && !cancelled) {
+		if (record(h, account, r, &il, &pl, &w, &r->history_err) == MA_OK) {
 			analyzed = true;
 		} else {
 			/* Go on without history: the look itself is still worth
@@ -703,7 +941,10 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	}
 	progress(opts, MA_STEP_ANALYSIS, NULL, 0, 0);
 	ma_status st = analyzed ? MA_OK : ma_analyze(r, err);
-	ma_history_close(h);
+	ma_history_close(h); /* rolls back what was begun and not recorded */
+	for (size_t i = 0; i < w.nresets; i++)
+		free(w.resets[i]);
+	free(w.resets);
 
 	for (size_t i = 0; i < il.n; i++) {
 		ma_folder_clear(&il.folders[i].f);

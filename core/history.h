@@ -44,7 +44,7 @@
 #include "status.h"
 
 /* Highest schema version this build reads and writes. */
-#define MA_HISTORY_SCHEMA 1
+#define MA_HISTORY_SCHEMA 2
 /* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
  * PRAGMA reads hex literals wrongly). */
 #define MA_HISTORY_APP_ID 1296136548
@@ -114,6 +114,17 @@ ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 /* BEGIN IMMEDIATE and the audit row. One audit at a time per handle. */
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err);
+
+/* A point inside the open audit to come back to: an audit writes each
+ * folder while the next one is still being fetched, and a folder (or the
+ * whole IMAP side) that fails halfway must leave nothing. name is one of
+ * the caller's own identifiers (letters only), never user data. Savepoints
+ * nest; ma_history_release keeps what was written since (keep) or undoes
+ * it, and ends the savepoint either way. */
+ma_status ma_history_savepoint(struct ma_history *h, const char *name,
+			       struct ma_error *err);
+ma_status ma_history_release(struct ma_history *h, const char *name, bool keep,
+			     struct ma_error *err);
 
 /* Records that this audit examined folder f completely: only examined folders
  * can lose messages in ma_history_detect_gone. Uses f's name, uidvalidity,

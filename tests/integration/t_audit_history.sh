@@ -150,4 +150,21 @@ if [ "$killed" -gt 0 ]; then
 	ok $? "after the kill: this audit's row sees the 20000 new messages"
 fi
 
+# --- two audits of one mailbox at the same time ----------------------------------------------
+# The first to write holds the history's write lock from its first folder to
+# its commit; the other waits for it (up to 10 s) and then records its own.
+n0=$(finished_audits)
+"$MAILAUDIT" --check --state-dir "$kill_state" "${A[@]}" >"$MA_TMP/par1.out" 2>&1 &
+p1=$!
+"$MAILAUDIT" --check --state-dir "$kill_state" "${A[@]}" >"$MA_TMP/par2.out" 2>&1 &
+p2=$!
+wait "$p1"
+r1=$?
+wait "$p2"
+r2=$?
+check_eq "two audits at once: both OK" "0 0" "$r1 $r2"
+check_eq "two audits at once: both recorded" $((n0 + 2)) "$(finished_audits)"
+check_not_contains "two audits at once: no history error" "$(cat "$MA_TMP/par1.out" "$MA_TMP/par2.out")" \
+	"history"
+
 tap_done

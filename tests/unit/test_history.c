@@ -746,6 +746,149 @@ static void hundred_thousand_messages_timing(void **state)
 	assert_int_equal(g.uid[0], N / 2 + 1);
 }
 
+/* Many gone at once: where they went is found by one scan, not one search
+ * per gone message (schema 2 has no Message-ID index). */
+struct gone_count {
+	size_t n, moved;
+};
+
+static int count_gone(const struct ma_gone_msg *m, void *ctx)
+{
+	struct gone_count *c = ctx;
+	c->n++;
+	if (m->gone_to && strcmp(m->gone_to, "Archive") == 0)
+		c->moved++;
+	return 0;
+}
+
+static void ten_thousand_gone_timing(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	enum { N = 100000, GONE = 10000 };
+	int64_t a;
+	unsigned char hash[32];
+
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	for (uint32_t i = 1; i <= N; i++) {
+		struct ma_message m = { .uid = i, .size = 2000 + i, .internaldate = T0 - i,
+					.subject = "s" };
+		fake_hash(i, hash);
+		assert_int_equal(ma_history_put_message(f->h, a, "INBOX", 1, &m, hash, &err), MA_OK);
+	}
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 1, .messages = N }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "Archive", .uidvalidity = 2 }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0, "ok", &err), MA_OK);
+
+	/* The first GONE leave INBOX; half of them turn up in Archive. */
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	uint32_t *uids = malloc((N - GONE) * sizeof *uids);
+	for (uint32_t i = 0; i < N - GONE; i++)
+		uids[i] = GONE + 1 + i;
+	assert_int_equal(ma_history_mark_present(f->h, a, "INBOX", 1, uids, N - GONE, &err), MA_OK);
+	free(uids);
+	for (uint32_t i = 1; i <= GONE / 2; i++) {
+		struct ma_message m = { .uid = i, .size = 2000 + i, .internaldate = T0 - i,
+					.subject = "s" };
+		fake_hash(i, hash);
+		assert_int_equal(ma_history_put_message(f->h, a, "Archive", 2, &m, hash, &err), MA_OK);
+	}
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 1, .messages = N - GONE }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "Archive", .uidvalidity = 2, .messages = GONE / 2 }, 0, 0, &err), MA_OK);
+	double t0 = now_seconds();
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	double t1 = now_seconds();
+	struct gone_count c = { 0 };
+	assert_int_equal(ma_history_gone(f->h, a, count_gone, &c, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 60, "ok", &err), MA_OK);
+	assert_int_equal(c.n, GONE);
+	assert_int_equal(c.moved, GONE / 2);
+	printf("# history: %d gone of %d (half moved) detected in %.3f s\n", GONE, N, t1 - t0);
+}
+
+/* Savepoints: a folder that failed halfway leaves nothing of itself. */
+static void savepoint_undoes_a_folder(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	int64_t a;
+	const struct tfolder inbox = { "INBOX", 7, five, 5 };
+	const struct tfolder archive = { "Archive", 9, five, 5 };
+
+	open_fx(f);
+	assert_int_not_equal(ma_history_savepoint(f->h, "folder", &err), MA_OK);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "all", &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "folder", &err), MA_OK);
+	put_folder(f, a, &inbox);
+	assert_int_equal(ma_history_release(f->h, "folder", false, &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "folder", &err), MA_OK);
+	put_folder(f, a, &archive);
+	assert_int_equal(ma_history_release(f->h, "folder", true, &err), MA_OK);
+	assert_int_equal(ma_history_release(f->h, "all", true, &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "x; DROP TABLE audit", &err), MA_ERR_ARGUMENT);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 5, "ok", &err), MA_OK);
+
+	uint32_t uidvalidity, max_uid;
+	bool known;
+	assert_int_equal(ma_history_folder_prev(f->h, f->acct, "INBOX", &uidvalidity, &max_uid,
+						&known, &err), MA_OK);
+	assert_false(known);
+	assert_int_equal(ma_history_folder_prev(f->h, f->acct, "Archive", &uidvalidity, &max_uid,
+						&known, &err), MA_OK);
+	assert_true(known);
+	assert_int_equal(max_uid, 5);
+}
+
+/* A file written by schema 1 (the same tables plus two indexes) is brought
+ * to schema 2 on open and keeps working. */
+static void schema_1_file_is_updated(void **state)
+{
+	struct fx *f = *state;
+	const struct tmsg kept[] = { { 1, 1 }, { 2, 2 }, { 5, 5 } };
+	const struct tmsg moved[] = { { 1, 3 } };
+	const struct tfolder before[] = { { "INBOX", 7, five, 5 }, { "Archive", 9, NULL, 0 } };
+	const struct tfolder after[] = { { "INBOX", 7, kept, 3 }, { "Archive", 9, moved, 1 } };
+	char path[128];
+	sqlite3 *db;
+
+	open_fx(f);
+	run_audit(f, T0, before, 2, true);
+	ma_history_close(f->h);
+	f->h = NULL;
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db,
+		"CREATE INDEX message_hash ON message(account_id, msgid_hash)"
+		" WHERE msgid_hash IS NOT NULL;"
+		"CREATE INDEX message_date ON message(account_id, internaldate, size);"
+		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+
+	open_fx(f);
+	int64_t a2 = run_audit(f, T0 + 60, after, 2, true);
+	struct gone_list g = gone_of(f, a2);
+	assert_int_equal(g.n, 2);
+	assert_string_equal(g.gone_to[0], "Archive");
+	assert_string_equal(g.gone_to[1], "");
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	sqlite3_stmt *q;
+	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM pragma_user_version),"
+		" (SELECT count(*) FROM sqlite_master WHERE name IN ('message_hash', 'message_date'))",
+		-1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	assert_int_equal(sqlite3_column_int(q, 0), MA_HISTORY_SCHEMA);
+	assert_int_equal(sqlite3_column_int(q, 1), 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+}
+
 /* ---- repeat audits from the recorded state ---------------------------- */
 
 struct known_list {
@@ -923,6 +1066,9 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pop3_view_and_audit_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(repeat_audit_grows_under_4k, setup, teardown),
 		cmocka_unit_test_setup_teardown(hundred_thousand_messages_timing, setup, teardown),
+		cmocka_unit_test_setup_teardown(ten_thousand_gone_timing, setup, teardown),
+		cmocka_unit_test_setup_teardown(savepoint_undoes_a_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(schema_1_file_is_updated, setup, teardown),
 		cmocka_unit_test_setup_teardown(repeat_from_recorded_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(second_writer_waits_for_first, setup, teardown),
 	};
