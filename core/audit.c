@@ -65,6 +65,7 @@ struct pop3_look {
 	struct ma_error err;
 	bool ok;
 	bool in_use;
+	struct writer *w;         /* takes the view when it is complete; NULL: none */
 };
 
 /* ---- The history writer ------------------------------------------------
@@ -82,7 +83,7 @@ struct pop3_look {
 #define BATCH 1000         /* messages per job */
 #define MAX_QUEUED 8       /* jobs waiting for the writer */
 
-enum job_kind { JOB_FOLDER_START, JOB_MSGS, JOB_FOLDER_END };
+enum job_kind { JOB_FOLDER_START, JOB_MSGS, JOB_FOLDER_END, JOB_POP3 };
 
 struct job {
 	enum job_kind kind;
@@ -90,6 +91,7 @@ struct job {
 	struct ma_message *msgs;  /* MSGS: owned by the job */
 	size_t n;
 	bool ok;                  /* END: the folder was examined completely */
+	const struct ma_pop3_view *view; /* POP3: the POP3 side is done with it */
 	struct job *next;
 };
 
@@ -110,6 +112,9 @@ struct writer {
 	struct ma_error err;
 	char **resets;            /* folders whose UIDVALIDITY changed */
 	size_t nresets;
+	bool pop3_written;        /* the POP3 view, with this STAT: */
+	uint32_t pop3_count;
+	uint64_t pop3_size;
 };
 
 static void job_free(struct job *j)
@@ -134,7 +139,10 @@ static void run_job(struct writer *w, struct job *j)
 static void push_job(struct writer *w, struct job *j)
 {
 	if (!w->threaded) {
+		/* Both the IMAP and the POP3 side hand in jobs. */
+		pthread_mutex_lock(&w->lock);
 		run_job(w, j);
+		pthread_mutex_unlock(&w->lock);
 		return;
 	}
 	j->next = NULL;
@@ -151,7 +159,8 @@ static void push_job(struct writer *w, struct job *j)
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void send_job(struct writer *w, enum job_kind kind, struct look_folder *lf, bool ok)
+static void send_job(struct writer *w, enum job_kind kind, struct look_folder *lf, bool ok,
+		     const struct ma_pop3_view *view)
 {
 	struct job *j = calloc(1, sizeof *j);
 	if (!j) {
@@ -165,6 +174,7 @@ static void send_job(struct writer *w, enum job_kind kind, struct look_folder *l
 	j->kind = kind;
 	j->lf = lf;
 	j->ok = ok;
+	j->view = view;
 	push_job(w, j);
 }
 
@@ -259,6 +269,9 @@ static void *pop3_thread(void *arg)
 	}
 	st = ma_pop3_scan_lists(l->s, &l->view, &l->err);
 	l->ok = st == MA_OK;
+	/* Written now, while IMAP is still fetching, instead of after it. */
+	if (l->ok && l->w)
+		send_job(l->w, JOB_POP3, NULL, true, &l->view);
 	return NULL;
 }
 
@@ -522,10 +535,10 @@ static void look_imap(const struct ma_account *acct, const char *password,
 		progress(opts, MA_STEP_FOLDERS, lf->f.name, i, n);
 		struct ma_error ferr;
 		if (w)
-			send_job(w, JOB_FOLDER_START, lf, false);
+			send_job(w, JOB_FOLDER_START, lf, false, NULL);
 		ma_status st = look_folder(l->s, lf, h, account, opts, w, &ferr);
 		if (w)
-			send_job(w, JOB_FOLDER_END, lf, st == MA_OK && lf->examined);
+			send_job(w, JOB_FOLDER_END, lf, st == MA_OK && lf->examined, NULL);
 		if (strcmp(lf->f.name, "INBOX") == 0)
 			decide(verdict, st == MA_OK && lf->unchanged, lf->prev_audit, lf->f.messages);
 		if (st != MA_OK) {
@@ -694,6 +707,14 @@ static ma_status write_job(struct writer *w, const struct job *j)
 		if (!j->ok)
 			return ma_history_release(w->h, "folder", false, err);
 		return write_folder(w, lf);
+	case JOB_POP3:
+		st = ma_history_put_pop3(w->h, w->audit, j->view, err);
+		if (st == MA_OK) {
+			w->pop3_written = true;
+			w->pop3_count = j->view->stat_count;
+			w->pop3_size = j->view->stat_size;
+		}
+		return st;
 	}
 	return st;
 }
@@ -747,7 +768,13 @@ static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_r
 		if (now.known && now.audit_id == pl->prev.audit_id)
 			st = ma_history_put_pop3_same(h, audit, &r->pop3, pl->prev.audit_id, err);
 	} else if (r->pop3_ok) {
-		st = ma_history_put_pop3(h, audit, &r->pop3, err);
+		/* The writer wrote the view already, unless the IMAP rollback
+		 * above took it back (it was inside that savepoint) or the
+		 * recount changed STAT since; writing it again is harmless. */
+		bool written = w->pop3_written && il->ok && w->pop3_count == r->pop3.stat_count &&
+			       w->pop3_size == r->pop3.stat_size;
+		if (!written)
+			st = ma_history_put_pop3(h, audit, &r->pop3, err);
 	}
 	if (st != MA_OK)
 		goto fail;
@@ -871,6 +898,7 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		w.threaded = pthread_create(&writer_tid, NULL, writer_thread, &w) == 0;
 		if (ma_history_open(opts->state_dir, &hr, NULL) != MA_OK)
 			hr = NULL; /* every folder is then fetched in full */
+		pl.w = &w;
 	}
 	pthread_t pop3_tid;
 	bool pop3_started = false;
@@ -885,6 +913,12 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		look_imap(acct, password, opts, hr, account, h ? &w : NULL, &il, &verdict, r);
 	}
 	ma_history_close(hr);
+	decide(&verdict, false, 0, 0); /* no INBOX looked at: POP3 must list */
+	if (pop3_started) {
+		progress(opts, MA_STEP_POP3, acct->pop3.host, 0, 0);
+		pthread_join(pop3_tid, NULL);
+	}
+	/* Only now: the POP3 side may still have handed in its view. */
 	if (h && acct->has_imap) {
 		if (w.threaded) {
 			pthread_mutex_lock(&w.lock);
@@ -899,11 +933,6 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 			w.failed = true;
 			ma_fail(&w.err, MA_ERR_NOMEM, NULL);
 		}
-	}
-	decide(&verdict, false, 0, 0); /* no INBOX looked at: POP3 must list */
-	if (pop3_started) {
-		progress(opts, MA_STEP_POP3, acct->pop3.host, 0, 0);
-		pthread_join(pop3_tid, NULL);
 	}
 	pthread_cond_destroy(&verdict.cond);
 	pthread_mutex_destroy(&verdict.lock);
