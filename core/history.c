@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <pwd.h>
 #include <sqlite3.h>
 #include <stdio.h>
@@ -164,8 +165,8 @@ static ma_status need_audit(const struct ma_history *h, int64_t audit_id,
 static int cached(struct ma_history *h, sqlite3_stmt **st, const char *sql)
 {
 	if (*st) {
+		/* No clear_bindings: every caller binds every parameter. */
 		sqlite3_reset(*st);
-		sqlite3_clear_bindings(*st);
 		return SQLITE_OK;
 	}
 	return sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
@@ -318,13 +319,32 @@ static ma_status check_identity(struct ma_history *h, int64_t *version,
 	return MA_OK;
 }
 
+/* Process-wide SQLite settings, before its first use. Without memory
+ * statistics each allocation skips a global mutex: a first audit makes
+ * millions. Too late (another part of the program used SQLite first) only
+ * costs speed. */
+static void configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/* NOMUTEX: a handle is used by one thread at a time (the audit hands it to
+ * its writer thread and takes it back after joining), so SQLite's
+ * per-call locking is pure cost. */
+static int open_db(const char *path, int flags, sqlite3 **db)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, configure_sqlite);
+	return sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+}
+
 /* Looks at an existing file through a read-only connection: a read-write one
  * could replay a journal or checkpoint a WAL into someone else's file. */
 static ma_status validate_existing(struct ma_history *h, int64_t *version,
 				   struct ma_error *err)
 {
 	ma_status st;
-	if (sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READONLY, NULL) != SQLITE_OK) {
+	if (open_db(h->path, SQLITE_OPEN_READONLY, &h->db) != SQLITE_OK) {
 		st = h->db ? db_fail(h, err, "opening read-only")
 			   : ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
@@ -388,7 +408,7 @@ ma_status ma_history_open(const char *state_dir, struct ma_history **out,
 	if (!created && (st = validate_existing(h, &version, err)) != MA_OK)
 		goto cleanup;
 
-	if (sqlite3_open_v2(h->path, &h->db, SQLITE_OPEN_READWRITE, NULL) != SQLITE_OK) {
+	if (open_db(h->path, SQLITE_OPEN_READWRITE, &h->db) != SQLITE_OK) {
 		st = h->db ? db_fail(h, err, "opening")
 			   : ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
