@@ -1,22 +1,32 @@
 #include "imap.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include <openssl/evp.h>
 
 #include "parse.h"
 #include "session_util.h"
 
-/* UIDs per UID FETCH: libetpan has no limit on a reply's size, so the
- * chunk bounds both its memory and the damage a hostile server can do.
- * Debian's libetpan holds a whole chunk's parse trees (~1 KB a message with
- * headers): 2500 costs a few MB and saves 60 of 100 round trips at 100,000
- * messages against 1000. */
+/* UIDs per UID FETCH command: bounds one reply (the transport's 64 MB per
+ * reply guard never comes near) and the command's length (~28 KB at worst,
+ * 2500 scattered UIDs); with FETCH_WINDOW commands in flight the server
+ * always has the next one queued, so larger chunks would buy nothing. */
 #define FETCH_CHUNK 2500
+/* Commands in flight, and their bytes: we write while the server writes to
+ * us, so what we send must fit the socket buffers or both sides could block
+ * writing (the transport would end that with a timeout, not a hang). At
+ * least one command is always in flight. */
+#define FETCH_WINDOW 4
+#define FETCH_WINDOW_BYTES 65536
+/* Our own caps on one FETCH response, so a malformed count cannot make us
+ * allocate: a literal (the transport refuses larger announcements before we
+ * see them) and the whole response with its literals. */
+#define FETCH_LITERAL_MAX (1 << 20)
+#define FETCH_RESP_MAX (4 << 20)
 #define MAX_FOLDERS 100000
 
 struct ma_imap {
@@ -28,11 +38,7 @@ struct ma_imap {
 	bool broken;              /* stream unusable: no more libetpan calls */
 	struct ma_error broken_err;
 	char *caps;
-	/* Fetch in progress (the msg_att handler's context). */
-	ma_imap_msg_cb cb;
-	void *cb_ctx;
-	bool cb_stop;
-	bool cb_failed;
+	unsigned fetch_tag;       /* our own UID FETCH tags: "F1", "F2", ... */
 };
 
 static void imap_logger(mailimap *imap, int log_type, const char *str, size_t size, void *ctx)
@@ -541,118 +547,419 @@ ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
 	return search(s, key, uids, n, err);
 }
 
-static int64_t imap_date_to_unix(const struct mailimap_date_time *d)
-{
-	struct tm tm = { 0 };
-	tm.tm_year = d->dt_year - 1900;
-	tm.tm_mon = d->dt_month - 1;
-	tm.tm_mday = d->dt_day;
-	tm.tm_hour = d->dt_hour;
-	tm.tm_min = d->dt_min;
-	tm.tm_sec = d->dt_sec;
-	int64_t t = (int64_t)timegm(&tm);
-	int zone = d->dt_zone; /* e.g. +0130 arrives as 130 */
-	int sign = zone < 0 ? -1 : 1;
-	zone *= sign;
-	return t - sign * ((zone / 100) * 3600 + (zone % 100) * 60);
-}
-
-static unsigned flags_of(struct mailimap_msg_att_dynamic *dyn)
-{
-	unsigned flags = 0;
-	if (!dyn || !dyn->att_list)
-		return 0;
-	for (clistiter *it = clist_begin(dyn->att_list); it; it = clist_next(it)) {
-		struct mailimap_flag_fetch *ff = clist_content(it);
-		if (ff->fl_type == MAILIMAP_FLAG_FETCH_RECENT) {
-			flags |= MA_FLAG_RECENT;
-			continue;
-		}
-		if (!ff->fl_flag)
-			continue;
-		switch (ff->fl_flag->fl_type) {
-		case MAILIMAP_FLAG_ANSWERED: flags |= MA_FLAG_ANSWERED; break;
-		case MAILIMAP_FLAG_FLAGGED: flags |= MA_FLAG_FLAGGED; break;
-		case MAILIMAP_FLAG_DELETED: flags |= MA_FLAG_DELETED; break;
-		case MAILIMAP_FLAG_SEEN: flags |= MA_FLAG_SEEN; break;
-		case MAILIMAP_FLAG_DRAFT: flags |= MA_FLAG_DRAFT; break;
-		default: break;
-		}
-	}
-	return flags;
-}
-
-/* libetpan calls this as each FETCH response is parsed, so a chunk never
- * sits in memory as a whole list. */
-static void on_msg_att(struct mailimap_msg_att *att, void *ctx)
-{
-	struct ma_imap *s = ctx;
-	struct ma_message m = { 0 };
-	bool have_uid = false;
-	if (s->cb_stop || s->cb_failed)
-		return;
-	for (clistiter *it = clist_begin(att->att_list); it; it = clist_next(it)) {
-		struct mailimap_msg_att_item *item = clist_content(it);
-		if (item->att_type == MAILIMAP_MSG_ATT_ITEM_DYNAMIC) {
-			m.flags = flags_of(item->att_data.att_dyn);
-			continue;
-		}
-		if (item->att_type != MAILIMAP_MSG_ATT_ITEM_STATIC)
-			continue;
-		struct mailimap_msg_att_static *st = item->att_data.att_static;
-		switch (st->att_type) {
-		case MAILIMAP_MSG_ATT_UID:
-			m.uid = st->att_data.att_uid;
-			have_uid = true;
-			break;
-		case MAILIMAP_MSG_ATT_RFC822_SIZE:
-			m.size = st->att_data.att_rfc822_size;
-			break;
-		case MAILIMAP_MSG_ATT_INTERNALDATE:
-			if (st->att_data.att_internal_date)
-				m.internaldate = imap_date_to_unix(st->att_data.att_internal_date);
-			break;
-		case MAILIMAP_MSG_ATT_BODY_SECTION:
-			if (st->att_data.att_body_section && st->att_data.att_body_section->sec_body_part) {
-				const struct mailimap_msg_att_body_section *b = st->att_data.att_body_section;
-				if (ma_parse_header_fields(b->sec_body_part, b->sec_length, &m) != 0)
-					s->cb_failed = true;
-			}
-			break;
-		default:
-			break;
-		}
-	}
-	/* A FETCH without UID is an unsolicited flag update: not ours. */
-	if (have_uid && !s->cb_failed && s->cb(&m, s->cb_ctx) != 0)
-		s->cb_stop = true;
-	ma_message_clear(&m);
-}
+/* ---- UID FETCH: our own pipelined reader ----
+ *
+ * libetpan parses every FETCH reply into a tree of small allocations and
+ * frees it again: at 100,000 messages that cost more CPU than the server
+ * spent producing them. So UID FETCH is written and read here, over the
+ * same mailstream: commands with our own tags ("F1", "F2", ...: libetpan's
+ * are numbers), FETCH_WINDOW of them in flight, each untagged response
+ * assembled (line, literals, continuation) in one reused buffer and handed
+ * to ma_parse_fetch. We read only from the mailstream's own buffer and only
+ * up to the end of the last tagged reply, so libetpan finds the stream
+ * exactly where a reply of its own would have left it. */
 
 enum items { ITEMS_FLAGS, ITEMS_META, ITEMS_HEADERS };
 
-static struct mailimap_fetch_type *fetch_items(enum items what)
+struct fetch_run {
+	struct ma_imap *s;
+	mailstream *st;
+	size_t pos;               /* bytes of st->read_buffer already taken */
+	char *resp;               /* the response being assembled */
+	size_t len, cap;
+	char *unq;                /* a quoted header block, unescaped */
+	size_t unq_cap;
+	char *cmd;                /* the next command, once built */
+	size_t cmd_len;
+	ma_imap_msg_cb cb;
+	void *cb_ctx;
+	unsigned tag0;            /* tag number of the first command */
+	unsigned sent, done;      /* commands written, commands completed */
+	size_t lens[FETCH_WINDOW]; /* bytes of each command in flight */
+	size_t inflight_bytes;
+	/* Set by a NO/BAD, a callback asking to stop or ENOMEM: no more
+	 * commands or callbacks, the replies in flight are read and dropped. */
+	bool stopping;
+	struct ma_error stop_err;
+};
+
+/* Protocol and stream failures leave the stream at an unknown point: no
+ * libetpan call may follow, exactly as after fail(). */
+static ma_status broken(struct ma_imap *s, struct ma_error *err)
 {
-	struct mailimap_fetch_type *ft = mailimap_fetch_type_new_fetch_att_list_empty();
-	if (!ft)
-		return NULL;
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_uid());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_flags());
-	if (what == ITEMS_FLAGS)
-		return ft;
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_rfc822_size());
-	mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_internaldate());
-	if (what == ITEMS_HEADERS) {
-		static const char *const names[] = { "MESSAGE-ID", "DATE", "FROM", "SUBJECT" };
-		clist *hdrs = clist_new();
-		for (size_t i = 0; hdrs && i < sizeof names / sizeof names[0]; i++)
-			clist_append(hdrs, strdup(names[i])); /* libetpan frees them */
-		struct mailimap_header_list *hl = mailimap_header_list_new(hdrs);
-		struct mailimap_section *sec = mailimap_section_new_header_fields(hl);
-		/* PEEK: fetching must never set \Seen. */
-		mailimap_fetch_type_new_fetch_att_list_add(ft, mailimap_fetch_att_new_body_peek_section(sec));
+	s->broken = true;
+	s->broken_err = *err;
+	return err->status;
+}
+
+static ma_status fetch_stream_error(struct fetch_run *r, struct ma_error *err)
+{
+	ma_status st = ma_conn_last_error(r->s->conn);
+	const char *detail = ma_conn_last_detail(r->s->conn);
+	if (st != MA_OK)
+		ma_fail(err, st, "IMAP server %s, during UID FETCH%s%s", r->s->host, detail[0] ? ": " : "",
+			detail);
+	else
+		ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during UID FETCH", r->s->host);
+	return broken(r->s, err);
+}
+
+static ma_status fetch_garbage(struct fetch_run *r, struct ma_error *err)
+{
+	ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to UID FETCH", r->s->host);
+	return broken(r->s, err);
+}
+
+/* Gives back what we did not consume, so libetpan reads on from there. */
+static void fetch_sync(struct fetch_run *r)
+{
+	mailstream *st = r->st;
+	if (r->pos) {
+		memmove(st->read_buffer, st->read_buffer + r->pos, st->read_buffer_len - r->pos);
+		st->read_buffer_len -= r->pos;
+		r->pos = 0;
 	}
-	return ft;
+}
+
+/* At least one unconsumed byte in the stream's buffer. */
+static ma_status fetch_fill(struct fetch_run *r, struct ma_error *err)
+{
+	if (r->pos < r->st->read_buffer_len)
+		return MA_OK;
+	r->st->read_buffer_len = 0;
+	r->pos = 0;
+	/* Our driver never returns 0; a failure is named by the transport. */
+	if (mailstream_feed_read_buffer(r->st) <= 0)
+		return fetch_stream_error(r, err);
+	return MA_OK;
+}
+
+static ma_status fetch_append(struct fetch_run *r, const char *p, size_t n, struct ma_error *err)
+{
+	if (n > FETCH_RESP_MAX - r->len) {
+		ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s sent a FETCH reply over %d MB", r->s->host,
+			FETCH_RESP_MAX >> 20);
+		return broken(r->s, err);
+	}
+	if (r->len + n > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + n)
+			cap *= 2;
+		char *p2 = realloc(r->resp, cap);
+		if (!p2) {
+			ma_fail(err, MA_ERR_NOMEM, NULL);
+			return broken(r->s, err);
+		}
+		r->resp = p2;
+		r->cap = cap;
+	}
+	memcpy(r->resp + r->len, p, n);
+	r->len += n;
+	return MA_OK;
+}
+
+/* Appends one line, up to and including its LF. */
+static ma_status fetch_line(struct fetch_run *r, struct ma_error *err)
+{
+	for (;;) {
+		ma_status st = fetch_fill(r, err);
+		if (st != MA_OK)
+			return st;
+		const char *p = r->st->read_buffer + r->pos;
+		size_t avail = r->st->read_buffer_len - r->pos;
+		const char *nl = memchr(p, '\n', avail);
+		size_t take = nl ? (size_t)(nl - p) + 1 : avail;
+		st = fetch_append(r, p, take, err);
+		if (st != MA_OK)
+			return st;
+		r->pos += take;
+		if (nl)
+			return MA_OK;
+	}
+}
+
+/* Appends exactly n bytes (a literal). */
+static ma_status fetch_bytes(struct fetch_run *r, size_t n, struct ma_error *err)
+{
+	while (n) {
+		ma_status st = fetch_fill(r, err);
+		if (st != MA_OK)
+			return st;
+		size_t avail = r->st->read_buffer_len - r->pos;
+		size_t take = avail < n ? avail : n;
+		st = fetch_append(r, r->st->read_buffer + r->pos, take, err);
+		if (st != MA_OK)
+			return st;
+		r->pos += take;
+		n -= take;
+	}
+	return MA_OK;
+}
+
+/* The size N if p[start..end) ends in "{N}" (INT64_MAX if N has over 18
+ * digits), else -1. */
+static int64_t literal_at_end(const char *p, size_t start, size_t end)
+{
+	if (end <= start || p[end - 1] != '}')
+		return -1;
+	size_t i = end - 1;
+	while (i > start && p[i - 1] >= '0' && p[i - 1] <= '9')
+		i--;
+	if (i == end - 1 || i == start || p[i - 1] != '{')
+		return -1;
+	if (end - 1 - i > 18)
+		return INT64_MAX;
+	int64_t v = 0;
+	for (size_t k = i; k < end - 1; k++)
+		v = v * 10 + (p[k] - '0');
+	return v;
+}
+
+/* One whole response into r->resp: a line, and after each "{N}" at a
+ * line's end N bytes and the line that goes on after them. The final
+ * CRLF is dropped; everything else stays as sent. */
+static ma_status fetch_response(struct fetch_run *r, struct ma_error *err)
+{
+	r->len = 0;
+	for (;;) {
+		size_t start = r->len;
+		ma_status st = fetch_line(r, err);
+		if (st != MA_OK)
+			return st;
+		size_t end = r->len - 1; /* at the LF */
+		if (end > start && r->resp[end - 1] == '\r')
+			end--;
+		int64_t lit = literal_at_end(r->resp, start, end);
+		if (lit < 0) {
+			r->len = end;
+			return MA_OK;
+		}
+		if (lit > FETCH_LITERAL_MAX) {
+			ma_fail(err, MA_ERR_TOO_LARGE,
+				"IMAP server %s announced a literal over the limit of %d bytes", r->s->host,
+				FETCH_LITERAL_MAX);
+			return broken(r->s, err);
+		}
+		st = fetch_bytes(r, (size_t)lit, err);
+		if (st != MA_OK)
+			return st;
+	}
+}
+
+/* Case-insensitive word at p[0..len), followed by a space or the end. */
+static bool starts_word(const char *p, size_t len, const char *word)
+{
+	size_t k = strlen(word);
+	return len >= k && strncasecmp(p, word, k) == 0 && (len == k || p[k] == ' ');
+}
+
+static void fetch_stop(struct fetch_run *r, const struct ma_error *why)
+{
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	r->stop_err = *why;
+}
+
+/* A quoted header block with its backslash escapes removed. NULL on ENOMEM. */
+static const char *unescape(struct fetch_run *r, const char *p, size_t *len)
+{
+	if (*len + 1 > r->unq_cap) {
+		char *u = realloc(r->unq, *len + 1);
+		if (!u)
+			return NULL;
+		r->unq = u;
+		r->unq_cap = *len + 1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < *len; i++) {
+		if (p[i] == '\\' && i + 1 < *len)
+			i++;
+		r->unq[n++] = p[i];
+	}
+	*len = n;
+	return r->unq;
+}
+
+static void on_fetch(struct fetch_run *r, const struct ma_fetch_resp *fr)
+{
+	struct ma_error e;
+	/* A FETCH without UID is an unsolicited flag update: not ours. */
+	if (!fr->has_uid || r->stopping)
+		return;
+	struct ma_message m = { .uid = fr->uid, .size = fr->size, .internaldate = fr->internaldate,
+				.flags = fr->flags };
+	const char *hdr = fr->header;
+	size_t hlen = fr->header_len;
+	if (hdr && fr->header_escaped)
+		hdr = unescape(r, hdr, &hlen); /* NULL on ENOMEM */
+	if (fr->header && (!hdr || ma_parse_header_fields(hdr, hlen, &m) != 0)) {
+		ma_fail(&e, MA_ERR_NOMEM, NULL);
+		fetch_stop(r, &e);
+	} else if (r->cb(&m, r->cb_ctx) != 0) {
+		ma_fail(&e, MA_ERR_CANCELLED, NULL);
+		fetch_stop(r, &e);
+	}
+	ma_message_clear(&m);
+}
+
+/* "* N word ...": p[0..len) is what follows "* N ". */
+static ma_status on_numbered(struct fetch_run *r, const char *p, size_t len, struct ma_error *err)
+{
+	if (starts_word(p, len, "FETCH")) {
+		struct ma_fetch_resp fr;
+		if (ma_parse_fetch(r->resp, r->len, &fr) != 0)
+			return fetch_garbage(r, err);
+		on_fetch(r, &fr);
+		return MA_OK;
+	}
+	/* Mail arriving or leaving meanwhile: the next audit sees it. */
+	if ((len == 6 && strncasecmp(p, "EXISTS", 6) == 0) || (len == 6 && strncasecmp(p, "RECENT", 6) == 0) ||
+	    (len == 7 && strncasecmp(p, "EXPUNGE", 7) == 0))
+		return MA_OK;
+	return fetch_garbage(r, err);
+}
+
+static ma_status on_untagged(struct fetch_run *r, struct ma_error *err)
+{
+	const char *p = r->resp + 2;
+	size_t len = r->len - 2, i = 0;
+	while (i < len && p[i] >= '0' && p[i] <= '9')
+		i++;
+	if (i > 0)
+		return i < len && p[i] == ' ' ? on_numbered(r, p + i + 1, len - i - 1, err)
+					      : fetch_garbage(r, err);
+	/* Status and data the server may send at any time; libetpan would
+	 * have skipped them too. */
+	if (starts_word(p, len, "OK") || starts_word(p, len, "NO") || starts_word(p, len, "BAD") ||
+	    starts_word(p, len, "FLAGS") || starts_word(p, len, "CAPABILITY"))
+		return MA_OK;
+	if (!starts_word(p, len, "BYE"))
+		return fetch_garbage(r, err);
+	char text[300];
+	size_t skip = len > 3 ? 4 : 3;
+	ma_sanitize(text, sizeof text, p + skip, len - skip);
+	ma_fail(err, MA_ERR_CLOSED, "IMAP server %s closed the session during UID FETCH: %s", r->s->host,
+		text[0] ? text : "(no reason given)");
+	return broken(r->s, err);
+}
+
+/* The tag's number if p[0..*len) starts with one of ours ("F12 "), else
+ * -1; *len then counts what follows the space. */
+static int64_t our_tag(const char *p, size_t *len)
+{
+	size_t i = 1;
+	int64_t tag = 0;
+	if (*len < 3 || p[0] != 'F')
+		return -1;
+	while (i < *len && i < 11 && p[i] >= '0' && p[i] <= '9')
+		tag = tag * 10 + (p[i++] - '0');
+	if (i == 1 || i >= *len || p[i] != ' ')
+		return -1;
+	*len -= i + 1;
+	return tag;
+}
+
+static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
+{
+	size_t len = r->len;
+	int64_t tag = our_tag(r->resp, &len);
+	const char *p = r->resp + (r->len - len);
+	/* The server answers in order: only the oldest command in flight. */
+	if (tag < 0 || r->done == r->sent || tag != (int64_t)r->tag0 + r->done) {
+		if (!memchr(r->resp, ' ', r->len))
+			return fetch_garbage(r, err);
+		ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s answered UID FETCH with a tag it was not sent",
+			r->s->host);
+		return broken(r->s, err);
+	}
+	bool no = starts_word(p, len, "NO");
+	if (!no && !starts_word(p, len, "OK") && !starts_word(p, len, "BAD"))
+		return fetch_garbage(r, err);
+	r->inflight_bytes -= r->lens[r->done % FETCH_WINDOW];
+	r->done++;
+	if (starts_word(p, len, "OK"))
+		return MA_OK;
+	/* A refusal leaves the stream sound: the replies to the commands
+	 * still in flight are read and dropped (fetch_stop), so the session
+	 * stays usable after it, as after any NO. */
+	size_t skip = no ? 2 : 3;
+	skip += len > skip;
+	char text[300];
+	struct ma_error e;
+	ma_sanitize(text, sizeof text, p + skip, len - skip);
+	ma_fail(&e, MA_ERR_PROTOCOL, "IMAP server %s refused UID FETCH: %s", r->s->host,
+		text[0] ? text : "(no reason given)");
+	fetch_stop(r, &e);
+	return MA_OK;
+}
+
+static ma_status fetch_read_one(struct fetch_run *r, struct ma_error *err)
+{
+	ma_status st = fetch_response(r, err);
+	if (st != MA_OK)
+		return st;
+	if (r->len >= 2 && r->resp[0] == '*' && r->resp[1] == ' ')
+		return on_untagged(r, err);
+	return on_tagged(r, err);
+}
+
+/* The next command, for uids[*next...] (at most FETCH_CHUNK of them), into
+ * r->cmd; consecutive UIDs travel as ranges to keep it short. */
+static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, size_t *next,
+			  enum items what)
+{
+	/* PEEK: fetching must never set \Seen. */
+	static const char *const items[] = {
+		[ITEMS_FLAGS] = " (UID FLAGS)\r\n",
+		[ITEMS_META] = " (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n",
+		[ITEMS_HEADERS] = " (UID FLAGS RFC822.SIZE INTERNALDATE "
+				  "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)])\r\n",
+	};
+	size_t i = *next, end = i + FETCH_CHUNK < n ? i + FETCH_CHUNK : n;
+	char *o = r->cmd;
+	o += sprintf(o, "F%u UID FETCH ", r->tag0 + r->sent);
+	while (i < end) {
+		size_t j = i;
+		while (j + 1 < end && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (o != r->cmd && o[-1] != ' ')
+			*o++ = ',';
+		if (j > i)
+			o += sprintf(o, "%" PRIu32 ":%" PRIu32, uids[i], uids[j]);
+		else
+			o += sprintf(o, "%" PRIu32, uids[i]);
+		i = j + 1;
+	}
+	o += sprintf(o, "%s", items[what]);
+	r->cmd_len = (size_t)(o - r->cmd);
+	*next = end;
+}
+
+/* Worst case of build_command: every UID alone, 10 digits and a comma. */
+#define FETCH_CMD_MAX (FETCH_CHUNK * 11 + 160)
+
+/* Writes as many commands as the window allows. */
+static ma_status fetch_send(struct fetch_run *r, const uint32_t *uids, size_t n, size_t *next,
+			    enum items what, struct ma_error *err)
+{
+	bool wrote = false;
+	while (!r->stopping && (*next < n || r->cmd_len) && r->sent - r->done < FETCH_WINDOW) {
+		if (!r->cmd_len)
+			build_command(r, uids, n, next, what);
+		if (r->sent != r->done && r->inflight_bytes + r->cmd_len > FETCH_WINDOW_BYTES)
+			break;
+		if (mailstream_write(r->st, r->cmd, r->cmd_len) != (ssize_t)r->cmd_len)
+			return fetch_stream_error(r, err);
+		r->lens[r->sent % FETCH_WINDOW] = r->cmd_len;
+		r->inflight_bytes += r->cmd_len;
+		r->sent++;
+		r->cmd_len = 0;
+		wrote = true;
+	}
+	if (wrote && mailstream_flush(r->st) != 0)
+		return fetch_stream_error(r, err);
+	return MA_OK;
 }
 
 static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum items what,
@@ -661,50 +968,31 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum i
 	ma_status st = check_usable(s, err);
 	if (st != MA_OK || n == 0)
 		return st;
-	struct mailimap_fetch_type *ft = fetch_items(what);
-	if (!ft)
+	struct fetch_run r = { .s = s, .st = s->imap->imap_stream, .cb = cb, .cb_ctx = ctx,
+			       .tag0 = s->fetch_tag + 1 };
+	/* As libetpan's own UID FETCH would: only in an examined folder. */
+	if (!r.st || s->imap->imap_state != MAILIMAP_STATE_SELECTED)
+		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
+	r.cmd = malloc(FETCH_CMD_MAX);
+	if (!r.cmd)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	s->cb = cb;
-	s->cb_ctx = ctx;
-	s->cb_stop = s->cb_failed = false;
-	mailimap_set_msg_att_handler(s->imap, on_msg_att, s);
 	s->tap.phase = MA_TRACE_BULK;
-	for (size_t i = 0; i < n && st == MA_OK;) {
-		struct mailimap_set *set = mailimap_set_new_empty();
-		if (!set) {
-			st = ma_fail(err, MA_ERR_NOMEM, NULL);
-			break;
-		}
-		/* Consecutive UIDs travel as ranges to keep the command short. */
-		size_t end = i + FETCH_CHUNK < n ? i + FETCH_CHUNK : n;
-		while (i < end) {
-			size_t j = i;
-			while (j + 1 < end && uids[j + 1] == uids[j] + 1)
-				j++;
-			mailimap_set_add_interval(set, uids[i], uids[j]);
-			i = j + 1;
-		}
-		clist *res = NULL;
-		int r = mailimap_uid_fetch(s->imap, set, ft, &res);
-		mailimap_set_free(set);
-		/* Debian's 1.9.4 collects the replies instead of calling the
-		 * handler; take them from the list then. */
-		if (res) {
-			if (r == MAILIMAP_NO_ERROR)
-				for (clistiter *it = clist_begin(res); it; it = clist_next(it))
-					on_msg_att(clist_content(it), s);
-			mailimap_fetch_list_free(res);
-		}
-		if (r != MAILIMAP_NO_ERROR)
-			st = fail(s, r, "UID FETCH", err);
-		else if (s->cb_failed)
-			st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		else if (s->cb_stop)
-			st = ma_fail(err, MA_ERR_CANCELLED, NULL);
+	size_t next = 0;
+	while (st == MA_OK && (r.done < r.sent || ((next < n || r.cmd_len) && !r.stopping))) {
+		st = fetch_send(&r, uids, n, &next, what, err);
+		if (st == MA_OK)
+			st = fetch_read_one(&r, err);
 	}
+	s->fetch_tag += r.sent;
+	fetch_sync(&r);
 	s->tap.phase = MA_TRACE_NORMAL;
-	mailimap_set_msg_att_handler(s->imap, NULL, NULL);
-	mailimap_fetch_type_free(ft);
+	if (st == MA_OK && r.stopping) {
+		*err = r.stop_err;
+		st = err->status;
+	}
+	free(r.cmd);
+	free(r.resp);
+	free(r.unq);
 	return st;
 }
 

@@ -179,6 +179,16 @@ static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
 	return need;
 }
 
+static bool utf8_valid(const char *s, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)s;
+	uint32_t cp;
+	for (size_t i = 0, k; i < n; i += k)
+		if (!(k = u[i] < 0x80 ? 1 : utf8_next(u + i, n - i, &cp)))
+			return false;
+	return true;
+}
+
 static void utf8_put(struct out *o, uint32_t cp)
 {
 	unsigned char b[4];
@@ -209,6 +219,23 @@ static void put_safe(struct out *o, const char *s, size_t n)
 	const unsigned char *u = (const unsigned char *)s;
 	size_t i = 0;
 	while (i < n && !o->truncated && !o->nomem) {
+		/* Printable ASCII in runs: most header text is nothing else,
+		 * and a byte at a time made this the costliest part of a
+		 * fetch. Cut at the limit exactly as single bytes would be. */
+		size_t run = i;
+		while (run < n && u[run] >= 0x20 && u[run] < 0x7f)
+			run++;
+		if (run > i) {
+			size_t k = run - i;
+			if (o->limit && k > o->limit - o->len)
+				k = o->limit - o->len;
+			if (k)
+				out_put(o, s + i, k);
+			if (k < run - i)
+				o->truncated = true;
+			i += k;
+			continue;
+		}
 		uint32_t cp;
 		size_t k = utf8_next(u + i, n - i, &cp);
 		if (k == 0) {
@@ -447,6 +474,13 @@ static bool payload_decode(const struct encoded_word *w, struct out *o)
 static bool convert_charset(struct out *o, const char *charset, size_t charset_len,
 			    const char *in, size_t n)
 {
+	/* Most encoded words are UTF-8 already: valid UTF-8 converts to
+	 * itself, without an iconv_open per word. */
+	if ((word_is(charset, charset_len, "utf-8") || word_is(charset, charset_len, "utf8")) &&
+	    utf8_valid(in, n)) {
+		put_safe(o, in, n);
+		return true;
+	}
 	char name[CHARSET_MAX + 1];
 	memcpy(name, charset, charset_len);
 	name[charset_len] = '\0';
@@ -1033,4 +1067,310 @@ int ma_imap_date_parse(const char *buf, size_t len, int64_t *out)
 		days += mdays[k] + (k == 1 && is_leap((int64_t)year));
 	*out = days * 86400 + (int64_t)(hour * 3600 + min * 60 + sec) - offset * 60;
 	return 0;
+}
+
+/* ---- IMAP FETCH responses ---- */
+
+#define FETCH_DEPTH_MAX 64
+
+/* A cursor over one response; every step checks the end itself. */
+struct cur {
+	const char *b;
+	size_t n, i;
+};
+
+static bool cur_eat(struct cur *c, char ch)
+{
+	if (c->i < c->n && c->b[c->i] == ch) {
+		c->i++;
+		return true;
+	}
+	return false;
+}
+
+/* RFC 3501 ATOM-CHAR: any CHAR but atom-specials. A backslash stays in
+ * (flags start with it); '[' and ']' are out (they delimit sections). */
+static bool is_atom_char(char ch)
+{
+	unsigned char u = (unsigned char)ch;
+	return u > 0x20 && u < 0x7f && ch != '(' && ch != ')' && ch != '{' && ch != '"' &&
+	       ch != '%' && ch != '*' && ch != ']' && ch != '[';
+}
+
+/* Case-insensitive keyword at the cursor, not followed by more atom. */
+static bool cur_word(struct cur *c, const char *word)
+{
+	size_t k = strlen(word);
+	if (c->n - c->i < k || !word_is(c->b + c->i, k, word))
+		return false;
+	if (c->i + k < c->n && is_atom_char(c->b[c->i + k]))
+		return false;
+	c->i += k;
+	return true;
+}
+
+static bool cur_u32(struct cur *c, uint32_t *v)
+{
+	uint64_t x;
+	if (!read_decimal(c->b, c->n, &c->i, UINT32_MAX, &x))
+		return false;
+	*v = (uint32_t)x;
+	return true;
+}
+
+/* "quoted" with backslash escapes; *s and *len give the raw content. */
+static bool cur_quoted(struct cur *c, const char **s, size_t *len, bool *escaped)
+{
+	if (!cur_eat(c, '"'))
+		return false;
+	size_t start = c->i;
+	bool esc = false;
+	while (c->i < c->n) {
+		char ch = c->b[c->i];
+		if (ch == '"') {
+			*s = c->b + start;
+			*len = c->i - start;
+			if (escaped)
+				*escaped = esc;
+			c->i++;
+			return true;
+		}
+		if (ch == '\r' || ch == '\n')
+			return false;
+		if (ch == '\\') {
+			esc = true;
+			c->i++;
+			if (c->i >= c->n || (c->b[c->i] != '\\' && c->b[c->i] != '"'))
+				return false;
+		}
+		c->i++;
+	}
+	return false;
+}
+
+/* "{N}" CRLF and N bytes (also literal8's "~{N}"). */
+static bool cur_literal(struct cur *c, const char **s, size_t *len)
+{
+	uint64_t n;
+	cur_eat(c, '~');
+	if (!cur_eat(c, '{') || !read_decimal(c->b, c->n, &c->i, UINT32_MAX, &n) ||
+	    !cur_eat(c, '}') || !cur_eat(c, '\r') || !cur_eat(c, '\n') || n > c->n - c->i)
+		return false;
+	*s = c->b + c->i;
+	*len = (size_t)n;
+	c->i += (size_t)n;
+	return true;
+}
+
+/* An nstring: NIL (*s = NULL), a quoted string or a literal. */
+static bool cur_nstring(struct cur *c, const char **s, size_t *len, bool *escaped)
+{
+	*escaped = false;
+	if (cur_word(c, "nil")) {
+		*s = NULL;
+		*len = 0;
+		return true;
+	}
+	if (c->i < c->n && c->b[c->i] == '"')
+		return cur_quoted(c, s, len, escaped);
+	return cur_literal(c, s, len);
+}
+
+/* Any value: NIL, number, atom, quoted string, literal, or a list of
+ * those nested at most FETCH_DEPTH_MAX deep. Parentheses only count, so
+ * no stack is needed. */
+static bool skip_value(struct cur *c)
+{
+	size_t depth = 0;
+	for (;;) {
+		if (c->i >= c->n)
+			return false;
+		char ch = c->b[c->i];
+		const char *s;
+		size_t len;
+		if (ch == '(') {
+			if (++depth > FETCH_DEPTH_MAX)
+				return false;
+			c->i++;
+			continue; /* a value or ')' follows, no space */
+		}
+		if (ch == ')' && depth) {
+			/* an empty list "()" */
+		} else if (ch == '"') {
+			if (!cur_quoted(c, &s, &len, NULL))
+				return false;
+		} else if (ch == '{' || ch == '~') {
+			if (!cur_literal(c, &s, &len))
+				return false;
+		} else {
+			size_t start = c->i;
+			while (c->i < c->n && (is_atom_char(c->b[c->i]) || c->b[c->i] == '[' ||
+					       c->b[c->i] == ']'))
+				c->i++;
+			if (c->i == start)
+				return false;
+		}
+		/* Close lists, then either end or go on after one space (none
+		 * between a list and the next, as in a multipart BODYSTRUCTURE). */
+		bool closed = false;
+		while (depth && cur_eat(c, ')')) {
+			depth--;
+			closed = true;
+		}
+		if (!depth)
+			return true;
+		if (!cur_eat(c, ' ') && !(closed && c->i < c->n && c->b[c->i] == '('))
+			return false;
+	}
+}
+
+static bool read_flags(struct cur *c, unsigned *flags)
+{
+	static const struct { const char *name; unsigned bit; } known[] = {
+		{ "\\seen", MA_FLAG_SEEN }, { "\\answered", MA_FLAG_ANSWERED },
+		{ "\\flagged", MA_FLAG_FLAGGED }, { "\\deleted", MA_FLAG_DELETED },
+		{ "\\draft", MA_FLAG_DRAFT }, { "\\recent", MA_FLAG_RECENT },
+	};
+	*flags = 0;
+	if (!cur_eat(c, '('))
+		return false;
+	if (cur_eat(c, ')'))
+		return true;
+	for (;;) {
+		size_t start = c->i;
+		cur_eat(c, '\\');
+		while (c->i < c->n && (is_atom_char(c->b[c->i]) || c->b[c->i] == '*'))
+			c->i++;
+		size_t len = c->i - start;
+		if (len == 0 || (len == 1 && c->b[start] == '\\'))
+			return false;
+		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
+			if (word_is(c->b + start, len, known[k].name))
+				*flags |= known[k].bit;
+		if (cur_eat(c, ')'))
+			return true;
+		if (!cur_eat(c, ' '))
+			return false;
+	}
+}
+
+static bool read_internaldate(struct cur *c, int64_t *t)
+{
+	const char *s;
+	size_t len;
+	*t = 0;
+	if (c->i < c->n && c->b[c->i] != '"')
+		return skip_value(c); /* NIL from a broken server: unknown */
+	if (!cur_quoted(c, &s, &len, NULL))
+		return false;
+	if (ma_imap_date_parse(s, len, t) != 0)
+		*t = 0;
+	return true;
+}
+
+/* After "BODY": "[" section "]" ["<" origin ">"]. Sets *header when the
+ * section is HEADER.FIELDS with a field list. */
+static bool read_section(struct cur *c, bool *header)
+{
+	if (!cur_eat(c, '['))
+		return false;
+	*header = cur_word(c, "header.fields") && cur_eat(c, ' ');
+	/* Field names are astrings: a quoted one may hold ']'. */
+	while (c->i < c->n && c->b[c->i] != ']') {
+		if (c->b[c->i] == '"') {
+			const char *s;
+			size_t len;
+			if (!cur_quoted(c, &s, &len, NULL))
+				return false;
+		} else if (c->b[c->i] == '\r' || c->b[c->i] == '\n') {
+			return false;
+		} else {
+			c->i++;
+		}
+	}
+	if (!cur_eat(c, ']'))
+		return false;
+	if (cur_eat(c, '<')) {
+		uint32_t origin;
+		if (!cur_u32(c, &origin) || !cur_eat(c, '>'))
+			return false;
+	}
+	return true;
+}
+
+/* "BODY[...]" (or a server echoing "BODY.PEEK[...]") at the cursor. */
+static bool at_body_section(struct cur *c, size_t *name_len)
+{
+	static const char *const names[] = { "body[", "body.peek[" };
+	for (size_t k = 0; k < 2; k++) {
+		size_t l = strlen(names[k]);
+		if (c->n - c->i >= l && word_is(c->b + c->i, l, names[k])) {
+			*name_len = l - 1;
+			return true;
+		}
+	}
+	return false;
+}
+
+static bool read_item(struct cur *c, struct ma_fetch_resp *out)
+{
+	size_t name_len;
+	if (cur_word(c, "uid")) {
+		out->has_uid = cur_eat(c, ' ') && cur_u32(c, &out->uid) && out->uid != 0;
+		return out->has_uid;
+	}
+	if (cur_word(c, "flags"))
+		return cur_eat(c, ' ') && read_flags(c, &out->flags);
+	if (cur_word(c, "rfc822.size")) {
+		out->has_size = cur_eat(c, ' ') && cur_u32(c, &out->size);
+		return out->has_size;
+	}
+	if (cur_word(c, "internaldate"))
+		return cur_eat(c, ' ') && read_internaldate(c, &out->internaldate);
+	if (at_body_section(c, &name_len)) {
+		bool header;
+		c->i += name_len;
+		if (!read_section(c, &header) || !cur_eat(c, ' '))
+			return false;
+		if (!header) /* another section: not what we asked for */
+			return skip_value(c);
+		out->has_header = true;
+		return cur_nstring(c, &out->header, &out->header_len, &out->header_escaped);
+	}
+	/* Anything else: a name, maybe a section, then one value. */
+	size_t start = c->i;
+	while (c->i < c->n && is_atom_char(c->b[c->i]))
+		c->i++;
+	if (c->i == start)
+		return false;
+	if (c->i < c->n && c->b[c->i] == '[') {
+		bool ignored;
+		if (!read_section(c, &ignored))
+			return false;
+	}
+	return cur_eat(c, ' ') && skip_value(c);
+}
+
+int ma_parse_fetch(const char *buf, size_t len, struct ma_fetch_resp *out)
+{
+	if (!buf || !out)
+		return -1;
+	memset(out, 0, sizeof *out);
+	struct cur c = { buf, len, 0 };
+	if (!cur_eat(&c, '*') || !cur_eat(&c, ' ') || !cur_u32(&c, &out->seq) || out->seq == 0 ||
+	    !cur_eat(&c, ' ') || !cur_word(&c, "fetch") || !cur_eat(&c, ' ') || !cur_eat(&c, '('))
+		return -1;
+	if (!cur_eat(&c, ')')) {
+		for (;;) {
+			if (!read_item(&c, out))
+				return -1;
+			if (cur_eat(&c, ')'))
+				break;
+			if (!cur_eat(&c, ' '))
+				return -1;
+		}
+	}
+	while (cur_eat(&c, ' '))
+		;
+	return c.i == c.n ? 0 : -1;
 }

@@ -95,6 +95,38 @@ bool ma_dovecot_uidl_decode(const char *uidl, size_t len, uint32_t *uid,
  * Returns 1 if found, 0 if there is none or it does not fit in codelen. */
 int ma_pop3_response_code(const char *text, size_t len, char *code, size_t codelen);
 
+/* One untagged FETCH response, as ma_parse_fetch finds it. Pointers point
+ * into the parsed buffer. */
+struct ma_fetch_resp {
+	uint32_t seq;             /* message sequence number */
+	bool has_uid;
+	uint32_t uid;
+	unsigned flags;           /* enum ma_flag bits; keywords are ignored */
+	bool has_size;
+	uint32_t size;            /* RFC822.SIZE */
+	int64_t internaldate;     /* Unix time; 0 if absent or invalid */
+	bool has_header;          /* a BODY[HEADER.FIELDS (...)] item was there */
+	const char *header;       /* its value (NULL for NIL), not NUL-terminated */
+	size_t header_len;
+	bool header_escaped;      /* a quoted value holding backslash escapes,
+	                           * left as sent: the caller unescapes */
+};
+
+/* Parses one whole untagged FETCH response exactly as received, from "* "
+ * to the end without the final CRLF, literals inline ("{N}" CRLF, then N
+ * bytes), for example
+ *   * 12 FETCH (UID 7 FLAGS (\Seen) RFC822.SIZE 99 INTERNALDATE
+ *   " 1-Jul-2024 10:00:00 +0200" BODY[HEADER.FIELDS (SUBJECT)] {14}...)
+ * (one line on the wire). Items may come in any order; UID, FLAGS (\Seen
+ * \Answered \Flagged \Deleted \Draft \Recent, any case), RFC822.SIZE,
+ * INTERNALDATE and a BODY[HEADER.FIELDS ...] section (any field list, an
+ * optional <origin>; literal, quoted or NIL) are read, anything else
+ * (MODSEQ, X-GM-*, BODYSTRUCTURE, ENVELOPE, other sections) is skipped
+ * whatever its shape, with lists nested at most 64 deep. Returns 0, or -1 if
+ * anything is malformed (out is then unspecified). Never reads outside
+ * [buf, buf + len) and allocates nothing. */
+int ma_parse_fetch(const char *buf, size_t len, struct ma_fetch_resp *out);
+
 /* RFC 5322 / 822 Date header (also IMAP INTERNALDATE "17-Jul-1996 02:44:25
  * -0700") to Unix time, best effort: optional weekday, 2- and 4-digit years,
  * numeric and obsolete zones, missing seconds or zone (taken as UTC), a

@@ -1,6 +1,7 @@
 /* libFuzzer target for every parser in core/parse.c and core/endpoint.c.
- * The first input byte picks the parser; the rest is its input, copied to
- * an exact-size buffer so ASan sees any read past the end.
+ * The first input byte picks the parser (modulo 13: 12 is ma_parse_fetch);
+ * the rest is its input, copied to an exact-size buffer so ASan sees any
+ * read past the end.
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -Icore -D_GNU_SOURCE \
  *     tests/fuzz/fuzz_parse.c core/parse.c core/endpoint.c core/status.c \
@@ -43,7 +44,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	memcpy(buf, data + 1, len);
 
-	switch (which % 12) {
+	switch (which % 13) {
 	case 0: {
 		char *s = ma_mutf7_decode(buf, len);
 		check_screen_text(s);
@@ -130,13 +131,32 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case 11: {
 		struct ma_endpoint ep;
 		struct ma_error err;
-		ma_status st = ma_endpoint_parse(buf, len, (enum ma_proto)(which / 12 % 3), &ep, &err);
+		ma_status st = ma_endpoint_parse(buf, len, (enum ma_proto)(which / 13 % 3), &ep, &err);
 		if (st == MA_OK && (ep.port == 0 || ep.port > 65535 || ep.host[0] == '\0'))
 			abort();
 		if (st != MA_OK)
 			for (const char *p = err.detail; *p; p++)
 				if ((unsigned char)*p < 0x20 || *p == 0x7f)
 					abort();
+		break;
+	}
+	case 12: {
+		struct ma_fetch_resp r;
+		if (ma_parse_fetch(buf, len, &r) != 0)
+			break;
+		if (r.seq == 0 || (r.has_uid && r.uid == 0) || (r.flags & ~0x3fu))
+			abort();
+		if (r.header && (r.header < buf || r.header_len > len ||
+				 r.header + r.header_len > buf + len))
+			abort();
+		if (!r.has_header && (r.header || r.header_len))
+			abort();
+		/* What the IMAP session does next with the header block. */
+		struct ma_message m = { 0 };
+		ma_parse_header_fields(r.header, r.header_len, &m);
+		check_screen_text(m.from);
+		check_screen_text(m.subject);
+		ma_message_clear(&m);
 		break;
 	}
 	}

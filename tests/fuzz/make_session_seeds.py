@@ -67,7 +67,9 @@ def msg_headers(n, subject="Hello", folded=False):
     return s + "\r\n"
 
 
-def imap_folder(tag, raw, count, uidvalidity, fetch=True, closed=True, headers=True):
+def imap_folder(tag, raw, count, uidvalidity, fetch=True, closed=True, headers=True, ftag=1):
+    """STATUS, EXAMINE and UID SEARCH take libetpan's numeric tags tag..tag+2;
+    UID FETCH is sent by our own reader with tag F<ftag> (core/imap.c)."""
     t = tag
     out = [
         f"* STATUS {raw} (MESSAGES {count} UIDNEXT {count + 1} UIDVALIDITY {uidvalidity} UNSEEN 1)",
@@ -96,7 +98,7 @@ def imap_folder(tag, raw, count, uidvalidity, fetch=True, closed=True, headers=T
             else:
                 out.append(f"* {i} FETCH (UID {i} FLAGS (\\Seen) RFC822.SIZE {1000 + i} "
                            f"INTERNALDATE \"26-Nov-2025 12:00:00 +0000\")")
-        out.append(f"{t + 3} OK Fetch completed (0.001 + 0.000 secs).")
+        out.append(f"F{ftag} OK Fetch completed (0.001 + 0.000 secs).")
     return out
 
 
@@ -107,10 +109,10 @@ def imap_full():
         '* LIST (\\HasNoChildren) "/" INBOX',
         "4 OK List completed (0.007 + 0.000 + 0.006 secs).",
     ]
-    lines += imap_folder(5, "INBOX", 3, 1795696734, closed=False)
-    lines += imap_folder(9, '"Odeslan&AOE- po&AWE-ta"', 2, 1795696733)
-    lines += imap_folder(13, "Trash", 0, 1795696735, fetch=False)
-    lines += ["* BYE Logging out", "17 OK Logout completed."]
+    lines += imap_folder(5, "INBOX", 3, 1795696734, closed=False, ftag=1)
+    lines += imap_folder(8, '"Odeslan&AOE- po&AWE-ta"', 2, 1795696733, ftag=2)
+    lines += imap_folder(11, "Trash", 0, 1795696735, fetch=False)
+    lines += ["* BYE Logging out", "14 OK Logout completed."]
     return crlf(lines)
 
 
@@ -157,7 +159,8 @@ def imap_sasl():
 def imap_odd():
     # Odd but legal (and some less legal) server talk after a PREAUTH
     # greeting (no LOGIN is sent). libetpan checks tags: they count up from
-    # 1 per command. Folders are visited sorted: INBOX, "ab?cd", "bad&AAA",
+    # 1 per command of its own (UID FETCH is ours: F1, F2, ...). Folders are
+    # visited sorted: INBOX, "ab?cd", "bad&AAA",
     # then the UTF-7 one; "#public" and "gone" are not selectable.
     lines = [
         "* PREAUTH [CAPABILITY IMAP4rev1 LITERAL+] ready, logged in as u",
@@ -186,14 +189,14 @@ def imap_odd():
         "* 2 FETCH (UID 9 RFC822.SIZE 0 INTERNALDATE \"31-Dec-2099 23:59:59 +1400\" "
         "BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] \"\")",
         "* 1 EXPUNGE",
-        "6 OK f",
+        "F1 OK f",
         # "ab\x01cd" (sent as a literal)
+        "6 NO [NONEXISTENT] no such folder",
         "7 NO [NONEXISTENT] no such folder",
-        "8 NO [NONEXISTENT] no such folder",
         # "bad&AAA"
         "* STATUS \"bad&AAA\" ()",
-        "9 OK s",
-        "10 NO [UNAVAILABLE] try later",
+        "8 OK s",
+        "9 NO [UNAVAILABLE] try later",
         # the UTF-7 one
         "* BYE server shutting down",
     ]
@@ -288,6 +291,114 @@ def imap_status_search_no():
     ])
 
 
+# ---- our own UID FETCH reader (core/imap.c) ----
+
+def imap_two_folders(first_fetch, second_fetch=None):
+    """PREAUTH, LIST of INBOX and Sent; INBOX (tags 2-4) answered with
+    first_fetch lines, Sent (tags 5-7) with second_fetch (or a normal fetch
+    of one message, F2)."""
+    lines = [
+        "* PREAUTH [CAPABILITY IMAP4rev1] ready",
+        "* CAPABILITY IMAP4rev1",
+        "1 OK done",
+        '* LIST () "/" INBOX',
+        '* LIST () "/" Sent',
+        "2 OK done",
+        "* STATUS INBOX (MESSAGES 3 UIDNEXT 4 UIDVALIDITY 7 UNSEEN 1)",
+        "3 OK s",
+        "* 3 EXISTS",
+        "4 OK [READ-ONLY] x",
+        "* SEARCH 1 2 3",
+        "5 OK s",
+    ] + first_fetch
+    if second_fetch is None:
+        second_fetch = [fetch_reply(1, 5, "\\Seen", 10, "01-Jan-2024 00:00:00 +0000", msg_headers(5)),
+                        "F2 OK done"]
+    lines += [
+        "* STATUS Sent (MESSAGES 1 UIDNEXT 6 UIDVALIDITY 8 UNSEEN 0)",
+        "6 OK s",
+        "* 1 EXISTS",
+        "7 OK [READ-ONLY] x",
+        "* SEARCH 5",
+        "8 OK s",
+    ] + second_fetch + ["* BYE bye", "9 OK bye"]
+    return lines
+
+
+def imap_fetch_mixed():
+    # Everything a server may put between FETCH responses, and FETCH
+    # responses in every shape our parser accepts.
+    return crlf(imap_two_folders([
+        "* 4 EXISTS",
+        "* 4 RECENT",
+        "* OK [ALERT] the server says hello",
+        "* NO [OVERQUOTA] nearly full",
+        "* BAD stray",
+        "* FLAGS (\\Answered \\Seen $Junk)",
+        "* 2 FETCH (FLAGS (\\Seen))",
+        b"* 1 FETCH (MODSEQ (77) UID 1 X-GM-LABELS (\"\\\\Inbox\" {3}\r\na b) FLAGS (\\sEEN \\flagged kw) "
+        b"RFC822.SIZE 12 INTERNALDATE \" 1-Feb-2024 09:08:07 +0130\" "
+        b"BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]<0> \"Subject: quoted \\\"hi\\\"\")",
+        "* 2 FETCH (BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] NIL UID 2 RFC822.SIZE 0)",
+        "* 1 EXPUNGE",
+        fetch_reply(2, 3, "", 99, "31-Dec-2099 23:59:59 -1200", msg_headers(3, folded=True)),
+        "F1 OK done",
+    ]))
+
+
+def imap_fetch_no():
+    # A refused FETCH in one folder; the session goes on with the next.
+    return crlf(imap_two_folders([
+        fetch_reply(1, 1, "\\Seen", 10, "01-Jan-2024 00:00:00 +0000", msg_headers(1)),
+        "F1 NO [SERVERBUG] Internal error occurred.",
+    ]))
+
+
+def imap_fetch_bad_tag():
+    return crlf(imap_two_folders([
+        fetch_reply(1, 1, "\\Seen", 10, "01-Jan-2024 00:00:00 +0000", msg_headers(1)),
+        "F2 OK done",
+    ]))
+
+
+def imap_fetch_bye():
+    return crlf(imap_two_folders([
+        fetch_reply(1, 1, "\\Seen", 10, "01-Jan-2024 00:00:00 +0000", msg_headers(1)),
+        "* BYE [UNAVAILABLE] shutting down",
+    ]))
+
+
+def imap_fetch_garbage():
+    return crlf(imap_two_folders([
+        "* 1 FETCH (UID 1 FLAGS (\\Seen) \x1b[2J junk \"open)",
+        "F1 OK done",
+    ]))
+
+
+def imap_fetch_window():
+    # 2501 UIDs: two chunk commands (F1, F2) written before any reply.
+    lines = [
+        "* PREAUTH ready",
+        "* CAPABILITY IMAP4rev1",
+        "1 OK done",
+        '* LIST () "/" INBOX',
+        "2 OK done",
+        "* STATUS INBOX (MESSAGES 2501 UIDNEXT 2502 UIDVALIDITY 7 UNSEEN 0)",
+        "3 OK s",
+        "* 2501 EXISTS",
+        "4 OK [READ-ONLY] x",
+        "* SEARCH" + "".join(f" {i}" for i in range(1, 2502)),
+        "5 OK s",
+        "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 1 INTERNALDATE \"01-Jan-2024 00:00:00 +0000\")",
+        "F1 OK done",
+        "* 2501 FETCH (UID 2501 FLAGS (\\Deleted) RFC822.SIZE 2 INTERNALDATE \"01-Jan-2024 00:00:00 +0000\")",
+        "F2 OK done",
+        "* BYE bye",
+        "6 OK bye",
+    ]
+    return crlf(lines)
+
+
 SEEDS = {
     "imap_list_no": (IMAP, imap_no_with_data),
     "imap_status_search_no": (IMAP, imap_status_search_no),
@@ -301,6 +412,13 @@ SEEDS = {
     "imap_odd": (IMAP | HEADERS | TRACE, imap_odd),
     "imap_bye_greeting": (IMAP, imap_bye_greeting),
     "imap_logindisabled": (IMAP, imap_logindisabled),
+    "imap_fetch_mixed": (IMAP | HEADERS | TRACE, imap_fetch_mixed),
+    "imap_fetch_no": (IMAP | HEADERS, imap_fetch_no),
+    "imap_fetch_bad_tag": (IMAP | HEADERS, imap_fetch_bad_tag),
+    "imap_fetch_bye": (IMAP | HEADERS, imap_fetch_bye),
+    "imap_fetch_garbage": (IMAP | HEADERS, imap_fetch_garbage),
+    "imap_fetch_window": (IMAP, imap_fetch_window),
+    "imap_fetch_window_stop": (IMAP | stop_after(1), imap_fetch_window),
     "pop3_dovecot": (POP3 | TRACE, pop3_full),
     "pop3_bad_login": (POP3, pop3_bad_login),
     "pop3_in_use": (POP3 | TRACE, pop3_in_use),

@@ -136,6 +136,29 @@ both imap-eof-status imap closed
 both imap-eof-fetch imap closed
 both imap-eof-fetch-literal imap closed
 
+# --- our own UID FETCH reader: refusals, junk, foreign tags, BYE -------------
+# A refusal or junk inside one folder's FETCH is a protocol error of that
+# folder: the audit goes on (core/audit.c) and must only end cleanly.
+probe_case imap-fetch-no imap plain protocol
+check_contains "probe imap-fetch-no: the server's words are shown" "$(cat "$W/out.imap-fetch-no.imap")" \
+	"refused UID FETCH: [SERVERBUG] Internal error occurred"
+probe_case imap-fetch-garbage imap plain protocol
+check_not_contains "probe imap-fetch-garbage: no control bytes in the error" \
+	"$(LC_ALL=C tr -d '\n' <"$W/out.imap-fetch-garbage.imap")" "$(printf '\033')"
+probe_case imap-fetch-unknown-tag imap plain protocol
+probe_case imap-fetch-bye imap plain closed
+check_contains "probe imap-fetch-bye: the BYE text is shown" "$(cat "$W/out.imap-fetch-bye.imap")" \
+	"shutting down now"
+audit_case imap-fetch-bye imap plain closed
+for sc in imap-fetch-no imap-fetch-garbage imap-fetch-unknown-tag; do
+	hostile "$sc"
+	of="$W/audit.$sc"
+	measure "$KILL_S" "$of" "$MAILAUDIT" --report - --no-history --imap "$H:$hport/plain" "${ACC[@]}"
+	stop_hostile "$hpid"
+	check_contains "mailaudit $sc: a report is written" "$(head -3 "$of")" "mailaudit"
+	judge "mailaudit $sc" "$LIMIT_MS" "$of"
+done
+
 # --- wrong tag, huge literal, 10 MB line -------------------------------------
 both imap-wrong-tag imap 'protocol|read-timeout'
 both imap-fetch-huge-literal imap too-large

@@ -17,6 +17,11 @@ Scenarios used by t_hostile.sh (besides the older ones used by t_sessions.sh):
   imap-eof-fetch           FETCH reply cut before its literal, then EOF
   imap-eof-fetch-literal   FETCH literal {200} cut after 20 bytes, then EOF
   imap-fetch-huge-literal  FETCH literal {1000000000} announced, nothing sent
+  imap-fetch-no            one FETCH response, then a tagged NO to UID FETCH;
+                           the session goes on normally afterwards
+  imap-fetch-garbage       a FETCH response with junk inside its parentheses
+  imap-fetch-unknown-tag   UID FETCH completed with a tag the client never sent
+  imap-fetch-bye           "* BYE" between two FETCH responses, then EOF
   imap-drip / pop3-drip    an endless greeting, one byte per second
   imap-longline            10 MB LIST line without a line end, then silence
   imap-endless-line        300 MB LIST line at full speed, then silence
@@ -75,7 +80,8 @@ def imap_command(conn, f):
 # more than imap-ok, so a repeat audit after a good one must fetch (an
 # unchanged folder is skipped without any FETCH).
 BOX = {"messages": 1, "uidnext": 2}
-FETCH_ATTACKS = ("imap-eof-fetch", "imap-eof-fetch-literal", "imap-fetch-huge-literal")
+FETCH_ATTACKS = ("imap-eof-fetch", "imap-eof-fetch-literal", "imap-fetch-huge-literal",
+                 "imap-fetch-no", "imap-fetch-garbage", "imap-fetch-unknown-tag", "imap-fetch-bye")
 
 
 def status_reply(line, lits):
@@ -258,6 +264,23 @@ def scenario(name, conn):
         if tag:
             conn.sendall(b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (MESSAGE-ID)] {1000000000}\r\n")
             time.sleep(3600)
+    elif name in ("imap-fetch-no", "imap-fetch-garbage", "imap-fetch-unknown-tag", "imap-fetch-bye"):
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"UID FETCH")
+        if not tag:
+            return
+        one = b'* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 100 INTERNALDATE "01-Jan-2024 00:00:00 +0000")\r\n'
+        if name == "imap-fetch-no":
+            conn.sendall(one + tag + b" NO [SERVERBUG] Internal error occurred\r\n")
+        elif name == "imap-fetch-garbage":
+            conn.sendall(one + b'* 2 FETCH (UID 2 FLAGS (\\Seen) \x00\x1b[2J junk "unterminated)\r\n' +
+                         tag + b" OK done\r\n")
+        elif name == "imap-fetch-unknown-tag":
+            conn.sendall(one + b"ZZZ99999 OK done\r\n")
+        else:
+            conn.sendall(one + b"* BYE [UNAVAILABLE] shutting down now\r\n")
+            return
+        imap_until(conn, f, b"NEVER")
     elif name in ("imap-drip", "pop3-drip"):
         conn.sendall(b"* OK " if name == "imap-drip" else b"+OK ")
         while True:  # an endless greeting: one byte a second, for ever

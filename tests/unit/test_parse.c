@@ -504,6 +504,223 @@ static void dates(void **state)
 	expect_date("", 0, 0);
 }
 
+/* ---- ma_parse_fetch ---- */
+
+/* Parses an exact-size heap copy of s[0..n), so ASan sees any read past
+ * the end; the header pointer must point into that copy. */
+static int parse_fetch_n(const char *s, size_t n, struct ma_fetch_resp *r)
+{
+	char *copy = exact_copy(s, n);
+	int rc = ma_parse_fetch(copy, n, r);
+	if (rc == 0 && r->header)
+		assert_true(r->header >= copy && r->header + r->header_len <= copy + n);
+	free(copy);
+	return rc;
+}
+
+static int parse_fetch(const char *s, struct ma_fetch_resp *r)
+{
+	return parse_fetch_n(s, strlen(s), r);
+}
+
+/* Dovecot's layout for our request, headers as a literal. */
+static const char dovecot_fetch[] =
+	"* 12 FETCH (UID 4711 FLAGS (\\Seen $Junk \\Answered) RFC822.SIZE 2345 "
+	"INTERNALDATE \"17-Jul-1996 02:44:25 -0700\" "
+	"BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] {40}\r\n"
+	"Message-ID: <a@b>\r\nSubject: hi there\r\n\r\n)";
+
+static void fetch_dovecot(void **state)
+{
+	(void)state;
+	struct ma_fetch_resp r;
+	char *copy = exact_copy(dovecot_fetch, strlen(dovecot_fetch));
+	assert_int_equal(ma_parse_fetch(copy, strlen(dovecot_fetch), &r), 0);
+	assert_int_equal(r.seq, 12);
+	assert_true(r.has_uid);
+	assert_int_equal(r.uid, 4711);
+	assert_int_equal(r.flags, MA_FLAG_SEEN | MA_FLAG_ANSWERED);
+	assert_true(r.has_size);
+	assert_int_equal(r.size, 2345);
+	assert_int_equal(r.internaldate, 837596665);
+	assert_true(r.has_header);
+	assert_false(r.header_escaped);
+	assert_int_equal(r.header_len, 40);
+	assert_memory_equal(r.header, "Message-ID: <a@b>\r\nSubject: hi there\r\n\r\n", 40);
+	assert_ptr_equal(r.header, copy + strlen(dovecot_fetch) - 41);
+	struct ma_message m = { 0 };
+	assert_int_equal(ma_parse_header_fields(r.header, r.header_len, &m), 0);
+	assert_string_equal(m.message_id, "<a@b>");
+	assert_string_equal(m.subject, "hi there");
+	ma_message_clear(&m);
+	free(copy);
+}
+
+static void fetch_items(void **state)
+{
+	(void)state;
+	struct ma_fetch_resp r;
+	/* any order, any case, every flag, a header block as a quoted string */
+	assert_int_equal(parse_fetch("* 1 fetch (body[header.fields (subject)] \"Subject: q\\\"x\\\\\" "
+				     "flags (\\DELETED \\draft \\Flagged \\recent \\seen \\answered) "
+				     "internaldate \" 1-Jan-2024 00:00:00 +0000\" uid 9 rfc822.size 0)", &r), 0);
+	assert_int_equal(r.uid, 9);
+	assert_true(r.has_size);
+	assert_int_equal(r.size, 0);
+	assert_int_equal(r.flags, MA_FLAG_SEEN | MA_FLAG_ANSWERED | MA_FLAG_FLAGGED | MA_FLAG_DELETED |
+				  MA_FLAG_DRAFT | MA_FLAG_RECENT);
+	assert_int_equal(r.internaldate, 1704067200);
+	assert_true(r.has_header);
+	assert_true(r.header_escaped);
+	assert_int_equal(r.header_len, strlen("Subject: q\\\"x\\\\"));
+	assert_memory_equal(r.header, "Subject: q\\\"x\\\\", r.header_len);
+
+	/* NIL header, empty flags, a zone east and one west of UTC */
+	assert_int_equal(parse_fetch("* 2 FETCH (UID 1 FLAGS () INTERNALDATE \"31-Dec-1999 23:00:00 -0100\" "
+				     "BODY[HEADER.FIELDS (MESSAGE-ID)] NIL)", &r), 0);
+	assert_true(r.has_header);
+	assert_null(r.header);
+	assert_int_equal(r.header_len, 0);
+	assert_int_equal(r.flags, 0);
+	assert_int_equal(r.internaldate, 946684800);
+	assert_int_equal(parse_fetch("* 2 FETCH (INTERNALDATE \"01-Jan-2000 05:30:00 +0530\" UID 3)", &r), 0);
+	assert_int_equal(r.internaldate, 946684800);
+	assert_false(r.has_size);
+	assert_false(r.has_header);
+
+	/* the section echoed with another field list and an <origin>; an
+	 * empty literal */
+	assert_int_equal(parse_fetch("* 3 FETCH (UID 5 BODY[HEADER.FIELDS (\"DATE\" \"X]Y\")]<0> {0}\r\n)", &r), 0);
+	assert_true(r.has_header);
+	assert_non_null(r.header);
+	assert_int_equal(r.header_len, 0);
+
+	/* an unsolicited flag update has no UID */
+	assert_int_equal(parse_fetch("* 7 FETCH (FLAGS (\\Seen))", &r), 0);
+	assert_false(r.has_uid);
+	assert_int_equal(r.flags, MA_FLAG_SEEN);
+	assert_int_equal(parse_fetch("* 7 FETCH ()", &r), 0);
+	assert_false(r.has_uid);
+
+	/* an invalid INTERNALDATE is unknown, not an error */
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 INTERNALDATE \"someday\")", &r), 0);
+	assert_int_equal(r.internaldate, 0);
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 INTERNALDATE NIL)", &r), 0);
+	assert_int_equal(r.internaldate, 0);
+	/* the largest 32-bit values */
+	assert_int_equal(parse_fetch("* 4294967295 FETCH (UID 4294967295 RFC822.SIZE 4294967295)", &r), 0);
+	assert_int_equal(r.seq, 4294967295u);
+	assert_int_equal(r.uid, 4294967295u);
+	assert_int_equal(r.size, 4294967295u);
+}
+
+static void fetch_unknown_items(void **state)
+{
+	(void)state;
+	struct ma_fetch_resp r;
+	const char *s =
+		"* 5 FETCH (MODSEQ (123456789) X-GM-MSGID 1278455344230334865 "
+		"X-GM-LABELS (\"\\\\Inbox\" \\Important work {3}\r\na b) UID 42 "
+		"ENVELOPE (\"Mon, 7 Feb 1994 21:52:25 -0800\" \"a (b) \\\"c\\\"\" "
+		"((\"Terry\" NIL \"gray\" \"cac.washington.edu\")) NIL NIL NIL NIL NIL NIL \"<B27397-0100000@x>\") "
+		"BODYSTRUCTURE ((\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\") NIL NIL \"7BIT\" 1152 23)"
+		"(\"TEXT\" \"PLAIN\" (\"CHARSET\" \"US-ASCII\" \"NAME\" \"cc.diff\") \"<960723163407.20117h@x>\" "
+		"\"Compiler diff\" \"BASE64\" 4554 73) \"MIXED\") "
+		"BODY[TEXT]<0> {5}\r\n))))) BINARY.SIZE[1] 12 BINARY[1] ~{2}\r\nxy "
+		"BODY (\"TEXT\" \"PLAIN\" NIL NIL NIL \"7BIT\" 3 1) RFC822.SIZE 77 FLAGS (\\Seen))";
+	assert_int_equal(parse_fetch(s, &r), 0);
+	assert_int_equal(r.uid, 42);
+	assert_int_equal(r.size, 77);
+	assert_int_equal(r.flags, MA_FLAG_SEEN);
+	assert_false(r.has_header); /* BODY[TEXT] is not the header block */
+
+	/* lists nested 64 deep are skipped, 65 are refused */
+	char deep[400];
+	for (int depth = 64; depth <= 65; depth++) {
+		int n = snprintf(deep, sizeof deep, "* 1 FETCH (X-DEEP ");
+		for (int i = 0; i < depth; i++)
+			deep[n++] = '(';
+		deep[n++] = 'a';
+		for (int i = 0; i < depth; i++)
+			deep[n++] = ')';
+		n += snprintf(deep + n, sizeof deep - (size_t)n, " UID 1)");
+		assert_int_equal(parse_fetch_n(deep, (size_t)n, &r), depth == 64 ? 0 : -1);
+	}
+}
+
+static void fetch_malformed(void **state)
+{
+	(void)state;
+	static const char *const bad[] = {
+		"",
+		"*",
+		"* 1 FETCH",
+		"* 1 FETCH UID 1",
+		"* 0 FETCH (UID 1)",                       /* sequence numbers start at 1 */
+		"* 1 FETCH (UID 0)",                       /* so do UIDs */
+		"* x FETCH (UID 1)",
+		"* 1 FETCHED (UID 1)",
+		"* 1 STORE (UID 1)",
+		"1 FETCH (UID 1)",
+		"* 1 FETCH (UID 1) extra",
+		"* 1 FETCH (UID 1))",
+		"* 1 FETCH (UID 1",
+		"* 1 FETCH (UID)",
+		"* 1 FETCH (UID 4294967296)",
+		"* 1 FETCH (UID -1)",
+		"* 1 FETCH (UID  1)",
+		"* 1 FETCH (UID 1  FLAGS ())",
+		"* 1 FETCH (RFC822.SIZE NIL UID 1)",
+		"* 1 FETCH (FLAGS \\Seen UID 1)",
+		"* 1 FETCH (FLAGS (\\Seen UID 1)",
+		"* 1 FETCH (FLAGS (\\) UID 1)",
+		"* 1 FETCH (INTERNALDATE \"01-Jan-2000 UID 1)",
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE)] {5}\r\nab)",           /* literal past the end */
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE)] {2}ab UID 1)",         /* no CRLF */
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE)] {2}\nab UID 1)",
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE)] {99999999999}\r\nab)",
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE)] \"a\\b\" UID 1)",      /* bad escape */
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE)] \"a\r\nb\" UID 1)",    /* CR LF in a quoted string */
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE)] UID 1)",
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE) UID 1)",
+		"* 1 FETCH (BODY[HEADER.FIELDS (DATE)]<x> NIL UID 1)",
+		"* 1 FETCH (BODY[HEADER.FIELDS (\"DATE)] NIL UID 1)",
+		"* 1 FETCH (X-FOO UID 1)",
+		"* 1 FETCH (X-FOO (a b UID 1)",
+		"* 1 FETCH (X-FOO (a  b) UID 1)",
+		"* 1 FETCH (X-FOO () UID 1",
+		"* 1 FETCH (X-FOO \"open UID 1)",
+		"* 1 FETCH ((UID 1))",
+	};
+	struct ma_fetch_resp r;
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		if (parse_fetch(bad[i], &r) != -1)
+			fail_msg("accepted: %s", bad[i]);
+	}
+	assert_int_equal(ma_parse_fetch(NULL, 0, &r), -1);
+	assert_int_equal(ma_parse_fetch("* 1 FETCH (UID 1)", 17, NULL), -1);
+}
+
+/* Every proper prefix of a valid response is refused, and read only
+ * within its own length (the copy is exact-size: ASan would see more). */
+static void fetch_truncated(void **state)
+{
+	(void)state;
+	struct ma_fetch_resp r;
+	const char *samples[] = {
+		dovecot_fetch,
+		"* 1 FETCH (X-GM-LABELS (\"\\\\Inbox\" {2}\r\nab) UID 1 "
+		"BODY[HEADER.FIELDS (DATE)]<0> \"Date: x\")",
+	};
+	for (size_t k = 0; k < sizeof samples / sizeof samples[0]; k++) {
+		size_t n = strlen(samples[k]);
+		assert_int_equal(parse_fetch_n(samples[k], n, &r), 0);
+		for (size_t len = 0; len < n; len++)
+			if (parse_fetch_n(samples[k], len, &r) != -1)
+				fail_msg("prefix of %zu bytes accepted", len);
+	}
+}
+
 static void expect_endpoint(const char *in, enum ma_proto proto, const char *host,
 			    unsigned port, enum ma_security sec)
 {
@@ -609,6 +826,11 @@ int main(void)
 		cmocka_unit_test(dovecot_uidl),
 		cmocka_unit_test(response_code),
 		cmocka_unit_test(dates),
+		cmocka_unit_test(fetch_dovecot),
+		cmocka_unit_test(fetch_items),
+		cmocka_unit_test(fetch_unknown_items),
+		cmocka_unit_test(fetch_malformed),
+		cmocka_unit_test(fetch_truncated),
 		cmocka_unit_test(endpoints),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
