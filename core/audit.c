@@ -112,6 +112,8 @@ struct writer {
 	struct ma_error err;
 	char **resets;            /* folders whose UIDVALIDITY changed */
 	size_t nresets;
+	unsigned char hash[BATCH][32];  /* Message-ID hashes of one batch */
+	const unsigned char *hashp[BATCH];
 	bool pop3_written;        /* the POP3 view, with this STAT: */
 	uint32_t pop3_count;
 	uint64_t pop3_size;
@@ -457,6 +459,14 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 		known_clear(&k);
 	else if (!k.n)
 		load_known(h, account, &lf->f, &k);
+	if (!k.n) {
+		/* Nothing known: every message is new, so no UID SEARCH to split
+		 * known from new; fetch 1..EXISTS by sequence number. */
+		struct fetch_ctx all = { .lf = lf, .opts = opts, .w = w, .total = lf->f.messages };
+		st = ma_imap_fetch_all(s, lf->f.messages, true, on_message, &all, err);
+		flush_batch(&all);
+		goto fetched;
+	}
 	st = ma_imap_search_all(s, &uids, &n, err);
 	if (st != MA_OK)
 		goto out;
@@ -480,6 +490,7 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 	if (st == MA_OK)
 		st = ma_imap_fetch(s, uids, nnew, true, on_message, &c, err);
 	flush_batch(&c);
+fetched:
 	if (st == MA_OK) {
 		lf->examined = true;
 		/* Dovecot's STATUS UNSEEN can read 0 while a POP3 login indexes
@@ -544,9 +555,11 @@ static void look_imap(const struct ma_account *acct, const char *password,
 		if (st != MA_OK) {
 			l->all_examined = false;
 			/* A folder the server refuses to open is reported; a dead
-			 * connection ends the look. */
+			 * connection, or one left at an unknown point by a reply we
+			 * could not read, ends the look. */
 			l->err = ferr;
-			if (st != MA_ERR_PROTOCOL && st != MA_ERR_SERVER_TEMP && st != MA_ERR_SERVER_PERM)
+			if ((st != MA_ERR_PROTOCOL && st != MA_ERR_SERVER_TEMP && st != MA_ERR_SERVER_PERM) ||
+			    ma_imap_broken(l->s))
 				return;
 		}
 	}
@@ -694,15 +707,15 @@ static ma_status write_job(struct writer *w, const struct job *j)
 	case JOB_FOLDER_START:
 		return ma_history_savepoint(w->h, "folder", err);
 	case JOB_MSGS:
-		for (size_t i = 0; i < j->n && st == MA_OK; i++) {
-			const struct ma_message *m = &j->msgs[i];
-			unsigned char hash[32];
-			if (m->message_id)
-				ma_msgid_hash(m->message_id, hash);
-			st = ma_history_put_message(w->h, w->audit, lf->f.name, lf->f.uidvalidity, m,
-						    m->message_id ? hash : NULL, err);
+		for (size_t i = 0; i < j->n; i++) {
+			w->hashp[i] = NULL;
+			if (j->msgs[i].message_id) {
+				ma_msgid_hash(j->msgs[i].message_id, w->hash[i]);
+				w->hashp[i] = w->hash[i];
+			}
 		}
-		return st;
+		return ma_history_put_messages(w->h, w->audit, lf->f.name, lf->f.uidvalidity, j->msgs,
+					       j->n, w->hashp, err);
 	case JOB_FOLDER_END:
 		if (!j->ok)
 			return ma_history_release(w->h, "folder", false, err);

@@ -111,6 +111,8 @@ struct ma_history {
 	bool gone_done;       /* detect_gone ran for it */
 	/* Reused across calls: these run once per message. */
 	sqlite3_stmt *put_msg;
+	sqlite3_stmt *put_many;   /* PUT_ROWS messages at once */
+	sqlite3_stmt *put_uidls;  /* PUT_ROWS UIDLs at once */
 	sqlite3_stmt *mark_run;
 	sqlite3_stmt *put_uidl;
 };
@@ -456,6 +458,8 @@ void ma_history_close(struct ma_history *h)
 		return;
 	ma_history_rollback(h);
 	sqlite3_finalize(h->put_msg);
+	sqlite3_finalize(h->put_many);
+	sqlite3_finalize(h->put_uidls);
 	sqlite3_finalize(h->mark_run);
 	sqlite3_finalize(h->put_uidl);
 	sqlite3_close(h->db);
@@ -766,42 +770,111 @@ cleanup:
 	return st;
 }
 
+/* Rows per INSERT in ma_history_put_messages: one statement per message
+ * spends as much time starting and ending the statement as inserting. */
+#define PUT_ROWS 32
+#define PUT_COLS 12
+
+/* head, then n groups "(?b+1, ..., ?b+cols, ?b+cols)" (the last parameter,
+ * the audit, fills both first_audit and last_audit), then tail. */
+static char *rows_sql(const char *head, size_t cols, const char *tail, size_t n)
+{
+	size_t cap = strlen(head) + strlen(tail) + n * (cols + 1) * 8 + 1;
+	char *sql = malloc(cap), *o = sql;
+	if (!sql)
+		return NULL;
+	o += sprintf(o, "%s", head);
+	for (size_t i = 0; i < n; i++) {
+		*o++ = i ? ',' : ' ';
+		*o++ = '(';
+		for (size_t c = 1; c <= cols; c++)
+			o += sprintf(o, "?%zu,", i * cols + c);
+		o += sprintf(o, "?%zu)", i * cols + cols);
+	}
+	sprintf(o, "%s", tail);
+	return sql;
+}
+
+/* INSERT of n message rows; a reappearing identity is present again, so
+ * its gone mark goes. */
+static char *put_sql(size_t n)
+{
+	return rows_sql("INSERT INTO message(account_id, folder, uidvalidity, uid, size,"
+			" internaldate, date, sender, subject, msgid_hash, flags,"
+			" first_audit, last_audit) VALUES", PUT_COLS,
+			" ON CONFLICT (account_id, folder, uidvalidity, uid) DO UPDATE SET"
+			" flags = excluded.flags, last_audit = excluded.last_audit,"
+			" gone_audit = NULL, gone_to = NULL", n);
+}
+
+static void bind_message(struct ma_history *h, sqlite3_stmt *s, int b, int64_t audit_id,
+			 const char *folder, uint32_t uidvalidity, const struct ma_message *m,
+			 const unsigned char *msgid_hash)
+{
+	sqlite3_bind_int64(s, b + 1, h->account_id);
+	sqlite3_bind_text(s, b + 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, b + 3, uidvalidity);
+	sqlite3_bind_int64(s, b + 4, m->uid);
+	sqlite3_bind_int64(s, b + 5, m->size);
+	sqlite3_bind_int64(s, b + 6, m->internaldate);
+	sqlite3_bind_text(s, b + 7, m->date, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, b + 8, m->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, b + 9, m->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, b + 10, msgid_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, b + 11, m->flags);
+	sqlite3_bind_int64(s, b + 12, audit_id);
+}
+
+/* One prepared INSERT of `rows` rows, kept in *st. */
+static ma_status put_rows(struct ma_history *h, sqlite3_stmt **st, size_t rows, int64_t audit_id,
+			  const char *folder, uint32_t uidvalidity, const struct ma_message *m,
+			  const unsigned char *const *hashes, struct ma_error *err)
+{
+	if (!*st) {
+		char *sql = put_sql(rows);
+		if (!sql)
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
+		int rc = sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
+		free(sql);
+		if (rc != SQLITE_OK)
+			return db_fail(h, err, "recording a message");
+	} else {
+		sqlite3_reset(*st);
+	}
+	for (size_t i = 0; i < rows; i++)
+		bind_message(h, *st, (int)(i * PUT_COLS), audit_id, folder, uidvalidity, &m[i],
+			     hashes ? hashes[i] : NULL);
+	ma_status res = MA_OK;
+	if (sqlite3_step(*st) != SQLITE_DONE)
+		res = db_fail(h, err, "recording a message");
+	sqlite3_reset(*st);
+	return res;
+}
+
+ma_status ma_history_put_messages(struct ma_history *h, int64_t audit_id,
+				  const char *folder, uint32_t uidvalidity,
+				  const struct ma_message *msgs, size_t n,
+				  const unsigned char *const *hashes,
+				  struct ma_error *err)
+{
+	ma_status st = need_audit(h, audit_id, err);
+	size_t i = 0;
+	for (; st == MA_OK && i + PUT_ROWS <= n; i += PUT_ROWS)
+		st = put_rows(h, &h->put_many, PUT_ROWS, audit_id, folder, uidvalidity, msgs + i,
+			      hashes ? hashes + i : NULL, err);
+	for (; st == MA_OK && i < n; i++)
+		st = put_rows(h, &h->put_msg, 1, audit_id, folder, uidvalidity, msgs + i,
+			      hashes ? hashes + i : NULL, err);
+	return st;
+}
+
 ma_status ma_history_put_message(struct ma_history *h, int64_t audit_id,
 				 const char *folder, uint32_t uidvalidity,
 				 const struct ma_message *m,
 				 const unsigned char *msgid_hash,
 				 struct ma_error *err)
 {
-	ma_status st = need_audit(h, audit_id, err);
-	if (st != MA_OK)
-		return st;
-	/* A reappearing identity is present again, so its gone mark goes. */
-	if (cached(h, &h->put_msg,
-		   "INSERT INTO message(account_id, folder, uidvalidity, uid, size,"
-		   " internaldate, date, sender, subject, msgid_hash, flags,"
-		   " first_audit, last_audit)"
-		   " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)"
-		   " ON CONFLICT (account_id, folder, uidvalidity, uid) DO UPDATE SET"
-		   " flags = excluded.flags, last_audit = excluded.last_audit,"
-		   " gone_audit = NULL, gone_to = NULL") != SQLITE_OK)
-		return db_fail(h, err, "recording a message");
-	sqlite3_stmt *s = h->put_msg;
-	sqlite3_bind_int64(s, 1, h->account_id);
-	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, uidvalidity);
-	sqlite3_bind_int64(s, 4, m->uid);
-	sqlite3_bind_int64(s, 5, m->size);
-	sqlite3_bind_int64(s, 6, m->internaldate);
-	sqlite3_bind_text(s, 7, m->date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 8, m->from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, 9, m->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, 10, msgid_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 11, m->flags);
-	sqlite3_bind_int64(s, 12, audit_id);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		st = db_fail(h, err, "recording a message");
-	sqlite3_reset(s);
-	return st;
+	return ma_history_put_messages(h, audit_id, folder, uidvalidity, m, 1, &msgid_hash, err);
 }
 
 ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
@@ -890,6 +963,38 @@ cleanup:
 	return st;
 }
 
+/* UIDL rows: 4 parameters each (account, uidl, size, audit). */
+#define UIDL_COLS 4
+
+static ma_status put_uidls(struct ma_history *h, sqlite3_stmt **st, int64_t audit_id,
+			   const struct ma_pop3_entry *const *e, size_t rows, struct ma_error *err)
+{
+	if (!*st) {
+		char *sql = rows_sql("INSERT INTO pop3_message(account_id, uidl, size,"
+				     " first_audit, last_audit) VALUES", UIDL_COLS,
+				     " ON CONFLICT (account_id, uidl) DO UPDATE SET"
+				     " last_audit = excluded.last_audit, gone_audit = NULL", rows);
+		if (!sql)
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
+		int rc = sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
+		free(sql);
+		if (rc != SQLITE_OK)
+			return db_fail(h, err, "recording a POP3 message");
+	}
+	for (size_t i = 0; i < rows; i++) {
+		int b = (int)(i * UIDL_COLS);
+		sqlite3_bind_int64(*st, b + 1, h->account_id);
+		sqlite3_bind_text(*st, b + 2, e[i]->uidl, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(*st, b + 3, e[i]->size);
+		sqlite3_bind_int64(*st, b + 4, audit_id);
+	}
+	ma_status res = MA_OK;
+	if (sqlite3_step(*st) != SQLITE_DONE)
+		res = db_fail(h, err, "recording a POP3 message");
+	sqlite3_reset(*st);
+	return res;
+}
+
 ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 			      const struct ma_pop3_view *v, struct ma_error *err)
 {
@@ -904,26 +1009,20 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 			complete = false;
 	if ((st = put_pop3_view(h, audit_id, v, complete, err)) != MA_OK)
 		return st;
-	for (size_t i = 0; i < v->nentries; i++) {
-		const struct ma_pop3_entry *e = &v->entries[i];
-		if (e->uidl[0] == '\0')
+	const struct ma_pop3_entry *batch[PUT_ROWS];
+	size_t n = 0;
+	for (size_t i = 0; st == MA_OK && i < v->nentries; i++) {
+		if (v->entries[i].uidl[0] == '\0')
 			continue;
-		if (cached(h, &h->put_uidl,
-			   "INSERT INTO pop3_message(account_id, uidl, size,"
-			   " first_audit, last_audit) VALUES (?1, ?2, ?3, ?4, ?4)"
-			   " ON CONFLICT (account_id, uidl) DO UPDATE SET"
-			   " last_audit = excluded.last_audit, gone_audit = NULL") != SQLITE_OK)
-			return db_fail(h, err, "recording a POP3 message");
-		sqlite3_bind_int64(h->put_uidl, 1, h->account_id);
-		sqlite3_bind_text(h->put_uidl, 2, e->uidl, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(h->put_uidl, 3, e->size);
-		sqlite3_bind_int64(h->put_uidl, 4, audit_id);
-		int rc = sqlite3_step(h->put_uidl);
-		sqlite3_reset(h->put_uidl);
-		if (rc != SQLITE_DONE)
-			return db_fail(h, err, "recording a POP3 message");
+		batch[n++] = &v->entries[i];
+		if (n == PUT_ROWS) {
+			st = put_uidls(h, &h->put_uidls, audit_id, batch, n, err);
+			n = 0;
+		}
 	}
-	return MA_OK;
+	for (size_t i = 0; st == MA_OK && i < n; i++)
+		st = put_uidls(h, &h->put_uidl, audit_id, &batch[i], 1, err);
+	return st;
 }
 
 ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
@@ -1100,6 +1199,10 @@ void ma_history_rollback(struct ma_history *h)
 		/* Statements still stepping would make ROLLBACK fail. */
 		if (h->put_msg)
 			sqlite3_reset(h->put_msg);
+		if (h->put_many)
+			sqlite3_reset(h->put_many);
+		if (h->put_uidls)
+			sqlite3_reset(h->put_uidls);
 		if (h->mark_run)
 			sqlite3_reset(h->mark_run);
 		if (h->put_uidl)

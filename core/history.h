@@ -143,6 +143,15 @@ ma_status ma_history_put_message(struct ma_history *h, int64_t audit_id,
 				 const unsigned char *msgid_hash,
 				 struct ma_error *err);
 
+/* The same for msgs[0..n-1], several rows per statement (a first audit puts
+ * every message: per-statement costs matter). hashes[i] is msgs[i]'s hash or
+ * NULL; hashes itself may be NULL (no hashes). */
+ma_status ma_history_put_messages(struct ma_history *h, int64_t audit_id,
+				  const char *folder, uint32_t uidvalidity,
+				  const struct ma_message *msgs, size_t n,
+				  const unsigned char *const *hashes,
+				  struct ma_error *err);
+
 /* Marks known messages as seen by this audit without their headers. Fastest
  * with uids ascending (runs of consecutive UIDs become one update). UIDs not
  * in the history are ignored: put those with ma_history_put_message. */

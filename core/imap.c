@@ -563,6 +563,7 @@ enum items { ITEMS_FLAGS, ITEMS_META, ITEMS_HEADERS };
 
 struct fetch_run {
 	struct ma_imap *s;
+	const char *name;         /* "UID FETCH" or "FETCH", for messages */
 	mailstream *st;
 	size_t pos;               /* bytes of st->read_buffer already taken */
 	char *resp;               /* the response being assembled */
@@ -597,16 +598,16 @@ static ma_status fetch_stream_error(struct fetch_run *r, struct ma_error *err)
 	ma_status st = ma_conn_last_error(r->s->conn);
 	const char *detail = ma_conn_last_detail(r->s->conn);
 	if (st != MA_OK)
-		ma_fail(err, st, "IMAP server %s, during UID FETCH%s%s", r->s->host, detail[0] ? ": " : "",
+		ma_fail(err, st, "IMAP server %s, during %s%s%s", r->s->host, r->name, detail[0] ? ": " : "",
 			detail);
 	else
-		ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during UID FETCH", r->s->host);
+		ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", r->s->host, r->name);
 	return broken(r->s, err);
 }
 
 static ma_status fetch_garbage(struct fetch_run *r, struct ma_error *err)
 {
-	ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to UID FETCH", r->s->host);
+	ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", r->s->host, r->name);
 	return broken(r->s, err);
 }
 
@@ -839,7 +840,7 @@ static ma_status on_untagged(struct fetch_run *r, struct ma_error *err)
 	char text[300];
 	size_t skip = len > 3 ? 4 : 3;
 	ma_sanitize(text, sizeof text, p + skip, len - skip);
-	ma_fail(err, MA_ERR_CLOSED, "IMAP server %s closed the session during UID FETCH: %s", r->s->host,
+	ma_fail(err, MA_ERR_CLOSED, "IMAP server %s closed the session during %s: %s", r->s->host, r->name,
 		text[0] ? text : "(no reason given)");
 	return broken(r->s, err);
 }
@@ -869,8 +870,8 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 	if (tag < 0 || r->done == r->sent || tag != (int64_t)r->tag0 + r->done) {
 		if (!memchr(r->resp, ' ', r->len))
 			return fetch_garbage(r, err);
-		ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s answered UID FETCH with a tag it was not sent",
-			r->s->host);
+		ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s answered %s with a tag it was not sent",
+			r->s->host, r->name);
 		return broken(r->s, err);
 	}
 	bool no = starts_word(p, len, "NO");
@@ -888,7 +889,7 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 	char text[300];
 	struct ma_error e;
 	ma_sanitize(text, sizeof text, p + skip, len - skip);
-	ma_fail(&e, MA_ERR_PROTOCOL, "IMAP server %s refused UID FETCH: %s", r->s->host,
+	ma_fail(&e, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", r->s->host, r->name,
 		text[0] ? text : "(no reason given)");
 	fetch_stop(r, &e);
 	return MA_OK;
@@ -905,7 +906,8 @@ static ma_status fetch_read_one(struct fetch_run *r, struct ma_error *err)
 }
 
 /* The next command, for uids[*next...] (at most FETCH_CHUNK of them), into
- * r->cmd; consecutive UIDs travel as ranges to keep it short. */
+ * r->cmd; consecutive UIDs travel as ranges to keep it short. Without uids,
+ * the next FETCH_CHUNK messages by sequence number. */
 static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, size_t *next,
 			  enum items what)
 {
@@ -918,6 +920,14 @@ static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, s
 	};
 	size_t i = *next, end = i + FETCH_CHUNK < n ? i + FETCH_CHUNK : n;
 	char *o = r->cmd;
+	if (!uids) {
+		/* Messages i+1..end by sequence number: no EXPUNGE can renumber
+		 * them while only FETCH commands run (RFC 3501, 7.4.1). */
+		o += sprintf(o, "F%u FETCH %zu:%zu%s", r->tag0 + r->sent, i + 1, end, items[what]);
+		r->cmd_len = (size_t)(o - r->cmd);
+		*next = end;
+		return;
+	}
 	o += sprintf(o, "F%u UID FETCH ", r->tag0 + r->sent);
 	while (i < end) {
 		size_t j = i;
@@ -969,7 +979,7 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum i
 	if (st != MA_OK || n == 0)
 		return st;
 	struct fetch_run r = { .s = s, .st = s->imap->imap_stream, .cb = cb, .cb_ctx = ctx,
-			       .tag0 = s->fetch_tag + 1 };
+			       .tag0 = s->fetch_tag + 1, .name = uids ? "UID FETCH" : "FETCH" };
 	/* As libetpan's own UID FETCH would: only in an examined folder. */
 	if (!r.st || s->imap->imap_state != MAILIMAP_STATE_SELECTED)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
@@ -1006,6 +1016,17 @@ ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
 			      ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
 	return fetch(s, uids, n, ITEMS_FLAGS, cb, ctx, err);
+}
+
+ma_status ma_imap_fetch_all(struct ma_imap *s, uint32_t count, bool headers, ma_imap_msg_cb cb,
+			    void *ctx, struct ma_error *err)
+{
+	return fetch(s, NULL, count, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+}
+
+bool ma_imap_broken(const struct ma_imap *s)
+{
+	return !s || !s->imap || s->broken;
 }
 
 void ma_imap_close(struct ma_imap *s)

@@ -79,6 +79,17 @@ ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool 
 ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
 			      ma_imap_msg_cb cb, void *ctx, struct ma_error *err);
 
+/* Every message of the examined folder, 1..count by sequence number (count
+ * from EXAMINE's EXISTS), with the same items as ma_imap_fetch: for a
+ * folder whose UIDs are all new, this spares the UID SEARCH. A message
+ * expunged meanwhile by another session may be missing or refused (NO). */
+ma_status ma_imap_fetch_all(struct ma_imap *s, uint32_t count, bool headers, ma_imap_msg_cb cb,
+			    void *ctx, struct ma_error *err);
+
+/* Whether the connection is past use (a stream or protocol failure): every
+ * further call would fail the same way. */
+bool ma_imap_broken(const struct ma_imap *s);
+
 /* LOGOUT when the connection is healthy, then frees everything. */
 void ma_imap_close(struct ma_imap *s);
 

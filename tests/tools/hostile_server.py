@@ -108,6 +108,9 @@ def imap_until(conn, f, stop_cmd):
         words = line.split(b" ")
         cmd = words[1].strip().upper() if len(words) > 1 else b""
         cmd2 = cmd + b" " + words[2].strip().upper() if len(words) > 2 else cmd
+        if cmd == b"FETCH":
+            # A first look fetches by sequence number: the same attacks.
+            cmd2 = b"UID FETCH"
         if cmd == stop_cmd or cmd2 == stop_cmd:
             return tag, line
         if cmd2 == b"UID FETCH":
