@@ -412,11 +412,47 @@ static bool same_state(const struct ma_folder *f, const struct ma_folder_prev *p
  * audit: the \Deleted UIDs only. Otherwise the present UIDs, then UID FETCH:
  * flags only for UIDs the history knows (size and date never change for a
  * UID), with headers for the others. */
+/* A folder whose UIDs the history partly knows: the present UIDs, then
+ * flags only for the known ones (size and date never change for a UID) and
+ * everything for the new ones. */
+static ma_status fetch_changed(struct ma_imap *s, struct look_folder *lf, const struct known *k,
+			       const struct ma_audit_opts *opts, struct writer *w, struct ma_error *err)
+{
+	uint32_t *uids = NULL, *old = NULL;
+	size_t n = 0;
+	ma_status st = ma_imap_search_all(s, &uids, &n, err);
+	if (st != MA_OK)
+		return st;
+	if (!(old = malloc((n ? n : 1) * sizeof *old))) {
+		free(uids);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	/* Both lists ascend: split the present UIDs into known and new. */
+	size_t nold = 0, nnew = 0;
+	for (size_t i = 0, j = 0; i < n; i++) {
+		while (j < k->n && k->uids[j] < uids[i])
+			j++;
+		if (j < k->n && k->uids[j] == uids[i])
+			old[nold++] = uids[i];
+		else
+			uids[nnew++] = uids[i];
+	}
+	struct fetch_ctx c = { .lf = lf, .opts = opts, .k = k, .w = w, .total = n };
+	st = ma_imap_fetch_flags(s, old, nold, on_message, &c, err);
+	c.k = NULL;
+	if (st == MA_OK)
+		st = ma_imap_fetch(s, uids, nnew, true, on_message, &c, err);
+	flush_batch(&c);
+	free(uids);
+	free(old);
+	return st;
+}
+
 static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct ma_history *h,
 			     int64_t account, const struct ma_audit_opts *opts, struct writer *w,
 			     struct ma_error *err)
 {
-	uint32_t *uids = NULL, *old = NULL;
+	uint32_t *deleted = NULL;
 	size_t n = 0;
 	struct known k = { 0 };
 	struct ma_folder_prev prev = { 0 };
@@ -437,7 +473,7 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 	if (st != MA_OK)
 		goto out;
 	if (maybe_same && same_state(&lf->f, &prev)) {
-		st = ma_imap_search_deleted(s, &uids, &n, err);
+		st = ma_imap_search_deleted(s, &deleted, &n, err);
 		if (st != MA_OK)
 			goto out;
 		lf->deleted = (unsigned)n;
@@ -459,38 +495,15 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 		known_clear(&k);
 	else if (!k.n)
 		load_known(h, account, &lf->f, &k);
-	if (!k.n) {
+	if (k.n) {
+		st = fetch_changed(s, lf, &k, opts, w, err);
+	} else {
 		/* Nothing known: every message is new, so no UID SEARCH to split
 		 * known from new; fetch 1..EXISTS by sequence number. */
-		struct fetch_ctx all = { .lf = lf, .opts = opts, .w = w, .total = lf->f.messages };
-		st = ma_imap_fetch_all(s, lf->f.messages, true, on_message, &all, err);
-		flush_batch(&all);
-		goto fetched;
+		struct fetch_ctx c = { .lf = lf, .opts = opts, .w = w, .total = lf->f.messages };
+		st = ma_imap_fetch_all(s, lf->f.messages, true, on_message, &c, err);
+		flush_batch(&c);
 	}
-	st = ma_imap_search_all(s, &uids, &n, err);
-	if (st != MA_OK)
-		goto out;
-	/* Both lists ascend: split the present UIDs into known and new. */
-	size_t nold = 0, nnew = 0;
-	if (k.n && !(old = malloc(n * sizeof *old))) {
-		st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		goto out;
-	}
-	for (size_t i = 0, j = 0; i < n; i++) {
-		while (j < k.n && k.uids[j] < uids[i])
-			j++;
-		if (j < k.n && k.uids[j] == uids[i])
-			old[nold++] = uids[i];
-		else
-			uids[nnew++] = uids[i];
-	}
-	struct fetch_ctx c = { .lf = lf, .opts = opts, .k = &k, .w = w, .total = n };
-	st = ma_imap_fetch_flags(s, old, nold, on_message, &c, err);
-	c.k = NULL;
-	if (st == MA_OK)
-		st = ma_imap_fetch(s, uids, nnew, true, on_message, &c, err);
-	flush_batch(&c);
-fetched:
 	if (st == MA_OK) {
 		lf->examined = true;
 		/* Dovecot's STATUS UNSEEN can read 0 while a POP3 login indexes
@@ -499,8 +512,7 @@ fetched:
 		lf->f.unseen = lf->unseen;
 	}
 out:
-	free(uids);
-	free(old);
+	free(deleted);
 	known_clear(&k);
 	return st;
 }
