@@ -36,7 +36,7 @@ struct ma_conn {
 		uint64_t used;        /* bytes since our last write */
 		uint64_t lit_left;    /* bytes of a literal still to come */
 		uint64_t num;         /* size of the literal being announced */
-		int state;            /* 0 text, 1 in "{digits", 2 after '}', 3 after CR */
+		int state;            /* GUARD_* in transport.c: how far into "{N}" CRLF */
 	} guard;
 
 	struct ma_cert_info cert;

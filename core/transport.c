@@ -719,10 +719,34 @@ void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_re
 	c->guard.max_reply = max_reply;
 }
 
+/* Guard states between two reads: a literal announcement may arrive split
+ * anywhere, so how far into "{digits}CRLF" the last read ended is kept. */
+enum { GUARD_TEXT, GUARD_DIGITS, GUARD_BRACE, GUARD_CR };
+
+static bool literal_announced(struct ma_conn *c)
+{
+	if (c->guard.num > c->guard.max_literal) {
+		char why[128];
+		snprintf(why, sizeof why, "the server announced a literal of %s%llu bytes (limit %llu)",
+			 c->guard.num > c->guard.max_literal * 10 ? "over " : "",
+			 (unsigned long long)c->guard.num,
+			 (unsigned long long)c->guard.max_literal);
+		ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
+		return false;
+	}
+	c->guard.lit_left = c->guard.num;
+	c->guard.state = GUARD_TEXT;
+	return true;
+}
+
 /* Watches received bytes for IMAP literal announcements ("{N}" CRLF at the
  * end of a line) and for the size of the current reply, so a hostile server
  * is stopped before libetpan allocates what it announces. Literal contents
- * are skipped: "{5}" inside a message header is not an announcement. */
+ * are skipped: "{5}" inside a message header is not an announcement.
+ * Every byte read passes here, so text is searched with memchr for the
+ * next '{' and literals are skipped whole rather than looked at byte by
+ * byte. A byte that breaks an announcement is looked at again as text, as
+ * it may start the next one ("{{9}"). */
 static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 {
 	if (!c->guard.max_literal && !c->guard.max_reply)
@@ -737,49 +761,58 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 	}
 	if (!c->guard.max_literal)
 		return true;
-	for (size_t i = 0; i < n; i++) {
+	const unsigned char *end = p + n;
+	while (p < end) {
 		if (c->guard.lit_left) {
-			size_t skip = n - i < c->guard.lit_left ? n - i : (size_t)c->guard.lit_left;
+			size_t skip = (size_t)(end - p) < c->guard.lit_left ? (size_t)(end - p)
+									     : (size_t)c->guard.lit_left;
 			c->guard.lit_left -= skip;
-			i += skip - 1;
+			p += skip;
 			continue;
 		}
-		unsigned char ch = p[i];
 		switch (c->guard.state) {
-		case 1:
-			if (ch >= '0' && ch <= '9') {
-				/* Saturate instead of overflowing: any value past the
-				 * limit is refused anyway. */
-				if (c->guard.num <= c->guard.max_literal)
-					c->guard.num = c->guard.num * 10 + (uint64_t)(ch - '0');
-				continue;
-			}
-			c->guard.state = ch == '}' ? 2 : 0;
-			break;
-		case 2:
-			c->guard.state = ch == '\r' ? 3 : 0;
-			break;
-		case 3:
-			c->guard.state = 0;
-			if (ch != '\n')
-				break;
-			if (c->guard.num > c->guard.max_literal) {
-				char why[128];
-				snprintf(why, sizeof why, "the server announced a literal of %s%llu bytes (limit %llu)",
-					 c->guard.num > c->guard.max_literal * 10 ? "over " : "",
-					 (unsigned long long)c->guard.num,
-					 (unsigned long long)c->guard.max_literal);
-				ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
-				return false;
-			}
-			c->guard.lit_left = c->guard.num;
-			continue;
-		default:
+		case GUARD_TEXT: {
+			const unsigned char *brace = memchr(p, '{', (size_t)(end - p));
+			if (!brace)
+				return true;
+			p = brace + 1;
+			c->guard.state = GUARD_DIGITS;
+			c->guard.num = 0;
 			break;
 		}
-		if (ch == '{') {
-			c->guard.state = 1;
-			c->guard.num = 0;
+		case GUARD_DIGITS:
+			for (; p < end && *p >= '0' && *p <= '9'; p++) {
+				/* Saturate instead of overflowing: any value past
+				 * the limit is refused anyway. */
+				if (c->guard.num <= c->guard.max_literal)
+					c->guard.num = c->guard.num * 10 + (uint64_t)(*p - '0');
+			}
+			if (p == end)
+				return true;
+			if (*p == '}') {
+				c->guard.state = GUARD_BRACE;
+				p++;
+			} else {
+				c->guard.state = GUARD_TEXT;
+			}
+			break;
+		case GUARD_BRACE:
+			if (*p == '\r') {
+				c->guard.state = GUARD_CR;
+				p++;
+			} else {
+				c->guard.state = GUARD_TEXT;
+			}
+			break;
+		case GUARD_CR:
+			if (*p != '\n') {
+				c->guard.state = GUARD_TEXT;
+				break;
+			}
+			p++;
+			if (!literal_announced(c))
+				return false;
+			break;
 		}
 	}
 	return true;
@@ -798,13 +831,26 @@ static ssize_t low_read(mailstream_low *s, void *buf, size_t len)
 	return got;
 }
 
+/* With one command at a time, our write is where a reply starts. The
+ * pipelined UID FETCH keeps several commands in flight and writes the last
+ * of them long before its reply comes: without a call here per finished
+ * reply, every reply after that write would share one byte budget and one
+ * clock, and a long fetch would end as "too large" or "too slow" although
+ * no single reply was. */
+void ma_conn_reply_done(struct ma_conn *c)
+{
+	if (!c)
+		return;
+	c->guard.used = 0;
+	reply_clock_start(c);
+}
+
 static ssize_t low_write(mailstream_low *s, const void *buf, size_t len)
 {
 	struct ma_low *l = s->data;
 	if (len == 0)
 		return 0;
-	l->c->guard.used = 0; /* a new command: a new reply budget and clock */
-	reply_clock_start(l->c);
+	ma_conn_reply_done(l->c); /* a new command: a new reply budget and clock */
 	if (!low_usable(l))
 		return -1;
 	return l->tls ? tls_write(l->c, buf, len) : plain_write(l->c, buf, len);

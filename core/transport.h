@@ -101,6 +101,13 @@ mailstream_low *ma_conn_low(struct ma_conn *c);
  * for POP3); max_reply: bytes received between two of our writes, i.e. per
  * command (0 = unbounded). Past either, reads fail with MA_ERR_TOO_LARGE. */
 void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_reply);
+/* Ends the current reply: the bytes after it get a fresh max_reply budget
+ * and a fresh per-reply time limit, as they do after each of our writes.
+ * For sessions with several commands in flight, to call when one tagged
+ * reply is complete; otherwise all replies after the last write would
+ * share one budget and one clock. The literal watch goes on unchanged (it
+ * follows the stream, not the replies). NULL ok. */
+void ma_conn_reply_done(struct ma_conn *c);
 
 /* Why the last read/write returned -1 (MA_ERR_CLOSED, READ_TIMEOUT, ...),
  * or MA_OK if nothing failed at the transport level. */

@@ -803,6 +803,266 @@ static void starttls_upgrade(void **state)
 	assert_string_equal(s.last_line, "inside");
 }
 
+/* ---- the reply guard ----
+ *
+ * A connection over a socketpair (ma_conn_from_fd): the test writes the
+ * server's bytes on the other end in pieces of its choosing and reads each
+ * piece whole through the driver before sending the next, so every piece
+ * reaches the guard as one read. */
+
+struct pair {
+	int peer;
+	struct ma_conn *c;
+	mailstream_low *low;
+};
+
+static void pair_open(struct pair *p, uint64_t max_literal, uint64_t max_reply, int timeout_s)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	struct ma_net_opts o = opts_default();
+	o.timeout_s = timeout_s;
+	p->peer = sv[1];
+	p->c = NULL;
+	assert_int_equal(ma_conn_from_fd(sv[0], &o, &p->c, NULL), MA_OK);
+	ma_conn_set_limits(p->c, max_literal, max_reply);
+	p->low = ma_conn_low(p->c);
+	assert_non_null(p->low);
+}
+
+static void pair_close(struct pair *p)
+{
+	mailstream_low_free(p->low);
+	ma_conn_free(p->c);
+	close(p->peer);
+}
+
+/* Sends len bytes as one piece and reads them back through the guard:
+ * false as soon as a read fails. */
+static bool feed(struct pair *p, const char *data, size_t len)
+{
+	if (len == 0)
+		return true;
+	assert_int_equal(send(p->peer, data, len, MSG_NOSIGNAL), (ssize_t)len);
+	size_t got = 0;
+	while (got < len) {
+		char buf[512];
+		ssize_t n = mailstream_low_read(p->low, buf, sizeof buf);
+		if (n < 0)
+			return false;
+		assert_true(n > 0);
+		got += (size_t)n;
+	}
+	return true;
+}
+
+static bool feed_text(struct pair *p, const char *text)
+{
+	return feed(p, text, strlen(text));
+}
+
+static void expect_refused(struct pair *p, const char *detail)
+{
+	assert_int_equal(ma_conn_last_error(p->c), MA_ERR_TOO_LARGE);
+	assert_string_equal(ma_conn_last_detail(p->c), detail);
+}
+
+/* text is refused exactly at its last byte, however it is cut in two. */
+static void refused_at_end_at_every_split(const char *text, const char *detail)
+{
+	size_t len = strlen(text);
+	for (size_t k = 0; k <= len; k++) {
+		struct pair p;
+		pair_open(&p, 1000, 0, 3);
+		bool first = feed(&p, text, k);
+		if (k == len) {
+			assert_false(first);
+		} else {
+			assert_true(first);
+			assert_false(feed(&p, text + k, len - k));
+		}
+		expect_refused(&p, detail);
+		pair_close(&p);
+	}
+	/* And one byte per read. */
+	struct pair p;
+	pair_open(&p, 1000, 0, 3);
+	for (size_t i = 0; i + 1 < len; i++)
+		assert_true(feed(&p, text + i, 1));
+	assert_false(feed(&p, text + len - 1, 1));
+	expect_refused(&p, detail);
+	pair_close(&p);
+}
+
+static void guard_literal_split_anywhere(void **state)
+{
+	(void)state;
+	refused_at_end_at_every_split("* 1 FETCH (BODY[] {2000}\r\n",
+				      "the server announced a literal of 2000 bytes (limit 1000)");
+	/* The count stops growing past the limit. */
+	refused_at_end_at_every_split("{99999999999999999999999}\r\n",
+				      "the server announced a literal of 9999 bytes (limit 1000)");
+	/* An allowed literal is skipped exactly: the "{99999}" inside it is
+	 * data, its last byte '{' must not join the "2000}" after it, and the
+	 * "{3000}" after that is seen again. */
+	refused_at_end_at_every_split("* 1 FETCH (BODY[] {10}\r\n{99999}\r\n{2000}\r\n{3000}\r\n",
+				      "the server announced a literal of 3000 bytes (limit 1000)");
+	/* ... and not one byte more. */
+	refused_at_end_at_every_split("* 1 FETCH (BODY[] {10}\r\n{99999}\r\n{{2000}\r\n",
+				      "the server announced a literal of 2000 bytes (limit 1000)");
+}
+
+static void guard_crlf_split(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_open(&p, 1000, 0, 3);
+	assert_true(feed_text(&p, "* 1 FETCH (BODY[] {2000}\r"));
+	assert_false(feed_text(&p, "\n"));
+	expect_refused(&p, "the server announced a literal of 2000 bytes (limit 1000)");
+	pair_close(&p);
+
+	/* CR and LF apart are no line end. */
+	pair_open(&p, 1000, 0, 3);
+	assert_true(feed_text(&p, "* OK {2000}\r"));
+	assert_true(feed_text(&p, "x\n{2000}\r\r\n{2000}\n\r\n"));
+	assert_int_equal(ma_conn_last_error(p.c), MA_OK);
+	pair_close(&p);
+}
+
+static void guard_braces_in_text(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_open(&p, 1000, 0, 3);
+	/* Not at a line's end, not digits only, or inside a literal. */
+	assert_true(feed_text(&p, "* OK [ALERT] {braces} {} {12 } {1x} {-5} {2000}x\r\n"));
+	assert_true(feed_text(&p, "* 1 FETCH (BODY[] \"a{2000}b\" UID 1)\r\n"));
+	assert_true(feed_text(&p, "* 2 FETCH (BODY[] {12}\r\n{2000}\r\n{{{)\r\n"));
+	assert_true(feed_text(&p, "* 3 FETCH (BODY[] {1000}\r\n"));
+	assert_int_equal(ma_conn_last_error(p.c), MA_OK);
+	pair_close(&p);
+
+	/* A brace that breaks one announcement may start the next. */
+	const char *const starts[] = { "{{2000}\r\n", "a{b{2000}\r\n", "{20{2000}\r\n", "}{2000}\r\n",
+				       "{1}{2000}\r\n" };
+	for (size_t i = 0; i < sizeof starts / sizeof starts[0]; i++) {
+		pair_open(&p, 1000, 0, 3);
+		assert_false(feed_text(&p, starts[i]));
+		expect_refused(&p, "the server announced a literal of 2000 bytes (limit 1000)");
+		pair_close(&p);
+	}
+}
+
+static void guard_reply_budget(void **state)
+{
+	(void)state;
+	char chunk[60];
+	memset(chunk, 'x', sizeof chunk);
+	struct pair p;
+
+	/* POP3's setting: no literal watch, only the reply size. */
+	pair_open(&p, 0, 100, 3);
+	assert_true(feed(&p, chunk, sizeof chunk));
+	assert_false(feed(&p, chunk, sizeof chunk));
+	assert_int_equal(ma_conn_last_error(p.c), MA_ERR_TOO_LARGE);
+	assert_non_null(strstr(ma_conn_last_detail(p.c), "one reply exceeded"));
+	pair_close(&p);
+
+	/* Our write starts a new reply, and so does ma_conn_reply_done. */
+	pair_open(&p, 1000, 100, 3);
+	assert_true(feed(&p, chunk, sizeof chunk));
+	assert_int_equal(mailstream_low_write(p.low, "a\r\n", 3), 3);
+	assert_true(feed(&p, chunk, sizeof chunk));
+	ma_conn_reply_done(p.c);
+	assert_true(feed(&p, chunk, sizeof chunk));
+	ma_conn_reply_done(p.c);
+	assert_true(feed(&p, chunk, sizeof chunk));
+	assert_false(feed(&p, chunk, sizeof chunk));
+	assert_int_equal(ma_conn_last_error(p.c), MA_ERR_TOO_LARGE);
+	pair_close(&p);
+
+	/* A new reply does not forget a literal in progress. */
+	pair_open(&p, 1000, 100, 3);
+	assert_true(feed_text(&p, "* 1 FETCH (BODY[] {9}\r\n"));
+	ma_conn_reply_done(p.c);
+	assert_true(feed_text(&p, "{2000}\r\n)\r\n"));
+	assert_int_equal(ma_conn_last_error(p.c), MA_OK);
+	ma_conn_reply_done(NULL);
+	pair_close(&p);
+}
+
+/* A server that sends one byte every 300 ms for 5.5 s, and a reader that
+ * waits for each byte (for 4.5 s at most), calling ma_conn_reply_done
+ * after done_after_ms if that is not 0. */
+struct drip {
+	struct pair p;
+	pthread_t writer;
+	int done_after_ms;
+	double lasted;            /* seconds until a read failed */
+	bool failed;
+};
+
+static void *drip_writer(void *arg)
+{
+	struct drip *d = arg;
+	double t0 = now_s();
+	while (now_s() - t0 < 5.5) {
+		struct timespec ts = { .tv_nsec = 300 * 1000000L };
+		nanosleep(&ts, NULL);
+		if (send(d->p.peer, "x", 1, MSG_NOSIGNAL) != 1)
+			break;
+	}
+	return NULL;
+}
+
+static void *drip_reader(void *arg)
+{
+	struct drip *d = arg;
+	double t0 = now_s();
+	bool done = false;
+	while (now_s() - t0 < 4.5) {
+		if (d->done_after_ms && !done && now_s() - t0 > d->done_after_ms / 1000.0) {
+			ma_conn_reply_done(d->p.c);
+			done = true;
+		}
+		char buf[8];
+		if (mailstream_low_read(d->p.low, buf, sizeof buf) < 0) {
+			d->failed = true;
+			break;
+		}
+	}
+	d->lasted = now_s() - t0;
+	return NULL;
+}
+
+static void reply_done_restarts_the_clock(void **state)
+{
+	(void)state;
+	/* Side by side, to keep the test short: with --timeout 1 a reply may
+	 * take 3 s. One reader calls ma_conn_reply_done after 2 s and reads
+	 * on to 4.5 s; the other does not and is stopped after 3 s. */
+	struct drip with = { .done_after_ms = 2000 }, without = { 0 };
+	pair_open(&with.p, 0, 0, 1);
+	pair_open(&without.p, 0, 0, 1);
+	assert_int_equal(pthread_create(&with.writer, NULL, drip_writer, &with), 0);
+	assert_int_equal(pthread_create(&without.writer, NULL, drip_writer, &without), 0);
+	pthread_t th;
+	assert_int_equal(pthread_create(&th, NULL, drip_reader, &without), 0);
+	drip_reader(&with);
+	pthread_join(th, NULL);
+	pthread_join(with.writer, NULL);
+	pthread_join(without.writer, NULL);
+	assert_false(with.failed);
+	assert_int_equal(ma_conn_last_error(with.p.c), MA_OK);
+	assert_true(without.failed);
+	assert_true(without.lasted > 2.5 && without.lasted < 3.8);
+	assert_int_equal(ma_conn_last_error(without.p.c), MA_ERR_READ_TIMEOUT);
+	assert_non_null(strstr(ma_conn_last_detail(without.p.c), "a reply took over 3 s"));
+	pair_close(&with.p);
+	pair_close(&without.p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -826,6 +1086,11 @@ int main(void)
 		cmocka_unit_test(tls_garbage_mid_stream),
 		cmocka_unit_test(tls_handshake_timeout_and_cancel),
 		cmocka_unit_test(starttls_upgrade),
+		cmocka_unit_test(guard_literal_split_anywhere),
+		cmocka_unit_test(guard_crlf_split),
+		cmocka_unit_test(guard_braces_in_text),
+		cmocka_unit_test(guard_reply_budget),
+		cmocka_unit_test(reply_done_restarts_the_clock),
 	};
 	return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
 }
