@@ -24,6 +24,9 @@ struct ma_pop3 {
 	size_t ncapa;
 	char line[MAX_LINE + 1];
 	size_t linelen;
+	/* Our reads of STAT, UIDL and LIST replies; given back to the stream
+	 * (ma_stream_reader_sync) before the public call that read returns. */
+	struct ma_stream_reader rd;
 };
 
 static void pop3_logger(mailpop3 *p, int log_type, const char *str, size_t size, void *ctx)
@@ -264,28 +267,34 @@ ma_status ma_pop3_login(struct ma_pop3 *s, const char *login, const char *passwo
 }
 
 /* One line of a reply into s->line (CRLF removed). Longer than MAX_LINE is
- * a broken server: the rest of the stream can no longer be trusted. */
+ * a broken server: the rest of the stream can no longer be trusted. Taken
+ * from the stream's buffer a run at a time (UIDL and LIST of 80,000
+ * messages were 2.5 million one-byte reads). */
 static ma_status read_line(struct ma_pop3 *s, const char *what, struct ma_error *err)
 {
-	mailstream *stream = s->pop3->pop3_stream;
+	s->rd.st = s->pop3->pop3_stream;
 	s->linelen = 0;
 	for (;;) {
-		char c;
-		ssize_t got = mailstream_read(stream, &c, 1);
-		if (got != 1) {
+		const char *p;
+		bool eol;
+		ssize_t got = ma_stream_reader_line(&s->rd, &p, &eol);
+		if (got < 0) {
 			ma_status st = ma_conn_last_error(s->conn);
 			ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, during %s%s%s", s->host, what,
 				ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
 			return broken(s, err);
 		}
-		if (c == '\n')
-			break;
-		if (s->linelen >= MAX_LINE) {
+		size_t text = (size_t)got - (eol ? 1 : 0);
+		if (text > MAX_LINE - s->linelen) {
 			ma_fail(err, MA_ERR_TOO_LARGE, "POP3 server %s sent a line longer than %d bytes in %s",
 				s->host, MAX_LINE, what);
 			return broken(s, err);
 		}
-		s->line[s->linelen++] = c;
+		memcpy(s->line + s->linelen, p, text);
+		s->linelen += text;
+		ma_stream_reader_take(&s->rd, (size_t)got);
+		if (eol)
+			break;
 	}
 	if (s->linelen > 0 && s->line[s->linelen - 1] == '\r')
 		s->linelen--;
@@ -325,6 +334,7 @@ ma_status ma_pop3_stat(struct ma_pop3 *s, uint32_t *count, uint64_t *size, struc
 	if (st != MA_OK)
 		return st;
 	st = command(s, "STAT", err);
+	ma_stream_reader_sync(&s->rd);
 	if (st != MA_OK)
 		return st;
 	if (ma_pop3_parse_stat(s->line, s->linelen, count, size) != 0)
@@ -471,8 +481,11 @@ ma_status ma_pop3_scan_lists(struct ma_pop3 *s, struct ma_pop3_view *v, struct m
 	s->tap.phase = MA_TRACE_NORMAL;
 	if (st != MA_OK)
 		goto fail;
+	ma_stream_reader_sync(&s->rd);
 	return MA_OK;
 fail:
+	if (s)
+		ma_stream_reader_sync(&s->rd);
 	ma_pop3_view_clear(v);
 	return st;
 }

@@ -129,6 +129,48 @@ ma_status ma_session_upgrade(mailstream *stream, struct ma_conn *conn, const cha
 	return MA_OK;
 }
 
+ssize_t ma_stream_reader_peek(struct ma_stream_reader *r, const char **p)
+{
+	mailstream *st = r->st;
+	if (r->pos >= st->read_buffer_len) {
+		/* All taken: an empty buffer, which is what makes libetpan read
+		 * from the network again. */
+		st->read_buffer_len = 0;
+		r->pos = 0;
+		/* Our driver never returns 0; a failure is named by the
+		 * transport. */
+		if (mailstream_feed_read_buffer(st) <= 0)
+			return -1;
+	}
+	*p = st->read_buffer + r->pos;
+	return (ssize_t)(st->read_buffer_len - r->pos);
+}
+
+ssize_t ma_stream_reader_line(struct ma_stream_reader *r, const char **p, bool *eol)
+{
+	ssize_t n = ma_stream_reader_peek(r, p);
+	if (n < 0)
+		return n;
+	const char *nl = memchr(*p, '\n', (size_t)n);
+	*eol = nl != NULL;
+	return nl ? nl - *p + 1 : n;
+}
+
+void ma_stream_reader_take(struct ma_stream_reader *r, size_t n)
+{
+	r->pos += n;
+}
+
+void ma_stream_reader_sync(struct ma_stream_reader *r)
+{
+	mailstream *st = r->st;
+	if (!st || !r->pos)
+		return;
+	memmove(st->read_buffer, st->read_buffer + r->pos, st->read_buffer_len - r->pos);
+	st->read_buffer_len -= r->pos;
+	r->pos = 0;
+}
+
 static int folder_cmp(const void *a, const void *b)
 {
 	const struct ma_folder *x = a, *y = b;

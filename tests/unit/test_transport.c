@@ -31,6 +31,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "session_util.h"
 #include "transport.h"
 
 /* ---- certificates ---- */
@@ -1063,6 +1064,69 @@ static void reply_done_restarts_the_clock(void **state)
 	pair_close(&without.p);
 }
 
+/* ---- reading lines out of the stream's buffer (session_util) ---- */
+
+/* One line through r, LF removed, into buf (NUL-terminated); false when
+ * the stream failed. */
+static bool reader_line(struct ma_stream_reader *r, char *buf, size_t len)
+{
+	size_t used = 0;
+	for (;;) {
+		const char *p;
+		bool eol;
+		ssize_t n = ma_stream_reader_line(r, &p, &eol);
+		if (n < 0)
+			return false;
+		size_t text = (size_t)n - (eol ? 1 : 0);
+		assert_true(used + text < len);
+		memcpy(buf + used, p, text);
+		used += text;
+		ma_stream_reader_take(r, (size_t)n);
+		if (eol)
+			break;
+	}
+	buf[used] = '\0';
+	return true;
+}
+
+static void stream_reader_lines_and_sync(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_open(&p, 0, 0, 3);
+	/* A 16-byte buffer: lines end in the middle of one fill and run
+	 * over several. */
+	mailstream *stream = mailstream_new(p.low, 16);
+	assert_non_null(stream);
+	const char *text = "+OK\r\n1 a-unique-id-longer-than-the-buffer\r\n\r\n2 b\r\n.\r\nNEXT\r\nrest";
+	assert_int_equal(send(p.peer, text, strlen(text), MSG_NOSIGNAL), (ssize_t)strlen(text));
+	struct ma_stream_reader r = { .st = stream };
+	const char *const want[] = { "+OK\r", "1 a-unique-id-longer-than-the-buffer\r", "\r", "2 b\r", ".\r" };
+	for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+		char line[128];
+		assert_true(reader_line(&r, line, sizeof line));
+		assert_string_equal(line, want[i]);
+	}
+	/* Given back, libetpan reads on exactly there. */
+	ma_stream_reader_sync(&r);
+	ma_stream_reader_sync(&r);
+	expect_line(stream, "NEXT");
+	char buf[8];
+	assert_int_equal(mailstream_read(stream, buf, 4), 4);
+	assert_memory_equal(buf, "rest", 4);
+
+	/* The peer hangs up: -1, and the transport knows why. */
+	r = (struct ma_stream_reader){ .st = stream };
+	close(p.peer);
+	p.peer = -1;
+	const char *q;
+	bool eol;
+	assert_int_equal(ma_stream_reader_line(&r, &q, &eol), -1);
+	assert_int_equal(ma_conn_last_error(p.c), MA_ERR_CLOSED);
+	mailstream_close(stream);  /* frees p.low */
+	ma_conn_free(p.c);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1091,6 +1155,7 @@ int main(void)
 		cmocka_unit_test(guard_braces_in_text),
 		cmocka_unit_test(guard_reply_budget),
 		cmocka_unit_test(reply_done_restarts_the_clock),
+		cmocka_unit_test(stream_reader_lines_and_sync),
 	};
 	return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
 }
