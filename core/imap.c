@@ -879,6 +879,9 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 		return fetch_garbage(r, err);
 	r->inflight_bytes -= r->lens[r->done % FETCH_WINDOW];
 	r->done++;
+	/* Each reply gets its own size budget and time limit, though the
+	 * next commands were written long before it ended. */
+	ma_conn_reply_done(r->s->conn);
 	if (starts_word(p, len, "OK"))
 		return MA_OK;
 	/* A refusal leaves the stream sound: the replies to the commands
