@@ -656,6 +656,11 @@ static bool tls_retry(struct ma_conn *c, int ret)
 	}
 }
 
+/* With read-ahead (tls.c) OpenSSL may hold records that poll() on the
+ * socket cannot see, so SSL_read is always asked before any wait: a
+ * WANT_READ then means nothing whole is held (an incomplete record, which
+ * needs the socket). Decrypted bytes still pending would be a reply left
+ * waiting for a timeout: those are read at once. */
 static ssize_t tls_read(struct ma_conn *c, void *buf, size_t len)
 {
 	int want = len > INT_MAX ? INT_MAX : (int)len;
@@ -665,6 +670,8 @@ static ssize_t tls_read(struct ma_conn *c, void *buf, size_t len)
 		int n = SSL_read(c->ssl, buf, want);
 		if (n > 0)
 			return n;
+		if (SSL_get_error(c->ssl, n) == SSL_ERROR_WANT_READ && SSL_pending(c->ssl) > 0)
+			continue;
 		if (!tls_retry(c, n))
 			return -1;
 	}

@@ -138,7 +138,10 @@ enum srv_mode {
 	SRV_TLS,         /* SRV_ECHO inside TLS */
 	SRV_STARTTLS,    /* "HELLO", "STARTTLS" -> "OK", then SRV_TLS */
 	SRV_TLS_GARBAGE, /* handshake, then plain bytes inside the TLS stream */
+	SRV_TLS_BURST,   /* handshake, BURST_LINES records at once, then silence */
 };
+
+#define BURST_LINES 60
 
 struct server {
 	enum srv_mode mode;
@@ -251,6 +254,20 @@ static void *server_main(void *arg)
 			io.ssl = NULL;
 			io_write(&io, "garbage, not a TLS record\r\n");
 			io.ssl = ssl;
+			poll(&stop, 1, 5000);
+		}
+		SSL_free(io.ssl);
+		break;
+	case SRV_TLS_BURST:
+		io.ssl = SSL_new(s->ctx);
+		SSL_set_fd(io.ssl, fd);
+		if (SSL_accept(io.ssl) == 1) {
+			/* One record per line, all sent before the client reads. */
+			for (int i = 0; i < BURST_LINES; i++) {
+				char l[32];
+				snprintf(l, sizeof l, "line %02d\r\n", i);
+				io_write(&io, l);
+			}
 			poll(&stop, 1, 5000);
 		}
 		SSL_free(io.ssl);
@@ -730,6 +747,50 @@ static void tls_garbage_mid_stream(void **state)
 	server_stop(&s);
 }
 
+/* Records OpenSSL read ahead are in its buffer, not in the socket: a read
+ * that waited for the socket first would sit until the timeout. The
+ * server sends them all at once and then nothing, not even EOF. */
+static void tls_buffered_records_are_read_at_once(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_TLS_BURST, &good);
+	struct ma_net_opts o = opts_default();
+	o.timeout_s = 1;
+	struct ma_endpoint ep = endpoint("localhost", s.port, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_OK);
+	mailstream_low *low = ma_conn_low(c);
+	mailstream *stream = mailstream_new(low, 8192);
+	double t0 = now_s();
+	char want[32];
+	int i = 0;
+	for (; i < BURST_LINES / 2; i++) {
+		snprintf(want, sizeof want, "line %02d", i);
+		expect_line(stream, want);
+	}
+	/* The rest a few bytes at a time, so that decrypted bytes of a
+	 * record stay pending in OpenSSL between reads. */
+	assert_int_equal(stream->read_buffer_len, 0);
+	char got[BURST_LINES * 16];
+	size_t used = 0, total = (BURST_LINES - i) * strlen("line 00\r\n");
+	while (used < total) {
+		ssize_t n = mailstream_low_read(low, got + used, 3);
+		assert_true(n > 0);
+		used += (size_t)n;
+	}
+	assert_true(now_s() - t0 < 0.5);
+	assert_int_equal(ma_conn_last_error(c), MA_OK);
+	for (size_t k = 0; i < BURST_LINES; i++, k += strlen("line 00\r\n")) {
+		snprintf(want, sizeof want, "line %02d\r\n", i);
+		assert_memory_equal(got + k, want, strlen(want));
+	}
+	mailstream_close(stream);
+	ma_conn_free(c);
+	server_stop(&s);
+}
+
 static void tls_handshake_timeout_and_cancel(void **state)
 {
 	(void)state;
@@ -1148,6 +1209,7 @@ int main(void)
 		cmocka_unit_test(tls_to_plain_port),
 		cmocka_unit_test(bad_ca_file_is_a_setting_error),
 		cmocka_unit_test(tls_garbage_mid_stream),
+		cmocka_unit_test(tls_buffered_records_are_read_at_once),
 		cmocka_unit_test(tls_handshake_timeout_and_cancel),
 		cmocka_unit_test(starttls_upgrade),
 		cmocka_unit_test(guard_literal_split_anywhere),
