@@ -1143,13 +1143,21 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 	sqlite3_bind_int64(pop, 2, h->account_id);
 	sqlite3_bind_int64(flag, 1, audit_id);
 	sqlite3_bind_int(flag, 2, folder_list_complete);
-	if (sqlite3_step(imap) != SQLITE_DONE) {
+	/* Before the account's first completed audit nothing can vanish: skip
+	 * the two scans (a first audit of a big mailbox waits for them). */
+	int64_t prev_id;
+	time_t prev_time;
+	bool found;
+	if ((st = ma_history_prev_audit(h, h->account_id, audit_id, &prev_id, &prev_time, &found,
+					err)) != MA_OK)
+		goto cleanup;
+	if (found && sqlite3_step(imap) != SQLITE_DONE) {
 		st = db_fail(h, err, "finding vanished messages");
 		goto cleanup;
 	}
-	if (sqlite3_changes(h->db) > 0 && (st = find_where_gone(h, audit_id, err)) != MA_OK)
+	if (found && sqlite3_changes(h->db) > 0 && (st = find_where_gone(h, audit_id, err)) != MA_OK)
 		goto cleanup;
-	if (sqlite3_step(pop) != SQLITE_DONE || sqlite3_step(flag) != SQLITE_DONE) {
+	if ((found && sqlite3_step(pop) != SQLITE_DONE) || sqlite3_step(flag) != SQLITE_DONE) {
 		st = db_fail(h, err, "finding vanished messages");
 		goto cleanup;
 	}
