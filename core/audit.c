@@ -81,7 +81,7 @@ struct pop3_look {
  * memory. */
 
 #define BATCH 1000         /* messages per job */
-#define MAX_QUEUED 8       /* jobs waiting for the writer */
+#define MAX_QUEUED 32      /* jobs waiting for the writer (~8 MB) */
 
 enum job_kind { JOB_FOLDER_START, JOB_MSGS, JOB_FOLDER_END, JOB_POP3 };
 
