@@ -17,11 +17,9 @@ struct look_folder {
 	struct ma_folder f;
 	bool examined;            /* every message of it was read */
 	/* The same UIDs as the last audit recorded (see look_folder): nothing
-	 * fetched, known holds those UIDs from the history. */
+	 * fetched. */
 	bool unchanged;
 	int64_t prev_audit;       /* unchanged since this audit */
-	uint32_t *known;
-	size_t nknown;
 	unsigned deleted;
 	uint32_t unseen;          /* counted from the fetched flags */
 	uint64_t size;
@@ -464,10 +462,14 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 		prev.known = false;
 	lf->had_prev = prev.known;
 	lf->prev_messages = prev.messages;
-	bool same_validity = prev.known && prev.uidvalidity == lf->f.uidvalidity;
-	if (same_validity && !load_known(h, account, &lf->f, &k))
-		same_validity = false;
-	bool maybe_same = same_validity && same_state(&lf->f, &prev) && k.n == lf->f.messages;
+	/* Counting is enough to tell: the UIDs are read only for a folder
+	 * that changed. */
+	uint32_t count = 0;
+	uint64_t total = 0;
+	bool maybe_same = same_state(&lf->f, &prev) &&
+			  ma_history_folder_count(h, account, lf->f.name, lf->f.uidvalidity, &count,
+						  &total, NULL) == MA_OK &&
+			  count == lf->f.messages;
 
 	st = ma_imap_examine(s, &lf->f, err);
 	if (st != MA_OK)
@@ -478,11 +480,7 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 			goto out;
 		lf->deleted = (unsigned)n;
 		lf->unseen = status_unseen;
-		for (size_t i = 0; i < k.n; i++)
-			lf->size += k.sizes[i];
-		lf->known = k.uids;
-		lf->nknown = k.n;
-		k.uids = NULL;
+		lf->size = total;
 		lf->unchanged = true;
 		lf->prev_audit = prev.audit_id;
 		lf->examined = true;
@@ -491,9 +489,7 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 
 	/* EXAMINE has the last word on UIDVALIDITY (STATUS may leave it out,
 	 * or it may have changed in between): UIDs are known only under it. */
-	if (!prev.known || prev.uidvalidity != lf->f.uidvalidity)
-		known_clear(&k);
-	else if (!k.n)
+	if (prev.known && prev.uidvalidity == lf->f.uidvalidity)
 		load_known(h, account, &lf->f, &k);
 	if (k.n) {
 		st = fetch_changed(s, lf, &k, opts, w, err);
@@ -676,8 +672,7 @@ static ma_status add_name(char ***list, size_t *n, const char *name)
 	return MA_OK;
 }
 
-/* A folder examined completely: whether its UIDVALIDITY changed, its
- * unchanged messages marked present (nothing was fetched for them), its
+/* A folder examined completely: whether its UIDVALIDITY changed, and its
  * counts. The messages came before in JOB_MSGS. */
 static ma_status write_folder(struct writer *w, const struct look_folder *lf)
 {
@@ -691,14 +686,22 @@ static ma_status write_folder(struct writer *w, const struct look_folder *lf)
 	if (known && prev_validity != lf->f.uidvalidity &&
 	    add_name(&w->resets, &w->nresets, lf->f.name) != MA_OK)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	if (lf->unchanged && (st = ma_history_mark_present(w->h, w->audit, lf->f.name,
-							     lf->f.uidvalidity, lf->known,
-							     lf->nknown, err)) != MA_OK)
-		return st;
 	st = ma_history_put_folder(w->h, w->audit, &lf->f, lf->deleted, lf->size, err);
 	if (st != MA_OK)
 		return st;
 	return ma_history_release(w->h, "folder", true, err);
+}
+
+/* An unchanged folder is written by record, after the IMAP look: marking
+ * every message present rewrites every page of the folder's rows, and
+ * inside the savepoints each page would first be copied aside. */
+static ma_status write_unchanged(struct ma_history *h, int64_t audit, const struct look_folder *lf,
+				 struct ma_error *err)
+{
+	ma_status st = ma_history_mark_folder_present(h, audit, lf->f.name, lf->f.uidvalidity, err);
+	if (st == MA_OK)
+		st = ma_history_put_folder(h, audit, &lf->f, lf->deleted, lf->size, err);
+	return st;
 }
 
 /* The audit begins with the first job: from then on it holds the history's
@@ -731,6 +734,8 @@ static ma_status write_job(struct writer *w, const struct job *j)
 	case JOB_FOLDER_END:
 		if (!j->ok)
 			return ma_history_release(w->h, "folder", false, err);
+		if (lf->unchanged)
+			return ma_history_release(w->h, "folder", true, err);
 		return write_folder(w, lf);
 	case JOB_POP3:
 		st = ma_history_put_pop3(w->h, w->audit, j->view, err);
@@ -769,6 +774,11 @@ static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_r
 		r->nuidvalidity_reset = w->nresets;
 		w->resets = NULL;
 		w->nresets = 0;
+		for (size_t i = 0; i < il->n && st == MA_OK; i++)
+			if (il->folders[i].examined && il->folders[i].unchanged)
+				st = write_unchanged(h, audit, &il->folders[i], err);
+		if (st != MA_OK)
+			goto fail;
 	}
 	int64_t prev_id;
 	time_t prev_time;
@@ -1002,7 +1012,6 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 
 	for (size_t i = 0; i < il.n; i++) {
 		ma_folder_clear(&il.folders[i].f);
-		free(il.folders[i].known);
 	}
 	free(il.folders);
 	ma_pop3_view_clear(&pl.view);

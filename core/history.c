@@ -621,6 +621,37 @@ cleanup:
 	return st;
 }
 
+ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
+				  const char *folder, uint32_t uidvalidity,
+				  uint32_t *count, uint64_t *total_size,
+				  struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+
+	*count = 0;
+	*total_size = 0;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT count(*), total(size) FROM message WHERE account_id = ?1"
+			       " AND folder = ?2 AND uidvalidity = ?3 AND gone_audit IS NULL",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "counting a folder's known messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		st = db_fail(h, err, "counting a folder's known messages");
+		goto cleanup;
+	}
+	*count = (uint32_t)sqlite3_column_int64(s, 0);
+	*total_size = (uint64_t)sqlite3_column_double(s, 1);
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
 ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 			       struct ma_pop3_prev *prev, struct ma_error *err)
 {
@@ -875,6 +906,33 @@ ma_status ma_history_put_message(struct ma_history *h, int64_t audit_id,
 				 struct ma_error *err)
 {
 	return ma_history_put_messages(h, audit_id, folder, uidvalidity, m, 1, &msgid_hash, err);
+}
+
+ma_status ma_history_mark_folder_present(struct ma_history *h, int64_t audit_id,
+					 const char *folder, uint32_t uidvalidity,
+					 struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (sqlite3_prepare_v2(h->db,
+			       "UPDATE message SET last_audit = ?1 WHERE account_id = ?2"
+			       " AND folder = ?3 AND uidvalidity = ?4 AND gone_audit IS NULL",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "marking messages present");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, audit_id);
+	sqlite3_bind_int64(s, 2, h->account_id);
+	sqlite3_bind_text(s, 3, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 4, uidvalidity);
+	if (sqlite3_step(s) != SQLITE_DONE)
+		st = db_fail(h, err, "marking messages present");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
 }
 
 ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,

@@ -100,6 +100,13 @@ ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
 				  bool present_only, ma_known_cb cb, void *ctx,
 				  struct ma_error *err);
 
+/* How many messages are present (not found gone) in folder/uidvalidity
+ * and their total size, without listing them. */
+ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
+				  const char *folder, uint32_t uidvalidity,
+				  uint32_t *count, uint64_t *total_size,
+				  struct ma_error *err);
+
 /* The POP3 view of the last completed audit that looked over POP3. */
 struct ma_pop3_prev {
 	bool known;
@@ -159,6 +166,12 @@ ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
 				  const char *folder, uint32_t uidvalidity,
 				  const uint32_t *uids, size_t n,
 				  struct ma_error *err);
+
+/* Marks every message present in folder/uidvalidity as seen by this audit:
+ * for a folder proven to hold the same UIDs as the last audit saw. */
+ma_status ma_history_mark_folder_present(struct ma_history *h, int64_t audit_id,
+					 const char *folder, uint32_t uidvalidity,
+					 struct ma_error *err);
 
 /* STAT, CAPA and each UIDL with its size. POP3 messages are tracked by UIDL
  * like IMAP ones; if some UIDL is missing, none is marked gone this audit. */

@@ -171,12 +171,14 @@ def main():
                 t0 = time.monotonic()
                 while time.monotonic() - t0 < 5 and "Quit anyway?" not in (capture() or ""):
                     pass
-                tmux("send-keys", "-t", SESSION, "-l", "y")
+                # the audit may have ended meanwhile: then q alone quit
+                # and the session is gone
+                tmux("send-keys", "-t", SESSION, "-l", "y", check=False)
                 if wait_for({"gone"}, 10) != "gone":
                     print("tui: q y did not end the program", file=sys.stderr)
             else:
-                tmux("send-keys", "-t", SESSION, "-l", "q")
-                tmux("send-keys", "-t", SESSION, "-l", "y")
+                tmux("send-keys", "-t", SESSION, "-l", "q", check=False)
+                tmux("send-keys", "-t", SESSION, "-l", "y", check=False)
                 wait_for({"gone"}, 10)
             stop()
     finally:
