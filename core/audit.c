@@ -20,6 +20,7 @@ struct look_folder {
 	 * fetched. */
 	bool unchanged;
 	int64_t prev_audit;       /* unchanged since this audit */
+	int64_t same_as;          /* ...whose rows were written by this one */
 	unsigned deleted;
 	uint32_t unseen;          /* counted from the fetched flags */
 	uint64_t size;
@@ -483,6 +484,7 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 		lf->size = total;
 		lf->unchanged = true;
 		lf->prev_audit = prev.audit_id;
+		lf->same_as = prev.same_as ? prev.same_as : prev.audit_id;
 		lf->examined = true;
 		goto out;
 	}
@@ -692,16 +694,13 @@ static ma_status write_folder(struct writer *w, const struct look_folder *lf)
 	return ma_history_release(w->h, "folder", true, err);
 }
 
-/* An unchanged folder is written by record, after the IMAP look: marking
- * every message present rewrites every page of the folder's rows, and
- * inside the savepoints each page would first be copied aside. */
+/* An unchanged folder is recorded as the same as the audit whose rows hold
+ * its messages: nothing of its rows is rewritten. After the IMAP look, like
+ * the rest of record, so that a look that fails records none of it. */
 static ma_status write_unchanged(struct ma_history *h, int64_t audit, const struct look_folder *lf,
 				 struct ma_error *err)
 {
-	ma_status st = ma_history_mark_folder_present(h, audit, lf->f.name, lf->f.uidvalidity, err);
-	if (st == MA_OK)
-		st = ma_history_put_folder(h, audit, &lf->f, lf->deleted, lf->size, err);
-	return st;
+	return ma_history_put_folder_same(h, audit, &lf->f, lf->deleted, lf->size, lf->same_as, err);
 }
 
 /* The audit begins with the first job: from then on it holds the history's

@@ -97,6 +97,11 @@ static const char *const migrations[] = {
 	 * now scans the account once, and only when something vanished. */
 	"DROP INDEX IF EXISTS message_hash;"
 	"DROP INDEX IF EXISTS message_date;"
+	/* A folder found unchanged is recorded as the same UIDs as the audit
+	 * named here (whose rows hold them) instead of rewriting each of its
+	 * rows' last_audit: a repeat audit then writes almost nothing. */
+	"ALTER TABLE folder_state ADD COLUMN same_as INTEGER REFERENCES audit(id);"
+	"CREATE INDEX folder_state_same ON folder_state(same_as) WHERE same_as IS NOT NULL;"
 	"PRAGMA user_version = 2;",
 };
 
@@ -561,7 +566,7 @@ ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 	memset(prev, 0, sizeof *prev);
 	if (sqlite3_prepare_v2(h->db,
 			       "SELECT f.audit_id, f.uidvalidity, f.uidnext, f.messages,"
-			       " f.unseen, f.deleted, f.total_size FROM folder_state f"
+			       " f.unseen, f.deleted, f.total_size, f.same_as FROM folder_state f"
 			       " JOIN audit a ON a.id = f.audit_id"
 			       " WHERE a.account_id = ?1 AND f.name = ?2"
 			       " AND a.finished IS NOT NULL"
@@ -581,6 +586,7 @@ ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 		prev->unseen = (uint32_t)sqlite3_column_int64(s, 4);
 		prev->deleted = (uint32_t)sqlite3_column_int64(s, 5);
 		prev->total_size = (uint64_t)sqlite3_column_int64(s, 6);
+		prev->same_as = sqlite3_column_int64(s, 7);
 	} else if (rc != SQLITE_DONE) {
 		st = db_fail(h, err, "reading the last audit of a folder");
 	}
@@ -767,9 +773,9 @@ ma_status ma_history_release(struct ma_history *h, const char *name, bool keep,
 	return exec(h, sql, "recording a folder", err);
 }
 
-ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
-				const struct ma_folder *f, unsigned deleted_count,
-				uint64_t total_size, struct ma_error *err)
+static ma_status put_folder(struct ma_history *h, int64_t audit_id, const struct ma_folder *f,
+			    unsigned deleted_count, uint64_t total_size, int64_t same_as,
+			    struct ma_error *err)
 {
 	sqlite3_stmt *ins = NULL;
 	ma_status st = need_audit(h, audit_id, err);
@@ -780,8 +786,8 @@ ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
 		return ma_fail(err, MA_ERR_ARGUMENT, "folder without a name");
 	if (sqlite3_prepare_v2(h->db,
 			       "INSERT OR REPLACE INTO folder_state(audit_id, name,"
-			       " uidvalidity, uidnext, messages, unseen, deleted, total_size)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)", -1, &ins,
+			       " uidvalidity, uidnext, messages, unseen, deleted, total_size, same_as)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &ins,
 			       NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "recording a folder");
 		goto cleanup;
@@ -794,11 +800,31 @@ ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
 	sqlite3_bind_int64(ins, 6, f->unseen);
 	sqlite3_bind_int64(ins, 7, deleted_count);
 	sqlite3_bind_int64(ins, 8, (int64_t)total_size);
+	if (same_as > 0)
+		sqlite3_bind_int64(ins, 9, same_as);
+	else
+		sqlite3_bind_null(ins, 9);
 	if (sqlite3_step(ins) != SQLITE_DONE)
 		st = db_fail(h, err, "recording a folder");
 cleanup:
 	sqlite3_finalize(ins);
 	return st;
+}
+
+ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
+				const struct ma_folder *f, unsigned deleted_count,
+				uint64_t total_size, struct ma_error *err)
+{
+	return put_folder(h, audit_id, f, deleted_count, total_size, 0, err);
+}
+
+ma_status ma_history_put_folder_same(struct ma_history *h, int64_t audit_id,
+				     const struct ma_folder *f, unsigned deleted_count,
+				     uint64_t total_size, int64_t same_as, struct ma_error *err)
+{
+	if (same_as <= 0 || same_as >= audit_id)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no earlier audit to be the same as");
+	return put_folder(h, audit_id, f, deleted_count, total_size, same_as, err);
 }
 
 /* Rows per INSERT in ma_history_put_messages: one statement per message
@@ -906,33 +932,6 @@ ma_status ma_history_put_message(struct ma_history *h, int64_t audit_id,
 				 struct ma_error *err)
 {
 	return ma_history_put_messages(h, audit_id, folder, uidvalidity, m, 1, &msgid_hash, err);
-}
-
-ma_status ma_history_mark_folder_present(struct ma_history *h, int64_t audit_id,
-					 const char *folder, uint32_t uidvalidity,
-					 struct ma_error *err)
-{
-	sqlite3_stmt *s = NULL;
-	ma_status st = need_audit(h, audit_id, err);
-
-	if (st != MA_OK)
-		return st;
-	if (sqlite3_prepare_v2(h->db,
-			       "UPDATE message SET last_audit = ?1 WHERE account_id = ?2"
-			       " AND folder = ?3 AND uidvalidity = ?4 AND gone_audit IS NULL",
-			       -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "marking messages present");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, audit_id);
-	sqlite3_bind_int64(s, 2, h->account_id);
-	sqlite3_bind_text(s, 3, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 4, uidvalidity);
-	if (sqlite3_step(s) != SQLITE_DONE)
-		st = db_fail(h, err, "marking messages present");
-cleanup:
-	sqlite3_finalize(s);
-	return st;
 }
 
 ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
@@ -1128,13 +1127,17 @@ static ma_status find_where_gone(struct ma_history *h, int64_t audit_id, struct 
 		"DELETE FROM temp.went",
 		"INSERT INTO temp.went(hash, folder, first)"
 		" SELECT p.msgid_hash, p.folder, p.first_audit FROM message p"
-		" WHERE p.account_id = ?2 AND p.last_audit = ?1 AND p.gone_audit IS NULL"
+		" WHERE p.account_id = ?2 AND p.gone_audit IS NULL AND (p.last_audit = ?1"
+		"  OR (p.folder, p.uidvalidity) IN (SELECT name, uidvalidity FROM folder_state"
+		"   WHERE audit_id = ?1 AND same_as IS NOT NULL))"
 		" AND p.msgid_hash IN (SELECT msgid_hash FROM message"
 		"  WHERE gone_audit = ?1 AND msgid_hash IS NOT NULL)",
 		"INSERT INTO temp.went(internaldate, size, hashless, folder, first)"
 		" SELECT p.internaldate, p.size, p.msgid_hash IS NULL, p.folder, p.first_audit"
 		" FROM message p"
-		" WHERE p.account_id = ?2 AND p.last_audit = ?1 AND p.gone_audit IS NULL"
+		" WHERE p.account_id = ?2 AND p.gone_audit IS NULL AND (p.last_audit = ?1"
+		"  OR (p.folder, p.uidvalidity) IN (SELECT name, uidvalidity FROM folder_state"
+		"   WHERE audit_id = ?1 AND same_as IS NOT NULL))"
 		" AND p.internaldate <> 0 AND (p.internaldate, p.size) IN (SELECT internaldate, size"
 		"  FROM message WHERE gone_audit = ?1 AND internaldate <> 0)",
 		"UPDATE message SET gone_to = coalesce("
@@ -1182,7 +1185,10 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 			       "UPDATE message SET gone_audit = ?1, gone_to = NULL"
 			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1"
 			       " AND (?3 OR folder IN (SELECT name FROM folder_state"
-			       "  WHERE audit_id = ?1))", -1, &imap, NULL) != SQLITE_OK ||
+			       "  WHERE audit_id = ?1))"
+			       " AND (folder, uidvalidity) NOT IN (SELECT name, uidvalidity"
+			       "  FROM folder_state WHERE audit_id = ?1 AND same_as IS NOT NULL)",
+			       -1, &imap, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db,
 			       "UPDATE pop3_message SET gone_audit = ?1"
 			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1"
@@ -1296,7 +1302,12 @@ ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 	if (sqlite3_prepare_v2(h->db,
 			       "SELECT m.folder, m.uidvalidity, m.uid, m.size, m.internaldate,"
 			       " m.date, m.sender, m.subject, m.flags, m.msgid_hash,"
-			       " a.started, m.gone_to"
+			       /* Last seen: the audit that wrote the row, or a later
+			        * one that found its folder unchanged since. */
+			       " coalesce((SELECT max(a2.started) FROM folder_state s"
+			       "  JOIN audit a2 ON a2.id = s.audit_id WHERE s.same_as = m.last_audit"
+			       "  AND s.name = m.folder AND s.uidvalidity = m.uidvalidity"
+			       "  AND a2.finished IS NOT NULL), a.started), m.gone_to"
 			       " FROM message m JOIN audit a ON a.id = m.last_audit"
 			       " WHERE m.gone_audit = ?1"
 			       " ORDER BY m.folder, m.uidvalidity, m.uid", -1, &s, NULL) != SQLITE_OK) {

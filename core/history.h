@@ -8,14 +8,17 @@
  * is reported as MA_ERR_STATE_CORRUPT and never written, deleted or replaced.
  *
  * A message is one row per identity (account, folder, UIDVALIDITY, UID) with
- * the audits that first and last saw it, so repeating an audit of an
- * unchanged mailbox adds only an audit row and its folder rows.
+ * the audits that first and last wrote it. A folder found unchanged is
+ * recorded as "the same as" the audit whose rows hold it, without touching
+ * those rows, so repeating an audit of an unchanged mailbox adds only an
+ * audit row and its folder rows.
  *
  * One audit is one transaction:
  *
  *   ma_history_begin                      (takes the write lock)
- *   per folder: ma_history_put_message / ma_history_mark_present,
- *               then ma_history_put_folder once its messages are all in
+ *   per folder: ma_history_put_messages / ma_history_mark_present,
+ *               then ma_history_put_folder once its messages are all in;
+ *               or ma_history_put_folder_same for an unchanged folder
  *   ma_history_put_pop3                   (if POP3 was looked at)
  *   ma_history_detect_gone                (marks what vanished)
  *   ma_history_gone ...                   (the analysis reads the result)
@@ -86,6 +89,7 @@ struct ma_folder_prev {
 	int64_t audit_id;
 	uint32_t uidvalidity, uidnext, messages, unseen, deleted;
 	uint64_t total_size;
+	int64_t same_as;          /* it found the folder unchanged since this audit; 0: no */
 };
 ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 				 const char *folder, struct ma_folder_prev *prev,
@@ -140,6 +144,15 @@ ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
 				const struct ma_folder *f, unsigned deleted_count,
 				uint64_t total_size, struct ma_error *err);
 
+/* Records that this audit found folder f unchanged since audit same_as: its
+ * messages are the ones recorded as seen by same_as (their rows are left as
+ * they are), so none of them is gone now, and a later loss counts them as
+ * seen by this audit. same_as is the prev.same_as of ma_history_folder_last
+ * if set, else its audit_id. */
+ma_status ma_history_put_folder_same(struct ma_history *h, int64_t audit_id,
+				     const struct ma_folder *f, unsigned deleted_count,
+				     uint64_t total_size, int64_t same_as, struct ma_error *err);
+
 /* Records that m is in folder now. A new identity stores everything; a known
  * one updates only flags and last seen, so for a known UID a struct with just
  * uid and flags is enough. msgid_hash: 32-byte SHA-256 of the normalized
@@ -166,12 +179,6 @@ ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
 				  const char *folder, uint32_t uidvalidity,
 				  const uint32_t *uids, size_t n,
 				  struct ma_error *err);
-
-/* Marks every message present in folder/uidvalidity as seen by this audit:
- * for a folder proven to hold the same UIDs as the last audit saw. */
-ma_status ma_history_mark_folder_present(struct ma_history *h, int64_t audit_id,
-					 const char *folder, uint32_t uidvalidity,
-					 struct ma_error *err);
 
 /* STAT, CAPA and each UIDL with its size. POP3 messages are tracked by UIDL
  * like IMAP ones; if some UIDL is missing, none is marked gone this audit. */

@@ -846,8 +846,8 @@ static void savepoint_undoes_a_folder(void **state)
 	assert_int_equal(max_uid, 5);
 }
 
-/* A file written by schema 1 (the same tables plus two indexes) is brought
- * to schema 2 on open and keeps working. */
+/* A file written by schema 1 (two more indexes, no folder_state.same_as)
+ * is brought to schema 2 on open and keeps working. */
 static void schema_1_file_is_updated(void **state)
 {
 	struct fx *f = *state;
@@ -865,6 +865,8 @@ static void schema_1_file_is_updated(void **state)
 	snprintf(path, sizeof path, "%s/history.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db,
+		"DROP INDEX folder_state_same;"
+		"ALTER TABLE folder_state DROP COLUMN same_as;"
 		"CREATE INDEX message_hash ON message(account_id, msgid_hash)"
 		" WHERE msgid_hash IS NOT NULL;"
 		"CREATE INDEX message_date ON message(account_id, internaldate, size);"
@@ -887,6 +889,55 @@ static void schema_1_file_is_updated(void **state)
 	assert_int_equal(sqlite3_column_int(q, 1), 0);
 	sqlite3_finalize(q);
 	sqlite3_close(db);
+}
+
+/* A folder recorded as unchanged keeps its rows as they are: nothing of it
+ * is gone in that audit, a later loss is last seen by the unchanged audit,
+ * and a copy in an unchanged folder still counts as where a message went. */
+static void unchanged_folder_is_recorded_as_same(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	const struct tmsg one[] = { { 1, 1 } };
+	const struct tmsg four[] = { { 1, 1 }, { 2, 2 }, { 3, 3 }, { 5, 5 } };
+	const struct tfolder before[] = { { "INBOX", 7, five, 5 }, { "Archive", 9, one, 1 } };
+	int64_t a;
+
+	open_fx(f);
+	int64_t a1 = run_audit(f, T0, before, 2, true);
+	/* Audit 2: both folders unchanged since audit 1. */
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	struct ma_folder inbox = { .name = "INBOX", .uidvalidity = 7, .uidnext = 6, .messages = 5 };
+	struct ma_folder archive = { .name = "Archive", .uidvalidity = 9, .uidnext = 2, .messages = 1 };
+	assert_int_equal(ma_history_put_folder_same(f->h, a, &inbox, 0, 0, a1, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder_same(f->h, a, &archive, 0, 0, a1, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder_same(f->h, a, &archive, 0, 0, a, &err), MA_ERR_ARGUMENT);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 65, "ok", &err), MA_OK);
+	assert_int_equal(gone_of(f, a).n, 0);
+	struct ma_folder_prev prev;
+	assert_int_equal(ma_history_folder_last(f->h, f->acct, "INBOX", &prev, &err), MA_OK);
+	assert_int_equal(prev.same_as, a1);
+	uint32_t count = 0;
+	uint64_t total = 0;
+	assert_int_equal(ma_history_folder_count(f->h, f->acct, "INBOX", 7, &count, &total, &err), MA_OK);
+	assert_int_equal(count, 5);
+
+	/* Audit 3: INBOX lost UID 4 (destroyed, last seen by audit 2) and
+	 * UID 1, whose Message-ID is still in the unchanged Archive. */
+	const struct tfolder after[] = { { "INBOX", 7, four + 1, 3 } };
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 120, &a, &err), MA_OK);
+	put_folder(f, a, &after[0]);
+	assert_int_equal(ma_history_put_folder_same(f->h, a, &archive, 0, 0, a1, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 125, "ok", &err), MA_OK);
+	struct gone_list g = gone_of(f, a);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.uid[0], 1);
+	assert_string_equal(g.gone_to[0], "Archive");
+	assert_int_equal(g.uid[1], 4);
+	assert_string_equal(g.gone_to[1], "");
+	assert_int_equal(g.last_seen[1], T0 + 60);
 }
 
 /* ---- repeat audits from the recorded state ---------------------------- */
@@ -1069,6 +1120,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ten_thousand_gone_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(savepoint_undoes_a_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_1_file_is_updated, setup, teardown),
+		cmocka_unit_test_setup_teardown(unchanged_folder_is_recorded_as_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(repeat_from_recorded_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(second_writer_waits_for_first, setup, teardown),
 	};
