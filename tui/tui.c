@@ -1033,18 +1033,34 @@ int ma_tui_run(const struct ma_tui_args *a)
 			ui_set_status(ui, false, "Type the password for %s, then Enter.", a->acct.login);
 	}
 
+	/* Progress alone repaints at most every PROGRESS_MS: an audit reports
+	 * far more often than anyone can read, and every repaint is work for
+	 * the terminal, in front of which a key press would then wait. */
+	enum { PROGRESS_MS = 100 };
+	long long last_draw = 0;
+	bool progress_due = false;
 	for (;;) {
 		if (react & R_QUIT)
 			break;
-		if (react & R_DRAW)
+		if (progress_due && now_ms() - last_draw >= PROGRESS_MS)
+			react |= R_DRAW;
+		if (react & R_DRAW) {
 			draw(ui, react);
+			last_draw = now_ms();
+			progress_due = false;
+		}
 		react = R_NONE;
 		struct pollfd p[3] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 			{ .fd = sig_pipe[0], .events = POLLIN },
 			{ .fd = ui->running ? ui->worker.msg_rd : -1, .events = POLLIN },
 		};
-		int n = poll(p, 3, ui->running ? 250 : 1000);
+		int wait = ui->running ? 250 : 1000;
+		if (progress_due) {
+			long long since = now_ms() - last_draw;
+			wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
+		}
+		int n = poll(p, 3, wait);
 		if (n < 0 && errno != EINTR) {
 			restore_terminal();
 			perror("mailaudit: poll");
@@ -1057,8 +1073,13 @@ int ma_tui_run(const struct ma_tui_args *a)
 		}
 		if (n > 0 && p[1].revents)
 			signal_event(&react);
-		if (n > 0 && p[2].revents)
-			react |= worker_event(ui);
+		if (n > 0 && p[2].revents) {
+			int w = worker_event(ui);
+			if (w == R_DRAW)
+				progress_due = true; /* drawn at the top of the loop when due */
+			else
+				react |= w;
+		}
 		wint_t wc;
 		int rc;
 		while (!(react & R_QUIT) && (rc = get_wch(&wc)) != ERR) {

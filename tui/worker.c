@@ -3,6 +3,8 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -23,9 +25,23 @@ static void progress_cb(const struct ma_progress *p, void *ctx)
 	(void)n;
 }
 
+/* The audit keeps both cores busy (its IMAP, POP3 and history threads,
+ * beside the server): a key press must not wait for a time slice behind
+ * them. On Linux a nice value is per thread and inherited by the threads
+ * this one starts, so the whole audit yields to the UI thread. */
+static void yield_to_ui(void)
+{
+#ifdef __linux__
+	if (setpriority(PRIO_PROCESS, (id_t)syscall(SYS_gettid), 5) != 0) {
+		/* Not fatal: the screen only answers a little later. */
+	}
+#endif
+}
+
 static void *worker_main(void *arg)
 {
 	struct ma_worker *w = arg;
+	yield_to_ui();
 	if (w->job == MA_JOB_PROBE) {
 		w->probe_req.password = w->password;
 		w->status = ma_probe_run(&w->probe_req, &w->probe_result, &w->err);
