@@ -565,7 +565,7 @@ struct fetch_run {
 	struct ma_imap *s;
 	const char *name;         /* "UID FETCH" or "FETCH", for messages */
 	mailstream *st;
-	size_t pos;               /* bytes of st->read_buffer already taken */
+	struct ma_stream_reader rd; /* reads st's own buffer, see session_util.h */
 	char *resp;               /* the response being assembled */
 	size_t len, cap;
 	char *unq;                /* a quoted header block, unescaped */
@@ -612,29 +612,6 @@ static ma_status fetch_garbage(struct fetch_run *r, struct ma_error *err)
 }
 
 /* Gives back what we did not consume, so libetpan reads on from there. */
-static void fetch_sync(struct fetch_run *r)
-{
-	mailstream *st = r->st;
-	if (r->pos) {
-		memmove(st->read_buffer, st->read_buffer + r->pos, st->read_buffer_len - r->pos);
-		st->read_buffer_len -= r->pos;
-		r->pos = 0;
-	}
-}
-
-/* At least one unconsumed byte in the stream's buffer. */
-static ma_status fetch_fill(struct fetch_run *r, struct ma_error *err)
-{
-	if (r->pos < r->st->read_buffer_len)
-		return MA_OK;
-	r->st->read_buffer_len = 0;
-	r->pos = 0;
-	/* Our driver never returns 0; a failure is named by the transport. */
-	if (mailstream_feed_read_buffer(r->st) <= 0)
-		return fetch_stream_error(r, err);
-	return MA_OK;
-}
-
 static ma_status fetch_append(struct fetch_run *r, const char *p, size_t n, struct ma_error *err)
 {
 	if (n > FETCH_RESP_MAX - r->len) {
@@ -662,36 +639,33 @@ static ma_status fetch_append(struct fetch_run *r, const char *p, size_t n, stru
 /* Appends one line, up to and including its LF. */
 static ma_status fetch_line(struct fetch_run *r, struct ma_error *err)
 {
-	for (;;) {
-		ma_status st = fetch_fill(r, err);
+	bool eol = false;
+	while (!eol) {
+		const char *p;
+		ssize_t n = ma_stream_reader_line(&r->rd, &p, &eol);
+		if (n < 0)
+			return fetch_stream_error(r, err);
+		ma_status st = fetch_append(r, p, (size_t)n, err);
 		if (st != MA_OK)
 			return st;
-		const char *p = r->st->read_buffer + r->pos;
-		size_t avail = r->st->read_buffer_len - r->pos;
-		const char *nl = memchr(p, '\n', avail);
-		size_t take = nl ? (size_t)(nl - p) + 1 : avail;
-		st = fetch_append(r, p, take, err);
-		if (st != MA_OK)
-			return st;
-		r->pos += take;
-		if (nl)
-			return MA_OK;
+		ma_stream_reader_take(&r->rd, (size_t)n);
 	}
+	return MA_OK;
 }
 
 /* Appends exactly n bytes (a literal). */
 static ma_status fetch_bytes(struct fetch_run *r, size_t n, struct ma_error *err)
 {
 	while (n) {
-		ma_status st = fetch_fill(r, err);
+		const char *p;
+		ssize_t avail = ma_stream_reader_peek(&r->rd, &p);
+		if (avail < 0)
+			return fetch_stream_error(r, err);
+		size_t take = (size_t)avail < n ? (size_t)avail : n;
+		ma_status st = fetch_append(r, p, take, err);
 		if (st != MA_OK)
 			return st;
-		size_t avail = r->st->read_buffer_len - r->pos;
-		size_t take = avail < n ? avail : n;
-		st = fetch_append(r, r->st->read_buffer + r->pos, take, err);
-		if (st != MA_OK)
-			return st;
-		r->pos += take;
+		ma_stream_reader_take(&r->rd, take);
 		n -= take;
 	}
 	return MA_OK;
@@ -982,7 +956,8 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum i
 	if (st != MA_OK || n == 0)
 		return st;
 	struct fetch_run r = { .s = s, .st = s->imap->imap_stream, .cb = cb, .cb_ctx = ctx,
-			       .tag0 = s->fetch_tag + 1, .name = uids ? "UID FETCH" : "FETCH" };
+			       .tag0 = s->fetch_tag + 1, .name = uids ? "UID FETCH" : "FETCH",
+			       .rd = { .st = s->imap->imap_stream } };
 	/* As libetpan's own UID FETCH would: only in an examined folder. */
 	if (!r.st || s->imap->imap_state != MAILIMAP_STATE_SELECTED)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
@@ -997,7 +972,7 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum i
 			st = fetch_read_one(&r, err);
 	}
 	s->fetch_tag += r.sent;
-	fetch_sync(&r);
+	ma_stream_reader_sync(&r.rd);
 	s->tap.phase = MA_TRACE_NORMAL;
 	if (st == MA_OK && r.stopping) {
 		*err = r.stop_err;
