@@ -32,10 +32,14 @@ struct imap_look {
 	struct look_folder *folders;
 	size_t n;
 	bool list_ok;
-	bool all_examined;
 	struct ma_imap *s;        /* kept open for the recount */
-	struct ma_error err;
 	bool ok;
+	/* Two sessions share the folders (see look_imap); under lock: */
+	pthread_mutex_t lock;
+	size_t next;              /* the next folder to look at */
+	bool stop;                /* a session failed: the look has failed */
+	bool all_examined;
+	struct ma_error err;
 };
 
 /* Whether IMAP found INBOX unchanged since the audit that recorded it: the
@@ -76,16 +80,24 @@ struct pop3_look {
  * is joined; the IMAP side reads the earlier audits through a handle of its
  * own. Each folder is written inside a savepoint and all of IMAP inside
  * another, so a folder or an IMAP look that fails halfway leaves nothing.
- * The queue is bounded: a slow disk slows the fetch instead of filling
- * memory. */
+ * The queue is bounded per producer: a slow disk slows the fetch instead
+ * of filling memory.
+ *
+ * Two IMAP sessions fetch different folders at once, but savepoints nest,
+ * so the writer takes one folder at a time: while a folder is open it takes
+ * only that folder's jobs, and the other session's wait in the queue (or
+ * the session waits, once it has MAX_QUEUED of them there). */
 
 #define BATCH 1000         /* messages per job */
 #define MAX_QUEUED 32      /* jobs waiting for the writer (~8 MB) */
 
 enum job_kind { JOB_FOLDER_START, JOB_MSGS, JOB_FOLDER_END, JOB_POP3 };
+/* Who handed a job in: each has its own share of the queue. */
+enum job_src { SRC_IMAP, SRC_IMAP2, SRC_POP3, NSRC };
 
 struct job {
 	enum job_kind kind;
+	enum job_src src;
 	struct look_folder *lf;   /* END reads its totals: the IMAP side is done with it */
 	struct ma_message *msgs;  /* MSGS: owned by the job */
 	size_t n;
@@ -101,7 +113,8 @@ struct writer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;      /* a job came, room was made, or stopping */
 	struct job *head, *tail;
-	size_t queued;
+	size_t queued[NSRC];
+	const struct look_folder *open; /* START taken, END not yet */
 	bool stopping;            /* no more jobs will come */
 	bool threaded;            /* a writer thread runs the jobs */
 	bool lost;                /* a job could not be made (out of memory) */
@@ -113,6 +126,7 @@ struct writer {
 	size_t nresets;
 	unsigned char hash[BATCH][32];  /* Message-ID hashes of one batch */
 	const unsigned char *hashp[BATCH];
+	bool pop3_in_folder;      /* written inside the open folder's savepoint */
 	bool pop3_written;        /* the POP3 view, with this STAT: */
 	uint32_t pop3_count;
 	uint64_t pop3_size;
@@ -128,6 +142,15 @@ static void job_free(struct job *j)
 
 static ma_status write_job(struct writer *w, const struct job *j);
 
+/* Called with the lock held as j is taken. */
+static void note_open(struct writer *w, const struct job *j)
+{
+	if (j->kind == JOB_FOLDER_START)
+		w->open = j->lf;
+	else if (j->kind == JOB_FOLDER_END)
+		w->open = NULL;
+}
+
 static void run_job(struct writer *w, struct job *j)
 {
 	if (!w->failed && write_job(w, j) != MA_OK)
@@ -142,26 +165,27 @@ static void push_job(struct writer *w, struct job *j)
 	if (!w->threaded) {
 		/* Both the IMAP and the POP3 side hand in jobs. */
 		pthread_mutex_lock(&w->lock);
+		note_open(w, j);
 		run_job(w, j);
 		pthread_mutex_unlock(&w->lock);
 		return;
 	}
 	j->next = NULL;
 	pthread_mutex_lock(&w->lock);
-	while (w->queued >= MAX_QUEUED)
+	while (w->queued[j->src] >= MAX_QUEUED)
 		pthread_cond_wait(&w->cond, &w->lock);
 	if (w->tail)
 		w->tail->next = j;
 	else
 		w->head = j;
 	w->tail = j;
-	w->queued++;
+	w->queued[j->src]++;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
 
-static void send_job(struct writer *w, enum job_kind kind, struct look_folder *lf, bool ok,
-		     const struct ma_pop3_view *view)
+static void send_job(struct writer *w, enum job_src src, enum job_kind kind, struct look_folder *lf,
+		     bool ok, const struct ma_pop3_view *view)
 {
 	struct job *j = calloc(1, sizeof *j);
 	if (!j) {
@@ -173,25 +197,55 @@ static void send_job(struct writer *w, enum job_kind kind, struct look_folder *l
 		return;
 	}
 	j->kind = kind;
+	j->src = src;
 	j->lf = lf;
 	j->ok = ok;
 	j->view = view;
 	push_job(w, j);
 }
 
-/* The next job, or NULL once the queue is empty and the IMAP side is done. */
+/* The first job the writer may take now: any while no folder is open (each
+ * producer hands in START before the rest of a folder, so that is a START
+ * or the POP3 view), else the open folder's next one or the POP3 view.
+ * *prevp: the link to it. */
+static struct job *next_job(struct writer *w, struct job ***prevp)
+{
+	for (struct job **p = &w->head; *p; p = &(*p)->next) {
+		if (!w->open || (*p)->lf == w->open || (*p)->kind == JOB_POP3) {
+			*prevp = p;
+			return *p;
+		}
+	}
+	return NULL;
+}
+
+/* The next job, or NULL once the IMAP and POP3 sides are done and nothing
+ * is left that the writer may take. */
 static struct job *take_job(struct writer *w)
 {
+	struct job **prev = NULL, *j;
 	pthread_mutex_lock(&w->lock);
-	while (!w->head && !w->stopping)
+	while (!(j = next_job(w, &prev)) && !w->stopping)
 		pthread_cond_wait(&w->cond, &w->lock);
-	struct job *j = w->head;
 	if (j) {
-		w->head = j->next;
-		if (!w->head)
+		*prev = j->next;
+		if (w->tail == j) {
 			w->tail = NULL;
-		w->queued--;
+			for (struct job *k = w->head; k; k = k->next)
+				w->tail = k;
+		}
+		w->queued[j->src]--;
+		note_open(w, j);
 		pthread_cond_broadcast(&w->cond);
+	} else if (w->head) {
+		/* An open folder whose END never came (a job could not be
+		 * made): the audit records nothing, and these go unwritten. */
+		w->lost = true;
+		while ((j = w->head)) {
+			w->head = j->next;
+			job_free(j);
+		}
+		w->tail = NULL;
 	}
 	pthread_mutex_unlock(&w->lock);
 	return j;
@@ -272,7 +326,7 @@ static void *pop3_thread(void *arg)
 	l->ok = st == MA_OK;
 	/* Written now, while IMAP is still fetching, instead of after it. */
 	if (l->ok && l->w)
-		send_job(l->w, JOB_POP3, NULL, true, &l->view);
+		send_job(l->w, SRC_POP3, JOB_POP3, NULL, true, &l->view);
 	return NULL;
 }
 
@@ -341,6 +395,7 @@ struct fetch_ctx {
 	const struct ma_audit_opts *opts;
 	const struct known *k;    /* flags-only fetch: sizes come from here */
 	struct writer *w;         /* NULL: no history to write */
+	enum job_src src;         /* which session fetches */
 	struct job *batch;        /* messages on their way to w */
 	size_t done, total;
 };
@@ -355,6 +410,7 @@ static int keep_message(struct fetch_ctx *c, struct ma_message *m)
 			return -1;
 		}
 		j->kind = JOB_MSGS;
+		j->src = c->src;
 		j->lf = c->lf;
 		c->batch = j;
 	}
@@ -415,7 +471,8 @@ static bool same_state(const struct ma_folder *f, const struct ma_folder_prev *p
  * flags only for the known ones (size and date never change for a UID) and
  * everything for the new ones. */
 static ma_status fetch_changed(struct ma_imap *s, struct look_folder *lf, const struct known *k,
-			       const struct ma_audit_opts *opts, struct writer *w, struct ma_error *err)
+			       const struct ma_audit_opts *opts, struct writer *w, enum job_src src,
+			       struct ma_error *err)
 {
 	uint32_t *uids = NULL, *old = NULL;
 	size_t n = 0;
@@ -436,7 +493,7 @@ static ma_status fetch_changed(struct ma_imap *s, struct look_folder *lf, const 
 		else
 			uids[nnew++] = uids[i];
 	}
-	struct fetch_ctx c = { .lf = lf, .opts = opts, .k = k, .w = w, .total = n };
+	struct fetch_ctx c = { .lf = lf, .opts = opts, .k = k, .w = w, .src = src, .total = n };
 	st = ma_imap_fetch_flags(s, old, nold, on_message, &c, err);
 	c.k = NULL;
 	if (st == MA_OK)
@@ -449,18 +506,22 @@ static ma_status fetch_changed(struct ma_imap *s, struct look_folder *lf, const 
 
 static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct ma_history *h,
 			     int64_t account, const struct ma_audit_opts *opts, struct writer *w,
-			     struct ma_error *err)
+			     enum job_src src, struct ma_error *err)
 {
 	uint32_t *deleted = NULL;
 	size_t n = 0;
 	struct known k = { 0 };
 	struct ma_folder_prev prev = { 0 };
-	ma_status st = ma_imap_status(s, &lf->f, err);
-	if (st != MA_OK)
-		return st;
-	uint32_t status_unseen = lf->f.unseen;
+	ma_status st = MA_OK;
 	if (h && ma_history_folder_last(h, account, lf->f.name, &prev, NULL) != MA_OK)
 		prev.known = false;
+	/* STATUS serves to tell an unchanged folder without reading it. A
+	 * folder never recorded is read whole, and EXAMINE and the fetched
+	 * flags say all STATUS would (at 100,000 messages Dovecot spends as
+	 * long on a STATUS as on the EXAMINE). */
+	if (prev.known && (st = ma_imap_status(s, &lf->f, err)) != MA_OK)
+		return st;
+	uint32_t status_unseen = lf->f.unseen;
 	lf->had_prev = prev.known;
 	lf->prev_messages = prev.messages;
 	/* Counting is enough to tell: the UIDs are read only for a folder
@@ -473,8 +534,14 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 			  count == lf->f.messages;
 
 	st = ma_imap_examine(s, &lf->f, err);
-	if (st != MA_OK)
+	if (st != MA_OK) {
+		/* The counts of a folder that cannot be opened, for the
+		 * report, as before; its error is what counts. */
+		struct ma_error ignored;
+		if (!prev.known && !ma_imap_broken(s))
+			(void)ma_imap_status(s, &lf->f, &ignored);
 		goto out;
+	}
 	if (maybe_same && same_state(&lf->f, &prev)) {
 		st = ma_imap_search_deleted(s, &deleted, &n, err);
 		if (st != MA_OK)
@@ -494,11 +561,11 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 	if (prev.known && prev.uidvalidity == lf->f.uidvalidity)
 		load_known(h, account, &lf->f, &k);
 	if (k.n) {
-		st = fetch_changed(s, lf, &k, opts, w, err);
+		st = fetch_changed(s, lf, &k, opts, w, src, err);
 	} else {
 		/* Nothing known: every message is new, so no UID SEARCH to split
 		 * known from new; fetch 1..EXISTS by sequence number. */
-		struct fetch_ctx c = { .lf = lf, .opts = opts, .w = w, .total = lf->f.messages };
+		struct fetch_ctx c = { .lf = lf, .opts = opts, .w = w, .src = src, .total = lf->f.messages };
 		st = ma_imap_fetch_all(s, lf->f.messages, true, on_message, &c, err);
 		flush_batch(&c);
 	}
@@ -513,6 +580,82 @@ out:
 	free(deleted);
 	known_clear(&k);
 	return st;
+}
+
+/* Looks at folders, taking the next one not yet taken, until none is left
+ * or the look has failed. */
+static void look_folders(struct imap_look *l, struct ma_imap *s, struct ma_history *h,
+			 int64_t account, const struct ma_audit_opts *opts, struct writer *w,
+			 enum job_src src, struct inbox_verdict *verdict)
+{
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		size_t i = l->stop || l->next >= l->n ? l->n : l->next++;
+		pthread_mutex_unlock(&l->lock);
+		if (i == l->n)
+			return;
+		struct look_folder *lf = &l->folders[i];
+		if (lf->f.noselect)
+			continue;
+		progress(opts, MA_STEP_FOLDERS, lf->f.name, i, l->n);
+		struct ma_error ferr;
+		if (w)
+			send_job(w, src, JOB_FOLDER_START, lf, false, NULL);
+		ma_status st = look_folder(s, lf, h, account, opts, w, src, &ferr);
+		if (w)
+			send_job(w, src, JOB_FOLDER_END, lf, st == MA_OK && lf->examined, NULL);
+		if (strcmp(lf->f.name, "INBOX") == 0)
+			decide(verdict, st == MA_OK && lf->unchanged, lf->prev_audit, lf->f.messages);
+		if (st == MA_OK)
+			continue;
+		/* A folder the server refuses to open is reported; a dead
+		 * connection, or one left at an unknown point by a reply we
+		 * could not read, ends the look. */
+		bool fatal = (st != MA_ERR_PROTOCOL && st != MA_ERR_SERVER_TEMP && st != MA_ERR_SERVER_PERM) ||
+			     ma_imap_broken(s);
+		pthread_mutex_lock(&l->lock);
+		l->all_examined = false;
+		l->err = ferr;
+		l->stop |= fatal;
+		pthread_mutex_unlock(&l->lock);
+		if (fatal)
+			return;
+	}
+}
+
+/* A second IMAP session, started once the folders are listed, looks at
+ * folders while the first reads INBOX: the server answers each session
+ * with a process of its own, and a first audit spends most of its time
+ * waiting for the server. */
+struct helper {
+	const struct ma_account *acct;
+	const char *password;
+	const struct ma_audit_opts *opts;
+	bool history;             /* read earlier audits (through a handle of its own) */
+	int64_t account;
+	struct writer *w;
+	struct imap_look *l;
+	struct inbox_verdict *verdict;
+};
+
+static void *helper_thread(void *arg)
+{
+	struct helper *hp = arg;
+	struct ma_imap *s = NULL;
+	struct ma_history *h = NULL;
+	struct ma_error e;
+	/* It verifies the server as the first session did. A server that
+	 * allows one session per user refuses it: the first session then
+	 * looks at every folder, and nothing is lost but time. */
+	if (ma_imap_open_as(&hp->acct->imap, &hp->opts->net, hp->opts->trace, "imap2", &s, &e) == MA_OK &&
+	    ma_imap_login(s, hp->acct->login, hp->password, &e) == MA_OK) {
+		if (hp->history && ma_history_open(hp->opts->state_dir, &h, NULL) != MA_OK)
+			h = NULL; /* its folders are then fetched in full */
+		look_folders(hp->l, s, h, hp->account, hp->opts, hp->w, SRC_IMAP2, hp->verdict);
+	}
+	ma_history_close(h);
+	ma_imap_close(s);
+	return NULL;
 }
 
 static void look_imap(const struct ma_account *acct, const char *password,
@@ -544,36 +687,24 @@ static void look_imap(const struct ma_account *acct, const char *password,
 		ma_fail(&l->err, MA_ERR_NOMEM, NULL);
 		return;
 	}
-	for (size_t i = 0; i < n; i++)
+	size_t selectable = 0;
+	for (size_t i = 0; i < n; i++) {
 		l->folders[i].f = folders[i];
+		selectable += !folders[i].noselect;
+	}
 	free(folders);
 	l->n = n;
 	l->all_examined = true;
-	for (size_t i = 0; i < n; i++) {
-		struct look_folder *lf = &l->folders[i];
-		if (lf->f.noselect)
-			continue;
-		progress(opts, MA_STEP_FOLDERS, lf->f.name, i, n);
-		struct ma_error ferr;
-		if (w)
-			send_job(w, JOB_FOLDER_START, lf, false, NULL);
-		ma_status st = look_folder(l->s, lf, h, account, opts, w, &ferr);
-		if (w)
-			send_job(w, JOB_FOLDER_END, lf, st == MA_OK && lf->examined, NULL);
-		if (strcmp(lf->f.name, "INBOX") == 0)
-			decide(verdict, st == MA_OK && lf->unchanged, lf->prev_audit, lf->f.messages);
-		if (st != MA_OK) {
-			l->all_examined = false;
-			/* A folder the server refuses to open is reported; a dead
-			 * connection, or one left at an unknown point by a reply we
-			 * could not read, ends the look. */
-			l->err = ferr;
-			if ((st != MA_ERR_PROTOCOL && st != MA_ERR_SERVER_TEMP && st != MA_ERR_SERVER_PERM) ||
-			    ma_imap_broken(l->s))
-				return;
-		}
-	}
-	l->ok = true;
+	/* Jobs from two sessions need the writer thread to keep them apart. */
+	struct helper hp = { .acct = acct, .password = password, .opts = opts, .history = h != NULL,
+			     .account = account, .w = w, .l = l, .verdict = verdict };
+	pthread_t helper_tid;
+	bool helped = selectable > 1 && (!w || w->threaded) &&
+		      pthread_create(&helper_tid, NULL, helper_thread, &hp) == 0;
+	look_folders(l, l->s, h, account, opts, w, SRC_IMAP, verdict);
+	if (helped)
+		pthread_join(helper_tid, NULL);
+	l->ok = !l->stop;
 }
 
 /* POP3 and IMAP looked at INBOX at slightly different moments; a message
@@ -731,14 +862,20 @@ static ma_status write_job(struct writer *w, const struct job *j)
 		return ma_history_put_messages(w->h, w->audit, lf->f.name, lf->f.uidvalidity, j->msgs,
 					       j->n, w->hashp, err);
 	case JOB_FOLDER_END:
-		if (!j->ok)
+		if (!j->ok) {
+			/* The rollback takes back a POP3 view written meanwhile. */
+			w->pop3_written &= !w->pop3_in_folder;
+			w->pop3_in_folder = false;
 			return ma_history_release(w->h, "folder", false, err);
+		}
+		w->pop3_in_folder = false;
 		if (lf->unchanged)
 			return ma_history_release(w->h, "folder", true, err);
 		return write_folder(w, lf);
 	case JOB_POP3:
 		st = ma_history_put_pop3(w->h, w->audit, j->view, err);
 		if (st == MA_OK) {
+			w->pop3_in_folder = w->open != NULL;
 			w->pop3_written = true;
 			w->pop3_count = j->view->stat_count;
 			w->pop3_size = j->view->stat_size;
@@ -914,6 +1051,7 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	}
 
 	struct imap_look il = { 0 };
+	pthread_mutex_init(&il.lock, NULL);
 	struct inbox_verdict verdict = { .decided = false };
 	pthread_mutex_init(&verdict.lock, NULL);
 	pthread_cond_init(&verdict.cond, NULL);
@@ -1013,6 +1151,7 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		ma_folder_clear(&il.folders[i].f);
 	}
 	free(il.folders);
+	pthread_mutex_destroy(&il.lock);
 	ma_pop3_view_clear(&pl.view);
 	progress(opts, MA_STEP_DONE, NULL, 0, 0);
 	if (st != MA_OK) {

@@ -210,8 +210,19 @@ static ma_status starttls(struct ma_imap *s, struct ma_error *err)
 	return ma_session_upgrade(s->imap->imap_stream, s->conn, s->host, err);
 }
 
+static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			   bool insecure, struct ma_trace *trace, const char *trace_name,
+			   struct ma_imap **out, struct ma_error *err);
+
 ma_status ma_imap_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
 		       struct ma_trace *trace, struct ma_imap **out, struct ma_error *err)
+{
+	return ma_imap_open_as(ep, net, trace, "imap", out, err);
+}
+
+ma_status ma_imap_open_as(const struct ma_endpoint *ep, const struct ma_net_opts *net,
+			  struct ma_trace *trace, const char *trace_name, struct ma_imap **out,
+			  struct ma_error *err)
 {
 	*out = NULL;
 	char label[272];
@@ -220,12 +231,19 @@ ma_status ma_imap_open(const struct ma_endpoint *ep, const struct ma_net_opts *n
 	ma_status st = ma_conn_open(ep, net, &c, err);
 	if (st != MA_OK)
 		return st;
-	return ma_imap_open_conn(c, label, ep->security, net->insecure, trace, out, err);
+	return open_conn(c, label, ep->security, net->insecure, trace, trace_name, out, err);
 }
 
 ma_status ma_imap_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
 			    bool insecure, struct ma_trace *trace, struct ma_imap **out,
 			    struct ma_error *err)
+{
+	return open_conn(c, label, security, insecure, trace, "imap", out, err);
+}
+
+static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			   bool insecure, struct ma_trace *trace, const char *trace_name,
+			   struct ma_imap **out, struct ma_error *err)
 {
 	ma_status st;
 	*out = NULL;
@@ -241,7 +259,7 @@ ma_status ma_imap_open_conn(struct ma_conn *c, const char *label, enum ma_securi
 	snprintf(s->host, sizeof s->host, "%s", label);
 	s->tap.trace = trace;
 	s->allow_plain = insecure;
-	s->tap.proto = "imap";
+	s->tap.proto = trace_name;
 	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(security));
 
 	s->imap = mailimap_new(0, NULL);

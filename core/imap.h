@@ -30,6 +30,12 @@ struct ma_imap;
 ma_status ma_imap_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
 		       struct ma_trace *trace, struct ma_imap **out, struct ma_error *err);
 
+/* The same, its trace lines marked trace_name (a static string) instead of
+ * "imap": for a second session of the same audit. */
+ma_status ma_imap_open_as(const struct ma_endpoint *ep, const struct ma_net_opts *net,
+			  struct ma_trace *trace, const char *trace_name, struct ma_imap **out,
+			  struct ma_error *err);
+
 /* The same over a connection already made (tests and fuzzing build it
  * with ma_conn_from_fd). Takes c, freed with the session or on failure.
  * label names the server in messages ("host:port"); security says whether

@@ -132,7 +132,10 @@ both imap-eof-greeting imap 'closed|greeting'
 both imap-eof-capability imap closed
 both imap-eof-after-login imap closed
 both imap-eof-list imap closed
-both imap-eof-status imap closed
+# The probe sends STATUS; an audit's first look at a folder does not (it
+# reads the folder whole after EXAMINE).
+probe_case imap-eof-status imap plain closed
+both imap-eof-examine imap closed
 both imap-eof-fetch imap closed
 both imap-eof-fetch-literal imap closed
 

@@ -14,6 +14,7 @@ Scenarios used by t_hostile.sh (besides the older ones used by t_sessions.sh):
   imap-eof-capability      CAPABILITY reply cut mid-line, then EOF
   imap-eof-list            LIST reply cut mid-line, then EOF
   imap-eof-status          STATUS reply cut mid-line, then EOF
+  imap-eof-examine         EXAMINE reply cut mid-line, then EOF
   imap-eof-fetch           FETCH reply cut before its literal, then EOF
   imap-eof-fetch-literal   FETCH literal {200} cut after 20 bytes, then EOF
   imap-fetch-huge-literal  FETCH literal {1000000000} announced, nothing sent
@@ -250,6 +251,11 @@ def scenario(name, conn):
         tag, _ = imap_until(conn, f, b"STATUS")
         if tag:
             conn.sendall(b"* STATUS INBOX (MESSAGES 1 UIDN")
+    elif name == "imap-eof-examine":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"EXAMINE")
+        if tag:
+            conn.sendall(b"* FLAGS (\\Seen)\r\n* 1 EXI")
     elif name == "imap-eof-fetch":
         conn.sendall(IMAP_GREETING)
         tag, _ = imap_until(conn, f, b"UID FETCH")
