@@ -1,6 +1,7 @@
 #include "audit.h"
 
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,6 +27,13 @@ struct look_folder {
 	uint64_t size;
 	bool had_prev;            /* an earlier audit examined this folder */
 	uint32_t prev_messages;   /* ...and counted this many messages */
+	/* A folder both IMAP sessions read at once (see share_folder),
+	 * under imap_look.lock: */
+	bool shared;
+	uint32_t range_next, range_end, range_width; /* UIDs not yet handed out */
+	int readers;              /* sessions reading it; the last one ends it */
+	bool failed;              /* a session could not read its part */
+	atomic_size_t read;       /* messages read, for the progress */
 };
 
 struct imap_look {
@@ -80,13 +88,16 @@ struct pop3_look {
  * is joined; the IMAP side reads the earlier audits through a handle of its
  * own. Each folder is written inside a savepoint and all of IMAP inside
  * another, so a folder or an IMAP look that fails halfway leaves nothing.
- * The queue is bounded per producer: a slow disk slows the fetch instead
- * of filling memory.
+ * The queue is bounded: a slow disk slows the fetch instead of filling
+ * memory.
  *
  * Two IMAP sessions fetch different folders at once, but savepoints nest,
  * so the writer takes one folder at a time: while a folder is open it takes
- * only that folder's jobs, and the other session's wait in the queue (or
- * the session waits, once it has MAX_QUEUED of them there). */
+ * only that folder's jobs (and the POP3 view); the others wait in the
+ * queue. The bound is per producer and folder: a session waits once
+ * MAX_QUEUED of its jobs for the folder it reads are queued. It never waits
+ * for a folder other than the one it reads, so the open folder's readers
+ * always get on, and its last reader hands in its END. */
 
 #define BATCH 1000         /* messages per job */
 #define MAX_QUEUED 32      /* jobs waiting for the writer (~8 MB) */
@@ -113,7 +124,6 @@ struct writer {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;      /* a job came, room was made, or stopping */
 	struct job *head, *tail;
-	size_t queued[NSRC];
 	const struct look_folder *open; /* START taken, END not yet */
 	bool stopping;            /* no more jobs will come */
 	bool threaded;            /* a writer thread runs the jobs */
@@ -158,6 +168,15 @@ static void run_job(struct writer *w, struct job *j)
 	job_free(j);
 }
 
+/* Jobs queued by j's producer for j's folder. */
+static size_t queued_for(const struct writer *w, const struct job *j)
+{
+	size_t n = 0;
+	for (const struct job *q = w->head; q; q = q->next)
+		n += q->src == j->src && q->lf == j->lf;
+	return n;
+}
+
 /* Hands j to the writer, waiting while the queue is full; without a writer
  * thread (it could not be started) the caller writes it. */
 static void push_job(struct writer *w, struct job *j)
@@ -172,14 +191,13 @@ static void push_job(struct writer *w, struct job *j)
 	}
 	j->next = NULL;
 	pthread_mutex_lock(&w->lock);
-	while (w->queued[j->src] >= MAX_QUEUED)
+	while (queued_for(w, j) >= MAX_QUEUED)
 		pthread_cond_wait(&w->cond, &w->lock);
 	if (w->tail)
 		w->tail->next = j;
 	else
 		w->head = j;
 	w->tail = j;
-	w->queued[j->src]++;
 	pthread_cond_broadcast(&w->cond);
 	pthread_mutex_unlock(&w->lock);
 }
@@ -234,7 +252,6 @@ static struct job *take_job(struct writer *w)
 			for (struct job *k = w->head; k; k = k->next)
 				w->tail = k;
 		}
-		w->queued[j->src]--;
 		note_open(w, j);
 		pthread_cond_broadcast(&w->cond);
 	} else if (w->head) {
@@ -397,7 +414,12 @@ struct fetch_ctx {
 	struct writer *w;         /* NULL: no history to write */
 	enum job_src src;         /* which session fetches */
 	struct job *batch;        /* messages on their way to w */
-	size_t done, total;
+	size_t total;
+	/* Counted here and added to lf once the fetch ends (add_counts):
+	 * another session may be reading the same folder. */
+	unsigned deleted;
+	uint32_t unseen;
+	uint64_t size;
 };
 
 /* Moves m, strings and all, into the batch for the writer. */
@@ -423,13 +445,6 @@ static int keep_message(struct fetch_ctx *c, struct ma_message *m)
 	return 0;
 }
 
-static void flush_batch(struct fetch_ctx *c)
-{
-	if (c->batch)
-		push_job(c->w, c->batch);
-	c->batch = NULL;
-}
-
 static int on_message(struct ma_message *m, void *ctx)
 {
 	struct fetch_ctx *c = ctx;
@@ -439,15 +454,29 @@ static int on_message(struct ma_message *m, void *ctx)
 			m->size = c->k->sizes[i];
 	}
 	if (m->flags & MA_FLAG_DELETED)
-		c->lf->deleted++;
+		c->deleted++;
 	if (!(m->flags & MA_FLAG_SEEN))
-		c->lf->unseen++;
-	c->lf->size += m->size;
+		c->unseen++;
+	c->size += m->size;
 	if (c->w && keep_message(c, m) != 0)
 		return 1;
-	if (++c->done % 500 == 0)
-		progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, c->done, c->total);
+	size_t done = atomic_fetch_add(&c->lf->read, 1) + 1;
+	if (done % 500 == 0)
+		progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total);
 	return 0;
+}
+
+/* Ends a fetch: hands in the last batch and adds what it counted. */
+static void end_fetch(struct fetch_ctx *c, struct imap_look *l)
+{
+	if (c->batch)
+		push_job(c->w, c->batch);
+	c->batch = NULL;
+	pthread_mutex_lock(&l->lock);
+	c->lf->deleted += c->deleted;
+	c->lf->unseen += c->unseen;
+	c->lf->size += c->size;
+	pthread_mutex_unlock(&l->lock);
 }
 
 /* The folder holds exactly the UIDs the last audit recorded when STATUS
@@ -470,9 +499,9 @@ static bool same_state(const struct ma_folder *f, const struct ma_folder_prev *p
 /* A folder whose UIDs the history partly knows: the present UIDs, then
  * flags only for the known ones (size and date never change for a UID) and
  * everything for the new ones. */
-static ma_status fetch_changed(struct ma_imap *s, struct look_folder *lf, const struct known *k,
-			       const struct ma_audit_opts *opts, struct writer *w, enum job_src src,
-			       struct ma_error *err)
+static ma_status fetch_changed(struct ma_imap *s, struct imap_look *l, struct look_folder *lf,
+			       const struct known *k, const struct ma_audit_opts *opts, struct writer *w,
+			       enum job_src src, struct ma_error *err)
 {
 	uint32_t *uids = NULL, *old = NULL;
 	size_t n = 0;
@@ -498,15 +527,92 @@ static ma_status fetch_changed(struct ma_imap *s, struct look_folder *lf, const 
 	c.k = NULL;
 	if (st == MA_OK)
 		st = ma_imap_fetch(s, uids, nnew, true, on_message, &c, err);
-	flush_batch(&c);
+	end_fetch(&c, l);
 	free(uids);
 	free(old);
 	return st;
 }
 
-static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct ma_history *h,
-			     int64_t account, const struct ma_audit_opts *opts, struct writer *w,
-			     enum job_src src, struct ma_error *err)
+/* ---- One folder read by both sessions ----------------------------------
+ *
+ * INBOX often holds most of the mail: read by one session, it would keep
+ * the audit waiting long after the other has read every other folder. So a
+ * large folder read for the first time is fetched in UID ranges that any
+ * session with nothing else left to do takes a share of. */
+
+#define SHARE_MIN 10000     /* messages: below, one session is quick enough */
+#define RANGE_MESSAGES 2500 /* the aim for one range (a FETCH of the imap layer) */
+
+struct ranges {
+	struct imap_look *l;
+	struct look_folder *lf;
+};
+
+/* Whether lf is read by ranges: then it is shared from now on. */
+static bool share_folder(struct imap_look *l, struct look_folder *lf)
+{
+	uint32_t n = lf->f.messages, next = lf->f.uidnext;
+	if (n < SHARE_MIN || next <= 1)
+		return false;
+	uint64_t width = (uint64_t)(next - 1) * RANGE_MESSAGES / n;
+	pthread_mutex_lock(&l->lock);
+	lf->range_next = 1;
+	lf->range_end = next;
+	lf->range_width = width ? (uint32_t)(width < UINT32_MAX ? width : UINT32_MAX) : 1;
+	lf->readers = 1;
+	lf->shared = true;
+	pthread_mutex_unlock(&l->lock);
+	return true;
+}
+
+static bool next_range(uint32_t *lo, uint32_t *hi, void *ctx)
+{
+	struct ranges *rg = ctx;
+	struct look_folder *lf = rg->lf;
+	pthread_mutex_lock(&rg->l->lock);
+	bool any = !rg->l->stop && !lf->failed && lf->range_next < lf->range_end;
+	if (any) {
+		*lo = lf->range_next;
+		uint64_t end = (uint64_t)*lo + lf->range_width;
+		/* The last range runs to the largest UID there can be: a
+		 * message the server numbered at or past the UIDNEXT it gave
+		 * is read too, not lost. A number, not "*": "n:*" would also
+		 * name the last message when none is at n or above. */
+		if (end >= lf->range_end) {
+			*hi = UINT32_MAX;
+			lf->range_next = lf->range_end;
+		} else {
+			*hi = (uint32_t)end - 1;
+			lf->range_next = (uint32_t)end;
+		}
+	}
+	pthread_mutex_unlock(&rg->l->lock);
+	return any;
+}
+
+/* A session is done with lf (st: how its part went): true for the last
+ * one, which then ends the folder. */
+static bool leave_folder(struct imap_look *l, struct look_folder *lf, ma_status st)
+{
+	pthread_mutex_lock(&l->lock);
+	bool last = true;
+	if (lf->shared) {
+		lf->failed |= st != MA_OK;
+		last = --lf->readers == 0;
+		if (last) {
+			lf->examined = !lf->failed;
+			/* As look_folder does for a folder read alone. */
+			if (lf->examined)
+				lf->f.unseen = lf->unseen;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return last;
+}
+
+static ma_status look_folder(struct ma_imap *s, struct imap_look *l, struct look_folder *lf,
+			     struct ma_history *h, int64_t account, const struct ma_audit_opts *opts,
+			     struct writer *w, enum job_src src, struct ma_error *err)
 {
 	uint32_t *deleted = NULL;
 	size_t n = 0;
@@ -560,14 +666,21 @@ static ma_status look_folder(struct ma_imap *s, struct look_folder *lf, struct m
 	 * or it may have changed in between): UIDs are known only under it. */
 	if (prev.known && prev.uidvalidity == lf->f.uidvalidity)
 		load_known(h, account, &lf->f, &k);
+	struct fetch_ctx c = { .lf = lf, .opts = opts, .w = w, .src = src, .total = lf->f.messages };
 	if (k.n) {
-		st = fetch_changed(s, lf, &k, opts, w, src, err);
+		st = fetch_changed(s, l, lf, &k, opts, w, src, err);
+	} else if (share_folder(l, lf)) {
+		/* Nothing known, and large: by UID ranges, with the other
+		 * session once it is free (leave_folder ends it). */
+		struct ranges rg = { l, lf };
+		st = ma_imap_fetch_ranges(s, next_range, &rg, true, on_message, &c, err);
+		end_fetch(&c, l);
+		goto out;
 	} else {
 		/* Nothing known: every message is new, so no UID SEARCH to split
 		 * known from new; fetch 1..EXISTS by sequence number. */
-		struct fetch_ctx c = { .lf = lf, .opts = opts, .w = w, .src = src, .total = lf->f.messages };
 		st = ma_imap_fetch_all(s, lf->f.messages, true, on_message, &c, err);
-		flush_batch(&c);
+		end_fetch(&c, l);
 	}
 	if (st == MA_OK) {
 		lf->examined = true;
@@ -582,8 +695,62 @@ out:
 	return st;
 }
 
-/* Looks at folders, taking the next one not yet taken, until none is left
- * or the look has failed. */
+/* Whether a failure of one folder ends the look: a dead connection, or one
+ * left at an unknown point by a reply we could not read, does; a folder the
+ * server refuses to open is reported and the look goes on. Records it. */
+static bool folder_failed(struct imap_look *l, struct ma_imap *s, ma_status st,
+			  const struct ma_error *ferr)
+{
+	bool fatal = (st != MA_ERR_PROTOCOL && st != MA_ERR_SERVER_TEMP && st != MA_ERR_SERVER_PERM) ||
+		     ma_imap_broken(s);
+	pthread_mutex_lock(&l->lock);
+	l->all_examined = false;
+	l->err = *ferr;
+	l->stop |= fatal;
+	pthread_mutex_unlock(&l->lock);
+	return fatal;
+}
+
+/* A session with no folder left takes a share of one still being read
+ * (false: none is). */
+static bool join_folder(struct imap_look *l, struct ma_imap *s, const struct ma_audit_opts *opts,
+			struct writer *w, enum job_src src)
+{
+	struct look_folder *lf = NULL;
+	pthread_mutex_lock(&l->lock);
+	for (size_t i = 0; i < l->n && !l->stop && !lf; i++) {
+		struct look_folder *f = &l->folders[i];
+		if (f->shared && f->readers && !f->failed && f->range_next < f->range_end) {
+			f->readers++;
+			lf = f;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	if (!lf)
+		return false;
+	struct ma_error ferr;
+	/* EXAMINE into a copy: the counts of lf are the first session's. */
+	struct ma_folder f = { .name = lf->f.name, .raw_name = lf->f.raw_name };
+	ma_status st = ma_imap_examine(s, &f, &ferr);
+	/* Under another UIDVALIDITY the UIDs name other messages: leave the
+	 * ranges to the first session. */
+	if (st == MA_OK && f.uidvalidity == lf->f.uidvalidity) {
+		struct fetch_ctx c = { .lf = lf, .opts = opts, .w = w, .src = src,
+				       .total = lf->f.messages };
+		struct ranges rg = { l, lf };
+		st = ma_imap_fetch_ranges(s, next_range, &rg, true, on_message, &c, &ferr);
+		end_fetch(&c, l);
+	}
+	bool same = f.uidvalidity == lf->f.uidvalidity;
+	if (leave_folder(l, lf, st) && w)
+		send_job(w, src, JOB_FOLDER_END, lf, lf->examined, NULL);
+	if (st != MA_OK)
+		return !folder_failed(l, s, st, &ferr);
+	return same;
+}
+
+/* Looks at folders, taking the next one not yet taken, then shares in
+ * those still being read, until none is left or the look has failed. */
 static void look_folders(struct imap_look *l, struct ma_imap *s, struct ma_history *h,
 			 int64_t account, const struct ma_audit_opts *opts, struct writer *w,
 			 enum job_src src, struct inbox_verdict *verdict)
@@ -593,7 +760,7 @@ static void look_folders(struct imap_look *l, struct ma_imap *s, struct ma_histo
 		size_t i = l->stop || l->next >= l->n ? l->n : l->next++;
 		pthread_mutex_unlock(&l->lock);
 		if (i == l->n)
-			return;
+			break;
 		struct look_folder *lf = &l->folders[i];
 		if (lf->f.noselect)
 			continue;
@@ -601,26 +768,17 @@ static void look_folders(struct imap_look *l, struct ma_imap *s, struct ma_histo
 		struct ma_error ferr;
 		if (w)
 			send_job(w, src, JOB_FOLDER_START, lf, false, NULL);
-		ma_status st = look_folder(s, lf, h, account, opts, w, src, &ferr);
-		if (w)
-			send_job(w, src, JOB_FOLDER_END, lf, st == MA_OK && lf->examined, NULL);
+		ma_status st = look_folder(s, l, lf, h, account, opts, w, src, &ferr);
+		bool ok = st == MA_OK && lf->examined;
+		if (leave_folder(l, lf, st) && w)
+			send_job(w, src, JOB_FOLDER_END, lf, lf->shared ? lf->examined : ok, NULL);
 		if (strcmp(lf->f.name, "INBOX") == 0)
 			decide(verdict, st == MA_OK && lf->unchanged, lf->prev_audit, lf->f.messages);
-		if (st == MA_OK)
-			continue;
-		/* A folder the server refuses to open is reported; a dead
-		 * connection, or one left at an unknown point by a reply we
-		 * could not read, ends the look. */
-		bool fatal = (st != MA_ERR_PROTOCOL && st != MA_ERR_SERVER_TEMP && st != MA_ERR_SERVER_PERM) ||
-			     ma_imap_broken(s);
-		pthread_mutex_lock(&l->lock);
-		l->all_examined = false;
-		l->err = ferr;
-		l->stop |= fatal;
-		pthread_mutex_unlock(&l->lock);
-		if (fatal)
+		if (st != MA_OK && folder_failed(l, s, st, &ferr))
 			return;
 	}
+	while (join_folder(l, s, opts, w, src))
+		;
 }
 
 /* A second IMAP session, started once the folders are listed, looks at

@@ -592,6 +592,9 @@ struct fetch_run {
 	size_t cmd_len;
 	ma_imap_msg_cb cb;
 	void *cb_ctx;
+	ma_imap_range_cb next_range; /* UID ranges instead of uids/n */
+	void *range_ctx;
+	bool ranges_done;         /* next_range has no more */
 	unsigned tag0;            /* tag number of the first command */
 	unsigned sent, done;      /* commands written, commands completed */
 	size_t lens[FETCH_WINDOW]; /* bytes of each command in flight */
@@ -900,9 +903,16 @@ static ma_status fetch_read_one(struct fetch_run *r, struct ma_error *err)
 	return on_tagged(r, err);
 }
 
+/* Whether a command remains to be written. */
+static bool more_commands(const struct fetch_run *r, size_t n, size_t next)
+{
+	return r->cmd_len || (r->next_range ? !r->ranges_done : next < n);
+}
+
 /* The next command, for uids[*next...] (at most FETCH_CHUNK of them), into
  * r->cmd; consecutive UIDs travel as ranges to keep it short. Without uids,
- * the next FETCH_CHUNK messages by sequence number. */
+ * the next FETCH_CHUNK messages by sequence number; with next_range, the
+ * next range it hands out (none left: r->cmd_len stays 0). */
 static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, size_t *next,
 			  enum items what)
 {
@@ -915,6 +925,17 @@ static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, s
 	};
 	size_t i = *next, end = i + FETCH_CHUNK < n ? i + FETCH_CHUNK : n;
 	char *o = r->cmd;
+	if (r->next_range) {
+		uint32_t lo, hi;
+		if (!r->next_range(&lo, &hi, r->range_ctx)) {
+			r->ranges_done = true;
+			return;
+		}
+		o += sprintf(o, "F%u UID FETCH %" PRIu32 ":%" PRIu32 "%s", r->tag0 + r->sent, lo, hi,
+			     items[what]);
+		r->cmd_len = (size_t)(o - r->cmd);
+		return;
+	}
 	if (!uids) {
 		/* Messages i+1..end by sequence number: no EXPUNGE can renumber
 		 * them while only FETCH commands run (RFC 3501, 7.4.1). */
@@ -949,9 +970,11 @@ static ma_status fetch_send(struct fetch_run *r, const uint32_t *uids, size_t n,
 			    enum items what, struct ma_error *err)
 {
 	bool wrote = false;
-	while (!r->stopping && (*next < n || r->cmd_len) && r->sent - r->done < FETCH_WINDOW) {
+	while (!r->stopping && more_commands(r, n, *next) && r->sent - r->done < FETCH_WINDOW) {
 		if (!r->cmd_len)
 			build_command(r, uids, n, next, what);
+		if (!r->cmd_len)
+			break; /* next_range had no more */
 		if (r->sent != r->done && r->inflight_bytes + r->cmd_len > FETCH_WINDOW_BYTES)
 			break;
 		if (mailstream_write(r->st, r->cmd, r->cmd_len) != (ssize_t)r->cmd_len)
@@ -967,14 +990,17 @@ static ma_status fetch_send(struct fetch_run *r, const uint32_t *uids, size_t n,
 	return MA_OK;
 }
 
-static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum items what,
+static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
+		       ma_imap_range_cb next_range, void *range_ctx, enum items what,
 		       ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
 	ma_status st = check_usable(s, err);
-	if (st != MA_OK || n == 0)
+	if (st != MA_OK || (n == 0 && !next_range))
 		return st;
 	struct fetch_run r = { .s = s, .st = s->imap->imap_stream, .cb = cb, .cb_ctx = ctx,
-			       .tag0 = s->fetch_tag + 1, .name = uids ? "UID FETCH" : "FETCH",
+			       .next_range = next_range, .range_ctx = range_ctx,
+			       .tag0 = s->fetch_tag + 1,
+			       .name = uids || next_range ? "UID FETCH" : "FETCH",
 			       .rd = { .st = s->imap->imap_stream } };
 	/* As libetpan's own UID FETCH would: only in an examined folder. */
 	if (!r.st || s->imap->imap_state != MAILIMAP_STATE_SELECTED)
@@ -984,9 +1010,10 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum i
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	s->tap.phase = MA_TRACE_BULK;
 	size_t next = 0;
-	while (st == MA_OK && (r.done < r.sent || ((next < n || r.cmd_len) && !r.stopping))) {
+	while (st == MA_OK && (r.done < r.sent || (more_commands(&r, n, next) && !r.stopping))) {
 		st = fetch_send(&r, uids, n, &next, what, err);
-		if (st == MA_OK)
+		/* Nothing in flight: next_range has just said it has no more. */
+		if (st == MA_OK && r.done < r.sent)
 			st = fetch_read_one(&r, err);
 	}
 	s->fetch_tag += r.sent;
@@ -1005,19 +1032,25 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n, enum i
 ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool headers,
 			ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
-	return fetch(s, uids, n, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+	return fetch(s, uids, n, NULL, NULL, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
 }
 
 ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
 			      ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
-	return fetch(s, uids, n, ITEMS_FLAGS, cb, ctx, err);
+	return fetch(s, uids, n, NULL, NULL, ITEMS_FLAGS, cb, ctx, err);
 }
 
 ma_status ma_imap_fetch_all(struct ma_imap *s, uint32_t count, bool headers, ma_imap_msg_cb cb,
 			    void *ctx, struct ma_error *err)
 {
-	return fetch(s, NULL, count, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+	return fetch(s, NULL, count, NULL, NULL, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+}
+
+ma_status ma_imap_fetch_ranges(struct ma_imap *s, ma_imap_range_cb next, void *next_ctx,
+			       bool headers, ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
+{
+	return fetch(s, NULL, 0, next, next_ctx, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
 }
 
 bool ma_imap_broken(const struct ma_imap *s)

@@ -92,6 +92,17 @@ ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
 ma_status ma_imap_fetch_all(struct ma_imap *s, uint32_t count, bool headers, ma_imap_msg_cb cb,
 			    void *ctx, struct ma_error *err);
 
+/* Hands out the next UID range for ma_imap_fetch_ranges (true), or says
+ * none is left (false). Called on the fetching session's thread. */
+typedef bool (*ma_imap_range_cb)(uint32_t *lo, uint32_t *hi, void *ctx);
+
+/* UID FETCH lo:hi of each range next hands out, with the items of
+ * ma_imap_fetch, several in flight. Two sessions can share one folder's
+ * ranges (next locks): a UID always names the same message, so disjoint
+ * ranges neither miss nor repeat one, whatever else happens meanwhile. */
+ma_status ma_imap_fetch_ranges(struct ma_imap *s, ma_imap_range_cb next, void *next_ctx,
+			       bool headers, ma_imap_msg_cb cb, void *ctx, struct ma_error *err);
+
 /* Whether the connection is past use (a stream or protocol failure): every
  * further call would fail the same way. */
 bool ma_imap_broken(const struct ma_imap *s);

@@ -64,6 +64,8 @@ check_contains "POP3 was audited" "$(cat "$REP")" "POP3 (STAT)"
 check_contains "server offers SASL-IR and AUTH=PLAIN (so the 8-bit password goes by AUTHENTICATE PLAIN)" \
 	"$(grep -m1 'CAPABILITY' "$TR")" "SASL-IR"
 check_contains "the IMAP login command is redacted in the trace" "$(grep '^imap C:' "$TR")" "of credentials redacted"
+check_contains "the second IMAP session's login is redacted too" "$(grep '^imap2 C:' "$TR")" \
+	"of credentials redacted"
 diag "$(grep 'redacted' "$TR")"
 "$MAILAUDIT" --check --trace "$W/trace2.txt" "${COMMON[@]}" >"$W/out2" 2>"$W/err2"
 rc=$?
