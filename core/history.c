@@ -416,9 +416,17 @@ static ma_status migrate(struct ma_history *h, struct ma_error *err)
 		st = exec(h, migrations[v], "updating the history format", err);
 	if (st == MA_OK)
 		st = exec(h, "COMMIT", "updating the history format", err);
-	if (st != MA_OK)
+	if (st != MA_OK) {
 		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
-	return st;
+		return st;
+	}
+	/* Schema 3 copied every message row into a new table, which leaves
+	 * the old one's pages free inside the file (as large again as the
+	 * rows): give them back once. Best effort: if another mailaudit holds
+	 * the file, later audits reuse the pages instead. */
+	if (version >= 1 && version < 3)
+		sqlite3_exec(h->db, "VACUUM", NULL, NULL, NULL);
+	return MA_OK;
 }
 
 ma_status ma_history_open(const char *state_dir, struct ma_history **out,

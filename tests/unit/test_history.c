@@ -1025,7 +1025,7 @@ static void load_v2_fixture(struct fx *f, const char *extra)
 	free(sql);
 }
 
-static int file_version(struct fx *f)
+static int file_pragma(struct fx *f, const char *sql)
 {
 	char path[128];
 	sqlite3 *db;
@@ -1033,7 +1033,7 @@ static int file_version(struct fx *f)
 
 	snprintf(path, sizeof path, "%s/history.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
 	int v = sqlite3_column_int(q, 0);
 	sqlite3_finalize(q);
@@ -1053,7 +1053,8 @@ static void schema_2_file_reads_the_same(void **state)
 
 	load_v2_fixture(f, NULL);
 	open_fx(f);
-	assert_int_equal(file_version(f), MA_HISTORY_SCHEMA);
+	assert_int_equal(file_pragma(f, "PRAGMA user_version"), MA_HISTORY_SCHEMA);
+	assert_int_equal(file_pragma(f, "PRAGMA freelist_count"), 0);   /* vacuumed */
 	FILE *out = open_memstream(&got, &got_len);
 	assert_non_null(out);
 	assert_int_equal(dump_account(f->h, out, "alice"), 0);
