@@ -103,7 +103,45 @@ static const char *const migrations[] = {
 	"ALTER TABLE folder_state ADD COLUMN same_as INTEGER REFERENCES audit(id);"
 	"CREATE INDEX folder_state_same ON folder_state(same_as) WHERE same_as IS NOT NULL;"
 	"PRAGMA user_version = 2;",
+	/* 3: a message row's key is its mailbox's id times 2^32 plus its UID.
+	 * An insert then goes into one b-tree, not also into the
+	 * (account, folder, UIDVALIDITY, UID) index, and a folder's UIDs in
+	 * ascending order append to it; the row no longer repeats the folder
+	 * name. A folder's messages are the key range of its mailbox. */
+	"CREATE TABLE mailbox ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" folder TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" UNIQUE (account_id, folder, uidvalidity));"
+	"INSERT INTO mailbox(account_id, folder, uidvalidity)"
+	" SELECT DISTINCT account_id, folder, uidvalidity FROM message ORDER BY 1, 2, 3;"
+	"CREATE TABLE message_v3 ("
+	" id INTEGER PRIMARY KEY,"     /* mailbox.id * 2^32 + uid */
+	" size INTEGER NOT NULL,"
+	" internaldate INTEGER NOT NULL,"
+	" date TEXT, sender TEXT, subject TEXT,"
+	" msgid_hash BLOB,"
+	" flags INTEGER NOT NULL,"
+	" first_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" last_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" gone_audit INTEGER REFERENCES audit(id),"
+	" gone_to TEXT);"
+	"INSERT INTO message_v3(id, size, internaldate, date, sender, subject, msgid_hash,"
+	" flags, first_audit, last_audit, gone_audit, gone_to)"
+	" SELECT b.id * 4294967296 + m.uid, m.size, m.internaldate, m.date, m.sender,"
+	" m.subject, m.msgid_hash, m.flags, m.first_audit, m.last_audit, m.gone_audit,"
+	" m.gone_to FROM message m JOIN mailbox b ON b.account_id = m.account_id"
+	" AND b.folder = m.folder AND b.uidvalidity = m.uidvalidity ORDER BY 1;"
+	"DROP TABLE message;"
+	"ALTER TABLE message_v3 RENAME TO message;"
+	"CREATE INDEX message_gone ON message(gone_audit)"
+	" WHERE gone_audit IS NOT NULL;"
+	"PRAGMA user_version = 3;",
 };
+
+/* The key range of mailbox B's messages, for "m.id BETWEEN " IN_MAILBOX(b). */
+#define IN_MAILBOX(b) b ".id * 4294967296 AND " b ".id * 4294967296 + 4294967295"
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == MA_HISTORY_SCHEMA,
 	       "one migration per schema version");
@@ -120,6 +158,8 @@ struct ma_history {
 	sqlite3_stmt *put_uidls;  /* PUT_ROWS UIDLs at once */
 	sqlite3_stmt *mark_run;
 	sqlite3_stmt *put_uidl;
+	sqlite3_stmt *find_mailbox;
+	sqlite3_stmt *add_mailbox;
 };
 
 /* Turns the connection's last error into an ma_status naming the file. */
@@ -376,9 +416,17 @@ static ma_status migrate(struct ma_history *h, struct ma_error *err)
 		st = exec(h, migrations[v], "updating the history format", err);
 	if (st == MA_OK)
 		st = exec(h, "COMMIT", "updating the history format", err);
-	if (st != MA_OK)
+	if (st != MA_OK) {
 		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
-	return st;
+		return st;
+	}
+	/* Schema 3 copied every message row into a new table, which leaves
+	 * the old one's pages free inside the file (as large again as the
+	 * rows): give them back once. Best effort: if another mailaudit holds
+	 * the file, later audits reuse the pages instead. */
+	if (version >= 1 && version < 3)
+		sqlite3_exec(h->db, "VACUUM", NULL, NULL, NULL);
+	return MA_OK;
 }
 
 ma_status ma_history_open(const char *state_dir, struct ma_history **out,
@@ -477,6 +525,8 @@ void ma_history_close(struct ma_history *h)
 	sqlite3_finalize(h->put_uidls);
 	sqlite3_finalize(h->mark_run);
 	sqlite3_finalize(h->put_uidl);
+	sqlite3_finalize(h->find_mailbox);
+	sqlite3_finalize(h->add_mailbox);
 	sqlite3_close(h->db);
 	free(h->path);
 	free(h);
@@ -536,8 +586,12 @@ ma_status ma_history_folder_prev(struct ma_history *h, int64_t account_id,
 			       " AND a.finished IS NOT NULL"
 			       " ORDER BY a.id DESC LIMIT 1", -1, &last, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db,
-			       "SELECT max(uid) FROM message WHERE account_id = ?1"
-			       " AND folder = ?2 AND uidvalidity = ?3", -1, &max, NULL) != SQLITE_OK) {
+			       /* ORDER BY ... LIMIT 1, not max(): a rowid range
+			        * then reads one row, not the folder. */
+			       "SELECT (SELECT m.id FROM message m WHERE m.id BETWEEN "
+			       IN_MAILBOX("b") " ORDER BY m.id DESC LIMIT 1) & 4294967295"
+			       " FROM mailbox b WHERE b.account_id = ?1"
+			       " AND b.folder = ?2 AND b.uidvalidity = ?3", -1, &max, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "reading the last audit of a folder");
 		goto cleanup;
 	}
@@ -555,11 +609,11 @@ ma_status ma_history_folder_prev(struct ma_history *h, int64_t account_id,
 	sqlite3_bind_int64(max, 1, account_id);
 	sqlite3_bind_text(max, 2, folder, -1, SQLITE_STATIC);
 	sqlite3_bind_int64(max, 3, *uidvalidity);
-	if (sqlite3_step(max) != SQLITE_ROW) {
+	rc = sqlite3_step(max);
+	if (rc == SQLITE_ROW)
+		*max_uid = (uint32_t)sqlite3_column_int64(max, 0);
+	else if (rc != SQLITE_DONE)   /* DONE: no message under this UIDVALIDITY */
 		st = db_fail(h, err, "reading the last audit of a folder");
-		goto cleanup;
-	}
-	*max_uid = (uint32_t)sqlite3_column_int64(max, 0);
 cleanup:
 	sqlite3_finalize(last);
 	sqlite3_finalize(max);
@@ -615,9 +669,10 @@ ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
 	int rc;
 
 	if (sqlite3_prepare_v2(h->db,
-			       "SELECT uid, size FROM message WHERE account_id = ?1"
-			       " AND folder = ?2 AND uidvalidity = ?3"
-			       " AND (NOT ?4 OR gone_audit IS NULL) ORDER BY uid",
+			       "SELECT m.id & 4294967295, m.size FROM mailbox b"
+			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			       " AND (NOT ?4 OR m.gone_audit IS NULL) ORDER BY m.id",
 			       -1, &s, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "listing a folder's known messages");
 		goto cleanup;
@@ -648,8 +703,10 @@ ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
 	*count = 0;
 	*total_size = 0;
 	if (sqlite3_prepare_v2(h->db,
-			       "SELECT count(*), total(size) FROM message WHERE account_id = ?1"
-			       " AND folder = ?2 AND uidvalidity = ?3 AND gone_audit IS NULL",
+			       "SELECT count(*), total(m.size) FROM mailbox b"
+			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			       " AND m.gone_audit IS NULL",
 			       -1, &s, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "counting a folder's known messages");
 		goto cleanup;
@@ -843,7 +900,7 @@ ma_status ma_history_put_folder_same(struct ma_history *h, int64_t audit_id,
 /* Rows per INSERT in ma_history_put_messages: one statement per message
  * spends as much time starting and ending the statement as inserting. */
 #define PUT_ROWS 32
-#define PUT_COLS 12
+#define PUT_COLS 9
 
 /* head, then n groups "(?b+1, ..., ?b+cols, ?b+cols)" (the last parameter,
  * the audit, fills both first_audit and last_audit), then tail. */
@@ -869,35 +926,77 @@ static char *rows_sql(const char *head, size_t cols, const char *tail, size_t n)
  * its gone mark goes. */
 static char *put_sql(size_t n)
 {
-	return rows_sql("INSERT INTO message(account_id, folder, uidvalidity, uid, size,"
-			" internaldate, date, sender, subject, msgid_hash, flags,"
-			" first_audit, last_audit) VALUES", PUT_COLS,
-			" ON CONFLICT (account_id, folder, uidvalidity, uid) DO UPDATE SET"
+	return rows_sql("INSERT INTO message(id, size, internaldate, date, sender, subject,"
+			" msgid_hash, flags, first_audit, last_audit) VALUES", PUT_COLS,
+			" ON CONFLICT (id) DO UPDATE SET"
 			" flags = excluded.flags, last_audit = excluded.last_audit,"
 			" gone_audit = NULL, gone_to = NULL", n);
 }
 
-static void bind_message(struct ma_history *h, sqlite3_stmt *s, int b, int64_t audit_id,
-			 const char *folder, uint32_t uidvalidity, const struct ma_message *m,
-			 const unsigned char *msgid_hash)
+static int64_t message_key(int64_t mailbox, uint32_t uid)
 {
-	sqlite3_bind_int64(s, b + 1, h->account_id);
-	sqlite3_bind_text(s, b + 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, b + 3, uidvalidity);
-	sqlite3_bind_int64(s, b + 4, m->uid);
-	sqlite3_bind_int64(s, b + 5, m->size);
-	sqlite3_bind_int64(s, b + 6, m->internaldate);
-	sqlite3_bind_text(s, b + 7, m->date, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, b + 8, m->from, -1, SQLITE_STATIC);
-	sqlite3_bind_text(s, b + 9, m->subject, -1, SQLITE_STATIC);
-	sqlite3_bind_blob(s, b + 10, msgid_hash, 32, SQLITE_STATIC);
-	sqlite3_bind_int64(s, b + 11, m->flags);
-	sqlite3_bind_int64(s, b + 12, audit_id);
+	return mailbox * ((int64_t)1 << 32) + uid;
+}
+
+static void bind_message(sqlite3_stmt *s, int b, int64_t audit_id, int64_t mailbox,
+			 const struct ma_message *m, const unsigned char *msgid_hash)
+{
+	sqlite3_bind_int64(s, b + 1, message_key(mailbox, m->uid));
+	sqlite3_bind_int64(s, b + 2, m->size);
+	sqlite3_bind_int64(s, b + 3, m->internaldate);
+	sqlite3_bind_text(s, b + 4, m->date, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, b + 5, m->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, b + 6, m->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, b + 7, msgid_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, b + 8, m->flags);
+	sqlite3_bind_int64(s, b + 9, audit_id);
+}
+
+/* The open audit's account's mailbox (folder, uidvalidity): its id in *id,
+ * created if create, else 0 when it has no messages recorded. Looked up per
+ * call rather than remembered: a rolled-back savepoint may have removed it. */
+static ma_status find_mailbox(struct ma_history *h, const char *folder, uint32_t uidvalidity,
+			      bool create, int64_t *id, struct ma_error *err)
+{
+	*id = 0;
+	if (cached(h, &h->find_mailbox,
+		   "SELECT id FROM mailbox WHERE account_id = ?1 AND folder = ?2"
+		   " AND uidvalidity = ?3") != SQLITE_OK)
+		return db_fail(h, err, "looking up a folder");
+	sqlite3_stmt *s = h->find_mailbox;
+	sqlite3_bind_int64(s, 1, h->account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(h, err, "looking up a folder");
+	if (*id != 0 || !create)
+		return MA_OK;
+	if (cached(h, &h->add_mailbox,
+		   "INSERT INTO mailbox(account_id, folder, uidvalidity) VALUES (?1, ?2, ?3)")
+	    != SQLITE_OK)
+		return db_fail(h, err, "recording a folder");
+	s = h->add_mailbox;
+	sqlite3_bind_int64(s, 1, h->account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(h, err, "recording a folder");
+	*id = sqlite3_last_insert_rowid(h->db);
+	/* Beyond this, id * 2^32 + uid would overflow the 64-bit key. */
+	if (*id >= (int64_t)1 << 31)
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s: too many folders recorded", h->path);
+	return MA_OK;
 }
 
 /* One prepared INSERT of `rows` rows, kept in *st. */
 static ma_status put_rows(struct ma_history *h, sqlite3_stmt **st, size_t rows, int64_t audit_id,
-			  const char *folder, uint32_t uidvalidity, const struct ma_message *m,
+			  int64_t mailbox, const struct ma_message *m,
 			  const unsigned char *const *hashes, struct ma_error *err)
 {
 	if (!*st) {
@@ -912,7 +1011,7 @@ static ma_status put_rows(struct ma_history *h, sqlite3_stmt **st, size_t rows, 
 		sqlite3_reset(*st);
 	}
 	for (size_t i = 0; i < rows; i++)
-		bind_message(h, *st, (int)(i * PUT_COLS), audit_id, folder, uidvalidity, &m[i],
+		bind_message(*st, (int)(i * PUT_COLS), audit_id, mailbox, &m[i],
 			     hashes ? hashes[i] : NULL);
 	ma_status res = MA_OK;
 	if (sqlite3_step(*st) != SQLITE_DONE)
@@ -927,13 +1026,16 @@ ma_status ma_history_put_messages(struct ma_history *h, int64_t audit_id,
 				  const unsigned char *const *hashes,
 				  struct ma_error *err)
 {
+	int64_t mailbox = 0;
 	ma_status st = need_audit(h, audit_id, err);
+	if (st == MA_OK && n > 0)
+		st = find_mailbox(h, folder, uidvalidity, true, &mailbox, err);
 	size_t i = 0;
 	for (; st == MA_OK && i + PUT_ROWS <= n; i += PUT_ROWS)
-		st = put_rows(h, &h->put_many, PUT_ROWS, audit_id, folder, uidvalidity, msgs + i,
+		st = put_rows(h, &h->put_many, PUT_ROWS, audit_id, mailbox, msgs + i,
 			      hashes ? hashes + i : NULL, err);
 	for (; st == MA_OK && i < n; i++)
-		st = put_rows(h, &h->put_msg, 1, audit_id, folder, uidvalidity, msgs + i,
+		st = put_rows(h, &h->put_msg, 1, audit_id, mailbox, msgs + i,
 			      hashes ? hashes + i : NULL, err);
 	return st;
 }
@@ -952,8 +1054,11 @@ ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
 				  const uint32_t *uids, size_t n,
 				  struct ma_error *err)
 {
+	int64_t mailbox = 0;
 	ma_status st = need_audit(h, audit_id, err);
-	if (st != MA_OK)
+	if (st == MA_OK && n > 0)
+		st = find_mailbox(h, folder, uidvalidity, false, &mailbox, err);
+	if (st != MA_OK || mailbox == 0)   /* 0: none of these UIDs is known */
 		return st;
 	size_t i = 0;
 	while (i < n) {
@@ -963,16 +1068,12 @@ ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
 			j++;
 		if (cached(h, &h->mark_run,
 			   "UPDATE message SET last_audit = ?1, gone_audit = NULL,"
-			   " gone_to = NULL WHERE account_id = ?2 AND folder = ?3"
-			   " AND uidvalidity = ?4 AND uid BETWEEN ?5 AND ?6") != SQLITE_OK)
+			   " gone_to = NULL WHERE id BETWEEN ?2 AND ?3") != SQLITE_OK)
 			return db_fail(h, err, "marking messages present");
 		sqlite3_stmt *s = h->mark_run;
 		sqlite3_bind_int64(s, 1, audit_id);
-		sqlite3_bind_int64(s, 2, h->account_id);
-		sqlite3_bind_text(s, 3, folder, -1, SQLITE_STATIC);
-		sqlite3_bind_int64(s, 4, uidvalidity);
-		sqlite3_bind_int64(s, 5, uids[i]);
-		sqlite3_bind_int64(s, 6, uids[j]);
+		sqlite3_bind_int64(s, 2, message_key(mailbox, uids[i]));
+		sqlite3_bind_int64(s, 3, message_key(mailbox, uids[j]));
 		int rc = sqlite3_step(s);
 		sqlite3_reset(s);
 		if (rc != SQLITE_DONE)
@@ -1139,17 +1240,18 @@ static ma_status find_where_gone(struct ma_history *h, int64_t audit_id, struct 
 	static const char *const steps[] = {
 		"DELETE FROM temp.went",
 		"INSERT INTO temp.went(hash, folder, first)"
-		" SELECT p.msgid_hash, p.folder, p.first_audit FROM message p"
-		" WHERE p.account_id = ?2 AND p.gone_audit IS NULL AND (p.last_audit = ?1"
-		"  OR (p.folder, p.uidvalidity) IN (SELECT name, uidvalidity FROM folder_state"
+		" SELECT p.msgid_hash, b.folder, p.first_audit FROM mailbox b"
+		" JOIN message p ON p.id BETWEEN " IN_MAILBOX("b")
+		" WHERE b.account_id = ?2 AND p.gone_audit IS NULL AND (p.last_audit = ?1"
+		"  OR (b.folder, b.uidvalidity) IN (SELECT name, uidvalidity FROM folder_state"
 		"   WHERE audit_id = ?1 AND same_as IS NOT NULL))"
 		" AND p.msgid_hash IN (SELECT msgid_hash FROM message"
 		"  WHERE gone_audit = ?1 AND msgid_hash IS NOT NULL)",
 		"INSERT INTO temp.went(internaldate, size, hashless, folder, first)"
-		" SELECT p.internaldate, p.size, p.msgid_hash IS NULL, p.folder, p.first_audit"
-		" FROM message p"
-		" WHERE p.account_id = ?2 AND p.gone_audit IS NULL AND (p.last_audit = ?1"
-		"  OR (p.folder, p.uidvalidity) IN (SELECT name, uidvalidity FROM folder_state"
+		" SELECT p.internaldate, p.size, p.msgid_hash IS NULL, b.folder, p.first_audit"
+		" FROM mailbox b JOIN message p ON p.id BETWEEN " IN_MAILBOX("b")
+		" WHERE b.account_id = ?2 AND p.gone_audit IS NULL AND (p.last_audit = ?1"
+		"  OR (b.folder, b.uidvalidity) IN (SELECT name, uidvalidity FROM folder_state"
 		"   WHERE audit_id = ?1 AND same_as IS NOT NULL))"
 		" AND p.internaldate <> 0 AND (p.internaldate, p.size) IN (SELECT internaldate, size"
 		"  FROM message WHERE gone_audit = ?1 AND internaldate <> 0)",
@@ -1195,11 +1297,12 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 	if (h->gone_done)
 		return ma_fail(err, MA_ERR_ARGUMENT, "gone messages already detected");
 	if (sqlite3_prepare_v2(h->db,
-			       "UPDATE message SET gone_audit = ?1, gone_to = NULL"
-			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1"
-			       " AND (?3 OR folder IN (SELECT name FROM folder_state"
+			       "UPDATE message SET gone_audit = ?1, gone_to = NULL FROM mailbox b"
+			       " WHERE b.account_id = ?2 AND message.id BETWEEN " IN_MAILBOX("b")
+			       " AND message.gone_audit IS NULL AND message.last_audit < ?1"
+			       " AND (?3 OR b.folder IN (SELECT name FROM folder_state"
 			       "  WHERE audit_id = ?1))"
-			       " AND (folder, uidvalidity) NOT IN (SELECT name, uidvalidity"
+			       " AND (b.folder, b.uidvalidity) NOT IN (SELECT name, uidvalidity"
 			       "  FROM folder_state WHERE audit_id = ?1 AND same_as IS NOT NULL)",
 			       -1, &imap, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db,
@@ -1313,17 +1416,18 @@ ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 	int rc;
 
 	if (sqlite3_prepare_v2(h->db,
-			       "SELECT m.folder, m.uidvalidity, m.uid, m.size, m.internaldate,"
+			       "SELECT b.folder, b.uidvalidity, m.id & 4294967295, m.size, m.internaldate,"
 			       " m.date, m.sender, m.subject, m.flags, m.msgid_hash,"
 			       /* Last seen: the audit that wrote the row, or a later
 			        * one that found its folder unchanged since. */
 			       " coalesce((SELECT max(a2.started) FROM folder_state s"
 			       "  JOIN audit a2 ON a2.id = s.audit_id WHERE s.same_as = m.last_audit"
-			       "  AND s.name = m.folder AND s.uidvalidity = m.uidvalidity"
+			       "  AND s.name = b.folder AND s.uidvalidity = b.uidvalidity"
 			       "  AND a2.finished IS NOT NULL), a.started), m.gone_to"
-			       " FROM message m JOIN audit a ON a.id = m.last_audit"
+			       " FROM message m JOIN mailbox b ON b.id = m.id >> 32"
+			       " JOIN audit a ON a.id = m.last_audit"
 			       " WHERE m.gone_audit = ?1"
-			       " ORDER BY m.folder, m.uidvalidity, m.uid", -1, &s, NULL) != SQLITE_OK) {
+			       " ORDER BY b.folder, b.uidvalidity, m.id", -1, &s, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "listing vanished messages");
 		goto cleanup;
 	}
@@ -1471,8 +1575,10 @@ ma_status ma_history_folder_uids(struct ma_history *h, int64_t account_id,
 	int rc;
 
 	if (sqlite3_prepare_v2(h->db,
-			       "SELECT uid FROM message WHERE account_id = ?1 AND folder = ?2"
-			       " AND uidvalidity = ?3 AND gone_audit IS NULL ORDER BY uid",
+			       "SELECT m.id & 4294967295 FROM mailbox b"
+			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			       " AND m.gone_audit IS NULL ORDER BY m.id",
 			       -1, &s, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "listing a folder's messages");
 		goto cleanup;

@@ -47,7 +47,7 @@
 #include "status.h"
 
 /* Highest schema version this build reads and writes. */
-#define MA_HISTORY_SCHEMA 2
+#define MA_HISTORY_SCHEMA 3
 /* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
  * PRAGMA reads hex literals wrongly). */
 #define MA_HISTORY_APP_ID 1296136548

@@ -852,39 +852,268 @@ static void savepoint_undoes_a_folder(void **state)
 	assert_int_equal(max_uid, 5);
 }
 
+/* ---- schema 2 to 3: a file written by schema 2 reads the same --------- */
+
+/* Every answer of the reading API about the migration fixture's accounts,
+ * folders and audits, one per line. */
+static const char *const dump_folders[] = { "INBOX", "Archive", "Trash", "Junk", "Sent", "Nope" };
+static const uint32_t dump_validities[] = { 3, 4, 5, 7, 8, 9 };
+
+static int dump_gone(const struct ma_gone_msg *m, void *ctx)
+{
+	fprintf(ctx, "  gone %s/%u/%u size %u date %lld \"%s\" \"%s\" \"%s\" flags %u hash %02x%02x"
+		" seen %lld to %s\n", m->folder, m->uidvalidity, m->uid, m->size,
+		(long long)m->internaldate, m->date ? m->date : "-", m->from ? m->from : "-",
+		m->subject ? m->subject : "-", m->flags, m->msgid_hash ? m->msgid_hash[0] : 0,
+		m->msgid_hash ? m->msgid_hash[1] : 0, (long long)m->last_seen,
+		m->gone_to ? m->gone_to : "-");
+	return 0;
+}
+
+static int dump_pop3_gone(const struct ma_pop3_gone *m, void *ctx)
+{
+	fprintf(ctx, "  pop3 gone %s size %u seen %lld\n", m->uidl, m->size, (long long)m->last_seen);
+	return 0;
+}
+
+static int dump_audit(const struct ma_audit_row *a, void *ctx)
+{
+	fprintf(ctx, " audit %lld %lld-%lld %s inbox %lld total %lld pop3 %lld\n", (long long)a->id,
+		(long long)a->started, (long long)a->finished, a->outcome, (long long)a->inbox_messages,
+		(long long)a->total_messages, (long long)a->pop3_count);
+	return 0;
+}
+
+static int dump_known(uint32_t uid, uint32_t size, void *ctx)
+{
+	fprintf(ctx, " %u:%u", uid, size);
+	return 0;
+}
+
+static int dump_uid(uint32_t uid, void *ctx)
+{
+	fprintf(ctx, " %u", uid);
+	return 0;
+}
+
+static int dump_account(struct ma_history *h, FILE *out, const char *login)
+{
+	struct ma_error err = { 0 };
+	int64_t acct, prev;
+	time_t prev_time;
+	bool found;
+	struct ma_pop3_prev pp;
+	int bad = 0;
+
+	bad |= ma_history_account(h, login, "imap.example.org", &acct, &err) != MA_OK;
+	fprintf(out, "account %s\n", login);
+	bad |= ma_history_audits(h, acct, 0, dump_audit, out, &err) != MA_OK;
+	for (int64_t a = 1; a <= 8; a++) {
+		fprintf(out, " gone in audit %lld\n", (long long)a);
+		bad |= ma_history_gone(h, a, dump_gone, out, &err) != MA_OK;
+		bad |= ma_history_pop3_gone(h, a, dump_pop3_gone, out, &err) != MA_OK;
+		bad |= ma_history_prev_audit(h, acct, a, &prev, &prev_time, &found, &err) != MA_OK;
+		fprintf(out, "  prev %d %lld %lld\n", found, (long long)prev, (long long)prev_time);
+	}
+	bad |= ma_history_pop3_prev(h, acct, &pp, &err) != MA_OK;
+	fprintf(out, " pop3 prev %d %lld %u %llu %d\n", pp.known, (long long)pp.audit_id,
+		pp.stat_count, (unsigned long long)pp.stat_size, pp.uidl_complete);
+	for (size_t i = 0; i < sizeof dump_folders / sizeof dump_folders[0]; i++) {
+		const char *name = dump_folders[i];
+		uint32_t uv, max_uid;
+		struct ma_folder_prev fp;
+		bad |= ma_history_folder_prev(h, acct, name, &uv, &max_uid, &found, &err) != MA_OK;
+		bad |= ma_history_folder_last(h, acct, name, &fp, &err) != MA_OK;
+		fprintf(out, " %s prev %d %u %u last %d %lld %u %u %u %u %u %llu %lld\n", name, found,
+			uv, max_uid, fp.known, (long long)fp.audit_id, fp.uidvalidity, fp.uidnext,
+			fp.messages, fp.unseen, fp.deleted, (unsigned long long)fp.total_size,
+			(long long)fp.same_as);
+		for (size_t j = 0; j < sizeof dump_validities / sizeof dump_validities[0]; j++) {
+			uint32_t v = dump_validities[j], count;
+			uint64_t total;
+			bad |= ma_history_folder_count(h, acct, name, v, &count, &total, &err) != MA_OK;
+			fprintf(out, "  %s/%u count %u %llu present", name, v, count,
+				(unsigned long long)total);
+			bad |= ma_history_folder_known(h, acct, name, v, true, dump_known, out,
+						       &err) != MA_OK;
+			fprintf(out, " all");
+			bad |= ma_history_folder_known(h, acct, name, v, false, dump_known, out,
+						       &err) != MA_OK;
+			fprintf(out, " uids");
+			bad |= ma_history_folder_uids(h, acct, name, v, dump_uid, out, &err) != MA_OK;
+			fprintf(out, "\n");
+		}
+	}
+	return bad;
+}
+
+static void fixture_msgs(struct ma_history *h, int64_t audit, const char *folder, uint32_t uv,
+			 const uint32_t *uids, const uint32_t *ids, size_t n)
+{
+	struct ma_error err = { 0 };
+	for (size_t i = 0; i < n; i++) {
+		unsigned char hash[32];
+		char subject[32];
+		snprintf(subject, sizeof subject, "message %u", ids[i]);
+		memset(hash, 0, sizeof hash);
+		hash[0] = (unsigned char)ids[i];
+		hash[1] = 0x5A;
+		struct ma_message m = {
+			.uid = uids[i], .size = 1000 + ids[i], .internaldate = 1700000000 + ids[i],
+			.flags = ids[i] % 4, .date = ids[i] % 3 ? "Tue, 14 Nov 2023 22:13:20 +0000" : NULL,
+			.from = "Bob <bob@example.org>", .subject = subject,
+		};
+		/* ids from 50 have no Message-ID: found by size and date */
+		const unsigned char *hp = ids[i] < 50 ? hash : NULL;
+		ma_history_put_messages(h, audit, folder, uv, &m, 1, &hp, &err);
+	}
+}
+
+static void fixture_folder(struct ma_history *h, int64_t audit, const char *name, uint32_t uv,
+			   uint32_t n, int64_t same_as)
+{
+	struct ma_error err = { 0 };
+	struct ma_folder f = { .name = (char *)name, .uidvalidity = uv, .uidnext = 100,
+			       .messages = n, .unseen = 1 };
+	if (same_as)
+		ma_history_put_folder_same(h, audit, &f, 0, 1000 * n, same_as, &err);
+	else
+		ma_history_put_folder(h, audit, &f, 1, 1000 * n, &err);
+}
+
+static void fixture_audit_end(struct ma_history *h, int64_t audit, bool complete, time_t t)
+{
+	struct ma_error err = { 0 };
+	ma_history_detect_gone(h, audit, complete, &err);
+	ma_history_commit(h, audit, t + 5, "ok", &err);
+}
+
+/* The continuation after the file is read: one more audit of each kind of
+ * change, written by whichever schema opened it. */
+static void fixture_continue(struct ma_history *h)
+{
+	struct ma_error err = { 0 };
+	int64_t alice, a;
+	const uint32_t inbox_uids[] = { 1, 2, 3 }, inbox_ids[] = { 1, 2, 60 };
+	const uint32_t sent[] = { 1 };
+	struct ma_pop3_entry pe[] = { { 1, 100, "aaa" }, { 2, 300, "ccc" } };
+	struct ma_pop3_view pv = { 2, 400, pe, 1, NULL, 0 };   /* incomplete UIDL list */
+
+	ma_history_account(h, "alice", "imap.example.org", &alice, &err);
+	ma_history_begin(h, alice, 1700000300, &a, &err);
+	ma_history_mark_present(h, a, "INBOX", 8, inbox_uids, 2, &err);
+	fixture_msgs(h, a, "INBOX", 8, inbox_uids + 2, inbox_ids + 2, 1);
+	fixture_folder(h, a, "INBOX", 8, 3, 0);
+	ma_history_mark_present(h, a, "Sent", 5, sent, 1, &err);
+	fixture_folder(h, a, "Sent", 5, 1, 0);
+	ma_history_put_pop3(h, a, &pv, &err);
+	fixture_audit_end(h, a, false, 1700000300);
+}
+
+#define V2_SQL "tests/unit/expected/history_v2.sql"
+#define V2_API "tests/unit/expected/history_v2_api.txt"
+
+/* Makes f's history file from the schema 2 fixture, then runs `extra` on it. */
+static void load_v2_fixture(struct fx *f, const char *extra)
+{
+	char path[128], *sql;
+	size_t len;
+	sqlite3 *db;
+
+	file_bytes(V2_SQL, &sql, &len);
+	sql[len] = '\0';
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	if (extra)
+		assert_int_equal(sqlite3_exec(db, extra, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	free(sql);
+}
+
+static int file_pragma(struct fx *f, const char *sql)
+{
+	char path[128];
+	sqlite3 *db;
+	sqlite3_stmt *q;
+
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_prepare_v2(db, sql, -1, &q, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_step(q), SQLITE_ROW);
+	int v = sqlite3_column_int(q, 0);
+	sqlite3_finalize(q);
+	sqlite3_close(db);
+	return v;
+}
+
+/* Schema 3 keys messages by mailbox and UID instead of by folder name.
+ * Every answer of the reading API about a schema 2 file, before and after
+ * one more audit, is what schema 2 mailaudit answered (V2_API is the output
+ * of these same dump and continue helpers built at a2fdf4a). */
+static void schema_2_file_reads_the_same(void **state)
+{
+	struct fx *f = *state;
+	char *got = NULL, *want;
+	size_t got_len = 0, want_len;
+
+	load_v2_fixture(f, NULL);
+	open_fx(f);
+	assert_int_equal(file_pragma(f, "PRAGMA user_version"), MA_HISTORY_SCHEMA);
+	assert_int_equal(file_pragma(f, "PRAGMA freelist_count"), 0);   /* vacuumed */
+	FILE *out = open_memstream(&got, &got_len);
+	assert_non_null(out);
+	assert_int_equal(dump_account(f->h, out, "alice"), 0);
+	assert_int_equal(dump_account(f->h, out, "bob"), 0);
+	fixture_continue(f->h);
+	fprintf(out, "after one more audit\n");
+	assert_int_equal(dump_account(f->h, out, "alice"), 0);
+	assert_int_equal(dump_account(f->h, out, "bob"), 0);
+	fclose(out);
+	file_bytes(V2_API, &want, &want_len);
+	if (got_len != want_len || memcmp(got, want, got_len) != 0) {
+		FILE *fp = fopen("/tmp/ma-history-v2-api.txt", "w");
+		if (fp) {
+			fwrite(got, 1, got_len, fp);
+			fclose(fp);
+		}
+		print_error("differs from %s: see /tmp/ma-history-v2-api.txt\n", V2_API);
+		fail();
+	}
+	free(got);
+	free(want);
+}
+
 /* A file written by schema 1 (two more indexes, no folder_state.same_as)
- * is brought to schema 2 on open and keeps working. */
+ * is brought to the current schema on open and keeps working. */
 static void schema_1_file_is_updated(void **state)
 {
 	struct fx *f = *state;
-	const struct tmsg kept[] = { { 1, 1 }, { 2, 2 }, { 5, 5 } };
-	const struct tmsg moved[] = { { 1, 3 } };
-	const struct tfolder before[] = { { "INBOX", 7, five, 5 }, { "Archive", 9, NULL, 0 } };
-	const struct tfolder after[] = { { "INBOX", 7, kept, 3 }, { "Archive", 9, moved, 1 } };
+	struct ma_error err = { 0 };
 	char path[128];
 	sqlite3 *db;
 
-	open_fx(f);
-	run_audit(f, T0, before, 2, true);
-	ma_history_close(f->h);
-	f->h = NULL;
-	snprintf(path, sizeof path, "%s/history.db", f->dir);
-	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
-	assert_int_equal(sqlite3_exec(db,
+	load_v2_fixture(f,
 		"DROP INDEX folder_state_same;"
 		"ALTER TABLE folder_state DROP COLUMN same_as;"
 		"CREATE INDEX message_hash ON message(account_id, msgid_hash)"
 		" WHERE msgid_hash IS NOT NULL;"
 		"CREATE INDEX message_date ON message(account_id, internaldate, size);"
-		"PRAGMA user_version = 1;", NULL, NULL, NULL), SQLITE_OK);
-	sqlite3_close(db);
-
+		"PRAGMA user_version = 1;");
 	open_fx(f);
-	int64_t a2 = run_audit(f, T0 + 60, after, 2, true);
-	struct gone_list g = gone_of(f, a2);
-	assert_int_equal(g.n, 2);
+	struct gone_list g = gone_of(f, 3);
+	assert_int_equal(g.n, 3);
 	assert_string_equal(g.gone_to[0], "Archive");
 	assert_string_equal(g.gone_to[1], "");
+	assert_string_equal(g.folder[2], "Trash");
+	assert_string_equal(g.gone_to[2], "Junk");
+	fixture_continue(f->h);
+	uint32_t count = 0;
+	uint64_t total = 0;
+	assert_int_equal(ma_history_folder_count(f->h, f->acct, "INBOX", 8, &count, &total, &err),
+			 MA_OK);
+	assert_int_equal(count, 3);
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
 	assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
 	sqlite3_stmt *q;
 	assert_int_equal(sqlite3_prepare_v2(db, "SELECT (SELECT user_version FROM pragma_user_version),"
@@ -1126,6 +1355,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(ten_thousand_gone_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(savepoint_undoes_a_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_1_file_is_updated, setup, teardown),
+		cmocka_unit_test_setup_teardown(schema_2_file_reads_the_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchanged_folder_is_recorded_as_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(repeat_from_recorded_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(second_writer_waits_for_first, setup, teardown),
