@@ -138,6 +138,13 @@ static const char *const migrations[] = {
 	"CREATE INDEX message_gone ON message(gone_audit)"
 	" WHERE gone_audit IS NOT NULL;"
 	"PRAGMA user_version = 3;",
+	/* 4: a POP3 view found the same as the last one (same STAT, and IMAP
+	 * proved INBOX holds the same UIDs) is recorded as the same UIDLs as
+	 * the audit named here instead of rewriting every UIDL row's
+	 * last_audit: an unchanged repeat writes almost nothing. */
+	"ALTER TABLE pop3_view ADD COLUMN same_as INTEGER REFERENCES audit(id);"
+	"CREATE INDEX pop3_view_same ON pop3_view(same_as) WHERE same_as IS NOT NULL;"
+	"PRAGMA user_version = 4;",
 };
 
 /* The key range of mailbox B's messages, for "m.id BETWEEN " IN_MAILBOX(b). */
@@ -1103,9 +1110,9 @@ static char *join_capa(const struct ma_pop3_view *v)
 	return s;
 }
 
-/* The pop3_view row of this audit. */
+/* The pop3_view row of this audit; same_as 0: its own UIDL rows. */
 static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
-			       const struct ma_pop3_view *v, bool complete,
+			       const struct ma_pop3_view *v, bool complete, int64_t same_as,
 			       struct ma_error *err)
 {
 	sqlite3_stmt *ins = NULL;
@@ -1116,7 +1123,8 @@ static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	if (sqlite3_prepare_v2(h->db,
 			       "INSERT OR REPLACE INTO pop3_view(audit_id, stat_count,"
-			       " stat_size, capa, uidl_complete) VALUES (?1, ?2, ?3, ?4, ?5)",
+			       " stat_size, capa, uidl_complete, same_as)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0))",
 			       -1, &ins, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "recording the POP3 view");
 		goto cleanup;
@@ -1126,6 +1134,7 @@ static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
 	sqlite3_bind_int64(ins, 3, (int64_t)v->stat_size);
 	sqlite3_bind_text(ins, 4, capa, -1, SQLITE_STATIC);
 	sqlite3_bind_int(ins, 5, complete);
+	sqlite3_bind_int64(ins, 6, same_as);
 	if (sqlite3_step(ins) != SQLITE_DONE)
 		st = db_fail(h, err, "recording the POP3 view");
 cleanup:
@@ -1178,7 +1187,7 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 	for (size_t i = 0; i < v->nentries; i++)
 		if (v->entries[i].uidl[0] == '\0')
 			complete = false;
-	if ((st = put_pop3_view(h, audit_id, v, complete, err)) != MA_OK)
+	if ((st = put_pop3_view(h, audit_id, v, complete, 0, err)) != MA_OK)
 		return st;
 	const struct ma_pop3_entry *batch[PUT_ROWS];
 	size_t n = 0;
@@ -1200,31 +1209,33 @@ ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
 				   const struct ma_pop3_view *v, int64_t prev_audit,
 				   struct ma_error *err)
 {
-	sqlite3_stmt *upd = NULL;
+	sqlite3_stmt *q = NULL;
 	ma_status st = need_audit(h, audit_id, err);
 
 	if (st != MA_OK)
 		return st;
 	if (prev_audit <= 0 || prev_audit >= audit_id)
 		return ma_fail(err, MA_ERR_ARGUMENT, "no earlier POP3 view to carry over");
-	if ((st = put_pop3_view(h, audit_id, v, true, err)) != MA_OK)
-		return st;
-	/* The UIDLs prev_audit saw are exactly its rows with last_audit at it:
-	 * a complete view marked the others gone. */
+	/* The UIDLs prev_audit saw are the rows of the audit that listed
+	 * them: prev_audit itself, or the one it was the same as. Their
+	 * last_audit stays there (a complete view marked the others gone). */
 	if (sqlite3_prepare_v2(h->db,
-			       "UPDATE pop3_message SET last_audit = ?1, gone_audit = NULL"
-			       " WHERE account_id = ?2 AND last_audit = ?3", -1, &upd,
-			       NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "recording the POP3 messages");
+			       "SELECT coalesce(same_as, audit_id) FROM pop3_view"
+			       " WHERE audit_id = ?1 AND uidl_complete", -1, &q, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "recording the POP3 view");
 		goto cleanup;
 	}
-	sqlite3_bind_int64(upd, 1, audit_id);
-	sqlite3_bind_int64(upd, 2, h->account_id);
-	sqlite3_bind_int64(upd, 3, prev_audit);
-	if (sqlite3_step(upd) != SQLITE_DONE)
-		st = db_fail(h, err, "recording the POP3 messages");
+	sqlite3_bind_int64(q, 1, prev_audit);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		st = put_pop3_view(h, audit_id, v, true, sqlite3_column_int64(q, 0), err);
+	else if (rc == SQLITE_DONE)
+		st = ma_fail(err, MA_ERR_ARGUMENT, "no complete POP3 view in audit %lld to carry over",
+			     (long long)prev_audit);
+	else
+		st = db_fail(h, err, "recording the POP3 view");
 cleanup:
-	sqlite3_finalize(upd);
+	sqlite3_finalize(q);
 	return st;
 }
 
@@ -1289,7 +1300,7 @@ static ma_status find_where_gone(struct ma_history *h, int64_t audit_id, struct 
 ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 				 bool folder_list_complete, struct ma_error *err)
 {
-	sqlite3_stmt *imap = NULL, *pop = NULL, *flag = NULL;
+	sqlite3_stmt *imap = NULL, *pop = NULL, *listed = NULL, *flag = NULL;
 	ma_status st = need_audit(h, audit_id, err);
 
 	if (st != MA_OK)
@@ -1307,9 +1318,13 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 			       -1, &imap, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db,
 			       "UPDATE pop3_message SET gone_audit = ?1"
-			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1"
-			       " AND EXISTS (SELECT 1 FROM pop3_view WHERE audit_id = ?1"
-			       "  AND uidl_complete)", -1, &pop, NULL) != SQLITE_OK ||
+			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1",
+			       -1, &pop, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       /* Only a complete listing of its own tells what is gone:
+			        * a view the same as an earlier one lost nothing. */
+			       "SELECT 1 FROM pop3_view WHERE audit_id = ?1 AND uidl_complete"
+			       " AND same_as IS NULL", -1, &listed, NULL) != SQLITE_OK ||
 	    sqlite3_prepare_v2(h->db,
 			       "UPDATE audit SET folder_list_complete = ?2 WHERE id = ?1",
 			       -1, &flag, NULL) != SQLITE_OK) {
@@ -1321,6 +1336,7 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 	sqlite3_bind_int(imap, 3, folder_list_complete);
 	sqlite3_bind_int64(pop, 1, audit_id);
 	sqlite3_bind_int64(pop, 2, h->account_id);
+	sqlite3_bind_int64(listed, 1, audit_id);
 	sqlite3_bind_int64(flag, 1, audit_id);
 	sqlite3_bind_int(flag, 2, folder_list_complete);
 	/* Before the account's first completed audit nothing can vanish: skip
@@ -1337,7 +1353,9 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 	}
 	if (found && sqlite3_changes(h->db) > 0 && (st = find_where_gone(h, audit_id, err)) != MA_OK)
 		goto cleanup;
-	if ((found && sqlite3_step(pop) != SQLITE_DONE) || sqlite3_step(flag) != SQLITE_DONE) {
+	int rc = found ? sqlite3_step(listed) : SQLITE_DONE;
+	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
+	    (rc == SQLITE_ROW && sqlite3_step(pop) != SQLITE_DONE) || sqlite3_step(flag) != SQLITE_DONE) {
 		st = db_fail(h, err, "finding vanished messages");
 		goto cleanup;
 	}
@@ -1345,6 +1363,7 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 cleanup:
 	sqlite3_finalize(imap);
 	sqlite3_finalize(pop);
+	sqlite3_finalize(listed);
 	sqlite3_finalize(flag);
 	return st;
 }
@@ -1467,7 +1486,12 @@ ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,
 	int rc;
 
 	if (sqlite3_prepare_v2(h->db,
-			       "SELECT m.uidl, m.size, a.started FROM pop3_message m"
+			       /* Last seen: the audit that listed it, or a later
+			        * one whose view was the same. */
+			       "SELECT m.uidl, m.size, coalesce((SELECT max(a2.started)"
+			       "  FROM pop3_view v JOIN audit a2 ON a2.id = v.audit_id"
+			       "  WHERE v.same_as = m.last_audit AND a2.finished IS NOT NULL),"
+			       " a.started) FROM pop3_message m"
 			       " JOIN audit a ON a.id = m.last_audit"
 			       " WHERE m.gone_audit = ?1 ORDER BY m.id", -1, &s, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "listing vanished POP3 messages");

@@ -47,7 +47,7 @@
 #include "status.h"
 
 /* Highest schema version this build reads and writes. */
-#define MA_HISTORY_SCHEMA 3
+#define MA_HISTORY_SCHEMA 4
 /* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
  * PRAGMA reads hex literals wrongly). */
 #define MA_HISTORY_APP_ID 1296136548
@@ -187,7 +187,8 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 
 /* Like ma_history_put_pop3 for a POP3 view known to be the one audit
  * prev_audit recorded in full (same STAT, INBOX unchanged over IMAP): v holds
- * STAT and CAPA only, and every UIDL prev_audit saw is marked seen again. */
+ * STAT and CAPA only. The view is recorded as the same UIDLs as the audit
+ * that listed them (no UIDL row is rewritten), so nothing is gone in it. */
 ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
 				   const struct ma_pop3_view *v, int64_t prev_audit,
 				   struct ma_error *err);

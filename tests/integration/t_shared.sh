@@ -66,7 +66,15 @@ imapctl() { python3 "$MA_TMP/imapctl.py" "$@"; }
 before=$(maildir_snapshot)
 
 # --- the first audit: two sessions, INBOX shared -------------------------------
-audit first
+# Whether the second session is free before the first has handed out the
+# last INBOX range is a race (its login against ~0.3 s of INBOX): up to
+# three first audits, each with a history of its own, until one joins.
+for try in 1 2 3; do
+	STATE="$MA_TMP/state.$try"
+	audit first
+	[ "$(printf '%s\n' "$TRACE" | grep -cE '^imap2 C: [^ ]+ EXAMINE INBOX')" = 1 ] && break
+done
+diag "first audits until the second session joined INBOX: $try"
 check_eq "first audit: exit 0" 0 "$RC"
 check "the first session fetched by UID ranges" test "$(fetches imap)" -gt 0
 check "the second session (imap2) read folders" \

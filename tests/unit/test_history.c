@@ -606,6 +606,12 @@ static int collect_pop3_gone(const struct ma_pop3_gone *m, void *ctx)
 	return 0;
 }
 
+static int pop3_last_seen(const struct ma_pop3_gone *m, void *ctx)
+{
+	*(time_t *)ctx = m->last_seen;
+	return 0;
+}
+
 static void pop3_view_and_audit_list(void **state)
 {
 	struct fx *f = *state;
@@ -1255,6 +1261,13 @@ static void repeat_from_recorded_state(void **state)
 	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
 	assert_int_equal(pp.audit_id, a2);
 	assert_true(pp.uidl_complete);
+	/* A second carry-over, from the first: still the UIDLs a1 listed. */
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 90, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_same(f->h, a, &same, a2, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, false, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 91, "ok", &err), MA_OK);
+	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "");
 
 	/* Then a real change: "bbb" and UID 2 gone, found against the carried
 	 * audit as against any other. */
@@ -1268,6 +1281,10 @@ static void repeat_from_recorded_state(void **state)
 	assert_int_equal(ma_history_commit(f->h, a, T0 + 121, "ok", &err), MA_OK);
 	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
 	assert_string_equal(gone, "bbb ");
+	/* Last seen by the latest audit whose view was the same. */
+	time_t seen = 0;
+	assert_int_equal(ma_history_pop3_gone(f->h, a, pop3_last_seen, &seen, &err), MA_OK);
+	assert_int_equal(seen, T0 + 90);
 	struct gone_list g = gone_of(f, a);
 	assert_int_equal(g.n, 1);
 	assert_int_equal(g.uid[0], 2);
