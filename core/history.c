@@ -1,4 +1,5 @@
 #include "history.h"
+#include "parse.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -952,6 +953,9 @@ static void bind_message(sqlite3_stmt *s, int b, int64_t audit_id, int64_t mailb
 	sqlite3_bind_int64(s, b + 2, m->size);
 	sqlite3_bind_int64(s, b + 3, m->internaldate);
 	sqlite3_bind_text(s, b + 4, m->date, -1, SQLITE_STATIC);
+	/* Raw From and Subject (see struct ma_message): ma_history_gone
+	 * decodes them. Rows from before hold them decoded, which decoding
+	 * again leaves as they are. */
 	sqlite3_bind_text(s, b + 5, m->from, -1, SQLITE_STATIC);
 	sqlite3_bind_text(s, b + 6, m->subject, -1, SQLITE_STATIC);
 	sqlite3_bind_blob(s, b + 7, msgid_hash, 32, SQLITE_STATIC);
@@ -1427,10 +1431,23 @@ static const char *text_or_null(sqlite3_stmt *s, int col)
 	return (const char *)sqlite3_column_text(s, col);
 }
 
+/* A stored From or Subject as screen text: *out is NULL for NULL, else
+ * decoded (ma_rfc2047_decode) and the caller's to free. -1 on ENOMEM. */
+static int decoded_column(sqlite3_stmt *s, int col, char **out)
+{
+	const char *raw = text_or_null(s, col);
+	*out = NULL;
+	if (!raw)
+		return 0;
+	*out = ma_rfc2047_decode(raw, (size_t)sqlite3_column_bytes(s, col));
+	return *out ? 0 : -1;
+}
+
 ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 			  void *ctx, struct ma_error *err)
 {
 	sqlite3_stmt *s = NULL;
+	char *from = NULL, *subject = NULL;
 	ma_status st = MA_OK;
 	int rc;
 
@@ -1452,6 +1469,12 @@ ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 	}
 	sqlite3_bind_int64(s, 1, audit_id);
 	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		/* Audits store From and Subject raw; decoding waits until here,
+		 * for the few messages that are ever shown. */
+		if (decoded_column(s, 6, &from) < 0 || decoded_column(s, 7, &subject) < 0) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto cleanup;
+		}
 		struct ma_gone_msg g = {
 			.folder = text_or_null(s, 0),
 			.uidvalidity = (uint32_t)sqlite3_column_int64(s, 1),
@@ -1459,20 +1482,26 @@ ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 			.size = (uint32_t)sqlite3_column_int64(s, 3),
 			.internaldate = sqlite3_column_int64(s, 4),
 			.date = text_or_null(s, 5),
-			.from = text_or_null(s, 6),
-			.subject = text_or_null(s, 7),
+			.from = from,
+			.subject = subject,
 			.flags = (unsigned)sqlite3_column_int64(s, 8),
 			.last_seen = (time_t)sqlite3_column_int64(s, 10),
 			.gone_to = text_or_null(s, 11),
 		};
 		if (sqlite3_column_bytes(s, 9) == 32)
 			g.msgid_hash = sqlite3_column_blob(s, 9);
-		if (cb(&g, ctx) != 0)
+		int stop = cb(&g, ctx);
+		free(from);
+		free(subject);
+		from = subject = NULL;
+		if (stop)
 			goto cleanup;
 	}
 	if (rc != SQLITE_DONE)
 		st = db_fail(h, err, "listing vanished messages");
 cleanup:
+	free(from);
+	free(subject);
 	sqlite3_finalize(s);
 	return st;
 }

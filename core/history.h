@@ -218,7 +218,8 @@ struct ma_gone_msg {
 	const char *folder;
 	uint32_t uidvalidity, uid, size;
 	int64_t internaldate;              /* 0 = unknown */
-	const char *date, *from, *subject; /* NULL if unknown */
+	const char *date, *from, *subject; /* NULL if unknown; from and subject
+					    * RFC 2047-decoded screen text */
 	unsigned flags;                    /* as last seen, enum ma_flag */
 	const unsigned char *msgid_hash;   /* 32 bytes or NULL */
 	time_t last_seen;                  /* start of the last audit that saw it */
@@ -226,7 +227,8 @@ struct ma_gone_msg {
 };
 typedef int (*ma_gone_cb)(const struct ma_gone_msg *m, void *ctx);
 
-/* Messages found gone by audit_id (open or committed), by folder and UID. */
+/* Messages found gone by audit_id (open or committed), by folder and UID.
+ * The strings of *m last until cb returns. */
 ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 			  void *ctx, struct ma_error *err);
 

@@ -76,7 +76,9 @@ typedef int (*ma_imap_msg_cb)(struct ma_message *m, void *ctx);
 
 /* UID FETCH of the given UIDs in bounded chunks: UID FLAGS RFC822.SIZE
  * INTERNALDATE, and with headers also
- * BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)]. */
+ * BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)], parsed by
+ * ma_parse_header_fields_raw: m->from and m->subject are raw, to be
+ * decoded with ma_rfc2047_decode before they are shown. */
 ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool headers,
 			ma_imap_msg_cb cb, void *ctx, struct ma_error *err);
 

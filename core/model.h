@@ -1,6 +1,7 @@
 /* What one look at a mailbox sees: plain data shared by the sessions, the
  * history store, the analysis and the report. No behaviour lives here except
- * freeing. Strings are UTF-8 and owned by the struct that holds them. */
+ * freeing. Strings are owned by the struct that holds them and are UTF-8,
+ * except a message's raw From and Subject (see struct ma_message). */
 #ifndef MA_MODEL_H
 #define MA_MODEL_H
 
@@ -24,8 +25,12 @@ struct ma_message {
 	unsigned flags;           /* enum ma_flag bits */
 	char *message_id;         /* normalized "<local@domain>", NULL if none */
 	char *date;               /* Date: header, unfolded, NULL if none */
-	char *from;               /* decoded From:, NULL if none */
-	char *subject;            /* decoded Subject:, NULL if none */
+	/* From: and Subject:, NULL if none. As an audit fetches them they are
+	 * RAW (ma_parse_header_fields_raw): unfolded but not RFC 2047-decoded
+	 * nor safe for a screen, and stored so in the history, which decodes
+	 * them (ma_rfc2047_decode) when it hands out a lost message. */
+	char *from;
+	char *subject;
 };
 
 struct ma_folder {

@@ -327,6 +327,44 @@ bad:
 
 /* ---- unfolding ---- */
 
+/* Unfolds buf[0..len) into dst, at most cap bytes; *used is how much of
+ * buf that took. A break at the very end becomes a space: callers drop
+ * trailing breaks first. */
+static size_t unfold_into(const char *buf, size_t len, char *dst, size_t cap, size_t *used)
+{
+	size_t n = 0, i = 0;
+	for (; i < len && n < cap; i++) {
+		/* Runs of ordinary bytes in one copy: a byte at a time made
+		 * this the costliest part of parsing a fetched header. */
+		size_t run = i;
+		while (run < len && ((unsigned char)buf[run] > '\r' ||
+				     (buf[run] != '\r' && buf[run] != '\n' && buf[run] != '\0')))
+			run++;
+		if (run > i) {
+			size_t k = run - i < cap - n ? run - i : cap - n;
+			memcpy(dst + n, buf + i, k);
+			n += k;
+			i += k - 1;
+			continue;
+		}
+		char c = buf[i];
+		if (c == '\r' || c == '\n') {
+			size_t j = i + 1;
+			if (c == '\r' && j < len && buf[j] == '\n')
+				j++;
+			/* A fold keeps its space or tab; a stray break must
+			 * still separate the words around it. */
+			if (j >= len || !is_wsp(buf[j]))
+				dst[n++] = ' ';
+			i = j - 1;
+			continue;
+		}
+		dst[n++] = c ? c : ' ';
+	}
+	*used = i;
+	return n;
+}
+
 char *ma_header_unfold(const char *buf, size_t len)
 {
 	if (!buf)
@@ -338,23 +376,8 @@ char *ma_header_unfold(const char *buf, size_t len)
 	char *r = malloc(len + 1);
 	if (!r)
 		return NULL;
-	size_t n = 0;
-	for (size_t i = 0; i < len; i++) {
-		char c = buf[i];
-		if (c == '\r' || c == '\n') {
-			size_t j = i + 1;
-			if (c == '\r' && j < len && buf[j] == '\n')
-				j++;
-			/* A fold keeps its space or tab; a stray break must
-			 * still separate the words around it. */
-			if (j >= len || !is_wsp(buf[j]))
-				r[n++] = ' ';
-			i = j - 1;
-			continue;
-		}
-		r[n++] = c ? c : ' ';
-	}
-	r[n] = '\0';
+	size_t used;
+	r[unfold_into(buf, len, r, len, &used)] = '\0';
 	return r;
 }
 
@@ -669,22 +692,84 @@ static size_t line_end(const char *buf, size_t len, size_t i)
 	return nl ? (size_t)(nl - buf) : len;
 }
 
-static int set_field(struct ma_message *m, int which, const char *v, size_t n)
+/* Bytes that unfolding turns into nothing or into blanks, which
+ * header_text then trims: trimming them first gives the same text. */
+static bool is_trim(char c)
 {
-	char **slot = which == 0 ? &m->message_id : which == 1 ? &m->date :
-		      which == 2 ? &m->from : &m->subject;
+	return is_ws(c) || c == '\0';
+}
+
+/* Where text cut at n must end so that no encoded word is cut in two:
+ * before an unfinished word in its trailing token, else n. Encoded words
+ * hold no bytes outside '!'..'~', and "=?" appears in one only at its
+ * start, so only the token's last "=?" can begin an unfinished one. */
+static size_t cut_before_word(const char *s, size_t n)
+{
+	for (size_t i = n; i && s[i - 1] > ' ' && s[i - 1] < 0x7f;) {
+		i--;
+		if (s[i] != '=' || i + 1 >= n || s[i + 1] != '?')
+			continue;
+		struct encoded_word w;
+		return parse_encoded_word(s, n, i, &w) ? n : i;
+	}
+	return n;
+}
+
+/* From or Subject for the history: unfolded and trimmed exactly as
+ * header_text does before it decodes, so ma_rfc2047_decode of this text
+ * gives what header_text gives. Longer than MA_HEADER_RAW_MAX, it is cut
+ * at a character and encoded-word boundary and ends in "…". NULL only on
+ * ENOMEM. */
+static char *raw_text(const char *s, size_t n)
+{
+	while (n && is_trim(s[0]))
+		s++, n--;
+	while (n && is_trim(s[n - 1]))
+		n--;
+	size_t cap = n < MA_HEADER_RAW_MAX ? n : MA_HEADER_RAW_MAX;
+	char *r = malloc(cap + sizeof ELLIPSIS);
+	if (!r)
+		return NULL;
+	size_t used, k = unfold_into(s, n, r, cap, &used);
+	/* s ends in a byte that is kept, so input left over is text lost. */
+	if (used < n) {
+		/* s[used] continuing a character: its first bytes go too. */
+		if (((unsigned char)s[used] & 0xc0) == 0x80) {
+			size_t b = k;
+			while (b && k - b < 3 && ((unsigned char)r[b - 1] & 0xc0) == 0x80)
+				b--;
+			if (b && (unsigned char)r[b - 1] >= 0xc0)
+				k = b - 1;
+		}
+		k = cut_before_word(r, k);
+		memcpy(r + k, ELLIPSIS, 3);
+		k += 3;
+	}
+	r[k] = '\0';
+	return r;
+}
+
+enum field { F_MSGID, F_DATE, F_FROM, F_SUBJECT };
+
+static int set_field(struct ma_message *m, enum field which, const char *v, size_t n, bool decode)
+{
+	char **slot = which == F_MSGID ? &m->message_id : which == F_DATE ? &m->date :
+		      which == F_FROM ? &m->from : &m->subject;
 	if (*slot)
 		return 0;
-	if (which == 0) {
+	if (which == F_MSGID) {
 		/* An unusable id leaves the slot empty, which is no error. */
 		*slot = ma_msgid_normalize(v, n);
 		return 0;
 	}
-	*slot = header_text(v, n, which >= 2);
+	if (which == F_DATE)
+		*slot = header_text(v, n, false);
+	else
+		*slot = decode ? header_text(v, n, true) : raw_text(v, n);
 	return *slot ? 0 : -1;
 }
 
-int ma_parse_header_fields(const char *buf, size_t len, struct ma_message *m)
+static int parse_fields(const char *buf, size_t len, struct ma_message *m, bool decode)
 {
 	static const char *const names[] = { "message-id", "date", "from", "subject" };
 	bool seen[4] = { false };
@@ -718,13 +803,23 @@ int ma_parse_header_fields(const char *buf, size_t len, struct ma_message *m)
 				if (seen[k] || !word_is(buf + i, name_len, names[k]))
 					continue;
 				seen[k] = true;
-				if (set_field(m, k, buf + v, field_end - v) < 0)
+				if (set_field(m, (enum field)k, buf + v, field_end - v, decode) < 0)
 					return -1;
 			}
 		}
 		i = field_end;
 	}
 	return 0;
+}
+
+int ma_parse_header_fields(const char *buf, size_t len, struct ma_message *m)
+{
+	return parse_fields(buf, len, m, true);
+}
+
+int ma_parse_header_fields_raw(const char *buf, size_t len, struct ma_message *m)
+{
+	return parse_fields(buf, len, m, false);
 }
 
 /* ---- Message-ID ---- */

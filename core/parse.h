@@ -12,7 +12,9 @@
  *
  * Text meant for the screen (decoded folder names, From, Subject, Date) is
  * valid UTF-8 with no control characters except tab, so a hostile server
- * cannot send escape sequences to the terminal through it. */
+ * cannot send escape sequences to the terminal through it. The raw From
+ * and Subject of ma_parse_header_fields_raw are not: they are for storing,
+ * and ma_rfc2047_decode makes them screen text. */
 #ifndef MA_PARSE_H
 #define MA_PARSE_H
 
@@ -24,6 +26,12 @@
 
 /* Longest decoded header value in bytes; longer values end in "…". */
 #define MA_HEADER_MAX 4096
+/* Longest raw From or Subject (ma_parse_header_fields_raw) in bytes, plus
+ * "…" when cut: enough for a value encoded in UTF-8 or an 8-bit charset,
+ * even as Q with every byte escaped (under 4 bytes each with the words'
+ * own overhead), to decode to MA_HEADER_MAX bytes, so decoding the raw
+ * text cuts where decoding at fetch time would have. */
+#define MA_HEADER_RAW_MAX (4 * MA_HEADER_MAX)
 
 /* IMAP modified UTF-7 (RFC 3501 5.1.3) folder name to UTF-8.
  * NULL when the name is not valid modified UTF-7 (bad base64, odd or
@@ -42,7 +50,11 @@ char *ma_header_unfold(const char *buf, size_t len);
  * word with an unknown charset or invalid payload stays as it was written.
  * Invalid UTF-8 outside encoded words becomes U+FFFD; CR and LF become a
  * space, other control characters become '?'. At most MA_HEADER_MAX bytes,
- * truncated with "…". Expects an unfolded value. NULL only on ENOMEM. */
+ * truncated with "…". Expects an unfolded value. NULL only on ENOMEM.
+ * Text this function returned comes back unchanged unless it holds an
+ * encoded word that decodes (which needs one encoded inside another):
+ * valid UTF-8 without control characters but tab is kept as it is, and a
+ * value cut with "…" is cut at the same place again. */
 char *ma_rfc2047_decode(const char *buf, size_t len);
 
 /* Fills m->message_id, m->date, m->from and m->subject from the bytes of an
@@ -54,6 +66,17 @@ char *ma_rfc2047_decode(const char *buf, size_t len);
  * screen; from and subject are also RFC 2047-decoded. A field that is absent
  * stays NULL. Returns 0, or -1 on ENOMEM (m then holds what was parsed). */
 int ma_parse_header_fields(const char *buf, size_t len, struct ma_message *m);
+
+/* The same, except that from and subject stay RAW: unfolded and trimmed
+ * but neither RFC 2047-decoded nor made safe for the screen (NUL bytes
+ * become spaces, there are no CR or LF; anything else is as the server sent
+ * it, invalid UTF-8 and control characters included). At most
+ * MA_HEADER_RAW_MAX bytes, then "…". This is what an audit fetches with:
+ * decoding costs more than the rest of a fetch's parsing and is only
+ * needed for the few messages ever shown. Raw text MUST go through
+ * ma_rfc2047_decode before it is displayed; that gives exactly what
+ * ma_parse_header_fields gives (unless the raw text was cut). */
+int ma_parse_header_fields_raw(const char *buf, size_t len, struct ma_message *m);
 
 /* Message-ID to a stable key "<left@right>": comments and whitespace around
  * it are skipped, the first <...> token is taken (a bare token containing

@@ -33,6 +33,42 @@ static void check_screen_text(const char *s)
 		abort();
 }
 
+static bool same(const char *a, const char *b)
+{
+	return a == b || (a && b && strcmp(a, b) == 0);
+}
+
+/* Raw From or Subject: no line breaks, bounded, screen text once decoded. */
+static void check_raw_text(const char *s)
+{
+	if (!s)
+		return;
+	size_t n = strlen(s);
+	if (n > MA_HEADER_RAW_MAX + 3 || strpbrk(s, "\r\n"))
+		abort();
+	char *d = ma_rfc2047_decode(s, n);
+	check_screen_text(d);
+	if (d && strlen(d) > MA_HEADER_MAX)
+		abort();
+	free(d);
+}
+
+/* decoded came from ma_parse_header_fields, raw from the _raw variant of
+ * the same input: uncut, decoding raw must give decoded exactly (what the
+ * history shows is what it showed when it stored decoded text). */
+static void check_same_decoded(const char *decoded, const char *raw, bool uncut)
+{
+	if (!decoded != !raw)
+		abort();
+	if (!raw)
+		return;
+	check_raw_text(raw);
+	char *d = ma_rfc2047_decode(raw, strlen(raw));
+	if (d && uncut && strcmp(d, decoded) != 0)
+		abort();
+	free(d);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size == 0)
@@ -65,13 +101,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	case 3: {
-		struct ma_message m = { 0 };
-		ma_parse_header_fields(buf, len, &m);
+		struct ma_message m = { 0 }, raw = { 0 };
+		int rc = ma_parse_header_fields(buf, len, &m);
 		check_screen_text(m.date);
 		check_screen_text(m.from);
 		check_screen_text(m.subject);
 		check_screen_text(m.message_id);
+		int raw_rc = ma_parse_header_fields_raw(buf, len, &raw);
+		/* Raw text decoded later must be what decoding at once gave,
+		 * unless it was cut (which only a longer input can cause). */
+		if (rc == 0 && raw_rc == 0) {
+			check_same_decoded(m.from, raw.from, len <= MA_HEADER_RAW_MAX);
+			check_same_decoded(m.subject, raw.subject, len <= MA_HEADER_RAW_MAX);
+			if (!same(m.date, raw.date) || !same(m.message_id, raw.message_id))
+				abort();
+		}
 		ma_message_clear(&m);
+		ma_message_clear(&raw);
 		break;
 	}
 	case 4: {
@@ -151,11 +197,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (!r.has_header && (r.header || r.header_len))
 			abort();
-		/* What the IMAP session does next with the header block. */
+		/* What the IMAP session does next with the header block, and
+		 * the history with From and Subject when it shows them. */
 		struct ma_message m = { 0 };
-		ma_parse_header_fields(r.header, r.header_len, &m);
-		check_screen_text(m.from);
-		check_screen_text(m.subject);
+		ma_parse_header_fields_raw(r.header, r.header_len, &m);
+		check_screen_text(m.date);
+		check_raw_text(m.from);
+		check_raw_text(m.subject);
 		ma_message_clear(&m);
 		break;
 	}

@@ -245,6 +245,20 @@ static void check_screen_text(const char *s, size_t max)
 		abort();
 }
 
+/* Raw From and Subject (ma_parse_header_fields_raw): unfolded, bounded,
+ * and screen text once decoded as the history decodes them. */
+static void check_raw_text(const char *s)
+{
+	if (!s)
+		return;
+	size_t n = strlen(s);
+	if (n > MA_HEADER_RAW_MAX + 3 || strpbrk(s, "\r\n"))
+		abort();
+	char *d = ma_rfc2047_decode(s, n);
+	check_screen_text(d, MA_HEADER_MAX);
+	free(d);
+}
+
 /* Error details reach the terminal: no C0 control or DEL. */
 static void check_error(ma_status st, const struct ma_error *e)
 {
@@ -271,8 +285,8 @@ struct fetch_ctx {
 static int on_message(struct ma_message *m, void *arg)
 {
 	struct fetch_ctx *fc = arg;
-	check_screen_text(m->from, 4 * MA_HEADER_MAX);
-	check_screen_text(m->subject, 4 * MA_HEADER_MAX);
+	check_raw_text(m->from);
+	check_raw_text(m->subject);
 	check_screen_text(m->date, 4 * MA_HEADER_MAX);
 	if (m->message_id) {
 		size_t n = strlen(m->message_id);

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "history.h"
+#include "parse.h"
 
 #define T0 1700000000
 
@@ -448,6 +449,88 @@ static void moved_messages_name_their_folder(void **state)
 	assert_int_equal(g.uid[0], 3);
 	assert_string_equal(g.gone_to[0], "Archive");
 	assert_string_equal(g.gone_to[1], "Archive");
+}
+
+/* From and Subject as a callback saw them, copied (they last only until
+ * it returns). */
+struct gone_text {
+	size_t n, stop_after;
+	char *from[4], *subject[4];
+};
+
+static int collect_text(const struct ma_gone_msg *m, void *ctx)
+{
+	struct gone_text *t = ctx;
+	assert_true(t->n < 4);
+	t->from[t->n] = m->from ? strdup(m->from) : NULL;
+	t->subject[t->n] = m->subject ? strdup(m->subject) : NULL;
+	t->n++;
+	return t->stop_after && t->n >= t->stop_after;
+}
+
+static void gone_text_clear(struct gone_text *t)
+{
+	for (size_t i = 0; i < t->n; i++) {
+		free(t->from[i]);
+		free(t->subject[i]);
+	}
+	memset(t, 0, sizeof *t);
+}
+
+/* Audits store From and Subject raw; the history hands them out decoded.
+ * Rows written before that hold decoded text, which must come back as it
+ * was stored. */
+static void gone_from_and_subject_are_decoded(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	int64_t a;
+	unsigned char hash[32];
+	const char *hdr =
+		"From: =?UTF-8?Q?=C5=81ukasz_=C5=BB=C3=B3=C5=82=C4=87?=\r\n <user@example.org>\r\n"
+		"Subject: =?UTF-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4=?= \033[2J\r\n";
+	struct ma_message msgs[3] = { { .uid = 1 }, { .uid = 2 }, { .uid = 3 } };
+	assert_int_equal(ma_parse_header_fields_raw(hdr, strlen(hdr), &msgs[0]), 0);
+	assert_string_equal(msgs[0].subject, "=?UTF-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4=?= \033[2J");
+	/* what older versions stored: ma_parse_header_fields' decoded text */
+	assert_int_equal(ma_parse_header_fields(hdr, strlen(hdr), &msgs[1]), 0);
+	const char *old_from = "Łukasz Żółć <user@example.org>";
+	const char *old_subject = "Grüße aus München ?[2J";
+	assert_string_equal(msgs[1].from, old_from);
+	assert_string_equal(msgs[1].subject, old_subject);
+	/* msgs[2]: neither field */
+
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	for (size_t i = 0; i < 3; i++) {
+		fake_hash(msgs[i].uid, hash);
+		assert_int_equal(ma_history_put_message(f->h, a, "INBOX", 7, &msgs[i], hash, &err),
+				 MA_OK);
+	}
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 7, .uidnext = 4, .messages = 3 }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 5, "ok", &err), MA_OK);
+	const struct tfolder empty = { "INBOX", 7, NULL, 0 };
+	int64_t a2 = run_audit(f, T0 + 60, &empty, 1, true);
+
+	struct gone_text t = { 0 };
+	assert_int_equal(ma_history_gone(f->h, a2, collect_text, &t, &err), MA_OK);
+	assert_int_equal(t.n, 3);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(t.from[i], old_from);
+		assert_string_equal(t.subject[i], old_subject);
+	}
+	assert_null(t.from[2]);
+	assert_null(t.subject[2]);
+	gone_text_clear(&t);
+
+	/* stopping early frees what was decoded (ASan checks) */
+	t.stop_after = 1;
+	assert_int_equal(ma_history_gone(f->h, a2, collect_text, &t, &err), MA_OK);
+	assert_int_equal(t.n, 1);
+	gone_text_clear(&t);
+	for (size_t i = 0; i < 3; i++)
+		ma_message_clear(&msgs[i]);
 }
 
 static void moved_without_message_id_matches_size_and_date(void **state)
@@ -1361,6 +1444,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(unchanged_repeat_has_nothing_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(removed_messages_are_destroyed, setup, teardown),
 		cmocka_unit_test_setup_teardown(moved_messages_name_their_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(gone_from_and_subject_are_decoded, setup, teardown),
 		cmocka_unit_test_setup_teardown(moved_without_message_id_matches_size_and_date, setup, teardown),
 		cmocka_unit_test_setup_teardown(uidvalidity_change_is_not_destruction, setup, teardown),
 		cmocka_unit_test_setup_teardown(unread_folder_loses_nothing_deleted_folder_does, setup, teardown),

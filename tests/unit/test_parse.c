@@ -233,6 +233,207 @@ static void header_fields(void **state)
 	ma_message_clear(&m);
 }
 
+/* The raw parse of h keeps From and Subject as want_from / want_subject,
+ * everything else as the decoding parse does, and decoding the raw text
+ * gives what the decoding parse gives. */
+static void expect_raw(const char *h, size_t n, const char *want_from, const char *want_subject)
+{
+	char *copy = exact_copy(h, n);
+	struct ma_message raw = { 0 }, dec = { 0 };
+	assert_int_equal(ma_parse_header_fields_raw(copy, n, &raw), 0);
+	assert_int_equal(ma_parse_header_fields(copy, n, &dec), 0);
+	const char *want[2] = { want_from, want_subject };
+	char *got[2] = { raw.from, raw.subject }, *decoded[2] = { dec.from, dec.subject };
+	for (int i = 0; i < 2; i++) {
+		if (!want[i]) {
+			assert_null(got[i]);
+			assert_null(decoded[i]);
+			continue;
+		}
+		assert_string_equal(got[i], want[i]);
+		char *d = ma_rfc2047_decode(got[i], strlen(got[i]));
+		assert_string_equal(d, decoded[i]);
+		free(d);
+	}
+	if (dec.date)
+		assert_string_equal(raw.date, dec.date);
+	else
+		assert_null(raw.date);
+	if (dec.message_id)
+		assert_string_equal(raw.message_id, dec.message_id);
+	else
+		assert_null(raw.message_id);
+	ma_message_clear(&raw);
+	ma_message_clear(&dec);
+	free(copy);
+}
+
+static void header_fields_raw(void **state)
+{
+	(void)state;
+	/* encoded and folded: unfolded and trimmed, still encoded */
+	expect_raw(L("Message-ID: <ABC.123@Mail.Example.COM>\r\n"
+		     "date:  Tue, 1 Jul 2003 10:52:37\r\n +0200  \r\n"
+		     "From: =?utf-8?q?J=C3=B6rg?= <jorg@example.com>\r\n"
+		     "SUBJECT: =?UTF-8?Q?P=C5=99=C3=ADli=C5=A1?=\r\n"
+		     " =?UTF-8?Q?_=C5=BElu=C5=A5ou=C4=8Dk=C3=BD?=\r\n"
+		     "Subject: second one loses\r\n\r\n"),
+		   "=?utf-8?q?J=C3=B6rg?= <jorg@example.com>",
+		   "=?UTF-8?Q?P=C5=99=C3=ADli=C5=A1?= =?UTF-8?Q?_=C5=BElu=C5=A5ou=C4=8Dk=C3=BD?=");
+	/* plain text, folds with tabs, LF only, stray CR, no final line break */
+	expect_raw(L("From:\tplain@example.org \n"
+		     "Subject: a\r\n\tb\rc \t\r\n"), "plain@example.org", "a\tb c");
+	expect_raw(L("Subject: a\r\n b\r"), NULL, "a b");
+	expect_raw(L("Subject:\r\n"), NULL, "");
+	expect_raw(L("Subject:  \r\n \r\n"), NULL, "");
+	expect_raw(L("\r\nSubject: body\r\n"), NULL, NULL);
+	/* leading and trailing CR, LF, NUL and blanks go as header_text's
+	 * unfold-then-trim would drop them; NUL inside becomes a space */
+	static const char nul[] = "Subject:\0 \r\n \0a\0b\0\r\n\t\0\r\n"
+				  "From: \r\n x\r\n";
+	expect_raw(nul, sizeof nul - 1, "x", "a b");
+	/* hostile bytes stay as sent (the history decodes them) */
+	expect_raw(L("Subject: \033[2J=?utf-8?q?=1B]0;x=07?= caf\xe9\r\n"), NULL,
+		   "\033[2J=?utf-8?q?=1B]0;x=07?= caf\xe9");
+	/* a second call neither leaks nor overwrites */
+	struct ma_message m = { 0 };
+	assert_int_equal(ma_parse_header_fields_raw(L("Subject: =?utf-8?q?a?=\r\n"), &m), 0);
+	assert_int_equal(ma_parse_header_fields_raw(L("Subject: x\r\nFrom: y\r\n"), &m), 0);
+	assert_string_equal(m.subject, "=?utf-8?q?a?=");
+	assert_string_equal(m.from, "y");
+	ma_message_clear(&m);
+	assert_int_equal(ma_parse_header_fields_raw(NULL, 5, &m), 0);
+	assert_null(m.subject);
+	assert_int_equal(ma_parse_header_fields_raw(L("Subject: x\r\n"), NULL), 0);
+}
+
+/* A Subject of n bytes of value: "Subject: " value "\r\n". */
+static char *subject_header(const char *value, size_t n, size_t *len)
+{
+	*len = 9 + n + 2;
+	char *h = malloc(*len);
+	assert_non_null(h);
+	memcpy(h, "Subject: ", 9);
+	memcpy(h + 9, value, n);
+	memcpy(h + 9 + n, "\r\n", 2);
+	return h;
+}
+
+static void header_fields_raw_bounded(void **state)
+{
+	(void)state;
+	size_t n = MA_HEADER_RAW_MAX + 1000, len;
+	char *v = malloc(n);
+	assert_non_null(v);
+	struct ma_message m = { 0 };
+
+	/* exactly the limit: kept whole */
+	memset(v, 'x', n);
+	char *h = subject_header(v, MA_HEADER_RAW_MAX, &len);
+	assert_int_equal(ma_parse_header_fields_raw(h, len, &m), 0);
+	assert_int_equal(strlen(m.subject), MA_HEADER_RAW_MAX);
+	ma_message_clear(&m);
+	free(h);
+
+	/* longer: cut to the limit, then "…" */
+	h = subject_header(v, n, &len);
+	assert_int_equal(ma_parse_header_fields_raw(h, len, &m), 0);
+	assert_int_equal(strlen(m.subject), MA_HEADER_RAW_MAX + 3);
+	assert_string_equal(m.subject + MA_HEADER_RAW_MAX, "…");
+	/* and still cut as before once decoded */
+	char *d = ma_rfc2047_decode(m.subject, strlen(m.subject));
+	struct ma_message dec = { 0 };
+	assert_int_equal(ma_parse_header_fields(h, len, &dec), 0);
+	assert_string_equal(d, dec.subject);
+	free(d);
+	ma_message_clear(&dec);
+	ma_message_clear(&m);
+	free(h);
+
+	/* a cut never splits a character: "é" (2 bytes) across the limit */
+	memset(v, 'x', n);
+	memcpy(v + MA_HEADER_RAW_MAX - 1, "\xc3\xa9", 2);
+	h = subject_header(v, n, &len);
+	assert_int_equal(ma_parse_header_fields_raw(h, len, &m), 0);
+	assert_int_equal(strlen(m.subject), MA_HEADER_RAW_MAX - 1 + 3);
+	assert_string_equal(m.subject + MA_HEADER_RAW_MAX - 1, "…");
+	ma_message_clear(&m);
+	free(h);
+
+	/* nor an encoded word: the unfinished one goes, a finished one stays */
+	memset(v, ' ', n);
+	const char *w = "=?utf-8?q?=C3=A9?=";
+	size_t wl = strlen(w), at = MA_HEADER_RAW_MAX - wl;
+	memcpy(v, "a", 1);
+	memcpy(v + at, w, wl);              /* ends exactly at the limit */
+	memcpy(v + n - 1, "z", 1);
+	h = subject_header(v, n, &len);
+	assert_int_equal(ma_parse_header_fields_raw(h, len, &m), 0);
+	assert_int_equal(strlen(m.subject), MA_HEADER_RAW_MAX + 3);
+	assert_memory_equal(m.subject + at, w, wl);
+	ma_message_clear(&m);
+	free(h);
+	memcpy(v + at + 1, w, wl);          /* one byte over */
+	h = subject_header(v, n, &len);
+	assert_int_equal(ma_parse_header_fields_raw(h, len, &m), 0);
+	assert_int_equal(strlen(m.subject), at + 1 + 3);
+	assert_string_equal(m.subject + at + 1, "…");
+	ma_message_clear(&m);
+	free(h);
+	free(v);
+}
+
+/* Rows written before raw storage hold ma_rfc2047_decode's output; the
+ * history decodes them again, which must change nothing. */
+static void rfc2047_decoded_is_fixed_point(void **state)
+{
+	(void)state;
+	static const char *const inputs[] = {
+		"plain ascii subject",
+		"=?utf-8?q?J=C3=B6rg?= <jorg@example.com>",
+		"=?UTF-8?B?R3LDvMOfZSBhdXMgTcO8bmNoZW4=?=",
+		"=?iso-8859-2?q?P=F8=EDli=B9?= =?utf-8?q?_=C5=BElu=C5=A5ou=C4=8Dk=C3=BD?=",
+		"tab\there  and  spaces ",
+		" =?utf-8?q?_lead_and_trail_?= ",
+		"a\033[31mred\r\nnl\x7f\xc2\x9b",           /* controls, C1 */
+		"caf\xe9 \xc0\xaf \xed\xa0\x80",            /* invalid UTF-8, surrogate */
+		"=?utf-8?q?=1B]0;pwned=07?=",
+		"=?bogus?q?kept?= =?utf-8?q?x?=",            /* a word left as written */
+		"=?utf-8?b?!!!?=",                           /* invalid payload */
+		"已经 Ünïcödé 😀 \xef\xbf\xbd ?",
+		"",
+	};
+	for (size_t i = 0; i < sizeof inputs / sizeof *inputs; i++) {
+		char *once = ma_rfc2047_decode(L(inputs[i]));
+		assert_non_null(once);
+		char *twice = ma_rfc2047_decode(L(once));
+		assert_string_equal(twice, once);
+		free(twice);
+		free(once);
+	}
+	/* cut values, wherever the cut falls among 1- to 4-byte characters */
+	static const char *const fill[] = { "x", "é", "€", "😀" };
+	size_t n = 2 * MA_HEADER_MAX;
+	char *big = malloc(n + 1);
+	assert_non_null(big);
+	for (size_t f = 0; f < 4; f++) {
+		for (size_t lead = 0; lead < 4; lead++) {
+			size_t fl = strlen(fill[f]), k;
+			memset(big, 'a', lead);
+			for (k = lead; k + fl <= n; k += fl)
+				memcpy(big + k, fill[f], fl);
+			big[k] = '\0';
+			char *once = ma_rfc2047_decode(big, k);
+			assert_string_equal(once + strlen(once) - 3, "…");
+			char *twice = ma_rfc2047_decode(L(once));
+			assert_string_equal(twice, once);
+			free(twice);
+			free(once);
+		}
+	}
+	free(big);
+}
+
 static void expect_msgid(const char *in, const char *want)
 {
 	char *copy = exact_copy(in, strlen(in));
@@ -817,6 +1018,9 @@ int main(void)
 		cmocka_unit_test(rfc2047_hostile),
 		cmocka_unit_test(rfc2047_bounded),
 		cmocka_unit_test(header_fields),
+		cmocka_unit_test(header_fields_raw),
+		cmocka_unit_test(header_fields_raw_bounded),
+		cmocka_unit_test(rfc2047_decoded_is_fixed_point),
 		cmocka_unit_test(msgid),
 		cmocka_unit_test(hash_and_hex),
 		cmocka_unit_test(pop3_unstuff),
