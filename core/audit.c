@@ -33,6 +33,7 @@ struct look_folder {
 	uint32_t range_next, range_end, range_width; /* UIDs not yet handed out */
 	int readers;              /* sessions reading it; the last one ends it */
 	bool failed;              /* a session could not read its part */
+	bool settled;             /* known to be shared or not (see join_folder) */
 	atomic_size_t read;       /* messages read, for the progress */
 };
 
@@ -46,6 +47,8 @@ struct imap_look {
 	pthread_mutex_t lock;
 	size_t next;              /* the next folder to look at */
 	bool stop;                /* a session failed: the look has failed */
+	size_t opening;           /* folders taken, not yet known to be shared or not */
+	pthread_cond_t cond;      /* one of those became known */
 	bool all_examined;
 	struct ma_error err;
 };
@@ -548,6 +551,19 @@ struct ranges {
 	struct look_folder *lf;
 };
 
+/* lf is known to be shared or not: a session waiting in join_folder may go
+ * on. */
+static void settle(struct imap_look *l, struct look_folder *lf)
+{
+	pthread_mutex_lock(&l->lock);
+	if (!lf->settled) {
+		lf->settled = true;
+		l->opening--;
+		pthread_cond_broadcast(&l->cond);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
 /* Whether lf is read by ranges: then it is shared from now on. */
 static bool share_folder(struct imap_look *l, struct look_folder *lf)
 {
@@ -562,6 +578,7 @@ static bool share_folder(struct imap_look *l, struct look_folder *lf)
 	lf->readers = 1;
 	lf->shared = true;
 	pthread_mutex_unlock(&l->lock);
+	settle(l, lf);
 	return true;
 }
 
@@ -712,18 +729,24 @@ static bool folder_failed(struct imap_look *l, struct ma_imap *s, ma_status st,
 }
 
 /* A session with no folder left takes a share of one still being read
- * (false: none is). */
+ * (false: none is). A folder the other session is still opening may
+ * become one (INBOX, while its EXAMINE runs): it waits to know. */
 static bool join_folder(struct imap_look *l, struct ma_imap *s, const struct ma_audit_opts *opts,
 			struct writer *w, enum job_src src)
 {
 	struct look_folder *lf = NULL;
 	pthread_mutex_lock(&l->lock);
-	for (size_t i = 0; i < l->n && !l->stop && !lf; i++) {
-		struct look_folder *f = &l->folders[i];
-		if (f->shared && f->readers && !f->failed && f->range_next < f->range_end) {
-			f->readers++;
-			lf = f;
+	for (;;) {
+		for (size_t i = 0; i < l->n && !l->stop && !lf; i++) {
+			struct look_folder *f = &l->folders[i];
+			if (f->shared && f->readers && !f->failed && f->range_next < f->range_end) {
+				f->readers++;
+				lf = f;
+			}
 		}
+		if (lf || l->stop || !l->opening)
+			break;
+		pthread_cond_wait(&l->cond, &l->lock);
 	}
 	pthread_mutex_unlock(&l->lock);
 	if (!lf)
@@ -758,17 +781,20 @@ static void look_folders(struct imap_look *l, struct ma_imap *s, struct ma_histo
 	for (;;) {
 		pthread_mutex_lock(&l->lock);
 		size_t i = l->stop || l->next >= l->n ? l->n : l->next++;
+		bool open = i < l->n && !l->folders[i].f.noselect;
+		l->opening += open;
 		pthread_mutex_unlock(&l->lock);
 		if (i == l->n)
 			break;
 		struct look_folder *lf = &l->folders[i];
-		if (lf->f.noselect)
+		if (!open)
 			continue;
 		progress(opts, MA_STEP_FOLDERS, lf->f.name, i, l->n);
 		struct ma_error ferr;
 		if (w)
 			send_job(w, src, JOB_FOLDER_START, lf, false, NULL);
 		ma_status st = look_folder(s, l, lf, h, account, opts, w, src, &ferr);
+		settle(l, lf);
 		bool ok = st == MA_OK && lf->examined;
 		if (leave_folder(l, lf, st) && w)
 			send_job(w, src, JOB_FOLDER_END, lf, lf->shared ? lf->examined : ok, NULL);
@@ -1210,6 +1236,7 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 
 	struct imap_look il = { 0 };
 	pthread_mutex_init(&il.lock, NULL);
+	pthread_cond_init(&il.cond, NULL);
 	struct inbox_verdict verdict = { .decided = false };
 	pthread_mutex_init(&verdict.lock, NULL);
 	pthread_cond_init(&verdict.cond, NULL);
@@ -1309,6 +1336,7 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		ma_folder_clear(&il.folders[i].f);
 	}
 	free(il.folders);
+	pthread_cond_destroy(&il.cond);
 	pthread_mutex_destroy(&il.lock);
 	ma_pop3_view_clear(&pl.view);
 	progress(opts, MA_STEP_DONE, NULL, 0, 0);

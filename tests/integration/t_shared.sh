@@ -16,8 +16,8 @@ need dovecot python3 sha256sum || tap_bail "missing dependency"
 dovecot_start || tap_bail "dovecot did not start"
 # INBOX well above the sharing threshold (SHARE_MIN, 10,000) and two small
 # folders: the second session has read those long before the first is done
-# with INBOX (40,000 messages take ~0.3 s), and then joins it.
-N=40000
+# with INBOX (80,000 messages take ~0.5 s), and then joins it.
+N=80000
 dovecot_seed --maildir "$MA_MAILDIR" --folder INBOX --seed 1 --count $N >/dev/null &&
 	dovecot_seed --maildir "$MA_MAILDIR" --folder Archive --seed 2 --count 300 >/dev/null &&
 	dovecot_seed --maildir "$MA_MAILDIR" --folder Sent --seed 3 --count 40 >/dev/null ||
@@ -67,7 +67,7 @@ before=$(maildir_snapshot)
 
 # --- the first audit: two sessions, INBOX shared -------------------------------
 # Whether the second session is free before the first has handed out the
-# last INBOX range is a race (its login against ~0.3 s of INBOX): up to
+# last INBOX range is a race (its login against ~0.5 s of INBOX): up to
 # three first audits, each with a history of its own, until one joins.
 for try in 1 2 3; do
 	STATE="$MA_TMP/state.$try"
