@@ -883,7 +883,7 @@ static void look_imap(const struct ma_account *acct, const char *password,
 	struct helper hp = { .acct = acct, .password = password, .opts = opts, .history = h != NULL,
 			     .account = account, .w = w, .l = l, .verdict = verdict };
 	pthread_t helper_tid;
-	bool helped = selectable > 1 && (!w || w->threaded) &&
+	bool helped = !opts->one_imap_session && selectable > 1 && (!w || w->threaded) &&
 		      pthread_create(&helper_tid, NULL, helper_thread, &hp) == 0;
 	look_folders(l, l->s, h, account, opts, w, SRC_IMAP, verdict);
 	if (helped)

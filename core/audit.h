@@ -50,6 +50,10 @@ struct ma_audit_opts {
 	ma_progress_cb progress;
 	void *progress_ctx;
 	time_t now;               /* 0: time(NULL); tests pin it */
+	/* One IMAP session instead of two (see look_imap): the full-screen
+	 * program, where a second session would keep both cores so busy that
+	 * key presses are answered late. */
+	bool one_imap_session;
 };
 
 /* A past audit, for the history view and report. */
