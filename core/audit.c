@@ -113,8 +113,14 @@ struct job {
 	enum job_kind kind;
 	enum job_src src;
 	struct look_folder *lf;   /* END reads its totals: the IMAP side is done with it */
-	struct ma_message *msgs;  /* MSGS: owned by the job */
+	/* MSGS: owned by the job. Their strings live in text: one block per
+	 * batch, freed by the writer, instead of four small ones per message
+	 * allocated by one thread and freed by another. */
+	struct ma_message *msgs;
 	size_t n;
+	char *text;
+	size_t text_len, text_cap;
+	size_t (*offs)[4];        /* while filled: where each string of msgs[i] is */
 	bool ok;                  /* END: the folder was examined completely */
 	const struct ma_pop3_view *view; /* POP3: the POP3 side is done with it */
 	struct job *next;
@@ -147,9 +153,9 @@ struct writer {
 
 static void job_free(struct job *j)
 {
-	for (size_t i = 0; i < j->n; i++)
-		ma_message_clear(&j->msgs[i]);
 	free(j->msgs);
+	free(j->offs);
+	free(j->text);
 	free(j);
 }
 
@@ -425,12 +431,57 @@ struct fetch_ctx {
 	uint64_t size;
 };
 
-/* Moves m, strings and all, into the batch for the writer. */
+#define NO_TEXT SIZE_MAX
+
+/* Appends s (NULL: none) to j's text; *off: where. false on ENOMEM. */
+static bool pack(struct job *j, const char *s, size_t *off)
+{
+	*off = NO_TEXT;
+	if (!s)
+		return true;
+	size_t n = strlen(s) + 1;
+	if (j->text_cap - j->text_len < n) {
+		size_t cap = j->text_cap ? j->text_cap : 65536;
+		while (cap - j->text_len < n)
+			cap *= 2;
+		char *t = realloc(j->text, cap);
+		if (!t)
+			return false;
+		j->text = t;
+		j->text_cap = cap;
+	}
+	memcpy(j->text + j->text_len, s, n);
+	*off = j->text_len;
+	j->text_len += n;
+	return true;
+}
+
+/* Hands the batch to the writer, its strings pointing into its text (which
+ * no longer moves). */
+static void hand_over(struct fetch_ctx *c)
+{
+	struct job *j = c->batch;
+	if (!j)
+		return;
+	for (size_t i = 0; i < j->n; i++) {
+		char **field[4] = { &j->msgs[i].message_id, &j->msgs[i].date, &j->msgs[i].from,
+				    &j->msgs[i].subject };
+		for (int k = 0; k < 4; k++)
+			*field[k] = j->offs[i][k] == NO_TEXT ? NULL : j->text + j->offs[i][k];
+	}
+	push_job(c->w, j);
+	c->batch = NULL;
+}
+
+/* Copies m into the batch for the writer (its strings stay m's). */
 static int keep_message(struct fetch_ctx *c, struct ma_message *m)
 {
 	if (!c->batch) {
 		struct job *j = calloc(1, sizeof *j);
-		if (!j || !(j->msgs = malloc(BATCH * sizeof *j->msgs))) {
+		if (!j || !(j->msgs = malloc(BATCH * sizeof *j->msgs)) ||
+		    !(j->offs = malloc(BATCH * sizeof *j->offs))) {
+			if (j)
+				free(j->msgs);
 			free(j);
 			return -1;
 		}
@@ -439,12 +490,14 @@ static int keep_message(struct fetch_ctx *c, struct ma_message *m)
 		j->lf = c->lf;
 		c->batch = j;
 	}
-	c->batch->msgs[c->batch->n++] = *m;
-	memset(m, 0, sizeof *m);
-	if (c->batch->n == BATCH) {
-		push_job(c->w, c->batch);
-		c->batch = NULL;
-	}
+	struct job *j = c->batch;
+	size_t *o = j->offs[j->n];
+	if (!pack(j, m->message_id, &o[0]) || !pack(j, m->date, &o[1]) || !pack(j, m->from, &o[2]) ||
+	    !pack(j, m->subject, &o[3]))
+		return -1;
+	j->msgs[j->n++] = *m;
+	if (j->n == BATCH)
+		hand_over(c);
 	return 0;
 }
 
@@ -472,9 +525,7 @@ static int on_message(struct ma_message *m, void *ctx)
 /* Ends a fetch: hands in the last batch and adds what it counted. */
 static void end_fetch(struct fetch_ctx *c, struct imap_look *l)
 {
-	if (c->batch)
-		push_job(c->w, c->batch);
-	c->batch = NULL;
+	hand_over(c);
 	pthread_mutex_lock(&l->lock);
 	c->lf->deleted += c->deleted;
 	c->lf->unseen += c->unseen;
