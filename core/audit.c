@@ -49,6 +49,9 @@ struct imap_look {
 	bool stop;                /* a session failed: the look has failed */
 	size_t opening;           /* folders taken, not yet known to be shared or not */
 	pthread_cond_t cond;      /* one of those became known */
+	struct helper *helper;    /* the second session, if one may start (look_imap) */
+	bool helper_started;
+	pthread_t helper_tid;
 	bool all_examined;
 	struct ma_error err;
 };
@@ -615,6 +618,8 @@ static void settle(struct imap_look *l, struct look_folder *lf)
 	pthread_mutex_unlock(&l->lock);
 }
 
+static void start_helper(struct imap_look *l);
+
 /* Whether lf is read by ranges: then it is shared from now on. */
 static bool share_folder(struct imap_look *l, struct look_folder *lf)
 {
@@ -630,6 +635,8 @@ static bool share_folder(struct imap_look *l, struct look_folder *lf)
 	lf->shared = true;
 	pthread_mutex_unlock(&l->lock);
 	settle(l, lf);
+	/* A mailbox of one large folder: the second session starts now. */
+	start_helper(l);
 	return true;
 }
 
@@ -893,6 +900,15 @@ static void *helper_thread(void *arg)
 	return NULL;
 }
 
+/* Starts the second session once (if look_imap allows one). */
+static void start_helper(struct imap_look *l)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->helper && !l->helper_started && !l->stop)
+		l->helper_started = pthread_create(&l->helper_tid, NULL, helper_thread, l->helper) == 0;
+	pthread_mutex_unlock(&l->lock);
+}
+
 static void look_imap(const struct ma_account *acct, const char *password,
 		      const struct ma_audit_opts *opts, struct ma_history *h, int64_t account,
 		      struct writer *w, struct imap_look *l, struct inbox_verdict *verdict,
@@ -930,15 +946,22 @@ static void look_imap(const struct ma_account *acct, const char *password,
 	free(folders);
 	l->n = n;
 	l->all_examined = true;
-	/* Jobs from two sessions need the writer thread to keep them apart. */
+	/* Jobs from two sessions need the writer thread to keep them apart.
+	 * With several folders the second session starts now; with one, only
+	 * if it is large enough to share (share_folder). */
 	struct helper hp = { .acct = acct, .password = password, .opts = opts, .history = h != NULL,
 			     .account = account, .w = w, .l = l, .verdict = verdict };
-	pthread_t helper_tid;
-	bool helped = !opts->one_imap_session && selectable > 1 && (!w || w->threaded) &&
-		      pthread_create(&helper_tid, NULL, helper_thread, &hp) == 0;
+	if (!opts->one_imap_session && (!w || w->threaded))
+		l->helper = &hp;
+	if (selectable > 1)
+		start_helper(l);
 	look_folders(l, l->s, h, account, opts, w, SRC_IMAP, verdict);
-	if (helped)
-		pthread_join(helper_tid, NULL);
+	pthread_mutex_lock(&l->lock);
+	bool started = l->helper_started;
+	l->helper = NULL; /* hp is about to go */
+	pthread_mutex_unlock(&l->lock);
+	if (started)
+		pthread_join(l->helper_tid, NULL);
 	l->ok = !l->stop;
 }
 

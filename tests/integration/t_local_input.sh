@@ -182,6 +182,12 @@ if mount -t tmpfs -o size=256k,mode=0700 tmpfs "$MNT" 2>"$W/mount.err"; then
 	ok $(( rc < 3 ? 0 : 1 )) "history: good first audit recorded (exit $rc)"
 	mkdir -m 0700 "$MNT/state"
 	cp -a "$W/state/." "$MNT/state/"
+	# mailaudit leaves the WAL checkpoint to the next audit, which would
+	# then write into the WAL's space already taken: checkpoint the copy
+	# (a plain connection also removes the WAL), so the next audit needs
+	# new space.
+	python3 -c 'import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); c.execute("PRAGMA wal_checkpoint(TRUNCATE)"); c.close()' \
+		"$MNT/state/history.db"
 	hist() {
 		python3 - "$1" <<'PY'
 import sqlite3, sys
