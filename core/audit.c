@@ -1,11 +1,13 @@
 #include "audit.h"
 
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "history.h"
 #include "imap.h"
@@ -52,6 +54,10 @@ struct imap_look {
 	struct helper *helper;    /* the second session, if one may start (look_imap) */
 	bool helper_started;
 	pthread_t helper_tid;
+	/* Still connecting when the first session has nothing left for it:
+	 * abandoned, so that a second connection that hangs cannot hold the
+	 * audit until its timeout. */
+	enum { HELPER_CONNECTING, HELPER_WORKING, HELPER_ABANDONED } helper_state;
 	bool all_examined;
 	struct ma_error err;
 };
@@ -873,6 +879,8 @@ struct helper {
 	const struct ma_account *acct;
 	const char *password;
 	const struct ma_audit_opts *opts;
+	struct ma_net_opts net;   /* opts->net, with a cancel pipe of its own if it had none */
+	int cancel_wr;            /* that pipe's end, -1 if none */
 	bool history;             /* read earlier audits (through a handle of its own) */
 	int64_t account;
 	struct writer *w;
@@ -889,8 +897,15 @@ static void *helper_thread(void *arg)
 	/* It verifies the server as the first session did. A server that
 	 * allows one session per user refuses it: the first session then
 	 * looks at every folder, and nothing is lost but time. */
-	if (ma_imap_open_as(&hp->acct->imap, &hp->opts->net, hp->opts->trace, "imap2", &s, &e) == MA_OK &&
-	    ma_imap_login(s, hp->acct->login, hp->password, &e) == MA_OK) {
+	bool go = ma_imap_open_as(&hp->acct->imap, &hp->net, hp->opts->trace, "imap2", &s, &e) == MA_OK &&
+		  ma_imap_login(s, hp->acct->login, hp->password, &e) == MA_OK;
+	pthread_mutex_lock(&hp->l->lock);
+	if (hp->l->helper_state == HELPER_ABANDONED)
+		go = false;
+	else
+		hp->l->helper_state = HELPER_WORKING;
+	pthread_mutex_unlock(&hp->l->lock);
+	if (go) {
 		if (hp->history && ma_history_open(hp->opts->state_dir, &h, NULL) != MA_OK)
 			h = NULL; /* its folders are then fetched in full */
 		look_folders(hp->l, s, h, hp->account, hp->opts, hp->w, SRC_IMAP2, hp->verdict);
@@ -949,19 +964,36 @@ static void look_imap(const struct ma_account *acct, const char *password,
 	/* Jobs from two sessions need the writer thread to keep them apart.
 	 * With several folders the second session starts now; with one, only
 	 * if it is large enough to share (share_folder). */
-	struct helper hp = { .acct = acct, .password = password, .opts = opts, .history = h != NULL,
-			     .account = account, .w = w, .l = l, .verdict = verdict };
-	if (!opts->one_imap_session && (!w || w->threaded))
+	struct helper hp = { .acct = acct, .password = password, .opts = opts, .net = opts->net,
+			     .cancel_wr = -1, .history = h != NULL, .account = account, .w = w, .l = l,
+			     .verdict = verdict };
+	if (!opts->one_imap_session && (!w || w->threaded)) {
+		int cancel[2];
+		if (hp.net.cancel_fd < 0 && pipe2(cancel, O_CLOEXEC) == 0) {
+			hp.net.cancel_fd = cancel[0];
+			hp.cancel_wr = cancel[1];
+		}
 		l->helper = &hp;
+	}
 	if (selectable > 1)
 		start_helper(l);
 	look_folders(l, l->s, h, account, opts, w, SRC_IMAP, verdict);
 	pthread_mutex_lock(&l->lock);
 	bool started = l->helper_started;
+	bool abandon = started && l->helper_state == HELPER_CONNECTING;
+	if (abandon)
+		l->helper_state = HELPER_ABANDONED;
 	l->helper = NULL; /* hp is about to go */
 	pthread_mutex_unlock(&l->lock);
+	if (abandon && hp.cancel_wr >= 0 && write(hp.cancel_wr, "x", 1) != 1) {
+		/* Not fatal: the join then waits for the connect timeout. */
+	}
 	if (started)
 		pthread_join(l->helper_tid, NULL);
+	if (hp.cancel_wr >= 0) {
+		close(hp.cancel_wr);
+		close(hp.net.cancel_fd);
+	}
 	l->ok = !l->stop;
 }
 

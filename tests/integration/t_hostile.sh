@@ -139,6 +139,19 @@ both imap-eof-examine imap closed
 both imap-eof-fetch imap closed
 both imap-eof-fetch-literal imap closed
 
+# --- a second connection that never answers -------------------------------------
+# --report opens a second IMAP session once the folders are listed; a server
+# (or a firewall) that lets the first in and leaves the second hanging must
+# not hold the audit until the timeout: the first reads both folders, and
+# the second, still waiting for its greeting, is abandoned (core/audit.c).
+hostile imap-second-silent
+measure 30 "$W/audit.second-silent" "$MAILAUDIT" --report - --no-history --imap "$H:$hport/plain" \
+	"${ACC[@]}" --timeout 20
+stop_hostile "$hpid"
+ok $(( rc < 3 ? 0 : 1 )) "mailaudit imap-second-silent: the audit succeeds (exit $rc)"
+check_contains "mailaudit imap-second-silent: Archive was read" "$(cat "$W/audit.second-silent")" "Archive"
+judge "mailaudit imap-second-silent" 5000 "$W/audit.second-silent"
+
 # --- our own UID FETCH reader: refusals, junk, foreign tags, BYE -------------
 # A refusal or junk inside one folder's FETCH is a protocol error of that
 # folder: the audit goes on (core/audit.c) and must only end cleanly.

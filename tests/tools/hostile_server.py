@@ -27,6 +27,8 @@ Scenarios used by t_hostile.sh (besides the older ones used by t_sessions.sh):
   imap-longline            10 MB LIST line without a line end, then silence
   imap-endless-line        300 MB LIST line at full speed, then silence
   imap-wrong-tag           tagged LIST completion with another command's tag
+  imap-second-silent       the first connection as imap-ok with two folders;
+                           every later one gets no greeting, for ever
   imap-bad-names           folder names with invalid UTF-8, control bytes and
                            invalid modified UTF-7; the rest of the audit works
   imap-folders-N           LIST of N folders (N-1 \\Noselect + INBOX), e.g. 100000
@@ -81,6 +83,8 @@ def imap_command(conn, f):
 # more than imap-ok, so a repeat audit after a good one must fetch (an
 # unchanged folder is skipped without any FETCH).
 BOX = {"messages": 1, "uidnext": 2}
+TWO_FOLDERS = False   # imap-second-silent: INBOX and Archive
+CONNECTIONS = [0]
 FETCH_ATTACKS = ("imap-eof-fetch", "imap-eof-fetch-literal", "imap-fetch-huge-literal",
                  "imap-fetch-no", "imap-fetch-garbage", "imap-fetch-unknown-tag", "imap-fetch-bye")
 
@@ -129,7 +133,8 @@ def imap_until(conn, f, stop_cmd):
         elif cmd == b"LOGIN":
             conn.sendall(tag + b" OK logged in\r\n")
         elif cmd == b"LIST":
-            conn.sendall(b'* LIST () "/" INBOX\r\n' + tag + b" OK done\r\n")
+            more = b'* LIST () "/" Archive\r\n' if TWO_FOLDERS else b""
+            conn.sendall(b'* LIST () "/" INBOX\r\n' + more + tag + b" OK done\r\n")
         elif cmd == b"EXAMINE":
             conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT %d] x\r\n"
                          % (BOX["messages"], BOX["uidnext"]) + tag + b" OK [READ-ONLY] done\r\n")
@@ -232,6 +237,12 @@ def scenario(name, conn):
             conn.sendall(b"\r\n.\r\n")
         pop3_until(conn, f, b"NEVER")
     elif name == "imap-ok":
+        conn.sendall(IMAP_GREETING)
+        imap_until(conn, f, b"NEVER")
+    elif name == "imap-second-silent":
+        CONNECTIONS[0] += 1
+        if CONNECTIONS[0] > 1:
+            time.sleep(3600)
         conn.sendall(IMAP_GREETING)
         imap_until(conn, f, b"NEVER")
     elif name == "imap-eof-greeting":
@@ -367,6 +378,9 @@ def main():
     name = sys.argv[1]
     if name in FETCH_ATTACKS:
         BOX.update(messages=2, uidnext=3)
+    if name == "imap-second-silent":
+        global TWO_FOLDERS
+        TWO_FOLDERS = True
     tls = None
     if len(sys.argv) >= 5 and sys.argv[2] == "--tls":
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
