@@ -612,6 +612,34 @@ ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_e
 
 /* ---- atomic write ----------------------------------------------------------------- */
 
+/* All of text to fd; 0 or an errno. */
+static int write_all(int fd, const char *text)
+{
+	size_t len = strlen(text), done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* A device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written
+ * where it is: renamed over, /dev/null would become a regular file. */
+static ma_status write_in_place(const char *path, const char *text, struct ma_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	int e = fd < 0 ? errno : write_all(fd, text);
+	if (fd >= 0 && close(fd) != 0 && !e)
+		e = errno;
+	if (e)
+		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path, strerror(e));
+	return MA_OK;
+}
+
 ma_status ma_report_write(const char *path, const char *text, struct ma_error *err)
 {
 	if (!path || !*path)
@@ -620,6 +648,8 @@ ma_status ma_report_write(const char *path, const char *text, struct ma_error *e
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
 		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: it is a directory",
 			       path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return write_in_place(path, text, err);
 	size_t plen = strlen(path);
 	char *tmp = malloc(plen + 16);
 	if (!tmp)
@@ -633,18 +663,7 @@ ma_status ma_report_write(const char *path, const char *text, struct ma_error *e
 		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path,
 			       strerror(e));
 	}
-	size_t len = strlen(text), done = 0;
-	int e = 0;
-	while (done < len) {
-		ssize_t n = write(fd, text + done, len - done);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			e = errno;
-			break;
-		}
-		done += (size_t)n;
-	}
+	int e = write_all(fd, text);
 	if (!e && fsync(fd) != 0)
 		e = errno;
 	if (close(fd) != 0 && !e)

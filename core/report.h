@@ -21,7 +21,8 @@ ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_
 
 /* Replaces path with text atomically: a temporary file in the same
  * directory, fsync, rename. On failure nothing is left behind and err names
- * the path (MA_ERR_IO). "-" (stdout) is the caller's business, not this. */
+ * the path (MA_ERR_IO). A path that is no regular file (/dev/null, a FIFO)
+ * is written in place. "-" (stdout) is the caller's business, not this. */
 ma_status ma_report_write(const char *path, const char *text, struct ma_error *err);
 
 /* One monitoring-plugins line without a newline, e.g.

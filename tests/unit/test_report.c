@@ -5,6 +5,7 @@
 #include <cmocka.h>
 
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -364,6 +365,23 @@ static void write_is_atomic(void **state)
 		assert_int_equal(count_entries(sub), 0);
 		chmod(sub, 0700);
 	}
+
+	/* A FIFO (as /dev/null, any file that is no regular one) is written
+	 * in place, never replaced by a regular file. */
+	snprintf(path, sizeof path, "%s/fifo", dir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	int rfd = open(path, O_RDONLY | O_NONBLOCK);
+	assert_true(rfd >= 0);
+	assert_int_equal(ma_report_write(path, "through\n", &err), MA_OK);
+	char buf[32] = "";
+	assert_int_equal(read(rfd, buf, sizeof buf - 1), 8);
+	assert_string_equal(buf, "through\n");
+	close(rfd);
+	struct stat sb;
+	assert_int_equal(stat(path, &sb), 0);
+	assert_true(S_ISFIFO(sb.st_mode));
+	assert_int_equal(count_entries(dir), 3);
+	unlink(path);
 
 	snprintf(path, sizeof path, "%s/report.txt", dir);
 	unlink(path);
