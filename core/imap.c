@@ -352,13 +352,19 @@ ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *passwo
 	} else {
 		r = mailimap_login(s->imap, login, password);
 	}
-	s->tap.phase = MA_TRACE_NORMAL;
 	if (r != MAILIMAP_NO_ERROR) {
 		st = fail(s, r, "login", err);
+		/* A login cut off (cancelled, timed out, closed) may leave the
+		 * command in the stream's buffer, and libetpan traces what it
+		 * flushes later, even while freeing: the session stays in the
+		 * secret phase to its end. */
+		if (!s->broken)
+			s->tap.phase = MA_TRACE_NORMAL;
 		if (st == MA_ERR_PROTOCOL && !s->broken)
 			st = err->status = MA_ERR_LOGIN; /* a NO to LOGIN or AUTHENTICATE */
 		return st;
 	}
+	s->tap.phase = MA_TRACE_NORMAL;
 	/* Servers may send new capabilities after login; ask once more. */
 	return read_caps(s, err);
 }

@@ -260,9 +260,15 @@ ma_status ma_pop3_login(struct ma_pop3 *s, const char *login, const char *passwo
 	int r = mailpop3_user(s->pop3, login);
 	if (r == MAILPOP3_NO_ERROR)
 		r = mailpop3_pass(s->pop3, password);
+	if (r != MAILPOP3_NO_ERROR) {
+		ma_status ls = fail(s, r, "login", MA_ERR_LOGIN, err);
+		/* As in ma_imap_login: a login cut off may leave PASS in the
+		 * stream's buffer, traced when libetpan flushes it later. */
+		if (!s->broken && ma_conn_last_error(s->conn) == MA_OK)
+			s->tap.phase = MA_TRACE_NORMAL;
+		return ls;
+	}
 	s->tap.phase = MA_TRACE_NORMAL;
-	if (r != MAILPOP3_NO_ERROR)
-		return fail(s, r, "login", MA_ERR_LOGIN, err);
 	return MA_OK;
 }
 

@@ -64,8 +64,15 @@ check_contains "POP3 was audited" "$(cat "$REP")" "POP3 (STAT)"
 check_contains "server offers SASL-IR and AUTH=PLAIN (so the 8-bit password goes by AUTHENTICATE PLAIN)" \
 	"$(grep -m1 'CAPABILITY' "$TR")" "SASL-IR"
 check_contains "the IMAP login command is redacted in the trace" "$(grep '^imap C:' "$TR")" "of credentials redacted"
-check_contains "the second IMAP session's login is redacted too" "$(grep '^imap2 C:' "$TR")" \
-	"of credentials redacted"
+# The second IMAP session logs in only if it is quicker than the first is
+# at reading this small mailbox; otherwise it is abandoned before (its
+# lines are then at most a LOGOUT). The password search below covers both.
+i2=$(grep '^imap2 C:' "$TR")
+if [ -n "$i2" ] && printf '%s\n' "$i2" | grep -q -v -E '^imap2 C: ([^ ]+ (CAPABILITY|LOGOUT))?$'; then
+	check_contains "the second IMAP session's login is redacted too" "$i2" "of credentials redacted"
+else
+	pass "the second IMAP session sent no login (abandoned before it)"
+fi
 diag "$(grep 'redacted' "$TR")"
 "$MAILAUDIT" --check --trace "$W/trace2.txt" "${COMMON[@]}" >"$W/out2" 2>"$W/err2"
 rc=$?

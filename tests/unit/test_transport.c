@@ -31,7 +31,10 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
+#include "imap.h"
+#include "pop3.h"
 #include "session_util.h"
+#include "trace.h"
 #include "transport.h"
 
 /* ---- certificates ---- */
@@ -1188,6 +1191,77 @@ static void stream_reader_lines_and_sync(void **state)
 	ma_conn_free(p.c);
 }
 
+/* ---- a login cut off never traces the password ----
+ *
+ * A cancel (Esc, or the second IMAP session abandoned) can stop the login
+ * command before it leaves libetpan's buffer; libetpan traces what it
+ * flushes later, even while the session is freed. The session must stay
+ * redacted to its end. */
+
+static char *slurp(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	assert_non_null(f);
+	static char buf[65536];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	return buf;
+}
+
+static void cut_off_login(bool imap, const char *password, const char *needle)
+{
+	char path[] = "/tmp/ma-trace-XXXXXX";
+	int tfd = mkstemp(path);
+	assert_true(tfd >= 0);
+	close(tfd);
+	struct ma_trace *t = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_trace_open(path, &t, &err), MA_OK);
+
+	int sv[2], cp[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	assert_int_equal(pipe(cp), 0);
+	/* The server's side, written ahead: greeting and capabilities. */
+	const char *server = imap ? "* OK [CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN] hi\r\n"
+				    "* CAPABILITY IMAP4rev1 SASL-IR AUTH=PLAIN\r\n1 OK done\r\n"
+				  : "+OK hi\r\n+OK\r\nUSER\r\nUIDL\r\n.\r\n";
+	assert_int_equal(send(sv[1], server, strlen(server), MSG_NOSIGNAL), (ssize_t)strlen(server));
+	struct ma_net_opts o = opts_default();
+	o.timeout_s = 3;
+	o.insecure = true;
+	o.cancel_fd = cp[0];
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_from_fd(sv[0], &o, &c, &err), MA_OK);
+	struct ma_imap *is = NULL;
+	struct ma_pop3 *ps = NULL;
+	if (imap)
+		assert_int_equal(ma_imap_open_conn(c, "test:143", MA_SEC_PLAIN, true, t, &is, &err), MA_OK);
+	else
+		assert_int_equal(ma_pop3_open_conn(c, "test:110", MA_SEC_PLAIN, true, t, &ps, &err), MA_OK);
+	assert_int_equal(write(cp[1], "x", 1), 1);
+	ma_status st = imap ? ma_imap_login(is, "user@example.test", password, &err)
+			    : ma_pop3_login(ps, "user@example.test", password, &err);
+	assert_int_not_equal(st, MA_OK);
+	ma_imap_close(is);
+	ma_pop3_close(ps);
+	ma_trace_close(t);
+	assert_null(strstr(slurp(path), needle));
+	unlink(path);
+	close(sv[1]);
+	close(cp[0]);
+	close(cp[1]);
+}
+
+static void login_cut_off_is_never_traced(void **state)
+{
+	(void)state;
+	cut_off_login(true, "s3cret-pass", "s3cret-pass");
+	/* 8-bit: AUTHENTICATE PLAIN, base64 of "\0user@example.test\0p\xc3\xa4ss". */
+	cut_off_login(true, "p\xc3\xa4ss", "AHVzZXJAZXhhbXBsZS50ZXN0AHDDpHNz");
+	cut_off_login(false, "s3cret-pass", "s3cret-pass");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1218,6 +1292,7 @@ int main(void)
 		cmocka_unit_test(guard_reply_budget),
 		cmocka_unit_test(reply_done_restarts_the_clock),
 		cmocka_unit_test(stream_reader_lines_and_sync),
+		cmocka_unit_test(login_cut_off_is_never_traced),
 	};
 	return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
 }
