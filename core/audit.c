@@ -555,10 +555,6 @@ static bool same_state(const struct ma_folder *f, const struct ma_folder_prev *p
 	       p->uidnext == f->uidnext && p->messages == f->messages;
 }
 
-/* One folder: STATUS, EXAMINE (never SELECT). Unchanged since the last
- * audit: the \Deleted UIDs only. Otherwise the present UIDs, then UID FETCH:
- * flags only for UIDs the history knows (size and date never change for a
- * UID), with headers for the others. */
 /* A folder whose UIDs the history partly knows: the present UIDs, then
  * flags only for the known ones (size and date never change for a UID) and
  * everything for the new ones. */
@@ -691,6 +687,10 @@ static bool leave_folder(struct imap_look *l, struct look_folder *lf, ma_status 
 	return last;
 }
 
+/* One folder: STATUS if the history knows it, EXAMINE (never SELECT).
+ * Unchanged since the last audit: the \Deleted UIDs only. Partly known:
+ * fetch_changed. Never seen: every message, by UID ranges shared with the
+ * other session if it is large (share_folder), else by sequence number. */
 static ma_status look_folder(struct ma_imap *s, struct imap_look *l, struct look_folder *lf,
 			     struct ma_history *h, int64_t account, const struct ma_audit_opts *opts,
 			     struct writer *w, enum job_src src, struct ma_error *err)
