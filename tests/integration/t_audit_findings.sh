@@ -88,11 +88,10 @@ p = poplib.POP3_SSL("127.0.0.1", int(os.environ["MA_POP3S_PORT"]), context=ctx)
 p.user(os.environ["U"])
 p.pass_(os.environ["P"])
 open(sys.argv[1], "w").close()
-time.sleep(60)
+time.sleep(600)
 EOF
 holder=$!
-for _ in $(seq 50); do [ -e "$ready" ] && break; sleep 0.1; done
-[ -e "$ready" ]
+ma_wait 60 test -e "$ready"
 ok $? "a POP3 client holds alice's mailbox"
 start=$(date +%s)
 audit inuse "$MA_USER" "$MA_PASSFILE" --timeout 30
@@ -111,10 +110,7 @@ check_not_contains "locked mailbox: no destroyed mail" "$REPORT" "mail-destroyed
 # that hides the message from POP3, IMAP still shows it. fetchmail without
 # keep then leaves POP3 and IMAP disagreeing - a real mismatch.
 printf 'pop3_deleted_flag = POP3Deleted\n' >>"$MA_DOVECOT_CONF"
-kill -HUP "$(cat "$MA_DOVECOT_PIDFILE")"
-sleep 0.5
-grep -q "Error reading configuration" "$MA_DOVECOT_LOG"
-[ $? -ne 0 ]
+dovecot_reload
 ok $? "Dovecot reloaded with pop3_deleted_flag"
 fmh="$MA_TMP/fetchmail"
 mkdir -p -m 700 "$fmh"
@@ -140,7 +136,11 @@ check_eq "mismatch: WARNING, exit 1" 1 "$RC"
 
 # --- 8. uidvalidity-reset ------------------------------------------------------------------
 before=$(imapctl "$MA_USER" "$MA_PASS" status Archive)
-sleep 1   # Dovecot derives a new UIDVALIDITY from the clock
+# Dovecot derives a new UIDVALIDITY from the clock's second: go on once it
+# has moved past the old folder's.
+t0=$(date +%s)
+later_than() { [ "$(date +%s)" -gt "$1" ]; }
+ma_wait 10 later_than "$t0"
 imapctl "$MA_USER" "$MA_PASS" recreate Archive
 ok $? "Archive deleted and created again with one message"
 after=$(imapctl "$MA_USER" "$MA_PASS" status Archive)

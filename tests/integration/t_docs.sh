@@ -95,22 +95,17 @@ pids=$(sed -n 's/^pid //p' "$state")
 if [ -z "$demo_tmp" ] || [ -z "$pids" ]; then
 	fail "demo reported its server (MA_DEMO_STATE_FILE)" "$(cat "$state")"
 else
-	alive=""
-	for _ in $(seq 1 40); do
+	none_alive() { # sets alive to the demo's processes still running
 		alive=""
 		for p in $pids; do
 			[ -r "/proc/$p/cmdline" ] || continue
-			st=$(cat "/proc/$p/stat" 2>/dev/null) || continue
-			st=${st##*) }
-			[ "${st%% *}" = Z ] && continue
+			ma_pid_gone "$p" && continue
 			tr '\0' ' ' <"/proc/$p/cmdline" | grep -q dovecot && alive="$alive $p"
 		done
-		if command -v pgrep >/dev/null 2>&1; then
-			for pp in $(pgrep -f -- "$demo_tmp/"); do alive="$alive $pp"; done
-		fi
-		[ -z "$alive" ] && break
-		sleep 0.05
-	done
+		for pp in $(pgrep -f -- "$demo_tmp/"); do alive="$alive $pp"; done
+		[ -z "$alive" ]
+	}
+	ma_wait 30 none_alive
 	if [ -z "$alive" ]; then
 		pass "no Dovecot process of the demo is left ($(echo "$pids" | wc -w) were running)"
 	else

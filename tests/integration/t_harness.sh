@@ -6,7 +6,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
-need dovecot openssl python3 sha256sum || tap_bail "missing dependencies"
+need dovecot openssl python3 sha256sum faketime || tap_bail "missing dependencies"
 . "$here/../lib/dovecot.sh"
 
 # python3 stdlib probes: py MODE ARGS... (host is 127.0.0.1 unless said otherwise)
@@ -125,6 +125,34 @@ check_eq "seed constants" "30 10 5 8 3 56" \
 	"${MA_SEED_INBOX:-} ${MA_SEED_SENT:-} ${MA_SEED_TRASH:-} ${MA_SEED_ARCHIVE:-} ${MA_SEED_ODESLANA:-} ${MA_SEED_TOTAL:-}"
 check_eq "INBOX files on disk" "$MA_SEED_INBOX" "$(ls "$MA_MAILDIR/cur" | wc -l)"
 check_eq "seeded files belong to mail" "mail:mail" "$(stat -c %U:%G "$MA_MAILDIR/cur/$(ls "$MA_MAILDIR/cur" | head -1)")"
+
+# The standard seed is the same on every day and in every time zone: file
+# names, contents and mtimes (Dovecot's INTERNALDATE) of a seed written
+# today, 38 and 59 days from now (libfaketime) and in another zone match.
+seed_fingerprint() { # maildir -> "path sha256 mtime" per message file
+	python3 - "$1" <<'EOF'
+import hashlib, os, sys
+root = sys.argv[1]
+for d, _, files in sorted(os.walk(root)):
+    if os.path.basename(d) != "cur":
+        continue
+    for f in sorted(files):
+        p = os.path.join(d, f)
+        h = hashlib.sha256(open(p, "rb").read()).hexdigest()[:16]
+        print(os.path.relpath(p, root), h, int(os.stat(p).st_mtime))
+EOF
+}
+fp_today=$(d=$(mktemp -d) && python3 "$MA_SRC_TOOLS/seed.py" --standard "$d/M" >/dev/null &&
+	seed_fingerprint "$d/M"; rm -rf "$d")
+for when in +38d +59d; do
+	fp=$(d=$(mktemp -d) && faketime -f "$when" python3 "$MA_SRC_TOOLS/seed.py" --standard "$d/M" >/dev/null &&
+		seed_fingerprint "$d/M"; rm -rf "$d")
+	check_eq "the standard seed written at $when is byte-identical to today's" "$fp_today" "$fp"
+done
+fp=$(d=$(mktemp -d) && TZ=America/St_Johns python3 "$MA_SRC_TOOLS/seed.py" --standard "$d/M" >/dev/null &&
+	seed_fingerprint "$d/M"; rm -rf "$d")
+check_eq "the standard seed written in another time zone is byte-identical" "$fp_today" "$fp"
+check_eq "the standard seed holds 56 files" 56 "$(printf '%s\n' "$fp_today" | grep -c 'cur/')"
 
 before=$(maildir_snapshot)
 check_eq "snapshot lists every seeded message" "$MA_SEED_TOTAL" "$(printf '%s\n' "$before" | grep -c '/cur/')"

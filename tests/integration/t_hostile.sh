@@ -37,10 +37,10 @@ MAX_RSS_KB=204800       # 200 MB
 [ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS=${ASAN_OPTIONS//fast_unwind_on_malloc=0/fast_unwind_on_malloc=1}
 
 W=$(mktemp -d /tmp/ma-hostile.XXXXXX)
-hpids=""
+MA_HOSTILE_DIR=$W
+. "$here/../lib/hostile.sh"
 cleanup() {
-	local p
-	for p in $hpids; do kill "$p" 2>/dev/null; done
+	hostile_stop_all
 	wait 2>/dev/null
 	rm -rf "$W"
 }
@@ -49,17 +49,9 @@ printf 'secret-pw\n' >"$W/pw"
 chmod 600 "$W/pw"
 ACC=(--user u@example.test --password-file "$W/pw" --insecure --timeout "$T")
 
-# hostile SCENARIO [TLS]: starts a server, sets hport and hpid
-hostile() {
-	local pf="$W/port.$1.$RANDOM"
-	python3 "$top/tests/tools/hostile_server.py" "$1" >"$pf" 2>"$W/hostile.err" &
-	hpid=$!
-	hpids="$hpids $hpid"
-	for _ in $(seq 300); do [ -s "$pf" ] && break; sleep 0.05; done
-	hport=$(head -1 "$pf")
-	[ -n "$hport" ] || tap_bail "hostile server $1 did not start"
-}
-stop_hostile() { kill "$1" 2>/dev/null; wait "$1" 2>/dev/null; }
+# hostile SCENARIO: starts a server, sets hport and hpid
+hostile() { hostile_start "$1" || tap_bail "hostile server $1 did not start"; }
+stop_hostile() { hostile_stop "$1"; }
 
 # measure KILL_AFTER OUTFILE cmd...: runs cmd with stdout in OUTFILE, stderr in
 # OUTFILE.err; sets rc, ms, rss_kb

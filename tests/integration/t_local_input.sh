@@ -18,9 +18,10 @@ need python3 timeout || tap_bail "missing dependencies"
 
 W=$(mktemp -d /tmp/ma-local.XXXXXX)
 MNT="$W/full"
-hpid=
+MA_HOSTILE_DIR=$W
+. "$here/../lib/hostile.sh"
 cleanup() {
-	[ -n "$hpid" ] && { kill "$hpid" 2>/dev/null; wait "$hpid" 2>/dev/null; }
+	hostile_stop_all
 	mountpoint -q "$MNT" 2>/dev/null && umount "$MNT"
 	rm -rf "$W"
 }
@@ -117,7 +118,10 @@ expect "password command hangs: killed at --timeout" 3 "the password command did
 	"${SRV[@]}" --password-command "$marker; echo late"
 ms=$(( ($(date +%s%N) - t0) / 1000000 ))
 ok $(( ms < 5000 ? 0 : 1 )) "password command hangs: mailaudit returned after $ms ms (--timeout 2)"
-sleep 0.2
+# The group was killed before mailaudit returned; give the kernel a moment
+# (polled) to take the processes away.
+no_proc() { ! pgrep -f "$1" >/dev/null; }
+ma_wait 10 no_proc "$marker"
 if pgrep -f "$marker" >/dev/null; then
 	fail "password command hangs: its process group was killed" "$(pgrep -af "$marker")"
 	pkill -KILL -f "^$marker\$" 2>/dev/null # only the exact command this test started
@@ -126,7 +130,7 @@ else
 fi
 expect "password command: background child holding stdout, killed at --timeout" 3 "did not answer within 2 seconds" \
 	"${SRV[@]}" --password-command "sleep 100.1$$ & exit 0"
-sleep 0.2
+ma_wait 10 no_proc "sleep 100.1$$"
 if pgrep -f "sleep 100.1$$" >/dev/null; then fail "background child of the password command killed"; else
 	pass "background child of the password command killed"; fi
 expect "password on the command line refused, not repeated" 3 "a password is never given on the command line" \
@@ -135,11 +139,8 @@ expect "unknown option: its value is not repeated" 3 "unknown option '--password
 	"${SRV[@]}" --password-file pw "--password=$SECRET"
 
 # --- a server that behaves, for the local-output cases -----------------------
-python3 "$top/tests/tools/hostile_server.py" imap-ok >"$W/port" 2>/dev/null &
-hpid=$!
-for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.05; done
-port=$(head -1 "$W/port")
-[ -n "$port" ] || tap_bail "hostile_server imap-ok did not start"
+hostile_start imap-ok || tap_bail "hostile_server imap-ok did not start"
+port=$hport
 A=(--imap "127.0.0.1:$port/plain" --insecure --user u@x.test --password-file "$W/pw" --timeout 2)
 
 # --- the state directory ---------------------------------------------------------

@@ -74,10 +74,7 @@ dnsmasq --no-daemon --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfa
 	--log-facility=- >"$MA_TMP/dnsmasq.log" 2>&1 &
 dns_pid=$!
 export MA_RESOLVER=127.0.0.1:$DNS_PORT
-for _ in $(seq 1 50); do
-	grep -q started "$MA_TMP/dnsmasq.log" 2>/dev/null && break
-	sleep 0.1
-done
+ma_wait 60 ma_file_has "$MA_TMP/dnsmasq.log" started
 kill -0 "$dns_pid" 2>/dev/null || tap_bail "dnsmasq did not start: $(cat "$MA_TMP/dnsmasq.log")"
 
 probe() { "$run" --ca "$MA_CA" --timeout 3 "$@" 2>&1; }

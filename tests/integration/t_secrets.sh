@@ -26,9 +26,10 @@ dovecot_start --no-submission || tap_bail "dovecot did not start"
 dovecot_seed_standard || tap_bail "seeding failed"
 W=$(mktemp -d /tmp/ma-secrets.XXXXXX)
 chmod 0755 "$W"
-hpid=
+MA_HOSTILE_DIR=$W
+. "$here/../lib/hostile.sh"
 spid=
-trap 'for p in $hpid $spid; do kill $p 2>/dev/null; done; wait 2>/dev/null; rm -rf "$W"; dovecot_stop_all' EXIT
+trap 'hostile_stop_all; [ -n "$spid" ] && kill $spid 2>/dev/null; wait 2>/dev/null; rm -rf "$W"; dovecot_stop_all' EXIT
 
 # A non-ASCII password for alice: the passwd-file is re-read when it changes.
 PW='Žluťoučký kůň ☃ p4ss!'
@@ -113,10 +114,8 @@ check_eq "no password, base64 or SASL PLAIN form in any file or output ($(echo "
 check_contains "the trace notes the redaction" "$(cat "$TR")" "redacted"
 
 # --- not dumpable --------------------------------------------------------------
-python3 "$top/tests/tools/hostile_server.py" silent >"$W/port" 2>/dev/null &
-hpid=$!
-for _ in $(seq 200); do [ -s "$W/port" ] && break; sleep 0.05; done
-port=$(head -1 "$W/port")
+hostile_start silent || tap_bail "hostile server silent did not start"
+port=$hport
 mkdir -p "$W/nobody" && chown nobody "$W/nobody" && chmod 0700 "$W/nobody"
 cp "$W/pw" "$W/nobody/pw" && chown nobody "$W/nobody/pw" && chmod 600 "$W/nobody/pw"
 AS_NOBODY=(setpriv --reuid=nobody --regid=nogroup --clear-groups --)
@@ -125,7 +124,15 @@ MA_SECRET_ENV=marker "${AS_NOBODY[@]}" "$MAILAUDIT" --report - --no-history --im
 mpid=$!
 MA_SECRET_ENV=marker "${AS_NOBODY[@]}" sleep 20 &
 spid=$!
-sleep 1
+# Ready: mailaudit has connected (it turns itself undumpable before that)
+# and the control process runs as nobody.
+connected_to() { # port: an established TCP connection to 127.0.0.1:port exists
+	awk -v p="$(printf ':%04X' "$1")" '$4 == "01" && substr($3, length($3) - 4) == p { f = 1 } END { exit !f }' /proc/net/tcp
+}
+runs_as_nobody() { grep -q "^Uid:.*65534" "/proc/$1/status" 2>/dev/null && [ "$(cat "/proc/$1/comm")" = "$2" ]; }
+ma_wait 60 connected_to "$port"
+ok $? "mailaudit (as nobody) connected to the silent server"
+ma_wait 30 runs_as_nobody "$spid" sleep
 if [ -r "/proc/$mpid/status" ] && grep -q "^Uid:.*65534" "/proc/$mpid/status"; then
 	check_eq "mailaudit's /proc/PID is owned by root, not by its user (not dumpable)" root "$(stat -c %U "/proc/$mpid/environ")"
 	if "${AS_NOBODY[@]}" cat "/proc/$mpid/environ" >/dev/null 2>&1; then

@@ -131,7 +131,7 @@ check_eq "INBOX alone: every message counted once" $((N - 1)) "$(col INBOX 2)"
 
 # --- one session per user: the first reads everything -----------------------
 printf 'protocol imap {\n  mail_max_userip_connections = 1\n}\n' >>"$MA_DOVECOT_CONF"
-kill -HUP "$(cat "$MA_DOVECOT_PIDFILE")" && sleep 1
+dovecot_reload || tap_bail "Dovecot did not reload with mail_max_userip_connections = 1"
 "$MAILAUDIT" --report "$MA_TMP/single.txt" --trace "$MA_TMP/single.trace" --no-history \
 	"${A[@]}" 2>"$MA_TMP/single.err"
 RC=$?

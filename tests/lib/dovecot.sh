@@ -4,7 +4,7 @@
 # dovecot_start [--lock-session] [--no-starttls-imap-port] [--cert NAME] [--no-submission]
 #   Starts a private Dovecot (own config, never /etc/dovecot, never the system
 #   service) in a fresh temp dir, every listener on 127.0.0.1 at free ports, and
-#   waits (<= 5 s) until every port accepts. Returns non-zero with the log tail on
+#   waits (<= 60 s, polled) until every port accepts. Returns non-zero with the log tail on
 #   stderr if it cannot. Installs an EXIT trap that stops every instance this
 #   shell started (a subshell gets its own trap).
 #     --lock-session           pop3_lock_session = yes
@@ -41,6 +41,8 @@
 #                         MA_SEED_INBOX=30 MA_SEED_SENT=10 MA_SEED_TRASH=5 MA_SEED_ARCHIVE=8
 #                         MA_SEED_ODESLANA=3 MA_SEED_TOTAL=56
 # dovecot_seed ARGS...    runs seed.py --owner mail ARGS (e.g. --maildir "$MA_MAILDIR" --count 1000)
+# dovecot_reload          the current instance reads MA_DOVECOT_CONF again (after a test
+#                         appended to it); returns once new connections get the new config
 # dovecot_stop [MA_TMP]   stops that instance (default: current) by the PID in its
 #                         master.pid (TERM, wait <= 10 s, then KILL), waits for its
 #                         children, removes the temp dir unless MA_KEEP_TMP is set.
@@ -53,6 +55,7 @@
 #                         File names carry the flags, so a flag change shows up too.
 
 MA_LIB_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+. "$MA_LIB_DIR/wait.sh"
 MA_SRC_TOOLS=$(cd "$MA_LIB_DIR/../tools" && pwd)
 MA_DOVECOT_INSTANCES=${MA_DOVECOT_INSTANCES:-}
 MA_DOVECOT_TRAP_SET=${MA_DOVECOT_TRAP_SET:-}
@@ -206,21 +209,28 @@ _ma_launch() {
 		_ma_err "dovecot -c $conf failed: $out"
 		return 1
 	fi
-	for i in $(seq 1 100); do
+	# Ready when every port answers; failed when the master is gone. Both
+	# are polled against a wall-clock deadline generous enough for a 2-core
+	# machine under full load (an idle one takes ~0.05 s).
+	local start_ms
+	start_ms=$(_ma_now_ms)
+	while :; do
 		pid=$(cat "$base/master.pid" 2>/dev/null)
 		all=1
 		if _ma_pid_alive "$pid"; then
 			for p in "$@"; do _ma_port_open "$p" || { all=0; break; }; done
 			[ $all = 1 ] && return 0
-		elif [ -n "$pid" ] || [ "$i" -gt 20 ]; then
+		elif [ -n "$pid" ] || [ $(($(_ma_now_ms) - start_ms)) -gt 10000 ]; then
 			grep -q 'in use' "$MA_DOVECOT_LOG" 2>/dev/null && return 2
 			_ma_err "dovecot master is not running"
 			return 1
 		fi
+		if [ $(($(_ma_now_ms) - start_ms)) -gt 60000 ]; then
+			_ma_err "dovecot did not accept connections on ports $* within 60 s"
+			return 1
+		fi
 		sleep 0.05
 	done
-	_ma_err "dovecot did not accept connections on ports $* within 5 s"
-	return 1
 }
 
 _ma_export_env() {
@@ -398,6 +408,46 @@ service pop3-login {
 	_ma_export_env
 	return 0
 }
+
+# dovecot_reload: makes the current instance read MA_DOVECOT_CONF again
+# (after a test appended a setting) and returns once new connections get the
+# new config. Dovecot logs nothing when a SIGHUP reload has taken effect, so
+# each reload also sets a new login_greeting and waits until the IMAP port
+# greets with it. Returns non-zero (log tail on stderr) if the config is
+# refused or the greeting never changes within 60 s.
+MA_RELOADS=0
+_ma_greets_with() { # port text
+	local line
+	exec 3<>"/dev/tcp/127.0.0.1/$1" || return 1
+	read -r -t 5 line <&3
+	exec 3<&- 3>&-
+	case "$line" in *"$2"*) return 0 ;; esac
+	return 1
+}
+dovecot_reload() {
+	local mark pid
+	MA_RELOADS=$((MA_RELOADS + 1))
+	mark="mailaudit-test-dovecot-reload-$MA_RELOADS"
+	sed -i '/^login_greeting = /d' "$MA_DOVECOT_CONF"
+	printf 'login_greeting = %s\n' "$mark" >>"$MA_DOVECOT_CONF"
+	pid=$(cat "$MA_DOVECOT_PIDFILE" 2>/dev/null)
+	MA_RELOAD_LOG0=$(wc -l <"$MA_DOVECOT_LOG")
+	_ma_pid_alive "$pid" && kill -HUP "$pid" || { _ma_err "dovecot_reload: no running master"; return 1; }
+	ma_wait 60 _ma_reloaded "$mark"
+	if _ma_reload_refused; then
+		_ma_err "dovecot_reload: Dovecot refused the config:"
+		tail -n "+$((MA_RELOAD_LOG0 + 1))" "$MA_DOVECOT_LOG" | grep -E 'Fatal|Error' >&2
+		return 1
+	fi
+	_ma_greets_with "$MA_IMAP_PORT" "$mark" && return 0
+	_ma_err "dovecot_reload: the new config did not take effect within 60 s. Log tail:"
+	dovecot_log_tail 20 >&2
+	return 1
+}
+_ma_reload_refused() {
+	tail -n "+$((MA_RELOAD_LOG0 + 1))" "$MA_DOVECOT_LOG" | grep -qE 'Error in configuration|Error reading configuration'
+}
+_ma_reloaded() { _ma_reload_refused || _ma_greets_with "$MA_IMAP_PORT" "$1"; }
 
 # Stops the masters of instance dir $1 and waits for them and their children.
 # Dovecot's master lingers 1-3 s after its children are gone; once only it and

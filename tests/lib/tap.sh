@@ -14,6 +14,9 @@
 #   tap_done                      prints the plan; exits 1 if any test failed (or none ran), else 0
 #
 # Counters: TAP_RUN, TAP_FAILED.
+# Waiting for readiness: ma_wait and friends from wait.sh (sourced here).
+
+. "$(dirname "${BASH_SOURCE[0]}")/wait.sh"
 
 TAP_RUN=0
 TAP_FAILED=0

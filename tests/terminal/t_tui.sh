@@ -32,27 +32,25 @@ ACCT=(--imap "127.0.0.1:$MA_IMAPS_PORT" --pop3 "127.0.0.1:$MA_POP3S_PORT" --user
 
 screen() { T capture-pane -p -t tui; }
 
+# Every wait polls the screen against a wall-clock deadline (tests/lib/wait.sh).
+# Deadlines are at least 20 s: on a loaded 2-core machine an audit or a
+# tmux round trip takes far longer than on an idle one; a screen that is
+# right returns at once.
+shows() { screen | grep -qF -- "$1"; }
+hides() { ! shows "$1"; }
 # wait_for TEXT [SECONDS]: until the screen shows TEXT (fixed string).
 wait_for() {
-	local i n=$(( ${2:-10} * 10 ))
-	for ((i = 0; i < n; i++)); do
-		screen | grep -qF -- "$1" && return 0
-		sleep 0.1
-	done
-	return 1
+	local s=${2:-20}
+	[ "$s" -lt 20 ] && s=20
+	ma_wait "$s" shows "$1"
 }
 # expect NAME TEXT: a test that the screen shows TEXT, with the screen on failure.
 expect() {
-	if wait_for "$2" "${3:-10}"; then pass "$1"; else fail "$1" "waited for: $2" "$(screen)"; fi
+	if wait_for "$2" "${3:-20}"; then pass "$1"; else fail "$1" "waited for: $2" "$(screen)"; fi
 }
 # gone NAME TEXT: the screen stops showing TEXT.
 gone() {
-	local i
-	for ((i = 0; i < 100; i++)); do
-		screen | grep -qF -- "$2" || { pass "$1"; return; }
-		sleep 0.1
-	done
-	fail "$1" "still shown: $2" "$(screen)"
+	if ma_wait 20 hides "$2"; then pass "$1"; else fail "$1" "still shown: $2" "$(screen)"; fi
 }
 
 # A shell in an 80x24 pane; each run is typed into it, so after the program
@@ -70,14 +68,11 @@ in_pane() { # command line; the program is left running
 	T send-keys -t tui -l "clear; $1 2>>$W/stderr.log; echo \$? >>$W/status.log"
 	T send-keys -t tui Enter
 }
+no_child() { ! pgrep -P "$1" >/dev/null; }
 prog_gone() { # NAME: no program left under the pane's shell
-	local i sp
+	local sp
 	sp=$(T display -p -t tui '#{pane_pid}')
-	for ((i = 0; i < 100; i++)); do
-		pgrep -P "$sp" >/dev/null || { pass "$1"; return; }
-		sleep 0.1
-	done
-	fail "$1" "still running: $(pgrep -a -P "$sp")"
+	if ma_wait 20 no_child "$sp"; then pass "$1"; else fail "$1" "still running: $(pgrep -a -P "$sp")"; fi
 }
 quote() { printf '%q ' "$@"; }
 sane_tty() { # NAME
@@ -327,7 +322,7 @@ while True:
     held.append(s.accept()[0])   # accept, never answer
 PY
 HANG_PID=$!
-for _ in $(seq 50); do [ -s "$W/hang.port" ] && break; sleep 0.1; done
+ma_wait 60 ma_nonempty "$W/hang.port" || tap_bail "the hanging POP3 port did not start"
 HP=$(cat "$W/hang.port")
 HANG=(--imap "127.0.0.1:$MA_IMAPS_PORT" --pop3 "127.0.0.1:$HP" --user "$MA_USER"
 	--password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 20)
@@ -356,8 +351,8 @@ shell_pid=$(T display -p -t tui '#{pane_pid}')
 pid=$(pgrep -P "$shell_pid" -f mailaudit | head -1)
 if [ -n "$pid" ]; then
 	kill -HUP "$pid"
-	for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-	if kill -0 "$pid" 2>/dev/null; then fail "SIGHUP ends the program" "pid $pid alive"; else pass "SIGHUP ends the program"; fi
+	ma_wait 20 ma_pid_gone "$pid"
+	if ! ma_pid_gone "$pid"; then fail "SIGHUP ends the program" "pid $pid alive"; else pass "SIGHUP ends the program"; fi
 	check_eq "SIGHUP leaves no child processes" "" "$(pgrep -P "$pid")"
 else
 	fail "SIGHUP ends the program" "no mailaudit process under the pane's shell"

@@ -4,7 +4,7 @@
 set -u
 PKGS="build-essential pkg-config libetpan-dev libncurses-dev libssl-dev libsqlite3-dev libcmocka-dev
  dovecot-imapd dovecot-pop3d dovecot-submissiond openssl tmux fetchmail getmail6 python3 procps
- clang libclang-rt-14-dev dnsmasq-base"
+ clang libclang-rt-14-dev dnsmasq-base faketime"
 
 missing=""
 for p in $PKGS; do

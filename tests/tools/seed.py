@@ -15,6 +15,11 @@ with mtime = Date header (Dovecot's INTERNALDATE). Message-ID of message k is
 <k.S@example.test> (k counts from --first, default 1). About 60 % carry \\Seen (S),
 a few \\Flagged+\\Seen (FS). Sizes range ~500 B .. ~20 KB (mostly small).
 
+Dates never depend on today: without --start-date the oldest message is dated
+from FIXED_START (2026-03-02 UTC), so the same arguments write byte-identical
+files on any day, in any time zone (a report snapshot compares sizes that
+depend on the Date header's length).
+
 --list-ids prints one Message-ID per line (in the order written = UID order).
 --standard seeds the fixed set below (constants STANDARD) and prints, one per line,
 shell assignments  MA_SEED_INBOX=30  MA_SEED_SENT=10 ... MA_SEED_TOTAL=56.
@@ -27,6 +32,10 @@ import pwd
 import random
 import sys
 import time
+
+# Default date of the oldest message (2026-03-02 00:00 UTC): fixed so that a
+# seed is the same on every day.
+FIXED_START = 1772409600
 
 # (folder name, count, env suffix, seed). Tests rely on these numbers.
 STANDARD = [
@@ -196,7 +205,7 @@ def seed_folder(root, folder, count, seed, first=1, start_ts=None, days=180, own
     cur = os.path.join(d, "cur")
     span = days * 86400
     if start_ts is None:
-        start_ts = int(time.time()) - span
+        start_ts = FIXED_START
     step = span / max(count, 1)
     flags_o = os.O_CREAT | os.O_EXCL | os.O_WRONLY | getattr(os, "O_CLOEXEC", 0)
     uid = gid = -1
@@ -242,7 +251,7 @@ def main():
     ap.add_argument("--folder", default="INBOX")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--first", type=int, default=1, help="number of the first message (Message-ID <K.S@...>)")
-    ap.add_argument("--start-date", help="YYYY-MM-DD (UTC) of the oldest message; default: DAYS ago")
+    ap.add_argument("--start-date", help="YYYY-MM-DD (UTC) of the oldest message; default 2026-03-02")
     ap.add_argument("--days", type=int, default=180, help="span of the Date headers (default 180)")
     ap.add_argument("--owner", help="chown to this user (e.g. mail)")
     ap.add_argument("--list-ids", action="store_true", help="print the Message-IDs written")
