@@ -3,8 +3,9 @@
 # bench mailaudit, and only those that are missing. Not root: print the line.
 set -u
 PKGS="build-essential pkg-config libetpan-dev libncurses-dev libssl-dev libsqlite3-dev libcmocka-dev
- dovecot-imapd dovecot-pop3d dovecot-submissiond openssl tmux fetchmail getmail6 python3 procps
- clang libclang-rt-14-dev dnsmasq-base faketime"
+ dovecot-imapd dovecot-pop3d dovecot-submissiond openssl tmux fetchmail getmail6 mpop isync faketime
+ python3 procps
+ clang libclang-rt-14-dev dnsmasq-base"
 
 missing=""
 for p in $PKGS; do

@@ -34,6 +34,24 @@ Scenarios used by t_hostile.sh (besides the older ones used by t_sessions.sh):
   imap-folders-N           LIST of N folders (N-1 \\Noselect + INBOX), e.g. 100000
   pop3-uidl-dup            UIDL naming message 1 twice
   pop3-uidl-long           UIDL with a 71-character unique-id (RFC 1939: 1..70)
+
+Scenarios for the loss ledger (server behaviours, not faults; the rest of the
+dialogue is the well-behaved one of pop3_until / imap-ok, so an audit completes):
+  pop3-login-delay         CAPA before login announces LOGIN-DELAY 60 (RFC 2449
+                           6.5: at least 60 s between logins); logging in
+                           anyway succeeds and the server writes the line
+                           LOGGED-IN to its stderr (a test proves the client
+                           did not log in by its absence)
+  pop3-login-delay-err     CAPA announces RESP-CODES, no LOGIN-DELAY; PASS is
+                           answered "-ERR [LOGIN-DELAY] wait a minute" (RFC 2449
+                           8.1.1); STAT/UIDL/LIST/... then get "-ERR not logged in"
+  pop3-in-use-err          the same with "-ERR [IN-USE] mailbox locked" (8.1.2)
+  imap-alert               imap-ok, but the LOGIN reply is preceded by
+                           "* OK [ALERT] Your mailbox is 95% full -- contact your
+                           administrator" and EXAMINE INBOX carries
+                           "* OK [ALERT] Maintenance tonight at 22:00" and
+                           "* OK [ALERT] evil <ESC>[31m red" (an ESC byte inside,
+                           to check sanitising)
 """
 import socket
 import ssl
@@ -85,6 +103,7 @@ def imap_command(conn, f):
 BOX = {"messages": 1, "uidnext": 2}
 TWO_FOLDERS = False   # imap-second-silent: INBOX and Archive
 CONNECTIONS = [0]
+LOG_LOGIN = [False]   # pop3-login-delay: report a successful PASS on stderr
 FETCH_ATTACKS = ("imap-eof-fetch", "imap-eof-fetch-literal", "imap-fetch-huge-literal",
                  "imap-fetch-no", "imap-fetch-garbage", "imap-fetch-unknown-tag", "imap-fetch-bye")
 
@@ -105,9 +124,12 @@ def status_reply(line, lits):
 FETCH_HDR = b"Message-ID: <1@hostile>\r\nSubject: hi\r\n\r\n"
 
 
-def imap_until(conn, f, stop_cmd):
+def imap_until(conn, f, stop_cmd, extra=None):
     """Answer an IMAP client normally until it sends stop_cmd (a command word
-    such as b"LIST", or b"UID FETCH"); return (tag, line)."""
+    such as b"LIST", or b"UID FETCH"); return (tag, line).
+    extra: {b"LOGIN": bytes, b"EXAMINE INBOX": bytes}, untagged responses sent
+    just before that command's tagged OK."""
+    extra = extra or {}
     for line, lits in imap_command(conn, f):
         tag = tag_of(line)
         words = line.split(b" ")
@@ -131,13 +153,15 @@ def imap_until(conn, f, stop_cmd):
         if cmd == b"CAPABILITY":
             conn.sendall(b"* CAPABILITY IMAP4rev1 STARTTLS AUTH=PLAIN\r\n" + tag + b" OK done\r\n")
         elif cmd == b"LOGIN":
-            conn.sendall(tag + b" OK logged in\r\n")
+            conn.sendall(extra.get(b"LOGIN", b"") + tag + b" OK logged in\r\n")
         elif cmd == b"LIST":
             more = b'* LIST () "/" Archive\r\n' if TWO_FOLDERS else b""
             conn.sendall(b'* LIST () "/" INBOX\r\n' + more + tag + b" OK done\r\n")
         elif cmd == b"EXAMINE":
+            mbox = lits[0] if lits else (words[2].strip() if len(words) > 2 else b"")
+            more = extra.get(b"EXAMINE INBOX", b"") if mbox.strip(b'"').upper() == b"INBOX" else b""
             conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT %d] x\r\n"
-                         % (BOX["messages"], BOX["uidnext"]) + tag + b" OK [READ-ONLY] done\r\n")
+                         % (BOX["messages"], BOX["uidnext"]) + more + tag + b" OK [READ-ONLY] done\r\n")
         elif cmd == b"UID" and b"SEARCH" in line.upper():
             uids = b" ".join(b"%d" % u for u in range(1, BOX["messages"] + 1))
             if b"DELETED" in line.upper():
@@ -151,15 +175,31 @@ def imap_until(conn, f, stop_cmd):
     return None, None
 
 
-def pop3_until(conn, f, stop_cmd, uidl=b"+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n"):
+POP3_CAPA = b"+OK\r\nUSER\r\nUIDL\r\nSTLS\r\n.\r\n"
+
+
+def pop3_until(conn, f, stop_cmd, uidl=b"+OK\r\n1 aaa\r\n2 bbb\r\n.\r\n",
+               capa=POP3_CAPA, pass_reply=b"+OK\r\n"):
+    """Answer a POP3 client normally until it sends stop_cmd; return that line.
+    capa: the CAPA reply; pass_reply: the reply to PASS. A PASS answered +OK
+    writes LOGGED-IN to stderr when LOG_LOGIN is set. When PASS is refused
+    (pass_reply -ERR), STAT/UIDL/LIST/TOP/RETR/DELE get -ERR: no login."""
+    refused = not pass_reply.startswith(b"+OK")
     for line in lines(f):
         cmd = line.split(b" ")[0].strip().upper()
         if cmd == stop_cmd:
             return line
-        if cmd == b"CAPA":
-            conn.sendall(b"+OK\r\nUSER\r\nUIDL\r\nSTLS\r\n.\r\n")
-        elif cmd in (b"USER", b"PASS"):
+        if refused and cmd in (b"STAT", b"UIDL", b"LIST", b"TOP", b"RETR", b"DELE", b"NOOP", b"RSET"):
+            conn.sendall(b"-ERR not logged in\r\n")
+        elif cmd == b"CAPA":
+            conn.sendall(capa)
+        elif cmd == b"USER":
             conn.sendall(b"+OK\r\n")
+        elif cmd == b"PASS":
+            conn.sendall(pass_reply)
+            if LOG_LOGIN[0] and pass_reply.startswith(b"+OK"):
+                sys.stderr.write("LOGGED-IN\n")
+                sys.stderr.flush()
         elif cmd == b"STAT":
             conn.sendall(b"+OK 2 300\r\n")
         elif cmd == b"UIDL":
@@ -370,6 +410,21 @@ def scenario(name, conn):
     elif name == "pop3-uidl-long":
         conn.sendall(POP3_GREETING)
         pop3_until(conn, f, b"NEVER", uidl=b"+OK\r\n1 " + b"u" * 71 + b"\r\n2 bbb\r\n.\r\n")
+    elif name == "pop3-login-delay":
+        conn.sendall(POP3_GREETING)
+        pop3_until(conn, f, b"NEVER", capa=b"+OK\r\nUSER\r\nUIDL\r\nSTLS\r\nLOGIN-DELAY 60\r\n.\r\n")
+    elif name in ("pop3-login-delay-err", "pop3-in-use-err"):
+        conn.sendall(POP3_GREETING)
+        reply = (b"-ERR [LOGIN-DELAY] wait a minute\r\n" if name == "pop3-login-delay-err"
+                 else b"-ERR [IN-USE] mailbox locked\r\n")
+        pop3_until(conn, f, b"NEVER", capa=b"+OK\r\nUSER\r\nUIDL\r\nSTLS\r\nRESP-CODES\r\n.\r\n",
+                   pass_reply=reply)
+    elif name == "imap-alert":
+        conn.sendall(IMAP_GREETING)
+        imap_until(conn, f, b"NEVER", extra={
+            b"LOGIN": b"* OK [ALERT] Your mailbox is 95% full -- contact your administrator\r\n",
+            b"EXAMINE INBOX": b"* OK [ALERT] Maintenance tonight at 22:00\r\n"
+                              b"* OK [ALERT] evil \x1b[31m red\r\n"})
     else:
         sys.stderr.write("unknown scenario %s\n" % name)
 
@@ -381,6 +436,8 @@ def main():
     if name == "imap-second-silent":
         global TWO_FOLDERS
         TWO_FOLDERS = True
+    if name == "pop3-login-delay":
+        LOG_LOGIN[0] = True
     tls = None
     if len(sys.argv) >= 5 and sys.argv[2] == "--tls":
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
