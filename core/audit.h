@@ -54,6 +54,10 @@ struct ma_audit_opts {
 	 * program, where a second session would keep both cores so busy that
 	 * key presses are answered late. */
 	bool one_imap_session;
+	/* Log in over POP3 even when the server announces LOGIN-DELAY (RFC
+	 * 2449): by default mailaudit then leaves POP3 alone, because its
+	 * login would lock the user's own POP3 program out for that long. */
+	bool pop3_despite_login_delay;
 };
 
 /* A past audit, for the history view and report. */
@@ -74,7 +78,31 @@ struct ma_lost_msg {
 	char *date, *from, *subject;
 	time_t last_seen;
 	char *gone_to;            /* NULL: destroyed (in no folder now) */
+	bool renumbered;          /* gone_to is its own folder: renumbered, not moved */
+	bool folder_gone;         /* its folder was deleted */
+	enum ma_role role;        /* of its folder */
 };
+
+/* A loss on record (the loss ledger, see history.h), not yet acknowledged. */
+struct ma_loss_entry {
+	int64_t id;
+	enum ma_loss_kind kind;
+	int64_t found_audit;
+	time_t found;             /* start of the audit that found it */
+	bool this_audit;          /* found by this audit */
+	char *folder;
+	enum ma_role role;
+	uint32_t count;           /* 1 for a message */
+	uint32_t size;            /* MA_LOSS_MESSAGE: as last seen */
+	int64_t internaldate;
+	char *date, *from, *subject; /* NULL if unknown; screen-safe UTF-8 not guaranteed */
+	time_t last_seen;
+	bool folder_gone;
+	time_t since;             /* MA_LOSS_UNSEEN: arrived after this */
+	uint32_t uidnext_then, uidnext_now;
+	time_t acked;             /* 0: not acknowledged */
+};
+void ma_loss_entries_free(struct ma_loss_entry *v, size_t n);
 
 struct ma_audit_result {
 	time_t started, finished;
@@ -102,6 +130,18 @@ struct ma_audit_result {
 	size_t nhistory;
 	char **uidvalidity_reset; /* folders whose UIDVALIDITY changed since prev_audit */
 	size_t nuidvalidity_reset;
+	/* The loss ledger: every loss not yet acknowledged, this audit's and
+	 * earlier audits', newest first. Until the user acknowledges them
+	 * (--ack), critical ones keep the verdict CRITICAL. */
+	struct ma_loss_entry *ledger;
+	size_t nledger;
+	/* IMAP [ALERT] texts (RFC 3501 7.1: must be shown to the user), as the
+	 * server sent them (not yet cleaned), each once, in order. */
+	char **alerts;
+	size_t nalerts;
+	/* POP3 was left alone: the server announces LOGIN-DELAY (pop3_err says
+	 * how long), or it answered [LOGIN-DELAY] / [IN-USE] at login. */
+	bool pop3_skipped;
 	/* Per folder: messages now minus at the previous audit; NULL = unknown,
 	 * INT64_MIN = folder not seen before. */
 	int64_t *folder_delta;

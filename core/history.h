@@ -47,7 +47,7 @@
 #include "status.h"
 
 /* Highest schema version this build reads and writes. */
-#define MA_HISTORY_SCHEMA 4
+#define MA_HISTORY_SCHEMA 5
 /* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
  * PRAGMA reads hex literals wrongly). */
 #define MA_HISTORY_APP_ID 1296136548
@@ -65,10 +65,21 @@ const char *ma_history_path(const struct ma_history *h);
 /* Rolls back an open audit, then closes. NULL is fine. */
 void ma_history_close(struct ma_history *h);
 
-/* The id of (login, imap_host), created on first use. Host compares
- * case-insensitively. */
+/* Which server an account's history belongs to, besides login and host:
+ * two servers on one host (different ports) never share a history, while
+ * switching between a protocol's two standard ports (IMAP 993 and 143)
+ * keeps it. For an account with IMAP: 0 for port 993 or 143, else the
+ * port. For a POP3-only account (host is then the POP3 host):
+ * MA_PORT_KEY_POP3 for 995 or 110, else MA_PORT_KEY_POP3 + port. */
+#define MA_PORT_KEY_POP3 65536
+uint32_t ma_history_port_key(bool imap, uint16_t port);
+
+/* The id of (login, host, port_key), created on first use. Host compares
+ * case-insensitively. An account recorded by a mailaudit before schema 5
+ * (no port known) is taken over by the first lookup of its login and host,
+ * whatever its port key: existing histories carry on. */
 ma_status ma_history_account(struct ma_history *h, const char *login,
-			     const char *imap_host, int64_t *account_id,
+			     const char *host, uint32_t port_key, int64_t *account_id,
 			     struct ma_error *err);
 
 /* What the last completed audit that examined this folder knew: its
@@ -139,7 +150,7 @@ ma_status ma_history_release(struct ma_history *h, const char *name, bool keep,
 
 /* Records that this audit examined folder f completely: only examined folders
  * can lose messages in ma_history_detect_gone. Uses f's name, uidvalidity,
- * uidnext, messages and unseen, not f->msgs. */
+ * uidnext, messages, unseen and special, not f->msgs. */
 ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
 				const struct ma_folder *f, unsigned deleted_count,
 				uint64_t total_size, struct ma_error *err);
@@ -196,9 +207,23 @@ ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
 /* Marks as gone every message present before but not seen by this audit, in
  * the folders recorded with ma_history_put_folder; if folder_list_complete
  * (the LIST succeeded and every selectable folder was put), also those of
- * folders this audit did not record, i.e. deleted folders. gone_to is the
- * folder of a present message with the same Message-ID hash (else, when a
- * hash is missing, with the same size and INTERNALDATE), NULL if none.
+ * folders this audit did not record, i.e. deleted folders.
+ *
+ * Where each went (gone_to) is matched one to one: a message that is new in
+ * this audit (first recorded by it) explains at most one gone message, by
+ * the same Message-ID hash, or, when either has no hash, by the same Date,
+ * From, Subject and size (at least one of the three headers present; never
+ * INTERNALDATE alone). Two messages sharing a Message-ID are two messages:
+ * one of them gone while the other stays is a loss. A gone message whose
+ * match is in the same folder (a UIDVALIDITY reset, or the same message
+ * stored again) is renumbered, not moved (ma_gone_msg.renumbered).
+ *
+ * Then it records this audit's losses in the loss ledger (see
+ * ma_history_losses): every gone message matched nowhere (destroyed),
+ * except in Drafts; and the messages that arrived since the previous audit
+ * and were deleted before this one was (MA_LOSS_UNSEEN), counted per folder
+ * from UIDNEXT then and now and the UIDs present now, less what moves to
+ * other folders can explain (ma_loss_unseen in loss.h).
  * Call once; ma_history_commit calls it with false if the caller did not. */
 ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 				 bool folder_list_complete, struct ma_error *err);
@@ -224,6 +249,9 @@ struct ma_gone_msg {
 	const unsigned char *msgid_hash;   /* 32 bytes or NULL */
 	time_t last_seen;                  /* start of the last audit that saw it */
 	const char *gone_to;               /* NULL = found nowhere: destroyed */
+	bool renumbered;                   /* gone_to is its own folder (see detect_gone) */
+	bool folder_gone;                  /* its folder no longer exists */
+	enum ma_role role;                 /* of its folder */
 };
 typedef int (*ma_gone_cb)(const struct ma_gone_msg *m, void *ctx);
 
@@ -231,6 +259,51 @@ typedef int (*ma_gone_cb)(const struct ma_gone_msg *m, void *ctx);
  * The strings of *m last until cb returns. */
 ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 			  void *ctx, struct ma_error *err);
+
+/* ---- The loss ledger ----------------------------------------------------
+ *
+ * Every loss an audit finds stays on record, with the audit that found it,
+ * until the user acknowledges it: a deleting device is not forgotten after
+ * one report, and a monitoring check that is retried still sees it. */
+
+struct ma_loss {
+	int64_t id;
+	enum ma_loss_kind kind;
+	int64_t found_audit;     /* the audit that found it */
+	time_t found;            /* that audit's start */
+	const char *folder;
+	enum ma_role role;       /* of the folder when the loss was found */
+	uint32_t count;          /* 1 for MA_LOSS_MESSAGE */
+	/* MA_LOSS_MESSAGE: as last seen (from and subject decoded) */
+	uint32_t size;
+	int64_t internaldate;    /* 0 = unknown */
+	const char *date, *from, *subject; /* NULL if unknown */
+	time_t last_seen;
+	bool folder_gone;        /* its whole folder was deleted */
+	/* MA_LOSS_UNSEEN */
+	time_t since;            /* the previous audit's start */
+	uint32_t uidnext_then, uidnext_now;
+	time_t acked;            /* 0 = not acknowledged */
+};
+typedef int (*ma_loss_cb)(const struct ma_loss *l, void *ctx);
+
+/* The account's losses, newest first (by finding audit, then folder and
+ * date): those found by audit_id only (0: by any audit), only the
+ * unacknowledged ones if unacked_only, only those found at or after since
+ * (0: any time). Works inside and outside an audit; inside one, the open
+ * audit's own losses are included. Strings last until cb returns. */
+ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t audit_id,
+			    bool unacked_only, time_t since, ma_loss_cb cb, void *ctx,
+			    struct ma_error *err);
+
+/* Acknowledges, at time now, every loss of the account not yet
+ * acknowledged that was found by a completed audit with id <= up_to_audit
+ * (INT64_MAX: all): losses found later, by an audit the user has not seen,
+ * stay. *count (if not NULL) is the number of losses acknowledged (a
+ * MA_LOSS_UNSEEN row counts its messages). One transaction; never inside
+ * an open audit of this handle. */
+ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to_audit,
+			 time_t now, uint64_t *count, struct ma_error *err);
 
 struct ma_pop3_gone {
 	const char *uidl;

@@ -45,6 +45,11 @@ ma_status ma_imap_open_conn(struct ma_conn *c, const char *label, enum ma_securi
 			    struct ma_error *err);
 
 bool ma_imap_has_cap(const struct ma_imap *s, const char *name);
+/* The [ALERT] texts the server sent so far (greeting, login and every
+ * later command's response), raw, each text once, in order; owned by s.
+ * libetpan keeps one alert per response: of several in one response only
+ * the last is seen. */
+const char *const *ma_imap_alerts(const struct ma_imap *s, size_t *n);
 /* Space-separated capability list for the report; owned by s. */
 const char *ma_imap_caps(const struct ma_imap *s);
 const struct ma_cert_info *ma_imap_cert(const struct ma_imap *s);
@@ -54,7 +59,8 @@ const struct ma_cert_info *ma_imap_cert(const struct ma_imap *s);
 ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *password,
 			struct ma_error *err);
 
-/* LIST "" "*": fills name (decoded to UTF-8), raw_name, delimiter, noselect. */
+/* LIST "" "*": fills name (decoded to UTF-8), raw_name, delimiter, noselect
+ * and special (RFC 6154 attributes the server reports in LIST). */
 ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 		       struct ma_error *err);
 /* STATUS (MESSAGES UIDNEXT UIDVALIDITY UNSEEN) of f->raw_name into f. */

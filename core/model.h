@@ -33,11 +33,46 @@ struct ma_message {
 	char *subject;
 };
 
+/* RFC 6154 special-use attributes, as LIST reports them. */
+enum ma_special {
+	MA_SPECIAL_SENT = 1 << 0,
+	MA_SPECIAL_DRAFTS = 1 << 1,
+	MA_SPECIAL_TRASH = 1 << 2,
+	MA_SPECIAL_JUNK = 1 << 3,
+	MA_SPECIAL_ARCHIVE = 1 << 4,
+	MA_SPECIAL_ALL = 1 << 5,
+	MA_SPECIAL_FLAGGED = 1 << 6,
+};
+
+/* What a folder is for, which decides what its losses mean: mail deleted
+ * from INBOX or an ordinary folder is lost (CRITICAL); Trash and Junk
+ * emptied is deleting on purpose (WARNING); Drafts churn all the time (a
+ * client saving a draft appends a new one and expunges the old), so their
+ * losses are never losses; new messages in Sent and Drafts are the user's
+ * own, never mail moved there. */
+enum ma_role {
+	MA_ROLE_ORDINARY = 0,
+	MA_ROLE_INBOX,
+	MA_ROLE_SENT,
+	MA_ROLE_DRAFTS,
+	MA_ROLE_TRASH,
+	MA_ROLE_JUNK,
+	MA_ROLE_ARCHIVE,
+};
+
+/* A loss in the loss ledger (history.h). */
+enum ma_loss_kind {
+	MA_LOSS_MESSAGE,  /* one message, named: it was seen, now it is nowhere */
+	MA_LOSS_UNSEEN,   /* messages that arrived after the previous audit and were
+			   * deleted before this one: mailaudit never saw them */
+};
+
 struct ma_folder {
 	char *name;               /* decoded UTF-8, "INBOX" for the inbox */
 	char *raw_name;           /* as on the wire (modified UTF-7) */
 	char delimiter;
 	bool noselect;
+	unsigned special;         /* enum ma_special bits from LIST; 0 if none */
 	uint32_t messages, uidnext, uidvalidity, unseen;
 	struct ma_message *msgs;  /* by ascending UID */
 	size_t nmsgs, capmsgs;
@@ -57,6 +92,15 @@ struct ma_pop3_view {
 	char **capa;              /* each CAPA line, e.g. "EXPIRE 30" */
 	size_t ncapa;
 };
+
+/* The role of a folder: from its special-use bits, else from its name
+ * (last hierarchy level, case-insensitive, English and Czech names the
+ * common clients use: "Trash", "Deleted Items", "Koš", "Junk", "Spam",
+ * "Drafts", "Koncepty", "Sent", "Sent Items", "Odeslaná pošta", ...).
+ * name is UTF-8 (ma_folder.name); "INBOX" in any case is MA_ROLE_INBOX. */
+enum ma_role ma_folder_role(const char *name, unsigned special);
+/* "INBOX", "folder", "Sent", "Drafts", "Trash", "Junk", "Archive". */
+const char *ma_role_name(enum ma_role role);
 
 void ma_message_clear(struct ma_message *m);
 void ma_folder_clear(struct ma_folder *f);
