@@ -151,6 +151,26 @@ bool ma_pop3_has_capa(const struct ma_pop3 *s, const char *name)
 	return false;
 }
 
+bool ma_pop3_login_delay(const struct ma_pop3 *s, uint32_t *seconds)
+{
+	*seconds = 0;
+	for (size_t i = 0; s && i < s->ncapa; i++) {
+		const char *c = s->capa[i];
+		if (strncasecmp(c, "LOGIN-DELAY", 11) != 0 || (c[11] != '\0' && c[11] != ' '))
+			continue;
+		const char *p = c + 11;
+		while (*p == ' ')
+			p++;
+		uint64_t v = 0;
+		const char *d = p;
+		while (*d >= '0' && *d <= '9' && v <= UINT32_MAX)
+			v = v * 10 + (uint64_t)(*d++ - '0');
+		*seconds = d == p || (*d && *d != ' ') || v >= UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		return true;
+	}
+	return false;
+}
+
 const struct ma_cert_info *ma_pop3_cert(const struct ma_pop3 *s)
 {
 	return s ? ma_conn_cert(s->conn) : NULL;

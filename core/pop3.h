@@ -38,6 +38,12 @@ ma_status ma_pop3_open_conn(struct ma_conn *c, const char *label, enum ma_securi
 const struct ma_cert_info *ma_pop3_cert(const struct ma_pop3 *s);
 bool ma_pop3_has_capa(const struct ma_pop3 *s, const char *name);
 
+/* Whether CAPA (as last read: after STLS, the protected one) announces
+ * LOGIN-DELAY (RFC 2449 6.5): a login now would keep the user's own POP3
+ * program out for *seconds. *seconds is UINT32_MAX when the value is not a
+ * number; a trailing "USER" (the delay may differ per user) is ignored. */
+bool ma_pop3_login_delay(const struct ma_pop3 *s, uint32_t *seconds);
+
 /* USER/PASS. Tells a wrong password ([AUTH]) from a locked mailbox
  * ([IN-USE]), LOGIN-DELAY, SYS/TEMP and SYS/PERM. */
 ma_status ma_pop3_login(struct ma_pop3 *s, const char *login, const char *password,
