@@ -1262,6 +1262,170 @@ static void login_cut_off_is_never_traced(void **state)
 	cut_off_login(false, "s3cret-pass", "s3cret-pass");
 }
 
+/* ---- what a scripted server says: special-use folders, [ALERT]s ----
+ *
+ * The server's side is written ahead into a socket pair: libetpan numbers
+ * its tags 1, 2, ... and our FETCH reader F1, F2, ..., so the replies can
+ * be known in advance. */
+
+/* A session over a socket pair whose server side has already sent script. */
+static struct ma_conn *scripted_conn(const char *script, int *server_fd)
+{
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	size_t len = strlen(script);
+	assert_int_equal(send(sv[1], script, len, MSG_NOSIGNAL), (ssize_t)len);
+	struct ma_net_opts o = opts_default();
+	o.insecure = true;
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_from_fd(sv[0], &o, &c, &err), MA_OK);
+	*server_fd = sv[1];
+	return c;
+}
+
+static const struct ma_folder *folder_named(const struct ma_folder *f, size_t n, const char *name)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(f[i].name, name) == 0)
+			return &f[i];
+	fail_msg("no folder %s", name);
+	return NULL;
+}
+
+static int count_fetched(struct ma_message *m, void *ctx)
+{
+	(void)m;
+	(*(int *)ctx)++;
+	return 0;
+}
+
+static void imap_special_use_and_alerts(void **state)
+{
+	(void)state;
+	/* An alert of 2 + 2 * 700 bytes: cut to at most 1000 bytes, never
+	 * inside a character. */
+	char longer[1500] = "x";
+	for (int i = 0; i < 700; i++)
+		strcat(longer, "\xc3\xa9");
+	char fetch_alerts[2048] = "";
+	for (int i = 1; i <= 20; i++)
+		snprintf(fetch_alerts + strlen(fetch_alerts), sizeof fetch_alerts - strlen(fetch_alerts),
+			 "* OK [ALERT] fetch %d\r\n", i);
+	char script[8192];
+	snprintf(script, sizeof script,
+		 "* OK [ALERT] Greeting alert\r\n"
+		 "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n1 OK done\r\n"
+		 /* LOGIN */
+		 "* OK [ALERT] Your mailbox is 95%% full\r\n2 OK logged in\r\n"
+		 "* CAPABILITY IMAP4rev1 SPECIAL-USE\r\n3 OK done\r\n"
+		 /* LIST: the attributes in any case, several on one folder */
+		 "* LIST (\\HasNoChildren) \"/\" INBOX\r\n"
+		 "* LIST (\\HasNoChildren \\Sent) \"/\" \"Sent Items\"\r\n"
+		 "* LIST (\\HasNoChildren \\Trash) \"/\" Deleted\r\n"
+		 "* LIST (\\HasNoChildren \\junk) \"/\" Spam\r\n"
+		 "* LIST (\\DRAFTS \\Archive) \"/\" Both\r\n"
+		 "* LIST (\\All \\Flagged) \"/\" \"All Mail\"\r\n"
+		 "* LIST (\\Noselect \\HasChildren) \"/\" Parent\r\n"
+		 "* LIST (\\HasNoChildren \\Important) \"/\" Plain\r\n"
+		 "* OK [ALERT] Your mailbox is 95%% full\r\n"
+		 "4 OK done\r\n"
+		 /* STATUS INBOX: the tagged reply carries it */
+		 "* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7 UNSEEN 0)\r\n"
+		 "5 OK [ALERT] Second alert\r\n"
+		 /* EXAMINE INBOX */
+		 "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT 2] x\r\n"
+		 "* OK [ALERT] %s\r\n"
+		 "6 OK [READ-ONLY] done\r\n"
+		 /* UID FETCH 1 through our own reader: alerts up to the cap */
+		 "%s"
+		 "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 10 INTERNALDATE \"01-Jan-2024 00:00:00 +0000\")\r\n"
+		 "F1 OK done\r\n"
+		 /* LOGOUT */
+		 "* BYE\r\n7 OK bye\r\n",
+		 longer, fetch_alerts);
+	int server;
+	struct ma_conn *c = scripted_conn(script, &server);
+	struct ma_imap *s = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_imap_open_conn(c, "test:143", MA_SEC_PLAIN, true, NULL, &s, &err), MA_OK);
+	assert_int_equal(ma_imap_login(s, "user@example.test", "pw", &err), MA_OK);
+	struct ma_folder *f = NULL;
+	size_t n = 0;
+	assert_int_equal(ma_imap_list(s, &f, &n, &err), MA_OK);
+	assert_int_equal(n, 8);
+	assert_int_equal(folder_named(f, n, "INBOX")->special, 0);
+	assert_int_equal(folder_named(f, n, "Sent Items")->special, MA_SPECIAL_SENT);
+	assert_int_equal(folder_named(f, n, "Deleted")->special, MA_SPECIAL_TRASH);
+	assert_int_equal(folder_named(f, n, "Spam")->special, MA_SPECIAL_JUNK);
+	assert_int_equal(folder_named(f, n, "Both")->special, MA_SPECIAL_DRAFTS | MA_SPECIAL_ARCHIVE);
+	assert_int_equal(folder_named(f, n, "All Mail")->special, MA_SPECIAL_ALL | MA_SPECIAL_FLAGGED);
+	assert_int_equal(folder_named(f, n, "Parent")->special, 0);
+	assert_true(folder_named(f, n, "Parent")->noselect);
+	assert_int_equal(folder_named(f, n, "Plain")->special, 0);
+	struct ma_folder inbox = { .name = "INBOX", .raw_name = "INBOX" };
+	assert_int_equal(ma_imap_status(s, &inbox, &err), MA_OK);
+	assert_int_equal(ma_imap_examine(s, &inbox, &err), MA_OK);
+	uint32_t uid = 1;
+	int fetched = 0;
+	assert_int_equal(ma_imap_fetch(s, &uid, 1, false, count_fetched, &fetched, &err), MA_OK);
+	assert_int_equal(fetched, 1);
+
+	size_t na = 0;
+	const char *const *a = ma_imap_alerts(s, &na);
+	assert_int_equal(na, 16);
+	assert_string_equal(a[0], "Greeting alert");
+	assert_string_equal(a[1], "Your mailbox is 95% full");
+	assert_string_equal(a[2], "Second alert");
+	size_t cut = strlen(a[3]);
+	assert_true(cut <= 1000 && cut >= 998);
+	assert_int_equal(cut % 2, 1); /* "x" and whole two-byte characters */
+	assert_memory_equal(a[3], longer, cut);
+	for (int i = 4; i < 16; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "fetch %d", i - 3);
+		assert_string_equal(a[i], want);
+	}
+	for (size_t i = 0; i < n; i++)
+		ma_folder_clear(&f[i]);
+	free(f);
+	ma_imap_close(s);
+	close(server);
+}
+
+/* LOGIN-DELAY as CAPA announces it before login (RFC 2449 6.5). */
+static void pop3_login_delay_from_capa(void **state)
+{
+	(void)state;
+	const struct {
+		const char *capa;
+		bool announced;
+		uint32_t seconds;
+	} cases[] = {
+		{ "USER\r\nUIDL\r\n", false, 0 },
+		{ "USER\r\nLOGIN-DELAY 60\r\n", true, 60 },
+		{ "login-delay 900 USER\r\nUIDL\r\n", true, 900 },
+		{ "LOGIN-DELAY 0\r\n", true, 0 },
+		{ "LOGIN-DELAY soon\r\n", true, UINT32_MAX },
+		{ "LOGIN-DELAY 99999999999\r\n", true, UINT32_MAX },
+		{ "LOGIN-DELAYED 60\r\n", false, 0 },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		char script[256];
+		snprintf(script, sizeof script, "+OK hi\r\n+OK\r\n%s.\r\n+OK bye\r\n", cases[i].capa);
+		int server;
+		struct ma_conn *c = scripted_conn(script, &server);
+		struct ma_pop3 *s = NULL;
+		struct ma_error err = { 0 };
+		assert_int_equal(ma_pop3_open_conn(c, "test:110", MA_SEC_PLAIN, true, NULL, &s, &err), MA_OK);
+		uint32_t seconds = 12345;
+		assert_int_equal(ma_pop3_login_delay(s, &seconds), cases[i].announced);
+		assert_int_equal(seconds, cases[i].seconds);
+		ma_pop3_close(s);
+		close(server);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1293,6 +1457,8 @@ int main(void)
 		cmocka_unit_test(reply_done_restarts_the_clock),
 		cmocka_unit_test(stream_reader_lines_and_sync),
 		cmocka_unit_test(login_cut_off_is_never_traced),
+		cmocka_unit_test(imap_special_use_and_alerts),
+		cmocka_unit_test(pop3_login_delay_from_capa),
 	};
 	return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
 }
