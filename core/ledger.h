@@ -35,6 +35,15 @@ ma_status ma_ledger_list(const struct ma_account *acct, const char *state_dir,
 ma_status ma_ledger_ack(const struct ma_account *acct, const char *state_dir,
 			int64_t up_to_audit, time_t now, uint64_t *count, struct ma_error *err);
 
+/* What ma_ledger_list reads, over a history already open (inside an open
+ * audit too, whose own losses are then included): for the audit, which
+ * fills its result's ledger so. Entries found by this_audit (0: none) are
+ * marked this_audit. */
+struct ma_history;
+ma_status ma_ledger_collect(struct ma_history *h, int64_t account_id, int64_t this_audit,
+			    int64_t audit_id, bool unacked_only, time_t since,
+			    struct ma_loss_entry **out, size_t *n, struct ma_error *err);
+
 /* --lost: one line per loss, newest first, e.g.
  *   2026-12-06 09:00  INBOX  2026-12-05 17:12  Jana Nováková  Faktura 2026-118
  *   2026-12-06 09:00  INBOX  5 messages arrived after 2026-12-05 09:00, never seen
