@@ -1,6 +1,7 @@
 #include "audit.h"
 
 #include <fcntl.h>
+#include <inttypes.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -11,6 +12,7 @@
 
 #include "history.h"
 #include "imap.h"
+#include "ledger.h"
 #include "parse.h"
 #include "pop3.h"
 
@@ -60,6 +62,10 @@ struct imap_look {
 	enum { HELPER_CONNECTING, HELPER_WORKING, HELPER_ABANDONED } helper_state;
 	bool all_examined;
 	struct ma_error err;
+	/* [ALERT] texts of the second session, taken before it closes; the
+	 * first session's are read from s at the end (take_alerts). */
+	char **alerts2;
+	size_t nalerts2;
 };
 
 /* Whether IMAP found INBOX unchanged since the audit that recorded it: the
@@ -88,6 +94,11 @@ struct pop3_look {
 	struct ma_error err;
 	bool ok;
 	bool in_use;
+	/* Left alone so as not to lock the user's own POP3 program out: CAPA
+	 * announced LOGIN-DELAY, or the login was answered [LOGIN-DELAY] or
+	 * [IN-USE]. No view: nothing is recorded for POP3. */
+	bool skipped;
+	bool login_delay;         /* CAPA announced one (even if overridden) */
 	struct writer *w;         /* takes the view when it is complete; NULL: none */
 };
 
@@ -334,6 +345,32 @@ static bool same_as_prev(struct pop3_look *l)
 	return same;
 }
 
+/* Do no harm: a POP3 server with LOGIN-DELAY n refuses (or, worse, lets in
+ * and then locks out) the next login for n seconds, and that next login
+ * may be the user's own POP3 program fetching mail. So unless the user
+ * asked for it, mailaudit does not log in: it says why, and the audit goes
+ * on over IMAP alone. The session ends with QUIT at once. */
+static bool leave_pop3_alone(struct pop3_look *l)
+{
+	uint32_t delay = 0;
+	l->login_delay = ma_pop3_login_delay(l->s, &delay) && delay > 0;
+	if (!l->login_delay || l->opts->pop3_despite_login_delay)
+		return false;
+	char how_long[48];
+	if (delay == UINT32_MAX)
+		snprintf(how_long, sizeof how_long, "(of a length it does not state clearly)");
+	else
+		snprintf(how_long, sizeof how_long, "%" PRIu32, delay);
+	ma_fail(&l->err, MA_ERR_LOGIN_DELAY,
+		"POP3 server %s:%u announces LOGIN-DELAY %s: a login by mailaudit would keep the user's "
+		"own POP3 program out for %s%s, so POP3 was not audited "
+		"(--pop3-despite-login-delay logs in anyway)",
+		l->acct->pop3.host, l->acct->pop3.port, how_long,
+		delay == UINT32_MAX ? "a while" : how_long, delay == UINT32_MAX ? "" : " s");
+	l->skipped = true;
+	return true;
+}
+
 static void *pop3_thread(void *arg)
 {
 	struct pop3_look *l = arg;
@@ -344,9 +381,23 @@ static void *pop3_thread(void *arg)
 		l->cert = *ma_pop3_cert(l->s);
 		l->tls = l->cert.present;
 	}
+	if (leave_pop3_alone(l)) {
+		ma_pop3_close(l->s);
+		l->s = NULL;
+		return NULL;
+	}
 	st = ma_pop3_login(l->s, l->acct->login, l->password, &l->err);
 	if (st == MA_ERR_IN_USE)
 		l->in_use = true;
+	if (st == MA_ERR_IN_USE || st == MA_ERR_LOGIN_DELAY) {
+		/* The server itself says a login now is in the way of another
+		 * POP3 session: leave at once (QUIT) rather than at the end of
+		 * the audit. Nothing waits on this thread but the join. */
+		l->skipped = true;
+		ma_pop3_close(l->s);
+		l->s = NULL;
+		return NULL;
+	}
 	if (st != MA_OK)
 		return NULL;
 	st = ma_pop3_scan_stat(l->s, &l->view, &l->err);
@@ -888,6 +939,30 @@ struct helper {
 	struct inbox_verdict *verdict;
 };
 
+/* The audit keeps at most this many alerts (each session keeps its own,
+ * see imap.c). */
+#define MAX_ALERTS 16
+
+/* Appends the texts of a[0..n) not yet in *list, up to MAX_ALERTS. An alert
+ * lost to ENOMEM is not worth failing the audit. */
+static void add_alerts(char ***list, size_t *len, const char *const *a, size_t n)
+{
+	for (size_t i = 0; i < n && *len < MAX_ALERTS; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < *len && !seen; j++)
+			seen = strcmp((*list)[j], a[i]) == 0;
+		if (seen)
+			continue;
+		char **l = realloc(*list, (*len + 1) * sizeof *l);
+		if (!l)
+			return;
+		*list = l;
+		if (!(l[*len] = strdup(a[i])))
+			return;
+		(*len)++;
+	}
+}
+
 static void *helper_thread(void *arg)
 {
 	struct helper *hp = arg;
@@ -910,6 +985,15 @@ static void *helper_thread(void *arg)
 			h = NULL; /* its folders are then fetched in full */
 		look_folders(hp->l, s, h, hp->account, hp->opts, hp->w, SRC_IMAP2, hp->verdict);
 	}
+	/* Its alerts too: the server may say something in the folders it
+	 * read (EXAMINE) that the first session never opened. An abandoned
+	 * session's are dropped with it. */
+	size_t na = 0;
+	const char *const *a = ma_imap_alerts(s, &na);
+	pthread_mutex_lock(&hp->l->lock);
+	if (go)
+		add_alerts(&hp->l->alerts2, &hp->l->nalerts2, a, na);
+	pthread_mutex_unlock(&hp->l->lock);
 	ma_history_close(h);
 	ma_imap_close(s);
 	return NULL;
@@ -1025,6 +1109,10 @@ static void recount(struct imap_look *il, struct pop3_look *pl)
 	struct look_folder *inbox = il->n && strcmp(il->folders[0].f.name, "INBOX") == 0 ? &il->folders[0] : NULL;
 	if (!inbox || !il->s || !pl->s || pl->view.stat_count == inbox->f.messages)
 		return;
+	/* Logged in despite LOGIN-DELAY (the user's choice, once): a second
+	 * login would only be refused, or lock the user's program out anew. */
+	if (pl->login_delay)
+		return;
 	struct ma_error e;
 	uint32_t count;
 	uint64_t size;
@@ -1062,6 +1150,9 @@ static int collect_gone(const struct ma_gone_msg *g, void *ctx)
 	m->subject = dup_or_null(g->subject);
 	m->last_seen = g->last_seen;
 	m->gone_to = dup_or_null(g->gone_to);
+	m->renumbered = g->renumbered;
+	m->folder_gone = g->folder_gone;
+	m->role = g->role;
 	return 0;
 }
 
@@ -1242,6 +1333,11 @@ static ma_status record(struct ma_history *h, int64_t account, struct ma_audit_r
 	st = ma_history_detect_gone(h, audit, il->ok && il->list_ok && il->all_examined, err);
 	if (st == MA_OK)
 		st = ma_history_gone(h, audit, collect_gone, r, err);
+	/* What stays on record until acknowledged: this audit's losses, just
+	 * written by detect_gone, and every earlier one still unacknowledged,
+	 * so the analysis keeps the verdict where it belongs. */
+	if (st == MA_OK)
+		st = ma_ledger_collect(h, account, audit, 0, true, 0, &r->ledger, &r->nledger, err);
 	if (st != MA_OK)
 		goto fail;
 	/* The verdict is part of the audit row, so analyze before commit. */
@@ -1304,6 +1400,7 @@ static void fill_result(struct ma_audit_result *r, struct imap_look *il, struct 
 	r->pop3_ok = pl->ok;
 	r->pop3_err = pl->err;
 	r->pop3_in_use = pl->in_use;
+	r->pop3_skipped = pl->skipped;
 	r->pop3_cert = pl->cert;
 	r->pop3_tls = pl->tls;
 	if (pl->ok) {
@@ -1332,9 +1429,13 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	struct ma_history *h = NULL;
 	int64_t account = 0;
 	if (!opts->no_history) {
+		/* The same key as --lost and --ack find it by (ledger.c). */
+		const char *key_host;
+		uint32_t port_key;
+		ma_ledger_key(acct, &key_host, &port_key);
 		if (ma_history_open(opts->state_dir, &h, &r->history_err) != MA_OK ||
-		    ma_history_account(h, acct->login, acct->has_imap ? acct->imap.host : acct->pop3.host,
-				       &account, &r->history_err) != MA_OK) {
+		    ma_history_account(h, acct->login, key_host, port_key, &account,
+				       &r->history_err) != MA_OK) {
 			ma_history_close(h);
 			h = NULL;
 		}
@@ -1401,6 +1502,16 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	pthread_mutex_destroy(&verdict.lock);
 	if (il.ok && pl.ok)
 		recount(&il, &pl);
+	/* The first session's alerts (greeting, login, LIST, its folders),
+	 * then the second's: each text once. Also when the look failed: an
+	 * alert often says why ("account locked"). */
+	size_t nalerts = 0;
+	const char *const *alerts = ma_imap_alerts(il.s, &nalerts);
+	add_alerts(&r->alerts, &r->nalerts, alerts, nalerts);
+	add_alerts(&r->alerts, &r->nalerts, (const char *const *)il.alerts2, il.nalerts2);
+	for (size_t i = 0; i < il.nalerts2; i++)
+		free(il.alerts2[i]);
+	free(il.alerts2);
 	ma_imap_close(il.s);
 	ma_pop3_close(pl.s);
 
@@ -1429,6 +1540,10 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 			r->findings = NULL;
 			r->nfindings = 0;
 			r->first_audit = false;
+			/* Rolled back: none of it is on record. */
+			ma_loss_entries_free(r->ledger, r->nledger);
+			r->ledger = NULL;
+			r->nledger = 0;
 		}
 	}
 	progress(opts, MA_STEP_ANALYSIS, NULL, 0, 0);
@@ -1482,5 +1597,20 @@ void ma_audit_result_free(struct ma_audit_result *r)
 	for (size_t i = 0; i < r->nuidvalidity_reset; i++)
 		free(r->uidvalidity_reset[i]);
 	free(r->uidvalidity_reset);
+	ma_loss_entries_free(r->ledger, r->nledger);
+	for (size_t i = 0; i < r->nalerts; i++)
+		free(r->alerts[i]);
+	free(r->alerts);
 	free(r);
+}
+
+void ma_loss_entries_free(struct ma_loss_entry *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].folder);
+		free(v[i].date);
+		free(v[i].from);
+		free(v[i].subject);
+	}
+	free(v);
 }
