@@ -8,7 +8,10 @@
  *                 [--trace F] [--headers]
  *
  * Output: "imap ok", "folder <name>\t<messages>\t<unseen>\t<fetched>",
- * "pop3 ok", "pop3 stat <n>", "pop3 uidl <n> <uidl> <size>", or
+ * "special <name>\t<enum ma_special bits, hex>\t<role>" (folders with
+ * special-use attributes), "imap alert <text>" (each [ALERT] the session
+ * kept, bytes outside printable ASCII as \xNN, printed also after an
+ * error), "pop3 ok", "pop3 stat <n>", "pop3 uidl <n> <uidl> <size>", or
  * "<proto> error <status-name>: <message>". */
 #include <stdio.h>
 #include <stdlib.h>
@@ -22,6 +25,19 @@ static int count_msg(struct ma_message *m, void *ctx)
 	(void)m;
 	(*(size_t *)ctx)++;
 	return 0;
+}
+
+/* s as stored, made visible: the test checks what the core kept, raw. */
+static void print_escaped(const char *prefix, const char *s)
+{
+	fputs(prefix, stdout);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p >= 0x20 && *p < 0x7f && *p != '\\')
+			putchar(*p);
+		else
+			printf("\\x%02x", *p);
+	}
+	putchar('\n');
 }
 
 static void report(const char *proto, const struct ma_error *e)
@@ -47,6 +63,10 @@ static int run_imap(const struct ma_endpoint *ep, const struct ma_net_opts *net,
 	const struct ma_cert_info *ci = ma_imap_cert(s);
 	if (ci && ci->present)
 		printf("imap cert verified=%d sha256=%s\n", ci->verified, ci->sha256);
+	for (size_t i = 0; i < n; i++)
+		if (f[i].special)
+			printf("special %s\t%x\t%s\n", f[i].name, f[i].special,
+			       ma_role_name(ma_folder_role(f[i].name, f[i].special)));
 	for (size_t i = 0; i < n; i++) {
 		uint32_t *uids = NULL;
 		size_t nu = 0, fetched = 0;
@@ -62,9 +82,16 @@ static int run_imap(const struct ma_endpoint *ep, const struct ma_net_opts *net,
 		free(uids);
 		printf("folder %s\t%u\t%u\t%zu\n", f[i].name, f[i].messages, f[i].unseen, fetched);
 	}
-	printf("imap ok\n");
 	rc = 0;
 cleanup:
+	if (s) {
+		size_t na = 0;
+		const char *const *a = ma_imap_alerts(s, &na);
+		for (size_t i = 0; i < na; i++)
+			print_escaped("imap alert ", a[i]);
+	}
+	if (rc == 0)
+		printf("imap ok\n");
 	for (size_t i = 0; i < n; i++)
 		ma_folder_clear(&f[i]);
 	free(f);
