@@ -35,7 +35,8 @@
 # Config facts: auth_failure_delay = 0 (Dovecot still answers a failure after ~0.5 s),
 # anvil auth penalty disabled (repeated failures are not slowed down), disable_plaintext_auth = yes (but 127.0.0.1 ->
 # 127.0.0.1 counts as secure: connect from 127.0.0.2 to see LOGINDISABLED), ssl = yes,
-# ssl_min_protocol = TLSv1.2, mail owned by `mail` (uid 8), special-use Sent/Trash/Archive.
+# ssl_min_protocol = TLSv1.2, mail owned by `mail` (uid 8), special-use Sent/Trash/Archive/Drafts/Junk
+# (declared, not created: a folder exists only once seeded or created, so LIST shows it then).
 #
 # dovecot_seed_standard   seeds alice (tests/tools/seed.py --standard) and exports
 #                         MA_SEED_INBOX=30 MA_SEED_SENT=10 MA_SEED_TRASH=5 MA_SEED_ARCHIVE=8
@@ -191,6 +192,12 @@ namespace inbox {
   }
   mailbox Archive {
     special_use = \\Archive
+  }
+  mailbox Drafts {
+    special_use = \\Drafts
+  }
+  mailbox Junk {
+    special_use = \\Junk
   }
 }
 # mode 0 on anvil-auth-penalty disables the auth penalty (otherwise every failed
