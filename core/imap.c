@@ -349,6 +349,11 @@ static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_securit
 	note_alert(s);
 	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
 		st = fail(s, r, "the greeting", err);
+		/* A response code in a BYE greeting ([UNAVAILABLE], seen now that
+		 * the response_info exists) names no other failure than the
+		 * greeting's: the server's words are in the detail. */
+		if (st == MA_ERR_SERVER_TEMP || st == MA_ERR_PLAINTEXT_REFUSED)
+			st = err->status = MA_ERR_GREETING;
 		if (st == MA_ERR_PROTOCOL || st == MA_ERR_LOGIN)
 			st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s did not greet as an IMAP server", s->host);
 		s->broken = true;
