@@ -62,8 +62,8 @@ struct imap_look {
 	enum { HELPER_CONNECTING, HELPER_WORKING, HELPER_ABANDONED } helper_state;
 	bool all_examined;
 	struct ma_error err;
-	/* [ALERT] texts of the second session, taken before it closes; the
-	 * first session's are read from s at the end (take_alerts). */
+	/* [ALERT] texts of the second session, taken before it closes (under
+	 * lock); the first session's are read from s once the look is over. */
 	char **alerts2;
 	size_t nalerts2;
 };
@@ -345,11 +345,11 @@ static bool same_as_prev(struct pop3_look *l)
 	return same;
 }
 
-/* Do no harm: a POP3 server with LOGIN-DELAY n refuses (or, worse, lets in
- * and then locks out) the next login for n seconds, and that next login
- * may be the user's own POP3 program fetching mail. So unless the user
- * asked for it, mailaudit does not log in: it says why, and the audit goes
- * on over IMAP alone. The session ends with QUIT at once. */
+/* Do no harm: a POP3 server with LOGIN-DELAY n (RFC 2449) refuses any login
+ * within n seconds of the last one, so after a login by mailaudit the
+ * user's own POP3 program would be turned away for that long. Unless the
+ * user asked for it, mailaudit does not log in: it says why, and the audit
+ * goes on over IMAP alone. The session ends with QUIT at once. */
 static bool leave_pop3_alone(struct pop3_look *l)
 {
 	uint32_t delay = 0;
@@ -988,12 +988,13 @@ static void *helper_thread(void *arg)
 	/* Its alerts too: the server may say something in the folders it
 	 * read (EXAMINE) that the first session never opened. An abandoned
 	 * session's are dropped with it. */
-	size_t na = 0;
-	const char *const *a = ma_imap_alerts(s, &na);
-	pthread_mutex_lock(&hp->l->lock);
-	if (go)
+	if (go) {
+		size_t na = 0;
+		const char *const *a = ma_imap_alerts(s, &na);
+		pthread_mutex_lock(&hp->l->lock);
 		add_alerts(&hp->l->alerts2, &hp->l->nalerts2, a, na);
-	pthread_mutex_unlock(&hp->l->lock);
+		pthread_mutex_unlock(&hp->l->lock);
+	}
 	ma_history_close(h);
 	ma_imap_close(s);
 	return NULL;
