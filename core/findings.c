@@ -35,6 +35,36 @@
 	"- fetchmail: add \"keep\" to the poll entry.\n" \
 	"- getmail6: \"delete = false\" in [options]."
 
+/* Outside INBOX a POP3 program cannot delete anything: the settings to
+ * look at are those of IMAP programs and of people. */
+#define FIX_IMAP_DELETES \
+	"Check every program and person that uses this mailbox over IMAP or " \
+	"webmail:\n" \
+	"- Thunderbird: Account Settings > Server Settings: \"When I delete a " \
+	"message: Move it to the Trash folder\", and uncheck \"Empty Trash on " \
+	"Exit\" and \"Clean up (Expunge) Inbox on Exit\"; under Synchronization " \
+	"& Storage, \"Delete messages more than N days old\" deletes on the " \
+	"server too.\n" \
+	"- Outlook: AutoArchive and cleanup rules move or delete old mail.\n" \
+	"- mbsync (isync): \"Expunge Both\" or \"Expunge Far\" deletes on the " \
+	"server what was deleted on the computer; use \"Expunge None\".\n" \
+	"- Phone apps: \"delete from server when deleted here\" and limits such " \
+	"as \"keep mail for 30 days\".\n" \
+	"- Webmail, and anyone else who has the password."
+
+#define FIX_RESTORE_FROM_DEVICE \
+	"A program that had synced the folder may still have a copy: take that " \
+	"device offline before it syncs again, then put the messages back on the " \
+	"server, for example by dragging them into an IMAP folder."
+
+#define FIX_RUN_OFTEN \
+	"Run mailaudit often, for example hourly from cron with --check: a " \
+	"message that an audit saw before it was deleted can be named."
+
+#define FIX_ACK \
+	"Once recovered or accepted, run mailaudit --ack (or press A in the " \
+	"Findings view): later audits then report only new losses."
+
 /* Kind, code, why, fix. The order here is the order of findings of equal
  * severity, so the most useful of them comes first. */
 #define MA_FINDING_KINDS(X) \
@@ -47,7 +77,49 @@
 	  "server\" (it still has these messages) and change it:\n" \
 	  FIX_KEEP_ON_SERVER "\n" \
 	  "Then put the missing messages back on the server from that device, " \
-	  "for example by dragging them into an IMAP folder.") \
+	  "for example by dragging them into an IMAP folder.\n" FIX_ACK) \
+	X(K_FOLDER_DESTROYED, "folder-mail-destroyed", \
+	  "The provider keeps no backup of mail that a mail program deleted from " \
+	  "the server, so it cannot restore these messages. They were not in " \
+	  "INBOX, which is all a POP3 program sees: an IMAP program, a phone app, " \
+	  "webmail or a person deleted them.", \
+	  FIX_IMAP_DELETES "\n" FIX_RESTORE_FROM_DEVICE "\n" FIX_ACK) \
+	X(K_FOLDER_DELETED, "folder-deleted", \
+	  "Deleting a folder deletes every message in it, and the provider keeps " \
+	  "no backup of mail that a mail program deleted. A POP3 program cannot " \
+	  "delete folders: an IMAP program, webmail or a person did.", \
+	  "Find out who deleted the folder (a person tidying up, a program's " \
+	  "folder sync or cleanup).\n" FIX_IMAP_DELETES "\n" \
+	  "Then create the folder again and put the messages back from a device " \
+	  "that still has them. " FIX_RESTORE_FROM_DEVICE "\n" FIX_ACK) \
+	X(K_CAME_WENT, "mail-came-and-went", \
+	  "These messages arrived after the previous audit and were deleted " \
+	  "before this one, so mailaudit never saw them: the server numbers every " \
+	  "message that arrives (UID), and those numbers, not the messages, are " \
+	  "all that is left. The provider keeps no backup, and only the device " \
+	  "that took them may still have them. A device that deletes new mail " \
+	  "minutes after it arrives is caught only this way.", \
+	  "Find the device that downloads mail over POP3 with \"delete from " \
+	  "server\" (it has these messages) and change it:\n" \
+	  FIX_KEEP_ON_SERVER "\n" FIX_RUN_OFTEN "\n" FIX_ACK) \
+	X(K_UNACKED, "losses-unacknowledged", \
+	  "Lost mail stays on record until you say that you have dealt with it, " \
+	  "so a loss is never forgotten after one report, and a monitoring check " \
+	  "that is run again still sees it. The provider keeps no backup of mail " \
+	  "that a mail program deleted.", \
+	  "If you have not done so yet, put these messages back on the server from " \
+	  "the device that still has them (mailaudit --lost lists every one, and " \
+	  "the finding of the audit that found them said what deleted them).\n" \
+	  FIX_ACK) \
+	X(K_TRASH, "trash-emptied", \
+	  "Emptying Trash or Junk deletes mail for good: the provider keeps no " \
+	  "backup. Usually that is meant; but a program that empties it on its " \
+	  "own also takes mail that was deleted by mistake.", \
+	  "Nothing to do if you emptied it. If nobody did, look for settings that " \
+	  "empty it automatically: Thunderbird \"Empty Trash on Exit\" (Server " \
+	  "Settings), phone apps and webmail that delete Trash or Junk after a " \
+	  "number of days, mbsync \"Expunge\". A message in the list that is " \
+	  "still needed can only come back from a device that has it.\n" FIX_ACK) \
 	X(K_EXPIRE, "pop3-expire", \
 	  "The server announces its POP3 EXPIRE policy (RFC 2449): how long it " \
 	  "keeps a message after a POP3 client downloaded it, whatever the client " \
@@ -64,6 +136,13 @@
 	  "deletes after downloading does, and the provider keeps no backup.", \
 	  "Check every device that reads this mailbox. A POP3 client set to " \
 	  "delete from the server is the usual cause:\n" FIX_KEEP_ON_SERVER) \
+	X(K_ALERT, "server-alert", \
+	  "An IMAP server sends an alert (RFC 3501: [ALERT]) for something the " \
+	  "user must be told: a full mailbox, a password about to expire, " \
+	  "maintenance, a mailbox about to be closed. Mail programs often hide " \
+	  "it.", \
+	  "Read the server's words. If they are unclear, ask the provider what " \
+	  "they mean. mailaudit only shows the alert; it does not act on it.") \
 	X(K_IN_USE, "pop3-in-use", \
 	  "POP3 lets one device at a time into the mailbox, and another device " \
 	  "held it while mailaudit looked: a device downloads this mailbox over " \
@@ -90,12 +169,13 @@
 	  "Trash folder\").") \
 	X(K_UIDVALIDITY, "uidvalidity-reset", \
 	  "The server renumbered these folders (their UIDVALIDITY changed): the " \
-	  "folder was recreated, restored or migrated. mailaudit cannot match " \
-	  "messages by number across such a change, and mail programs download " \
-	  "the whole folder again.", \
+	  "folder was recreated, restored or migrated. Mail programs download " \
+	  "the whole folder again, and mailaudit finds the messages by their " \
+	  "headers instead of their numbers.", \
 	  "If nobody recreated or restored these folders, ask the provider what " \
-	  "happened. Check that the messages you expect are still there; the next " \
-	  "audit compares against the new numbering.") \
+	  "happened. The evidence says whether every message is still there; one " \
+	  "that is not is listed as lost. The next audit compares against the " \
+	  "new numbering.") \
 	X(K_IMAP_FAILED, "imap-failed", \
 	  "Without IMAP mailaudit cannot see the folders, so it cannot tell " \
 	  "whether mail is safe.", NULL) \
@@ -121,6 +201,15 @@
 	  "the user to accept an unverified certificate.", \
 	  "Servers usually renew certificates automatically a few days before " \
 	  "they expire; if this stays within a week of expiry, tell the provider.") \
+	X(K_LOGIN_DELAY, "pop3-login-delay", \
+	  "The server lets a mailbox log in over POP3 only every so often " \
+	  "(LOGIN-DELAY, RFC 2449), or refused the login because another session " \
+	  "holds it. A login by mailaudit would lock your own POP3 program out " \
+	  "for that long, so mailaudit left POP3 alone: an audit must never get " \
+	  "in the way of your mail. The IMAP look covers INBOX and every folder.", \
+	  "Nothing to do. To compare POP3 with IMAP anyway, run mailaudit with " \
+	  "--pop3-despite-login-delay at a time when no POP3 program is due to " \
+	  "fetch mail.") \
 	X(K_MOVED, "mail-moved", \
 	  "Moved messages are still on the server, only in another folder. A " \
 	  "POP3 device sees INBOX only, so it no longer sees them.", \
@@ -300,6 +389,78 @@ static const struct ma_folder *inbox_of(const struct ma_audit_result *r)
 	return NULL;
 }
 
+#define MAX_EVIDENCE 50
+
+/* ---- the loss ledger ----------------------------------------------------- */
+
+bool ma_role_loss_critical(enum ma_role role)
+{
+	/* An unknown role counts as an ordinary folder: better a false alarm
+	 * than a loss let through. */
+	return role != MA_ROLE_DRAFTS && role != MA_ROLE_TRASH && role != MA_ROLE_JUNK;
+}
+
+/* INBOX by its name too, so that INBOX's losses are always blamed on what
+ * can reach INBOX alone (POP3), whatever the history knew of roles. */
+static enum ma_role role_of(const struct ma_loss_entry *e)
+{
+	if (e->folder && strcasecmp(e->folder, "INBOX") == 0)
+		return MA_ROLE_INBOX;
+	return e->role;
+}
+
+static uint64_t messages_of(const struct ma_loss_entry *e)
+{
+	return e->kind == MA_LOSS_UNSEEN ? e->count : 1;
+}
+
+void ma_loss_counts(const struct ma_audit_result *r, struct ma_loss_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		enum ma_role role = role_of(e);
+		uint64_t k = messages_of(e);
+		if (e->acked || role == MA_ROLE_DRAFTS || !k)
+			continue;
+		if (!ma_role_loss_critical(role)) {
+			if (e->this_audit)
+				c->trash_now += k;
+			continue;
+		}
+		c->unacknowledged += k;
+		if (!e->this_audit) {
+			c->earlier += k;
+			continue;
+		}
+		if (e->kind == MA_LOSS_UNSEEN)
+			c->unseen_deleted += k;
+		else
+			c->destroyed += k;
+		if (role == MA_ROLE_INBOX && !e->folder_gone)
+			c->inbox_now += k;
+		else
+			c->elsewhere_now += k;
+	}
+}
+
+/* Which finding names a message this audit found destroyed. */
+enum place { P_NONE, P_INBOX, P_FOLDER, P_GONE, P_TRASH };
+
+static enum place place_of(const struct ma_loss_entry *e)
+{
+	if (!e->this_audit || e->acked || e->kind != MA_LOSS_MESSAGE)
+		return P_NONE;
+	enum ma_role role = role_of(e);
+	if (role == MA_ROLE_DRAFTS)
+		return P_NONE;
+	if (e->folder_gone)
+		return P_GONE;
+	if (role == MA_ROLE_INBOX)
+		return P_INBOX;
+	return ma_role_loss_critical(role) ? P_FOLDER : P_TRASH;
+}
+
 /* Start of the window the losses happened in: the previous audit, or failing
  * that the earliest time a lost message was seen. */
 static time_t loss_since(const struct ma_audit_result *r)
@@ -307,62 +468,339 @@ static time_t loss_since(const struct ma_audit_result *r)
 	if (r->prev_audit)
 		return r->prev_audit;
 	time_t t = 0;
+	for (size_t i = 0; i < r->nledger; i++)
+		if (r->ledger[i].this_audit && r->ledger[i].last_seen &&
+		    (!t || r->ledger[i].last_seen < t))
+			t = r->ledger[i].last_seen;
 	for (size_t i = 0; i < r->nlost; i++)
 		if (r->lost[i].last_seen && (!t || r->lost[i].last_seen < t))
 			t = r->lost[i].last_seen;
 	return t;
 }
 
-/* ---- the checks, in table order ----------------------------------------- */
+/* Folders and how many losses each, in the order first met. A mailbox has
+ * few folders, so a list searched from the start is enough. */
+struct tally {
+	struct {
+		const char *name;
+		uint64_t n;
+	} *v;
+	size_t n, cap;
+	bool oom;
+};
 
-#define MAX_EVIDENCE 50
-
-static void check_destroyed(const struct ma_audit_result *r, struct list *l)
+static void tally_add(struct tally *t, const char *name, uint64_t n)
 {
+	name = name ? name : "?";
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].name, name) == 0) {
+			t->v[i].n += n;
+			return;
+		}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 8;
+		void *v = realloc(t->v, cap * sizeof *t->v);
+		if (!v) {
+			t->oom = true;
+			return;
+		}
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n].name = name;
+	t->v[t->n++].n = n;
+}
+
+/* A message's own date: INTERNALDATE, else its Date: header. */
+static void put_msg_date(struct ma_buf *b, int64_t internaldate, const char *date)
+{
+	char when[32];
+	if (internaldate > 0) {
+		ma_fmt_time((time_t)internaldate, when);
+		ma_buf_add(b, when, strlen(when));
+	} else if (date) {
+		buf_clean(b, date, 31);
+	} else {
+		ma_buf_add(b, "date unknown", 12);
+	}
+}
+
+/* "- 2026-11-25 08:00 Bob <bob@example.net>: Invoice (INBOX, last seen ...)" */
+static void put_message(struct ma_buf *e, const struct ma_loss_entry *m)
+{
+	char seen[32];
+	ma_buf_add(e, "- ", 2);
+	put_msg_date(e, m->internaldate, m->date);
+	ma_buf_add(e, " ", 1);
+	buf_clean(e, m->from ? m->from : "(no sender)", 40);
+	ma_buf_add(e, ": ", 2);
+	buf_clean(e, m->subject ? m->subject : "(no subject)", 60);
+	ma_buf_add(e, " (", 2);
+	buf_clean(e, m->folder ? m->folder : "?", 40);
+	ma_fmt_time(m->last_seen, seen);
+	ma_buf_printf(e, ", last seen %s)", seen);
+}
+
+static void put_since(struct ma_buf *t, time_t since)
+{
+	char when[32];
+	if (!since)
+		return;
+	ma_fmt_time(since, when);
+	ma_buf_printf(t, " since %s", when);
+}
+
+/* The messages this audit found destroyed, one finding per place: INBOX
+ * (a POP3 device can do that), other folders (it cannot), deleted folders,
+ * and Trash or Junk emptied. */
+static void check_named(const struct ma_audit_result *r, struct list *l, enum place want)
+{
+	struct tally f = { 0 };
 	size_t n = 0;
-	for (size_t i = 0; i < r->nlost; i++)
-		n += !r->lost[i].gone_to;
-	if (!n)
+	bool critical = false, trash = false, junk = false;
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *m = &r->ledger[i];
+		if (place_of(m) != want)
+			continue;
+		n++;
+		tally_add(&f, m->folder, 1);
+		enum ma_role role = role_of(m);
+		critical |= ma_role_loss_critical(role);
+		trash |= role == MA_ROLE_TRASH;
+		junk |= role == MA_ROLE_JUNK;
+	}
+	if (!n || f.oom) {
+		l->oom |= f.oom;
+		free(f.v);
+		return;
+	}
+	struct ma_buf t = { 0 }, e = { 0 };
+	const char *were = n == 1 ? "was" : "were", *are = n == 1 ? "is" : "are";
+	enum kind k = K_DESTROYED;
+	enum ma_severity sev = MA_SEV_CRITICAL;
+	switch (want) {
+	case P_INBOX:
+		ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, plural(n), were);
+		put_since(&t, loss_since(r));
+		ma_buf_printf(&t, " and %s in no folder", are);
+		break;
+	case P_FOLDER:
+		k = K_FOLDER_DESTROYED;
+		ma_buf_printf(&t, "%zu message%s %s deleted from ", n, plural(n), were);
+		if (f.n == 1)
+			buf_clean(&t, f.v[0].name, 40);
+		else
+			ma_buf_printf(&t, "%zu folders", f.n);
+		put_since(&t, loss_since(r));
+		ma_buf_printf(&t, " and %s in no folder", are);
+		break;
+	case P_GONE:
+		k = K_FOLDER_DELETED;
+		sev = critical ? MA_SEV_CRITICAL : MA_SEV_WARNING;
+		if (f.n == 1) {
+			ma_buf_add(&t, "Folder ", 7);
+			buf_clean(&t, f.v[0].name, 40);
+			ma_buf_printf(&t, " was deleted with %zu message%s", n, plural(n));
+		} else {
+			ma_buf_printf(&t, "%zu folders were deleted with %zu messages: ", f.n, n);
+			for (size_t i = 0; i < f.n && i < 5; i++) {
+				if (i)
+					ma_buf_add(&t, ", ", 2);
+				buf_clean(&t, f.v[i].name, 30);
+			}
+			if (f.n > 5)
+				ma_buf_add(&t, ", ...", 5);
+		}
+		for (size_t i = 0; i < f.n; i++) {
+			if (i)
+				ma_buf_add(&e, "\n", 1);
+			buf_clean(&e, f.v[i].name, 60);
+			ma_buf_printf(&e, ": deleted with %" PRIu64 " message%s", f.v[i].n,
+				      plural(f.v[i].n));
+		}
+		break;
+	default:
+		k = K_TRASH;
+		sev = MA_SEV_WARNING;
+		ma_buf_printf(&t, "%s emptied: %zu message%s deleted for good",
+			      trash && junk ? "Trash and Junk" : junk ? "Junk" : "Trash", n,
+			      plural(n));
+		put_since(&t, loss_since(r));
+		break;
+	}
+	size_t shown = 0;
+	for (size_t i = 0; i < r->nledger && shown < MAX_EVIDENCE; i++) {
+		if (place_of(&r->ledger[i]) != want)
+			continue;
+		if (e.len)
+			ma_buf_add(&e, "\n", 1);
+		put_message(&e, &r->ledger[i]);
+		shown++;
+	}
+	if (n > shown)
+		ma_buf_printf(&e, "\n... and %zu more", n - shown);
+	free(f.v);
+	add(l, k, sev, &t, &e, NULL);
+}
+
+static const char FIX_CAME_WENT_FOLDER[] =
+	"These messages were not in INBOX, which is all a POP3 program sees: an "
+	"IMAP program, a phone app, webmail or a person deleted them, or moved "
+	"them out of this mailbox.\n" FIX_IMAP_DELETES "\n" FIX_RUN_OFTEN "\n" FIX_ACK;
+static const char FIX_CAME_WENT_TRASH[] =
+	"Mail deleted into Trash or Junk and then emptied for good, before an "
+	"audit could see it. Nothing to do if that was meant. If nobody empties "
+	"them by hand, look for automatic cleanup: Thunderbird \"Empty Trash on "
+	"Exit\", phone apps and webmail that delete Trash or Junk after some "
+	"days, mbsync \"Expunge\".\n" FIX_ACK;
+
+/* Mail that arrived after the previous audit and was deleted before this
+ * one: counted from UIDs, never seen, so never named. */
+static void check_came_went(const struct ma_audit_result *r, struct list *l)
+{
+	struct tally f = { 0 };
+	uint64_t total = 0;
+	bool critical = false, inbox = false;
+	time_t since = 0;
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		enum ma_role role = role_of(e);
+		if (!e->this_audit || e->acked || e->kind != MA_LOSS_UNSEEN || !e->count ||
+		    role == MA_ROLE_DRAFTS)
+			continue;
+		total += e->count;
+		tally_add(&f, e->folder, e->count);
+		critical |= ma_role_loss_critical(role);
+		inbox |= role == MA_ROLE_INBOX;
+		if (e->since && (!since || e->since < since))
+			since = e->since;
+	}
+	if (!total || f.oom) {
+		l->oom |= f.oom;
+		free(f.v);
+		return;
+	}
+	struct ma_buf t = { 0 }, e = { 0 };
+	const char *them = total == 1 ? "it" : "them";
+	ma_buf_printf(&t, "%" PRIu64 " message%s arrived in ", total, plural(total));
+	if (f.n == 1)
+		buf_clean(&t, f.v[0].name, 40);
+	else
+		ma_buf_printf(&t, "%zu folders", f.n);
+	put_since(&t, since);
+	ma_buf_printf(&t, " and %s deleted before this audit; mailaudit never saw %s, so it "
+		      "cannot name %s", total == 1 ? "was" : "were", them, them);
+	free(f.v);
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *x = &r->ledger[i];
+		if (!x->this_audit || x->acked || x->kind != MA_LOSS_UNSEEN || !x->count ||
+		    role_of(x) == MA_ROLE_DRAFTS)
+			continue;
+		uint32_t arrived = x->uidnext_now > x->uidnext_then ?
+					   x->uidnext_now - x->uidnext_then : 0;
+		char then[32];
+		ma_fmt_time(x->since, then);
+		buf_clean(&e, x->folder ? x->folder : "?", 60);
+		ma_buf_printf(&e, ": UIDNEXT %" PRIu32 " at the previous audit (%s), %" PRIu32
+			      " now: %" PRIu32 " message%s arrived since; at least %" PRIu32
+			      " of them %s in no folder now.\n",
+			      x->uidnext_then, then, x->uidnext_now, arrived, plural(arrived),
+			      x->count, x->count == 1 ? "is" : "are");
+	}
+	ma_buf_printf(&e, "How sure: a lower bound if the server numbers arrivals one after "
+		      "another, as Dovecot does. Arrivals that may have been moved to "
+		      "another folder, or are still there, are not counted.");
+	add(l, K_CAME_WENT, critical ? MA_SEV_CRITICAL : MA_SEV_WARNING, &t, &e,
+	    inbox ? NULL : critical ? FIX_CAME_WENT_FOLDER : FIX_CAME_WENT_TRASH);
+}
+
+/* Critical losses that earlier audits found and nobody acknowledged: they
+ * hold the verdict until --ack. Trash and Junk emptied earlier do not (they
+ * stay in --lost). */
+static void check_unacked(const struct ma_audit_result *r, struct list *l)
+{
+	uint64_t total = 0;
+	size_t nent = 0;
+	time_t oldest = 0;
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		if (e->this_audit || e->acked || !messages_of(e) ||
+		    !ma_role_loss_critical(role_of(e)))
+			continue;
+		total += messages_of(e);
+		nent++;
+		if (e->found && (!oldest || e->found < oldest))
+			oldest = e->found;
+	}
+	if (!total)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	char since[32];
-	ma_fmt_time(loss_since(r), since);
-	ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, plural(n),
-		   n == 1 ? "was" : "were");
-	if (loss_since(r))
-		ma_buf_printf(&t, " since %s", since);
-	ma_buf_printf(&t, " and %s in no folder", n == 1 ? "is" : "are");
-
+	ma_buf_printf(&t, "%" PRIu64 " lost message%s found by earlier audits", total,
+		      plural(total));
+	put_since(&t, oldest);
+	ma_buf_printf(&t, " %s not acknowledged yet", total == 1 ? "is" : "are");
 	size_t shown = 0;
-	for (size_t i = 0; i < r->nlost && shown < MAX_EVIDENCE; i++) {
-		const struct ma_lost_msg *m = &r->lost[i];
-		if (m->gone_to)
+	for (size_t i = 0; i < r->nledger && shown < MAX_EVIDENCE; i++) {
+		const struct ma_loss_entry *m = &r->ledger[i];
+		if (m->this_audit || m->acked || !messages_of(m) ||
+		    !ma_role_loss_critical(role_of(m)))
 			continue;
-		char when[32], seen[32];
+		char found[32];
+		ma_fmt_time(m->found, found);
 		if (shown++)
 			ma_buf_add(&e, "\n", 1);
-		ma_buf_add(&e, "- ", 2);
-		if (m->internaldate > 0) {
-			ma_fmt_time((time_t)m->internaldate, when);
-			ma_buf_add(&e, when, strlen(when));
-		} else if (m->date) {
-			buf_clean(&e, m->date, 31);
-		} else {
-			ma_buf_add(&e, "date unknown", 12);
+		ma_buf_printf(&e, "- found %s in ", found);
+		buf_clean(&e, m->folder ? m->folder : "?", 40);
+		ma_buf_add(&e, ": ", 2);
+		if (m->kind == MA_LOSS_UNSEEN) {
+			char then[32];
+			ma_fmt_time(m->since, then);
+			ma_buf_printf(&e, "%" PRIu32 " message%s that arrived after %s, deleted "
+				      "unseen", m->count, plural(m->count), then);
+			continue;
 		}
+		put_msg_date(&e, m->internaldate, m->date);
 		ma_buf_add(&e, " ", 1);
 		buf_clean(&e, m->from ? m->from : "(no sender)", 40);
 		ma_buf_add(&e, ": ", 2);
 		buf_clean(&e, m->subject ? m->subject : "(no subject)", 60);
-		ma_buf_add(&e, " (", 2);
-		buf_clean(&e, m->folder ? m->folder : "?", 40);
-		ma_fmt_time(m->last_seen, seen);
-		ma_buf_printf(&e, ", last seen %s)", seen);
 	}
-	if (n > shown)
-		ma_buf_printf(&e, "\n... and %zu more", n - shown);
-	add(l, K_DESTROYED, MA_SEV_CRITICAL, &t, &e, NULL);
+	if (nent > shown)
+		ma_buf_printf(&e, "\n... and %zu more (mailaudit --lost lists them all)",
+			      nent - shown);
+	add(l, K_UNACKED, MA_SEV_CRITICAL, &t, &e, NULL);
 }
+
+/* RFC 3501 7.1: an [ALERT] must be shown to the user; as the server's own
+ * words, cleaned, since nothing vouches for them. */
+static void check_alerts(const struct ma_audit_result *r, struct list *l)
+{
+	size_t n = 0;
+	const char *only = NULL;
+	for (size_t i = 0; i < r->nalerts; i++)
+		if (r->alerts[i] && r->alerts[i][0])
+			n++, only = r->alerts[i];
+	if (!n)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	if (n == 1) {
+		ma_buf_add(&t, "The IMAP server says: ", 22);
+		buf_clean(&t, only, 150);
+	} else {
+		ma_buf_printf(&t, "The IMAP server sent %zu alerts", n);
+	}
+	for (size_t i = 0; i < r->nalerts; i++) {
+		if (!r->alerts[i] || !r->alerts[i][0])
+			continue;
+		if (e.len)
+			ma_buf_add(&e, "\n", 1);
+		ma_buf_add(&e, "[ALERT] ", 8);
+		buf_clean(&e, r->alerts[i], 400);
+	}
+	add(l, K_ALERT, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+/* ---- the other checks, in table order ----------------------------------- */
 
 /* RFC 2449: "EXPIRE" SP ("NEVER" / 1*DIGIT) [SP "USER"]. */
 static bool parse_expire(const char *line, bool *never, unsigned long *days, bool *user)
@@ -450,7 +888,6 @@ static void check_drained(const struct ma_audit_result *r, struct list *l)
 	if (left <= held)
 		return;
 	uint64_t bound = left - held;
-	bool significant = bound >= 10 || bound * 5 >= used;
 	struct ma_buf t = { 0 }, e = { 0 };
 	ma_buf_printf(&t, "At least %" PRIu64 " message%s that arrived in INBOX %s no "
 		   "longer on the server (estimated from UIDs)", bound, plural(bound),
@@ -470,7 +907,9 @@ static void check_drained(const struct ma_audit_result *r, struct list *l)
 		   " was set.",
 		   used, in->uidnext, in->uidvalidity, in->messages, plural(in->messages), left,
 		   held, plural(held), left, held, bound, in->uidvalidity);
-	add(l, K_DRAINED, significant ? MA_SEV_WARNING : MA_SEV_INFO, &t, &e, NULL);
+	/* Never less than a warning, however small: a verdict of OK next to a
+	 * finding that says mail left the server would contradict itself. */
+	add(l, K_DRAINED, MA_SEV_WARNING, &t, &e, NULL);
 }
 
 static void check_in_use(const struct ma_audit_result *r, struct list *l)
@@ -485,6 +924,29 @@ static void check_in_use(const struct ma_audit_result *r, struct list *l)
 		buf_clean(&e, r->pop3_err.detail, 200);
 	}
 	add(l, K_IN_USE, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+/* POP3 left alone on purpose is no failure. A mailbox locked by another
+ * session is said by pop3-in-use, once. */
+static void check_login_delay(const struct ma_audit_result *r, struct list *l)
+{
+	if (!r->pop3_skipped || r->pop3_in_use)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	if (r->pop3_err.status == MA_ERR_IN_USE)
+		ma_buf_printf(&t, "POP3 was left alone: the server said another session holds "
+			      "the mailbox; audited over IMAP alone");
+	else
+		ma_buf_printf(&t, "POP3 was left alone: the server allows a POP3 login only "
+			      "every so often (LOGIN-DELAY); audited over IMAP alone");
+	if (r->pop3_err.detail[0]) {
+		ma_buf_add(&e, "Server said: ", 13);
+		buf_clean(&e, r->pop3_err.detail, 200);
+		ma_buf_add(&e, "\n", 1);
+	}
+	ma_buf_printf(&e, "A POP3 login by mailaudit would have kept your own POP3 program "
+		      "out for that long. --pop3-despite-login-delay logs in anyway.");
+	add(l, K_LOGIN_DELAY, MA_SEV_INFO, &t, &e, NULL);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -647,19 +1109,58 @@ static void check_expunge(const struct ma_audit_result *r, struct list *l)
 	add(l, K_EXPUNGE, MA_SEV_WARNING, &t, &e, NULL);
 }
 
+static bool same_folder(const char *a, const char *b)
+{
+	if (!a || !b)
+		return false;
+	return strcmp(a, b) == 0 ||
+	       (strcasecmp(a, "INBOX") == 0 && strcasecmp(b, "INBOX") == 0);
+}
+
+/* A gone message found again in its own folder was renumbered, not moved:
+ * a UIDVALIDITY reset, or the same message stored again. */
+static bool renumbered(const struct ma_lost_msg *m)
+{
+	return m->renumbered || (m->gone_to && same_folder(m->folder, m->gone_to));
+}
+
 static void check_uidvalidity(const struct ma_audit_result *r, struct list *l)
 {
 	size_t n = r->nuidvalidity_reset;
 	if (!n)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "The server renumbered %zu folder%s since the previous audit "
-		   "(UIDVALIDITY changed)", n, plural(n));
+	uint64_t kept_all = 0;
+	bool every = true;
 	for (size_t i = 0; i < n; i++) {
+		const char *name = r->uidvalidity_reset[i];
+		uint64_t kept = 0, other = 0;
+		for (size_t j = 0; j < r->nlost; j++) {
+			if (!same_folder(r->lost[j].folder, name))
+				continue;
+			if (renumbered(&r->lost[j]))
+				kept++;
+			else
+				other++;
+		}
 		if (i)
 			ma_buf_add(&e, "\n", 1);
-		buf_clean(&e, r->uidvalidity_reset[i] ? r->uidvalidity_reset[i] : "?", 60);
+		buf_clean(&e, name ? name : "?", 60);
+		if (kept && !other)
+			ma_buf_printf(&e, ": all %" PRIu64 " message%s %s still there (renumbered by "
+				      "the server)", kept, plural(kept), kept == 1 ? "is" : "are");
+		else if (kept)
+			ma_buf_printf(&e, ": %" PRIu64 " of %" PRIu64 " earlier messages are still "
+				      "there (renumbered by the server); the others are listed as "
+				      "moved or lost", kept, kept + other);
+		every &= kept && !other;
+		kept_all += kept;
 	}
+	ma_buf_printf(&t, "The server renumbered %zu folder%s since the previous audit "
+		   "(UIDVALIDITY changed)", n, plural(n));
+	if (every)
+		ma_buf_printf(&t, "; all %" PRIu64 " message%s %s still there", kept_all,
+			      plural(kept_all), kept_all == 1 ? "is" : "are");
 	add(l, K_UIDVALIDITY, MA_SEV_WARNING, &t, &e, NULL);
 }
 
@@ -704,7 +1205,7 @@ static void check_failed(const struct ma_audit_result *r, struct list *l, bool i
 	bool ok = imap ? r->imap_ok : r->pop3_ok;
 	const struct ma_error *err = imap ? &r->imap_err : &r->pop3_err;
 	const char *proto = imap ? "IMAP" : "POP3";
-	if (ok || (!imap && !tried) || (!imap && r->pop3_in_use))
+	if (ok || (!imap && !tried) || (!imap && (r->pop3_in_use || r->pop3_skipped)))
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	const char *fix;
@@ -801,7 +1302,7 @@ static void check_moved(const struct ma_audit_result *r, struct list *l)
 	size_t ng = 0, total = 0;
 	for (size_t i = 0; i < r->nlost; i++) {
 		const struct ma_lost_msg *m = &r->lost[i];
-		if (!m->gone_to)
+		if (!m->gone_to || renumbered(m))
 			continue;
 		const char *from = m->folder ? m->folder : "?";
 		size_t j = 0;
@@ -897,9 +1398,15 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 	r->nfindings = 0;
 
 	struct list l = { 0 };
-	check_destroyed(r, &l);
+	check_named(r, &l, P_INBOX);
+	check_named(r, &l, P_FOLDER);
+	check_named(r, &l, P_GONE);
+	check_came_went(r, &l);
+	check_unacked(r, &l);
+	check_named(r, &l, P_TRASH);
 	check_expire(r, &l);
 	check_drained(r, &l);
+	check_alerts(r, &l);
 	check_in_use(r, &l);
 	check_mismatch(r, &l);
 	check_expunge(r, &l);
@@ -909,6 +1416,7 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 	check_history(r, &l);
 	check_insecure(r, &l);
 	check_cert(r, &l);
+	check_login_delay(r, &l);
 	check_moved(r, &l);
 	check_first(r, &l);
 	check_login(r, &l);
@@ -935,9 +1443,13 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 
 	/* Without IMAP there is nothing to judge the mail by, unless something
 	 * is already known to be critical. A POP3 failure alone still leaves the
-	 * folders to judge, so it weighs as a warning. */
+	 * folders to judge, so it weighs as a warning. A critical loss on the
+	 * ledger holds the verdict until it is acknowledged, whatever else this
+	 * audit saw or failed to see. */
 	enum ma_severity worst = l.n ? l.v[0].severity : MA_SEV_OK;
-	if (worst == MA_SEV_CRITICAL)
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	if (worst == MA_SEV_CRITICAL || c.unacknowledged)
 		r->verdict = MA_SEV_CRITICAL;
 	else if (!r->imap_ok)
 		r->verdict = MA_SEV_UNKNOWN;

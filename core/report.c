@@ -25,6 +25,8 @@
 #endif
 
 #define HISTORY_ROWS 10
+/* Losses listed in the report; --lost lists every one. */
+#define LEDGER_ROWS 100
 
 /* ---- cleaning ------------------------------------------------------------ */
 
@@ -134,6 +136,12 @@ static void wrap_line(struct ma_buf *o, const char *raw, size_t rawlen, size_t f
 	size_t len = strlen(s);
 	while (len && s[len - 1] == ' ')
 		len--;
+	if (!len) {
+		/* A blank line carries no indent: no trailing spaces. */
+		ma_buf_add(o, "\n", 1);
+		free(s);
+		return;
+	}
 	if (first + cp_count(s, len) <= MA_REPORT_WIDTH) {
 		spaces(o, first);
 		ma_buf_add(o, s, len);
@@ -264,12 +272,22 @@ static const struct ma_folder *inbox_of(const struct ma_audit_result *r, size_t 
 	return NULL;
 }
 
-static size_t destroyed_count(const struct ma_audit_result *r)
+static bool has_finding(const struct ma_audit_result *r, const char *code, enum ma_severity sev)
 {
-	size_t n = 0;
-	for (size_t i = 0; i < r->nlost; i++)
-		n += !r->lost[i].gone_to;
-	return n;
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (strcmp(r->findings[i].code, code) == 0 && r->findings[i].severity == sev)
+			return true;
+	return false;
+}
+
+/* s cleaned and cut to maxcp code points. */
+static void put_clean(struct ma_buf *b, const char *s, size_t maxcp)
+{
+	char tmp[4 * 200 + 4];
+	if (maxcp > 200)
+		maxcp = 200;
+	ma_text_clean(tmp, sizeof tmp, s, strlen(s), maxcp);
+	ma_buf_add(b, tmp, strlen(tmp));
 }
 
 /* The finding that sums the audit up: the worst one, except that an OK
@@ -285,46 +303,99 @@ static const char *headline(const struct ma_audit_result *r)
 	return r->findings[0].title;
 }
 
-static const char *verdict_text(enum ma_severity v)
+static const char CRIT_POP3[] =
+	"Mail has been deleted from the server, or the server is set to "
+	"delete it. The provider keeps no backup of mail that a mail "
+	"program deleted, so it cannot restore it: a message that a "
+	"device downloaded over POP3 and then deleted from the server "
+	"exists only on that one device, and your other devices never "
+	"get it. Act now, while that device still has the messages.";
+static const char CRIT_ELSEWHERE[] =
+	"Mail has been deleted from the server. The provider keeps no backup "
+	"of mail that a mail program deleted, so it cannot restore it. The "
+	"lost messages were outside INBOX, where a POP3 device cannot reach: "
+	"an IMAP program, a phone app, webmail or a person deleted them. A "
+	"device that had synced those folders may still have copies until it "
+	"syncs again: act now.";
+static const char CRIT_EARLIER[] =
+	"Earlier audits found mail deleted from the server, and nobody has "
+	"acknowledged it yet (see \"Lost mail on record\"). The provider keeps "
+	"no backup of mail that a mail program deleted. Put back what you still "
+	"can from the device that has it, then run mailaudit --ack, so that "
+	"later audits report only new losses.";
+
+/* The paragraph under the verdict, which must not blame a POP3 device for
+ * what only an IMAP program or a person can do. */
+static void verdict_paras(struct ma_buf *o, const struct ma_audit_result *r)
 {
-	switch (v) {
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	switch (r->verdict) {
 	case MA_SEV_CRITICAL:
-		return "Mail has been deleted from the server, or the server is set to "
-		       "delete it. The provider keeps no backup of mail that a mail "
-		       "program deleted, so it cannot restore it: a message that a "
-		       "device downloaded over POP3 and then deleted from the server "
-		       "exists only on that one device, and your other devices never "
-		       "get it. Act now, while that device still has the messages.";
+		if (c.inbox_now || (!c.elsewhere_now && !c.earlier)) {
+			para(o, CRIT_POP3, 0);
+			if (c.elsewhere_now) {
+				ma_buf_add(o, "\n", 1);
+				para(o, "Mail was also deleted outside INBOX, which only an IMAP "
+					"program or a person can do.", 0);
+			}
+		} else if (c.elsewhere_now) {
+			para(o, CRIT_ELSEWHERE, 0);
+		} else {
+			para(o, CRIT_EARLIER, 0);
+			return;
+		}
+		if (c.earlier) {
+			ma_buf_add(o, "\n", 1);
+			para(o, "Losses found by earlier audits are not acknowledged yet either "
+				"(see \"Lost mail on record\").", 0);
+		}
+		return;
 	case MA_SEV_UNKNOWN:
-		return "mailaudit could not look at the mailbox's folders over IMAP, so "
-		       "it cannot tell whether your mail is safe. Fix the problem below "
-		       "and run it again. Until then remember that the provider keeps "
-		       "no backup of mail that a mail program deleted from the server.";
+		para(o, "mailaudit could not look at the mailbox's folders over IMAP, so "
+			"it cannot tell whether your mail is safe. Fix the problem below "
+			"and run it again. Until then remember that the provider keeps "
+			"no backup of mail that a mail program deleted from the server.", 0);
+		return;
 	case MA_SEV_WARNING:
-		return "No message is known to be lost, but something below puts mail "
-		       "at risk or needs a look. The provider keeps no backup of mail "
-		       "that a mail program deleted from the server: whatever a device "
-		       "deletes there is gone unless that device still has it.";
+		if (c.trash_now || has_finding(r, "inbox-drained", MA_SEV_WARNING) ||
+		    has_finding(r, "mail-came-and-went", MA_SEV_WARNING) ||
+		    has_finding(r, "folder-deleted", MA_SEV_WARNING)) {
+			para(o, "Some mail has left the server (see below), most likely on "
+				"purpose, such as an emptied Trash: check that it was. The "
+				"provider keeps no backup of mail that a mail program deleted "
+				"from the server: whatever a device deletes there is gone "
+				"unless that device still has it.", 0);
+			return;
+		}
+		para(o, "No message is known to be lost, but something below puts mail "
+			"at risk or needs a look. The provider keeps no backup of mail "
+			"that a mail program deleted from the server: whatever a device "
+			"deletes there is gone unless that device still has it.", 0);
+		return;
 	default:
-		return "No sign of lost mail. The provider keeps no backup of mail that "
-		       "a mail program deleted from the server, so keep every device on "
-		       "IMAP (or POP3 with \"Leave messages on server\") and run "
-		       "mailaudit again from time to time.";
+		para(o, "No sign of lost mail. The provider keeps no backup of mail that "
+			"a mail program deleted from the server, so keep every device on "
+			"IMAP (or POP3 with \"Leave messages on server\") and run "
+			"mailaudit again from time to time.", 0);
+		return;
 	}
 }
 
 /* ---- sections ---------------------------------------------------------------- */
 
+/* failed: what to say when the look did not succeed, e.g. "failed". */
 static void endpoint_line(struct ma_buf *o, const char *label, bool tried, bool ok,
-			  const struct ma_endpoint *ep)
+			  const struct ma_endpoint *ep, const char *failed)
 {
 	if (!tried)
 		linef(o, 0, 11, "%-10s not checked", label);
 	else if (ep->host[0])
-		linef(o, 0, 11, "%-10s %s:%u, %s%s", label, ep->host, ep->port,
-		      security_words(ep->security), ok ? "" : " (failed)");
+		linef(o, 0, 11, "%-10s %s:%u, %s%s%s%s", label, ep->host, ep->port,
+		      security_words(ep->security), ok ? "" : " (", ok ? "" : failed,
+		      ok ? "" : ")");
 	else
-		linef(o, 0, 11, "%-10s %s", label, ok ? "checked" : "failed");
+		linef(o, 0, 11, "%-10s %s", label, ok ? "checked" : failed);
 }
 
 static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
@@ -334,9 +405,22 @@ static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 	linef(o, 0, 0, "mailaudit %s - is the mail in this mailbox safe?", MA_VERSION);
 	ma_buf_add(o, "\n", 1);
 	linef(o, 0, 11, "Account:   %s", r->account_label);
-	endpoint_line(o, "IMAP:", r->imap_tried, r->imap_ok, &r->imap_endpoint);
-	endpoint_line(o, "POP3:", r->pop3_tried, r->pop3_ok, &r->pop3_endpoint);
+	endpoint_line(o, "IMAP:", r->imap_tried, r->imap_ok, &r->imap_endpoint, "failed");
+	endpoint_line(o, "POP3:", r->pop3_tried, r->pop3_ok, &r->pop3_endpoint,
+		      r->pop3_skipped && !r->pop3_in_use ? "left alone, see pop3-login-delay" :
+		      "failed");
 	linef(o, 0, 11, "Audited:   %s UTC", when);
+	/* RFC 3501 7.1: the server's alerts are for the user's eyes; near the
+	 * top, and in the server-alert finding with what to do. */
+	for (size_t i = 0; i < r->nalerts; i++) {
+		if (!r->alerts[i] || !r->alerts[i][0])
+			continue;
+		struct ma_buf a = { 0 };
+		put_clean(&a, r->alerts[i], 200);
+		linef(o, 0, 11, "Alert:     %s", a.p ? a.p : "");
+		o->oom |= a.oom;
+		free(a.p);
+	}
 	if (r->insecure) {
 		ma_buf_add(o, "\n", 1);
 		para(o, "WARNING: certificate checks were turned off (--insecure)", 0);
@@ -345,7 +429,7 @@ static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 	const char *top = headline(r);
 	linef(o, 0, 2, "Verdict: %s \xE2\x80\x94 %s", ma_severity_name(r->verdict), top);
 	ma_buf_add(o, "\n", 1);
-	para(o, verdict_text(r->verdict), 0);
+	verdict_paras(o, r);
 }
 
 static void section_findings(struct ma_buf *o, const struct ma_audit_result *r)
@@ -370,6 +454,82 @@ static void section_findings(struct ma_buf *o, const struct ma_audit_result *r)
 			para(o, f->fix, 4);
 		}
 	}
+}
+
+static uint64_t entry_messages(const struct ma_loss_entry *e)
+{
+	return e->kind == MA_LOSS_UNSEEN ? e->count : 1;
+}
+
+/* "- INBOX: 2026-11-25 08:00 Bob <bob@example.net>: Invoice" */
+static void ledger_line(struct ma_buf *b, const struct ma_loss_entry *e)
+{
+	char when[32];
+	ma_buf_add(b, "- ", 2);
+	put_clean(b, e->folder ? e->folder : "?", 40);
+	ma_buf_add(b, ": ", 2);
+	if (e->kind == MA_LOSS_UNSEEN) {
+		ma_fmt_time(e->since, when);
+		ma_buf_printf(b, "%" PRIu32 " message%s that arrived after %s, deleted unseen",
+			      e->count, e->count == 1 ? "" : "s", when);
+		return;
+	}
+	if (e->internaldate > 0) {
+		ma_fmt_time((time_t)e->internaldate, when);
+		ma_buf_add(b, when, strlen(when));
+	} else {
+		put_clean(b, e->date ? e->date : "date unknown", 31);
+	}
+	ma_buf_add(b, " ", 1);
+	put_clean(b, e->from ? e->from : "(no sender)", 40);
+	ma_buf_add(b, ": ", 2);
+	put_clean(b, e->subject ? e->subject : "(no subject)", 60);
+}
+
+/* Every loss not yet acknowledged, under the audit that found it: what
+ * keeps the verdict critical, and what --ack would acknowledge. */
+static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	heading(o, "Lost mail on record");
+	if (r->history_err.status != MA_OK) {
+		para(o, "Not known: the history could not be used.", 2);
+		return;
+	}
+	uint64_t total = 0;
+	size_t audits = 0;
+	for (size_t i = 0; i < r->nledger; i++) {
+		total += entry_messages(&r->ledger[i]);
+		audits += i == 0 || r->ledger[i].found_audit != r->ledger[i - 1].found_audit;
+	}
+	if (!total) {
+		para(o, "None: no loss found by this audit or an earlier one is waiting to be "
+			"acknowledged.", 2);
+		return;
+	}
+	struct ma_buf b = { 0 };
+	ma_buf_printf(&b, "%" PRIu64 " lost message%s, found by %zu audit%s, not acknowledged "
+		      "yet. Once recovered or accepted, run mailaudit --ack (or press A in "
+		      "the Findings view); mailaudit --lost lists every loss ever found.",
+		      total, total == 1 ? "" : "s", audits, audits == 1 ? "" : "s");
+	for (size_t i = 0; i < r->nledger && i < LEDGER_ROWS; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		if (i == 0 || e->found_audit != r->ledger[i - 1].found_audit) {
+			char found[32];
+			ma_fmt_time(e->found, found);
+			ma_buf_printf(&b, "\n\nFound by the audit of %s%s:", found,
+				      e->this_audit ? " (this audit)" : "");
+		}
+		ma_buf_add(&b, "\n", 1);
+		ledger_line(&b, e);
+	}
+	if (r->nledger > LEDGER_ROWS)
+		ma_buf_printf(&b, "\n... and %zu more (mailaudit --lost lists them all)",
+			      r->nledger - LEDGER_ROWS);
+	if (b.oom)
+		o->oom = true;
+	else
+		para(o, b.p, 2);
+	free(b.p);
 }
 
 static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
@@ -442,7 +602,8 @@ static void section_pop3(struct ma_buf *o, const struct ma_audit_result *r)
 		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "POP3 (STAT)", r->pop3.stat_count, size);
 	} else {
 		linef(o, 2, 2, "%-20s %8s", "POP3 (STAT)",
-		      r->pop3_in_use ? "locked" : r->pop3_tried ? "failed" : "not checked");
+		      r->pop3_in_use ? "locked" : r->pop3_skipped ? "skipped" :
+		      r->pop3_tried ? "failed" : "not checked");
 	}
 	for (size_t i = 0; r->pop3_ok && i < r->pop3.ncapa; i++)
 		if (r->pop3.capa[i] && strncasecmp(r->pop3.capa[i], "EXPIRE", 6) == 0)
@@ -550,6 +711,7 @@ ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_
 	struct ma_buf o = { 0 };
 	section_header(&o, r);
 	section_findings(&o, r);
+	section_ledger(&o, r);
 	section_folders(&o, r);
 	section_pop3(&o, r);
 	section_connections(&o, r);
@@ -581,7 +743,7 @@ ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_e
 		if (*p == '|')
 			*p = '/';
 	struct ma_buf o = { 0 };
-	char buf[64];
+	char buf[128];
 	ma_buf_add(&o, "MAILAUDIT ", 10);
 	ma_buf_add(&o, ma_severity_name(v), strlen(ma_severity_name(v)));
 	ma_buf_add(&o, " - ", 3);
@@ -598,8 +760,18 @@ ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_e
 		ma_buf_add(&o, buf, strlen(buf));
 		sep = " ";
 	}
+	/* destroyed and unseen_deleted: this audit's critical losses, named and
+	 * came-and-went; unacknowledged: every critical one on the ledger. */
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
 	if (r->imap_ok) {
-		snprintf(buf, sizeof buf, "%sdestroyed=%zu;;;", sep, destroyed_count(r));
+		snprintf(buf, sizeof buf, "%sdestroyed=%" PRIu64 ";;; unseen_deleted=%" PRIu64 ";;;",
+			 sep, c.destroyed, c.unseen_deleted);
+		ma_buf_add(&o, buf, strlen(buf));
+		sep = " ";
+	}
+	if (r->imap_ok || c.unacknowledged) {
+		snprintf(buf, sizeof buf, "%sunacknowledged=%" PRIu64 ";;;", sep, c.unacknowledged);
 		ma_buf_add(&o, buf, strlen(buf));
 	}
 	if (o.oom) {

@@ -20,7 +20,7 @@
 	X(REQ_PGDN,      "PgDn, Space",    "Scroll down one page", KC(KEY_NPAGE), ' ', 0) \
 	X(REQ_HOME,      "Home, g",        "Go to the top", KC(KEY_HOME), 'g', 0) \
 	X(REQ_END,       "End, G",         "Go to the bottom", KC(KEY_END), 'G', 0) \
-	X(REQ_ENTER,     "Enter",          "Open the selected item; on the start screen: start the audit", '\n', '\r', KC(KEY_ENTER)) \
+	X(REQ_ENTER,     "Enter",          "Open the selected item (History: what that audit found); on the start screen: start the audit", '\n', '\r', KC(KEY_ENTER)) \
 	X(REQ_NEXT,      "Tab",            "Next view; on the start screen: next field", '\t', 0, 0) \
 	X(REQ_PREV,      "Shift-Tab",      "Previous view or field", KC(KEY_BTAB), 0, 0) \
 	X(REQ_VIEW1,     "1",              "Findings: what was found, most severe first", '1', 0, 0) \
@@ -34,11 +34,12 @@
 	X(REQ_FIND_PREV, "N",              "Previous match", 'N', 0, 0) \
 	X(REQ_EXPORT,    "e",              "Export the report to a file", 'e', 0, 0) \
 	X(REQ_AGAIN,     "r",              "Audit again", 'r', 0, 0) \
+	X(REQ_ACK,       "A",              "Findings: acknowledge the lost mail on record, once recovered or accepted (asks first); later audits report only new losses", 'A', 0, 0) \
 	X(REQ_PROBE,     "p",              "Test every port and security: IMAP 993/143, POP3 995/110, SMTP 465/587; the result is in view 4", 'p', 0, 0) \
 	X(REQ_HELP,      "?, F1",          "Show or close this help", '?', KC(KEY_F(1)), 0) \
 	X(REQ_REDRAW,    "Ctrl-L",         "Redraw the screen", CTRL_('l'), 0, 0) \
-	X(REQ_BACK,      "Esc",            "Back; cancels a running audit or port test", 27, 0, 0) \
-	X(REQ_QUIT,      "q",              "Quit (asks first while an audit runs)", 'q', 0, 0)
+	X(REQ_BACK,      "Esc",            "Back (History: from an audit's findings to the list); cancels a running audit or port test", 27, 0, 0) \
+	X(REQ_QUIT,      "q",              "Quit (asks first while an audit runs); in an audit's findings: back to the list", 'q', 0, 0)
 
 #define MA_KEY_ENUM(req, label, help, k1, k2, k3) req,
 enum ma_request { REQ_NONE, MA_KEY_LIST(MA_KEY_ENUM) REQ_COUNT };

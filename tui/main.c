@@ -1,7 +1,10 @@
 /* mailaudit: entry point. Reads options and the accounts file, gets the
  * password from a safe source, then runs the audit for the report, the
  * monitoring check, or the full-screen program. */
+#include <ctype.h>
 #include <getopt.h>
+#include <inttypes.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +15,7 @@
 #include "audit.h"
 #include "config.h"
 #include "credentials.h"
+#include "ledger.h"
 #include "probe.h"
 #include "report.h"
 #include "status.h"
@@ -39,6 +43,10 @@ struct options {
 	time_t now;               /* --now (tests pin report times) */
 	bool no_color;            /* --no-color (the full-screen program) */
 	bool probe;               /* --probe: the connection doctor */
+	bool ack;                 /* --ack: acknowledge the lost mail on record */
+	bool lost;                /* --lost: list the lost mail on record */
+	const char *since;        /* --since YYYY-MM-DD (with --lost) */
+	bool pop3_despite_login_delay;
 };
 
 static void usage(FILE *out)
@@ -78,6 +86,15 @@ static void usage(FILE *out)
 		"      --state-dir DIR       where the history is kept\n"
 		"                            (default ~/.local/state/mailaudit)\n"
 		"      --no-history          look only, record nothing\n"
+		"Lost mail (no password, no network; the account as for an audit):\n"
+		"      --lost                list every lost message ever found, newest first\n"
+		"      --since YYYY-MM-DD    with --lost: only losses found since that day\n"
+		"      --ack                 acknowledge the lost mail on record: later audits\n"
+		"                            report only new losses\n"
+		"POP3:\n"
+		"      --pop3-despite-login-delay  log in over POP3 even when the server\n"
+		"                            announces LOGIN-DELAY (locks your own POP3\n"
+		"                            program out for that long)\n"
 		"Testing aids:\n"
 		"      --source-address ADDR connect from this local address\n"
 		"      --now UNIXTIME        pretend the audit runs at this time\n"
@@ -106,6 +123,7 @@ enum {
 	OPT_REPORT = 256, OPT_CHECK, OPT_IMAP, OPT_POP3, OPT_SMTP, OPT_USER, OPT_ADDRESS,
 	OPT_PWCMD, OPT_PWFILE, OPT_CAFILE, OPT_INSECURE, OPT_TIMEOUT, OPT_TRACE,
 	OPT_STATEDIR, OPT_NOHISTORY, OPT_SOURCE, OPT_NOW, OPT_VERSION, OPT_HELP, OPT_NOCOLOR, OPT_PROBE,
+	OPT_ACK, OPT_LOST, OPT_SINCE, OPT_POP3_DESPITE,
 };
 
 static void parse_args(int argc, char **argv, struct options *o)
@@ -130,6 +148,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		{ "now", required_argument, NULL, OPT_NOW },
 		{ "no-color", no_argument, NULL, OPT_NOCOLOR },
 		{ "probe", no_argument, NULL, OPT_PROBE },
+		{ "ack", no_argument, NULL, OPT_ACK },
+		{ "lost", no_argument, NULL, OPT_LOST },
+		{ "since", required_argument, NULL, OPT_SINCE },
+		{ "pop3-despite-login-delay", no_argument, NULL, OPT_POP3_DESPITE },
 		{ "account", required_argument, NULL, 'a' },
 		{ "config", required_argument, NULL, 'c' },
 		{ "version", no_argument, NULL, OPT_VERSION },
@@ -166,6 +188,10 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_NOW: o->now = (time_t)strtoll(optarg, NULL, 10); break;
 		case OPT_NOCOLOR: o->no_color = true; break; /* the report has none anyway */
 		case OPT_PROBE: o->probe = true; break;
+		case OPT_ACK: o->ack = true; break;
+		case OPT_LOST: o->lost = true; break;
+		case OPT_SINCE: o->since = optarg; break;
+		case OPT_POP3_DESPITE: o->pop3_despite_login_delay = true; break;
 		case 'a': o->account = optarg; break;
 		case 'c': o->config = optarg; break;
 		case OPT_VERSION:
@@ -195,6 +221,12 @@ static void parse_args(int argc, char **argv, struct options *o)
 			"password is never given on the command line (see --password-command)\n");
 		exit(EXIT_UNKNOWN);
 	}
+	if (o->ack && o->lost)
+		die_msg("--ack and --lost go separately: list with --lost, then acknowledge with --ack");
+	if ((o->ack || o->lost) && (o->report || o->check || o->probe))
+		die_msg("--ack and --lost do not audit: use them without --report, --check and --probe");
+	if (o->since && !o->lost)
+		die_msg("--since goes with --lost");
 }
 
 static void set_endpoint(const char *text, enum ma_proto proto, struct ma_endpoint *ep, bool *has,
@@ -315,6 +347,7 @@ static int run_batch(const struct options *o)
 	ao.state_dir = o->state_dir;
 	ao.no_history = o->no_history;
 	ao.now = o->now;
+	ao.pop3_despite_login_delay = o->pop3_despite_login_delay;
 	struct ma_tls *tls = NULL;
 	if (ma_tls_new(&ao.net, &tls, &err) != MA_OK)
 		die(NULL, &err);
@@ -393,6 +426,7 @@ static int run_tui(const struct options *o)
 	ta.source_addr = o->source_addr;
 	ta.now = o->now;
 	ta.no_color = o->no_color;
+	ta.pop3_despite_login_delay = o->pop3_despite_login_delay;
 	int rc = ma_tui_run(&ta);
 	ma_config_free(&cfg);
 	return rc;
@@ -428,6 +462,73 @@ static int run_probe(const struct options *o)
 	return ma_severity_exit_code(worst);
 }
 
+/* --since: midnight of that day in local time, as the user means "since
+ * Monday". A date that does not exist (2026-02-30) is refused, not moved. */
+static time_t parse_since(const char *text)
+{
+	static const char want[] = "--since wants a date as YYYY-MM-DD, for example 2026-12-01";
+	if (strlen(text) != 10 || text[4] != '-' || text[7] != '-')
+		die_msg(want);
+	for (int i = 0; i < 10; i++)
+		if (i != 4 && i != 7 && !isdigit((unsigned char)text[i]))
+			die_msg(want);
+	struct tm tm = { 0 };
+	tm.tm_year = atoi(text) - 1900;
+	tm.tm_mon = atoi(text + 5) - 1;
+	tm.tm_mday = atoi(text + 8);
+	tm.tm_isdst = -1;
+	int y = tm.tm_year, m = tm.tm_mon, d = tm.tm_mday;
+	time_t t = mktime(&tm);
+	if (t == (time_t)-1 || tm.tm_year != y || tm.tm_mon != m || tm.tm_mday != d)
+		die_msg(want);
+	return t;
+}
+
+/* --ack and --lost: the history file only. No password is asked for and
+ * nothing goes over the network; the account options find the history as
+ * an audit of them does. */
+static int run_ledger(const struct options *o)
+{
+	struct ma_config cfg = { 0 };
+	struct ma_account acct;
+	const char *pwcmd = NULL, *pwfile = NULL, *ca_file = NULL;
+	struct ma_error err = { 0 };
+	time_t since = o->since ? parse_since(o->since) : 0;
+	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
+	require_audit_account(&acct);
+	int code = EXIT_OK_;
+	if (o->ack) {
+		uint64_t n = 0;
+		time_t now = o->now ? o->now : time(NULL);
+		if (ma_ledger_ack(&acct, o->state_dir, INT64_MAX, now, &n, &err) != MA_OK)
+			die(NULL, &err);
+		if (n)
+			printf("Acknowledged %" PRIu64 " lost message%s; later audits report only new "
+			       "losses.\n", n, n == 1 ? "" : "s");
+		else
+			printf("Nothing to acknowledge.\n");
+	} else {
+		struct ma_loss_entry *v = NULL;
+		size_t n = 0;
+		char *text = NULL;
+		if (ma_ledger_list(&acct, o->state_dir, 0, false, since, &v, &n, &err) != MA_OK)
+			die(NULL, &err);
+		if (ma_ledger_text(v, n, &text, &err) != MA_OK)
+			die(NULL, &err);
+		ma_loss_entries_free(v, n);
+		/* Nothing on stdout then, so a script reads an empty list. */
+		if (!n)
+			fprintf(stderr, "mailaudit: no lost mail on record%s\n",
+				o->since ? " since that day" : "");
+		fputs(text, stdout);
+		free(text);
+	}
+	ma_config_free(&cfg);
+	if (fflush(stdout) != 0)
+		code = EXIT_UNKNOWN;
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
@@ -437,6 +538,8 @@ int main(int argc, char **argv)
 	setrlimit(RLIMIT_CORE, &nocore);
 
 	parse_args(argc, argv, &o);
+	if (o.ack || o.lost)
+		return run_ledger(&o);
 	if (o.probe && !o.report)
 		return run_probe(&o);
 	if (o.report || o.check)

@@ -22,6 +22,7 @@
 
 #include "credentials.h"
 #include "findings.h"
+#include "ledger.h"
 #include "report.h"
 #include "tui_int.h"
 
@@ -145,6 +146,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	o.state_dir = a->state_dir;
 	o.no_history = a->no_history;
 	o.now = a->now;
+	o.pop3_despite_login_delay = a->pop3_despite_login_delay;
 	ui->acct = *acct;
 	ui->pwcmd = pwcmd, ui->pwfile = pwfile, ui->ca_file = ca_file;
 	if (ma_worker_start(&ui->worker, acct, password, &o, a->trace, &err) != MA_OK) {
@@ -170,6 +172,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 
 static void drop_result(struct ui *ui)
 {
+	ui_history_close(ui);
 	ma_audit_result_free(ui->result);
 	ui->result = NULL;
 	free(ui->report);
@@ -206,6 +209,7 @@ static int audit_finished(struct ui *ui)
 	}
 	drop_result(ui);
 	ui->result = w->result;
+	ui->result_acct = ui->acct;
 	w->result = NULL;
 	/* A connection test of another mailbox would be read as this one's. */
 	if (ui->probe && !same_account(&ui->probe_acct, &ui->acct)) {
@@ -437,9 +441,90 @@ static void open_prompt(struct ui *ui, enum prompt_kind k, const char *initial)
 	snprintf(ui->prompt_buf, sizeof ui->prompt_buf, "%s", initial);
 }
 
+/* --- acknowledging lost mail --------------------------------------------------------- */
+
+/* A: asks about the losses the shown result has on record. What is
+ * acknowledged is what the user saw: losses found up to this result's
+ * audit, never ones a later audit (cron, another mailaudit) found since. */
+static int ack_request(struct ui *ui)
+{
+	const struct ma_audit_result *r = ui->result;
+	if (ui->view != 0) {
+		ui_set_status(ui, false, "A acknowledges lost mail in the Findings view: press 1, then A.");
+		return R_DRAW;
+	}
+	if (ui->running && !ui->probing) {
+		ui_set_status(ui, false, "Busy: an audit is running; acknowledge once it has finished.");
+		return R_DRAW;
+	}
+	uint64_t n = 0;
+	time_t oldest = 0;
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		n += e->kind == MA_LOSS_UNSEEN ? e->count : 1;
+		if (e->found && (!oldest || e->found < oldest))
+			oldest = e->found;
+	}
+	if (!n || !r->nhistory || ui->args->no_history) {
+		ui_set_status(ui, false, "Nothing to acknowledge.");
+		return R_DRAW;
+	}
+	char when[32], q[200];
+	text_date(when, sizeof when, oldest);
+	snprintf(q, sizeof q, "Acknowledge %llu lost message%s found since %s? (y/n) ",
+		 (unsigned long long)n, n == 1 ? "" : "s", when);
+	open_prompt(ui, PROMPT_ACK, q);
+	return R_DRAW;
+}
+
+/* y: acknowledges on record, then shows the same result again without
+ * the acknowledged losses, so the verdict says what a new audit would. */
+static int ack_confirmed(struct ui *ui)
+{
+	struct ma_audit_result *r = ui->result;
+	struct ma_error err = { 0 };
+	uint64_t n = 0;
+	time_t now = ui->args->now ? ui->args->now : time(NULL);
+	if (ma_ledger_ack(&ui->result_acct, ui->args->state_dir, r->history[0].id, now, &n,
+			  &err) != MA_OK) {
+		char buf[700];
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "Not acknowledged: %s", buf);
+		return R_DRAW;
+	}
+	ma_loss_entries_free(r->ledger, r->nledger);
+	r->ledger = NULL;
+	r->nledger = 0;
+	bool analysed = ma_analyze(r, &err) == MA_OK;
+	free(ui->report);
+	ui->report = NULL;
+	if (analysed && ma_report_text(r, &ui->report, &err) != MA_OK)
+		ui->report = NULL;
+	ui_history_close(ui);
+	ui->cursor[0] = 0;
+	ui->top[0] = 0;
+	ui->match = -1;
+	ui->lines_dirty = true;
+	if (!analysed)
+		ui_set_status(ui, true, "Acknowledged, but the result could not be shown again: out of memory.");
+	else if (n)
+		ui_set_status(ui, false, "Acknowledged %llu lost message%s; later audits report only new losses.",
+			      (unsigned long long)n, n == 1 ? "" : "s");
+	else
+		ui_set_status(ui, false, "Nothing was left to acknowledge.");
+	return R_DRAW | R_REBUILD;
+}
+
 static int prompt_key(struct ui *ui, int key, enum ma_request req)
 {
 	enum prompt_kind k = ui->prompt;
+	if (k == PROMPT_ACK) {
+		ui->prompt = PROMPT_NONE;
+		if (key == 'y' || key == 'Y')
+			return ack_confirmed(ui);
+		ui_set_status(ui, false, "Not acknowledged.");
+		return R_DRAW;
+	}
 	if (k == PROMPT_QUIT) {
 		if (key == 'y' || key == 'Y') {
 			if (ui->running)
@@ -559,6 +644,13 @@ static int results_key(struct ui *ui, enum ma_request req)
 	size_t nitems = v->nitems ? v->nitems(ui) : 0;
 	ensure_lines(ui);
 	int n = (int)ui->lines.n;
+	/* Esc and q lead out of one audit's losses before anything else. */
+	if (ui->view == 4 && ui->hist_open && (req == REQ_BACK || req == REQ_QUIT)) {
+		ui_history_close(ui);
+		ui->show_cursor = true;
+		ui->match = -1;
+		return R_DRAW | R_REBUILD;
+	}
 	switch (req) {
 	case REQ_UP:
 		if (nitems && *cur > 0) {
@@ -605,6 +697,7 @@ static int results_key(struct ui *ui, enum ma_request req)
 		return R_DRAW;
 	}
 	case REQ_AGAIN: return again(ui);
+	case REQ_ACK: return ack_request(ui);
 	case REQ_PROBE: return start_probe(ui);
 	case REQ_HELP: ui->help = true, ui->help_top = 0; return R_DRAW;
 	case REQ_BACK:
@@ -825,6 +918,7 @@ static void draw_bottom(struct ui *ui)
 	if (ui->prompt) {
 		const char *label = ui->prompt == PROMPT_SEARCH ? "Search: " :
 				    ui->prompt == PROMPT_EXPORT ? "Export to: " :
+				    ui->prompt == PROMPT_ACK ? "" :
 				    "An audit is running. Quit anyway? (y/n) ";
 		snprintf(buf, sizeof buf, "%s%s", label, ui->prompt_buf);
 		const char *vis = buf;
@@ -848,9 +942,17 @@ static void draw_bottom(struct ui *ui)
 		attroff(A_BOLD);
 		return;
 	}
-	const char *hint = ui->help ? "Esc: close help   Up/Down: scroll" :
-			   ui->screen == SCR_RESULTS ? "q quit  ? help  Tab view  / search  e export  r again  p test ports" :
-			   "";
+	const char *hint = "";
+	if (ui->help)
+		hint = "Esc: close help   Up/Down: scroll";
+	else if (ui->screen == SCR_RESULTS && ui->view == 0 && ui->result->nledger)
+		hint = "q quit  ? help  Tab view  / search  e export  r again  A acknowledge";
+	else if (ui->screen == SCR_RESULTS && ui->view == 4 && ui->hist_open)
+		hint = "Esc/q back to the audits  / search  Tab view  ? help";
+	else if (ui->screen == SCR_RESULTS && ui->view == 4 && ui->result->nhistory)
+		hint = "q quit  ? help  Tab view  Enter: what that audit found  r again";
+	else if (ui->screen == SCR_RESULTS)
+		hint = "q quit  ? help  Tab view  / search  e export  r again  p test ports";
 	attron(A_DIM);
 	text_put(y, 0, ui->cols, hint);
 	attroff(A_DIM);

@@ -21,6 +21,7 @@ struct ma_tui_args {
 	const char *source_addr;
 	time_t now;
 	bool no_color;
+	bool pop3_despite_login_delay; /* see ma_audit_opts */
 };
 
 /* Runs until the user quits; returns the exit status. Restores the terminal

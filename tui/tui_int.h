@@ -44,7 +44,9 @@ struct lines {
 };
 
 enum ui_screen { SCR_START, SCR_PROGRESS, SCR_RESULTS };
-enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT };
+/* PROMPT_QUIT and PROMPT_ACK are y/n questions, the question in prompt_buf
+ * for PROMPT_ACK. */
+enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT, PROMPT_ACK };
 
 enum { F_ADDR, F_LOGIN, F_IMAP, F_POP3, F_PASS, F_COUNT };
 
@@ -95,6 +97,8 @@ struct ui {
 
 	/* Results. */
 	struct ma_audit_result *result;
+	struct ma_account result_acct;   /* the account result is of: acct may
+					  * already be another one's */
 	struct ma_probe_result *probe;   /* the last connection test, NULL none */
 	struct ma_account probe_acct;    /* the account it tested */
 	char probe_login[200];     /* why it tried no login; "" it did */
@@ -109,6 +113,12 @@ struct ui {
 	int built_width;
 	char search[1024];
 	int match;                 /* line of the current match, -1 none */
+
+	/* History view: what one audit found, opened with Enter. */
+	bool hist_open;
+	size_t hist_row;           /* its row in result->history */
+	char *hist_text;           /* ma_ledger_text of its losses */
+	uint64_t hist_lost, hist_acked; /* messages, and of those acknowledged */
 
 	/* Start screen. */
 	struct ma_config cfg;
@@ -139,6 +149,8 @@ int text_put(int y, int x, int maxcols, const char *s);
 /* views.c */
 const char *ma_verdict_title(const struct ma_audit_result *r);
 int ma_severity_attr(int sev);
+/* Back from one audit's losses to the History list. */
+void ui_history_close(struct ui *ui);
 
 /* start.c */
 void start_init(struct ui *ui);

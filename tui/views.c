@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "findings.h"
+#include "ledger.h"
 #include "report.h"
 #include "tui_int.h"
 
@@ -406,9 +407,108 @@ static void conn_build(struct ui *ui, struct lines *L, int w)
 
 /* --- 5 History ---------------------------------------------------------------- */
 
+static size_t history_n(const struct ui *ui)
+{
+	return ui->hist_open ? 0 : ui->result->nhistory;
+}
+
+void ui_history_close(struct ui *ui)
+{
+	free(ui->hist_text);
+	ui->hist_text = NULL;
+	if (ui->hist_open)
+		ui->lines_dirty = true;
+	ui->hist_open = false;
+}
+
+/* Enter on a row: what that audit found, from the ledger (acknowledged
+ * losses included). A local SQLite read, quick enough for the UI thread;
+ * never while an audit of ours may be writing the same file. */
+static void history_open(struct ui *ui)
+{
+	const struct ma_audit_result *r = ui->result;
+	size_t row = ui->cursor[4];
+	if (row >= r->nhistory)
+		return;
+	if (ui->running && !ui->probing) {
+		ui_set_status(ui, false, "Busy: an audit is running; open it once it has finished.");
+		return;
+	}
+	if (ui->args->no_history) {
+		ui_set_status(ui, false, "Nothing recorded: this audit ran with --no-history.");
+		return;
+	}
+	struct ma_loss_entry *v = NULL;
+	size_t n = 0;
+	char *text = NULL;
+	struct ma_error err = { 0 };
+	if (ma_ledger_list(&ui->result_acct, ui->args->state_dir, r->history[row].id, false, 0, &v,
+			   &n, &err) != MA_OK ||
+	    ma_ledger_text(v, n, &text, &err) != MA_OK) {
+		char buf[700];
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "Could not read what that audit found: %s", buf);
+		ma_loss_entries_free(v, n);
+		return;
+	}
+	ui->hist_lost = ui->hist_acked = 0;
+	for (size_t i = 0; i < n; i++) {
+		uint64_t k = v[i].kind == MA_LOSS_UNSEEN ? v[i].count : 1;
+		ui->hist_lost += k;
+		if (v[i].acked)
+			ui->hist_acked += k;
+	}
+	ma_loss_entries_free(v, n);
+	free(ui->hist_text);
+	ui->hist_text = text;
+	ui->hist_open = true;
+	ui->hist_row = row;
+	ui->top[4] = 0;
+	ui->match = -1;
+	ui->lines_dirty = true;
+	ui->status[0] = '\0';
+}
+
+static void history_audit_build(struct ui *ui, struct lines *L, int w)
+{
+	const struct ma_audit_summary *s = &ui->result->history[ui->hist_row];
+	char d[32], p[24], buf[300];
+	text_date(d, sizeof d, s->started);
+	if (s->pop3_count < 0)
+		snprintf(p, sizeof p, "not looked at");
+	else
+		snprintf(p, sizeof p, "%lld", (long long)s->pop3_count);
+	snprintf(buf, sizeof buf, "The audit of %s (UTC)%s", d,
+		 s->id == ui->result->history[0].id ? ", the audit shown" : "");
+	lines_wrap(L, ATTR_BOLD, -1, 0, w, buf);
+	snprintf(buf, sizeof buf, "Verdict %s; INBOX %u messages, all folders %llu, POP3 %s.",
+		 s->outcome[0] ? s->outcome : "-", s->inbox_messages,
+		 (unsigned long long)s->total_messages, p);
+	lines_wrap(L, ATTR_NONE, -1, 0, w, buf);
+	lines_add(L, ATTR_NONE, -1, "");
+	if (!ui->hist_lost) {
+		lines_wrap(L, ATTR_OK, -1, 0, w, "It found no lost mail.");
+	} else {
+		snprintf(buf, sizeof buf, "It found %llu lost message%s%s:",
+			 (unsigned long long)ui->hist_lost, ui->hist_lost == 1 ? "" : "s",
+			 !ui->hist_acked ? ", not acknowledged yet" :
+			 ui->hist_acked == ui->hist_lost ? ", acknowledged" : " (some acknowledged)");
+		lines_wrap(L, ui->hist_acked == ui->hist_lost ? ATTR_BOLD : ATTR_CRIT, -1, 0, w, buf);
+		/* Found, folder, the message's date, from, subject; cleaned by
+		 * ma_ledger_text. Long lines wrap under themselves. */
+		lines_wrap(L, ATTR_NONE, -1, 0, w, ui->hist_text ? ui->hist_text : "");
+	}
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_wrap(L, ATTR_NONE, -1, 0, w, "Esc or q: back to the list of audits.");
+}
+
 static void history_build(struct ui *ui, struct lines *L, int w)
 {
 	const struct ma_audit_result *r = ui->result;
+	if (ui->hist_open && ui->hist_row < r->nhistory) {
+		history_audit_build(ui, L, w);
+		return;
+	}
 	if (r->history_err.status != MA_OK) {
 		char e[700];
 		ma_error_format(&r->history_err, e, sizeof e);
@@ -431,11 +531,13 @@ static void history_build(struct ui *ui, struct lines *L, int w)
 			snprintf(p, sizeof p, "-");
 		else
 			snprintf(p, sizeof p, "%lld", (long long)s->pop3_count);
-		lines_addf(L, ATTR_NONE, -1, "%-16s  %-8s %6u %6llu %6s", d, s->outcome,
+		/* A row per audit: Enter opens what it found. */
+		lines_addf(L, ATTR_NONE, (int)i, "%-16s  %-8s %6u %6llu %6s", d, s->outcome,
 			   s->inbox_messages, (unsigned long long)s->total_messages, p);
 		if (s->inbox_messages > max)
 			max = s->inbox_messages;
 	}
+	lines_wrap(L, ATTR_NONE, -1, 0, w, "Enter: what the selected audit found.");
 	/* Oldest first, so a drop reads left to right like a timeline. */
 	lines_add(L, ATTR_NONE, -1, "");
 	lines_add(L, ATTR_BOLD, -1, "INBOX messages per audit (oldest first):");
@@ -474,6 +576,6 @@ const struct view_ops ma_views[MA_NVIEWS] = {
 	{ "Folders", "Fold", folders_build, NULL, NULL },
 	{ "IMAP vs POP3", "POP3", pop3_build, NULL, NULL },
 	{ "Connection", "Conn", conn_build, NULL, NULL },
-	{ "History", "Hist", history_build, NULL, NULL },
+	{ "History", "Hist", history_build, history_n, history_open },
 	{ "Report", "Rep", report_build, NULL, NULL },
 };

@@ -385,4 +385,69 @@ else
 	pass "nothing on stderr (no sanitizer report)"
 fi
 
+# --- the loss ledger: A acknowledges, History rows open (issue 14) -------------------------------
+# A real loss: fetchmail without `keep` downloads and deletes 3 INBOX messages
+# between two audits. It runs last: it changes the mailbox the runs above use.
+ledger_runs() {
+	local L="$W/s11" errs out
+	errs=$(wc -l <"$W/stderr.log" 2>/dev/null || echo 0)
+	"$MAILAUDIT" --check "${ACCT[@]}" --state-dir "$L" >"$W/ledger-first.txt" 2>&1
+	check_eq "ledger: the first audit records the mailbox" "1" "$(hist_audits "$L")"
+	if ! client_fetchmail_delete 3 >"$W/fetched.txt"; then
+		fail "ledger: fetchmail downloads and deletes 3 messages"
+		return
+	fi
+	check_eq "ledger: fetchmail deleted 3 messages" "3" "$(grep -c . "$W/fetched.txt")"
+
+	in_pane "$(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$L")"
+	expect "ledger: the deleted mail makes the verdict CRITICAL" "Verdict: CRITICAL" 15
+	check_contains "ledger: the finding counts them" "$(screen)" "3 messages were deleted from the server"
+	check_contains "ledger: the hint bar offers A" "$(screen)" "A acknowledge"
+	T send-keys -t tui A
+	expect "A asks before acknowledging" "Acknowledge 3 lost messages found since"
+	T send-keys -t tui n
+	expect "n does not acknowledge" "Not acknowledged."
+	check_contains "after n: still CRITICAL" "$(screen)" "Verdict: CRITICAL"
+	# Switching views clears the status line, so the next answer shows anew.
+	T send-keys -t tui 2 1; gone "the status line is cleared" "Not acknowledged."
+	T send-keys -t tui A; expect "A asks again" "Acknowledge 3 lost messages"
+	T send-keys -t tui Escape
+	expect "Esc does not acknowledge" "Not acknowledged."
+
+	# History: the audit shown is the first row; the first audit found nothing.
+	T send-keys -t tui 5; expect "History: rows open with Enter" "Enter: what the selected audit found"
+	T send-keys -t tui Enter
+	expect "Enter opens what that audit found" "It found 3 lost messages, not acknowledged yet:"
+	local rows
+	rows=$(screen | grep -cE '^ *[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} +INBOX ')
+	check_eq "the drill-down lists the 3 messages" "3" "$rows"
+	T send-keys -t tui Escape; expect "Esc goes back to the list of audits" "Started (UTC)"
+	T send-keys -t tui j Enter; expect "the first audit found no lost mail" "It found no lost mail."
+	T send-keys -t tui q; expect "q in the drill-down goes back, not out" "Started (UTC)"
+	check_contains "the program is still running" "$(screen)" "Verdict: CRITICAL"
+	T send-keys -t tui A; expect "A outside Findings says where it works" "press 1, then A"
+
+	T send-keys -t tui 1 A; expect "A in Findings asks" "Acknowledge 3 lost messages found since"
+	T send-keys -t tui y
+	expect "y acknowledges" "Acknowledged 3 lost messages; later audits report only new losses."
+	gone "the shown verdict follows at once" "Verdict: CRITICAL"
+	T send-keys -t tui A; expect "nothing is left to acknowledge" "Nothing to acknowledge."
+	T send-keys -t tui 5 k Enter
+	expect "the audit's losses are now marked" "[acknowledged]"
+	T send-keys -t tui Escape q
+	gone "q quits the ledger run" "Verdict:"
+
+	out=$("$MAILAUDIT" --lost "${ACCT[@]}" --state-dir "$L" 2>&1)
+	check_eq "--lost lists the 3, acknowledged" "3" "$(printf '%s\n' "$out" | grep -c '\[acknowledged\]')"
+	out=$("$MAILAUDIT" --check "${ACCT[@]}" --state-dir "$L" 2>&1)
+	check_contains "the next audit has nothing unacknowledged" "$out" "unacknowledged=0;;;"
+	check_not_contains "the next audit is not CRITICAL" "$out" "MAILAUDIT CRITICAL"
+	check_eq "ledger runs: nothing on stderr" "$errs" "$(wc -l <"$W/stderr.log" 2>/dev/null || echo 0)"
+}
+if ! . "$here/../lib/clients.sh" || ! command -v fetchmail >/dev/null 2>&1; then
+	fail "the loss ledger in the full-screen program" "needs tests/lib/clients.sh and fetchmail (make deps)"
+else
+	ledger_runs
+fi
+
 tap_done

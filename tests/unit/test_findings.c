@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -65,6 +66,77 @@ static void add_lost(struct ma_audit_result *r, const char *folder, const char *
 	m->gone_to = gone_to ? xdup(gone_to) : NULL;
 }
 
+/* A loss on the ledger, as the history hands it to the audit. */
+static struct ma_loss_entry *add_entry(struct ma_audit_result *r, enum ma_loss_kind kind,
+				       const char *folder, enum ma_role role, bool this_audit)
+{
+	r->ledger = realloc(r->ledger, (r->nledger + 1) * sizeof *r->ledger);
+	assert_non_null(r->ledger);
+	struct ma_loss_entry *e = &r->ledger[r->nledger++];
+	memset(e, 0, sizeof *e);
+	e->id = (int64_t)r->nledger;
+	e->kind = kind;
+	e->this_audit = this_audit;
+	e->found_audit = this_audit ? 3 : 2;
+	e->found = this_audit ? NOW - 5 : PREV;
+	e->folder = xdup(folder);
+	e->role = role;
+	e->count = 1;
+	if (kind == MA_LOSS_UNSEEN)
+		e->since = this_audit ? PREV : PREV - 86400;
+	return e;
+}
+
+/* A named message found destroyed by this audit: in the comparison (lost)
+ * and on the ledger, as an audit reports it. */
+static void add_destroyed(struct ma_audit_result *r, const char *folder, enum ma_role role,
+			  uint32_t uid, const char *subject)
+{
+	add_lost(r, folder, NULL, uid, subject);
+	struct ma_loss_entry *e = add_entry(r, MA_LOSS_MESSAGE, folder, role, true);
+	e->size = 2000;
+	e->internaldate = PREV - 3600 * (int64_t)uid;
+	e->from = xdup("Alice Example <alice@example.org>");
+	e->subject = xdup(subject);
+	e->last_seen = PREV;
+}
+
+/* A message an earlier audit found destroyed, not acknowledged. */
+static struct ma_loss_entry *add_earlier(struct ma_audit_result *r, const char *folder,
+					 enum ma_role role, const char *subject)
+{
+	struct ma_loss_entry *e = add_entry(r, MA_LOSS_MESSAGE, folder, role, false);
+	e->internaldate = PREV - 86400 - 3600;
+	e->from = xdup("Bob <bob@example.net>");
+	e->subject = xdup(subject);
+	e->last_seen = PREV - 86400;
+	return e;
+}
+
+static struct ma_loss_entry *add_unseen(struct ma_audit_result *r, const char *folder,
+					enum ma_role role, bool this_audit, uint32_t then,
+					uint32_t now, uint32_t count)
+{
+	struct ma_loss_entry *e = add_entry(r, MA_LOSS_UNSEEN, folder, role, this_audit);
+	e->uidnext_then = then;
+	e->uidnext_now = now;
+	e->count = count;
+	return e;
+}
+
+static void clear_ledger(struct ma_audit_result *r)
+{
+	for (size_t i = 0; i < r->nledger; i++) {
+		free(r->ledger[i].folder);
+		free(r->ledger[i].date);
+		free(r->ledger[i].from);
+		free(r->ledger[i].subject);
+	}
+	free(r->ledger);
+	r->ledger = NULL;
+	r->nledger = 0;
+}
+
 static void add_capa(struct ma_audit_result *r, const char *line)
 {
 	r->pop3.capa = realloc(r->pop3.capa, (r->pop3.ncapa + 1) * sizeof *r->pop3.capa);
@@ -90,6 +162,13 @@ static struct ma_audit_result *healthy(void)
 
 static void done(struct ma_audit_result *r)
 {
+	/* Freed here whatever ma_audit_result_free knows of them. */
+	clear_ledger(r);
+	for (size_t i = 0; i < r->nalerts; i++)
+		free(r->alerts[i]);
+	free(r->alerts);
+	r->alerts = NULL;
+	r->nalerts = 0;
 	ma_audit_result_free(r);
 }
 
@@ -147,7 +226,7 @@ static void destroyed_is_critical(void **state)
 	(void)state;
 	struct ma_audit_result *r = healthy();
 	for (uint32_t i = 1; i <= 25; i++)
-		add_lost(r, "INBOX", NULL, i, "Invoice");
+		add_destroyed(r, "INBOX", MA_ROLE_INBOX, i, "Invoice");
 	add_lost(r, "INBOX", "Trash", 90, "Newsletter");
 	analyze(r);
 	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
@@ -162,7 +241,9 @@ static void destroyed_is_critical(void **state)
 	assert_null(strstr(f->evidence, "Newsletter"));
 	assert_non_null(strstr(f->fix, "Leave messages on server"));
 	assert_non_null(strstr(f->fix, "delete = false"));
+	assert_non_null(strstr(f->fix, "mailaudit --ack"));
 	assert_null(find(r, "all-clear"));
+	assert_null(find(r, "losses-unacknowledged"));
 	assert_non_null(find(r, "mail-moved"));
 	done(r);
 }
@@ -171,12 +252,12 @@ static void destroyed_one_and_many(void **state)
 {
 	(void)state;
 	struct ma_audit_result *r = healthy();
-	add_lost(r, "INBOX", NULL, 1, "Only one");
+	add_destroyed(r, "INBOX", MA_ROLE_INBOX, 1, "Only one");
 	analyze(r);
 	assert_non_null(strstr(r->findings[0].title, "1 message was deleted"));
 	assert_non_null(strstr(r->findings[0].title, "and is in no folder"));
 	for (uint32_t i = 2; i <= 60; i++)
-		add_lost(r, "INBOX", NULL, i, "More");
+		add_destroyed(r, "INBOX", MA_ROLE_INBOX, i, "More");
 	analyze(r); /* again: replaces the previous findings */
 	const struct ma_finding *f = find(r, "mail-destroyed");
 	assert_non_null(strstr(f->title, "60 messages"));
@@ -189,7 +270,7 @@ static void hostile_text_is_cleaned(void **state)
 {
 	(void)state;
 	struct ma_audit_result *r = healthy();
-	add_lost(r, "INBOX", NULL, 1, "evil \x1b[2J\x1b]0;title\x07 \xc2\x9b" "31m \xff");
+	add_destroyed(r, "INBOX", MA_ROLE_INBOX, 1, "evil \x1b[2J\x1b]0;title\x07 \xc2\x9b" "31m \xff");
 	analyze(r);
 	const char *ev = find(r, "mail-destroyed")->evidence;
 	assert_null(strchr(ev, '\x1b'));
@@ -241,13 +322,15 @@ static void inbox_drained_lower_bound(void **state)
 	assert_int_equal(r->verdict, MA_SEV_WARNING);
 	assert_non_null(find(r, "first-audit"));
 
-	/* 2 of 160 UIDs: not significant, only information. */
+	/* 2 of 160 UIDs: small, but mail left the server, so never with an
+	 * OK verdict. */
 	r->folders[0].uidnext = 163;
 	analyze(r);
 	f = find(r, "inbox-drained");
 	assert_non_null(f);
-	assert_int_equal(f->severity, MA_SEV_INFO);
-	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	assert_null(find(r, "all-clear"));
 
 	/* Everything that left INBOX can be in Sent: nothing to say. */
 	r->folders[0].uidnext = 150;
@@ -508,14 +591,402 @@ static void sorted_by_severity_stable(void **state)
 	r->insecure = true;
 	r->deleted_counts[1] = 1;
 	add_capa(r, "EXPIRE 0");
-	add_lost(r, "INBOX", NULL, 1, "x");
+	add_destroyed(r, "INBOX", MA_ROLE_INBOX, 1, "x");
 	add_lost(r, "INBOX", "Trash", 2, "y");
+	add_destroyed(r, "Trash", MA_ROLE_TRASH, 3, "z");
+	add_destroyed(r, "Projects", MA_ROLE_ORDINARY, 4, "w");
+	add_earlier(r, "INBOX", MA_ROLE_INBOX, "v");
+	r->alerts = calloc(1, sizeof *r->alerts);
+	r->alerts[0] = xdup("Quota warning");
+	r->nalerts = 1;
 	analyze(r);
-	const char *want[] = { "mail-destroyed", "pop3-expire", "pending-expunge",
+	const char *want[] = { "mail-destroyed", "folder-mail-destroyed", "losses-unacknowledged",
+			       "pop3-expire", "trash-emptied", "server-alert", "pending-expunge",
 			       "insecure-connection", "mail-moved", "first-audit" };
-	assert_int_equal(r->nfindings, 6);
-	for (size_t i = 0; i < 6; i++)
+	size_t nwant = sizeof want / sizeof want[0];
+	assert_int_equal(r->nfindings, nwant);
+	for (size_t i = 0; i < nwant; i++)
 		assert_string_equal(r->findings[i].code, want[i]);
+	done(r);
+}
+
+/* ---- the loss ledger --------------------------------------------------------- */
+
+static void earlier_inbox_loss_keeps_critical(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_earlier(r, "INBOX", MA_ROLE_INBOX, "Faktura 2026-118");
+	struct ma_loss_entry *u = add_unseen(r, "INBOX", MA_ROLE_INBOX, false, 30, 35, 3);
+	u->found = PREV;
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	const struct ma_finding *f = find(r, "losses-unacknowledged");
+	assert_non_null(f);
+	assert_ptr_equal(f, &r->findings[0]);
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_string_equal(f->title, "4 lost messages found by earlier audits since 2026-11-25 "
+				      "10:00 are not acknowledged yet");
+	assert_string_equal(f->evidence,
+			    "- found 2026-11-25 10:00 in INBOX: 2026-11-24 09:00 Bob <bob@example.net>: "
+			    "Faktura 2026-118\n"
+			    "- found 2026-11-25 10:00 in INBOX: 3 messages that arrived after "
+			    "2026-11-24 10:00, deleted unseen");
+	assert_non_null(strstr(f->fix, "mailaudit --ack"));
+	assert_non_null(strstr(f->fix, "press A in the Findings view"));
+	assert_non_null(strstr(f->fix, "mailaudit --lost"));
+	/* Nothing of this audit's own. */
+	assert_null(find(r, "mail-destroyed"));
+	assert_null(find(r, "mail-came-and-went"));
+	assert_null(find(r, "all-clear"));
+
+	/* Critical even when this audit could not look over IMAP. */
+	r->imap_ok = false;
+	ma_fail(&r->imap_err, MA_ERR_CONNECT_TIMEOUT, "imap.example.com:993");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	done(r);
+}
+
+static void acknowledged_is_ok_again(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	for (uint32_t i = 1; i <= 3; i++)
+		add_destroyed(r, "INBOX", MA_ROLE_INBOX, i, "Invoice");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	/* What the full-screen program does after A: the acknowledged
+	 * entries leave the ledger and the same result is analysed again. */
+	clear_ledger(r);
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_null(find(r, "mail-destroyed"));
+	assert_non_null(find(r, "all-clear"));
+
+	/* An entry marked acknowledged never holds the verdict. */
+	add_earlier(r, "INBOX", MA_ROLE_INBOX, "Old")->acked = PREV;
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_null(find(r, "losses-unacknowledged"));
+	done(r);
+}
+
+static void trash_emptied_is_warning(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_destroyed(r, "Trash", MA_ROLE_TRASH, 1, "Old newsletter");
+	add_destroyed(r, "Deleted Items", MA_ROLE_TRASH, 2, "Spam offer");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	const struct ma_finding *f = find(r, "trash-emptied");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_string_equal(f->title, "Trash emptied: 2 messages deleted for good since "
+				      "2026-11-25 10:00");
+	assert_non_null(strstr(f->evidence, "Old newsletter (Trash, last seen"));
+	assert_non_null(strstr(f->evidence, "Spam offer (Deleted Items, last seen"));
+	assert_null(find(r, "mail-destroyed"));
+	assert_null(find(r, "folder-mail-destroyed"));
+	assert_null(find(r, "all-clear"));
+
+	add_destroyed(r, "Spam", MA_ROLE_JUNK, 3, "Pills");
+	analyze(r);
+	assert_non_null(strstr(find(r, "trash-emptied")->title, "Trash and Junk emptied: 3 messages"));
+	done(r);
+
+	/* Junk alone; and an earlier audit's Trash loss does not hold the
+	 * verdict (it stays in --lost). */
+	r = healthy();
+	add_destroyed(r, "Junk", MA_ROLE_JUNK, 1, "Pills");
+	analyze(r);
+	assert_non_null(strstr(find(r, "trash-emptied")->title, "Junk emptied: 1 message deleted"));
+	clear_ledger(r);
+	add_earlier(r, "Trash", MA_ROLE_TRASH, "Old");
+	add_unseen(r, "Junk", MA_ROLE_JUNK, false, 10, 20, 4);
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_null(find(r, "losses-unacknowledged"));
+	assert_non_null(find(r, "all-clear"));
+	done(r);
+}
+
+static void drafts_are_never_lost(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_destroyed(r, "Drafts", MA_ROLE_DRAFTS, 1, "Draft v1");
+	add_unseen(r, "Koncepty", MA_ROLE_DRAFTS, true, 10, 30, 12);
+	add_earlier(r, "Drafts", MA_ROLE_DRAFTS, "Draft v0");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_int_equal(r->nfindings, 1);
+	assert_string_equal(r->findings[0].code, "all-clear");
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	assert_int_equal(c.unacknowledged + c.destroyed + c.unseen_deleted + c.trash_now, 0);
+	done(r);
+}
+
+static void folder_losses_blame_imap(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_destroyed(r, "Projects/2026", MA_ROLE_ORDINARY, 1, "Plan");
+	add_destroyed(r, "Projects/2026", MA_ROLE_ORDINARY, 2, "Budget");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	const struct ma_finding *f = find(r, "folder-mail-destroyed");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_string_equal(f->title, "2 messages were deleted from Projects/2026 since "
+				      "2026-11-25 10:00 and are in no folder");
+	assert_int_equal(lines(f->evidence), 2);
+	/* Outside INBOX a POP3 device is not the cause: IMAP advice only. */
+	assert_null(find(r, "mail-destroyed"));
+	assert_null(strstr(f->fix, "Leave messages on server"));
+	assert_non_null(strstr(f->fix, "Expunge None"));
+	assert_non_null(strstr(f->fix, "Empty Trash on Exit"));
+	assert_non_null(strstr(f->fix, "mailaudit --ack"));
+	assert_null(strstr(f->why, "POP3 device"));
+
+	add_destroyed(r, "Sent", MA_ROLE_SENT, 3, "Offer");
+	add_destroyed(r, "Archiv", MA_ROLE_ARCHIVE, 4, "Contract");
+	analyze(r);
+	f = find(r, "folder-mail-destroyed");
+	assert_string_equal(f->title, "4 messages were deleted from 3 folders since "
+				      "2026-11-25 10:00 and are in no folder");
+	done(r);
+}
+
+static void deleted_folder_is_named(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	for (uint32_t i = 1; i <= 8; i++) {
+		add_destroyed(r, "Archiv/2025", MA_ROLE_ORDINARY, i, "Old invoice");
+		r->ledger[r->nledger - 1].folder_gone = true;
+	}
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	const struct ma_finding *f = find(r, "folder-deleted");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_string_equal(f->title, "Folder Archiv/2025 was deleted with 8 messages");
+	assert_true(strncmp(f->evidence, "Archiv/2025: deleted with 8 messages\n- ", 39) == 0);
+	assert_int_equal(lines(f->evidence), 9);
+	assert_null(find(r, "folder-mail-destroyed"));
+	assert_null(find(r, "mail-destroyed"));
+	done(r);
+
+	/* Only a Trash folder deleted: a warning, like Trash emptied. */
+	r = healthy();
+	add_destroyed(r, "Old Trash", MA_ROLE_TRASH, 1, "x");
+	r->ledger[0].folder_gone = true;
+	add_destroyed(r, "Junk", MA_ROLE_JUNK, 2, "y");
+	r->ledger[1].folder_gone = true;
+	analyze(r);
+	f = find(r, "folder-deleted");
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_string_equal(f->title, "2 folders were deleted with 2 messages: Old Trash, Junk");
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	done(r);
+}
+
+static void came_and_went(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_unseen(r, "INBOX", MA_ROLE_INBOX, true, 38, 43, 5);
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	const struct ma_finding *f = find(r, "mail-came-and-went");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_string_equal(f->title, "5 messages arrived in INBOX since 2026-11-25 10:00 and were "
+				      "deleted before this audit; mailaudit never saw them, so it "
+				      "cannot name them");
+	assert_non_null(strstr(f->evidence, "INBOX: UIDNEXT 38 at the previous audit "
+					    "(2026-11-25 10:00), 43 now: 5 messages arrived since; "
+					    "at least 5 of them are in no folder now."));
+	assert_non_null(strstr(f->evidence, "lower bound if the server numbers arrivals one "
+					    "after another, as Dovecot does"));
+	assert_non_null(strstr(f->fix, "Leave messages on server"));
+	assert_non_null(strstr(f->fix, "hourly"));
+	assert_null(find(r, "mail-destroyed"));
+	done(r);
+
+	/* One in an ordinary folder: critical, IMAP advice. */
+	r = healthy();
+	add_unseen(r, "INBOX", MA_ROLE_INBOX, true, 38, 39, 0); /* nothing lost: no line */
+	add_unseen(r, "Orders", MA_ROLE_ORDINARY, true, 100, 101, 1);
+	analyze(r);
+	f = find(r, "mail-came-and-went");
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_string_equal(f->title, "1 message arrived in Orders since 2026-11-25 10:00 and was "
+				      "deleted before this audit; mailaudit never saw it, so it "
+				      "cannot name it");
+	assert_null(strstr(f->evidence, "INBOX"));
+	assert_null(strstr(f->fix, "Leave messages on server"));
+	assert_non_null(strstr(f->fix, "Expunge None"));
+	done(r);
+
+	/* Trash only: a warning. */
+	r = healthy();
+	add_unseen(r, "Trash", MA_ROLE_TRASH, true, 10, 20, 7);
+	add_unseen(r, "Junk", MA_ROLE_JUNK, true, 5, 8, 3);
+	analyze(r);
+	f = find(r, "mail-came-and-went");
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_non_null(strstr(f->title, "10 messages arrived in 2 folders since"));
+	assert_non_null(strstr(f->fix, "emptied for good"));
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	done(r);
+}
+
+/* Issue 14, 7: a first audit of a drained INBOX said "OK" above a finding
+ * that said mail left the server. */
+static void drained_first_audit_never_ok(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->first_audit = true;
+	r->prev_audit = 0;
+	r->folders[0].messages = 0;
+	r->folders[0].uidnext = 31;
+	r->folders[1].messages = 26;
+	analyze(r);
+	const struct ma_finding *f = find(r, "inbox-drained");
+	assert_non_null(f);
+	assert_non_null(strstr(f->title, "At least 4 messages"));
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	assert_null(find(r, "all-clear"));
+	done(r);
+}
+
+static void renumbered_is_not_moved(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->uidvalidity_reset = calloc(1, sizeof *r->uidvalidity_reset);
+	r->uidvalidity_reset[0] = xdup("INBOX");
+	r->nuidvalidity_reset = 1;
+	for (uint32_t i = 1; i <= 30; i++) {
+		add_lost(r, "INBOX", "INBOX", i, "Kept");
+		r->lost[r->nlost - 1].renumbered = true;
+	}
+	analyze(r);
+	assert_null(find(r, "mail-moved"));
+	const struct ma_finding *f = find(r, "uidvalidity-reset");
+	assert_non_null(f);
+	assert_string_equal(f->title, "The server renumbered 1 folder since the previous audit "
+				      "(UIDVALIDITY changed); all 30 messages are still there");
+	assert_string_equal(f->evidence, "INBOX: all 30 messages are still there (renumbered by "
+					 "the server)");
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+
+	/* Two gone for good (on the ledger), one moved to Trash. */
+	add_destroyed(r, "INBOX", MA_ROLE_INBOX, 31, "Gone");
+	add_destroyed(r, "INBOX", MA_ROLE_INBOX, 32, "Gone too");
+	add_lost(r, "INBOX", "Trash", 33, "Moved");
+	analyze(r);
+	f = find(r, "uidvalidity-reset");
+	assert_string_equal(f->title, "The server renumbered 1 folder since the previous audit "
+				      "(UIDVALIDITY changed)");
+	assert_string_equal(f->evidence, "INBOX: 30 of 33 earlier messages are still there "
+					 "(renumbered by the server); the others are listed as "
+					 "moved or lost");
+	assert_string_equal(find(r, "mail-moved")->title, "1 message moved from INBOX to Trash");
+	assert_non_null(find(r, "mail-destroyed"));
+	done(r);
+}
+
+static void server_alert_is_cleaned(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->alerts = calloc(2, sizeof *r->alerts);
+	r->alerts[0] = xdup("Mailbox 95% full \x1b[2J\x1b]0;owned\x07 \xc2\x9b" "31m");
+	r->alerts[1] = xdup("");
+	r->nalerts = 2;
+	analyze(r);
+	const struct ma_finding *f = find(r, "server-alert");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_string_equal(f->title, "The IMAP server says: Mailbox 95% full ?[2J?]0;owned? ??31m");
+	assert_string_equal(f->evidence, "[ALERT] Mailbox 95% full ?[2J?]0;owned? ??31m");
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+
+	free(r->alerts[1]);
+	r->alerts[1] = xdup("Password expires in 3 days");
+	analyze(r);
+	f = find(r, "server-alert");
+	assert_string_equal(f->title, "The IMAP server sent 2 alerts");
+	assert_int_equal(lines(f->evidence), 2);
+	assert_null(strchr(f->evidence, '\x1b'));
+	assert_null(strstr(f->evidence, "\xc2\x9b"));
+	done(r);
+}
+
+static void pop3_login_delay(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	r->pop3_tried = true;
+	r->pop3_skipped = true;
+	ma_fail(&r->pop3_err, MA_ERR_LOGIN_DELAY, "the server announces LOGIN-DELAY 60");
+	analyze(r);
+	const struct ma_finding *f = find(r, "pop3-login-delay");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_non_null(strstr(f->title, "audited over IMAP alone"));
+	assert_non_null(strstr(f->evidence, "LOGIN-DELAY 60"));
+	assert_non_null(strstr(f->fix, "--pop3-despite-login-delay"));
+	assert_null(find(r, "pop3-failed"));
+	assert_int_equal(r->verdict, MA_SEV_OK);
+
+	/* [IN-USE] at login, said as pop3-in-use alone. */
+	r->pop3_in_use = true;
+	ma_fail(&r->pop3_err, MA_ERR_IN_USE, "-ERR [IN-USE] locked");
+	analyze(r);
+	assert_null(find(r, "pop3-login-delay"));
+	assert_null(find(r, "pop3-failed"));
+	assert_non_null(find(r, "pop3-in-use"));
+	done(r);
+}
+
+static void loss_counts(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_destroyed(r, "INBOX", MA_ROLE_INBOX, 1, "a");
+	add_destroyed(r, "INBOX", MA_ROLE_INBOX, 2, "b");
+	add_destroyed(r, "Sent", MA_ROLE_SENT, 3, "c");
+	add_destroyed(r, "Trash", MA_ROLE_TRASH, 4, "d");
+	add_unseen(r, "INBOX", MA_ROLE_INBOX, true, 10, 20, 6);
+	add_unseen(r, "Junk", MA_ROLE_JUNK, true, 10, 20, 2);
+	add_earlier(r, "Archive", MA_ROLE_ARCHIVE, "e");
+	add_unseen(r, "INBOX", MA_ROLE_INBOX, false, 5, 10, 4);
+	add_earlier(r, "Trash", MA_ROLE_TRASH, "f");
+	add_earlier(r, "INBOX", MA_ROLE_INBOX, "g")->acked = PREV;
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	assert_int_equal(c.destroyed, 3);
+	assert_int_equal(c.unseen_deleted, 6);
+	assert_int_equal(c.unacknowledged, 3 + 6 + 1 + 4);
+	assert_int_equal(c.earlier, 5);
+	assert_int_equal(c.inbox_now, 8);
+	assert_int_equal(c.elsewhere_now, 1);
+	assert_int_equal(c.trash_now, 3);
+	assert_true(ma_role_loss_critical(MA_ROLE_INBOX));
+	assert_true(ma_role_loss_critical(MA_ROLE_ORDINARY));
+	assert_true(ma_role_loss_critical(MA_ROLE_SENT));
+	assert_true(ma_role_loss_critical(MA_ROLE_ARCHIVE));
+	assert_false(ma_role_loss_critical(MA_ROLE_TRASH));
+	assert_false(ma_role_loss_critical(MA_ROLE_JUNK));
+	assert_false(ma_role_loss_critical(MA_ROLE_DRAFTS));
 	done(r);
 }
 
@@ -555,6 +1026,18 @@ int main(void)
 		cmocka_unit_test(pop3_failed_with_imap_ok),
 		cmocka_unit_test(sorted_by_severity_stable),
 		cmocka_unit_test(severity_names_and_codes),
+		cmocka_unit_test(earlier_inbox_loss_keeps_critical),
+		cmocka_unit_test(acknowledged_is_ok_again),
+		cmocka_unit_test(trash_emptied_is_warning),
+		cmocka_unit_test(drafts_are_never_lost),
+		cmocka_unit_test(folder_losses_blame_imap),
+		cmocka_unit_test(deleted_folder_is_named),
+		cmocka_unit_test(came_and_went),
+		cmocka_unit_test(drained_first_audit_never_ok),
+		cmocka_unit_test(renumbered_is_not_moved),
+		cmocka_unit_test(server_alert_is_cleaned),
+		cmocka_unit_test(pop3_login_delay),
+		cmocka_unit_test(loss_counts),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -21,6 +21,7 @@
 #define PREV 1795600800
 #define NOW (PREV + 86400)
 #define SNAPSHOT "tests/unit/expected/report_destroyed.txt"
+#define SNAPSHOT_EARLIER "tests/unit/expected/report_earlier.txt"
 
 /* ---- the fixed scenario ---------------------------------------------------- */
 
@@ -72,6 +73,58 @@ static void add_lost(struct ma_audit_result *r, uint32_t uid, const char *from,
 	m->gone_to = gone_to ? xdup(gone_to) : NULL;
 }
 
+static struct ma_loss_entry *add_entry(struct ma_audit_result *r, enum ma_loss_kind kind,
+				       const char *folder, enum ma_role role, int64_t audit,
+				       time_t found, bool this_audit)
+{
+	r->ledger = realloc(r->ledger, (r->nledger + 1) * sizeof *r->ledger);
+	assert_non_null(r->ledger);
+	struct ma_loss_entry *e = &r->ledger[r->nledger++];
+	memset(e, 0, sizeof *e);
+	e->id = (int64_t)r->nledger;
+	e->kind = kind;
+	e->found_audit = audit;
+	e->found = found;
+	e->this_audit = this_audit;
+	e->folder = xdup(folder);
+	e->role = role;
+	e->count = 1;
+	return e;
+}
+
+/* The ledger entry of a message this audit found destroyed (r->lost[i]). */
+static void ledger_of_lost(struct ma_audit_result *r, size_t i)
+{
+	const struct ma_lost_msg *m = &r->lost[i];
+	struct ma_loss_entry *e = add_entry(r, MA_LOSS_MESSAGE, m->folder, MA_ROLE_INBOX, 3,
+					    NOW - 4, true);
+	e->size = m->size;
+	e->internaldate = m->internaldate;
+	e->from = m->from ? xdup(m->from) : NULL;
+	e->subject = m->subject ? xdup(m->subject) : NULL;
+	e->last_seen = m->last_seen;
+}
+
+static void clear_ledger(struct ma_audit_result *r)
+{
+	for (size_t i = 0; i < r->nledger; i++) {
+		free(r->ledger[i].folder);
+		free(r->ledger[i].date);
+		free(r->ledger[i].from);
+		free(r->ledger[i].subject);
+	}
+	free(r->ledger);
+	r->ledger = NULL;
+	r->nledger = 0;
+}
+
+static void set_alert(struct ma_audit_result *r, const char *text)
+{
+	r->alerts = realloc(r->alerts, (r->nalerts + 1) * sizeof *r->alerts);
+	assert_non_null(r->alerts);
+	r->alerts[r->nalerts++] = xdup(text);
+}
+
 static void set_cert(struct ma_cert_info *c)
 {
 	c->present = true;
@@ -90,7 +143,9 @@ static void set_cert(struct ma_cert_info *c)
 	c->verified = true;
 }
 
-/* A phone on POP3 deleted 25 messages since yesterday's audit. */
+/* A phone on POP3 deleted 25 messages since yesterday's audit, and 4 more
+ * that arrived after it and were never seen; yesterday's audit had found 3
+ * lost that nobody has acknowledged. */
 static struct ma_audit_result *scenario(void)
 {
 	struct ma_audit_result *r = calloc(1, sizeof *r);
@@ -130,6 +185,25 @@ static struct ma_audit_result *scenario(void)
 			 subjects[i % 7], NULL);
 	for (uint32_t i = 26; i <= 28; i++)
 		add_lost(r, i, "News <news@example.org>", "Weekly news", "Trash");
+	/* The ledger, newest first, as the history hands it out. */
+	for (size_t i = 0; i < 25; i++)
+		ledger_of_lost(r, i);
+	struct ma_loss_entry *e = add_entry(r, MA_LOSS_UNSEEN, "INBOX", MA_ROLE_INBOX, 3, NOW - 4,
+					    true);
+	e->count = 4;
+	e->since = PREV;
+	e->uidnext_then = 142;
+	e->uidnext_now = 146;
+	e = add_entry(r, MA_LOSS_MESSAGE, "Archiv", MA_ROLE_ARCHIVE, 2, PREV, false);
+	e->internaldate = PREV - 5 * 86400;
+	e->from = xdup("Jana Nov\xc3\xa1kov\xc3\xa1 <jana@example.cz>");
+	e->subject = xdup("Smlouva 2026 \x1b[31m");
+	e->last_seen = PREV - 86400;
+	e = add_entry(r, MA_LOSS_UNSEEN, "INBOX", MA_ROLE_INBOX, 2, PREV, false);
+	e->count = 2;
+	e->since = PREV - 86400;
+	e->uidnext_then = 130;
+	e->uidnext_now = 145;
 
 	r->pop3.stat_count = 120;
 	r->pop3.stat_size = 5452595;
@@ -152,10 +226,48 @@ static struct ma_audit_result *scenario(void)
 
 static void done(struct ma_audit_result *r)
 {
-	/* folder_delta is this test's addition; free it before the rest. */
+	/* folder_delta is this test's addition; free it before the rest, and
+	 * the ledger and alerts whatever ma_audit_result_free knows of them. */
 	free(r->folder_delta);
 	r->folder_delta = NULL;
+	clear_ledger(r);
+	for (size_t i = 0; i < r->nalerts; i++)
+		free(r->alerts[i]);
+	free(r->alerts);
+	r->alerts = NULL;
+	r->nalerts = 0;
 	ma_audit_result_free(r);
+}
+
+/* Earlier losses alone, under a server alert, with POP3 left alone: the
+ * verdict stays critical and blames no device of today. */
+static struct ma_audit_result *scenario_earlier(void)
+{
+	struct ma_audit_result *r = scenario();
+	for (size_t i = 0; i < r->nlost; i++) {
+		free(r->lost[i].folder);
+		free(r->lost[i].from);
+		free(r->lost[i].subject);
+		free(r->lost[i].gone_to);
+	}
+	r->nlost = 0;
+	/* Keep yesterday's two entries only. */
+	struct ma_loss_entry keep[2] = { r->ledger[26], r->ledger[27] };
+	r->ledger[26].folder = r->ledger[27].folder = NULL;
+	r->ledger[26].from = r->ledger[26].subject = NULL;
+	clear_ledger(r);
+	r->ledger = malloc(sizeof keep);
+	assert_non_null(r->ledger);
+	memcpy(r->ledger, keep, sizeof keep);
+	r->nledger = 2;
+	r->folders[0].uidnext = 121;
+	r->pop3_ok = false;
+	r->pop3_skipped = true;
+	ma_fail(&r->pop3_err, MA_ERR_LOGIN_DELAY, "the server announces LOGIN-DELAY 900");
+	set_alert(r, "Your mailbox is 96% full \x1b]0;owned\x07");
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	return r;
 }
 
 static char *report_of(const struct ma_audit_result *r)
@@ -189,6 +301,24 @@ static char *read_all(const char *path)
 	return p;
 }
 
+/* text with every line break and the indent after it as one space, for
+ * phrases wherever the report wraps them. */
+static char *flat(const char *text)
+{
+	char *f = xdup(text), *o = f;
+	for (const char *p = text; *p; p++) {
+		if (*p != '\n') {
+			*o++ = *p;
+			continue;
+		}
+		while (p[1] == ' ')
+			p++;
+		*o++ = ' ';
+	}
+	*o = '\0';
+	return f;
+}
+
 static void check_lines(const char *text)
 {
 	int lineno = 1;
@@ -205,16 +335,18 @@ static void check_lines(const char *text)
 		}
 		if (*p < 0x20 || *p == 0x7f)
 			fail_msg("control byte 0x%02x on line %d", *p, lineno);
+		if (*p == ' ' && (p[1] == '\n' || !p[1]))
+			fail_msg("trailing space on line %d", lineno);
 		cps += (*p & 0xC0) != 0x80;
 	}
 }
 
 /* ---- tests -------------------------------------------------------------------- */
 
-static void matches_snapshot(void **state)
+/* Compares the report of r with the snapshot file (MA_WRITE_SNAPSHOT=1
+ * rewrites it; review the diff before committing). */
+static void snapshot(const struct ma_audit_result *r, const char *file)
 {
-	(void)state;
-	struct ma_audit_result *r = scenario();
 	char *text = report_of(r);
 	/* The snapshot must survive a version bump. */
 	const char *head = "mailaudit " MA_VERSION " ";
@@ -223,8 +355,7 @@ static void matches_snapshot(void **state)
 	assert_true(asprintf(&v, "mailaudit VERSION %s", text + strlen(head)) > 0);
 	const char *src = getenv("MA_SRCDIR") ? getenv("MA_SRCDIR") : ".";
 	char path[4096];
-	snprintf(path, sizeof path, "%s/%s", src, SNAPSHOT);
-	/* MA_WRITE_SNAPSHOT=1 rewrites it; review the diff before committing. */
+	snprintf(path, sizeof path, "%s/%s", src, file);
 	if (getenv("MA_WRITE_SNAPSHOT")) {
 		struct ma_error err = { 0 };
 		assert_int_equal(ma_report_write(path, v, &err), MA_OK);
@@ -245,6 +376,21 @@ static void matches_snapshot(void **state)
 	free(want);
 	free(v);
 	free(text);
+}
+
+static void matches_snapshot(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = scenario();
+	/* The same result, the same bytes. */
+	char *a = report_of(r), *b = report_of(r);
+	assert_string_equal(a, b);
+	free(a);
+	free(b);
+	snapshot(r, SNAPSHOT);
+	done(r);
+	r = scenario_earlier();
+	snapshot(r, SNAPSHOT_EARLIER);
 	done(r);
 }
 
@@ -259,7 +405,73 @@ static void lines_fit_and_are_clean(void **state)
 	assert_non_null(strstr(text, "Verdict: CRITICAL \xE2\x80\x94 25 messages were deleted"));
 	assert_non_null(strstr(text, "Audited:   2026-11-26 10:00 UTC"));
 	assert_null(strstr(text, "--insecure)"));
+	/* The ledger: every loss not acknowledged, under its audit. */
+	const char *lm = strstr(text, "\nLost mail on record\n-------------------\n");
+	assert_non_null(lm);
+	assert_true(lm > strstr(text, "\nFindings\n"));
+	assert_true(lm < strstr(text, "\nFolders\n"));
+	assert_non_null(strstr(lm, "32 lost messages, found by 2 audits, not acknowledged yet"));
+	assert_non_null(strstr(lm, "Found by the audit of 2026-11-26 09:59 (this audit):"));
+	assert_non_null(strstr(lm, "Found by the audit of 2026-11-25 10:00:"));
+	assert_non_null(strstr(lm, "- INBOX: 4 messages that arrived after 2026-11-25 10:00, "
+				   "deleted unseen"));
+	assert_non_null(strstr(lm, "- Archiv: 2026-11-20 10:00 Jana Nov\xc3\xa1kov\xc3\xa1 "
+				   "<jana@example.cz>: Smlouva 2026\n    ?[31m"));
+	assert_non_null(strstr(text, "CRITICAL  losses-unacknowledged"));
+	assert_non_null(strstr(text, "CRITICAL  mail-came-and-went"));
+	assert_non_null(strstr(text, "Losses found by earlier audits are not acknowledged yet"));
 	free(text);
+
+	/* Losses of earlier audits only: no POP3 device is blamed for today. */
+	struct ma_audit_result *e = scenario_earlier();
+	text = report_of(e);
+	check_lines(text);
+	assert_null(strchr(text, '\x1b'));
+	assert_null(strchr(text, '\x07'));
+	assert_non_null(strstr(text, "Verdict: CRITICAL \xE2\x80\x94 3 lost messages found by "
+				     "earlier audits"));
+	assert_non_null(strstr(text, "Earlier audits found mail deleted from the server"));
+	char *ft = flat(text);
+	assert_null(strstr(ft, "device downloaded over POP3"));
+	free(ft);
+	assert_non_null(strstr(text, "Alert:     Your mailbox is 96% full ?]0;owned?"));
+	assert_non_null(strstr(text, "WARNING  server-alert"));
+	assert_non_null(strstr(text, "INFO  pop3-login-delay"));
+	assert_null(strstr(text, "pop3-failed"));
+	assert_non_null(strstr(text, "POP3:      imap.example.com:995, SSL/TLS (left alone, see "
+				     "pop3-login-delay)"));
+	assert_non_null(strstr(text, "POP3 (STAT)           skipped"));
+	free(text);
+
+	/* Losses outside INBOX, today: an IMAP program or a person. */
+	clear_ledger(e);
+	struct ma_loss_entry *x = add_entry(e, MA_LOSS_MESSAGE, "Archiv", MA_ROLE_ARCHIVE, 3,
+					    NOW - 4, true);
+	x->subject = xdup("Contract");
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_analyze(e, &err), MA_OK);
+	text = report_of(e);
+	check_lines(text);
+	assert_non_null(strstr(text, "CRITICAL  folder-mail-destroyed"));
+	char *f = flat(text);
+	assert_non_null(strstr(f, "The lost messages were outside INBOX, where a POP3 device "
+				  "cannot reach: an IMAP program, a phone app, webmail or a person "
+				  "deleted them."));
+	assert_null(strstr(f, "device downloaded over POP3"));
+	assert_null(strstr(f, "Earlier audits found"));
+	free(f);
+	free(text);
+
+	/* Nothing on record. */
+	clear_ledger(e);
+	assert_int_equal(ma_analyze(e, &err), MA_OK);
+	text = report_of(e);
+	assert_non_null(strstr(text, "Lost mail on record\n-------------------\n  None: no loss "
+				     "found by this audit or an earlier one is waiting to be\n"
+				     "  acknowledged."));
+	assert_int_equal(e->verdict, MA_SEV_WARNING); /* the alert */
+	free(text);
+	done(e);
 
 	/* A word longer than a line, and an insecure run. */
 	free(r->findings[0].title);
@@ -286,10 +498,17 @@ static void check_line_variants(void **state)
 	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
 	assert_string_equal(line, "MAILAUDIT CRITICAL - 25 messages were deleted from the server "
 				  "since 2026-11-25 10:00 and are in no folder | inbox=120;;; "
-				  "pop3=120;;; destroyed=25;;;");
+				  "pop3=120;;; destroyed=25;;; unseen_deleted=4;;; "
+				  "unacknowledged=32;;;");
 	free(line);
 
-	/* The lost mail recovered: all clear. */
+	/* A second check before anyone acknowledged: still critical. */
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_true(strncmp(line, "MAILAUDIT CRITICAL - ", 21) == 0);
+	free(line);
+
+	/* The lost mail recovered and acknowledged: all clear. */
 	for (size_t i = 0; i < r->nlost; i++) {
 		free(r->lost[i].folder);
 		free(r->lost[i].from);
@@ -297,10 +516,12 @@ static void check_line_variants(void **state)
 		free(r->lost[i].gone_to);
 	}
 	r->nlost = 0;
+	clear_ledger(r);
 	assert_int_equal(ma_analyze(r, &err), MA_OK);
 	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
 	assert_non_null(strstr(line, "MAILAUDIT OK - No sign of lost mail"));
-	assert_non_null(strstr(line, "| inbox=120;;; pop3=120;;; destroyed=0;;;"));
+	assert_non_null(strstr(line, "| inbox=120;;; pop3=120;;; destroyed=0;;; unseen_deleted=0;;; "
+				     "unacknowledged=0;;;"));
 	free(line);
 
 	r->imap_ok = false;
@@ -311,6 +532,24 @@ static void check_line_variants(void **state)
 	assert_null(strstr(line, "inbox="));
 	/* '|' only before the performance data. */
 	assert_non_null(strstr(line, "/ bad | pop3=120;;;"));
+	assert_null(strstr(line, "unacknowledged"));
+	free(line);
+	done(r);
+
+	/* Earlier losses: critical, counted, also when IMAP failed. */
+	r = scenario_earlier();
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_string_equal(line, "MAILAUDIT CRITICAL - 3 lost messages found by earlier audits "
+				  "since 2026-11-25 10:00 are not acknowledged yet | inbox=120;;; "
+				  "destroyed=0;;; unseen_deleted=0;;; unacknowledged=3;;;");
+	free(line);
+	r->imap_ok = false;
+	ma_fail(&r->imap_err, MA_ERR_CONNECT_TIMEOUT, "imap.example.com:993");
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_true(strncmp(line, "MAILAUDIT CRITICAL - 3 lost messages", 36) == 0);
+	assert_non_null(strstr(line, " | unacknowledged=3;;;"));
 	free(line);
 	done(r);
 }
