@@ -61,7 +61,7 @@ static void open_fx(struct fx *f)
 	if (st != MA_OK)
 		print_error("open: %s\n", err.detail);
 	assert_int_equal(st, MA_OK);
-	assert_int_equal(ma_history_account(f->h, "alice", "imap.example.org", &f->acct, &err), MA_OK);
+	assert_int_equal(ma_history_account(f->h, "alice", "imap.example.org", 0, &f->acct, &err), MA_OK);
 }
 
 /* A fake Message-ID hash: only equality matters here. */
@@ -84,7 +84,10 @@ struct tfolder {
 	size_t n;
 };
 
-static void put_folder(struct fx *f, int64_t audit, const struct tfolder *tf)
+/* tf's messages and folder row, with UIDNEXT uidnext (0: the highest UID
+ * + 1) and special-use bits special. */
+static void put_folder_as(struct fx *f, int64_t audit, const struct tfolder *tf,
+			  uint32_t uidnext, unsigned special)
 {
 	struct ma_error err = { 0 };
 	uint64_t total = 0;
@@ -109,10 +112,16 @@ static void put_folder(struct fx *f, int64_t audit, const struct tfolder *tf)
 	struct ma_folder mf = {
 		.name = (char *)tf->name,
 		.uidvalidity = tf->uidvalidity,
-		.uidnext = tf->n ? tf->msgs[tf->n - 1].uid + 1 : 1,
+		.uidnext = uidnext ? uidnext : tf->n ? tf->msgs[tf->n - 1].uid + 1 : 1,
 		.messages = (uint32_t)tf->n,
+		.special = special,
 	};
 	assert_int_equal(ma_history_put_folder(f->h, audit, &mf, 0, total, &err), MA_OK);
+}
+
+static void put_folder(struct fx *f, int64_t audit, const struct tfolder *tf)
+{
+	put_folder_as(f, audit, tf, 0, 0);
 }
 
 /* One whole audit of the given folders; returns its id. */
@@ -136,6 +145,8 @@ struct gone_list {
 	char gone_to[16][32];   /* "" = destroyed */
 	time_t last_seen[16];
 	bool had_hash[16];
+	bool renumbered[16], folder_gone[16];
+	enum ma_role role[16];
 };
 
 static int collect_gone(const struct ma_gone_msg *m, void *ctx)
@@ -149,6 +160,9 @@ static int collect_gone(const struct ma_gone_msg *m, void *ctx)
 		g->uid[g->n] = m->uid;
 		g->last_seen[g->n] = m->last_seen;
 		g->had_hash[g->n] = m->msgid_hash != NULL;
+		g->renumbered[g->n] = m->renumbered;
+		g->folder_gone[g->n] = m->folder_gone;
+		g->role[g->n] = m->role;
 	}
 	g->n++;
 	return 0;
@@ -160,6 +174,38 @@ static struct gone_list gone_of(struct fx *f, int64_t audit)
 	struct ma_error err = { 0 };
 	assert_int_equal(ma_history_gone(f->h, audit, collect_gone, &g, &err), MA_OK);
 	return g;
+}
+
+/* The ledger as ma_history_losses hands it out, strings copied. */
+struct loss_list {
+	size_t n;
+	struct ma_loss l[16];
+	char folder[16][32], date[16][48], from[16][48], subject[16][48];
+};
+
+static int collect_loss(const struct ma_loss *l, void *ctx)
+{
+	struct loss_list *ll = ctx;
+	if (ll->n < 16) {
+		size_t i = ll->n;
+		ll->l[i] = *l;
+		snprintf(ll->folder[i], sizeof ll->folder[i], "%s", l->folder);
+		snprintf(ll->date[i], sizeof ll->date[i], "%s", l->date ? l->date : "-");
+		snprintf(ll->from[i], sizeof ll->from[i], "%s", l->from ? l->from : "-");
+		snprintf(ll->subject[i], sizeof ll->subject[i], "%s", l->subject ? l->subject : "-");
+		ll->l[i].folder = ll->l[i].date = ll->l[i].from = ll->l[i].subject = NULL;
+	}
+	ll->n++;
+	return 0;
+}
+
+static struct loss_list losses_of(struct fx *f, int64_t audit, bool unacked_only, time_t since)
+{
+	struct loss_list ll = { 0 };
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_history_losses(f->h, f->acct, audit, unacked_only, since, collect_loss,
+					   &ll, &err), MA_OK);
+	return ll;
 }
 
 static void file_bytes(const char *path, char **buf, size_t *len)
@@ -256,7 +302,7 @@ static void reopen_keeps_history(void **state)
 	f->h = NULL;
 	assert_int_equal(ma_history_open(f->dir, &f->h, &err), MA_OK);
 	/* Host names compare case-insensitively. */
-	assert_int_equal(ma_history_account(f->h, "alice", "IMAP.Example.ORG", &acct2, &err), MA_OK);
+	assert_int_equal(ma_history_account(f->h, "alice", "IMAP.Example.ORG", 0, &acct2, &err), MA_OK);
 	assert_int_equal(acct2, f->acct);
 	assert_int_equal(ma_history_prev_audit(f->h, f->acct, INT64_MAX, &prev, &prev_time,
 					       &found, &err), MA_OK);
@@ -575,8 +621,14 @@ static void uidvalidity_change_is_not_destruction(void **state)
 	int64_t a2 = run_audit(f, T0 + 60, &after, 1, true);
 	struct gone_list g = gone_of(f, a2);
 	assert_int_equal(g.n, 5);
-	for (size_t i = 0; i < 5; i++)
+	for (size_t i = 0; i < 5; i++) {
 		assert_string_equal(g.gone_to[i], "INBOX");
+		assert_true(g.renumbered[i]);   /* renumbered by the server, not moved */
+		assert_false(g.folder_gone[i]);
+		assert_int_equal(g.role[i], MA_ROLE_INBOX);
+	}
+	/* All still there: nothing on the ledger, named or unseen. */
+	assert_int_equal(losses_of(f, 0, false, 0).n, 0);
 
 	struct ma_error err = { 0 };
 	uint32_t uidvalidity, max_uid;
@@ -597,14 +649,31 @@ static void unread_folder_loses_nothing_deleted_folder_does(void **state)
 	/* "Old" could not be read, and the folder list is not known complete. */
 	int64_t a2 = run_audit(f, T0 + 60, both, 1, false);
 	assert_int_equal(gone_of(f, a2).n, 0);
-	/* Now the list is complete and "Old" is not in it: deleted. */
+	assert_int_equal(losses_of(f, 0, false, 0).n, 0);
+	/* Now the list is complete and "Old" is not in it: deleted. Their
+	 * Message-IDs are in INBOX, but those messages were there all along:
+	 * copies, and not where these went. */
 	int64_t a3 = run_audit(f, T0 + 120, both, 1, true);
 	struct gone_list g = gone_of(f, a3);
 	assert_int_equal(g.n, 2);
-	assert_string_equal(g.folder[0], "Old");
-	/* Their Message-IDs are still in INBOX. */
-	assert_string_equal(g.gone_to[0], "INBOX");
-	assert_int_equal(g.last_seen[0], T0);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(g.folder[i], "Old");
+		assert_string_equal(g.gone_to[i], "");
+		assert_true(g.folder_gone[i]);
+		assert_false(g.renumbered[i]);
+		assert_int_equal(g.role[i], MA_ROLE_ORDINARY);
+		assert_int_equal(g.last_seen[i], T0);
+	}
+	struct loss_list ll = losses_of(f, a3, false, 0);
+	assert_int_equal(ll.n, 2);
+	for (size_t i = 0; i < 2; i++) {
+		assert_string_equal(ll.folder[i], "Old");
+		assert_true(ll.l[i].folder_gone);
+		assert_int_equal(ll.l[i].kind, MA_LOSS_MESSAGE);
+	}
+	/* INBOX's messages, still there, are no loss and their folder no
+	 * deleted one. */
+	assert_int_equal(gone_of(f, a2).n, 0);
 }
 
 static void incremental_audit_marks_old_uids_present(void **state)
@@ -994,7 +1063,7 @@ static int dump_account(struct ma_history *h, FILE *out, const char *login)
 	struct ma_pop3_prev pp;
 	int bad = 0;
 
-	bad |= ma_history_account(h, login, "imap.example.org", &acct, &err) != MA_OK;
+	bad |= ma_history_account(h, login, "imap.example.org", 0, &acct, &err) != MA_OK;
 	fprintf(out, "account %s\n", login);
 	bad |= ma_history_audits(h, acct, 0, dump_audit, out, &err) != MA_OK;
 	for (int64_t a = 1; a <= 8; a++) {
@@ -1088,7 +1157,7 @@ static void fixture_continue(struct ma_history *h)
 	struct ma_pop3_entry pe[] = { { 1, 100, "aaa" }, { 2, 300, "ccc" } };
 	struct ma_pop3_view pv = { 2, 400, pe, 1, NULL, 0 };   /* incomplete UIDL list */
 
-	ma_history_account(h, "alice", "imap.example.org", &alice, &err);
+	ma_history_account(h, "alice", "imap.example.org", 0, &alice, &err);
 	ma_history_begin(h, alice, 1700000300, &a, &err);
 	ma_history_mark_present(h, a, "INBOX", 8, inbox_uids, 2, &err);
 	fixture_msgs(h, a, "INBOX", 8, inbox_uids + 2, inbox_ids + 2, 1);
@@ -1217,7 +1286,8 @@ static void schema_1_file_is_updated(void **state)
 
 /* A folder recorded as unchanged keeps its rows as they are: nothing of it
  * is gone in that audit, a later loss is last seen by the unchanged audit,
- * and a copy in an unchanged folder still counts as where a message went. */
+ * and a copy in an unchanged folder, there before, is not where a message
+ * went. */
 static void unchanged_folder_is_recorded_as_same(void **state)
 {
 	struct fx *f = *state;
@@ -1248,7 +1318,8 @@ static void unchanged_folder_is_recorded_as_same(void **state)
 	assert_int_equal(count, 5);
 
 	/* Audit 3: INBOX lost UID 4 (destroyed, last seen by audit 2) and
-	 * UID 1, whose Message-ID is still in the unchanged Archive. */
+	 * UID 1, whose Message-ID is still in the unchanged Archive: on an
+	 * older message, so UID 1 is destroyed too. */
 	const struct tfolder after[] = { { "INBOX", 7, four + 1, 3 } };
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 120, &a, &err), MA_OK);
 	put_folder(f, a, &after[0]);
@@ -1258,7 +1329,7 @@ static void unchanged_folder_is_recorded_as_same(void **state)
 	struct gone_list g = gone_of(f, a);
 	assert_int_equal(g.n, 2);
 	assert_int_equal(g.uid[0], 1);
-	assert_string_equal(g.gone_to[0], "Archive");
+	assert_string_equal(g.gone_to[0], "");
 	assert_int_equal(g.uid[1], 4);
 	assert_string_equal(g.gone_to[1], "");
 	assert_int_equal(g.last_seen[1], T0 + 60);
