@@ -1924,7 +1924,10 @@ ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t au
 			       " l.acked FROM loss l JOIN audit a ON a.id = l.found_audit"
 			       " WHERE l.account_id = ?1 AND (?2 = 0 OR l.found_audit = ?2)"
 			       " AND (NOT ?3 OR l.acked IS NULL) AND a.started >= ?4"
-			       " ORDER BY l.found_audit DESC, l.folder, l.internaldate DESC, l.id",
+			       /* Within an audit and folder, what came and went
+			        * arrived after every named loss was last seen. */
+			       " ORDER BY l.found_audit DESC, l.folder, l.kind = 'unseen' DESC,"
+			       " l.internaldate DESC, l.id",
 			       -1, &s, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "listing lost messages");
 		goto cleanup;
