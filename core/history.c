@@ -1401,21 +1401,29 @@ static ma_status run_steps(struct ma_history *h, const char *const *steps, size_
  * identity with the i-th, among those neither side has paired yet. The
  * identity must hold a header: two messages alike only in size (and
  * INTERNALDATE, which COPY keeps but so does a mass import) prove
- * nothing. */
+ * nothing. Only identities found on both sides are numbered (a whole
+ * identity is in or out, so the numbers stay the same): a big deletion
+ * with few candidates then sorts next to nothing. */
+#define SAME_IDENTITY(x, y)								\
+	x ".size = " y ".size AND " x ".date IS " y ".date AND " x ".sender IS " y	\
+	".sender AND " x ".subject IS " y ".subject"
 #define PAIR_BY_IDENTITY(gone_where, cand_where, cand_order)				\
 	"INSERT INTO temp.matched(gone_id, cand_id) SELECT g.id, c.id FROM"		\
 	" (SELECT id, date, sender, subject, size, row_number() OVER"			\
 	"   (PARTITION BY date, sender, subject, size ORDER BY id) AS n"		\
-	"  FROM temp.gone_m WHERE " gone_where						\
+	"  FROM temp.gone_m g0 WHERE " gone_where					\
 	"  AND coalesce(date, sender, subject) IS NOT NULL"				\
-	"  AND id NOT IN (SELECT gone_id FROM temp.matched)) g"				\
+	"  AND id NOT IN (SELECT gone_id FROM temp.matched)"				\
+	"  AND EXISTS (SELECT 1 FROM temp.cand c0 WHERE " SAME_IDENTITY("c0", "g0")	\
+	"   AND " cand_where " AND c0.id NOT IN (SELECT cand_id FROM temp.matched))) g"	\
 	" JOIN (SELECT id, date, sender, subject, size, row_number() OVER"		\
 	"   (PARTITION BY date, sender, subject, size ORDER BY " cand_order "id) AS n"	\
-	"  FROM temp.cand WHERE " cand_where						\
+	"  FROM temp.cand c0 WHERE " cand_where						\
 	"  AND coalesce(date, sender, subject) IS NOT NULL"				\
-	"  AND id NOT IN (SELECT cand_id FROM temp.matched)) c"				\
-	" ON c.size = g.size AND c.date IS g.date AND c.sender IS g.sender"		\
-	" AND c.subject IS g.subject AND c.n = g.n"
+	"  AND id NOT IN (SELECT cand_id FROM temp.matched)"				\
+	"  AND EXISTS (SELECT 1 FROM temp.gone_m g0 WHERE " SAME_IDENTITY("g0", "c0")	\
+	"   AND " gone_where " AND g0.id NOT IN (SELECT gone_id FROM temp.matched))) c"	\
+	" ON " SAME_IDENTITY("c", "g") " AND c.n = g.n"
 
 /* Where the messages this audit found gone went, one to one (see
  * ma_history_detect_gone in history.h). Called only when something
@@ -1459,13 +1467,14 @@ static ma_status match_gone(struct ma_history *h, int64_t audit_id, int64_t prev
 		"   AND g.date IS c.date AND g.sender IS c.sender AND g.subject IS c.subject"
 		"   AND (g.hash IS NULL OR c.msgid_hash IS NULL)"
 		"   AND coalesce(g.date, g.sender, g.subject) IS NOT NULL))",
+		/* By Message-ID hash: the i-th gone with the i-th candidate. */
 		"INSERT INTO temp.matched(gone_id, cand_id) SELECT g.id, c.id FROM"
 		" (SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n"
-		"  FROM temp.gone_m WHERE hash IS NOT NULL) g"
+		"  FROM temp.gone_m WHERE hash IN (SELECT hash FROM temp.cand)) g"
 		" JOIN (SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n"
 		"  FROM temp.cand WHERE hash IS NOT NULL) c ON c.hash = g.hash AND c.n = g.n",
-		PAIR_BY_IDENTITY("hash IS NULL", "1", "hash IS NULL, "),
-		PAIR_BY_IDENTITY("hash IS NOT NULL", "hash IS NULL", ""),
+		PAIR_BY_IDENTITY("g0.hash IS NULL", "1", "c0.hash IS NULL, "),
+		PAIR_BY_IDENTITY("g0.hash IS NOT NULL", "c0.hash IS NULL", ""),
 		"UPDATE message SET gone_to = t.folder, renumbered = t.folder = t.gone_folder"
 		" FROM (SELECT x.gone_id, c.folder, g.folder AS gone_folder FROM temp.matched x"
 		"  JOIN temp.cand c ON c.id = x.cand_id JOIN temp.gone_m g ON g.id = x.gone_id) t"
@@ -1478,6 +1487,8 @@ static ma_status match_gone(struct ma_history *h, int64_t audit_id, int64_t prev
 			    "CREATE INDEX IF NOT EXISTS temp.gone_m_size ON gone_m(size);"
 			    "CREATE TEMP TABLE IF NOT EXISTS cand(id INTEGER PRIMARY KEY, hash BLOB,"
 			    " date TEXT, sender TEXT, subject TEXT, size INTEGER, folder TEXT);"
+			    "CREATE INDEX IF NOT EXISTS temp.cand_hash ON cand(hash);"
+			    "CREATE INDEX IF NOT EXISTS temp.cand_size ON cand(size);"
 			    "CREATE TEMP TABLE IF NOT EXISTS matched(gone_id INTEGER PRIMARY KEY,"
 			    " cand_id INTEGER NOT NULL UNIQUE);",
 			    "finding where vanished messages went", err);
