@@ -887,6 +887,10 @@ static void hundred_thousand_messages_timing(void **state)
 	}
 	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
 		.name = "INBOX", .uidvalidity = 1, .messages = N }, 0, 0, &err), MA_OK);
+	/* A first audit has nothing to compare: detect_gone reads no message. */
+	double tg = now_seconds();
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	double first_gone = now_seconds() - tg;
 	assert_int_equal(ma_history_commit(f->h, a, T0, "ok", &err), MA_OK);
 	double t1 = now_seconds();
 
@@ -901,12 +905,15 @@ static void hundred_thousand_messages_timing(void **state)
 	assert_int_equal(ma_history_commit(f->h, a, T0 + 60, "ok", &err), MA_OK);
 	double t2 = now_seconds();
 	free(uids);
-	printf("# history: 100000 put_message + commit in %.3f s;"
+	printf("# history: 100000 put_message + commit in %.3f s (of which detect_gone %.6f s);"
 	       " mark_present of 99999 + gone detection + commit in %.3f s\n",
-	       t1 - t0, t2 - t1);
+	       t1 - t0, first_gone, t2 - t1);
 	struct gone_list g = gone_of(f, a);
 	assert_int_equal(g.n, 1);
 	assert_int_equal(g.uid[0], N / 2 + 1);
+	struct loss_list ll = losses_of(f, a, false, 0);
+	assert_int_equal(ll.n, 1);
+	assert_int_equal(ll.l[0].kind, MA_LOSS_MESSAGE);
 }
 
 /* Many gone at once: where they went is found by one scan, not one search
