@@ -1,4 +1,5 @@
 #include "history.h"
+#include "loss.h"
 #include "parse.h"
 
 #include <errno.h>
@@ -146,6 +147,53 @@ static const char *const migrations[] = {
 	"ALTER TABLE pop3_view ADD COLUMN same_as INTEGER REFERENCES audit(id);"
 	"CREATE INDEX pop3_view_same ON pop3_view(same_as) WHERE same_as IS NOT NULL;"
 	"PRAGMA user_version = 4;",
+	/* 5: the loss ledger, and what it needs.
+	 *
+	 * An account is keyed on its port too (ma_history_port_key): two
+	 * servers on one host must not share a history. SQLite cannot drop
+	 * the old UNIQUE (login, imap_host), so the table is copied, ids
+	 * kept. Rows from before have no port (NULL); the first lookup of
+	 * their login and host takes them over, so histories carry on. */
+	"CREATE TABLE account_v5 ("
+	" id INTEGER PRIMARY KEY,"
+	" login TEXT NOT NULL,"
+	" host TEXT NOT NULL COLLATE NOCASE,"
+	" port_key INTEGER,"
+	" UNIQUE (login, host, port_key));"
+	"INSERT INTO account_v5(id, login, host) SELECT id, login, imap_host FROM account ORDER BY id;"
+	"DROP TABLE account;"
+	"ALTER TABLE account_v5 RENAME TO account;"
+	/* What LIST said the folder is for (enum ma_special): its losses
+	 * are judged by it (ma_folder_role). */
+	"ALTER TABLE folder_state ADD COLUMN special INTEGER NOT NULL DEFAULT 0;"
+	/* A gone message matched in its own folder (UIDVALIDITY reset, or
+	 * stored again) was renumbered, not moved. Earlier audits matched the
+	 * same way, only not one to one: their "moved to its own folder" is
+	 * that too. */
+	"ALTER TABLE message ADD COLUMN renumbered INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE message SET renumbered = 1 WHERE gone_audit IS NOT NULL AND gone_to IS NOT NULL"
+	" AND gone_to = (SELECT folder FROM mailbox WHERE id = message.id >> 32);"
+	/* The ledger: each loss an audit found, kept until acknowledged. A
+	 * row is a copy, not a reference: the message row it came from is
+	 * rewritten if the UID ever shows up again. kind: 'message' (one
+	 * named message, destroyed) or 'unseen' (count messages that came and
+	 * went between two audits). role: role_keys below. */
+	"CREATE TABLE loss ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" found_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" kind TEXT NOT NULL,"
+	" folder TEXT NOT NULL,"
+	" role TEXT NOT NULL,"
+	" count INTEGER NOT NULL,"
+	" size INTEGER, internaldate INTEGER,"
+	" date TEXT, sender TEXT, subject TEXT,"   /* raw, as in message */
+	" last_seen INTEGER,"
+	" folder_gone INTEGER NOT NULL DEFAULT 0,"
+	" since INTEGER, uidnext_then INTEGER, uidnext_now INTEGER,"
+	" acked INTEGER);"                         /* NULL: not acknowledged */
+	"CREATE INDEX loss_account ON loss(account_id, found_audit);"
+	"PRAGMA user_version = 5;",
 };
 
 /* The key range of mailbox B's messages, for "m.id BETWEEN " IN_MAILBOX(b). */
@@ -214,6 +262,51 @@ static ma_status need_audit(const struct ma_history *h, int64_t audit_id,
 			       "audit %lld is not the open audit of %s",
 			       (long long)audit_id, h->path);
 	return MA_OK;
+}
+
+/* How loss.role spells each role: words, not enum ma_role's numbers, so
+ * the file never depends on the order of an enum. */
+static const char *const role_keys[] = {
+	[MA_ROLE_ORDINARY] = "folder",
+	[MA_ROLE_INBOX] = "inbox",
+	[MA_ROLE_SENT] = "sent",
+	[MA_ROLE_DRAFTS] = "drafts",
+	[MA_ROLE_TRASH] = "trash",
+	[MA_ROLE_JUNK] = "junk",
+	[MA_ROLE_ARCHIVE] = "archive",
+};
+#define NROLES (sizeof role_keys / sizeof role_keys[0])
+
+static const char *role_key(enum ma_role r)
+{
+	return (size_t)r < NROLES ? role_keys[r] : role_keys[MA_ROLE_ORDINARY];
+}
+
+/* An unknown word (a newer mailaudit's) reads as an ordinary folder, whose
+ * losses are critical: never quieter than it was. */
+static enum ma_role role_of_key(const char *key)
+{
+	for (size_t i = 0; key && i < NROLES; i++)
+		if (strcmp(key, role_keys[i]) == 0)
+			return (enum ma_role)i;
+	return MA_ROLE_ORDINARY;
+}
+
+/* SQL ma_role(name, special): role_key(ma_folder_role(name, special)), for
+ * the statements that write the ledger. Only this connection knows it:
+ * nothing stored in the file (view, index, trigger) may use it. */
+static void sql_role(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const char *name = (const char *)sqlite3_value_text(argv[0]);
+	unsigned special = (unsigned)sqlite3_value_int64(argv[1]);
+	sqlite3_result_text(ctx, role_key(ma_folder_role(name ? name : "", special)), -1,
+			    SQLITE_STATIC);
+}
+
+static const char *text_or_null(sqlite3_stmt *s, int col)
+{
+	return (const char *)sqlite3_column_text(s, col);
 }
 
 /* Prepares *st once and keeps it, or resets it for the next use. */
@@ -477,6 +570,11 @@ ma_status ma_history_open(const char *state_dir, struct ma_history **out,
 		goto cleanup;
 	}
 	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_create_function_v2(h->db, "ma_role", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				       NULL, sql_role, NULL, NULL, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "opening");
+		goto cleanup;
+	}
 	/* WAL: readers never block the writer, and a killed writer leaves only
 	 * uncommitted frames that recovery ignores. */
 	sqlite3_stmt *jm = NULL;
@@ -542,36 +640,69 @@ void ma_history_close(struct ma_history *h)
 
 /* ---- Writing an audit ------------------------------------------------- */
 
+uint32_t ma_history_port_key(bool imap, uint16_t port)
+{
+	/* The two standard ports of a protocol reach the same server (one with
+	 * TLS from the start, one with STARTTLS), and a user switching between
+	 * them must keep the history. */
+	if (imap)
+		return port == 993 || port == 143 ? 0 : port;
+	return MA_PORT_KEY_POP3 + (port == 995 || port == 110 ? 0 : port);
+}
+
 ma_status ma_history_account(struct ma_history *h, const char *login,
-			     const char *imap_host, int64_t *account_id,
+			     const char *host, uint32_t port_key, int64_t *account_id,
 			     struct ma_error *err)
 {
-	sqlite3_stmt *ins = NULL, *sel = NULL;
+	sqlite3_stmt *sel = NULL, *claim = NULL, *ins = NULL;
 	ma_status st = MA_OK;
+	int rc;
 
-	if (!login || !imap_host)
+	if (!login || !host)
 		return ma_fail(err, MA_ERR_ARGUMENT, "account needs a login and a host");
 	if (sqlite3_prepare_v2(h->db,
-			       "INSERT INTO account(login, imap_host) VALUES (?1, ?2)"
-			       " ON CONFLICT DO NOTHING", -1, &ins, NULL) != SQLITE_OK ||
+			       "SELECT id FROM account WHERE login = ?1 AND host = ?2 AND port_key = ?3",
+			       -1, &sel, NULL) != SQLITE_OK ||
+	    /* A row from before schema 5 (no port) is the history of this
+	     * login and host: the first lookup takes it over. OR IGNORE: if
+	     * another mailaudit has just created this key, that row wins and
+	     * the old one waits for the next port key. */
 	    sqlite3_prepare_v2(h->db,
-			       "SELECT id FROM account WHERE login = ?1 AND imap_host = ?2",
-			       -1, &sel, NULL) != SQLITE_OK) {
+			       "UPDATE OR IGNORE account SET port_key = ?3 WHERE id = (SELECT id FROM account"
+			       " WHERE login = ?1 AND host = ?2 AND port_key IS NULL ORDER BY id LIMIT 1)",
+			       -1, &claim, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "INSERT INTO account(login, host, port_key) VALUES (?1, ?2, ?3)"
+			       " ON CONFLICT DO NOTHING", -1, &ins, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "looking up the account");
 		goto cleanup;
 	}
-	sqlite3_bind_text(ins, 1, login, -1, SQLITE_STATIC);
-	sqlite3_bind_text(ins, 2, imap_host, -1, SQLITE_STATIC);
-	sqlite3_bind_text(sel, 1, login, -1, SQLITE_STATIC);
-	sqlite3_bind_text(sel, 2, imap_host, -1, SQLITE_STATIC);
-	if (sqlite3_step(ins) != SQLITE_DONE || sqlite3_step(sel) != SQLITE_ROW) {
-		st = db_fail(h, err, "recording the account");
+	sqlite3_stmt *all[] = { sel, claim, ins };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		sqlite3_bind_text(all[i], 1, login, -1, SQLITE_STATIC);
+		sqlite3_bind_text(all[i], 2, host, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(all[i], 3, port_key);
+	}
+	/* Read first: a known account (every audit but the first) then takes
+	 * no write lock, so a lookup never waits for another audit's commit. */
+	rc = sqlite3_step(sel);
+	if (rc == SQLITE_DONE) {
+		if (sqlite3_step(claim) != SQLITE_DONE || sqlite3_step(ins) != SQLITE_DONE) {
+			st = db_fail(h, err, "recording the account");
+			goto cleanup;
+		}
+		sqlite3_reset(sel);
+		rc = sqlite3_step(sel);
+	}
+	if (rc != SQLITE_ROW) {
+		st = db_fail(h, err, "looking up the account");
 		goto cleanup;
 	}
 	*account_id = sqlite3_column_int64(sel, 0);
 cleanup:
-	sqlite3_finalize(ins);
 	sqlite3_finalize(sel);
+	sqlite3_finalize(claim);
+	sqlite3_finalize(ins);
 	return st;
 }
 
@@ -863,9 +994,9 @@ static ma_status put_folder(struct ma_history *h, int64_t audit_id, const struct
 	if (!f->name)
 		return ma_fail(err, MA_ERR_ARGUMENT, "folder without a name");
 	if (sqlite3_prepare_v2(h->db,
-			       "INSERT OR REPLACE INTO folder_state(audit_id, name,"
-			       " uidvalidity, uidnext, messages, unseen, deleted, total_size, same_as)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)", -1, &ins,
+			       "INSERT OR REPLACE INTO folder_state(audit_id, name, uidvalidity,"
+			       " uidnext, messages, unseen, deleted, total_size, same_as, special)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", -1, &ins,
 			       NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "recording a folder");
 		goto cleanup;
@@ -882,6 +1013,7 @@ static ma_status put_folder(struct ma_history *h, int64_t audit_id, const struct
 		sqlite3_bind_int64(ins, 9, same_as);
 	else
 		sqlite3_bind_null(ins, 9);
+	sqlite3_bind_int64(ins, 10, f->special);
 	if (sqlite3_step(ins) != SQLITE_DONE)
 		st = db_fail(h, err, "recording a folder");
 cleanup:
@@ -1243,61 +1375,334 @@ cleanup:
 	return st;
 }
 
-/* Where did the messages this audit found gone go: the newest present copy
- * with the same Message-ID hash; failing that, when either side has no
- * hash, the same size and INTERNALDATE (COPY and MOVE keep both). One scan
- * of the account's messages collects the present copies that match any
- * gone one into a temporary table; the gone rows then look there. Without
- * this table each gone message would need an index over every message, or
- * a scan of its own. */
-static ma_status find_where_gone(struct ma_history *h, int64_t audit_id, struct ma_error *err)
+/* Runs steps[] in order, binding ?1 the audit, ?2 its account and ?3 the
+ * previous completed audit, to whichever each statement uses. */
+static ma_status run_steps(struct ma_history *h, const char *const *steps, size_t n,
+			   int64_t audit_id, int64_t prev_id, const char *what,
+			   struct ma_error *err)
 {
-	static const char *const steps[] = {
-		"DELETE FROM temp.went",
-		"INSERT INTO temp.went(hash, folder, first)"
-		" SELECT p.msgid_hash, b.folder, p.first_audit FROM mailbox b"
-		" JOIN message p ON p.id BETWEEN " IN_MAILBOX("b")
-		" WHERE b.account_id = ?2 AND p.gone_audit IS NULL AND (p.last_audit = ?1"
-		"  OR (b.folder, b.uidvalidity) IN (SELECT name, uidvalidity FROM folder_state"
-		"   WHERE audit_id = ?1 AND same_as IS NOT NULL))"
-		" AND p.msgid_hash IN (SELECT msgid_hash FROM message"
-		"  WHERE gone_audit = ?1 AND msgid_hash IS NOT NULL)",
-		"INSERT INTO temp.went(internaldate, size, hashless, folder, first)"
-		" SELECT p.internaldate, p.size, p.msgid_hash IS NULL, b.folder, p.first_audit"
-		" FROM mailbox b JOIN message p ON p.id BETWEEN " IN_MAILBOX("b")
-		" WHERE b.account_id = ?2 AND p.gone_audit IS NULL AND (p.last_audit = ?1"
-		"  OR (b.folder, b.uidvalidity) IN (SELECT name, uidvalidity FROM folder_state"
-		"   WHERE audit_id = ?1 AND same_as IS NOT NULL))"
-		" AND p.internaldate <> 0 AND (p.internaldate, p.size) IN (SELECT internaldate, size"
-		"  FROM message WHERE gone_audit = ?1 AND internaldate <> 0)",
-		"UPDATE message SET gone_to = coalesce("
-		" (SELECT w.folder FROM temp.went w WHERE message.msgid_hash IS NOT NULL"
-		"  AND w.hash = message.msgid_hash ORDER BY w.first DESC LIMIT 1),"
-		" (SELECT w.folder FROM temp.went w WHERE message.internaldate <> 0"
-		"  AND w.internaldate = message.internaldate AND w.size = message.size"
-		"  AND (w.hashless OR message.msgid_hash IS NULL) ORDER BY w.first DESC LIMIT 1))"
-		" WHERE gone_audit = ?1",
-	};
-	ma_status st = exec(h,
-			    "CREATE TEMP TABLE IF NOT EXISTS went(hash BLOB, internaldate INTEGER,"
-			    " size INTEGER, hashless INTEGER, folder TEXT, first INTEGER);"
-			    "CREATE INDEX IF NOT EXISTS temp.went_hash ON went(hash);"
-			    "CREATE INDEX IF NOT EXISTS temp.went_date ON went(internaldate, size);",
-			    "finding where vanished messages went", err);
-	for (size_t i = 0; st == MA_OK && i < sizeof steps / sizeof steps[0]; i++) {
+	const int64_t values[] = { audit_id, h->account_id, prev_id };
+	ma_status st = MA_OK;
+	for (size_t i = 0; st == MA_OK && i < n; i++) {
 		sqlite3_stmt *q = NULL;
-		if (sqlite3_prepare_v2(h->db, steps[i], -1, &q, NULL) != SQLITE_OK) {
-			st = db_fail(h, err, "finding where vanished messages went");
-			break;
-		}
-		if (sqlite3_bind_parameter_count(q) >= 1)
-			sqlite3_bind_int64(q, 1, audit_id);
-		if (sqlite3_bind_parameter_count(q) >= 2)
-			sqlite3_bind_int64(q, 2, h->account_id);
+		if (sqlite3_prepare_v2(h->db, steps[i], -1, &q, NULL) != SQLITE_OK)
+			return db_fail(h, err, what);
+		int nparams = sqlite3_bind_parameter_count(q);
+		for (int p = 0; p < nparams && p < 3; p++)
+			sqlite3_bind_int64(q, p + 1, values[p]);
 		if (sqlite3_step(q) != SQLITE_DONE)
-			st = db_fail(h, err, "finding where vanished messages went");
+			st = db_fail(h, err, what);
 		sqlite3_finalize(q);
 	}
+	return st;
+}
+
+/* Pairs gone messages with candidates by identity, the i-th of each
+ * identity with the i-th, among those neither side has paired yet. The
+ * identity must hold a header: two messages alike only in size (and
+ * INTERNALDATE, which COPY keeps but so does a mass import) prove
+ * nothing. Only identities found on both sides are numbered (a whole
+ * identity is in or out, so the numbers stay the same): a big deletion
+ * with few candidates then sorts next to nothing. */
+#define SAME_IDENTITY(x, y)								\
+	x ".size = " y ".size AND " x ".date IS " y ".date AND " x ".sender IS " y	\
+	".sender AND " x ".subject IS " y ".subject"
+#define PAIR_BY_IDENTITY(gone_where, cand_where, cand_order)				\
+	"INSERT INTO temp.matched(gone_id, cand_id) SELECT g.id, c.id FROM"		\
+	" (SELECT id, date, sender, subject, size, row_number() OVER"			\
+	"   (PARTITION BY date, sender, subject, size ORDER BY id) AS n"		\
+	"  FROM temp.gone_m g0 WHERE " gone_where					\
+	"  AND coalesce(date, sender, subject) IS NOT NULL"				\
+	"  AND id NOT IN (SELECT gone_id FROM temp.matched)"				\
+	"  AND EXISTS (SELECT 1 FROM temp.cand c0 WHERE " SAME_IDENTITY("c0", "g0")	\
+	"   AND " cand_where " AND c0.id NOT IN (SELECT cand_id FROM temp.matched))) g"	\
+	" JOIN (SELECT id, date, sender, subject, size, row_number() OVER"		\
+	"   (PARTITION BY date, sender, subject, size ORDER BY " cand_order "id) AS n"	\
+	"  FROM temp.cand c0 WHERE " cand_where						\
+	"  AND coalesce(date, sender, subject) IS NOT NULL"				\
+	"  AND id NOT IN (SELECT cand_id FROM temp.matched)"				\
+	"  AND EXISTS (SELECT 1 FROM temp.gone_m g0 WHERE " SAME_IDENTITY("g0", "c0")	\
+	"   AND " gone_where " AND g0.id NOT IN (SELECT gone_id FROM temp.matched))) c"	\
+	" ON " SAME_IDENTITY("c", "g") " AND c.n = g.n"
+
+/* Where the messages this audit found gone went, one to one (see
+ * ma_history_detect_gone in history.h). Called only when something
+ * vanished.
+ *
+ * A candidate is a message first recorded by this audit: a move or copy
+ * gives the message a new UID in its destination, so an older message
+ * cannot be where a message went, however alike. They are the newest UIDs
+ * of the folders this audit read: only UIDs from the previous audit's
+ * UIDNEXT on (a UID below it was there then, and recorded) are scanned,
+ * not the account. The gone messages and the candidates that could match
+ * one go into temporary tables; window functions then number each side
+ * within a Message-ID (then within an identity) and pair equal numbers,
+ * so a present message explains at most one gone message. Hashes first:
+ * a Message-ID is better evidence than headers alike. Then gone messages
+ * without a hash, preferring candidates with one (those without can also
+ * serve a gone message with a hash, in the last pass). */
+static ma_status match_gone(struct ma_history *h, int64_t audit_id, int64_t prev_id,
+			    struct ma_error *err)
+{
+	static const char *const steps[] = {
+		"DELETE FROM temp.gone_m",
+		"DELETE FROM temp.cand",
+		"DELETE FROM temp.matched",
+		"INSERT INTO temp.gone_m(id, hash, date, sender, subject, size, folder)"
+		" SELECT m.id, m.msgid_hash, m.date, m.sender, m.subject, m.size, b.folder"
+		" FROM message m JOIN mailbox b ON b.id = m.id >> 32 WHERE m.gone_audit = ?1",
+		"INSERT INTO temp.cand(id, hash, date, sender, subject, size, folder)"
+		" SELECT c.id, c.msgid_hash, c.date, c.sender, c.subject, c.size, b.folder"
+		" FROM folder_state s"
+		" JOIN mailbox b ON b.account_id = ?2 AND b.folder = s.name"
+		"  AND b.uidvalidity = s.uidvalidity"
+		" LEFT JOIN folder_state p ON p.audit_id = ?3 AND p.name = s.name"
+		"  AND p.uidvalidity = s.uidvalidity"
+		" JOIN message c ON c.id BETWEEN b.id * 4294967296"
+		"  + CASE WHEN p.uidnext <= s.uidnext THEN p.uidnext ELSE 0 END"
+		"  AND b.id * 4294967296 + 4294967295"
+		" WHERE s.audit_id = ?1 AND s.same_as IS NULL AND c.first_audit = ?1"
+		" AND (c.msgid_hash IN (SELECT hash FROM temp.gone_m)"
+		"  OR EXISTS (SELECT 1 FROM temp.gone_m g WHERE g.size = c.size"
+		"   AND g.date IS c.date AND g.sender IS c.sender AND g.subject IS c.subject"
+		"   AND (g.hash IS NULL OR c.msgid_hash IS NULL)"
+		"   AND coalesce(g.date, g.sender, g.subject) IS NOT NULL))",
+		/* By Message-ID hash: the i-th gone with the i-th candidate. */
+		"INSERT INTO temp.matched(gone_id, cand_id) SELECT g.id, c.id FROM"
+		" (SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n"
+		"  FROM temp.gone_m WHERE hash IN (SELECT hash FROM temp.cand)) g"
+		" JOIN (SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n"
+		"  FROM temp.cand WHERE hash IS NOT NULL) c ON c.hash = g.hash AND c.n = g.n",
+		PAIR_BY_IDENTITY("g0.hash IS NULL", "1", "c0.hash IS NULL, "),
+		PAIR_BY_IDENTITY("g0.hash IS NOT NULL", "c0.hash IS NULL", ""),
+		"UPDATE message SET gone_to = t.folder, renumbered = t.folder = t.gone_folder"
+		" FROM (SELECT x.gone_id, c.folder, g.folder AS gone_folder FROM temp.matched x"
+		"  JOIN temp.cand c ON c.id = x.cand_id JOIN temp.gone_m g ON g.id = x.gone_id) t"
+		" WHERE message.id = t.gone_id",
+	};
+	ma_status st = exec(h,
+			    "CREATE TEMP TABLE IF NOT EXISTS gone_m(id INTEGER PRIMARY KEY, hash BLOB,"
+			    " date TEXT, sender TEXT, subject TEXT, size INTEGER, folder TEXT);"
+			    "CREATE INDEX IF NOT EXISTS temp.gone_m_hash ON gone_m(hash);"
+			    "CREATE INDEX IF NOT EXISTS temp.gone_m_size ON gone_m(size);"
+			    "CREATE TEMP TABLE IF NOT EXISTS cand(id INTEGER PRIMARY KEY, hash BLOB,"
+			    " date TEXT, sender TEXT, subject TEXT, size INTEGER, folder TEXT);"
+			    "CREATE INDEX IF NOT EXISTS temp.cand_hash ON cand(hash);"
+			    "CREATE INDEX IF NOT EXISTS temp.cand_size ON cand(size);"
+			    "CREATE TEMP TABLE IF NOT EXISTS matched(gone_id INTEGER PRIMARY KEY,"
+			    " cand_id INTEGER NOT NULL UNIQUE);",
+			    "finding where vanished messages went", err);
+	if (st != MA_OK)
+		return st;
+	return run_steps(h, steps, sizeof steps / sizeof steps[0], audit_id, prev_id,
+			 "finding where vanished messages went", err);
+}
+
+/* The folders with messages found gone by audit ?1, each with what LIST
+ * said it is for when it was last recorded (the special-use bits of the
+ * newest folder_state row up to that audit), and whether it was deleted
+ * (not recorded by that audit, whose folder list was then complete: a
+ * message of an unrecorded folder is marked gone only then). */
+#define GONE_FOLDERS									\
+	"SELECT g.folder AS folder, coalesce((SELECT s.special FROM folder_state s"	\
+	"  JOIN audit sa ON sa.id = s.audit_id WHERE s.name = g.folder"		\
+	"  AND s.audit_id <= ?1 AND sa.account_id = (SELECT account_id FROM audit"	\
+	"  WHERE id = ?1) ORDER BY s.audit_id DESC LIMIT 1), 0) AS special,"		\
+	" NOT EXISTS (SELECT 1 FROM folder_state s WHERE s.audit_id = ?1"		\
+	"  AND s.name = g.folder) AS folder_gone"					\
+	" FROM (SELECT DISTINCT b.folder AS folder FROM message m"			\
+	"  JOIN mailbox b ON b.id = m.id >> 32 WHERE m.gone_audit = ?1) g"
+
+/* When message m (in mailbox b, last written by audit a) was last seen:
+ * by the audit that wrote its row, or a later one that found its folder
+ * unchanged since. */
+#define LAST_SEEN									\
+	"coalesce((SELECT max(a2.started) FROM folder_state s"				\
+	"  JOIN audit a2 ON a2.id = s.audit_id WHERE s.same_as = m.last_audit"		\
+	"  AND s.name = b.folder AND s.uidvalidity = b.uidvalidity"			\
+	"  AND a2.finished IS NOT NULL), a.started)"
+
+/* The ledger's named losses: every message this audit found gone and
+ * matched nowhere, except in Drafts, copied as last seen. */
+static ma_status record_destroyed(struct ma_history *h, int64_t audit_id,
+				  struct ma_error *err)
+{
+	static const char *const steps[] = {
+		"INSERT INTO loss(account_id, found_audit, kind, folder, role, count, size,"
+		" internaldate, date, sender, subject, last_seen, folder_gone)"
+		" SELECT ?2, ?1, 'message', f.folder, ma_role(f.folder, f.special), 1, m.size,"
+		" m.internaldate, m.date, m.sender, m.subject, " LAST_SEEN ", f.folder_gone"
+		" FROM message m JOIN mailbox b ON b.id = m.id >> 32"
+		" JOIN audit a ON a.id = m.last_audit"
+		" JOIN (" GONE_FOLDERS ") f ON f.folder = b.folder"
+		" WHERE m.gone_audit = ?1 AND m.gone_to IS NULL"
+		" AND ma_role(f.folder, f.special) <> 'drafts'"
+		" ORDER BY b.folder, m.id",
+	};
+	return run_steps(h, steps, 1, audit_id, 0, "recording lost messages", err);
+}
+
+/* One folder's numbers for the came-and-went count. */
+struct unseen_row {
+	int64_t mailbox;              /* 0: no message recorded in it */
+	bool compared;                /* examined by the previous audit too */
+	uint32_t uidnext_then, uidnext_now;
+};
+
+static ma_status count_keys(struct ma_history *h, sqlite3_stmt **st, const char *sql,
+			    int64_t lo, int64_t hi, uint32_t *count, struct ma_error *err)
+{
+	if (cached(h, st, sql) != SQLITE_OK)
+		return db_fail(h, err, "counting arrivals");
+	sqlite3_bind_int64(*st, 1, lo);
+	sqlite3_bind_int64(*st, 2, hi);
+	if (sqlite3_step(*st) != SQLITE_ROW) {
+		ma_status res = db_fail(h, err, "counting arrivals");
+		sqlite3_reset(*st);
+		return res;
+	}
+	*count = (uint32_t)sqlite3_column_int64(*st, 0);
+	sqlite3_reset(*st);
+	return MA_OK;
+}
+
+/* The ledger's unseen losses: messages that arrived since the previous
+ * audit and left before this one, less what moves can explain
+ * (ma_loss_unseen). Per folder this audit read (a folder found unchanged
+ * has nothing new):
+ *  - read by the previous audit too, same UIDVALIDITY: the UIDs given out
+ *    since are UIDNEXT now minus then; those still recorded (present now,
+ *    or recorded by the previous audit and so named on their own if gone)
+ *    are present; those a known message was matched to are moved_in;
+ *  - new since, or renumbered: no departures to count, but its messages
+ *    can be where another folder's went: all of them count as given out
+ *    and present, less those matched to known messages.
+ * matched: match_gone ran (temp.matched is this audit's). Only UID ranges
+ * of new messages are counted, and nothing at all unless some folder
+ * compared with the previous audit had UIDs given out. */
+static ma_status record_unseen(struct ma_history *h, int64_t audit_id, int64_t prev_id,
+			       time_t prev_time, bool matched, struct ma_error *err)
+{
+	sqlite3_stmt *q = NULL, *cnt = NULL, *moved = NULL, *ins = NULL;
+	struct ma_arrivals *a = NULL;
+	struct unseen_row *r = NULL;
+	size_t n = 0, cap = 0;
+	bool departures = false;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT s.name, s.special, s.uidnext, s.messages, p.uidnext, b.id"
+			       " FROM folder_state s"
+			       " LEFT JOIN folder_state p ON p.audit_id = ?3 AND p.name = s.name"
+			       "  AND p.uidvalidity = s.uidvalidity"
+			       " LEFT JOIN mailbox b ON b.account_id = ?2 AND b.folder = s.name"
+			       "  AND b.uidvalidity = s.uidvalidity"
+			       " WHERE s.audit_id = ?1 AND s.same_as IS NULL ORDER BY s.name",
+			       -1, &q, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "counting arrivals");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(q, 1, audit_id);
+	sqlite3_bind_int64(q, 2, h->account_id);
+	sqlite3_bind_int64(q, 3, prev_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct ma_arrivals *na = realloc(a, ncap * sizeof *na);
+			if (na)
+				a = na;
+			struct unseen_row *nr = realloc(r, ncap * sizeof *nr);
+			if (nr)
+				r = nr;
+			if (!na || !nr) {
+				st = ma_fail(err, MA_ERR_NOMEM, NULL);
+				goto cleanup;
+			}
+			cap = ncap;
+		}
+		const char *name = text_or_null(q, 0);
+		char *copy = strdup(name ? name : "");
+		if (!copy) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto cleanup;
+		}
+		a[n] = (struct ma_arrivals){
+			.folder = copy,
+			.role = ma_folder_role(copy, (unsigned)sqlite3_column_int64(q, 1)),
+		};
+		r[n] = (struct unseen_row){
+			.mailbox = sqlite3_column_int64(q, 5),
+			.compared = sqlite3_column_type(q, 4) != SQLITE_NULL,
+			.uidnext_now = (uint32_t)sqlite3_column_int64(q, 2),
+		};
+		if (r[n].compared) {
+			r[n].uidnext_then = (uint32_t)sqlite3_column_int64(q, 4);
+			if (r[n].uidnext_now > r[n].uidnext_then)
+				a[n].allocated = r[n].uidnext_now - r[n].uidnext_then;
+			if (a[n].allocated > 0 && a[n].role != MA_ROLE_DRAFTS)
+				departures = true;
+		} else {
+			a[n].allocated = a[n].present = (uint32_t)sqlite3_column_int64(q, 3);
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		st = db_fail(h, err, "counting arrivals");
+		goto cleanup;
+	}
+	if (!departures)   /* nothing new in any folder to compare: nothing to count */
+		goto cleanup;
+	for (size_t i = 0; st == MA_OK && i < n; i++) {
+		if (r[i].mailbox == 0 || a[i].allocated == 0)
+			continue;
+		int64_t lo = message_key(r[i].mailbox, 0), hi = message_key(r[i].mailbox, UINT32_MAX);
+		if (r[i].compared) {
+			lo = message_key(r[i].mailbox, r[i].uidnext_then);
+			hi = message_key(r[i].mailbox, r[i].uidnext_now - 1);
+			st = count_keys(h, &cnt, "SELECT count(*) FROM message WHERE id BETWEEN ?1 AND ?2",
+					lo, hi, &a[i].present, err);
+		}
+		if (st == MA_OK && matched)
+			st = count_keys(h, &moved,
+					"SELECT count(*) FROM temp.matched WHERE cand_id BETWEEN ?1 AND ?2",
+					lo, hi, &a[i].moved_in, err);
+	}
+	if (st != MA_OK)
+		goto cleanup;
+	ma_loss_unseen(a, n);
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].deleted == 0)
+			continue;
+		if (cached(h, &ins,
+			   "INSERT INTO loss(account_id, found_audit, kind, folder, role, count,"
+			   " since, uidnext_then, uidnext_now)"
+			   " VALUES (?1, ?2, 'unseen', ?3, ?4, ?5, ?6, ?7, ?8)") != SQLITE_OK) {
+			st = db_fail(h, err, "recording lost messages");
+			goto cleanup;
+		}
+		sqlite3_bind_int64(ins, 1, h->account_id);
+		sqlite3_bind_int64(ins, 2, audit_id);
+		sqlite3_bind_text(ins, 3, a[i].folder, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, role_key(a[i].role), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, a[i].deleted);
+		sqlite3_bind_int64(ins, 6, (int64_t)prev_time);
+		sqlite3_bind_int64(ins, 7, r[i].uidnext_then);
+		sqlite3_bind_int64(ins, 8, r[i].uidnext_now);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			st = db_fail(h, err, "recording lost messages");
+			goto cleanup;
+		}
+	}
+cleanup:
+	sqlite3_finalize(q);
+	sqlite3_finalize(cnt);
+	sqlite3_finalize(moved);
+	sqlite3_finalize(ins);
+	for (size_t i = 0; i < n; i++)
+		free((char *)a[i].folder);
+	free(a);
+	free(r);
 	return st;
 }
 
@@ -1312,7 +1717,8 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 	if (h->gone_done)
 		return ma_fail(err, MA_ERR_ARGUMENT, "gone messages already detected");
 	if (sqlite3_prepare_v2(h->db,
-			       "UPDATE message SET gone_audit = ?1, gone_to = NULL FROM mailbox b"
+			       "UPDATE message SET gone_audit = ?1, gone_to = NULL, renumbered = 0"
+			       " FROM mailbox b"
 			       " WHERE b.account_id = ?2 AND message.id BETWEEN " IN_MAILBOX("b")
 			       " AND message.gone_audit IS NULL AND message.last_audit < ?1"
 			       " AND (?3 OR b.folder IN (SELECT name FROM folder_state"
@@ -1343,20 +1749,29 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 	sqlite3_bind_int64(listed, 1, audit_id);
 	sqlite3_bind_int64(flag, 1, audit_id);
 	sqlite3_bind_int(flag, 2, folder_list_complete);
-	/* Before the account's first completed audit nothing can vanish: skip
-	 * the two scans (a first audit of a big mailbox waits for them). */
+	/* Before the account's first completed audit nothing can vanish and
+	 * nothing is on record to compare: skip every scan (a first audit of
+	 * a big mailbox waits for them), and record no loss. */
 	int64_t prev_id;
 	time_t prev_time;
 	bool found;
 	if ((st = ma_history_prev_audit(h, h->account_id, audit_id, &prev_id, &prev_time, &found,
 					err)) != MA_OK)
 		goto cleanup;
-	if (found && sqlite3_step(imap) != SQLITE_DONE) {
-		st = db_fail(h, err, "finding vanished messages");
-		goto cleanup;
+	if (found) {
+		if (sqlite3_step(imap) != SQLITE_DONE) {
+			st = db_fail(h, err, "finding vanished messages");
+			goto cleanup;
+		}
+		/* Matching scans only this audit's new UIDs, and only when
+		 * something vanished: an unchanged repeat pays nothing. */
+		bool vanished = sqlite3_changes(h->db) > 0;
+		if (vanished && ((st = match_gone(h, audit_id, prev_id, err)) != MA_OK ||
+				 (st = record_destroyed(h, audit_id, err)) != MA_OK))
+			goto cleanup;
+		if ((st = record_unseen(h, audit_id, prev_id, prev_time, vanished, err)) != MA_OK)
+			goto cleanup;
 	}
-	if (found && sqlite3_changes(h->db) > 0 && (st = find_where_gone(h, audit_id, err)) != MA_OK)
-		goto cleanup;
 	int rc = found ? sqlite3_step(listed) : SQLITE_DONE;
 	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
 	    (rc == SQLITE_ROW && sqlite3_step(pop) != SQLITE_DONE) || sqlite3_step(flag) != SQLITE_DONE) {
@@ -1426,11 +1841,6 @@ void ma_history_rollback(struct ma_history *h)
 
 /* ---- Reading ---------------------------------------------------------- */
 
-static const char *text_or_null(sqlite3_stmt *s, int col)
-{
-	return (const char *)sqlite3_column_text(s, col);
-}
-
 /* A stored From or Subject as screen text: *out is NULL for NULL, else
  * decoded (ma_rfc2047_decode) and the caller's to free. -1 on ENOMEM. */
 static int decoded_column(sqlite3_stmt *s, int col, char **out)
@@ -1453,15 +1863,11 @@ ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 
 	if (sqlite3_prepare_v2(h->db,
 			       "SELECT b.folder, b.uidvalidity, m.id & 4294967295, m.size, m.internaldate,"
-			       " m.date, m.sender, m.subject, m.flags, m.msgid_hash,"
-			       /* Last seen: the audit that wrote the row, or a later
-			        * one that found its folder unchanged since. */
-			       " coalesce((SELECT max(a2.started) FROM folder_state s"
-			       "  JOIN audit a2 ON a2.id = s.audit_id WHERE s.same_as = m.last_audit"
-			       "  AND s.name = b.folder AND s.uidvalidity = b.uidvalidity"
-			       "  AND a2.finished IS NOT NULL), a.started), m.gone_to"
+			       " m.date, m.sender, m.subject, m.flags, m.msgid_hash, " LAST_SEEN ","
+			       " m.gone_to, m.renumbered, f.folder_gone, f.special"
 			       " FROM message m JOIN mailbox b ON b.id = m.id >> 32"
 			       " JOIN audit a ON a.id = m.last_audit"
+			       " JOIN (" GONE_FOLDERS ") f ON f.folder = b.folder"
 			       " WHERE m.gone_audit = ?1"
 			       " ORDER BY b.folder, b.uidvalidity, m.id", -1, &s, NULL) != SQLITE_OK) {
 		st = db_fail(h, err, "listing vanished messages");
@@ -1487,7 +1893,10 @@ ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 			.flags = (unsigned)sqlite3_column_int64(s, 8),
 			.last_seen = (time_t)sqlite3_column_int64(s, 10),
 			.gone_to = text_or_null(s, 11),
+			.renumbered = sqlite3_column_int(s, 12) != 0,
+			.folder_gone = sqlite3_column_int(s, 13) != 0,
 		};
+		g.role = ma_folder_role(g.folder ? g.folder : "", (unsigned)sqlite3_column_int64(s, 14));
 		if (sqlite3_column_bytes(s, 9) == 32)
 			g.msgid_hash = sqlite3_column_blob(s, 9);
 		int stop = cb(&g, ctx);
@@ -1503,6 +1912,137 @@ cleanup:
 	free(from);
 	free(subject);
 	sqlite3_finalize(s);
+	return st;
+}
+
+/* ---- The loss ledger -------------------------------------------------- */
+
+ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t audit_id,
+			    bool unacked_only, time_t since, ma_loss_cb cb, void *ctx,
+			    struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char *from = NULL, *subject = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	/* No test of audit.finished: only this handle's open audit is
+	 * visible unfinished, and its losses belong in the answer. */
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT l.id, l.kind, l.found_audit, a.started, l.folder, l.role,"
+			       " l.count, l.size, l.internaldate, l.date, l.sender, l.subject,"
+			       " l.last_seen, l.folder_gone, l.since, l.uidnext_then, l.uidnext_now,"
+			       " l.acked FROM loss l JOIN audit a ON a.id = l.found_audit"
+			       " WHERE l.account_id = ?1 AND (?2 = 0 OR l.found_audit = ?2)"
+			       " AND (NOT ?3 OR l.acked IS NULL) AND a.started >= ?4"
+			       /* Within an audit and folder, what came and went
+			        * arrived after every named loss was last seen. */
+			       " ORDER BY l.found_audit DESC, l.folder, l.kind = 'unseen' DESC,"
+			       " l.internaldate DESC, l.id",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing lost messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_int64(s, 2, audit_id);
+	sqlite3_bind_int(s, 3, unacked_only);
+	sqlite3_bind_int64(s, 4, (int64_t)since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (decoded_column(s, 10, &from) < 0 || decoded_column(s, 11, &subject) < 0) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto cleanup;
+		}
+		const char *kind = text_or_null(s, 1);
+		struct ma_loss l = {
+			.id = sqlite3_column_int64(s, 0),
+			.kind = kind && strcmp(kind, "unseen") == 0 ? MA_LOSS_UNSEEN : MA_LOSS_MESSAGE,
+			.found_audit = sqlite3_column_int64(s, 2),
+			.found = (time_t)sqlite3_column_int64(s, 3),
+			.folder = text_or_null(s, 4),
+			.role = role_of_key(text_or_null(s, 5)),
+			.count = (uint32_t)sqlite3_column_int64(s, 6),
+			.size = (uint32_t)sqlite3_column_int64(s, 7),
+			.internaldate = sqlite3_column_int64(s, 8),
+			.date = text_or_null(s, 9),
+			.from = from,
+			.subject = subject,
+			.last_seen = (time_t)sqlite3_column_int64(s, 12),
+			.folder_gone = sqlite3_column_int(s, 13) != 0,
+			.since = (time_t)sqlite3_column_int64(s, 14),
+			.uidnext_then = (uint32_t)sqlite3_column_int64(s, 15),
+			.uidnext_now = (uint32_t)sqlite3_column_int64(s, 16),
+			.acked = (time_t)sqlite3_column_int64(s, 17),
+		};
+		int stop = cb(&l, ctx);
+		free(from);
+		free(subject);
+		from = subject = NULL;
+		if (stop)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing lost messages");
+cleanup:
+	free(from);
+	free(subject);
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to_audit,
+			 time_t now, uint64_t *count, struct ma_error *err)
+{
+	sqlite3_stmt *sum = NULL, *upd = NULL;
+	ma_status st;
+
+	if (count)
+		*count = 0;
+	/* The open audit's own losses are not on record yet (they may still
+	 * be rolled back), and its transaction is not one to end here. */
+	if (h->audit_id != 0)
+		return ma_fail(err, MA_ERR_ARGUMENT,
+			       "cannot acknowledge losses while an audit is open in %s", h->path);
+	/* acked NULL is "not acknowledged": a time of 0 would read as that. */
+	if (now <= 0)
+		now = 1;
+	if ((st = exec(h, "BEGIN IMMEDIATE", "acknowledging losses", err)) != MA_OK)
+		return st;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT total(l.count) FROM loss l JOIN audit a ON a.id = l.found_audit"
+			       " WHERE l.account_id = ?1 AND l.acked IS NULL AND l.found_audit <= ?2"
+			       " AND a.finished IS NOT NULL", -1, &sum, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "UPDATE loss SET acked = ?3 WHERE account_id = ?1 AND acked IS NULL"
+			       " AND found_audit <= ?2 AND found_audit IN (SELECT id FROM audit"
+			       "  WHERE account_id = ?1 AND finished IS NOT NULL)",
+			       -1, &upd, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "acknowledging losses");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(sum, 1, account_id);
+	sqlite3_bind_int64(sum, 2, up_to_audit);
+	sqlite3_bind_int64(upd, 1, account_id);
+	sqlite3_bind_int64(upd, 2, up_to_audit);
+	sqlite3_bind_int64(upd, 3, (int64_t)now);
+	if (sqlite3_step(sum) != SQLITE_ROW) {
+		st = db_fail(h, err, "acknowledging losses");
+		goto cleanup;
+	}
+	uint64_t n = (uint64_t)sqlite3_column_double(sum, 0);
+	if (sqlite3_step(upd) != SQLITE_DONE) {
+		st = db_fail(h, err, "acknowledging losses");
+		goto cleanup;
+	}
+	/* Statements done before COMMIT, or it fails as busy. */
+	sqlite3_reset(sum);
+	sqlite3_reset(upd);
+	if ((st = exec(h, "COMMIT", "acknowledging losses", err)) == MA_OK && count)
+		*count = n;
+cleanup:
+	sqlite3_finalize(sum);
+	sqlite3_finalize(upd);
+	if (st != MA_OK)
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return st;
 }
 

@@ -17,7 +17,9 @@
  * The bound is exact for the whole mailbox: the largest number of
  * departures that moves can explain is a maximum flow from each folder's
  * departures to the other folders' free UIDs (every folder to every other
- * one), and what is left must have been deleted. It is taken first for the
+ * one; and as every message was delivered somewhere before it moved, not
+ * every free UID can be a move's destination unless a move left Sent),
+ * and what is left must have been deleted. It is taken first for the
  * folders whose losses are critical (INBOX, ordinary folders, Sent,
  * Archive), so that a departure that could have gone to Trash is counted
  * as Trash emptied (a warning), not as a critical loss. */

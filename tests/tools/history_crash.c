@@ -61,7 +61,7 @@ static int write_then_hang(const char *dir, uint32_t n)
 
 	if (ma_history_open(dir, &h, &err) != MA_OK)
 		return die(&err, "open");
-	if (ma_history_account(h, ACCOUNT, &acct, &err) != MA_OK ||
+	if (ma_history_account(h, ACCOUNT, 0, &acct, &err) != MA_OK ||
 	    ma_history_begin(h, acct, T0, &audit, &err) != MA_OK ||
 	    put_messages(h, audit, n, &err) != MA_OK ||
 	    ma_history_commit(h, audit, T0 + 1, "ok", &err) != MA_OK)
@@ -134,7 +134,7 @@ static int verify(const char *dir, uint32_t n)
 
 	if (ma_history_open(dir, &h, &err) != MA_OK)
 		return die(&err, "open");
-	if (ma_history_account(h, ACCOUNT, &acct, &err) != MA_OK ||
+	if (ma_history_account(h, ACCOUNT, 0, &acct, &err) != MA_OK ||
 	    ma_history_audits(h, acct, 0, note_audit, &seen, &err) != MA_OK ||
 	    ma_history_folder_uids(h, acct, "INBOX", UIDVALIDITY, count_uid, &present,
 				   &err) != MA_OK ||
