@@ -121,8 +121,26 @@ case "$CHECK" in
 esac
 check_contains "after fetchmail: --check perfdata destroyed=5" "$CHECK" "destroyed=5;"
 
+# The loss stays on record until acknowledged: the next audit (and a
+# monitoring check retried before it notifies) is still CRITICAL, naming it
+# as found earlier, not as new.
 audit quiet
-check_not_contains "the audit after: the loss is not reported twice" "$REPORT" "mail-destroyed"
+check_not_contains "the audit after: the loss is not reported as new" "$REPORT" "mail-destroyed"
+check_contains "the audit after: the 5 losses are still on record" \
+	"$(finding losses-unacknowledged)" "losses-unacknowledged"
+check_eq "the audit after: still CRITICAL until acknowledged" 2 "$RC"
+CHECK=$("$MAILAUDIT" --check --state-dir "$STATE" "${A[@]}" 2>&1)
+check_eq "a retried --check: still CRITICAL" 2 "$?"
+check_contains "a retried --check: perfdata unacknowledged=5" "$CHECK" "unacknowledged=5;"
+ack() { # LABEL N: --ack acknowledges N lost messages
+	local out
+	out=$("$MAILAUDIT" --ack --state-dir "$STATE" "${A[@]}" 2>&1)
+	check_contains "$1: --ack acknowledges $2 lost messages" "$out" "Acknowledged $2 lost message"
+}
+ack "after fetchmail" 5
+audit acked
+check_eq "after --ack: exit status 0" 0 "$RC"
+check_not_contains "after --ack: nothing on record" "$REPORT" "losses-unacknowledged"
 
 # --- 2. getmail6 with delete = true ------------------------------------------------
 gm="$MA_TMP/getmail"
@@ -155,6 +173,7 @@ audit getmail
 check_eq "after getmail6: exit status 2" 2 "$RC"
 check_eq "after getmail6: verdict CRITICAL" CRITICAL "$(verdict)"
 check_destroyed "after getmail6" "$MA_TMP/getmail.subjects"
+ack "after getmail6" 3
 
 # --- 3. fetchmail with keep ---------------------------------------------------------
 before=$(inbox_names)
@@ -211,8 +230,16 @@ ok $? "after the move: not CRITICAL (exit $RC)"
 imapctl expunge-from Trash "$trash_next"
 ok $? "IMAP client emptied the moved messages from Trash"
 audit emptied
-check_eq "after emptying Trash: exit status 2" 2 "$RC"
-check_destroyed "after emptying Trash" "$MA_TMP/moved.subjects"
-check_contains "after emptying Trash: last seen in Trash" "$(finding mail-destroyed)" "(Trash, last seen"
+# Emptying Trash deletes on purpose: a warning that names what went, never
+# the POP3 device's mail-destroyed.
+check_eq "after emptying Trash: exit status 1 (WARNING)" 1 "$RC"
+check_eq "after emptying Trash: not mail-destroyed" "" "$(finding mail-destroyed)"
+block=$(finding trash-emptied)
+check_contains "after emptying Trash: trash-emptied" "$block" "Trash emptied: 2 messages deleted for good"
+missing=""
+while IFS= read -r s; do
+	case "$block" in *"$s"*) ;; *) missing="$missing [$s]" ;; esac
+done <"$MA_TMP/moved.subjects"
+check_eq "after emptying Trash: both messages named" "" "$missing"
 
 tap_done
