@@ -14,6 +14,7 @@
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
+. "$here/../lib/report.sh"
 top=$(cd "$here/../.." && pwd)
 MAILAUDIT=${MAILAUDIT:-$top/build/mailaudit}
 MA_TOOLS=${MA_TOOLS:-$top/build/tools}
@@ -269,8 +270,30 @@ pop3_alone() { # SCENARIO WANT-REGEX: a POP3-only audit
 pop3_alone pop3-login-delay 'LOGIN-DELAY'
 check_contains "mailaudit pop3-login-delay: the announced delay is named" \
 	"$(tr '\n' ' ' <"$W/audit.pop3-login-delay.pop3only" | tr -s ' ')" "LOGIN-DELAY 60"
+# The findings themselves: POP3 left alone on purpose is pop3-login-delay
+# (INFO), never pop3-failed; a locked mailbox is pop3-in-use. Without an
+# IMAP server nothing was audited over IMAP, and the finding must not say
+# it was.
+REPORT=$(cat "$W/audit.pop3-login-delay.pop3only")
+block=$(finding pop3-login-delay)
+check_contains "mailaudit pop3-login-delay: pop3-login-delay finding (INFO)" "$block" "INFO pop3-login-delay"
+check_contains "mailaudit pop3-login-delay: the finding names the announced delay" "$block" "LOGIN-DELAY 60"
+check_eq "mailaudit pop3-login-delay: not pop3-failed" "" "$(finding pop3-failed)"
+check_not_contains "mailaudit pop3-login-delay without IMAP: the finding does not claim an IMAP audit" \
+	"$block" "audited over IMAP alone"
 pop3_alone pop3-login-delay-err 'LOGIN-DELAY'
+REPORT=$(cat "$W/audit.pop3-login-delay-err.pop3only")
+block=$(finding pop3-login-delay)
+check_contains "mailaudit pop3-login-delay-err: pop3-login-delay finding with the server's words" "$block" \
+	"[LOGIN-DELAY] wait a minute"
+check_eq "mailaudit pop3-login-delay-err: not pop3-failed" "" "$(finding pop3-failed)"
+check_not_contains "mailaudit pop3-login-delay-err without IMAP: the finding does not claim an IMAP audit" \
+	"$block" "audited over IMAP alone"
 pop3_alone pop3-in-use-err 'IN-USE|locked'
+REPORT=$(cat "$W/audit.pop3-in-use-err.pop3only")
+check_contains "mailaudit pop3-in-use-err: pop3-in-use with the server's words" "$(finding pop3-in-use)" \
+	"[IN-USE] mailbox locked"
+check_eq "mailaudit pop3-in-use-err: not pop3-failed" "" "$(finding pop3-failed)"
 
 # With IMAP: the audit goes on over IMAP alone and records no POP3 view
 # (an empty one would make the next audit see every POP3 message gone).
@@ -288,6 +311,19 @@ for sc in pop3-login-delay pop3-login-delay-err pop3-in-use-err; do
 	ok $? "mailaudit $sc with IMAP: INBOX was read"
 	[ "$sc" = pop3-login-delay ] &&
 		check_not_contains "mailaudit $sc with IMAP: no POP3 login" "$(cat "$W/$sc.err")" "LOGGED-IN"
+	REPORT=$(cat "$of")
+	check_eq "mailaudit $sc with IMAP: not pop3-failed" "" "$(finding pop3-failed)"
+	case $sc in
+	pop3-login-delay)
+		check_contains "mailaudit $sc with IMAP: pop3-login-delay names the delay" \
+			"$(finding pop3-login-delay)" "announces LOGIN-DELAY 60" ;;
+	pop3-login-delay-err)
+		check_contains "mailaudit $sc with IMAP: pop3-login-delay with the server's words" \
+			"$(finding pop3-login-delay)" "[LOGIN-DELAY] wait a minute" ;;
+	pop3-in-use-err)
+		check_contains "mailaudit $sc with IMAP: pop3-in-use with the server's words" \
+			"$(finding pop3-in-use)" "WARNING pop3-in-use" ;;
+	esac
 	judge "mailaudit $sc with IMAP" "$LIMIT_MS" "$of"
 done
 views=$(python3 - "$SD2/history.db" <<'PY'
@@ -298,19 +334,35 @@ PY
 )
 check_eq "history: three audits recorded, no POP3 view among them" "3 0" "$views"
 
-# --pop3-despite-login-delay: the user's choice to log in anyway.
-if "$MAILAUDIT" --help 2>&1 | grep -q -- --pop3-despite-login-delay; then
-	sc=pop3-login-delay
-	hostile "$sc"
-	of="$W/audit.$sc.despite"
-	measure "$KILL_S" "$of" "$MAILAUDIT" --report - --no-history --pop3-despite-login-delay \
-		--pop3 "$H:$hport/plain" "${ACC[@]}"
-	stop_hostile "$hpid"
-	check_contains "mailaudit $sc --pop3-despite-login-delay: logs in" "$(cat "$W/$sc.err")" "LOGGED-IN"
-	judge "mailaudit $sc --pop3-despite-login-delay" "$LIMIT_MS" "$of"
-else
-	pass "mailaudit pop3-login-delay --pop3-despite-login-delay: logs in # SKIP the option is not in this mailaudit yet (workstream C)"
-fi
+# --pop3-despite-login-delay: the user's choice to log in anyway. POP3 is
+# then audited (its STAT shown) and nothing says it was left alone.
+sc=pop3-login-delay
+hostile "$sc"
+of="$W/audit.$sc.despite"
+measure "$KILL_S" "$of" "$MAILAUDIT" --report - --no-history --pop3-despite-login-delay \
+	--pop3 "$H:$hport/plain" "${ACC[@]}"
+stop_hostile "$hpid"
+check_contains "mailaudit $sc --pop3-despite-login-delay: logs in" "$(cat "$W/$sc.err")" "LOGGED-IN"
+grep -qE '^  POP3 \(STAT\) +2 ' "$of"
+ok $? "mailaudit $sc --pop3-despite-login-delay: POP3 audited (STAT 2 in the report)"
+REPORT=$(cat "$of")
+check_eq "mailaudit $sc --pop3-despite-login-delay: no pop3-login-delay finding" "" "$(finding pop3-login-delay)"
+judge "mailaudit $sc --pop3-despite-login-delay" "$LIMIT_MS" "$of"
+hostile imap-ok; iport=$hport; ipid=$hpid
+hostile "$sc"; pport=$hport; ppid=$hpid
+of="$W/audit.$sc.despite.both"
+measure "$KILL_S" "$of" "$MAILAUDIT" --report - --no-history --pop3-despite-login-delay \
+	--imap "$H:$iport/plain" --pop3 "$H:$pport/plain" "${ACC[@]}"
+stop_hostile "$ppid"
+stop_hostile "$ipid"
+ok $(( rc < 3 ? 0 : 1 )) "mailaudit $sc --pop3-despite-login-delay with IMAP: the audit completes (exit $rc)"
+check_contains "mailaudit $sc --pop3-despite-login-delay with IMAP: logs in" "$(cat "$W/$sc.err")" "LOGGED-IN"
+grep -qE '^  POP3 \(STAT\) +2 ' "$of"
+ok $? "mailaudit $sc --pop3-despite-login-delay with IMAP: POP3 audited (STAT 2 in the report)"
+REPORT=$(cat "$of")
+check_eq "mailaudit $sc --pop3-despite-login-delay with IMAP: no pop3-login-delay finding" "" \
+	"$(finding pop3-login-delay)"
+judge "mailaudit $sc --pop3-despite-login-delay with IMAP" "$LIMIT_MS" "$of"
 
 # --- IMAP [ALERT] ----------------------------------------------------------
 # RFC 3501 7.1: an [ALERT] must reach the user. The session keeps each text
@@ -337,6 +389,20 @@ if LC_ALL=C grep -q "$(printf '[\001-\010\013-\037\177]')" "$of" "$of.err"; then
 else
 	pass "mailaudit $sc: no control characters in the report or on stderr"
 fi
+# The report shows the alerts: in the server-alert finding (WARNING) and
+# near the top, each cleaned (the ESC byte shown as ?). Of EXAMINE's two
+# only the last reaches the session (see the probe above).
+REPORT=$(cat "$of")
+block=$(finding server-alert)
+check_contains "mailaudit $sc: server-alert finding (WARNING)" "$block" "WARNING server-alert"
+check_contains "mailaudit $sc: server-alert shows the LOGIN alert word for word" "$block" \
+	"[ALERT] Your mailbox is 95% full -- contact your administrator"
+check_contains "mailaudit $sc: server-alert shows the EXAMINE alert, ESC replaced by ?" "$block" \
+	"[ALERT] evil ?[31m red"
+check_not_contains "mailaudit $sc: no ESC byte in the report" "$REPORT" "$(printf '\033')"
+check_contains "mailaudit $sc: the alert near the top of the report" "$(head -12 "$of")" \
+	"Alert:     Your mailbox is 95% full -- contact your administrator"
+check_eq "mailaudit $sc: verdict WARNING (exit 1)" 1 "$rc"
 judge "mailaudit $sc" "$LIMIT_MS" "$of"
 
 # --- slow drip: one byte a second, for ever; an endless line -----------------
