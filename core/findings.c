@@ -206,7 +206,8 @@
 	  "(LOGIN-DELAY, RFC 2449), or refused the login because another session " \
 	  "holds it. A login by mailaudit would lock your own POP3 program out " \
 	  "for that long, so mailaudit left POP3 alone: an audit must never get " \
-	  "in the way of your mail. The IMAP look covers INBOX and every folder.", \
+	  "in the way of your mail. An IMAP look, when there is one, still covers " \
+	  "INBOX and every folder.", \
 	  "Nothing to do. To compare POP3 with IMAP anyway, run mailaudit with " \
 	  "--pop3-despite-login-delay at a time when no POP3 program is due to " \
 	  "fetch mail.") \
@@ -935,17 +936,17 @@ static void check_login_delay(const struct ma_audit_result *r, struct list *l)
 	struct ma_buf t = { 0 }, e = { 0 };
 	if (r->pop3_err.status == MA_ERR_IN_USE)
 		ma_buf_printf(&t, "POP3 was left alone: the server said another session holds "
-			      "the mailbox; audited over IMAP alone");
+			      "the mailbox");
 	else
 		ma_buf_printf(&t, "POP3 was left alone: the server allows a POP3 login only "
-			      "every so often (LOGIN-DELAY); audited over IMAP alone");
+			      "every so often (LOGIN-DELAY)");
+	/* Only what happened: a POP3-only audit has no IMAP look to fall back on. */
+	if (r->imap_ok)
+		ma_buf_printf(&t, "; audited over IMAP alone");
 	if (r->pop3_err.detail[0]) {
 		ma_buf_add(&e, "Server said: ", 13);
 		buf_clean(&e, r->pop3_err.detail, 200);
-		ma_buf_add(&e, "\n", 1);
 	}
-	ma_buf_printf(&e, "A POP3 login by mailaudit would have kept your own POP3 program "
-		      "out for that long. --pop3-despite-login-delay logs in anyway.");
 	add(l, K_LOGIN_DELAY, MA_SEV_INFO, &t, &e, NULL);
 }
 
