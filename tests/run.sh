@@ -65,6 +65,12 @@ run_suite() { # name, command...
 	fi
 }
 
+# Checks of the source itself (layering): once, not per build.
+for t in "$top"/tests/static/t_*.sh; do
+	[ -f "$t" ] || continue
+	run_suite "static/$(basename "$t" .sh)" bash "$t"
+done
+
 first_build=${builds%% *}
 for b in $builds; do
 	case "$b" in /*) bdir=$b ;; *) bdir="$top/$b" ;; esac

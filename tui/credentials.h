@@ -6,7 +6,7 @@
 #ifndef MA_CREDENTIALS_H
 #define MA_CREDENTIALS_H
 
-#include "status.h"
+#include "base/status.h"
 
 /* Runs cmd with /bin/sh -c; takes the first line of its stdout. Bounded by
  * timeout_s: a command that hangs is killed. */

@@ -21,9 +21,9 @@
 #include <wchar.h>
 
 #include "credentials.h"
-#include "findings.h"
-#include "ledger.h"
-#include "report.h"
+#include "audit/findings.h"
+#include "audit/ledger.h"
+#include "audit/report.h"
 #include "tui_int.h"
 
 static int sig_pipe[2] = { -1, -1 };

@@ -5,7 +5,7 @@
 #include <stdbool.h>
 #include <time.h>
 
-#include "audit.h"
+#include "audit/audit.h"
 
 struct ma_tui_args {
 	bool have_account;         /* acct is filled (-a NAME or --imap/--pop3) */

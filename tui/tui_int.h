@@ -9,10 +9,10 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "audit.h"
-#include "config.h"
+#include "audit/audit.h"
+#include "store/config.h"
 #include "keys.h"
-#include "probe.h"
+#include "doctor/probe.h"
 #include "tui.h"
 #include "worker.h"
 

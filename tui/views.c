@@ -5,9 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "findings.h"
-#include "ledger.h"
-#include "report.h"
+#include "audit/findings.h"
+#include "audit/ledger.h"
+#include "audit/report.h"
 #include "tui_int.h"
 
 int ma_severity_attr(int sev)

@@ -14,8 +14,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "audit.h"
-#include "probe.h"
+#include "audit/audit.h"
+#include "doctor/probe.h"
 
 enum ma_worker_msg_kind { MA_WMSG_PROGRESS, MA_WMSG_DONE };
 

@@ -6,7 +6,7 @@
 # Core is compiled once into OUTDIR/libcore.a with coverage instrumentation
 # (-fsanitize=fuzzer-no-link); each target links against it, so only the
 # objects it needs are pulled in. Up-to-date objects and targets are not
-# rebuilt (a changed core/*.h rebuilds all of core). Prints nothing but
+# rebuilt (a changed core/*/*.h rebuilds all of core). Prints nothing but
 # errors unless V=1. Needs clang (libFuzzer ships with it).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
@@ -39,14 +39,14 @@ newer() {
 
 # The newest core header: a change to any header rebuilds every object.
 hdr_stamp="$out/obj/.headers"
-if newer "$hdr_stamp" "$top"/core/*.h; then
+if newer "$hdr_stamp" "$top"/core/*/*.h; then
 	rm -f "$out"/obj/*.o
 	touch "$hdr_stamp"
 fi
 
 changed=0
 jobs=""
-for src in "$top"/core/*.c; do
+for src in "$top"/core/*/*.c; do
 	obj="$out/obj/$(basename "$src" .c).o"
 	if newer "$obj" "$src"; then
 		say "CC $src"
@@ -69,7 +69,7 @@ for j in $jobs; do
 done
 # Objects of removed core files must not linger in the archive.
 for obj in "$out"/obj/*.o; do
-	[ -e "$top/core/$(basename "$obj" .o).c" ] || { rm -f "$obj"; changed=1; }
+	ls "$top"/core/*/"$(basename "$obj" .o).c" >/dev/null 2>&1 || { rm -f "$obj"; changed=1; }
 done
 if [ "$changed" = 1 ] || [ ! -e "$out/libcore.a" ]; then
 	rm -f "$out/libcore.a"
@@ -78,7 +78,7 @@ fi
 
 for src in "$top"/tests/fuzz/fuzz_*.c; do
 	bin="$out/$(basename "$src" .c)"
-	if newer "$bin" "$src" "$out/libcore.a" "$top"/core/*.h; then
+	if newer "$bin" "$src" "$out/libcore.a" "$top"/core/*/*.h; then
 		say "LD $bin"
 		$CC $CFLAGS $SAN -fsanitize=fuzzer "$src" "$out/libcore.a" $LIBS -o "$bin.tmp"
 		mv "$bin.tmp" "$bin"

@@ -1,9 +1,9 @@
-/* libFuzzer target for the accounts file parser (core/config.c). The input is
+/* libFuzzer target for the accounts file parser (core/store/config.c). The input is
  * copied to an exact-size buffer so ASan sees any read past the end, and the
  * result is checked against the promises config.h makes.
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE -Icore \
- *     tests/fuzz/fuzz_config.c core/config.c core/endpoint.c core/status.c \
+ *     tests/fuzz/fuzz_config.c core/store/config.c core/net/endpoint.c core/base/status.c \
  *     -o /tmp/fuzz_config
  *   /tmp/fuzz_config -max_total_time=60 tests/fuzz/corpus/config
  */
@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "config.h"
+#include "store/config.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

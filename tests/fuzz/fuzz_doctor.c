@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "probe.h"
+#include "net/dns.h"
+#include "doctor/probe.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

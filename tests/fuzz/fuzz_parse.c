@@ -1,19 +1,19 @@
-/* libFuzzer target for every parser in core/parse.c and core/endpoint.c.
+/* libFuzzer target for every parser in core/base/parse.c and core/net/endpoint.c.
  * The first input byte picks the parser (modulo 13: 12 is ma_parse_fetch);
  * the rest is its input, copied to an exact-size buffer so ASan sees any
  * read past the end.
  *
  *   clang -g -fsanitize=fuzzer,address,undefined -Icore -D_GNU_SOURCE \
- *     tests/fuzz/fuzz_parse.c core/parse.c core/endpoint.c core/status.c \
- *     core/model.c -lcrypto -o /tmp/fuzz_parse
+ *     tests/fuzz/fuzz_parse.c core/base/parse.c core/net/endpoint.c core/base/status.c \
+ *     core/base/model.c -lcrypto -o /tmp/fuzz_parse
  *   /tmp/fuzz_parse -max_total_time=60 tests/fuzz/corpus/parse
  */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse.h"
-#include "transport.h"
+#include "base/parse.h"
+#include "net/transport.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,5 +1,5 @@
-/* libFuzzer target for the whole IMAP and POP3 client paths (core/imap.c,
- * core/pop3.c, libetpan underneath, our transport driver, the trace) fed by
+/* libFuzzer target for the whole IMAP and POP3 client paths (core/mail/imap.c,
+ * core/mail/pop3.c, libetpan underneath, our transport driver, the trace) fed by
  * a scripted server.
  *
  * Input: one mode byte, then the bytes "the server" sends, verbatim.
@@ -43,11 +43,11 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "imap.h"
-#include "parse.h"
-#include "pop3.h"
-#include "trace.h"
-#include "transport.h"
+#include "mail/imap.h"
+#include "base/parse.h"
+#include "mail/pop3.h"
+#include "net/trace.h"
+#include "net/transport.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int LLVMFuzzerInitialize(int *argc, char ***argv);
@@ -69,7 +69,7 @@ const char *__lsan_default_suppressions(void)
 		"leak:mailimap_greeting_new\n"
 		/* mailimap_section_parse: a section spec followed by anything but
 		 * "]" is dropped unfreed. UID FETCH replies no longer go through
-		 * libetpan (core/imap.c reads them), but an unsolicited FETCH
+		 * libetpan (core/mail/imap.c reads them), but an unsolicited FETCH
 		 * inside another command's reply still does. */
 		"leak:mailimap_section_spec_new\n"
 		/* A literal's string inside such a dropped structure (a leaked BYE

@@ -69,7 +69,7 @@ def msg_headers(n, subject="Hello", folded=False):
 
 def imap_folder(tag, raw, count, uidvalidity, fetch=True, closed=True, headers=True, ftag=1):
     """STATUS, EXAMINE and UID SEARCH take libetpan's numeric tags tag..tag+2;
-    UID FETCH is sent by our own reader with tag F<ftag> (core/imap.c)."""
+    UID FETCH is sent by our own reader with tag F<ftag> (core/mail/imap.c)."""
     t = tag
     out = [
         f"* STATUS {raw} (MESSAGES {count} UIDNEXT {count + 1} UIDVALIDITY {uidvalidity} UNSEEN 1)",
@@ -291,7 +291,7 @@ def imap_status_search_no():
     ])
 
 
-# ---- our own UID FETCH reader (core/imap.c) ----
+# ---- our own UID FETCH reader (core/mail/imap.c) ----
 
 def imap_two_folders(first_fetch, second_fetch=None):
     """PREAUTH, LIST of INBOX and Sent; INBOX (tags 2-4) answered with

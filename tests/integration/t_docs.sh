@@ -14,12 +14,12 @@ man=$top/docs/mailaudit.1
 [ -f "$man" ] || tap_bail "no man page ($man)"
 
 # --- options -------------------------------------------------------------
-# The long options of the getopt_long table in tui/main.c.
-longs=$(sed -n '/struct option longopts\[\]/,/^[[:space:]]*};/p' "$top/tui/main.c" |
+# The long options of the getopt_long table in cli/main.c.
+longs=$(sed -n '/struct option longopts\[\]/,/^[[:space:]]*};/p' "$top/cli/main.c" |
 	grep -o '{ *"[a-z0-9-]*"' | grep -o '[a-z0-9-]*' | sort -u)
 n=$(printf '%s\n' "$longs" | grep -c .)
-[ "$n" -ge 10 ] || fail "found the long options in tui/main.c" "only $n found: $longs"
-shorts=$(grep -o 'getopt_long([^;]*"[^"]*"' "$top/tui/main.c" | sed 's/.*"\([^"]*\)"$/\1/' | tr -d ':')
+[ "$n" -ge 10 ] || fail "found the long options in cli/main.c" "only $n found: $longs"
+shorts=$(grep -o 'getopt_long([^;]*"[^"]*"' "$top/cli/main.c" | sed 's/.*"\([^"]*\)"$/\1/' | tr -d ':')
 
 # The man page with roff's \- turned into plain hyphens.
 mantext=$(sed 's/\\-/-/g; s/\\f[BIRP]//g' "$man")
@@ -34,14 +34,14 @@ for s in $(printf '%s' "$shorts" | fold -w1); do
 	printf '%s\n' "$mantext" | grep -Eq -- "(^|[^a-z0-9-])-$s([^a-z0-9-]|\$)" || missing_man="$missing_man -$s"
 done
 if [ -z "$missing_man" ]; then
-	pass "every option of tui/main.c ($n long) is in docs/mailaudit.1"
+	pass "every option of cli/main.c ($n long) is in docs/mailaudit.1"
 else
-	fail "every option of tui/main.c is in docs/mailaudit.1" "missing:$missing_man"
+	fail "every option of cli/main.c is in docs/mailaudit.1" "missing:$missing_man"
 fi
 if [ -z "$missing_help" ]; then
-	pass "every long option of tui/main.c is in mailaudit --help"
+	pass "every long option of cli/main.c is in mailaudit --help"
 else
-	fail "every long option of tui/main.c is in mailaudit --help" "missing:$missing_help"
+	fail "every long option of cli/main.c is in mailaudit --help" "missing:$missing_help"
 fi
 
 # The man page renders without warnings, when a formatter is installed.
@@ -53,18 +53,18 @@ else
 fi
 
 # --- findings ------------------------------------------------------------
-codes=$(grep -oE '^[[:space:]]*X\(K_[A-Z0-9_]+, *"[a-z0-9-]+"' "$top/core/findings.c" |
+codes=$(grep -oE '^[[:space:]]*X\(K_[A-Z0-9_]+, *"[a-z0-9-]+"' "$top/core/audit/findings.c" |
 	grep -oE '"[a-z0-9-]+"' | tr -d '"')
 n=$(printf '%s\n' "$codes" | grep -c .)
-[ "$n" -ge 5 ] || fail "found the finding codes in core/findings.c" "only $n found"
+[ "$n" -ge 5 ] || fail "found the finding codes in core/audit/findings.c" "only $n found"
 missing=""
 for c in $codes; do
 	grep -qx "## $c" "$top/docs/findings.md" || missing="$missing $c"
 done
 if [ -z "$missing" ]; then
-	pass "every finding code of core/findings.c ($n) is a heading in docs/findings.md"
+	pass "every finding code of core/audit/findings.c ($n) is a heading in docs/findings.md"
 else
-	fail "every finding code of core/findings.c is a heading in docs/findings.md" "missing:$missing"
+	fail "every finding code of core/audit/findings.c is a heading in docs/findings.md" "missing:$missing"
 fi
 
 # --- README --------------------------------------------------------------

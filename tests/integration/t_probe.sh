@@ -1,5 +1,5 @@
 #!/bin/bash
-# The connection doctor (core/probe.c) against private Dovecots and a private
+# The connection doctor (core/doctor/probe.c) against private Dovecots and a private
 # dnsmasq on loopback, through tests/tools/probe_run: working cells, SRV
 # discovery, CNAME chains, closed and silent ports, STARTTLS missing, wrong
 # CA, name mismatch, expired certificate, wrong password, login without '@',

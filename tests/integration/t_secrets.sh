@@ -60,7 +60,7 @@ ok $(( rc < 3 ? 0 : 1 )) "full audit with a non-ASCII password (exit $rc)"
 check_contains "IMAP was audited" "$(cat "$REP")" "IMAP INBOX                 $MA_SEED_INBOX"
 check_contains "POP3 was audited" "$(cat "$REP")" "POP3 (STAT)"
 # The trace redacts the whole login command, so the AUTHENTICATE PLAIN path
-# is shown by its preconditions (core/imap.c: 8-bit password, server offers
+# is shown by its preconditions (core/mail/imap.c: 8-bit password, server offers
 # SASL-IR and AUTH=PLAIN) and by the login having worked.
 check_contains "server offers SASL-IR and AUTH=PLAIN (so the 8-bit password goes by AUTHENTICATE PLAIN)" \
 	"$(grep -m1 'CAPABILITY' "$TR")" "SASL-IR"

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "history.h"
+#include "store/history.h"
 
 #define ACCOUNT "crash@example.org", "imap.example.org"
 #define UIDVALIDITY 42

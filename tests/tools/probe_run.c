@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "probe.h"
+#include "doctor/probe.h"
 
 static int slot_of(const char *name, size_t len)
 {

@@ -17,8 +17,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "imap.h"
-#include "pop3.h"
+#include "mail/imap.h"
+#include "mail/pop3.h"
 
 static int count_msg(struct ma_message *m, void *ctx)
 {

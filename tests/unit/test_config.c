@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "config.h"
+#include "store/config.h"
 
 static ma_status parse(const char *text, struct ma_config *cfg, struct ma_error *err)
 {

@@ -10,8 +10,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "audit.h"
-#include "findings.h"
+#include "audit/audit.h"
+#include "audit/findings.h"
 
 /* 2026-11-25 10:00 UTC and a day later. */
 #define PREV 1795600800

@@ -15,8 +15,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "history.h"
-#include "parse.h"
+#include "store/history.h"
+#include "base/parse.h"
 
 #define T0 1700000000
 

@@ -1,4 +1,4 @@
-/* core/ledger.c: the loss ledger outside an audit (key, list, ack, text). */
+/* core/audit/ledger.c: the loss ledger outside an audit (key, list, ack, text). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -11,8 +11,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "history.h"
-#include "ledger.h"
+#include "store/history.h"
+#include "audit/ledger.h"
 
 static char tmp[64];
 

@@ -4,7 +4,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 
-#include "loss.h"
+#include "base/loss.h"
 
 /* One folder's numbers: allocated (UIDNEXT now - then), present, moved_in. */
 #define F(name, role, alloc, pres, moved) \

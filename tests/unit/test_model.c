@@ -1,4 +1,4 @@
-/* core/model.c: what a folder is for (ma_folder_role, ma_role_name). */
+/* core/base/model.c: what a folder is for (ma_folder_role, ma_role_name). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -6,7 +6,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "model.h"
+#include "base/model.h"
 
 static void expect_role(const char *name, unsigned special, enum ma_role want)
 {

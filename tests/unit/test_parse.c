@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "parse.h"
-#include "transport.h"
+#include "base/parse.h"
+#include "net/transport.h"
 
 /* Test strings are NUL-terminated, but the parsers must not rely on it: L()
  * passes the length, and some tests hand over an exact-size heap copy so

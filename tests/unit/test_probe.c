@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dns.h"
-#include "probe.h"
+#include "net/dns.h"
+#include "doctor/probe.h"
 
 /* ---- rules ---- */
 

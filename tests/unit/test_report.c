@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "audit.h"
-#include "findings.h"
-#include "report.h"
+#include "audit/audit.h"
+#include "audit/findings.h"
+#include "audit/report.h"
 
 /* 2026-11-25 10:00 UTC and the audit a day later. */
 #define PREV 1795600800

@@ -5,7 +5,7 @@
 #include <cmocka.h>
 #include <string.h>
 
-#include "status.h"
+#include "base/status.h"
 
 static void every_status_has_a_message_and_name(void **state)
 {

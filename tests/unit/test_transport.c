@@ -1,4 +1,4 @@
-/* core/transport.c and core/tls.c against real sockets on 127.0.0.1.
+/* core/net/transport.c and core/net/tls.c against real sockets on 127.0.0.1.
  *
  * Certificates are made here with OpenSSL's X509 API (EC P-256, fast) so
  * the test needs no CLI and can back-date an expired one. Each test starts
@@ -31,11 +31,11 @@
 #include <openssl/ssl.h>
 #include <openssl/x509v3.h>
 
-#include "imap.h"
-#include "pop3.h"
-#include "session_util.h"
-#include "trace.h"
-#include "transport.h"
+#include "mail/imap.h"
+#include "mail/pop3.h"
+#include "mail/session_util.h"
+#include "net/trace.h"
+#include "net/transport.h"
 
 /* ---- certificates ---- */
 

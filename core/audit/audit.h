@@ -1,0 +1,157 @@
+/* One audit of one mailbox: look over IMAP and POP3 at the same time,
+ * record what was seen in the history store, compare with earlier audits
+ * and turn the evidence into findings.
+ *
+ * Ownership: ma_audit_run returns a result the caller frees with
+ * ma_audit_result_free. Everything inside it belongs to the result. The
+ * password is only borrowed: ma_audit_run never copies or stores it. */
+#ifndef MA_AUDIT_H
+#define MA_AUDIT_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "audit/findings.h"
+#include "base/model.h"
+#include "base/status.h"
+#include "store/account.h"
+#include "net/trace.h"
+#include "net/transport.h"
+
+enum ma_step {
+	MA_STEP_CONNECT, MA_STEP_LOGIN, MA_STEP_FOLDERS, MA_STEP_MESSAGES,
+	MA_STEP_POP3, MA_STEP_HISTORY, MA_STEP_ANALYSIS, MA_STEP_DONE,
+};
+
+/* Progress for the TUI; called from worker threads, so it must only copy
+ * the numbers and return quickly. */
+struct ma_progress {
+	enum ma_step step;
+	const char *what;          /* e.g. the folder being read */
+	size_t done, total;        /* folders or messages */
+};
+typedef void (*ma_progress_cb)(const struct ma_progress *p, void *ctx);
+
+struct ma_audit_opts {
+	struct ma_net_opts net;
+	struct ma_trace *trace;   /* NULL: no trace */
+	const char *state_dir;    /* NULL: default history location */
+	bool no_history;          /* look only; record nothing (first-audit logic) */
+	ma_progress_cb progress;
+	void *progress_ctx;
+	time_t now;               /* 0: time(NULL); tests pin it */
+	/* One IMAP session instead of two (see look_imap): the full-screen
+	 * program, where a second session would keep both cores so busy that
+	 * key presses are answered late. */
+	bool one_imap_session;
+	/* Log in over POP3 even when the server announces LOGIN-DELAY (RFC
+	 * 2449): by default mailaudit then leaves POP3 alone, because its
+	 * login would lock the user's own POP3 program out for that long. */
+	bool pop3_despite_login_delay;
+};
+
+/* A past audit, for the history view and report. */
+struct ma_audit_summary {
+	int64_t id;
+	time_t started;
+	char outcome[32];
+	uint32_t inbox_messages;
+	uint64_t total_messages;
+	int64_t pop3_count;       /* -1 if POP3 was not looked at */
+};
+
+/* A message found gone since the previous audit. */
+struct ma_lost_msg {
+	char *folder;
+	uint32_t uid, size;
+	int64_t internaldate;
+	char *date, *from, *subject;
+	time_t last_seen;
+	char *gone_to;            /* NULL: destroyed (in no folder now) */
+	bool renumbered;          /* gone_to is its own folder: renumbered, not moved */
+	bool folder_gone;         /* its folder was deleted */
+	enum ma_role role;        /* of its folder */
+};
+
+/* A loss on record (the loss ledger, see history.h), not yet acknowledged. */
+struct ma_loss_entry {
+	int64_t id;
+	enum ma_loss_kind kind;
+	int64_t found_audit;
+	time_t found;             /* start of the audit that found it */
+	bool this_audit;          /* found by this audit */
+	char *folder;
+	enum ma_role role;
+	uint32_t count;           /* 1 for a message */
+	uint32_t size;            /* MA_LOSS_MESSAGE: as last seen */
+	int64_t internaldate;
+	char *date, *from, *subject; /* NULL if unknown; screen-safe UTF-8 not guaranteed */
+	time_t last_seen;
+	bool folder_gone;
+	time_t since;             /* MA_LOSS_UNSEEN: arrived after this */
+	uint32_t uidnext_then, uidnext_now;
+	time_t acked;             /* 0: not acknowledged */
+};
+void ma_loss_entries_free(struct ma_loss_entry *v, size_t n);
+
+struct ma_audit_result {
+	time_t started, finished;
+	char account_label[520];  /* "login @ imap-host" */
+	char login[256];          /* as configured; the analysis checks it is an address */
+	struct ma_endpoint imap_endpoint, pop3_endpoint; /* host "" = not configured */
+	bool imap_ok, pop3_ok;    /* the look succeeded */
+	bool imap_tried, pop3_tried;
+	struct ma_error imap_err, pop3_err, history_err;
+	struct ma_cert_info imap_cert, pop3_cert;
+	bool imap_tls, pop3_tls;
+	char *imap_caps;          /* space separated */
+	struct ma_folder *folders;/* INBOX first; msgs are not kept (counts only) */
+	size_t nfolders;
+	unsigned *deleted_counts; /* per folder: flagged \Deleted */
+	uint64_t *folder_sizes;   /* per folder: total bytes */
+	struct ma_pop3_view pop3;
+	bool pop3_in_use;         /* locked by another POP3 session */
+	/* Comparison with history. */
+	bool first_audit;
+	time_t prev_audit;        /* 0 if none */
+	struct ma_lost_msg *lost; /* destroyed and moved */
+	size_t nlost;
+	struct ma_audit_summary *history; /* newest first, this audit included */
+	size_t nhistory;
+	char **uidvalidity_reset; /* folders whose UIDVALIDITY changed since prev_audit */
+	size_t nuidvalidity_reset;
+	/* The loss ledger: every loss not yet acknowledged, this audit's and
+	 * earlier audits', newest first. Until the user acknowledges them
+	 * (--ack), critical ones keep the verdict CRITICAL. */
+	struct ma_loss_entry *ledger;
+	size_t nledger;
+	/* IMAP [ALERT] texts (RFC 3501 7.1: must be shown to the user), as the
+	 * server sent them (not yet cleaned), each once, in order. */
+	char **alerts;
+	size_t nalerts;
+	/* POP3 was left alone: the server announces LOGIN-DELAY (pop3_err says
+	 * how long), or it answered [LOGIN-DELAY] / [IN-USE] at login. */
+	bool pop3_skipped;
+	/* Per folder: messages now minus at the previous audit; NULL = unknown,
+	 * INT64_MIN = folder not seen before. */
+	int64_t *folder_delta;
+	/* Analysis. */
+	struct ma_finding *findings; /* most severe first */
+	size_t nfindings;
+	enum ma_severity verdict;
+	bool insecure;            /* the user turned certificate checks off */
+	uint64_t bytes_received;
+};
+
+/* Runs the audit. Returns MA_OK when a result was produced, even if some
+ * part failed (the result says what: imap_err, pop3_err, verdict UNKNOWN);
+ * an error status only when no result could be made at all (ENOMEM). */
+ma_status ma_audit_run(const struct ma_account *acct, const char *password,
+		       const struct ma_audit_opts *opts, struct ma_audit_result **out,
+		       struct ma_error *err);
+
+void ma_audit_result_free(struct ma_audit_result *r);
+
+#endif

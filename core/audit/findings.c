@@ -1,0 +1,1462 @@
+/* The analysis: turns what an audit saw into findings a mailbox owner can
+ * act on. Every number in a title comes straight from the result, so the
+ * report and the TUI can show them without re-deriving anything. */
+#include "audit/findings.h"
+
+#include <ctype.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "audit/audit.h"
+#include "base/parse.h"
+#include "audit/report.h"
+#include "base/strbuf.h"
+
+/* Client settings named once, because several fixes point at them. */
+#define FIX_KEEP_ON_SERVER \
+	"Best: use IMAP on every device; IMAP leaves mail on the server.\n" \
+	"Otherwise set every POP3 client to leave mail on the server:\n" \
+	"- Thunderbird: Account Settings > Server Settings: check \"Leave messages " \
+	"on server\" and uncheck \"For at most 14 days\" (its POP3 default deletes " \
+	"mail from the server after 14 days).\n" \
+	"- Outlook: Account settings > More settings > Advanced: check \"Leave a " \
+	"copy of messages on the server\" and untick \"Remove from server after N " \
+	"days\".\n" \
+	"- Apple Mail: Advanced: \"Remove copy from server after retrieving a " \
+	"message: Never\".\n" \
+	"- Phone apps: add the account as IMAP; with POP3 set \"delete from " \
+	"server: never\".\n" \
+	"- fetchmail: add \"keep\" to the poll entry.\n" \
+	"- getmail6: \"delete = false\" in [options]."
+
+/* Outside INBOX a POP3 program cannot delete anything: the settings to
+ * look at are those of IMAP programs and of people. */
+#define FIX_IMAP_DELETES \
+	"Check every program and person that uses this mailbox over IMAP or " \
+	"webmail:\n" \
+	"- Thunderbird: Account Settings > Server Settings: \"When I delete a " \
+	"message: Move it to the Trash folder\", and uncheck \"Empty Trash on " \
+	"Exit\" and \"Clean up (Expunge) Inbox on Exit\"; under Synchronization " \
+	"& Storage, \"Delete messages more than N days old\" deletes on the " \
+	"server too.\n" \
+	"- Outlook: AutoArchive and cleanup rules move or delete old mail.\n" \
+	"- mbsync (isync): \"Expunge Both\" or \"Expunge Far\" deletes on the " \
+	"server what was deleted on the computer; use \"Expunge None\".\n" \
+	"- Phone apps: \"delete from server when deleted here\" and limits such " \
+	"as \"keep mail for 30 days\".\n" \
+	"- Webmail, and anyone else who has the password."
+
+#define FIX_RESTORE_FROM_DEVICE \
+	"A program that had synced the folder may still have a copy: take that " \
+	"device offline before it syncs again, then put the messages back on the " \
+	"server, for example by dragging them into an IMAP folder."
+
+#define FIX_RUN_OFTEN \
+	"Run mailaudit often, for example hourly from cron with --check: a " \
+	"message that an audit saw before it was deleted can be named."
+
+#define FIX_ACK \
+	"Once recovered or accepted, run mailaudit --ack (or press A in the " \
+	"Findings view): later audits then report only new losses."
+
+/* Kind, code, why, fix. The order here is the order of findings of equal
+ * severity, so the most useful of them comes first. */
+#define MA_FINDING_KINDS(X) \
+	X(K_DESTROYED, "mail-destroyed", \
+	  "The provider keeps no backup of mail that a mail program deleted from " \
+	  "the server, so it cannot restore these messages. The device that " \
+	  "downloaded them holds the only copy: if it breaks, is lost or is reset, " \
+	  "the mail is gone for good. Your other devices never saw these messages.", \
+	  "Find the device that downloads mail over POP3 with \"delete from " \
+	  "server\" (it still has these messages) and change it:\n" \
+	  FIX_KEEP_ON_SERVER "\n" \
+	  "Then put the missing messages back on the server from that device, " \
+	  "for example by dragging them into an IMAP folder.\n" FIX_ACK) \
+	X(K_FOLDER_DESTROYED, "folder-mail-destroyed", \
+	  "The provider keeps no backup of mail that a mail program deleted from " \
+	  "the server, so it cannot restore these messages. They were not in " \
+	  "INBOX, which is all a POP3 program sees: an IMAP program, a phone app, " \
+	  "webmail or a person deleted them.", \
+	  FIX_IMAP_DELETES "\n" FIX_RESTORE_FROM_DEVICE "\n" FIX_ACK) \
+	X(K_FOLDER_DELETED, "folder-deleted", \
+	  "Deleting a folder deletes every message in it, and the provider keeps " \
+	  "no backup of mail that a mail program deleted. A POP3 program cannot " \
+	  "delete folders: an IMAP program, webmail or a person did.", \
+	  "Find out who deleted the folder (a person tidying up, a program's " \
+	  "folder sync or cleanup).\n" FIX_IMAP_DELETES "\n" \
+	  "Then create the folder again and put the messages back from a device " \
+	  "that still has them. " FIX_RESTORE_FROM_DEVICE "\n" FIX_ACK) \
+	X(K_CAME_WENT, "mail-came-and-went", \
+	  "These messages arrived after the previous audit and were deleted " \
+	  "before this one, so mailaudit never saw them: the server numbers every " \
+	  "message that arrives (UID), and those numbers, not the messages, are " \
+	  "all that is left. The provider keeps no backup, and only the device " \
+	  "that took them may still have them. A device that deletes new mail " \
+	  "minutes after it arrives is caught only this way.", \
+	  "Find the device that downloads mail over POP3 with \"delete from " \
+	  "server\" (it has these messages) and change it:\n" \
+	  FIX_KEEP_ON_SERVER "\n" FIX_RUN_OFTEN "\n" FIX_ACK) \
+	X(K_UNACKED, "losses-unacknowledged", \
+	  "Lost mail stays on record until you say that you have dealt with it, " \
+	  "so a loss is never forgotten after one report, and a monitoring check " \
+	  "that is run again still sees it. The provider keeps no backup of mail " \
+	  "that a mail program deleted.", \
+	  "If you have not done so yet, put these messages back on the server from " \
+	  "the device that still has them (mailaudit --lost lists every one, and " \
+	  "the finding of the audit that found them said what deleted them).\n" \
+	  FIX_ACK) \
+	X(K_TRASH, "trash-emptied", \
+	  "Emptying Trash or Junk deletes mail for good: the provider keeps no " \
+	  "backup. Usually that is meant; but a program that empties it on its " \
+	  "own also takes mail that was deleted by mistake.", \
+	  "Nothing to do if you emptied it. If nobody did, look for settings that " \
+	  "empty it automatically: Thunderbird \"Empty Trash on Exit\" (Server " \
+	  "Settings), phone apps and webmail that delete Trash or Junk after a " \
+	  "number of days, mbsync \"Expunge\". A message in the list that is " \
+	  "still needed can only come back from a device that has it.\n" FIX_ACK) \
+	X(K_EXPIRE, "pop3-expire", \
+	  "The server announces its POP3 EXPIRE policy (RFC 2449): how long it " \
+	  "keeps a message after a POP3 client downloaded it, whatever the client " \
+	  "is set to. Mail the server removes this way cannot be restored, and " \
+	  "devices that did not download it in time never get it.", \
+	  "Use IMAP on every device: the POP3 expiry applies only to mail a POP3 " \
+	  "client downloaded. If a device must use POP3, ask the provider whether " \
+	  "the policy can be changed for this mailbox.") \
+	X(K_DRAINED, "inbox-drained", \
+	  "Every message that ever arrived in INBOX got a number (UID). Far fewer " \
+	  "messages are on the server than were numbered, even counting every " \
+	  "other folder, so mail has been removed from the server. That may have " \
+	  "been done on purpose, but it is also exactly what a POP3 client that " \
+	  "deletes after downloading does, and the provider keeps no backup.", \
+	  "Check every device that reads this mailbox. A POP3 client set to " \
+	  "delete from the server is the usual cause:\n" FIX_KEEP_ON_SERVER) \
+	X(K_ALERT, "server-alert", \
+	  "An IMAP server sends an alert (RFC 3501: [ALERT]) for something the " \
+	  "user must be told: a full mailbox, a password about to expire, " \
+	  "maintenance, a mailbox about to be closed. Mail programs often hide " \
+	  "it.", \
+	  "Read the server's words. If they are unclear, ask the provider what " \
+	  "they mean. mailaudit only shows the alert; it does not act on it.") \
+	X(K_IN_USE, "pop3-in-use", \
+	  "POP3 lets one device at a time into the mailbox, and another device " \
+	  "held it while mailaudit looked: a device downloads this mailbox over " \
+	  "POP3, and POP3 clients often delete what they download.", \
+	  "Find the device that uses POP3 (a computer, a phone, a scanner or a " \
+	  "forwarding service) and check that it leaves mail on the server:\n" \
+	  FIX_KEEP_ON_SERVER) \
+	X(K_MISMATCH, "pop3-imap-mismatch", \
+	  "POP3 and IMAP should show the same INBOX. When they differ, messages " \
+	  "may be hidden from POP3 (already downloaded and marked), marked for " \
+	  "deletion, or have arrived or gone between the two looks. A difference " \
+	  "that stays across audits means devices see different mail.", \
+	  "Run mailaudit again; a difference caused by mail arriving during the " \
+	  "audit goes away. If it stays, compare the messages listed here in " \
+	  "webmail and check the POP3 devices' settings.") \
+	X(K_EXPUNGE, "pending-expunge", \
+	  "These messages are marked as deleted (\\Deleted) but still on the " \
+	  "server. The next time any device expunges or compacts the folder they " \
+	  "are removed for good, and the provider cannot restore them.", \
+	  "If you did not mean to delete them, unmark them now (\"Undelete\" in " \
+	  "webmail or a client that shows deleted messages). Set IMAP clients to " \
+	  "move deleted mail to Trash rather than mark it (Thunderbird: Account " \
+	  "Settings > Server Settings > \"When I delete a message: Move it to the " \
+	  "Trash folder\").") \
+	X(K_UIDVALIDITY, "uidvalidity-reset", \
+	  "The server renumbered these folders (their UIDVALIDITY changed): the " \
+	  "folder was recreated, restored or migrated. Mail programs download " \
+	  "the whole folder again, and mailaudit finds the messages by their " \
+	  "headers instead of their numbers.", \
+	  "If nobody recreated or restored these folders, ask the provider what " \
+	  "happened. The evidence says whether every message is still there; one " \
+	  "that is not is listed as lost. The next audit compares against the " \
+	  "new numbering.") \
+	X(K_IMAP_FAILED, "imap-failed", \
+	  "Without IMAP mailaudit cannot see the folders, so it cannot tell " \
+	  "whether mail is safe.", NULL) \
+	X(K_POP3_FAILED, "pop3-failed", \
+	  "Without POP3 mailaudit cannot compare what a POP3 device sees with " \
+	  "the folders, or read the server's POP3 expiry policy.", NULL) \
+	X(K_HISTORY_FAILED, "history-failed", \
+	  "Lost mail shows only as a difference from an earlier audit. Without " \
+	  "the history mailaudit cannot tell whether mail was deleted since then.", \
+	  "If the file is damaged, move it aside (it was left as it is) so that " \
+	  "mailaudit starts a new history, or restore it from a backup. Otherwise " \
+	  "fix what the message names (permissions, disk space).") \
+	X(K_INSECURE, "insecure-connection", \
+	  "Certificate checks were turned off (--insecure), so nothing proved " \
+	  "that mailaudit talked to the real server. Someone on the network could " \
+	  "have read the password and shown false results.", \
+	  "Run without --insecure. If the check fails, fix the cause it names " \
+	  "(usually the server name: use the provider's server name that the " \
+	  "certificate is for) and change the password if the network was not " \
+	  "trusted.") \
+	X(K_CERT_SOON, "cert-expires-soon", \
+	  "When the certificate expires, mail programs refuse to connect or ask " \
+	  "the user to accept an unverified certificate.", \
+	  "Servers usually renew certificates automatically a few days before " \
+	  "they expire; if this stays within a week of expiry, tell the provider.") \
+	X(K_LOGIN_DELAY, "pop3-login-delay", \
+	  "The server lets a mailbox log in over POP3 only every so often " \
+	  "(LOGIN-DELAY, RFC 2449), or refused the login because another session " \
+	  "holds it. A login by mailaudit would lock your own POP3 program out " \
+	  "for that long, so mailaudit left POP3 alone: an audit must never get " \
+	  "in the way of your mail. An IMAP look, when there is one, still covers " \
+	  "INBOX and every folder.", \
+	  "Nothing to do. To compare POP3 with IMAP anyway, run mailaudit with " \
+	  "--pop3-despite-login-delay at a time when no POP3 program is due to " \
+	  "fetch mail.") \
+	X(K_MOVED, "mail-moved", \
+	  "Moved messages are still on the server, only in another folder. A " \
+	  "POP3 device sees INBOX only, so it no longer sees them.", \
+	  "Nothing to do if these moves were meant (filters, archiving, " \
+	  "deleting to Trash). Emptying Trash deletes mail for good.") \
+	X(K_FIRST, "first-audit", \
+	  "Lost mail shows as a difference between two audits. This is the first " \
+	  "look at this mailbox, so there is nothing to compare with yet.", \
+	  "Run mailaudit again tomorrow, or in a few hours once your other " \
+	  "devices have synced: a device that deletes mail from the server shows " \
+	  "up then.") \
+	X(K_LOGIN, "login-not-full-address", \
+	  "The provider expects the full e-mail address as the login. Other login " \
+	  "forms may stop working without warning.", \
+	  "Use the full e-mail address (name@example.com) as the login on every " \
+	  "device and in mailaudit.") \
+	X(K_ALL_CLEAR, "all-clear", \
+	  "The provider keeps no backup of mail a mail program deleted, so the " \
+	  "server's copy is the only one shared by all your devices.", \
+	  "Keep every device on IMAP (or POP3 with \"Leave messages on server\") " \
+	  "and run mailaudit again from time to time.")
+
+#define KIND_ENUM(id, code, why, fix) id,
+enum kind { MA_FINDING_KINDS(KIND_ENUM) K_COUNT };
+#undef KIND_ENUM
+
+static const struct {
+	const char *code, *why, *fix;
+} kinds[K_COUNT] = {
+#define KIND_ROW(id, c, w, f) [id] = { c, w, f },
+	MA_FINDING_KINDS(KIND_ROW)
+#undef KIND_ROW
+};
+
+static const char FIX_LOGIN[] =
+	"Check the login and the password. The login is always the full e-mail "
+	"address (name@example.com). After a password change wait at least 15 "
+	"minutes before the new one works. If it still fails, set a new "
+	"password in the provider's administration and try again 15 minutes "
+	"later.";
+static const char FIX_CERT[] =
+	"Use the server name the provider lists for your hosting (its "
+	"certificate is for that name), not your own domain or an old address. "
+	"Check this computer's date and time. Only to diagnose, --insecure skips "
+	"the check.";
+static const char FIX_NET[] =
+	"Check the port and security: IMAP 993 SSL/TLS or 143 STARTTLS, POP3 "
+	"995 SSL/TLS or 110 STARTTLS. A firewall or antivirus on this computer "
+	"or network may block the port: try another network, or turn off the "
+	"antivirus's mail scanning for a moment.";
+static const char FIX_HOST[] =
+	"Check the server name for typos. Old server addresses (of the form "
+	"smtp-12345.m67.provider.net) may be shut down without warning: take "
+	"the current server names from the service addresses in the provider's "
+	"administration.";
+static const char FIX_LATER[] =
+	"Try again later. If another device is downloading mail over POP3, "
+	"mailaudit has to wait until it is done.";
+static const char FIX_OTHER[] =
+	"Try again. If it keeps failing, run mailaudit with a protocol trace and "
+	"send it to the provider's support (the trace never contains the "
+	"password).";
+static const char FIX_NOT_CONFIGURED[] =
+	"Give mailaudit the IMAP server (it is usually the same server as POP3) "
+	"so it can look at the folders.";
+
+const char *ma_severity_name(enum ma_severity s)
+{
+	switch (s) {
+	case MA_SEV_OK:
+		return "OK";
+	case MA_SEV_INFO:
+		return "INFO";
+	case MA_SEV_WARNING:
+		return "WARNING";
+	case MA_SEV_UNKNOWN:
+		return "UNKNOWN";
+	case MA_SEV_CRITICAL:
+		return "CRITICAL";
+	}
+	return "UNKNOWN";
+}
+
+int ma_severity_exit_code(enum ma_severity s)
+{
+	switch (s) {
+	case MA_SEV_OK:
+	case MA_SEV_INFO:
+		return 0;
+	case MA_SEV_WARNING:
+		return 1;
+	case MA_SEV_CRITICAL:
+		return 2;
+	case MA_SEV_UNKNOWN:
+		return 3;
+	}
+	return 3;
+}
+
+void ma_finding_clear(struct ma_finding *f)
+{
+	if (!f)
+		return;
+	free(f->title);
+	free(f->evidence);
+	memset(f, 0, sizeof *f);
+}
+
+/* ---- text helpers --------------------------------------------------------- */
+
+/* Server-supplied text, cleaned and cut to maxcp code points. */
+static void buf_clean(struct ma_buf *b, const char *s, size_t maxcp)
+{
+	if (!s)
+		return;
+	size_t size = 4 * maxcp + 4;
+	char *tmp = malloc(size);
+	if (!tmp) {
+		b->oom = true;
+		return;
+	}
+	ma_text_clean(tmp, size, s, strlen(s), maxcp);
+	ma_buf_add(b, tmp, strlen(tmp));
+	free(tmp);
+}
+
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
+
+/* ---- the list being built ------------------------------------------------ */
+
+struct list {
+	struct ma_finding *v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Takes the strings of title and ev whatever happens. */
+static void add(struct list *l, enum kind k, enum ma_severity sev, struct ma_buf *title,
+		struct ma_buf *ev, const char *fix)
+{
+	if (!ev->p)
+		ma_buf_add(ev, "", 0);
+	if (title->oom || ev->oom || !title->p || l->oom)
+		goto fail;
+	if (l->n == l->cap) {
+		size_t cap = l->cap ? 2 * l->cap : 8;
+		struct ma_finding *v = realloc(l->v, cap * sizeof *v);
+		if (!v)
+			goto fail;
+		l->v = v;
+		l->cap = cap;
+	}
+	l->v[l->n++] = (struct ma_finding){
+		.code = kinds[k].code,
+		.severity = sev,
+		.title = title->p,
+		.evidence = ev->p,
+		.why = kinds[k].why,
+		.fix = fix ? fix : kinds[k].fix,
+	};
+	return;
+fail:
+	l->oom = true;
+	free(title->p);
+	free(ev->p);
+}
+
+static const struct ma_folder *inbox_of(const struct ma_audit_result *r)
+{
+	for (size_t i = 0; i < r->nfolders; i++)
+		if (r->folders[i].name && strcasecmp(r->folders[i].name, "INBOX") == 0)
+			return &r->folders[i];
+	return NULL;
+}
+
+#define MAX_EVIDENCE 50
+
+/* ---- the loss ledger ----------------------------------------------------- */
+
+bool ma_role_loss_critical(enum ma_role role)
+{
+	/* An unknown role counts as an ordinary folder: better a false alarm
+	 * than a loss let through. */
+	return role != MA_ROLE_DRAFTS && role != MA_ROLE_TRASH && role != MA_ROLE_JUNK;
+}
+
+/* INBOX by its name too, so that INBOX's losses are always blamed on what
+ * can reach INBOX alone (POP3), whatever the history knew of roles. */
+static enum ma_role role_of(const struct ma_loss_entry *e)
+{
+	if (e->folder && strcasecmp(e->folder, "INBOX") == 0)
+		return MA_ROLE_INBOX;
+	return e->role;
+}
+
+static uint64_t messages_of(const struct ma_loss_entry *e)
+{
+	return e->kind == MA_LOSS_UNSEEN ? e->count : 1;
+}
+
+void ma_loss_counts(const struct ma_audit_result *r, struct ma_loss_counts *c)
+{
+	memset(c, 0, sizeof *c);
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		enum ma_role role = role_of(e);
+		uint64_t k = messages_of(e);
+		if (e->acked || role == MA_ROLE_DRAFTS || !k)
+			continue;
+		if (!ma_role_loss_critical(role)) {
+			if (e->this_audit)
+				c->trash_now += k;
+			continue;
+		}
+		c->unacknowledged += k;
+		if (!e->this_audit) {
+			c->earlier += k;
+			continue;
+		}
+		if (e->kind == MA_LOSS_UNSEEN)
+			c->unseen_deleted += k;
+		else
+			c->destroyed += k;
+		if (role == MA_ROLE_INBOX && !e->folder_gone)
+			c->inbox_now += k;
+		else
+			c->elsewhere_now += k;
+	}
+}
+
+/* Which finding names a message this audit found destroyed. */
+enum place { P_NONE, P_INBOX, P_FOLDER, P_GONE, P_TRASH };
+
+static enum place place_of(const struct ma_loss_entry *e)
+{
+	if (!e->this_audit || e->acked || e->kind != MA_LOSS_MESSAGE)
+		return P_NONE;
+	enum ma_role role = role_of(e);
+	if (role == MA_ROLE_DRAFTS)
+		return P_NONE;
+	if (e->folder_gone)
+		return P_GONE;
+	if (role == MA_ROLE_INBOX)
+		return P_INBOX;
+	return ma_role_loss_critical(role) ? P_FOLDER : P_TRASH;
+}
+
+/* Start of the window the losses happened in: the previous audit, or failing
+ * that the earliest time a lost message was seen. */
+static time_t loss_since(const struct ma_audit_result *r)
+{
+	if (r->prev_audit)
+		return r->prev_audit;
+	time_t t = 0;
+	for (size_t i = 0; i < r->nledger; i++)
+		if (r->ledger[i].this_audit && r->ledger[i].last_seen &&
+		    (!t || r->ledger[i].last_seen < t))
+			t = r->ledger[i].last_seen;
+	for (size_t i = 0; i < r->nlost; i++)
+		if (r->lost[i].last_seen && (!t || r->lost[i].last_seen < t))
+			t = r->lost[i].last_seen;
+	return t;
+}
+
+/* Folders and how many losses each, in the order first met. A mailbox has
+ * few folders, so a list searched from the start is enough. */
+struct tally {
+	struct {
+		const char *name;
+		uint64_t n;
+	} *v;
+	size_t n, cap;
+	bool oom;
+};
+
+static void tally_add(struct tally *t, const char *name, uint64_t n)
+{
+	name = name ? name : "?";
+	for (size_t i = 0; i < t->n; i++)
+		if (strcmp(t->v[i].name, name) == 0) {
+			t->v[i].n += n;
+			return;
+		}
+	if (t->n == t->cap) {
+		size_t cap = t->cap ? 2 * t->cap : 8;
+		void *v = realloc(t->v, cap * sizeof *t->v);
+		if (!v) {
+			t->oom = true;
+			return;
+		}
+		t->v = v;
+		t->cap = cap;
+	}
+	t->v[t->n].name = name;
+	t->v[t->n++].n = n;
+}
+
+/* A message's own date: INTERNALDATE, else its Date: header. */
+static void put_msg_date(struct ma_buf *b, int64_t internaldate, const char *date)
+{
+	char when[32];
+	if (internaldate > 0) {
+		ma_fmt_time((time_t)internaldate, when);
+		ma_buf_add(b, when, strlen(when));
+	} else if (date) {
+		buf_clean(b, date, 31);
+	} else {
+		ma_buf_add(b, "date unknown", 12);
+	}
+}
+
+/* "- 2026-11-25 08:00 Bob <bob@example.net>: Invoice (INBOX, last seen ...)" */
+static void put_message(struct ma_buf *e, const struct ma_loss_entry *m)
+{
+	char seen[32];
+	ma_buf_add(e, "- ", 2);
+	put_msg_date(e, m->internaldate, m->date);
+	ma_buf_add(e, " ", 1);
+	buf_clean(e, m->from ? m->from : "(no sender)", 40);
+	ma_buf_add(e, ": ", 2);
+	buf_clean(e, m->subject ? m->subject : "(no subject)", 60);
+	ma_buf_add(e, " (", 2);
+	buf_clean(e, m->folder ? m->folder : "?", 40);
+	ma_fmt_time(m->last_seen, seen);
+	ma_buf_printf(e, ", last seen %s)", seen);
+}
+
+static void put_since(struct ma_buf *t, time_t since)
+{
+	char when[32];
+	if (!since)
+		return;
+	ma_fmt_time(since, when);
+	ma_buf_printf(t, " since %s", when);
+}
+
+/* The messages this audit found destroyed, one finding per place: INBOX
+ * (a POP3 device can do that), other folders (it cannot), deleted folders,
+ * and Trash or Junk emptied. */
+static void check_named(const struct ma_audit_result *r, struct list *l, enum place want)
+{
+	struct tally f = { 0 };
+	size_t n = 0;
+	bool critical = false, trash = false, junk = false;
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *m = &r->ledger[i];
+		if (place_of(m) != want)
+			continue;
+		n++;
+		tally_add(&f, m->folder, 1);
+		enum ma_role role = role_of(m);
+		critical |= ma_role_loss_critical(role);
+		trash |= role == MA_ROLE_TRASH;
+		junk |= role == MA_ROLE_JUNK;
+	}
+	if (!n || f.oom) {
+		l->oom |= f.oom;
+		free(f.v);
+		return;
+	}
+	struct ma_buf t = { 0 }, e = { 0 };
+	const char *were = n == 1 ? "was" : "were", *are = n == 1 ? "is" : "are";
+	enum kind k = K_DESTROYED;
+	enum ma_severity sev = MA_SEV_CRITICAL;
+	switch (want) {
+	case P_INBOX:
+		ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, plural(n), were);
+		put_since(&t, loss_since(r));
+		ma_buf_printf(&t, " and %s in no folder", are);
+		break;
+	case P_FOLDER:
+		k = K_FOLDER_DESTROYED;
+		ma_buf_printf(&t, "%zu message%s %s deleted from ", n, plural(n), were);
+		if (f.n == 1)
+			buf_clean(&t, f.v[0].name, 40);
+		else
+			ma_buf_printf(&t, "%zu folders", f.n);
+		put_since(&t, loss_since(r));
+		ma_buf_printf(&t, " and %s in no folder", are);
+		break;
+	case P_GONE:
+		k = K_FOLDER_DELETED;
+		sev = critical ? MA_SEV_CRITICAL : MA_SEV_WARNING;
+		if (f.n == 1) {
+			ma_buf_add(&t, "Folder ", 7);
+			buf_clean(&t, f.v[0].name, 40);
+			ma_buf_printf(&t, " was deleted with %zu message%s", n, plural(n));
+		} else {
+			ma_buf_printf(&t, "%zu folders were deleted with %zu messages: ", f.n, n);
+			for (size_t i = 0; i < f.n && i < 5; i++) {
+				if (i)
+					ma_buf_add(&t, ", ", 2);
+				buf_clean(&t, f.v[i].name, 30);
+			}
+			if (f.n > 5)
+				ma_buf_add(&t, ", ...", 5);
+		}
+		for (size_t i = 0; i < f.n; i++) {
+			if (i)
+				ma_buf_add(&e, "\n", 1);
+			buf_clean(&e, f.v[i].name, 60);
+			ma_buf_printf(&e, ": deleted with %" PRIu64 " message%s", f.v[i].n,
+				      plural(f.v[i].n));
+		}
+		break;
+	default:
+		k = K_TRASH;
+		sev = MA_SEV_WARNING;
+		ma_buf_printf(&t, "%s emptied: %zu message%s deleted for good",
+			      trash && junk ? "Trash and Junk" : junk ? "Junk" : "Trash", n,
+			      plural(n));
+		put_since(&t, loss_since(r));
+		break;
+	}
+	size_t shown = 0;
+	for (size_t i = 0; i < r->nledger && shown < MAX_EVIDENCE; i++) {
+		if (place_of(&r->ledger[i]) != want)
+			continue;
+		if (e.len)
+			ma_buf_add(&e, "\n", 1);
+		put_message(&e, &r->ledger[i]);
+		shown++;
+	}
+	if (n > shown)
+		ma_buf_printf(&e, "\n... and %zu more", n - shown);
+	free(f.v);
+	add(l, k, sev, &t, &e, NULL);
+}
+
+static const char FIX_CAME_WENT_FOLDER[] =
+	"These messages were not in INBOX, which is all a POP3 program sees: an "
+	"IMAP program, a phone app, webmail or a person deleted them, or moved "
+	"them out of this mailbox.\n" FIX_IMAP_DELETES "\n" FIX_RUN_OFTEN "\n" FIX_ACK;
+static const char FIX_CAME_WENT_TRASH[] =
+	"Mail deleted into Trash or Junk and then emptied for good, before an "
+	"audit could see it. Nothing to do if that was meant. If nobody empties "
+	"them by hand, look for automatic cleanup: Thunderbird \"Empty Trash on "
+	"Exit\", phone apps and webmail that delete Trash or Junk after some "
+	"days, mbsync \"Expunge\".\n" FIX_ACK;
+
+/* Mail that arrived after the previous audit and was deleted before this
+ * one: counted from UIDs, never seen, so never named. */
+static void check_came_went(const struct ma_audit_result *r, struct list *l)
+{
+	struct tally f = { 0 };
+	uint64_t total = 0;
+	bool critical = false, inbox = false;
+	time_t since = 0;
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		enum ma_role role = role_of(e);
+		if (!e->this_audit || e->acked || e->kind != MA_LOSS_UNSEEN || !e->count ||
+		    role == MA_ROLE_DRAFTS)
+			continue;
+		total += e->count;
+		tally_add(&f, e->folder, e->count);
+		critical |= ma_role_loss_critical(role);
+		inbox |= role == MA_ROLE_INBOX;
+		if (e->since && (!since || e->since < since))
+			since = e->since;
+	}
+	if (!total || f.oom) {
+		l->oom |= f.oom;
+		free(f.v);
+		return;
+	}
+	struct ma_buf t = { 0 }, e = { 0 };
+	const char *them = total == 1 ? "it" : "them";
+	ma_buf_printf(&t, "%" PRIu64 " message%s arrived in ", total, plural(total));
+	if (f.n == 1)
+		buf_clean(&t, f.v[0].name, 40);
+	else
+		ma_buf_printf(&t, "%zu folders", f.n);
+	put_since(&t, since);
+	ma_buf_printf(&t, " and %s deleted before this audit; mailaudit never saw %s, so it "
+		      "cannot name %s", total == 1 ? "was" : "were", them, them);
+	free(f.v);
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *x = &r->ledger[i];
+		if (!x->this_audit || x->acked || x->kind != MA_LOSS_UNSEEN || !x->count ||
+		    role_of(x) == MA_ROLE_DRAFTS)
+			continue;
+		uint32_t arrived = x->uidnext_now > x->uidnext_then ?
+					   x->uidnext_now - x->uidnext_then : 0;
+		char then[32];
+		ma_fmt_time(x->since, then);
+		buf_clean(&e, x->folder ? x->folder : "?", 60);
+		ma_buf_printf(&e, ": UIDNEXT %" PRIu32 " at the previous audit (%s), %" PRIu32
+			      " now: %" PRIu32 " message%s arrived since; at least %" PRIu32
+			      " of them %s in no folder now.\n",
+			      x->uidnext_then, then, x->uidnext_now, arrived, plural(arrived),
+			      x->count, x->count == 1 ? "is" : "are");
+	}
+	ma_buf_printf(&e, "How sure: a lower bound if the server numbers arrivals one after "
+		      "another, as Dovecot does. Arrivals that may have been moved to "
+		      "another folder, or are still there, are not counted.");
+	add(l, K_CAME_WENT, critical ? MA_SEV_CRITICAL : MA_SEV_WARNING, &t, &e,
+	    inbox ? NULL : critical ? FIX_CAME_WENT_FOLDER : FIX_CAME_WENT_TRASH);
+}
+
+/* Critical losses that earlier audits found and nobody acknowledged: they
+ * hold the verdict until --ack. Trash and Junk emptied earlier do not (they
+ * stay in --lost). */
+static void check_unacked(const struct ma_audit_result *r, struct list *l)
+{
+	uint64_t total = 0;
+	size_t nent = 0;
+	time_t oldest = 0;
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		if (e->this_audit || e->acked || !messages_of(e) ||
+		    !ma_role_loss_critical(role_of(e)))
+			continue;
+		total += messages_of(e);
+		nent++;
+		if (e->found && (!oldest || e->found < oldest))
+			oldest = e->found;
+	}
+	if (!total)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "%" PRIu64 " lost message%s found by earlier audits", total,
+		      plural(total));
+	put_since(&t, oldest);
+	ma_buf_printf(&t, " %s not acknowledged yet", total == 1 ? "is" : "are");
+	size_t shown = 0;
+	for (size_t i = 0; i < r->nledger && shown < MAX_EVIDENCE; i++) {
+		const struct ma_loss_entry *m = &r->ledger[i];
+		if (m->this_audit || m->acked || !messages_of(m) ||
+		    !ma_role_loss_critical(role_of(m)))
+			continue;
+		char found[32];
+		ma_fmt_time(m->found, found);
+		if (shown++)
+			ma_buf_add(&e, "\n", 1);
+		ma_buf_printf(&e, "- found %s in ", found);
+		buf_clean(&e, m->folder ? m->folder : "?", 40);
+		ma_buf_add(&e, ": ", 2);
+		if (m->kind == MA_LOSS_UNSEEN) {
+			char then[32];
+			ma_fmt_time(m->since, then);
+			ma_buf_printf(&e, "%" PRIu32 " message%s that arrived after %s, deleted "
+				      "unseen", m->count, plural(m->count), then);
+			continue;
+		}
+		put_msg_date(&e, m->internaldate, m->date);
+		ma_buf_add(&e, " ", 1);
+		buf_clean(&e, m->from ? m->from : "(no sender)", 40);
+		ma_buf_add(&e, ": ", 2);
+		buf_clean(&e, m->subject ? m->subject : "(no subject)", 60);
+	}
+	if (nent > shown)
+		ma_buf_printf(&e, "\n... and %zu more (mailaudit --lost lists them all)",
+			      nent - shown);
+	add(l, K_UNACKED, MA_SEV_CRITICAL, &t, &e, NULL);
+}
+
+/* RFC 3501 7.1: an [ALERT] must be shown to the user; as the server's own
+ * words, cleaned, since nothing vouches for them. */
+static void check_alerts(const struct ma_audit_result *r, struct list *l)
+{
+	size_t n = 0;
+	const char *only = NULL;
+	for (size_t i = 0; i < r->nalerts; i++)
+		if (r->alerts[i] && r->alerts[i][0])
+			n++, only = r->alerts[i];
+	if (!n)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	if (n == 1) {
+		ma_buf_add(&t, "The IMAP server says: ", 22);
+		buf_clean(&t, only, 150);
+	} else {
+		ma_buf_printf(&t, "The IMAP server sent %zu alerts", n);
+	}
+	for (size_t i = 0; i < r->nalerts; i++) {
+		if (!r->alerts[i] || !r->alerts[i][0])
+			continue;
+		if (e.len)
+			ma_buf_add(&e, "\n", 1);
+		ma_buf_add(&e, "[ALERT] ", 8);
+		buf_clean(&e, r->alerts[i], 400);
+	}
+	add(l, K_ALERT, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+/* ---- the other checks, in table order ----------------------------------- */
+
+/* RFC 2449: "EXPIRE" SP ("NEVER" / 1*DIGIT) [SP "USER"]. */
+static bool parse_expire(const char *line, bool *never, unsigned long *days, bool *user)
+{
+	while (*line == ' ' || *line == '\t')
+		line++;
+	if (strncasecmp(line, "EXPIRE", 6) != 0 || (line[6] != ' ' && line[6] != '\t'))
+		return false;
+	const char *p = line + 6;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*never = false;
+	*days = 0;
+	if (strncasecmp(p, "NEVER", 5) == 0) {
+		*never = true;
+		p += 5;
+	} else if (isdigit((unsigned char)*p)) {
+		unsigned long v = 0;
+		for (; isdigit((unsigned char)*p); p++)
+			v = v > 100000 ? v : v * 10 + (unsigned long)(*p - '0');
+		*days = v;
+	} else {
+		return false;
+	}
+	while (*p == ' ' || *p == '\t')
+		p++;
+	*user = strncasecmp(p, "USER", 4) == 0;
+	return *p == '\0' || *p == '\r' || *p == '\n' || *user;
+}
+
+static void check_expire(const struct ma_audit_result *r, struct list *l)
+{
+	/* The last line wins: after login the server shows this mailbox's own
+	 * policy, and a session keeps the lines in the order it got them. */
+	const char *line = NULL;
+	bool never = false, user = false;
+	unsigned long days = 0;
+	for (size_t i = 0; i < r->pop3.ncapa; i++) {
+		bool nv, us;
+		unsigned long d;
+		if (r->pop3.capa[i] && parse_expire(r->pop3.capa[i], &nv, &d, &us)) {
+			line = r->pop3.capa[i];
+			never = nv;
+			days = d;
+			user = us;
+		}
+	}
+	if (!line)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	enum ma_severity sev;
+	if (never) {
+		sev = MA_SEV_INFO;
+		ma_buf_printf(&t, "The server never deletes mail on its own after a POP3 "
+			   "download (POP3 EXPIRE NEVER)");
+	} else if (days == 0) {
+		sev = MA_SEV_CRITICAL;
+		ma_buf_printf(&t, "The server deletes every message as soon as a POP3 client "
+			   "has downloaded it (POP3 EXPIRE 0)");
+	} else {
+		sev = MA_SEV_WARNING;
+		ma_buf_printf(&t, "The server deletes mail %lu day%s after a POP3 client "
+			   "downloaded it (POP3 EXPIRE %lu)", days, plural(days), days);
+	}
+	ma_buf_add(&e, "POP3 CAPA: ", 11);
+	buf_clean(&e, line, 60);
+	if (user)
+		ma_buf_printf(&e, "\nUSER: the policy can differ per mailbox; after login "
+			   "the server shows this mailbox's own.");
+	add(l, K_EXPIRE, sev, &t, &e, NULL);
+}
+
+static void check_drained(const struct ma_audit_result *r, struct list *l)
+{
+	const struct ma_folder *in = inbox_of(r);
+	if (!r->imap_ok || !in || in->uidnext < 2)
+		return;
+	uint64_t used = (uint64_t)in->uidnext - 1;
+	if (used <= in->messages)
+		return;
+	uint64_t left = used - in->messages, held = 0;
+	for (size_t i = 0; i < r->nfolders; i++)
+		if (&r->folders[i] != in && !r->folders[i].noselect)
+			held += r->folders[i].messages;
+	if (left <= held)
+		return;
+	uint64_t bound = left - held;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "At least %" PRIu64 " message%s that arrived in INBOX %s no "
+		   "longer on the server (estimated from UIDs)", bound, plural(bound),
+		   bound == 1 ? "is" : "are");
+	ma_buf_printf(&e,
+		   "INBOX has given out %" PRIu64 " UIDs (UIDNEXT %" PRIu32 ", UIDVALIDITY %" PRIu32
+		   ") and holds %" PRIu32 " message%s: %" PRIu64 " left INBOX.\n"
+		   "All other folders hold %" PRIu64 " message%s together.\n"
+		   "%" PRIu64 " - %" PRIu64 " = %" PRIu64 ": at least that many must have "
+		   "left the server.\n"
+		   "UIDs are also used up by messages moved into INBOX and out again, "
+		   "and messages deleted on purpose (spam, an emptied Trash) count too, "
+		   "so this does not prove that a device deleted them. It is a lower "
+		   "bound on mail gone from the server only if the server numbers "
+		   "INBOX messages one after another (Dovecot does) and mail was not "
+		   "moved back into INBOX; it covers only the time since UIDVALIDITY %" PRIu32
+		   " was set.",
+		   used, in->uidnext, in->uidvalidity, in->messages, plural(in->messages), left,
+		   held, plural(held), left, held, bound, in->uidvalidity);
+	/* Never less than a warning, however small: a verdict of OK next to a
+	 * finding that says mail left the server would contradict itself. */
+	add(l, K_DRAINED, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+static void check_in_use(const struct ma_audit_result *r, struct list *l)
+{
+	if (!r->pop3_in_use)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "Another device was downloading this mailbox over POP3 during "
+		   "the audit (the mailbox was locked)");
+	if (r->pop3_err.detail[0]) {
+		ma_buf_add(&e, "Server said: ", 13);
+		buf_clean(&e, r->pop3_err.detail, 200);
+	}
+	add(l, K_IN_USE, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+/* POP3 left alone on purpose is no failure. A mailbox locked by another
+ * session is said by pop3-in-use, once. */
+static void check_login_delay(const struct ma_audit_result *r, struct list *l)
+{
+	if (!r->pop3_skipped || r->pop3_in_use)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	if (r->pop3_err.status == MA_ERR_IN_USE)
+		ma_buf_printf(&t, "POP3 was left alone: the server said another session holds "
+			      "the mailbox");
+	else
+		ma_buf_printf(&t, "POP3 was left alone: the server allows a POP3 login only "
+			      "every so often (LOGIN-DELAY)");
+	/* Only what happened: a POP3-only audit has no IMAP look to fall back on. */
+	if (r->imap_ok)
+		ma_buf_printf(&t, "; audited over IMAP alone");
+	if (r->pop3_err.detail[0]) {
+		ma_buf_add(&e, "Server said: ", 13);
+		buf_clean(&e, r->pop3_err.detail, 200);
+	}
+	add(l, K_LOGIN_DELAY, MA_SEV_INFO, &t, &e, NULL);
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return (x > y) - (x < y);
+}
+
+/* "1-40, 45, 50-120" from sorted uids, cut after about 300 characters. */
+static void put_ranges(struct ma_buf *b, const uint32_t *u, size_t n)
+{
+	size_t start_len = b->len;
+	for (size_t i = 0; i < n;) {
+		size_t j = i;
+		while (j + 1 < n && u[j + 1] <= u[j] + 1)
+			j++;
+		if (b->len - start_len > 300) {
+			ma_buf_printf(b, ", ... (%zu more)", n - i);
+			return;
+		}
+		ma_buf_printf(b, "%s%" PRIu32, i ? ", " : "", u[i]);
+		if (u[j] != u[i])
+			ma_buf_printf(b, "-%" PRIu32, u[j]);
+		i = j + 1;
+	}
+}
+
+/* Sorted uids of a that are not in sorted b. */
+static size_t u32_minus(const uint32_t *a, size_t na, const uint32_t *b, size_t nb, uint32_t *out)
+{
+	size_t n = 0, j = 0;
+	for (size_t i = 0; i < na; i++) {
+		while (j < nb && b[j] < a[i])
+			j++;
+		if (j == nb || b[j] != a[i])
+			out[n++] = a[i];
+	}
+	return n;
+}
+
+static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folder *in,
+			  struct ma_buf *e)
+{
+	size_t n = r->pop3.nentries, nother = 0, nseen = 0;
+	uint32_t other_validity = 0;
+	uint32_t *seen = malloc((n ? n : 1) * sizeof *seen);
+	if (!seen) {
+		e->oom = true;
+		return;
+	}
+	for (size_t i = 0; i < n; i++) {
+		const char *u = r->pop3.entries[i].uidl;
+		uint32_t uid, validity;
+		if (!ma_dovecot_uidl_decode(u, strnlen(u, sizeof r->pop3.entries[i].uidl), &uid,
+					    &validity)) {
+			free(seen);
+			return;
+		}
+		if (validity == in->uidvalidity) {
+			seen[nseen++] = uid;
+		} else {
+			nother++;
+			other_validity = validity;
+		}
+	}
+	qsort(seen, nseen, sizeof *seen, cmp_u32);
+	ma_buf_printf(e, "\nPOP3 sees INBOX UIDs ");
+	put_ranges(e, seen, nseen);
+	ma_buf_printf(e, " (its UIDLs are Dovecot's: UID then UIDVALIDITY in hex).");
+	if (nother)
+		ma_buf_printf(e, "\n%zu POP3 message%s carry UIDVALIDITY %" PRIu32 ", not INBOX's "
+			   "%" PRIu32 " (an older numbering).", nother, plural(nother),
+			   other_validity, in->uidvalidity);
+	if (in->nmsgs) {
+		uint32_t *imap = malloc(in->nmsgs * sizeof *imap);
+		uint32_t *diff = malloc((in->nmsgs > nseen ? in->nmsgs : nseen) * sizeof *diff + 1);
+		if (!imap || !diff) {
+			e->oom = true;
+		} else {
+			for (size_t i = 0; i < in->nmsgs; i++)
+				imap[i] = in->msgs[i].uid;
+			qsort(imap, in->nmsgs, sizeof *imap, cmp_u32);
+			size_t nd = u32_minus(imap, in->nmsgs, seen, nseen, diff);
+			if (nd) {
+				ma_buf_printf(e, "\nIn IMAP but not in POP3: UIDs ");
+				put_ranges(e, diff, nd);
+			}
+			nd = u32_minus(seen, nseen, imap, in->nmsgs, diff);
+			if (nd) {
+				ma_buf_printf(e, "\nIn POP3 but not in IMAP: UIDs ");
+				put_ranges(e, diff, nd);
+			}
+		}
+		free(imap);
+		free(diff);
+	} else {
+		ma_buf_printf(e, "\nIMAP INBOX: UIDNEXT %" PRIu32 ".", in->uidnext);
+	}
+	free(seen);
+}
+
+static void check_mismatch(const struct ma_audit_result *r, struct list *l)
+{
+	const struct ma_folder *in = inbox_of(r);
+	if (!r->pop3_ok || !r->imap_ok || !in || r->pop3.stat_count == in->messages)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "POP3 shows %" PRIu32 " message%s but the IMAP INBOX holds %" PRIu32,
+		   r->pop3.stat_count, plural(r->pop3.stat_count), in->messages);
+	char psize[32], isize[32];
+	ma_fmt_size(r->pop3.stat_size, psize);
+	ma_buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
+		   plural(r->pop3.stat_count), psize);
+	if (r->folder_sizes) {
+		ma_fmt_size(r->folder_sizes[in - r->folders], isize);
+		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s, %s.", in->messages,
+			   plural(in->messages), isize);
+	} else {
+		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s.", in->messages,
+			   plural(in->messages));
+	}
+	size_t before = e.len;
+	if (r->pop3.nentries)
+		mismatch_uids(r, in, &e);
+	if (e.len == before)
+		ma_buf_printf(&e, "\nThe POP3 UIDLs are not Dovecot's default, so messages "
+			   "cannot be matched one by one; only the counts and sizes compare.");
+	add(l, K_MISMATCH, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+static void check_expunge(const struct ma_audit_result *r, struct list *l)
+{
+	if (!r->deleted_counts)
+		return;
+	uint64_t total = 0;
+	size_t nf = 0;
+	for (size_t i = 0; i < r->nfolders; i++)
+		if (r->deleted_counts[i]) {
+			total += r->deleted_counts[i];
+			nf++;
+		}
+	if (!total)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "%" PRIu64 " message%s %s marked as deleted in %zu folder%s and "
+		   "will disappear at the next expunge", total, plural(total),
+		   total == 1 ? "is" : "are", nf, plural(nf));
+	bool first = true;
+	for (size_t i = 0; i < r->nfolders; i++) {
+		if (!r->deleted_counts[i])
+			continue;
+		if (!first)
+			ma_buf_add(&e, "\n", 1);
+		first = false;
+		buf_clean(&e, r->folders[i].name ? r->folders[i].name : "?", 50);
+		ma_buf_printf(&e, ": %u of %" PRIu32 " message%s flagged \\Deleted",
+			   r->deleted_counts[i], r->folders[i].messages,
+			   plural(r->folders[i].messages));
+	}
+	add(l, K_EXPUNGE, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+static bool same_folder(const char *a, const char *b)
+{
+	if (!a || !b)
+		return false;
+	return strcmp(a, b) == 0 ||
+	       (strcasecmp(a, "INBOX") == 0 && strcasecmp(b, "INBOX") == 0);
+}
+
+/* A gone message found again in its own folder was renumbered, not moved:
+ * a UIDVALIDITY reset, or the same message stored again. */
+static bool renumbered(const struct ma_lost_msg *m)
+{
+	return m->renumbered || (m->gone_to && same_folder(m->folder, m->gone_to));
+}
+
+static void check_uidvalidity(const struct ma_audit_result *r, struct list *l)
+{
+	size_t n = r->nuidvalidity_reset;
+	if (!n)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	uint64_t kept_all = 0;
+	bool every = true;
+	for (size_t i = 0; i < n; i++) {
+		const char *name = r->uidvalidity_reset[i];
+		uint64_t kept = 0, other = 0;
+		for (size_t j = 0; j < r->nlost; j++) {
+			if (!same_folder(r->lost[j].folder, name))
+				continue;
+			if (renumbered(&r->lost[j]))
+				kept++;
+			else
+				other++;
+		}
+		if (i)
+			ma_buf_add(&e, "\n", 1);
+		buf_clean(&e, name ? name : "?", 60);
+		if (kept && !other)
+			ma_buf_printf(&e, ": all %" PRIu64 " message%s %s still there (renumbered by "
+				      "the server)", kept, plural(kept), kept == 1 ? "is" : "are");
+		else if (kept)
+			ma_buf_printf(&e, ": %" PRIu64 " of %" PRIu64 " earlier messages are still "
+				      "there (renumbered by the server); the others are listed as "
+				      "moved or lost", kept, kept + other);
+		every &= kept && !other;
+		kept_all += kept;
+	}
+	ma_buf_printf(&t, "The server renumbered %zu folder%s since the previous audit "
+		   "(UIDVALIDITY changed)", n, plural(n));
+	if (every)
+		ma_buf_printf(&t, "; all %" PRIu64 " message%s %s still there", kept_all,
+			      plural(kept_all), kept_all == 1 ? "is" : "are");
+	add(l, K_UIDVALIDITY, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+static const char *failure_fix(ma_status st)
+{
+	switch (st) {
+	case MA_ERR_LOGIN:
+	case MA_ERR_BAD_CREDENTIAL:
+		return FIX_LOGIN;
+	case MA_ERR_TLS_HANDSHAKE:
+	case MA_ERR_CERT_EXPIRED:
+	case MA_ERR_CERT_NOT_YET_VALID:
+	case MA_ERR_CERT_NAME_MISMATCH:
+	case MA_ERR_CERT_UNTRUSTED:
+	case MA_ERR_CERT_SELF_SIGNED:
+	case MA_ERR_CERT_INVALID:
+		return FIX_CERT;
+	case MA_ERR_CONNECT_TIMEOUT:
+	case MA_ERR_READ_TIMEOUT:
+	case MA_ERR_REFUSED:
+	case MA_ERR_UNREACHABLE:
+	case MA_ERR_NETWORK:
+	case MA_ERR_CLOSED:
+	case MA_ERR_STARTTLS_MISSING:
+	case MA_ERR_PLAINTEXT_REFUSED:
+		return FIX_NET;
+	case MA_ERR_HOST_UNKNOWN:
+	case MA_ERR_DNS:
+		return FIX_HOST;
+	case MA_ERR_IN_USE:
+	case MA_ERR_LOGIN_DELAY:
+	case MA_ERR_SERVER_TEMP:
+		return FIX_LATER;
+	default:
+		return FIX_OTHER;
+	}
+}
+
+static void check_failed(const struct ma_audit_result *r, struct list *l, bool imap)
+{
+	bool tried = imap ? r->imap_tried : r->pop3_tried;
+	bool ok = imap ? r->imap_ok : r->pop3_ok;
+	const struct ma_error *err = imap ? &r->imap_err : &r->pop3_err;
+	const char *proto = imap ? "IMAP" : "POP3";
+	if (ok || (!imap && !tried) || (!imap && (r->pop3_in_use || r->pop3_skipped)))
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	const char *fix;
+	if (!tried) {
+		ma_buf_printf(&t, "IMAP was not audited: no IMAP server is configured");
+		fix = FIX_NOT_CONFIGURED;
+	} else {
+		char msg[700];
+		struct ma_error shown = *err;
+		if (shown.status == MA_OK)
+			shown.status = MA_ERR_PROTOCOL;
+		ma_error_format(&shown, msg, sizeof msg);
+		ma_buf_printf(&t, "%s could not be audited: ", proto);
+		buf_clean(&t, msg, 300);
+		ma_buf_printf(&e, "Status: %s", ma_status_name(shown.status));
+		fix = failure_fix(shown.status);
+	}
+	add(l, imap ? K_IMAP_FAILED : K_POP3_FAILED, MA_SEV_UNKNOWN, &t, &e, fix);
+}
+
+/* A history that cannot be read or written must not end in "all clear":
+ * the comparison that finds lost mail did not happen. */
+static void check_history(const struct ma_audit_result *r, struct list *l)
+{
+	if (r->history_err.status == MA_OK)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	char msg[700];
+	ma_error_format(&r->history_err, msg, sizeof msg);
+	/* The detail names the file first, so a shortened check line keeps it. */
+	ma_buf_printf(&t, "History not usable, losses not checked: ");
+	buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
+	buf_clean(&e, msg, 400);
+	ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
+	add(l, K_HISTORY_FAILED, MA_SEV_UNKNOWN, &t, &e, NULL);
+}
+
+static void check_insecure(const struct ma_audit_result *r, struct list *l)
+{
+	if (!r->insecure)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "Certificate checks were turned off (--insecure): the servers "
+		   "were not proven genuine");
+	add(l, K_INSECURE, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+static void check_cert(const struct ma_audit_result *r, struct list *l)
+{
+	const struct ma_cert_info *c[2] = { &r->imap_cert, &r->pop3_cert };
+	const char *names[2] = { "IMAP", "POP3" };
+	bool soon[2];
+	for (int i = 0; i < 2; i++)
+		soon[i] = c[i]->present && c[i]->not_after_t &&
+			  c[i]->not_after_t - r->finished <= 21 * 86400;
+	if (!soon[0] && !soon[1])
+		return;
+	/* One server with one certificate for both protocols is one problem. */
+	bool same = soon[0] && soon[1] && strcmp(c[0]->sha256, c[1]->sha256) == 0;
+	int first = soon[0] ? 0 : 1;
+	if (soon[0] && soon[1] && c[1]->not_after_t < c[0]->not_after_t)
+		first = 1;
+	struct ma_buf t = { 0 }, e = { 0 };
+	long long secs = (long long)(c[first]->not_after_t - r->finished);
+	long long days = (secs < 0 ? -secs : secs) / 86400;
+	const char *who = same ? "IMAP and POP3" : names[first];
+	if (secs < 0)
+		ma_buf_printf(&t, "The %s server's certificate expired %lld day%s ago", who, days,
+			   plural((uint64_t)days));
+	else
+		ma_buf_printf(&t, "The %s server's certificate expires in %lld day%s", who, days,
+			   plural((uint64_t)days));
+	for (int i = 0; i < 2; i++) {
+		if (!soon[i] || (same && i == 1))
+			continue;
+		if (e.len)
+			ma_buf_add(&e, "\n", 1);
+		ma_buf_printf(&e, "%s: ", same ? who : names[i]);
+		buf_clean(&e, c[i]->subject, 80);
+		ma_buf_add(&e, ", valid until ", 14);
+		buf_clean(&e, c[i]->not_after, 31);
+	}
+	add(l, K_CERT_SOON, MA_SEV_WARNING, &t, &e, NULL);
+}
+
+struct move_group {
+	const char *from, *to;
+	size_t n;
+};
+
+static void check_moved(const struct ma_audit_result *r, struct list *l)
+{
+	struct move_group *g = NULL;
+	size_t ng = 0, total = 0;
+	for (size_t i = 0; i < r->nlost; i++) {
+		const struct ma_lost_msg *m = &r->lost[i];
+		if (!m->gone_to || renumbered(m))
+			continue;
+		const char *from = m->folder ? m->folder : "?";
+		size_t j = 0;
+		while (j < ng && !(strcmp(g[j].from, from) == 0 && strcmp(g[j].to, m->gone_to) == 0))
+			j++;
+		if (j == ng) {
+			struct move_group *ng2 = realloc(g, (ng + 1) * sizeof *g);
+			if (!ng2) {
+				free(g);
+				l->oom = true;
+				return;
+			}
+			g = ng2;
+			g[ng++] = (struct move_group){ from, m->gone_to, 0 };
+		}
+		g[j].n++;
+		total++;
+	}
+	if (!total)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	for (size_t j = 0; j < ng && j < MAX_EVIDENCE; j++) {
+		if (j)
+			ma_buf_add(&e, "\n", 1);
+		ma_buf_printf(&e, "%zu message%s moved from ", g[j].n, plural(g[j].n));
+		buf_clean(&e, g[j].from, 40);
+		ma_buf_add(&e, " to ", 4);
+		buf_clean(&e, g[j].to, 40);
+	}
+	if (ng > MAX_EVIDENCE)
+		ma_buf_printf(&e, "\n... and %zu more folder pairs", ng - MAX_EVIDENCE);
+	if (ng == 1) {
+		/* The title says it all. */
+		ma_buf_add(&t, e.p ? e.p : "", e.len);
+		e.len = 0;
+		if (e.p)
+			e.p[0] = '\0';
+	} else {
+		char since[32];
+		ma_fmt_time(loss_since(r), since);
+		ma_buf_printf(&t, "%zu messages moved to other folders", total);
+		if (loss_since(r))
+			ma_buf_printf(&t, " since %s", since);
+	}
+	free(g);
+	add(l, K_MOVED, MA_SEV_INFO, &t, &e, NULL);
+}
+
+static void check_first(const struct ma_audit_result *r, struct list *l)
+{
+	if (!r->first_audit)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "First audit of this mailbox: no earlier look to compare with yet");
+	add(l, K_FIRST, MA_SEV_INFO, &t, &e, NULL);
+}
+
+static void check_login(const struct ma_audit_result *r, struct list *l)
+{
+	if (!r->login[0] || strchr(r->login, '@'))
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_add(&t, "The login \"", 11);
+	buf_clean(&t, r->login, 60);
+	ma_buf_add(&t, "\" is not a full e-mail address", 30);
+	add(l, K_LOGIN, MA_SEV_INFO, &t, &e, NULL);
+}
+
+static void check_all_clear(const struct ma_audit_result *r, struct list *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (l->v[i].severity > MA_SEV_INFO)
+			return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	uint64_t total = 0;
+	for (size_t i = 0; i < r->nfolders; i++)
+		total += r->folders[i].messages;
+	ma_buf_printf(&t, "No sign of lost mail: %" PRIu64 " message%s in %zu folder%s", total,
+		   plural(total), r->nfolders, plural(r->nfolders));
+	if (r->first_audit)
+		ma_buf_printf(&t, " (losses show from the next audit on)");
+	add(l, K_ALL_CLEAR, MA_SEV_OK, &t, &e, NULL);
+}
+
+ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
+{
+	if (!r)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no audit result to analyse");
+	for (size_t i = 0; i < r->nfindings; i++)
+		ma_finding_clear(&r->findings[i]);
+	free(r->findings);
+	r->findings = NULL;
+	r->nfindings = 0;
+
+	struct list l = { 0 };
+	check_named(r, &l, P_INBOX);
+	check_named(r, &l, P_FOLDER);
+	check_named(r, &l, P_GONE);
+	check_came_went(r, &l);
+	check_unacked(r, &l);
+	check_named(r, &l, P_TRASH);
+	check_expire(r, &l);
+	check_drained(r, &l);
+	check_alerts(r, &l);
+	check_in_use(r, &l);
+	check_mismatch(r, &l);
+	check_expunge(r, &l);
+	check_uidvalidity(r, &l);
+	check_failed(r, &l, true);
+	check_failed(r, &l, false);
+	check_history(r, &l);
+	check_insecure(r, &l);
+	check_cert(r, &l);
+	check_login_delay(r, &l);
+	check_moved(r, &l);
+	check_first(r, &l);
+	check_login(r, &l);
+	check_all_clear(r, &l);
+	if (l.oom) {
+		for (size_t i = 0; i < l.n; i++)
+			ma_finding_clear(&l.v[i]);
+		free(l.v);
+		r->verdict = MA_SEV_UNKNOWN;
+		return ma_fail(err, MA_ERR_NOMEM, "while analysing the audit");
+	}
+
+	/* Stable insertion sort, worst first: the checks ran in table order,
+	 * which stays the order within a severity. */
+	for (size_t i = 1; i < l.n; i++) {
+		struct ma_finding f = l.v[i];
+		size_t j = i;
+		for (; j > 0 && l.v[j - 1].severity < f.severity; j--)
+			l.v[j] = l.v[j - 1];
+		l.v[j] = f;
+	}
+	r->findings = l.v;
+	r->nfindings = l.n;
+
+	/* Without IMAP there is nothing to judge the mail by, unless something
+	 * is already known to be critical. A POP3 failure alone still leaves the
+	 * folders to judge, so it weighs as a warning. A critical loss on the
+	 * ledger holds the verdict until it is acknowledged, whatever else this
+	 * audit saw or failed to see. */
+	enum ma_severity worst = l.n ? l.v[0].severity : MA_SEV_OK;
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	if (worst == MA_SEV_CRITICAL || c.unacknowledged)
+		r->verdict = MA_SEV_CRITICAL;
+	else if (!r->imap_ok)
+		r->verdict = MA_SEV_UNKNOWN;
+	else if (worst >= MA_SEV_WARNING)
+		r->verdict = MA_SEV_WARNING;
+	else
+		r->verdict = MA_SEV_OK;
+	return MA_OK;
+}

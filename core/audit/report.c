@@ -1,0 +1,866 @@
+/* The plain-text report. Everything passes through one line emitter that
+ * cleans and wraps, so no server-supplied byte can reach the file or the
+ * terminal as a control sequence, and no line grows past the width. */
+#include "audit/report.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "audit/audit.h"
+#include "audit/findings.h"
+#include "base/strbuf.h"
+
+#ifndef MA_VERSION
+#define MA_VERSION "unknown"
+#endif
+
+#define HISTORY_ROWS 10
+/* Losses listed in the report; --lost lists every one. */
+#define LEDGER_ROWS 100
+
+/* ---- cleaning ------------------------------------------------------------ */
+
+/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
+static size_t utf8_len(const unsigned char *s, size_t n)
+{
+	size_t want;
+	unsigned cp;
+	if (s[0] < 0x80)
+		return 1;
+	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
+		want = 2;
+		cp = s[0] & 0x1F;
+	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
+		want = 3;
+		cp = s[0] & 0x0F;
+	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
+		want = 4;
+		cp = s[0] & 0x07;
+	} else {
+		return 0;
+	}
+	if (n < want)
+		return 0;
+	for (size_t i = 1; i < want; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	if ((want == 3 && cp < 0x800) || (want == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+	    (cp >= 0xD800 && cp <= 0xDFFF))
+		return 0;
+	/* C1 controls (U+0080..U+009F) are escape sequences to some terminals. */
+	if (cp >= 0x80 && cp <= 0x9F)
+		return 0;
+	return want;
+}
+
+size_t ma_text_clean(char *out, size_t outsize, const char *in, size_t len, size_t maxcp)
+{
+	const unsigned char *s = (const unsigned char *)in;
+	if (!outsize)
+		return 0;
+	/* Count first, so a cut text keeps its ellipsis within maxcp. */
+	size_t total = 0;
+	for (size_t i = 0; i < len && s[i]; total++) {
+		size_t n = utf8_len(s + i, len - i);
+		i += n ? n : 1;
+	}
+	size_t limit = total > maxcp ? (maxcp ? maxcp - 1 : 0) : total;
+	size_t o = 0, cp = 0, i = 0;
+	bool cut = total > maxcp;
+	for (; cp < limit; cp++) {
+		size_t n = utf8_len(s + i, len - i);
+		/* Keep room for the ellipsis and the NUL. */
+		if (o + (n ? n : 1) + 4 > outsize) {
+			cut = true;
+			break;
+		}
+		if (n == 1 && s[i] == '\t') {
+			out[o++] = ' ';
+		} else if (n == 0 || (n == 1 && (s[i] < 0x20 || s[i] == 0x7F))) {
+			out[o++] = '?';
+			n = n ? n : 1;
+		} else {
+			memcpy(out + o, s + i, n);
+			o += n;
+		}
+		i += n;
+	}
+	if (cut && maxcp && o + 4 <= outsize) {
+		memcpy(out + o, "\xE2\x80\xA6", 3);
+		o += 3;
+		cp++;
+	}
+	out[o] = '\0';
+	return cp;
+}
+
+static size_t cp_count(const char *s, size_t n)
+{
+	size_t c = 0;
+	for (size_t i = 0; i < n; i++)
+		c += ((unsigned char)s[i] & 0xC0) != 0x80;
+	return c;
+}
+
+static void spaces(struct ma_buf *o, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		ma_buf_add(o, " ", 1);
+}
+
+/* One logical line (no '\n'), cleaned, wrapped at spaces to the width with
+ * `first` spaces before the first row and `rest` before the others. Words
+ * longer than a row (fingerprints) are cut. A line that fits is kept as is,
+ * so table columns keep their spacing. */
+static void wrap_line(struct ma_buf *o, const char *raw, size_t rawlen, size_t first, size_t rest)
+{
+	size_t size = 4 * rawlen + 8;
+	char *s = malloc(size);
+	if (!s) {
+		o->oom = true;
+		return;
+	}
+	ma_text_clean(s, size, raw, rawlen, rawlen);
+	size_t len = strlen(s);
+	while (len && s[len - 1] == ' ')
+		len--;
+	if (!len) {
+		/* A blank line carries no indent: no trailing spaces. */
+		ma_buf_add(o, "\n", 1);
+		free(s);
+		return;
+	}
+	if (first + cp_count(s, len) <= MA_REPORT_WIDTH) {
+		spaces(o, first);
+		ma_buf_add(o, s, len);
+		ma_buf_add(o, "\n", 1);
+		free(s);
+		return;
+	}
+	size_t i = 0, indent = first;
+	while (i < len) {
+		size_t room = MA_REPORT_WIDTH > indent + 10 ? MA_REPORT_WIDTH - indent : 10;
+		/* Walk code points up to room, remembering the last space. */
+		size_t j = i, cps = 0, cut = 0;
+		while (j < len && cps < room) {
+			if (s[j] == ' ')
+				cut = j;
+			j++;
+			while (j < len && ((unsigned char)s[j] & 0xC0) == 0x80)
+				j++;
+			cps++;
+		}
+		size_t end, next;
+		if (j >= len) {
+			end = next = len;
+		} else if (s[j] == ' ') {
+			end = next = j;
+		} else if (cut > i) {
+			end = next = cut;
+		} else {
+			end = next = j;
+		}
+		while (end > i && s[end - 1] == ' ')
+			end--;
+		spaces(o, indent);
+		ma_buf_add(o, s + i, end - i);
+		ma_buf_add(o, "\n", 1);
+		while (next < len && s[next] == ' ')
+			next++;
+		i = next;
+		indent = rest;
+	}
+	free(s);
+}
+
+/* A paragraph of lines; a line starting "- " hangs its continuation under
+ * the text after the dash. */
+static void para(struct ma_buf *o, const char *text, size_t indent)
+{
+	if (!text)
+		return;
+	const char *p = text;
+	for (;;) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl ? (size_t)(nl - p) : strlen(p);
+		size_t hang = n >= 2 && p[0] == '-' && p[1] == ' ' ? 2 : 0;
+		wrap_line(o, p, n, indent, indent + hang);
+		if (!nl)
+			break;
+		p = nl + 1;
+	}
+}
+
+static void linef(struct ma_buf *o, size_t indent, size_t hang, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+static void linef(struct ma_buf *o, size_t indent, size_t hang, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *s = NULL;
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		o->oom = true;
+		return;
+	}
+	/* Further lines of the value hang like a wrapped one. */
+	const char *p = s;
+	for (const char *nl; (nl = strchr(p, '\n')); p = nl + 1) {
+		wrap_line(o, p, (size_t)(nl - p), p == s ? indent : hang, hang);
+	}
+	wrap_line(o, p, strlen(p), p == s ? indent : hang, hang);
+	free(s);
+}
+
+static void heading(struct ma_buf *o, const char *title)
+{
+	ma_buf_add(o, "\n", 1);
+	ma_buf_add(o, title, strlen(title));
+	ma_buf_add(o, "\n", 1);
+	for (size_t i = cp_count(title, strlen(title)); i > 0; i--)
+		ma_buf_add(o, "-", 1);
+	ma_buf_add(o, "\n", 1);
+}
+
+/* name cleaned, cut and padded to exactly w columns. */
+static void cell(char *dst, size_t dstsize, const char *name, size_t w)
+{
+	size_t n = ma_text_clean(dst, dstsize, name ? name : "?", name ? strlen(name) : 1, w);
+	size_t len = strlen(dst);
+	for (; n < w && len + 1 < dstsize; n++)
+		dst[len++] = ' ';
+	dst[len] = '\0';
+}
+
+/* ---- formatting helpers ------------------------------------------------------ */
+
+
+static const char *security_words(enum ma_security s)
+{
+	switch (s) {
+	case MA_SEC_TLS:
+		return "SSL/TLS";
+	case MA_SEC_STARTTLS:
+		return "STARTTLS";
+	case MA_SEC_PLAIN:
+		return "no encryption";
+	}
+	return "?";
+}
+
+static const struct ma_folder *inbox_of(const struct ma_audit_result *r, size_t *idx)
+{
+	for (size_t i = 0; i < r->nfolders; i++)
+		if (r->folders[i].name && strcasecmp(r->folders[i].name, "INBOX") == 0) {
+			if (idx)
+				*idx = i;
+			return &r->folders[i];
+		}
+	return NULL;
+}
+
+static bool has_finding(const struct ma_audit_result *r, const char *code, enum ma_severity sev)
+{
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (strcmp(r->findings[i].code, code) == 0 && r->findings[i].severity == sev)
+			return true;
+	return false;
+}
+
+/* s cleaned and cut to maxcp code points. */
+static void put_clean(struct ma_buf *b, const char *s, size_t maxcp)
+{
+	char tmp[4 * 200 + 4];
+	if (maxcp > 200)
+		maxcp = 200;
+	ma_text_clean(tmp, sizeof tmp, s, strlen(s), maxcp);
+	ma_buf_add(b, tmp, strlen(tmp));
+}
+
+/* The finding that sums the audit up: the worst one, except that an OK
+ * verdict is best said by all-clear, which sorts below the INFO notes. */
+static const char *headline(const struct ma_audit_result *r)
+{
+	if (!r->nfindings)
+		return "not analysed";
+	if (r->verdict == MA_SEV_OK)
+		for (size_t i = 0; i < r->nfindings; i++)
+			if (r->findings[i].severity == MA_SEV_OK)
+				return r->findings[i].title;
+	return r->findings[0].title;
+}
+
+static const char CRIT_POP3[] =
+	"Mail has been deleted from the server, or the server is set to "
+	"delete it. The provider keeps no backup of mail that a mail "
+	"program deleted, so it cannot restore it: a message that a "
+	"device downloaded over POP3 and then deleted from the server "
+	"exists only on that one device, and your other devices never "
+	"get it. Act now, while that device still has the messages.";
+static const char CRIT_ELSEWHERE[] =
+	"Mail has been deleted from the server. The provider keeps no backup "
+	"of mail that a mail program deleted, so it cannot restore it. The "
+	"lost messages were outside INBOX, where a POP3 device cannot reach: "
+	"an IMAP program, a phone app, webmail or a person deleted them. A "
+	"device that had synced those folders may still have copies until it "
+	"syncs again: act now.";
+static const char CRIT_EARLIER[] =
+	"Earlier audits found mail deleted from the server, and nobody has "
+	"acknowledged it yet (see \"Lost mail on record\"). The provider keeps "
+	"no backup of mail that a mail program deleted. Put back what you still "
+	"can from the device that has it, then run mailaudit --ack, so that "
+	"later audits report only new losses.";
+
+/* The paragraph under the verdict, which must not blame a POP3 device for
+ * what only an IMAP program or a person can do. */
+static void verdict_paras(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	switch (r->verdict) {
+	case MA_SEV_CRITICAL:
+		if (c.inbox_now || (!c.elsewhere_now && !c.earlier)) {
+			para(o, CRIT_POP3, 0);
+			if (c.elsewhere_now) {
+				ma_buf_add(o, "\n", 1);
+				para(o, "Mail was also deleted outside INBOX, which only an IMAP "
+					"program or a person can do.", 0);
+			}
+		} else if (c.elsewhere_now) {
+			para(o, CRIT_ELSEWHERE, 0);
+		} else {
+			para(o, CRIT_EARLIER, 0);
+			return;
+		}
+		if (c.earlier) {
+			ma_buf_add(o, "\n", 1);
+			para(o, "Losses found by earlier audits are not acknowledged yet either "
+				"(see \"Lost mail on record\").", 0);
+		}
+		return;
+	case MA_SEV_UNKNOWN:
+		para(o, "mailaudit could not look at the mailbox's folders over IMAP, so "
+			"it cannot tell whether your mail is safe. Fix the problem below "
+			"and run it again. Until then remember that the provider keeps "
+			"no backup of mail that a mail program deleted from the server.", 0);
+		return;
+	case MA_SEV_WARNING:
+		if (c.trash_now || has_finding(r, "inbox-drained", MA_SEV_WARNING) ||
+		    has_finding(r, "mail-came-and-went", MA_SEV_WARNING) ||
+		    has_finding(r, "folder-deleted", MA_SEV_WARNING)) {
+			para(o, "Some mail has left the server (see below), most likely on "
+				"purpose, such as an emptied Trash: check that it was. The "
+				"provider keeps no backup of mail that a mail program deleted "
+				"from the server: whatever a device deletes there is gone "
+				"unless that device still has it.", 0);
+			return;
+		}
+		para(o, "No message is known to be lost, but something below puts mail "
+			"at risk or needs a look. The provider keeps no backup of mail "
+			"that a mail program deleted from the server: whatever a device "
+			"deletes there is gone unless that device still has it.", 0);
+		return;
+	default:
+		para(o, "No sign of lost mail. The provider keeps no backup of mail that "
+			"a mail program deleted from the server, so keep every device on "
+			"IMAP (or POP3 with \"Leave messages on server\") and run "
+			"mailaudit again from time to time.", 0);
+		return;
+	}
+}
+
+/* ---- sections ---------------------------------------------------------------- */
+
+/* failed: what to say when the look did not succeed, e.g. "failed". */
+static void endpoint_line(struct ma_buf *o, const char *label, bool tried, bool ok,
+			  const struct ma_endpoint *ep, const char *failed)
+{
+	if (!tried)
+		linef(o, 0, 11, "%-10s not checked", label);
+	else if (ep->host[0])
+		linef(o, 0, 11, "%-10s %s:%u, %s%s%s%s", label, ep->host, ep->port,
+		      security_words(ep->security), ok ? "" : " (", ok ? "" : failed,
+		      ok ? "" : ")");
+	else
+		linef(o, 0, 11, "%-10s %s", label, ok ? "checked" : failed);
+}
+
+static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	char when[32];
+	ma_fmt_time(r->finished ? r->finished : r->started, when);
+	linef(o, 0, 0, "mailaudit %s - is the mail in this mailbox safe?", MA_VERSION);
+	ma_buf_add(o, "\n", 1);
+	linef(o, 0, 11, "Account:   %s", r->account_label);
+	endpoint_line(o, "IMAP:", r->imap_tried, r->imap_ok, &r->imap_endpoint, "failed");
+	endpoint_line(o, "POP3:", r->pop3_tried, r->pop3_ok, &r->pop3_endpoint,
+		      r->pop3_skipped && !r->pop3_in_use ? "left alone, see pop3-login-delay" :
+		      "failed");
+	linef(o, 0, 11, "Audited:   %s UTC", when);
+	/* RFC 3501 7.1: the server's alerts are for the user's eyes; near the
+	 * top, and in the server-alert finding with what to do. */
+	for (size_t i = 0; i < r->nalerts; i++) {
+		if (!r->alerts[i] || !r->alerts[i][0])
+			continue;
+		struct ma_buf a = { 0 };
+		put_clean(&a, r->alerts[i], 200);
+		linef(o, 0, 11, "Alert:     %s", a.p ? a.p : "");
+		o->oom |= a.oom;
+		free(a.p);
+	}
+	if (r->insecure) {
+		ma_buf_add(o, "\n", 1);
+		para(o, "WARNING: certificate checks were turned off (--insecure)", 0);
+	}
+	ma_buf_add(o, "\n", 1);
+	const char *top = headline(r);
+	linef(o, 0, 2, "Verdict: %s \xE2\x80\x94 %s", ma_severity_name(r->verdict), top);
+	ma_buf_add(o, "\n", 1);
+	verdict_paras(o, r);
+}
+
+static void section_findings(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	heading(o, "Findings");
+	for (size_t i = 0; i < r->nfindings; i++) {
+		const struct ma_finding *f = &r->findings[i];
+		if (i)
+			ma_buf_add(o, "\n", 1);
+		linef(o, 0, 2, "%s  %s", ma_severity_name(f->severity), f->code);
+		para(o, f->title, 2);
+		if (f->evidence && f->evidence[0]) {
+			para(o, "Evidence:", 2);
+			para(o, f->evidence, 4);
+		}
+		if (f->why) {
+			para(o, "Why it matters:", 2);
+			para(o, f->why, 4);
+		}
+		if (f->fix) {
+			para(o, "What to do:", 2);
+			para(o, f->fix, 4);
+		}
+	}
+}
+
+static uint64_t entry_messages(const struct ma_loss_entry *e)
+{
+	return e->kind == MA_LOSS_UNSEEN ? e->count : 1;
+}
+
+/* "- INBOX: 2026-11-25 08:00 Bob <bob@example.net>: Invoice" */
+static void ledger_line(struct ma_buf *b, const struct ma_loss_entry *e)
+{
+	char when[32];
+	ma_buf_add(b, "- ", 2);
+	put_clean(b, e->folder ? e->folder : "?", 40);
+	ma_buf_add(b, ": ", 2);
+	if (e->kind == MA_LOSS_UNSEEN) {
+		ma_fmt_time(e->since, when);
+		ma_buf_printf(b, "%" PRIu32 " message%s that arrived after %s, deleted unseen",
+			      e->count, e->count == 1 ? "" : "s", when);
+		return;
+	}
+	if (e->internaldate > 0) {
+		ma_fmt_time((time_t)e->internaldate, when);
+		ma_buf_add(b, when, strlen(when));
+	} else {
+		put_clean(b, e->date ? e->date : "date unknown", 31);
+	}
+	ma_buf_add(b, " ", 1);
+	put_clean(b, e->from ? e->from : "(no sender)", 40);
+	ma_buf_add(b, ": ", 2);
+	put_clean(b, e->subject ? e->subject : "(no subject)", 60);
+}
+
+/* Every loss not yet acknowledged, under the audit that found it: what
+ * keeps the verdict critical, and what --ack would acknowledge. */
+static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	heading(o, "Lost mail on record");
+	if (r->history_err.status != MA_OK) {
+		para(o, "Not known: the history could not be used.", 2);
+		return;
+	}
+	uint64_t total = 0;
+	size_t audits = 0;
+	for (size_t i = 0; i < r->nledger; i++) {
+		total += entry_messages(&r->ledger[i]);
+		audits += i == 0 || r->ledger[i].found_audit != r->ledger[i - 1].found_audit;
+	}
+	if (!total) {
+		para(o, "None: no loss found by this audit or an earlier one is waiting to be "
+			"acknowledged.", 2);
+		return;
+	}
+	struct ma_buf b = { 0 };
+	ma_buf_printf(&b, "%" PRIu64 " lost message%s, found by %zu audit%s, not acknowledged "
+		      "yet. Once recovered or accepted, run mailaudit --ack (or press A in "
+		      "the Findings view); mailaudit --lost lists every loss ever found.",
+		      total, total == 1 ? "" : "s", audits, audits == 1 ? "" : "s");
+	for (size_t i = 0; i < r->nledger && i < LEDGER_ROWS; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		if (i == 0 || e->found_audit != r->ledger[i - 1].found_audit) {
+			char found[32];
+			ma_fmt_time(e->found, found);
+			ma_buf_printf(&b, "\n\nFound by the audit of %s%s:", found,
+				      e->this_audit ? " (this audit)" : "");
+		}
+		ma_buf_add(&b, "\n", 1);
+		ledger_line(&b, e);
+	}
+	if (r->nledger > LEDGER_ROWS)
+		ma_buf_printf(&b, "\n... and %zu more (mailaudit --lost lists them all)",
+			      r->nledger - LEDGER_ROWS);
+	if (b.oom)
+		o->oom = true;
+	else
+		para(o, b.p, 2);
+	free(b.p);
+}
+
+static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	heading(o, "Folders");
+	if (!r->nfolders) {
+		para(o, r->imap_ok ? "No folders." : "Not known: IMAP could not be audited.", 2);
+		return;
+	}
+	char name[128];
+	cell(name, sizeof name, "Folder", 26);
+	bool delta = r->folder_delta != NULL;
+	linef(o, 2, 2, "%s %8s %7s %8s %10s%s", name, "Messages", "Unseen", "Deleted", "Size",
+	      delta ? "   Change" : "");
+	uint64_t tm = 0, tu = 0, td = 0, ts = 0;
+	for (size_t i = 0; i < r->nfolders; i++) {
+		const struct ma_folder *f = &r->folders[i];
+		char size[32] = "?", del[16] = "?", chg[24] = "";
+		unsigned dc = r->deleted_counts ? r->deleted_counts[i] : 0;
+		uint64_t sz = r->folder_sizes ? r->folder_sizes[i] : 0;
+		if (r->folder_sizes)
+			ma_fmt_size(sz, size);
+		if (r->deleted_counts)
+			snprintf(del, sizeof del, "%u", dc);
+		if (delta) {
+			int64_t d = r->folder_delta[i];
+			if (d == INT64_MIN)
+				snprintf(chg, sizeof chg, " %8s", "new");
+			else
+				snprintf(chg, sizeof chg, " %+8" PRId64, d);
+		}
+		cell(name, sizeof name, f->name, 26);
+		if (f->noselect)
+			linef(o, 2, 2, "%s %8s", name, "-");
+		else
+			linef(o, 2, 2, "%s %8" PRIu32 " %7" PRIu32 " %8s %10s%s", name, f->messages,
+			      f->unseen, del, size, chg);
+		tm += f->messages;
+		tu += f->unseen;
+		td += dc;
+		ts += sz;
+	}
+	char size[32] = "?", del[24] = "?";
+	if (r->folder_sizes)
+		ma_fmt_size(ts, size);
+	if (r->deleted_counts)
+		snprintf(del, sizeof del, "%" PRIu64, td);
+	cell(name, sizeof name, "Total", 26);
+	linef(o, 2, 2, "%s %8" PRIu64 " %7" PRIu64 " %8s %10s", name, tm, tu, del, size);
+}
+
+static void section_pop3(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	heading(o, "IMAP INBOX and POP3");
+	size_t idx = 0;
+	const struct ma_folder *in = inbox_of(r, &idx);
+	char size[32];
+	linef(o, 2, 2, "%-20s %8s %10s", "", "Messages", "Size");
+	if (r->imap_ok && in) {
+		if (r->folder_sizes)
+			ma_fmt_size(r->folder_sizes[idx], size);
+		else
+			snprintf(size, sizeof size, "?");
+		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "IMAP INBOX", in->messages, size);
+	} else {
+		linef(o, 2, 2, "%-20s %8s", "IMAP INBOX", r->imap_tried ? "failed" : "not checked");
+	}
+	if (r->pop3_ok) {
+		ma_fmt_size(r->pop3.stat_size, size);
+		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "POP3 (STAT)", r->pop3.stat_count, size);
+	} else {
+		linef(o, 2, 2, "%-20s %8s", "POP3 (STAT)",
+		      r->pop3_in_use ? "locked" : r->pop3_skipped ? "skipped" :
+		      r->pop3_tried ? "failed" : "not checked");
+	}
+	for (size_t i = 0; r->pop3_ok && i < r->pop3.ncapa; i++)
+		if (r->pop3.capa[i] && strncasecmp(r->pop3.capa[i], "EXPIRE", 6) == 0)
+			linef(o, 2, 4, "POP3 CAPA %s", r->pop3.capa[i]);
+	ma_buf_add(o, "\n", 1);
+	para(o, "POP3 sees INBOX only: a POP3 device never sees the other folders, "
+		"and what it deletes is gone from every device.", 2);
+}
+
+static void cert_block(struct ma_buf *o, const char *proto, bool tried, bool ok, bool tls,
+		       const struct ma_endpoint *ep, const struct ma_cert_info *c,
+		       bool insecure)
+{
+	if (!tried) {
+		linef(o, 2, 4, "%s: not checked", proto);
+		return;
+	}
+	if (ep->host[0])
+		linef(o, 2, 4, "%s: %s:%u, %s", proto, ep->host, ep->port,
+		      security_words(ep->security));
+	else
+		linef(o, 2, 4, "%s:", proto);
+	if (!c->present) {
+		para(o, tls ? "no certificate information"
+			    : ok ? "not encrypted: the password crossed the network in plain text"
+				 : "no secure connection was made",
+		     4);
+		return;
+	}
+	linef(o, 4, 16, "TLS:        %s, %s", c->tls_version, c->cipher);
+	linef(o, 4, 16, "Subject:    %s", c->subject);
+	linef(o, 4, 16, "Alt. names: %s", c->sans[0] ? c->sans : "none");
+	linef(o, 4, 16, "Issuer:     %s", c->issuer);
+	linef(o, 4, 16, "Valid:      %s to %s", c->not_before, c->not_after);
+	/* 95 characters: split between the bytes rather than anywhere. */
+	size_t half = strlen(c->sha256) > 48 && c->sha256[47] == ':' ? 48 : 0;
+	if (half)
+		linef(o, 4, 16, "SHA-256:    %.*s\n%s", (int)half, c->sha256, c->sha256 + half);
+	else
+		linef(o, 4, 16, "SHA-256:    %s", c->sha256);
+	if (insecure)
+		linef(o, 4, 16, "Verified:   %s (checks were turned off: %s)", c->verified ? "yes" : "no",
+		      c->verify_text[0] ? c->verify_text : "not checked");
+	else
+		linef(o, 4, 16, "Verified:   %s%s%s%s", c->verified ? "yes" : "no",
+		      c->verify_text[0] ? " (" : "", c->verify_text, c->verify_text[0] ? ")" : "");
+}
+
+static void section_connections(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	heading(o, "Connections and certificates");
+	if (r->insecure) {
+		para(o, "WARNING: certificate checks were turned off (--insecure)", 2);
+		ma_buf_add(o, "\n", 1);
+	}
+	cert_block(o, "IMAP", r->imap_tried, r->imap_ok, r->imap_tls, &r->imap_endpoint,
+		   &r->imap_cert, r->insecure);
+	cert_block(o, "POP3", r->pop3_tried, r->pop3_ok, r->pop3_tls, &r->pop3_endpoint,
+		   &r->pop3_cert, r->insecure);
+}
+
+static void section_history(struct ma_buf *o, const struct ma_audit_result *r)
+{
+	heading(o, "History (newest first)");
+	if (!r->nhistory) {
+		para(o, "No earlier audits recorded.", 2);
+		return;
+	}
+	linef(o, 2, 2, "%-17s  %-10s %8s %12s %8s", "Started (UTC)", "Verdict", "INBOX",
+	      "All folders", "POP3");
+	for (size_t i = 0; i < r->nhistory && i < HISTORY_ROWS; i++) {
+		const struct ma_audit_summary *h = &r->history[i];
+		char when[32], outcome[40], pop3[24];
+		ma_fmt_time(h->started, when);
+		cell(outcome, sizeof outcome, h->outcome, 10);
+		if (h->pop3_count < 0)
+			snprintf(pop3, sizeof pop3, "-");
+		else
+			snprintf(pop3, sizeof pop3, "%" PRId64, h->pop3_count);
+		linef(o, 2, 2, "%-17s  %s %8" PRIu32 " %12" PRIu64 " %8s", when, outcome,
+		      h->inbox_messages, h->total_messages, pop3);
+	}
+	if (r->nhistory > HISTORY_ROWS)
+		linef(o, 2, 2, "... and %zu earlier audits", r->nhistory - HISTORY_ROWS);
+}
+
+static void section_settings(struct ma_buf *o)
+{
+	heading(o, "Recommended settings (from the provider)");
+	para(o, "- Incoming mail, IMAP (best for several devices): port 993 SSL/TLS, "
+		"or 143 STARTTLS.\n"
+		"- Incoming mail, POP3: port 995 SSL/TLS, or 110 STARTTLS; set it to "
+		"leave messages on the server.\n"
+		"- Outgoing mail, SMTP: port 465 SSL/TLS, or 587 STARTTLS.\n"
+		"- Login: always the full e-mail address, for example name@example.com.\n"
+		"- After a password change wait at least 15 minutes before using the "
+		"new one.", 2);
+}
+
+ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_error *err)
+{
+	*out = NULL;
+	if (!r)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no audit result for the report");
+	struct ma_buf o = { 0 };
+	section_header(&o, r);
+	section_findings(&o, r);
+	section_ledger(&o, r);
+	section_folders(&o, r);
+	section_pop3(&o, r);
+	section_connections(&o, r);
+	section_history(&o, r);
+	section_settings(&o);
+	if (o.oom) {
+		free(o.p);
+		return ma_fail(err, MA_ERR_NOMEM, "while writing the report");
+	}
+	*out = o.p;
+	return MA_OK;
+}
+
+/* ---- monitoring line ---------------------------------------------------------- */
+
+ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_error *err)
+{
+	*out = NULL;
+	if (!r)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no audit result for the check line");
+	enum ma_severity v = r->verdict == MA_SEV_INFO ? MA_SEV_OK : r->verdict;
+	const char *top = headline(r);
+	if (!r->nfindings)
+		v = MA_SEV_UNKNOWN;
+	char title[1200];
+	ma_text_clean(title, sizeof title, top, strlen(top), 200);
+	/* '|' starts the performance data in the plugin format. */
+	for (char *p = title; *p; p++)
+		if (*p == '|')
+			*p = '/';
+	struct ma_buf o = { 0 };
+	char buf[128];
+	ma_buf_add(&o, "MAILAUDIT ", 10);
+	ma_buf_add(&o, ma_severity_name(v), strlen(ma_severity_name(v)));
+	ma_buf_add(&o, " - ", 3);
+	ma_buf_add(&o, title, strlen(title));
+	const struct ma_folder *in = inbox_of(r, NULL);
+	const char *sep = " | ";
+	if (r->imap_ok && in) {
+		snprintf(buf, sizeof buf, "%sinbox=%" PRIu32 ";;;", sep, in->messages);
+		ma_buf_add(&o, buf, strlen(buf));
+		sep = " ";
+	}
+	if (r->pop3_ok) {
+		snprintf(buf, sizeof buf, "%spop3=%" PRIu32 ";;;", sep, r->pop3.stat_count);
+		ma_buf_add(&o, buf, strlen(buf));
+		sep = " ";
+	}
+	/* destroyed and unseen_deleted: this audit's critical losses, named and
+	 * came-and-went; unacknowledged: every critical one on the ledger. */
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	if (r->imap_ok) {
+		snprintf(buf, sizeof buf, "%sdestroyed=%" PRIu64 ";;; unseen_deleted=%" PRIu64 ";;;",
+			 sep, c.destroyed, c.unseen_deleted);
+		ma_buf_add(&o, buf, strlen(buf));
+		sep = " ";
+	}
+	if (r->imap_ok || c.unacknowledged) {
+		snprintf(buf, sizeof buf, "%sunacknowledged=%" PRIu64 ";;;", sep, c.unacknowledged);
+		ma_buf_add(&o, buf, strlen(buf));
+	}
+	if (o.oom) {
+		free(o.p);
+		return ma_fail(err, MA_ERR_NOMEM, "while writing the check line");
+	}
+	*out = o.p;
+	return MA_OK;
+}
+
+/* ---- atomic write ----------------------------------------------------------------- */
+
+/* All of text to fd; 0 or an errno. */
+static int write_all(int fd, const char *text)
+{
+	size_t len = strlen(text), done = 0;
+	while (done < len) {
+		ssize_t n = write(fd, text + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return errno;
+		done += (size_t)n;
+	}
+	return 0;
+}
+
+/* A device, FIFO or socket (/dev/null, /dev/stdout, a pipe) is written
+ * where it is: renamed over, /dev/null would become a regular file. */
+static ma_status write_in_place(const char *path, const char *text, struct ma_error *err)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOCTTY);
+	int e = fd < 0 ? errno : write_all(fd, text);
+	if (fd >= 0 && close(fd) != 0 && !e)
+		e = errno;
+	if (e)
+		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path, strerror(e));
+	return MA_OK;
+}
+
+ma_status ma_report_write(const char *path, const char *text, struct ma_error *err)
+{
+	if (!path || !*path)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no report file name given");
+	struct stat st;
+	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
+		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: it is a directory",
+			       path);
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
+		return write_in_place(path, text, err);
+	size_t plen = strlen(path);
+	char *tmp = malloc(plen + 16);
+	if (!tmp)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	/* Same directory as the target, so rename() cannot cross file systems. */
+	snprintf(tmp, plen + 16, "%s.tmp.XXXXXX", path);
+	int fd = mkstemp(tmp);
+	if (fd < 0) {
+		int e = errno;
+		free(tmp);
+		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path,
+			       strerror(e));
+	}
+	int e = write_all(fd, text);
+	if (!e && fsync(fd) != 0)
+		e = errno;
+	if (close(fd) != 0 && !e)
+		e = errno;
+	if (!e && rename(tmp, path) != 0)
+		e = errno;
+	if (e) {
+		unlink(tmp);
+		free(tmp);
+		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path,
+			       strerror(e));
+	}
+	free(tmp);
+	/* The rename itself survives a crash only once the directory is synced;
+	 * best effort, the report is already complete either way. */
+	char *dir = strdup(path);
+	if (dir) {
+		char *slash = strrchr(dir, '/');
+		const char *d = slash ? (slash == dir ? "/" : (*slash = '\0', dir)) : ".";
+		int dfd = open(d, O_RDONLY | O_DIRECTORY);
+		if (dfd >= 0) {
+			fsync(dfd);
+			close(dfd);
+		}
+		free(dir);
+	}
+	return MA_OK;
+}

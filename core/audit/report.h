@@ -1,0 +1,41 @@
+/* The plain-text report of one audit, the one-line monitoring summary and
+ * writing a report to a file without ever leaving half of one behind.
+ *
+ * The report reads an analysed struct ma_audit_result (ma_analyze has run)
+ * and never sees a password. Its text is UTF-8 without control characters
+ * other than '\n', every line at most MA_REPORT_WIDTH code points, and the
+ * same result always gives the same bytes. */
+#ifndef MA_REPORT_H
+#define MA_REPORT_H
+
+#include <stddef.h>
+
+#include "base/status.h"
+
+#define MA_REPORT_WIDTH 78
+
+struct ma_audit_result;
+
+/* The whole report into *out (malloc'd, the caller frees it). */
+ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_error *err);
+
+/* Replaces path with text atomically: a temporary file in the same
+ * directory, fsync, rename. On failure nothing is left behind and err names
+ * the path (MA_ERR_IO). A path that is no regular file (/dev/null, a FIFO)
+ * is written in place. "-" (stdout) is the caller's business, not this. */
+ma_status ma_report_write(const char *path, const char *text, struct ma_error *err);
+
+/* One monitoring-plugins line without a newline, e.g.
+ * "MAILAUDIT CRITICAL - 25 messages ... | inbox=120;;; pop3=120;;; destroyed=25;;;".
+ * The exit code to go with it is ma_severity_exit_code(r->verdict). */
+ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_error *err);
+
+/* Copies in[0..len) (up to a NUL) into out (outsize bytes), replacing
+ * control characters, C1 controls and invalid UTF-8 with '?' and tabs with
+ * a space; text longer than maxcp code points is cut to maxcp - 1 and ends
+ * in "…". Server-supplied text goes
+ * through this before it reaches a screen or a file. Returns the number of
+ * code points written. outsize >= 4 * maxcp + 4 never cuts earlier. */
+size_t ma_text_clean(char *out, size_t outsize, const char *in, size_t len, size_t maxcp);
+
+#endif

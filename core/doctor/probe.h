@@ -1,0 +1,114 @@
+/* The connection doctor: tries every usual port and security for one
+ * account (the provider's own advice: "try different combinations of ports
+ * and security") and says which work, which fail and why.
+ *
+ * Six cells, each in its own thread with its own timeouts, so the matrix
+ * takes about as long as its slowest cell:
+ *   IMAP 993 TLS, IMAP 143 STARTTLS, POP3 995 TLS, POP3 110 STARTTLS,
+ *   SMTP 465 TLS, SMTP 587 STARTTLS.
+ * Each walks DNS -> TCP -> greeting -> TLS -> certificate -> capabilities
+ * -> login. Login only with a password at hand over TLS with a verified
+ * certificate; nothing else is ever sent (no mail, no MAIL FROM, no
+ * SELECT). Findings follow docs/findings-doctor.md.
+ *
+ * Ownership: ma_probe_run returns a result freed with ma_probe_result_free.
+ * The request's strings and password are borrowed for the call only. */
+#ifndef MA_PROBE_H
+#define MA_PROBE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "net/dns.h"
+#include "audit/findings.h"
+#include "base/status.h"
+#include "net/transport.h"
+
+enum ma_probe_slot {
+	MA_PROBE_IMAPS, MA_PROBE_IMAP, MA_PROBE_POP3S, MA_PROBE_POP3,
+	MA_PROBE_SMTPS, MA_PROBE_SUBMISSION, MA_PROBE_NSLOTS
+};
+
+/* ---- provider rules (data/providers.rules) ----
+ * One rule a line: PATTERN | HINT | NOTE. PATTERN is a case-insensitive
+ * glob: '*' any run of characters, '?' one character, '#' one or more
+ * digits. '#' starts a comment line; blank lines are ignored. */
+struct ma_rule {
+	char pattern[128];
+	char hint[160];
+	char note[320];
+};
+
+struct ma_rules {
+	struct ma_rule *v;
+	size_t n;
+};
+
+/* Parses buf (any bytes). A malformed line gives MA_ERR_ARGUMENT naming
+ * it and leaves out empty. */
+ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, struct ma_error *err);
+/* Loads $MA_RULES, else MA_DATADIR/providers.rules, else
+ * ./data/providers.rules. No file at all is not an error (no rules). */
+ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err);
+void ma_rules_free(struct ma_rules *r);
+/* The first rule whose pattern matches host, or NULL. */
+const struct ma_rule *ma_rules_match(const struct ma_rules *r, const char *host);
+bool ma_glob_match(const char *pattern, const char *text);
+
+/* ---- the probe ---- */
+
+struct ma_probe_request {
+	const char *address;      /* the mailbox's e-mail address; may be NULL */
+	const char *login;        /* NULL: the address */
+	const char *password;     /* borrowed; NULL: no login attempted */
+	const char *imap_host;    /* NULL: discovered from the address */
+	const char *pop3_host;    /* NULL: the IMAP host (the provider's advice), else discovered */
+	const char *smtp_host;    /* NULL: discovered from the address */
+	unsigned port[MA_PROBE_NSLOTS];  /* 0: the standard port (or the SRV one) */
+	unsigned slots;           /* bit (1u << slot) per cell to run; 0 = all */
+	struct ma_net_opts net;   /* timeout_s bounds each step of each cell */
+	const struct ma_rules *rules;    /* NULL: ma_rules_load() */
+};
+
+struct ma_probe_cell {
+	enum ma_probe_slot slot;
+	enum ma_proto proto;
+	struct ma_endpoint ep;
+	char how_found[64];       /* "given", "SRV _imaps._tcp...", "guessed" */
+	struct ma_dns_facts dns;
+	ma_status status;         /* the first failure, MA_OK if all went well */
+	struct ma_error err;
+	bool dns_ok, tcp_ok, greeting_ok, tls_ok, cert_ok, starttls_offered;
+	bool login_tried, login_ok;
+	bool alt_login_tried, alt_login_ok;   /* the full address instead of login */
+	ma_status login_status;
+	char caps[512];
+	struct ma_cert_info cert;
+	int64_t elapsed_ms;
+};
+
+struct ma_probe_result {
+	char address[256];
+	char login[256];
+	struct ma_probe_cell cells[MA_PROBE_NSLOTS];
+	size_t n_cells;
+	struct ma_finding *findings;   /* most severe first */
+	size_t n_findings;
+	int64_t elapsed_ms;
+};
+
+ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_result **out,
+		       struct ma_error *err);
+void ma_probe_result_free(struct ma_probe_result *r);
+
+/* The matrix and findings as plain text, lines <= 78 columns. *out is
+ * malloc'd; the caller frees it. */
+ma_status ma_probe_text(const struct ma_probe_result *r, char **out);
+
+/* Exposed for tests. */
+const char *ma_probe_slot_name(enum ma_probe_slot s);   /* "imaps", "imap", ... */
+/* True if host is covered by one of sans ("DNS:a, DNS:*.b, IP:1.2.3.4"). */
+bool ma_cert_covers(const char *sans, const char *host);
+
+#endif

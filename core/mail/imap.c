@@ -1,0 +1,1202 @@
+#include "mail/imap.h"
+
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <openssl/evp.h>
+
+#include "base/parse.h"
+#include "mail/session_util.h"
+
+/* UIDs per UID FETCH command: bounds one reply (the transport's 64 MB per
+ * reply guard never comes near) and the command's length (~28 KB at worst,
+ * 2500 scattered UIDs); with FETCH_WINDOW commands in flight the server
+ * always has the next one queued, so larger chunks would buy nothing. */
+#define FETCH_CHUNK 2500
+/* Commands in flight, and their bytes: we write while the server writes to
+ * us, so what we send must fit the socket buffers or both sides could block
+ * writing (the transport would end that with a timeout, not a hang). At
+ * least one command is always in flight. */
+#define FETCH_WINDOW 4
+#define FETCH_WINDOW_BYTES 65536
+/* Our own caps on one FETCH response, so a malformed count cannot make us
+ * allocate: a literal (the transport refuses larger announcements before we
+ * see them) and the whole response with its literals. */
+#define FETCH_LITERAL_MAX (1 << 20)
+#define FETCH_RESP_MAX (4 << 20)
+#define MAX_FOLDERS 100000
+/* [ALERT] texts kept per session, and bytes of each: a server repeating
+ * itself, or hostile, must not fill the report. */
+#define MAX_ALERTS 16
+#define MAX_ALERT_LEN 1000
+
+struct ma_imap {
+	mailimap *imap;
+	struct ma_conn *conn;
+	struct ma_trace_tap tap;
+	char host[272];
+	bool allow_plain;         /* --insecure: a password may cross plain text */
+	bool broken;              /* stream unusable: no more libetpan calls */
+	struct ma_error broken_err;
+	char *caps;
+	unsigned fetch_tag;       /* our own UID FETCH tags: "F1", "F2", ... */
+	char *alerts[MAX_ALERTS]; /* [ALERT] texts, raw, each once, in order */
+	size_t nalerts;
+};
+
+static void imap_logger(mailimap *imap, int log_type, const char *str, size_t size, void *ctx)
+{
+	(void)imap;
+	ma_trace_event(ctx, log_type, str, size);
+}
+
+/* Turns a libetpan result into a status: our transport's view first (it
+ * knows timeouts and EOF), then libetpan's code, then the server's words. */
+static ma_status fail(struct ma_imap *s, int r, const char *what, struct ma_error *err)
+{
+	ma_status st = ma_conn_last_error(s->conn);
+	char text[300] = "";
+	if (s->imap->imap_response)
+		ma_sanitize(text, sizeof text, s->imap->imap_response, strlen(s->imap->imap_response));
+	const char *code = NULL;
+	if (s->imap->imap_response_info && s->imap->imap_response_info->rsp_atom)
+		code = s->imap->imap_response_info->rsp_atom;
+
+	if (st != MA_OK) {
+		ma_fail(err, st, "IMAP server %s, during %s%s%s", s->host, what,
+			ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
+	} else if (r == MAILIMAP_ERROR_STREAM) {
+		st = ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", s->host, what);
+	} else if (r == MAILIMAP_ERROR_PARSE) {
+		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", s->host, what);
+	} else if (r == MAILIMAP_ERROR_MEMORY) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+	} else if (code && (strcasecmp(code, "UNAVAILABLE") == 0 || strcasecmp(code, "INUSE") == 0)) {
+		st = ma_fail(err, MA_ERR_SERVER_TEMP, "IMAP server %s said: %s", s->host, text);
+	} else if (code && strcasecmp(code, "PRIVACYREQUIRED") == 0) {
+		st = ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "IMAP server %s said: %s", s->host, text);
+	} else if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_CUSTOM_COMMAND) {
+		st = ma_fail(err, MA_ERR_LOGIN, "IMAP server %s said: %s", s->host,
+			     text[0] ? text : "(no reason given)");
+	} else if (r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION || r == MAILIMAP_ERROR_CONNECTION_REFUSED) {
+		st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s said: %s", s->host, text);
+	} else if (r == MAILIMAP_ERROR_BAD_STATE) {
+		st = ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
+	} else {
+		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", s->host, what,
+			     text[0] ? text : "(no reason given)");
+	}
+	/* Only a failed command with a live stream (NO/BAD) lets us go on. */
+	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_PARSE || ma_conn_last_error(s->conn) != MA_OK ||
+	    r == MAILIMAP_ERROR_MEMORY) {
+		s->broken = true;
+		s->broken_err = *err;
+	}
+	return st;
+}
+
+static ma_status check_usable(struct ma_imap *s, struct ma_error *err)
+{
+	if (!s || !s->imap)
+		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
+	if (s->broken) {
+		*err = s->broken_err;
+		return err->status;
+	}
+	return MA_OK;
+}
+
+/* Keeps text[0..len) as an alert unless already kept: cut to
+ * MAX_ALERT_LEN bytes at a character boundary, dropped past MAX_ALERTS or
+ * on ENOMEM (an alert is worth showing, not worth failing the audit). */
+static void keep_alert(struct ma_imap *s, const char *text, size_t len)
+{
+	if (len > MAX_ALERT_LEN) {
+		len = MAX_ALERT_LEN;
+		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
+			len--;
+	}
+	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\r' || text[len - 1] == '\n'))
+		len--;
+	if (len == 0 || s->nalerts == MAX_ALERTS)
+		return;
+	for (size_t i = 0; i < s->nalerts; i++)
+		if (strlen(s->alerts[i]) == len && memcmp(s->alerts[i], text, len) == 0)
+			return;
+	char *a = strndup(text, len);
+	if (a)
+		s->alerts[s->nalerts++] = a;
+}
+
+/* After each libetpan command: RFC 3501 7.1 says an [ALERT] text must be
+ * shown to the user. libetpan keeps the last one of each response in
+ * imap_response_info (replaced with every response; a command that sent
+ * none leaves the previous command's there, which keep_alert sees as a
+ * repeat). */
+static void note_alert(struct ma_imap *s)
+{
+	if (s->imap && s->imap->imap_response_info && s->imap->imap_response_info->rsp_alert) {
+		const char *a = s->imap->imap_response_info->rsp_alert;
+		keep_alert(s, a, strlen(a));
+	}
+}
+
+/* A status response our own FETCH reader skips: p[0..len) is what follows
+ * the tag or "*", e.g. "OK [ALERT] text". */
+static void note_alert_line(struct ma_imap *s, const char *p, size_t len)
+{
+	size_t i = 0;
+	while (i < len && p[i] != ' ')
+		i++;
+	while (i < len && p[i] == ' ')
+		i++;
+	if (len - i < 7 || strncasecmp(p + i, "[ALERT]", 7) != 0)
+		return;
+	i += 7;
+	while (i < len && p[i] == ' ')
+		i++;
+	keep_alert(s, p + i, len - i);
+}
+
+const char *const *ma_imap_alerts(const struct ma_imap *s, size_t *n)
+{
+	*n = s ? s->nalerts : 0;
+	return s ? (const char *const *)s->alerts : NULL;
+}
+
+static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
+{
+	/* libetpan answers CAPABILITY with a copy of its cache: a server that
+	 * sends no capability data leaves that NULL and libetpan dereferences
+	 * it (segfault), and after STARTTLS the cache would still hold the
+	 * plaintext list. So each read starts from an empty cache. */
+	struct mailimap_connection_info *ci = s->imap->imap_connection_info;
+	if (!ci)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	clist *none = clist_new();
+	struct mailimap_capability_data *fresh = none ? mailimap_capability_data_new(none) : NULL;
+	if (!fresh) {
+		if (none)
+			clist_free(none);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	if (ci->imap_capability)
+		mailimap_capability_data_free(ci->imap_capability);
+	ci->imap_capability = fresh;
+
+	struct mailimap_capability_data *cap = NULL;
+	int r = mailimap_capability(s->imap, &cap);
+	note_alert(s);
+	if (r != MAILIMAP_NO_ERROR)
+		return fail(s, r, "CAPABILITY", err);
+	size_t len = 0, used = 0;
+	for (clistiter *it = clist_begin(cap->cap_list); it; it = clist_next(it)) {
+		struct mailimap_capability *c = clist_content(it);
+		if (c->cap_type == MAILIMAP_CAPABILITY_AUTH_TYPE)
+			len += strlen(c->cap_data.cap_auth_type) + 6;
+		else
+			len += strlen(c->cap_data.cap_name) + 1;
+	}
+	free(s->caps);
+	s->caps = malloc(len + 1);
+	if (!s->caps) {
+		mailimap_capability_data_free(cap);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	s->caps[0] = '\0';
+	for (clistiter *it = clist_begin(cap->cap_list); it; it = clist_next(it)) {
+		struct mailimap_capability *c = clist_content(it);
+		int w;
+		if (c->cap_type == MAILIMAP_CAPABILITY_AUTH_TYPE)
+			w = snprintf(s->caps + used, len + 1 - used, "%sAUTH=%s", used ? " " : "",
+				     c->cap_data.cap_auth_type);
+		else
+			w = snprintf(s->caps + used, len + 1 - used, "%s%s", used ? " " : "",
+				     c->cap_data.cap_name);
+		if (w > 0 && (size_t)w < len + 1 - used)
+			used += (size_t)w;
+	}
+	mailimap_capability_data_free(cap);
+	/* libetpan lets 8-bit bytes into atoms; the list goes to the screen. */
+	char *clean = ma_sanitize_dup(s->caps, used);
+	if (!clean)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	free(s->caps);
+	s->caps = clean;
+	return MA_OK;
+}
+
+bool ma_imap_has_cap(const struct ma_imap *s, const char *name)
+{
+	if (!s || !s->caps)
+		return false;
+	size_t n = strlen(name);
+	for (const char *p = s->caps; *p;) {
+		const char *e = strchr(p, ' ');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		if (l == n && strncasecmp(p, name, n) == 0)
+			return true;
+		if (!e)
+			break;
+		p = e + 1;
+	}
+	return false;
+}
+
+const char *ma_imap_caps(const struct ma_imap *s)
+{
+	return s && s->caps ? s->caps : "";
+}
+
+const struct ma_cert_info *ma_imap_cert(const struct ma_imap *s)
+{
+	return s ? ma_conn_cert(s->conn) : NULL;
+}
+
+static ma_status starttls(struct ma_imap *s, struct ma_error *err)
+{
+	if (!ma_imap_has_cap(s, "STARTTLS"))
+		return ma_fail(err, MA_ERR_STARTTLS_MISSING,
+			       "IMAP server %s on this port does not list STARTTLS (it may have been removed on the way)",
+			       s->host);
+	int r = mailimap_starttls(s->imap);
+	note_alert(s);
+	if (s->imap->imap_stream && s->imap->imap_stream->read_buffer_len != 0)
+		return ma_fail(err, MA_ERR_STARTTLS_INJECTION, "IMAP server %s sent %zu bytes after its STARTTLS reply",
+			       s->host, s->imap->imap_stream->read_buffer_len);
+	if (r != MAILIMAP_NO_ERROR) {
+		ma_status st = fail(s, r, "STARTTLS", err);
+		if (st == MA_ERR_PROTOCOL)
+			return ma_fail(err, MA_ERR_STARTTLS_MISSING, "IMAP server %s refused STARTTLS", s->host);
+		return st;
+	}
+	return ma_session_upgrade(s->imap->imap_stream, s->conn, s->host, err);
+}
+
+static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			   bool insecure, struct ma_trace *trace, const char *trace_name,
+			   struct ma_imap **out, struct ma_error *err);
+
+ma_status ma_imap_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
+		       struct ma_trace *trace, struct ma_imap **out, struct ma_error *err)
+{
+	return ma_imap_open_as(ep, net, trace, "imap", out, err);
+}
+
+ma_status ma_imap_open_as(const struct ma_endpoint *ep, const struct ma_net_opts *net,
+			  struct ma_trace *trace, const char *trace_name, struct ma_imap **out,
+			  struct ma_error *err)
+{
+	*out = NULL;
+	char label[272];
+	snprintf(label, sizeof label, "%s:%u", ep->host, ep->port);
+	struct ma_conn *c = NULL;
+	ma_status st = ma_conn_open(ep, net, &c, err);
+	if (st != MA_OK)
+		return st;
+	return open_conn(c, label, ep->security, net->insecure, trace, trace_name, out, err);
+}
+
+ma_status ma_imap_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			    bool insecure, struct ma_trace *trace, struct ma_imap **out,
+			    struct ma_error *err)
+{
+	return open_conn(c, label, security, insecure, trace, "imap", out, err);
+}
+
+static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			   bool insecure, struct ma_trace *trace, const char *trace_name,
+			   struct ma_imap **out, struct ma_error *err)
+{
+	ma_status st;
+	*out = NULL;
+	struct ma_imap *s = calloc(1, sizeof *s);
+	if (!s) {
+		ma_conn_free(c);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	s->conn = c;
+	/* We fetch four header fields, never bodies: 1 MB is a generous
+	 * literal; 64 MB covers a SEARCH of millions of UIDs. */
+	ma_conn_set_limits(c, 1 << 20, 64 << 20);
+	snprintf(s->host, sizeof s->host, "%s", label);
+	s->tap.trace = trace;
+	s->allow_plain = insecure;
+	s->tap.proto = trace_name;
+	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(security));
+
+	s->imap = mailimap_new(0, NULL);
+	if (!s->imap) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	mailstream *stream = mailstream_new(ma_conn_low(s->conn), 8192);
+	if (!stream) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	if (trace)
+		mailimap_set_logger(s->imap, imap_logger, &s->tap);
+	/* libetpan stores the greeting's response codes only into a
+	 * response_info that exists; mailimap_new makes none, and an [ALERT]
+	 * in the greeting would be lost. mailimap_free frees it. */
+	s->imap->imap_response_info = mailimap_response_info_new();
+	/* From here the stream belongs to s->imap, even if connect fails. */
+	int r = mailimap_connect(s->imap, stream);
+	note_alert(s);
+	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
+		st = fail(s, r, "the greeting", err);
+		/* A response code in a BYE greeting ([UNAVAILABLE], seen now that
+		 * the response_info exists) names no other failure than the
+		 * greeting's: the server's words are in the detail. */
+		if (st == MA_ERR_SERVER_TEMP || st == MA_ERR_PLAINTEXT_REFUSED)
+			st = err->status = MA_ERR_GREETING;
+		if (st == MA_ERR_PROTOCOL || st == MA_ERR_LOGIN)
+			st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s did not greet as an IMAP server", s->host);
+		s->broken = true;
+		goto cleanup;
+	}
+	st = read_caps(s, err);
+	if (st != MA_OK)
+		goto cleanup;
+	if (security == MA_SEC_STARTTLS) {
+		st = starttls(s, err);
+		if (st != MA_OK) {
+			s->broken = true;
+			goto cleanup;
+		}
+		/* Like the plaintext capabilities, a plaintext alert may have
+		 * been put there by whoever sits on the way ("[ALERT] your
+		 * account is blocked, log in at ..."): only protected ones are
+		 * shown. */
+		for (size_t i = 0; i < s->nalerts; i++)
+			free(s->alerts[i]);
+		s->nalerts = 0;
+		st = read_caps(s, err);
+		if (st != MA_OK)
+			goto cleanup;
+	}
+	*out = s;
+	return MA_OK;
+cleanup:
+	ma_imap_close(s);
+	return st;
+}
+
+static bool has_8bit(const char *p)
+{
+	for (; *p; p++)
+		if ((unsigned char)*p >= 0x80)
+			return true;
+	return false;
+}
+
+ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *password,
+			struct ma_error *err)
+{
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		return st;
+	if (!ma_credential_ok(login) || !ma_credential_ok(password))
+		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
+	if (!ma_conn_is_tls(s->conn) && !s->allow_plain)
+		return ma_fail(err, MA_ERR_UNENCRYPTED, "IMAP server %s", s->host);
+	if (ma_imap_has_cap(s, "LOGINDISABLED"))
+		return ma_fail(err, MA_ERR_PLAINTEXT_REFUSED,
+			       "IMAP server %s advertises LOGINDISABLED on this connection", s->host);
+
+	/* A PREAUTH greeting: already logged in, libetpan would refuse LOGIN
+	 * (BAD_STATE). Send no credentials. */
+	if (s->imap->imap_state == MAILIMAP_STATE_AUTHENTICATED) {
+		ma_trace_note(&s->tap, "server greeted with PREAUTH: no login sent");
+		return MA_OK;
+	}
+
+	int r;
+	s->tap.phase = MA_TRACE_SECRET;
+	if (has_8bit(password) && ma_imap_has_cap(s, "SASL-IR") && ma_imap_has_cap(s, "AUTH=PLAIN")) {
+		/* LOGIN's quoted string is 7-bit by the book; SASL PLAIN carries
+		 * UTF-8. The whole command is traced as redacted (phase). */
+		char *cmd = ma_sasl_plain_command("AUTHENTICATE PLAIN ", login, password);
+		if (!cmd) {
+			s->tap.phase = MA_TRACE_NORMAL;
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
+		}
+		r = mailimap_custom_command(s->imap, cmd);
+		note_alert(s);
+		OPENSSL_cleanse(cmd, strlen(cmd));
+		free(cmd);
+		/* libetpan does not know this command logged in: without this
+		 * every later LIST/STATUS/... fails with BAD_STATE. */
+		if (r == MAILIMAP_NO_ERROR)
+			s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
+	} else {
+		r = mailimap_login(s->imap, login, password);
+		note_alert(s);
+	}
+	if (r != MAILIMAP_NO_ERROR) {
+		st = fail(s, r, "login", err);
+		/* A login cut off (cancelled, timed out, closed) may leave the
+		 * command in the stream's buffer, and libetpan traces what it
+		 * flushes later, even while freeing: the session stays in the
+		 * secret phase to its end. */
+		if (!s->broken)
+			s->tap.phase = MA_TRACE_NORMAL;
+		if (st == MA_ERR_PROTOCOL && !s->broken)
+			st = err->status = MA_ERR_LOGIN; /* a NO to LOGIN or AUTHENTICATE */
+		return st;
+	}
+	s->tap.phase = MA_TRACE_NORMAL;
+	/* Servers may send new capabilities after login; ask once more. */
+	return read_caps(s, err);
+}
+
+/* An RFC 6154 attribute (libetpan hands it over without its backslash)
+ * as enum ma_special; 0 for any other. */
+static unsigned special_use(const char *flag)
+{
+	static const struct {
+		const char *name;
+		unsigned bit;
+	} uses[] = {
+		{ "Sent", MA_SPECIAL_SENT }, { "Drafts", MA_SPECIAL_DRAFTS },
+		{ "Trash", MA_SPECIAL_TRASH }, { "Junk", MA_SPECIAL_JUNK },
+		{ "Archive", MA_SPECIAL_ARCHIVE }, { "All", MA_SPECIAL_ALL },
+		{ "Flagged", MA_SPECIAL_FLAGGED },
+	};
+	for (size_t i = 0; i < sizeof uses / sizeof uses[0]; i++)
+		if (strcasecmp(flag, uses[i].name) == 0)
+			return uses[i].bit;
+	return 0;
+}
+
+ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
+		       struct ma_error *err)
+{
+	*folders = NULL;
+	*n = 0;
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		return st;
+	clist *list = NULL;
+	/* libetpan parses the whole LIST before we can count it, at ~300
+	 * bytes of structures per folder: 8 MB of reply (100,000 folders
+	 * of ordinary names fit) bounds that. */
+	ma_conn_set_limits(s->conn, 1 << 20, 8 << 20);
+	int r = mailimap_list(s->imap, "", "*", &list);
+	note_alert(s);
+	ma_conn_set_limits(s->conn, 1 << 20, 64 << 20);
+	if (r != MAILIMAP_NO_ERROR) {
+		/* libetpan hands over the list before it looks at NO/BAD. */
+		if (list)
+			mailimap_list_result_free(list);
+		return fail(s, r, "LIST", err);
+	}
+	size_t count = (size_t)clist_count(list);
+	if (count > MAX_FOLDERS) {
+		mailimap_list_result_free(list);
+		return ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s lists %zu folders", s->host, count);
+	}
+	struct ma_folder *out = calloc(count ? count : 1, sizeof *out);
+	if (!out) {
+		mailimap_list_result_free(list);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	size_t i = 0;
+	for (clistiter *it = clist_begin(list); it; it = clist_next(it)) {
+		struct mailimap_mailbox_list *mb = clist_content(it);
+		if (!mb->mb_name)
+			continue;
+		struct ma_folder *f = &out[i];
+		f->raw_name = strdup(mb->mb_name);
+		if (strcasecmp(mb->mb_name, "INBOX") == 0)
+			f->name = strdup("INBOX");
+		else
+			f->name = ma_mutf7_decode(mb->mb_name, strlen(mb->mb_name));
+		if (!f->name) /* not valid modified UTF-7: show it as sent, made safe */
+			f->name = ma_sanitize_dup(mb->mb_name, strlen(mb->mb_name));
+		f->delimiter = mb->mb_delimiter;
+		/* libetpan sends a name back as a quoted string with CR and LF
+		 * raw: a name holding them (a literal in LIST, say from another
+		 * user's shared folder) would smuggle commands into STATUS or
+		 * EXAMINE. Show it, never send it. */
+		if (strpbrk(mb->mb_name, "\r\n"))
+			f->noselect = true;
+		if (mb->mb_flag) {
+			if (mb->mb_flag->mbf_type == MAILIMAP_MBX_LIST_FLAGS_SFLAG &&
+			    mb->mb_flag->mbf_sflag == MAILIMAP_MBX_LIST_SFLAG_NOSELECT)
+				f->noselect = true;
+			for (clistiter *o = clist_begin(mb->mb_flag->mbf_oflags); o; o = clist_next(o)) {
+				struct mailimap_mbx_list_oflag *of = clist_content(o);
+				if (of->of_type != MAILIMAP_MBX_LIST_OFLAG_FLAG_EXT || !of->of_flag_ext)
+					continue;
+				if (strcasecmp(of->of_flag_ext, "NonExistent") == 0)
+					f->noselect = true;
+				f->special |= special_use(of->of_flag_ext);
+			}
+		}
+		if (!f->raw_name || !f->name) {
+			mailimap_list_result_free(list);
+			for (size_t j = 0; j <= i; j++)
+				ma_folder_clear(&out[j]);
+			free(out);
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
+		}
+		i++;
+	}
+	mailimap_list_result_free(list);
+	ma_folders_sort(out, i);
+	*folders = out;
+	*n = i;
+	return MA_OK;
+}
+
+ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error *err)
+{
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		return st;
+	struct mailimap_status_att_list *atts = mailimap_status_att_list_new_empty();
+	if (!atts)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_MESSAGES);
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDNEXT);
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UIDVALIDITY);
+	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UNSEEN);
+	struct mailimap_mailbox_data_status *res = NULL;
+	int r = mailimap_status(s->imap, f->raw_name, atts, &res);
+	note_alert(s);
+	mailimap_status_att_list_free(atts);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (res) /* set even on NO/BAD */
+			mailimap_mailbox_data_status_free(res);
+		char what[300];
+		snprintf(what, sizeof what, "STATUS of folder \"%s\"", f->name);
+		return fail(s, r, what, err);
+	}
+	/* "* STATUS x ()" leaves no list, and an OK without any STATUS line
+	 * leaves no result: keep the counts as they were. */
+	if (!res)
+		return MA_OK;
+	for (clistiter *it = res->st_info_list ? clist_begin(res->st_info_list) : NULL; it;
+	     it = clist_next(it)) {
+		struct mailimap_status_info *si = clist_content(it);
+		switch (si->st_att) {
+		case MAILIMAP_STATUS_ATT_MESSAGES: f->messages = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UIDNEXT: f->uidnext = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UIDVALIDITY: f->uidvalidity = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UNSEEN: f->unseen = si->st_value; break;
+		default: break;
+		}
+	}
+	mailimap_mailbox_data_status_free(res);
+	return MA_OK;
+}
+
+ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_error *err)
+{
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		return st;
+	int r = mailimap_examine(s->imap, f->raw_name);
+	note_alert(s);
+	if (r != MAILIMAP_NO_ERROR) {
+		char what[300];
+		snprintf(what, sizeof what, "EXAMINE of folder \"%s\"", f->name);
+		return fail(s, r, what, err);
+	}
+	struct mailimap_selection_info *si = s->imap->imap_selection_info;
+	if (si) {
+		if (si->sel_has_exists)
+			f->messages = si->sel_exists;
+		if (si->sel_uidnext)
+			f->uidnext = si->sel_uidnext;
+		if (si->sel_uidvalidity)
+			f->uidvalidity = si->sel_uidvalidity;
+	}
+	return MA_OK;
+}
+
+static int cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+/* UID SEARCH with one key in the examined folder; takes key. */
+static ma_status search(struct ma_imap *s, struct mailimap_search_key *key, uint32_t **uids,
+			 size_t *n, struct ma_error *err)
+{
+	*uids = NULL;
+	*n = 0;
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK) {
+		if (key)
+			mailimap_search_key_free(key);
+		return st;
+	}
+	if (!key)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	clist *res = NULL;
+	int r = mailimap_uid_search(s->imap, NULL, key, &res);
+	note_alert(s);
+	mailimap_search_key_free(key);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (res) /* set even on NO/BAD */
+			mailimap_search_result_free(res);
+		return fail(s, r, "UID SEARCH", err);
+	}
+	size_t count = (size_t)clist_count(res);
+	uint32_t *out = malloc((count ? count : 1) * sizeof *out);
+	if (!out) {
+		mailimap_search_result_free(res);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	size_t i = 0;
+	for (clistiter *it = clist_begin(res); it; it = clist_next(it))
+		out[i++] = *(uint32_t *)clist_content(it);
+	mailimap_search_result_free(res);
+	qsort(out, i, sizeof *out, cmp_u32);
+	*uids = out;
+	*n = i;
+	return MA_OK;
+}
+
+ma_status ma_imap_search_all(struct ma_imap *s, uint32_t **uids, size_t *n, struct ma_error *err)
+{
+	return search(s, mailimap_search_key_new_all(), uids, n, err);
+}
+
+ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
+				 struct ma_error *err)
+{
+	/* libetpan has no helper for the flag keys: the general constructor
+	 * with every operand empty. */
+	struct mailimap_search_key *key = mailimap_search_key_new(MAILIMAP_SEARCH_KEY_DELETED,
+		NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL, NULL,
+		0, NULL, NULL, NULL, NULL, NULL, NULL, 0, NULL, NULL, NULL);
+	return search(s, key, uids, n, err);
+}
+
+/* ---- UID FETCH: our own pipelined reader ----
+ *
+ * libetpan parses every FETCH reply into a tree of small allocations and
+ * frees it again: at 100,000 messages that cost more CPU than the server
+ * spent producing them. So UID FETCH is written and read here, over the
+ * same mailstream: commands with our own tags ("F1", "F2", ...: libetpan's
+ * are numbers), FETCH_WINDOW of them in flight, each untagged response
+ * assembled (line, literals, continuation) in one reused buffer and handed
+ * to ma_parse_fetch. We read only from the mailstream's own buffer and only
+ * up to the end of the last tagged reply, so libetpan finds the stream
+ * exactly where a reply of its own would have left it. */
+
+enum items { ITEMS_FLAGS, ITEMS_META, ITEMS_HEADERS };
+
+struct fetch_run {
+	struct ma_imap *s;
+	const char *name;         /* "UID FETCH" or "FETCH", for messages */
+	mailstream *st;
+	struct ma_stream_reader rd; /* reads st's own buffer, see session_util.h */
+	char *resp;               /* the response being assembled */
+	size_t len, cap;
+	char *unq;                /* a quoted header block, unescaped */
+	size_t unq_cap;
+	char *cmd;                /* the next command, once built */
+	size_t cmd_len;
+	ma_imap_msg_cb cb;
+	void *cb_ctx;
+	ma_imap_range_cb next_range; /* UID ranges instead of uids/n */
+	void *range_ctx;
+	bool ranges_done;         /* next_range has no more */
+	unsigned tag0;            /* tag number of the first command */
+	unsigned sent, done;      /* commands written, commands completed */
+	size_t lens[FETCH_WINDOW]; /* bytes of each command in flight */
+	size_t inflight_bytes;
+	/* Set by a NO/BAD, a callback asking to stop or ENOMEM: no more
+	 * commands or callbacks, the replies in flight are read and dropped. */
+	bool stopping;
+	struct ma_error stop_err;
+};
+
+/* Protocol and stream failures leave the stream at an unknown point: no
+ * libetpan call may follow, exactly as after fail(). */
+static ma_status broken(struct ma_imap *s, struct ma_error *err)
+{
+	s->broken = true;
+	s->broken_err = *err;
+	return err->status;
+}
+
+static ma_status fetch_stream_error(struct fetch_run *r, struct ma_error *err)
+{
+	ma_status st = ma_conn_last_error(r->s->conn);
+	const char *detail = ma_conn_last_detail(r->s->conn);
+	if (st != MA_OK)
+		ma_fail(err, st, "IMAP server %s, during %s%s%s", r->s->host, r->name, detail[0] ? ": " : "",
+			detail);
+	else
+		ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", r->s->host, r->name);
+	return broken(r->s, err);
+}
+
+static ma_status fetch_garbage(struct fetch_run *r, struct ma_error *err)
+{
+	ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", r->s->host, r->name);
+	return broken(r->s, err);
+}
+
+/* Gives back what we did not consume, so libetpan reads on from there. */
+static ma_status fetch_append(struct fetch_run *r, const char *p, size_t n, struct ma_error *err)
+{
+	if (n > FETCH_RESP_MAX - r->len) {
+		ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s sent a FETCH reply over %d MB", r->s->host,
+			FETCH_RESP_MAX >> 20);
+		return broken(r->s, err);
+	}
+	if (r->len + n > r->cap) {
+		size_t cap = r->cap ? r->cap : 4096;
+		while (cap < r->len + n)
+			cap *= 2;
+		char *p2 = realloc(r->resp, cap);
+		if (!p2) {
+			ma_fail(err, MA_ERR_NOMEM, NULL);
+			return broken(r->s, err);
+		}
+		r->resp = p2;
+		r->cap = cap;
+	}
+	memcpy(r->resp + r->len, p, n);
+	r->len += n;
+	return MA_OK;
+}
+
+/* Appends one line, up to and including its LF. */
+static ma_status fetch_line(struct fetch_run *r, struct ma_error *err)
+{
+	bool eol = false;
+	while (!eol) {
+		const char *p;
+		ssize_t n = ma_stream_reader_line(&r->rd, &p, &eol);
+		if (n < 0)
+			return fetch_stream_error(r, err);
+		ma_status st = fetch_append(r, p, (size_t)n, err);
+		if (st != MA_OK)
+			return st;
+		ma_stream_reader_take(&r->rd, (size_t)n);
+	}
+	return MA_OK;
+}
+
+/* Appends exactly n bytes (a literal). */
+static ma_status fetch_bytes(struct fetch_run *r, size_t n, struct ma_error *err)
+{
+	while (n) {
+		const char *p;
+		ssize_t avail = ma_stream_reader_peek(&r->rd, &p);
+		if (avail < 0)
+			return fetch_stream_error(r, err);
+		size_t take = (size_t)avail < n ? (size_t)avail : n;
+		ma_status st = fetch_append(r, p, take, err);
+		if (st != MA_OK)
+			return st;
+		ma_stream_reader_take(&r->rd, take);
+		n -= take;
+	}
+	return MA_OK;
+}
+
+/* The size N if p[start..end) ends in "{N}" (INT64_MAX if N has over 18
+ * digits), else -1. */
+static int64_t literal_at_end(const char *p, size_t start, size_t end)
+{
+	if (end <= start || p[end - 1] != '}')
+		return -1;
+	size_t i = end - 1;
+	while (i > start && p[i - 1] >= '0' && p[i - 1] <= '9')
+		i--;
+	if (i == end - 1 || i == start || p[i - 1] != '{')
+		return -1;
+	if (end - 1 - i > 18)
+		return INT64_MAX;
+	int64_t v = 0;
+	for (size_t k = i; k < end - 1; k++)
+		v = v * 10 + (p[k] - '0');
+	return v;
+}
+
+/* One whole response into r->resp: a line, and after each "{N}" at a
+ * line's end N bytes and the line that goes on after them. The final
+ * CRLF is dropped; everything else stays as sent. */
+static ma_status fetch_response(struct fetch_run *r, struct ma_error *err)
+{
+	r->len = 0;
+	for (;;) {
+		size_t start = r->len;
+		ma_status st = fetch_line(r, err);
+		if (st != MA_OK)
+			return st;
+		size_t end = r->len - 1; /* at the LF */
+		if (end > start && r->resp[end - 1] == '\r')
+			end--;
+		int64_t lit = literal_at_end(r->resp, start, end);
+		if (lit < 0) {
+			r->len = end;
+			return MA_OK;
+		}
+		if (lit > FETCH_LITERAL_MAX) {
+			ma_fail(err, MA_ERR_TOO_LARGE,
+				"IMAP server %s announced a literal over the limit of %d bytes", r->s->host,
+				FETCH_LITERAL_MAX);
+			return broken(r->s, err);
+		}
+		st = fetch_bytes(r, (size_t)lit, err);
+		if (st != MA_OK)
+			return st;
+	}
+}
+
+/* Case-insensitive word at p[0..len), followed by a space or the end. */
+static bool starts_word(const char *p, size_t len, const char *word)
+{
+	size_t k = strlen(word);
+	return len >= k && strncasecmp(p, word, k) == 0 && (len == k || p[k] == ' ');
+}
+
+static void fetch_stop(struct fetch_run *r, const struct ma_error *why)
+{
+	if (r->stopping)
+		return;
+	r->stopping = true;
+	r->stop_err = *why;
+}
+
+/* A quoted header block with its backslash escapes removed. NULL on ENOMEM. */
+static const char *unescape(struct fetch_run *r, const char *p, size_t *len)
+{
+	if (*len + 1 > r->unq_cap) {
+		char *u = realloc(r->unq, *len + 1);
+		if (!u)
+			return NULL;
+		r->unq = u;
+		r->unq_cap = *len + 1;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < *len; i++) {
+		if (p[i] == '\\' && i + 1 < *len)
+			i++;
+		r->unq[n++] = p[i];
+	}
+	*len = n;
+	return r->unq;
+}
+
+static void on_fetch(struct fetch_run *r, const struct ma_fetch_resp *fr)
+{
+	struct ma_error e;
+	/* A FETCH without UID is an unsolicited flag update: not ours. */
+	if (!fr->has_uid || r->stopping)
+		return;
+	struct ma_message m = { .uid = fr->uid, .size = fr->size, .internaldate = fr->internaldate,
+				.flags = fr->flags };
+	const char *hdr = fr->header;
+	size_t hlen = fr->header_len;
+	if (hdr && fr->header_escaped)
+		hdr = unescape(r, hdr, &hlen); /* NULL on ENOMEM */
+	/* From and Subject stay raw: decoding them was a fifth of the
+	 * client's CPU in a first audit, and only a message found gone later
+	 * is ever shown (the history decodes it then). */
+	if (fr->header && (!hdr || ma_parse_header_fields_raw(hdr, hlen, &m) != 0)) {
+		ma_fail(&e, MA_ERR_NOMEM, NULL);
+		fetch_stop(r, &e);
+	} else if (r->cb(&m, r->cb_ctx) != 0) {
+		ma_fail(&e, MA_ERR_CANCELLED, NULL);
+		fetch_stop(r, &e);
+	}
+	ma_message_clear(&m);
+}
+
+/* "* N word ...": p[0..len) is what follows "* N ". */
+static ma_status on_numbered(struct fetch_run *r, const char *p, size_t len, struct ma_error *err)
+{
+	if (starts_word(p, len, "FETCH")) {
+		struct ma_fetch_resp fr;
+		if (ma_parse_fetch(r->resp, r->len, &fr) != 0)
+			return fetch_garbage(r, err);
+		on_fetch(r, &fr);
+		return MA_OK;
+	}
+	/* Mail arriving or leaving meanwhile: the next audit sees it. */
+	if ((len == 6 && strncasecmp(p, "EXISTS", 6) == 0) || (len == 6 && strncasecmp(p, "RECENT", 6) == 0) ||
+	    (len == 7 && strncasecmp(p, "EXPUNGE", 7) == 0))
+		return MA_OK;
+	return fetch_garbage(r, err);
+}
+
+static ma_status on_untagged(struct fetch_run *r, struct ma_error *err)
+{
+	const char *p = r->resp + 2;
+	size_t len = r->len - 2, i = 0;
+	while (i < len && p[i] >= '0' && p[i] <= '9')
+		i++;
+	if (i > 0)
+		return i < len && p[i] == ' ' ? on_numbered(r, p + i + 1, len - i - 1, err)
+					      : fetch_garbage(r, err);
+	/* Status and data the server may send at any time; libetpan would
+	 * have skipped them too (but kept an [ALERT]). */
+	if (starts_word(p, len, "OK") || starts_word(p, len, "NO") || starts_word(p, len, "BAD")) {
+		note_alert_line(r->s, p, len);
+		return MA_OK;
+	}
+	if (starts_word(p, len, "FLAGS") || starts_word(p, len, "CAPABILITY"))
+		return MA_OK;
+	if (!starts_word(p, len, "BYE"))
+		return fetch_garbage(r, err);
+	char text[300];
+	size_t skip = len > 3 ? 4 : 3;
+	ma_sanitize(text, sizeof text, p + skip, len - skip);
+	ma_fail(err, MA_ERR_CLOSED, "IMAP server %s closed the session during %s: %s", r->s->host, r->name,
+		text[0] ? text : "(no reason given)");
+	return broken(r->s, err);
+}
+
+/* The tag's number if p[0..*len) starts with one of ours ("F12 "), else
+ * -1; *len then counts what follows the space. */
+static int64_t our_tag(const char *p, size_t *len)
+{
+	size_t i = 1;
+	int64_t tag = 0;
+	if (*len < 3 || p[0] != 'F')
+		return -1;
+	while (i < *len && i < 11 && p[i] >= '0' && p[i] <= '9')
+		tag = tag * 10 + (p[i++] - '0');
+	if (i == 1 || i >= *len || p[i] != ' ')
+		return -1;
+	*len -= i + 1;
+	return tag;
+}
+
+static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
+{
+	size_t len = r->len;
+	int64_t tag = our_tag(r->resp, &len);
+	const char *p = r->resp + (r->len - len);
+	/* The server answers in order: only the oldest command in flight. */
+	if (tag < 0 || r->done == r->sent || tag != (int64_t)r->tag0 + r->done) {
+		if (!memchr(r->resp, ' ', r->len))
+			return fetch_garbage(r, err);
+		ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s answered %s with a tag it was not sent",
+			r->s->host, r->name);
+		return broken(r->s, err);
+	}
+	bool no = starts_word(p, len, "NO");
+	if (!no && !starts_word(p, len, "OK") && !starts_word(p, len, "BAD"))
+		return fetch_garbage(r, err);
+	note_alert_line(r->s, p, len);
+	r->inflight_bytes -= r->lens[r->done % FETCH_WINDOW];
+	r->done++;
+	/* Each reply gets its own size budget and time limit, though the
+	 * next commands were written long before it ended. */
+	ma_conn_reply_done(r->s->conn);
+	if (starts_word(p, len, "OK"))
+		return MA_OK;
+	/* A refusal leaves the stream sound: the replies to the commands
+	 * still in flight are read and dropped (fetch_stop), so the session
+	 * stays usable after it, as after any NO. */
+	size_t skip = no ? 2 : 3;
+	skip += len > skip;
+	char text[300];
+	struct ma_error e;
+	ma_sanitize(text, sizeof text, p + skip, len - skip);
+	ma_fail(&e, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", r->s->host, r->name,
+		text[0] ? text : "(no reason given)");
+	fetch_stop(r, &e);
+	return MA_OK;
+}
+
+static ma_status fetch_read_one(struct fetch_run *r, struct ma_error *err)
+{
+	ma_status st = fetch_response(r, err);
+	if (st != MA_OK)
+		return st;
+	if (r->len >= 2 && r->resp[0] == '*' && r->resp[1] == ' ')
+		return on_untagged(r, err);
+	return on_tagged(r, err);
+}
+
+/* Whether a command remains to be written. */
+static bool more_commands(const struct fetch_run *r, size_t n, size_t next)
+{
+	return r->cmd_len || (r->next_range ? !r->ranges_done : next < n);
+}
+
+/* The next command, for uids[*next...] (at most FETCH_CHUNK of them), into
+ * r->cmd; consecutive UIDs travel as ranges to keep it short. Without uids,
+ * the next FETCH_CHUNK messages by sequence number; with next_range, the
+ * next range it hands out (none left: r->cmd_len stays 0). */
+static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, size_t *next,
+			  enum items what)
+{
+	/* PEEK: fetching must never set \Seen. */
+	static const char *const items[] = {
+		[ITEMS_FLAGS] = " (UID FLAGS)\r\n",
+		[ITEMS_META] = " (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n",
+		[ITEMS_HEADERS] = " (UID FLAGS RFC822.SIZE INTERNALDATE "
+				  "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)])\r\n",
+	};
+	size_t i = *next, end = i + FETCH_CHUNK < n ? i + FETCH_CHUNK : n;
+	char *o = r->cmd;
+	if (r->next_range) {
+		uint32_t lo, hi;
+		if (!r->next_range(&lo, &hi, r->range_ctx)) {
+			r->ranges_done = true;
+			return;
+		}
+		o += sprintf(o, "F%u UID FETCH %" PRIu32 ":%" PRIu32 "%s", r->tag0 + r->sent, lo, hi,
+			     items[what]);
+		r->cmd_len = (size_t)(o - r->cmd);
+		return;
+	}
+	if (!uids) {
+		/* Messages i+1..end by sequence number: no EXPUNGE can renumber
+		 * them while only FETCH commands run (RFC 3501, 7.4.1). */
+		o += sprintf(o, "F%u FETCH %zu:%zu%s", r->tag0 + r->sent, i + 1, end, items[what]);
+		r->cmd_len = (size_t)(o - r->cmd);
+		*next = end;
+		return;
+	}
+	o += sprintf(o, "F%u UID FETCH ", r->tag0 + r->sent);
+	while (i < end) {
+		size_t j = i;
+		while (j + 1 < end && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (o != r->cmd && o[-1] != ' ')
+			*o++ = ',';
+		if (j > i)
+			o += sprintf(o, "%" PRIu32 ":%" PRIu32, uids[i], uids[j]);
+		else
+			o += sprintf(o, "%" PRIu32, uids[i]);
+		i = j + 1;
+	}
+	o += sprintf(o, "%s", items[what]);
+	r->cmd_len = (size_t)(o - r->cmd);
+	*next = end;
+}
+
+/* Worst case of build_command: every UID alone, 10 digits and a comma. */
+#define FETCH_CMD_MAX (FETCH_CHUNK * 11 + 160)
+
+/* Writes as many commands as the window allows. */
+static ma_status fetch_send(struct fetch_run *r, const uint32_t *uids, size_t n, size_t *next,
+			    enum items what, struct ma_error *err)
+{
+	bool wrote = false;
+	while (!r->stopping && more_commands(r, n, *next) && r->sent - r->done < FETCH_WINDOW) {
+		if (!r->cmd_len)
+			build_command(r, uids, n, next, what);
+		if (!r->cmd_len)
+			break; /* next_range had no more */
+		if (r->sent != r->done && r->inflight_bytes + r->cmd_len > FETCH_WINDOW_BYTES)
+			break;
+		if (mailstream_write(r->st, r->cmd, r->cmd_len) != (ssize_t)r->cmd_len)
+			return fetch_stream_error(r, err);
+		r->lens[r->sent % FETCH_WINDOW] = r->cmd_len;
+		r->inflight_bytes += r->cmd_len;
+		r->sent++;
+		r->cmd_len = 0;
+		wrote = true;
+	}
+	if (wrote && mailstream_flush(r->st) != 0)
+		return fetch_stream_error(r, err);
+	return MA_OK;
+}
+
+static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
+		       ma_imap_range_cb next_range, void *range_ctx, enum items what,
+		       ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
+{
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK || (n == 0 && !next_range))
+		return st;
+	struct fetch_run r = { .s = s, .st = s->imap->imap_stream, .cb = cb, .cb_ctx = ctx,
+			       .next_range = next_range, .range_ctx = range_ctx,
+			       .tag0 = s->fetch_tag + 1,
+			       .name = uids || next_range ? "UID FETCH" : "FETCH",
+			       .rd = { .st = s->imap->imap_stream } };
+	/* As libetpan's own UID FETCH would: only in an examined folder. */
+	if (!r.st || s->imap->imap_state != MAILIMAP_STATE_SELECTED)
+		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
+	r.cmd = malloc(FETCH_CMD_MAX);
+	if (!r.cmd)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	s->tap.phase = MA_TRACE_BULK;
+	size_t next = 0;
+	while (st == MA_OK && (r.done < r.sent || (more_commands(&r, n, next) && !r.stopping))) {
+		st = fetch_send(&r, uids, n, &next, what, err);
+		/* Nothing in flight: next_range has just said it has no more. */
+		if (st == MA_OK && r.done < r.sent)
+			st = fetch_read_one(&r, err);
+	}
+	s->fetch_tag += r.sent;
+	ma_stream_reader_sync(&r.rd);
+	s->tap.phase = MA_TRACE_NORMAL;
+	if (st == MA_OK && r.stopping) {
+		*err = r.stop_err;
+		st = err->status;
+	}
+	free(r.cmd);
+	free(r.resp);
+	free(r.unq);
+	return st;
+}
+
+ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool headers,
+			ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
+{
+	return fetch(s, uids, n, NULL, NULL, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+}
+
+ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
+			      ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
+{
+	return fetch(s, uids, n, NULL, NULL, ITEMS_FLAGS, cb, ctx, err);
+}
+
+ma_status ma_imap_fetch_all(struct ma_imap *s, uint32_t count, bool headers, ma_imap_msg_cb cb,
+			    void *ctx, struct ma_error *err)
+{
+	return fetch(s, NULL, count, NULL, NULL, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+}
+
+ma_status ma_imap_fetch_ranges(struct ma_imap *s, ma_imap_range_cb next, void *next_ctx,
+			       bool headers, ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
+{
+	return fetch(s, NULL, 0, next, next_ctx, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+}
+
+bool ma_imap_broken(const struct ma_imap *s)
+{
+	return !s || !s->imap || s->broken;
+}
+
+void ma_imap_close(struct ma_imap *s)
+{
+	if (!s)
+		return;
+	if (s->imap) {
+		/* mailimap_free sends LOGOUT on a live stream; on a dead one it
+		 * must fail at once instead of waiting for a timeout. */
+		if (s->broken)
+			ma_conn_kill(s->conn);
+		else if (s->imap->imap_stream)
+			mailimap_logout(s->imap);
+		mailimap_free(s->imap);
+	}
+	ma_conn_free(s->conn);
+	free(s->caps);
+	for (size_t i = 0; i < s->nalerts; i++)
+		free(s->alerts[i]);
+	free(s);
+}

@@ -1,0 +1,543 @@
+#include "mail/pop3.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/parse.h"
+#include "mail/session_util.h"
+
+#define MAX_LINE 4096           /* RFC 1939 says 512; be lenient, but bounded */
+#define MAX_ENTRIES 1000000     /* bounds memory against a hostile LIST */
+#define MAX_CAPA 200
+
+struct ma_pop3 {
+	mailpop3 *pop3;
+	struct ma_conn *conn;
+	struct ma_trace_tap tap;
+	char host[272];
+	bool allow_plain;         /* --insecure: a password may cross plain text */
+	bool broken;
+	struct ma_error broken_err;
+	char **capa;
+	size_t ncapa;
+	char line[MAX_LINE + 1];
+	size_t linelen;
+	/* Our reads of STAT, UIDL and LIST replies; given back to the stream
+	 * (ma_stream_reader_sync) before the public call that read returns. */
+	struct ma_stream_reader rd;
+};
+
+static void pop3_logger(mailpop3 *p, int log_type, const char *str, size_t size, void *ctx)
+{
+	(void)p;
+	ma_trace_event(ctx, log_type, str, size);
+}
+
+static ma_status broken(struct ma_pop3 *s, struct ma_error *err)
+{
+	s->broken = true;
+	s->broken_err = *err;
+	return err->status;
+}
+
+/* Names a failure from the server's bracketed response code (RFC 2449,
+ * 3206): the same libetpan code covers a wrong password and a locked box. */
+static ma_status from_response(struct ma_pop3 *s, const char *text, ma_status fallback,
+			       const char *what, struct ma_error *err)
+{
+	char clean[300];
+	char code[40];
+	ma_sanitize(clean, sizeof clean, text ? text : "", text ? strlen(text) : 0);
+	ma_status st = fallback;
+	if (text && ma_pop3_response_code(text, strlen(text), code, sizeof code) == 1) {
+		if (strcasecmp(code, "IN-USE") == 0)
+			st = MA_ERR_IN_USE;
+		else if (strcasecmp(code, "LOGIN-DELAY") == 0)
+			st = MA_ERR_LOGIN_DELAY;
+		else if (strcasecmp(code, "SYS/TEMP") == 0)
+			st = MA_ERR_SERVER_TEMP;
+		else if (strcasecmp(code, "SYS/PERM") == 0)
+			st = MA_ERR_SERVER_PERM;
+	}
+	if (st == MA_ERR_LOGIN && text && strcasestr(text, "plaintext"))
+		st = MA_ERR_PLAINTEXT_REFUSED;
+	return ma_fail(err, st, "POP3 server %s, %s: %s", s->host, what,
+		       clean[0] ? clean : "(no reason given)");
+}
+
+/* For libetpan calls: transport first (timeouts, EOF), then libetpan. */
+static ma_status fail(struct ma_pop3 *s, int r, const char *what, ma_status fallback,
+		      struct ma_error *err)
+{
+	ma_status st = ma_conn_last_error(s->conn);
+	if (st != MA_OK) {
+		ma_fail(err, st, "POP3 server %s, during %s%s%s", s->host, what,
+			ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
+		return broken(s, err);
+	}
+	if (r == MAILPOP3_ERROR_STREAM) {
+		ma_fail(err, MA_ERR_CLOSED, "POP3 server %s, during %s", s->host, what);
+		return broken(s, err);
+	}
+	if (r == MAILPOP3_ERROR_MEMORY) {
+		ma_fail(err, MA_ERR_NOMEM, NULL);
+		return broken(s, err);
+	}
+	return from_response(s, s->pop3->pop3_response, fallback, what, err);
+}
+
+static ma_status check_usable(struct ma_pop3 *s, struct ma_error *err)
+{
+	if (!s || !s->pop3)
+		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
+	if (s->broken) {
+		*err = s->broken_err;
+		return err->status;
+	}
+	return MA_OK;
+}
+
+static void free_capa(struct ma_pop3 *s)
+{
+	for (size_t i = 0; i < s->ncapa; i++)
+		free(s->capa[i]);
+	free(s->capa);
+	s->capa = NULL;
+	s->ncapa = 0;
+}
+
+static ma_status read_capa(struct ma_pop3 *s, struct ma_error *err)
+{
+	clist *res = NULL;
+	free_capa(s);
+	int r = mailpop3_capa(s->pop3, &res);
+	if (r != MAILPOP3_NO_ERROR) {
+		/* CAPA is optional (RFC 2449): a -ERR just means no list. */
+		if (ma_conn_last_error(s->conn) != MA_OK || r == MAILPOP3_ERROR_STREAM)
+			return fail(s, r, "CAPA", MA_ERR_PROTOCOL, err);
+		return MA_OK;
+	}
+	size_t n = (size_t)clist_count(res);
+	if (n > MAX_CAPA)
+		n = MAX_CAPA;
+	s->capa = calloc(n ? n : 1, sizeof *s->capa);
+	if (!s->capa)
+		goto nomem;
+	for (clistiter *it = clist_begin(res); it && s->ncapa < n; it = clist_next(it)) {
+		struct mailpop3_capa *c = clist_content(it);
+		char buf[512];
+		size_t used = (size_t)snprintf(buf, sizeof buf, "%s", c->cap_name ? c->cap_name : "");
+		for (clistiter *p = clist_begin(c->cap_param); p && used < sizeof buf; p = clist_next(p))
+			used += (size_t)snprintf(buf + used, sizeof buf - used, " %s", (char *)clist_content(p));
+		if (!(s->capa[s->ncapa] = ma_sanitize_dup(buf, strlen(buf))))
+			goto nomem;
+		s->ncapa++;
+	}
+	mailpop3_capa_resp_free(res);
+	return MA_OK;
+nomem:
+	mailpop3_capa_resp_free(res);
+	return ma_fail(err, MA_ERR_NOMEM, NULL);
+}
+
+bool ma_pop3_has_capa(const struct ma_pop3 *s, const char *name)
+{
+	size_t n = strlen(name);
+	for (size_t i = 0; s && i < s->ncapa; i++)
+		if (strncasecmp(s->capa[i], name, n) == 0 && (s->capa[i][n] == '\0' || s->capa[i][n] == ' '))
+			return true;
+	return false;
+}
+
+bool ma_pop3_login_delay(const struct ma_pop3 *s, uint32_t *seconds)
+{
+	*seconds = 0;
+	for (size_t i = 0; s && i < s->ncapa; i++) {
+		const char *c = s->capa[i];
+		if (strncasecmp(c, "LOGIN-DELAY", 11) != 0 || (c[11] != '\0' && c[11] != ' '))
+			continue;
+		const char *p = c + 11;
+		while (*p == ' ')
+			p++;
+		uint64_t v = 0;
+		const char *d = p;
+		while (*d >= '0' && *d <= '9' && v <= UINT32_MAX)
+			v = v * 10 + (uint64_t)(*d++ - '0');
+		*seconds = d == p || (*d && *d != ' ') || v >= UINT32_MAX ? UINT32_MAX : (uint32_t)v;
+		return true;
+	}
+	return false;
+}
+
+const struct ma_cert_info *ma_pop3_cert(const struct ma_pop3 *s)
+{
+	return s ? ma_conn_cert(s->conn) : NULL;
+}
+
+ma_status ma_pop3_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
+		       struct ma_trace *trace, struct ma_pop3 **out, struct ma_error *err)
+{
+	*out = NULL;
+	char label[272];
+	snprintf(label, sizeof label, "%s:%u", ep->host, ep->port);
+	struct ma_conn *c = NULL;
+	ma_status st = ma_conn_open(ep, net, &c, err);
+	if (st != MA_OK)
+		return st;
+	return ma_pop3_open_conn(c, label, ep->security, net->insecure, trace, out, err);
+}
+
+ma_status ma_pop3_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+			    bool insecure, struct ma_trace *trace, struct ma_pop3 **out,
+			    struct ma_error *err)
+{
+	ma_status st;
+	*out = NULL;
+	struct ma_pop3 *s = calloc(1, sizeof *s);
+	if (!s) {
+		ma_conn_free(c);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	s->conn = c;
+	/* POP3 has no literals; UIDL of a million messages is ~30 MB. */
+	ma_conn_set_limits(c, 0, 64 << 20);
+	snprintf(s->host, sizeof s->host, "%s", label);
+	s->tap.trace = trace;
+	s->allow_plain = insecure;
+	s->tap.proto = "pop3";
+	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(security));
+	s->pop3 = mailpop3_new(0, NULL);
+	if (!s->pop3) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	mailstream *stream = mailstream_new(ma_conn_low(s->conn), 8192);
+	if (!stream) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	if (trace)
+		mailpop3_set_logger(s->pop3, pop3_logger, &s->tap);
+	/* From here the stream belongs to s->pop3, even if connect fails. */
+	int r = mailpop3_connect(s->pop3, stream);
+	if (r != MAILPOP3_NO_ERROR) {
+		st = fail(s, r, "the greeting", MA_ERR_GREETING, err);
+		s->broken = true;
+		goto cleanup;
+	}
+	st = read_capa(s, err);
+	if (st != MA_OK)
+		goto cleanup;
+	if (security == MA_SEC_STARTTLS) {
+		if (!ma_pop3_has_capa(s, "STLS")) {
+			st = ma_fail(err, MA_ERR_STARTTLS_MISSING,
+				     "POP3 server %s on this port does not list STLS (it may have been removed on the way)",
+				     s->host);
+			goto cleanup;
+		}
+		r = mailpop3_stls(s->pop3);
+		if (s->pop3->pop3_stream && s->pop3->pop3_stream->read_buffer_len != 0) {
+			st = ma_fail(err, MA_ERR_STARTTLS_INJECTION, "POP3 server %s sent %zu bytes after its STLS reply",
+				     s->host, s->pop3->pop3_stream->read_buffer_len);
+			s->broken = true;
+			goto cleanup;
+		}
+		if (r != MAILPOP3_NO_ERROR) {
+			st = fail(s, r, "STLS", MA_ERR_STARTTLS_MISSING, err);
+			goto cleanup;
+		}
+		st = ma_session_upgrade(s->pop3->pop3_stream, s->conn, s->host, err);
+		if (st != MA_OK) {
+			s->broken = true;
+			goto cleanup;
+		}
+		st = read_capa(s, err);
+		if (st != MA_OK)
+			goto cleanup;
+	}
+	*out = s;
+	return MA_OK;
+cleanup:
+	ma_pop3_close(s);
+	return st;
+}
+
+ma_status ma_pop3_login(struct ma_pop3 *s, const char *login, const char *password,
+			struct ma_error *err)
+{
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		return st;
+	if (!ma_credential_ok(login) || !ma_credential_ok(password))
+		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
+	if (!ma_conn_is_tls(s->conn) && !s->allow_plain)
+		return ma_fail(err, MA_ERR_UNENCRYPTED, "POP3 server %s", s->host);
+	if (strlen(login) > 255 || strlen(password) > 255)
+		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, "longer than POP3 allows (255 bytes)");
+	s->tap.phase = MA_TRACE_SECRET;
+	int r = mailpop3_user(s->pop3, login);
+	if (r == MAILPOP3_NO_ERROR)
+		r = mailpop3_pass(s->pop3, password);
+	if (r != MAILPOP3_NO_ERROR) {
+		ma_status ls = fail(s, r, "login", MA_ERR_LOGIN, err);
+		/* As in ma_imap_login: a login cut off may leave PASS in the
+		 * stream's buffer, traced when libetpan flushes it later. */
+		if (!s->broken && ma_conn_last_error(s->conn) == MA_OK)
+			s->tap.phase = MA_TRACE_NORMAL;
+		return ls;
+	}
+	s->tap.phase = MA_TRACE_NORMAL;
+	return MA_OK;
+}
+
+/* One line of a reply into s->line (CRLF removed). Longer than MAX_LINE is
+ * a broken server: the rest of the stream can no longer be trusted. Taken
+ * from the stream's buffer a run at a time (UIDL and LIST of 80,000
+ * messages were 2.5 million one-byte reads). */
+static ma_status read_line(struct ma_pop3 *s, const char *what, struct ma_error *err)
+{
+	s->rd.st = s->pop3->pop3_stream;
+	s->linelen = 0;
+	for (;;) {
+		const char *p;
+		bool eol;
+		ssize_t got = ma_stream_reader_line(&s->rd, &p, &eol);
+		if (got < 0) {
+			ma_status st = ma_conn_last_error(s->conn);
+			ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, during %s%s%s", s->host, what,
+				ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
+			return broken(s, err);
+		}
+		size_t text = (size_t)got - (eol ? 1 : 0);
+		if (text > MAX_LINE - s->linelen) {
+			ma_fail(err, MA_ERR_TOO_LARGE, "POP3 server %s sent a line longer than %d bytes in %s",
+				s->host, MAX_LINE, what);
+			return broken(s, err);
+		}
+		memcpy(s->line + s->linelen, p, text);
+		s->linelen += text;
+		ma_stream_reader_take(&s->rd, (size_t)got);
+		if (eol)
+			break;
+	}
+	if (s->linelen > 0 && s->line[s->linelen - 1] == '\r')
+		s->linelen--;
+	s->line[s->linelen] = '\0';
+	return MA_OK;
+}
+
+/* Sends cmd and reads the status line. -ERR returns MA_ERR_PROTOCOL with
+ * the server's words, and leaves the session usable. */
+static ma_status command(struct ma_pop3 *s, const char *cmd, struct ma_error *err)
+{
+	mailstream *stream = s->pop3->pop3_stream;
+	char buf[64];
+	int n = snprintf(buf, sizeof buf, "%s\r\n", cmd);
+	/* libetpan leaves the stream private after PASS, which would trace
+	 * STAT, UIDL and LIST as redacted credentials. They hold no secret. */
+	mailstream_set_privacy(stream, 1);
+	if (mailstream_write(stream, buf, (size_t)n) != n || mailstream_flush(stream) != 0) {
+		ma_status st = ma_conn_last_error(s->conn);
+		ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, sending %s", s->host, cmd);
+		return broken(s, err);
+	}
+	ma_status st = read_line(s, cmd, err);
+	if (st != MA_OK)
+		return st;
+	if (strncmp(s->line, "+OK", 3) == 0)
+		return MA_OK;
+	if (strncmp(s->line, "-ERR", 4) == 0)
+		return from_response(s, s->line + 4, MA_ERR_PROTOCOL, cmd, err);
+	ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered %s with neither +OK nor -ERR", s->host, cmd);
+	return broken(s, err);
+}
+
+ma_status ma_pop3_stat(struct ma_pop3 *s, uint32_t *count, uint64_t *size, struct ma_error *err)
+{
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		return st;
+	st = command(s, "STAT", err);
+	ma_stream_reader_sync(&s->rd);
+	if (st != MA_OK)
+		return st;
+	if (ma_pop3_parse_stat(s->line, s->linelen, count, size) != 0)
+		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed STAT reply", s->host);
+	return MA_OK;
+}
+
+static int entry_cmp(const void *a, const void *b)
+{
+	const struct ma_pop3_entry *x = a, *y = b;
+	return x->number < y->number ? -1 : x->number > y->number;
+}
+
+static struct ma_pop3_entry *find_entry(struct ma_pop3_view *v, uint32_t number)
+{
+	struct ma_pop3_entry key = { .number = number };
+	if (v->nentries == 0)
+		return NULL; /* entries is NULL then: not for bsearch */
+	return bsearch(&key, v->entries, v->nentries, sizeof key, entry_cmp);
+}
+
+/* Reads a multi-line reply line by line; parse is called for each
+ * unstuffed line. Runs to the terminating "." even after a bad line, so
+ * the stream stays in step. */
+typedef int (*line_fn)(struct ma_pop3_view *v, const char *buf, size_t len, bool first_pass);
+
+static ma_status multiline(struct ma_pop3 *s, const char *what, struct ma_pop3_view *v,
+			   line_fn fn, bool first_pass, struct ma_error *err)
+{
+	bool bad = false;
+	for (;;) {
+		ma_status st = read_line(s, what, err);
+		if (st != MA_OK)
+			return st;
+		const char *p;
+		size_t len;
+		bool end = false;
+		if (ma_pop3_unstuff(s->line, s->linelen, &p, &len, &end) != 0)
+			bad = true;
+		else if (end)
+			break;
+		else if (!bad && fn(v, p, len, first_pass) != 0)
+			bad = true;
+	}
+	if (bad)
+		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed %s reply", s->host, what);
+	return MA_OK;
+}
+
+static int add_entry(struct ma_pop3_view *v, uint32_t number)
+{
+	if (v->nentries >= MAX_ENTRIES)
+		return -1;
+	if (v->nentries > 0 && number <= v->entries[v->nentries - 1].number)
+		return -1; /* numbers must ascend: a repeat or disorder is hostile */
+	/* Capacity is the next power of two (at least 64): grow when full. */
+	size_t n = v->nentries;
+	if (n == 0 || (n >= 64 && (n & (n - 1)) == 0)) {
+		size_t cap = n == 0 ? 64 : n * 2;
+		struct ma_pop3_entry *e = realloc(v->entries, cap * sizeof *e);
+		if (!e)
+			return -1;
+		v->entries = e;
+	}
+	memset(&v->entries[n], 0, sizeof v->entries[0]);
+	v->entries[n].number = number;
+	v->nentries++;
+	return 0;
+}
+
+static int uidl_line(struct ma_pop3_view *v, const char *buf, size_t len, bool first_pass)
+{
+	(void)first_pass;
+	uint32_t num;
+	char uidl[71];
+	if (ma_pop3_parse_uidl_line(buf, len, &num, uidl) != 0 || add_entry(v, num) != 0)
+		return -1;
+	memcpy(v->entries[v->nentries - 1].uidl, uidl, sizeof uidl);
+	return 0;
+}
+
+static int list_line(struct ma_pop3_view *v, const char *buf, size_t len, bool first_pass)
+{
+	uint32_t num, size;
+	if (ma_pop3_parse_list_line(buf, len, &num, &size) != 0)
+		return -1;
+	if (first_pass) {
+		if (add_entry(v, num) != 0)
+			return -1;
+		v->entries[v->nentries - 1].size = size;
+		return 0;
+	}
+	struct ma_pop3_entry *e = find_entry(v, num);
+	if (!e)
+		return -1; /* LIST names a message UIDL did not */
+	e->size = size;
+	return 0;
+}
+
+ma_status ma_pop3_scan_stat(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
+{
+	memset(v, 0, sizeof *v);
+	ma_status st = ma_pop3_stat(s, &v->stat_count, &v->stat_size, err);
+	if (st != MA_OK)
+		return st;
+	v->capa = calloc(s->ncapa ? s->ncapa : 1, sizeof *v->capa);
+	if (!v->capa)
+		goto nomem;
+	for (size_t i = 0; i < s->ncapa; i++) {
+		if (!(v->capa[i] = strdup(s->capa[i])))
+			goto nomem;
+		v->ncapa++;
+	}
+	return MA_OK;
+nomem:
+	ma_pop3_view_clear(v);
+	return ma_fail(err, MA_ERR_NOMEM, NULL);
+}
+
+ma_status ma_pop3_scan_lists(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
+{
+	bool have_uidl = false;
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		goto fail;
+	st = command(s, "UIDL", err);
+	if (st == MA_OK) {
+		s->tap.phase = MA_TRACE_BULK;
+		st = multiline(s, "UIDL", v, uidl_line, false, err);
+		s->tap.phase = MA_TRACE_NORMAL;
+		if (st != MA_OK)
+			goto fail;
+		have_uidl = true;
+	} else if (s->broken) {
+		goto fail;
+	}
+	/* LIST only for the sizes; a POP3 size is that message's octets as
+	 * POP3 counts them, which IMAP's RFC822.SIZE need not equal. */
+	st = command(s, "LIST", err);
+	if (st != MA_OK)
+		goto fail;
+	s->tap.phase = MA_TRACE_BULK;
+	st = multiline(s, "LIST", v, list_line, !have_uidl, err);
+	s->tap.phase = MA_TRACE_NORMAL;
+	if (st != MA_OK)
+		goto fail;
+	ma_stream_reader_sync(&s->rd);
+	return MA_OK;
+fail:
+	if (s)
+		ma_stream_reader_sync(&s->rd);
+	ma_pop3_view_clear(v);
+	return st;
+}
+
+ma_status ma_pop3_scan(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
+{
+	ma_status st = ma_pop3_scan_stat(s, v, err);
+	if (st == MA_OK)
+		st = ma_pop3_scan_lists(s, v, err);
+	return st;
+}
+
+void ma_pop3_close(struct ma_pop3 *s)
+{
+	if (!s)
+		return;
+	if (s->pop3) {
+		/* mailpop3_free sends QUIT on an open stream; a dead one must
+		 * fail at once rather than wait. */
+		if (s->broken)
+			ma_conn_kill(s->conn);
+		if (s->pop3->pop3_stream && !s->broken)
+			mailpop3_quit(s->pop3);
+		mailpop3_free(s->pop3);
+	}
+	ma_conn_free(s->conn);
+	free_capa(s);
+	free(s);
+}

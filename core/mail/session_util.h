@@ -1,0 +1,65 @@
+/* Small pieces the IMAP and POP3 sessions share. Internal to core. */
+#ifndef MA_SESSION_UTIL_H
+#define MA_SESSION_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "base/model.h"
+#include "base/status.h"
+#include "net/transport.h"
+
+/* Copies server text into dst (NUL-terminated, truncated), replacing control
+ * characters so nothing a server says can drive the user's terminal: CR and
+ * LF become spaces, other C0 controls, DEL, C1 controls and bytes that are
+ * not valid UTF-8 become '?'. The result is valid UTF-8 and never longer
+ * than the input. */
+void ma_sanitize(char *dst, size_t dstlen, const char *src, size_t len);
+/* The same into a new string the caller frees; NULL on ENOMEM. */
+char *ma_sanitize_dup(const char *src, size_t len);
+
+/* False if s holds CR, LF (command injection) or is empty. */
+bool ma_credential_ok(const char *s);
+
+/* prefix + base64("\0" login "\0" password) as one string the caller must
+ * OPENSSL_cleanse and free. NULL on ENOMEM. */
+char *ma_sasl_plain_command(const char *prefix, const char *login, const char *password);
+
+/* After a STARTTLS/STLS "OK": refuses if the server already sent bytes
+ * behind the reply (they would be read as if protected, CVE-2020-15953),
+ * then runs the TLS handshake on the same socket and swaps stream's low
+ * driver for a TLS one. */
+ma_status ma_session_upgrade(mailstream *stream, struct ma_conn *conn, const char *host,
+			     struct ma_error *err);
+
+/* Reading a reply straight out of a mailstream's buffer, for our own
+ * readers of bulk replies (POP3 UIDL and LIST). mailstream_read copies
+ * what it returns and then moves the rest of its buffer down, on every
+ * call: for a line of 30 bytes that move costs more than the line. Here
+ * bytes are only looked at and marked taken; ma_stream_reader_sync gives
+ * back what was not taken, so libetpan reads on exactly where we stopped.
+ * Between the first peek and the sync nothing else may read the stream.
+ * Start with { .st = stream }. */
+struct ma_stream_reader {
+	mailstream *st;
+	size_t pos;               /* bytes of st->read_buffer already taken */
+};
+
+/* Points *p at the unread bytes and returns how many (at least one),
+ * reading from the network when all were taken. -1 when the stream failed
+ * (ma_conn_last_error says why). */
+ssize_t ma_stream_reader_peek(struct ma_stream_reader *r, const char **p);
+/* The next piece of the current line: the unread bytes up to and
+ * including the next LF (*eol true), or all of them if none is an LF.
+ * Nothing is taken. -1 as ma_stream_reader_peek. */
+ssize_t ma_stream_reader_line(struct ma_stream_reader *r, const char **p, bool *eol);
+/* Marks the first n of the bytes just peeked as taken. */
+void ma_stream_reader_take(struct ma_stream_reader *r, size_t n);
+/* Gives the unread bytes back to the stream. */
+void ma_stream_reader_sync(struct ma_stream_reader *r);
+
+/* INBOX first, then by name (byte order of the UTF-8 names). */
+void ma_folders_sort(struct ma_folder *f, size_t n);
+
+#endif

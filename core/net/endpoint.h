@@ -1,0 +1,28 @@
+/* Server addresses as the user writes them: HOST[:PORT][/tls|/starttls|/plain].
+ * Plain data and a parser: no I/O, no libetpan, so configuration and
+ * reports can name servers without pulling in the network layer. */
+#ifndef MA_ENDPOINT_H
+#define MA_ENDPOINT_H
+
+#include <stddef.h>
+
+#include "base/status.h"
+
+enum ma_security { MA_SEC_TLS, MA_SEC_STARTTLS, MA_SEC_PLAIN };
+enum ma_proto { MA_PROTO_IMAP, MA_PROTO_POP3, MA_PROTO_SMTP };
+
+/* HOST[:PORT][/tls|/starttls|/plain]; "[v6]" literal accepted. */
+struct ma_endpoint {
+	char host[256];
+	unsigned port;
+	enum ma_security security;
+};
+
+/* Parses text into ep, filling the default port for proto and security.
+ * On failure returns MA_ERR_ARGUMENT with the reason in err. */
+ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
+			    struct ma_endpoint *ep, struct ma_error *err);
+unsigned ma_default_port(enum ma_proto proto, enum ma_security sec);
+const char *ma_security_name(enum ma_security sec); /* "tls" ... */
+
+#endif

@@ -1,0 +1,61 @@
+/* Shared between transport.c (sockets, driver) and tls.c (handshake,
+ * certificates). Nothing outside those two files includes this. */
+#ifndef MA_TRANSPORT_INTERNAL_H
+#define MA_TRANSPORT_INTERNAL_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <netinet/in.h>
+#include <openssl/ssl.h>
+
+#include "net/transport.h"
+
+struct ma_conn {
+	int fd;                   /* owned: closed by ma_conn_free only */
+	SSL *ssl;                 /* owned; NULL until start_tls */
+	SSL_CTX *ctx;             /* own reference; NULL for plain endpoints */
+	bool tls_up;              /* handshake finished */
+	bool tls_broken;          /* fatal TLS error: no close_notify */
+	atomic_bool killed;       /* ma_conn_kill, from any thread */
+
+	char host[256];           /* as asked for: SNI, name check, messages */
+	char addr[INET6_ADDRSTRLEN]; /* the address actually connected to */
+	unsigned port;
+	char source_addr[INET6_ADDRSTRLEN];
+	bool insecure;
+	int cancel_fd;
+	int timeout_ms;
+	int64_t deadline_ms;      /* monotonic; 0 = none */
+	int64_t reply_until_ms;   /* the current reply must be complete by then */
+
+	/* Reply limits (ma_conn_set_limits), checked on every byte read. */
+	struct {
+		uint64_t max_literal, max_reply;
+		uint64_t used;        /* bytes since our last write */
+		uint64_t lit_left;    /* bytes of a literal still to come */
+		uint64_t num;         /* size of the literal being announced */
+		int state;            /* GUARD_* in transport.c: how far into "{N}" CRLF */
+	} guard;
+
+	struct ma_cert_info cert;
+	ma_status last_error;
+	char last_detail[256];
+};
+
+int64_t ma_now_ms(void);
+int64_t ma_conn_wait_limit(const struct ma_conn *c);
+/* MA_OK when fd is ready for events, else MA_ERR_READ_TIMEOUT (until_ms,
+ * monotonic, passed), MA_ERR_CANCELLED or MA_ERR_NETWORK. */
+ma_status ma_wait_fd(int fd, short events, int cancel_fd, int64_t until_ms);
+void ma_conn_set_error(struct ma_conn *c, ma_status st, const char *detail);
+
+SSL_CTX *ma_tls_ctx_ref(struct ma_tls *t);
+void ma_tls_ctx_unref(SSL_CTX *ctx);       /* NULL ok */
+void ma_tls_close(struct ma_conn *c);      /* close_notify if sane, free SSL */
+/* A readable reason for an OpenSSL error code; during a handshake with a
+ * hint when the reason has a usual cause. */
+void ma_tls_reason(unsigned long code, bool handshake, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,923 @@
+/* Sockets, name lookup and the mailstream_low driver (see transport.h).
+ *
+ * Everything here waits with poll() on a non-blocking socket, bounded by a
+ * timeout and watching the cancel pipe, so no call can hang for ever. The
+ * TLS half (context, handshake, certificate checks) lives in tls.c; the two
+ * share struct ma_conn through transport-internal.h. */
+#include "net/transport.h"
+#include "net/transport-internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <netdb.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#define DEFAULT_TIMEOUT_S 30
+
+/* ---- process set-up ---- */
+
+static pthread_once_t init_once = PTHREAD_ONCE_INIT;
+
+static void init_process(void)
+{
+	/* A write to a socket the server closed must give EPIPE, not kill us. */
+	signal(SIGPIPE, SIG_IGN);
+	OPENSSL_init_ssl(OPENSSL_INIT_LOAD_SSL_STRINGS | OPENSSL_INIT_LOAD_CRYPTO_STRINGS, NULL);
+}
+
+void ma_transport_init(void)
+{
+	pthread_once(&init_once, init_process);
+}
+
+/* ---- time and waiting ---- */
+
+int64_t ma_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* The end of the next wait: one idle timeout from now, but never past the
+ * session deadline. */
+int64_t ma_conn_wait_limit(const struct ma_conn *c)
+{
+	int64_t until = ma_now_ms() + c->timeout_ms;
+	if (c->deadline_ms && c->deadline_ms < until)
+		until = c->deadline_ms;
+	if (c->reply_until_ms && c->reply_until_ms < until)
+		until = c->reply_until_ms;
+	return until;
+}
+
+/* The idle timeout alone lets a server that drips one byte a second keep
+ * a session alive for ever; so each reply also gets REPLY_TIMEOUTS idle
+ * timeouts in all, counted from our command (or from connecting). */
+#define REPLY_TIMEOUTS 3
+
+static void reply_clock_start(struct ma_conn *c)
+{
+	c->reply_until_ms = ma_now_ms() + (int64_t)REPLY_TIMEOUTS * c->timeout_ms;
+}
+
+static bool cancel_pending(int cancel_fd)
+{
+	if (cancel_fd < 0)
+		return false;
+	struct pollfd p = { .fd = cancel_fd, .events = POLLIN };
+	return poll(&p, 1, 0) > 0;
+}
+
+ma_status ma_wait_fd(int fd, short events, int cancel_fd, int64_t until_ms)
+{
+	for (;;) {
+		struct pollfd p[2] = {
+			{ .fd = fd, .events = events },
+			{ .fd = cancel_fd, .events = POLLIN },
+		};
+		int64_t left = until_ms - ma_now_ms();
+		if (left <= 0)
+			return MA_ERR_READ_TIMEOUT;
+		int n = poll(p, cancel_fd >= 0 ? 2 : 1, left > 60000 ? 60000 : (int)left);
+		if (n < 0 && errno != EINTR)
+			return MA_ERR_NETWORK;
+		if (n <= 0)
+			continue;
+		/* Cancel wins over data: the user asked to stop. */
+		if (cancel_fd >= 0 && p[1].revents)
+			return MA_ERR_CANCELLED;
+		/* Errors and hang-ups count as ready: the next call reports them. */
+		if (p[0].revents)
+			return MA_OK;
+	}
+}
+
+/* ---- name lookup with a timeout ----
+ *
+ * getaddrinfo() cannot be interrupted, so it runs in a detached helper
+ * thread that reports through a pipe. Whoever lets go last (the caller
+ * giving up, or the thread finishing) frees the job. */
+
+struct dns_job {
+	pthread_mutex_t lock;
+	int refs;
+	int pipe[2];              /* the thread writes one byte when done */
+	char host[256];
+	char port[8];
+	int rc;                   /* getaddrinfo's result, valid once done */
+	int sys_errno;
+	struct addrinfo *result;
+};
+
+static void dns_job_unref(struct dns_job *j)
+{
+	pthread_mutex_lock(&j->lock);
+	bool last = --j->refs == 0;
+	pthread_mutex_unlock(&j->lock);
+	if (!last)
+		return;
+	if (j->result)
+		freeaddrinfo(j->result);
+	close(j->pipe[0]);
+	close(j->pipe[1]);
+	pthread_mutex_destroy(&j->lock);
+	free(j);
+}
+
+static void *dns_thread(void *arg)
+{
+	struct dns_job *j = arg;
+	/* No AI_ADDRCONFIG: on a machine with only loopback it hides 127.0.0.1. */
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICSERV,
+	};
+	struct addrinfo *res = NULL;
+	int rc = getaddrinfo(j->host, j->port, &hints, &res);
+	int e = errno;
+
+	pthread_mutex_lock(&j->lock);
+	j->rc = rc;
+	j->sys_errno = e;
+	j->result = res;
+	pthread_mutex_unlock(&j->lock);
+	ssize_t w = write(j->pipe[1], "", 1);
+	(void)w;  /* the pipe is empty and ours: one byte always fits */
+	dns_job_unref(j);
+	return NULL;
+}
+
+static ma_status resolve(const struct ma_conn *c, struct addrinfo **out, struct ma_error *err)
+{
+	*out = NULL;
+	struct dns_job *j = calloc(1, sizeof *j);
+	if (!j)
+		return ma_fail(err, MA_ERR_NOMEM, "name lookup");
+	if (pipe2(j->pipe, O_CLOEXEC) < 0) {
+		int e = errno;
+		free(j);
+		return ma_fail(err, MA_ERR_NETWORK, "name lookup: %s", strerror(e));
+	}
+	pthread_mutex_init(&j->lock, NULL);
+	j->refs = 2;
+	snprintf(j->host, sizeof j->host, "%s", c->host);
+	snprintf(j->port, sizeof j->port, "%u", c->port);
+
+	pthread_attr_t attr;
+	pthread_t tid;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	int prc = pthread_create(&tid, &attr, dns_thread, j);
+	pthread_attr_destroy(&attr);
+	if (prc != 0) {
+		j->refs = 1;
+		dns_job_unref(j);
+		return ma_fail(err, MA_ERR_NETWORK, "name lookup: %s", strerror(prc));
+	}
+
+	ma_status st = ma_wait_fd(j->pipe[0], POLLIN, c->cancel_fd, ma_conn_wait_limit(c));
+	if (st == MA_ERR_CANCELLED) {
+		ma_fail(err, st, "while looking up %s", c->host);
+		goto cleanup;
+	}
+	if (st != MA_OK) {
+		ma_fail(err, MA_ERR_DNS, "no answer within %d s while looking up %s",
+			c->timeout_ms / 1000, c->host);
+		goto cleanup;
+	}
+
+	pthread_mutex_lock(&j->lock);
+	int rc = j->rc, e = j->sys_errno;
+	*out = j->result;
+	j->result = NULL;
+	pthread_mutex_unlock(&j->lock);
+
+	switch (rc) {
+	case 0:
+		st = *out ? MA_OK : ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s has no address", c->host);
+		break;
+	case EAI_NONAME:
+#ifdef EAI_NODATA
+	case EAI_NODATA:
+#endif
+		st = ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s", c->host);
+		break;
+	case EAI_MEMORY:
+		st = ma_fail(err, MA_ERR_NOMEM, "looking up %s", c->host);
+		break;
+	case EAI_SYSTEM:
+		st = ma_fail(err, MA_ERR_DNS, "%s: %s", c->host, strerror(e));
+		break;
+	default:
+		st = ma_fail(err, MA_ERR_DNS, "%s: %s", c->host, gai_strerror(rc));
+		break;
+	}
+cleanup:
+	dns_job_unref(j);
+	return st;
+}
+
+/* ---- connecting ---- */
+
+static void address_text(const struct sockaddr *sa, char *buf, size_t len)
+{
+	const void *bin = sa->sa_family == AF_INET6
+		? (const void *)&((const struct sockaddr_in6 *)sa)->sin6_addr
+		: (const void *)&((const struct sockaddr_in *)sa)->sin_addr;
+	if (!inet_ntop(sa->sa_family, bin, buf, (socklen_t)len))
+		snprintf(buf, len, "?");
+}
+
+/* How much a failure tells the user: "refused" names the problem exactly,
+ * a timeout hints at a firewall, unreachable often just means no IPv6. */
+static int telling(ma_status st)
+{
+	switch (st) {
+	case MA_ERR_REFUSED: return 4;
+	case MA_ERR_CONNECT_TIMEOUT: return 3;
+	case MA_ERR_NETWORK: return 2;
+	case MA_ERR_UNREACHABLE: return 1;
+	default: return 0;
+	}
+}
+
+static ma_status errno_status(int e)
+{
+	switch (e) {
+	case ECONNREFUSED: return MA_ERR_REFUSED;
+	case ENETUNREACH: case EHOSTUNREACH: case ENETDOWN: case EHOSTDOWN:
+	case EADDRNOTAVAIL: case EAFNOSUPPORT:
+		return MA_ERR_UNREACHABLE;
+	case ETIMEDOUT: return MA_ERR_CONNECT_TIMEOUT;
+	default: return MA_ERR_NETWORK;
+	}
+}
+
+/* Fills src for family from the numeric source address; false if it does
+ * not fit this family (an IPv4 source cannot reach an IPv6 server). */
+static bool source_for(const char *text, int family, struct sockaddr_storage *src, socklen_t *len)
+{
+	memset(src, 0, sizeof *src);
+	if (family == AF_INET) {
+		struct sockaddr_in *s4 = (struct sockaddr_in *)src;
+		s4->sin_family = AF_INET;
+		*len = sizeof *s4;
+		return inet_pton(AF_INET, text, &s4->sin_addr) == 1;
+	}
+	if (family == AF_INET6) {
+		struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)src;
+		s6->sin6_family = AF_INET6;
+		*len = sizeof *s6;
+		return inet_pton(AF_INET6, text, &s6->sin6_addr) == 1;
+	}
+	return false;
+}
+
+/* One address: returns the connected socket in *fd_out or a status with
+ * the reason in err. */
+static ma_status connect_one(struct ma_conn *c, const struct addrinfo *ai, const char *addr,
+			     int *fd_out, struct ma_error *err)
+{
+	ma_status st = MA_OK;
+	char where[INET6_ADDRSTRLEN + 300];
+	if (strcmp(c->host, addr) == 0)
+		snprintf(where, sizeof where, "%s port %u", addr, c->port);
+	else
+		snprintf(where, sizeof where, "%s (%s) port %u", c->host, addr, c->port);
+
+	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
+	if (fd < 0)
+		return ma_fail(err, errno_status(errno), "%s: %s", where, strerror(errno));
+
+	if (c->source_addr[0]) {
+		struct sockaddr_storage src;
+		socklen_t slen;
+		if (!source_for(c->source_addr, ai->ai_family, &src, &slen)) {
+			st = ma_fail(err, MA_ERR_UNREACHABLE, "%s: source address %s is of another family",
+				     where, c->source_addr);
+			goto cleanup;
+		}
+		if (bind(fd, (struct sockaddr *)&src, slen) < 0) {
+			st = ma_fail(err, MA_ERR_NETWORK, "cannot use source address %s: %s",
+				     c->source_addr, strerror(errno));
+			goto cleanup;
+		}
+	}
+
+	if (connect(fd, ai->ai_addr, ai->ai_addrlen) < 0) {
+		if (errno != EINPROGRESS && errno != EINTR) {
+			st = ma_fail(err, errno_status(errno), "%s: %s", where, strerror(errno));
+			goto cleanup;
+		}
+		st = ma_wait_fd(fd, POLLOUT, c->cancel_fd, ma_conn_wait_limit(c));
+		if (st == MA_ERR_CANCELLED) {
+			ma_fail(err, st, "while connecting to %s", where);
+			goto cleanup;
+		}
+		if (st == MA_ERR_READ_TIMEOUT) {
+			st = ma_fail(err, MA_ERR_CONNECT_TIMEOUT, "%s: no answer within %d s",
+				     where, c->timeout_ms / 1000);
+			goto cleanup;
+		}
+		int soerr = 0;
+		socklen_t slen = sizeof soerr;
+		if (st != MA_OK || getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &slen) < 0)
+			soerr = errno ? errno : EIO;
+		if (soerr) {
+			st = ma_fail(err, errno_status(soerr), "%s: %s", where, strerror(soerr));
+			goto cleanup;
+		}
+	}
+	*fd_out = fd;
+	fd = -1;
+	st = MA_OK;
+cleanup:
+	if (fd >= 0)
+		close(fd);
+	return st;
+}
+
+static ma_status connect_any(struct ma_conn *c, struct ma_error *err)
+{
+	struct addrinfo *list = NULL;
+	ma_status st = resolve(c, &list, err);
+	if (st != MA_OK)
+		return st;
+
+	ma_status best = MA_OK;
+	struct ma_error attempt;
+	for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
+		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
+			continue;
+		char addr[INET6_ADDRSTRLEN];
+		address_text(ai->ai_addr, addr, sizeof addr);
+		int fd = -1;
+		st = connect_one(c, ai, addr, &fd, &attempt);
+		if (st == MA_OK) {
+			c->fd = fd;
+			snprintf(c->addr, sizeof c->addr, "%s", addr);
+			best = MA_OK;
+			break;
+		}
+		/* Cancel stops at once; otherwise keep the most telling failure. */
+		if (st == MA_ERR_CANCELLED || st == MA_ERR_NOMEM
+		    || best == MA_OK || telling(st) > telling(best)) {
+			best = st;
+			if (err)
+				*err = attempt;
+		}
+		if (st == MA_ERR_CANCELLED || st == MA_ERR_NOMEM)
+			break;
+		if (c->deadline_ms && ma_now_ms() >= c->deadline_ms)
+			break;
+	}
+	freeaddrinfo(list);
+	if (best == MA_OK && c->fd < 0)
+		return ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s has no IPv4 or IPv6 address", c->host);
+	return best;
+}
+
+/* ---- the connection ---- */
+
+ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *opts,
+		       struct ma_conn **out, struct ma_error *err)
+{
+	*out = NULL;
+	ma_transport_init();
+	if (!ep || !opts || !ep->host[0] || ep->port == 0 || ep->port > 65535)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no server name or port");
+
+	struct ma_conn *c = calloc(1, sizeof *c);
+	if (!c)
+		return ma_fail(err, MA_ERR_NOMEM, "connection");
+	c->fd = -1;
+	atomic_init(&c->killed, false);
+	c->port = ep->port;
+	c->insecure = opts->insecure;
+	c->cancel_fd = opts->cancel_fd;
+	c->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S) * 1000;
+	if (opts->deadline_s > 0)
+		c->deadline_ms = ma_now_ms() + (int64_t)opts->deadline_s * 1000;
+	reply_clock_start(c); /* the greeting is the first reply */
+	/* "[::1]" may still carry its brackets: the resolver wants them off. */
+	const char *h = ep->host;
+	size_t hl = strlen(h);
+	if (h[0] == '[' && hl > 2 && h[hl - 1] == ']')
+		snprintf(c->host, sizeof c->host, "%.*s", (int)(hl - 2), h + 1);
+	else
+		snprintf(c->host, sizeof c->host, "%s", h);
+	if (opts->source_addr)
+		snprintf(c->source_addr, sizeof c->source_addr, "%s", opts->source_addr);
+
+	ma_status st = MA_OK;
+	/* TLS settings first: a bad CA file is a setting error, found before
+	 * any network traffic. */
+	if (ep->security != MA_SEC_PLAIN) {
+		if (opts->tls) {
+			c->ctx = ma_tls_ctx_ref(opts->tls);
+		} else {
+			struct ma_tls *own = NULL;
+			st = ma_tls_new(opts, &own, err);
+			if (st != MA_OK)
+				goto cleanup;
+			c->ctx = ma_tls_ctx_ref(own);
+			ma_tls_free(own);
+		}
+	}
+	st = connect_any(c, err);
+	if (st != MA_OK)
+		goto cleanup;
+	if (ep->security == MA_SEC_TLS)
+		st = ma_conn_start_tls(c, err);
+cleanup:
+	if (st != MA_OK) {
+		ma_conn_free(c);
+		return st;
+	}
+	*out = c;
+	return MA_OK;
+}
+
+/* Tests and fuzzing: an fd someone else connected (a socketpair). */
+ma_status ma_conn_from_fd(int fd, const struct ma_net_opts *opts, struct ma_conn **out,
+			  struct ma_error *err)
+{
+	*out = NULL;
+	ma_transport_init();
+	if (fd < 0 || !opts)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no connection");
+	struct ma_conn *c = calloc(1, sizeof *c);
+	if (!c) {
+		close(fd);
+		return ma_fail(err, MA_ERR_NOMEM, "connection");
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	c->fd = fd;
+	atomic_init(&c->killed, false);
+	c->insecure = opts->insecure;
+	c->cancel_fd = opts->cancel_fd;
+	c->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S) * 1000;
+	if (opts->deadline_s > 0)
+		c->deadline_ms = ma_now_ms() + (int64_t)opts->deadline_s * 1000;
+	reply_clock_start(c);
+	snprintf(c->host, sizeof c->host, "test");
+	snprintf(c->addr, sizeof c->addr, "fd");
+	*out = c;
+	return MA_OK;
+}
+
+ma_status ma_conn_last_error(const struct ma_conn *c)
+{
+	return c ? c->last_error : MA_ERR_NOT_CONNECTED;
+}
+
+const char *ma_conn_last_detail(const struct ma_conn *c)
+{
+	return c ? c->last_detail : "";
+}
+
+const struct ma_cert_info *ma_conn_cert(const struct ma_conn *c)
+{
+	static const struct ma_cert_info none;
+	return c ? &c->cert : &none;
+}
+
+bool ma_conn_is_tls(const struct ma_conn *c)
+{
+	return c && c->ssl && c->tls_up;
+}
+
+void ma_conn_kill(struct ma_conn *c)
+{
+	if (c)
+		atomic_store(&c->killed, true);
+}
+
+void ma_conn_free(struct ma_conn *c)
+{
+	if (!c)
+		return;
+	ma_tls_close(c);
+	if (c->fd >= 0)
+		close(c->fd);
+	ma_tls_ctx_unref(c->ctx);
+	free(c);
+}
+
+/* Records why I/O failed; the first reason sticks because later failures
+ * (a LOGOUT after a timeout) are consequences, not causes. */
+void ma_conn_set_error(struct ma_conn *c, ma_status st, const char *detail)
+{
+	if (c->last_error != MA_OK)
+		return;
+	c->last_error = st;
+	snprintf(c->last_detail, sizeof c->last_detail, "%s", detail ? detail : "");
+}
+
+/* Before every read/write: a killed or cancelled connection fails at once. */
+static bool may_continue(struct ma_conn *c)
+{
+	if (atomic_load(&c->killed)) {
+		ma_conn_set_error(c, MA_ERR_CANCELLED, "connection closed by mailaudit");
+		return false;
+	}
+	if (cancel_pending(c->cancel_fd)) {
+		ma_conn_set_error(c, MA_ERR_CANCELLED, NULL);
+		return false;
+	}
+	return true;
+}
+
+static bool wait_io(struct ma_conn *c, short events)
+{
+	ma_status st = ma_wait_fd(c->fd, events, c->cancel_fd, ma_conn_wait_limit(c));
+	if (st == MA_OK)
+		return true;
+	if (st == MA_ERR_READ_TIMEOUT) {
+		char why[96];
+		int64_t now = ma_now_ms();
+		if (c->deadline_ms && now >= c->deadline_ms)
+			snprintf(why, sizeof why, "the session time limit was reached");
+		else if (c->reply_until_ms && now >= c->reply_until_ms)
+			snprintf(why, sizeof why, "a reply took over %d s (the server sends too slowly)",
+				 REPLY_TIMEOUTS * c->timeout_ms / 1000);
+		else
+			snprintf(why, sizeof why, "nothing for %d s", c->timeout_ms / 1000);
+		ma_conn_set_error(c, st, why);
+	} else {
+		ma_conn_set_error(c, st, NULL);
+	}
+	return false;
+}
+
+static ssize_t plain_read(struct ma_conn *c, void *buf, size_t len)
+{
+	while (may_continue(c)) {
+		ssize_t n = recv(c->fd, buf, len, 0);
+		if (n > 0)
+			return n;
+		if (n == 0) {
+			ma_conn_set_error(c, MA_ERR_CLOSED, NULL);
+			return -1;
+		}
+		if (errno == EINTR)
+			continue;
+		if (errno != EAGAIN && errno != EWOULDBLOCK) {
+			ma_conn_set_error(c, errno == ECONNRESET ? MA_ERR_CLOSED : MA_ERR_NETWORK,
+					  strerror(errno));
+			return -1;
+		}
+		if (!wait_io(c, POLLIN))
+			return -1;
+	}
+	return -1;
+}
+
+static ssize_t plain_write(struct ma_conn *c, const void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		if (!may_continue(c))
+			return -1;
+		ssize_t n = send(c->fd, (const char *)buf + done, len - done, MSG_NOSIGNAL);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) {
+			ma_conn_set_error(c, errno == EPIPE || errno == ECONNRESET ? MA_ERR_CLOSED : MA_ERR_NETWORK,
+					  strerror(errno));
+			return -1;
+		}
+		if (!wait_io(c, POLLOUT))
+			return -1;
+	}
+	return (ssize_t)len;
+}
+
+/* What SSL_read/SSL_write want next: true to retry after waiting, false
+ * (with the reason recorded) to give up. */
+static bool tls_retry(struct ma_conn *c, int ret)
+{
+	int e = SSL_get_error(c->ssl, ret);
+	switch (e) {
+	case SSL_ERROR_WANT_READ:
+		return wait_io(c, POLLIN);
+	case SSL_ERROR_WANT_WRITE:
+		return wait_io(c, POLLOUT);
+	case SSL_ERROR_ZERO_RETURN:
+		ma_conn_set_error(c, MA_ERR_CLOSED, NULL);
+		return false;
+	case SSL_ERROR_SYSCALL:
+		/* errno 0 means the peer hung up without close_notify. */
+		c->tls_broken = true;
+		if (errno == 0 || errno == ECONNRESET || errno == EPIPE)
+			ma_conn_set_error(c, MA_ERR_CLOSED, NULL);
+		else
+			ma_conn_set_error(c, MA_ERR_NETWORK, strerror(errno));
+		ERR_clear_error();
+		return false;
+	default: {
+		c->tls_broken = true;
+		unsigned long code = ERR_peek_error();
+		char why[200];
+		if (ERR_GET_LIB(code) == ERR_LIB_SSL
+		    && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING) {
+			ma_conn_set_error(c, MA_ERR_CLOSED, NULL);
+		} else {
+			char reason[160];
+			ma_tls_reason(code, false, reason, sizeof reason);
+			snprintf(why, sizeof why, "TLS error: %s", reason);
+			ma_conn_set_error(c, MA_ERR_TLS_HANDSHAKE, why);
+		}
+		ERR_clear_error();
+		return false;
+	}
+	}
+}
+
+/* With read-ahead (tls.c) OpenSSL may hold records that poll() on the
+ * socket cannot see, so SSL_read is always asked before any wait: a
+ * WANT_READ then means nothing whole is held (an incomplete record, which
+ * needs the socket). Decrypted bytes still pending would be a reply left
+ * waiting for a timeout: those are read at once. */
+static ssize_t tls_read(struct ma_conn *c, void *buf, size_t len)
+{
+	int want = len > INT_MAX ? INT_MAX : (int)len;
+	while (may_continue(c)) {
+		ERR_clear_error();
+		errno = 0;
+		int n = SSL_read(c->ssl, buf, want);
+		if (n > 0)
+			return n;
+		if (SSL_get_error(c->ssl, n) == SSL_ERROR_WANT_READ && SSL_pending(c->ssl) > 0)
+			continue;
+		if (!tls_retry(c, n))
+			return -1;
+	}
+	return -1;
+}
+
+static ssize_t tls_write(struct ma_conn *c, const void *buf, size_t len)
+{
+	size_t done = 0;
+	while (done < len) {
+		if (!may_continue(c))
+			return -1;
+		size_t left = len - done;
+		int want = left > INT_MAX ? INT_MAX : (int)left;
+		ERR_clear_error();
+		errno = 0;
+		/* After WANT_*, OpenSSL needs the same buffer and length again:
+		 * done only moves on success, so the retry repeats them. */
+		int n = SSL_write(c->ssl, (const char *)buf + done, want);
+		if (n > 0) {
+			done += (size_t)n;
+			continue;
+		}
+		if (!tls_retry(c, n))
+			return -1;
+	}
+	return (ssize_t)len;
+}
+
+/* ---- the mailstream_low driver ---- */
+
+struct ma_low {
+	struct ma_conn *c;
+	bool tls;    /* made after start_tls: talks through c->ssl */
+};
+
+/* A TLS driver whose connection lost its SSL (a failed re-handshake)
+ * must not fall back to plain text. */
+static bool low_usable(struct ma_low *l)
+{
+	if (l->tls && !l->c->ssl) {
+		ma_conn_set_error(l->c, MA_ERR_NOT_CONNECTED, NULL);
+		return false;
+	}
+	return true;
+}
+
+void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_reply)
+{
+	memset(&c->guard, 0, sizeof c->guard);
+	c->guard.max_literal = max_literal;
+	c->guard.max_reply = max_reply;
+}
+
+/* Guard states between two reads: a literal announcement may arrive split
+ * anywhere, so how far into "{digits}CRLF" the last read ended is kept. */
+enum { GUARD_TEXT, GUARD_DIGITS, GUARD_BRACE, GUARD_CR };
+
+static bool literal_announced(struct ma_conn *c)
+{
+	if (c->guard.num > c->guard.max_literal) {
+		char why[128];
+		snprintf(why, sizeof why, "the server announced a literal of %s%llu bytes (limit %llu)",
+			 c->guard.num > c->guard.max_literal * 10 ? "over " : "",
+			 (unsigned long long)c->guard.num,
+			 (unsigned long long)c->guard.max_literal);
+		ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
+		return false;
+	}
+	c->guard.lit_left = c->guard.num;
+	c->guard.state = GUARD_TEXT;
+	return true;
+}
+
+/* Watches received bytes for IMAP literal announcements ("{N}" CRLF at the
+ * end of a line) and for the size of the current reply, so a hostile server
+ * is stopped before libetpan allocates what it announces. Literal contents
+ * are skipped: "{5}" inside a message header is not an announcement.
+ * Every byte read passes here, so text is searched with memchr for the
+ * next '{' and literals are skipped whole rather than looked at byte by
+ * byte. A byte that breaks an announcement is looked at again as text, as
+ * it may start the next one ("{{9}"). */
+static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
+{
+	if (!c->guard.max_literal && !c->guard.max_reply)
+		return true;
+	c->guard.used += n;
+	if (c->guard.max_reply && c->guard.used > c->guard.max_reply) {
+		char why[128];
+		snprintf(why, sizeof why, "one reply exceeded %llu MB",
+			 (unsigned long long)(c->guard.max_reply >> 20));
+		ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
+		return false;
+	}
+	if (!c->guard.max_literal)
+		return true;
+	const unsigned char *end = p + n;
+	while (p < end) {
+		if (c->guard.lit_left) {
+			size_t skip = (size_t)(end - p) < c->guard.lit_left ? (size_t)(end - p)
+									     : (size_t)c->guard.lit_left;
+			c->guard.lit_left -= skip;
+			p += skip;
+			continue;
+		}
+		switch (c->guard.state) {
+		case GUARD_TEXT: {
+			const unsigned char *brace = memchr(p, '{', (size_t)(end - p));
+			if (!brace)
+				return true;
+			p = brace + 1;
+			c->guard.state = GUARD_DIGITS;
+			c->guard.num = 0;
+			break;
+		}
+		case GUARD_DIGITS:
+			for (; p < end && *p >= '0' && *p <= '9'; p++) {
+				/* Saturate instead of overflowing: any value past
+				 * the limit is refused anyway. */
+				if (c->guard.num <= c->guard.max_literal)
+					c->guard.num = c->guard.num * 10 + (uint64_t)(*p - '0');
+			}
+			if (p == end)
+				return true;
+			if (*p == '}') {
+				c->guard.state = GUARD_BRACE;
+				p++;
+			} else {
+				c->guard.state = GUARD_TEXT;
+			}
+			break;
+		case GUARD_BRACE:
+			if (*p == '\r') {
+				c->guard.state = GUARD_CR;
+				p++;
+			} else {
+				c->guard.state = GUARD_TEXT;
+			}
+			break;
+		case GUARD_CR:
+			if (*p != '\n') {
+				c->guard.state = GUARD_TEXT;
+				break;
+			}
+			p++;
+			if (!literal_announced(c))
+				return false;
+			break;
+		}
+	}
+	return true;
+}
+
+static ssize_t low_read(mailstream_low *s, void *buf, size_t len)
+{
+	struct ma_low *l = s->data;
+	if (len == 0)
+		return 0;
+	if (!low_usable(l))
+		return -1;
+	ssize_t got = l->tls ? tls_read(l->c, buf, len) : plain_read(l->c, buf, len);
+	if (got > 0 && !guard_ok(l->c, buf, (size_t)got))
+		return -1;
+	return got;
+}
+
+/* With one command at a time, our write is where a reply starts. The
+ * pipelined UID FETCH keeps several commands in flight and writes the last
+ * of them long before its reply comes: without a call here per finished
+ * reply, every reply after that write would share one byte budget and one
+ * clock, and a long fetch would end as "too large" or "too slow" although
+ * no single reply was. */
+void ma_conn_reply_done(struct ma_conn *c)
+{
+	if (!c)
+		return;
+	c->guard.used = 0;
+	reply_clock_start(c);
+}
+
+static ssize_t low_write(mailstream_low *s, const void *buf, size_t len)
+{
+	struct ma_low *l = s->data;
+	if (len == 0)
+		return 0;
+	ma_conn_reply_done(l->c); /* a new command: a new reply budget and clock */
+	if (!low_usable(l))
+		return -1;
+	return l->tls ? tls_write(l->c, buf, len) : plain_write(l->c, buf, len);
+}
+
+/* The fd belongs to ma_conn: a STARTTLS upgrade frees this driver and wraps
+ * the same socket in a new one, so closing here would cut the session. */
+static int low_close(mailstream_low *s)
+{
+	(void)s;
+	return 0;
+}
+
+static int low_get_fd(mailstream_low *s)
+{
+	struct ma_low *l = s->data;
+	return l->c->fd;
+}
+
+/* libetpan's mailstream_low_free leaves freeing the low struct itself to
+ * the driver. */
+static void low_free(mailstream_low *s)
+{
+	free(s->data);
+	free(s);
+}
+
+static void low_cancel(mailstream_low *s)
+{
+	struct ma_low *l = s->data;
+	ma_conn_kill(l->c);
+}
+
+static carray *low_cert_chain(mailstream_low *s)
+{
+	(void)s;
+	return NULL;
+}
+
+static mailstream_low_driver ma_low_driver = {
+	.mailstream_read = low_read,
+	.mailstream_write = low_write,
+	.mailstream_close = low_close,
+	.mailstream_get_fd = low_get_fd,
+	.mailstream_free = low_free,
+	.mailstream_cancel = low_cancel,
+	.mailstream_get_certificate_chain = low_cert_chain,
+};
+
+mailstream_low *ma_conn_low(struct ma_conn *c)
+{
+	if (!c)
+		return NULL;
+	struct ma_low *l = calloc(1, sizeof *l);
+	if (!l)
+		return NULL;
+	l->c = c;
+	l->tls = ma_conn_is_tls(c);
+	mailstream_low *s = mailstream_low_new(l, &ma_low_driver);
+	if (!s)
+		free(l);
+	return s;
+}

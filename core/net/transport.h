@@ -1,0 +1,113 @@
+/* Our own connect and TLS, handed to libetpan as a mailstream_low driver.
+ *
+ * Why not libetpan's: Debian's build uses GnuTLS without certificate checks
+ * and its socket driver returns 0 on EOF (endless loops, false "wrong
+ * password"). This driver returns -1 on EOF, timeout, cancel or error and
+ * records which of those it was, so sessions can name the failure.
+ *
+ * Ownership: every object returned here belongs to the caller, who frees it
+ * with the matching *_free. A mailstream_low made here is owned by the
+ * mailstream it is given to (libetpan frees it); ma_conn is owned by the
+ * session that made it and must outlive that stream. */
+#ifndef MA_TRANSPORT_H
+#define MA_TRANSPORT_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#include <libetpan/libetpan.h>
+
+#include "base/status.h"
+#include "net/endpoint.h"
+
+struct ma_tls;   /* TLS settings (trust store, minimum version), see ma_tls_new */
+
+/* Connection settings shared by every session of one run. */
+struct ma_net_opts {
+	const char *ca_file;      /* NULL: the system CA store */
+	bool insecure;            /* skip certificate checks (user asked) */
+	int timeout_s;            /* connect timeout and idle timeout per read; <= 0: 30 */
+	int deadline_s;           /* whole-session limit, 0 = none */
+	const char *source_addr;  /* bind before connect (tests use 127.0.0.2); NULL = any */
+	int cancel_fd;            /* readable => cancel everything; -1 = none */
+	struct ma_tls *tls;       /* from ma_tls_new(), shared by sessions and threads;
+	                           * NULL: each connection builds its own from the above */
+};
+
+/* Builds the TLS settings of one run from opts->ca_file (insecure is read
+ * per connection): loading a CA store costs time, so sessions share one.
+ * Thread-safe once made.
+ * A missing or unreadable ca_file gives MA_ERR_ARGUMENT naming the file.
+ * Connections keep their own reference: free it whenever convenient. */
+ma_status ma_tls_new(const struct ma_net_opts *opts, struct ma_tls **out,
+		     struct ma_error *err);
+void ma_tls_free(struct ma_tls *tls);  /* NULL ok */
+
+/* What the report shows about a TLS connection. */
+struct ma_cert_info {
+	bool present;
+	char subject[256];
+	char issuer[256];
+	char sans[512];           /* "DNS:a, DNS:b, IP:1.2.3.4" */
+	char not_before[32];      /* "2026-01-01 00:00:00 UTC" */
+	char not_after[32];
+	time_t not_after_t;
+	char sha256[100];         /* "AB:CD:..." */
+	char tls_version[16];
+	char cipher[64];
+	long verify_result;       /* X509_V_OK ... */
+	char verify_text[128];
+	bool verified;            /* chain and name both checked and good */
+};
+
+struct ma_conn;  /* one TCP connection, optionally wrapped in TLS */
+
+/* Resolves ep->host, tries every address with a non-blocking connect bounded
+ * by opts->timeout_s. For MA_SEC_TLS also runs the TLS handshake. */
+ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *opts,
+		       struct ma_conn **out, struct ma_error *err);
+/* For tests and fuzzing only: wraps an already-connected socket fd as a
+ * plain connection with opts' timeouts and cancel fd (no DNS, no connect,
+ * no TLS context, so a later ma_conn_start_tls fails with MA_ERR_ARGUMENT).
+ * Makes fd non-blocking. c owns fd from then on, even on failure (closed
+ * by ma_conn_free, or here when MA_ERR_NOMEM). */
+ma_status ma_conn_from_fd(int fd, const struct ma_net_opts *opts, struct ma_conn **out,
+			  struct ma_error *err);
+/* Upgrades a plain connection after STARTTLS/STLS was accepted. */
+ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err);
+/* A fresh low driver reading and writing c (plain or TLS as c is now).
+ * The low driver does not own c; freeing it leaves the fd open. */
+mailstream_low *ma_conn_low(struct ma_conn *c);
+/* Bounds what one reply may cost, because libetpan allocates whatever
+ * literal size a server announces ("{600000000}") and grows lines without
+ * limit. max_literal: largest IMAP literal accepted (0 = no literal check,
+ * for POP3); max_reply: bytes received between two of our writes, i.e. per
+ * command (0 = unbounded). Past either, reads fail with MA_ERR_TOO_LARGE. */
+void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_reply);
+/* Ends the current reply: the bytes after it get a fresh max_reply budget
+ * and a fresh per-reply time limit, as they do after each of our writes.
+ * For sessions with several commands in flight, to call when one tagged
+ * reply is complete; otherwise all replies after the last write would
+ * share one budget and one clock. The literal watch goes on unchanged (it
+ * follows the stream, not the replies). NULL ok. */
+void ma_conn_reply_done(struct ma_conn *c);
+
+/* Why the last read/write returned -1 (MA_ERR_CLOSED, READ_TIMEOUT, ...),
+ * or MA_OK if nothing failed at the transport level. */
+ma_status ma_conn_last_error(const struct ma_conn *c);
+/* Words about that failure ("TLS error: bad record mac", "nothing for 30 s"),
+ * "" if none. */
+const char *ma_conn_last_detail(const struct ma_conn *c);
+const struct ma_cert_info *ma_conn_cert(const struct ma_conn *c);
+bool ma_conn_is_tls(const struct ma_conn *c);
+/* After this every read/write fails at once; safe before freeing a stream
+ * whose free would otherwise talk to the network. */
+void ma_conn_kill(struct ma_conn *c);
+/* Closes the socket (best-effort TLS close_notify) and frees c. NULL ok. */
+void ma_conn_free(struct ma_conn *c);
+
+/* Process-wide set-up: ignore SIGPIPE, initialise OpenSSL. Idempotent. */
+void ma_transport_init(void);
+
+#endif

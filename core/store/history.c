@@ -1,0 +1,2190 @@
+#include "store/history.h"
+#include "base/loss.h"
+#include "base/parse.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <sqlite3.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef MA_VERSION
+#define MA_VERSION "unknown"
+#endif
+
+/* Long enough for another audit's commit, short enough to not look hung. */
+#define BUSY_TIMEOUT_MS 10000
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
+/* migrations[i] takes the schema from version i to i + 1 and sets
+ * user_version itself, so schema and version commit together. Never edit a
+ * released step: append a new one and raise MA_HISTORY_SCHEMA. */
+static const char *const migrations[] = {
+	"PRAGMA application_id = " STR(MA_HISTORY_APP_ID) ";"
+	"CREATE TABLE account ("
+	" id INTEGER PRIMARY KEY,"
+	" login TEXT NOT NULL,"
+	" imap_host TEXT NOT NULL COLLATE NOCASE,"
+	" UNIQUE (login, imap_host));"
+	"CREATE TABLE audit ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" started INTEGER NOT NULL,"
+	" finished INTEGER,"           /* NULL only inside the open transaction */
+	" outcome TEXT,"
+	" version TEXT NOT NULL,"
+	" folder_list_complete INTEGER NOT NULL DEFAULT 0);"
+	"CREATE INDEX audit_account ON audit(account_id, id);"
+	"CREATE TABLE folder_state ("
+	" audit_id INTEGER NOT NULL REFERENCES audit(id),"
+	" name TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" uidnext INTEGER NOT NULL,"
+	" messages INTEGER NOT NULL,"
+	" unseen INTEGER NOT NULL,"
+	" deleted INTEGER NOT NULL,"
+	" total_size INTEGER NOT NULL,"
+	" PRIMARY KEY (audit_id, name)) WITHOUT ROWID;"
+	/* One row per message identity; audits only move last_audit forward,
+	 * which rewrites the row in place and keeps the file from growing. */
+	"CREATE TABLE message ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" folder TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" uid INTEGER NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" internaldate INTEGER NOT NULL,"
+	" date TEXT, sender TEXT, subject TEXT,"
+	" msgid_hash BLOB,"
+	" flags INTEGER NOT NULL,"
+	" first_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" last_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" gone_audit INTEGER REFERENCES audit(id),"
+	" gone_to TEXT,"
+	" UNIQUE (account_id, folder, uidvalidity, uid));"
+	"CREATE INDEX message_hash ON message(account_id, msgid_hash)"
+	" WHERE msgid_hash IS NOT NULL;"
+	"CREATE INDEX message_date ON message(account_id, internaldate, size);"
+	"CREATE INDEX message_gone ON message(gone_audit)"
+	" WHERE gone_audit IS NOT NULL;"
+	"CREATE TABLE pop3_view ("
+	" audit_id INTEGER PRIMARY KEY REFERENCES audit(id),"
+	" stat_count INTEGER NOT NULL,"
+	" stat_size INTEGER NOT NULL,"
+	" capa TEXT NOT NULL,"
+	" uidl_complete INTEGER NOT NULL);"
+	"CREATE TABLE pop3_message ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" uidl TEXT NOT NULL,"
+	" size INTEGER NOT NULL,"
+	" first_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" last_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" gone_audit INTEGER REFERENCES audit(id),"
+	" UNIQUE (account_id, uidl));"
+	"CREATE INDEX pop3_gone ON pop3_message(gone_audit)"
+	" WHERE gone_audit IS NOT NULL;"
+	"PRAGMA user_version = 1;",
+	/* 2: the Message-ID and date indexes cost more than half of a first
+	 * audit's writes (random inserts into two more b-trees per message)
+	 * and served only the search for where a vanished message went, which
+	 * now scans the account once, and only when something vanished. */
+	"DROP INDEX IF EXISTS message_hash;"
+	"DROP INDEX IF EXISTS message_date;"
+	/* A folder found unchanged is recorded as the same UIDs as the audit
+	 * named here (whose rows hold them) instead of rewriting each of its
+	 * rows' last_audit: a repeat audit then writes almost nothing. */
+	"ALTER TABLE folder_state ADD COLUMN same_as INTEGER REFERENCES audit(id);"
+	"CREATE INDEX folder_state_same ON folder_state(same_as) WHERE same_as IS NOT NULL;"
+	"PRAGMA user_version = 2;",
+	/* 3: a message row's key is its mailbox's id times 2^32 plus its UID.
+	 * An insert then goes into one b-tree, not also into the
+	 * (account, folder, UIDVALIDITY, UID) index, and a folder's UIDs in
+	 * ascending order append to it; the row no longer repeats the folder
+	 * name. A folder's messages are the key range of its mailbox. */
+	"CREATE TABLE mailbox ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" folder TEXT NOT NULL,"
+	" uidvalidity INTEGER NOT NULL,"
+	" UNIQUE (account_id, folder, uidvalidity));"
+	"INSERT INTO mailbox(account_id, folder, uidvalidity)"
+	" SELECT DISTINCT account_id, folder, uidvalidity FROM message ORDER BY 1, 2, 3;"
+	"CREATE TABLE message_v3 ("
+	" id INTEGER PRIMARY KEY,"     /* mailbox.id * 2^32 + uid */
+	" size INTEGER NOT NULL,"
+	" internaldate INTEGER NOT NULL,"
+	" date TEXT, sender TEXT, subject TEXT,"
+	" msgid_hash BLOB,"
+	" flags INTEGER NOT NULL,"
+	" first_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" last_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" gone_audit INTEGER REFERENCES audit(id),"
+	" gone_to TEXT);"
+	"INSERT INTO message_v3(id, size, internaldate, date, sender, subject, msgid_hash,"
+	" flags, first_audit, last_audit, gone_audit, gone_to)"
+	" SELECT b.id * 4294967296 + m.uid, m.size, m.internaldate, m.date, m.sender,"
+	" m.subject, m.msgid_hash, m.flags, m.first_audit, m.last_audit, m.gone_audit,"
+	" m.gone_to FROM message m JOIN mailbox b ON b.account_id = m.account_id"
+	" AND b.folder = m.folder AND b.uidvalidity = m.uidvalidity ORDER BY 1;"
+	"DROP TABLE message;"
+	"ALTER TABLE message_v3 RENAME TO message;"
+	"CREATE INDEX message_gone ON message(gone_audit)"
+	" WHERE gone_audit IS NOT NULL;"
+	"PRAGMA user_version = 3;",
+	/* 4: a POP3 view found the same as the last one (same STAT, and IMAP
+	 * proved INBOX holds the same UIDs) is recorded as the same UIDLs as
+	 * the audit named here instead of rewriting every UIDL row's
+	 * last_audit: an unchanged repeat writes almost nothing. */
+	"ALTER TABLE pop3_view ADD COLUMN same_as INTEGER REFERENCES audit(id);"
+	"CREATE INDEX pop3_view_same ON pop3_view(same_as) WHERE same_as IS NOT NULL;"
+	"PRAGMA user_version = 4;",
+	/* 5: the loss ledger, and what it needs.
+	 *
+	 * An account is keyed on its port too (ma_history_port_key): two
+	 * servers on one host must not share a history. SQLite cannot drop
+	 * the old UNIQUE (login, imap_host), so the table is copied, ids
+	 * kept. Rows from before have no port (NULL); the first lookup of
+	 * their login and host takes them over, so histories carry on. */
+	"CREATE TABLE account_v5 ("
+	" id INTEGER PRIMARY KEY,"
+	" login TEXT NOT NULL,"
+	" host TEXT NOT NULL COLLATE NOCASE,"
+	" port_key INTEGER,"
+	" UNIQUE (login, host, port_key));"
+	"INSERT INTO account_v5(id, login, host) SELECT id, login, imap_host FROM account ORDER BY id;"
+	"DROP TABLE account;"
+	"ALTER TABLE account_v5 RENAME TO account;"
+	/* What LIST said the folder is for (enum ma_special): its losses
+	 * are judged by it (ma_folder_role). */
+	"ALTER TABLE folder_state ADD COLUMN special INTEGER NOT NULL DEFAULT 0;"
+	/* A gone message matched in its own folder (UIDVALIDITY reset, or
+	 * stored again) was renumbered, not moved. Earlier audits matched the
+	 * same way, only not one to one: their "moved to its own folder" is
+	 * that too. */
+	"ALTER TABLE message ADD COLUMN renumbered INTEGER NOT NULL DEFAULT 0;"
+	"UPDATE message SET renumbered = 1 WHERE gone_audit IS NOT NULL AND gone_to IS NOT NULL"
+	" AND gone_to = (SELECT folder FROM mailbox WHERE id = message.id >> 32);"
+	/* The ledger: each loss an audit found, kept until acknowledged. A
+	 * row is a copy, not a reference: the message row it came from is
+	 * rewritten if the UID ever shows up again. kind: 'message' (one
+	 * named message, destroyed) or 'unseen' (count messages that came and
+	 * went between two audits). role: role_keys below. */
+	"CREATE TABLE loss ("
+	" id INTEGER PRIMARY KEY,"
+	" account_id INTEGER NOT NULL REFERENCES account(id),"
+	" found_audit INTEGER NOT NULL REFERENCES audit(id),"
+	" kind TEXT NOT NULL,"
+	" folder TEXT NOT NULL,"
+	" role TEXT NOT NULL,"
+	" count INTEGER NOT NULL,"
+	" size INTEGER, internaldate INTEGER,"
+	" date TEXT, sender TEXT, subject TEXT,"   /* raw, as in message */
+	" last_seen INTEGER,"
+	" folder_gone INTEGER NOT NULL DEFAULT 0,"
+	" since INTEGER, uidnext_then INTEGER, uidnext_now INTEGER,"
+	" acked INTEGER);"                         /* NULL: not acknowledged */
+	"CREATE INDEX loss_account ON loss(account_id, found_audit);"
+	"PRAGMA user_version = 5;",
+};
+
+/* The key range of mailbox B's messages, for "m.id BETWEEN " IN_MAILBOX(b). */
+#define IN_MAILBOX(b) b ".id * 4294967296 AND " b ".id * 4294967296 + 4294967295"
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == MA_HISTORY_SCHEMA,
+	       "one migration per schema version");
+
+struct ma_history {
+	sqlite3 *db;
+	char *path;
+	int64_t audit_id;     /* the open audit, 0 when none */
+	int64_t account_id;   /* its account */
+	bool gone_done;       /* detect_gone ran for it */
+	/* Reused across calls: these run once per message. */
+	sqlite3_stmt *put_msg;
+	sqlite3_stmt *put_many;   /* PUT_ROWS messages at once */
+	sqlite3_stmt *put_uidls;  /* PUT_ROWS UIDLs at once */
+	sqlite3_stmt *mark_run;
+	sqlite3_stmt *put_uidl;
+	sqlite3_stmt *find_mailbox;
+	sqlite3_stmt *add_mailbox;
+};
+
+/* Turns the connection's last error into an ma_status naming the file. */
+static ma_status db_fail(const struct ma_history *h, struct ma_error *err,
+			 const char *what)
+{
+	int code = sqlite3_errcode(h->db) & 0xff;
+	int sys = sqlite3_system_errno(h->db);
+	const char *msg = sqlite3_errmsg(h->db);
+
+	switch (code) {
+	case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s: %s: %s", h->path,
+			       what, msg);
+	case SQLITE_NOMEM:
+		return ma_fail(err, MA_ERR_NOMEM, "%s: %s", h->path, what);
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		return ma_fail(err, MA_ERR_IO,
+			       "%s: %s: still in use by another mailaudit after %d s",
+			       h->path, what, BUSY_TIMEOUT_MS / 1000);
+	default:
+		if (sys != 0)
+			return ma_fail(err, MA_ERR_IO, "%s: %s: %s (%s)", h->path,
+				       what, msg, strerror(sys));
+		return ma_fail(err, MA_ERR_IO, "%s: %s: %s", h->path, what, msg);
+	}
+}
+
+static ma_status exec(struct ma_history *h, const char *sql, const char *what,
+		      struct ma_error *err)
+{
+	if (sqlite3_exec(h->db, sql, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(h, err, what);
+	return MA_OK;
+}
+
+static ma_status need_audit(const struct ma_history *h, int64_t audit_id,
+			    struct ma_error *err)
+{
+	if (h->audit_id == 0 || audit_id != h->audit_id)
+		return ma_fail(err, MA_ERR_ARGUMENT,
+			       "audit %lld is not the open audit of %s",
+			       (long long)audit_id, h->path);
+	return MA_OK;
+}
+
+/* How loss.role spells each role: words, not enum ma_role's numbers, so
+ * the file never depends on the order of an enum. */
+static const char *const role_keys[] = {
+	[MA_ROLE_ORDINARY] = "folder",
+	[MA_ROLE_INBOX] = "inbox",
+	[MA_ROLE_SENT] = "sent",
+	[MA_ROLE_DRAFTS] = "drafts",
+	[MA_ROLE_TRASH] = "trash",
+	[MA_ROLE_JUNK] = "junk",
+	[MA_ROLE_ARCHIVE] = "archive",
+};
+#define NROLES (sizeof role_keys / sizeof role_keys[0])
+
+static const char *role_key(enum ma_role r)
+{
+	return (size_t)r < NROLES ? role_keys[r] : role_keys[MA_ROLE_ORDINARY];
+}
+
+/* An unknown word (a newer mailaudit's) reads as an ordinary folder, whose
+ * losses are critical: never quieter than it was. */
+static enum ma_role role_of_key(const char *key)
+{
+	for (size_t i = 0; key && i < NROLES; i++)
+		if (strcmp(key, role_keys[i]) == 0)
+			return (enum ma_role)i;
+	return MA_ROLE_ORDINARY;
+}
+
+/* SQL ma_role(name, special): role_key(ma_folder_role(name, special)), for
+ * the statements that write the ledger. Only this connection knows it:
+ * nothing stored in the file (view, index, trigger) may use it. */
+static void sql_role(sqlite3_context *ctx, int argc, sqlite3_value **argv)
+{
+	(void)argc;
+	const char *name = (const char *)sqlite3_value_text(argv[0]);
+	unsigned special = (unsigned)sqlite3_value_int64(argv[1]);
+	sqlite3_result_text(ctx, role_key(ma_folder_role(name ? name : "", special)), -1,
+			    SQLITE_STATIC);
+}
+
+static const char *text_or_null(sqlite3_stmt *s, int col)
+{
+	return (const char *)sqlite3_column_text(s, col);
+}
+
+/* Prepares *st once and keeps it, or resets it for the next use. */
+static int cached(struct ma_history *h, sqlite3_stmt **st, const char *sql)
+{
+	if (*st) {
+		/* No clear_bindings: every caller binds every parameter. */
+		sqlite3_reset(*st);
+		return SQLITE_OK;
+	}
+	return sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
+}
+
+/* ---- Opening ---------------------------------------------------------- */
+
+static ma_status default_dir(char **out, struct ma_error *err)
+{
+	const char *xdg = getenv("XDG_STATE_HOME");
+	/* The XDG spec says to ignore relative values. */
+	if (xdg && xdg[0] == '/') {
+		if (asprintf(out, "%s/mailaudit", xdg) < 0)
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
+		return MA_OK;
+	}
+	const char *home = getenv("HOME");
+	if (!home || !home[0]) {
+		struct passwd *pw = getpwuid(getuid());
+		home = pw ? pw->pw_dir : NULL;
+	}
+	if (!home || !home[0])
+		return ma_fail(err, MA_ERR_IO,
+			       "no home directory to keep the history in (set HOME or XDG_STATE_HOME)");
+	if (asprintf(out, "%s/.local/state/mailaudit", home) < 0)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	return MA_OK;
+}
+
+/* mkdir -p, each directory we create private whatever the umask. */
+static ma_status make_dirs(const char *dir, struct ma_error *err)
+{
+	char *p = strdup(dir);
+	if (!p)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	ma_status st = MA_OK;
+	for (char *s = p + 1;; s++) {
+		if (*s != '/' && *s != '\0')
+			continue;
+		char c = *s;
+		*s = '\0';
+		if (mkdir(p, 0700) == 0) {
+			if (chmod(p, 0700) != 0) {
+				st = ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
+					     p, strerror(errno));
+				break;
+			}
+		} else if (errno != EEXIST) {
+			st = ma_fail(err, MA_ERR_IO, "cannot create directory %s: %s",
+				     p, strerror(errno));
+			break;
+		}
+		*s = c;
+		if (c == '\0')
+			break;
+	}
+	free(p);
+	if (st != MA_OK)
+		return st;
+	struct stat sb;
+	if (stat(dir, &sb) != 0)
+		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir,
+			       strerror(errno));
+	if (!S_ISDIR(sb.st_mode))
+		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir,
+			       strerror(ENOTDIR));
+	return MA_OK;
+}
+
+/* Creates the file ourselves so it is 0600 before SQLite ever opens it. */
+static ma_status create_file(const char *path, bool *created, struct ma_error *err)
+{
+	*created = false;
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (fd >= 0) {
+		*created = true;
+		int rc = fchmod(fd, 0600);
+		int saved = errno;
+		close(fd);
+		if (rc != 0)
+			return ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
+				       path, strerror(saved));
+		return MA_OK;
+	}
+	if (errno != EEXIST)
+		return ma_fail(err, MA_ERR_IO, "cannot create %s: %s", path,
+			       strerror(errno));
+	struct stat sb;
+	if (stat(path, &sb) != 0)
+		return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", path,
+			       strerror(errno));
+	if (!S_ISREG(sb.st_mode))
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s is not a regular file",
+			       path);
+	return MA_OK;
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
+	if (rc == SQLITE_OK) {
+		rc = sqlite3_step(st);
+		if (rc == SQLITE_ROW) {
+			*out = sqlite3_column_int64(st, 0);
+			rc = SQLITE_OK;
+		}
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Decides from the file alone whether it is ours, and at which version.
+ * Only reads. */
+static ma_status check_identity(struct ma_history *h, int64_t *version,
+				struct ma_error *err)
+{
+	int64_t app = 0, ver = 0, objects = 0;
+	if (pragma_int(h->db, "PRAGMA application_id", &app) != SQLITE_OK ||
+	    pragma_int(h->db, "PRAGMA user_version", &ver) != SQLITE_OK ||
+	    pragma_int(h->db, "SELECT count(*) FROM sqlite_master", &objects) != SQLITE_OK) {
+		int code = sqlite3_errcode(h->db) & 0xff;
+		if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
+			return ma_fail(err, MA_ERR_STATE_CORRUPT,
+				       "%s is damaged or not a SQLite database (%s); left untouched",
+				       h->path, sqlite3_errmsg(h->db));
+		return db_fail(h, err, "reading the file header");
+	}
+	if ((uint32_t)app == MA_HISTORY_APP_ID) {
+		if (ver > MA_HISTORY_SCHEMA)
+			return ma_fail(err, MA_ERR_STATE_CORRUPT,
+				       "%s was written by a newer mailaudit (history version %lld, this one knows up to %d); left untouched, please upgrade",
+				       h->path, (long long)ver, MA_HISTORY_SCHEMA);
+		if (ver < 1)
+			return ma_fail(err, MA_ERR_STATE_CORRUPT,
+				       "%s has mailaudit's id but no version; left untouched",
+				       h->path);
+		*version = ver;
+		return MA_OK;
+	}
+	if (app != 0)
+		return ma_fail(err, MA_ERR_STATE_CORRUPT,
+			       "%s belongs to another program (SQLite application_id 0x%08x); left untouched",
+			       h->path, (unsigned)app);
+	if (ver != 0 || objects != 0)
+		return ma_fail(err, MA_ERR_STATE_CORRUPT,
+			       "%s is another program's SQLite database (%lld tables or indexes, not mailaudit's); left untouched",
+			       h->path, (long long)objects);
+	*version = 0;   /* empty: ours to fill */
+	return MA_OK;
+}
+
+/* Process-wide SQLite settings, before its first use. Without memory
+ * statistics each allocation skips a global mutex: a first audit makes
+ * millions. Too late (another part of the program used SQLite first) only
+ * costs speed. */
+static void configure_sqlite(void)
+{
+	sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
+/* NOMUTEX: a handle is used by one thread at a time (the audit hands it to
+ * its writer thread and takes it back after joining), so SQLite's
+ * per-call locking is pure cost. */
+static int open_db(const char *path, int flags, sqlite3 **db)
+{
+	static pthread_once_t once = PTHREAD_ONCE_INIT;
+	pthread_once(&once, configure_sqlite);
+	return sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+}
+
+/* Looks at an existing file through a read-only connection: a read-write one
+ * could replay a journal or checkpoint a WAL into someone else's file. */
+static ma_status validate_existing(struct ma_history *h, int64_t *version,
+				   struct ma_error *err)
+{
+	ma_status st;
+	if (open_db(h->path, SQLITE_OPEN_READONLY, &h->db) != SQLITE_OK) {
+		st = h->db ? db_fail(h, err, "opening read-only")
+			   : ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	st = check_identity(h, version, err);
+cleanup:
+	sqlite3_close(h->db);
+	h->db = NULL;
+	return st;
+}
+
+static ma_status migrate(struct ma_history *h, struct ma_error *err)
+{
+	int64_t version = 0;
+	ma_status st = exec(h, "BEGIN IMMEDIATE", "preparing the history file", err);
+	if (st != MA_OK)
+		return st;
+	/* Again under the write lock: another mailaudit may have just done it. */
+	st = check_identity(h, &version, err);
+	for (int64_t v = version; st == MA_OK && v < MA_HISTORY_SCHEMA; v++)
+		st = exec(h, migrations[v], "updating the history format", err);
+	if (st == MA_OK)
+		st = exec(h, "COMMIT", "updating the history format", err);
+	if (st != MA_OK) {
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+		return st;
+	}
+	/* Schema 3 copied every message row into a new table, which leaves
+	 * the old one's pages free inside the file (as large again as the
+	 * rows): give them back once. Best effort: if another mailaudit holds
+	 * the file, later audits reuse the pages instead. */
+	if (version >= 1 && version < 3)
+		sqlite3_exec(h->db, "VACUUM", NULL, NULL, NULL);
+	return MA_OK;
+}
+
+ma_status ma_history_open(const char *state_dir, struct ma_history **out,
+			  struct ma_error *err)
+{
+	char *dir = NULL;
+	bool created = false;
+	int64_t version = 0;
+	ma_status st;
+
+	*out = NULL;
+	struct ma_history *h = calloc(1, sizeof *h);
+	if (!h)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	if (state_dir && !state_dir[0]) {
+		st = ma_fail(err, MA_ERR_ARGUMENT, "empty state directory");
+		goto cleanup;
+	}
+	if (state_dir) {
+		dir = strdup(state_dir);
+		st = dir ? MA_OK : ma_fail(err, MA_ERR_NOMEM, NULL);
+	} else {
+		st = default_dir(&dir, err);
+	}
+	if (st != MA_OK || (st = make_dirs(dir, err)) != MA_OK)
+		goto cleanup;
+	if (asprintf(&h->path, "%s/history.db", dir) < 0) {
+		h->path = NULL;
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	if ((st = create_file(h->path, &created, err)) != MA_OK)
+		goto cleanup;
+	if (!created && (st = validate_existing(h, &version, err)) != MA_OK)
+		goto cleanup;
+
+	if (open_db(h->path, SQLITE_OPEN_READWRITE, &h->db) != SQLITE_OK) {
+		st = h->db ? db_fail(h, err, "opening")
+			   : ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_create_function_v2(h->db, "ma_role", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				       NULL, sql_role, NULL, NULL, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "opening");
+		goto cleanup;
+	}
+	/* WAL: readers never block the writer, and a killed writer leaves only
+	 * uncommitted frames that recovery ignores. */
+	sqlite3_stmt *jm = NULL;
+	if (sqlite3_prepare_v2(h->db, "PRAGMA journal_mode = WAL", -1, &jm, NULL) != SQLITE_OK ||
+	    sqlite3_step(jm) != SQLITE_ROW) {
+		st = db_fail(h, err, "switching to WAL");
+		sqlite3_finalize(jm);
+		goto cleanup;
+	}
+	bool wal = strcmp((const char *)sqlite3_column_text(jm, 0), "wal") == 0;
+	sqlite3_finalize(jm);
+	if (!wal) {
+		st = ma_fail(err, MA_ERR_IO, "%s: the file system does not support WAL journaling",
+			     h->path);
+		goto cleanup;
+	}
+	/* NORMAL: in WAL mode a commit then costs no fsync, and the file
+	 * still survives a crash or kill -9 intact; only a power cut may lose
+	 * the last audits (they are re-done by the next one). */
+	if ((st = exec(h, "PRAGMA synchronous = NORMAL", "opening", err)) != MA_OK)
+		goto cleanup;
+	/* The checkpoint that copies an audit's rows from the WAL into the
+	 * file, and syncs both, would cost a first audit of 100,000 messages
+	 * a tenth of a second at its very end. The next audit does it at its
+	 * start instead (ma_history_begin), while it waits for the network
+	 * anyway; until then readers find the rows in the WAL. The size
+	 * limit shrinks the WAL file back once it is reused. */
+	sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if ((st = exec(h, "PRAGMA wal_autocheckpoint = 0", "opening", err)) != MA_OK ||
+	    (st = exec(h, "PRAGMA journal_size_limit = 4194304", "opening", err)) != MA_OK)
+		goto cleanup;
+	if (version < MA_HISTORY_SCHEMA && (st = migrate(h, err)) != MA_OK)
+		goto cleanup;
+	*out = h;
+	h = NULL;
+cleanup:
+	free(dir);
+	ma_history_close(h);
+	return st;
+}
+
+const char *ma_history_path(const struct ma_history *h)
+{
+	return h->path;
+}
+
+void ma_history_close(struct ma_history *h)
+{
+	if (!h)
+		return;
+	ma_history_rollback(h);
+	sqlite3_finalize(h->put_msg);
+	sqlite3_finalize(h->put_many);
+	sqlite3_finalize(h->put_uidls);
+	sqlite3_finalize(h->mark_run);
+	sqlite3_finalize(h->put_uidl);
+	sqlite3_finalize(h->find_mailbox);
+	sqlite3_finalize(h->add_mailbox);
+	sqlite3_close(h->db);
+	free(h->path);
+	free(h);
+}
+
+/* ---- Writing an audit ------------------------------------------------- */
+
+uint32_t ma_history_port_key(bool imap, uint16_t port)
+{
+	/* The two standard ports of a protocol reach the same server (one with
+	 * TLS from the start, one with STARTTLS), and a user switching between
+	 * them must keep the history. */
+	if (imap)
+		return port == 993 || port == 143 ? 0 : port;
+	return MA_PORT_KEY_POP3 + (port == 995 || port == 110 ? 0 : port);
+}
+
+ma_status ma_history_account(struct ma_history *h, const char *login,
+			     const char *host, uint32_t port_key, int64_t *account_id,
+			     struct ma_error *err)
+{
+	sqlite3_stmt *sel = NULL, *claim = NULL, *ins = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (!login || !host)
+		return ma_fail(err, MA_ERR_ARGUMENT, "account needs a login and a host");
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT id FROM account WHERE login = ?1 AND host = ?2 AND port_key = ?3",
+			       -1, &sel, NULL) != SQLITE_OK ||
+	    /* A row from before schema 5 (no port) is the history of this
+	     * login and host: the first lookup takes it over. OR IGNORE: if
+	     * another mailaudit has just created this key, that row wins and
+	     * the old one waits for the next port key. */
+	    sqlite3_prepare_v2(h->db,
+			       "UPDATE OR IGNORE account SET port_key = ?3 WHERE id = (SELECT id FROM account"
+			       " WHERE login = ?1 AND host = ?2 AND port_key IS NULL ORDER BY id LIMIT 1)",
+			       -1, &claim, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "INSERT INTO account(login, host, port_key) VALUES (?1, ?2, ?3)"
+			       " ON CONFLICT DO NOTHING", -1, &ins, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "looking up the account");
+		goto cleanup;
+	}
+	sqlite3_stmt *all[] = { sel, claim, ins };
+	for (size_t i = 0; i < sizeof all / sizeof all[0]; i++) {
+		sqlite3_bind_text(all[i], 1, login, -1, SQLITE_STATIC);
+		sqlite3_bind_text(all[i], 2, host, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(all[i], 3, port_key);
+	}
+	/* Read first: a known account (every audit but the first) then takes
+	 * no write lock, so a lookup never waits for another audit's commit. */
+	rc = sqlite3_step(sel);
+	if (rc == SQLITE_DONE) {
+		if (sqlite3_step(claim) != SQLITE_DONE || sqlite3_step(ins) != SQLITE_DONE) {
+			st = db_fail(h, err, "recording the account");
+			goto cleanup;
+		}
+		sqlite3_reset(sel);
+		rc = sqlite3_step(sel);
+	}
+	if (rc != SQLITE_ROW) {
+		st = db_fail(h, err, "looking up the account");
+		goto cleanup;
+	}
+	*account_id = sqlite3_column_int64(sel, 0);
+cleanup:
+	sqlite3_finalize(sel);
+	sqlite3_finalize(claim);
+	sqlite3_finalize(ins);
+	return st;
+}
+
+ma_status ma_history_folder_prev(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t *uidvalidity,
+				 uint32_t *max_uid, bool *known,
+				 struct ma_error *err)
+{
+	sqlite3_stmt *last = NULL, *max = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	*uidvalidity = 0;
+	*max_uid = 0;
+	*known = false;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT f.uidvalidity FROM folder_state f"
+			       " JOIN audit a ON a.id = f.audit_id"
+			       " WHERE a.account_id = ?1 AND f.name = ?2"
+			       " AND a.finished IS NOT NULL"
+			       " ORDER BY a.id DESC LIMIT 1", -1, &last, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       /* ORDER BY ... LIMIT 1, not max(): a rowid range
+			        * then reads one row, not the folder. */
+			       "SELECT (SELECT m.id FROM message m WHERE m.id BETWEEN "
+			       IN_MAILBOX("b") " ORDER BY m.id DESC LIMIT 1) & 4294967295"
+			       " FROM mailbox b WHERE b.account_id = ?1"
+			       " AND b.folder = ?2 AND b.uidvalidity = ?3", -1, &max, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(last, 1, account_id);
+	sqlite3_bind_text(last, 2, folder, -1, SQLITE_STATIC);
+	rc = sqlite3_step(last);
+	if (rc == SQLITE_DONE)
+		goto cleanup;
+	if (rc != SQLITE_ROW) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+		goto cleanup;
+	}
+	*known = true;
+	*uidvalidity = (uint32_t)sqlite3_column_int64(last, 0);
+	sqlite3_bind_int64(max, 1, account_id);
+	sqlite3_bind_text(max, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(max, 3, *uidvalidity);
+	rc = sqlite3_step(max);
+	if (rc == SQLITE_ROW)
+		*max_uid = (uint32_t)sqlite3_column_int64(max, 0);
+	else if (rc != SQLITE_DONE)   /* DONE: no message under this UIDVALIDITY */
+		st = db_fail(h, err, "reading the last audit of a folder");
+cleanup:
+	sqlite3_finalize(last);
+	sqlite3_finalize(max);
+	return st;
+}
+
+ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
+				 const char *folder, struct ma_folder_prev *prev,
+				 struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+
+	memset(prev, 0, sizeof *prev);
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT f.audit_id, f.uidvalidity, f.uidnext, f.messages,"
+			       " f.unseen, f.deleted, f.total_size, f.same_as FROM folder_state f"
+			       " JOIN audit a ON a.id = f.audit_id"
+			       " WHERE a.account_id = ?1 AND f.name = ?2"
+			       " AND a.finished IS NOT NULL"
+			       " ORDER BY a.id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		prev->known = true;
+		prev->audit_id = sqlite3_column_int64(s, 0);
+		prev->uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
+		prev->uidnext = (uint32_t)sqlite3_column_int64(s, 2);
+		prev->messages = (uint32_t)sqlite3_column_int64(s, 3);
+		prev->unseen = (uint32_t)sqlite3_column_int64(s, 4);
+		prev->deleted = (uint32_t)sqlite3_column_int64(s, 5);
+		prev->total_size = (uint64_t)sqlite3_column_int64(s, 6);
+		prev->same_as = sqlite3_column_int64(s, 7);
+	} else if (rc != SQLITE_DONE) {
+		st = db_fail(h, err, "reading the last audit of a folder");
+	}
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
+				  const char *folder, uint32_t uidvalidity,
+				  bool present_only, ma_known_cb cb, void *ctx,
+				  struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT m.id & 4294967295, m.size FROM mailbox b"
+			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			       " AND (NOT ?4 OR m.gone_audit IS NULL) ORDER BY m.id",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing a folder's known messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	sqlite3_bind_int(s, 4, present_only);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb((uint32_t)sqlite3_column_int64(s, 0), (uint32_t)sqlite3_column_int64(s, 1),
+		       ctx) != 0)
+			goto cleanup;
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing a folder's known messages");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
+				  const char *folder, uint32_t uidvalidity,
+				  uint32_t *count, uint64_t *total_size,
+				  struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+
+	*count = 0;
+	*total_size = 0;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT count(*), total(m.size) FROM mailbox b"
+			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			       " AND m.gone_audit IS NULL",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "counting a folder's known messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	if (sqlite3_step(s) != SQLITE_ROW) {
+		st = db_fail(h, err, "counting a folder's known messages");
+		goto cleanup;
+	}
+	*count = (uint32_t)sqlite3_column_int64(s, 0);
+	*total_size = (uint64_t)sqlite3_column_double(s, 1);
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
+			       struct ma_pop3_prev *prev, struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+
+	memset(prev, 0, sizeof *prev);
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT p.audit_id, p.stat_count, p.stat_size, p.uidl_complete"
+			       " FROM pop3_view p JOIN audit a ON a.id = p.audit_id"
+			       " WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
+			       " ORDER BY a.id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "reading the last POP3 view");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		prev->known = true;
+		prev->audit_id = sqlite3_column_int64(s, 0);
+		prev->stat_count = (uint32_t)sqlite3_column_int64(s, 1);
+		prev->stat_size = (uint64_t)sqlite3_column_int64(s, 2);
+		prev->uidl_complete = sqlite3_column_int(s, 3) != 0;
+	} else if (rc != SQLITE_DONE) {
+		st = db_fail(h, err, "reading the last POP3 view");
+	}
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
+			   int64_t *audit_id, struct ma_error *err)
+{
+	sqlite3_stmt *chk = NULL, *ins = NULL;
+	ma_status st;
+
+	if (h->audit_id != 0)
+		return ma_fail(err, MA_ERR_ARGUMENT, "an audit is already open in %s",
+			       h->path);
+	/* The last audit's checkpoint (see ma_history_open). PASSIVE: it
+	 * never waits for readers; what it cannot copy now, a later one does. */
+	sqlite3_wal_checkpoint_v2(h->db, NULL, SQLITE_CHECKPOINT_PASSIVE, NULL, NULL);
+	/* IMMEDIATE: wait for another writer now, not fail halfway through. */
+	if ((st = exec(h, "BEGIN IMMEDIATE", "starting an audit", err)) != MA_OK)
+		return st;
+	if (sqlite3_prepare_v2(h->db, "SELECT 1 FROM account WHERE id = ?1", -1,
+			       &chk, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "INSERT INTO audit(account_id, started, version)"
+			       " VALUES (?1, ?2, ?3)", -1, &ins, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "starting an audit");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(chk, 1, account_id);
+	if (sqlite3_step(chk) != SQLITE_ROW) {
+		st = ma_fail(err, MA_ERR_ARGUMENT, "no account %lld in %s",
+			     (long long)account_id, h->path);
+		goto cleanup;
+	}
+	sqlite3_bind_int64(ins, 1, account_id);
+	sqlite3_bind_int64(ins, 2, (int64_t)now);
+	sqlite3_bind_text(ins, 3, MA_VERSION, -1, SQLITE_STATIC);
+	if (sqlite3_step(ins) != SQLITE_DONE) {
+		st = db_fail(h, err, "starting an audit");
+		goto cleanup;
+	}
+	h->audit_id = sqlite3_last_insert_rowid(h->db);
+	h->account_id = account_id;
+	h->gone_done = false;
+	*audit_id = h->audit_id;
+cleanup:
+	sqlite3_finalize(chk);
+	sqlite3_finalize(ins);
+	if (st != MA_OK)
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
+
+static bool plain_name(const char *name)
+{
+	if (!name || !*name)
+		return false;
+	for (const char *p = name; *p; p++)
+		if (!((*p >= 'a' && *p <= 'z') || (*p >= 'A' && *p <= 'Z')))
+			return false;
+	return true;
+}
+
+ma_status ma_history_savepoint(struct ma_history *h, const char *name,
+			       struct ma_error *err)
+{
+	char sql[80];
+	ma_status st = need_audit(h, h->audit_id, err);
+	if (st != MA_OK)
+		return st;
+	if (!plain_name(name) || strlen(name) > 32)
+		return ma_fail(err, MA_ERR_ARGUMENT, "bad savepoint name");
+	snprintf(sql, sizeof sql, "SAVEPOINT \"%s\"", name);
+	return exec(h, sql, "recording a folder", err);
+}
+
+ma_status ma_history_release(struct ma_history *h, const char *name, bool keep,
+			     struct ma_error *err)
+{
+	char sql[120];
+	ma_status st = need_audit(h, h->audit_id, err);
+	if (st != MA_OK)
+		return st;
+	if (!plain_name(name) || strlen(name) > 32)
+		return ma_fail(err, MA_ERR_ARGUMENT, "bad savepoint name");
+	if (keep)
+		snprintf(sql, sizeof sql, "RELEASE \"%s\"", name);
+	else
+		snprintf(sql, sizeof sql, "ROLLBACK TO \"%s\"; RELEASE \"%s\"", name, name);
+	return exec(h, sql, "recording a folder", err);
+}
+
+static ma_status put_folder(struct ma_history *h, int64_t audit_id, const struct ma_folder *f,
+			    unsigned deleted_count, uint64_t total_size, int64_t same_as,
+			    struct ma_error *err)
+{
+	sqlite3_stmt *ins = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (!f->name)
+		return ma_fail(err, MA_ERR_ARGUMENT, "folder without a name");
+	if (sqlite3_prepare_v2(h->db,
+			       "INSERT OR REPLACE INTO folder_state(audit_id, name, uidvalidity,"
+			       " uidnext, messages, unseen, deleted, total_size, same_as, special)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", -1, &ins,
+			       NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "recording a folder");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(ins, 1, audit_id);
+	sqlite3_bind_text(ins, 2, f->name, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(ins, 3, f->uidvalidity);
+	sqlite3_bind_int64(ins, 4, f->uidnext);
+	sqlite3_bind_int64(ins, 5, f->messages);
+	sqlite3_bind_int64(ins, 6, f->unseen);
+	sqlite3_bind_int64(ins, 7, deleted_count);
+	sqlite3_bind_int64(ins, 8, (int64_t)total_size);
+	if (same_as > 0)
+		sqlite3_bind_int64(ins, 9, same_as);
+	else
+		sqlite3_bind_null(ins, 9);
+	sqlite3_bind_int64(ins, 10, f->special);
+	if (sqlite3_step(ins) != SQLITE_DONE)
+		st = db_fail(h, err, "recording a folder");
+cleanup:
+	sqlite3_finalize(ins);
+	return st;
+}
+
+ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
+				const struct ma_folder *f, unsigned deleted_count,
+				uint64_t total_size, struct ma_error *err)
+{
+	return put_folder(h, audit_id, f, deleted_count, total_size, 0, err);
+}
+
+ma_status ma_history_put_folder_same(struct ma_history *h, int64_t audit_id,
+				     const struct ma_folder *f, unsigned deleted_count,
+				     uint64_t total_size, int64_t same_as, struct ma_error *err)
+{
+	if (same_as <= 0 || same_as >= audit_id)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no earlier audit to be the same as");
+	return put_folder(h, audit_id, f, deleted_count, total_size, same_as, err);
+}
+
+/* Rows per INSERT in ma_history_put_messages: one statement per message
+ * spends as much time starting and ending the statement as inserting. */
+#define PUT_ROWS 32
+#define PUT_COLS 9
+
+/* head, then n groups "(?b+1, ..., ?b+cols, ?b+cols)" (the last parameter,
+ * the audit, fills both first_audit and last_audit), then tail. */
+static char *rows_sql(const char *head, size_t cols, const char *tail, size_t n)
+{
+	size_t cap = strlen(head) + strlen(tail) + n * (cols + 1) * 8 + 1;
+	char *sql = malloc(cap), *o = sql;
+	if (!sql)
+		return NULL;
+	o += sprintf(o, "%s", head);
+	for (size_t i = 0; i < n; i++) {
+		*o++ = i ? ',' : ' ';
+		*o++ = '(';
+		for (size_t c = 1; c <= cols; c++)
+			o += sprintf(o, "?%zu,", i * cols + c);
+		o += sprintf(o, "?%zu)", i * cols + cols);
+	}
+	sprintf(o, "%s", tail);
+	return sql;
+}
+
+/* INSERT of n message rows; a reappearing identity is present again, so
+ * its gone mark goes. */
+static char *put_sql(size_t n)
+{
+	return rows_sql("INSERT INTO message(id, size, internaldate, date, sender, subject,"
+			" msgid_hash, flags, first_audit, last_audit) VALUES", PUT_COLS,
+			" ON CONFLICT (id) DO UPDATE SET"
+			" flags = excluded.flags, last_audit = excluded.last_audit,"
+			" gone_audit = NULL, gone_to = NULL", n);
+}
+
+static int64_t message_key(int64_t mailbox, uint32_t uid)
+{
+	return mailbox * ((int64_t)1 << 32) + uid;
+}
+
+static void bind_message(sqlite3_stmt *s, int b, int64_t audit_id, int64_t mailbox,
+			 const struct ma_message *m, const unsigned char *msgid_hash)
+{
+	sqlite3_bind_int64(s, b + 1, message_key(mailbox, m->uid));
+	sqlite3_bind_int64(s, b + 2, m->size);
+	sqlite3_bind_int64(s, b + 3, m->internaldate);
+	sqlite3_bind_text(s, b + 4, m->date, -1, SQLITE_STATIC);
+	/* Raw From and Subject (see struct ma_message): ma_history_gone
+	 * decodes them. Rows from before hold them decoded, which decoding
+	 * again leaves as they are. */
+	sqlite3_bind_text(s, b + 5, m->from, -1, SQLITE_STATIC);
+	sqlite3_bind_text(s, b + 6, m->subject, -1, SQLITE_STATIC);
+	sqlite3_bind_blob(s, b + 7, msgid_hash, 32, SQLITE_STATIC);
+	sqlite3_bind_int64(s, b + 8, m->flags);
+	sqlite3_bind_int64(s, b + 9, audit_id);
+}
+
+/* The open audit's account's mailbox (folder, uidvalidity): its id in *id,
+ * created if create, else 0 when it has no messages recorded. Looked up per
+ * call rather than remembered: a rolled-back savepoint may have removed it. */
+static ma_status find_mailbox(struct ma_history *h, const char *folder, uint32_t uidvalidity,
+			      bool create, int64_t *id, struct ma_error *err)
+{
+	*id = 0;
+	if (cached(h, &h->find_mailbox,
+		   "SELECT id FROM mailbox WHERE account_id = ?1 AND folder = ?2"
+		   " AND uidvalidity = ?3") != SQLITE_OK)
+		return db_fail(h, err, "looking up a folder");
+	sqlite3_stmt *s = h->find_mailbox;
+	sqlite3_bind_int64(s, 1, h->account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW)
+		*id = sqlite3_column_int64(s, 0);
+	sqlite3_reset(s);
+	if (rc != SQLITE_ROW && rc != SQLITE_DONE)
+		return db_fail(h, err, "looking up a folder");
+	if (*id != 0 || !create)
+		return MA_OK;
+	if (cached(h, &h->add_mailbox,
+		   "INSERT INTO mailbox(account_id, folder, uidvalidity) VALUES (?1, ?2, ?3)")
+	    != SQLITE_OK)
+		return db_fail(h, err, "recording a folder");
+	s = h->add_mailbox;
+	sqlite3_bind_int64(s, 1, h->account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	rc = sqlite3_step(s);
+	sqlite3_reset(s);
+	if (rc != SQLITE_DONE)
+		return db_fail(h, err, "recording a folder");
+	*id = sqlite3_last_insert_rowid(h->db);
+	/* Beyond this, id * 2^32 + uid would overflow the 64-bit key. */
+	if (*id >= (int64_t)1 << 31)
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s: too many folders recorded", h->path);
+	return MA_OK;
+}
+
+/* One prepared INSERT of `rows` rows, kept in *st. */
+static ma_status put_rows(struct ma_history *h, sqlite3_stmt **st, size_t rows, int64_t audit_id,
+			  int64_t mailbox, const struct ma_message *m,
+			  const unsigned char *const *hashes, struct ma_error *err)
+{
+	if (!*st) {
+		char *sql = put_sql(rows);
+		if (!sql)
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
+		int rc = sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
+		free(sql);
+		if (rc != SQLITE_OK)
+			return db_fail(h, err, "recording a message");
+	} else {
+		sqlite3_reset(*st);
+	}
+	for (size_t i = 0; i < rows; i++)
+		bind_message(*st, (int)(i * PUT_COLS), audit_id, mailbox, &m[i],
+			     hashes ? hashes[i] : NULL);
+	ma_status res = MA_OK;
+	if (sqlite3_step(*st) != SQLITE_DONE)
+		res = db_fail(h, err, "recording a message");
+	sqlite3_reset(*st);
+	return res;
+}
+
+ma_status ma_history_put_messages(struct ma_history *h, int64_t audit_id,
+				  const char *folder, uint32_t uidvalidity,
+				  const struct ma_message *msgs, size_t n,
+				  const unsigned char *const *hashes,
+				  struct ma_error *err)
+{
+	int64_t mailbox = 0;
+	ma_status st = need_audit(h, audit_id, err);
+	if (st == MA_OK && n > 0)
+		st = find_mailbox(h, folder, uidvalidity, true, &mailbox, err);
+	size_t i = 0;
+	for (; st == MA_OK && i + PUT_ROWS <= n; i += PUT_ROWS)
+		st = put_rows(h, &h->put_many, PUT_ROWS, audit_id, mailbox, msgs + i,
+			      hashes ? hashes + i : NULL, err);
+	for (; st == MA_OK && i < n; i++)
+		st = put_rows(h, &h->put_msg, 1, audit_id, mailbox, msgs + i,
+			      hashes ? hashes + i : NULL, err);
+	return st;
+}
+
+ma_status ma_history_put_message(struct ma_history *h, int64_t audit_id,
+				 const char *folder, uint32_t uidvalidity,
+				 const struct ma_message *m,
+				 const unsigned char *msgid_hash,
+				 struct ma_error *err)
+{
+	return ma_history_put_messages(h, audit_id, folder, uidvalidity, m, 1, &msgid_hash, err);
+}
+
+ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
+				  const char *folder, uint32_t uidvalidity,
+				  const uint32_t *uids, size_t n,
+				  struct ma_error *err)
+{
+	int64_t mailbox = 0;
+	ma_status st = need_audit(h, audit_id, err);
+	if (st == MA_OK && n > 0)
+		st = find_mailbox(h, folder, uidvalidity, false, &mailbox, err);
+	if (st != MA_OK || mailbox == 0)   /* 0: none of these UIDs is known */
+		return st;
+	size_t i = 0;
+	while (i < n) {
+		/* Expunges are rare, so UIDs come in long consecutive runs. */
+		size_t j = i;
+		while (j + 1 < n && uids[j] != UINT32_MAX && uids[j + 1] == uids[j] + 1)
+			j++;
+		if (cached(h, &h->mark_run,
+			   "UPDATE message SET last_audit = ?1, gone_audit = NULL,"
+			   " gone_to = NULL WHERE id BETWEEN ?2 AND ?3") != SQLITE_OK)
+			return db_fail(h, err, "marking messages present");
+		sqlite3_stmt *s = h->mark_run;
+		sqlite3_bind_int64(s, 1, audit_id);
+		sqlite3_bind_int64(s, 2, message_key(mailbox, uids[i]));
+		sqlite3_bind_int64(s, 3, message_key(mailbox, uids[j]));
+		int rc = sqlite3_step(s);
+		sqlite3_reset(s);
+		if (rc != SQLITE_DONE)
+			return db_fail(h, err, "marking messages present");
+		i = j + 1;
+	}
+	return MA_OK;
+}
+
+/* CAPA lines joined by newlines; NULL when out of memory. */
+static char *join_capa(const struct ma_pop3_view *v)
+{
+	size_t len = 1;
+	for (size_t i = 0; i < v->ncapa; i++)
+		len += strlen(v->capa[i]) + 1;
+	char *s = malloc(len), *p = s;
+	if (!s)
+		return NULL;
+	for (size_t i = 0; i < v->ncapa; i++) {
+		size_t l = strlen(v->capa[i]);
+		memcpy(p, v->capa[i], l);
+		p += l;
+		if (i + 1 < v->ncapa)
+			*p++ = '\n';
+	}
+	*p = '\0';
+	return s;
+}
+
+/* The pop3_view row of this audit; same_as 0: its own UIDL rows. */
+static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
+			       const struct ma_pop3_view *v, bool complete, int64_t same_as,
+			       struct ma_error *err)
+{
+	sqlite3_stmt *ins = NULL;
+	char *capa = join_capa(v);
+	ma_status st = MA_OK;
+
+	if (!capa)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	if (sqlite3_prepare_v2(h->db,
+			       "INSERT OR REPLACE INTO pop3_view(audit_id, stat_count,"
+			       " stat_size, capa, uidl_complete, same_as)"
+			       " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0))",
+			       -1, &ins, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "recording the POP3 view");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(ins, 1, audit_id);
+	sqlite3_bind_int64(ins, 2, v->stat_count);
+	sqlite3_bind_int64(ins, 3, (int64_t)v->stat_size);
+	sqlite3_bind_text(ins, 4, capa, -1, SQLITE_STATIC);
+	sqlite3_bind_int(ins, 5, complete);
+	sqlite3_bind_int64(ins, 6, same_as);
+	if (sqlite3_step(ins) != SQLITE_DONE)
+		st = db_fail(h, err, "recording the POP3 view");
+cleanup:
+	sqlite3_finalize(ins);
+	free(capa);
+	return st;
+}
+
+/* UIDL rows: 4 parameters each (account, uidl, size, audit). */
+#define UIDL_COLS 4
+
+static ma_status put_uidls(struct ma_history *h, sqlite3_stmt **st, int64_t audit_id,
+			   const struct ma_pop3_entry *const *e, size_t rows, struct ma_error *err)
+{
+	if (!*st) {
+		char *sql = rows_sql("INSERT INTO pop3_message(account_id, uidl, size,"
+				     " first_audit, last_audit) VALUES", UIDL_COLS,
+				     " ON CONFLICT (account_id, uidl) DO UPDATE SET"
+				     " last_audit = excluded.last_audit, gone_audit = NULL", rows);
+		if (!sql)
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
+		int rc = sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
+		free(sql);
+		if (rc != SQLITE_OK)
+			return db_fail(h, err, "recording a POP3 message");
+	}
+	for (size_t i = 0; i < rows; i++) {
+		int b = (int)(i * UIDL_COLS);
+		sqlite3_bind_int64(*st, b + 1, h->account_id);
+		sqlite3_bind_text(*st, b + 2, e[i]->uidl, -1, SQLITE_STATIC);
+		sqlite3_bind_int64(*st, b + 3, e[i]->size);
+		sqlite3_bind_int64(*st, b + 4, audit_id);
+	}
+	ma_status res = MA_OK;
+	if (sqlite3_step(*st) != SQLITE_DONE)
+		res = db_fail(h, err, "recording a POP3 message");
+	sqlite3_reset(*st);
+	return res;
+}
+
+ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
+			      const struct ma_pop3_view *v, struct ma_error *err)
+{
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	/* Without every UIDL, absence from the list proves nothing. */
+	bool complete = v->nentries == v->stat_count;
+	for (size_t i = 0; i < v->nentries; i++)
+		if (v->entries[i].uidl[0] == '\0')
+			complete = false;
+	if ((st = put_pop3_view(h, audit_id, v, complete, 0, err)) != MA_OK)
+		return st;
+	const struct ma_pop3_entry *batch[PUT_ROWS];
+	size_t n = 0;
+	for (size_t i = 0; st == MA_OK && i < v->nentries; i++) {
+		if (v->entries[i].uidl[0] == '\0')
+			continue;
+		batch[n++] = &v->entries[i];
+		if (n == PUT_ROWS) {
+			st = put_uidls(h, &h->put_uidls, audit_id, batch, n, err);
+			n = 0;
+		}
+	}
+	for (size_t i = 0; st == MA_OK && i < n; i++)
+		st = put_uidls(h, &h->put_uidl, audit_id, &batch[i], 1, err);
+	return st;
+}
+
+ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
+				   const struct ma_pop3_view *v, int64_t prev_audit,
+				   struct ma_error *err)
+{
+	sqlite3_stmt *q = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (prev_audit <= 0 || prev_audit >= audit_id)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no earlier POP3 view to carry over");
+	/* The UIDLs prev_audit saw are the rows of the audit that listed
+	 * them: prev_audit itself, or the one it was the same as. Their
+	 * last_audit stays there (a complete view marked the others gone). */
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT coalesce(same_as, audit_id) FROM pop3_view"
+			       " WHERE audit_id = ?1 AND uidl_complete", -1, &q, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "recording the POP3 view");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(q, 1, prev_audit);
+	int rc = sqlite3_step(q);
+	if (rc == SQLITE_ROW)
+		st = put_pop3_view(h, audit_id, v, true, sqlite3_column_int64(q, 0), err);
+	else if (rc == SQLITE_DONE)
+		st = ma_fail(err, MA_ERR_ARGUMENT, "no complete POP3 view in audit %lld to carry over",
+			     (long long)prev_audit);
+	else
+		st = db_fail(h, err, "recording the POP3 view");
+cleanup:
+	sqlite3_finalize(q);
+	return st;
+}
+
+/* Runs steps[] in order, binding ?1 the audit, ?2 its account and ?3 the
+ * previous completed audit, to whichever each statement uses. */
+static ma_status run_steps(struct ma_history *h, const char *const *steps, size_t n,
+			   int64_t audit_id, int64_t prev_id, const char *what,
+			   struct ma_error *err)
+{
+	const int64_t values[] = { audit_id, h->account_id, prev_id };
+	ma_status st = MA_OK;
+	for (size_t i = 0; st == MA_OK && i < n; i++) {
+		sqlite3_stmt *q = NULL;
+		if (sqlite3_prepare_v2(h->db, steps[i], -1, &q, NULL) != SQLITE_OK)
+			return db_fail(h, err, what);
+		int nparams = sqlite3_bind_parameter_count(q);
+		for (int p = 0; p < nparams && p < 3; p++)
+			sqlite3_bind_int64(q, p + 1, values[p]);
+		if (sqlite3_step(q) != SQLITE_DONE)
+			st = db_fail(h, err, what);
+		sqlite3_finalize(q);
+	}
+	return st;
+}
+
+/* Pairs gone messages with candidates by identity, the i-th of each
+ * identity with the i-th, among those neither side has paired yet. The
+ * identity must hold a header: two messages alike only in size (and
+ * INTERNALDATE, which COPY keeps but so does a mass import) prove
+ * nothing. Only identities found on both sides are numbered (a whole
+ * identity is in or out, so the numbers stay the same): a big deletion
+ * with few candidates then sorts next to nothing. */
+#define SAME_IDENTITY(x, y)								\
+	x ".size = " y ".size AND " x ".date IS " y ".date AND " x ".sender IS " y	\
+	".sender AND " x ".subject IS " y ".subject"
+#define PAIR_BY_IDENTITY(gone_where, cand_where, cand_order)				\
+	"INSERT INTO temp.matched(gone_id, cand_id) SELECT g.id, c.id FROM"		\
+	" (SELECT id, date, sender, subject, size, row_number() OVER"			\
+	"   (PARTITION BY date, sender, subject, size ORDER BY id) AS n"		\
+	"  FROM temp.gone_m g0 WHERE " gone_where					\
+	"  AND coalesce(date, sender, subject) IS NOT NULL"				\
+	"  AND id NOT IN (SELECT gone_id FROM temp.matched)"				\
+	"  AND EXISTS (SELECT 1 FROM temp.cand c0 WHERE " SAME_IDENTITY("c0", "g0")	\
+	"   AND " cand_where " AND c0.id NOT IN (SELECT cand_id FROM temp.matched))) g"	\
+	" JOIN (SELECT id, date, sender, subject, size, row_number() OVER"		\
+	"   (PARTITION BY date, sender, subject, size ORDER BY " cand_order "id) AS n"	\
+	"  FROM temp.cand c0 WHERE " cand_where						\
+	"  AND coalesce(date, sender, subject) IS NOT NULL"				\
+	"  AND id NOT IN (SELECT cand_id FROM temp.matched)"				\
+	"  AND EXISTS (SELECT 1 FROM temp.gone_m g0 WHERE " SAME_IDENTITY("g0", "c0")	\
+	"   AND " gone_where " AND g0.id NOT IN (SELECT gone_id FROM temp.matched))) c"	\
+	" ON " SAME_IDENTITY("c", "g") " AND c.n = g.n"
+
+/* Where the messages this audit found gone went, one to one (see
+ * ma_history_detect_gone in history.h). Called only when something
+ * vanished.
+ *
+ * A candidate is a message first recorded by this audit: a move or copy
+ * gives the message a new UID in its destination, so an older message
+ * cannot be where a message went, however alike. They are the newest UIDs
+ * of the folders this audit read: only UIDs from the previous audit's
+ * UIDNEXT on (a UID below it was there then, and recorded) are scanned,
+ * not the account. The gone messages and the candidates that could match
+ * one go into temporary tables; window functions then number each side
+ * within a Message-ID (then within an identity) and pair equal numbers,
+ * so a present message explains at most one gone message. Hashes first:
+ * a Message-ID is better evidence than headers alike. Then gone messages
+ * without a hash, preferring candidates with one (those without can also
+ * serve a gone message with a hash, in the last pass). */
+static ma_status match_gone(struct ma_history *h, int64_t audit_id, int64_t prev_id,
+			    struct ma_error *err)
+{
+	static const char *const steps[] = {
+		"DELETE FROM temp.gone_m",
+		"DELETE FROM temp.cand",
+		"DELETE FROM temp.matched",
+		"INSERT INTO temp.gone_m(id, hash, date, sender, subject, size, folder)"
+		" SELECT m.id, m.msgid_hash, m.date, m.sender, m.subject, m.size, b.folder"
+		" FROM message m JOIN mailbox b ON b.id = m.id >> 32 WHERE m.gone_audit = ?1",
+		"INSERT INTO temp.cand(id, hash, date, sender, subject, size, folder)"
+		" SELECT c.id, c.msgid_hash, c.date, c.sender, c.subject, c.size, b.folder"
+		" FROM folder_state s"
+		" JOIN mailbox b ON b.account_id = ?2 AND b.folder = s.name"
+		"  AND b.uidvalidity = s.uidvalidity"
+		" LEFT JOIN folder_state p ON p.audit_id = ?3 AND p.name = s.name"
+		"  AND p.uidvalidity = s.uidvalidity"
+		" JOIN message c ON c.id BETWEEN b.id * 4294967296"
+		"  + CASE WHEN p.uidnext <= s.uidnext THEN p.uidnext ELSE 0 END"
+		"  AND b.id * 4294967296 + 4294967295"
+		" WHERE s.audit_id = ?1 AND s.same_as IS NULL AND c.first_audit = ?1"
+		" AND (c.msgid_hash IN (SELECT hash FROM temp.gone_m)"
+		"  OR EXISTS (SELECT 1 FROM temp.gone_m g WHERE g.size = c.size"
+		"   AND g.date IS c.date AND g.sender IS c.sender AND g.subject IS c.subject"
+		"   AND (g.hash IS NULL OR c.msgid_hash IS NULL)"
+		"   AND coalesce(g.date, g.sender, g.subject) IS NOT NULL))",
+		/* By Message-ID hash: the i-th gone with the i-th candidate. */
+		"INSERT INTO temp.matched(gone_id, cand_id) SELECT g.id, c.id FROM"
+		" (SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n"
+		"  FROM temp.gone_m WHERE hash IN (SELECT hash FROM temp.cand)) g"
+		" JOIN (SELECT id, hash, row_number() OVER (PARTITION BY hash ORDER BY id) AS n"
+		"  FROM temp.cand WHERE hash IS NOT NULL) c ON c.hash = g.hash AND c.n = g.n",
+		PAIR_BY_IDENTITY("g0.hash IS NULL", "1", "c0.hash IS NULL, "),
+		PAIR_BY_IDENTITY("g0.hash IS NOT NULL", "c0.hash IS NULL", ""),
+		"UPDATE message SET gone_to = t.folder, renumbered = t.folder = t.gone_folder"
+		" FROM (SELECT x.gone_id, c.folder, g.folder AS gone_folder FROM temp.matched x"
+		"  JOIN temp.cand c ON c.id = x.cand_id JOIN temp.gone_m g ON g.id = x.gone_id) t"
+		" WHERE message.id = t.gone_id",
+	};
+	ma_status st = exec(h,
+			    "CREATE TEMP TABLE IF NOT EXISTS gone_m(id INTEGER PRIMARY KEY, hash BLOB,"
+			    " date TEXT, sender TEXT, subject TEXT, size INTEGER, folder TEXT);"
+			    "CREATE INDEX IF NOT EXISTS temp.gone_m_hash ON gone_m(hash);"
+			    "CREATE INDEX IF NOT EXISTS temp.gone_m_size ON gone_m(size);"
+			    "CREATE TEMP TABLE IF NOT EXISTS cand(id INTEGER PRIMARY KEY, hash BLOB,"
+			    " date TEXT, sender TEXT, subject TEXT, size INTEGER, folder TEXT);"
+			    "CREATE INDEX IF NOT EXISTS temp.cand_hash ON cand(hash);"
+			    "CREATE INDEX IF NOT EXISTS temp.cand_size ON cand(size);"
+			    "CREATE TEMP TABLE IF NOT EXISTS matched(gone_id INTEGER PRIMARY KEY,"
+			    " cand_id INTEGER NOT NULL UNIQUE);",
+			    "finding where vanished messages went", err);
+	if (st != MA_OK)
+		return st;
+	return run_steps(h, steps, sizeof steps / sizeof steps[0], audit_id, prev_id,
+			 "finding where vanished messages went", err);
+}
+
+/* The folders with messages found gone by audit ?1, each with what LIST
+ * said it is for when it was last recorded (the special-use bits of the
+ * newest folder_state row up to that audit), and whether it was deleted
+ * (not recorded by that audit, whose folder list was then complete: a
+ * message of an unrecorded folder is marked gone only then). */
+#define GONE_FOLDERS									\
+	"SELECT g.folder AS folder, coalesce((SELECT s.special FROM folder_state s"	\
+	"  JOIN audit sa ON sa.id = s.audit_id WHERE s.name = g.folder"		\
+	"  AND s.audit_id <= ?1 AND sa.account_id = (SELECT account_id FROM audit"	\
+	"  WHERE id = ?1) ORDER BY s.audit_id DESC LIMIT 1), 0) AS special,"		\
+	" NOT EXISTS (SELECT 1 FROM folder_state s WHERE s.audit_id = ?1"		\
+	"  AND s.name = g.folder) AS folder_gone"					\
+	" FROM (SELECT DISTINCT b.folder AS folder FROM message m"			\
+	"  JOIN mailbox b ON b.id = m.id >> 32 WHERE m.gone_audit = ?1) g"
+
+/* When message m (in mailbox b, last written by audit a) was last seen:
+ * by the audit that wrote its row, or a later one that found its folder
+ * unchanged since. */
+#define LAST_SEEN									\
+	"coalesce((SELECT max(a2.started) FROM folder_state s"				\
+	"  JOIN audit a2 ON a2.id = s.audit_id WHERE s.same_as = m.last_audit"		\
+	"  AND s.name = b.folder AND s.uidvalidity = b.uidvalidity"			\
+	"  AND a2.finished IS NOT NULL), a.started)"
+
+/* The ledger's named losses: every message this audit found gone and
+ * matched nowhere, except in Drafts, copied as last seen. */
+static ma_status record_destroyed(struct ma_history *h, int64_t audit_id,
+				  struct ma_error *err)
+{
+	static const char *const steps[] = {
+		"INSERT INTO loss(account_id, found_audit, kind, folder, role, count, size,"
+		" internaldate, date, sender, subject, last_seen, folder_gone)"
+		" SELECT ?2, ?1, 'message', f.folder, ma_role(f.folder, f.special), 1, m.size,"
+		" m.internaldate, m.date, m.sender, m.subject, " LAST_SEEN ", f.folder_gone"
+		" FROM message m JOIN mailbox b ON b.id = m.id >> 32"
+		" JOIN audit a ON a.id = m.last_audit"
+		" JOIN (" GONE_FOLDERS ") f ON f.folder = b.folder"
+		" WHERE m.gone_audit = ?1 AND m.gone_to IS NULL"
+		" AND ma_role(f.folder, f.special) <> 'drafts'"
+		" ORDER BY b.folder, m.id",
+	};
+	return run_steps(h, steps, 1, audit_id, 0, "recording lost messages", err);
+}
+
+/* One folder's numbers for the came-and-went count. */
+struct unseen_row {
+	int64_t mailbox;              /* 0: no message recorded in it */
+	bool compared;                /* examined by the previous audit too */
+	uint32_t uidnext_then, uidnext_now;
+};
+
+static ma_status count_keys(struct ma_history *h, sqlite3_stmt **st, const char *sql,
+			    int64_t lo, int64_t hi, uint32_t *count, struct ma_error *err)
+{
+	if (cached(h, st, sql) != SQLITE_OK)
+		return db_fail(h, err, "counting arrivals");
+	sqlite3_bind_int64(*st, 1, lo);
+	sqlite3_bind_int64(*st, 2, hi);
+	if (sqlite3_step(*st) != SQLITE_ROW) {
+		ma_status res = db_fail(h, err, "counting arrivals");
+		sqlite3_reset(*st);
+		return res;
+	}
+	*count = (uint32_t)sqlite3_column_int64(*st, 0);
+	sqlite3_reset(*st);
+	return MA_OK;
+}
+
+/* The ledger's unseen losses: messages that arrived since the previous
+ * audit and left before this one, less what moves can explain
+ * (ma_loss_unseen). Per folder this audit read (a folder found unchanged
+ * has nothing new):
+ *  - read by the previous audit too, same UIDVALIDITY: the UIDs given out
+ *    since are UIDNEXT now minus then; those still recorded (present now,
+ *    or recorded by the previous audit and so named on their own if gone)
+ *    are present; those a known message was matched to are moved_in;
+ *  - new since, or renumbered: no departures to count, but its messages
+ *    can be where another folder's went: all of them count as given out
+ *    and present, less those matched to known messages.
+ * matched: match_gone ran (temp.matched is this audit's). Only UID ranges
+ * of new messages are counted, and nothing at all unless some folder
+ * compared with the previous audit had UIDs given out. */
+static ma_status record_unseen(struct ma_history *h, int64_t audit_id, int64_t prev_id,
+			       time_t prev_time, bool matched, struct ma_error *err)
+{
+	sqlite3_stmt *q = NULL, *cnt = NULL, *moved = NULL, *ins = NULL;
+	struct ma_arrivals *a = NULL;
+	struct unseen_row *r = NULL;
+	size_t n = 0, cap = 0;
+	bool departures = false;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT s.name, s.special, s.uidnext, s.messages, p.uidnext, b.id"
+			       " FROM folder_state s"
+			       " LEFT JOIN folder_state p ON p.audit_id = ?3 AND p.name = s.name"
+			       "  AND p.uidvalidity = s.uidvalidity"
+			       " LEFT JOIN mailbox b ON b.account_id = ?2 AND b.folder = s.name"
+			       "  AND b.uidvalidity = s.uidvalidity"
+			       " WHERE s.audit_id = ?1 AND s.same_as IS NULL ORDER BY s.name",
+			       -1, &q, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "counting arrivals");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(q, 1, audit_id);
+	sqlite3_bind_int64(q, 2, h->account_id);
+	sqlite3_bind_int64(q, 3, prev_id);
+	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
+		if (n == cap) {
+			size_t ncap = cap ? cap * 2 : 16;
+			struct ma_arrivals *na = realloc(a, ncap * sizeof *na);
+			if (na)
+				a = na;
+			struct unseen_row *nr = realloc(r, ncap * sizeof *nr);
+			if (nr)
+				r = nr;
+			if (!na || !nr) {
+				st = ma_fail(err, MA_ERR_NOMEM, NULL);
+				goto cleanup;
+			}
+			cap = ncap;
+		}
+		const char *name = text_or_null(q, 0);
+		char *copy = strdup(name ? name : "");
+		if (!copy) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto cleanup;
+		}
+		a[n] = (struct ma_arrivals){
+			.folder = copy,
+			.role = ma_folder_role(copy, (unsigned)sqlite3_column_int64(q, 1)),
+		};
+		r[n] = (struct unseen_row){
+			.mailbox = sqlite3_column_int64(q, 5),
+			.compared = sqlite3_column_type(q, 4) != SQLITE_NULL,
+			.uidnext_now = (uint32_t)sqlite3_column_int64(q, 2),
+		};
+		if (r[n].compared) {
+			r[n].uidnext_then = (uint32_t)sqlite3_column_int64(q, 4);
+			if (r[n].uidnext_now > r[n].uidnext_then)
+				a[n].allocated = r[n].uidnext_now - r[n].uidnext_then;
+			if (a[n].allocated > 0 && a[n].role != MA_ROLE_DRAFTS)
+				departures = true;
+		} else {
+			a[n].allocated = a[n].present = (uint32_t)sqlite3_column_int64(q, 3);
+		}
+		n++;
+	}
+	if (rc != SQLITE_DONE) {
+		st = db_fail(h, err, "counting arrivals");
+		goto cleanup;
+	}
+	if (!departures)   /* nothing new in any folder to compare: nothing to count */
+		goto cleanup;
+	for (size_t i = 0; st == MA_OK && i < n; i++) {
+		if (r[i].mailbox == 0 || a[i].allocated == 0)
+			continue;
+		int64_t lo = message_key(r[i].mailbox, 0), hi = message_key(r[i].mailbox, UINT32_MAX);
+		if (r[i].compared) {
+			lo = message_key(r[i].mailbox, r[i].uidnext_then);
+			hi = message_key(r[i].mailbox, r[i].uidnext_now - 1);
+			st = count_keys(h, &cnt, "SELECT count(*) FROM message WHERE id BETWEEN ?1 AND ?2",
+					lo, hi, &a[i].present, err);
+		}
+		if (st == MA_OK && matched)
+			st = count_keys(h, &moved,
+					"SELECT count(*) FROM temp.matched WHERE cand_id BETWEEN ?1 AND ?2",
+					lo, hi, &a[i].moved_in, err);
+	}
+	if (st != MA_OK)
+		goto cleanup;
+	ma_loss_unseen(a, n);
+	for (size_t i = 0; i < n; i++) {
+		if (a[i].deleted == 0)
+			continue;
+		if (cached(h, &ins,
+			   "INSERT INTO loss(account_id, found_audit, kind, folder, role, count,"
+			   " since, uidnext_then, uidnext_now)"
+			   " VALUES (?1, ?2, 'unseen', ?3, ?4, ?5, ?6, ?7, ?8)") != SQLITE_OK) {
+			st = db_fail(h, err, "recording lost messages");
+			goto cleanup;
+		}
+		sqlite3_bind_int64(ins, 1, h->account_id);
+		sqlite3_bind_int64(ins, 2, audit_id);
+		sqlite3_bind_text(ins, 3, a[i].folder, -1, SQLITE_STATIC);
+		sqlite3_bind_text(ins, 4, role_key(a[i].role), -1, SQLITE_STATIC);
+		sqlite3_bind_int64(ins, 5, a[i].deleted);
+		sqlite3_bind_int64(ins, 6, (int64_t)prev_time);
+		sqlite3_bind_int64(ins, 7, r[i].uidnext_then);
+		sqlite3_bind_int64(ins, 8, r[i].uidnext_now);
+		if (sqlite3_step(ins) != SQLITE_DONE) {
+			st = db_fail(h, err, "recording lost messages");
+			goto cleanup;
+		}
+	}
+cleanup:
+	sqlite3_finalize(q);
+	sqlite3_finalize(cnt);
+	sqlite3_finalize(moved);
+	sqlite3_finalize(ins);
+	for (size_t i = 0; i < n; i++)
+		free((char *)a[i].folder);
+	free(a);
+	free(r);
+	return st;
+}
+
+ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
+				 bool folder_list_complete, struct ma_error *err)
+{
+	sqlite3_stmt *imap = NULL, *pop = NULL, *listed = NULL, *flag = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (h->gone_done)
+		return ma_fail(err, MA_ERR_ARGUMENT, "gone messages already detected");
+	if (sqlite3_prepare_v2(h->db,
+			       "UPDATE message SET gone_audit = ?1, gone_to = NULL, renumbered = 0"
+			       " FROM mailbox b"
+			       " WHERE b.account_id = ?2 AND message.id BETWEEN " IN_MAILBOX("b")
+			       " AND message.gone_audit IS NULL AND message.last_audit < ?1"
+			       " AND (?3 OR b.folder IN (SELECT name FROM folder_state"
+			       "  WHERE audit_id = ?1))"
+			       " AND (b.folder, b.uidvalidity) NOT IN (SELECT name, uidvalidity"
+			       "  FROM folder_state WHERE audit_id = ?1 AND same_as IS NOT NULL)",
+			       -1, &imap, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "UPDATE pop3_message SET gone_audit = ?1"
+			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1",
+			       -1, &pop, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       /* Only a complete listing of its own tells what is gone:
+			        * a view the same as an earlier one lost nothing. */
+			       "SELECT 1 FROM pop3_view WHERE audit_id = ?1 AND uidl_complete"
+			       " AND same_as IS NULL", -1, &listed, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "UPDATE audit SET folder_list_complete = ?2 WHERE id = ?1",
+			       -1, &flag, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "finding vanished messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(imap, 1, audit_id);
+	sqlite3_bind_int64(imap, 2, h->account_id);
+	sqlite3_bind_int(imap, 3, folder_list_complete);
+	sqlite3_bind_int64(pop, 1, audit_id);
+	sqlite3_bind_int64(pop, 2, h->account_id);
+	sqlite3_bind_int64(listed, 1, audit_id);
+	sqlite3_bind_int64(flag, 1, audit_id);
+	sqlite3_bind_int(flag, 2, folder_list_complete);
+	/* Before the account's first completed audit nothing can vanish and
+	 * nothing is on record to compare: skip every scan (a first audit of
+	 * a big mailbox waits for them), and record no loss. */
+	int64_t prev_id;
+	time_t prev_time;
+	bool found;
+	if ((st = ma_history_prev_audit(h, h->account_id, audit_id, &prev_id, &prev_time, &found,
+					err)) != MA_OK)
+		goto cleanup;
+	if (found) {
+		if (sqlite3_step(imap) != SQLITE_DONE) {
+			st = db_fail(h, err, "finding vanished messages");
+			goto cleanup;
+		}
+		/* Matching scans only this audit's new UIDs, and only when
+		 * something vanished: an unchanged repeat pays nothing. */
+		bool vanished = sqlite3_changes(h->db) > 0;
+		if (vanished && ((st = match_gone(h, audit_id, prev_id, err)) != MA_OK ||
+				 (st = record_destroyed(h, audit_id, err)) != MA_OK))
+			goto cleanup;
+		if ((st = record_unseen(h, audit_id, prev_id, prev_time, vanished, err)) != MA_OK)
+			goto cleanup;
+	}
+	int rc = found ? sqlite3_step(listed) : SQLITE_DONE;
+	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
+	    (rc == SQLITE_ROW && sqlite3_step(pop) != SQLITE_DONE) || sqlite3_step(flag) != SQLITE_DONE) {
+		st = db_fail(h, err, "finding vanished messages");
+		goto cleanup;
+	}
+	h->gone_done = true;
+cleanup:
+	sqlite3_finalize(imap);
+	sqlite3_finalize(pop);
+	sqlite3_finalize(listed);
+	sqlite3_finalize(flag);
+	return st;
+}
+
+ma_status ma_history_commit(struct ma_history *h, int64_t audit_id, time_t now,
+			    const char *outcome, struct ma_error *err)
+{
+	sqlite3_stmt *upd = NULL;
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	if (!h->gone_done && (st = ma_history_detect_gone(h, audit_id, false, err)) != MA_OK)
+		goto cleanup;
+	if (sqlite3_prepare_v2(h->db,
+			       "UPDATE audit SET finished = ?2, outcome = ?3 WHERE id = ?1",
+			       -1, &upd, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "finishing the audit");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(upd, 1, audit_id);
+	sqlite3_bind_int64(upd, 2, (int64_t)now);
+	sqlite3_bind_text(upd, 3, outcome ? outcome : "unknown", -1, SQLITE_STATIC);
+	if (sqlite3_step(upd) != SQLITE_DONE) {
+		st = db_fail(h, err, "finishing the audit");
+		goto cleanup;
+	}
+	st = exec(h, "COMMIT", "saving the audit", err);
+cleanup:
+	sqlite3_finalize(upd);
+	if (st != MA_OK)
+		ma_history_rollback(h);
+	h->audit_id = 0;
+	return st;
+}
+
+void ma_history_rollback(struct ma_history *h)
+{
+	if (h->db && !sqlite3_get_autocommit(h->db)) {
+		/* Statements still stepping would make ROLLBACK fail. */
+		if (h->put_msg)
+			sqlite3_reset(h->put_msg);
+		if (h->put_many)
+			sqlite3_reset(h->put_many);
+		if (h->put_uidls)
+			sqlite3_reset(h->put_uidls);
+		if (h->mark_run)
+			sqlite3_reset(h->mark_run);
+		if (h->put_uidl)
+			sqlite3_reset(h->put_uidl);
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	}
+	h->audit_id = 0;
+	h->gone_done = false;
+}
+
+/* ---- Reading ---------------------------------------------------------- */
+
+/* A stored From or Subject as screen text: *out is NULL for NULL, else
+ * decoded (ma_rfc2047_decode) and the caller's to free. -1 on ENOMEM. */
+static int decoded_column(sqlite3_stmt *s, int col, char **out)
+{
+	const char *raw = text_or_null(s, col);
+	*out = NULL;
+	if (!raw)
+		return 0;
+	*out = ma_rfc2047_decode(raw, (size_t)sqlite3_column_bytes(s, col));
+	return *out ? 0 : -1;
+}
+
+ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
+			  void *ctx, struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char *from = NULL, *subject = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT b.folder, b.uidvalidity, m.id & 4294967295, m.size, m.internaldate,"
+			       " m.date, m.sender, m.subject, m.flags, m.msgid_hash, " LAST_SEEN ","
+			       " m.gone_to, m.renumbered, f.folder_gone, f.special"
+			       " FROM message m JOIN mailbox b ON b.id = m.id >> 32"
+			       " JOIN audit a ON a.id = m.last_audit"
+			       " JOIN (" GONE_FOLDERS ") f ON f.folder = b.folder"
+			       " WHERE m.gone_audit = ?1"
+			       " ORDER BY b.folder, b.uidvalidity, m.id", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing vanished messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, audit_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		/* Audits store From and Subject raw; decoding waits until here,
+		 * for the few messages that are ever shown. */
+		if (decoded_column(s, 6, &from) < 0 || decoded_column(s, 7, &subject) < 0) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto cleanup;
+		}
+		struct ma_gone_msg g = {
+			.folder = text_or_null(s, 0),
+			.uidvalidity = (uint32_t)sqlite3_column_int64(s, 1),
+			.uid = (uint32_t)sqlite3_column_int64(s, 2),
+			.size = (uint32_t)sqlite3_column_int64(s, 3),
+			.internaldate = sqlite3_column_int64(s, 4),
+			.date = text_or_null(s, 5),
+			.from = from,
+			.subject = subject,
+			.flags = (unsigned)sqlite3_column_int64(s, 8),
+			.last_seen = (time_t)sqlite3_column_int64(s, 10),
+			.gone_to = text_or_null(s, 11),
+			.renumbered = sqlite3_column_int(s, 12) != 0,
+			.folder_gone = sqlite3_column_int(s, 13) != 0,
+		};
+		g.role = ma_folder_role(g.folder ? g.folder : "", (unsigned)sqlite3_column_int64(s, 14));
+		if (sqlite3_column_bytes(s, 9) == 32)
+			g.msgid_hash = sqlite3_column_blob(s, 9);
+		int stop = cb(&g, ctx);
+		free(from);
+		free(subject);
+		from = subject = NULL;
+		if (stop)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing vanished messages");
+cleanup:
+	free(from);
+	free(subject);
+	sqlite3_finalize(s);
+	return st;
+}
+
+/* ---- The loss ledger -------------------------------------------------- */
+
+ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t audit_id,
+			    bool unacked_only, time_t since, ma_loss_cb cb, void *ctx,
+			    struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	char *from = NULL, *subject = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	/* No test of audit.finished: only this handle's open audit is
+	 * visible unfinished, and its losses belong in the answer. */
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT l.id, l.kind, l.found_audit, a.started, l.folder, l.role,"
+			       " l.count, l.size, l.internaldate, l.date, l.sender, l.subject,"
+			       " l.last_seen, l.folder_gone, l.since, l.uidnext_then, l.uidnext_now,"
+			       " l.acked FROM loss l JOIN audit a ON a.id = l.found_audit"
+			       " WHERE l.account_id = ?1 AND (?2 = 0 OR l.found_audit = ?2)"
+			       " AND (NOT ?3 OR l.acked IS NULL) AND a.started >= ?4"
+			       /* Within an audit and folder, what came and went
+			        * arrived after every named loss was last seen. */
+			       " ORDER BY l.found_audit DESC, l.folder, l.kind = 'unseen' DESC,"
+			       " l.internaldate DESC, l.id",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing lost messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_int64(s, 2, audit_id);
+	sqlite3_bind_int(s, 3, unacked_only);
+	sqlite3_bind_int64(s, 4, (int64_t)since);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		if (decoded_column(s, 10, &from) < 0 || decoded_column(s, 11, &subject) < 0) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto cleanup;
+		}
+		const char *kind = text_or_null(s, 1);
+		struct ma_loss l = {
+			.id = sqlite3_column_int64(s, 0),
+			.kind = kind && strcmp(kind, "unseen") == 0 ? MA_LOSS_UNSEEN : MA_LOSS_MESSAGE,
+			.found_audit = sqlite3_column_int64(s, 2),
+			.found = (time_t)sqlite3_column_int64(s, 3),
+			.folder = text_or_null(s, 4),
+			.role = role_of_key(text_or_null(s, 5)),
+			.count = (uint32_t)sqlite3_column_int64(s, 6),
+			.size = (uint32_t)sqlite3_column_int64(s, 7),
+			.internaldate = sqlite3_column_int64(s, 8),
+			.date = text_or_null(s, 9),
+			.from = from,
+			.subject = subject,
+			.last_seen = (time_t)sqlite3_column_int64(s, 12),
+			.folder_gone = sqlite3_column_int(s, 13) != 0,
+			.since = (time_t)sqlite3_column_int64(s, 14),
+			.uidnext_then = (uint32_t)sqlite3_column_int64(s, 15),
+			.uidnext_now = (uint32_t)sqlite3_column_int64(s, 16),
+			.acked = (time_t)sqlite3_column_int64(s, 17),
+		};
+		int stop = cb(&l, ctx);
+		free(from);
+		free(subject);
+		from = subject = NULL;
+		if (stop)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing lost messages");
+cleanup:
+	free(from);
+	free(subject);
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to_audit,
+			 time_t now, uint64_t *count, struct ma_error *err)
+{
+	sqlite3_stmt *sum = NULL, *upd = NULL;
+	ma_status st;
+
+	if (count)
+		*count = 0;
+	/* The open audit's own losses are not on record yet (they may still
+	 * be rolled back), and its transaction is not one to end here. */
+	if (h->audit_id != 0)
+		return ma_fail(err, MA_ERR_ARGUMENT,
+			       "cannot acknowledge losses while an audit is open in %s", h->path);
+	/* acked NULL is "not acknowledged": a time of 0 would read as that. */
+	if (now <= 0)
+		now = 1;
+	if ((st = exec(h, "BEGIN IMMEDIATE", "acknowledging losses", err)) != MA_OK)
+		return st;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT total(l.count) FROM loss l JOIN audit a ON a.id = l.found_audit"
+			       " WHERE l.account_id = ?1 AND l.acked IS NULL AND l.found_audit <= ?2"
+			       " AND a.finished IS NOT NULL", -1, &sum, NULL) != SQLITE_OK ||
+	    sqlite3_prepare_v2(h->db,
+			       "UPDATE loss SET acked = ?3 WHERE account_id = ?1 AND acked IS NULL"
+			       " AND found_audit <= ?2 AND found_audit IN (SELECT id FROM audit"
+			       "  WHERE account_id = ?1 AND finished IS NOT NULL)",
+			       -1, &upd, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "acknowledging losses");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(sum, 1, account_id);
+	sqlite3_bind_int64(sum, 2, up_to_audit);
+	sqlite3_bind_int64(upd, 1, account_id);
+	sqlite3_bind_int64(upd, 2, up_to_audit);
+	sqlite3_bind_int64(upd, 3, (int64_t)now);
+	if (sqlite3_step(sum) != SQLITE_ROW) {
+		st = db_fail(h, err, "acknowledging losses");
+		goto cleanup;
+	}
+	uint64_t n = (uint64_t)sqlite3_column_double(sum, 0);
+	if (sqlite3_step(upd) != SQLITE_DONE) {
+		st = db_fail(h, err, "acknowledging losses");
+		goto cleanup;
+	}
+	/* Statements done before COMMIT, or it fails as busy. */
+	sqlite3_reset(sum);
+	sqlite3_reset(upd);
+	if ((st = exec(h, "COMMIT", "acknowledging losses", err)) == MA_OK && count)
+		*count = n;
+cleanup:
+	sqlite3_finalize(sum);
+	sqlite3_finalize(upd);
+	if (st != MA_OK)
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return st;
+}
+
+ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,
+			       ma_pop3_gone_cb cb, void *ctx,
+			       struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       /* Last seen: the audit that listed it, or a later
+			        * one whose view was the same. */
+			       "SELECT m.uidl, m.size, coalesce((SELECT max(a2.started)"
+			       "  FROM pop3_view v JOIN audit a2 ON a2.id = v.audit_id"
+			       "  WHERE v.same_as = m.last_audit AND a2.finished IS NOT NULL),"
+			       " a.started) FROM pop3_message m"
+			       " JOIN audit a ON a.id = m.last_audit"
+			       " WHERE m.gone_audit = ?1 ORDER BY m.id", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing vanished POP3 messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, audit_id);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ma_pop3_gone g = {
+			.uidl = text_or_null(s, 0),
+			.size = (uint32_t)sqlite3_column_int64(s, 1),
+			.last_seen = (time_t)sqlite3_column_int64(s, 2),
+		};
+		if (cb(&g, ctx) != 0)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing vanished POP3 messages");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_audits(struct ma_history *h, int64_t account_id, int limit,
+			    ma_audit_cb cb, void *ctx, struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT a.id, a.started, a.finished, a.outcome, a.version,"
+			       " (SELECT messages FROM folder_state f"
+			       "  WHERE f.audit_id = a.id AND f.name = 'INBOX'),"
+			       " (SELECT total(messages) FROM folder_state f WHERE f.audit_id = a.id),"
+			       " (SELECT stat_count FROM pop3_view p WHERE p.audit_id = a.id)"
+			       " FROM audit a WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
+			       " ORDER BY a.id DESC LIMIT ?2", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing audits");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);   /* -1: no limit */
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+		struct ma_audit_row a = {
+			.id = sqlite3_column_int64(s, 0),
+			.started = (time_t)sqlite3_column_int64(s, 1),
+			.finished = (time_t)sqlite3_column_int64(s, 2),
+			.outcome = text_or_null(s, 3),
+			.version = text_or_null(s, 4),
+			.inbox_messages = sqlite3_column_type(s, 5) == SQLITE_NULL
+				? -1 : sqlite3_column_int64(s, 5),
+			.total_messages = sqlite3_column_int64(s, 6),
+			.pop3_count = sqlite3_column_type(s, 7) == SQLITE_NULL
+				? -1 : sqlite3_column_int64(s, 7),
+		};
+		if (cb(&a, ctx) != 0)
+			goto cleanup;
+	}
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing audits");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_prev_audit(struct ma_history *h, int64_t account_id,
+				int64_t before_audit_id, int64_t *prev_id,
+				time_t *prev_time, bool *found,
+				struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+
+	*prev_id = 0;
+	*prev_time = 0;
+	*found = false;
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT id, started FROM audit WHERE account_id = ?1"
+			       " AND id < ?2 AND finished IS NOT NULL"
+			       " ORDER BY id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "finding the previous audit");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_int64(s, 2, before_audit_id);
+	int rc = sqlite3_step(s);
+	if (rc == SQLITE_ROW) {
+		*found = true;
+		*prev_id = sqlite3_column_int64(s, 0);
+		*prev_time = (time_t)sqlite3_column_int64(s, 1);
+	} else if (rc != SQLITE_DONE) {
+		st = db_fail(h, err, "finding the previous audit");
+	}
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
+
+ma_status ma_history_folder_uids(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t uidvalidity,
+				 ma_uid_cb cb, void *ctx, struct ma_error *err)
+{
+	sqlite3_stmt *s = NULL;
+	ma_status st = MA_OK;
+	int rc;
+
+	if (sqlite3_prepare_v2(h->db,
+			       "SELECT m.id & 4294967295 FROM mailbox b"
+			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			       " AND m.gone_audit IS NULL ORDER BY m.id",
+			       -1, &s, NULL) != SQLITE_OK) {
+		st = db_fail(h, err, "listing a folder's messages");
+		goto cleanup;
+	}
+	sqlite3_bind_int64(s, 1, account_id);
+	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
+	sqlite3_bind_int64(s, 3, uidvalidity);
+	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
+		if (cb((uint32_t)sqlite3_column_int64(s, 0), ctx) != 0)
+			goto cleanup;
+	if (rc != SQLITE_DONE)
+		st = db_fail(h, err, "listing a folder's messages");
+cleanup:
+	sqlite3_finalize(s);
+	return st;
+}
