@@ -142,6 +142,7 @@ enum srv_mode {
 	SRV_STARTTLS,    /* "HELLO", "STARTTLS" -> "OK", then SRV_TLS */
 	SRV_TLS_GARBAGE, /* handshake, then plain bytes inside the TLS stream */
 	SRV_TLS_BURST,   /* handshake, BURST_LINES records at once, then silence */
+	SRV_IMAP_STARTTLS, /* IMAP with [ALERT]s before and after STARTTLS */
 };
 
 #define BURST_LINES 60
@@ -272,6 +273,28 @@ static void *server_main(void *arg)
 				io_write(&io, l);
 			}
 			poll(&stop, 1, 5000);
+		}
+		SSL_free(io.ssl);
+		break;
+	case SRV_IMAP_STARTTLS:
+		/* libetpan's tags: 1 CAPABILITY, 2 STARTTLS, 3 CAPABILITY,
+		 * 4 LOGOUT. */
+		io_write(&io, "* OK [ALERT] Plaintext greeting\r\n");
+		if (!io_readline(&io, line, sizeof line))
+			break;
+		io_write(&io, "* CAPABILITY IMAP4rev1 STARTTLS\r\n"
+			      "* OK [ALERT] Said on both sides\r\n1 OK done\r\n");
+		if (!io_readline(&io, line, sizeof line) || strcmp(line, "2 STARTTLS") != 0)
+			break;
+		io_write(&io, "2 OK [ALERT] Plaintext STARTTLS reply\r\n");
+		io.ssl = SSL_new(s->ctx);
+		SSL_set_fd(io.ssl, fd);
+		if (SSL_accept(io.ssl) == 1 && io_readline(&io, line, sizeof line)) {
+			io_write(&io, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n* OK [ALERT] Over TLS\r\n"
+				      "* OK [ALERT] Said on both sides\r\n3 OK done\r\n");
+			if (io_readline(&io, line, sizeof line))
+				io_write(&io, "* BYE bye\r\n4 OK done\r\n");
+			SSL_shutdown(io.ssl);
 		}
 		SSL_free(io.ssl);
 		break;
@@ -1254,6 +1277,26 @@ static void alerts_dropped_and_not_for_pop3(void **state)
 	ma_conn_drop_alerts(NULL);
 }
 
+/* The session drops the alerts it received before STARTTLS. */
+static void imap_starttls_drops_plaintext_alerts(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_IMAP_STARTTLS, &good);
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("localhost", s.port, MA_SEC_STARTTLS);
+	struct ma_imap *is = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_imap_open(&ep, &o, NULL, &is, &err), MA_OK);
+	size_t n = 0;
+	const char *const *a = ma_imap_alerts(is, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0], "Over TLS");
+	assert_string_equal(a[1], "Said on both sides");
+	ma_imap_close(is);
+	server_stop(&s);
+}
+
 /* A server that sends one byte every 300 ms for 5.5 s, and a reader that
  * waits for each byte (for 4.5 s at most), calling ma_conn_reply_done
  * after done_after_ms if that is not 0. */
@@ -1509,6 +1552,7 @@ static void imap_special_use_and_alerts(void **state)
 	for (int i = 1; i <= 20; i++)
 		snprintf(fetch_alerts + strlen(fetch_alerts), sizeof fetch_alerts - strlen(fetch_alerts),
 			 "* OK [ALERT] fetch %d\r\n", i);
+	const char *quoting = "Subject: quoting a server\r\n* OK [ALERT] forged in a header\r\n\r\n";
 	char script[8192];
 	snprintf(script, sizeof script,
 		 "* OK [ALERT] Greeting alert\r\n"
@@ -1530,17 +1574,21 @@ static void imap_special_use_and_alerts(void **state)
 		 /* STATUS INBOX: the tagged reply carries it */
 		 "* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7 UNSEEN 0)\r\n"
 		 "5 OK [ALERT] Second alert\r\n"
-		 /* EXAMINE INBOX */
+		 /* EXAMINE INBOX: two alerts in one reply (libetpan keeps
+		  * only the last) */
 		 "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT 2] x\r\n"
+		 "* OK [ALERT] Maintenance tonight at 22:00\r\n"
 		 "* OK [ALERT] %s\r\n"
 		 "6 OK [READ-ONLY] done\r\n"
-		 /* UID FETCH 1 through our own reader: alerts up to the cap */
+		 /* UID FETCH 1 through our own reader: a header quoting an
+		  * alert is no alert; then alerts up to the cap */
+		 "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 10 INTERNALDATE \"01-Jan-2024 00:00:00 +0000\" "
+		 "BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] {%zu}\r\n%s)\r\n"
 		 "%s"
-		 "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 10 INTERNALDATE \"01-Jan-2024 00:00:00 +0000\")\r\n"
 		 "F1 OK done\r\n"
 		 /* LOGOUT */
 		 "* BYE\r\n7 OK bye\r\n",
-		 longer, fetch_alerts);
+		 longer, strlen(quoting), quoting, fetch_alerts);
 	int server;
 	struct ma_conn *c = scripted_conn(script, &server);
 	struct ma_imap *s = NULL;
@@ -1565,7 +1613,7 @@ static void imap_special_use_and_alerts(void **state)
 	assert_int_equal(ma_imap_examine(s, &inbox, &err), MA_OK);
 	uint32_t uid = 1;
 	int fetched = 0;
-	assert_int_equal(ma_imap_fetch(s, &uid, 1, false, count_fetched, &fetched, &err), MA_OK);
+	assert_int_equal(ma_imap_fetch(s, &uid, 1, true, count_fetched, &fetched, &err), MA_OK);
 	assert_int_equal(fetched, 1);
 
 	size_t na = 0;
@@ -1574,13 +1622,14 @@ static void imap_special_use_and_alerts(void **state)
 	assert_string_equal(a[0], "Greeting alert");
 	assert_string_equal(a[1], "Your mailbox is 95% full");
 	assert_string_equal(a[2], "Second alert");
-	size_t cut = strlen(a[3]);
+	assert_string_equal(a[3], "Maintenance tonight at 22:00");
+	size_t cut = strlen(a[4]);
 	assert_true(cut <= 1000 && cut >= 998);
 	assert_int_equal(cut % 2, 1); /* "x" and whole two-byte characters */
-	assert_memory_equal(a[3], longer, cut);
-	for (int i = 4; i < 16; i++) {
+	assert_memory_equal(a[4], longer, cut);
+	for (int i = 5; i < 16; i++) {
 		char want[32];
-		snprintf(want, sizeof want, "fetch %d", i - 3);
+		snprintf(want, sizeof want, "fetch %d", i - 4);
 		assert_string_equal(a[i], want);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1656,6 +1705,7 @@ int main(void)
 		cmocka_unit_test(alerts_only_in_status_responses),
 		cmocka_unit_test(alerts_capped_and_cut),
 		cmocka_unit_test(alerts_dropped_and_not_for_pop3),
+		cmocka_unit_test(imap_starttls_drops_plaintext_alerts),
 		cmocka_unit_test(reply_done_restarts_the_clock),
 		cmocka_unit_test(stream_reader_lines_and_sync),
 		cmocka_unit_test(login_cut_off_is_never_traced),
