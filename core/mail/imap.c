@@ -28,10 +28,6 @@
 #define FETCH_LITERAL_MAX (1 << 20)
 #define FETCH_RESP_MAX (4 << 20)
 #define MAX_FOLDERS 100000
-/* [ALERT] texts kept per session, and bytes of each: a server repeating
- * itself, or hostile, must not fill the report. */
-#define MAX_ALERTS 16
-#define MAX_ALERT_LEN 1000
 
 struct ma_imap {
 	mailimap *imap;
@@ -43,8 +39,6 @@ struct ma_imap {
 	struct ma_error broken_err;
 	char *caps;
 	unsigned fetch_tag;       /* our own UID FETCH tags: "F1", "F2", ... */
-	char *alerts[MAX_ALERTS]; /* [ALERT] texts, raw, each once, in order */
-	size_t nalerts;
 };
 
 static void imap_logger(mailimap *imap, int log_type, const char *str, size_t size, void *ctx)
@@ -109,62 +103,13 @@ static ma_status check_usable(struct ma_imap *s, struct ma_error *err)
 	return MA_OK;
 }
 
-/* Keeps text[0..len) as an alert unless already kept: cut to
- * MAX_ALERT_LEN bytes at a character boundary, dropped past MAX_ALERTS or
- * on ENOMEM (an alert is worth showing, not worth failing the audit). */
-static void keep_alert(struct ma_imap *s, const char *text, size_t len)
-{
-	if (len > MAX_ALERT_LEN) {
-		len = MAX_ALERT_LEN;
-		while (len > 0 && ((unsigned char)text[len] & 0xC0) == 0x80)
-			len--;
-	}
-	while (len > 0 && (text[len - 1] == ' ' || text[len - 1] == '\r' || text[len - 1] == '\n'))
-		len--;
-	if (len == 0 || s->nalerts == MAX_ALERTS)
-		return;
-	for (size_t i = 0; i < s->nalerts; i++)
-		if (strlen(s->alerts[i]) == len && memcmp(s->alerts[i], text, len) == 0)
-			return;
-	char *a = strndup(text, len);
-	if (a)
-		s->alerts[s->nalerts++] = a;
-}
-
-/* After each libetpan command: RFC 3501 7.1 says an [ALERT] text must be
- * shown to the user. libetpan keeps the last one of each response in
- * imap_response_info (replaced with every response; a command that sent
- * none leaves the previous command's there, which keep_alert sees as a
- * repeat). */
-static void note_alert(struct ma_imap *s)
-{
-	if (s->imap && s->imap->imap_response_info && s->imap->imap_response_info->rsp_alert) {
-		const char *a = s->imap->imap_response_info->rsp_alert;
-		keep_alert(s, a, strlen(a));
-	}
-}
-
-/* A status response our own FETCH reader skips: p[0..len) is what follows
- * the tag or "*", e.g. "OK [ALERT] text". */
-static void note_alert_line(struct ma_imap *s, const char *p, size_t len)
-{
-	size_t i = 0;
-	while (i < len && p[i] != ' ')
-		i++;
-	while (i < len && p[i] == ' ')
-		i++;
-	if (len - i < 7 || strncasecmp(p + i, "[ALERT]", 7) != 0)
-		return;
-	i += 7;
-	while (i < len && p[i] == ' ')
-		i++;
-	keep_alert(s, p + i, len - i);
-}
-
+/* RFC 3501 7.1: an [ALERT] text must be shown to the user. libetpan
+ * keeps only the last one of each response, so the transport collects
+ * them all from the bytes it reads (greeting, every command, our FETCH
+ * reader's replies alike). */
 const char *const *ma_imap_alerts(const struct ma_imap *s, size_t *n)
 {
-	*n = s ? s->nalerts : 0;
-	return s ? (const char *const *)s->alerts : NULL;
+	return ma_conn_alerts(s ? s->conn : NULL, n);
 }
 
 static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
@@ -189,7 +134,6 @@ static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 
 	struct mailimap_capability_data *cap = NULL;
 	int r = mailimap_capability(s->imap, &cap);
-	note_alert(s);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(s, r, "CAPABILITY", err);
 	size_t len = 0, used = 0;
@@ -263,7 +207,6 @@ static ma_status starttls(struct ma_imap *s, struct ma_error *err)
 			       "IMAP server %s on this port does not list STARTTLS (it may have been removed on the way)",
 			       s->host);
 	int r = mailimap_starttls(s->imap);
-	note_alert(s);
 	if (s->imap->imap_stream && s->imap->imap_stream->read_buffer_len != 0)
 		return ma_fail(err, MA_ERR_STARTTLS_INJECTION, "IMAP server %s sent %zu bytes after its STARTTLS reply",
 			       s->host, s->imap->imap_stream->read_buffer_len);
@@ -341,12 +284,12 @@ static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_securit
 	if (trace)
 		mailimap_set_logger(s->imap, imap_logger, &s->tap);
 	/* libetpan stores the greeting's response codes only into a
-	 * response_info that exists; mailimap_new makes none, and an [ALERT]
-	 * in the greeting would be lost. mailimap_free frees it. */
+	 * response_info that exists (mailimap_new makes none); fail() reads
+	 * them as after any command. The greeting's [ALERT] no longer needs
+	 * it (the transport keeps alerts). mailimap_free frees it. */
 	s->imap->imap_response_info = mailimap_response_info_new();
 	/* From here the stream belongs to s->imap, even if connect fails. */
 	int r = mailimap_connect(s->imap, stream);
-	note_alert(s);
 	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
 		st = fail(s, r, "the greeting", err);
 		/* A response code in a BYE greeting ([UNAVAILABLE], seen now that
@@ -372,9 +315,7 @@ static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_securit
 		 * been put there by whoever sits on the way ("[ALERT] your
 		 * account is blocked, log in at ..."): only protected ones are
 		 * shown. */
-		for (size_t i = 0; i < s->nalerts; i++)
-			free(s->alerts[i]);
-		s->nalerts = 0;
+		ma_conn_drop_alerts(s->conn);
 		st = read_caps(s, err);
 		if (st != MA_OK)
 			goto cleanup;
@@ -426,7 +367,6 @@ ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *passwo
 			return ma_fail(err, MA_ERR_NOMEM, NULL);
 		}
 		r = mailimap_custom_command(s->imap, cmd);
-		note_alert(s);
 		OPENSSL_cleanse(cmd, strlen(cmd));
 		free(cmd);
 		/* libetpan does not know this command logged in: without this
@@ -435,7 +375,6 @@ ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *passwo
 			s->imap->imap_state = MAILIMAP_STATE_AUTHENTICATED;
 	} else {
 		r = mailimap_login(s->imap, login, password);
-		note_alert(s);
 	}
 	if (r != MAILIMAP_NO_ERROR) {
 		st = fail(s, r, "login", err);
@@ -487,7 +426,6 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 	 * of ordinary names fit) bounds that. */
 	ma_conn_set_limits(s->conn, 1 << 20, 8 << 20);
 	int r = mailimap_list(s->imap, "", "*", &list);
-	note_alert(s);
 	ma_conn_set_limits(s->conn, 1 << 20, 64 << 20);
 	if (r != MAILIMAP_NO_ERROR) {
 		/* libetpan hands over the list before it looks at NO/BAD. */
@@ -568,7 +506,6 @@ ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error
 	mailimap_status_att_list_add(atts, MAILIMAP_STATUS_ATT_UNSEEN);
 	struct mailimap_mailbox_data_status *res = NULL;
 	int r = mailimap_status(s->imap, f->raw_name, atts, &res);
-	note_alert(s);
 	mailimap_status_att_list_free(atts);
 	if (r != MAILIMAP_NO_ERROR) {
 		if (res) /* set even on NO/BAD */
@@ -602,7 +539,6 @@ ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_erro
 	if (st != MA_OK)
 		return st;
 	int r = mailimap_examine(s->imap, f->raw_name);
-	note_alert(s);
 	if (r != MAILIMAP_NO_ERROR) {
 		char what[300];
 		snprintf(what, sizeof what, "EXAMINE of folder \"%s\"", f->name);
@@ -642,7 +578,6 @@ static ma_status search(struct ma_imap *s, struct mailimap_search_key *key, uint
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	clist *res = NULL;
 	int r = mailimap_uid_search(s->imap, NULL, key, &res);
-	note_alert(s);
 	mailimap_search_key_free(key);
 	if (r != MAILIMAP_NO_ERROR) {
 		if (res) /* set even on NO/BAD */
@@ -945,12 +880,10 @@ static ma_status on_untagged(struct fetch_run *r, struct ma_error *err)
 		return i < len && p[i] == ' ' ? on_numbered(r, p + i + 1, len - i - 1, err)
 					      : fetch_garbage(r, err);
 	/* Status and data the server may send at any time; libetpan would
-	 * have skipped them too (but kept an [ALERT]). */
-	if (starts_word(p, len, "OK") || starts_word(p, len, "NO") || starts_word(p, len, "BAD")) {
-		note_alert_line(r->s, p, len);
-		return MA_OK;
-	}
-	if (starts_word(p, len, "FLAGS") || starts_word(p, len, "CAPABILITY"))
+	 * have skipped them too (an [ALERT] among them the transport has
+	 * kept, see ma_imap_alerts). */
+	if (starts_word(p, len, "OK") || starts_word(p, len, "NO") || starts_word(p, len, "BAD") ||
+	    starts_word(p, len, "FLAGS") || starts_word(p, len, "CAPABILITY"))
 		return MA_OK;
 	if (!starts_word(p, len, "BYE"))
 		return fetch_garbage(r, err);
@@ -994,7 +927,6 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 	bool no = starts_word(p, len, "NO");
 	if (!no && !starts_word(p, len, "OK") && !starts_word(p, len, "BAD"))
 		return fetch_garbage(r, err);
-	note_alert_line(r->s, p, len);
 	r->inflight_bytes -= r->lens[r->done % FETCH_WINDOW];
 	r->done++;
 	/* Each reply gets its own size budget and time limit, though the
@@ -1196,7 +1128,5 @@ void ma_imap_close(struct ma_imap *s)
 	}
 	ma_conn_free(s->conn);
 	free(s->caps);
-	for (size_t i = 0; i < s->nalerts; i++)
-		free(s->alerts[i]);
 	free(s);
 }

@@ -46,9 +46,9 @@ ma_status ma_imap_open_conn(struct ma_conn *c, const char *label, enum ma_securi
 
 bool ma_imap_has_cap(const struct ma_imap *s, const char *name);
 /* The [ALERT] texts the server sent so far (greeting, login and every
- * later command's response), raw, each text once, in order; owned by s.
- * libetpan keeps one alert per response: of several in one response only
- * the last is seen. */
+ * later command's response, all of a response's), raw, each text once, in
+ * order, at most MA_CONN_MAX_ALERTS of MA_CONN_ALERT_MAX_LEN bytes; after
+ * STARTTLS only those sent over TLS. Owned by s (ma_conn_alerts). */
 const char *const *ma_imap_alerts(const struct ma_imap *s, size_t *n);
 /* Space-separated capability list for the report; owned by s. */
 const char *ma_imap_caps(const struct ma_imap *s);

@@ -39,6 +39,20 @@ struct ma_conn {
 		int state;            /* GUARD_* in transport.c: how far into "{N}" CRLF */
 	} guard;
 
+	/* [ALERT] lines (alert_watch in transport.c), fed by the guard with
+	 * every byte outside literals; only while the guard watches literals. */
+	struct {
+		int state;            /* ALERT_* in transport.c: where in the line */
+		unsigned head;        /* bytes of the line before its text */
+		unsigned char kw[8];  /* the response's keyword so far ("PREAUTH") */
+		unsigned kw_len;
+		unsigned code_len;    /* bytes of "[ALERT]" matched */
+		char text[MA_CONN_ALERT_MAX_LEN + 1]; /* one more: is the cut mid-character? */
+		size_t text_len;
+		char *kept[MA_CONN_MAX_ALERTS];
+		size_t nkept;
+	} alerts;
+
 	struct ma_cert_info cert;
 	ma_status last_error;
 	char last_detail[256];

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -519,6 +520,7 @@ void ma_conn_free(struct ma_conn *c)
 	if (c->fd >= 0)
 		close(c->fd);
 	ma_tls_ctx_unref(c->ctx);
+	ma_conn_drop_alerts(c);
 	free(c);
 }
 
@@ -719,12 +721,219 @@ static bool low_usable(struct ma_low *l)
 	return true;
 }
 
+/* Only the limits and the reply budget: the literal watch follows the
+ * stream, and a call between two commands (LIST has its own budget) must
+ * not take a literal still arriving for text. */
 void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_reply)
 {
-	memset(&c->guard, 0, sizeof c->guard);
 	c->guard.max_literal = max_literal;
 	c->guard.max_reply = max_reply;
+	c->guard.used = 0;
 }
+
+/* ---- [ALERT] lines ----
+ *
+ * RFC 3501 7.1: an [ALERT] text must be shown to the user. libetpan keeps
+ * only the last one of a response, and our FETCH reader reads its lines
+ * itself; so alerts are taken here, from the bytes the guard below sees
+ * outside literals: a message quoting "* OK [ALERT]" in a fetched literal
+ * never counts. Every byte of a 40 MB first audit passes here, so only a
+ * line's first bytes are looked at, one at a time, until they cannot be
+ * "tag SP keyword SP [ALERT]" (a FETCH line at its third byte, "* 1");
+ * the rest of the line is skipped with memchr, and only an alert's text
+ * is copied. */
+
+enum {
+	ALERT_START,   /* at a line's start (0: where a connection begins) */
+	ALERT_TAG,     /* in the tag: "*" or ours ("5", "F12") */
+	ALERT_SP1,     /* spaces after the tag */
+	ALERT_KW,      /* the keyword: OK, NO, BAD, BYE, PREAUTH */
+	ALERT_SP2,     /* spaces after it */
+	ALERT_CODE,    /* in "[ALERT]" */
+	ALERT_SP3,     /* spaces before the text */
+	ALERT_TEXT,    /* the text, kept until the line ends */
+	ALERT_SKIP,    /* nothing of interest until the line ends */
+};
+
+/* Bytes of a line before its text, at most: "* PREAUTH [ALERT] " takes 18
+ * and tags are short (libetpan's "12", our "F12"); past this the line is
+ * no alert, and nothing of it is looked at any more. */
+#define ALERT_HEAD_MAX 64
+
+static bool alert_keyword(const unsigned char *kw, unsigned len)
+{
+	static const char *const words[] = { "OK", "NO", "BAD", "BYE", "PREAUTH" };
+	for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strlen(words[i]) == len && strncasecmp((const char *)kw, words[i], len) == 0)
+			return true;
+	return false;
+}
+
+/* The text collected for a line now ended, kept unless already kept: cut
+ * to MA_CONN_ALERT_MAX_LEN bytes at a character boundary, dropped past
+ * MA_CONN_MAX_ALERTS or on ENOMEM (an alert is worth showing, not worth
+ * failing the audit). */
+static void alert_keep(struct ma_conn *c)
+{
+	const char *t = c->alerts.text;
+	size_t len = c->alerts.text_len;
+	/* The texts are C strings: a NUL ends one. */
+	const char *nul = memchr(t, '\0', len);
+	if (nul)
+		len = (size_t)(nul - t);
+	if (len > MA_CONN_ALERT_MAX_LEN) {
+		len = MA_CONN_ALERT_MAX_LEN;
+		while (len > 0 && ((unsigned char)t[len] & 0xC0) == 0x80)
+			len--;
+	}
+	while (len > 0 && (t[len - 1] == ' ' || t[len - 1] == '\r'))
+		len--;
+	if (len == 0 || c->alerts.nkept == MA_CONN_MAX_ALERTS)
+		return;
+	for (size_t i = 0; i < c->alerts.nkept; i++)
+		if (strlen(c->alerts.kept[i]) == len && memcmp(c->alerts.kept[i], t, len) == 0)
+			return;
+	char *a = malloc(len + 1);
+	if (!a)
+		return;
+	memcpy(a, t, len);
+	a[len] = '\0';
+	c->alerts.kept[c->alerts.nkept++] = a;
+}
+
+/* Follows p[0..n), bytes outside literals in stream order, line by line;
+ * a line may end in any later call. */
+static void alert_watch(struct ma_conn *c, const unsigned char *p, size_t n)
+{
+	const unsigned char *end = p + n;
+	int state = c->alerts.state; /* in a register across the memchr calls */
+	while (p < end) {
+		if (state == ALERT_SKIP) {
+			const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+			if (!nl)
+				break;
+			p = nl + 1;
+			c->alerts.head = 0;
+			/* Most lines are "* N FETCH" (or EXISTS, EXPUNGE): no
+			 * alert from the third byte on, seen without the byte
+			 * loop below. */
+			if (end - p >= 3 && p[0] == '*' && p[1] == ' ' && p[2] >= '0' && p[2] <= '9')
+				p += 3;
+			else
+				state = ALERT_START;
+			continue;
+		}
+		if (state == ALERT_TEXT) {
+			const unsigned char *nl = memchr(p, '\n', (size_t)(end - p));
+			size_t len = (size_t)((nl ? nl : end) - p);
+			size_t room = sizeof c->alerts.text - c->alerts.text_len;
+			memcpy(c->alerts.text + c->alerts.text_len, p, len < room ? len : room);
+			c->alerts.text_len += len < room ? len : room;
+			if (!nl)
+				break;
+			alert_keep(c);
+			p = nl + 1;
+			state = ALERT_START;
+			c->alerts.head = 0;
+			continue;
+		}
+		/* The line's first bytes, one at a time. */
+		unsigned char b = *p++;
+		if (b == '\n') {
+			state = ALERT_START;
+			c->alerts.head = 0;
+			continue;
+		}
+		if (++c->alerts.head > ALERT_HEAD_MAX) {
+			state = ALERT_SKIP;
+			continue;
+		}
+		bool letter = (b >= 'A' && b <= 'Z') || (b >= 'a' && b <= 'z');
+		switch (state) {
+		case ALERT_START:
+			/* A tag or "*"; "+" starts a continuation request. */
+			state = b > ' ' && b < 0x7f && b != '+' ? ALERT_TAG : ALERT_SKIP;
+			break;
+		case ALERT_TAG:
+			if (b == ' ')
+				state = ALERT_SP1;
+			else if (b <= ' ' || b >= 0x7f)
+				state = ALERT_SKIP;
+			break;
+		case ALERT_SP1:
+			if (letter) {
+				c->alerts.kw[0] = b;
+				c->alerts.kw_len = 1;
+				state = ALERT_KW;
+			} else if (b != ' ') {
+				state = ALERT_SKIP; /* "* 1 FETCH", "* 3 EXISTS" */
+			}
+			break;
+		case ALERT_KW:
+			if (letter && c->alerts.kw_len < sizeof c->alerts.kw)
+				c->alerts.kw[c->alerts.kw_len++] = b;
+			else if (b == ' ' && alert_keyword(c->alerts.kw, c->alerts.kw_len))
+				state = ALERT_SP2;
+			else
+				state = ALERT_SKIP;
+			break;
+		case ALERT_SP2:
+			if (b == '[') {
+				c->alerts.code_len = 1;
+				state = ALERT_CODE;
+			} else if (b != ' ') {
+				state = ALERT_SKIP;
+			}
+			break;
+		case ALERT_CODE: {
+			unsigned char want = (unsigned char)"[ALERT]"[c->alerts.code_len];
+			if (b == want || (letter && (b & 0xDF) == want)) {
+				if (++c->alerts.code_len == 7)
+					state = ALERT_SP3;
+			} else {
+				state = ALERT_SKIP;
+			}
+			break;
+		}
+		case ALERT_SP3:
+			if (b == ' ')
+				break;
+			/* Past the cap a text would only be dropped. */
+			if (c->alerts.nkept == MA_CONN_MAX_ALERTS) {
+				state = ALERT_SKIP;
+				break;
+			}
+			c->alerts.text_len = 0;
+			state = ALERT_TEXT;
+			p--; /* the text's first byte */
+			break;
+		default:
+			state = ALERT_SKIP;
+			break;
+		}
+	}
+	c->alerts.state = state;
+}
+
+const char *const *ma_conn_alerts(const struct ma_conn *c, size_t *n)
+{
+	*n = c ? c->alerts.nkept : 0;
+	return c ? (const char *const *)c->alerts.kept : NULL;
+}
+
+void ma_conn_drop_alerts(struct ma_conn *c)
+{
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->alerts.nkept; i++)
+		free(c->alerts.kept[i]);
+	c->alerts.nkept = 0;
+	/* A line begun before is dropped with the rest. */
+	if (c->alerts.state != ALERT_START)
+		c->alerts.state = ALERT_SKIP;
+}
+
+/* ---- the reply guard ---- */
 
 /* Guard states between two reads: a literal announcement may arrive split
  * anywhere, so how far into "{digits}CRLF" the last read ended is kept. */
@@ -753,7 +962,8 @@ static bool literal_announced(struct ma_conn *c)
  * Every byte read passes here, so text is searched with memchr for the
  * next '{' and literals are skipped whole rather than looked at byte by
  * byte. A byte that breaks an announcement is looked at again as text, as
- * it may start the next one ("{{9}"). */
+ * it may start the next one ("{{9}"). The text between literals goes on
+ * to alert_watch. */
 static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 {
 	if (!c->guard.max_literal && !c->guard.max_reply)
@@ -769,19 +979,23 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 	if (!c->guard.max_literal)
 		return true;
 	const unsigned char *end = p + n;
+	const unsigned char *text = p; /* text not yet shown to alert_watch */
 	while (p < end) {
 		if (c->guard.lit_left) {
 			size_t skip = (size_t)(end - p) < c->guard.lit_left ? (size_t)(end - p)
 									     : (size_t)c->guard.lit_left;
 			c->guard.lit_left -= skip;
 			p += skip;
+			text = p;
 			continue;
 		}
 		switch (c->guard.state) {
 		case GUARD_TEXT: {
 			const unsigned char *brace = memchr(p, '{', (size_t)(end - p));
-			if (!brace)
-				return true;
+			if (!brace) {
+				p = end;
+				break;
+			}
 			p = brace + 1;
 			c->guard.state = GUARD_DIGITS;
 			c->guard.num = 0;
@@ -795,7 +1009,7 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 					c->guard.num = c->guard.num * 10 + (uint64_t)(*p - '0');
 			}
 			if (p == end)
-				return true;
+				break;
 			if (*p == '}') {
 				c->guard.state = GUARD_BRACE;
 				p++;
@@ -816,12 +1030,19 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 				c->guard.state = GUARD_TEXT;
 				break;
 			}
+			/* The line goes on after the literal, so its LF is no
+			 * line end; and a status response has no literal, so
+			 * what the line began as is dropped. */
+			alert_watch(c, text, (size_t)(p - text));
+			c->alerts.state = ALERT_SKIP;
 			p++;
+			text = p;
 			if (!literal_announced(c))
 				return false;
 			break;
 		}
 	}
+	alert_watch(c, text, (size_t)(end - text));
 	return true;
 }
 

@@ -83,7 +83,9 @@ mailstream_low *ma_conn_low(struct ma_conn *c);
  * literal size a server announces ("{600000000}") and grows lines without
  * limit. max_literal: largest IMAP literal accepted (0 = no literal check,
  * for POP3); max_reply: bytes received between two of our writes, i.e. per
- * command (0 = unbounded). Past either, reads fail with MA_ERR_TOO_LARGE. */
+ * command (0 = unbounded). Past either, reads fail with MA_ERR_TOO_LARGE.
+ * May be called again between commands: a new reply budget starts, and the
+ * literal watch goes on where the stream is. */
 void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_reply);
 /* Ends the current reply: the bytes after it get a fresh max_reply budget
  * and a fresh per-reply time limit, as they do after each of our writes.
@@ -92,6 +94,26 @@ void ma_conn_set_limits(struct ma_conn *c, uint64_t max_literal, uint64_t max_re
  * share one budget and one clock. The literal watch goes on unchanged (it
  * follows the stream, not the replies). NULL ok. */
 void ma_conn_reply_done(struct ma_conn *c);
+
+/* [ALERT] texts kept per connection, and bytes of each: a server repeating
+ * itself, or hostile, must not fill the report. */
+#define MA_CONN_MAX_ALERTS 16
+#define MA_CONN_ALERT_MAX_LEN 1000
+
+/* The [ALERT] texts (RFC 3501 7.1: to be shown to the user) of every IMAP
+ * status response received so far: untagged or tagged OK, NO, BAD, BYE,
+ * PREAUTH, greeting included, found in the bytes outside literals as they
+ * are read, so every alert of a reply counts, not only the last one as
+ * libetpan keeps it. In order, each text once, raw (show them cleaned),
+ * cut to MA_CONN_ALERT_MAX_LEN bytes at a UTF-8 character boundary, at most
+ * MA_CONN_MAX_ALERTS. Only while the literal watch is on (max_literal of
+ * ma_conn_set_limits, i.e. IMAP); never any for POP3. The array and its
+ * texts stay valid until ma_conn_drop_alerts or ma_conn_free. NULL c: none. */
+const char *const *ma_conn_alerts(const struct ma_conn *c, size_t *n);
+/* Forgets the alerts received so far, and one whose line has not ended.
+ * After STARTTLS: plaintext alerts may be forged by whoever sits on the
+ * way. NULL ok. */
+void ma_conn_drop_alerts(struct ma_conn *c);
 
 /* Why the last read/write returned -1 (MA_ERR_CLOSED, READ_TIMEOUT, ...),
  * or MA_OK if nothing failed at the transport level. */

@@ -366,8 +366,9 @@ judge "mailaudit $sc --pop3-despite-login-delay with IMAP" "$LIMIT_MS" "$of"
 
 # --- IMAP [ALERT] ----------------------------------------------------------
 # RFC 3501 7.1: an [ALERT] must reach the user. The session keeps each text
-# once (session_probe prints them with control bytes as \xNN); libetpan
-# keeps one alert per response, so of EXAMINE's two only the last arrives.
+# once (session_probe prints them with control bytes as \xNN), all of a
+# response's: EXAMINE's reply carries two (libetpan alone keeps only the
+# last; the transport finds them all).
 sc=imap-alert
 hostile "$sc"
 of="$W/out.$sc"
@@ -375,7 +376,12 @@ measure "$KILL_S" "$of" "$probe" --imap "$H:$hport/plain" "${ACC[@]}"
 check_contains "probe $sc: the audit completes" "$(cat "$of")" "imap ok"
 check_contains "probe $sc: the LOGIN alert is kept" "$(cat "$of")" \
 	"imap alert Your mailbox is 95% full -- contact your administrator"
-check_contains "probe $sc: the EXAMINE alert is kept, raw" "$(cat "$of")" 'imap alert evil \x1b[31m red'
+check_contains "probe $sc: EXAMINE's first alert is kept" "$(cat "$of")" \
+	"imap alert Maintenance tonight at 22:00"
+check_contains "probe $sc: EXAMINE's second alert is kept, raw" "$(cat "$of")" 'imap alert evil \x1b[31m red'
+check_eq "probe $sc: EXAMINE's alerts in the order sent" \
+	"$(printf '%s\n' 'imap alert Maintenance tonight at 22:00' 'imap alert evil \x1b[31m red')" \
+	"$(grep -e '^imap alert Maintenance' -e '^imap alert evil' "$of")"
 check_eq "probe $sc: each text once" 1 "$(grep -c '^imap alert Your mailbox' "$of")"
 diag "alerts kept: $(grep '^imap alert' "$of")"
 judge "probe $sc" "$LIMIT_MS" "$of"
@@ -390,14 +396,15 @@ else
 	pass "mailaudit $sc: no control characters in the report or on stderr"
 fi
 # The report shows the alerts: in the server-alert finding (WARNING) and
-# near the top, each cleaned (the ESC byte shown as ?). Of EXAMINE's two
-# only the last reaches the session (see the probe above).
+# near the top, each cleaned (the ESC byte shown as ?), both of EXAMINE's.
 REPORT=$(cat "$of")
 block=$(finding server-alert)
 check_contains "mailaudit $sc: server-alert finding (WARNING)" "$block" "WARNING server-alert"
 check_contains "mailaudit $sc: server-alert shows the LOGIN alert word for word" "$block" \
 	"[ALERT] Your mailbox is 95% full -- contact your administrator"
-check_contains "mailaudit $sc: server-alert shows the EXAMINE alert, ESC replaced by ?" "$block" \
+check_contains "mailaudit $sc: server-alert shows EXAMINE's first alert" "$block" \
+	"[ALERT] Maintenance tonight at 22:00"
+check_contains "mailaudit $sc: server-alert shows EXAMINE's second alert, ESC replaced by ?" "$block" \
 	"[ALERT] evil ?[31m red"
 check_not_contains "mailaudit $sc: no ESC byte in the report" "$REPORT" "$(printf '\033')"
 check_contains "mailaudit $sc: the alert near the top of the report" "$(head -12 "$of")" \

@@ -142,6 +142,7 @@ enum srv_mode {
 	SRV_STARTTLS,    /* "HELLO", "STARTTLS" -> "OK", then SRV_TLS */
 	SRV_TLS_GARBAGE, /* handshake, then plain bytes inside the TLS stream */
 	SRV_TLS_BURST,   /* handshake, BURST_LINES records at once, then silence */
+	SRV_IMAP_STARTTLS, /* IMAP with [ALERT]s before and after STARTTLS */
 };
 
 #define BURST_LINES 60
@@ -272,6 +273,28 @@ static void *server_main(void *arg)
 				io_write(&io, l);
 			}
 			poll(&stop, 1, 5000);
+		}
+		SSL_free(io.ssl);
+		break;
+	case SRV_IMAP_STARTTLS:
+		/* libetpan's tags: 1 CAPABILITY, 2 STARTTLS, 3 CAPABILITY,
+		 * 4 LOGOUT. */
+		io_write(&io, "* OK [ALERT] Plaintext greeting\r\n");
+		if (!io_readline(&io, line, sizeof line))
+			break;
+		io_write(&io, "* CAPABILITY IMAP4rev1 STARTTLS\r\n"
+			      "* OK [ALERT] Said on both sides\r\n1 OK done\r\n");
+		if (!io_readline(&io, line, sizeof line) || strcmp(line, "2 STARTTLS") != 0)
+			break;
+		io_write(&io, "2 OK [ALERT] Plaintext STARTTLS reply\r\n");
+		io.ssl = SSL_new(s->ctx);
+		SSL_set_fd(io.ssl, fd);
+		if (SSL_accept(io.ssl) == 1 && io_readline(&io, line, sizeof line)) {
+			io_write(&io, "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n* OK [ALERT] Over TLS\r\n"
+				      "* OK [ALERT] Said on both sides\r\n3 OK done\r\n");
+			if (io_readline(&io, line, sizeof line))
+				io_write(&io, "* BYE bye\r\n4 OK done\r\n");
+			SSL_shutdown(io.ssl);
 		}
 		SSL_free(io.ssl);
 		break;
@@ -1057,6 +1080,223 @@ static void guard_reply_budget(void **state)
 	pair_close(&p);
 }
 
+/* ---- [ALERT]s, taken by the transport ----
+ *
+ * Over a socket pair as the guard's tests: each piece the test sends
+ * reaches the watch as one read. */
+
+/* The alerts c holds, joined with "|". */
+static const char *alerts_joined(const struct ma_conn *c)
+{
+	static char buf[MA_CONN_MAX_ALERTS * (MA_CONN_ALERT_MAX_LEN + 1) + 1];
+	size_t n = 0, used = 0;
+	const char *const *a = ma_conn_alerts(c, &n);
+	buf[0] = '\0';
+	for (size_t i = 0; i < n; i++)
+		used += (size_t)snprintf(buf + used, sizeof buf - used, "%s%s", i ? "|" : "", a[i]);
+	return buf;
+}
+
+/* A reply as the hostile imap-alert scenario sends it, with fetched
+ * literals that quote status responses: at the literal's start, inside,
+ * right after one (the line goes on there) and after an empty one. */
+static size_t alert_script(char *buf, size_t len)
+{
+	const char *lit = "* OK [ALERT] forged at its start\r\nSubject: x\r\n"
+			  "* OK [ALERT] forged in a header\r\n\r\n";
+	int n = snprintf(buf, len,
+			 "* OK [ALERT] Greeting alert\r\n"
+			 "* CAPABILITY IMAP4rev1\r\n"
+			 "* 1 FETCH (UID 1 BODY[HEADER] {%zu}\r\n%s FLAGS ())\r\n"
+			 "* 2 FETCH (UID 2 BODY[HEADER] {3}\r\nabc* OK [ALERT] forged after a literal\r\n"
+			 "* 3 FETCH (UID 3 BODY[HEADER] {0}\r\n* OK [ALERT] forged after an empty one\r\n"
+			 "* OK [ALERT] Maintenance tonight at 22:00\r\n"
+			 "* ok [alert] evil \x1b[31m red\r\n"
+			 "5 NO [ALERT] Tagged alert\r\n",
+			 strlen(lit), lit);
+	assert_true(n > 0 && (size_t)n < len);
+	return (size_t)n;
+}
+
+#define ALERTS_WANTED "Greeting alert|Maintenance tonight at 22:00|evil \x1b[31m red|Tagged alert"
+
+static void alerts_several_in_one_reply(void **state)
+{
+	(void)state;
+	char script[1024];
+	size_t len = alert_script(script, sizeof script);
+	struct pair p;
+	pair_open(&p, 1000, 0, 3);
+	assert_true(feed(&p, script, len));
+	assert_string_equal(alerts_joined(p.c), ALERTS_WANTED);
+	pair_close(&p);
+}
+
+static void alerts_split_anywhere(void **state)
+{
+	(void)state;
+	char script[1024];
+	size_t len = alert_script(script, sizeof script);
+	for (size_t k = 0; k <= len; k++) {
+		struct pair p;
+		pair_open(&p, 1000, 0, 3);
+		assert_true(feed(&p, script, k));
+		assert_true(feed(&p, script + k, len - k));
+		assert_string_equal(alerts_joined(p.c), ALERTS_WANTED);
+		pair_close(&p);
+	}
+	/* And one byte per read. */
+	struct pair p;
+	pair_open(&p, 1000, 0, 3);
+	for (size_t i = 0; i < len; i++)
+		assert_true(feed(&p, script + i, 1));
+	assert_string_equal(alerts_joined(p.c), ALERTS_WANTED);
+	pair_close(&p);
+}
+
+static void alerts_only_in_status_responses(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_open(&p, 1000, 0, 3);
+	/* Every keyword a status response has, in any case, tagged or not,
+	 * spaces doubled, a bare LF as line end. */
+	assert_true(feed_text(&p, "* NO [ALERT] no\r\n* BAD [ALERT] bad\r\n* BYE [ALERT] bye\r\n"
+				  "* PREAUTH [ALERT] preauth\r\nA0001 ok [alert] tagged\r\n"
+				  "* Ok  [Alert]   spaced  \r\n* OK [ALERT] bare LF\n"));
+	/* None of these is one: a continuation request, other responses and
+	 * codes, a line not starting at its start, a tab, the code alone, a
+	 * start longer than any status response's. */
+	assert_true(feed_text(&p, "+ [ALERT] continuation\r\n* CAPABILITY [ALERT] x\r\n"
+				  "* OKAY [ALERT] x\r\n* OK [ALERTS] x\r\n* OK [ALERT} x\r\n"
+				  "* OK [PARSE] [ALERT] x\r\n * OK [ALERT] x\r\n*\tOK [ALERT] x\r\n"
+				  "* 1 OK [ALERT] x\r\n* OK ALERT x\r\n* OK [ALERT]\r\n* OK [ALERT]   \r\n"
+				  "* OK [ALERT] with a literal {5}\r\nhello\r\n"));
+	assert_true(feed_text(&p, "t0123456789012345678901234567890123456789012345678901234 OK "
+				  "[ALERT] x\r\n"));
+	assert_string_equal(alerts_joined(p.c), "no|bad|bye|preauth|tagged|spaced|bare LF");
+	pair_close(&p);
+}
+
+static void alerts_capped_and_cut(void **state)
+{
+	(void)state;
+	struct pair p;
+	pair_open(&p, 1000, 0, 3);
+	char line[1600];
+	/* Each text once; trailing spaces and CR are no part of it; a NUL
+	 * ends it. */
+	assert_true(feed_text(&p, "* OK [ALERT] same\r\n* OK [ALERT] same  \r\n3 OK [ALERT] same\r\n"));
+	assert_true(feed(&p, "* OK [ALERT] before\0after\r\n", 27));
+	/* Exactly 1000 bytes stay whole; past them the text is cut there,
+	 * or before a character cut in two (two- and four-byte ones). */
+	snprintf(line, sizeof line, "* OK [ALERT] %s\r\n", "");
+	memset(line + 13, 'a', 1000);
+	memcpy(line + 1013, "\r\n", 3);
+	assert_true(feed_text(&p, line));
+	memset(line + 13, 'b', 1000);
+	memcpy(line + 1013, "cdef\r\n", 7);
+	assert_true(feed_text(&p, line));
+	char text[1500] = "x";
+	for (int i = 0; i < 700; i++)
+		strcat(text, "\xc3\xa9");
+	snprintf(line, sizeof line, "* OK [ALERT] %s\r\n", text);
+	assert_true(feed_text(&p, line));
+	snprintf(text, sizeof text, "y");
+	for (int i = 0; i < 300; i++)
+		strcat(text, "\xf0\x9f\x98\x80");
+	snprintf(line, sizeof line, "* OK [ALERT] %s\r\n", text);
+	assert_true(feed_text(&p, line));
+	/* Up to the cap of 16 texts. */
+	for (int i = 1; i <= 20; i++) {
+		snprintf(line, sizeof line, "* OK [ALERT] number %d\r\n", i);
+		assert_true(feed_text(&p, line));
+	}
+	size_t n = 0;
+	const char *const *a = ma_conn_alerts(p.c, &n);
+	assert_int_equal(n, MA_CONN_MAX_ALERTS);
+	assert_string_equal(a[0], "same");
+	assert_string_equal(a[1], "before");
+	assert_int_equal(strlen(a[2]), 1000);
+	assert_int_equal(strspn(a[2], "a"), 1000);
+	assert_int_equal(strlen(a[3]), 1000);
+	assert_int_equal(strspn(a[3], "b"), 1000);
+	assert_int_equal(strlen(a[4]), 999); /* "x" and 499 whole characters */
+	assert_int_equal(memcmp(a[4], "x\xc3\xa9", 3), 0);
+	assert_int_equal(strlen(a[5]), 997); /* "y" and 249 whole characters */
+	assert_int_equal(memcmp(a[5] + 993, "\xf0\x9f\x98\x80", 4), 0);
+	for (size_t i = 6; i < n; i++) {
+		char want[32];
+		snprintf(want, sizeof want, "number %zu", i - 5);
+		assert_string_equal(a[i], want);
+	}
+	pair_close(&p);
+}
+
+static void alerts_dropped_and_not_for_pop3(void **state)
+{
+	(void)state;
+	struct pair p;
+	/* After a drop (STARTTLS), what came before is gone, also the rest
+	 * of a line begun before; a text dropped may be kept again. */
+	pair_open(&p, 1000, 0, 3);
+	assert_true(feed_text(&p, "* OK [ALERT] plaintext\r\n* OK [ALERT] half"));
+	assert_string_equal(alerts_joined(p.c), "plaintext");
+	ma_conn_drop_alerts(p.c);
+	assert_string_equal(alerts_joined(p.c), "");
+	assert_true(feed_text(&p, " a line\r\n* OK [ALERT] protected\r\n* OK [ALERT] plaintext\r\n"));
+	assert_string_equal(alerts_joined(p.c), "protected|plaintext");
+	pair_close(&p);
+
+	/* A new reply budget (LIST has its own) keeps the literal watch: a
+	 * literal still arriving stays unread. */
+	pair_open(&p, 1000, 0, 3);
+	const char *lit = "x\r\n* OK [ALERT] forged in a literal\r\nyz";
+	char head[64];
+	snprintf(head, sizeof head, "* 1 FETCH (BODY[] {%zu}\r\n", strlen(lit));
+	assert_true(feed_text(&p, head));
+	ma_conn_set_limits(p.c, 1000, 8 << 20);
+	assert_true(feed_text(&p, lit));
+	assert_true(feed_text(&p, ")\r\n"));
+	assert_string_equal(alerts_joined(p.c), "");
+	pair_close(&p);
+
+	/* POP3 (no literal watch) keeps none. */
+	pair_open(&p, 0, 1000, 3);
+	assert_true(feed_text(&p, "+OK [ALERT] pop3\r\n* OK [ALERT] pop3\r\n"));
+	assert_string_equal(alerts_joined(p.c), "");
+	pair_close(&p);
+	pair_open(&p, 0, 0, 3);
+	assert_true(feed_text(&p, "* OK [ALERT] pop3\r\n"));
+	assert_string_equal(alerts_joined(p.c), "");
+	pair_close(&p);
+
+	size_t n = 1;
+	assert_null(ma_conn_alerts(NULL, &n));
+	assert_int_equal(n, 0);
+	ma_conn_drop_alerts(NULL);
+}
+
+/* The session drops the alerts it received before STARTTLS. */
+static void imap_starttls_drops_plaintext_alerts(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_IMAP_STARTTLS, &good);
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("localhost", s.port, MA_SEC_STARTTLS);
+	struct ma_imap *is = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_imap_open(&ep, &o, NULL, &is, &err), MA_OK);
+	size_t n = 0;
+	const char *const *a = ma_imap_alerts(is, &n);
+	assert_int_equal(n, 2);
+	assert_string_equal(a[0], "Over TLS");
+	assert_string_equal(a[1], "Said on both sides");
+	ma_imap_close(is);
+	server_stop(&s);
+}
+
 /* A server that sends one byte every 300 ms for 5.5 s, and a reader that
  * waits for each byte (for 4.5 s at most), calling ma_conn_reply_done
  * after done_after_ms if that is not 0. */
@@ -1312,6 +1552,7 @@ static void imap_special_use_and_alerts(void **state)
 	for (int i = 1; i <= 20; i++)
 		snprintf(fetch_alerts + strlen(fetch_alerts), sizeof fetch_alerts - strlen(fetch_alerts),
 			 "* OK [ALERT] fetch %d\r\n", i);
+	const char *quoting = "Subject: quoting a server\r\n* OK [ALERT] forged in a header\r\n\r\n";
 	char script[8192];
 	snprintf(script, sizeof script,
 		 "* OK [ALERT] Greeting alert\r\n"
@@ -1333,17 +1574,21 @@ static void imap_special_use_and_alerts(void **state)
 		 /* STATUS INBOX: the tagged reply carries it */
 		 "* STATUS INBOX (MESSAGES 1 UIDNEXT 2 UIDVALIDITY 7 UNSEEN 0)\r\n"
 		 "5 OK [ALERT] Second alert\r\n"
-		 /* EXAMINE INBOX */
+		 /* EXAMINE INBOX: two alerts in one reply (libetpan keeps
+		  * only the last) */
 		 "* 1 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT 2] x\r\n"
+		 "* OK [ALERT] Maintenance tonight at 22:00\r\n"
 		 "* OK [ALERT] %s\r\n"
 		 "6 OK [READ-ONLY] done\r\n"
-		 /* UID FETCH 1 through our own reader: alerts up to the cap */
+		 /* UID FETCH 1 through our own reader: a header quoting an
+		  * alert is no alert; then alerts up to the cap */
+		 "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 10 INTERNALDATE \"01-Jan-2024 00:00:00 +0000\" "
+		 "BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] {%zu}\r\n%s)\r\n"
 		 "%s"
-		 "* 1 FETCH (UID 1 FLAGS () RFC822.SIZE 10 INTERNALDATE \"01-Jan-2024 00:00:00 +0000\")\r\n"
 		 "F1 OK done\r\n"
 		 /* LOGOUT */
 		 "* BYE\r\n7 OK bye\r\n",
-		 longer, fetch_alerts);
+		 longer, strlen(quoting), quoting, fetch_alerts);
 	int server;
 	struct ma_conn *c = scripted_conn(script, &server);
 	struct ma_imap *s = NULL;
@@ -1368,7 +1613,7 @@ static void imap_special_use_and_alerts(void **state)
 	assert_int_equal(ma_imap_examine(s, &inbox, &err), MA_OK);
 	uint32_t uid = 1;
 	int fetched = 0;
-	assert_int_equal(ma_imap_fetch(s, &uid, 1, false, count_fetched, &fetched, &err), MA_OK);
+	assert_int_equal(ma_imap_fetch(s, &uid, 1, true, count_fetched, &fetched, &err), MA_OK);
 	assert_int_equal(fetched, 1);
 
 	size_t na = 0;
@@ -1377,13 +1622,14 @@ static void imap_special_use_and_alerts(void **state)
 	assert_string_equal(a[0], "Greeting alert");
 	assert_string_equal(a[1], "Your mailbox is 95% full");
 	assert_string_equal(a[2], "Second alert");
-	size_t cut = strlen(a[3]);
+	assert_string_equal(a[3], "Maintenance tonight at 22:00");
+	size_t cut = strlen(a[4]);
 	assert_true(cut <= 1000 && cut >= 998);
 	assert_int_equal(cut % 2, 1); /* "x" and whole two-byte characters */
-	assert_memory_equal(a[3], longer, cut);
-	for (int i = 4; i < 16; i++) {
+	assert_memory_equal(a[4], longer, cut);
+	for (int i = 5; i < 16; i++) {
 		char want[32];
-		snprintf(want, sizeof want, "fetch %d", i - 3);
+		snprintf(want, sizeof want, "fetch %d", i - 4);
 		assert_string_equal(a[i], want);
 	}
 	for (size_t i = 0; i < n; i++)
@@ -1454,6 +1700,12 @@ int main(void)
 		cmocka_unit_test(guard_crlf_split),
 		cmocka_unit_test(guard_braces_in_text),
 		cmocka_unit_test(guard_reply_budget),
+		cmocka_unit_test(alerts_several_in_one_reply),
+		cmocka_unit_test(alerts_split_anywhere),
+		cmocka_unit_test(alerts_only_in_status_responses),
+		cmocka_unit_test(alerts_capped_and_cut),
+		cmocka_unit_test(alerts_dropped_and_not_for_pop3),
+		cmocka_unit_test(imap_starttls_drops_plaintext_alerts),
 		cmocka_unit_test(reply_done_restarts_the_clock),
 		cmocka_unit_test(stream_reader_lines_and_sync),
 		cmocka_unit_test(login_cut_off_is_never_traced),
