@@ -16,7 +16,7 @@
 #include "audit/audit.h"
 #include "base/parse.h"
 #include "audit/report.h"
-#include "base/strbuf.h"
+#include "base/text.h"
 
 /* Client settings named once, because several fixes point at them. */
 #define FIX_KEEP_ON_SERVER \

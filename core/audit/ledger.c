@@ -10,7 +10,7 @@
 
 #include "store/history.h"
 #include "audit/report.h"
-#include "base/strbuf.h"
+#include "base/text.h"
 
 void ma_ledger_key(const struct ma_account *acct, const char **host, uint32_t *port_key)
 {

@@ -18,7 +18,7 @@
 
 #include "audit/audit.h"
 #include "audit/findings.h"
-#include "base/strbuf.h"
+#include "base/text.h"
 
 #ifndef MA_VERSION
 #define MA_VERSION "unknown"
@@ -29,82 +29,6 @@
 #define LEDGER_ROWS 100
 
 /* ---- cleaning ------------------------------------------------------------ */
-
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t want;
-	unsigned cp;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		want = 2;
-		cp = s[0] & 0x1F;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		want = 3;
-		cp = s[0] & 0x0F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		want = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < want)
-		return 0;
-	for (size_t i = 1; i < want; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((want == 3 && cp < 0x800) || (want == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	/* C1 controls (U+0080..U+009F) are escape sequences to some terminals. */
-	if (cp >= 0x80 && cp <= 0x9F)
-		return 0;
-	return want;
-}
-
-size_t ma_text_clean(char *out, size_t outsize, const char *in, size_t len, size_t maxcp)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	if (!outsize)
-		return 0;
-	/* Count first, so a cut text keeps its ellipsis within maxcp. */
-	size_t total = 0;
-	for (size_t i = 0; i < len && s[i]; total++) {
-		size_t n = utf8_len(s + i, len - i);
-		i += n ? n : 1;
-	}
-	size_t limit = total > maxcp ? (maxcp ? maxcp - 1 : 0) : total;
-	size_t o = 0, cp = 0, i = 0;
-	bool cut = total > maxcp;
-	for (; cp < limit; cp++) {
-		size_t n = utf8_len(s + i, len - i);
-		/* Keep room for the ellipsis and the NUL. */
-		if (o + (n ? n : 1) + 4 > outsize) {
-			cut = true;
-			break;
-		}
-		if (n == 1 && s[i] == '\t') {
-			out[o++] = ' ';
-		} else if (n == 0 || (n == 1 && (s[i] < 0x20 || s[i] == 0x7F))) {
-			out[o++] = '?';
-			n = n ? n : 1;
-		} else {
-			memcpy(out + o, s + i, n);
-			o += n;
-		}
-		i += n;
-	}
-	if (cut && maxcp && o + 4 <= outsize) {
-		memcpy(out + o, "\xE2\x80\xA6", 3);
-		o += 3;
-		cp++;
-	}
-	out[o] = '\0';
-	return cp;
-}
 
 static size_t cp_count(const char *s, size_t n)
 {

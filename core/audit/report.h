@@ -30,12 +30,4 @@ ma_status ma_report_write(const char *path, const char *text, struct ma_error *e
  * The exit code to go with it is ma_severity_exit_code(r->verdict). */
 ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_error *err);
 
-/* Copies in[0..len) (up to a NUL) into out (outsize bytes), replacing
- * control characters, C1 controls and invalid UTF-8 with '?' and tabs with
- * a space; text longer than maxcp code points is cut to maxcp - 1 and ends
- * in "…". Server-supplied text goes
- * through this before it reaches a screen or a file. Returns the number of
- * code points written. outsize >= 4 * maxcp + 4 never cuts earlier. */
-size_t ma_text_clean(char *out, size_t outsize, const char *in, size_t len, size_t maxcp);
-
 #endif
