@@ -19,6 +19,13 @@ struct ma_audit_result;
 /* The whole report into *out (malloc'd, the caller frees it). */
 ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_error *err);
 
+/* Appends a section to a finished report (*text, malloc'd): a heading like
+ * the report's own, then body as it is, which keeps to MA_REPORT_WIDTH
+ * itself (the doctor's text after --report --probe). On ENOMEM *text is
+ * left as it was. */
+ma_status ma_report_add_section(char **text, const char *title, const char *body,
+				struct ma_error *err);
+
 /* Replaces path with text atomically: a temporary file in the same
  * directory, fsync, rename. On failure nothing is left behind and err names
  * the path (MA_ERR_IO). A path that is no regular file (/dev/null, a FIFO)
