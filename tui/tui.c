@@ -24,6 +24,7 @@
 #include "audit/findings.h"
 #include "audit/ledger.h"
 #include "audit/report.h"
+#include "base/text.h"
 #include "tui_int.h"
 
 static int sig_pipe[2] = { -1, -1 };
@@ -68,13 +69,6 @@ static void help_lines(struct lines *L, int w)
 }
 
 /* --- small helpers ------------------------------------------------------------- */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void ui_set_status(struct ui *ui, bool error, const char *fmt, ...)
 {
@@ -164,7 +158,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	memset(ui->done, 0, sizeof ui->done);
 	memset(ui->total, 0, sizeof ui->total);
 	memset(ui->what, 0, sizeof ui->what);
-	ui->started_ms = now_ms();
+	ui->started_ms = ma_now_ms();
 	ui->elapsed_s = 0;
 	ui->status[0] = '\0';
 	return R_DRAW | R_FULL;
@@ -278,7 +272,7 @@ static int start_probe(struct ui *ui)
 		return R_DRAW;
 	}
 	ui->running = ui->probing = true;
-	ui->started_ms = now_ms();
+	ui->started_ms = ma_now_ms();
 	ui->elapsed_s = 0;
 	ui->status[0] = '\0';
 	ui->view = 3;
@@ -470,7 +464,7 @@ static int ack_request(struct ui *ui)
 		return R_DRAW;
 	}
 	char when[32], q[200];
-	text_date(when, sizeof when, oldest);
+	ma_fmt_time_or(oldest, when, "-");
 	snprintf(q, sizeof q, "Acknowledge %llu lost message%s found since %s? (y/n) ",
 		 (unsigned long long)n, n == 1 ? "" : "s", when);
 	open_prompt(ui, PROMPT_ACK, q);
@@ -551,10 +545,7 @@ static int prompt_key(struct ui *ui, int key, enum ma_request req)
 		return R_DRAW;
 	}
 	if (key == KC(KEY_BACKSPACE) || key == 127 || key == 8) {
-		while (len > 0 && ((unsigned char)ui->prompt_buf[len - 1] & 0xc0) == 0x80)
-			ui->prompt_buf[--len] = '\0';
-		if (len > 0)
-			ui->prompt_buf[--len] = '\0';
+		ui->prompt_buf[ma_utf8_back(ui->prompt_buf, len)] = '\0';
 		return R_DRAW;
 	}
 	if (key == CTRL_('u')) {
@@ -1139,16 +1130,16 @@ int ma_tui_run(const struct ma_tui_args *a)
 	 * far more often than anyone can read, and every repaint is work for
 	 * the terminal, in front of which a key press would then wait. */
 	enum { PROGRESS_MS = 100 };
-	long long last_draw = 0;
+	int64_t last_draw = 0;
 	bool progress_due = false;
 	for (;;) {
 		if (react & R_QUIT)
 			break;
-		if (progress_due && now_ms() - last_draw >= PROGRESS_MS)
+		if (progress_due && ma_now_ms() - last_draw >= PROGRESS_MS)
 			react |= R_DRAW;
 		if (react & R_DRAW) {
 			draw(ui, react);
-			last_draw = now_ms();
+			last_draw = ma_now_ms();
 			progress_due = false;
 		}
 		react = R_NONE;
@@ -1159,7 +1150,7 @@ int ma_tui_run(const struct ma_tui_args *a)
 		};
 		int wait = ui->running ? 250 : 1000;
 		if (progress_due) {
-			long long since = now_ms() - last_draw;
+			int64_t since = ma_now_ms() - last_draw;
 			wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
 		}
 		int n = poll(p, 3, wait);
@@ -1189,7 +1180,7 @@ int ma_tui_run(const struct ma_tui_args *a)
 			react |= handle_key(ui, key);
 		}
 		if (ui->running) {
-			long s = (long)((now_ms() - ui->started_ms) / 1000);
+			long s = (long)((ma_now_ms() - ui->started_ms) / 1000);
 			if (s != ui->elapsed_s) {
 				ui->elapsed_s = s, react |= R_DRAW;
 				/* View 4 shows the test's time in its lines. */

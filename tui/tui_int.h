@@ -89,7 +89,7 @@ struct ui {
 	bool probing;              /* what runs is the connection test */
 	struct ma_account acct;    /* what runs or ran */
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
-	long long started_ms;
+	int64_t started_ms;
 	long elapsed_s;
 	int step;                  /* furthest step reported */
 	size_t done[MA_STEP_DONE + 1], total[MA_STEP_DONE + 1];
@@ -136,8 +136,6 @@ void lines_wrap(struct lines *L, int attr, int item, int indent, int width, cons
 int text_cols(const char *s);
 /* Pads or cuts s to exactly width columns into out. */
 void text_cell(char *out, size_t outsize, const char *s, int width, bool right);
-void text_size(char *out, size_t outsize, uint64_t bytes);
-void text_date(char *out, size_t outsize, time_t t);
 /* Case-insensitive (ASCII) substring search. */
 const char *text_find(const char *hay, const char *needle);
 bool text_utf8_locale(void);
