@@ -214,7 +214,7 @@ static int audit_finished(struct ui *ui)
 	if (ma_report_text(ui->result, &ui->report, &err) != MA_OK)
 		ui->report = NULL;
 	ui->screen = SCR_RESULTS;
-	ui->view = 0;
+	ui->view = VIEW_FINDINGS;
 	memset(ui->top, 0, sizeof ui->top);
 	memset(ui->cursor, 0, sizeof ui->cursor);
 	ui->match = -1;
@@ -238,7 +238,7 @@ static int cancel_audit(struct ui *ui)
 
 /* p: the doctor for the audited account, with the audit's password source.
  * A typed password was wiped after the audit; rather than ask for it again
- * the test runs without a login, and view 4 says so. */
+ * the test runs without a login, and the Connection view says so. */
 static int start_probe(struct ui *ui)
 {
 	const struct ma_tui_args *a = ui->args;
@@ -275,8 +275,8 @@ static int start_probe(struct ui *ui)
 	ui->started_ms = ma_now_ms();
 	ui->elapsed_s = 0;
 	ui->status[0] = '\0';
-	ui->view = 3;
-	ui->top[3] = 0;
+	ui->view = VIEW_CONNECTION;
+	ui->top[VIEW_CONNECTION] = 0;
 	ui->match = -1;
 	return R_DRAW | R_REBUILD;
 }
@@ -303,8 +303,8 @@ static int probe_finished(struct ui *ui)
 	size_t ok = 0;
 	for (size_t i = 0; i < ui->probe->n_cells; i++)
 		ok += ui->probe->cells[i].status == MA_OK;
-	ui->view = 3;
-	ui->top[3] = 0;
+	ui->view = VIEW_CONNECTION;
+	ui->top[VIEW_CONNECTION] = 0;
 	ui->match = -1;
 	ui_set_status(ui, false, "Connection test done in %.1f s: %zu of %zu combinations work.",
 		      (double)ui->probe->elapsed_ms / 1000.0, ok, ui->probe->n_cells);
@@ -443,7 +443,7 @@ static void open_prompt(struct ui *ui, enum prompt_kind k, const char *initial)
 static int ack_request(struct ui *ui)
 {
 	const struct ma_audit_result *r = ui->result;
-	if (ui->view != 0) {
+	if (ui->view != VIEW_FINDINGS) {
 		ui_set_status(ui, false, "A acknowledges lost mail in the Findings view: press 1, then A.");
 		return R_DRAW;
 	}
@@ -495,8 +495,8 @@ static int ack_confirmed(struct ui *ui)
 	if (analysed && ma_report_text(r, &ui->report, &err) != MA_OK)
 		ui->report = NULL;
 	ui_history_close(ui);
-	ui->cursor[0] = 0;
-	ui->top[0] = 0;
+	ui->cursor[VIEW_FINDINGS] = 0;
+	ui->top[VIEW_FINDINGS] = 0;
 	ui->match = -1;
 	ui->lines_dirty = true;
 	if (!analysed)
@@ -605,7 +605,7 @@ static int progress_key(struct ui *ui, enum ma_request req)
 
 static int set_view(struct ui *ui, int v)
 {
-	ui->view = (v % MA_NVIEWS + MA_NVIEWS) % MA_NVIEWS;
+	ui->view = (enum ui_view)((v % MA_NVIEWS + MA_NVIEWS) % MA_NVIEWS);
 	ui->match = -1;
 	ui->lines_dirty = true;
 	ui->status[0] = '\0';
@@ -636,7 +636,7 @@ static int results_key(struct ui *ui, enum ma_request req)
 	ensure_lines(ui);
 	int n = (int)ui->lines.n;
 	/* Esc and q lead out of one audit's losses before anything else. */
-	if (ui->view == 4 && ui->hist_open && (req == REQ_BACK || req == REQ_QUIT)) {
+	if (ui->view == VIEW_HISTORY && ui->hist_open && (req == REQ_BACK || req == REQ_QUIT)) {
 		ui_history_close(ui);
 		ui->show_cursor = true;
 		ui->match = -1;
@@ -673,8 +673,8 @@ static int results_key(struct ui *ui, enum ma_request req)
 		if (v->open)
 			v->open(ui);
 		break;
-	case REQ_NEXT: return set_view(ui, ui->view + 1);
-	case REQ_PREV: return set_view(ui, ui->view - 1);
+	case REQ_NEXT: return set_view(ui, (int)ui->view + 1);
+	case REQ_PREV: return set_view(ui, (int)ui->view - 1);
 	case REQ_VIEW1: case REQ_VIEW2: case REQ_VIEW3:
 	case REQ_VIEW4: case REQ_VIEW5: case REQ_VIEW6:
 		return set_view(ui, (int)(req - REQ_VIEW1));
@@ -801,17 +801,17 @@ static void draw_tabs(struct ui *ui, int y)
 				snprintf(buf, sizeof buf, "%d %s", i + 1, ma_views[i].short_name);
 			else
 				snprintf(buf, sizeof buf, " %d %s ", i + 1, ma_views[i].name);
-			if (i == ui->view)
+			if (i == (int)ui->view)
 				attron(A_REVERSE | A_BOLD);
 			x += text_put(y, x, ui->cols - x, buf);
-			if (i == ui->view)
+			if (i == (int)ui->view)
 				attroff(A_REVERSE | A_BOLD);
 			x += text_put(y, x, ui->cols - x, " ");
 		}
 		return;
 	}
 	char buf[64];
-	snprintf(buf, sizeof buf, "%d/%d %s (Tab: next)", ui->view + 1, MA_NVIEWS, ma_views[ui->view].name);
+	snprintf(buf, sizeof buf, "%d/%d %s (Tab: next)", (int)ui->view + 1, MA_NVIEWS, ma_views[ui->view].name);
 	attron(A_REVERSE | A_BOLD);
 	text_put(y, 0, ui->cols, buf);
 	attroff(A_REVERSE | A_BOLD);
@@ -936,11 +936,11 @@ static void draw_bottom(struct ui *ui)
 	const char *hint = "";
 	if (ui->help)
 		hint = "Esc: close help   Up/Down: scroll";
-	else if (ui->screen == SCR_RESULTS && ui->view == 0 && ui->result->nledger)
+	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_FINDINGS && ui->result->nledger)
 		hint = "q quit  ? help  Tab view  / search  e export  r again  A acknowledge";
-	else if (ui->screen == SCR_RESULTS && ui->view == 4 && ui->hist_open)
+	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_HISTORY && ui->hist_open)
 		hint = "Esc/q back to the audits  / search  Tab view  ? help";
-	else if (ui->screen == SCR_RESULTS && ui->view == 4 && ui->result->nhistory)
+	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_HISTORY && ui->result->nhistory)
 		hint = "q quit  ? help  Tab view  Enter: what that audit found  r again";
 	else if (ui->screen == SCR_RESULTS)
 		hint = "q quit  ? help  Tab view  / search  e export  r again  p test ports";
@@ -1184,7 +1184,7 @@ int ma_tui_run(const struct ma_tui_args *a)
 			if (s != ui->elapsed_s) {
 				ui->elapsed_s = s, react |= R_DRAW;
 				/* View 4 shows the test's time in its lines. */
-				if (ui->probing && ui->view == 3)
+				if (ui->probing && ui->view == VIEW_CONNECTION)
 					react |= R_REBUILD;
 			}
 		}

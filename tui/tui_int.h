@@ -59,6 +59,12 @@ struct form {
 
 struct ui;
 
+/* The results views in tab order: keys 1-6 and ma_views follow it. */
+enum ui_view {
+	VIEW_FINDINGS, VIEW_FOLDERS, VIEW_POP3, VIEW_CONNECTION, VIEW_HISTORY, VIEW_REPORT,
+	MA_NVIEWS
+};
+
 /* A results view is a table of operations. */
 struct view_ops {
 	const char *name;
@@ -67,7 +73,6 @@ struct view_ops {
 	size_t (*nitems)(const struct ui *ui); /* NULL: no cursor, arrows scroll */
 	void (*open)(struct ui *ui);          /* Enter; NULL: nothing to open */
 };
-#define MA_NVIEWS 6
 extern const struct view_ops ma_views[MA_NVIEWS];
 
 struct ui {
@@ -103,7 +108,7 @@ struct ui {
 	struct ma_account probe_acct;    /* the account it tested */
 	char probe_login[200];     /* why it tried no login; "" it did */
 	char *report;
-	int view;
+	enum ui_view view;
 	int top[MA_NVIEWS];
 	size_t cursor[MA_NVIEWS];
 	struct lines lines;

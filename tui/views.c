@@ -53,7 +53,8 @@ static void findings_build(struct ui *ui, struct lines *L, int w)
 	}
 	lines_add(L, ATTR_NONE, -1, "");
 	ui->detail_line = (int)L->n;
-	const struct ma_finding *f = &r->findings[ui->cursor[0] < r->nfindings ? ui->cursor[0] : 0];
+	size_t sel = ui->cursor[VIEW_FINDINGS];
+	const struct ma_finding *f = &r->findings[sel < r->nfindings ? sel : 0];
 	lines_addf(L, ATTR_BOLD, -1, "%s (%s)", ma_severity_name(f->severity), f->code);
 	lines_wrap(L, ATTR_NONE, -1, 2, w, f->title);
 	if (f->evidence && f->evidence[0]) {
@@ -73,7 +74,7 @@ static void findings_build(struct ui *ui, struct lines *L, int w)
 /* Enter: bring the detail of the selected finding to the top. */
 static void findings_open(struct ui *ui)
 {
-	ui->top[0] = ui->detail_line;
+	ui->top[VIEW_FINDINGS] = ui->detail_line;
 }
 
 /* --- 2 Folders ------------------------------------------------------------ */
@@ -417,7 +418,7 @@ void ui_history_close(struct ui *ui)
 static void history_open(struct ui *ui)
 {
 	const struct ma_audit_result *r = ui->result;
-	size_t row = ui->cursor[4];
+	size_t row = ui->cursor[VIEW_HISTORY];
 	if (row >= r->nhistory)
 		return;
 	if (ui->running && !ui->probing) {
@@ -453,7 +454,7 @@ static void history_open(struct ui *ui)
 	ui->hist_text = text;
 	ui->hist_open = true;
 	ui->hist_row = row;
-	ui->top[4] = 0;
+	ui->top[VIEW_HISTORY] = 0;
 	ui->match = -1;
 	ui->lines_dirty = true;
 	ui->status[0] = '\0';
@@ -562,10 +563,10 @@ static void report_build(struct ui *ui, struct lines *L, int w)
 }
 
 const struct view_ops ma_views[MA_NVIEWS] = {
-	{ "Findings", "Find", findings_build, findings_n, findings_open },
-	{ "Folders", "Fold", folders_build, NULL, NULL },
-	{ "IMAP vs POP3", "POP3", pop3_build, NULL, NULL },
-	{ "Connection", "Conn", conn_build, NULL, NULL },
-	{ "History", "Hist", history_build, history_n, history_open },
-	{ "Report", "Rep", report_build, NULL, NULL },
+	[VIEW_FINDINGS] = { "Findings", "Find", findings_build, findings_n, findings_open },
+	[VIEW_FOLDERS] = { "Folders", "Fold", folders_build, NULL, NULL },
+	[VIEW_POP3] = { "IMAP vs POP3", "POP3", pop3_build, NULL, NULL },
+	[VIEW_CONNECTION] = { "Connection", "Conn", conn_build, NULL, NULL },
+	[VIEW_HISTORY] = { "History", "Hist", history_build, history_n, history_open },
+	[VIEW_REPORT] = { "Report", "Rep", report_build, NULL, NULL },
 };
