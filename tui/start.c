@@ -265,8 +265,11 @@ void start_draw(struct ui *ui)
 			cur_y = y, cur_x = 2 + lw + used;
 	}
 	y++;
-	if (y < ui->rows - 1)
-		text_put(y, 2, w - 2, "Tab: next field   Enter: start   Esc: quit   F1: help");
+	if (y < ui->rows - 1) {
+		char hint[200];
+		key_hint(HINT_START, hint, sizeof hint);
+		text_put(y, 2, w - 2, hint);
+	}
 	if (y + 1 < ui->rows - 1)
 		text_put(y + 1, 2, w - 2, "An empty POP3 server skips POP3.");
 	ui->cur_y = cur_y, ui->cur_x = cur_x;

@@ -30,44 +30,6 @@
 static int sig_pipe[2] = { -1, -1 };
 static bool curses_on;
 
-/* --- keys ------------------------------------------------------------------ */
-
-static const struct key_entry {
-	enum ma_request req;
-	const char *label, *help;
-	int keys[3];
-} key_table[] = {
-#define MA_KEY_ENTRY(req, label, help, k1, k2, k3) { req, label, help, { k1, k2, k3 } },
-	MA_KEY_LIST(MA_KEY_ENTRY)
-#undef MA_KEY_ENTRY
-};
-
-static enum ma_request key_request(int key)
-{
-	for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
-		for (int k = 0; k < 3; k++)
-			if (key_table[i].keys[k] && key_table[i].keys[k] == key)
-				return key_table[i].req;
-	return REQ_NONE;
-}
-
-static void help_lines(struct lines *L, int w)
-{
-	lines_add(L, ATTR_BOLD, -1, "Keys");
-	for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++) {
-		/* The description wraps under itself, clear of the key column. */
-		struct lines tmp = { 0 };
-		lines_wrap(&tmp, ATTR_NONE, -1, 0, w - 13, key_table[i].help);
-		for (size_t j = 0; j < tmp.n; j++)
-			lines_addf(L, ATTR_NONE, -1, "%-12s %s", j ? "" : key_table[i].label, tmp.v[j].text);
-		lines_clear(&tmp);
-		free(tmp.v);
-	}
-	lines_add(L, ATTR_NONE, -1, "");
-	lines_wrap(L, ATTR_NONE, -1, 0, w, "mailaudit only reads: it never deletes, moves or marks "
-		   "mail. Esc, q or ? closes this help.");
-}
-
 /* --- small helpers ------------------------------------------------------------- */
 
 void ui_set_status(struct ui *ui, bool error, const char *fmt, ...)
@@ -780,8 +742,10 @@ static void draw_progress(struct ui *ui)
 	y += 2;
 	snprintf(buf, sizeof buf, "Elapsed: %ld s", ui->elapsed_s);
 	text_put(y, 2, w - 2, buf);
-	if (y + 2 < ui->rows - 1)
-		text_put(y + 2, 2, w - 2, "Esc: cancel the audit   q: quit");
+	if (y + 2 < ui->rows - 1) {
+		key_hint(HINT_PROGRESS, buf, sizeof buf);
+		text_put(y + 2, 2, w - 2, buf);
+	}
 }
 
 static void draw_tabs(struct ui *ui, int y)
@@ -882,7 +846,7 @@ static void draw_results(struct ui *ui)
 static void draw_help(struct ui *ui)
 {
 	struct lines L = { 0 };
-	help_lines(&L, ui->cols);
+	key_help_lines(&L, ui->cols);
 	int h = ui->rows - 3;
 	int max = (int)L.n - h;
 	if (ui->help_top > max)
@@ -927,25 +891,27 @@ static void draw_bottom(struct ui *ui)
 		return;
 	}
 	if (ui->probing && !ui->help) {
-		snprintf(buf, sizeof buf, "Testing ports: %ld s   Esc: cancel the test", ui->elapsed_s);
+		char hint[200];
+		key_hint(HINT_PROBING, hint, sizeof hint);
+		snprintf(buf, sizeof buf, "Testing ports: %ld s   %s", ui->elapsed_s, hint);
 		attron(A_BOLD);
 		text_put(y, 0, ui->cols, buf);
 		attroff(A_BOLD);
 		return;
 	}
-	const char *hint = "";
+	buf[0] = '\0';
 	if (ui->help)
-		hint = "Esc: close help   Up/Down: scroll";
+		key_hint(HINT_HELP, buf, sizeof buf);
 	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_FINDINGS && ui->result->nledger)
-		hint = "q quit  ? help  Tab view  / search  e export  r again  A acknowledge";
+		key_hint(HINT_LEDGER, buf, sizeof buf);
 	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_HISTORY && ui->hist_open)
-		hint = "Esc/q back to the audits  / search  Tab view  ? help";
+		key_hint(HINT_AUDIT_OPEN, buf, sizeof buf);
 	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_HISTORY && ui->result->nhistory)
-		hint = "q quit  ? help  Tab view  Enter: what that audit found  r again";
+		key_hint(HINT_HISTORY, buf, sizeof buf);
 	else if (ui->screen == SCR_RESULTS)
-		hint = "q quit  ? help  Tab view  / search  e export  r again  p test ports";
+		key_hint(HINT_RESULTS, buf, sizeof buf);
 	attron(A_DIM);
-	text_put(y, 0, ui->cols, hint);
+	text_put(y, 0, ui->cols, buf);
 	attroff(A_DIM);
 }
 

@@ -130,6 +130,24 @@ struct ui {
 	struct form form;
 };
 
+/* keys.c: everything generated from keys.h. */
+enum ma_request key_request(int key);
+/* The help screen's lines for width w. */
+void key_help_lines(struct lines *L, int w);
+/* The hint bars at the bottom of the screen (and under the start form
+ * and the progress). */
+enum ui_hint {
+	HINT_HELP,        /* the help screen */
+	HINT_START,       /* the start form */
+	HINT_PROGRESS,    /* an audit running */
+	HINT_PROBING,     /* a connection test running, after its seconds */
+	HINT_RESULTS,     /* a results view */
+	HINT_LEDGER,      /* Findings with lost mail on record: A */
+	HINT_HISTORY,     /* History with audits to open */
+	HINT_AUDIT_OPEN,  /* History: one audit's losses */
+};
+void key_hint(enum ui_hint h, char *out, size_t n);
+
 /* text.c */
 void lines_clear(struct lines *L);
 void lines_add(struct lines *L, int attr, int item, const char *text);
