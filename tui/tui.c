@@ -112,7 +112,6 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 		ui->screen = ui->result ? SCR_RESULTS : SCR_START;
 		return R_DRAW | R_FULL;
 	}
-	ui->running = true;
 	ui->screen = SCR_PROGRESS;
 	ui->help = false;
 	ui->prompt = PROMPT_NONE;
@@ -155,7 +154,6 @@ static int audit_finished(struct ui *ui)
 {
 	struct ma_worker *w = &ui->worker;
 	ma_worker_join(w);
-	ui->running = false;
 	if (w->status != MA_OK || !w->result) {
 		char buf[700];
 		ma_error_format(&w->err, buf, sizeof buf);
@@ -188,7 +186,6 @@ static int audit_finished(struct ui *ui)
 static int cancel_audit(struct ui *ui)
 {
 	ma_worker_cancel(&ui->worker);
-	ui->running = false;
 	ui_set_status(ui, false, "Audit cancelled.");
 	ui->screen = ui->result ? SCR_RESULTS : SCR_START;
 	if (ui->screen == SCR_START)
@@ -206,7 +203,7 @@ static int start_probe(struct ui *ui)
 	const struct ma_tui_args *a = ui->args;
 	struct ma_error err = { 0 };
 	char *password = NULL;
-	if (ui->running) {
+	if (ui->worker.job != MA_JOB_NONE) {
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
@@ -233,7 +230,6 @@ static int start_probe(struct ui *ui)
 		ui_set_status(ui, true, "The connection test could not start: %s", buf);
 		return R_DRAW;
 	}
-	ui->running = ui->probing = true;
 	ui->started_ms = ma_now_ms();
 	ui->elapsed_s = 0;
 	ui->status[0] = '\0';
@@ -247,7 +243,6 @@ static int probe_finished(struct ui *ui)
 {
 	struct ma_worker *w = &ui->worker;
 	ma_worker_join(w);
-	ui->running = ui->probing = false;
 	ui->lines_dirty = true;
 	if (w->status != MA_OK || !w->probe_result) {
 		char buf[700];
@@ -276,7 +271,6 @@ static int probe_finished(struct ui *ui)
 static int cancel_probe(struct ui *ui)
 {
 	ma_worker_cancel(&ui->worker);
-	ui->running = ui->probing = false;
 	ui_set_status(ui, false, "Connection test cancelled.");
 	return R_DRAW | R_REBUILD;
 }
@@ -285,9 +279,10 @@ static int worker_event(struct ui *ui)
 {
 	struct ma_worker_msg m;
 	int react = R_NONE;
-	while (ui->running && ma_worker_read(&ui->worker, &m)) {
+	while (ui->worker.job != MA_JOB_NONE && ma_worker_read(&ui->worker, &m)) {
 		if (m.kind == MA_WMSG_DONE)
-			return react | (ui->probing ? probe_finished(ui) : audit_finished(ui));
+			return react | (ui->worker.job == MA_JOB_PROBE ? probe_finished(ui)
+								       : audit_finished(ui));
 		if (m.step > MA_STEP_DONE)
 			continue;
 		if ((int)m.step > ui->step)
@@ -409,7 +404,7 @@ static int ack_request(struct ui *ui)
 		ui_set_status(ui, false, "A acknowledges lost mail in the Findings view: press 1, then A.");
 		return R_DRAW;
 	}
-	if (ui->running && !ui->probing) {
+	if (ui->worker.job == MA_JOB_AUDIT) {
 		ui_set_status(ui, false, "Busy: an audit is running; acknowledge once it has finished.");
 		return R_DRAW;
 	}
@@ -483,8 +478,7 @@ static int prompt_key(struct ui *ui, int key, enum ma_request req)
 	}
 	if (k == PROMPT_QUIT) {
 		if (key == 'y' || key == 'Y') {
-			if (ui->running)
-				ma_worker_cancel(&ui->worker), ui->running = false;
+			ma_worker_cancel(&ui->worker);
 			return R_QUIT;
 		}
 		ui->prompt = PROMPT_NONE;
@@ -549,7 +543,7 @@ static int help_key(struct ui *ui, enum ma_request req)
 static int quit_request(struct ui *ui)
 {
 	/* A connection test loses nothing when stopped: no question. */
-	if (!ui->running || ui->probing)
+	if (ui->worker.job != MA_JOB_AUDIT)
 		return R_QUIT;
 	open_prompt(ui, PROMPT_QUIT, "");
 	return R_DRAW;
@@ -576,7 +570,7 @@ static int set_view(struct ui *ui, int v)
 
 static int again(struct ui *ui)
 {
-	if (ui->running) {
+	if (ui->worker.job != MA_JOB_NONE) {
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
@@ -654,7 +648,7 @@ static int results_key(struct ui *ui, enum ma_request req)
 	case REQ_PROBE: return start_probe(ui);
 	case REQ_HELP: ui->help = true, ui->help_top = 0; return R_DRAW;
 	case REQ_BACK:
-		if (ui->probing)
+		if (ui->worker.job == MA_JOB_PROBE)
 			return cancel_probe(ui);
 		start_prefill(ui, &ui->acct, false);
 		/* Back where the audit was chosen: its account, or the form. */
@@ -890,7 +884,7 @@ static void draw_bottom(struct ui *ui)
 		attroff(a);
 		return;
 	}
-	if (ui->probing && !ui->help) {
+	if (ui->worker.job == MA_JOB_PROBE && !ui->help) {
 		char hint[200];
 		key_hint(HINT_PROBING, hint, sizeof hint);
 		snprintf(buf, sizeof buf, "Testing ports: %ld s   %s", ui->elapsed_s, hint);
@@ -1109,12 +1103,13 @@ int ma_tui_run(const struct ma_tui_args *a)
 			progress_due = false;
 		}
 		react = R_NONE;
+		bool busy = ui->worker.job != MA_JOB_NONE;
 		struct pollfd p[3] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 			{ .fd = sig_pipe[0], .events = POLLIN },
-			{ .fd = ui->running ? ui->worker.msg_rd : -1, .events = POLLIN },
+			{ .fd = busy ? ui->worker.msg_rd : -1, .events = POLLIN },
 		};
-		int wait = ui->running ? 250 : 1000;
+		int wait = busy ? 250 : 1000;
 		if (progress_due) {
 			int64_t since = ma_now_ms() - last_draw;
 			wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
@@ -1145,18 +1140,17 @@ int ma_tui_run(const struct ma_tui_args *a)
 			int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
 			react |= handle_key(ui, key);
 		}
-		if (ui->running) {
+		if (ui->worker.job != MA_JOB_NONE) {
 			long s = (long)((ma_now_ms() - ui->started_ms) / 1000);
 			if (s != ui->elapsed_s) {
 				ui->elapsed_s = s, react |= R_DRAW;
-				/* View 4 shows the test's time in its lines. */
-				if (ui->probing && ui->view == VIEW_CONNECTION)
+				/* The Connection view shows the test's time in its lines. */
+				if (ui->worker.job == MA_JOB_PROBE && ui->view == VIEW_CONNECTION)
 					react |= R_REBUILD;
 			}
 		}
 	}
-	if (ui->running)
-		ma_worker_cancel(&ui->worker);
+	ma_worker_cancel(&ui->worker);
 	restore_terminal();
 	delscreen(scr);
 	drop_result(ui);

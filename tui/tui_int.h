@@ -88,10 +88,9 @@ struct ui {
 	bool status_err;
 	int cur_y, cur_x;          /* where the text cursor goes; -1 hidden */
 
-	/* The audit or connection test in flight. */
+	/* The audit or connection test in flight: worker.job says which,
+	 * MA_JOB_NONE when none is. */
 	struct ma_worker worker;
-	bool running;
-	bool probing;              /* what runs is the connection test */
 	struct ma_account acct;    /* what runs or ran */
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
 	int64_t started_ms;

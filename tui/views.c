@@ -271,7 +271,7 @@ static void probe_build(struct ui *ui, struct lines *L, int w)
 {
 	const struct ma_probe_result *r = ui->probe;
 	char buf[900], head[64];
-	if (ui->probing) {
+	if (ui->worker.job == MA_JOB_PROBE) {
 		snprintf(buf, sizeof buf, "Testing every port and security combination: %ld s. "
 			 "Esc cancels.", ui->elapsed_s);
 		lines_wrap(L, ATTR_BOLD, -1, 0, w, buf);
@@ -421,7 +421,7 @@ static void history_open(struct ui *ui)
 	size_t row = ui->cursor[VIEW_HISTORY];
 	if (row >= r->nhistory)
 		return;
-	if (ui->running && !ui->probing) {
+	if (ui->worker.job == MA_JOB_AUDIT) {
 		ui_set_status(ui, false, "Busy: an audit is running; open it once it has finished.");
 		return;
 	}
