@@ -23,6 +23,9 @@
 #include "tui/tui.h"
 #include "tui/worker.h"
 
+#define STR_(x) #x
+#define STR(x) STR_(x)
+
 /* Exit codes follow the monitoring-plugins convention. */
 enum { EXIT_OK_ = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
 
@@ -80,7 +83,7 @@ static void usage(FILE *out)
 		"Connection:\n"
 		"      --ca-file FILE        trust the CA certificates in FILE\n"
 		"      --insecure            do NOT verify certificates (every output says so)\n"
-		"      --timeout SECONDS     network timeout (default 30)\n"
+		"      --timeout SECONDS     network timeout (default " STR(MA_TIMEOUT_AUDIT_S) ")\n"
 		"      --trace FILE          write the protocol dialogue, passwords redacted\n"
 		"History:\n"
 		"      --state-dir DIR       where the history is kept\n"
@@ -296,7 +299,7 @@ static enum ma_severity doctor(const struct ma_account *acct, const char *passwo
 	ma_probe_request_for(acct, &req);
 	req.password = password;
 	req.net.ca_file = ca_file;
-	req.net.timeout_s = o->timeout ? o->timeout : 10;
+	req.net.timeout_s = o->timeout ? o->timeout : MA_TIMEOUT_PROBE_S;
 	req.net.source_addr = o->source_addr;
 	req.net.cancel_fd = -1;
 	struct ma_probe_result *r = NULL;
@@ -321,16 +324,7 @@ static int run_batch(const struct options *o)
 	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
 	require_audit_account(&acct);
 
-	char *password;
-	if (pwcmd)
-		password = ma_password_from_command(pwcmd, o->timeout ? o->timeout : 30, &err);
-	else if (pwfile)
-		password = ma_password_from_file(pwfile, &err);
-	else {
-		char prompt[400];
-		snprintf(prompt, sizeof prompt, "Password for %s: ", acct.login);
-		password = ma_password_prompt(prompt, &err);
-	}
+	char *password = ma_password_get(pwcmd, pwfile, o->timeout, acct.login, &err);
 	if (!password)
 		die("password", &err);
 
@@ -340,7 +334,7 @@ static int run_batch(const struct options *o)
 	struct ma_audit_opts ao = { 0 };
 	ao.net.ca_file = ca_file;
 	ao.net.insecure = o->insecure;
-	ao.net.timeout_s = o->timeout ? o->timeout : 30;
+	ao.net.timeout_s = o->timeout ? o->timeout : MA_TIMEOUT_AUDIT_S;
 	ao.net.source_addr = o->source_addr;
 	ao.net.cancel_fd = -1;
 	ao.trace = trace;
@@ -446,12 +440,8 @@ static int run_probe(const struct options *o)
 	    !strchr(acct.login, '@'))
 		die_msg("--probe needs servers (--imap, --pop3, --smtp), an account (-a) or an --address");
 	/* Optional: without a password the doctor checks everything but login. */
-	char *password = NULL;
-	if (pwcmd)
-		password = ma_password_from_command(pwcmd, o->timeout ? o->timeout : 30, &err);
-	else if (pwfile)
-		password = ma_password_from_file(pwfile, &err);
-	if ((pwcmd || pwfile) && !password)
+	char *password = ma_password_get(pwcmd, pwfile, o->timeout, NULL, &err);
+	if (!password && err.status != MA_OK)
 		die("password", &err);
 	char *text = NULL;
 	enum ma_severity worst = doctor(&acct, password, ca_file, o, &text);

@@ -16,6 +16,8 @@
 
 #include <openssl/crypto.h>
 
+#include "tui.h"  /* MA_TIMEOUT_AUDIT_S */
+
 #define PW_MAX 1024
 
 void ma_password_free(char *pw)
@@ -78,7 +80,9 @@ char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *
 	}
 	setpgid(pid, pid);
 	close(fds[1]);
-	time_t end = time(NULL) + (timeout_s > 0 ? timeout_s : 30);
+	if (timeout_s <= 0)
+		timeout_s = MA_TIMEOUT_AUDIT_S;
+	time_t end = time(NULL) + timeout_s;
 	bool timed_out = false;
 	for (;;) {
 		int left = (int)(end - time(NULL));
@@ -111,7 +115,7 @@ char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *
 		;
 	if (timed_out) {
 		ma_fail(err, MA_ERR_ARGUMENT, "the password command did not answer within %d seconds",
-			timeout_s > 0 ? timeout_s : 30);
+			timeout_s);
 	} else if (!memchr(buf, '\n', len) && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		ma_fail(err, MA_ERR_ARGUMENT, "the password command failed (exit status %d)",
 			WEXITSTATUS(status));
@@ -195,4 +199,21 @@ char *ma_password_prompt(const char *prompt, struct ma_error *err)
 	char *pw = first_line(buf, len, "the prompt", err);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return pw;
+}
+
+char *ma_password_get(const char *command, const char *file, int timeout_s, const char *login,
+		      struct ma_error *err)
+{
+	if (command)
+		return ma_password_from_command(command, timeout_s, err);
+	if (file)
+		return ma_password_from_file(file, err);
+	if (!login) {
+		err->status = MA_OK;
+		err->detail[0] = '\0';
+		return NULL;
+	}
+	char prompt[400];
+	snprintf(prompt, sizeof prompt, "Password for %s: ", login);
+	return ma_password_prompt(prompt, err);
 }

@@ -83,8 +83,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	struct ma_error err = { 0 };
 	const struct ma_tui_args *a = ui->args;
 	if (!password) {
-		password = pwcmd ? ma_password_from_command(pwcmd, a->timeout ? a->timeout : 30, &err)
-				 : ma_password_from_file(pwfile, &err);
+		password = ma_password_get(pwcmd, pwfile, a->timeout, NULL, &err);
 		if (!password) {
 			char buf[700];
 			ma_error_format(&err, buf, sizeof buf);
@@ -97,7 +96,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	struct ma_audit_opts o = { 0 };
 	o.net.ca_file = ca_file;
 	o.net.insecure = a->insecure;
-	o.net.timeout_s = a->timeout ? a->timeout : 30;
+	o.net.timeout_s = a->timeout ? a->timeout : MA_TIMEOUT_AUDIT_S;
 	o.net.source_addr = a->source_addr;
 	o.state_dir = a->state_dir;
 	o.no_history = a->no_history;
@@ -207,22 +206,19 @@ static int start_probe(struct ui *ui)
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
-	if (ui->pwcmd || ui->pwfile) {
-		password = ui->pwcmd ? ma_password_from_command(ui->pwcmd, a->timeout ? a->timeout : 30, &err)
-				     : ma_password_from_file(ui->pwfile, &err);
-		if (!password) {
-			char buf[700];
-			ma_error_format(&err, buf, sizeof buf);
-			ui_set_status(ui, true, "Password: %s", buf);
-			return R_DRAW;
-		}
+	password = ma_password_get(ui->pwcmd, ui->pwfile, a->timeout, NULL, &err);
+	if (!password && err.status != MA_OK) {
+		char buf[700];
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "Password: %s", buf);
+		return R_DRAW;
 	}
 	/* The doctor checks certificates even under --insecure: telling
 	 * what is wrong with them is its job. Its default timeout is the
 	 * shorter one of --probe: six cells wait in parallel. */
 	struct ma_net_opts net = { 0 };
 	net.ca_file = ui->ca_file;
-	net.timeout_s = a->timeout ? a->timeout : 10;
+	net.timeout_s = a->timeout ? a->timeout : MA_TIMEOUT_PROBE_S;
 	net.source_addr = a->source_addr;
 	if (ma_worker_start_probe(&ui->worker, &ui->acct, password, &net, &err) != MA_OK) {
 		char buf[700];

@@ -7,6 +7,12 @@
 
 #include "audit/audit.h"
 
+/* Network timeouts when --timeout is not given, for both front ends: an
+ * audit waits 30 s (and so does a password command), the connection test
+ * 10 s, its six cells waiting in parallel. */
+#define MA_TIMEOUT_AUDIT_S 30
+#define MA_TIMEOUT_PROBE_S 10
+
 struct ma_tui_args {
 	bool have_account;         /* acct is filled (-a NAME or --imap/--pop3) */
 	struct ma_account acct;
