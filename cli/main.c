@@ -16,6 +16,7 @@
 #include "store/config.h"
 #include "tui/credentials.h"
 #include "audit/ledger.h"
+#include "doctor/frontend.h"
 #include "doctor/probe.h"
 #include "audit/report.h"
 #include "base/status.h"
@@ -307,10 +308,7 @@ static enum ma_severity doctor(const struct ma_account *acct, const char *passwo
 		die(NULL, &err);
 	if (ma_probe_text(r, text) != MA_OK)
 		die_msg("out of memory");
-	enum ma_severity worst = MA_SEV_OK;
-	for (size_t i = 0; i < r->n_findings; i++)
-		if (r->findings[i].severity > worst)
-			worst = r->findings[i].severity;
+	enum ma_severity worst = ma_probe_worst(r);
 	ma_probe_result_free(r);
 	return worst;
 }
@@ -371,14 +369,9 @@ static int run_batch(const struct options *o)
 		if (ma_report_text(r, &text, &err) != MA_OK)
 			die(NULL, &err);
 		if (matrix) {
-			static const char head[] = "\nConnection doctor (--probe)\n---------------------------\n";
-			size_t tl = strlen(text), hl = strlen(head), ml = strlen(matrix);
-			char *all = realloc(text, tl + hl + ml + 1);
-			if (!all)
+			if (ma_report_add_section(&text, "Connection doctor (--probe)", matrix,
+						  &err) != MA_OK)
 				die_msg("out of memory");
-			memcpy(all + tl, head, hl);
-			memcpy(all + tl + hl, matrix, ml + 1);
-			text = all;
 			free(matrix);
 		}
 		if (strcmp(o->report, "-") == 0)
