@@ -1026,6 +1026,115 @@ static bool want_color(const struct ma_tui_args *a)
 	return !a->no_color && !(nc && nc[0]) && has_colors();
 }
 
+/* curses on the terminal, in our modes and colours; NULL (said on stderr)
+ * when the terminal cannot be used. */
+static SCREEN *open_screen(struct ui *ui)
+{
+	SCREEN *scr = newterm(NULL, stdout, stdin);
+	if (!scr) {
+		fprintf(stderr, "mailaudit: cannot use this terminal (TERM=%s)\n",
+			getenv("TERM") ? getenv("TERM") : "");
+		return NULL;
+	}
+	curses_on = true;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(50);
+	if (want_color(ui->args)) {
+		start_color();
+		use_default_colors();
+		init_pair(PAIR_OK, COLOR_GREEN, -1);
+		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
+		init_pair(PAIR_CRIT, COLOR_RED, -1);
+		init_pair(PAIR_UNKNOWN, COLOR_MAGENTA, -1);
+		ui->color = true;
+	}
+	return scr;
+}
+
+/* Progress alone repaints at most every PROGRESS_MS: an audit reports far
+ * more often than anyone can read, and every repaint is work for the
+ * terminal, in front of which a key press would then wait. */
+enum { PROGRESS_MS = 100 };
+
+/* One wait for the terminal, a signal or the worker, then what came, as
+ * reaction flags in *react; progress that is not yet due to be drawn sets
+ * *progress_due. -1 to go on, else the exit status. */
+static int one_event(struct ui *ui, int64_t last_draw, bool *progress_due, int *react)
+{
+	bool busy = ui->worker.job != MA_JOB_NONE;
+	struct pollfd p[3] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = sig_pipe[0], .events = POLLIN },
+		{ .fd = busy ? ui->worker.msg_rd : -1, .events = POLLIN },
+	};
+	int wait = busy ? 250 : 1000;
+	if (*progress_due) {
+		int64_t since = ma_now_ms() - last_draw;
+		wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
+	}
+	int n = poll(p, 3, wait);
+	if (n < 0 && errno != EINTR) {
+		restore_terminal();
+		perror("mailaudit: poll");
+		return 3;
+	}
+	if (n > 0 && (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(p[0].revents & POLLIN)) {
+		/* The terminal is gone without a SIGHUP reaching us. */
+		restore_terminal();
+		_exit(129);
+	}
+	if (n > 0 && p[1].revents)
+		signal_event(react);
+	if (n > 0 && p[2].revents) {
+		int w = worker_event(ui);
+		if (w == R_DRAW)
+			*progress_due = true; /* drawn at the top of the loop when due */
+		else
+			*react |= w;
+	}
+	wint_t wc;
+	int rc;
+	while (!(*react & R_QUIT) && (rc = get_wch(&wc)) != ERR) {
+		int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
+		*react |= handle_key(ui, key);
+	}
+	if (ui->worker.job != MA_JOB_NONE) {
+		long secs = (long)((ma_now_ms() - ui->started_ms) / 1000);
+		if (secs != ui->elapsed_s) {
+			ui->elapsed_s = secs, *react |= R_DRAW;
+			/* The Connection view shows the test's time in its lines. */
+			if (ui->worker.job == MA_JOB_PROBE && ui->view == VIEW_CONNECTION)
+				*react |= R_REBUILD;
+		}
+	}
+	return -1;
+}
+
+/* Until the user quits: 0, or the exit status of a failure. */
+static int event_loop(struct ui *ui, int react)
+{
+	int64_t last_draw = 0;
+	bool progress_due = false;
+	while (!(react & R_QUIT)) {
+		if (progress_due && ma_now_ms() - last_draw >= PROGRESS_MS)
+			react |= R_DRAW;
+		if (react & R_DRAW) {
+			draw(ui, react);
+			last_draw = ma_now_ms();
+			progress_due = false;
+		}
+		react = R_NONE;
+		int rc = one_event(ui, last_draw, &progress_due, &react);
+		if (rc >= 0)
+			return rc;
+	}
+	return 0;
+}
+
 int ma_tui_run(const struct ma_tui_args *a)
 {
 	static struct ui ui_store;
@@ -1049,29 +1158,9 @@ int ma_tui_run(const struct ma_tui_args *a)
 	ui->utf8 = text_utf8_locale();
 	text_set_utf8(ui->utf8);
 	start_init(ui);
-
-	SCREEN *scr = newterm(NULL, stdout, stdin);
-	if (!scr) {
-		fprintf(stderr, "mailaudit: cannot use this terminal (TERM=%s)\n",
-			getenv("TERM") ? getenv("TERM") : "");
+	SCREEN *scr = open_screen(ui);
+	if (!scr)
 		return 3;
-	}
-	curses_on = true;
-	cbreak();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	set_escdelay(50);
-	if (want_color(a)) {
-		start_color();
-		use_default_colors();
-		init_pair(PAIR_OK, COLOR_GREEN, -1);
-		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
-		init_pair(PAIR_CRIT, COLOR_RED, -1);
-		init_pair(PAIR_UNKNOWN, COLOR_MAGENTA, -1);
-		ui->color = true;
-	}
 
 	int react = R_DRAW | R_FULL;
 	if (a->have_account) {
@@ -1081,71 +1170,9 @@ int ma_tui_run(const struct ma_tui_args *a)
 		else
 			ui_set_status(ui, false, "Type the password for %s, then Enter.", a->acct.login);
 	}
-
-	/* Progress alone repaints at most every PROGRESS_MS: an audit reports
-	 * far more often than anyone can read, and every repaint is work for
-	 * the terminal, in front of which a key press would then wait. */
-	enum { PROGRESS_MS = 100 };
-	int64_t last_draw = 0;
-	bool progress_due = false;
-	for (;;) {
-		if (react & R_QUIT)
-			break;
-		if (progress_due && ma_now_ms() - last_draw >= PROGRESS_MS)
-			react |= R_DRAW;
-		if (react & R_DRAW) {
-			draw(ui, react);
-			last_draw = ma_now_ms();
-			progress_due = false;
-		}
-		react = R_NONE;
-		bool busy = ui->worker.job != MA_JOB_NONE;
-		struct pollfd p[3] = {
-			{ .fd = STDIN_FILENO, .events = POLLIN },
-			{ .fd = sig_pipe[0], .events = POLLIN },
-			{ .fd = busy ? ui->worker.msg_rd : -1, .events = POLLIN },
-		};
-		int wait = busy ? 250 : 1000;
-		if (progress_due) {
-			int64_t since = ma_now_ms() - last_draw;
-			wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
-		}
-		int n = poll(p, 3, wait);
-		if (n < 0 && errno != EINTR) {
-			restore_terminal();
-			perror("mailaudit: poll");
-			return 3;
-		}
-		if (n > 0 && (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(p[0].revents & POLLIN)) {
-			/* The terminal is gone without a SIGHUP reaching us. */
-			restore_terminal();
-			_exit(129);
-		}
-		if (n > 0 && p[1].revents)
-			signal_event(&react);
-		if (n > 0 && p[2].revents) {
-			int w = worker_event(ui);
-			if (w == R_DRAW)
-				progress_due = true; /* drawn at the top of the loop when due */
-			else
-				react |= w;
-		}
-		wint_t wc;
-		int rc;
-		while (!(react & R_QUIT) && (rc = get_wch(&wc)) != ERR) {
-			int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
-			react |= handle_key(ui, key);
-		}
-		if (ui->worker.job != MA_JOB_NONE) {
-			long s = (long)((ma_now_ms() - ui->started_ms) / 1000);
-			if (s != ui->elapsed_s) {
-				ui->elapsed_s = s, react |= R_DRAW;
-				/* The Connection view shows the test's time in its lines. */
-				if (ui->worker.job == MA_JOB_PROBE && ui->view == VIEW_CONNECTION)
-					react |= R_REBUILD;
-			}
-		}
-	}
+	int rc = event_loop(ui, react);
+	if (rc)
+		return rc;
 	ma_worker_cancel(&ui->worker);
 	restore_terminal();
 	delscreen(scr);
