@@ -36,21 +36,14 @@ struct options {
 	const char *imap, *pop3, *smtp, *user, *address;
 	const char *password_command, *password_file;
 	const char *ca_file;
-	bool insecure;
-	int timeout;
-	const char *trace;
-	const char *state_dir;
-	bool no_history;
+	struct ma_run_settings run; /* --insecure, --timeout, --trace, ... */
 	const char *account;      /* -a NAME */
 	const char *config;       /* -c FILE */
-	const char *source_addr;
-	time_t now;               /* --now (tests pin report times) */
 	bool no_color;            /* --no-color (the full-screen program) */
 	bool probe;               /* --probe: the connection doctor */
 	bool ack;                 /* --ack: acknowledge the lost mail on record */
 	bool lost;                /* --lost: list the lost mail on record */
 	const char *since;        /* --since YYYY-MM-DD (with --lost) */
-	bool pop3_despite_login_delay;
 };
 
 static void usage(FILE *out)
@@ -176,26 +169,26 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_PWCMD: o->password_command = optarg; break;
 		case OPT_PWFILE: o->password_file = optarg; break;
 		case OPT_CAFILE: o->ca_file = optarg; break;
-		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_INSECURE: o->run.insecure = true; break;
 		case OPT_TIMEOUT: {
 			char *end;
 			long t = strtol(optarg, &end, 10);
 			if (*end || t < 1 || t > 3600)
 				die_msg("--timeout wants a number of seconds between 1 and 3600");
-			o->timeout = (int)t;
+			o->run.timeout = (int)t;
 			break;
 		}
-		case OPT_TRACE: o->trace = optarg; break;
-		case OPT_STATEDIR: o->state_dir = optarg; break;
-		case OPT_NOHISTORY: o->no_history = true; break;
-		case OPT_SOURCE: o->source_addr = optarg; break;
-		case OPT_NOW: o->now = (time_t)strtoll(optarg, NULL, 10); break;
+		case OPT_TRACE: o->run.trace = optarg; break;
+		case OPT_STATEDIR: o->run.state_dir = optarg; break;
+		case OPT_NOHISTORY: o->run.no_history = true; break;
+		case OPT_SOURCE: o->run.source_addr = optarg; break;
+		case OPT_NOW: o->run.now = (time_t)strtoll(optarg, NULL, 10); break;
 		case OPT_NOCOLOR: o->no_color = true; break; /* the report has none anyway */
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_ACK: o->ack = true; break;
 		case OPT_LOST: o->lost = true; break;
 		case OPT_SINCE: o->since = optarg; break;
-		case OPT_POP3_DESPITE: o->pop3_despite_login_delay = true; break;
+		case OPT_POP3_DESPITE: o->run.pop3_despite_login_delay = true; break;
 		case 'a': o->account = optarg; break;
 		case 'c': o->config = optarg; break;
 		case OPT_VERSION:
@@ -299,10 +292,7 @@ static enum ma_severity doctor(const struct ma_account *acct, const char *passwo
 	struct ma_probe_request req;
 	ma_probe_request_for(acct, &req);
 	req.password = password;
-	req.net.ca_file = ca_file;
-	req.net.timeout_s = o->timeout ? o->timeout : MA_TIMEOUT_PROBE_S;
-	req.net.source_addr = o->source_addr;
-	req.net.cancel_fd = -1;
+	ma_run_probe_net(&o->run, ca_file, &req.net);
 	struct ma_probe_result *r = NULL;
 	if (ma_probe_run(&req, &r, &err) != MA_OK)
 		die(NULL, &err);
@@ -322,24 +312,16 @@ static int run_batch(const struct options *o)
 	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
 	require_audit_account(&acct);
 
-	char *password = ma_password_get(pwcmd, pwfile, o->timeout, acct.login, &err);
+	char *password = ma_password_get(pwcmd, pwfile, o->run.timeout, acct.login, &err);
 	if (!password)
 		die("password", &err);
 
 	struct ma_trace *trace = NULL;
-	if (o->trace && ma_trace_open(o->trace, &trace, &err) != MA_OK)
+	if (o->run.trace && ma_trace_open(o->run.trace, &trace, &err) != MA_OK)
 		die(NULL, &err);
-	struct ma_audit_opts ao = { 0 };
-	ao.net.ca_file = ca_file;
-	ao.net.insecure = o->insecure;
-	ao.net.timeout_s = o->timeout ? o->timeout : MA_TIMEOUT_AUDIT_S;
-	ao.net.source_addr = o->source_addr;
-	ao.net.cancel_fd = -1;
+	struct ma_audit_opts ao;
+	ma_run_audit_opts(&o->run, ca_file, &ao);
 	ao.trace = trace;
-	ao.state_dir = o->state_dir;
-	ao.no_history = o->no_history;
-	ao.now = o->now;
-	ao.pop3_despite_login_delay = o->pop3_despite_login_delay;
 	struct ma_tls *tls = NULL;
 	if (ma_tls_new(&ao.net, &tls, &err) != MA_OK)
 		die(NULL, &err);
@@ -405,15 +387,8 @@ static int run_tui(const struct options *o)
 		ta.ca_file = o->ca_file;
 	}
 	ta.config = o->config;
-	ta.insecure = o->insecure;
-	ta.timeout = o->timeout;
-	ta.trace = o->trace;
-	ta.state_dir = o->state_dir;
-	ta.no_history = o->no_history;
-	ta.source_addr = o->source_addr;
-	ta.now = o->now;
+	ta.run = o->run;
 	ta.no_color = o->no_color;
-	ta.pop3_despite_login_delay = o->pop3_despite_login_delay;
 	int rc = ma_tui_run(&ta);
 	ma_config_free(&cfg);
 	return rc;
@@ -433,7 +408,7 @@ static int run_probe(const struct options *o)
 	    !strchr(acct.login, '@'))
 		die_msg("--probe needs servers (--imap, --pop3, --smtp), an account (-a) or an --address");
 	/* Optional: without a password the doctor checks everything but login. */
-	char *password = ma_password_get(pwcmd, pwfile, o->timeout, NULL, &err);
+	char *password = ma_password_get(pwcmd, pwfile, o->run.timeout, NULL, &err);
 	if (!password && err.status != MA_OK)
 		die("password", &err);
 	char *text = NULL;
@@ -482,8 +457,8 @@ static int run_ledger(const struct options *o)
 	int code = EXIT_OK_;
 	if (o->ack) {
 		uint64_t n = 0;
-		time_t now = o->now ? o->now : time(NULL);
-		if (ma_ledger_ack(&acct, o->state_dir, INT64_MAX, now, &n, &err) != MA_OK)
+		time_t now = o->run.now ? o->run.now : time(NULL);
+		if (ma_ledger_ack(&acct, o->run.state_dir, INT64_MAX, now, &n, &err) != MA_OK)
 			die(NULL, &err);
 		if (n)
 			printf("Acknowledged %" PRIu64 " lost message%s; later audits report only new "
@@ -494,7 +469,7 @@ static int run_ledger(const struct options *o)
 		struct ma_loss_entry *v = NULL;
 		size_t n = 0;
 		char *text = NULL;
-		if (ma_ledger_list(&acct, o->state_dir, 0, false, since, &v, &n, &err) != MA_OK)
+		if (ma_ledger_list(&acct, o->run.state_dir, 0, false, since, &v, &n, &err) != MA_OK)
 			die(NULL, &err);
 		if (ma_ledger_text(v, n, &text, &err) != MA_OK)
 			die(NULL, &err);

@@ -83,7 +83,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	struct ma_error err = { 0 };
 	const struct ma_tui_args *a = ui->args;
 	if (!password) {
-		password = ma_password_get(pwcmd, pwfile, a->timeout, NULL, &err);
+		password = ma_password_get(pwcmd, pwfile, a->run.timeout, NULL, &err);
 		if (!password) {
 			char buf[700];
 			ma_error_format(&err, buf, sizeof buf);
@@ -93,18 +93,11 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 			return R_DRAW | R_FULL;
 		}
 	}
-	struct ma_audit_opts o = { 0 };
-	o.net.ca_file = ca_file;
-	o.net.insecure = a->insecure;
-	o.net.timeout_s = a->timeout ? a->timeout : MA_TIMEOUT_AUDIT_S;
-	o.net.source_addr = a->source_addr;
-	o.state_dir = a->state_dir;
-	o.no_history = a->no_history;
-	o.now = a->now;
-	o.pop3_despite_login_delay = a->pop3_despite_login_delay;
+	struct ma_audit_opts o;
+	ma_run_audit_opts(&a->run, ca_file, &o);
 	ui->acct = *acct;
 	ui->pwcmd = pwcmd, ui->pwfile = pwfile, ui->ca_file = ca_file;
-	if (ma_worker_start(&ui->worker, acct, password, &o, a->trace, &err) != MA_OK) {
+	if (ma_worker_start(&ui->worker, acct, password, &o, a->run.trace, &err) != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
 		ui_set_status(ui, true, "%s", buf);
@@ -206,20 +199,15 @@ static int start_probe(struct ui *ui)
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
-	password = ma_password_get(ui->pwcmd, ui->pwfile, a->timeout, NULL, &err);
+	password = ma_password_get(ui->pwcmd, ui->pwfile, a->run.timeout, NULL, &err);
 	if (!password && err.status != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
 		ui_set_status(ui, true, "Password: %s", buf);
 		return R_DRAW;
 	}
-	/* The doctor checks certificates even under --insecure: telling
-	 * what is wrong with them is its job. Its default timeout is the
-	 * shorter one of --probe: six cells wait in parallel. */
-	struct ma_net_opts net = { 0 };
-	net.ca_file = ui->ca_file;
-	net.timeout_s = a->timeout ? a->timeout : MA_TIMEOUT_PROBE_S;
-	net.source_addr = a->source_addr;
+	struct ma_net_opts net;
+	ma_run_probe_net(&a->run, ui->ca_file, &net);
 	if (ma_worker_start_probe(&ui->worker, &ui->acct, password, &net, &err) != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
@@ -412,7 +400,7 @@ static int ack_request(struct ui *ui)
 		if (e->found && (!oldest || e->found < oldest))
 			oldest = e->found;
 	}
-	if (!n || !r->nhistory || ui->args->no_history) {
+	if (!n || !r->nhistory || ui->args->run.no_history) {
 		ui_set_status(ui, false, "Nothing to acknowledge.");
 		return R_DRAW;
 	}
@@ -431,8 +419,8 @@ static int ack_confirmed(struct ui *ui)
 	struct ma_audit_result *r = ui->result;
 	struct ma_error err = { 0 };
 	uint64_t n = 0;
-	time_t now = ui->args->now ? ui->args->now : time(NULL);
-	if (ma_ledger_ack(&ui->result_acct, ui->args->state_dir, r->history[0].id, now, &n,
+	time_t now = ui->args->run.now ? ui->args->run.now : time(NULL);
+	if (ma_ledger_ack(&ui->result_acct, ui->args->run.state_dir, r->history[0].id, now, &n,
 			  &err) != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
