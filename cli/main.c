@@ -123,38 +123,50 @@ enum {
 	OPT_ACK, OPT_LOST, OPT_SINCE, OPT_POP3_DESPITE,
 };
 
+static const struct option longopts[] = {
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "imap", required_argument, NULL, OPT_IMAP },
+	{ "pop3", required_argument, NULL, OPT_POP3 },
+	{ "smtp", required_argument, NULL, OPT_SMTP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "address", required_argument, NULL, OPT_ADDRESS },
+	{ "password-command", required_argument, NULL, OPT_PWCMD },
+	{ "password-file", required_argument, NULL, OPT_PWFILE },
+	{ "ca-file", required_argument, NULL, OPT_CAFILE },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "state-dir", required_argument, NULL, OPT_STATEDIR },
+	{ "no-history", no_argument, NULL, OPT_NOHISTORY },
+	{ "source-address", required_argument, NULL, OPT_SOURCE },
+	{ "now", required_argument, NULL, OPT_NOW },
+	{ "no-color", no_argument, NULL, OPT_NOCOLOR },
+	{ "probe", no_argument, NULL, OPT_PROBE },
+	{ "ack", no_argument, NULL, OPT_ACK },
+	{ "lost", no_argument, NULL, OPT_LOST },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "pop3-despite-login-delay", no_argument, NULL, OPT_POP3_DESPITE },
+	{ "account", required_argument, NULL, 'a' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Options that do not go together. */
+static void check_modes(const struct options *o)
+{
+	if (o->ack && o->lost)
+		die_msg("--ack and --lost go separately: list with --lost, then acknowledge with --ack");
+	if ((o->ack || o->lost) && (o->report || o->check || o->probe))
+		die_msg("--ack and --lost do not audit: use them without --report, --check and --probe");
+	if (o->since && !o->lost)
+		die_msg("--since goes with --lost");
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "report", required_argument, NULL, OPT_REPORT },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "imap", required_argument, NULL, OPT_IMAP },
-		{ "pop3", required_argument, NULL, OPT_POP3 },
-		{ "smtp", required_argument, NULL, OPT_SMTP },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "address", required_argument, NULL, OPT_ADDRESS },
-		{ "password-command", required_argument, NULL, OPT_PWCMD },
-		{ "password-file", required_argument, NULL, OPT_PWFILE },
-		{ "ca-file", required_argument, NULL, OPT_CAFILE },
-		{ "insecure", no_argument, NULL, OPT_INSECURE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "trace", required_argument, NULL, OPT_TRACE },
-		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
-		{ "no-history", no_argument, NULL, OPT_NOHISTORY },
-		{ "source-address", required_argument, NULL, OPT_SOURCE },
-		{ "now", required_argument, NULL, OPT_NOW },
-		{ "no-color", no_argument, NULL, OPT_NOCOLOR },
-		{ "probe", no_argument, NULL, OPT_PROBE },
-		{ "ack", no_argument, NULL, OPT_ACK },
-		{ "lost", no_argument, NULL, OPT_LOST },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "pop3-despite-login-delay", no_argument, NULL, OPT_POP3_DESPITE },
-		{ "account", required_argument, NULL, 'a' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":a:c:h", longopts, NULL)) != -1) {
@@ -218,12 +230,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			"password is never given on the command line (see --password-command)\n");
 		exit(EXIT_UNKNOWN);
 	}
-	if (o->ack && o->lost)
-		die_msg("--ack and --lost go separately: list with --lost, then acknowledge with --ack");
-	if ((o->ack || o->lost) && (o->report || o->check || o->probe))
-		die_msg("--ack and --lost do not audit: use them without --report, --check and --probe");
-	if (o->since && !o->lost)
-		die_msg("--since goes with --lost");
+	check_modes(o);
 }
 
 static void set_endpoint(const char *text, enum ma_proto proto, struct ma_endpoint *ep, bool *has,
@@ -303,6 +310,36 @@ static enum ma_severity doctor(const struct ma_account *acct, const char *passwo
 	return worst;
 }
 
+/* --check's line on stdout, or the report where --report says, with the
+ * doctor's text (matrix, taken) after it when --probe made one. */
+static void put_result(const struct options *o, const struct ma_audit_result *r, char *matrix)
+{
+	struct ma_error err;
+	char *text = NULL;
+	if (o->check) {
+		if (ma_check_line(r, &text, &err) != MA_OK)
+			die(NULL, &err);
+		printf("%s\n", text);
+		free(text);
+		return;
+	}
+	if (ma_report_text(r, &text, &err) != MA_OK)
+		die(NULL, &err);
+	if (matrix) {
+		if (ma_report_add_section(&text, "Connection doctor (--probe)", matrix, &err) != MA_OK)
+			die_msg("out of memory");
+		free(matrix);
+	}
+	if (strcmp(o->report, "-") == 0)
+		fputs(text, stdout);
+	else if (ma_report_write(o->report, text, &err) != MA_OK)
+		die(NULL, &err);
+	else
+		fprintf(stderr, "mailaudit: report written to %s (verdict %s)\n", o->report,
+			ma_severity_name(r->verdict));
+	free(text);
+}
+
 static int run_batch(const struct options *o)
 {
 	struct ma_config cfg = { 0 };
@@ -342,29 +379,7 @@ static int run_batch(const struct options *o)
 	ma_config_free(&cfg);
 
 	int code = ma_severity_exit_code(r->verdict);
-	char *text = NULL;
-	if (o->check) {
-		if (ma_check_line(r, &text, &err) != MA_OK)
-			die(NULL, &err);
-		printf("%s\n", text);
-	} else {
-		if (ma_report_text(r, &text, &err) != MA_OK)
-			die(NULL, &err);
-		if (matrix) {
-			if (ma_report_add_section(&text, "Connection doctor (--probe)", matrix,
-						  &err) != MA_OK)
-				die_msg("out of memory");
-			free(matrix);
-		}
-		if (strcmp(o->report, "-") == 0)
-			fputs(text, stdout);
-		else if (ma_report_write(o->report, text, &err) != MA_OK)
-			die(NULL, &err);
-		else
-			fprintf(stderr, "mailaudit: report written to %s (verdict %s)\n", o->report,
-				ma_severity_name(r->verdict));
-	}
-	free(text);
+	put_result(o, r, matrix);
 	ma_audit_result_free(r);
 	if (fflush(stdout) != 0)
 		return EXIT_UNKNOWN;
