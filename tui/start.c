@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "credentials.h"
 #include "tui_int.h"
 
@@ -127,62 +128,54 @@ static void choose(struct ui *ui, size_t i)
 	start_prefill(ui, &ca->acct, false);
 }
 
+/* A key typed into form field fi: edits it, or R_NONE when the key is no
+ * edit (then it is a request, as everywhere). */
+static int field_key(struct ui *ui, int fi, int key)
+{
+	struct form *f = &ui->form;
+	char *t = f->field[fi];
+	size_t len = strlen(t);
+	bool erase = key == KC(KEY_BACKSPACE) || key == 127 || key == 8;
+	bool typed = key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE);
+	if (!erase && !typed && key != CTRL_('u'))
+		return R_NONE;
+	/* A changed mailbox must not inherit the chosen account's password
+	 * source or CA: that would send one account's password to another
+	 * server. */
+	if (fi != F_PASS)
+		f->chosen = NULL;
+	f->edited[fi] = true;
+	if (key == CTRL_('u')) {
+		OPENSSL_cleanse(t, sizeof f->field[0]);
+		return R_DRAW;
+	}
+	if (erase) {
+		/* Back over a whole UTF-8 character. */
+		size_t keep = ma_utf8_back(t, len);
+		memset(t + keep, 0, len - keep);
+	} else {
+		char mb[4];
+		size_t n = ma_utf8_encode((uint32_t)key, mb);
+		if (len + n < sizeof f->field[0]) {
+			memcpy(t + len, mb, n);
+			t[len + n] = '\0';
+		}
+		ui->status[0] = '\0';
+	}
+	if (fi == F_ADDR)
+		prefill_from_address(f);
+	return R_DRAW;
+}
+
 int start_key(struct ui *ui, int key, enum ma_request req)
 {
 	struct form *f = &ui->form;
 	int nacc = (int)ui->cfg.n, last = nacc + F_COUNT - 1;
 	bool in_field = f->focus >= nacc;
 	if (in_field) {
-		char *t = f->field[f->focus - nacc];
-		size_t len = strlen(t);
-		int fi = f->focus - nacc;
-		/* A changed mailbox must not inherit the chosen account's
-		 * password source or CA: that would send one account's
-		 * password to another server. */
-		bool edits = key == KC(KEY_BACKSPACE) || key == 127 || key == 8 || key == CTRL_('u') ||
-			     (key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE));
-		if (edits && fi != F_PASS)
-			f->chosen = NULL;
-		if (key == KC(KEY_BACKSPACE) || key == 127 || key == 8) {
-			/* Back over a whole UTF-8 character. */
-			while (len > 0 && ((unsigned char)t[len - 1] & 0xc0) == 0x80)
-				t[--len] = '\0';
-			if (len > 0)
-				t[--len] = '\0';
-			f->edited[fi] = true;
-			if (fi == F_ADDR)
-				prefill_from_address(f);
-			return R_DRAW;
-		}
-		if (key == CTRL_('u')) {
-			OPENSSL_cleanse(t, sizeof f->field[0]);
-			f->edited[fi] = true;
-			return R_DRAW;
-		}
-		if (key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE)) {
-			char mb[8];
-			int n = 0;
-			unsigned c = (unsigned)key;
-			if (c < 0x80)
-				mb[n++] = (char)c;
-			else if (c < 0x800)
-				mb[n++] = (char)(0xc0 | c >> 6), mb[n++] = (char)(0x80 | (c & 0x3f));
-			else if (c < 0x10000)
-				mb[n++] = (char)(0xe0 | c >> 12), mb[n++] = (char)(0x80 | ((c >> 6) & 0x3f)),
-				mb[n++] = (char)(0x80 | (c & 0x3f));
-			else
-				mb[n++] = (char)(0xf0 | c >> 18), mb[n++] = (char)(0x80 | ((c >> 12) & 0x3f)),
-				mb[n++] = (char)(0x80 | ((c >> 6) & 0x3f)), mb[n++] = (char)(0x80 | (c & 0x3f));
-			if (len + (size_t)n < sizeof f->field[0]) {
-				memcpy(t + len, mb, (size_t)n);
-				t[len + (size_t)n] = '\0';
-			}
-			f->edited[fi] = true;
-			if (fi == F_ADDR)
-				prefill_from_address(f);
-			ui->status[0] = '\0';
-			return R_DRAW;
-		}
+		int react = field_key(ui, f->focus - nacc, key);
+		if (react != R_NONE)
+			return react;
 	}
 	switch (req) {
 	case REQ_NEXT:
@@ -277,8 +270,11 @@ void start_draw(struct ui *ui)
 			cur_y = y, cur_x = 2 + lw + used;
 	}
 	y++;
-	if (y < ui->rows - 1)
-		text_put(y, 2, w - 2, "Tab: next field   Enter: start   Esc: quit   F1: help");
+	if (y < ui->rows - 1) {
+		char hint[200];
+		key_hint(HINT_START, hint, sizeof hint);
+		text_put(y, 2, w - 2, hint);
+	}
 	if (y + 1 < ui->rows - 1)
 		text_put(y + 1, 2, w - 2, "An empty POP3 server skips POP3.");
 	ui->cur_y = cur_y, ui->cur_x = cur_x;
