@@ -87,7 +87,7 @@ test: deps
 
 # Tests only, no deps check (for quick iteration): make test-only [T=pattern]
 test-only: all
-	@sh tests/run.sh build "" $(T)
+	@sh tests/run.sh build "" '$(T)'
 
 asan:
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT='-O1 -g -fno-omit-frame-pointer' \

@@ -94,6 +94,10 @@ for b in $builds; do
 	done
 done
 
+if [ -n "$pattern" ] && [ $((passed + failed + skipped)) -eq 0 ]; then
+	echo "no suite matches '$pattern'"
+	failed=1
+fi
 echo "logs: $logdir"
 [ -n "$failures" ] && echo "failed suites:$failures"
 [ -n "$skips" ] && echo "suites with skipped tests:$skips"
