@@ -2,9 +2,6 @@
 #include "doctor/probe.h"
 
 #include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -12,23 +9,23 @@
 #include <string.h>
 #include <strings.h>
 #include <time.h>
-#include <unistd.h>
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <openssl/x509_vfy.h>
 
 #include "mail/imap.h"
 #include "mail/pop3.h"
 #include "mail/session_util.h"
 #include "mail/smtp.h"
-/* For probe_conn_open only: see the comment there. */
-#include "net/transport-internal.h"
 
 #define DEFAULT_TIMEOUT_S 10
 #define EXPIRES_SOON_DAYS 21
+
+/* Interim, until base/ offers the one monotonic clock (issue 17, workstream
+ * T): transport's ma_now_ms is no longer reachable from here. */
+static int64_t ma_now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static const struct {
 	const char *name;
@@ -301,141 +298,12 @@ bool ma_cert_covers(const char *sans, const char *host)
 	return false;
 }
 
-/* A certificate that did not verify, in the words of status.h. */
-static ma_status cert_verdict(const struct ma_cert_info *ci, const char *host, struct ma_error *err)
-{
-	if (!ci->present)
-		return ma_fail(err, MA_ERR_CERT_INVALID, "the server sent no certificate");
-	if (ci->verified)
-		return MA_OK;
-	switch (ci->verify_result) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		return ma_fail(err, MA_ERR_CERT_EXPIRED, "it expired on %s (%s)", ci->not_after, ci->subject);
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return ma_fail(err, MA_ERR_CERT_NOT_YET_VALID, "it is valid from %s", ci->not_before);
-	case X509_V_ERR_HOSTNAME_MISMATCH:
-	case X509_V_ERR_IP_ADDRESS_MISMATCH:
-		return ma_fail(err, MA_ERR_CERT_NAME_MISMATCH, "asked for %s, but the certificate covers: %s",
-			       host, ci->sans[0] ? ci->sans : ci->subject);
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		return ma_fail(err, MA_ERR_CERT_SELF_SIGNED, "subject: %s", ci->subject);
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-	case X509_V_ERR_CERT_UNTRUSTED:
-		return ma_fail(err, MA_ERR_CERT_UNTRUSTED, "issued by %s", ci->issuer);
-	default:
-		return ma_fail(err, MA_ERR_CERT_INVALID, "%s", ci->verify_text);
-	}
-}
-
-/* ---- connecting to the address we looked up ---- */
-
-static ma_status tcp_connect(const char *addr, unsigned port, const struct ma_net_opts *net,
-			     int timeout_s, int *out, struct ma_error *err)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	memset(&ss, 0, sizeof ss);
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		sl = sizeof *s4;
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		sl = sizeof *s6;
-	} else {
-		return ma_fail(err, MA_ERR_ARGUMENT, "%s is not an address", addr);
-	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return ma_fail(err, MA_ERR_NETWORK, "socket: %s", strerror(errno));
-	if (net->source_addr && ss.ss_family == AF_INET) {
-		struct sockaddr_in src = { .sin_family = AF_INET };
-		if (inet_pton(AF_INET, net->source_addr, &src.sin_addr) != 1
-		    || bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
-			close(fd);
-			return ma_fail(err, MA_ERR_NETWORK, "cannot use source address %s", net->source_addr);
-		}
-	}
-	ma_status st = MA_OK;
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		if (errno != EINPROGRESS) {
-			int e = errno;
-			st = e == ECONNREFUSED ? MA_ERR_REFUSED
-				: (e == ENETUNREACH || e == EHOSTUNREACH) ? MA_ERR_UNREACHABLE : MA_ERR_NETWORK;
-			close(fd);
-			return ma_fail(err, st, "%s port %u: %s", addr, port, strerror(e));
-		}
-		st = ma_wait_fd(fd, POLLOUT, net->cancel_fd, ma_now_ms() + (int64_t)timeout_s * 1000);
-		int soerr = 0;
-		socklen_t l = sizeof soerr;
-		if (st == MA_ERR_READ_TIMEOUT)
-			st = ma_fail(err, MA_ERR_CONNECT_TIMEOUT, "%s port %u: no answer within %d s",
-				     addr, port, timeout_s);
-		else if (st != MA_OK)
-			st = ma_fail(err, st, "while connecting to %s port %u", addr, port);
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) < 0 || soerr)
-			st = ma_fail(err, soerr == ECONNREFUSED ? MA_ERR_REFUSED : MA_ERR_NETWORK,
-				     "%s port %u: %s", addr, port, strerror(soerr ? soerr : errno));
-		if (st != MA_OK) {
-			close(fd);
-			return st;
-		}
-	}
-	*out = fd;
-	return MA_OK;
-}
-
-/* A connection to a numeric address we resolved ourselves that still
- * checks the certificate against the name the user typed, and that
- * finishes the handshake even when the certificate is bad, so the report
- * can show it (the verdict stops the login, not the look).
- *
- * transport.h has no such call yet, so this builds on ma_conn_from_fd and
- * fills the rest through transport-internal.h. Once transport.c offers
- * ma_conn_open_addr (see the report), this becomes a call to it. */
-static ma_status probe_conn_open(const struct ma_endpoint *ep, const char *addr,
-				 const struct ma_net_opts *net, struct ma_tls *tls, int timeout_s,
-				 struct ma_conn **out, struct ma_error *err)
-{
-	*out = NULL;
-	int fd = -1;
-	ma_status st = tcp_connect(addr, ep->port, net, timeout_s, &fd, err);
-	if (st != MA_OK)
-		return st;
-	struct ma_net_opts o = *net;
-	o.insecure = true;
-	o.timeout_s = timeout_s;
-	struct ma_conn *c = NULL;
-	st = ma_conn_from_fd(fd, &o, &c, err);
-	if (st != MA_OK)
-		return st;
-	snprintf(c->host, sizeof c->host, "%s", ep->host);
-	snprintf(c->addr, sizeof c->addr, "%s", addr);
-	c->port = ep->port;
-	c->ctx = ma_tls_ctx_ref(tls);
-	if (ep->security == MA_SEC_TLS) {
-		st = ma_conn_start_tls(c, err);
-		if (st != MA_OK) {
-			ma_conn_free(c);
-			return st;
-		}
-	}
-	*out = c;
-	return MA_OK;
-}
-
 /* ---- one cell ---- */
 
 struct cell_job {
 	struct ma_probe_cell *cell;
 	const struct ma_probe_request *req;
-	struct ma_tls *tls;
+	struct ma_net_opts net;   /* req->net with the run's TLS settings and timeout */
 	const char *login;
 	const char *alt_login;    /* the full address, tried if login is refused */
 	int timeout_s;
@@ -492,7 +360,7 @@ static void run_session(struct cell_job *j, struct ma_conn *c, const char *login
 	cell->tls_ok = ci && ci->present;
 	if (ci)
 		cell->cert = *ci;
-	st = cert_verdict(&cell->cert, cell->ep.host, &cell->err);
+	st = ma_conn_cert_verdict(c, &cell->err);
 	cell->cert_ok = st == MA_OK;
 	cell->status = st;
 	if (st == MA_OK && pw && login && *login) {
@@ -526,8 +394,7 @@ static void run_cell(struct cell_job *j, const char *login)
 	struct ma_conn *c = NULL;
 	for (size_t i = 0; cell->dns_ok && i < cell->dns.n_addrs; i++) {
 		struct ma_error e = { 0 };
-		ma_status st = probe_conn_open(&cell->ep, cell->dns.addrs[i], &j->req->net, j->tls,
-					       j->timeout_s, &c, &e);
+		ma_status st = ma_conn_open_addr(&cell->ep, cell->dns.addrs[i], &j->net, &c, &e);
 		/* a TLS failure means TCP worked: that address is the answer */
 		if (st == MA_OK || (st != MA_ERR_REFUSED && st != MA_ERR_UNREACHABLE
 				    && st != MA_ERR_CONNECT_TIMEOUT && st != MA_ERR_NETWORK)) {
@@ -964,8 +831,11 @@ ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_resul
 	pthread_t tid[MA_PROBE_NSLOTS];
 	bool started[MA_PROBE_NSLOTS] = { false };
 	const char *alt = r->address[0] && !strchr(r->login, '@') ? r->address : NULL;
+	struct ma_net_opts net = req->net;
+	net.tls = tls;
+	net.timeout_s = timeout_s;
 	for (size_t i = 0; i < r->n_cells; i++) {
-		jobs[i] = (struct cell_job){ &r->cells[i], req, tls, r->login[0] ? r->login : NULL, alt, timeout_s };
+		jobs[i] = (struct cell_job){ &r->cells[i], req, net, r->login[0] ? r->login : NULL, alt, timeout_s };
 		if (!r->cells[i].ep.host[0]) {
 			r->cells[i].status = ma_fail(&r->cells[i].err, MA_ERR_ARGUMENT, "no server name");
 			continue;

@@ -40,6 +40,7 @@ struct ma_conn {
 	} guard;
 
 	struct ma_cert_info cert;
+	struct ma_error verdict;  /* the certificate's (tls.c), once a handshake ran */
 	ma_status last_error;
 	char last_detail[256];
 };

@@ -686,6 +686,65 @@ static void tls_insecure_accepts_but_says_unverified(void **state)
 	assert_non_null(strstr(ci.subject, "untrusted"));
 }
 
+/* The doctor's look (ma_conn_open_addr): connects to the address it was
+ * given, names the host, finishes the handshake whatever the certificate,
+ * and keeps the verdict, which is the very sentence a checked connection
+ * fails with. */
+static void look_at_address_keeps_the_verdict(void **state)
+{
+	(void)state;
+	const struct keycert *kcs[] = { &good, &untrusted, &wrongname, &expired, &selfsigned };
+	for (size_t i = 0; i < sizeof kcs / sizeof kcs[0]; i++) {
+		struct ma_error checked = { 0 }, looked = { 0 }, verdict = { 0 };
+		ma_status want = tls_attempt(kcs[i], "localhost", false, &checked, NULL);
+		struct server s;
+		server_start(&s, SRV_TLS, kcs[i]);
+		struct ma_net_opts o = opts_default();
+		struct ma_endpoint ep = endpoint("localhost", s.port, MA_SEC_TLS);
+		struct ma_conn *c = NULL;
+		assert_int_equal(ma_conn_open_addr(&ep, "127.0.0.1", &o, &c, &looked), MA_OK);
+		assert_true(ma_conn_is_tls(c));
+		assert_true(ma_conn_cert(c)->present);
+		assert_int_equal(ma_conn_cert_verdict(c, &verdict), want);
+		assert_int_equal(verdict.status, want);
+		assert_string_equal(verdict.detail, want == MA_OK ? "" : checked.detail);
+		note(&verdict);
+		ma_conn_free(c);
+		server_stop(&s);
+	}
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_cert_verdict(NULL, &err), MA_ERR_CERT_INVALID);
+	assert_string_equal(err.detail, "the server sent no certificate");
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("localhost", 993, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_open_addr(&ep, "localhost", &o, &c, &err), MA_ERR_ARGUMENT);
+	assert_null(c);
+	assert_string_equal(err.detail, "localhost is not an address");
+}
+
+static void look_at_closed_port_names_the_address(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	close(fd);  /* nothing listens there now */
+
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("mail.example.test", ntohs(a.sin_port), MA_SEC_STARTTLS);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open_addr(&ep, "127.0.0.1", &o, &c, &err), MA_ERR_REFUSED);
+	assert_null(c);
+	note(&err);
+	char want[64];
+	snprintf(want, sizeof want, "127.0.0.1 port %u: ", ep.port);
+	assert_int_equal(strncmp(err.detail, want, strlen(want)), 0);
+}
+
 static void tls_to_closing_server(void **state)
 {
 	(void)state;
@@ -1443,6 +1502,8 @@ int main(void)
 		cmocka_unit_test(tls_expired),
 		cmocka_unit_test(tls_self_signed),
 		cmocka_unit_test(tls_insecure_accepts_but_says_unverified),
+		cmocka_unit_test(look_at_address_keeps_the_verdict),
+		cmocka_unit_test(look_at_closed_port_names_the_address),
 		cmocka_unit_test(tls_to_closing_server),
 		cmocka_unit_test(tls_to_plain_port),
 		cmocka_unit_test(bad_ca_file_is_a_setting_error),
