@@ -10,10 +10,8 @@
 #include <strings.h>
 #include <time.h>
 
-#include "mail/imap.h"
-#include "mail/pop3.h"
+#include "mail/session.h"
 #include "mail/session_util.h"
-#include "mail/smtp.h"
 
 #define DEFAULT_TIMEOUT_S 10
 #define EXPIRES_SOON_DAYS 21
@@ -321,19 +319,11 @@ static void run_session(struct cell_job *j, struct ma_conn *c, const char *login
 	const char *pw = j->req->password;
 	char label[272];
 	snprintf(label, sizeof label, "%s:%u", cell->ep.host, cell->ep.port);
-	struct ma_imap *im = NULL;
-	struct ma_pop3 *po = NULL;
-	struct ma_smtp *sm = NULL;
-	const struct ma_cert_info *ci = NULL;
-	ma_status st;
+	struct ma_session *s = NULL;
 	/* insecure = false: the sessions themselves never send a password
 	 * in plain text; the certificate gate is below. */
-	if (cell->proto == MA_PROTO_IMAP)
-		st = ma_imap_open_conn(c, label, cell->ep.security, false, NULL, &im, &cell->err);
-	else if (cell->proto == MA_PROTO_POP3)
-		st = ma_pop3_open_conn(c, label, cell->ep.security, false, NULL, &po, &cell->err);
-	else
-		st = ma_smtp_open_conn(c, label, cell->ep.security, &sm, &cell->err);
+	ma_status st = ma_session_open_conn(cell->proto, c, label, cell->ep.security, false, NULL, &s,
+					    &cell->err);
 	cell->status = st;
 	cell->greeting_ok = st == MA_OK || st == MA_ERR_STARTTLS_MISSING || st == MA_ERR_STARTTLS_INJECTION
 		|| st == MA_ERR_TLS_HANDSHAKE;
@@ -341,37 +331,18 @@ static void run_session(struct cell_job *j, struct ma_conn *c, const char *login
 		&& cell->greeting_ok;
 	if (st != MA_OK)
 		return;
-	if (im) {
-		ci = ma_imap_cert(im);
-		snprintf(cell->caps, sizeof cell->caps, "%s", ma_imap_caps(im));
-	} else if (po) {
-		static const char *const names[] = { "USER", "SASL", "STLS", "UIDL", "TOP", "RESP-CODES",
-			"AUTH-RESP-CODE", "PIPELINING", "LOGIN-DELAY", "EXPIRE" };
-		size_t o = 0;
-		ci = ma_pop3_cert(po);
-		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-			if (ma_pop3_has_capa(po, names[i]))
-				o += (size_t)snprintf(cell->caps + o, sizeof cell->caps - o, "%s%s",
-						      o ? " " : "", names[i]);
-	} else {
-		ci = ma_smtp_cert(sm);
-		snprintf(cell->caps, sizeof cell->caps, "%s", ma_smtp_caps(sm));
-	}
+	ma_session_caps(s, cell->caps, sizeof cell->caps);
+	const struct ma_cert_info *ci = ma_session_cert(s);
 	cell->tls_ok = ci && ci->present;
 	if (ci)
 		cell->cert = *ci;
-	st = ma_conn_cert_verdict(c, &cell->err);
+	st = ma_session_cert_verdict(s, &cell->err);
 	cell->cert_ok = st == MA_OK;
 	cell->status = st;
 	if (st == MA_OK && pw && login && *login) {
 		cell->login_tried = true;
 		struct ma_error lerr = { 0 };
-		if (im)
-			st = ma_imap_login(im, login, pw, &lerr);
-		else if (po)
-			st = ma_pop3_login(po, login, pw, &lerr);
-		else
-			st = ma_smtp_login(sm, login, pw, &lerr);
+		st = ma_session_login(s, login, pw, &lerr);
 		cell->login_status = st;
 		cell->login_ok = st == MA_OK;
 		if (st != MA_OK) {
@@ -379,9 +350,7 @@ static void run_session(struct cell_job *j, struct ma_conn *c, const char *login
 			cell->err = lerr;
 		}
 	}
-	ma_imap_close(im);
-	ma_pop3_close(po);
-	ma_smtp_close(sm);
+	ma_session_close(s);
 }
 
 /* DNS, then TCP to each address until one answers, then the session. */

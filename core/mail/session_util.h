@@ -26,13 +26,6 @@ bool ma_credential_ok(const char *s);
  * OPENSSL_cleanse and free. NULL on ENOMEM. */
 char *ma_sasl_plain_command(const char *prefix, const char *login, const char *password);
 
-/* After a STARTTLS/STLS "OK": refuses if the server already sent bytes
- * behind the reply (they would be read as if protected, CVE-2020-15953),
- * then runs the TLS handshake on the same socket and swaps stream's low
- * driver for a TLS one. */
-ma_status ma_session_upgrade(mailstream *stream, struct ma_conn *conn, const char *host,
-			     struct ma_error *err);
-
 /* Reading a reply straight out of a mailstream's buffer, for our own
  * readers of bulk replies (POP3 UIDL and LIST). mailstream_read copies
  * what it returns and then moves the rest of its buffer down, on every
