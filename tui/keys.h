@@ -1,10 +1,14 @@
 /* Every key of the full-screen program, in ONE list: the request enum, the
- * key-to-request lookup and the help screen are all generated from it, so
- * a key cannot work without being documented or be documented without
- * working.
+ * key-to-request lookup, the help screen and the hint bars are all
+ * generated from it (keys.c), so a key cannot work without being
+ * documented, be documented without working, or be renamed in one place
+ * and not the others.
  *
- * X(request, "keys as shown", "what it does", key1, key2, key3)
- * Keys are characters, or KC(KEY_...) for curses key codes; 0 = unused. */
+ * X(request, "keys as shown", "hint", "what it does", key1, key2, key3)
+ * "keys as shown" names the keys, separated by ", " ("?, F1"); a hint bar
+ * shows one of those names. "hint" is the word a hint bar puts after the
+ * key ("q quit"), "" where every bar says its own. Keys are characters,
+ * or KC(KEY_...) for curses key codes; 0 = unused. */
 #ifndef MA_TUI_KEYS_H
 #define MA_TUI_KEYS_H
 
@@ -14,34 +18,34 @@
 #define CTRL_(c) ((c) & 0x1f)
 
 #define MA_KEY_LIST(X) \
-	X(REQ_UP,        "Up, k",          "Move up (Findings: previous finding)", KC(KEY_UP), 'k', 0) \
-	X(REQ_DOWN,      "Down, j",        "Move down (Findings: next finding)", KC(KEY_DOWN), 'j', 0) \
-	X(REQ_PGUP,      "PgUp, b",        "Scroll up one page", KC(KEY_PPAGE), 'b', 0) \
-	X(REQ_PGDN,      "PgDn, Space",    "Scroll down one page", KC(KEY_NPAGE), ' ', 0) \
-	X(REQ_HOME,      "Home, g",        "Go to the top", KC(KEY_HOME), 'g', 0) \
-	X(REQ_END,       "End, G",         "Go to the bottom", KC(KEY_END), 'G', 0) \
-	X(REQ_ENTER,     "Enter",          "Open the selected item (History: what that audit found); on the start screen: start the audit", '\n', '\r', KC(KEY_ENTER)) \
-	X(REQ_NEXT,      "Tab",            "Next view; on the start screen: next field", '\t', 0, 0) \
-	X(REQ_PREV,      "Shift-Tab",      "Previous view or field", KC(KEY_BTAB), 0, 0) \
-	X(REQ_VIEW1,     "1",              "Findings: what was found, most severe first", '1', 0, 0) \
-	X(REQ_VIEW2,     "2",              "Folders: messages, unseen and size per folder", '2', 0, 0) \
-	X(REQ_VIEW3,     "3",              "IMAP vs POP3: what a POP3 device sees", '3', 0, 0) \
-	X(REQ_VIEW4,     "4",              "Connection: the port test (p), encryption and certificates", '4', 0, 0) \
-	X(REQ_VIEW5,     "5",              "History: earlier audits of this mailbox", '5', 0, 0) \
-	X(REQ_VIEW6,     "6",              "Report: the text report, as exported", '6', 0, 0) \
-	X(REQ_SEARCH,    "/",              "Search in the current view", '/', 0, 0) \
-	X(REQ_FIND_NEXT, "n",              "Next match", 'n', 0, 0) \
-	X(REQ_FIND_PREV, "N",              "Previous match", 'N', 0, 0) \
-	X(REQ_EXPORT,    "e",              "Export the report to a file", 'e', 0, 0) \
-	X(REQ_AGAIN,     "r",              "Audit again", 'r', 0, 0) \
-	X(REQ_ACK,       "A",              "Findings: acknowledge the lost mail on record, once recovered or accepted (asks first); later audits report only new losses", 'A', 0, 0) \
-	X(REQ_PROBE,     "p",              "Test every port and security: IMAP 993/143, POP3 995/110, SMTP 465/587; the result is in view 4", 'p', 0, 0) \
-	X(REQ_HELP,      "?, F1",          "Show or close this help", '?', KC(KEY_F(1)), 0) \
-	X(REQ_REDRAW,    "Ctrl-L",         "Redraw the screen", CTRL_('l'), 0, 0) \
-	X(REQ_BACK,      "Esc",            "Back (History: from an audit's findings to the list); cancels a running audit or port test", 27, 0, 0) \
-	X(REQ_QUIT,      "q",              "Quit (asks first while an audit runs); in an audit's findings: back to the list", 'q', 0, 0)
+	X(REQ_UP,        "Up, k",          "",            "Move up (Findings: previous finding)", KC(KEY_UP), 'k', 0) \
+	X(REQ_DOWN,      "Down, j",        "",            "Move down (Findings: next finding)", KC(KEY_DOWN), 'j', 0) \
+	X(REQ_PGUP,      "PgUp, b",        "",            "Scroll up one page", KC(KEY_PPAGE), 'b', 0) \
+	X(REQ_PGDN,      "PgDn, Space",    "",            "Scroll down one page", KC(KEY_NPAGE), ' ', 0) \
+	X(REQ_HOME,      "Home, g",        "",            "Go to the top", KC(KEY_HOME), 'g', 0) \
+	X(REQ_END,       "End, G",         "",            "Go to the bottom", KC(KEY_END), 'G', 0) \
+	X(REQ_ENTER,     "Enter",          "",            "Open the selected item (History: what that audit found); on the start screen: start the audit", '\n', '\r', KC(KEY_ENTER)) \
+	X(REQ_NEXT,      "Tab",            "view",        "Next view; on the start screen: next field", '\t', 0, 0) \
+	X(REQ_PREV,      "Shift-Tab",      "",            "Previous view or field", KC(KEY_BTAB), 0, 0) \
+	X(REQ_VIEW1,     "1",              "",            "Findings: what was found, most severe first", '1', 0, 0) \
+	X(REQ_VIEW2,     "2",              "",            "Folders: messages, unseen and size per folder", '2', 0, 0) \
+	X(REQ_VIEW3,     "3",              "",            "IMAP vs POP3: what a POP3 device sees", '3', 0, 0) \
+	X(REQ_VIEW4,     "4",              "",            "Connection: the port test (p), encryption and certificates", '4', 0, 0) \
+	X(REQ_VIEW5,     "5",              "",            "History: earlier audits of this mailbox", '5', 0, 0) \
+	X(REQ_VIEW6,     "6",              "",            "Report: the text report, as exported", '6', 0, 0) \
+	X(REQ_SEARCH,    "/",              "search",      "Search in the current view", '/', 0, 0) \
+	X(REQ_FIND_NEXT, "n",              "",            "Next match", 'n', 0, 0) \
+	X(REQ_FIND_PREV, "N",              "",            "Previous match", 'N', 0, 0) \
+	X(REQ_EXPORT,    "e",              "export",      "Export the report to a file", 'e', 0, 0) \
+	X(REQ_AGAIN,     "r",              "again",       "Audit again", 'r', 0, 0) \
+	X(REQ_ACK,       "A",              "acknowledge", "Findings: acknowledge the lost mail on record, once recovered or accepted (asks first); later audits report only new losses", 'A', 0, 0) \
+	X(REQ_PROBE,     "p",              "test ports",  "Test every port and security: IMAP 993/143, POP3 995/110, SMTP 465/587; the result is in view 4", 'p', 0, 0) \
+	X(REQ_HELP,      "?, F1",          "help",        "Show or close this help", '?', KC(KEY_F(1)), 0) \
+	X(REQ_REDRAW,    "Ctrl-L",         "",            "Redraw the screen", CTRL_('l'), 0, 0) \
+	X(REQ_BACK,      "Esc",            "",            "Back (History: from an audit's findings to the list); cancels a running audit or port test", 27, 0, 0) \
+	X(REQ_QUIT,      "q",              "quit",        "Quit (asks first while an audit runs); in an audit's findings: back to the list", 'q', 0, 0)
 
-#define MA_KEY_ENUM(req, label, help, k1, k2, k3) req,
+#define MA_KEY_ENUM(req, label, hint, help, k1, k2, k3) req,
 enum ma_request { REQ_NONE, MA_KEY_LIST(MA_KEY_ENUM) REQ_COUNT };
 #undef MA_KEY_ENUM
 

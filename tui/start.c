@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/text.h"
 #include "credentials.h"
 #include "tui_int.h"
 
@@ -145,10 +146,8 @@ int start_key(struct ui *ui, int key, enum ma_request req)
 			f->chosen = NULL;
 		if (key == KC(KEY_BACKSPACE) || key == 127 || key == 8) {
 			/* Back over a whole UTF-8 character. */
-			while (len > 0 && ((unsigned char)t[len - 1] & 0xc0) == 0x80)
-				t[--len] = '\0';
-			if (len > 0)
-				t[--len] = '\0';
+			size_t keep = ma_utf8_back(t, len);
+			memset(t + keep, 0, len - keep);
 			f->edited[fi] = true;
 			if (fi == F_ADDR)
 				prefill_from_address(f);
@@ -160,22 +159,11 @@ int start_key(struct ui *ui, int key, enum ma_request req)
 			return R_DRAW;
 		}
 		if (key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE)) {
-			char mb[8];
-			int n = 0;
-			unsigned c = (unsigned)key;
-			if (c < 0x80)
-				mb[n++] = (char)c;
-			else if (c < 0x800)
-				mb[n++] = (char)(0xc0 | c >> 6), mb[n++] = (char)(0x80 | (c & 0x3f));
-			else if (c < 0x10000)
-				mb[n++] = (char)(0xe0 | c >> 12), mb[n++] = (char)(0x80 | ((c >> 6) & 0x3f)),
-				mb[n++] = (char)(0x80 | (c & 0x3f));
-			else
-				mb[n++] = (char)(0xf0 | c >> 18), mb[n++] = (char)(0x80 | ((c >> 12) & 0x3f)),
-				mb[n++] = (char)(0x80 | ((c >> 6) & 0x3f)), mb[n++] = (char)(0x80 | (c & 0x3f));
-			if (len + (size_t)n < sizeof f->field[0]) {
-				memcpy(t + len, mb, (size_t)n);
-				t[len + (size_t)n] = '\0';
+			char mb[4];
+			size_t n = ma_utf8_encode((uint32_t)key, mb);
+			if (len + n < sizeof f->field[0]) {
+				memcpy(t + len, mb, n);
+				t[len + n] = '\0';
 			}
 			f->edited[fi] = true;
 			if (fi == F_ADDR)
@@ -277,8 +265,11 @@ void start_draw(struct ui *ui)
 			cur_y = y, cur_x = 2 + lw + used;
 	}
 	y++;
-	if (y < ui->rows - 1)
-		text_put(y, 2, w - 2, "Tab: next field   Enter: start   Esc: quit   F1: help");
+	if (y < ui->rows - 1) {
+		char hint[200];
+		key_hint(HINT_START, hint, sizeof hint);
+		text_put(y, 2, w - 2, hint);
+	}
 	if (y + 1 < ui->rows - 1)
 		text_put(y + 1, 2, w - 2, "An empty POP3 server skips POP3.");
 	ui->cur_y = cur_y, ui->cur_x = cur_x;

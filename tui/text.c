@@ -1,5 +1,6 @@
-/* Line lists, UTF-8 aware widths and wrapping, and the one function that
- * puts text on the screen. */
+/* Line lists, display widths and wrapping (text.h's decoder and row
+ * breaker, measured in screen columns), and the one function that puts
+ * text on the screen. */
 #include <curses.h>
 #include <langinfo.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <strings.h>
 #include <wchar.h>
 
+#include "base/text.h"
 #include "tui_int.h"
 
 static bool utf8_mode;
@@ -23,33 +25,15 @@ void text_set_utf8(bool on)
 	utf8_mode = on;
 }
 
-/* Decodes one code point; invalid bytes come back as U+FFFD, one byte. */
-static size_t u8_next(const char *s, unsigned *cp)
+/* The code point at s (NUL-terminated); an ill-formed byte is U+FFFD. */
+static size_t next_cp(const char *s, uint32_t *cp)
 {
-	const unsigned char *p = (const unsigned char *)s;
-	if (p[0] < 0x80) {
-		*cp = p[0];
-		return 1;
-	}
-	int n = p[0] >= 0xf0 && p[0] < 0xf5 ? 4 : p[0] >= 0xe0 ? 3 : p[0] >= 0xc2 && p[0] < 0xe0 ? 2 : 0;
-	if (n == 0)
-		goto bad;
-	unsigned c = p[0] & (0x7f >> n);
-	for (int i = 1; i < n; i++) {
-		if ((p[i] & 0xc0) != 0x80)
-			goto bad;
-		c = c << 6 | (p[i] & 0x3f);
-	}
-	*cp = c;
-	return (size_t)n;
-bad:
-	*cp = 0xfffd;
-	return 1;
+	return ma_utf8_decode(s, strnlen(s, 4), cp);
 }
 
-static int cp_cols(unsigned cp)
+static int cp_cols(uint32_t cp)
 {
-	if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0))
+	if (ma_cp_control(cp))
 		return 1; /* shown as '?' */
 	if (cp < 0x80 || !utf8_mode)
 		return 1;
@@ -60,9 +44,9 @@ static int cp_cols(unsigned cp)
 int text_cols(const char *s)
 {
 	int cols = 0;
-	unsigned cp;
+	uint32_t cp;
 	while (*s) {
-		s += u8_next(s, &cp);
+		s += next_cp(s, &cp);
 		cols += cp_cols(cp);
 	}
 	return cols;
@@ -71,14 +55,14 @@ int text_cols(const char *s)
 int text_put(int y, int x, int maxcols, const char *s)
 {
 	int cols = 0;
-	unsigned cp;
+	uint32_t cp;
 	move(y, x);
 	while (*s && cols < maxcols) {
-		size_t n = u8_next(s, &cp);
+		size_t n = next_cp(s, &cp);
 		int w = cp_cols(cp);
 		if (cols + w > maxcols)
 			break;
-		if (cp < 0x20 || (cp >= 0x7f && cp < 0xa0) || cp == 0xfffd ||
+		if (ma_cp_control(cp) || cp == 0xfffd ||
 		    (cp >= 0x80 && !utf8_mode) || (w == 0 && cols == 0))
 			addch('?');
 		else
@@ -95,9 +79,9 @@ void text_cell(char *out, size_t outsize, const char *s, int width, bool right)
 	char cut[1024];
 	size_t o = 0;
 	int cols = 0;
-	unsigned cp;
+	uint32_t cp;
 	while (*s && o + 5 < sizeof cut) {
-		size_t n = u8_next(s, &cp);
+		size_t n = next_cp(s, &cp);
 		int w = cp_cols(cp);
 		if (cols + w > width)
 			break;
@@ -114,25 +98,6 @@ void text_cell(char *out, size_t outsize, const char *s, int width, bool right)
 		snprintf(out, outsize, "%*s%s", pad, "", cut);
 	else
 		snprintf(out, outsize, "%s%*s", cut, pad, "");
-}
-
-void text_size(char *out, size_t outsize, uint64_t b)
-{
-	if (b < 1024)
-		snprintf(out, outsize, "%llu B", (unsigned long long)b);
-	else if (b < 1024 * 1024)
-		snprintf(out, outsize, "%.1f KB", b / 1024.0);
-	else if (b < 1024ull * 1024 * 1024)
-		snprintf(out, outsize, "%.1f MB", b / (1024.0 * 1024));
-	else
-		snprintf(out, outsize, "%.1f GB", b / (1024.0 * 1024 * 1024));
-}
-
-void text_date(char *out, size_t outsize, time_t t)
-{
-	struct tm tm;
-	if (t <= 0 || !gmtime_r(&t, &tm) || !strftime(out, outsize, "%Y-%m-%d %H:%M", &tm))
-		snprintf(out, outsize, "-");
 }
 
 const char *text_find(const char *hay, const char *needle)
@@ -178,42 +143,23 @@ void lines_addf(struct lines *L, int attr, int item, const char *fmt, ...)
 	lines_add(L, attr, item, buf);
 }
 
-/* Wraps one paragraph without '\n'. */
+/* Wraps one paragraph without '\n', by the screen's rule (text.h). */
 static void wrap_para(struct lines *L, int attr, int item, int indent, int width, const char *p)
 {
 	int avail = width - indent;
-	if (avail < 10)
-		avail = 10;
+	if (avail < MA_WRAP_MIN)
+		avail = MA_WRAP_MIN;
 	char buf[2048];
+	size_t len = strlen(p);
 	do {
-		/* Take as many code points as fit, then back up to a space. */
-		const char *s = p, *brk = NULL;
-		int cols = 0;
-		unsigned cp;
-		while (*s) {
-			size_t n = u8_next(s, &cp);
-			int w = cp_cols(cp);
-			if (cols + w > avail)
-				break;
-			if (cp == ' ')
-				brk = s;
-			cols += w;
-			s += n;
-		}
-		const char *end = s, *next = s;
-		if (*s && brk && brk > p) {
-			end = brk;
-			next = brk + 1;
-		}
-		size_t len = (size_t)(end - p);
-		if (len > sizeof buf - 200)
-			len = sizeof buf - 200;
-		snprintf(buf, sizeof buf, "%*s%.*s", indent, "", (int)len, p);
+		size_t next, end = ma_wrap_row(p, len, (size_t)avail, cp_cols, MA_WRAP_SCREEN, &next);
+		if (end > sizeof buf - 200)
+			end = sizeof buf - 200;
+		snprintf(buf, sizeof buf, "%*s%.*s", indent, "", (int)end, p);
 		lines_add(L, attr, item, buf);
-		p = next;
-		while (*p == ' ')
-			p++;
-	} while (*p);
+		p += next;
+		len -= next;
+	} while (len);
 }
 
 void lines_wrap(struct lines *L, int attr, int item, int indent, int width, const char *text)

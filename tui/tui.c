@@ -24,57 +24,13 @@
 #include "audit/findings.h"
 #include "audit/ledger.h"
 #include "audit/report.h"
+#include "base/text.h"
 #include "tui_int.h"
 
 static int sig_pipe[2] = { -1, -1 };
 static bool curses_on;
 
-/* --- keys ------------------------------------------------------------------ */
-
-static const struct key_entry {
-	enum ma_request req;
-	const char *label, *help;
-	int keys[3];
-} key_table[] = {
-#define MA_KEY_ENTRY(req, label, help, k1, k2, k3) { req, label, help, { k1, k2, k3 } },
-	MA_KEY_LIST(MA_KEY_ENTRY)
-#undef MA_KEY_ENTRY
-};
-
-static enum ma_request key_request(int key)
-{
-	for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++)
-		for (int k = 0; k < 3; k++)
-			if (key_table[i].keys[k] && key_table[i].keys[k] == key)
-				return key_table[i].req;
-	return REQ_NONE;
-}
-
-static void help_lines(struct lines *L, int w)
-{
-	lines_add(L, ATTR_BOLD, -1, "Keys");
-	for (size_t i = 0; i < sizeof key_table / sizeof key_table[0]; i++) {
-		/* The description wraps under itself, clear of the key column. */
-		struct lines tmp = { 0 };
-		lines_wrap(&tmp, ATTR_NONE, -1, 0, w - 13, key_table[i].help);
-		for (size_t j = 0; j < tmp.n; j++)
-			lines_addf(L, ATTR_NONE, -1, "%-12s %s", j ? "" : key_table[i].label, tmp.v[j].text);
-		lines_clear(&tmp);
-		free(tmp.v);
-	}
-	lines_add(L, ATTR_NONE, -1, "");
-	lines_wrap(L, ATTR_NONE, -1, 0, w, "mailaudit only reads: it never deletes, moves or marks "
-		   "mail. Esc, q or ? closes this help.");
-}
-
 /* --- small helpers ------------------------------------------------------------- */
-
-static long long now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 void ui_set_status(struct ui *ui, bool error, const char *fmt, ...)
 {
@@ -156,7 +112,6 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 		ui->screen = ui->result ? SCR_RESULTS : SCR_START;
 		return R_DRAW | R_FULL;
 	}
-	ui->running = true;
 	ui->screen = SCR_PROGRESS;
 	ui->help = false;
 	ui->prompt = PROMPT_NONE;
@@ -164,7 +119,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	memset(ui->done, 0, sizeof ui->done);
 	memset(ui->total, 0, sizeof ui->total);
 	memset(ui->what, 0, sizeof ui->what);
-	ui->started_ms = now_ms();
+	ui->started_ms = ma_now_ms();
 	ui->elapsed_s = 0;
 	ui->status[0] = '\0';
 	return R_DRAW | R_FULL;
@@ -199,7 +154,6 @@ static int audit_finished(struct ui *ui)
 {
 	struct ma_worker *w = &ui->worker;
 	ma_worker_join(w);
-	ui->running = false;
 	if (w->status != MA_OK || !w->result) {
 		char buf[700];
 		ma_error_format(&w->err, buf, sizeof buf);
@@ -220,7 +174,7 @@ static int audit_finished(struct ui *ui)
 	if (ma_report_text(ui->result, &ui->report, &err) != MA_OK)
 		ui->report = NULL;
 	ui->screen = SCR_RESULTS;
-	ui->view = 0;
+	ui->view = VIEW_FINDINGS;
 	memset(ui->top, 0, sizeof ui->top);
 	memset(ui->cursor, 0, sizeof ui->cursor);
 	ui->match = -1;
@@ -232,7 +186,6 @@ static int audit_finished(struct ui *ui)
 static int cancel_audit(struct ui *ui)
 {
 	ma_worker_cancel(&ui->worker);
-	ui->running = false;
 	ui_set_status(ui, false, "Audit cancelled.");
 	ui->screen = ui->result ? SCR_RESULTS : SCR_START;
 	if (ui->screen == SCR_START)
@@ -244,13 +197,13 @@ static int cancel_audit(struct ui *ui)
 
 /* p: the doctor for the audited account, with the audit's password source.
  * A typed password was wiped after the audit; rather than ask for it again
- * the test runs without a login, and view 4 says so. */
+ * the test runs without a login, and the Connection view says so. */
 static int start_probe(struct ui *ui)
 {
 	const struct ma_tui_args *a = ui->args;
 	struct ma_error err = { 0 };
 	char *password = NULL;
-	if (ui->running) {
+	if (ui->worker.job != MA_JOB_NONE) {
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
@@ -277,12 +230,11 @@ static int start_probe(struct ui *ui)
 		ui_set_status(ui, true, "The connection test could not start: %s", buf);
 		return R_DRAW;
 	}
-	ui->running = ui->probing = true;
-	ui->started_ms = now_ms();
+	ui->started_ms = ma_now_ms();
 	ui->elapsed_s = 0;
 	ui->status[0] = '\0';
-	ui->view = 3;
-	ui->top[3] = 0;
+	ui->view = VIEW_CONNECTION;
+	ui->top[VIEW_CONNECTION] = 0;
 	ui->match = -1;
 	return R_DRAW | R_REBUILD;
 }
@@ -291,7 +243,6 @@ static int probe_finished(struct ui *ui)
 {
 	struct ma_worker *w = &ui->worker;
 	ma_worker_join(w);
-	ui->running = ui->probing = false;
 	ui->lines_dirty = true;
 	if (w->status != MA_OK || !w->probe_result) {
 		char buf[700];
@@ -309,8 +260,8 @@ static int probe_finished(struct ui *ui)
 	size_t ok = 0;
 	for (size_t i = 0; i < ui->probe->n_cells; i++)
 		ok += ui->probe->cells[i].status == MA_OK;
-	ui->view = 3;
-	ui->top[3] = 0;
+	ui->view = VIEW_CONNECTION;
+	ui->top[VIEW_CONNECTION] = 0;
 	ui->match = -1;
 	ui_set_status(ui, false, "Connection test done in %.1f s: %zu of %zu combinations work.",
 		      (double)ui->probe->elapsed_ms / 1000.0, ok, ui->probe->n_cells);
@@ -320,7 +271,6 @@ static int probe_finished(struct ui *ui)
 static int cancel_probe(struct ui *ui)
 {
 	ma_worker_cancel(&ui->worker);
-	ui->running = ui->probing = false;
 	ui_set_status(ui, false, "Connection test cancelled.");
 	return R_DRAW | R_REBUILD;
 }
@@ -329,9 +279,10 @@ static int worker_event(struct ui *ui)
 {
 	struct ma_worker_msg m;
 	int react = R_NONE;
-	while (ui->running && ma_worker_read(&ui->worker, &m)) {
+	while (ui->worker.job != MA_JOB_NONE && ma_worker_read(&ui->worker, &m)) {
 		if (m.kind == MA_WMSG_DONE)
-			return react | (ui->probing ? probe_finished(ui) : audit_finished(ui));
+			return react | (ui->worker.job == MA_JOB_PROBE ? probe_finished(ui)
+								       : audit_finished(ui));
 		if (m.step > MA_STEP_DONE)
 			continue;
 		if ((int)m.step > ui->step)
@@ -449,11 +400,11 @@ static void open_prompt(struct ui *ui, enum prompt_kind k, const char *initial)
 static int ack_request(struct ui *ui)
 {
 	const struct ma_audit_result *r = ui->result;
-	if (ui->view != 0) {
+	if (ui->view != VIEW_FINDINGS) {
 		ui_set_status(ui, false, "A acknowledges lost mail in the Findings view: press 1, then A.");
 		return R_DRAW;
 	}
-	if (ui->running && !ui->probing) {
+	if (ui->worker.job == MA_JOB_AUDIT) {
 		ui_set_status(ui, false, "Busy: an audit is running; acknowledge once it has finished.");
 		return R_DRAW;
 	}
@@ -470,7 +421,7 @@ static int ack_request(struct ui *ui)
 		return R_DRAW;
 	}
 	char when[32], q[200];
-	text_date(when, sizeof when, oldest);
+	ma_fmt_time_or(oldest, when, "-");
 	snprintf(q, sizeof q, "Acknowledge %llu lost message%s found since %s? (y/n) ",
 		 (unsigned long long)n, n == 1 ? "" : "s", when);
 	open_prompt(ui, PROMPT_ACK, q);
@@ -501,8 +452,8 @@ static int ack_confirmed(struct ui *ui)
 	if (analysed && ma_report_text(r, &ui->report, &err) != MA_OK)
 		ui->report = NULL;
 	ui_history_close(ui);
-	ui->cursor[0] = 0;
-	ui->top[0] = 0;
+	ui->cursor[VIEW_FINDINGS] = 0;
+	ui->top[VIEW_FINDINGS] = 0;
 	ui->match = -1;
 	ui->lines_dirty = true;
 	if (!analysed)
@@ -527,8 +478,7 @@ static int prompt_key(struct ui *ui, int key, enum ma_request req)
 	}
 	if (k == PROMPT_QUIT) {
 		if (key == 'y' || key == 'Y') {
-			if (ui->running)
-				ma_worker_cancel(&ui->worker), ui->running = false;
+			ma_worker_cancel(&ui->worker);
 			return R_QUIT;
 		}
 		ui->prompt = PROMPT_NONE;
@@ -551,10 +501,7 @@ static int prompt_key(struct ui *ui, int key, enum ma_request req)
 		return R_DRAW;
 	}
 	if (key == KC(KEY_BACKSPACE) || key == 127 || key == 8) {
-		while (len > 0 && ((unsigned char)ui->prompt_buf[len - 1] & 0xc0) == 0x80)
-			ui->prompt_buf[--len] = '\0';
-		if (len > 0)
-			ui->prompt_buf[--len] = '\0';
+		ui->prompt_buf[ma_utf8_back(ui->prompt_buf, len)] = '\0';
 		return R_DRAW;
 	}
 	if (key == CTRL_('u')) {
@@ -596,7 +543,7 @@ static int help_key(struct ui *ui, enum ma_request req)
 static int quit_request(struct ui *ui)
 {
 	/* A connection test loses nothing when stopped: no question. */
-	if (!ui->running || ui->probing)
+	if (ui->worker.job != MA_JOB_AUDIT)
 		return R_QUIT;
 	open_prompt(ui, PROMPT_QUIT, "");
 	return R_DRAW;
@@ -614,7 +561,7 @@ static int progress_key(struct ui *ui, enum ma_request req)
 
 static int set_view(struct ui *ui, int v)
 {
-	ui->view = (v % MA_NVIEWS + MA_NVIEWS) % MA_NVIEWS;
+	ui->view = (enum ui_view)((v % MA_NVIEWS + MA_NVIEWS) % MA_NVIEWS);
 	ui->match = -1;
 	ui->lines_dirty = true;
 	ui->status[0] = '\0';
@@ -623,7 +570,7 @@ static int set_view(struct ui *ui, int v)
 
 static int again(struct ui *ui)
 {
-	if (ui->running) {
+	if (ui->worker.job != MA_JOB_NONE) {
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
@@ -645,7 +592,7 @@ static int results_key(struct ui *ui, enum ma_request req)
 	ensure_lines(ui);
 	int n = (int)ui->lines.n;
 	/* Esc and q lead out of one audit's losses before anything else. */
-	if (ui->view == 4 && ui->hist_open && (req == REQ_BACK || req == REQ_QUIT)) {
+	if (ui->view == VIEW_HISTORY && ui->hist_open && (req == REQ_BACK || req == REQ_QUIT)) {
 		ui_history_close(ui);
 		ui->show_cursor = true;
 		ui->match = -1;
@@ -682,8 +629,8 @@ static int results_key(struct ui *ui, enum ma_request req)
 		if (v->open)
 			v->open(ui);
 		break;
-	case REQ_NEXT: return set_view(ui, ui->view + 1);
-	case REQ_PREV: return set_view(ui, ui->view - 1);
+	case REQ_NEXT: return set_view(ui, (int)ui->view + 1);
+	case REQ_PREV: return set_view(ui, (int)ui->view - 1);
 	case REQ_VIEW1: case REQ_VIEW2: case REQ_VIEW3:
 	case REQ_VIEW4: case REQ_VIEW5: case REQ_VIEW6:
 		return set_view(ui, (int)(req - REQ_VIEW1));
@@ -701,7 +648,7 @@ static int results_key(struct ui *ui, enum ma_request req)
 	case REQ_PROBE: return start_probe(ui);
 	case REQ_HELP: ui->help = true, ui->help_top = 0; return R_DRAW;
 	case REQ_BACK:
-		if (ui->probing)
+		if (ui->worker.job == MA_JOB_PROBE)
 			return cancel_probe(ui);
 		start_prefill(ui, &ui->acct, false);
 		/* Back where the audit was chosen: its account, or the form. */
@@ -789,8 +736,10 @@ static void draw_progress(struct ui *ui)
 	y += 2;
 	snprintf(buf, sizeof buf, "Elapsed: %ld s", ui->elapsed_s);
 	text_put(y, 2, w - 2, buf);
-	if (y + 2 < ui->rows - 1)
-		text_put(y + 2, 2, w - 2, "Esc: cancel the audit   q: quit");
+	if (y + 2 < ui->rows - 1) {
+		key_hint(HINT_PROGRESS, buf, sizeof buf);
+		text_put(y + 2, 2, w - 2, buf);
+	}
 }
 
 static void draw_tabs(struct ui *ui, int y)
@@ -810,17 +759,17 @@ static void draw_tabs(struct ui *ui, int y)
 				snprintf(buf, sizeof buf, "%d %s", i + 1, ma_views[i].short_name);
 			else
 				snprintf(buf, sizeof buf, " %d %s ", i + 1, ma_views[i].name);
-			if (i == ui->view)
+			if (i == (int)ui->view)
 				attron(A_REVERSE | A_BOLD);
 			x += text_put(y, x, ui->cols - x, buf);
-			if (i == ui->view)
+			if (i == (int)ui->view)
 				attroff(A_REVERSE | A_BOLD);
 			x += text_put(y, x, ui->cols - x, " ");
 		}
 		return;
 	}
 	char buf[64];
-	snprintf(buf, sizeof buf, "%d/%d %s (Tab: next)", ui->view + 1, MA_NVIEWS, ma_views[ui->view].name);
+	snprintf(buf, sizeof buf, "%d/%d %s (Tab: next)", (int)ui->view + 1, MA_NVIEWS, ma_views[ui->view].name);
 	attron(A_REVERSE | A_BOLD);
 	text_put(y, 0, ui->cols, buf);
 	attroff(A_REVERSE | A_BOLD);
@@ -891,7 +840,7 @@ static void draw_results(struct ui *ui)
 static void draw_help(struct ui *ui)
 {
 	struct lines L = { 0 };
-	help_lines(&L, ui->cols);
+	key_help_lines(&L, ui->cols);
 	int h = ui->rows - 3;
 	int max = (int)L.n - h;
 	if (ui->help_top > max)
@@ -935,26 +884,28 @@ static void draw_bottom(struct ui *ui)
 		attroff(a);
 		return;
 	}
-	if (ui->probing && !ui->help) {
-		snprintf(buf, sizeof buf, "Testing ports: %ld s   Esc: cancel the test", ui->elapsed_s);
+	if (ui->worker.job == MA_JOB_PROBE && !ui->help) {
+		char hint[200];
+		key_hint(HINT_PROBING, hint, sizeof hint);
+		snprintf(buf, sizeof buf, "Testing ports: %ld s   %s", ui->elapsed_s, hint);
 		attron(A_BOLD);
 		text_put(y, 0, ui->cols, buf);
 		attroff(A_BOLD);
 		return;
 	}
-	const char *hint = "";
+	buf[0] = '\0';
 	if (ui->help)
-		hint = "Esc: close help   Up/Down: scroll";
-	else if (ui->screen == SCR_RESULTS && ui->view == 0 && ui->result->nledger)
-		hint = "q quit  ? help  Tab view  / search  e export  r again  A acknowledge";
-	else if (ui->screen == SCR_RESULTS && ui->view == 4 && ui->hist_open)
-		hint = "Esc/q back to the audits  / search  Tab view  ? help";
-	else if (ui->screen == SCR_RESULTS && ui->view == 4 && ui->result->nhistory)
-		hint = "q quit  ? help  Tab view  Enter: what that audit found  r again";
+		key_hint(HINT_HELP, buf, sizeof buf);
+	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_FINDINGS && ui->result->nledger)
+		key_hint(HINT_LEDGER, buf, sizeof buf);
+	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_HISTORY && ui->hist_open)
+		key_hint(HINT_AUDIT_OPEN, buf, sizeof buf);
+	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_HISTORY && ui->result->nhistory)
+		key_hint(HINT_HISTORY, buf, sizeof buf);
 	else if (ui->screen == SCR_RESULTS)
-		hint = "q quit  ? help  Tab view  / search  e export  r again  p test ports";
+		key_hint(HINT_RESULTS, buf, sizeof buf);
 	attron(A_DIM);
-	text_put(y, 0, ui->cols, hint);
+	text_put(y, 0, ui->cols, buf);
 	attroff(A_DIM);
 }
 
@@ -1139,27 +1090,28 @@ int ma_tui_run(const struct ma_tui_args *a)
 	 * far more often than anyone can read, and every repaint is work for
 	 * the terminal, in front of which a key press would then wait. */
 	enum { PROGRESS_MS = 100 };
-	long long last_draw = 0;
+	int64_t last_draw = 0;
 	bool progress_due = false;
 	for (;;) {
 		if (react & R_QUIT)
 			break;
-		if (progress_due && now_ms() - last_draw >= PROGRESS_MS)
+		if (progress_due && ma_now_ms() - last_draw >= PROGRESS_MS)
 			react |= R_DRAW;
 		if (react & R_DRAW) {
 			draw(ui, react);
-			last_draw = now_ms();
+			last_draw = ma_now_ms();
 			progress_due = false;
 		}
 		react = R_NONE;
+		bool busy = ui->worker.job != MA_JOB_NONE;
 		struct pollfd p[3] = {
 			{ .fd = STDIN_FILENO, .events = POLLIN },
 			{ .fd = sig_pipe[0], .events = POLLIN },
-			{ .fd = ui->running ? ui->worker.msg_rd : -1, .events = POLLIN },
+			{ .fd = busy ? ui->worker.msg_rd : -1, .events = POLLIN },
 		};
-		int wait = ui->running ? 250 : 1000;
+		int wait = busy ? 250 : 1000;
 		if (progress_due) {
-			long long since = now_ms() - last_draw;
+			int64_t since = ma_now_ms() - last_draw;
 			wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
 		}
 		int n = poll(p, 3, wait);
@@ -1188,18 +1140,17 @@ int ma_tui_run(const struct ma_tui_args *a)
 			int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
 			react |= handle_key(ui, key);
 		}
-		if (ui->running) {
-			long s = (long)((now_ms() - ui->started_ms) / 1000);
+		if (ui->worker.job != MA_JOB_NONE) {
+			long s = (long)((ma_now_ms() - ui->started_ms) / 1000);
 			if (s != ui->elapsed_s) {
 				ui->elapsed_s = s, react |= R_DRAW;
-				/* View 4 shows the test's time in its lines. */
-				if (ui->probing && ui->view == 3)
+				/* The Connection view shows the test's time in its lines. */
+				if (ui->worker.job == MA_JOB_PROBE && ui->view == VIEW_CONNECTION)
 					react |= R_REBUILD;
 			}
 		}
 	}
-	if (ui->running)
-		ma_worker_cancel(&ui->worker);
+	ma_worker_cancel(&ui->worker);
 	restore_terminal();
 	delscreen(scr);
 	drop_result(ui);

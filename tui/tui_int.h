@@ -59,6 +59,12 @@ struct form {
 
 struct ui;
 
+/* The results views in tab order: keys 1-6 and ma_views follow it. */
+enum ui_view {
+	VIEW_FINDINGS, VIEW_FOLDERS, VIEW_POP3, VIEW_CONNECTION, VIEW_HISTORY, VIEW_REPORT,
+	MA_NVIEWS
+};
+
 /* A results view is a table of operations. */
 struct view_ops {
 	const char *name;
@@ -67,7 +73,6 @@ struct view_ops {
 	size_t (*nitems)(const struct ui *ui); /* NULL: no cursor, arrows scroll */
 	void (*open)(struct ui *ui);          /* Enter; NULL: nothing to open */
 };
-#define MA_NVIEWS 6
 extern const struct view_ops ma_views[MA_NVIEWS];
 
 struct ui {
@@ -83,13 +88,12 @@ struct ui {
 	bool status_err;
 	int cur_y, cur_x;          /* where the text cursor goes; -1 hidden */
 
-	/* The audit or connection test in flight. */
+	/* The audit or connection test in flight: worker.job says which,
+	 * MA_JOB_NONE when none is. */
 	struct ma_worker worker;
-	bool running;
-	bool probing;              /* what runs is the connection test */
 	struct ma_account acct;    /* what runs or ran */
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
-	long long started_ms;
+	int64_t started_ms;
 	long elapsed_s;
 	int step;                  /* furthest step reported */
 	size_t done[MA_STEP_DONE + 1], total[MA_STEP_DONE + 1];
@@ -103,7 +107,7 @@ struct ui {
 	struct ma_account probe_acct;    /* the account it tested */
 	char probe_login[200];     /* why it tried no login; "" it did */
 	char *report;
-	int view;
+	enum ui_view view;
 	int top[MA_NVIEWS];
 	size_t cursor[MA_NVIEWS];
 	struct lines lines;
@@ -125,6 +129,24 @@ struct ui {
 	struct form form;
 };
 
+/* keys.c: everything generated from keys.h. */
+enum ma_request key_request(int key);
+/* The help screen's lines for width w. */
+void key_help_lines(struct lines *L, int w);
+/* The hint bars at the bottom of the screen (and under the start form
+ * and the progress). */
+enum ui_hint {
+	HINT_HELP,        /* the help screen */
+	HINT_START,       /* the start form */
+	HINT_PROGRESS,    /* an audit running */
+	HINT_PROBING,     /* a connection test running, after its seconds */
+	HINT_RESULTS,     /* a results view */
+	HINT_LEDGER,      /* Findings with lost mail on record: A */
+	HINT_HISTORY,     /* History with audits to open */
+	HINT_AUDIT_OPEN,  /* History: one audit's losses */
+};
+void key_hint(enum ui_hint h, char *out, size_t n);
+
 /* text.c */
 void lines_clear(struct lines *L);
 void lines_add(struct lines *L, int attr, int item, const char *text);
@@ -136,8 +158,6 @@ void lines_wrap(struct lines *L, int attr, int item, int indent, int width, cons
 int text_cols(const char *s);
 /* Pads or cuts s to exactly width columns into out. */
 void text_cell(char *out, size_t outsize, const char *s, int width, bool right);
-void text_size(char *out, size_t outsize, uint64_t bytes);
-void text_date(char *out, size_t outsize, time_t t);
 /* Case-insensitive (ASCII) substring search. */
 const char *text_find(const char *hay, const char *needle);
 bool text_utf8_locale(void);

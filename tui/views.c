@@ -8,6 +8,7 @@
 #include "audit/findings.h"
 #include "audit/ledger.h"
 #include "audit/report.h"
+#include "base/text.h"
 #include "tui_int.h"
 
 int ma_severity_attr(int sev)
@@ -52,7 +53,8 @@ static void findings_build(struct ui *ui, struct lines *L, int w)
 	}
 	lines_add(L, ATTR_NONE, -1, "");
 	ui->detail_line = (int)L->n;
-	const struct ma_finding *f = &r->findings[ui->cursor[0] < r->nfindings ? ui->cursor[0] : 0];
+	size_t sel = ui->cursor[VIEW_FINDINGS];
+	const struct ma_finding *f = &r->findings[sel < r->nfindings ? sel : 0];
 	lines_addf(L, ATTR_BOLD, -1, "%s (%s)", ma_severity_name(f->severity), f->code);
 	lines_wrap(L, ATTR_NONE, -1, 2, w, f->title);
 	if (f->evidence && f->evidence[0]) {
@@ -72,7 +74,7 @@ static void findings_build(struct ui *ui, struct lines *L, int w)
 /* Enter: bring the detail of the selected finding to the top. */
 static void findings_open(struct ui *ui)
 {
-	ui->top[0] = ui->detail_line;
+	ui->top[VIEW_FINDINGS] = ui->detail_line;
 }
 
 /* --- 2 Folders ------------------------------------------------------------ */
@@ -115,7 +117,7 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 		uint64_t size = r->folder_sizes ? r->folder_sizes[i] : 0;
 		tm += f->messages, tu += f->unseen, td += del, ts += size;
 		text_cell(name, sizeof name, f->name ? f->name : "?", namew, false);
-		text_size(sz, sizeof sz, size);
+		ma_fmt_size(size, sz);
 		if (deleted)
 			snprintf(row, sizeof row, "%s %8u %7u %8u %10s", name, f->messages, f->unseen, del, sz);
 		else
@@ -134,7 +136,7 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 		lines_add(L, ATTR_NONE, -1, row);
 	}
 	text_cell(name, sizeof name, "Total", namew, false);
-	text_size(sz, sizeof sz, ts);
+	ma_fmt_size(ts, sz);
 	if (deleted)
 		snprintf(row, sizeof row, "%s %8llu %7llu %8llu %10s", name, (unsigned long long)tm,
 			 (unsigned long long)tu, (unsigned long long)td, sz);
@@ -159,13 +161,13 @@ static void pop3_build(struct ui *ui, struct lines *L, int w)
 	char a[32], b[32], e[700];
 	lines_addf(L, ATTR_BOLD, -1, "%-14s %9s %11s", "", "Messages", "Size");
 	if (r->imap_ok && r->nfolders) {
-		text_size(a, sizeof a, r->folder_sizes ? r->folder_sizes[0] : 0);
+		ma_fmt_size(r->folder_sizes ? r->folder_sizes[0] : 0, a);
 		lines_addf(L, ATTR_NONE, -1, "%-14s %9u %11s", "IMAP INBOX", r->folders[0].messages, a);
 	} else {
 		lines_addf(L, ATTR_NONE, -1, "%-14s %9s %11s", "IMAP INBOX", "-", "-");
 	}
 	if (r->pop3_ok) {
-		text_size(b, sizeof b, r->pop3.stat_size);
+		ma_fmt_size(r->pop3.stat_size, b);
 		lines_addf(L, ATTR_NONE, -1, "%-14s %9u %11s", "POP3 (STAT)", r->pop3.stat_count, b);
 	} else {
 		lines_addf(L, ATTR_NONE, -1, "%-14s %9s %11s", "POP3 (STAT)", "-", "-");
@@ -214,16 +216,6 @@ static void kv(struct lines *L, int attr, int w, const char *label, const char *
 
 /* The connection test (p) comes first: it answers "which settings work";
  * the audit's own connection and certificates follow. */
-
-static const char *sec_label(enum ma_security s)
-{
-	return s == MA_SEC_TLS ? "SSL/TLS" : s == MA_SEC_STARTTLS ? "STARTTLS" : "none";
-}
-
-static const char *proto_label(enum ma_proto p)
-{
-	return p == MA_PROTO_IMAP ? "IMAP" : p == MA_PROTO_POP3 ? "POP3" : "SMTP";
-}
 
 /* One cell's outcome in a few words; the error in full is under Details. */
 static const char *cell_outcome(const struct ma_probe_cell *c, int *attr)
@@ -279,7 +271,7 @@ static void probe_build(struct ui *ui, struct lines *L, int w)
 {
 	const struct ma_probe_result *r = ui->probe;
 	char buf[900], head[64];
-	if (ui->probing) {
+	if (ui->worker.job == MA_JOB_PROBE) {
 		snprintf(buf, sizeof buf, "Testing every port and security combination: %ld s. "
 			 "Esc cancels.", ui->elapsed_s);
 		lines_wrap(L, ATTR_BOLD, -1, 0, w, buf);
@@ -303,17 +295,17 @@ static void probe_build(struct ui *ui, struct lines *L, int w)
 		const struct ma_probe_cell *c = &r->cells[i];
 		int attr;
 		const char *out = cell_outcome(c, &attr);
-		snprintf(head, sizeof head, "%-5s %5u  %-8s  ", proto_label(c->proto), c->ep.port,
-			 sec_label(c->ep.security));
+		snprintf(head, sizeof head, "%-5s %5u  %-8s  ", ma_proto_name(c->proto),
+			 c->ep.port, ma_security_short(c->ep.security));
 		hang(L, attr, w, 23, head, out);
 	}
 	lines_add(L, ATTR_NONE, -1, "");
 	lines_add(L, ATTR_BOLD, -1, "Details:");
 	for (size_t i = 0; i < r->n_cells; i++) {
 		const struct ma_probe_cell *c = &r->cells[i];
-		snprintf(buf, sizeof buf, "%s %u %s: %s (%s), %.1f s", proto_label(c->proto), c->ep.port,
-			 sec_label(c->ep.security), c->ep.host[0] ? c->ep.host : "?", c->how_found,
-			 (double)c->elapsed_ms / 1000.0);
+		snprintf(buf, sizeof buf, "%s %u %s: %s (%s), %.1f s", ma_proto_name(c->proto),
+			 c->ep.port, ma_security_short(c->ep.security), c->ep.host[0] ? c->ep.host : "?",
+			 c->how_found, (double)c->elapsed_ms / 1000.0);
 		lines_wrap(L, ATTR_NONE, -1, 2, w, buf);
 		if (c->status == MA_OK)
 			snprintf(buf, sizeof buf, "%s, certificate valid", c->cert.tls_version);
@@ -350,8 +342,7 @@ static void conn_one(struct lines *L, int w, const char *proto, bool tried, bool
 		return;
 	}
 	lines_addf(L, ATTR_BOLD, -1, "%s: %s:%u, %s", proto, ep->host, ep->port,
-		   ep->security == MA_SEC_TLS ? "SSL/TLS" :
-		   ep->security == MA_SEC_STARTTLS ? "STARTTLS" : "no encryption");
+		   ma_security_label(ep->security));
 	if (ok) {
 		lines_add(L, ATTR_OK, -1, "  Status:     logged in, read-only look done");
 	} else {
@@ -400,7 +391,7 @@ static void conn_build(struct ui *ui, struct lines *L, int w)
 		lines_wrap(L, ATTR_NONE, -1, 2, w, r->imap_caps);
 	}
 	char sz[32];
-	text_size(sz, sizeof sz, r->bytes_received);
+	ma_fmt_size(r->bytes_received, sz);
 	lines_add(L, ATTR_NONE, -1, "");
 	lines_addf(L, ATTR_NONE, -1, "Received in all: %s", sz);
 }
@@ -427,10 +418,10 @@ void ui_history_close(struct ui *ui)
 static void history_open(struct ui *ui)
 {
 	const struct ma_audit_result *r = ui->result;
-	size_t row = ui->cursor[4];
+	size_t row = ui->cursor[VIEW_HISTORY];
 	if (row >= r->nhistory)
 		return;
-	if (ui->running && !ui->probing) {
+	if (ui->worker.job == MA_JOB_AUDIT) {
 		ui_set_status(ui, false, "Busy: an audit is running; open it once it has finished.");
 		return;
 	}
@@ -463,7 +454,7 @@ static void history_open(struct ui *ui)
 	ui->hist_text = text;
 	ui->hist_open = true;
 	ui->hist_row = row;
-	ui->top[4] = 0;
+	ui->top[VIEW_HISTORY] = 0;
 	ui->match = -1;
 	ui->lines_dirty = true;
 	ui->status[0] = '\0';
@@ -473,7 +464,7 @@ static void history_audit_build(struct ui *ui, struct lines *L, int w)
 {
 	const struct ma_audit_summary *s = &ui->result->history[ui->hist_row];
 	char d[32], p[24], buf[300];
-	text_date(d, sizeof d, s->started);
+	ma_fmt_time_or(s->started, d, "-");
 	if (s->pop3_count < 0)
 		snprintf(p, sizeof p, "not looked at");
 	else
@@ -526,7 +517,7 @@ static void history_build(struct ui *ui, struct lines *L, int w)
 	for (size_t i = 0; i < r->nhistory; i++) {
 		const struct ma_audit_summary *s = &r->history[i];
 		char d[32], p[24];
-		text_date(d, sizeof d, s->started);
+		ma_fmt_time_or(s->started, d, "-");
 		if (s->pop3_count < 0)
 			snprintf(p, sizeof p, "-");
 		else
@@ -547,7 +538,7 @@ static void history_build(struct ui *ui, struct lines *L, int w)
 	for (size_t i = r->nhistory; i-- > 0;) {
 		const struct ma_audit_summary *s = &r->history[i];
 		char d[32], bar[512];
-		text_date(d, sizeof d, s->started);
+		ma_fmt_time_or(s->started, d, "-");
 		int n = (int)((uint64_t)s->inbox_messages * (uint64_t)barw / max);
 		if (n == 0 && s->inbox_messages)
 			n = 1;
@@ -572,10 +563,10 @@ static void report_build(struct ui *ui, struct lines *L, int w)
 }
 
 const struct view_ops ma_views[MA_NVIEWS] = {
-	{ "Findings", "Find", findings_build, findings_n, findings_open },
-	{ "Folders", "Fold", folders_build, NULL, NULL },
-	{ "IMAP vs POP3", "POP3", pop3_build, NULL, NULL },
-	{ "Connection", "Conn", conn_build, NULL, NULL },
-	{ "History", "Hist", history_build, history_n, history_open },
-	{ "Report", "Rep", report_build, NULL, NULL },
+	[VIEW_FINDINGS] = { "Findings", "Find", findings_build, findings_n, findings_open },
+	[VIEW_FOLDERS] = { "Folders", "Fold", folders_build, NULL, NULL },
+	[VIEW_POP3] = { "IMAP vs POP3", "POP3", pop3_build, NULL, NULL },
+	[VIEW_CONNECTION] = { "Connection", "Conn", conn_build, NULL, NULL },
+	[VIEW_HISTORY] = { "History", "Hist", history_build, history_n, history_open },
+	[VIEW_REPORT] = { "Report", "Rep", report_build, NULL, NULL },
 };

@@ -73,6 +73,7 @@ static void close_fd(int *fd)
 
 static void release(struct ma_worker *w)
 {
+	w->job = MA_JOB_NONE;
 	close_fd(&w->msg_rd);
 	close_fd(&w->msg_wr);
 	close_fd(&w->cancel_rd);
@@ -120,7 +121,6 @@ static ma_status launch(struct ma_worker *w, struct ma_net_opts *net, struct ma_
 		release(w);
 		return ma_fail(err, MA_ERR_NOMEM, "cannot start the worker thread");
 	}
-	w->running = true;
 	return MA_OK;
 }
 
@@ -207,10 +207,9 @@ int ma_worker_read(struct ma_worker *w, struct ma_worker_msg *m)
 
 void ma_worker_join(struct ma_worker *w)
 {
-	if (!w->running)
+	if (w->job == MA_JOB_NONE)
 		return;
 	pthread_join(w->tid, NULL);
-	w->running = false;
 	release(w);
 }
 
@@ -224,7 +223,7 @@ void ma_worker_signal_cancel(struct ma_worker *w)
 
 void ma_worker_cancel(struct ma_worker *w)
 {
-	if (!w->running)
+	if (w->job == MA_JOB_NONE)
 		return;
 	ma_worker_signal_cancel(w);
 	/* Drain until DONE: the worker's last write blocks on a full pipe. */

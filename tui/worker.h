@@ -28,12 +28,13 @@ struct ma_worker_msg {
 	char what[96];
 };
 
-enum ma_job { MA_JOB_AUDIT, MA_JOB_PROBE };
+/* What the worker is doing: nothing (never started, or joined), an audit or
+ * a connection test. */
+enum ma_job { MA_JOB_NONE, MA_JOB_AUDIT, MA_JOB_PROBE };
 
 struct ma_worker {
 	pthread_t tid;
-	bool running;              /* started and not yet joined */
-	enum ma_job job;
+	enum ma_job job;           /* MA_JOB_NONE once joined */
 	int msg_rd, msg_wr;        /* worker -> UI */
 	int cancel_rd, cancel_wr;  /* UI -> transport */
 	struct ma_account acct;    /* the job's copy: probe_req points into it */

@@ -16,7 +16,7 @@
 #include "audit/audit.h"
 #include "base/parse.h"
 #include "audit/report.h"
-#include "base/strbuf.h"
+#include "base/text.h"
 
 /* Client settings named once, because several fixes point at them. */
 #define FIX_KEEP_ON_SERVER \
@@ -319,30 +319,6 @@ void ma_finding_clear(struct ma_finding *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* ---- text helpers --------------------------------------------------------- */
-
-/* Server-supplied text, cleaned and cut to maxcp code points. */
-static void buf_clean(struct ma_buf *b, const char *s, size_t maxcp)
-{
-	if (!s)
-		return;
-	size_t size = 4 * maxcp + 4;
-	char *tmp = malloc(size);
-	if (!tmp) {
-		b->oom = true;
-		return;
-	}
-	ma_text_clean(tmp, size, s, strlen(s), maxcp);
-	ma_buf_add(b, tmp, strlen(tmp));
-	free(tmp);
-}
-
-static const char *plural(uint64_t n)
-{
-	return n == 1 ? "" : "s";
-}
-
-
 /* ---- the list being built ------------------------------------------------ */
 
 struct list {
@@ -520,7 +496,7 @@ static void put_msg_date(struct ma_buf *b, int64_t internaldate, const char *dat
 		ma_fmt_time((time_t)internaldate, when);
 		ma_buf_add(b, when, strlen(when));
 	} else if (date) {
-		buf_clean(b, date, 31);
+		ma_buf_clean(b, date, 31);
 	} else {
 		ma_buf_add(b, "date unknown", 12);
 	}
@@ -533,11 +509,11 @@ static void put_message(struct ma_buf *e, const struct ma_loss_entry *m)
 	ma_buf_add(e, "- ", 2);
 	put_msg_date(e, m->internaldate, m->date);
 	ma_buf_add(e, " ", 1);
-	buf_clean(e, m->from ? m->from : "(no sender)", 40);
+	ma_buf_clean(e, m->from ? m->from : "(no sender)", 40);
 	ma_buf_add(e, ": ", 2);
-	buf_clean(e, m->subject ? m->subject : "(no subject)", 60);
+	ma_buf_clean(e, m->subject ? m->subject : "(no subject)", 60);
 	ma_buf_add(e, " (", 2);
-	buf_clean(e, m->folder ? m->folder : "?", 40);
+	ma_buf_clean(e, m->folder ? m->folder : "?", 40);
 	ma_fmt_time(m->last_seen, seen);
 	ma_buf_printf(e, ", last seen %s)", seen);
 }
@@ -581,15 +557,16 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 	enum ma_severity sev = MA_SEV_CRITICAL;
 	switch (want) {
 	case P_INBOX:
-		ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, plural(n), were);
+		ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, ma_plural(n),
+			      were);
 		put_since(&t, loss_since(r));
 		ma_buf_printf(&t, " and %s in no folder", are);
 		break;
 	case P_FOLDER:
 		k = K_FOLDER_DESTROYED;
-		ma_buf_printf(&t, "%zu message%s %s deleted from ", n, plural(n), were);
+		ma_buf_printf(&t, "%zu message%s %s deleted from ", n, ma_plural(n), were);
 		if (f.n == 1)
-			buf_clean(&t, f.v[0].name, 40);
+			ma_buf_clean(&t, f.v[0].name, 40);
 		else
 			ma_buf_printf(&t, "%zu folders", f.n);
 		put_since(&t, loss_since(r));
@@ -600,14 +577,14 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 		sev = critical ? MA_SEV_CRITICAL : MA_SEV_WARNING;
 		if (f.n == 1) {
 			ma_buf_add(&t, "Folder ", 7);
-			buf_clean(&t, f.v[0].name, 40);
-			ma_buf_printf(&t, " was deleted with %zu message%s", n, plural(n));
+			ma_buf_clean(&t, f.v[0].name, 40);
+			ma_buf_printf(&t, " was deleted with %zu message%s", n, ma_plural(n));
 		} else {
 			ma_buf_printf(&t, "%zu folders were deleted with %zu messages: ", f.n, n);
 			for (size_t i = 0; i < f.n && i < 5; i++) {
 				if (i)
 					ma_buf_add(&t, ", ", 2);
-				buf_clean(&t, f.v[i].name, 30);
+				ma_buf_clean(&t, f.v[i].name, 30);
 			}
 			if (f.n > 5)
 				ma_buf_add(&t, ", ...", 5);
@@ -615,9 +592,9 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 		for (size_t i = 0; i < f.n; i++) {
 			if (i)
 				ma_buf_add(&e, "\n", 1);
-			buf_clean(&e, f.v[i].name, 60);
+			ma_buf_clean(&e, f.v[i].name, 60);
 			ma_buf_printf(&e, ": deleted with %" PRIu64 " message%s", f.v[i].n,
-				      plural(f.v[i].n));
+				      ma_plural(f.v[i].n));
 		}
 		break;
 	default:
@@ -625,7 +602,7 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 		sev = MA_SEV_WARNING;
 		ma_buf_printf(&t, "%s emptied: %zu message%s deleted for good",
 			      trash && junk ? "Trash and Junk" : junk ? "Junk" : "Trash", n,
-			      plural(n));
+			      ma_plural(n));
 		put_since(&t, loss_since(r));
 		break;
 	}
@@ -683,9 +660,9 @@ static void check_came_went(const struct ma_audit_result *r, struct list *l)
 	}
 	struct ma_buf t = { 0 }, e = { 0 };
 	const char *them = total == 1 ? "it" : "them";
-	ma_buf_printf(&t, "%" PRIu64 " message%s arrived in ", total, plural(total));
+	ma_buf_printf(&t, "%" PRIu64 " message%s arrived in ", total, ma_plural(total));
 	if (f.n == 1)
-		buf_clean(&t, f.v[0].name, 40);
+		ma_buf_clean(&t, f.v[0].name, 40);
 	else
 		ma_buf_printf(&t, "%zu folders", f.n);
 	put_since(&t, since);
@@ -701,11 +678,11 @@ static void check_came_went(const struct ma_audit_result *r, struct list *l)
 					   x->uidnext_now - x->uidnext_then : 0;
 		char then[32];
 		ma_fmt_time(x->since, then);
-		buf_clean(&e, x->folder ? x->folder : "?", 60);
+		ma_buf_clean(&e, x->folder ? x->folder : "?", 60);
 		ma_buf_printf(&e, ": UIDNEXT %" PRIu32 " at the previous audit (%s), %" PRIu32
 			      " now: %" PRIu32 " message%s arrived since; at least %" PRIu32
 			      " of them %s in no folder now.\n",
-			      x->uidnext_then, then, x->uidnext_now, arrived, plural(arrived),
+			      x->uidnext_then, then, x->uidnext_now, arrived, ma_plural(arrived),
 			      x->count, x->count == 1 ? "is" : "are");
 	}
 	ma_buf_printf(&e, "How sure: a lower bound if the server numbers arrivals one after "
@@ -737,7 +714,7 @@ static void check_unacked(const struct ma_audit_result *r, struct list *l)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	ma_buf_printf(&t, "%" PRIu64 " lost message%s found by earlier audits", total,
-		      plural(total));
+		      ma_plural(total));
 	put_since(&t, oldest);
 	ma_buf_printf(&t, " %s not acknowledged yet", total == 1 ? "is" : "are");
 	size_t shown = 0;
@@ -751,20 +728,20 @@ static void check_unacked(const struct ma_audit_result *r, struct list *l)
 		if (shown++)
 			ma_buf_add(&e, "\n", 1);
 		ma_buf_printf(&e, "- found %s in ", found);
-		buf_clean(&e, m->folder ? m->folder : "?", 40);
+		ma_buf_clean(&e, m->folder ? m->folder : "?", 40);
 		ma_buf_add(&e, ": ", 2);
 		if (m->kind == MA_LOSS_UNSEEN) {
 			char then[32];
 			ma_fmt_time(m->since, then);
 			ma_buf_printf(&e, "%" PRIu32 " message%s that arrived after %s, deleted "
-				      "unseen", m->count, plural(m->count), then);
+				      "unseen", m->count, ma_plural(m->count), then);
 			continue;
 		}
 		put_msg_date(&e, m->internaldate, m->date);
 		ma_buf_add(&e, " ", 1);
-		buf_clean(&e, m->from ? m->from : "(no sender)", 40);
+		ma_buf_clean(&e, m->from ? m->from : "(no sender)", 40);
 		ma_buf_add(&e, ": ", 2);
-		buf_clean(&e, m->subject ? m->subject : "(no subject)", 60);
+		ma_buf_clean(&e, m->subject ? m->subject : "(no subject)", 60);
 	}
 	if (nent > shown)
 		ma_buf_printf(&e, "\n... and %zu more (mailaudit --lost lists them all)",
@@ -786,7 +763,7 @@ static void check_alerts(const struct ma_audit_result *r, struct list *l)
 	struct ma_buf t = { 0 }, e = { 0 };
 	if (n == 1) {
 		ma_buf_add(&t, "The IMAP server says: ", 22);
-		buf_clean(&t, only, 150);
+		ma_buf_clean(&t, only, 150);
 	} else {
 		ma_buf_printf(&t, "The IMAP server sent %zu alerts", n);
 	}
@@ -796,7 +773,7 @@ static void check_alerts(const struct ma_audit_result *r, struct list *l)
 		if (e.len)
 			ma_buf_add(&e, "\n", 1);
 		ma_buf_add(&e, "[ALERT] ", 8);
-		buf_clean(&e, r->alerts[i], 400);
+		ma_buf_clean(&e, r->alerts[i], 400);
 	}
 	add(l, K_ALERT, MA_SEV_WARNING, &t, &e, NULL);
 }
@@ -864,10 +841,10 @@ static void check_expire(const struct ma_audit_result *r, struct list *l)
 	} else {
 		sev = MA_SEV_WARNING;
 		ma_buf_printf(&t, "The server deletes mail %lu day%s after a POP3 client "
-			   "downloaded it (POP3 EXPIRE %lu)", days, plural(days), days);
+			   "downloaded it (POP3 EXPIRE %lu)", days, ma_plural(days), days);
 	}
 	ma_buf_add(&e, "POP3 CAPA: ", 11);
-	buf_clean(&e, line, 60);
+	ma_buf_clean(&e, line, 60);
 	if (user)
 		ma_buf_printf(&e, "\nUSER: the policy can differ per mailbox; after login "
 			   "the server shows this mailbox's own.");
@@ -891,7 +868,7 @@ static void check_drained(const struct ma_audit_result *r, struct list *l)
 	uint64_t bound = left - held;
 	struct ma_buf t = { 0 }, e = { 0 };
 	ma_buf_printf(&t, "At least %" PRIu64 " message%s that arrived in INBOX %s no "
-		   "longer on the server (estimated from UIDs)", bound, plural(bound),
+		   "longer on the server (estimated from UIDs)", bound, ma_plural(bound),
 		   bound == 1 ? "is" : "are");
 	ma_buf_printf(&e,
 		   "INBOX has given out %" PRIu64 " UIDs (UIDNEXT %" PRIu32 ", UIDVALIDITY %" PRIu32
@@ -906,8 +883,8 @@ static void check_drained(const struct ma_audit_result *r, struct list *l)
 		   "INBOX messages one after another (Dovecot does) and mail was not "
 		   "moved back into INBOX; it covers only the time since UIDVALIDITY %" PRIu32
 		   " was set.",
-		   used, in->uidnext, in->uidvalidity, in->messages, plural(in->messages), left,
-		   held, plural(held), left, held, bound, in->uidvalidity);
+		   used, in->uidnext, in->uidvalidity, in->messages, ma_plural(in->messages), left,
+		   held, ma_plural(held), left, held, bound, in->uidvalidity);
 	/* Never less than a warning, however small: a verdict of OK next to a
 	 * finding that says mail left the server would contradict itself. */
 	add(l, K_DRAINED, MA_SEV_WARNING, &t, &e, NULL);
@@ -922,7 +899,7 @@ static void check_in_use(const struct ma_audit_result *r, struct list *l)
 		   "the audit (the mailbox was locked)");
 	if (r->pop3_err.detail[0]) {
 		ma_buf_add(&e, "Server said: ", 13);
-		buf_clean(&e, r->pop3_err.detail, 200);
+		ma_buf_clean(&e, r->pop3_err.detail, 200);
 	}
 	add(l, K_IN_USE, MA_SEV_WARNING, &t, &e, NULL);
 }
@@ -945,7 +922,7 @@ static void check_login_delay(const struct ma_audit_result *r, struct list *l)
 		ma_buf_printf(&t, "; audited over IMAP alone");
 	if (r->pop3_err.detail[0]) {
 		ma_buf_add(&e, "Server said: ", 13);
-		buf_clean(&e, r->pop3_err.detail, 200);
+		ma_buf_clean(&e, r->pop3_err.detail, 200);
 	}
 	add(l, K_LOGIN_DELAY, MA_SEV_INFO, &t, &e, NULL);
 }
@@ -1019,7 +996,7 @@ static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folde
 	ma_buf_printf(e, " (its UIDLs are Dovecot's: UID then UIDVALIDITY in hex).");
 	if (nother)
 		ma_buf_printf(e, "\n%zu POP3 message%s carry UIDVALIDITY %" PRIu32 ", not INBOX's "
-			   "%" PRIu32 " (an older numbering).", nother, plural(nother),
+			   "%" PRIu32 " (an older numbering).", nother, ma_plural(nother),
 			   other_validity, in->uidvalidity);
 	if (in->nmsgs) {
 		uint32_t *imap = malloc(in->nmsgs * sizeof *imap);
@@ -1056,18 +1033,18 @@ static void check_mismatch(const struct ma_audit_result *r, struct list *l)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	ma_buf_printf(&t, "POP3 shows %" PRIu32 " message%s but the IMAP INBOX holds %" PRIu32,
-		   r->pop3.stat_count, plural(r->pop3.stat_count), in->messages);
+		   r->pop3.stat_count, ma_plural(r->pop3.stat_count), in->messages);
 	char psize[32], isize[32];
 	ma_fmt_size(r->pop3.stat_size, psize);
 	ma_buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
-		   plural(r->pop3.stat_count), psize);
+		   ma_plural(r->pop3.stat_count), psize);
 	if (r->folder_sizes) {
 		ma_fmt_size(r->folder_sizes[in - r->folders], isize);
 		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s, %s.", in->messages,
-			   plural(in->messages), isize);
+			   ma_plural(in->messages), isize);
 	} else {
 		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s.", in->messages,
-			   plural(in->messages));
+			   ma_plural(in->messages));
 	}
 	size_t before = e.len;
 	if (r->pop3.nentries)
@@ -1093,8 +1070,8 @@ static void check_expunge(const struct ma_audit_result *r, struct list *l)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	ma_buf_printf(&t, "%" PRIu64 " message%s %s marked as deleted in %zu folder%s and "
-		   "will disappear at the next expunge", total, plural(total),
-		   total == 1 ? "is" : "are", nf, plural(nf));
+		   "will disappear at the next expunge", total, ma_plural(total),
+		   total == 1 ? "is" : "are", nf, ma_plural(nf));
 	bool first = true;
 	for (size_t i = 0; i < r->nfolders; i++) {
 		if (!r->deleted_counts[i])
@@ -1102,10 +1079,10 @@ static void check_expunge(const struct ma_audit_result *r, struct list *l)
 		if (!first)
 			ma_buf_add(&e, "\n", 1);
 		first = false;
-		buf_clean(&e, r->folders[i].name ? r->folders[i].name : "?", 50);
+		ma_buf_clean(&e, r->folders[i].name ? r->folders[i].name : "?", 50);
 		ma_buf_printf(&e, ": %u of %" PRIu32 " message%s flagged \\Deleted",
 			   r->deleted_counts[i], r->folders[i].messages,
-			   plural(r->folders[i].messages));
+			   ma_plural(r->folders[i].messages));
 	}
 	add(l, K_EXPUNGE, MA_SEV_WARNING, &t, &e, NULL);
 }
@@ -1146,10 +1123,11 @@ static void check_uidvalidity(const struct ma_audit_result *r, struct list *l)
 		}
 		if (i)
 			ma_buf_add(&e, "\n", 1);
-		buf_clean(&e, name ? name : "?", 60);
+		ma_buf_clean(&e, name ? name : "?", 60);
 		if (kept && !other)
 			ma_buf_printf(&e, ": all %" PRIu64 " message%s %s still there (renumbered by "
-				      "the server)", kept, plural(kept), kept == 1 ? "is" : "are");
+				      "the server)", kept, ma_plural(kept),
+				      kept == 1 ? "is" : "are");
 		else if (kept)
 			ma_buf_printf(&e, ": %" PRIu64 " of %" PRIu64 " earlier messages are still "
 				      "there (renumbered by the server); the others are listed as "
@@ -1158,10 +1136,10 @@ static void check_uidvalidity(const struct ma_audit_result *r, struct list *l)
 		kept_all += kept;
 	}
 	ma_buf_printf(&t, "The server renumbered %zu folder%s since the previous audit "
-		   "(UIDVALIDITY changed)", n, plural(n));
+		   "(UIDVALIDITY changed)", n, ma_plural(n));
 	if (every)
 		ma_buf_printf(&t, "; all %" PRIu64 " message%s %s still there", kept_all,
-			      plural(kept_all), kept_all == 1 ? "is" : "are");
+			      ma_plural(kept_all), kept_all == 1 ? "is" : "are");
 	add(l, K_UIDVALIDITY, MA_SEV_WARNING, &t, &e, NULL);
 }
 
@@ -1220,7 +1198,7 @@ static void check_failed(const struct ma_audit_result *r, struct list *l, bool i
 			shown.status = MA_ERR_PROTOCOL;
 		ma_error_format(&shown, msg, sizeof msg);
 		ma_buf_printf(&t, "%s could not be audited: ", proto);
-		buf_clean(&t, msg, 300);
+		ma_buf_clean(&t, msg, 300);
 		ma_buf_printf(&e, "Status: %s", ma_status_name(shown.status));
 		fix = failure_fix(shown.status);
 	}
@@ -1238,8 +1216,8 @@ static void check_history(const struct ma_audit_result *r, struct list *l)
 	ma_error_format(&r->history_err, msg, sizeof msg);
 	/* The detail names the file first, so a shortened check line keeps it. */
 	ma_buf_printf(&t, "History not usable, losses not checked: ");
-	buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
-	buf_clean(&e, msg, 400);
+	ma_buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
+	ma_buf_clean(&e, msg, 400);
 	ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
 	add(l, K_HISTORY_FAILED, MA_SEV_UNKNOWN, &t, &e, NULL);
 }
@@ -1275,19 +1253,19 @@ static void check_cert(const struct ma_audit_result *r, struct list *l)
 	const char *who = same ? "IMAP and POP3" : names[first];
 	if (secs < 0)
 		ma_buf_printf(&t, "The %s server's certificate expired %lld day%s ago", who, days,
-			   plural((uint64_t)days));
+			   ma_plural((uint64_t)days));
 	else
 		ma_buf_printf(&t, "The %s server's certificate expires in %lld day%s", who, days,
-			   plural((uint64_t)days));
+			   ma_plural((uint64_t)days));
 	for (int i = 0; i < 2; i++) {
 		if (!soon[i] || (same && i == 1))
 			continue;
 		if (e.len)
 			ma_buf_add(&e, "\n", 1);
 		ma_buf_printf(&e, "%s: ", same ? who : names[i]);
-		buf_clean(&e, c[i]->subject, 80);
+		ma_buf_clean(&e, c[i]->subject, 80);
 		ma_buf_add(&e, ", valid until ", 14);
-		buf_clean(&e, c[i]->not_after, 31);
+		ma_buf_clean(&e, c[i]->not_after, 31);
 	}
 	add(l, K_CERT_SOON, MA_SEV_WARNING, &t, &e, NULL);
 }
@@ -1328,10 +1306,10 @@ static void check_moved(const struct ma_audit_result *r, struct list *l)
 	for (size_t j = 0; j < ng && j < MAX_EVIDENCE; j++) {
 		if (j)
 			ma_buf_add(&e, "\n", 1);
-		ma_buf_printf(&e, "%zu message%s moved from ", g[j].n, plural(g[j].n));
-		buf_clean(&e, g[j].from, 40);
+		ma_buf_printf(&e, "%zu message%s moved from ", g[j].n, ma_plural(g[j].n));
+		ma_buf_clean(&e, g[j].from, 40);
 		ma_buf_add(&e, " to ", 4);
-		buf_clean(&e, g[j].to, 40);
+		ma_buf_clean(&e, g[j].to, 40);
 	}
 	if (ng > MAX_EVIDENCE)
 		ma_buf_printf(&e, "\n... and %zu more folder pairs", ng - MAX_EVIDENCE);
@@ -1367,7 +1345,7 @@ static void check_login(const struct ma_audit_result *r, struct list *l)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	ma_buf_add(&t, "The login \"", 11);
-	buf_clean(&t, r->login, 60);
+	ma_buf_clean(&t, r->login, 60);
 	ma_buf_add(&t, "\" is not a full e-mail address", 30);
 	add(l, K_LOGIN, MA_SEV_INFO, &t, &e, NULL);
 }
@@ -1382,7 +1360,7 @@ static void check_all_clear(const struct ma_audit_result *r, struct list *l)
 	for (size_t i = 0; i < r->nfolders; i++)
 		total += r->folders[i].messages;
 	ma_buf_printf(&t, "No sign of lost mail: %" PRIu64 " message%s in %zu folder%s", total,
-		   plural(total), r->nfolders, plural(r->nfolders));
+		   ma_plural(total), r->nfolders, ma_plural(r->nfolders));
 	if (r->first_audit)
 		ma_buf_printf(&t, " (losses show from the next audit on)");
 	add(l, K_ALL_CLEAR, MA_SEV_OK, &t, &e, NULL);

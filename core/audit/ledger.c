@@ -10,7 +10,7 @@
 
 #include "store/history.h"
 #include "audit/report.h"
-#include "base/strbuf.h"
+#include "base/text.h"
 
 void ma_ledger_key(const struct ma_account *acct, const char **host, uint32_t *port_key)
 {
@@ -184,21 +184,6 @@ ma_status ma_ledger_ack(const struct ma_account *acct, const char *state_dir,
 	return st;
 }
 
-/* Server text (folder names, headers) as the report shows it, at most
- * maxcp code points. */
-static void add_clean(struct ma_buf *b, const char *s, size_t maxcp)
-{
-	size_t size = 4 * maxcp + 4;
-	char *tmp = malloc(size);
-	if (!tmp) {
-		b->oom = true;
-		return;
-	}
-	ma_text_clean(tmp, size, s, strlen(s), maxcp);
-	ma_buf_add(b, tmp, strlen(tmp));
-	free(tmp);
-}
-
 ma_status ma_ledger_text(const struct ma_loss_entry *v, size_t n, char **out,
 			 struct ma_error *err)
 {
@@ -210,7 +195,7 @@ ma_status ma_ledger_text(const struct ma_loss_entry *v, size_t n, char **out,
 		char found[32], when[32];
 		ma_fmt_time(e->found, found);
 		ma_buf_printf(&b, "%s  ", found);
-		add_clean(&b, e->folder ? e->folder : "?", 60);
+		ma_buf_clean(&b, e->folder ? e->folder : "?", 60);
 		ma_buf_add(&b, "  ", 2);
 		if (e->kind == MA_LOSS_UNSEEN) {
 			ma_fmt_time(e->since, when);
@@ -223,14 +208,14 @@ ma_status ma_ledger_text(const struct ma_loss_entry *v, size_t n, char **out,
 				ma_fmt_time((time_t)e->internaldate, when);
 				ma_buf_add(&b, when, strlen(when));
 			} else if (e->date) {
-				add_clean(&b, e->date, 40);
+				ma_buf_clean(&b, e->date, 40);
 			} else {
 				ma_buf_add(&b, "date unknown", 12);
 			}
 			ma_buf_add(&b, "  ", 2);
-			add_clean(&b, e->from ? e->from : "(no sender)", 60);
+			ma_buf_clean(&b, e->from ? e->from : "(no sender)", 60);
 			ma_buf_add(&b, "  ", 2);
-			add_clean(&b, e->subject ? e->subject : "(no subject)", 120);
+			ma_buf_clean(&b, e->subject ? e->subject : "(no subject)", 120);
 		}
 		if (e->folder_gone)
 			ma_buf_add(&b, "  [folder deleted]", 18);

@@ -18,7 +18,7 @@
 
 #include "audit/audit.h"
 #include "audit/findings.h"
-#include "base/strbuf.h"
+#include "base/text.h"
 
 #ifndef MA_VERSION
 #define MA_VERSION "unknown"
@@ -28,102 +28,10 @@
 /* Losses listed in the report; --lost lists every one. */
 #define LEDGER_ROWS 100
 
-/* ---- cleaning ------------------------------------------------------------ */
+/* ---- lines ------------------------------------------------------------- */
 
-/* Length of the valid UTF-8 sequence at s (at most n bytes), 0 if invalid. */
-static size_t utf8_len(const unsigned char *s, size_t n)
-{
-	size_t want;
-	unsigned cp;
-	if (s[0] < 0x80)
-		return 1;
-	if (s[0] >= 0xC2 && s[0] <= 0xDF) {
-		want = 2;
-		cp = s[0] & 0x1F;
-	} else if (s[0] >= 0xE0 && s[0] <= 0xEF) {
-		want = 3;
-		cp = s[0] & 0x0F;
-	} else if (s[0] >= 0xF0 && s[0] <= 0xF4) {
-		want = 4;
-		cp = s[0] & 0x07;
-	} else {
-		return 0;
-	}
-	if (n < want)
-		return 0;
-	for (size_t i = 1; i < want; i++) {
-		if ((s[i] & 0xC0) != 0x80)
-			return 0;
-		cp = cp << 6 | (s[i] & 0x3F);
-	}
-	if ((want == 3 && cp < 0x800) || (want == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
-	    (cp >= 0xD800 && cp <= 0xDFFF))
-		return 0;
-	/* C1 controls (U+0080..U+009F) are escape sequences to some terminals. */
-	if (cp >= 0x80 && cp <= 0x9F)
-		return 0;
-	return want;
-}
-
-size_t ma_text_clean(char *out, size_t outsize, const char *in, size_t len, size_t maxcp)
-{
-	const unsigned char *s = (const unsigned char *)in;
-	if (!outsize)
-		return 0;
-	/* Count first, so a cut text keeps its ellipsis within maxcp. */
-	size_t total = 0;
-	for (size_t i = 0; i < len && s[i]; total++) {
-		size_t n = utf8_len(s + i, len - i);
-		i += n ? n : 1;
-	}
-	size_t limit = total > maxcp ? (maxcp ? maxcp - 1 : 0) : total;
-	size_t o = 0, cp = 0, i = 0;
-	bool cut = total > maxcp;
-	for (; cp < limit; cp++) {
-		size_t n = utf8_len(s + i, len - i);
-		/* Keep room for the ellipsis and the NUL. */
-		if (o + (n ? n : 1) + 4 > outsize) {
-			cut = true;
-			break;
-		}
-		if (n == 1 && s[i] == '\t') {
-			out[o++] = ' ';
-		} else if (n == 0 || (n == 1 && (s[i] < 0x20 || s[i] == 0x7F))) {
-			out[o++] = '?';
-			n = n ? n : 1;
-		} else {
-			memcpy(out + o, s + i, n);
-			o += n;
-		}
-		i += n;
-	}
-	if (cut && maxcp && o + 4 <= outsize) {
-		memcpy(out + o, "\xE2\x80\xA6", 3);
-		o += 3;
-		cp++;
-	}
-	out[o] = '\0';
-	return cp;
-}
-
-static size_t cp_count(const char *s, size_t n)
-{
-	size_t c = 0;
-	for (size_t i = 0; i < n; i++)
-		c += ((unsigned char)s[i] & 0xC0) != 0x80;
-	return c;
-}
-
-static void spaces(struct ma_buf *o, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		ma_buf_add(o, " ", 1);
-}
-
-/* One logical line (no '\n'), cleaned, wrapped at spaces to the width with
- * `first` spaces before the first row and `rest` before the others. Words
- * longer than a row (fingerprints) are cut. A line that fits is kept as is,
- * so table columns keep their spacing. */
+/* One logical line (no '\n'), cleaned, wrapped to the width with `first`
+ * spaces before the first row and `rest` before the others. */
 static void wrap_line(struct ma_buf *o, const char *raw, size_t rawlen, size_t first, size_t rest)
 {
 	size_t size = 4 * rawlen + 8;
@@ -133,55 +41,7 @@ static void wrap_line(struct ma_buf *o, const char *raw, size_t rawlen, size_t f
 		return;
 	}
 	ma_text_clean(s, size, raw, rawlen, rawlen);
-	size_t len = strlen(s);
-	while (len && s[len - 1] == ' ')
-		len--;
-	if (!len) {
-		/* A blank line carries no indent: no trailing spaces. */
-		ma_buf_add(o, "\n", 1);
-		free(s);
-		return;
-	}
-	if (first + cp_count(s, len) <= MA_REPORT_WIDTH) {
-		spaces(o, first);
-		ma_buf_add(o, s, len);
-		ma_buf_add(o, "\n", 1);
-		free(s);
-		return;
-	}
-	size_t i = 0, indent = first;
-	while (i < len) {
-		size_t room = MA_REPORT_WIDTH > indent + 10 ? MA_REPORT_WIDTH - indent : 10;
-		/* Walk code points up to room, remembering the last space. */
-		size_t j = i, cps = 0, cut = 0;
-		while (j < len && cps < room) {
-			if (s[j] == ' ')
-				cut = j;
-			j++;
-			while (j < len && ((unsigned char)s[j] & 0xC0) == 0x80)
-				j++;
-			cps++;
-		}
-		size_t end, next;
-		if (j >= len) {
-			end = next = len;
-		} else if (s[j] == ' ') {
-			end = next = j;
-		} else if (cut > i) {
-			end = next = cut;
-		} else {
-			end = next = j;
-		}
-		while (end > i && s[end - 1] == ' ')
-			end--;
-		spaces(o, indent);
-		ma_buf_add(o, s + i, end - i);
-		ma_buf_add(o, "\n", 1);
-		while (next < len && s[next] == ' ')
-			next++;
-		i = next;
-		indent = rest;
-	}
+	ma_buf_wrap(o, s, strlen(s), MA_REPORT_WIDTH, first, rest);
 	free(s);
 }
 
@@ -230,7 +90,7 @@ static void heading(struct ma_buf *o, const char *title)
 	ma_buf_add(o, "\n", 1);
 	ma_buf_add(o, title, strlen(title));
 	ma_buf_add(o, "\n", 1);
-	for (size_t i = cp_count(title, strlen(title)); i > 0; i--)
+	for (size_t i = ma_utf8_count(title, strlen(title)); i > 0; i--)
 		ma_buf_add(o, "-", 1);
 	ma_buf_add(o, "\n", 1);
 }
@@ -247,19 +107,6 @@ static void cell(char *dst, size_t dstsize, const char *name, size_t w)
 
 /* ---- formatting helpers ------------------------------------------------------ */
 
-
-static const char *security_words(enum ma_security s)
-{
-	switch (s) {
-	case MA_SEC_TLS:
-		return "SSL/TLS";
-	case MA_SEC_STARTTLS:
-		return "STARTTLS";
-	case MA_SEC_PLAIN:
-		return "no encryption";
-	}
-	return "?";
-}
 
 static const struct ma_folder *inbox_of(const struct ma_audit_result *r, size_t *idx)
 {
@@ -278,16 +125,6 @@ static bool has_finding(const struct ma_audit_result *r, const char *code, enum 
 		if (strcmp(r->findings[i].code, code) == 0 && r->findings[i].severity == sev)
 			return true;
 	return false;
-}
-
-/* s cleaned and cut to maxcp code points. */
-static void put_clean(struct ma_buf *b, const char *s, size_t maxcp)
-{
-	char tmp[4 * 200 + 4];
-	if (maxcp > 200)
-		maxcp = 200;
-	ma_text_clean(tmp, sizeof tmp, s, strlen(s), maxcp);
-	ma_buf_add(b, tmp, strlen(tmp));
 }
 
 /* The finding that sums the audit up: the worst one, except that an OK
@@ -392,7 +229,7 @@ static void endpoint_line(struct ma_buf *o, const char *label, bool tried, bool 
 		linef(o, 0, 11, "%-10s not checked", label);
 	else if (ep->host[0])
 		linef(o, 0, 11, "%-10s %s:%u, %s%s%s%s", label, ep->host, ep->port,
-		      security_words(ep->security), ok ? "" : " (", ok ? "" : failed,
+		      ma_security_label(ep->security), ok ? "" : " (", ok ? "" : failed,
 		      ok ? "" : ")");
 	else
 		linef(o, 0, 11, "%-10s %s", label, ok ? "checked" : failed);
@@ -416,7 +253,7 @@ static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 		if (!r->alerts[i] || !r->alerts[i][0])
 			continue;
 		struct ma_buf a = { 0 };
-		put_clean(&a, r->alerts[i], 200);
+		ma_buf_clean(&a, r->alerts[i], 200);
 		linef(o, 0, 11, "Alert:     %s", a.p ? a.p : "");
 		o->oom |= a.oom;
 		free(a.p);
@@ -466,7 +303,7 @@ static void ledger_line(struct ma_buf *b, const struct ma_loss_entry *e)
 {
 	char when[32];
 	ma_buf_add(b, "- ", 2);
-	put_clean(b, e->folder ? e->folder : "?", 40);
+	ma_buf_clean(b, e->folder ? e->folder : "?", 40);
 	ma_buf_add(b, ": ", 2);
 	if (e->kind == MA_LOSS_UNSEEN) {
 		ma_fmt_time(e->since, when);
@@ -478,12 +315,12 @@ static void ledger_line(struct ma_buf *b, const struct ma_loss_entry *e)
 		ma_fmt_time((time_t)e->internaldate, when);
 		ma_buf_add(b, when, strlen(when));
 	} else {
-		put_clean(b, e->date ? e->date : "date unknown", 31);
+		ma_buf_clean(b, e->date ? e->date : "date unknown", 31);
 	}
 	ma_buf_add(b, " ", 1);
-	put_clean(b, e->from ? e->from : "(no sender)", 40);
+	ma_buf_clean(b, e->from ? e->from : "(no sender)", 40);
 	ma_buf_add(b, ": ", 2);
-	put_clean(b, e->subject ? e->subject : "(no subject)", 60);
+	ma_buf_clean(b, e->subject ? e->subject : "(no subject)", 60);
 }
 
 /* Every loss not yet acknowledged, under the audit that found it: what
@@ -623,7 +460,7 @@ static void cert_block(struct ma_buf *o, const char *proto, bool tried, bool ok,
 	}
 	if (ep->host[0])
 		linef(o, 2, 4, "%s: %s:%u, %s", proto, ep->host, ep->port,
-		      security_words(ep->security));
+		      ma_security_label(ep->security));
 	else
 		linef(o, 2, 4, "%s:", proto);
 	if (!c->present) {
@@ -722,6 +559,22 @@ ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_
 		return ma_fail(err, MA_ERR_NOMEM, "while writing the report");
 	}
 	*out = o.p;
+	return MA_OK;
+}
+
+ma_status ma_report_add_section(char **text, const char *title, const char *body,
+				struct ma_error *err)
+{
+	struct ma_buf o = { 0 };
+	ma_buf_add(&o, *text, strlen(*text));
+	heading(&o, title);
+	ma_buf_add(&o, body, strlen(body));
+	if (o.oom) {
+		free(o.p);
+		return ma_fail(err, MA_ERR_NOMEM, "while adding to the report");
+	}
+	free(*text);
+	*text = o.p;
 	return MA_OK;
 }
 

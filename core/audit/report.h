@@ -19,6 +19,13 @@ struct ma_audit_result;
 /* The whole report into *out (malloc'd, the caller frees it). */
 ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_error *err);
 
+/* Appends a section to a finished report (*text, malloc'd): a heading like
+ * the report's own, then body as it is, which keeps to MA_REPORT_WIDTH
+ * itself (the doctor's text after --report --probe). On ENOMEM *text is
+ * left as it was. */
+ma_status ma_report_add_section(char **text, const char *title, const char *body,
+				struct ma_error *err);
+
 /* Replaces path with text atomically: a temporary file in the same
  * directory, fsync, rename. On failure nothing is left behind and err names
  * the path (MA_ERR_IO). A path that is no regular file (/dev/null, a FIFO)
@@ -29,13 +36,5 @@ ma_status ma_report_write(const char *path, const char *text, struct ma_error *e
  * "MAILAUDIT CRITICAL - 25 messages ... | inbox=120;;; pop3=120;;; destroyed=25;;;".
  * The exit code to go with it is ma_severity_exit_code(r->verdict). */
 ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_error *err);
-
-/* Copies in[0..len) (up to a NUL) into out (outsize bytes), replacing
- * control characters, C1 controls and invalid UTF-8 with '?' and tabs with
- * a space; text longer than maxcp code points is cut to maxcp - 1 and ends
- * in "…". Server-supplied text goes
- * through this before it reaches a screen or a file. Returns the number of
- * code points written. outsize >= 4 * maxcp + 4 never cuts earlier. */
-size_t ma_text_clean(char *out, size_t outsize, const char *in, size_t len, size_t maxcp);
 
 #endif

@@ -1,9 +1,12 @@
 /* Pure parsers; see parse.h for the contracts.
  *
- * Everything writes through struct out, a growable buffer with an optional
- * size limit, so no input can make us allocate more than a small multiple
- * of its own length (and header values never more than MA_HEADER_MAX). */
+ * Everything writes through a growing string (struct ma_buf, base/text.h)
+ * with a size limit where input decides the size, so no input can make us
+ * allocate more than a small multiple of its own length (and header values
+ * never more than MA_HEADER_MAX). Text for the screen is cleaned by
+ * text.h's rules for decoded header text (MA_CLEAN_HEADER). */
 #include "base/parse.h"
+#include "base/text.h"
 
 #include <errno.h>
 #include <pthread.h>
@@ -14,68 +17,10 @@
 
 #include <openssl/evp.h>
 
-#define ELLIPSIS "\xe2\x80\xa6"      /* U+2026, 3 bytes */
-#define REPLACEMENT "\xef\xbf\xbd"   /* U+FFFD */
 #define MUTF7_MAX 65536              /* longer folder names are not real */
 #define MSGID_MAX 998                /* RFC 5322 line limit */
 #define PEND_MAX 16384               /* decoded bytes of one run of encoded words */
 #define CHARSET_MAX 64
-
-struct out {
-	char *p;
-	size_t len, cap;
-	size_t limit;      /* most content bytes allowed; 0 = no limit */
-	bool truncated;    /* something did not fit under limit */
-	bool nomem;
-};
-
-/* Appends n bytes whole or not at all; false once full or out of memory. */
-static bool out_put(struct out *o, const void *s, size_t n)
-{
-	if (o->nomem || o->truncated)
-		return false;
-	if (o->limit && n > o->limit - o->len) {
-		o->truncated = true;
-		return false;
-	}
-	if (n >= SIZE_MAX / 4 - o->len) {
-		o->nomem = true;
-		return false;
-	}
-	if (o->len + n + 1 > o->cap) {
-		size_t cap = o->cap ? o->cap : 64;
-		while (cap < o->len + n + 1)
-			cap *= 2;
-		char *p = realloc(o->p, cap);
-		if (!p) {
-			o->nomem = true;
-			return false;
-		}
-		o->p = p;
-		o->cap = cap;
-	}
-	memcpy(o->p + o->len, s, n);
-	o->len += n;
-	o->p[o->len] = '\0';
-	return true;
-}
-
-/* The finished string (with "…" if it was cut), or NULL on ENOMEM. */
-static char *out_finish(struct out *o)
-{
-	if (o->truncated && !o->nomem) {
-		o->truncated = false;
-		o->limit = 0;
-		out_put(o, ELLIPSIS, 3);
-	}
-	if (!o->nomem && !o->p)
-		out_put(o, "", 0);
-	if (o->nomem) {
-		free(o->p);
-		return NULL;
-	}
-	return o->p;
-}
 
 static bool is_wsp(char c)
 {
@@ -144,116 +89,10 @@ static bool word_is(const char *s, size_t n, const char *word)
 	return i == n && word[i] == '\0';
 }
 
-/* ---- UTF-8 ---- */
-
-/* Length (1-4) of the well-formed UTF-8 sequence at s, storing its code
- * point; 0 if the bytes there are not well-formed (overlong forms and
- * surrogates included). */
-static size_t utf8_next(const unsigned char *s, size_t n, uint32_t *cp)
+/* Appends text bound for a terminal (decoded header text). */
+static void put_safe(struct ma_buf *o, const char *s, size_t n)
 {
-	if (n == 0)
-		return 0;
-	uint32_t v = s[0], min;
-	size_t need;
-	if (v < 0x80) {
-		*cp = v;
-		return 1;
-	} else if (v >= 0xc2 && v <= 0xdf) {
-		need = 2, v &= 0x1f, min = 0x80;
-	} else if (v >= 0xe0 && v <= 0xef) {
-		need = 3, v &= 0x0f, min = 0x800;
-	} else if (v >= 0xf0 && v <= 0xf4) {
-		need = 4, v &= 0x07, min = 0x10000;
-	} else {
-		return 0;
-	}
-	if (n < need)
-		return 0;
-	for (size_t i = 1; i < need; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		v = (v << 6) | (s[i] & 0x3f);
-	}
-	if (v < min || v > 0x10ffff || (v >= 0xd800 && v <= 0xdfff))
-		return 0;
-	*cp = v;
-	return need;
-}
-
-static bool utf8_valid(const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	uint32_t cp;
-	for (size_t i = 0, k; i < n; i += k)
-		if (!(k = u[i] < 0x80 ? 1 : utf8_next(u + i, n - i, &cp)))
-			return false;
-	return true;
-}
-
-static void utf8_put(struct out *o, uint32_t cp)
-{
-	unsigned char b[4];
-	size_t n;
-	if (cp < 0x80) {
-		b[0] = (unsigned char)cp, n = 1;
-	} else if (cp < 0x800) {
-		b[0] = (unsigned char)(0xc0 | cp >> 6), n = 2;
-	} else if (cp < 0x10000) {
-		b[0] = (unsigned char)(0xe0 | cp >> 12), n = 3;
-	} else {
-		b[0] = (unsigned char)(0xf0 | cp >> 18), n = 4;
-	}
-	for (size_t i = 1; i < n; i++)
-		b[i] = (unsigned char)(0x80 | ((cp >> (6 * (n - 1 - i))) & 0x3f));
-	out_put(o, b, n);
-}
-
-static bool is_control(uint32_t cp)
-{
-	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
-}
-
-/* Appends text bound for a terminal: invalid UTF-8 becomes U+FFFD, line
- * breaks a space, other controls (ESC above all) '?'. Tab is kept. */
-static void put_safe(struct out *o, const char *s, size_t n)
-{
-	const unsigned char *u = (const unsigned char *)s;
-	size_t i = 0;
-	while (i < n && !o->truncated && !o->nomem) {
-		/* Printable ASCII in runs: most header text is nothing else,
-		 * and a byte at a time made this the costliest part of a
-		 * fetch. Cut at the limit exactly as single bytes would be. */
-		size_t run = i;
-		while (run < n && u[run] >= 0x20 && u[run] < 0x7f)
-			run++;
-		if (run > i) {
-			size_t k = run - i;
-			if (o->limit && k > o->limit - o->len)
-				k = o->limit - o->len;
-			if (k)
-				out_put(o, s + i, k);
-			if (k < run - i)
-				o->truncated = true;
-			i += k;
-			continue;
-		}
-		uint32_t cp;
-		size_t k = utf8_next(u + i, n - i, &cp);
-		if (k == 0) {
-			out_put(o, REPLACEMENT, 3);
-			i++;
-			continue;
-		}
-		if (cp == '\t')
-			out_put(o, "\t", 1);
-		else if (cp == '\r' || cp == '\n')
-			out_put(o, " ", 1);
-		else if (is_control(cp))
-			out_put(o, "?", 1);
-		else
-			out_put(o, s + i, k);
-		i += k;
-	}
+	ma_buf_clean_rules(o, s, n, MA_CLEAN_HEADER);
 }
 
 /* ---- modified UTF-7 ---- */
@@ -262,18 +101,18 @@ char *ma_mutf7_decode(const char *buf, size_t len)
 {
 	if ((!buf && len) || len > MUTF7_MAX)
 		return NULL;
-	struct out o = { 0 };
+	struct ma_buf o = { 0 };
 	size_t i = 0;
 	while (i < len) {
 		char c = buf[i++];
 		if ((unsigned char)c < 0x20 || (unsigned char)c > 0x7e)
 			goto bad;
 		if (c != '&') {
-			out_put(&o, &c, 1);
+			ma_buf_add(&o, &c, 1);
 			continue;
 		}
 		if (i < len && buf[i] == '-') {
-			out_put(&o, "&", 1);
+			ma_buf_add(&o, "&", 1);
 			i++;
 			continue;
 		}
@@ -312,14 +151,15 @@ char *ma_mutf7_decode(const char *buf, size_t len)
 			} else {
 				cp = u;
 			}
-			if (is_control(cp))
+			if (ma_cp_control(cp))
 				goto bad;
-			utf8_put(&o, cp);
+			char u8[4];
+			ma_buf_add(&o, u8, ma_utf8_encode(cp, u8));
 		}
 		if (high || nbits >= 6 || bits != 0 || units == 0)
 			goto bad;
 	}
-	return out_finish(&o);
+	return ma_buf_take(&o);
 bad:
 	free(o.p);
 	return NULL;
@@ -437,11 +277,11 @@ static bool parse_encoded_word(const char *buf, size_t len, size_t i, struct enc
 }
 
 /* Decoders append the payload bytes to o, or only validate when o is NULL. */
-/* Decoded bytes come one at a time; out_put takes them in runs (a call per
+/* Decoded bytes come one at a time; ma_buf_add takes them in runs (a call per
  * byte made decoding the costliest part of a fetch). The result is the
  * same as a byte at a time, the limit included. */
 struct sink {
-	struct out *o;
+	struct ma_buf *o;
 	size_t n;
 	char buf[128];
 };
@@ -451,10 +291,10 @@ static void sink_flush(struct sink *k)
 	if (!k->o || !k->n)
 		return;
 	if (!k->o->limit || k->n <= k->o->limit - k->o->len)
-		out_put(k->o, k->buf, k->n);
+		ma_buf_add(k->o, k->buf, k->n);
 	else
 		for (size_t i = 0; i < k->n; i++)
-			out_put(k->o, &k->buf[i], 1);
+			ma_buf_add(k->o, &k->buf[i], 1);
 	k->n = 0;
 }
 
@@ -467,7 +307,7 @@ static void sink_put(struct sink *k, char c)
 		sink_flush(k);
 }
 
-static bool q_decode(const char *s, size_t n, struct out *o)
+static bool q_decode(const char *s, size_t n, struct ma_buf *o)
 {
 	struct sink k = { .o = o };
 	for (size_t i = 0; i < n; i++) {
@@ -488,7 +328,7 @@ static bool q_decode(const char *s, size_t n, struct out *o)
 	return true;
 }
 
-static bool b_decode(const char *s, size_t n, struct out *o)
+static bool b_decode(const char *s, size_t n, struct ma_buf *o)
 {
 	uint32_t acc = 0;
 	int bits = 0;
@@ -520,7 +360,7 @@ static bool b_decode(const char *s, size_t n, struct out *o)
 	return true;
 }
 
-static bool payload_decode(const struct encoded_word *w, struct out *o)
+static bool payload_decode(const struct encoded_word *w, struct ma_buf *o)
 {
 	if (w->encoding == 'B')
 		return b_decode(w->text, w->text_len, o);
@@ -530,13 +370,13 @@ static bool payload_decode(const struct encoded_word *w, struct out *o)
 /* Converts n bytes of charset to UTF-8 and appends them screen-safe.
  * False (and nothing appended) if iconv does not know the charset or the
  * bytes are invalid in it. */
-static bool convert_charset(struct out *o, const char *charset, size_t charset_len,
+static bool convert_charset(struct ma_buf *o, const char *charset, size_t charset_len,
 			    const char *in, size_t n)
 {
 	/* Most encoded words are UTF-8 already: valid UTF-8 converts to
 	 * itself, without an iconv_open per word. */
 	if ((word_is(charset, charset_len, "utf-8") || word_is(charset, charset_len, "utf8")) &&
-	    utf8_valid(in, n)) {
+	    ma_utf8_valid(in, n)) {
 		put_safe(o, in, n);
 		return true;
 	}
@@ -573,7 +413,7 @@ static bool convert_charset(struct out *o, const char *charset, size_t charset_l
 		cap *= 2;
 	}
 	if (!ok && errno == ENOMEM)
-		o->nomem = true;
+		o->oom = true;
 	iconv_close(cd);
 	if (ok)
 		put_safe(o, dst, used);
@@ -596,11 +436,11 @@ struct run {
 	const char *charset;
 	size_t charset_len;
 	size_t start, end;    /* raw span in the input */
-	struct out bytes;
+	struct ma_buf bytes;
 };
 
 /* Converts and emits the run; if it cannot be converted, emits it raw. */
-static bool run_flush(struct run *r, struct out *o, const char *buf)
+static bool run_flush(struct run *r, struct ma_buf *o, const char *buf)
 {
 	if (!r->active)
 		return true;
@@ -620,10 +460,10 @@ char *ma_rfc2047_decode(const char *buf, size_t len)
 {
 	if (!buf)
 		len = 0;
-	struct out o = { .limit = MA_HEADER_MAX - 3 };
+	struct ma_buf o = { .limit = MA_HEADER_MAX - 3 };
 	struct run run = { .bytes = { .limit = PEND_MAX } };
 	size_t i = 0, text = 0; /* buf[text..i) is plain text not yet emitted */
-	while (i < len && !o.truncated && !o.nomem && !run.bytes.nomem) {
+	while (i < len && !o.truncated && !o.oom && !run.bytes.oom) {
 		struct encoded_word w;
 		if (buf[i] != '=' || !parse_encoded_word(buf, len, i, &w) ||
 		    !payload_decode(&w, NULL)) {
@@ -650,12 +490,12 @@ char *ma_rfc2047_decode(const char *buf, size_t len)
 		run.end = w.end;
 		i = text = w.end;
 	}
-	if (run.bytes.nomem)
-		o.nomem = true;
+	if (run.bytes.oom)
+		o.oom = true;
 	run_flush(&run, &o, buf);
 	put_safe(&o, buf + text, len - text);
 	free(run.bytes.p);
-	return out_finish(&o);
+	return ma_buf_take(&o);
 }
 
 /* ---- header fields ---- */
@@ -677,9 +517,9 @@ static char *header_text(const char *s, size_t n, bool decode)
 	if (decode) {
 		r = ma_rfc2047_decode(p, len);
 	} else {
-		struct out o = { .limit = MA_HEADER_MAX - 3 };
+		struct ma_buf o = { .limit = MA_HEADER_MAX - 3 };
 		put_safe(&o, p, len);
-		r = out_finish(&o);
+		r = ma_buf_take(&o);
 	}
 	free(unfolded);
 	return r;
@@ -727,7 +567,7 @@ static char *raw_text(const char *s, size_t n)
 	while (n && is_trim(s[n - 1]))
 		n--;
 	size_t cap = n < MA_HEADER_RAW_MAX ? n : MA_HEADER_RAW_MAX;
-	char *r = malloc(cap + sizeof ELLIPSIS);
+	char *r = malloc(cap + sizeof MA_ELLIPSIS);
 	if (!r)
 		return NULL;
 	size_t used, k = unfold_into(s, n, r, cap, &used);
@@ -742,7 +582,7 @@ static char *raw_text(const char *s, size_t n)
 				k = b - 1;
 		}
 		k = cut_before_word(r, k);
-		memcpy(r + k, ELLIPSIS, 3);
+		memcpy(r + k, MA_ELLIPSIS, 3);
 		k += 3;
 	}
 	r[k] = '\0';

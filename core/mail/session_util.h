@@ -8,16 +8,8 @@
 
 #include "base/model.h"
 #include "base/status.h"
+#include "base/text.h"  /* ma_sanitize, for the sessions */
 #include "net/transport.h"
-
-/* Copies server text into dst (NUL-terminated, truncated), replacing control
- * characters so nothing a server says can drive the user's terminal: CR and
- * LF become spaces, other C0 controls, DEL, C1 controls and bytes that are
- * not valid UTF-8 become '?'. The result is valid UTF-8 and never longer
- * than the input. */
-void ma_sanitize(char *dst, size_t dstlen, const char *src, size_t len);
-/* The same into a new string the caller frees; NULL on ENOMEM. */
-char *ma_sanitize_dup(const char *src, size_t len);
 
 /* False if s holds CR, LF (command injection) or is empty. */
 bool ma_credential_ok(const char *s);

@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <arpa/inet.h>
@@ -15,6 +14,8 @@
 #include <resolv.h>
 #include <sys/random.h>
 #include <sys/socket.h>
+
+#include "base/text.h"   /* ma_now_ms */
 
 /* ---- building ---- */
 
@@ -231,18 +232,11 @@ static ma_status pick_resolver(struct sockaddr_in *sa, char *label, size_t lable
 	return MA_OK;
 }
 
-static int64_t now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 static uint16_t random_id(void)
 {
 	uint16_t id = 0;
 	if (getrandom(&id, sizeof id, GRND_NONBLOCK) != (ssize_t)sizeof id)
-		id = (uint16_t)(now_ms() ^ (int64_t)getpid());
+		id = (uint16_t)(ma_now_ms() ^ (int64_t)getpid());
 	return id;
 }
 
@@ -276,14 +270,14 @@ static ma_status query(const char *name, const uint16_t *qtype, size_t nq, int t
 		close(fd);
 		return ma_fail(err, MA_ERR_DNS, "resolver %s: %s", label, strerror(e));
 	}
-	int64_t start = now_ms(), limit = (int64_t)(timeout_s > 0 ? timeout_s : 5) * 1000;
+	int64_t start = ma_now_ms(), limit = (int64_t)(timeout_s > 0 ? timeout_s : 5) * 1000;
 	bool resent = false;
 	for (size_t i = 0; i < nq; i++)
 		(void)send(fd, q[i], ql[i], 0);
 	st = MA_OK;
 	size_t left = nq;
 	while (left > 0) {
-		int64_t el = now_ms() - start;
+		int64_t el = ma_now_ms() - start;
 		if (el >= limit) {
 			st = ma_fail(err, MA_ERR_DNS, "no answer from the resolver %s within %d s for %s",
 				     label, (int)(limit / 1000), name);

@@ -26,17 +26,37 @@ unsigned ma_default_port(enum ma_proto proto, enum ma_security sec)
 	return 0;
 }
 
+static const struct {
+	const char *name, *label, *short_label;
+} security[] = {
+	[MA_SEC_TLS] = { "tls", "SSL/TLS", "SSL/TLS" },
+	[MA_SEC_STARTTLS] = { "starttls", "STARTTLS", "STARTTLS" },
+	[MA_SEC_PLAIN] = { "plain", "no encryption", "none" },
+};
+#define NSECURITY (sizeof security / sizeof security[0])
+
+static const char *const proto_names[] = {
+	[MA_PROTO_IMAP] = "IMAP", [MA_PROTO_POP3] = "POP3", [MA_PROTO_SMTP] = "SMTP",
+};
+
 const char *ma_security_name(enum ma_security sec)
 {
-	switch (sec) {
-	case MA_SEC_TLS:
-		return "tls";
-	case MA_SEC_STARTTLS:
-		return "starttls";
-	case MA_SEC_PLAIN:
-		return "plain";
-	}
-	return "unknown";
+	return (unsigned)sec < NSECURITY ? security[sec].name : "unknown";
+}
+
+const char *ma_security_label(enum ma_security sec)
+{
+	return (unsigned)sec < NSECURITY ? security[sec].label : "?";
+}
+
+const char *ma_security_short(enum ma_security sec)
+{
+	return (unsigned)sec < NSECURITY ? security[sec].short_label : "?";
+}
+
+const char *ma_proto_name(enum ma_proto proto)
+{
+	return (unsigned)proto < sizeof proto_names / sizeof proto_names[0] ? proto_names[proto] : "?";
 }
 
 /* A short printable copy of user text for an error message. */

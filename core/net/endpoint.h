@@ -23,6 +23,15 @@ struct ma_endpoint {
 ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 			    struct ma_endpoint *ep, struct ma_error *err);
 unsigned ma_default_port(enum ma_proto proto, enum ma_security sec);
-const char *ma_security_name(enum ma_security sec); /* "tls" ... */
+/* The names of a security and a protocol, from one table each:
+ * ma_security_name as the endpoint syntax spells it ("tls", "starttls",
+ * "plain"); ma_security_label for people ("SSL/TLS", "STARTTLS", "no
+ * encryption"); ma_security_short, the same for a table column ("none" for
+ * plain); ma_proto_name "IMAP", "POP3", "SMTP". "?" for a value outside
+ * the enum ("unknown" from ma_security_name). */
+const char *ma_security_name(enum ma_security sec);
+const char *ma_security_label(enum ma_security sec);
+const char *ma_security_short(enum ma_security sec);
+const char *ma_proto_name(enum ma_proto proto);
 
 #endif

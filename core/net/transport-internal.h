@@ -10,6 +10,7 @@
 #include <netinet/in.h>
 #include <openssl/ssl.h>
 
+#include "base/text.h"   /* ma_now_ms */
 #include "net/transport.h"
 
 struct ma_conn {
@@ -45,7 +46,6 @@ struct ma_conn {
 	char last_detail[256];
 };
 
-int64_t ma_now_ms(void);
 int64_t ma_conn_wait_limit(const struct ma_conn *c);
 /* MA_OK when fd is ready for events, else MA_ERR_READ_TIMEOUT (until_ms,
  * monotonic, passed), MA_ERR_CANCELLED or MA_ERR_NETWORK. */

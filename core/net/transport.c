@@ -46,13 +46,6 @@ void ma_transport_init(void)
 
 /* ---- time and waiting ---- */
 
-int64_t ma_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
-
 /* The end of the next wait: one idle timeout from now, but never past the
  * session deadline. */
 int64_t ma_conn_wait_limit(const struct ma_conn *c)

@@ -1,0 +1,145 @@
+/* Everything generated from keys.h: the key-to-request lookup, the help
+ * screen and the hint bars. A hint bar names keys by their names in the
+ * key table, so they read as the help screen does. */
+#include <curses.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "tui_int.h"
+
+static const struct key_entry {
+	enum ma_request req;
+	const char *label, *hint, *help;
+	int keys[3];
+} key_table[] = {
+#define MA_KEY_ENTRY(req, label, hint, help, k1, k2, k3) { req, label, hint, help, { k1, k2, k3 } },
+	MA_KEY_LIST(MA_KEY_ENTRY)
+#undef MA_KEY_ENTRY
+};
+#define NKEYS (sizeof key_table / sizeof key_table[0])
+/* In enum order: a request's entry is key_table[req - 1]. */
+_Static_assert(NKEYS == REQ_COUNT - 1, "one key_table entry per request");
+
+enum ma_request key_request(int key)
+{
+	for (size_t i = 0; i < NKEYS; i++)
+		for (int k = 0; k < 3; k++)
+			if (key_table[i].keys[k] && key_table[i].keys[k] == key)
+				return key_table[i].req;
+	return REQ_NONE;
+}
+
+void key_help_lines(struct lines *L, int w)
+{
+	lines_add(L, ATTR_BOLD, -1, "Keys");
+	for (size_t i = 0; i < NKEYS; i++) {
+		/* The description wraps under itself, clear of the key column. */
+		struct lines tmp = { 0 };
+		lines_wrap(&tmp, ATTR_NONE, -1, 0, w - 13, key_table[i].help);
+		for (size_t j = 0; j < tmp.n; j++)
+			lines_addf(L, ATTR_NONE, -1, "%-12s %s", j ? "" : key_table[i].label, tmp.v[j].text);
+		lines_clear(&tmp);
+		free(tmp.v);
+	}
+	lines_add(L, ATTR_NONE, -1, "");
+	lines_wrap(L, ATTR_NONE, -1, 0, w, "mailaudit only reads: it never deletes, moves or marks "
+		   "mail. Esc, q or ? closes this help.");
+}
+
+/* ---- hint bars ---- */
+
+/* One key in a hint bar: "Key what", "Key: what" or "Key/Also what". */
+struct hint_item {
+	enum ma_request req;
+	enum ma_request also;  /* REQ_NONE, or a second key for the same: "Esc/q" */
+	int name;              /* which of req's names in its label: 1 for "F1" of "?, F1" */
+	const char *what;      /* NULL: the key's hint word */
+	const char *sep;       /* between key and words; NULL: the bar's */
+};
+
+#define HINT_ITEMS 8
+struct hint_bar {
+	const char *gap;       /* between items */
+	const char *sep;       /* between a key and its words */
+	struct hint_item item[HINT_ITEMS];  /* up to the first REQ_NONE */
+};
+
+/* The results bars are terse ("q quit  ? help"); the others, shown on
+ * their own, spell it out ("Esc: close help   Up/Down: scroll"). */
+static const struct hint_bar bars[] = {
+	[HINT_HELP] = { "   ", ": ", {
+		{ .req = REQ_BACK, .what = "close help" },
+		{ .req = REQ_UP, .also = REQ_DOWN, .what = "scroll" },
+	} },
+	[HINT_START] = { "   ", ": ", {
+		{ .req = REQ_NEXT, .what = "next field" },
+		{ .req = REQ_ENTER, .what = "start" },
+		{ .req = REQ_BACK, .what = "quit" },
+		{ .req = REQ_HELP, .name = 1 },
+	} },
+	[HINT_PROGRESS] = { "   ", ": ", {
+		{ .req = REQ_BACK, .what = "cancel the audit" },
+		{ .req = REQ_QUIT },
+	} },
+	[HINT_PROBING] = { "   ", ": ", {
+		{ .req = REQ_BACK, .what = "cancel the test" },
+	} },
+	[HINT_RESULTS] = { "  ", " ", {
+		{ .req = REQ_QUIT }, { .req = REQ_HELP }, { .req = REQ_NEXT }, { .req = REQ_SEARCH },
+		{ .req = REQ_EXPORT }, { .req = REQ_AGAIN }, { .req = REQ_PROBE },
+	} },
+	[HINT_LEDGER] = { "  ", " ", {
+		{ .req = REQ_QUIT }, { .req = REQ_HELP }, { .req = REQ_NEXT }, { .req = REQ_SEARCH },
+		{ .req = REQ_EXPORT }, { .req = REQ_AGAIN }, { .req = REQ_ACK },
+	} },
+	[HINT_HISTORY] = { "  ", " ", {
+		{ .req = REQ_QUIT }, { .req = REQ_HELP }, { .req = REQ_NEXT },
+		{ .req = REQ_ENTER, .what = "what that audit found", .sep = ": " },
+		{ .req = REQ_AGAIN },
+	} },
+	[HINT_AUDIT_OPEN] = { "  ", " ", {
+		{ .req = REQ_BACK, .also = REQ_QUIT, .what = "back to the audits" },
+		{ .req = REQ_SEARCH }, { .req = REQ_NEXT }, { .req = REQ_HELP },
+	} },
+};
+
+/* Appends s[0..len) to out (n > 0 bytes, *o used), cut where out is full. */
+static void put(char *out, size_t n, size_t *o, const char *s, size_t len)
+{
+	if (len > n - 1 - *o)
+		len = n - 1 - *o;
+	memcpy(out + *o, s, len);
+	*o += len;
+	out[*o] = '\0';
+}
+
+/* The name'th of req's names in its label: "F1" is 1 of "?, F1". */
+static void put_key_name(char *out, size_t n, size_t *o, enum ma_request req, int name)
+{
+	const char *p = key_table[req - 1].label, *comma;
+	for (int i = 0; i < name && (comma = strstr(p, ", ")); i++)
+		p = comma + 2;
+	comma = strstr(p, ", ");
+	put(out, n, o, p, comma ? (size_t)(comma - p) : strlen(p));
+}
+
+void key_hint(enum ui_hint h, char *out, size_t n)
+{
+	const struct hint_bar *b = &bars[h];
+	size_t o = 0;
+	out[0] = '\0';
+	for (size_t i = 0; i < HINT_ITEMS && b->item[i].req != REQ_NONE; i++) {
+		const struct hint_item *it = &b->item[i];
+		const char *sep = it->sep ? it->sep : b->sep;
+		const char *what = it->what ? it->what : key_table[it->req - 1].hint;
+		if (i)
+			put(out, n, &o, b->gap, strlen(b->gap));
+		put_key_name(out, n, &o, it->req, it->name);
+		if (it->also != REQ_NONE) {
+			put(out, n, &o, "/", 1);
+			put_key_name(out, n, &o, it->also, 0);
+		}
+		put(out, n, &o, sep, strlen(sep));
+		put(out, n, &o, what, strlen(what));
+	}
+}
