@@ -10,20 +10,13 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/text.h"
 #include "mail/session.h"
 #include "mail/session_util.h"
 
 #define DEFAULT_TIMEOUT_S 10
 #define EXPIRES_SOON_DAYS 21
 
-/* Interim, until base/ offers the one monotonic clock (issue 17, workstream
- * T): transport's ma_now_ms is no longer reachable from here. */
-static int64_t ma_now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static const struct {
 	const char *name;
