@@ -15,7 +15,6 @@
 #include "mail/session_util.h"
 
 #define DEFAULT_TIMEOUT_S 10
-#define EXPIRES_SOON_DAYS 21
 
 
 static const struct {
@@ -36,16 +35,6 @@ static const struct {
 const char *ma_probe_slot_name(enum ma_probe_slot s)
 {
 	return (unsigned)s < MA_PROBE_NSLOTS ? slot_info[s].name : "?";
-}
-
-static const char *proto_name(enum ma_proto p)
-{
-	return p == MA_PROTO_IMAP ? "IMAP" : p == MA_PROTO_POP3 ? "POP3" : "SMTP";
-}
-
-static const char *sec_label(enum ma_security s)
-{
-	return s == MA_SEC_TLS ? "SSL/TLS" : s == MA_SEC_STARTTLS ? "STARTTLS" : "none";
 }
 
 /* ---- growing strings: out of memory is remembered, checked once ---- */
@@ -300,11 +289,6 @@ struct cell_job {
 	int timeout_s;
 };
 
-static bool is_timeout(ma_status st)
-{
-	return st == MA_ERR_CONNECT_TIMEOUT || st == MA_ERR_READ_TIMEOUT;
-}
-
 /* Greeting, STARTTLS, capabilities and login of one protocol over c. */
 static void run_session(struct cell_job *j, struct ma_conn *c, const char *login)
 {
@@ -452,280 +436,6 @@ static void discover(struct ma_probe_cell *cell, const char *domain, const char 
 	snprintf(cell->how_found, sizeof cell->how_found, "guessed, not found");
 }
 
-/* ---- findings ---- */
-
-static ma_status add_finding(struct ma_probe_result *r, const char *code, enum ma_severity sev,
-			     struct sb *title, struct sb *evidence, const char *why, const char *fix)
-{
-	struct ma_finding *nv = realloc(r->findings, (r->n_findings + 1) * sizeof *nv);
-	char *t = sb_take(title), *e = sb_take(evidence);
-	if (!nv || !t || !e) {
-		if (nv)
-			r->findings = nv;
-		free(t);
-		free(e);
-		return MA_ERR_NOMEM;
-	}
-	r->findings = nv;
-	nv[r->n_findings++] = (struct ma_finding){ code, sev, t, e, why, fix };
-	return MA_OK;
-}
-
-static const char *cell_label(const struct ma_probe_cell *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s %u (%s)", proto_name(c->proto), c->ep.port, sec_label(c->ep.security));
-	return buf;
-}
-
-/* Adds evidence lines of every cell whose status is one of sts[] and
- * returns how many matched. */
-static size_t cells_with(const struct ma_probe_result *r, const ma_status *sts, size_t nst, struct sb *ev)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		for (size_t k = 0; k < nst; k++) {
-			if (c->status != sts[k])
-				continue;
-			char lab[64];
-			if (ev)
-				sb_add(ev, "%s%s %s: %s", n ? "\n" : "", cell_label(c, lab, sizeof lab),
-				       c->ep.host, c->err.detail);
-			n++;
-			break;
-		}
-	}
-	return n;
-}
-
-static const struct ma_probe_cell *best_cell(const struct ma_probe_result *r, enum ma_proto p)
-{
-	const struct ma_probe_cell *best = NULL;
-	int best_score = 0;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		if (c->proto != p || !c->cert_ok)
-			continue;
-		/* a login that worked beats one not tried; implicit TLS (RFC
-		 * 8314) beats STARTTLS */
-		bool in = c->login_ok || c->alt_login_ok;
-		int score = 2 + (in ? 4 : 0) - (c->login_tried && !in ? 1 : 0)
-			+ (c->ep.security == MA_SEC_TLS ? 1 : 0);
-		if (score > best_score) {
-			best = c;
-			best_score = score;
-		}
-	}
-	return best;
-}
-
-static ma_status analyze(struct ma_probe_result *r, const struct ma_rules *rules,
-			 const struct ma_probe_request *req)
-{
-	ma_status st = MA_OK;
-	struct sb t = { 0 }, e = { 0 };
-#define ADD(code, sev, why, fix) do { \
-		if (st == MA_OK) \
-			st = add_finding(r, code, sev, &t, &e, why, fix); \
-		else { free(t.p); free(e.p); } \
-		memset(&t, 0, sizeof t); memset(&e, 0, sizeof e); \
-	} while (0)
-
-	/* Per distinct host name: unknown, obsolete. */
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		bool seen = false;
-		for (size_t k = 0; k < i; k++)
-			seen |= strcasecmp(r->cells[k].ep.host, c->ep.host) == 0;
-		if (seen || !c->ep.host[0])
-			continue;
-		const struct ma_rule *rule = ma_rules_match(rules, c->ep.host);
-		if (c->status == MA_ERR_HOST_UNKNOWN) {
-			sb_add(&t, "The server name %s does not exist", c->ep.host);
-			sb_add(&e, "%s", c->err.detail);
-			if (rule)
-				sb_add(&e, "\nThis looks like an obsolete name; current ones look like %s", rule->hint);
-			ADD("host-unknown", MA_SEV_CRITICAL,
-			    "No mail client can connect to a name that does not exist; usually a typo or a retired server address.",
-			    "Copy the server names from the provider's administration (hosting service details, service addresses table) into the mail client.");
-		}
-		if (rule) {
-			sb_add(&t, "%s is an obsolete server name", c->ep.host);
-			sb_add(&e, "%s\nCurrent names look like: %s", rule->note, rule->hint);
-			ADD("host-obsolete", MA_SEV_WARNING,
-			    "Obsolete servers may be shut down without warning; mail then stops arriving in this client.",
-			    "Replace the server name with the current one from the provider's administration.");
-		}
-	}
-
-	/* Silence: every cell that reached TCP timed out. */
-	size_t ran = 0, silent = 0;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		if (!r->cells[i].dns_ok)
-			continue;
-		ran++;
-		silent += is_timeout(r->cells[i].status) && !r->cells[i].greeting_ok;
-	}
-	if (ran > 0 && silent == ran) {
-		sb_add(&t, "No port answered (%zu of %zu timed out)", silent, ran);
-		const ma_status to[] = { MA_ERR_CONNECT_TIMEOUT, MA_ERR_READ_TIMEOUT };
-		cells_with(r, to, 2, &e);
-		ADD("all-ports-silent", MA_SEV_CRITICAL,
-		    "When every port stays silent the block is usually on this side: a firewall or antivirus, or a wrong server address.",
-		    "Check the firewall and antivirus on this device (and the network's), and the server name; try from another network.");
-	} else {
-		const ma_status closed[] = { MA_ERR_REFUSED, MA_ERR_CONNECT_TIMEOUT, MA_ERR_READ_TIMEOUT };
-		size_t n = cells_with(r, closed, 3, NULL);
-		if (n > 0) {
-			sb_add(&t, "%zu port%s closed or silent", n, n == 1 ? "" : "s");
-			cells_with(r, closed, 3, &e);
-			ADD("port-closed", MA_SEV_INFO,
-			    "A closed port only matters if the mail client is set to it; other combinations may work.",
-			    "Use a combination from best-settings; if the client uses this port, change it.");
-		}
-	}
-
-	const ma_status nostls[] = { MA_ERR_STARTTLS_MISSING };
-	if (cells_with(r, nostls, 1, NULL)) {
-		sb_add(&t, "STARTTLS is not offered on %zu port(s)", cells_with(r, nostls, 1, NULL));
-		cells_with(r, nostls, 1, &e);
-		ADD("starttls-missing", MA_SEV_WARNING,
-		    "Without STARTTLS the port can only be used unencrypted, and a password sent there can be read on the way.",
-		    "Use the SSL/TLS port instead (993, 995, 465).");
-	}
-
-	const ma_status expired[] = { MA_ERR_CERT_EXPIRED, MA_ERR_CERT_NOT_YET_VALID };
-	if (cells_with(r, expired, 2, NULL)) {
-		sb_add(&t, "The server's certificate has expired");
-		cells_with(r, expired, 2, &e);
-		ADD("cert-expired", MA_SEV_CRITICAL,
-		    "Mail clients refuse (or should refuse) such a connection; accepting it would also accept an attacker's.",
-		    "Tell the provider. If only this computer sees it, check its date and time.");
-	}
-	const ma_status untrusted[] = { MA_ERR_CERT_UNTRUSTED, MA_ERR_CERT_SELF_SIGNED, MA_ERR_CERT_INVALID };
-	if (cells_with(r, untrusted, 3, NULL)) {
-		sb_add(&t, "The server's certificate is not from a trusted authority");
-		cells_with(r, untrusted, 3, &e);
-		ADD("cert-untrusted", MA_SEV_CRITICAL,
-		    "An untrusted certificate cannot prove the server is the provider's; the password could go to someone else.",
-		    "Use the provider's server name exactly as published. If the problem stays, an antivirus or network may be intercepting TLS.");
-	}
-	const ma_status mism[] = { MA_ERR_CERT_NAME_MISMATCH };
-	if (cells_with(r, mism, 1, NULL)) {
-		sb_add(&t, "The certificate does not cover the server name used");
-		cells_with(r, mism, 1, &e);
-		/* A user's own alias (smtp.mydomain CNAME wesN.smtp...) cannot be
-		 * in the provider's certificate: the target name is. */
-		for (size_t i = 0; i < r->n_cells; i++) {
-			const struct ma_probe_cell *c = &r->cells[i];
-			if (c->status != MA_ERR_CERT_NAME_MISMATCH)
-				continue;
-			for (size_t k = 0; k < c->dns.n_chain; k++) {
-				if (ma_cert_covers(c->cert.sans, c->dns.chain[k])) {
-					sb_add(&e, "\n%s is an alias (CNAME) of %s, which the certificate covers: use %s",
-					       c->ep.host, c->dns.chain[k], c->dns.chain[k]);
-					break;
-				}
-			}
-			break;
-		}
-		ADD("cert-name-mismatch", MA_SEV_CRITICAL,
-		    "The certificate proves a different name; clients refuse it or train the user to click warnings away.",
-		    "Use a server name the certificate covers (listed above), as published by the provider.");
-	}
-	time_t soon = time(NULL) + (time_t)EXPIRES_SOON_DAYS * 86400;
-	size_t nsoon = 0;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		char lab[64];
-		if (c->cert_ok && c->cert.not_after_t && c->cert.not_after_t < soon)
-			sb_add(&e, "%s%s: expires %s", nsoon++ ? "\n" : "", cell_label(c, lab, sizeof lab),
-			       c->cert.not_after);
-	}
-	if (nsoon) {
-		sb_add(&t, "The server's certificate expires within %d days", EXPIRES_SOON_DAYS);
-		ADD("cert-expires-soon", MA_SEV_WARNING,
-		    "When it expires, clients will refuse to connect until the provider renews it.",
-		    "Nothing to change here; if it is not renewed in time, tell the provider.");
-	} else {
-		free(e.p);
-		memset(&e, 0, sizeof e);
-	}
-
-	/* Logins. */
-	bool any_ok = false, any_refused = false, alt_ok = false;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		any_ok |= c->login_ok;
-		any_refused |= c->login_tried && c->login_status == MA_ERR_LOGIN;
-		alt_ok |= c->alt_login_ok;
-	}
-	if (alt_ok) {
-		sb_add(&t, "Log in with the full address %s, not %s", r->address, r->login);
-		sb_add(&e, "login \"%s\" was refused; \"%s\" was accepted", r->login, r->address);
-		ADD("login-not-full-address", MA_SEV_WARNING,
-		    "The provider's login name is always the full e-mail address including the domain.",
-		    "Set the user name in the mail client to the full e-mail address.");
-	} else if (any_refused && !any_ok) {
-		const ma_status lg[] = { MA_ERR_LOGIN };
-		sb_add(&t, "The server rejected the login name or password");
-		cells_with(r, lg, 1, &e);
-		if (r->address[0] && !strchr(r->login, '@'))
-			sb_add(&e, "\nthe full address %s was refused too", r->address);
-		ADD("login-rejected", MA_SEV_CRITICAL,
-		    "Wrong credentials are the most common cause of connection failures besides an outdated server name.",
-		    "Log in with the full e-mail address; check the password (after changing it, wait at least 15 minutes before using the new one).");
-	}
-	const ma_status pt[] = { MA_ERR_PLAINTEXT_REFUSED };
-	if (cells_with(r, pt, 1, NULL)) {
-		sb_add(&t, "The server refuses logins over this connection");
-		cells_with(r, pt, 1, &e);
-		ADD("plaintext-refused", MA_SEV_WARNING,
-		    "The server wants encryption before the password; a client set to no security cannot log in.",
-		    "Set the security to SSL/TLS (or STARTTLS) in the mail client.");
-	}
-
-	/* The table the provider's help page shows, filled with what worked. */
-	size_t good = 0, probed = 0;
-	for (int p = MA_PROTO_IMAP; p <= MA_PROTO_SMTP; p++) {
-		bool ran_p = false;
-		for (size_t i = 0; i < r->n_cells; i++)
-			ran_p |= r->cells[i].proto == (enum ma_proto)p;
-		if (!ran_p)
-			continue;
-		const struct ma_probe_cell *c = best_cell(r, (enum ma_proto)p);
-		if (!c) {
-			sb_add(&e, "%s%s: no working combination", probed++ ? "\n" : "",
-			       proto_name((enum ma_proto)p));
-			continue;
-		}
-		good++;
-		sb_add(&e, "%s%s: %s port %u %s%s", probed++ ? "\n" : "", proto_name(c->proto),
-		       c->ep.host, c->ep.port, sec_label(c->ep.security),
-		       c->login_ok ? ", login ok" : c->alt_login_ok ? ", login ok with the full address" :
-		       c->login_tried ? ", login refused" : "");
-	}
-	(void)req;
-	sb_add(&t, "Working settings: %zu of %zu protocols", good, probed);
-	ADD("best-settings", good == probed ? MA_SEV_OK : MA_SEV_INFO,
-	    "These are the combinations that worked from this computer just now.",
-	    "Enter these servers, ports and security settings in the mail client.");
-#undef ADD
-	if (st != MA_OK)
-		return st;
-	/* most severe first; insertion order within a severity */
-	for (size_t i = 1; i < r->n_findings; i++) {
-		struct ma_finding f = r->findings[i];
-		size_t k = i;
-		while (k > 0 && r->findings[k - 1].severity < f.severity) {
-			r->findings[k] = r->findings[k - 1];
-			k--;
-		}
-		r->findings[k] = f;
-	}
-	return MA_OK;
-}
-
 /* ---- the run ---- */
 
 ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_result **out,
@@ -810,7 +520,7 @@ ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_resul
 		if (started[i])
 			pthread_join(tid[i], NULL);
 
-	ma_status st = analyze(r, rules, req);
+	ma_status st = ma_probe_analyze(r, rules);
 	r->elapsed_ms = ma_now_ms() - start;
 	if (own_tls)
 		ma_tls_free(tls);
@@ -904,8 +614,8 @@ ma_status ma_probe_text(const struct ma_probe_result *r, char **out)
 	sb_add(&b, "\n");
 	for (size_t i = 0; i < r->n_cells; i++) {
 		const struct ma_probe_cell *c = &r->cells[i];
-		snprintf(line, sizeof line, "%-4s %5u %-8s %s (%s) %.1f s", proto_name(c->proto), c->ep.port,
-			 sec_label(c->ep.security), c->ep.host[0] ? c->ep.host : "?", c->how_found,
+		snprintf(line, sizeof line, "%-4s %5u %-8s %s (%s) %.1f s", ma_proto_name(c->proto), c->ep.port,
+			 ma_security_short(c->ep.security), c->ep.host[0] ? c->ep.host : "?", c->how_found,
 			 (double)c->elapsed_ms / 1000.0);
 		wrap(&b, 0, 6, line);
 		if (c->dns_ok && (c->dns.n_chain || c->dns.n_addrs)) {

@@ -102,6 +102,11 @@ ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_resul
 		       struct ma_error *err);
 void ma_probe_result_free(struct ma_probe_result *r);
 
+/* The findings of a finished run (its cells filled) into r->findings,
+ * most severe first (doctor/checks.c); ma_probe_run calls it. MA_ERR_NOMEM
+ * leaves none. */
+ma_status ma_probe_analyze(struct ma_probe_result *r, const struct ma_rules *rules);
+
 /* The matrix and findings as plain text, lines <= 78 columns. *out is
  * malloc'd; the caller frees it. */
 ma_status ma_probe_text(const struct ma_probe_result *r, char **out);
