@@ -1,21 +1,17 @@
-/* The connection doctor (see probe.h). */
+/* The connection doctor's run (see probe.h): find each cell's server,
+ * run the cells on threads of their own, then the findings (checks.c). */
 #include "doctor/probe.h"
 
-#include <ctype.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include "base/text.h"
 #include "mail/session.h"
 #include "mail/session_util.h"
 
 #define DEFAULT_TIMEOUT_S 10
-
 
 static const struct {
 	const char *name;
@@ -35,247 +31,6 @@ static const struct {
 const char *ma_probe_slot_name(enum ma_probe_slot s)
 {
 	return (unsigned)s < MA_PROBE_NSLOTS ? slot_info[s].name : "?";
-}
-
-/* ---- growing strings: out of memory is remembered, checked once ---- */
-
-struct sb {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-__attribute__((format(printf, 2, 0)))
-static void sb_vadd(struct sb *b, const char *fmt, va_list ap)
-{
-	if (b->oom)
-		return;
-	va_list aq;
-	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if (b->len + (size_t)n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	b->len += (size_t)n;
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sb_add(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vadd(b, fmt, ap);
-	va_end(ap);
-}
-
-/* Takes the text (never NULL unless out of memory). */
-static char *sb_take(struct sb *b)
-{
-	if (b->oom) {
-		free(b->p);
-		return NULL;
-	}
-	if (!b->p)
-		return strdup("");
-	return b->p;
-}
-
-/* ---- rules ---- */
-
-/* Dynamic programming, not backtracking: a hostile pattern such as
- * "*a*a*a*a*b" stays O(pattern x text). '#' eats one or more digits. */
-bool ma_glob_match(const char *pattern, const char *text)
-{
-	size_t m = strlen(pattern), n = strlen(text);
-	if (m > 255 || n > 255)
-		return false;
-	bool prev[256], cur[256];
-	prev[0] = true;
-	for (size_t j = 1; j <= n; j++)
-		prev[j] = false;
-	for (size_t i = 1; i <= m; i++) {
-		char pc = pattern[i - 1];
-		cur[0] = prev[0] && pc == '*';
-		for (size_t j = 1; j <= n; j++) {
-			unsigned char tc = (unsigned char)text[j - 1];
-			if (pc == '*')
-				cur[j] = prev[j] || cur[j - 1];
-			else if (pc == '#')
-				cur[j] = isdigit(tc) && (prev[j - 1] || cur[j - 1]);
-			else if (pc == '?')
-				cur[j] = prev[j - 1];
-			else
-				cur[j] = prev[j - 1] && tolower((unsigned char)pc) == tolower(tc);
-		}
-		memcpy(prev, cur, (n + 1) * sizeof prev[0]);
-	}
-	return prev[n];
-}
-
-static void trim_copy(char *dst, size_t dstlen, const char *s, size_t l)
-{
-	while (l > 0 && isspace((unsigned char)*s)) {
-		s++;
-		l--;
-	}
-	while (l > 0 && isspace((unsigned char)s[l - 1]))
-		l--;
-	ma_sanitize(dst, dstlen, s, l);
-}
-
-ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, struct ma_error *err)
-{
-	memset(out, 0, sizeof *out);
-	size_t cap = 0, lineno = 0;
-	const char *p = buf, *end = buf + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		lineno++;
-		const char *s = p;
-		p = nl ? nl + 1 : end;
-		while (s < le && isspace((unsigned char)*s))
-			s++;
-		if (s == le || *s == '#')
-			continue;
-		const char *bar1 = memchr(s, '|', (size_t)(le - s));
-		const char *bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(le - bar1 - 1)) : NULL;
-		size_t pl = bar1 ? (size_t)(bar1 - s) : 0;
-		if (!bar2 || pl >= sizeof out->v[0].pattern || memchr(s, '\0', (size_t)(le - s))) {
-			ma_rules_free(out);
-			return ma_fail(err, MA_ERR_ARGUMENT,
-				       "providers.rules line %zu: expected PATTERN | HINT | NOTE", lineno);
-		}
-		if (out->n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct ma_rule *nv = realloc(out->v, nc * sizeof *nv);
-			if (!nv) {
-				ma_rules_free(out);
-				return ma_fail(err, MA_ERR_NOMEM, NULL);
-			}
-			out->v = nv;
-			cap = nc;
-		}
-		struct ma_rule *r = &out->v[out->n];
-		trim_copy(r->pattern, sizeof r->pattern, s, pl);
-		trim_copy(r->hint, sizeof r->hint, bar1 + 1, (size_t)(bar2 - bar1 - 1));
-		trim_copy(r->note, sizeof r->note, bar2 + 1, (size_t)(le - bar2 - 1));
-		if (!r->pattern[0] || strchr(r->pattern, ' ')) {
-			ma_rules_free(out);
-			return ma_fail(err, MA_ERR_ARGUMENT, "providers.rules line %zu: bad pattern", lineno);
-		}
-		out->n++;
-	}
-	return MA_OK;
-}
-
-void ma_rules_free(struct ma_rules *r)
-{
-	if (!r)
-		return;
-	free(r->v);
-	r->v = NULL;
-	r->n = 0;
-}
-
-const struct ma_rule *ma_rules_match(const struct ma_rules *r, const char *host)
-{
-	for (size_t i = 0; r && i < r->n; i++)
-		if (ma_glob_match(r->v[i].pattern, host))
-			return &r->v[i];
-	return NULL;
-}
-
-static ma_status load_file(const char *path, struct ma_rules *out, bool *found, struct ma_error *err)
-{
-	*found = false;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return MA_OK;
-	*found = true;
-	char *buf = malloc(65537);
-	if (!buf) {
-		fclose(f);
-		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	}
-	size_t n = fread(buf, 1, 65537, f);
-	bool bad = ferror(f);
-	fclose(f);
-	ma_status st;
-	if (bad)
-		st = ma_fail(err, MA_ERR_IO, "%s: read error", path);
-	else if (n > 65536)
-		st = ma_fail(err, MA_ERR_TOO_LARGE, "%s is larger than 64 KiB", path);
-	else
-		st = ma_rules_parse(buf, n, out, err);
-	free(buf);
-	return st;
-}
-
-ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err)
-{
-	memset(out, 0, sizeof *out);
-	const char *env = getenv("MA_RULES");
-	bool found;
-	if (env && *env) {
-		ma_status st = load_file(env, out, &found, err);
-		if (st == MA_OK && !found)
-			return ma_fail(err, MA_ERR_IO, "MA_RULES=%s: no such file", env);
-		return st;
-	}
-#ifdef MA_DATADIR
-	ma_status st = load_file(MA_DATADIR "/providers.rules", out, &found, err);
-	if (st != MA_OK || found)
-		return st;
-#endif
-	return load_file("data/providers.rules", out, &found, err);
-}
-
-/* ---- certificates ---- */
-
-bool ma_cert_covers(const char *sans, const char *host)
-{
-	const char *p = sans;
-	while (p && *p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *e = strchr(p, ',');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		char ent[256];
-		snprintf(ent, sizeof ent, "%.*s", (int)l, p);
-		p = e;
-		const char *name = NULL;
-		if (strncmp(ent, "DNS:", 4) == 0)
-			name = ent + 4;
-		else if (strncmp(ent, "IP:", 3) == 0)
-			name = ent + 3;
-		if (!name)
-			continue;
-		if (strcasecmp(name, host) == 0)
-			return true;
-		/* RFC 6125: "*." covers exactly one leftmost label */
-		if (name[0] == '*' && name[1] == '.') {
-			const char *dot = strchr(host, '.');
-			if (dot && dot != host && strcasecmp(dot + 1, name + 2) == 0)
-				return true;
-		}
-	}
-	return false;
 }
 
 /* ---- one cell ---- */
@@ -438,52 +193,26 @@ static void discover(struct ma_probe_cell *cell, const char *domain, const char 
 
 /* ---- the run ---- */
 
-ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_result **out,
-		       struct ma_error *err)
+/* The server a request names for a protocol; POP3 falls back to the IMAP
+ * host (the provider's advice: the same server). */
+static const char *given_host(const struct ma_probe_request *req, enum ma_proto proto)
 {
-	*out = NULL;
-	ma_transport_init();
-	int64_t start = ma_now_ms();
-	const char *domain = NULL;
-	if (req->address) {
-		const char *at = strrchr(req->address, '@');
-		if (at && at[1])
-			domain = at + 1;
+	switch (proto) {
+	case MA_PROTO_IMAP:
+		return req->imap_host;
+	case MA_PROTO_POP3:
+		return req->pop3_host ? req->pop3_host : req->imap_host;
+	case MA_PROTO_SMTP:
+		return req->smtp_host;
 	}
-	if (!domain && !req->imap_host && !req->pop3_host && !req->smtp_host)
-		return ma_fail(err, MA_ERR_ARGUMENT, "give an e-mail address or server names to probe");
-	if (req->password && !ma_credential_ok(req->password))
-		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
+	return NULL;
+}
 
-	struct ma_rules own = { 0 };
-	const struct ma_rules *rules = req->rules;
-	if (!rules) {
-		ma_status st = ma_rules_load(&own, err);
-		if (st != MA_OK)
-			return st;
-		rules = &own;
-	}
-	struct ma_tls *tls = req->net.tls;
-	bool own_tls = false;
-	if (!tls) {
-		ma_status st = ma_tls_new(&req->net, &tls, err);
-		if (st != MA_OK) {
-			ma_rules_free(&own);
-			return st;
-		}
-		own_tls = true;
-	}
-	struct ma_probe_result *r = calloc(1, sizeof *r);
-	if (!r) {
-		if (own_tls)
-			ma_tls_free(tls);
-		ma_rules_free(&own);
-		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	}
-	snprintf(r->address, sizeof r->address, "%s", req->address ? req->address : "");
-	snprintf(r->login, sizeof r->login, "%s", req->login ? req->login : r->address);
-	int timeout_s = req->net.timeout_s > 0 ? req->net.timeout_s : DEFAULT_TIMEOUT_S;
-
+/* The cells the request asks for, each with its server found (given, SRV
+ * or guessed) before any of them runs. */
+static void plan_cells(struct ma_probe_result *r, const struct ma_probe_request *req, const char *domain,
+		       int timeout_s)
+{
 	bool dns_dead = false;
 	for (int s = 0; s < MA_PROBE_NSLOTS; s++) {
 		if (req->slots && !(req->slots & (1u << s)))
@@ -493,12 +222,15 @@ ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_resul
 		c->proto = slot_info[s].proto;
 		c->ep.security = slot_info[s].sec;
 		c->ep.port = req->port[s] ? req->port[s] : slot_info[s].port;
-		const char *given = c->proto == MA_PROTO_IMAP ? req->imap_host
-			: c->proto == MA_PROTO_SMTP ? req->smtp_host
-			: req->pop3_host ? req->pop3_host : req->imap_host;
-		discover(c, domain, given, req, timeout_s, &dns_dead);
+		discover(c, domain, given_host(req, c->proto), req, timeout_s, &dns_dead);
 	}
+}
 
+/* Every cell with a server on a thread of its own (or here, if no thread
+ * can be had), so the matrix takes about as long as its slowest cell. */
+static void run_cells(struct ma_probe_result *r, const struct ma_probe_request *req, struct ma_tls *tls,
+		      int timeout_s)
+{
 	struct cell_job jobs[MA_PROBE_NSLOTS];
 	pthread_t tid[MA_PROBE_NSLOTS];
 	bool started[MA_PROBE_NSLOTS] = { false };
@@ -519,12 +251,76 @@ ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_resul
 	for (size_t i = 0; i < r->n_cells; i++)
 		if (started[i])
 			pthread_join(tid[i], NULL);
+}
 
-	ma_status st = ma_probe_analyze(r, rules);
+/* What a run needs besides the request: the rules and the TLS settings,
+ * the request's own or loaded here (and then freed by run_done). */
+struct run {
+	const struct ma_rules *rules;
+	struct ma_rules own_rules;
+	struct ma_tls *tls;
+	bool own_tls;
+};
+
+static void run_done(struct run *run)
+{
+	if (run->own_tls)
+		ma_tls_free(run->tls);
+	ma_rules_free(&run->own_rules);
+}
+
+static ma_status run_start(const struct ma_probe_request *req, struct run *run, struct ma_error *err)
+{
+	*run = (struct run){ .rules = req->rules, .tls = req->net.tls };
+	ma_status st = MA_OK;
+	if (!run->rules) {
+		st = ma_rules_load(&run->own_rules, err);
+		run->rules = &run->own_rules;
+	}
+	if (st == MA_OK && !run->tls) {
+		st = ma_tls_new(&req->net, &run->tls, err);
+		run->own_tls = st == MA_OK;
+	}
+	if (st != MA_OK)
+		run_done(run);
+	return st;
+}
+
+/* The domain of the request's address, or NULL. */
+static const char *domain_of(const struct ma_probe_request *req)
+{
+	const char *at = req->address ? strrchr(req->address, '@') : NULL;
+	return at && at[1] ? at + 1 : NULL;
+}
+
+ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_result **out,
+		       struct ma_error *err)
+{
+	*out = NULL;
+	ma_transport_init();
+	int64_t start = ma_now_ms();
+	const char *domain = domain_of(req);
+	if (!domain && !req->imap_host && !req->pop3_host && !req->smtp_host)
+		return ma_fail(err, MA_ERR_ARGUMENT, "give an e-mail address or server names to probe");
+	if (req->password && !ma_credential_ok(req->password))
+		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
+	struct run run;
+	ma_status st = run_start(req, &run, err);
+	if (st != MA_OK)
+		return st;
+	struct ma_probe_result *r = calloc(1, sizeof *r);
+	if (!r) {
+		run_done(&run);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	snprintf(r->address, sizeof r->address, "%s", req->address ? req->address : "");
+	snprintf(r->login, sizeof r->login, "%s", req->login ? req->login : r->address);
+	int timeout_s = req->net.timeout_s > 0 ? req->net.timeout_s : DEFAULT_TIMEOUT_S;
+	plan_cells(r, req, domain, timeout_s);
+	run_cells(r, req, run.tls, timeout_s);
+	st = ma_probe_analyze(r, run.rules);
 	r->elapsed_ms = ma_now_ms() - start;
-	if (own_tls)
-		ma_tls_free(tls);
-	ma_rules_free(&own);
+	run_done(&run);
 	if (st != MA_OK) {
 		ma_probe_result_free(r);
 		return ma_fail(err, st, NULL);
@@ -541,121 +337,4 @@ void ma_probe_result_free(struct ma_probe_result *r)
 		ma_finding_clear(&r->findings[i]);
 	free(r->findings);
 	free(r);
-}
-
-/* ---- text ---- */
-
-#define WIDTH 78
-
-/* Word-wraps text into lines of at most WIDTH columns: the first line
- * after first (already counted in col), the rest indented by indent. */
-static void wrap(struct sb *b, size_t col, size_t indent, const char *text)
-{
-	const char *p = text;
-	bool fresh = true;   /* nothing written on this line yet */
-	while (*p) {
-		if (*p == '\n') {
-			sb_add(b, "\n%*s", (int)indent, "");
-			col = indent;
-			fresh = true;
-			p++;
-			continue;
-		}
-		size_t wl = strcspn(p, " \n");
-		if (!fresh && col + 1 + wl > WIDTH) {
-			sb_add(b, "\n%*s", (int)indent, "");
-			col = indent;
-			fresh = true;
-		} else if (!fresh) {
-			sb_add(b, " ");
-			col++;
-		}
-		/* a word longer than a line is cut */
-		while (col < WIDTH && wl > WIDTH - col) {
-			size_t take = WIDTH - col;
-			sb_add(b, "%.*s\n%*s", (int)take, p, (int)indent, "");
-			p += take;
-			wl -= take;
-			col = indent;
-		}
-		sb_add(b, "%.*s", (int)wl, p);
-		col += wl;
-		p += wl;
-		fresh = false;
-		while (*p == ' ')
-			p++;
-	}
-	sb_add(b, "\n");
-}
-
-static void cell_summary(const struct ma_probe_cell *c, char *buf, size_t len)
-{
-	if (c->status == MA_OK) {
-		snprintf(buf, len, "ok: %s, certificate valid%s", c->cert.tls_version,
-			 c->login_ok ? ", login accepted" : c->login_tried ? "" : ", no login tried");
-	} else if (c->login_tried && !c->login_ok) {
-		snprintf(buf, len, "connects, certificate valid; login failed: %s%s",
-			 ma_status_name(c->login_status),
-			 c->alt_login_ok ? " (the full address works)" : "");
-	} else {
-		snprintf(buf, len, "%s: %s", ma_status_name(c->status), c->err.detail);
-	}
-}
-
-ma_status ma_probe_text(const struct ma_probe_result *r, char **out)
-{
-	*out = NULL;
-	struct sb b = { 0 };
-	char line[1024];
-	snprintf(line, sizeof line, "Connection doctor for %s (login %s), %.1f s",
-		 r->address[0] ? r->address : "(no address)", r->login[0] ? r->login : "(none)",
-		 (double)r->elapsed_ms / 1000.0);
-	wrap(&b, 0, 2, line);
-	sb_add(&b, "\n");
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		snprintf(line, sizeof line, "%-4s %5u %-8s %s (%s) %.1f s", ma_proto_name(c->proto), c->ep.port,
-			 ma_security_short(c->ep.security), c->ep.host[0] ? c->ep.host : "?", c->how_found,
-			 (double)c->elapsed_ms / 1000.0);
-		wrap(&b, 0, 6, line);
-		if (c->dns_ok && (c->dns.n_chain || c->dns.n_addrs)) {
-			struct sb d = { 0 };
-			sb_add(&d, "dns:");
-			for (size_t k = 0; k < c->dns.n_chain; k++)
-				sb_add(&d, " -> %s", c->dns.chain[k]);
-			for (size_t k = 0; k < c->dns.n_addrs; k++)
-				sb_add(&d, "%s%s", k ? ", " : " = ", c->dns.addrs[k]);
-			if (!d.oom) {
-				sb_add(&b, "      ");
-				wrap(&b, 6, 6, d.p);
-			}
-			free(d.p);
-		}
-		cell_summary(c, line, sizeof line);
-		sb_add(&b, "      ");
-		wrap(&b, 6, 6, line);
-		if (c->caps[0]) {
-			snprintf(line, sizeof line, "caps: %s", c->caps);
-			sb_add(&b, "      ");
-			wrap(&b, 6, 6, line);
-		}
-	}
-	sb_add(&b, "\n");
-	for (size_t i = 0; i < r->n_findings; i++) {
-		const struct ma_finding *f = &r->findings[i];
-		snprintf(line, sizeof line, "[%s] %s: %s", ma_severity_name(f->severity), f->code, f->title);
-		wrap(&b, 0, 4, line);
-		if (f->evidence && f->evidence[0]) {
-			sb_add(&b, "    ");
-			wrap(&b, 4, 4, f->evidence);
-		}
-		snprintf(line, sizeof line, "Why: %s", f->why);
-		sb_add(&b, "    ");
-		wrap(&b, 4, 4, line);
-		snprintf(line, sizeof line, "Fix: %s", f->fix);
-		sb_add(&b, "    ");
-		wrap(&b, 4, 4, line);
-	}
-	*out = sb_take(&b);
-	return *out ? MA_OK : MA_ERR_NOMEM;
 }

@@ -1,6 +1,13 @@
-/* The connection doctor: tries every usual port and security for one
- * account (the provider's own advice: "try different combinations of ports
- * and security") and says which work, which fail and why.
+/* core/doctor/, the connection doctor: tries every usual port and security
+ * for one account (the provider's own advice: "try different combinations
+ * of ports and security") and says which work, which fail and why.
+ *
+ * Files: rules.c (provider rules, their globs, certificate names),
+ * probe.c (the run: discovery, the cells on their threads), checks.c (the
+ * findings, one check per kind, from audit/finding_kinds.h), probe_text.c
+ * (the text). Above net/ and mail/ (each cell speaks through the session
+ * table of mail/session.h) and beside audit/, whose findings table it
+ * shares.
  *
  * Six cells, each in its own thread with its own timeouts, so the matrix
  * takes about as long as its slowest cell:
@@ -9,7 +16,7 @@
  * Each walks DNS -> TCP -> greeting -> TLS -> certificate -> capabilities
  * -> login. Login only with a password at hand over TLS with a verified
  * certificate; nothing else is ever sent (no mail, no MAIL FROM, no
- * SELECT). Findings follow docs/findings-doctor.md.
+ * SELECT). Findings follow docs/findings.md.
  *
  * Ownership: ma_probe_run returns a result freed with ma_probe_result_free.
  * The request's strings and password are borrowed for the call only. */
