@@ -1,4 +1,10 @@
-/* The session base: what the IMAP, POP3 and SMTP sessions share, and the
+/* core/mail/, the mail sessions over net/'s connections, with libetpan
+ * speaking the protocols: session.h (this base and the protocol table),
+ * imap.h (read-only IMAP), pop3.h (read-only POP3), smtp.h (look-only
+ * SMTP for the doctor), session_util.h (credentials, SASL PLAIN, the
+ * bulk reply reader, folder order).
+ *
+ * The session base: what the IMAP, POP3 and SMTP sessions share, and the
  * table of the three that the connection doctor picks a protocol from.
  *
  * In the spirit of isync's driver table: each protocol's session struct

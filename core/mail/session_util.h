@@ -1,4 +1,5 @@
-/* Small pieces the IMAP and POP3 sessions share. Internal to core. */
+/* Small pieces the sessions share (session.h holds their common steps).
+ * Internal to core. */
 #ifndef MA_SESSION_UTIL_H
 #define MA_SESSION_UTIL_H
 
