@@ -16,12 +16,16 @@
 #include "store/config.h"
 #include "tui/credentials.h"
 #include "audit/ledger.h"
+#include "doctor/frontend.h"
 #include "doctor/probe.h"
 #include "audit/report.h"
 #include "base/status.h"
 #include "net/trace.h"
 #include "tui/tui.h"
 #include "tui/worker.h"
+
+#define STR_(x) #x
+#define STR(x) STR_(x)
 
 /* Exit codes follow the monitoring-plugins convention. */
 enum { EXIT_OK_ = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
@@ -32,21 +36,14 @@ struct options {
 	const char *imap, *pop3, *smtp, *user, *address;
 	const char *password_command, *password_file;
 	const char *ca_file;
-	bool insecure;
-	int timeout;
-	const char *trace;
-	const char *state_dir;
-	bool no_history;
+	struct ma_run_settings run; /* --insecure, --timeout, --trace, ... */
 	const char *account;      /* -a NAME */
 	const char *config;       /* -c FILE */
-	const char *source_addr;
-	time_t now;               /* --now (tests pin report times) */
 	bool no_color;            /* --no-color (the full-screen program) */
 	bool probe;               /* --probe: the connection doctor */
 	bool ack;                 /* --ack: acknowledge the lost mail on record */
 	bool lost;                /* --lost: list the lost mail on record */
 	const char *since;        /* --since YYYY-MM-DD (with --lost) */
-	bool pop3_despite_login_delay;
 };
 
 static void usage(FILE *out)
@@ -80,7 +77,7 @@ static void usage(FILE *out)
 		"Connection:\n"
 		"      --ca-file FILE        trust the CA certificates in FILE\n"
 		"      --insecure            do NOT verify certificates (every output says so)\n"
-		"      --timeout SECONDS     network timeout (default 30)\n"
+		"      --timeout SECONDS     network timeout (default " STR(MA_TIMEOUT_AUDIT_S) ")\n"
 		"      --trace FILE          write the protocol dialogue, passwords redacted\n"
 		"History:\n"
 		"      --state-dir DIR       where the history is kept\n"
@@ -126,38 +123,50 @@ enum {
 	OPT_ACK, OPT_LOST, OPT_SINCE, OPT_POP3_DESPITE,
 };
 
+static const struct option longopts[] = {
+	{ "report", required_argument, NULL, OPT_REPORT },
+	{ "check", no_argument, NULL, OPT_CHECK },
+	{ "imap", required_argument, NULL, OPT_IMAP },
+	{ "pop3", required_argument, NULL, OPT_POP3 },
+	{ "smtp", required_argument, NULL, OPT_SMTP },
+	{ "user", required_argument, NULL, OPT_USER },
+	{ "address", required_argument, NULL, OPT_ADDRESS },
+	{ "password-command", required_argument, NULL, OPT_PWCMD },
+	{ "password-file", required_argument, NULL, OPT_PWFILE },
+	{ "ca-file", required_argument, NULL, OPT_CAFILE },
+	{ "insecure", no_argument, NULL, OPT_INSECURE },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "trace", required_argument, NULL, OPT_TRACE },
+	{ "state-dir", required_argument, NULL, OPT_STATEDIR },
+	{ "no-history", no_argument, NULL, OPT_NOHISTORY },
+	{ "source-address", required_argument, NULL, OPT_SOURCE },
+	{ "now", required_argument, NULL, OPT_NOW },
+	{ "no-color", no_argument, NULL, OPT_NOCOLOR },
+	{ "probe", no_argument, NULL, OPT_PROBE },
+	{ "ack", no_argument, NULL, OPT_ACK },
+	{ "lost", no_argument, NULL, OPT_LOST },
+	{ "since", required_argument, NULL, OPT_SINCE },
+	{ "pop3-despite-login-delay", no_argument, NULL, OPT_POP3_DESPITE },
+	{ "account", required_argument, NULL, 'a' },
+	{ "config", required_argument, NULL, 'c' },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ NULL, 0, NULL, 0 },
+};
+
+/* Options that do not go together. */
+static void check_modes(const struct options *o)
+{
+	if (o->ack && o->lost)
+		die_msg("--ack and --lost go separately: list with --lost, then acknowledge with --ack");
+	if ((o->ack || o->lost) && (o->report || o->check || o->probe))
+		die_msg("--ack and --lost do not audit: use them without --report, --check and --probe");
+	if (o->since && !o->lost)
+		die_msg("--since goes with --lost");
+}
+
 static void parse_args(int argc, char **argv, struct options *o)
 {
-	static const struct option longopts[] = {
-		{ "report", required_argument, NULL, OPT_REPORT },
-		{ "check", no_argument, NULL, OPT_CHECK },
-		{ "imap", required_argument, NULL, OPT_IMAP },
-		{ "pop3", required_argument, NULL, OPT_POP3 },
-		{ "smtp", required_argument, NULL, OPT_SMTP },
-		{ "user", required_argument, NULL, OPT_USER },
-		{ "address", required_argument, NULL, OPT_ADDRESS },
-		{ "password-command", required_argument, NULL, OPT_PWCMD },
-		{ "password-file", required_argument, NULL, OPT_PWFILE },
-		{ "ca-file", required_argument, NULL, OPT_CAFILE },
-		{ "insecure", no_argument, NULL, OPT_INSECURE },
-		{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-		{ "trace", required_argument, NULL, OPT_TRACE },
-		{ "state-dir", required_argument, NULL, OPT_STATEDIR },
-		{ "no-history", no_argument, NULL, OPT_NOHISTORY },
-		{ "source-address", required_argument, NULL, OPT_SOURCE },
-		{ "now", required_argument, NULL, OPT_NOW },
-		{ "no-color", no_argument, NULL, OPT_NOCOLOR },
-		{ "probe", no_argument, NULL, OPT_PROBE },
-		{ "ack", no_argument, NULL, OPT_ACK },
-		{ "lost", no_argument, NULL, OPT_LOST },
-		{ "since", required_argument, NULL, OPT_SINCE },
-		{ "pop3-despite-login-delay", no_argument, NULL, OPT_POP3_DESPITE },
-		{ "account", required_argument, NULL, 'a' },
-		{ "config", required_argument, NULL, 'c' },
-		{ "version", no_argument, NULL, OPT_VERSION },
-		{ "help", no_argument, NULL, OPT_HELP },
-		{ NULL, 0, NULL, 0 },
-	};
 	int c;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, ":a:c:h", longopts, NULL)) != -1) {
@@ -172,26 +181,26 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_PWCMD: o->password_command = optarg; break;
 		case OPT_PWFILE: o->password_file = optarg; break;
 		case OPT_CAFILE: o->ca_file = optarg; break;
-		case OPT_INSECURE: o->insecure = true; break;
+		case OPT_INSECURE: o->run.insecure = true; break;
 		case OPT_TIMEOUT: {
 			char *end;
 			long t = strtol(optarg, &end, 10);
 			if (*end || t < 1 || t > 3600)
 				die_msg("--timeout wants a number of seconds between 1 and 3600");
-			o->timeout = (int)t;
+			o->run.timeout = (int)t;
 			break;
 		}
-		case OPT_TRACE: o->trace = optarg; break;
-		case OPT_STATEDIR: o->state_dir = optarg; break;
-		case OPT_NOHISTORY: o->no_history = true; break;
-		case OPT_SOURCE: o->source_addr = optarg; break;
-		case OPT_NOW: o->now = (time_t)strtoll(optarg, NULL, 10); break;
+		case OPT_TRACE: o->run.trace = optarg; break;
+		case OPT_STATEDIR: o->run.state_dir = optarg; break;
+		case OPT_NOHISTORY: o->run.no_history = true; break;
+		case OPT_SOURCE: o->run.source_addr = optarg; break;
+		case OPT_NOW: o->run.now = (time_t)strtoll(optarg, NULL, 10); break;
 		case OPT_NOCOLOR: o->no_color = true; break; /* the report has none anyway */
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_ACK: o->ack = true; break;
 		case OPT_LOST: o->lost = true; break;
 		case OPT_SINCE: o->since = optarg; break;
-		case OPT_POP3_DESPITE: o->pop3_despite_login_delay = true; break;
+		case OPT_POP3_DESPITE: o->run.pop3_despite_login_delay = true; break;
 		case 'a': o->account = optarg; break;
 		case 'c': o->config = optarg; break;
 		case OPT_VERSION:
@@ -221,12 +230,7 @@ static void parse_args(int argc, char **argv, struct options *o)
 			"password is never given on the command line (see --password-command)\n");
 		exit(EXIT_UNKNOWN);
 	}
-	if (o->ack && o->lost)
-		die_msg("--ack and --lost go separately: list with --lost, then acknowledge with --ack");
-	if ((o->ack || o->lost) && (o->report || o->check || o->probe))
-		die_msg("--ack and --lost do not audit: use them without --report, --check and --probe");
-	if (o->since && !o->lost)
-		die_msg("--since goes with --lost");
+	check_modes(o);
 }
 
 static void set_endpoint(const char *text, enum ma_proto proto, struct ma_endpoint *ep, bool *has,
@@ -295,21 +299,45 @@ static enum ma_severity doctor(const struct ma_account *acct, const char *passwo
 	struct ma_probe_request req;
 	ma_probe_request_for(acct, &req);
 	req.password = password;
-	req.net.ca_file = ca_file;
-	req.net.timeout_s = o->timeout ? o->timeout : 10;
-	req.net.source_addr = o->source_addr;
-	req.net.cancel_fd = -1;
+	ma_run_probe_net(&o->run, ca_file, &req.net);
 	struct ma_probe_result *r = NULL;
 	if (ma_probe_run(&req, &r, &err) != MA_OK)
 		die(NULL, &err);
 	if (ma_probe_text(r, text) != MA_OK)
 		die_msg("out of memory");
-	enum ma_severity worst = MA_SEV_OK;
-	for (size_t i = 0; i < r->n_findings; i++)
-		if (r->findings[i].severity > worst)
-			worst = r->findings[i].severity;
+	enum ma_severity worst = ma_probe_worst(r);
 	ma_probe_result_free(r);
 	return worst;
+}
+
+/* --check's line on stdout, or the report where --report says, with the
+ * doctor's text (matrix, taken) after it when --probe made one. */
+static void put_result(const struct options *o, const struct ma_audit_result *r, char *matrix)
+{
+	struct ma_error err;
+	char *text = NULL;
+	if (o->check) {
+		if (ma_check_line(r, &text, &err) != MA_OK)
+			die(NULL, &err);
+		printf("%s\n", text);
+		free(text);
+		return;
+	}
+	if (ma_report_text(r, &text, &err) != MA_OK)
+		die(NULL, &err);
+	if (matrix) {
+		if (ma_report_add_section(&text, "Connection doctor (--probe)", matrix, &err) != MA_OK)
+			die_msg("out of memory");
+		free(matrix);
+	}
+	if (strcmp(o->report, "-") == 0)
+		fputs(text, stdout);
+	else if (ma_report_write(o->report, text, &err) != MA_OK)
+		die(NULL, &err);
+	else
+		fprintf(stderr, "mailaudit: report written to %s (verdict %s)\n", o->report,
+			ma_severity_name(r->verdict));
+	free(text);
 }
 
 static int run_batch(const struct options *o)
@@ -321,33 +349,16 @@ static int run_batch(const struct options *o)
 	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
 	require_audit_account(&acct);
 
-	char *password;
-	if (pwcmd)
-		password = ma_password_from_command(pwcmd, o->timeout ? o->timeout : 30, &err);
-	else if (pwfile)
-		password = ma_password_from_file(pwfile, &err);
-	else {
-		char prompt[400];
-		snprintf(prompt, sizeof prompt, "Password for %s: ", acct.login);
-		password = ma_password_prompt(prompt, &err);
-	}
+	char *password = ma_password_get(pwcmd, pwfile, o->run.timeout, acct.login, &err);
 	if (!password)
 		die("password", &err);
 
 	struct ma_trace *trace = NULL;
-	if (o->trace && ma_trace_open(o->trace, &trace, &err) != MA_OK)
+	if (o->run.trace && ma_trace_open(o->run.trace, &trace, &err) != MA_OK)
 		die(NULL, &err);
-	struct ma_audit_opts ao = { 0 };
-	ao.net.ca_file = ca_file;
-	ao.net.insecure = o->insecure;
-	ao.net.timeout_s = o->timeout ? o->timeout : 30;
-	ao.net.source_addr = o->source_addr;
-	ao.net.cancel_fd = -1;
+	struct ma_audit_opts ao;
+	ma_run_audit_opts(&o->run, ca_file, &ao);
 	ao.trace = trace;
-	ao.state_dir = o->state_dir;
-	ao.no_history = o->no_history;
-	ao.now = o->now;
-	ao.pop3_despite_login_delay = o->pop3_despite_login_delay;
 	struct ma_tls *tls = NULL;
 	if (ma_tls_new(&ao.net, &tls, &err) != MA_OK)
 		die(NULL, &err);
@@ -368,34 +379,7 @@ static int run_batch(const struct options *o)
 	ma_config_free(&cfg);
 
 	int code = ma_severity_exit_code(r->verdict);
-	char *text = NULL;
-	if (o->check) {
-		if (ma_check_line(r, &text, &err) != MA_OK)
-			die(NULL, &err);
-		printf("%s\n", text);
-	} else {
-		if (ma_report_text(r, &text, &err) != MA_OK)
-			die(NULL, &err);
-		if (matrix) {
-			static const char head[] = "\nConnection doctor (--probe)\n---------------------------\n";
-			size_t tl = strlen(text), hl = strlen(head), ml = strlen(matrix);
-			char *all = realloc(text, tl + hl + ml + 1);
-			if (!all)
-				die_msg("out of memory");
-			memcpy(all + tl, head, hl);
-			memcpy(all + tl + hl, matrix, ml + 1);
-			text = all;
-			free(matrix);
-		}
-		if (strcmp(o->report, "-") == 0)
-			fputs(text, stdout);
-		else if (ma_report_write(o->report, text, &err) != MA_OK)
-			die(NULL, &err);
-		else
-			fprintf(stderr, "mailaudit: report written to %s (verdict %s)\n", o->report,
-				ma_severity_name(r->verdict));
-	}
-	free(text);
+	put_result(o, r, matrix);
 	ma_audit_result_free(r);
 	if (fflush(stdout) != 0)
 		return EXIT_UNKNOWN;
@@ -418,15 +402,8 @@ static int run_tui(const struct options *o)
 		ta.ca_file = o->ca_file;
 	}
 	ta.config = o->config;
-	ta.insecure = o->insecure;
-	ta.timeout = o->timeout;
-	ta.trace = o->trace;
-	ta.state_dir = o->state_dir;
-	ta.no_history = o->no_history;
-	ta.source_addr = o->source_addr;
-	ta.now = o->now;
+	ta.run = o->run;
 	ta.no_color = o->no_color;
-	ta.pop3_despite_login_delay = o->pop3_despite_login_delay;
 	int rc = ma_tui_run(&ta);
 	ma_config_free(&cfg);
 	return rc;
@@ -446,12 +423,8 @@ static int run_probe(const struct options *o)
 	    !strchr(acct.login, '@'))
 		die_msg("--probe needs servers (--imap, --pop3, --smtp), an account (-a) or an --address");
 	/* Optional: without a password the doctor checks everything but login. */
-	char *password = NULL;
-	if (pwcmd)
-		password = ma_password_from_command(pwcmd, o->timeout ? o->timeout : 30, &err);
-	else if (pwfile)
-		password = ma_password_from_file(pwfile, &err);
-	if ((pwcmd || pwfile) && !password)
+	char *password = ma_password_get(pwcmd, pwfile, o->run.timeout, NULL, &err);
+	if (!password && err.status != MA_OK)
 		die("password", &err);
 	char *text = NULL;
 	enum ma_severity worst = doctor(&acct, password, ca_file, o, &text);
@@ -499,8 +472,8 @@ static int run_ledger(const struct options *o)
 	int code = EXIT_OK_;
 	if (o->ack) {
 		uint64_t n = 0;
-		time_t now = o->now ? o->now : time(NULL);
-		if (ma_ledger_ack(&acct, o->state_dir, INT64_MAX, now, &n, &err) != MA_OK)
+		time_t now = o->run.now ? o->run.now : time(NULL);
+		if (ma_ledger_ack(&acct, o->run.state_dir, INT64_MAX, now, &n, &err) != MA_OK)
 			die(NULL, &err);
 		if (n)
 			printf("Acknowledged %" PRIu64 " lost message%s; later audits report only new "
@@ -511,7 +484,7 @@ static int run_ledger(const struct options *o)
 		struct ma_loss_entry *v = NULL;
 		size_t n = 0;
 		char *text = NULL;
-		if (ma_ledger_list(&acct, o->state_dir, 0, false, since, &v, &n, &err) != MA_OK)
+		if (ma_ledger_list(&acct, o->run.state_dir, 0, false, since, &v, &n, &err) != MA_OK)
 			die(NULL, &err);
 		if (ma_ledger_text(v, n, &text, &err) != MA_OK)
 			die(NULL, &err);

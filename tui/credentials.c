@@ -16,6 +16,8 @@
 
 #include <openssl/crypto.h>
 
+#include "tui.h"  /* MA_TIMEOUT_AUDIT_S */
+
 #define PW_MAX 1024
 
 void ma_password_free(char *pw)
@@ -50,6 +52,32 @@ static char *first_line(char *buf, size_t len, const char *source, struct ma_err
 	return pw;
 }
 
+/* Reads fd into buf (size bytes, *len used) until a line is complete, buf
+ * is full, the writer is done, or the time is past end: true for the
+ * last. */
+static bool read_line_until(int fd, char *buf, size_t size, size_t *len, time_t end)
+{
+	for (;;) {
+		int left = (int)(end - time(NULL));
+		if (left <= 0)
+			return true;
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, left * 1000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return r == 0;
+		ssize_t got = read(fd, buf + *len, size - 1 - *len);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			return false;
+		*len += (size_t)got;
+		if (memchr(buf, '\n', *len) || *len == size - 1)
+			return false;
+	}
+}
+
 char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *err)
 {
 	char buf[PW_MAX];
@@ -78,31 +106,9 @@ char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *
 	}
 	setpgid(pid, pid);
 	close(fds[1]);
-	time_t end = time(NULL) + (timeout_s > 0 ? timeout_s : 30);
-	bool timed_out = false;
-	for (;;) {
-		int left = (int)(end - time(NULL));
-		if (left <= 0) {
-			timed_out = true;
-			break;
-		}
-		struct pollfd p = { .fd = fds[0], .events = POLLIN };
-		int r = poll(&p, 1, left * 1000);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r <= 0) {
-			timed_out = r == 0;
-			break;
-		}
-		ssize_t got = read(fds[0], buf + len, sizeof buf - 1 - len);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		len += (size_t)got;
-		if (memchr(buf, '\n', len) || len == sizeof buf - 1)
-			break;
-	}
+	if (timeout_s <= 0)
+		timeout_s = MA_TIMEOUT_AUDIT_S;
+	bool timed_out = read_line_until(fds[0], buf, sizeof buf, &len, time(NULL) + timeout_s);
 	close(fds[0]);
 	if (timed_out)
 		kill(-pid, SIGKILL);
@@ -111,7 +117,7 @@ char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *
 		;
 	if (timed_out) {
 		ma_fail(err, MA_ERR_ARGUMENT, "the password command did not answer within %d seconds",
-			timeout_s > 0 ? timeout_s : 30);
+			timeout_s);
 	} else if (!memchr(buf, '\n', len) && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
 		ma_fail(err, MA_ERR_ARGUMENT, "the password command failed (exit status %d)",
 			WEXITSTATUS(status));
@@ -195,4 +201,21 @@ char *ma_password_prompt(const char *prompt, struct ma_error *err)
 	char *pw = first_line(buf, len, "the prompt", err);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return pw;
+}
+
+char *ma_password_get(const char *command, const char *file, int timeout_s, const char *login,
+		      struct ma_error *err)
+{
+	if (command)
+		return ma_password_from_command(command, timeout_s, err);
+	if (file)
+		return ma_password_from_file(file, err);
+	if (!login) {
+		err->status = MA_OK;
+		err->detail[0] = '\0';
+		return NULL;
+	}
+	char prompt[400];
+	snprintf(prompt, sizeof prompt, "Password for %s: ", login);
+	return ma_password_prompt(prompt, err);
 }

@@ -8,8 +8,15 @@
 
 #include "base/status.h"
 
+/* The password of an account, from where the account says: its password
+ * command (bounded by timeout_s, 0: MA_TIMEOUT_AUDIT_S), else its password
+ * file; with neither, the no-echo prompt "Password for LOGIN: " when login
+ * is given, else no password: NULL with err->status MA_OK. */
+char *ma_password_get(const char *command, const char *file, int timeout_s, const char *login,
+		      struct ma_error *err);
+
 /* Runs cmd with /bin/sh -c; takes the first line of its stdout. Bounded by
- * timeout_s: a command that hangs is killed. */
+ * timeout_s (0: MA_TIMEOUT_AUDIT_S): a command that hangs is killed. */
 char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *err);
 /* Refused unless the file's mode is 0600 or stricter. First line. */
 char *ma_password_from_file(const char *path, struct ma_error *err);

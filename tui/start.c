@@ -128,49 +128,54 @@ static void choose(struct ui *ui, size_t i)
 	start_prefill(ui, &ca->acct, false);
 }
 
+/* A key typed into form field fi: edits it, or R_NONE when the key is no
+ * edit (then it is a request, as everywhere). */
+static int field_key(struct ui *ui, int fi, int key)
+{
+	struct form *f = &ui->form;
+	char *t = f->field[fi];
+	size_t len = strlen(t);
+	bool erase = key == KC(KEY_BACKSPACE) || key == 127 || key == 8;
+	bool typed = key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE);
+	if (!erase && !typed && key != CTRL_('u'))
+		return R_NONE;
+	/* A changed mailbox must not inherit the chosen account's password
+	 * source or CA: that would send one account's password to another
+	 * server. */
+	if (fi != F_PASS)
+		f->chosen = NULL;
+	f->edited[fi] = true;
+	if (key == CTRL_('u')) {
+		OPENSSL_cleanse(t, sizeof f->field[0]);
+		return R_DRAW;
+	}
+	if (erase) {
+		/* Back over a whole UTF-8 character. */
+		size_t keep = ma_utf8_back(t, len);
+		memset(t + keep, 0, len - keep);
+	} else {
+		char mb[4];
+		size_t n = ma_utf8_encode((uint32_t)key, mb);
+		if (len + n < sizeof f->field[0]) {
+			memcpy(t + len, mb, n);
+			t[len + n] = '\0';
+		}
+		ui->status[0] = '\0';
+	}
+	if (fi == F_ADDR)
+		prefill_from_address(f);
+	return R_DRAW;
+}
+
 int start_key(struct ui *ui, int key, enum ma_request req)
 {
 	struct form *f = &ui->form;
 	int nacc = (int)ui->cfg.n, last = nacc + F_COUNT - 1;
 	bool in_field = f->focus >= nacc;
 	if (in_field) {
-		char *t = f->field[f->focus - nacc];
-		size_t len = strlen(t);
-		int fi = f->focus - nacc;
-		/* A changed mailbox must not inherit the chosen account's
-		 * password source or CA: that would send one account's
-		 * password to another server. */
-		bool edits = key == KC(KEY_BACKSPACE) || key == 127 || key == 8 || key == CTRL_('u') ||
-			     (key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE));
-		if (edits && fi != F_PASS)
-			f->chosen = NULL;
-		if (key == KC(KEY_BACKSPACE) || key == 127 || key == 8) {
-			/* Back over a whole UTF-8 character. */
-			size_t keep = ma_utf8_back(t, len);
-			memset(t + keep, 0, len - keep);
-			f->edited[fi] = true;
-			if (fi == F_ADDR)
-				prefill_from_address(f);
-			return R_DRAW;
-		}
-		if (key == CTRL_('u')) {
-			OPENSSL_cleanse(t, sizeof f->field[0]);
-			f->edited[fi] = true;
-			return R_DRAW;
-		}
-		if (key >= 0x20 && key != 0x7f && !(key & MA_KEYCODE)) {
-			char mb[4];
-			size_t n = ma_utf8_encode((uint32_t)key, mb);
-			if (len + n < sizeof f->field[0]) {
-				memcpy(t + len, mb, n);
-				t[len + n] = '\0';
-			}
-			f->edited[fi] = true;
-			if (fi == F_ADDR)
-				prefill_from_address(f);
-			ui->status[0] = '\0';
-			return R_DRAW;
-		}
+		int react = field_key(ui, f->focus - nacc, key);
+		if (react != R_NONE)
+			return react;
 	}
 	switch (req) {
 	case REQ_NEXT:

@@ -83,8 +83,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	struct ma_error err = { 0 };
 	const struct ma_tui_args *a = ui->args;
 	if (!password) {
-		password = pwcmd ? ma_password_from_command(pwcmd, a->timeout ? a->timeout : 30, &err)
-				 : ma_password_from_file(pwfile, &err);
+		password = ma_password_get(pwcmd, pwfile, a->run.timeout, NULL, &err);
 		if (!password) {
 			char buf[700];
 			ma_error_format(&err, buf, sizeof buf);
@@ -94,18 +93,11 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 			return R_DRAW | R_FULL;
 		}
 	}
-	struct ma_audit_opts o = { 0 };
-	o.net.ca_file = ca_file;
-	o.net.insecure = a->insecure;
-	o.net.timeout_s = a->timeout ? a->timeout : 30;
-	o.net.source_addr = a->source_addr;
-	o.state_dir = a->state_dir;
-	o.no_history = a->no_history;
-	o.now = a->now;
-	o.pop3_despite_login_delay = a->pop3_despite_login_delay;
+	struct ma_audit_opts o;
+	ma_run_audit_opts(&a->run, ca_file, &o);
 	ui->acct = *acct;
 	ui->pwcmd = pwcmd, ui->pwfile = pwfile, ui->ca_file = ca_file;
-	if (ma_worker_start(&ui->worker, acct, password, &o, a->trace, &err) != MA_OK) {
+	if (ma_worker_start(&ui->worker, acct, password, &o, a->run.trace, &err) != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
 		ui_set_status(ui, true, "%s", buf);
@@ -207,23 +199,15 @@ static int start_probe(struct ui *ui)
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
-	if (ui->pwcmd || ui->pwfile) {
-		password = ui->pwcmd ? ma_password_from_command(ui->pwcmd, a->timeout ? a->timeout : 30, &err)
-				     : ma_password_from_file(ui->pwfile, &err);
-		if (!password) {
-			char buf[700];
-			ma_error_format(&err, buf, sizeof buf);
-			ui_set_status(ui, true, "Password: %s", buf);
-			return R_DRAW;
-		}
+	password = ma_password_get(ui->pwcmd, ui->pwfile, a->run.timeout, NULL, &err);
+	if (!password && err.status != MA_OK) {
+		char buf[700];
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "Password: %s", buf);
+		return R_DRAW;
 	}
-	/* The doctor checks certificates even under --insecure: telling
-	 * what is wrong with them is its job. Its default timeout is the
-	 * shorter one of --probe: six cells wait in parallel. */
-	struct ma_net_opts net = { 0 };
-	net.ca_file = ui->ca_file;
-	net.timeout_s = a->timeout ? a->timeout : 10;
-	net.source_addr = a->source_addr;
+	struct ma_net_opts net;
+	ma_run_probe_net(&a->run, ui->ca_file, &net);
 	if (ma_worker_start_probe(&ui->worker, &ui->acct, password, &net, &err) != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
@@ -416,7 +400,7 @@ static int ack_request(struct ui *ui)
 		if (e->found && (!oldest || e->found < oldest))
 			oldest = e->found;
 	}
-	if (!n || !r->nhistory || ui->args->no_history) {
+	if (!n || !r->nhistory || ui->args->run.no_history) {
 		ui_set_status(ui, false, "Nothing to acknowledge.");
 		return R_DRAW;
 	}
@@ -435,8 +419,8 @@ static int ack_confirmed(struct ui *ui)
 	struct ma_audit_result *r = ui->result;
 	struct ma_error err = { 0 };
 	uint64_t n = 0;
-	time_t now = ui->args->now ? ui->args->now : time(NULL);
-	if (ma_ledger_ack(&ui->result_acct, ui->args->state_dir, r->history[0].id, now, &n,
+	time_t now = ui->args->run.now ? ui->args->run.now : time(NULL);
+	if (ma_ledger_ack(&ui->result_acct, ui->args->run.state_dir, r->history[0].id, now, &n,
 			  &err) != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
@@ -1030,6 +1014,115 @@ static bool want_color(const struct ma_tui_args *a)
 	return !a->no_color && !(nc && nc[0]) && has_colors();
 }
 
+/* curses on the terminal, in our modes and colours; NULL (said on stderr)
+ * when the terminal cannot be used. */
+static SCREEN *open_screen(struct ui *ui)
+{
+	SCREEN *scr = newterm(NULL, stdout, stdin);
+	if (!scr) {
+		fprintf(stderr, "mailaudit: cannot use this terminal (TERM=%s)\n",
+			getenv("TERM") ? getenv("TERM") : "");
+		return NULL;
+	}
+	curses_on = true;
+	cbreak();
+	noecho();
+	nonl();
+	keypad(stdscr, TRUE);
+	nodelay(stdscr, TRUE);
+	set_escdelay(50);
+	if (want_color(ui->args)) {
+		start_color();
+		use_default_colors();
+		init_pair(PAIR_OK, COLOR_GREEN, -1);
+		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
+		init_pair(PAIR_CRIT, COLOR_RED, -1);
+		init_pair(PAIR_UNKNOWN, COLOR_MAGENTA, -1);
+		ui->color = true;
+	}
+	return scr;
+}
+
+/* Progress alone repaints at most every PROGRESS_MS: an audit reports far
+ * more often than anyone can read, and every repaint is work for the
+ * terminal, in front of which a key press would then wait. */
+enum { PROGRESS_MS = 100 };
+
+/* One wait for the terminal, a signal or the worker, then what came, as
+ * reaction flags in *react; progress that is not yet due to be drawn sets
+ * *progress_due. -1 to go on, else the exit status. */
+static int one_event(struct ui *ui, int64_t last_draw, bool *progress_due, int *react)
+{
+	bool busy = ui->worker.job != MA_JOB_NONE;
+	struct pollfd p[3] = {
+		{ .fd = STDIN_FILENO, .events = POLLIN },
+		{ .fd = sig_pipe[0], .events = POLLIN },
+		{ .fd = busy ? ui->worker.msg_rd : -1, .events = POLLIN },
+	};
+	int wait = busy ? 250 : 1000;
+	if (*progress_due) {
+		int64_t since = ma_now_ms() - last_draw;
+		wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
+	}
+	int n = poll(p, 3, wait);
+	if (n < 0 && errno != EINTR) {
+		restore_terminal();
+		perror("mailaudit: poll");
+		return 3;
+	}
+	if (n > 0 && (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(p[0].revents & POLLIN)) {
+		/* The terminal is gone without a SIGHUP reaching us. */
+		restore_terminal();
+		_exit(129);
+	}
+	if (n > 0 && p[1].revents)
+		signal_event(react);
+	if (n > 0 && p[2].revents) {
+		int w = worker_event(ui);
+		if (w == R_DRAW)
+			*progress_due = true; /* drawn at the top of the loop when due */
+		else
+			*react |= w;
+	}
+	wint_t wc;
+	int rc;
+	while (!(*react & R_QUIT) && (rc = get_wch(&wc)) != ERR) {
+		int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
+		*react |= handle_key(ui, key);
+	}
+	if (ui->worker.job != MA_JOB_NONE) {
+		long secs = (long)((ma_now_ms() - ui->started_ms) / 1000);
+		if (secs != ui->elapsed_s) {
+			ui->elapsed_s = secs, *react |= R_DRAW;
+			/* The Connection view shows the test's time in its lines. */
+			if (ui->worker.job == MA_JOB_PROBE && ui->view == VIEW_CONNECTION)
+				*react |= R_REBUILD;
+		}
+	}
+	return -1;
+}
+
+/* Until the user quits: 0, or the exit status of a failure. */
+static int event_loop(struct ui *ui, int react)
+{
+	int64_t last_draw = 0;
+	bool progress_due = false;
+	while (!(react & R_QUIT)) {
+		if (progress_due && ma_now_ms() - last_draw >= PROGRESS_MS)
+			react |= R_DRAW;
+		if (react & R_DRAW) {
+			draw(ui, react);
+			last_draw = ma_now_ms();
+			progress_due = false;
+		}
+		react = R_NONE;
+		int rc = one_event(ui, last_draw, &progress_due, &react);
+		if (rc >= 0)
+			return rc;
+	}
+	return 0;
+}
+
 int ma_tui_run(const struct ma_tui_args *a)
 {
 	static struct ui ui_store;
@@ -1053,29 +1146,9 @@ int ma_tui_run(const struct ma_tui_args *a)
 	ui->utf8 = text_utf8_locale();
 	text_set_utf8(ui->utf8);
 	start_init(ui);
-
-	SCREEN *scr = newterm(NULL, stdout, stdin);
-	if (!scr) {
-		fprintf(stderr, "mailaudit: cannot use this terminal (TERM=%s)\n",
-			getenv("TERM") ? getenv("TERM") : "");
+	SCREEN *scr = open_screen(ui);
+	if (!scr)
 		return 3;
-	}
-	curses_on = true;
-	cbreak();
-	noecho();
-	nonl();
-	keypad(stdscr, TRUE);
-	nodelay(stdscr, TRUE);
-	set_escdelay(50);
-	if (want_color(a)) {
-		start_color();
-		use_default_colors();
-		init_pair(PAIR_OK, COLOR_GREEN, -1);
-		init_pair(PAIR_WARN, COLOR_YELLOW, -1);
-		init_pair(PAIR_CRIT, COLOR_RED, -1);
-		init_pair(PAIR_UNKNOWN, COLOR_MAGENTA, -1);
-		ui->color = true;
-	}
 
 	int react = R_DRAW | R_FULL;
 	if (a->have_account) {
@@ -1085,71 +1158,9 @@ int ma_tui_run(const struct ma_tui_args *a)
 		else
 			ui_set_status(ui, false, "Type the password for %s, then Enter.", a->acct.login);
 	}
-
-	/* Progress alone repaints at most every PROGRESS_MS: an audit reports
-	 * far more often than anyone can read, and every repaint is work for
-	 * the terminal, in front of which a key press would then wait. */
-	enum { PROGRESS_MS = 100 };
-	int64_t last_draw = 0;
-	bool progress_due = false;
-	for (;;) {
-		if (react & R_QUIT)
-			break;
-		if (progress_due && ma_now_ms() - last_draw >= PROGRESS_MS)
-			react |= R_DRAW;
-		if (react & R_DRAW) {
-			draw(ui, react);
-			last_draw = ma_now_ms();
-			progress_due = false;
-		}
-		react = R_NONE;
-		bool busy = ui->worker.job != MA_JOB_NONE;
-		struct pollfd p[3] = {
-			{ .fd = STDIN_FILENO, .events = POLLIN },
-			{ .fd = sig_pipe[0], .events = POLLIN },
-			{ .fd = busy ? ui->worker.msg_rd : -1, .events = POLLIN },
-		};
-		int wait = busy ? 250 : 1000;
-		if (progress_due) {
-			int64_t since = ma_now_ms() - last_draw;
-			wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
-		}
-		int n = poll(p, 3, wait);
-		if (n < 0 && errno != EINTR) {
-			restore_terminal();
-			perror("mailaudit: poll");
-			return 3;
-		}
-		if (n > 0 && (p[0].revents & (POLLHUP | POLLERR | POLLNVAL)) && !(p[0].revents & POLLIN)) {
-			/* The terminal is gone without a SIGHUP reaching us. */
-			restore_terminal();
-			_exit(129);
-		}
-		if (n > 0 && p[1].revents)
-			signal_event(&react);
-		if (n > 0 && p[2].revents) {
-			int w = worker_event(ui);
-			if (w == R_DRAW)
-				progress_due = true; /* drawn at the top of the loop when due */
-			else
-				react |= w;
-		}
-		wint_t wc;
-		int rc;
-		while (!(react & R_QUIT) && (rc = get_wch(&wc)) != ERR) {
-			int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
-			react |= handle_key(ui, key);
-		}
-		if (ui->worker.job != MA_JOB_NONE) {
-			long s = (long)((ma_now_ms() - ui->started_ms) / 1000);
-			if (s != ui->elapsed_s) {
-				ui->elapsed_s = s, react |= R_DRAW;
-				/* The Connection view shows the test's time in its lines. */
-				if (ui->worker.job == MA_JOB_PROBE && ui->view == VIEW_CONNECTION)
-					react |= R_REBUILD;
-			}
-		}
-	}
+	int rc = event_loop(ui, react);
+	if (rc)
+		return rc;
 	ma_worker_cancel(&ui->worker);
 	restore_terminal();
 	delscreen(scr);

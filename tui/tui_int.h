@@ -1,5 +1,7 @@
-/* Shared by the TUI's files: the UI state, the view table and the text
- * helpers. Only tui.c draws the screen; the rest fills line lists. */
+/* Shared by the TUI's files: the UI state, the view table, what keys.c
+ * generates from keys.h and the screen's text helpers. Only draw() (tui.c)
+ * paints, itself or through start_draw and text_put: key handlers change
+ * state and return reaction flags (R_*), views fill line lists. */
 #ifndef MA_TUI_INT_H
 #define MA_TUI_INT_H
 

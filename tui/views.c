@@ -425,7 +425,7 @@ static void history_open(struct ui *ui)
 		ui_set_status(ui, false, "Busy: an audit is running; open it once it has finished.");
 		return;
 	}
-	if (ui->args->no_history) {
+	if (ui->args->run.no_history) {
 		ui_set_status(ui, false, "Nothing recorded: this audit ran with --no-history.");
 		return;
 	}
@@ -433,7 +433,7 @@ static void history_open(struct ui *ui)
 	size_t n = 0;
 	char *text = NULL;
 	struct ma_error err = { 0 };
-	if (ma_ledger_list(&ui->result_acct, ui->args->state_dir, r->history[row].id, false, 0, &v,
+	if (ma_ledger_list(&ui->result_acct, ui->args->run.state_dir, r->history[row].id, false, 0, &v,
 			   &n, &err) != MA_OK ||
 	    ma_ledger_text(v, n, &text, &err) != MA_OK) {
 		char buf[700];

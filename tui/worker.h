@@ -55,17 +55,12 @@ struct ma_worker {
 ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, char *password,
 			  const struct ma_audit_opts *opts, const char *trace_path,
 			  struct ma_error *err);
-/* Starts the connection doctor for acct (see ma_probe_request_for). Takes
+/* Starts the connection doctor for acct (ma_probe_request_for,
+ * doctor/frontend.h). Takes
  * password, which may be NULL: then no login is tried. net is copied; its
  * cancel_fd and tls are the worker's. No progress: only DONE arrives. */
 ma_status ma_worker_start_probe(struct ma_worker *w, const struct ma_account *acct, char *password,
 				const struct ma_net_opts *net, struct ma_error *err);
-/* The doctor's request for an audited account, pointing into acct: every
- * protocol without a server of its own is tried on the audited host (the
- * IMAP host, else the POP3 one), and a configured port replaces the
- * standard port of the cell with that security (plain counts as the
- * STARTTLS cell). Fills everything but password and net. */
-void ma_probe_request_for(const struct ma_account *acct, struct ma_probe_request *req);
 /* Reads one message without blocking: 1 got one, 0 none now. */
 int ma_worker_read(struct ma_worker *w, struct ma_worker_msg *m);
 /* After MA_WMSG_DONE: joins the thread and releases everything but the
