@@ -5,7 +5,8 @@
  * Files: rules.c (provider rules, their globs, certificate names),
  * probe.c (the run: discovery, the cells on their threads), checks.c (the
  * findings, one check per kind, from audit/finding_kinds.h), probe_text.c
- * (the text). Above net/ and mail/ (each cell speaks through the session
+ * (the text), frontend.h (what the front ends ask beyond a run: the
+ * request for an account, the worst severity). Above net/ and mail/ (each cell speaks through the session
  * table of mail/session.h) and beside audit/, whose findings table it
  * shares.
  *
