@@ -739,9 +739,7 @@ struct fetch_run {
  * libetpan call may follow, exactly as after fail(). */
 static ma_status broken(struct ma_imap *s, struct ma_error *err)
 {
-	s->base.broken = true;
-	s->base.broken_err = *err;
-	return err->status;
+	return ma_session_mark_broken(&s->base, err);
 }
 
 static ma_status fetch_stream_error(struct fetch_run *r, struct ma_error *err)
