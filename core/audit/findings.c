@@ -18,232 +18,6 @@
 #include "audit/report.h"
 #include "base/text.h"
 
-/* Client settings named once, because several fixes point at them. */
-#define FIX_KEEP_ON_SERVER \
-	"Best: use IMAP on every device; IMAP leaves mail on the server.\n" \
-	"Otherwise set every POP3 client to leave mail on the server:\n" \
-	"- Thunderbird: Account Settings > Server Settings: check \"Leave messages " \
-	"on server\" and uncheck \"For at most 14 days\" (its POP3 default deletes " \
-	"mail from the server after 14 days).\n" \
-	"- Outlook: Account settings > More settings > Advanced: check \"Leave a " \
-	"copy of messages on the server\" and untick \"Remove from server after N " \
-	"days\".\n" \
-	"- Apple Mail: Advanced: \"Remove copy from server after retrieving a " \
-	"message: Never\".\n" \
-	"- Phone apps: add the account as IMAP; with POP3 set \"delete from " \
-	"server: never\".\n" \
-	"- fetchmail: add \"keep\" to the poll entry.\n" \
-	"- getmail6: \"delete = false\" in [options]."
-
-/* Outside INBOX a POP3 program cannot delete anything: the settings to
- * look at are those of IMAP programs and of people. */
-#define FIX_IMAP_DELETES \
-	"Check every program and person that uses this mailbox over IMAP or " \
-	"webmail:\n" \
-	"- Thunderbird: Account Settings > Server Settings: \"When I delete a " \
-	"message: Move it to the Trash folder\", and uncheck \"Empty Trash on " \
-	"Exit\" and \"Clean up (Expunge) Inbox on Exit\"; under Synchronization " \
-	"& Storage, \"Delete messages more than N days old\" deletes on the " \
-	"server too.\n" \
-	"- Outlook: AutoArchive and cleanup rules move or delete old mail.\n" \
-	"- mbsync (isync): \"Expunge Both\" or \"Expunge Far\" deletes on the " \
-	"server what was deleted on the computer; use \"Expunge None\".\n" \
-	"- Phone apps: \"delete from server when deleted here\" and limits such " \
-	"as \"keep mail for 30 days\".\n" \
-	"- Webmail, and anyone else who has the password."
-
-#define FIX_RESTORE_FROM_DEVICE \
-	"A program that had synced the folder may still have a copy: take that " \
-	"device offline before it syncs again, then put the messages back on the " \
-	"server, for example by dragging them into an IMAP folder."
-
-#define FIX_RUN_OFTEN \
-	"Run mailaudit often, for example hourly from cron with --check: a " \
-	"message that an audit saw before it was deleted can be named."
-
-#define FIX_ACK \
-	"Once recovered or accepted, run mailaudit --ack (or press A in the " \
-	"Findings view): later audits then report only new losses."
-
-/* Kind, code, why, fix. The order here is the order of findings of equal
- * severity, so the most useful of them comes first. */
-#define MA_FINDING_KINDS(X) \
-	X(K_DESTROYED, "mail-destroyed", \
-	  "The provider keeps no backup of mail that a mail program deleted from " \
-	  "the server, so it cannot restore these messages. The device that " \
-	  "downloaded them holds the only copy: if it breaks, is lost or is reset, " \
-	  "the mail is gone for good. Your other devices never saw these messages.", \
-	  "Find the device that downloads mail over POP3 with \"delete from " \
-	  "server\" (it still has these messages) and change it:\n" \
-	  FIX_KEEP_ON_SERVER "\n" \
-	  "Then put the missing messages back on the server from that device, " \
-	  "for example by dragging them into an IMAP folder.\n" FIX_ACK) \
-	X(K_FOLDER_DESTROYED, "folder-mail-destroyed", \
-	  "The provider keeps no backup of mail that a mail program deleted from " \
-	  "the server, so it cannot restore these messages. They were not in " \
-	  "INBOX, which is all a POP3 program sees: an IMAP program, a phone app, " \
-	  "webmail or a person deleted them.", \
-	  FIX_IMAP_DELETES "\n" FIX_RESTORE_FROM_DEVICE "\n" FIX_ACK) \
-	X(K_FOLDER_DELETED, "folder-deleted", \
-	  "Deleting a folder deletes every message in it, and the provider keeps " \
-	  "no backup of mail that a mail program deleted. A POP3 program cannot " \
-	  "delete folders: an IMAP program, webmail or a person did.", \
-	  "Find out who deleted the folder (a person tidying up, a program's " \
-	  "folder sync or cleanup).\n" FIX_IMAP_DELETES "\n" \
-	  "Then create the folder again and put the messages back from a device " \
-	  "that still has them. " FIX_RESTORE_FROM_DEVICE "\n" FIX_ACK) \
-	X(K_CAME_WENT, "mail-came-and-went", \
-	  "These messages arrived after the previous audit and were deleted " \
-	  "before this one, so mailaudit never saw them: the server numbers every " \
-	  "message that arrives (UID), and those numbers, not the messages, are " \
-	  "all that is left. The provider keeps no backup, and only the device " \
-	  "that took them may still have them. A device that deletes new mail " \
-	  "minutes after it arrives is caught only this way.", \
-	  "Find the device that downloads mail over POP3 with \"delete from " \
-	  "server\" (it has these messages) and change it:\n" \
-	  FIX_KEEP_ON_SERVER "\n" FIX_RUN_OFTEN "\n" FIX_ACK) \
-	X(K_UNACKED, "losses-unacknowledged", \
-	  "Lost mail stays on record until you say that you have dealt with it, " \
-	  "so a loss is never forgotten after one report, and a monitoring check " \
-	  "that is run again still sees it. The provider keeps no backup of mail " \
-	  "that a mail program deleted.", \
-	  "If you have not done so yet, put these messages back on the server from " \
-	  "the device that still has them (mailaudit --lost lists every one, and " \
-	  "the finding of the audit that found them said what deleted them).\n" \
-	  FIX_ACK) \
-	X(K_TRASH, "trash-emptied", \
-	  "Emptying Trash or Junk deletes mail for good: the provider keeps no " \
-	  "backup. Usually that is meant; but a program that empties it on its " \
-	  "own also takes mail that was deleted by mistake.", \
-	  "Nothing to do if you emptied it. If nobody did, look for settings that " \
-	  "empty it automatically: Thunderbird \"Empty Trash on Exit\" (Server " \
-	  "Settings), phone apps and webmail that delete Trash or Junk after a " \
-	  "number of days, mbsync \"Expunge\". A message in the list that is " \
-	  "still needed can only come back from a device that has it.\n" FIX_ACK) \
-	X(K_EXPIRE, "pop3-expire", \
-	  "The server announces its POP3 EXPIRE policy (RFC 2449): how long it " \
-	  "keeps a message after a POP3 client downloaded it, whatever the client " \
-	  "is set to. Mail the server removes this way cannot be restored, and " \
-	  "devices that did not download it in time never get it.", \
-	  "Use IMAP on every device: the POP3 expiry applies only to mail a POP3 " \
-	  "client downloaded. If a device must use POP3, ask the provider whether " \
-	  "the policy can be changed for this mailbox.") \
-	X(K_DRAINED, "inbox-drained", \
-	  "Every message that ever arrived in INBOX got a number (UID). Far fewer " \
-	  "messages are on the server than were numbered, even counting every " \
-	  "other folder, so mail has been removed from the server. That may have " \
-	  "been done on purpose, but it is also exactly what a POP3 client that " \
-	  "deletes after downloading does, and the provider keeps no backup.", \
-	  "Check every device that reads this mailbox. A POP3 client set to " \
-	  "delete from the server is the usual cause:\n" FIX_KEEP_ON_SERVER) \
-	X(K_ALERT, "server-alert", \
-	  "An IMAP server sends an alert (RFC 3501: [ALERT]) for something the " \
-	  "user must be told: a full mailbox, a password about to expire, " \
-	  "maintenance, a mailbox about to be closed. Mail programs often hide " \
-	  "it.", \
-	  "Read the server's words. If they are unclear, ask the provider what " \
-	  "they mean. mailaudit only shows the alert; it does not act on it.") \
-	X(K_IN_USE, "pop3-in-use", \
-	  "POP3 lets one device at a time into the mailbox, and another device " \
-	  "held it while mailaudit looked: a device downloads this mailbox over " \
-	  "POP3, and POP3 clients often delete what they download.", \
-	  "Find the device that uses POP3 (a computer, a phone, a scanner or a " \
-	  "forwarding service) and check that it leaves mail on the server:\n" \
-	  FIX_KEEP_ON_SERVER) \
-	X(K_MISMATCH, "pop3-imap-mismatch", \
-	  "POP3 and IMAP should show the same INBOX. When they differ, messages " \
-	  "may be hidden from POP3 (already downloaded and marked), marked for " \
-	  "deletion, or have arrived or gone between the two looks. A difference " \
-	  "that stays across audits means devices see different mail.", \
-	  "Run mailaudit again; a difference caused by mail arriving during the " \
-	  "audit goes away. If it stays, compare the messages listed here in " \
-	  "webmail and check the POP3 devices' settings.") \
-	X(K_EXPUNGE, "pending-expunge", \
-	  "These messages are marked as deleted (\\Deleted) but still on the " \
-	  "server. The next time any device expunges or compacts the folder they " \
-	  "are removed for good, and the provider cannot restore them.", \
-	  "If you did not mean to delete them, unmark them now (\"Undelete\" in " \
-	  "webmail or a client that shows deleted messages). Set IMAP clients to " \
-	  "move deleted mail to Trash rather than mark it (Thunderbird: Account " \
-	  "Settings > Server Settings > \"When I delete a message: Move it to the " \
-	  "Trash folder\").") \
-	X(K_UIDVALIDITY, "uidvalidity-reset", \
-	  "The server renumbered these folders (their UIDVALIDITY changed): the " \
-	  "folder was recreated, restored or migrated. Mail programs download " \
-	  "the whole folder again, and mailaudit finds the messages by their " \
-	  "headers instead of their numbers.", \
-	  "If nobody recreated or restored these folders, ask the provider what " \
-	  "happened. The evidence says whether every message is still there; one " \
-	  "that is not is listed as lost. The next audit compares against the " \
-	  "new numbering.") \
-	X(K_IMAP_FAILED, "imap-failed", \
-	  "Without IMAP mailaudit cannot see the folders, so it cannot tell " \
-	  "whether mail is safe.", NULL) \
-	X(K_POP3_FAILED, "pop3-failed", \
-	  "Without POP3 mailaudit cannot compare what a POP3 device sees with " \
-	  "the folders, or read the server's POP3 expiry policy.", NULL) \
-	X(K_HISTORY_FAILED, "history-failed", \
-	  "Lost mail shows only as a difference from an earlier audit. Without " \
-	  "the history mailaudit cannot tell whether mail was deleted since then.", \
-	  "If the file is damaged, move it aside (it was left as it is) so that " \
-	  "mailaudit starts a new history, or restore it from a backup. Otherwise " \
-	  "fix what the message names (permissions, disk space).") \
-	X(K_INSECURE, "insecure-connection", \
-	  "Certificate checks were turned off (--insecure), so nothing proved " \
-	  "that mailaudit talked to the real server. Someone on the network could " \
-	  "have read the password and shown false results.", \
-	  "Run without --insecure. If the check fails, fix the cause it names " \
-	  "(usually the server name: use the provider's server name that the " \
-	  "certificate is for) and change the password if the network was not " \
-	  "trusted.") \
-	X(K_CERT_SOON, "cert-expires-soon", \
-	  "When the certificate expires, mail programs refuse to connect or ask " \
-	  "the user to accept an unverified certificate.", \
-	  "Servers usually renew certificates automatically a few days before " \
-	  "they expire; if this stays within a week of expiry, tell the provider.") \
-	X(K_LOGIN_DELAY, "pop3-login-delay", \
-	  "The server lets a mailbox log in over POP3 only every so often " \
-	  "(LOGIN-DELAY, RFC 2449), or refused the login because another session " \
-	  "holds it. A login by mailaudit would lock your own POP3 program out " \
-	  "for that long, so mailaudit left POP3 alone: an audit must never get " \
-	  "in the way of your mail. An IMAP look, when there is one, still covers " \
-	  "INBOX and every folder.", \
-	  "Nothing to do. To compare POP3 with IMAP anyway, run mailaudit with " \
-	  "--pop3-despite-login-delay at a time when no POP3 program is due to " \
-	  "fetch mail.") \
-	X(K_MOVED, "mail-moved", \
-	  "Moved messages are still on the server, only in another folder. A " \
-	  "POP3 device sees INBOX only, so it no longer sees them.", \
-	  "Nothing to do if these moves were meant (filters, archiving, " \
-	  "deleting to Trash). Emptying Trash deletes mail for good.") \
-	X(K_FIRST, "first-audit", \
-	  "Lost mail shows as a difference between two audits. This is the first " \
-	  "look at this mailbox, so there is nothing to compare with yet.", \
-	  "Run mailaudit again tomorrow, or in a few hours once your other " \
-	  "devices have synced: a device that deletes mail from the server shows " \
-	  "up then.") \
-	X(K_LOGIN, "login-not-full-address", \
-	  "The provider expects the full e-mail address as the login. Other login " \
-	  "forms may stop working without warning.", \
-	  "Use the full e-mail address (name@example.com) as the login on every " \
-	  "device and in mailaudit.") \
-	X(K_ALL_CLEAR, "all-clear", \
-	  "The provider keeps no backup of mail a mail program deleted, so the " \
-	  "server's copy is the only one shared by all your devices.", \
-	  "Keep every device on IMAP (or POP3 with \"Leave messages on server\") " \
-	  "and run mailaudit again from time to time.")
-
-#define KIND_ENUM(id, code, why, fix) id,
-enum kind { MA_FINDING_KINDS(KIND_ENUM) K_COUNT };
-#undef KIND_ENUM
-
-static const struct {
-	const char *code, *why, *fix;
-} kinds[K_COUNT] = {
-#define KIND_ROW(id, c, w, f) [id] = { c, w, f },
-	MA_FINDING_KINDS(KIND_ROW)
-#undef KIND_ROW
-};
 
 static const char FIX_LOGIN[] =
 	"Check the login and the password. The login is always the full e-mail "
@@ -319,21 +93,36 @@ void ma_finding_clear(struct ma_finding *f)
 	memset(f, 0, sizeof *f);
 }
 
-/* ---- the list being built ------------------------------------------------ */
+/* ---- the table and the list being built ---------------------------------- */
 
-struct list {
-	struct ma_finding *v;
-	size_t n, cap;
-	bool oom;
+static const struct {
+	const char *code;
+	enum ma_severity sev[3];  /* by enum ma_grade */
+	const char *why, *fix;
+} kinds[MA_KIND_COUNT] = {
+#define KIND_ROW(id, c, s, w, f) [id] = { c, s, w, f },
+	MA_FINDING_KINDS(KIND_ROW)
+#undef KIND_ROW
 };
 
-/* Takes the strings of title and ev whatever happens. */
-static void add(struct list *l, enum kind k, enum ma_severity sev, struct ma_buf *title,
-		struct ma_buf *ev, const char *fix)
+const char *ma_kind_code(enum ma_kind k)
+{
+	return (unsigned)k < MA_KIND_COUNT ? kinds[k].code : "?";
+}
+
+enum ma_severity ma_kind_severity(enum ma_kind k, enum ma_grade g)
+{
+	if ((unsigned)k >= MA_KIND_COUNT || (unsigned)g > MA_GRADE_GRAVE)
+		return MA_SEV_UNKNOWN;
+	return kinds[k].sev[g];
+}
+
+void ma_findings_add(struct ma_findings *l, enum ma_kind k, enum ma_grade g, struct ma_buf *title,
+		     struct ma_buf *ev, const char *fix)
 {
 	if (!ev->p)
 		ma_buf_add(ev, "", 0);
-	if (title->oom || ev->oom || !title->p || l->oom)
+	if (title->oom || ev->oom || !title->p || l->oom || (unsigned)k >= MA_KIND_COUNT)
 		goto fail;
 	if (l->n == l->cap) {
 		size_t cap = l->cap ? 2 * l->cap : 8;
@@ -345,7 +134,7 @@ static void add(struct list *l, enum kind k, enum ma_severity sev, struct ma_buf
 	}
 	l->v[l->n++] = (struct ma_finding){
 		.code = kinds[k].code,
-		.severity = sev,
+		.severity = ma_kind_severity(k, g),
 		.title = title->p,
 		.evidence = ev->p,
 		.why = kinds[k].why,
@@ -356,6 +145,41 @@ fail:
 	l->oom = true;
 	free(title->p);
 	free(ev->p);
+}
+
+/* A stable insertion sort, worst first: a list is a few dozen findings,
+ * added in the order that is to stay within a severity. */
+void ma_findings_sort(struct ma_finding *v, size_t n)
+{
+	for (size_t i = 1; i < n; i++) {
+		struct ma_finding f = v[i];
+		size_t j = i;
+		for (; j > 0 && v[j - 1].severity < f.severity; j--)
+			v[j] = v[j - 1];
+		v[j] = f;
+	}
+}
+
+void ma_findings_clear(struct ma_findings *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ma_finding_clear(&l->v[i]);
+	free(l->v);
+	*l = (struct ma_findings){ 0 };
+}
+
+/* The audit's checks: a finding of the kind's usual severity, or of the
+ * grade the check found. */
+static void add(struct ma_findings *l, enum ma_kind k, struct ma_buf *title, struct ma_buf *ev,
+		const char *fix)
+{
+	ma_findings_add(l, k, MA_GRADE_USUAL, title, ev, fix);
+}
+
+static void add_graded(struct ma_findings *l, enum ma_kind k, enum ma_grade g, struct ma_buf *title,
+		       struct ma_buf *ev, const char *fix)
+{
+	ma_findings_add(l, k, g, title, ev, fix);
 }
 
 static const struct ma_folder *inbox_of(const struct ma_audit_result *r)
@@ -530,7 +354,7 @@ static void put_since(struct ma_buf *t, time_t since)
 /* The messages this audit found destroyed, one finding per place: INBOX
  * (a POP3 device can do that), other folders (it cannot), deleted folders,
  * and Trash or Junk emptied. */
-static void check_named(const struct ma_audit_result *r, struct list *l, enum place want)
+static void check_named(const struct ma_audit_result *r, struct ma_findings *l, enum place want)
 {
 	struct tally f = { 0 };
 	size_t n = 0;
@@ -553,8 +377,8 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 	}
 	struct ma_buf t = { 0 }, e = { 0 };
 	const char *were = n == 1 ? "was" : "were", *are = n == 1 ? "is" : "are";
-	enum kind k = K_DESTROYED;
-	enum ma_severity sev = MA_SEV_CRITICAL;
+	enum ma_kind k = MA_K_DESTROYED;
+	enum ma_grade g = MA_GRADE_USUAL;
 	switch (want) {
 	case P_INBOX:
 		ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, ma_plural(n),
@@ -563,7 +387,7 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 		ma_buf_printf(&t, " and %s in no folder", are);
 		break;
 	case P_FOLDER:
-		k = K_FOLDER_DESTROYED;
+		k = MA_K_FOLDER_DESTROYED;
 		ma_buf_printf(&t, "%zu message%s %s deleted from ", n, ma_plural(n), were);
 		if (f.n == 1)
 			ma_buf_clean(&t, f.v[0].name, 40);
@@ -573,8 +397,8 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 		ma_buf_printf(&t, " and %s in no folder", are);
 		break;
 	case P_GONE:
-		k = K_FOLDER_DELETED;
-		sev = critical ? MA_SEV_CRITICAL : MA_SEV_WARNING;
+		k = MA_K_FOLDER_DELETED;
+		g = critical ? MA_GRADE_USUAL : MA_GRADE_MILD;
 		if (f.n == 1) {
 			ma_buf_add(&t, "Folder ", 7);
 			ma_buf_clean(&t, f.v[0].name, 40);
@@ -598,8 +422,7 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 		}
 		break;
 	default:
-		k = K_TRASH;
-		sev = MA_SEV_WARNING;
+		k = MA_K_TRASH;
 		ma_buf_printf(&t, "%s emptied: %zu message%s deleted for good",
 			      trash && junk ? "Trash and Junk" : junk ? "Junk" : "Trash", n,
 			      ma_plural(n));
@@ -618,23 +441,23 @@ static void check_named(const struct ma_audit_result *r, struct list *l, enum pl
 	if (n > shown)
 		ma_buf_printf(&e, "\n... and %zu more", n - shown);
 	free(f.v);
-	add(l, k, sev, &t, &e, NULL);
+	add_graded(l, k, g, &t, &e, NULL);
 }
 
 static const char FIX_CAME_WENT_FOLDER[] =
 	"These messages were not in INBOX, which is all a POP3 program sees: an "
 	"IMAP program, a phone app, webmail or a person deleted them, or moved "
-	"them out of this mailbox.\n" FIX_IMAP_DELETES "\n" FIX_RUN_OFTEN "\n" FIX_ACK;
+	"them out of this mailbox.\n" MA_FIX_IMAP_DELETES "\n" MA_FIX_RUN_OFTEN "\n" MA_FIX_ACK;
 static const char FIX_CAME_WENT_TRASH[] =
 	"Mail deleted into Trash or Junk and then emptied for good, before an "
 	"audit could see it. Nothing to do if that was meant. If nobody empties "
 	"them by hand, look for automatic cleanup: Thunderbird \"Empty Trash on "
 	"Exit\", phone apps and webmail that delete Trash or Junk after some "
-	"days, mbsync \"Expunge\".\n" FIX_ACK;
+	"days, mbsync \"Expunge\".\n" MA_FIX_ACK;
 
 /* Mail that arrived after the previous audit and was deleted before this
  * one: counted from UIDs, never seen, so never named. */
-static void check_came_went(const struct ma_audit_result *r, struct list *l)
+static void check_came_went(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	struct tally f = { 0 };
 	uint64_t total = 0;
@@ -688,14 +511,14 @@ static void check_came_went(const struct ma_audit_result *r, struct list *l)
 	ma_buf_printf(&e, "How sure: a lower bound if the server numbers arrivals one after "
 		      "another, as Dovecot does. Arrivals that may have been moved to "
 		      "another folder, or are still there, are not counted.");
-	add(l, K_CAME_WENT, critical ? MA_SEV_CRITICAL : MA_SEV_WARNING, &t, &e,
+	add_graded(l, MA_K_CAME_WENT, critical ? MA_GRADE_USUAL : MA_GRADE_MILD, &t, &e,
 	    inbox ? NULL : critical ? FIX_CAME_WENT_FOLDER : FIX_CAME_WENT_TRASH);
 }
 
 /* Critical losses that earlier audits found and nobody acknowledged: they
  * hold the verdict until --ack. Trash and Junk emptied earlier do not (they
  * stay in --lost). */
-static void check_unacked(const struct ma_audit_result *r, struct list *l)
+static void check_unacked(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	uint64_t total = 0;
 	size_t nent = 0;
@@ -746,12 +569,12 @@ static void check_unacked(const struct ma_audit_result *r, struct list *l)
 	if (nent > shown)
 		ma_buf_printf(&e, "\n... and %zu more (mailaudit --lost lists them all)",
 			      nent - shown);
-	add(l, K_UNACKED, MA_SEV_CRITICAL, &t, &e, NULL);
+	add(l, MA_K_UNACKED, &t, &e, NULL);
 }
 
 /* RFC 3501 7.1: an [ALERT] must be shown to the user; as the server's own
  * words, cleaned, since nothing vouches for them. */
-static void check_alerts(const struct ma_audit_result *r, struct list *l)
+static void check_alerts(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	size_t n = 0;
 	const char *only = NULL;
@@ -775,7 +598,7 @@ static void check_alerts(const struct ma_audit_result *r, struct list *l)
 		ma_buf_add(&e, "[ALERT] ", 8);
 		ma_buf_clean(&e, r->alerts[i], 400);
 	}
-	add(l, K_ALERT, MA_SEV_WARNING, &t, &e, NULL);
+	add(l, MA_K_ALERT, &t, &e, NULL);
 }
 
 /* ---- the other checks, in table order ----------------------------------- */
@@ -809,7 +632,7 @@ static bool parse_expire(const char *line, bool *never, unsigned long *days, boo
 	return *p == '\0' || *p == '\r' || *p == '\n' || *user;
 }
 
-static void check_expire(const struct ma_audit_result *r, struct list *l)
+static void check_expire(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	/* The last line wins: after login the server shows this mailbox's own
 	 * policy, and a session keeps the lines in the order it got them. */
@@ -829,17 +652,17 @@ static void check_expire(const struct ma_audit_result *r, struct list *l)
 	if (!line)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	enum ma_severity sev;
+	enum ma_grade g;
 	if (never) {
-		sev = MA_SEV_INFO;
+		g = MA_GRADE_MILD;
 		ma_buf_printf(&t, "The server never deletes mail on its own after a POP3 "
 			   "download (POP3 EXPIRE NEVER)");
 	} else if (days == 0) {
-		sev = MA_SEV_CRITICAL;
+		g = MA_GRADE_GRAVE;
 		ma_buf_printf(&t, "The server deletes every message as soon as a POP3 client "
 			   "has downloaded it (POP3 EXPIRE 0)");
 	} else {
-		sev = MA_SEV_WARNING;
+		g = MA_GRADE_USUAL;
 		ma_buf_printf(&t, "The server deletes mail %lu day%s after a POP3 client "
 			   "downloaded it (POP3 EXPIRE %lu)", days, ma_plural(days), days);
 	}
@@ -848,10 +671,10 @@ static void check_expire(const struct ma_audit_result *r, struct list *l)
 	if (user)
 		ma_buf_printf(&e, "\nUSER: the policy can differ per mailbox; after login "
 			   "the server shows this mailbox's own.");
-	add(l, K_EXPIRE, sev, &t, &e, NULL);
+	add_graded(l, MA_K_EXPIRE, g, &t, &e, NULL);
 }
 
-static void check_drained(const struct ma_audit_result *r, struct list *l)
+static void check_drained(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	const struct ma_folder *in = inbox_of(r);
 	if (!r->imap_ok || !in || in->uidnext < 2)
@@ -887,10 +710,10 @@ static void check_drained(const struct ma_audit_result *r, struct list *l)
 		   held, ma_plural(held), left, held, bound, in->uidvalidity);
 	/* Never less than a warning, however small: a verdict of OK next to a
 	 * finding that says mail left the server would contradict itself. */
-	add(l, K_DRAINED, MA_SEV_WARNING, &t, &e, NULL);
+	add(l, MA_K_DRAINED, &t, &e, NULL);
 }
 
-static void check_in_use(const struct ma_audit_result *r, struct list *l)
+static void check_in_use(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	if (!r->pop3_in_use)
 		return;
@@ -901,12 +724,12 @@ static void check_in_use(const struct ma_audit_result *r, struct list *l)
 		ma_buf_add(&e, "Server said: ", 13);
 		ma_buf_clean(&e, r->pop3_err.detail, 200);
 	}
-	add(l, K_IN_USE, MA_SEV_WARNING, &t, &e, NULL);
+	add(l, MA_K_IN_USE, &t, &e, NULL);
 }
 
 /* POP3 left alone on purpose is no failure. A mailbox locked by another
  * session is said by pop3-in-use, once. */
-static void check_login_delay(const struct ma_audit_result *r, struct list *l)
+static void check_login_delay(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	if (!r->pop3_skipped || r->pop3_in_use)
 		return;
@@ -924,7 +747,7 @@ static void check_login_delay(const struct ma_audit_result *r, struct list *l)
 		ma_buf_add(&e, "Server said: ", 13);
 		ma_buf_clean(&e, r->pop3_err.detail, 200);
 	}
-	add(l, K_LOGIN_DELAY, MA_SEV_INFO, &t, &e, NULL);
+	add(l, MA_K_LOGIN_DELAY, &t, &e, NULL);
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -1026,7 +849,7 @@ static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folde
 	free(seen);
 }
 
-static void check_mismatch(const struct ma_audit_result *r, struct list *l)
+static void check_mismatch(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	const struct ma_folder *in = inbox_of(r);
 	if (!r->pop3_ok || !r->imap_ok || !in || r->pop3.stat_count == in->messages)
@@ -1052,10 +875,10 @@ static void check_mismatch(const struct ma_audit_result *r, struct list *l)
 	if (e.len == before)
 		ma_buf_printf(&e, "\nThe POP3 UIDLs are not Dovecot's default, so messages "
 			   "cannot be matched one by one; only the counts and sizes compare.");
-	add(l, K_MISMATCH, MA_SEV_WARNING, &t, &e, NULL);
+	add(l, MA_K_MISMATCH, &t, &e, NULL);
 }
 
-static void check_expunge(const struct ma_audit_result *r, struct list *l)
+static void check_expunge(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	if (!r->deleted_counts)
 		return;
@@ -1084,7 +907,7 @@ static void check_expunge(const struct ma_audit_result *r, struct list *l)
 			   r->deleted_counts[i], r->folders[i].messages,
 			   ma_plural(r->folders[i].messages));
 	}
-	add(l, K_EXPUNGE, MA_SEV_WARNING, &t, &e, NULL);
+	add(l, MA_K_EXPUNGE, &t, &e, NULL);
 }
 
 static bool same_folder(const char *a, const char *b)
@@ -1102,7 +925,7 @@ static bool renumbered(const struct ma_lost_msg *m)
 	return m->renumbered || (m->gone_to && same_folder(m->folder, m->gone_to));
 }
 
-static void check_uidvalidity(const struct ma_audit_result *r, struct list *l)
+static void check_uidvalidity(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	size_t n = r->nuidvalidity_reset;
 	if (!n)
@@ -1140,7 +963,7 @@ static void check_uidvalidity(const struct ma_audit_result *r, struct list *l)
 	if (every)
 		ma_buf_printf(&t, "; all %" PRIu64 " message%s %s still there", kept_all,
 			      ma_plural(kept_all), kept_all == 1 ? "is" : "are");
-	add(l, K_UIDVALIDITY, MA_SEV_WARNING, &t, &e, NULL);
+	add(l, MA_K_UIDVALIDITY, &t, &e, NULL);
 }
 
 static const char *failure_fix(ma_status st)
@@ -1178,7 +1001,7 @@ static const char *failure_fix(ma_status st)
 	}
 }
 
-static void check_failed(const struct ma_audit_result *r, struct list *l, bool imap)
+static void check_failed(const struct ma_audit_result *r, struct ma_findings *l, bool imap)
 {
 	bool tried = imap ? r->imap_tried : r->pop3_tried;
 	bool ok = imap ? r->imap_ok : r->pop3_ok;
@@ -1202,12 +1025,12 @@ static void check_failed(const struct ma_audit_result *r, struct list *l, bool i
 		ma_buf_printf(&e, "Status: %s", ma_status_name(shown.status));
 		fix = failure_fix(shown.status);
 	}
-	add(l, imap ? K_IMAP_FAILED : K_POP3_FAILED, MA_SEV_UNKNOWN, &t, &e, fix);
+	add(l, imap ? MA_K_IMAP_FAILED : MA_K_POP3_FAILED, &t, &e, fix);
 }
 
 /* A history that cannot be read or written must not end in "all clear":
  * the comparison that finds lost mail did not happen. */
-static void check_history(const struct ma_audit_result *r, struct list *l)
+static void check_history(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	if (r->history_err.status == MA_OK)
 		return;
@@ -1219,27 +1042,27 @@ static void check_history(const struct ma_audit_result *r, struct list *l)
 	ma_buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
 	ma_buf_clean(&e, msg, 400);
 	ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
-	add(l, K_HISTORY_FAILED, MA_SEV_UNKNOWN, &t, &e, NULL);
+	add(l, MA_K_HISTORY_FAILED, &t, &e, NULL);
 }
 
-static void check_insecure(const struct ma_audit_result *r, struct list *l)
+static void check_insecure(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	if (!r->insecure)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	ma_buf_printf(&t, "Certificate checks were turned off (--insecure): the servers "
 		   "were not proven genuine");
-	add(l, K_INSECURE, MA_SEV_WARNING, &t, &e, NULL);
+	add(l, MA_K_INSECURE, &t, &e, NULL);
 }
 
-static void check_cert(const struct ma_audit_result *r, struct list *l)
+static void check_cert(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	const struct ma_cert_info *c[2] = { &r->imap_cert, &r->pop3_cert };
 	const char *names[2] = { "IMAP", "POP3" };
 	bool soon[2];
 	for (int i = 0; i < 2; i++)
 		soon[i] = c[i]->present && c[i]->not_after_t &&
-			  c[i]->not_after_t - r->finished <= 21 * 86400;
+			  c[i]->not_after_t - r->finished <= MA_CERT_SOON_DAYS * 86400;
 	if (!soon[0] && !soon[1])
 		return;
 	/* One server with one certificate for both protocols is one problem. */
@@ -1267,7 +1090,7 @@ static void check_cert(const struct ma_audit_result *r, struct list *l)
 		ma_buf_add(&e, ", valid until ", 14);
 		ma_buf_clean(&e, c[i]->not_after, 31);
 	}
-	add(l, K_CERT_SOON, MA_SEV_WARNING, &t, &e, NULL);
+	add(l, MA_K_CERT_SOON, &t, &e, NULL);
 }
 
 struct move_group {
@@ -1275,7 +1098,7 @@ struct move_group {
 	size_t n;
 };
 
-static void check_moved(const struct ma_audit_result *r, struct list *l)
+static void check_moved(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	struct move_group *g = NULL;
 	size_t ng = 0, total = 0;
@@ -1327,19 +1150,19 @@ static void check_moved(const struct ma_audit_result *r, struct list *l)
 			ma_buf_printf(&t, " since %s", since);
 	}
 	free(g);
-	add(l, K_MOVED, MA_SEV_INFO, &t, &e, NULL);
+	add(l, MA_K_MOVED, &t, &e, NULL);
 }
 
-static void check_first(const struct ma_audit_result *r, struct list *l)
+static void check_first(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	if (!r->first_audit)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	ma_buf_printf(&t, "First audit of this mailbox: no earlier look to compare with yet");
-	add(l, K_FIRST, MA_SEV_INFO, &t, &e, NULL);
+	add(l, MA_K_FIRST, &t, &e, NULL);
 }
 
-static void check_login(const struct ma_audit_result *r, struct list *l)
+static void check_login(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	if (!r->login[0] || strchr(r->login, '@'))
 		return;
@@ -1347,10 +1170,10 @@ static void check_login(const struct ma_audit_result *r, struct list *l)
 	ma_buf_add(&t, "The login \"", 11);
 	ma_buf_clean(&t, r->login, 60);
 	ma_buf_add(&t, "\" is not a full e-mail address", 30);
-	add(l, K_LOGIN, MA_SEV_INFO, &t, &e, NULL);
+	add(l, MA_K_LOGIN, &t, &e, NULL);
 }
 
-static void check_all_clear(const struct ma_audit_result *r, struct list *l)
+static void check_all_clear(const struct ma_audit_result *r, struct ma_findings *l)
 {
 	for (size_t i = 0; i < l->n; i++)
 		if (l->v[i].severity > MA_SEV_INFO)
@@ -1363,7 +1186,7 @@ static void check_all_clear(const struct ma_audit_result *r, struct list *l)
 		   ma_plural(total), r->nfolders, ma_plural(r->nfolders));
 	if (r->first_audit)
 		ma_buf_printf(&t, " (losses show from the next audit on)");
-	add(l, K_ALL_CLEAR, MA_SEV_OK, &t, &e, NULL);
+	add(l, MA_K_ALL_CLEAR, &t, &e, NULL);
 }
 
 ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
@@ -1376,7 +1199,7 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 	r->findings = NULL;
 	r->nfindings = 0;
 
-	struct list l = { 0 };
+	struct ma_findings l = { 0 };
 	check_named(r, &l, P_INBOX);
 	check_named(r, &l, P_FOLDER);
 	check_named(r, &l, P_GONE);
@@ -1401,22 +1224,14 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 	check_login(r, &l);
 	check_all_clear(r, &l);
 	if (l.oom) {
-		for (size_t i = 0; i < l.n; i++)
-			ma_finding_clear(&l.v[i]);
-		free(l.v);
+		ma_findings_clear(&l);
 		r->verdict = MA_SEV_UNKNOWN;
 		return ma_fail(err, MA_ERR_NOMEM, "while analysing the audit");
 	}
 
-	/* Stable insertion sort, worst first: the checks ran in table order,
-	 * which stays the order within a severity. */
-	for (size_t i = 1; i < l.n; i++) {
-		struct ma_finding f = l.v[i];
-		size_t j = i;
-		for (; j > 0 && l.v[j - 1].severity < f.severity; j--)
-			l.v[j] = l.v[j - 1];
-		l.v[j] = f;
-	}
+	/* Worst first: the checks ran in table order, which stays the order
+	 * within a severity. */
+	ma_findings_sort(l.v, l.n);
 	r->findings = l.v;
 	r->nfindings = l.n;
 

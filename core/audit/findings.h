@@ -1,9 +1,16 @@
-/* Findings: what an audit concluded, each with a stable code documented in
- * docs/findings.md, a severity, the evidence, why it matters and the fix.
+/* Findings: what an audit (or the connection doctor) concluded, each with
+ * a stable code documented in docs/findings.md, a severity, the evidence,
+ * why it matters and the fix.
+ *
+ * Every kind of finding, the audit's and the doctor's, is one row of the
+ * table in finding_kinds.h; a finding takes its code, severity, why and
+ * (unless its check names one) fix from there (ma_findings_add), and
+ * every list of findings is sorted the same way (ma_findings_sort).
  *
  * The analysis reads a finished struct ma_audit_result (raw looks and the
  * history comparison) and appends findings to it; the report and the TUI
- * only display them. */
+ * only display them. The doctor's checks (doctor/checks.c) build their
+ * findings through the same calls. */
 #ifndef MA_FINDINGS_H
 #define MA_FINDINGS_H
 
@@ -11,8 +18,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "audit/finding_kinds.h"
 #include "base/model.h"
 #include "base/status.h"
+#include "base/text.h"
 
 /* Ordered: a higher value is worse, except UNKNOWN (could not audit) which
  * ranks between WARNING and CRITICAL for the verdict. */
@@ -34,6 +43,41 @@ const char *ma_severity_name(enum ma_severity s);
 int ma_severity_exit_code(enum ma_severity s);
 
 void ma_finding_clear(struct ma_finding *f);
+
+/* ---- the table and building lists of findings ---- */
+
+#define MA_KIND_ENUM(id, code, sev, why, fix) id,
+enum ma_kind { MA_FINDING_KINDS(MA_KIND_ENUM) MA_KIND_COUNT };
+#undef MA_KIND_ENUM
+
+/* Which of a kind's severities a check found (MA_SEV_GRADED): MILD, say,
+ * for a deleted folder that was only Trash, GRAVE for POP3 EXPIRE 0. */
+enum ma_grade { MA_GRADE_MILD, MA_GRADE_USUAL, MA_GRADE_GRAVE };
+
+/* A certificate that expires within this many days is worth a warning. */
+#define MA_CERT_SOON_DAYS 21
+
+/* "mail-destroyed", ...; "?" outside the table. */
+const char *ma_kind_code(enum ma_kind k);
+enum ma_severity ma_kind_severity(enum ma_kind k, enum ma_grade g);
+
+/* Findings being built. Out of memory is remembered in oom and checked
+ * once, when the list is done. Start with { 0 }. */
+struct ma_findings {
+	struct ma_finding *v;
+	size_t n, cap;
+	bool oom;
+};
+
+/* Appends a finding of kind k: code, severity for grade g and why from the
+ * table, fix too unless one is given. Takes title's and evidence's text
+ * whatever happens (a NULL evidence becomes ""). */
+void ma_findings_add(struct ma_findings *l, enum ma_kind k, enum ma_grade g, struct ma_buf *title,
+		     struct ma_buf *evidence, const char *fix);
+/* Most severe first; findings of one severity keep their order. */
+void ma_findings_sort(struct ma_finding *v, size_t n);
+/* Frees every finding of l and its array; l is left empty. */
+void ma_findings_clear(struct ma_findings *l);
 
 struct ma_audit_result;
 /* Fills r->findings (most severe first) and r->verdict from the rest of r.

@@ -1,34 +1,17 @@
-/* The connection doctor (see probe.h). */
+/* The connection doctor's run (see probe.h): find each cell's server,
+ * run the cells on threads of their own, then the findings (checks.c). */
 #include "doctor/probe.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <poll.h>
 #include <pthread.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
-#include <unistd.h>
 
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <sys/socket.h>
-
-#include <openssl/x509_vfy.h>
-
-#include "mail/imap.h"
-#include "mail/pop3.h"
+#include "base/text.h"
+#include "mail/session.h"
 #include "mail/session_util.h"
-#include "mail/smtp.h"
-/* For probe_conn_open only: see the comment there. */
-#include "net/transport-internal.h"
 
 #define DEFAULT_TIMEOUT_S 10
-#define EXPIRES_SOON_DAYS 21
 
 static const struct {
 	const char *name;
@@ -50,401 +33,16 @@ const char *ma_probe_slot_name(enum ma_probe_slot s)
 	return (unsigned)s < MA_PROBE_NSLOTS ? slot_info[s].name : "?";
 }
 
-static const char *proto_name(enum ma_proto p)
-{
-	return p == MA_PROTO_IMAP ? "IMAP" : p == MA_PROTO_POP3 ? "POP3" : "SMTP";
-}
-
-static const char *sec_label(enum ma_security s)
-{
-	return s == MA_SEC_TLS ? "SSL/TLS" : s == MA_SEC_STARTTLS ? "STARTTLS" : "none";
-}
-
-/* ---- growing strings: out of memory is remembered, checked once ---- */
-
-struct sb {
-	char *p;
-	size_t len, cap;
-	bool oom;
-};
-
-__attribute__((format(printf, 2, 0)))
-static void sb_vadd(struct sb *b, const char *fmt, va_list ap)
-{
-	if (b->oom)
-		return;
-	va_list aq;
-	va_copy(aq, ap);
-	int n = vsnprintf(NULL, 0, fmt, aq);
-	va_end(aq);
-	if (n < 0) {
-		b->oom = true;
-		return;
-	}
-	if (b->len + (size_t)n + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->len + (size_t)n + 1)
-			cap *= 2;
-		char *np = realloc(b->p, cap);
-		if (!np) {
-			b->oom = true;
-			return;
-		}
-		b->p = np;
-		b->cap = cap;
-	}
-	vsnprintf(b->p + b->len, b->cap - b->len, fmt, ap);
-	b->len += (size_t)n;
-}
-
-__attribute__((format(printf, 2, 3)))
-static void sb_add(struct sb *b, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	sb_vadd(b, fmt, ap);
-	va_end(ap);
-}
-
-/* Takes the text (never NULL unless out of memory). */
-static char *sb_take(struct sb *b)
-{
-	if (b->oom) {
-		free(b->p);
-		return NULL;
-	}
-	if (!b->p)
-		return strdup("");
-	return b->p;
-}
-
-/* ---- rules ---- */
-
-/* Dynamic programming, not backtracking: a hostile pattern such as
- * "*a*a*a*a*b" stays O(pattern x text). '#' eats one or more digits. */
-bool ma_glob_match(const char *pattern, const char *text)
-{
-	size_t m = strlen(pattern), n = strlen(text);
-	if (m > 255 || n > 255)
-		return false;
-	bool prev[256], cur[256];
-	prev[0] = true;
-	for (size_t j = 1; j <= n; j++)
-		prev[j] = false;
-	for (size_t i = 1; i <= m; i++) {
-		char pc = pattern[i - 1];
-		cur[0] = prev[0] && pc == '*';
-		for (size_t j = 1; j <= n; j++) {
-			unsigned char tc = (unsigned char)text[j - 1];
-			if (pc == '*')
-				cur[j] = prev[j] || cur[j - 1];
-			else if (pc == '#')
-				cur[j] = isdigit(tc) && (prev[j - 1] || cur[j - 1]);
-			else if (pc == '?')
-				cur[j] = prev[j - 1];
-			else
-				cur[j] = prev[j - 1] && tolower((unsigned char)pc) == tolower(tc);
-		}
-		memcpy(prev, cur, (n + 1) * sizeof prev[0]);
-	}
-	return prev[n];
-}
-
-static void trim_copy(char *dst, size_t dstlen, const char *s, size_t l)
-{
-	while (l > 0 && isspace((unsigned char)*s)) {
-		s++;
-		l--;
-	}
-	while (l > 0 && isspace((unsigned char)s[l - 1]))
-		l--;
-	ma_sanitize(dst, dstlen, s, l);
-}
-
-ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, struct ma_error *err)
-{
-	memset(out, 0, sizeof *out);
-	size_t cap = 0, lineno = 0;
-	const char *p = buf, *end = buf + len;
-	while (p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		const char *le = nl ? nl : end;
-		lineno++;
-		const char *s = p;
-		p = nl ? nl + 1 : end;
-		while (s < le && isspace((unsigned char)*s))
-			s++;
-		if (s == le || *s == '#')
-			continue;
-		const char *bar1 = memchr(s, '|', (size_t)(le - s));
-		const char *bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(le - bar1 - 1)) : NULL;
-		size_t pl = bar1 ? (size_t)(bar1 - s) : 0;
-		if (!bar2 || pl >= sizeof out->v[0].pattern || memchr(s, '\0', (size_t)(le - s))) {
-			ma_rules_free(out);
-			return ma_fail(err, MA_ERR_ARGUMENT,
-				       "providers.rules line %zu: expected PATTERN | HINT | NOTE", lineno);
-		}
-		if (out->n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct ma_rule *nv = realloc(out->v, nc * sizeof *nv);
-			if (!nv) {
-				ma_rules_free(out);
-				return ma_fail(err, MA_ERR_NOMEM, NULL);
-			}
-			out->v = nv;
-			cap = nc;
-		}
-		struct ma_rule *r = &out->v[out->n];
-		trim_copy(r->pattern, sizeof r->pattern, s, pl);
-		trim_copy(r->hint, sizeof r->hint, bar1 + 1, (size_t)(bar2 - bar1 - 1));
-		trim_copy(r->note, sizeof r->note, bar2 + 1, (size_t)(le - bar2 - 1));
-		if (!r->pattern[0] || strchr(r->pattern, ' ')) {
-			ma_rules_free(out);
-			return ma_fail(err, MA_ERR_ARGUMENT, "providers.rules line %zu: bad pattern", lineno);
-		}
-		out->n++;
-	}
-	return MA_OK;
-}
-
-void ma_rules_free(struct ma_rules *r)
-{
-	if (!r)
-		return;
-	free(r->v);
-	r->v = NULL;
-	r->n = 0;
-}
-
-const struct ma_rule *ma_rules_match(const struct ma_rules *r, const char *host)
-{
-	for (size_t i = 0; r && i < r->n; i++)
-		if (ma_glob_match(r->v[i].pattern, host))
-			return &r->v[i];
-	return NULL;
-}
-
-static ma_status load_file(const char *path, struct ma_rules *out, bool *found, struct ma_error *err)
-{
-	*found = false;
-	FILE *f = fopen(path, "rb");
-	if (!f)
-		return MA_OK;
-	*found = true;
-	char *buf = malloc(65537);
-	if (!buf) {
-		fclose(f);
-		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	}
-	size_t n = fread(buf, 1, 65537, f);
-	bool bad = ferror(f);
-	fclose(f);
-	ma_status st;
-	if (bad)
-		st = ma_fail(err, MA_ERR_IO, "%s: read error", path);
-	else if (n > 65536)
-		st = ma_fail(err, MA_ERR_TOO_LARGE, "%s is larger than 64 KiB", path);
-	else
-		st = ma_rules_parse(buf, n, out, err);
-	free(buf);
-	return st;
-}
-
-ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err)
-{
-	memset(out, 0, sizeof *out);
-	const char *env = getenv("MA_RULES");
-	bool found;
-	if (env && *env) {
-		ma_status st = load_file(env, out, &found, err);
-		if (st == MA_OK && !found)
-			return ma_fail(err, MA_ERR_IO, "MA_RULES=%s: no such file", env);
-		return st;
-	}
-#ifdef MA_DATADIR
-	ma_status st = load_file(MA_DATADIR "/providers.rules", out, &found, err);
-	if (st != MA_OK || found)
-		return st;
-#endif
-	return load_file("data/providers.rules", out, &found, err);
-}
-
-/* ---- certificates ---- */
-
-bool ma_cert_covers(const char *sans, const char *host)
-{
-	const char *p = sans;
-	while (p && *p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *e = strchr(p, ',');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		char ent[256];
-		snprintf(ent, sizeof ent, "%.*s", (int)l, p);
-		p = e;
-		const char *name = NULL;
-		if (strncmp(ent, "DNS:", 4) == 0)
-			name = ent + 4;
-		else if (strncmp(ent, "IP:", 3) == 0)
-			name = ent + 3;
-		if (!name)
-			continue;
-		if (strcasecmp(name, host) == 0)
-			return true;
-		/* RFC 6125: "*." covers exactly one leftmost label */
-		if (name[0] == '*' && name[1] == '.') {
-			const char *dot = strchr(host, '.');
-			if (dot && dot != host && strcasecmp(dot + 1, name + 2) == 0)
-				return true;
-		}
-	}
-	return false;
-}
-
-/* A certificate that did not verify, in the words of status.h. */
-static ma_status cert_verdict(const struct ma_cert_info *ci, const char *host, struct ma_error *err)
-{
-	if (!ci->present)
-		return ma_fail(err, MA_ERR_CERT_INVALID, "the server sent no certificate");
-	if (ci->verified)
-		return MA_OK;
-	switch (ci->verify_result) {
-	case X509_V_ERR_CERT_HAS_EXPIRED:
-		return ma_fail(err, MA_ERR_CERT_EXPIRED, "it expired on %s (%s)", ci->not_after, ci->subject);
-	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return ma_fail(err, MA_ERR_CERT_NOT_YET_VALID, "it is valid from %s", ci->not_before);
-	case X509_V_ERR_HOSTNAME_MISMATCH:
-	case X509_V_ERR_IP_ADDRESS_MISMATCH:
-		return ma_fail(err, MA_ERR_CERT_NAME_MISMATCH, "asked for %s, but the certificate covers: %s",
-			       host, ci->sans[0] ? ci->sans : ci->subject);
-	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
-	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		return ma_fail(err, MA_ERR_CERT_SELF_SIGNED, "subject: %s", ci->subject);
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
-	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
-	case X509_V_ERR_UNABLE_TO_VERIFY_LEAF_SIGNATURE:
-	case X509_V_ERR_CERT_UNTRUSTED:
-		return ma_fail(err, MA_ERR_CERT_UNTRUSTED, "issued by %s", ci->issuer);
-	default:
-		return ma_fail(err, MA_ERR_CERT_INVALID, "%s", ci->verify_text);
-	}
-}
-
-/* ---- connecting to the address we looked up ---- */
-
-static ma_status tcp_connect(const char *addr, unsigned port, const struct ma_net_opts *net,
-			     int timeout_s, int *out, struct ma_error *err)
-{
-	struct sockaddr_storage ss;
-	socklen_t sl;
-	memset(&ss, 0, sizeof ss);
-	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
-	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
-	if (inet_pton(AF_INET, addr, &s4->sin_addr) == 1) {
-		s4->sin_family = AF_INET;
-		s4->sin_port = htons((uint16_t)port);
-		sl = sizeof *s4;
-	} else if (inet_pton(AF_INET6, addr, &s6->sin6_addr) == 1) {
-		s6->sin6_family = AF_INET6;
-		s6->sin6_port = htons((uint16_t)port);
-		sl = sizeof *s6;
-	} else {
-		return ma_fail(err, MA_ERR_ARGUMENT, "%s is not an address", addr);
-	}
-	int fd = socket(ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return ma_fail(err, MA_ERR_NETWORK, "socket: %s", strerror(errno));
-	if (net->source_addr && ss.ss_family == AF_INET) {
-		struct sockaddr_in src = { .sin_family = AF_INET };
-		if (inet_pton(AF_INET, net->source_addr, &src.sin_addr) != 1
-		    || bind(fd, (struct sockaddr *)&src, sizeof src) < 0) {
-			close(fd);
-			return ma_fail(err, MA_ERR_NETWORK, "cannot use source address %s", net->source_addr);
-		}
-	}
-	ma_status st = MA_OK;
-	if (connect(fd, (struct sockaddr *)&ss, sl) < 0) {
-		if (errno != EINPROGRESS) {
-			int e = errno;
-			st = e == ECONNREFUSED ? MA_ERR_REFUSED
-				: (e == ENETUNREACH || e == EHOSTUNREACH) ? MA_ERR_UNREACHABLE : MA_ERR_NETWORK;
-			close(fd);
-			return ma_fail(err, st, "%s port %u: %s", addr, port, strerror(e));
-		}
-		st = ma_wait_fd(fd, POLLOUT, net->cancel_fd, ma_now_ms() + (int64_t)timeout_s * 1000);
-		int soerr = 0;
-		socklen_t l = sizeof soerr;
-		if (st == MA_ERR_READ_TIMEOUT)
-			st = ma_fail(err, MA_ERR_CONNECT_TIMEOUT, "%s port %u: no answer within %d s",
-				     addr, port, timeout_s);
-		else if (st != MA_OK)
-			st = ma_fail(err, st, "while connecting to %s port %u", addr, port);
-		else if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &soerr, &l) < 0 || soerr)
-			st = ma_fail(err, soerr == ECONNREFUSED ? MA_ERR_REFUSED : MA_ERR_NETWORK,
-				     "%s port %u: %s", addr, port, strerror(soerr ? soerr : errno));
-		if (st != MA_OK) {
-			close(fd);
-			return st;
-		}
-	}
-	*out = fd;
-	return MA_OK;
-}
-
-/* A connection to a numeric address we resolved ourselves that still
- * checks the certificate against the name the user typed, and that
- * finishes the handshake even when the certificate is bad, so the report
- * can show it (the verdict stops the login, not the look).
- *
- * transport.h has no such call yet, so this builds on ma_conn_from_fd and
- * fills the rest through transport-internal.h. Once transport.c offers
- * ma_conn_open_addr (see the report), this becomes a call to it. */
-static ma_status probe_conn_open(const struct ma_endpoint *ep, const char *addr,
-				 const struct ma_net_opts *net, struct ma_tls *tls, int timeout_s,
-				 struct ma_conn **out, struct ma_error *err)
-{
-	*out = NULL;
-	int fd = -1;
-	ma_status st = tcp_connect(addr, ep->port, net, timeout_s, &fd, err);
-	if (st != MA_OK)
-		return st;
-	struct ma_net_opts o = *net;
-	o.insecure = true;
-	o.timeout_s = timeout_s;
-	struct ma_conn *c = NULL;
-	st = ma_conn_from_fd(fd, &o, &c, err);
-	if (st != MA_OK)
-		return st;
-	snprintf(c->host, sizeof c->host, "%s", ep->host);
-	snprintf(c->addr, sizeof c->addr, "%s", addr);
-	c->port = ep->port;
-	c->ctx = ma_tls_ctx_ref(tls);
-	if (ep->security == MA_SEC_TLS) {
-		st = ma_conn_start_tls(c, err);
-		if (st != MA_OK) {
-			ma_conn_free(c);
-			return st;
-		}
-	}
-	*out = c;
-	return MA_OK;
-}
-
 /* ---- one cell ---- */
 
 struct cell_job {
 	struct ma_probe_cell *cell;
 	const struct ma_probe_request *req;
-	struct ma_tls *tls;
+	struct ma_net_opts net;   /* req->net with the run's TLS settings and timeout */
 	const char *login;
 	const char *alt_login;    /* the full address, tried if login is refused */
 	int timeout_s;
 };
-
-static bool is_timeout(ma_status st)
-{
-	return st == MA_ERR_CONNECT_TIMEOUT || st == MA_ERR_READ_TIMEOUT;
-}
 
 /* Greeting, STARTTLS, capabilities and login of one protocol over c. */
 static void run_session(struct cell_job *j, struct ma_conn *c, const char *login)
@@ -453,19 +51,11 @@ static void run_session(struct cell_job *j, struct ma_conn *c, const char *login
 	const char *pw = j->req->password;
 	char label[272];
 	snprintf(label, sizeof label, "%s:%u", cell->ep.host, cell->ep.port);
-	struct ma_imap *im = NULL;
-	struct ma_pop3 *po = NULL;
-	struct ma_smtp *sm = NULL;
-	const struct ma_cert_info *ci = NULL;
-	ma_status st;
+	struct ma_session *s = NULL;
 	/* insecure = false: the sessions themselves never send a password
 	 * in plain text; the certificate gate is below. */
-	if (cell->proto == MA_PROTO_IMAP)
-		st = ma_imap_open_conn(c, label, cell->ep.security, false, NULL, &im, &cell->err);
-	else if (cell->proto == MA_PROTO_POP3)
-		st = ma_pop3_open_conn(c, label, cell->ep.security, false, NULL, &po, &cell->err);
-	else
-		st = ma_smtp_open_conn(c, label, cell->ep.security, &sm, &cell->err);
+	ma_status st = ma_session_open_conn(cell->proto, c, label, cell->ep.security, false, NULL, &s,
+					    &cell->err);
 	cell->status = st;
 	cell->greeting_ok = st == MA_OK || st == MA_ERR_STARTTLS_MISSING || st == MA_ERR_STARTTLS_INJECTION
 		|| st == MA_ERR_TLS_HANDSHAKE;
@@ -473,37 +63,18 @@ static void run_session(struct cell_job *j, struct ma_conn *c, const char *login
 		&& cell->greeting_ok;
 	if (st != MA_OK)
 		return;
-	if (im) {
-		ci = ma_imap_cert(im);
-		snprintf(cell->caps, sizeof cell->caps, "%s", ma_imap_caps(im));
-	} else if (po) {
-		static const char *const names[] = { "USER", "SASL", "STLS", "UIDL", "TOP", "RESP-CODES",
-			"AUTH-RESP-CODE", "PIPELINING", "LOGIN-DELAY", "EXPIRE" };
-		size_t o = 0;
-		ci = ma_pop3_cert(po);
-		for (size_t i = 0; i < sizeof names / sizeof names[0]; i++)
-			if (ma_pop3_has_capa(po, names[i]))
-				o += (size_t)snprintf(cell->caps + o, sizeof cell->caps - o, "%s%s",
-						      o ? " " : "", names[i]);
-	} else {
-		ci = ma_smtp_cert(sm);
-		snprintf(cell->caps, sizeof cell->caps, "%s", ma_smtp_caps(sm));
-	}
+	ma_session_caps(s, cell->caps, sizeof cell->caps);
+	const struct ma_cert_info *ci = ma_session_cert(s);
 	cell->tls_ok = ci && ci->present;
 	if (ci)
 		cell->cert = *ci;
-	st = cert_verdict(&cell->cert, cell->ep.host, &cell->err);
+	st = ma_session_cert_verdict(s, &cell->err);
 	cell->cert_ok = st == MA_OK;
 	cell->status = st;
 	if (st == MA_OK && pw && login && *login) {
 		cell->login_tried = true;
 		struct ma_error lerr = { 0 };
-		if (im)
-			st = ma_imap_login(im, login, pw, &lerr);
-		else if (po)
-			st = ma_pop3_login(po, login, pw, &lerr);
-		else
-			st = ma_smtp_login(sm, login, pw, &lerr);
+		st = ma_session_login(s, login, pw, &lerr);
 		cell->login_status = st;
 		cell->login_ok = st == MA_OK;
 		if (st != MA_OK) {
@@ -511,9 +82,7 @@ static void run_session(struct cell_job *j, struct ma_conn *c, const char *login
 			cell->err = lerr;
 		}
 	}
-	ma_imap_close(im);
-	ma_pop3_close(po);
-	ma_smtp_close(sm);
+	ma_session_close(s);
 }
 
 /* DNS, then TCP to each address until one answers, then the session. */
@@ -526,8 +95,7 @@ static void run_cell(struct cell_job *j, const char *login)
 	struct ma_conn *c = NULL;
 	for (size_t i = 0; cell->dns_ok && i < cell->dns.n_addrs; i++) {
 		struct ma_error e = { 0 };
-		ma_status st = probe_conn_open(&cell->ep, cell->dns.addrs[i], &j->req->net, j->tls,
-					       j->timeout_s, &c, &e);
+		ma_status st = ma_conn_open_addr(&cell->ep, cell->dns.addrs[i], &j->net, &c, &e);
 		/* a TLS failure means TCP worked: that address is the answer */
 		if (st == MA_OK || (st != MA_ERR_REFUSED && st != MA_ERR_UNREACHABLE
 				    && st != MA_ERR_CONNECT_TIMEOUT && st != MA_ERR_NETWORK)) {
@@ -623,328 +191,28 @@ static void discover(struct ma_probe_cell *cell, const char *domain, const char 
 	snprintf(cell->how_found, sizeof cell->how_found, "guessed, not found");
 }
 
-/* ---- findings ---- */
-
-static ma_status add_finding(struct ma_probe_result *r, const char *code, enum ma_severity sev,
-			     struct sb *title, struct sb *evidence, const char *why, const char *fix)
-{
-	struct ma_finding *nv = realloc(r->findings, (r->n_findings + 1) * sizeof *nv);
-	char *t = sb_take(title), *e = sb_take(evidence);
-	if (!nv || !t || !e) {
-		if (nv)
-			r->findings = nv;
-		free(t);
-		free(e);
-		return MA_ERR_NOMEM;
-	}
-	r->findings = nv;
-	nv[r->n_findings++] = (struct ma_finding){ code, sev, t, e, why, fix };
-	return MA_OK;
-}
-
-static const char *cell_label(const struct ma_probe_cell *c, char *buf, size_t len)
-{
-	snprintf(buf, len, "%s %u (%s)", proto_name(c->proto), c->ep.port, sec_label(c->ep.security));
-	return buf;
-}
-
-/* Adds evidence lines of every cell whose status is one of sts[] and
- * returns how many matched. */
-static size_t cells_with(const struct ma_probe_result *r, const ma_status *sts, size_t nst, struct sb *ev)
-{
-	size_t n = 0;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		for (size_t k = 0; k < nst; k++) {
-			if (c->status != sts[k])
-				continue;
-			char lab[64];
-			if (ev)
-				sb_add(ev, "%s%s %s: %s", n ? "\n" : "", cell_label(c, lab, sizeof lab),
-				       c->ep.host, c->err.detail);
-			n++;
-			break;
-		}
-	}
-	return n;
-}
-
-static const struct ma_probe_cell *best_cell(const struct ma_probe_result *r, enum ma_proto p)
-{
-	const struct ma_probe_cell *best = NULL;
-	int best_score = 0;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		if (c->proto != p || !c->cert_ok)
-			continue;
-		/* a login that worked beats one not tried; implicit TLS (RFC
-		 * 8314) beats STARTTLS */
-		bool in = c->login_ok || c->alt_login_ok;
-		int score = 2 + (in ? 4 : 0) - (c->login_tried && !in ? 1 : 0)
-			+ (c->ep.security == MA_SEC_TLS ? 1 : 0);
-		if (score > best_score) {
-			best = c;
-			best_score = score;
-		}
-	}
-	return best;
-}
-
-static ma_status analyze(struct ma_probe_result *r, const struct ma_rules *rules,
-			 const struct ma_probe_request *req)
-{
-	ma_status st = MA_OK;
-	struct sb t = { 0 }, e = { 0 };
-#define ADD(code, sev, why, fix) do { \
-		if (st == MA_OK) \
-			st = add_finding(r, code, sev, &t, &e, why, fix); \
-		else { free(t.p); free(e.p); } \
-		memset(&t, 0, sizeof t); memset(&e, 0, sizeof e); \
-	} while (0)
-
-	/* Per distinct host name: unknown, obsolete. */
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		bool seen = false;
-		for (size_t k = 0; k < i; k++)
-			seen |= strcasecmp(r->cells[k].ep.host, c->ep.host) == 0;
-		if (seen || !c->ep.host[0])
-			continue;
-		const struct ma_rule *rule = ma_rules_match(rules, c->ep.host);
-		if (c->status == MA_ERR_HOST_UNKNOWN) {
-			sb_add(&t, "The server name %s does not exist", c->ep.host);
-			sb_add(&e, "%s", c->err.detail);
-			if (rule)
-				sb_add(&e, "\nThis looks like an obsolete name; current ones look like %s", rule->hint);
-			ADD("host-unknown", MA_SEV_CRITICAL,
-			    "No mail client can connect to a name that does not exist; usually a typo or a retired server address.",
-			    "Copy the server names from the provider's administration (hosting service details, service addresses table) into the mail client.");
-		}
-		if (rule) {
-			sb_add(&t, "%s is an obsolete server name", c->ep.host);
-			sb_add(&e, "%s\nCurrent names look like: %s", rule->note, rule->hint);
-			ADD("host-obsolete", MA_SEV_WARNING,
-			    "Obsolete servers may be shut down without warning; mail then stops arriving in this client.",
-			    "Replace the server name with the current one from the provider's administration.");
-		}
-	}
-
-	/* Silence: every cell that reached TCP timed out. */
-	size_t ran = 0, silent = 0;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		if (!r->cells[i].dns_ok)
-			continue;
-		ran++;
-		silent += is_timeout(r->cells[i].status) && !r->cells[i].greeting_ok;
-	}
-	if (ran > 0 && silent == ran) {
-		sb_add(&t, "No port answered (%zu of %zu timed out)", silent, ran);
-		const ma_status to[] = { MA_ERR_CONNECT_TIMEOUT, MA_ERR_READ_TIMEOUT };
-		cells_with(r, to, 2, &e);
-		ADD("all-ports-silent", MA_SEV_CRITICAL,
-		    "When every port stays silent the block is usually on this side: a firewall or antivirus, or a wrong server address.",
-		    "Check the firewall and antivirus on this device (and the network's), and the server name; try from another network.");
-	} else {
-		const ma_status closed[] = { MA_ERR_REFUSED, MA_ERR_CONNECT_TIMEOUT, MA_ERR_READ_TIMEOUT };
-		size_t n = cells_with(r, closed, 3, NULL);
-		if (n > 0) {
-			sb_add(&t, "%zu port%s closed or silent", n, n == 1 ? "" : "s");
-			cells_with(r, closed, 3, &e);
-			ADD("port-closed", MA_SEV_INFO,
-			    "A closed port only matters if the mail client is set to it; other combinations may work.",
-			    "Use a combination from best-settings; if the client uses this port, change it.");
-		}
-	}
-
-	const ma_status nostls[] = { MA_ERR_STARTTLS_MISSING };
-	if (cells_with(r, nostls, 1, NULL)) {
-		sb_add(&t, "STARTTLS is not offered on %zu port(s)", cells_with(r, nostls, 1, NULL));
-		cells_with(r, nostls, 1, &e);
-		ADD("starttls-missing", MA_SEV_WARNING,
-		    "Without STARTTLS the port can only be used unencrypted, and a password sent there can be read on the way.",
-		    "Use the SSL/TLS port instead (993, 995, 465).");
-	}
-
-	const ma_status expired[] = { MA_ERR_CERT_EXPIRED, MA_ERR_CERT_NOT_YET_VALID };
-	if (cells_with(r, expired, 2, NULL)) {
-		sb_add(&t, "The server's certificate has expired");
-		cells_with(r, expired, 2, &e);
-		ADD("cert-expired", MA_SEV_CRITICAL,
-		    "Mail clients refuse (or should refuse) such a connection; accepting it would also accept an attacker's.",
-		    "Tell the provider. If only this computer sees it, check its date and time.");
-	}
-	const ma_status untrusted[] = { MA_ERR_CERT_UNTRUSTED, MA_ERR_CERT_SELF_SIGNED, MA_ERR_CERT_INVALID };
-	if (cells_with(r, untrusted, 3, NULL)) {
-		sb_add(&t, "The server's certificate is not from a trusted authority");
-		cells_with(r, untrusted, 3, &e);
-		ADD("cert-untrusted", MA_SEV_CRITICAL,
-		    "An untrusted certificate cannot prove the server is the provider's; the password could go to someone else.",
-		    "Use the provider's server name exactly as published. If the problem stays, an antivirus or network may be intercepting TLS.");
-	}
-	const ma_status mism[] = { MA_ERR_CERT_NAME_MISMATCH };
-	if (cells_with(r, mism, 1, NULL)) {
-		sb_add(&t, "The certificate does not cover the server name used");
-		cells_with(r, mism, 1, &e);
-		/* A user's own alias (smtp.mydomain CNAME wesN.smtp...) cannot be
-		 * in the provider's certificate: the target name is. */
-		for (size_t i = 0; i < r->n_cells; i++) {
-			const struct ma_probe_cell *c = &r->cells[i];
-			if (c->status != MA_ERR_CERT_NAME_MISMATCH)
-				continue;
-			for (size_t k = 0; k < c->dns.n_chain; k++) {
-				if (ma_cert_covers(c->cert.sans, c->dns.chain[k])) {
-					sb_add(&e, "\n%s is an alias (CNAME) of %s, which the certificate covers: use %s",
-					       c->ep.host, c->dns.chain[k], c->dns.chain[k]);
-					break;
-				}
-			}
-			break;
-		}
-		ADD("cert-name-mismatch", MA_SEV_CRITICAL,
-		    "The certificate proves a different name; clients refuse it or train the user to click warnings away.",
-		    "Use a server name the certificate covers (listed above), as published by the provider.");
-	}
-	time_t soon = time(NULL) + (time_t)EXPIRES_SOON_DAYS * 86400;
-	size_t nsoon = 0;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		char lab[64];
-		if (c->cert_ok && c->cert.not_after_t && c->cert.not_after_t < soon)
-			sb_add(&e, "%s%s: expires %s", nsoon++ ? "\n" : "", cell_label(c, lab, sizeof lab),
-			       c->cert.not_after);
-	}
-	if (nsoon) {
-		sb_add(&t, "The server's certificate expires within %d days", EXPIRES_SOON_DAYS);
-		ADD("cert-expires-soon", MA_SEV_WARNING,
-		    "When it expires, clients will refuse to connect until the provider renews it.",
-		    "Nothing to change here; if it is not renewed in time, tell the provider.");
-	} else {
-		free(e.p);
-		memset(&e, 0, sizeof e);
-	}
-
-	/* Logins. */
-	bool any_ok = false, any_refused = false, alt_ok = false;
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		any_ok |= c->login_ok;
-		any_refused |= c->login_tried && c->login_status == MA_ERR_LOGIN;
-		alt_ok |= c->alt_login_ok;
-	}
-	if (alt_ok) {
-		sb_add(&t, "Log in with the full address %s, not %s", r->address, r->login);
-		sb_add(&e, "login \"%s\" was refused; \"%s\" was accepted", r->login, r->address);
-		ADD("login-not-full-address", MA_SEV_WARNING,
-		    "The provider's login name is always the full e-mail address including the domain.",
-		    "Set the user name in the mail client to the full e-mail address.");
-	} else if (any_refused && !any_ok) {
-		const ma_status lg[] = { MA_ERR_LOGIN };
-		sb_add(&t, "The server rejected the login name or password");
-		cells_with(r, lg, 1, &e);
-		if (r->address[0] && !strchr(r->login, '@'))
-			sb_add(&e, "\nthe full address %s was refused too", r->address);
-		ADD("login-rejected", MA_SEV_CRITICAL,
-		    "Wrong credentials are the most common cause of connection failures besides an outdated server name.",
-		    "Log in with the full e-mail address; check the password (after changing it, wait at least 15 minutes before using the new one).");
-	}
-	const ma_status pt[] = { MA_ERR_PLAINTEXT_REFUSED };
-	if (cells_with(r, pt, 1, NULL)) {
-		sb_add(&t, "The server refuses logins over this connection");
-		cells_with(r, pt, 1, &e);
-		ADD("plaintext-refused", MA_SEV_WARNING,
-		    "The server wants encryption before the password; a client set to no security cannot log in.",
-		    "Set the security to SSL/TLS (or STARTTLS) in the mail client.");
-	}
-
-	/* The table the provider's help page shows, filled with what worked. */
-	size_t good = 0, probed = 0;
-	for (int p = MA_PROTO_IMAP; p <= MA_PROTO_SMTP; p++) {
-		bool ran_p = false;
-		for (size_t i = 0; i < r->n_cells; i++)
-			ran_p |= r->cells[i].proto == (enum ma_proto)p;
-		if (!ran_p)
-			continue;
-		const struct ma_probe_cell *c = best_cell(r, (enum ma_proto)p);
-		if (!c) {
-			sb_add(&e, "%s%s: no working combination", probed++ ? "\n" : "",
-			       proto_name((enum ma_proto)p));
-			continue;
-		}
-		good++;
-		sb_add(&e, "%s%s: %s port %u %s%s", probed++ ? "\n" : "", proto_name(c->proto),
-		       c->ep.host, c->ep.port, sec_label(c->ep.security),
-		       c->login_ok ? ", login ok" : c->alt_login_ok ? ", login ok with the full address" :
-		       c->login_tried ? ", login refused" : "");
-	}
-	(void)req;
-	sb_add(&t, "Working settings: %zu of %zu protocols", good, probed);
-	ADD("best-settings", good == probed ? MA_SEV_OK : MA_SEV_INFO,
-	    "These are the combinations that worked from this computer just now.",
-	    "Enter these servers, ports and security settings in the mail client.");
-#undef ADD
-	if (st != MA_OK)
-		return st;
-	/* most severe first; insertion order within a severity */
-	for (size_t i = 1; i < r->n_findings; i++) {
-		struct ma_finding f = r->findings[i];
-		size_t k = i;
-		while (k > 0 && r->findings[k - 1].severity < f.severity) {
-			r->findings[k] = r->findings[k - 1];
-			k--;
-		}
-		r->findings[k] = f;
-	}
-	return MA_OK;
-}
-
 /* ---- the run ---- */
 
-ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_result **out,
-		       struct ma_error *err)
+/* The server a request names for a protocol; POP3 falls back to the IMAP
+ * host (the provider's advice: the same server). */
+static const char *given_host(const struct ma_probe_request *req, enum ma_proto proto)
 {
-	*out = NULL;
-	ma_transport_init();
-	int64_t start = ma_now_ms();
-	const char *domain = NULL;
-	if (req->address) {
-		const char *at = strrchr(req->address, '@');
-		if (at && at[1])
-			domain = at + 1;
+	switch (proto) {
+	case MA_PROTO_IMAP:
+		return req->imap_host;
+	case MA_PROTO_POP3:
+		return req->pop3_host ? req->pop3_host : req->imap_host;
+	case MA_PROTO_SMTP:
+		return req->smtp_host;
 	}
-	if (!domain && !req->imap_host && !req->pop3_host && !req->smtp_host)
-		return ma_fail(err, MA_ERR_ARGUMENT, "give an e-mail address or server names to probe");
-	if (req->password && !ma_credential_ok(req->password))
-		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
+	return NULL;
+}
 
-	struct ma_rules own = { 0 };
-	const struct ma_rules *rules = req->rules;
-	if (!rules) {
-		ma_status st = ma_rules_load(&own, err);
-		if (st != MA_OK)
-			return st;
-		rules = &own;
-	}
-	struct ma_tls *tls = req->net.tls;
-	bool own_tls = false;
-	if (!tls) {
-		ma_status st = ma_tls_new(&req->net, &tls, err);
-		if (st != MA_OK) {
-			ma_rules_free(&own);
-			return st;
-		}
-		own_tls = true;
-	}
-	struct ma_probe_result *r = calloc(1, sizeof *r);
-	if (!r) {
-		if (own_tls)
-			ma_tls_free(tls);
-		ma_rules_free(&own);
-		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	}
-	snprintf(r->address, sizeof r->address, "%s", req->address ? req->address : "");
-	snprintf(r->login, sizeof r->login, "%s", req->login ? req->login : r->address);
-	int timeout_s = req->net.timeout_s > 0 ? req->net.timeout_s : DEFAULT_TIMEOUT_S;
-
+/* The cells the request asks for, each with its server found (given, SRV
+ * or guessed) before any of them runs. */
+static void plan_cells(struct ma_probe_result *r, const struct ma_probe_request *req, const char *domain,
+		       int timeout_s)
+{
 	bool dns_dead = false;
 	for (int s = 0; s < MA_PROBE_NSLOTS; s++) {
 		if (req->slots && !(req->slots & (1u << s)))
@@ -954,18 +222,24 @@ ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_resul
 		c->proto = slot_info[s].proto;
 		c->ep.security = slot_info[s].sec;
 		c->ep.port = req->port[s] ? req->port[s] : slot_info[s].port;
-		const char *given = c->proto == MA_PROTO_IMAP ? req->imap_host
-			: c->proto == MA_PROTO_SMTP ? req->smtp_host
-			: req->pop3_host ? req->pop3_host : req->imap_host;
-		discover(c, domain, given, req, timeout_s, &dns_dead);
+		discover(c, domain, given_host(req, c->proto), req, timeout_s, &dns_dead);
 	}
+}
 
+/* Every cell with a server on a thread of its own (or here, if no thread
+ * can be had), so the matrix takes about as long as its slowest cell. */
+static void run_cells(struct ma_probe_result *r, const struct ma_probe_request *req, struct ma_tls *tls,
+		      int timeout_s)
+{
 	struct cell_job jobs[MA_PROBE_NSLOTS];
 	pthread_t tid[MA_PROBE_NSLOTS];
 	bool started[MA_PROBE_NSLOTS] = { false };
 	const char *alt = r->address[0] && !strchr(r->login, '@') ? r->address : NULL;
+	struct ma_net_opts net = req->net;
+	net.tls = tls;
+	net.timeout_s = timeout_s;
 	for (size_t i = 0; i < r->n_cells; i++) {
-		jobs[i] = (struct cell_job){ &r->cells[i], req, tls, r->login[0] ? r->login : NULL, alt, timeout_s };
+		jobs[i] = (struct cell_job){ &r->cells[i], req, net, r->login[0] ? r->login : NULL, alt, timeout_s };
 		if (!r->cells[i].ep.host[0]) {
 			r->cells[i].status = ma_fail(&r->cells[i].err, MA_ERR_ARGUMENT, "no server name");
 			continue;
@@ -977,12 +251,76 @@ ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_resul
 	for (size_t i = 0; i < r->n_cells; i++)
 		if (started[i])
 			pthread_join(tid[i], NULL);
+}
 
-	ma_status st = analyze(r, rules, req);
+/* What a run needs besides the request: the rules and the TLS settings,
+ * the request's own or loaded here (and then freed by run_done). */
+struct run {
+	const struct ma_rules *rules;
+	struct ma_rules own_rules;
+	struct ma_tls *tls;
+	bool own_tls;
+};
+
+static void run_done(struct run *run)
+{
+	if (run->own_tls)
+		ma_tls_free(run->tls);
+	ma_rules_free(&run->own_rules);
+}
+
+static ma_status run_start(const struct ma_probe_request *req, struct run *run, struct ma_error *err)
+{
+	*run = (struct run){ .rules = req->rules, .tls = req->net.tls };
+	ma_status st = MA_OK;
+	if (!run->rules) {
+		st = ma_rules_load(&run->own_rules, err);
+		run->rules = &run->own_rules;
+	}
+	if (st == MA_OK && !run->tls) {
+		st = ma_tls_new(&req->net, &run->tls, err);
+		run->own_tls = st == MA_OK;
+	}
+	if (st != MA_OK)
+		run_done(run);
+	return st;
+}
+
+/* The domain of the request's address, or NULL. */
+static const char *domain_of(const struct ma_probe_request *req)
+{
+	const char *at = req->address ? strrchr(req->address, '@') : NULL;
+	return at && at[1] ? at + 1 : NULL;
+}
+
+ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_result **out,
+		       struct ma_error *err)
+{
+	*out = NULL;
+	ma_transport_init();
+	int64_t start = ma_now_ms();
+	const char *domain = domain_of(req);
+	if (!domain && !req->imap_host && !req->pop3_host && !req->smtp_host)
+		return ma_fail(err, MA_ERR_ARGUMENT, "give an e-mail address or server names to probe");
+	if (req->password && !ma_credential_ok(req->password))
+		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
+	struct run run;
+	ma_status st = run_start(req, &run, err);
+	if (st != MA_OK)
+		return st;
+	struct ma_probe_result *r = calloc(1, sizeof *r);
+	if (!r) {
+		run_done(&run);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	snprintf(r->address, sizeof r->address, "%s", req->address ? req->address : "");
+	snprintf(r->login, sizeof r->login, "%s", req->login ? req->login : r->address);
+	int timeout_s = req->net.timeout_s > 0 ? req->net.timeout_s : DEFAULT_TIMEOUT_S;
+	plan_cells(r, req, domain, timeout_s);
+	run_cells(r, req, run.tls, timeout_s);
+	st = ma_probe_analyze(r, run.rules);
 	r->elapsed_ms = ma_now_ms() - start;
-	if (own_tls)
-		ma_tls_free(tls);
-	ma_rules_free(&own);
+	run_done(&run);
 	if (st != MA_OK) {
 		ma_probe_result_free(r);
 		return ma_fail(err, st, NULL);
@@ -999,121 +337,4 @@ void ma_probe_result_free(struct ma_probe_result *r)
 		ma_finding_clear(&r->findings[i]);
 	free(r->findings);
 	free(r);
-}
-
-/* ---- text ---- */
-
-#define WIDTH 78
-
-/* Word-wraps text into lines of at most WIDTH columns: the first line
- * after first (already counted in col), the rest indented by indent. */
-static void wrap(struct sb *b, size_t col, size_t indent, const char *text)
-{
-	const char *p = text;
-	bool fresh = true;   /* nothing written on this line yet */
-	while (*p) {
-		if (*p == '\n') {
-			sb_add(b, "\n%*s", (int)indent, "");
-			col = indent;
-			fresh = true;
-			p++;
-			continue;
-		}
-		size_t wl = strcspn(p, " \n");
-		if (!fresh && col + 1 + wl > WIDTH) {
-			sb_add(b, "\n%*s", (int)indent, "");
-			col = indent;
-			fresh = true;
-		} else if (!fresh) {
-			sb_add(b, " ");
-			col++;
-		}
-		/* a word longer than a line is cut */
-		while (col < WIDTH && wl > WIDTH - col) {
-			size_t take = WIDTH - col;
-			sb_add(b, "%.*s\n%*s", (int)take, p, (int)indent, "");
-			p += take;
-			wl -= take;
-			col = indent;
-		}
-		sb_add(b, "%.*s", (int)wl, p);
-		col += wl;
-		p += wl;
-		fresh = false;
-		while (*p == ' ')
-			p++;
-	}
-	sb_add(b, "\n");
-}
-
-static void cell_summary(const struct ma_probe_cell *c, char *buf, size_t len)
-{
-	if (c->status == MA_OK) {
-		snprintf(buf, len, "ok: %s, certificate valid%s", c->cert.tls_version,
-			 c->login_ok ? ", login accepted" : c->login_tried ? "" : ", no login tried");
-	} else if (c->login_tried && !c->login_ok) {
-		snprintf(buf, len, "connects, certificate valid; login failed: %s%s",
-			 ma_status_name(c->login_status),
-			 c->alt_login_ok ? " (the full address works)" : "");
-	} else {
-		snprintf(buf, len, "%s: %s", ma_status_name(c->status), c->err.detail);
-	}
-}
-
-ma_status ma_probe_text(const struct ma_probe_result *r, char **out)
-{
-	*out = NULL;
-	struct sb b = { 0 };
-	char line[1024];
-	snprintf(line, sizeof line, "Connection doctor for %s (login %s), %.1f s",
-		 r->address[0] ? r->address : "(no address)", r->login[0] ? r->login : "(none)",
-		 (double)r->elapsed_ms / 1000.0);
-	wrap(&b, 0, 2, line);
-	sb_add(&b, "\n");
-	for (size_t i = 0; i < r->n_cells; i++) {
-		const struct ma_probe_cell *c = &r->cells[i];
-		snprintf(line, sizeof line, "%-4s %5u %-8s %s (%s) %.1f s", proto_name(c->proto), c->ep.port,
-			 sec_label(c->ep.security), c->ep.host[0] ? c->ep.host : "?", c->how_found,
-			 (double)c->elapsed_ms / 1000.0);
-		wrap(&b, 0, 6, line);
-		if (c->dns_ok && (c->dns.n_chain || c->dns.n_addrs)) {
-			struct sb d = { 0 };
-			sb_add(&d, "dns:");
-			for (size_t k = 0; k < c->dns.n_chain; k++)
-				sb_add(&d, " -> %s", c->dns.chain[k]);
-			for (size_t k = 0; k < c->dns.n_addrs; k++)
-				sb_add(&d, "%s%s", k ? ", " : " = ", c->dns.addrs[k]);
-			if (!d.oom) {
-				sb_add(&b, "      ");
-				wrap(&b, 6, 6, d.p);
-			}
-			free(d.p);
-		}
-		cell_summary(c, line, sizeof line);
-		sb_add(&b, "      ");
-		wrap(&b, 6, 6, line);
-		if (c->caps[0]) {
-			snprintf(line, sizeof line, "caps: %s", c->caps);
-			sb_add(&b, "      ");
-			wrap(&b, 6, 6, line);
-		}
-	}
-	sb_add(&b, "\n");
-	for (size_t i = 0; i < r->n_findings; i++) {
-		const struct ma_finding *f = &r->findings[i];
-		snprintf(line, sizeof line, "[%s] %s: %s", ma_severity_name(f->severity), f->code, f->title);
-		wrap(&b, 0, 4, line);
-		if (f->evidence && f->evidence[0]) {
-			sb_add(&b, "    ");
-			wrap(&b, 4, 4, f->evidence);
-		}
-		snprintf(line, sizeof line, "Why: %s", f->why);
-		sb_add(&b, "    ");
-		wrap(&b, 4, 4, line);
-		snprintf(line, sizeof line, "Fix: %s", f->fix);
-		sb_add(&b, "    ");
-		wrap(&b, 4, 4, line);
-	}
-	*out = sb_take(&b);
-	return *out ? MA_OK : MA_ERR_NOMEM;
 }

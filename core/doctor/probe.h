@@ -1,6 +1,14 @@
-/* The connection doctor: tries every usual port and security for one
- * account (the provider's own advice: "try different combinations of ports
- * and security") and says which work, which fail and why.
+/* core/doctor/, the connection doctor: tries every usual port and security
+ * for one account (the provider's own advice: "try different combinations
+ * of ports and security") and says which work, which fail and why.
+ *
+ * Files: rules.c (provider rules, their globs, certificate names),
+ * probe.c (the run: discovery, the cells on their threads), checks.c (the
+ * findings, one check per kind, from audit/finding_kinds.h), probe_text.c
+ * (the text), frontend.h (what the front ends ask beyond a run: the
+ * request for an account, the worst severity). Above net/ and mail/ (each cell speaks through the session
+ * table of mail/session.h) and beside audit/, whose findings table it
+ * shares.
  *
  * Six cells, each in its own thread with its own timeouts, so the matrix
  * takes about as long as its slowest cell:
@@ -9,7 +17,7 @@
  * Each walks DNS -> TCP -> greeting -> TLS -> certificate -> capabilities
  * -> login. Login only with a password at hand over TLS with a verified
  * certificate; nothing else is ever sent (no mail, no MAIL FROM, no
- * SELECT). Findings follow docs/findings-doctor.md.
+ * SELECT). Findings follow docs/findings.md.
  *
  * Ownership: ma_probe_run returns a result freed with ma_probe_result_free.
  * The request's strings and password are borrowed for the call only. */
@@ -101,6 +109,11 @@ struct ma_probe_result {
 ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_result **out,
 		       struct ma_error *err);
 void ma_probe_result_free(struct ma_probe_result *r);
+
+/* The findings of a finished run (its cells filled) into r->findings,
+ * most severe first (doctor/checks.c); ma_probe_run calls it. MA_ERR_NOMEM
+ * leaves none. */
+ma_status ma_probe_analyze(struct ma_probe_result *r, const struct ma_rules *rules);
 
 /* The matrix and findings as plain text, lines <= 78 columns. *out is
  * malloc'd; the caller frees it. */

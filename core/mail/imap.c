@@ -9,6 +9,7 @@
 #include <openssl/evp.h>
 
 #include "base/parse.h"
+#include "mail/session.h"
 #include "mail/session_util.h"
 
 /* UIDs per UID FETCH command: bounds one reply (the transport's 64 MB per
@@ -30,13 +31,9 @@
 #define MAX_FOLDERS 100000
 
 struct ma_imap {
+	struct ma_session base;   /* first: conn, host, broken (session.h) */
 	mailimap *imap;
-	struct ma_conn *conn;
 	struct ma_trace_tap tap;
-	char host[272];
-	bool allow_plain;         /* --insecure: a password may cross plain text */
-	bool broken;              /* stream unusable: no more libetpan calls */
-	struct ma_error broken_err;
 	char *caps;
 	unsigned fetch_tag;       /* our own UID FETCH tags: "F1", "F2", ... */
 };
@@ -51,7 +48,7 @@ static void imap_logger(mailimap *imap, int log_type, const char *str, size_t si
  * knows timeouts and EOF), then libetpan's code, then the server's words. */
 static ma_status fail(struct ma_imap *s, int r, const char *what, struct ma_error *err)
 {
-	ma_status st = ma_conn_last_error(s->conn);
+	ma_status st = ma_conn_last_error(s->base.conn);
 	char text[300] = "";
 	if (s->imap->imap_response)
 		ma_sanitize(text, sizeof text, s->imap->imap_response, strlen(s->imap->imap_response));
@@ -60,35 +57,33 @@ static ma_status fail(struct ma_imap *s, int r, const char *what, struct ma_erro
 		code = s->imap->imap_response_info->rsp_atom;
 
 	if (st != MA_OK) {
-		ma_fail(err, st, "IMAP server %s, during %s%s%s", s->host, what,
-			ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
+		ma_fail(err, st, "IMAP server %s, during %s%s%s", s->base.host, what,
+			ma_conn_last_detail(s->base.conn)[0] ? ": " : "", ma_conn_last_detail(s->base.conn));
 	} else if (r == MAILIMAP_ERROR_STREAM) {
-		st = ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", s->host, what);
+		st = ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", s->base.host, what);
 	} else if (r == MAILIMAP_ERROR_PARSE) {
-		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", s->host, what);
+		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", s->base.host, what);
 	} else if (r == MAILIMAP_ERROR_MEMORY) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 	} else if (code && (strcasecmp(code, "UNAVAILABLE") == 0 || strcasecmp(code, "INUSE") == 0)) {
-		st = ma_fail(err, MA_ERR_SERVER_TEMP, "IMAP server %s said: %s", s->host, text);
+		st = ma_fail(err, MA_ERR_SERVER_TEMP, "IMAP server %s said: %s", s->base.host, text);
 	} else if (code && strcasecmp(code, "PRIVACYREQUIRED") == 0) {
-		st = ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "IMAP server %s said: %s", s->host, text);
+		st = ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "IMAP server %s said: %s", s->base.host, text);
 	} else if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_CUSTOM_COMMAND) {
-		st = ma_fail(err, MA_ERR_LOGIN, "IMAP server %s said: %s", s->host,
+		st = ma_fail(err, MA_ERR_LOGIN, "IMAP server %s said: %s", s->base.host,
 			     text[0] ? text : "(no reason given)");
 	} else if (r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION || r == MAILIMAP_ERROR_CONNECTION_REFUSED) {
-		st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s said: %s", s->host, text);
+		st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s said: %s", s->base.host, text);
 	} else if (r == MAILIMAP_ERROR_BAD_STATE) {
 		st = ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
 	} else {
-		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", s->host, what,
+		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", s->base.host, what,
 			     text[0] ? text : "(no reason given)");
 	}
 	/* Only a failed command with a live stream (NO/BAD) lets us go on. */
-	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_PARSE || ma_conn_last_error(s->conn) != MA_OK ||
-	    r == MAILIMAP_ERROR_MEMORY) {
-		s->broken = true;
-		s->broken_err = *err;
-	}
+	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_PARSE || ma_conn_last_error(s->base.conn) != MA_OK ||
+	    r == MAILIMAP_ERROR_MEMORY)
+		ma_session_mark_broken(&s->base, err);
 	return st;
 }
 
@@ -96,11 +91,7 @@ static ma_status check_usable(struct ma_imap *s, struct ma_error *err)
 {
 	if (!s || !s->imap)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
-	if (s->broken) {
-		*err = s->broken_err;
-		return err->status;
-	}
-	return MA_OK;
+	return ma_session_usable(&s->base, err);
 }
 
 /* RFC 3501 7.1: an [ALERT] text must be shown to the user. libetpan
@@ -109,7 +100,7 @@ static ma_status check_usable(struct ma_imap *s, struct ma_error *err)
  * reader's replies alike). */
 const char *const *ma_imap_alerts(const struct ma_imap *s, size_t *n)
 {
-	return ma_conn_alerts(s ? s->conn : NULL, n);
+	return ma_conn_alerts(s ? s->base.conn : NULL, n);
 }
 
 static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
@@ -197,26 +188,80 @@ const char *ma_imap_caps(const struct ma_imap *s)
 
 const struct ma_cert_info *ma_imap_cert(const struct ma_imap *s)
 {
-	return s ? ma_conn_cert(s->conn) : NULL;
+	return s ? ma_conn_cert(s->base.conn) : NULL;
 }
 
-static ma_status starttls(struct ma_imap *s, struct ma_error *err)
+/* ---- the opening (session.h calls these in order) ---- */
+
+static struct ma_imap *imap_of(struct ma_session *b)
 {
-	if (!ma_imap_has_cap(s, "STARTTLS"))
-		return ma_fail(err, MA_ERR_STARTTLS_MISSING,
-			       "IMAP server %s on this port does not list STARTTLS (it may have been removed on the way)",
-			       s->host);
+	return (struct ma_imap *)b;
+}
+
+static const struct ma_imap *imap_of_const(const struct ma_session *b)
+{
+	return (const struct ma_imap *)b;
+}
+
+static ma_status imap_greet(struct ma_session *b, struct ma_error *err)
+{
+	struct ma_imap *s = imap_of(b);
+	mailstream *stream = mailstream_new(ma_conn_low(s->base.conn), 8192);
+	if (!stream)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	/* From here the stream belongs to s->imap, even if connect fails. */
+	int r = mailimap_connect(s->imap, stream);
+	if (r == MAILIMAP_NO_ERROR_AUTHENTICATED || r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
+		return MA_OK;
+	ma_status st = fail(s, r, "the greeting", err);
+	/* A response code in a BYE greeting ([UNAVAILABLE], seen now that the
+	 * response_info exists) names no other failure than the greeting's:
+	 * the server's words are in the detail. */
+	if (st == MA_ERR_SERVER_TEMP || st == MA_ERR_PLAINTEXT_REFUSED)
+		st = err->status = MA_ERR_GREETING;
+	if (st == MA_ERR_PROTOCOL || st == MA_ERR_LOGIN)
+		st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s did not greet as an IMAP server", s->base.host);
+	return st;
+}
+
+static ma_status imap_read_caps(struct ma_session *b, struct ma_error *err)
+{
+	return read_caps(imap_of(b), err);
+}
+
+static bool imap_offers_starttls(const struct ma_session *b)
+{
+	return ma_imap_has_cap(imap_of_const(b), "STARTTLS");
+}
+
+static int imap_send_starttls(struct ma_session *b)
+{
+	struct ma_imap *s = imap_of(b);
 	int r = mailimap_starttls(s->imap);
-	if (s->imap->imap_stream && s->imap->imap_stream->read_buffer_len != 0)
-		return ma_fail(err, MA_ERR_STARTTLS_INJECTION, "IMAP server %s sent %zu bytes after its STARTTLS reply",
-			       s->host, s->imap->imap_stream->read_buffer_len);
-	if (r != MAILIMAP_NO_ERROR) {
-		ma_status st = fail(s, r, "STARTTLS", err);
-		if (st == MA_ERR_PROTOCOL)
-			return ma_fail(err, MA_ERR_STARTTLS_MISSING, "IMAP server %s refused STARTTLS", s->host);
-		return st;
-	}
-	return ma_session_upgrade(s->imap->imap_stream, s->conn, s->host, err);
+	return r;
+}
+
+static ma_status imap_starttls_refused(struct ma_session *b, int r, struct ma_error *err)
+{
+	struct ma_imap *s = imap_of(b);
+	ma_status st = fail(s, r, "STARTTLS", err);
+	if (st == MA_ERR_PROTOCOL)
+		return ma_fail(err, MA_ERR_STARTTLS_MISSING, "IMAP server %s refused STARTTLS", s->base.host);
+	return st;
+}
+
+static mailstream *imap_stream(const struct ma_session *b)
+{
+	return imap_of_const(b)->imap->imap_stream;
+}
+
+/* Like the plaintext capabilities, a plaintext alert may have been put
+ * there by whoever sits on the way ("[ALERT] your account is blocked, log
+ * in at ..."): only protected ones are shown. */
+static void imap_tls_started(struct ma_session *b)
+{
+	struct ma_imap *s = imap_of(b);
+	ma_conn_drop_alerts(s->base.conn);
 }
 
 static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_security security,
@@ -261,23 +306,16 @@ static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_securit
 		ma_conn_free(c);
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	}
-	s->conn = c;
+	ma_session_init(&s->base, &ma_imap_driver, c, label, insecure);
 	/* We fetch four header fields, never bodies: 1 MB is a generous
 	 * literal; 64 MB covers a SEARCH of millions of UIDs. */
 	ma_conn_set_limits(c, 1 << 20, 64 << 20);
-	snprintf(s->host, sizeof s->host, "%s", label);
 	s->tap.trace = trace;
-	s->allow_plain = insecure;
 	s->tap.proto = trace_name;
-	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(security));
+	ma_trace_note(&s->tap, "connected to %s (%s)", s->base.host, ma_security_name(security));
 
 	s->imap = mailimap_new(0, NULL);
 	if (!s->imap) {
-		st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		goto cleanup;
-	}
-	mailstream *stream = mailstream_new(ma_conn_low(s->conn), 8192);
-	if (!stream) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
@@ -288,38 +326,9 @@ static ma_status open_conn(struct ma_conn *c, const char *label, enum ma_securit
 	 * them as after any command. The greeting's [ALERT] no longer needs
 	 * it (the transport keeps alerts). mailimap_free frees it. */
 	s->imap->imap_response_info = mailimap_response_info_new();
-	/* From here the stream belongs to s->imap, even if connect fails. */
-	int r = mailimap_connect(s->imap, stream);
-	if (r != MAILIMAP_NO_ERROR_AUTHENTICATED && r != MAILIMAP_NO_ERROR_NON_AUTHENTICATED) {
-		st = fail(s, r, "the greeting", err);
-		/* A response code in a BYE greeting ([UNAVAILABLE], seen now that
-		 * the response_info exists) names no other failure than the
-		 * greeting's: the server's words are in the detail. */
-		if (st == MA_ERR_SERVER_TEMP || st == MA_ERR_PLAINTEXT_REFUSED)
-			st = err->status = MA_ERR_GREETING;
-		if (st == MA_ERR_PROTOCOL || st == MA_ERR_LOGIN)
-			st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s did not greet as an IMAP server", s->host);
-		s->broken = true;
-		goto cleanup;
-	}
-	st = read_caps(s, err);
+	st = ma_session_start(&s->base, security, err);
 	if (st != MA_OK)
 		goto cleanup;
-	if (security == MA_SEC_STARTTLS) {
-		st = starttls(s, err);
-		if (st != MA_OK) {
-			s->broken = true;
-			goto cleanup;
-		}
-		/* Like the plaintext capabilities, a plaintext alert may have
-		 * been put there by whoever sits on the way ("[ALERT] your
-		 * account is blocked, log in at ..."): only protected ones are
-		 * shown. */
-		ma_conn_drop_alerts(s->conn);
-		st = read_caps(s, err);
-		if (st != MA_OK)
-			goto cleanup;
-	}
 	*out = s;
 	return MA_OK;
 cleanup:
@@ -341,13 +350,18 @@ ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *passwo
 	ma_status st = check_usable(s, err);
 	if (st != MA_OK)
 		return st;
-	if (!ma_credential_ok(login) || !ma_credential_ok(password))
-		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
-	if (!ma_conn_is_tls(s->conn) && !s->allow_plain)
-		return ma_fail(err, MA_ERR_UNENCRYPTED, "IMAP server %s", s->host);
+	return ma_session_login(&s->base, login, password, err);
+}
+
+/* After ma_session_login's checks. */
+static ma_status imap_login(struct ma_session *b, const char *login, const char *password,
+			    struct ma_error *err)
+{
+	struct ma_imap *s = imap_of(b);
+	ma_status st;
 	if (ma_imap_has_cap(s, "LOGINDISABLED"))
 		return ma_fail(err, MA_ERR_PLAINTEXT_REFUSED,
-			       "IMAP server %s advertises LOGINDISABLED on this connection", s->host);
+			       "IMAP server %s advertises LOGINDISABLED on this connection", s->base.host);
 
 	/* A PREAUTH greeting: already logged in, libetpan would refuse LOGIN
 	 * (BAD_STATE). Send no credentials. */
@@ -382,9 +396,9 @@ ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *passwo
 		 * command in the stream's buffer, and libetpan traces what it
 		 * flushes later, even while freeing: the session stays in the
 		 * secret phase to its end. */
-		if (!s->broken)
+		if (!s->base.broken)
 			s->tap.phase = MA_TRACE_NORMAL;
-		if (st == MA_ERR_PROTOCOL && !s->broken)
+		if (st == MA_ERR_PROTOCOL && !s->base.broken)
 			st = err->status = MA_ERR_LOGIN; /* a NO to LOGIN or AUTHENTICATE */
 		return st;
 	}
@@ -424,9 +438,9 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 	/* libetpan parses the whole LIST before we can count it, at ~300
 	 * bytes of structures per folder: 8 MB of reply (100,000 folders
 	 * of ordinary names fit) bounds that. */
-	ma_conn_set_limits(s->conn, 1 << 20, 8 << 20);
+	ma_conn_set_limits(s->base.conn, 1 << 20, 8 << 20);
 	int r = mailimap_list(s->imap, "", "*", &list);
-	ma_conn_set_limits(s->conn, 1 << 20, 64 << 20);
+	ma_conn_set_limits(s->base.conn, 1 << 20, 64 << 20);
 	if (r != MAILIMAP_NO_ERROR) {
 		/* libetpan hands over the list before it looks at NO/BAD. */
 		if (list)
@@ -436,7 +450,7 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 	size_t count = (size_t)clist_count(list);
 	if (count > MAX_FOLDERS) {
 		mailimap_list_result_free(list);
-		return ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s lists %zu folders", s->host, count);
+		return ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s lists %zu folders", s->base.host, count);
 	}
 	struct ma_folder *out = calloc(count ? count : 1, sizeof *out);
 	if (!out) {
@@ -660,26 +674,24 @@ struct fetch_run {
  * libetpan call may follow, exactly as after fail(). */
 static ma_status broken(struct ma_imap *s, struct ma_error *err)
 {
-	s->broken = true;
-	s->broken_err = *err;
-	return err->status;
+	return ma_session_mark_broken(&s->base, err);
 }
 
 static ma_status fetch_stream_error(struct fetch_run *r, struct ma_error *err)
 {
-	ma_status st = ma_conn_last_error(r->s->conn);
-	const char *detail = ma_conn_last_detail(r->s->conn);
+	ma_status st = ma_conn_last_error(r->s->base.conn);
+	const char *detail = ma_conn_last_detail(r->s->base.conn);
 	if (st != MA_OK)
-		ma_fail(err, st, "IMAP server %s, during %s%s%s", r->s->host, r->name, detail[0] ? ": " : "",
+		ma_fail(err, st, "IMAP server %s, during %s%s%s", r->s->base.host, r->name, detail[0] ? ": " : "",
 			detail);
 	else
-		ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", r->s->host, r->name);
+		ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", r->s->base.host, r->name);
 	return broken(r->s, err);
 }
 
 static ma_status fetch_garbage(struct fetch_run *r, struct ma_error *err)
 {
-	ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", r->s->host, r->name);
+	ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", r->s->base.host, r->name);
 	return broken(r->s, err);
 }
 
@@ -687,7 +699,7 @@ static ma_status fetch_garbage(struct fetch_run *r, struct ma_error *err)
 static ma_status fetch_append(struct fetch_run *r, const char *p, size_t n, struct ma_error *err)
 {
 	if (n > FETCH_RESP_MAX - r->len) {
-		ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s sent a FETCH reply over %d MB", r->s->host,
+		ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s sent a FETCH reply over %d MB", r->s->base.host,
 			FETCH_RESP_MAX >> 20);
 		return broken(r->s, err);
 	}
@@ -783,7 +795,7 @@ static ma_status fetch_response(struct fetch_run *r, struct ma_error *err)
 		}
 		if (lit > FETCH_LITERAL_MAX) {
 			ma_fail(err, MA_ERR_TOO_LARGE,
-				"IMAP server %s announced a literal over the limit of %d bytes", r->s->host,
+				"IMAP server %s announced a literal over the limit of %d bytes", r->s->base.host,
 				FETCH_LITERAL_MAX);
 			return broken(r->s, err);
 		}
@@ -890,7 +902,7 @@ static ma_status on_untagged(struct fetch_run *r, struct ma_error *err)
 	char text[300];
 	size_t skip = len > 3 ? 4 : 3;
 	ma_sanitize(text, sizeof text, p + skip, len - skip);
-	ma_fail(err, MA_ERR_CLOSED, "IMAP server %s closed the session during %s: %s", r->s->host, r->name,
+	ma_fail(err, MA_ERR_CLOSED, "IMAP server %s closed the session during %s: %s", r->s->base.host, r->name,
 		text[0] ? text : "(no reason given)");
 	return broken(r->s, err);
 }
@@ -921,7 +933,7 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 		if (!memchr(r->resp, ' ', r->len))
 			return fetch_garbage(r, err);
 		ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s answered %s with a tag it was not sent",
-			r->s->host, r->name);
+			r->s->base.host, r->name);
 		return broken(r->s, err);
 	}
 	bool no = starts_word(p, len, "NO");
@@ -931,7 +943,7 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 	r->done++;
 	/* Each reply gets its own size budget and time limit, though the
 	 * next commands were written long before it ended. */
-	ma_conn_reply_done(r->s->conn);
+	ma_conn_reply_done(r->s->base.conn);
 	if (starts_word(p, len, "OK"))
 		return MA_OK;
 	/* A refusal leaves the stream sound: the replies to the commands
@@ -942,7 +954,7 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 	char text[300];
 	struct ma_error e;
 	ma_sanitize(text, sizeof text, p + skip, len - skip);
-	ma_fail(&e, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", r->s->host, r->name,
+	ma_fail(&e, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", r->s->base.host, r->name,
 		text[0] ? text : "(no reason given)");
 	fetch_stop(r, &e);
 	return MA_OK;
@@ -1110,7 +1122,7 @@ ma_status ma_imap_fetch_ranges(struct ma_imap *s, ma_imap_range_cb next, void *n
 
 bool ma_imap_broken(const struct ma_imap *s)
 {
-	return !s || !s->imap || s->broken;
+	return !s || !s->imap || s->base.broken;
 }
 
 void ma_imap_close(struct ma_imap *s)
@@ -1120,13 +1132,52 @@ void ma_imap_close(struct ma_imap *s)
 	if (s->imap) {
 		/* mailimap_free sends LOGOUT on a live stream; on a dead one it
 		 * must fail at once instead of waiting for a timeout. */
-		if (s->broken)
-			ma_conn_kill(s->conn);
+		if (s->base.broken)
+			ma_conn_kill(s->base.conn);
 		else if (s->imap->imap_stream)
 			mailimap_logout(s->imap);
 		mailimap_free(s->imap);
 	}
-	ma_conn_free(s->conn);
+	ma_conn_free(s->base.conn);
 	free(s->caps);
 	free(s);
 }
+
+/* ---- the session base's table (session.h) ---- */
+
+static ma_status imap_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+				bool insecure, struct ma_trace *trace, struct ma_session **out,
+				struct ma_error *err)
+{
+	struct ma_imap *s = NULL;
+	ma_status st = ma_imap_open_conn(c, label, security, insecure, trace, &s, err);
+	*out = s ? &s->base : NULL;
+	return st;
+}
+
+static void imap_caps(const struct ma_session *b, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", ma_imap_caps(imap_of_const(b)));
+}
+
+static void imap_close(struct ma_session *b)
+{
+	ma_imap_close(imap_of(b));
+}
+
+const struct ma_session_driver ma_imap_driver = {
+	.proto = MA_PROTO_IMAP,
+	.name = "IMAP",
+	.starttls = "STARTTLS",
+	.greet = imap_greet,
+	.read_caps = imap_read_caps,
+	.offers_starttls = imap_offers_starttls,
+	.send_starttls = imap_send_starttls,
+	.starttls_refused = imap_starttls_refused,
+	.stream = imap_stream,
+	.tls_started = imap_tls_started,
+	.open_conn = imap_open_conn,
+	.caps = imap_caps,
+	.login = imap_login,
+	.close = imap_close,
+};

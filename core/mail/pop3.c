@@ -6,6 +6,7 @@
 #include <strings.h>
 
 #include "base/parse.h"
+#include "mail/session.h"
 #include "mail/session_util.h"
 
 #define MAX_LINE 4096           /* RFC 1939 says 512; be lenient, but bounded */
@@ -13,13 +14,9 @@
 #define MAX_CAPA 200
 
 struct ma_pop3 {
+	struct ma_session base;   /* first: conn, host, broken (session.h) */
 	mailpop3 *pop3;
-	struct ma_conn *conn;
 	struct ma_trace_tap tap;
-	char host[272];
-	bool allow_plain;         /* --insecure: a password may cross plain text */
-	bool broken;
-	struct ma_error broken_err;
 	char **capa;
 	size_t ncapa;
 	char line[MAX_LINE + 1];
@@ -37,9 +34,7 @@ static void pop3_logger(mailpop3 *p, int log_type, const char *str, size_t size,
 
 static ma_status broken(struct ma_pop3 *s, struct ma_error *err)
 {
-	s->broken = true;
-	s->broken_err = *err;
-	return err->status;
+	return ma_session_mark_broken(&s->base, err);
 }
 
 /* Names a failure from the server's bracketed response code (RFC 2449,
@@ -63,7 +58,7 @@ static ma_status from_response(struct ma_pop3 *s, const char *text, ma_status fa
 	}
 	if (st == MA_ERR_LOGIN && text && strcasestr(text, "plaintext"))
 		st = MA_ERR_PLAINTEXT_REFUSED;
-	return ma_fail(err, st, "POP3 server %s, %s: %s", s->host, what,
+	return ma_fail(err, st, "POP3 server %s, %s: %s", s->base.host, what,
 		       clean[0] ? clean : "(no reason given)");
 }
 
@@ -71,14 +66,14 @@ static ma_status from_response(struct ma_pop3 *s, const char *text, ma_status fa
 static ma_status fail(struct ma_pop3 *s, int r, const char *what, ma_status fallback,
 		      struct ma_error *err)
 {
-	ma_status st = ma_conn_last_error(s->conn);
+	ma_status st = ma_conn_last_error(s->base.conn);
 	if (st != MA_OK) {
-		ma_fail(err, st, "POP3 server %s, during %s%s%s", s->host, what,
-			ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
+		ma_fail(err, st, "POP3 server %s, during %s%s%s", s->base.host, what,
+			ma_conn_last_detail(s->base.conn)[0] ? ": " : "", ma_conn_last_detail(s->base.conn));
 		return broken(s, err);
 	}
 	if (r == MAILPOP3_ERROR_STREAM) {
-		ma_fail(err, MA_ERR_CLOSED, "POP3 server %s, during %s", s->host, what);
+		ma_fail(err, MA_ERR_CLOSED, "POP3 server %s, during %s", s->base.host, what);
 		return broken(s, err);
 	}
 	if (r == MAILPOP3_ERROR_MEMORY) {
@@ -92,11 +87,7 @@ static ma_status check_usable(struct ma_pop3 *s, struct ma_error *err)
 {
 	if (!s || !s->pop3)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
-	if (s->broken) {
-		*err = s->broken_err;
-		return err->status;
-	}
-	return MA_OK;
+	return ma_session_usable(&s->base, err);
 }
 
 static void free_capa(struct ma_pop3 *s)
@@ -115,7 +106,7 @@ static ma_status read_capa(struct ma_pop3 *s, struct ma_error *err)
 	int r = mailpop3_capa(s->pop3, &res);
 	if (r != MAILPOP3_NO_ERROR) {
 		/* CAPA is optional (RFC 2449): a -ERR just means no list. */
-		if (ma_conn_last_error(s->conn) != MA_OK || r == MAILPOP3_ERROR_STREAM)
+		if (ma_conn_last_error(s->base.conn) != MA_OK || r == MAILPOP3_ERROR_STREAM)
 			return fail(s, r, "CAPA", MA_ERR_PROTOCOL, err);
 		return MA_OK;
 	}
@@ -173,7 +164,57 @@ bool ma_pop3_login_delay(const struct ma_pop3 *s, uint32_t *seconds)
 
 const struct ma_cert_info *ma_pop3_cert(const struct ma_pop3 *s)
 {
-	return s ? ma_conn_cert(s->conn) : NULL;
+	return s ? ma_conn_cert(s->base.conn) : NULL;
+}
+
+/* ---- the opening (session.h calls these in order) ---- */
+
+static struct ma_pop3 *pop3_of(struct ma_session *b)
+{
+	return (struct ma_pop3 *)b;
+}
+
+static const struct ma_pop3 *pop3_of_const(const struct ma_session *b)
+{
+	return (const struct ma_pop3 *)b;
+}
+
+static ma_status pop3_greet(struct ma_session *b, struct ma_error *err)
+{
+	struct ma_pop3 *s = pop3_of(b);
+	mailstream *stream = mailstream_new(ma_conn_low(s->base.conn), 8192);
+	if (!stream)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	/* From here the stream belongs to s->pop3, even if connect fails. */
+	int r = mailpop3_connect(s->pop3, stream);
+	if (r != MAILPOP3_NO_ERROR)
+		return fail(s, r, "the greeting", MA_ERR_GREETING, err);
+	return MA_OK;
+}
+
+static ma_status pop3_read_caps(struct ma_session *b, struct ma_error *err)
+{
+	return read_capa(pop3_of(b), err);
+}
+
+static bool pop3_offers_starttls(const struct ma_session *b)
+{
+	return ma_pop3_has_capa(pop3_of_const(b), "STLS");
+}
+
+static int pop3_send_starttls(struct ma_session *b)
+{
+	return mailpop3_stls(pop3_of(b)->pop3);
+}
+
+static ma_status pop3_starttls_refused(struct ma_session *b, int r, struct ma_error *err)
+{
+	return fail(pop3_of(b), r, "STLS", MA_ERR_STARTTLS_MISSING, err);
+}
+
+static mailstream *pop3_stream(const struct ma_session *b)
+{
+	return pop3_of_const(b)->pop3->pop3_stream;
 }
 
 ma_status ma_pop3_open(const struct ma_endpoint *ep, const struct ma_net_opts *net,
@@ -200,63 +241,22 @@ ma_status ma_pop3_open_conn(struct ma_conn *c, const char *label, enum ma_securi
 		ma_conn_free(c);
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	}
-	s->conn = c;
+	ma_session_init(&s->base, &ma_pop3_driver, c, label, insecure);
 	/* POP3 has no literals; UIDL of a million messages is ~30 MB. */
 	ma_conn_set_limits(c, 0, 64 << 20);
-	snprintf(s->host, sizeof s->host, "%s", label);
 	s->tap.trace = trace;
-	s->allow_plain = insecure;
 	s->tap.proto = "pop3";
-	ma_trace_note(&s->tap, "connected to %s (%s)", s->host, ma_security_name(security));
+	ma_trace_note(&s->tap, "connected to %s (%s)", s->base.host, ma_security_name(security));
 	s->pop3 = mailpop3_new(0, NULL);
 	if (!s->pop3) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
-	mailstream *stream = mailstream_new(ma_conn_low(s->conn), 8192);
-	if (!stream) {
-		st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		goto cleanup;
-	}
 	if (trace)
 		mailpop3_set_logger(s->pop3, pop3_logger, &s->tap);
-	/* From here the stream belongs to s->pop3, even if connect fails. */
-	int r = mailpop3_connect(s->pop3, stream);
-	if (r != MAILPOP3_NO_ERROR) {
-		st = fail(s, r, "the greeting", MA_ERR_GREETING, err);
-		s->broken = true;
-		goto cleanup;
-	}
-	st = read_capa(s, err);
+	st = ma_session_start(&s->base, security, err);
 	if (st != MA_OK)
 		goto cleanup;
-	if (security == MA_SEC_STARTTLS) {
-		if (!ma_pop3_has_capa(s, "STLS")) {
-			st = ma_fail(err, MA_ERR_STARTTLS_MISSING,
-				     "POP3 server %s on this port does not list STLS (it may have been removed on the way)",
-				     s->host);
-			goto cleanup;
-		}
-		r = mailpop3_stls(s->pop3);
-		if (s->pop3->pop3_stream && s->pop3->pop3_stream->read_buffer_len != 0) {
-			st = ma_fail(err, MA_ERR_STARTTLS_INJECTION, "POP3 server %s sent %zu bytes after its STLS reply",
-				     s->host, s->pop3->pop3_stream->read_buffer_len);
-			s->broken = true;
-			goto cleanup;
-		}
-		if (r != MAILPOP3_NO_ERROR) {
-			st = fail(s, r, "STLS", MA_ERR_STARTTLS_MISSING, err);
-			goto cleanup;
-		}
-		st = ma_session_upgrade(s->pop3->pop3_stream, s->conn, s->host, err);
-		if (st != MA_OK) {
-			s->broken = true;
-			goto cleanup;
-		}
-		st = read_capa(s, err);
-		if (st != MA_OK)
-			goto cleanup;
-	}
 	*out = s;
 	return MA_OK;
 cleanup:
@@ -270,10 +270,14 @@ ma_status ma_pop3_login(struct ma_pop3 *s, const char *login, const char *passwo
 	ma_status st = check_usable(s, err);
 	if (st != MA_OK)
 		return st;
-	if (!ma_credential_ok(login) || !ma_credential_ok(password))
-		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
-	if (!ma_conn_is_tls(s->conn) && !s->allow_plain)
-		return ma_fail(err, MA_ERR_UNENCRYPTED, "POP3 server %s", s->host);
+	return ma_session_login(&s->base, login, password, err);
+}
+
+/* After ma_session_login's checks. */
+static ma_status pop3_login(struct ma_session *b, const char *login, const char *password,
+			    struct ma_error *err)
+{
+	struct ma_pop3 *s = pop3_of(b);
 	if (strlen(login) > 255 || strlen(password) > 255)
 		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, "longer than POP3 allows (255 bytes)");
 	s->tap.phase = MA_TRACE_SECRET;
@@ -284,7 +288,7 @@ ma_status ma_pop3_login(struct ma_pop3 *s, const char *login, const char *passwo
 		ma_status ls = fail(s, r, "login", MA_ERR_LOGIN, err);
 		/* As in ma_imap_login: a login cut off may leave PASS in the
 		 * stream's buffer, traced when libetpan flushes it later. */
-		if (!s->broken && ma_conn_last_error(s->conn) == MA_OK)
+		if (!s->base.broken && ma_conn_last_error(s->base.conn) == MA_OK)
 			s->tap.phase = MA_TRACE_NORMAL;
 		return ls;
 	}
@@ -305,15 +309,15 @@ static ma_status read_line(struct ma_pop3 *s, const char *what, struct ma_error 
 		bool eol;
 		ssize_t got = ma_stream_reader_line(&s->rd, &p, &eol);
 		if (got < 0) {
-			ma_status st = ma_conn_last_error(s->conn);
-			ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, during %s%s%s", s->host, what,
-				ma_conn_last_detail(s->conn)[0] ? ": " : "", ma_conn_last_detail(s->conn));
+			ma_status st = ma_conn_last_error(s->base.conn);
+			ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, during %s%s%s", s->base.host, what,
+				ma_conn_last_detail(s->base.conn)[0] ? ": " : "", ma_conn_last_detail(s->base.conn));
 			return broken(s, err);
 		}
 		size_t text = (size_t)got - (eol ? 1 : 0);
 		if (text > MAX_LINE - s->linelen) {
 			ma_fail(err, MA_ERR_TOO_LARGE, "POP3 server %s sent a line longer than %d bytes in %s",
-				s->host, MAX_LINE, what);
+				s->base.host, MAX_LINE, what);
 			return broken(s, err);
 		}
 		memcpy(s->line + s->linelen, p, text);
@@ -339,8 +343,8 @@ static ma_status command(struct ma_pop3 *s, const char *cmd, struct ma_error *er
 	 * STAT, UIDL and LIST as redacted credentials. They hold no secret. */
 	mailstream_set_privacy(stream, 1);
 	if (mailstream_write(stream, buf, (size_t)n) != n || mailstream_flush(stream) != 0) {
-		ma_status st = ma_conn_last_error(s->conn);
-		ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, sending %s", s->host, cmd);
+		ma_status st = ma_conn_last_error(s->base.conn);
+		ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, sending %s", s->base.host, cmd);
 		return broken(s, err);
 	}
 	ma_status st = read_line(s, cmd, err);
@@ -350,7 +354,7 @@ static ma_status command(struct ma_pop3 *s, const char *cmd, struct ma_error *er
 		return MA_OK;
 	if (strncmp(s->line, "-ERR", 4) == 0)
 		return from_response(s, s->line + 4, MA_ERR_PROTOCOL, cmd, err);
-	ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered %s with neither +OK nor -ERR", s->host, cmd);
+	ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered %s with neither +OK nor -ERR", s->base.host, cmd);
 	return broken(s, err);
 }
 
@@ -364,7 +368,7 @@ ma_status ma_pop3_stat(struct ma_pop3 *s, uint32_t *count, uint64_t *size, struc
 	if (st != MA_OK)
 		return st;
 	if (ma_pop3_parse_stat(s->line, s->linelen, count, size) != 0)
-		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed STAT reply", s->host);
+		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed STAT reply", s->base.host);
 	return MA_OK;
 }
 
@@ -406,7 +410,7 @@ static ma_status multiline(struct ma_pop3 *s, const char *what, struct ma_pop3_v
 			bad = true;
 	}
 	if (bad)
-		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed %s reply", s->host, what);
+		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed %s reply", s->base.host, what);
 	return MA_OK;
 }
 
@@ -494,7 +498,7 @@ ma_status ma_pop3_scan_lists(struct ma_pop3 *s, struct ma_pop3_view *v, struct m
 		if (st != MA_OK)
 			goto fail;
 		have_uidl = true;
-	} else if (s->broken) {
+	} else if (s->base.broken) {
 		goto fail;
 	}
 	/* LIST only for the sizes; a POP3 size is that message's octets as
@@ -531,13 +535,60 @@ void ma_pop3_close(struct ma_pop3 *s)
 	if (s->pop3) {
 		/* mailpop3_free sends QUIT on an open stream; a dead one must
 		 * fail at once rather than wait. */
-		if (s->broken)
-			ma_conn_kill(s->conn);
-		if (s->pop3->pop3_stream && !s->broken)
+		if (s->base.broken)
+			ma_conn_kill(s->base.conn);
+		if (s->pop3->pop3_stream && !s->base.broken)
 			mailpop3_quit(s->pop3);
 		mailpop3_free(s->pop3);
 	}
-	ma_conn_free(s->conn);
+	ma_conn_free(s->base.conn);
 	free_capa(s);
 	free(s);
 }
+
+/* ---- the session base's table (session.h) ---- */
+
+static ma_status pop3_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+				bool insecure, struct ma_trace *trace, struct ma_session **out,
+				struct ma_error *err)
+{
+	struct ma_pop3 *s = NULL;
+	ma_status st = ma_pop3_open_conn(c, label, security, insecure, trace, &s, err);
+	*out = s ? &s->base : NULL;
+	return st;
+}
+
+/* The CAPA names a report shows, in this order: the ones that say how a
+ * client may log in and read. */
+static void pop3_caps(const struct ma_session *b, char *buf, size_t len)
+{
+	static const char *const names[] = { "USER", "SASL", "STLS", "UIDL", "TOP", "RESP-CODES",
+		"AUTH-RESP-CODE", "PIPELINING", "LOGIN-DELAY", "EXPIRE" };
+	const struct ma_pop3 *s = pop3_of_const(b);
+	size_t o = 0;
+	buf[0] = '\0';
+	for (size_t i = 0; i < sizeof names / sizeof names[0] && o < len; i++)
+		if (ma_pop3_has_capa(s, names[i]))
+			o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? " " : "", names[i]);
+}
+
+static void pop3_close(struct ma_session *b)
+{
+	ma_pop3_close(pop3_of(b));
+}
+
+const struct ma_session_driver ma_pop3_driver = {
+	.proto = MA_PROTO_POP3,
+	.name = "POP3",
+	.starttls = "STLS",
+	.greet = pop3_greet,
+	.read_caps = pop3_read_caps,
+	.offers_starttls = pop3_offers_starttls,
+	.send_starttls = pop3_send_starttls,
+	.starttls_refused = pop3_starttls_refused,
+	.stream = pop3_stream,
+	.open_conn = pop3_open_conn,
+	.caps = pop3_caps,
+	.login = pop3_login,
+	.close = pop3_close,
+};

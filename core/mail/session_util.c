@@ -35,24 +35,6 @@ char *ma_sasl_plain_command(const char *prefix, const char *login, const char *p
 	return out;
 }
 
-ma_status ma_session_upgrade(mailstream *stream, struct ma_conn *conn, const char *host,
-			     struct ma_error *err)
-{
-	if (stream->read_buffer_len != 0)
-		return ma_fail(err, MA_ERR_STARTTLS_INJECTION,
-			       "%s sent %zu bytes after its STARTTLS reply", host, stream->read_buffer_len);
-	ma_status st = ma_conn_start_tls(conn, err);
-	if (st != MA_OK)
-		return st;
-	mailstream_low *low = ma_conn_low(conn);
-	if (!low)
-		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	/* The old driver does not own the socket: freeing it keeps the fd. */
-	mailstream_low_free(mailstream_get_low(stream));
-	mailstream_set_low(stream, low);
-	return MA_OK;
-}
-
 ssize_t ma_stream_reader_peek(struct ma_stream_reader *r, const char **p)
 {
 	mailstream *st = r->st;

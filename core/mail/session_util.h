@@ -1,4 +1,5 @@
-/* Small pieces the IMAP and POP3 sessions share. Internal to core. */
+/* Small pieces the sessions share (session.h holds their common steps).
+ * Internal to core. */
 #ifndef MA_SESSION_UTIL_H
 #define MA_SESSION_UTIL_H
 
@@ -17,13 +18,6 @@ bool ma_credential_ok(const char *s);
 /* prefix + base64("\0" login "\0" password) as one string the caller must
  * OPENSSL_cleanse and free. NULL on ENOMEM. */
 char *ma_sasl_plain_command(const char *prefix, const char *login, const char *password);
-
-/* After a STARTTLS/STLS "OK": refuses if the server already sent bytes
- * behind the reply (they would be read as if protected, CVE-2020-15953),
- * then runs the TLS handshake on the same socket and swaps stream's low
- * driver for a TLS one. */
-ma_status ma_session_upgrade(mailstream *stream, struct ma_conn *conn, const char *host,
-			     struct ma_error *err);
 
 /* Reading a reply straight out of a mailstream's buffer, for our own
  * readers of bulk replies (POP3 UIDL and LIST). mailstream_read copies

@@ -7,15 +7,13 @@
 
 #include <openssl/crypto.h>
 
+#include "mail/session.h"
 #include "mail/session_util.h"
 
 struct ma_smtp {
-	struct ma_conn *conn;     /* owned */
+	struct ma_session base;   /* first: conn, host, broken (session.h) */
 	mailsmtp *smtp;
-	char host[272];           /* "host:port" for messages */
 	char caps[512];
-	bool starttls_first;
-	bool broken;              /* no more I/O: libetpan must not be called */
 };
 
 const char *ma_smtp_caps(const struct ma_smtp *s)
@@ -23,14 +21,9 @@ const char *ma_smtp_caps(const struct ma_smtp *s)
 	return s ? s->caps : "";
 }
 
-bool ma_smtp_starttls_offered(const struct ma_smtp *s)
-{
-	return s && s->starttls_first;
-}
-
 const struct ma_cert_info *ma_smtp_cert(const struct ma_smtp *s)
 {
-	return s ? ma_conn_cert(s->conn) : NULL;
+	return s ? ma_conn_cert(s->base.conn) : NULL;
 }
 
 /* The transport's reason first (it knows timeouts from hang-ups), then
@@ -38,18 +31,21 @@ const struct ma_cert_info *ma_smtp_cert(const struct ma_smtp *s)
 static ma_status fail(struct ma_smtp *s, int r, const char *what, ma_status otherwise,
 		      struct ma_error *err)
 {
-	ma_status net = ma_conn_last_error(s->conn);
+	ma_status net = ma_conn_last_error(s->base.conn);
 	if (r == MAILSMTP_ERROR_STREAM || net != MA_OK) {
-		s->broken = true;
 		if (net == MA_OK)
 			net = MA_ERR_CLOSED;
-		return ma_fail(err, net, "SMTP server %s during %s%s%s", s->host, what,
-			       *ma_conn_last_detail(s->conn) ? ": " : "", ma_conn_last_detail(s->conn));
+		struct ma_error e;
+		ma_fail(&e, net, "SMTP server %s during %s%s%s", s->base.host, what,
+			*ma_conn_last_detail(s->base.conn) ? ": " : "", ma_conn_last_detail(s->base.conn));
+		if (err)
+			*err = e;
+		return ma_session_mark_broken(&s->base, &e);
 	}
 	char text[200] = "";
 	if (s->smtp->response)
 		ma_sanitize(text, sizeof text, s->smtp->response, strlen(s->smtp->response));
-	return ma_fail(err, otherwise, "SMTP server %s refused %s: %d %s", s->host, what,
+	return ma_fail(err, otherwise, "SMTP server %s refused %s: %d %s", s->base.host, what,
 		       s->smtp->response_code, text);
 }
 
@@ -85,6 +81,57 @@ static ma_status ehlo(struct ma_smtp *s, struct ma_error *err)
 	return MA_OK;
 }
 
+/* ---- the opening (session.h calls these in order) ---- */
+
+static struct ma_smtp *smtp_of(struct ma_session *b)
+{
+	return (struct ma_smtp *)b;
+}
+
+static const struct ma_smtp *smtp_of_const(const struct ma_session *b)
+{
+	return (const struct ma_smtp *)b;
+}
+
+static ma_status smtp_greet(struct ma_session *b, struct ma_error *err)
+{
+	struct ma_smtp *s = smtp_of(b);
+	mailstream *stream = mailstream_new(ma_conn_low(s->base.conn), 8192);
+	if (!stream)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	/* From here the stream belongs to s->smtp. */
+	int r = mailsmtp_connect(s->smtp, stream);
+	if (r != MAILSMTP_NO_ERROR)
+		return fail(s, r, "the greeting", MA_ERR_GREETING, err);
+	return MA_OK;
+}
+
+/* EHLO, also after STARTTLS: the plaintext one may have been forged. */
+static ma_status smtp_read_caps(struct ma_session *b, struct ma_error *err)
+{
+	return ehlo(smtp_of(b), err);
+}
+
+static bool smtp_offers_starttls(const struct ma_session *b)
+{
+	return smtp_of_const(b)->smtp->esmtp & MAILSMTP_ESMTP_STARTTLS;
+}
+
+static int smtp_send_starttls(struct ma_session *b)
+{
+	return mailesmtp_starttls(smtp_of(b)->smtp);
+}
+
+static ma_status smtp_starttls_refused(struct ma_session *b, int r, struct ma_error *err)
+{
+	return fail(smtp_of(b), r, "STARTTLS", MA_ERR_STARTTLS_MISSING, err);
+}
+
+static mailstream *smtp_stream(const struct ma_session *b)
+{
+	return smtp_of_const(b)->smtp->stream;
+}
+
 ma_status ma_smtp_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
 			    struct ma_smtp **out, struct ma_error *err)
 {
@@ -95,47 +142,17 @@ ma_status ma_smtp_open_conn(struct ma_conn *c, const char *label, enum ma_securi
 		ma_conn_free(c);
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	}
-	s->conn = c;
-	snprintf(s->host, sizeof s->host, "%s", label);
+	/* Never a password over plain text: no --insecure here. */
+	ma_session_init(&s->base, &ma_smtp_driver, c, label, false);
 	s->smtp = mailsmtp_new(0, NULL);
-	mailstream *stream = s->smtp ? mailstream_new(ma_conn_low(c), 8192) : NULL;
-	if (!stream) {
-		s->broken = true;
+	if (!s->smtp) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		ma_session_mark_broken(&s->base, err);
 		goto cleanup;
 	}
-	/* From here the stream belongs to s->smtp. */
-	int r = mailsmtp_connect(s->smtp, stream);
-	if (r != MAILSMTP_NO_ERROR) {
-		st = fail(s, r, "the greeting", MA_ERR_GREETING, err);
-		s->broken = true;
-		goto cleanup;
-	}
-	st = ehlo(s, err);
+	st = ma_session_start(&s->base, security, err);
 	if (st != MA_OK)
 		goto cleanup;
-	s->starttls_first = s->smtp->esmtp & MAILSMTP_ESMTP_STARTTLS;
-	if (security == MA_SEC_STARTTLS) {
-		if (!s->starttls_first) {
-			st = ma_fail(err, MA_ERR_STARTTLS_MISSING,
-				     "SMTP server %s on this port does not list STARTTLS", s->host);
-			goto cleanup;
-		}
-		r = mailesmtp_starttls(s->smtp);
-		if (r != MAILSMTP_NO_ERROR) {
-			st = fail(s, r, "STARTTLS", MA_ERR_STARTTLS_MISSING, err);
-			goto cleanup;
-		}
-		st = ma_session_upgrade(s->smtp->stream, c, s->host, err);
-		if (st != MA_OK) {
-			s->broken = true;
-			goto cleanup;
-		}
-		/* The plaintext EHLO may have been forged: ask again. */
-		st = ehlo(s, err);
-		if (st != MA_OK)
-			goto cleanup;
-	}
 	*out = s;
 	return MA_OK;
 cleanup:
@@ -165,15 +182,17 @@ static int read_reply(struct ma_smtp *s, char *text, size_t len)
 ma_status ma_smtp_login(struct ma_smtp *s, const char *login, const char *password,
 			struct ma_error *err)
 {
-	if (!s || s->broken)
-		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
-	if (!ma_credential_ok(login) || !ma_credential_ok(password))
-		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
-	if (!ma_conn_is_tls(s->conn))
-		return ma_fail(err, MA_ERR_UNENCRYPTED, "SMTP server %s", s->host);
+	return ma_session_login(s ? &s->base : NULL, login, password, err);
+}
+
+/* After ma_session_login's checks. */
+static ma_status smtp_login(struct ma_session *b, const char *login, const char *password,
+			    struct ma_error *err)
+{
+	struct ma_smtp *s = smtp_of(b);
 	if (!(s->smtp->auth & MAILSMTP_AUTH_PLAIN))
 		return ma_fail(err, MA_ERR_PROTOCOL, "SMTP server %s does not offer AUTH PLAIN (offers: %s)",
-			       s->host, s->caps);
+			       s->base.host, s->caps);
 	char *cmd = ma_sasl_plain_command("AUTH PLAIN ", login, password);
 	if (!cmd)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
@@ -191,12 +210,12 @@ ma_status ma_smtp_login(struct ma_smtp *s, const char *login, const char *passwo
 	if (code == 235)
 		return MA_OK;
 	if (code == 535 || code == 530)
-		return ma_fail(err, MA_ERR_LOGIN, "SMTP server %s said: %s", s->host, text);
+		return ma_fail(err, MA_ERR_LOGIN, "SMTP server %s said: %s", s->base.host, text);
 	if (code == 538)
-		return ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "SMTP server %s said: %s", s->host, text);
+		return ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "SMTP server %s said: %s", s->base.host, text);
 	if (code >= 400 && code < 500)
-		return ma_fail(err, MA_ERR_SERVER_TEMP, "SMTP server %s said: %s", s->host, text);
-	return ma_fail(err, MA_ERR_PROTOCOL, "SMTP server %s said: %s", s->host, text);
+		return ma_fail(err, MA_ERR_SERVER_TEMP, "SMTP server %s said: %s", s->base.host, text);
+	return ma_fail(err, MA_ERR_PROTOCOL, "SMTP server %s said: %s", s->base.host, text);
 }
 
 void ma_smtp_close(struct ma_smtp *s)
@@ -204,12 +223,52 @@ void ma_smtp_close(struct ma_smtp *s)
 	if (!s)
 		return;
 	if (s->smtp) {
-		if (!s->broken && s->smtp->stream)
+		if (!s->base.broken && s->smtp->stream)
 			mailsmtp_quit(s->smtp);
 		/* Whatever free still wants to say goes nowhere. */
-		ma_conn_kill(s->conn);
+		ma_conn_kill(s->base.conn);
 		mailsmtp_free(s->smtp);
 	}
-	ma_conn_free(s->conn);
+	ma_conn_free(s->base.conn);
 	free(s);
 }
+
+/* ---- the session base's table (session.h) ---- */
+
+static ma_status smtp_open_conn(struct ma_conn *c, const char *label, enum ma_security security,
+				bool insecure, struct ma_trace *trace, struct ma_session **out,
+				struct ma_error *err)
+{
+	(void)insecure;
+	(void)trace;
+	struct ma_smtp *s = NULL;
+	ma_status st = ma_smtp_open_conn(c, label, security, &s, err);
+	*out = s ? &s->base : NULL;
+	return st;
+}
+
+static void smtp_caps(const struct ma_session *b, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s", smtp_of_const(b)->caps);
+}
+
+static void smtp_close(struct ma_session *b)
+{
+	ma_smtp_close(smtp_of(b));
+}
+
+const struct ma_session_driver ma_smtp_driver = {
+	.proto = MA_PROTO_SMTP,
+	.name = "SMTP",
+	.starttls = "STARTTLS",
+	.greet = smtp_greet,
+	.read_caps = smtp_read_caps,
+	.offers_starttls = smtp_offers_starttls,
+	.send_starttls = smtp_send_starttls,
+	.starttls_refused = smtp_starttls_refused,
+	.stream = smtp_stream,
+	.open_conn = smtp_open_conn,
+	.caps = smtp_caps,
+	.login = smtp_login,
+	.close = smtp_close,
+};

@@ -21,8 +21,6 @@ ma_status ma_smtp_open_conn(struct ma_conn *c, const char *label, enum ma_securi
 			    struct ma_smtp **out, struct ma_error *err);
 /* "STARTTLS AUTH=PLAIN ..." as the last EHLO listed them; owned by s. */
 const char *ma_smtp_caps(const struct ma_smtp *s);
-/* Whether the first EHLO (before any TLS) listed STARTTLS. */
-bool ma_smtp_starttls_offered(const struct ma_smtp *s);
 const struct ma_cert_info *ma_smtp_cert(const struct ma_smtp *s);
 /* AUTH PLAIN over TLS only; MA_ERR_LOGIN on 535. */
 ma_status ma_smtp_login(struct ma_smtp *s, const char *login, const char *password,

@@ -4,8 +4,12 @@
  * Order of checks, as isync and curl do it: SNI and the expected name are
  * set before the handshake, so OpenSSL checks chain and name together;
  * afterwards SSL_get_verify_result says which check failed. With
- * --insecure the same checks run but do not stop the handshake, so the
- * report can still say what was accepted. */
+ * --insecure (and for the doctor's looks) the same checks run but do not
+ * stop the handshake, so the report can still say what was accepted.
+ *
+ * The certificate verdict is made here and only here (cert_verdict), once
+ * per handshake: it stops a checked connection, and ma_conn_cert_verdict
+ * hands the same sentence to whoever looked without stopping. */
 #include "net/transport-internal.h"
 
 #include <errno.h>
@@ -277,12 +281,22 @@ static X509 *peer_cert(SSL *ssl)
 
 /* ---- verdicts ---- */
 
-static ma_status classify_verify(struct ma_conn *c, long vr, X509 *cert, struct ma_error *err)
+static ma_status no_certificate(struct ma_error *err)
+{
+	return ma_fail(err, MA_ERR_CERT_INVALID, "the server sent no certificate");
+}
+
+/* The certificate in the words of status.h, from what the handshake left
+ * (c->cert, the peer chain while c->ssl lives). A leaf that expired is
+ * told apart from a certificate further up the chain that did. */
+static ma_status cert_verdict(struct ma_conn *c, X509 *cert, struct ma_error *err)
 {
 	const struct ma_cert_info *ci = &c->cert;
 	char text[256];
 
-	switch (vr) {
+	switch (ci->verify_result) {
+	case X509_V_OK:
+		return cert ? ma_fail(err, MA_OK, NULL) : no_certificate(err);
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		if (ci->not_after_t && ci->not_after_t < time(NULL))
 			return ma_fail(err, MA_ERR_CERT_EXPIRED, "it expired on %s (%s)", ci->not_after, ci->subject);
@@ -306,7 +320,7 @@ static ma_status classify_verify(struct ma_conn *c, long vr, X509 *cert, struct 
 	case X509_V_ERR_CERT_UNTRUSTED: {
 		/* The unknown authority is the issuer of the last certificate
 		 * the server sent. */
-		STACK_OF(X509) *chain = SSL_get_peer_cert_chain(c->ssl);
+		STACK_OF(X509) *chain = c->ssl ? SSL_get_peer_cert_chain(c->ssl) : NULL;
 		int n = chain ? sk_X509_num(chain) : 0;
 		if (n > 0)
 			name_text(X509_get_issuer_name(sk_X509_value(chain, n - 1)), text, sizeof text);
@@ -318,8 +332,31 @@ static ma_status classify_verify(struct ma_conn *c, long vr, X509 *cert, struct 
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
 		return ma_fail(err, MA_ERR_CERT_SELF_SIGNED, "subject: %s", ci->subject);
 	default:
-		return ma_fail(err, MA_ERR_CERT_INVALID, "%s", X509_verify_cert_error_string(vr));
+		return ma_fail(err, MA_ERR_CERT_INVALID, "%s", X509_verify_cert_error_string(ci->verify_result));
 	}
+}
+
+/* What the handshake found out about the certificate: details and verdict,
+ * kept in c for the report and for ma_conn_cert_verdict. */
+static void judge_cert(struct ma_conn *c, X509 *cert)
+{
+	fill_cert_info(c, cert);
+	cert_verdict(c, cert, &c->verdict);
+}
+
+static ma_status verdict_to(const struct ma_conn *c, struct ma_error *err)
+{
+	if (err)
+		*err = c->verdict;
+	return c->verdict.status;
+}
+
+ma_status ma_conn_cert_verdict(const struct ma_conn *c, struct ma_error *err)
+{
+	/* No handshake yet (a plain connection), or one without a certificate. */
+	if (!c || !c->cert.present)
+		return no_certificate(err);
+	return verdict_to(c, err);
 }
 
 static bool is_ip_literal(const char *host)
@@ -330,11 +367,10 @@ static bool is_ip_literal(const char *host)
 
 /* Why SSL_connect gave up: a certificate verdict when verification failed,
  * else OpenSSL's reason, else the peer hung up. */
-static ma_status handshake_failure(struct ma_conn *c, int ssl_err, X509 *cert, struct ma_error *err)
+static ma_status handshake_failure(struct ma_conn *c, int ssl_err, struct ma_error *err)
 {
-	long vr = SSL_get_verify_result(c->ssl);
-	if (vr != X509_V_OK && !c->insecure)
-		return classify_verify(c, vr, cert, err);
+	if (c->cert.verify_result != X509_V_OK && !c->insecure)
+		return verdict_to(c, err);
 
 	unsigned long code = ERR_peek_error();
 	bool eof = (ssl_err == SSL_ERROR_SYSCALL && code == 0
@@ -419,21 +455,18 @@ ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err)
 		}
 		int saved_errno = errno;
 		cert = peer_cert(c->ssl);
-		fill_cert_info(c, cert);
+		judge_cert(c, cert);
 		errno = saved_errno;
-		st = handshake_failure(c, e, cert, err);
+		st = handshake_failure(c, e, err);
 		goto cleanup;
 	}
 
 	cert = peer_cert(c->ssl);
-	fill_cert_info(c, cert);
-	if (!cert && !c->insecure) {
-		st = ma_fail(err, MA_ERR_CERT_INVALID, "the server sent no certificate");
-		goto cleanup;
-	}
-	/* OpenSSL stops a failing handshake itself; this is belt and braces. */
-	if (!c->insecure && c->cert.verify_result != X509_V_OK) {
-		st = classify_verify(c, c->cert.verify_result, cert, err);
+	judge_cert(c, cert);
+	/* OpenSSL stops a failing handshake itself; this is belt and braces
+	 * (and catches a server that sent no certificate at all). */
+	if (!c->insecure && c->verdict.status != MA_OK) {
+		st = verdict_to(c, err);
 		goto cleanup;
 	}
 	c->tls_up = true;

@@ -55,6 +55,7 @@ struct ma_conn {
 	} alerts;
 
 	struct ma_cert_info cert;
+	struct ma_error verdict;  /* the certificate's (tls.c), once a handshake ran */
 	ma_status last_error;
 	char last_detail[256];
 };

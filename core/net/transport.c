@@ -284,17 +284,11 @@ static bool source_for(const char *text, int family, struct sockaddr_storage *sr
 }
 
 /* One address: returns the connected socket in *fd_out or a status with
- * the reason in err. */
-static ma_status connect_one(struct ma_conn *c, const struct addrinfo *ai, const char *addr,
+ * the reason in err, which names the attempt as where. */
+static ma_status connect_one(struct ma_conn *c, const struct addrinfo *ai, const char *where,
 			     int *fd_out, struct ma_error *err)
 {
 	ma_status st = MA_OK;
-	char where[INET6_ADDRSTRLEN + 300];
-	if (strcmp(c->host, addr) == 0)
-		snprintf(where, sizeof where, "%s port %u", addr, c->port);
-	else
-		snprintf(where, sizeof where, "%s (%s) port %u", c->host, addr, c->port);
-
 	int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
 	if (fd < 0)
 		return ma_fail(err, errno_status(errno), "%s: %s", where, strerror(errno));
@@ -359,10 +353,14 @@ static ma_status connect_any(struct ma_conn *c, struct ma_error *err)
 	for (const struct addrinfo *ai = list; ai; ai = ai->ai_next) {
 		if (ai->ai_family != AF_INET && ai->ai_family != AF_INET6)
 			continue;
-		char addr[INET6_ADDRSTRLEN];
+		char addr[INET6_ADDRSTRLEN], where[INET6_ADDRSTRLEN + 300];
 		address_text(ai->ai_addr, addr, sizeof addr);
+		if (strcmp(c->host, addr) == 0)
+			snprintf(where, sizeof where, "%s port %u", addr, c->port);
+		else
+			snprintf(where, sizeof where, "%s (%s) port %u", c->host, addr, c->port);
 		int fd = -1;
-		st = connect_one(c, ai, addr, &fd, &attempt);
+		st = connect_one(c, ai, where, &fd, &attempt);
 		if (st == MA_OK) {
 			c->fd = fd;
 			snprintf(c->addr, sizeof c->addr, "%s", addr);
@@ -389,26 +387,28 @@ static ma_status connect_any(struct ma_conn *c, struct ma_error *err)
 
 /* ---- the connection ---- */
 
-ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *opts,
-		       struct ma_conn **out, struct ma_error *err)
+/* A connection not yet connected, with opts' timeouts and cancel fd. */
+static struct ma_conn *conn_new(const struct ma_net_opts *opts)
 {
-	*out = NULL;
-	ma_transport_init();
-	if (!ep || !opts || !ep->host[0] || ep->port == 0 || ep->port > 65535)
-		return ma_fail(err, MA_ERR_ARGUMENT, "no server name or port");
-
 	struct ma_conn *c = calloc(1, sizeof *c);
 	if (!c)
-		return ma_fail(err, MA_ERR_NOMEM, "connection");
+		return NULL;
 	c->fd = -1;
 	atomic_init(&c->killed, false);
-	c->port = ep->port;
 	c->insecure = opts->insecure;
 	c->cancel_fd = opts->cancel_fd;
 	c->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S) * 1000;
 	if (opts->deadline_s > 0)
 		c->deadline_ms = ma_now_ms() + (int64_t)opts->deadline_s * 1000;
 	reply_clock_start(c); /* the greeting is the first reply */
+	return c;
+}
+
+/* Where c goes: ep's host and port (the host as asked for: SNI, the name
+ * check and messages use it) and the source address to bind to. */
+static void conn_aim(struct ma_conn *c, const struct ma_endpoint *ep, const struct ma_net_opts *opts)
+{
+	c->port = ep->port;
 	/* "[::1]" may still carry its brackets: the resolver wants them off. */
 	const char *h = ep->host;
 	size_t hl = strlen(h);
@@ -418,28 +418,103 @@ ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *o
 		snprintf(c->host, sizeof c->host, "%s", h);
 	if (opts->source_addr)
 		snprintf(c->source_addr, sizeof c->source_addr, "%s", opts->source_addr);
+}
 
-	ma_status st = MA_OK;
-	/* TLS settings first: a bad CA file is a setting error, found before
-	 * any network traffic. */
-	if (ep->security != MA_SEC_PLAIN) {
-		if (opts->tls) {
-			c->ctx = ma_tls_ctx_ref(opts->tls);
-		} else {
-			struct ma_tls *own = NULL;
-			st = ma_tls_new(opts, &own, err);
-			if (st != MA_OK)
-				goto cleanup;
-			c->ctx = ma_tls_ctx_ref(own);
-			ma_tls_free(own);
-		}
+/* TLS settings before connecting: a bad CA file is a setting error, found
+ * before any network traffic. Plain endpoints get none. */
+static ma_status conn_tls_ctx(struct ma_conn *c, const struct ma_endpoint *ep,
+			      const struct ma_net_opts *opts, struct ma_error *err)
+{
+	if (ep->security == MA_SEC_PLAIN)
+		return MA_OK;
+	if (opts->tls) {
+		c->ctx = ma_tls_ctx_ref(opts->tls);
+		return MA_OK;
 	}
+	struct ma_tls *own = NULL;
+	ma_status st = ma_tls_new(opts, &own, err);
+	if (st != MA_OK)
+		return st;
+	c->ctx = ma_tls_ctx_ref(own);
+	ma_tls_free(own);
+	return MA_OK;
+}
+
+static bool endpoint_ok(const struct ma_endpoint *ep)
+{
+	return ep && ep->host[0] && ep->port != 0 && ep->port <= 65535;
+}
+
+ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *opts,
+		       struct ma_conn **out, struct ma_error *err)
+{
+	*out = NULL;
+	ma_transport_init();
+	if (!opts || !endpoint_ok(ep))
+		return ma_fail(err, MA_ERR_ARGUMENT, "no server name or port");
+
+	struct ma_conn *c = conn_new(opts);
+	if (!c)
+		return ma_fail(err, MA_ERR_NOMEM, "connection");
+	conn_aim(c, ep, opts);
+	ma_status st = conn_tls_ctx(c, ep, opts, err);
+	if (st != MA_OK)
+		goto cleanup;
 	st = connect_any(c, err);
 	if (st != MA_OK)
 		goto cleanup;
 	if (ep->security == MA_SEC_TLS)
 		st = ma_conn_start_tls(c, err);
 cleanup:
+	if (st != MA_OK) {
+		ma_conn_free(c);
+		return st;
+	}
+	*out = c;
+	return MA_OK;
+}
+
+ma_status ma_conn_open_addr(const struct ma_endpoint *ep, const char *addr,
+			    const struct ma_net_opts *opts, struct ma_conn **out,
+			    struct ma_error *err)
+{
+	*out = NULL;
+	ma_transport_init();
+	if (!opts || !addr || !endpoint_ok(ep))
+		return ma_fail(err, MA_ERR_ARGUMENT, "no server name or port");
+	/* Numeric only: no name lookup happens here. */
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+	};
+	struct addrinfo *ai = NULL;
+	char port[8];
+	snprintf(port, sizeof port, "%u", ep->port);
+	if (getaddrinfo(addr, port, &hints, &ai) != 0 || !ai)
+		return ma_fail(err, MA_ERR_ARGUMENT, "%s is not an address", addr);
+
+	ma_status st;
+	struct ma_conn *c = conn_new(opts);
+	if (!c) {
+		st = ma_fail(err, MA_ERR_NOMEM, "connection");
+		goto cleanup;
+	}
+	conn_aim(c, ep, opts);
+	c->insecure = true;  /* a look: the verdict is kept, not enforced */
+	st = conn_tls_ctx(c, ep, opts, err);
+	if (st != MA_OK)
+		goto cleanup;
+	char where[INET6_ADDRSTRLEN + 300];
+	snprintf(where, sizeof where, "%s port %u", addr, ep->port);
+	st = connect_one(c, ai, where, &c->fd, err);
+	if (st != MA_OK)
+		goto cleanup;
+	snprintf(c->addr, sizeof c->addr, "%s", addr);
+	if (ep->security == MA_SEC_TLS)
+		st = ma_conn_start_tls(c, err);
+cleanup:
+	freeaddrinfo(ai);
 	if (st != MA_OK) {
 		ma_conn_free(c);
 		return st;
@@ -456,7 +531,7 @@ ma_status ma_conn_from_fd(int fd, const struct ma_net_opts *opts, struct ma_conn
 	ma_transport_init();
 	if (fd < 0 || !opts)
 		return ma_fail(err, MA_ERR_ARGUMENT, "no connection");
-	struct ma_conn *c = calloc(1, sizeof *c);
+	struct ma_conn *c = conn_new(opts);
 	if (!c) {
 		close(fd);
 		return ma_fail(err, MA_ERR_NOMEM, "connection");
@@ -465,13 +540,6 @@ ma_status ma_conn_from_fd(int fd, const struct ma_net_opts *opts, struct ma_conn
 	if (fl >= 0)
 		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
 	c->fd = fd;
-	atomic_init(&c->killed, false);
-	c->insecure = opts->insecure;
-	c->cancel_fd = opts->cancel_fd;
-	c->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S) * 1000;
-	if (opts->deadline_s > 0)
-		c->deadline_ms = ma_now_ms() + (int64_t)opts->deadline_s * 1000;
-	reply_clock_start(c);
 	snprintf(c->host, sizeof c->host, "test");
 	snprintf(c->addr, sizeof c->addr, "fd");
 	*out = c;

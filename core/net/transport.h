@@ -74,6 +74,15 @@ ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *o
  * by ma_conn_free, or here when MA_ERR_NOMEM). */
 ma_status ma_conn_from_fd(int fd, const struct ma_net_opts *opts, struct ma_conn **out,
 			  struct ma_error *err);
+/* For the connection doctor, which resolves names itself to show where
+ * they point: connects to addr (a numeric address) while naming ep->host
+ * for SNI, the certificate's name check and messages. A look, not a
+ * session to trust: the TLS handshake (for MA_SEC_TLS now, for STARTTLS
+ * later) finishes whatever the certificate, as with opts->insecure, so its
+ * details can be shown; ma_conn_cert_verdict says whether it passed. */
+ma_status ma_conn_open_addr(const struct ma_endpoint *ep, const char *addr,
+			    const struct ma_net_opts *opts, struct ma_conn **out,
+			    struct ma_error *err);
 /* Upgrades a plain connection after STARTTLS/STLS was accepted. */
 ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err);
 /* A fresh low driver reading and writing c (plain or TLS as c is now).
@@ -122,6 +131,12 @@ ma_status ma_conn_last_error(const struct ma_conn *c);
  * "" if none. */
 const char *ma_conn_last_detail(const struct ma_conn *c);
 const struct ma_cert_info *ma_conn_cert(const struct ma_conn *c);
+/* The certificate's verdict from the last handshake, the same sentence
+ * that stops a checked connection: MA_OK when chain and name verified,
+ * else MA_ERR_CERT_* with the reason (an expired leaf or a certificate in
+ * its chain, the names it covers, the unknown issuer). Without a
+ * handshake, or without a certificate: MA_ERR_CERT_INVALID. */
+ma_status ma_conn_cert_verdict(const struct ma_conn *c, struct ma_error *err);
 bool ma_conn_is_tls(const struct ma_conn *c);
 /* After this every read/write fails at once; safe before freeing a stream
  * whose free would otherwise talk to the network. */

@@ -53,18 +53,18 @@ else
 fi
 
 # --- findings ------------------------------------------------------------
-codes=$(grep -oE '^[[:space:]]*X\(K_[A-Z0-9_]+, *"[a-z0-9-]+"' "$top/core/audit/findings.c" |
+codes=$(grep -oE '^[[:space:]]*X\(MA_K_[A-Z0-9_]+, *"[a-z0-9-]+"' "$top/core/audit/finding_kinds.h" |
 	grep -oE '"[a-z0-9-]+"' | tr -d '"')
 n=$(printf '%s\n' "$codes" | grep -c .)
-[ "$n" -ge 5 ] || fail "found the finding codes in core/audit/findings.c" "only $n found"
+[ "$n" -ge 5 ] || fail "found the finding codes in core/audit/finding_kinds.h" "only $n found"
 missing=""
 for c in $codes; do
 	grep -qx "## $c" "$top/docs/findings.md" || missing="$missing $c"
 done
 if [ -z "$missing" ]; then
-	pass "every finding code of core/audit/findings.c ($n) is a heading in docs/findings.md"
+	pass "every finding code of core/audit/finding_kinds.h ($n) is a heading in docs/findings.md"
 else
-	fail "every finding code of core/audit/findings.c is a heading in docs/findings.md" "missing:$missing"
+	fail "every finding code of core/audit/finding_kinds.h is a heading in docs/findings.md" "missing:$missing"
 fi
 
 # --- README --------------------------------------------------------------

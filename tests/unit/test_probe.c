@@ -5,8 +5,11 @@
 #include <cmocka.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "net/dns.h"
+#include "audit/findings.h"
+#include "base/text.h"
 #include "doctor/probe.h"
 
 /* ---- rules ---- */
@@ -290,6 +293,126 @@ static void text_fits_78_columns(void **state)
 	free(text);
 }
 
+/* ---- findings: one table for the audit and the doctor ---- */
+
+static void findings_table_is_whole(void **state)
+{
+	(void)state;
+	for (int k = 0; k < MA_KIND_COUNT; k++) {
+		const char *code = ma_kind_code((enum ma_kind)k);
+		assert_true(code[0] != '\0' && strcmp(code, "?") != 0);
+		for (int j = 0; j < k; j++)
+			if (strcmp(code, ma_kind_code((enum ma_kind)j)) == 0)
+				fail_msg("code %s twice in the table", code);
+		for (int g = MA_GRADE_MILD; g <= MA_GRADE_GRAVE; g++) {
+			enum ma_severity sev = ma_kind_severity((enum ma_kind)k, (enum ma_grade)g);
+			assert_true(sev >= MA_SEV_OK && sev <= MA_SEV_CRITICAL);
+		}
+		/* Grades go from mild to grave. */
+		assert_true(ma_kind_severity((enum ma_kind)k, MA_GRADE_MILD)
+			    <= ma_kind_severity((enum ma_kind)k, MA_GRADE_USUAL));
+	}
+	assert_string_equal(ma_kind_code(MA_K_HOST_UNKNOWN), "host-unknown");
+	assert_string_equal(ma_kind_code(MA_K_BEST_SETTINGS), "best-settings");
+	assert_string_equal(ma_kind_code(MA_KIND_COUNT), "?");
+	assert_int_equal(ma_kind_severity(MA_K_LOGIN, MA_GRADE_USUAL), MA_SEV_INFO);
+	assert_int_equal(ma_kind_severity(MA_K_LOGIN, MA_GRADE_GRAVE), MA_SEV_WARNING);
+	assert_int_equal(ma_kind_severity(MA_K_BEST_SETTINGS, MA_GRADE_MILD), MA_SEV_OK);
+	assert_int_equal(ma_kind_severity(MA_K_BEST_SETTINGS, MA_GRADE_USUAL), MA_SEV_INFO);
+	assert_int_equal(ma_kind_severity(MA_K_CERT_SOON, MA_GRADE_USUAL), MA_SEV_WARNING);
+}
+
+static const struct ma_finding *finding(const struct ma_probe_result *r, const char *code)
+{
+	for (size_t i = 0; i < r->n_findings; i++)
+		if (strcmp(r->findings[i].code, code) == 0)
+			return &r->findings[i];
+	return NULL;
+}
+
+/* The doctor's checks over cells filled by hand: severities from the table,
+ * worst first, and the kinds it shares with the audit say what the audit
+ * says. */
+static void doctor_findings_from_cells(void **state)
+{
+	(void)state;
+	struct ma_probe_result r = { 0 };
+	snprintf(r.address, sizeof r.address, "ladik@wds-test.cz");
+	snprintf(r.login, sizeof r.login, "ladik");
+	r.n_cells = 3;
+	struct ma_probe_cell *c = &r.cells[0];
+	c->proto = MA_PROTO_IMAP;
+	c->ep.security = MA_SEC_TLS;
+	c->ep.port = 993;
+	snprintf(c->ep.host, sizeof c->ep.host, "imap.example.test");
+	c->dns_ok = c->greeting_ok = c->cert_ok = true;
+	c->login_tried = c->alt_login_tried = c->alt_login_ok = true;
+	c->status = c->login_status = MA_ERR_LOGIN;
+	c->cert.not_after_t = time(NULL) + 5 * 86400;
+	snprintf(c->cert.not_after, sizeof c->cert.not_after, "2030-01-01 00:00:00 UTC");
+	c = &r.cells[1];
+	c->proto = MA_PROTO_POP3;
+	c->ep.security = MA_SEC_STARTTLS;
+	c->ep.port = 110;
+	snprintf(c->ep.host, sizeof c->ep.host, "smtp-12345.m67.wedos.net");
+	c->dns_ok = c->greeting_ok = true;
+	c->status = MA_ERR_STARTTLS_MISSING;
+	c = &r.cells[2];
+	c->proto = MA_PROTO_SMTP;
+	c->ep.security = MA_SEC_TLS;
+	c->ep.port = 465;
+	snprintf(c->ep.host, sizeof c->ep.host, "smtp.example.test");
+	c->status = MA_ERR_HOST_UNKNOWN;
+	snprintf(c->err.detail, sizeof c->err.detail, "smtp.example.test");
+
+	static const char rules_txt[] = "smtp-#.m#.wedos.net | wesX.smtp.wedos.net | obsolete\n";
+	struct ma_rules rules;
+	assert_int_equal(ma_rules_parse(rules_txt, strlen(rules_txt), &rules, NULL), MA_OK);
+	assert_int_equal(ma_probe_analyze(&r, &rules), MA_OK);
+	ma_rules_free(&rules);
+
+	for (size_t i = 1; i < r.n_findings; i++)
+		assert_true(r.findings[i - 1].severity >= r.findings[i].severity);
+	const struct ma_finding *f = finding(&r, "host-unknown");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_non_null(f = finding(&r, "host-obsolete"));
+	assert_int_equal(f->severity, MA_SEV_WARNING);
+	assert_non_null(f = finding(&r, "starttls-missing"));
+	assert_string_equal(f->title, "STARTTLS is not offered on 1 port(s)");
+	assert_non_null(f = finding(&r, "best-settings"));
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_null(finding(&r, "login-rejected"));
+
+	/* The kinds the audit reports too: its texts, the table's severity. */
+	struct ma_findings audit = { 0 };
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "x");
+	ma_findings_add(&audit, MA_K_LOGIN, MA_GRADE_USUAL, &t, &e, NULL);
+	t = (struct ma_buf){ 0 };
+	e = (struct ma_buf){ 0 };
+	ma_buf_printf(&t, "y");
+	ma_findings_add(&audit, MA_K_CERT_SOON, MA_GRADE_USUAL, &t, &e, NULL);
+	assert_int_equal(audit.n, 2);
+	assert_non_null(f = finding(&r, "login-not-full-address"));
+	assert_int_equal(f->severity, MA_SEV_WARNING);   /* refused: graver than the audit's INFO */
+	assert_int_equal(audit.v[0].severity, MA_SEV_INFO);
+	assert_string_equal(f->why, audit.v[0].why);
+	assert_string_equal(f->fix, audit.v[0].fix);
+	assert_string_equal(f->evidence, "login \"ladik\" was refused; \"ladik@wds-test.cz\" was accepted");
+	assert_non_null(f = finding(&r, "cert-expires-soon"));
+	assert_int_equal(f->severity, audit.v[1].severity);
+	assert_string_equal(f->why, audit.v[1].why);
+	assert_string_equal(f->fix, audit.v[1].fix);
+	assert_string_equal(f->evidence, "IMAP 993 (SSL/TLS): expires 2030-01-01 00:00:00 UTC");
+	ma_findings_clear(&audit);
+	assert_null(audit.v);
+
+	for (size_t i = 0; i < r.n_findings; i++)
+		ma_finding_clear(&r.findings[i]);
+	free(r.findings);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -304,6 +427,8 @@ int main(void)
 		cmocka_unit_test(dns_literal_needs_no_query),
 		cmocka_unit_test(cert_covers_names),
 		cmocka_unit_test(text_fits_78_columns),
+		cmocka_unit_test(findings_table_is_whole),
+		cmocka_unit_test(doctor_findings_from_cells),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -33,6 +33,7 @@
 
 #include "mail/imap.h"
 #include "mail/pop3.h"
+#include "mail/session.h"
 #include "mail/session_util.h"
 #include "net/trace.h"
 #include "net/transport.h"
@@ -707,6 +708,65 @@ static void tls_insecure_accepts_but_says_unverified(void **state)
 	assert_int_not_equal(ci.verify_result, X509_V_OK);
 	assert_non_null(strstr(ci.verify_text, "issuer"));
 	assert_non_null(strstr(ci.subject, "untrusted"));
+}
+
+/* The doctor's look (ma_conn_open_addr): connects to the address it was
+ * given, names the host, finishes the handshake whatever the certificate,
+ * and keeps the verdict, which is the very sentence a checked connection
+ * fails with. */
+static void look_at_address_keeps_the_verdict(void **state)
+{
+	(void)state;
+	const struct keycert *kcs[] = { &good, &untrusted, &wrongname, &expired, &selfsigned };
+	for (size_t i = 0; i < sizeof kcs / sizeof kcs[0]; i++) {
+		struct ma_error checked = { 0 }, looked = { 0 }, verdict = { 0 };
+		ma_status want = tls_attempt(kcs[i], "localhost", false, &checked, NULL);
+		struct server s;
+		server_start(&s, SRV_TLS, kcs[i]);
+		struct ma_net_opts o = opts_default();
+		struct ma_endpoint ep = endpoint("localhost", s.port, MA_SEC_TLS);
+		struct ma_conn *c = NULL;
+		assert_int_equal(ma_conn_open_addr(&ep, "127.0.0.1", &o, &c, &looked), MA_OK);
+		assert_true(ma_conn_is_tls(c));
+		assert_true(ma_conn_cert(c)->present);
+		assert_int_equal(ma_conn_cert_verdict(c, &verdict), want);
+		assert_int_equal(verdict.status, want);
+		assert_string_equal(verdict.detail, want == MA_OK ? "" : checked.detail);
+		note(&verdict);
+		ma_conn_free(c);
+		server_stop(&s);
+	}
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_cert_verdict(NULL, &err), MA_ERR_CERT_INVALID);
+	assert_string_equal(err.detail, "the server sent no certificate");
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("localhost", 993, MA_SEC_TLS);
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_open_addr(&ep, "localhost", &o, &c, &err), MA_ERR_ARGUMENT);
+	assert_null(c);
+	assert_string_equal(err.detail, "localhost is not an address");
+}
+
+static void look_at_closed_port_names_the_address(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	socklen_t alen = sizeof a;
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof a), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &alen), 0);
+	close(fd);  /* nothing listens there now */
+
+	struct ma_net_opts o = opts_default();
+	struct ma_endpoint ep = endpoint("mail.example.test", ntohs(a.sin_port), MA_SEC_STARTTLS);
+	struct ma_conn *c = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_conn_open_addr(&ep, "127.0.0.1", &o, &c, &err), MA_ERR_REFUSED);
+	assert_null(c);
+	note(&err);
+	char want[64];
+	snprintf(want, sizeof want, "127.0.0.1 port %u: ", ep.port);
+	assert_int_equal(strncmp(err.detail, want, strlen(want)), 0);
 }
 
 static void tls_to_closing_server(void **state)
@@ -1672,6 +1732,89 @@ static void pop3_login_delay_from_capa(void **state)
 	}
 }
 
+/* ---- the session base: STARTTLS once for the three protocols ---- */
+
+/* Everything the client sent, once it has let go of its end. */
+static void client_said(int server, char *buf, size_t len)
+{
+	size_t used = 0;
+	ssize_t n;
+	while (used + 1 < len && (n = recv(server, buf + used, len - 1 - used, MSG_DONTWAIT)) > 0)
+		used += (size_t)n;
+	buf[used] = '\0';
+}
+
+/* Greeting and capabilities as each protocol asks for them, then a STARTTLS
+ * reply: with bytes behind it (an injection), refused, or never offered.
+ * The step is the same for all three (session.c), and after it fails the
+ * client says nothing more: no LOGOUT, no QUIT. */
+static void starttls_step_for_every_protocol(void **state)
+{
+	(void)state;
+	static const struct {
+		enum ma_proto proto;
+		const char *open, *open_no_tls, *yes, *no;
+		const char *last;       /* the last thing the client may say */
+		ma_status refused;
+	} p[] = {
+		{ MA_PROTO_IMAP, "* OK hi\r\n* CAPABILITY IMAP4rev1 STARTTLS\r\n1 OK done\r\n",
+		  "* OK hi\r\n* CAPABILITY IMAP4rev1\r\n1 OK done\r\n",
+		  "2 OK begin TLS\r\n", "2 NO not now\r\n", "2 STARTTLS\r\n", MA_ERR_STARTTLS_MISSING },
+		{ MA_PROTO_POP3, "+OK hi\r\n+OK\r\nUSER\r\nSTLS\r\n.\r\n", "+OK hi\r\n+OK\r\nUSER\r\n.\r\n",
+		  "+OK begin TLS\r\n", "-ERR not now\r\n", "STLS\r\n", MA_ERR_STARTTLS_MISSING },
+		{ MA_PROTO_SMTP, "220 hi\r\n250-hi\r\n250 STARTTLS\r\n", "220 hi\r\n250-hi\r\n250 SIZE\r\n",
+		  "220 go ahead\r\n", "454 not now\r\n", "STARTTLS\r\n", MA_ERR_STARTTLS_MISSING },
+	};
+	for (size_t i = 0; i < sizeof p / sizeof p[0]; i++) {
+		const struct ma_session_driver *d = ma_session_driver(p[i].proto);
+		assert_non_null(d);
+		assert_int_equal(d->proto, p[i].proto);
+		for (int k = 0; k < 3; k++) {
+			char script[512], want[256], said[1024];
+			if (k == 0)
+				snprintf(script, sizeof script, "%s%s* injected\r\n", p[i].open, p[i].yes);
+			else if (k == 1)
+				snprintf(script, sizeof script, "%s%s", p[i].open, p[i].no);
+			else
+				snprintf(script, sizeof script, "%s", p[i].open_no_tls);
+			int server;
+			struct ma_conn *c = scripted_conn(script, &server);
+			struct ma_session *s = NULL;
+			struct ma_error err = { 0 };
+			ma_status st = ma_session_open_conn(p[i].proto, c, "test:1", MA_SEC_STARTTLS, false, NULL,
+							    &s, &err);
+			assert_null(s);
+			note(&err);
+			if (k == 0) {
+				assert_int_equal(st, MA_ERR_STARTTLS_INJECTION);
+				snprintf(want, sizeof want, "%s server test:1 sent 12 bytes after its %s reply", d->name,
+					 d->starttls);
+				assert_string_equal(err.detail, want);
+			} else if (k == 1) {
+				assert_int_equal(st, p[i].refused);
+			} else {
+				assert_int_equal(st, MA_ERR_STARTTLS_MISSING);
+				snprintf(want, sizeof want,
+					 "%s server test:1 on this port does not list %s (it may have been removed on the way)",
+					 d->name, d->starttls);
+				assert_string_equal(err.detail, want);
+			}
+			client_said(server, said, sizeof said);
+			size_t sl = strlen(said), ll = strlen(p[i].last);
+			if (k < 2) {
+				assert_true(sl >= ll);
+				assert_string_equal(said + sl - ll, p[i].last);
+			} else {
+				assert_null(strstr(said, "STARTTLS"));
+				assert_null(strstr(said, "STLS"));
+				assert_null(strstr(said, "LOGOUT"));
+				assert_null(strstr(said, "QUIT"));
+			}
+			close(server);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1689,6 +1832,8 @@ int main(void)
 		cmocka_unit_test(tls_expired),
 		cmocka_unit_test(tls_self_signed),
 		cmocka_unit_test(tls_insecure_accepts_but_says_unverified),
+		cmocka_unit_test(look_at_address_keeps_the_verdict),
+		cmocka_unit_test(look_at_closed_port_names_the_address),
 		cmocka_unit_test(tls_to_closing_server),
 		cmocka_unit_test(tls_to_plain_port),
 		cmocka_unit_test(bad_ca_file_is_a_setting_error),
@@ -1711,6 +1856,7 @@ int main(void)
 		cmocka_unit_test(login_cut_off_is_never_traced),
 		cmocka_unit_test(imap_special_use_and_alerts),
 		cmocka_unit_test(pop3_login_delay_from_capa),
+		cmocka_unit_test(starttls_step_for_every_protocol),
 	};
 	return cmocka_run_group_tests(tests, setup_certs, teardown_certs);
 }

@@ -1,0 +1,196 @@
+/* The doctor's names (see probe.h): the provider rules of
+ * data/providers.rules and their globs, and which names a certificate's
+ * SANs cover. Input from files and servers: any bytes are acceptable
+ * (fuzz_doctor drives these). */
+#include "doctor/probe.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "base/text.h"   /* ma_sanitize */
+
+/* ---- provider rules ---- */
+
+/* Dynamic programming, not backtracking: a hostile pattern such as
+ * "*a*a*a*a*b" stays O(pattern x text). '#' eats one or more digits. */
+bool ma_glob_match(const char *pattern, const char *text)
+{
+	size_t m = strlen(pattern), n = strlen(text);
+	if (m > 255 || n > 255)
+		return false;
+	bool prev[256], cur[256];
+	prev[0] = true;
+	for (size_t j = 1; j <= n; j++)
+		prev[j] = false;
+	for (size_t i = 1; i <= m; i++) {
+		char pc = pattern[i - 1];
+		cur[0] = prev[0] && pc == '*';
+		for (size_t j = 1; j <= n; j++) {
+			unsigned char tc = (unsigned char)text[j - 1];
+			if (pc == '*')
+				cur[j] = prev[j] || cur[j - 1];
+			else if (pc == '#')
+				cur[j] = isdigit(tc) && (prev[j - 1] || cur[j - 1]);
+			else if (pc == '?')
+				cur[j] = prev[j - 1];
+			else
+				cur[j] = prev[j - 1] && tolower((unsigned char)pc) == tolower(tc);
+		}
+		memcpy(prev, cur, (n + 1) * sizeof prev[0]);
+	}
+	return prev[n];
+}
+
+static void trim_copy(char *dst, size_t dstlen, const char *s, size_t l)
+{
+	while (l > 0 && isspace((unsigned char)*s)) {
+		s++;
+		l--;
+	}
+	while (l > 0 && isspace((unsigned char)s[l - 1]))
+		l--;
+	ma_sanitize(dst, dstlen, s, l);
+}
+
+ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, struct ma_error *err)
+{
+	memset(out, 0, sizeof *out);
+	size_t cap = 0, lineno = 0;
+	const char *p = buf, *end = buf + len;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *le = nl ? nl : end;
+		lineno++;
+		const char *s = p;
+		p = nl ? nl + 1 : end;
+		while (s < le && isspace((unsigned char)*s))
+			s++;
+		if (s == le || *s == '#')
+			continue;
+		const char *bar1 = memchr(s, '|', (size_t)(le - s));
+		const char *bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(le - bar1 - 1)) : NULL;
+		size_t pl = bar1 ? (size_t)(bar1 - s) : 0;
+		if (!bar2 || pl >= sizeof out->v[0].pattern || memchr(s, '\0', (size_t)(le - s))) {
+			ma_rules_free(out);
+			return ma_fail(err, MA_ERR_ARGUMENT,
+				       "providers.rules line %zu: expected PATTERN | HINT | NOTE", lineno);
+		}
+		if (out->n == cap) {
+			size_t nc = cap ? cap * 2 : 8;
+			struct ma_rule *nv = realloc(out->v, nc * sizeof *nv);
+			if (!nv) {
+				ma_rules_free(out);
+				return ma_fail(err, MA_ERR_NOMEM, NULL);
+			}
+			out->v = nv;
+			cap = nc;
+		}
+		struct ma_rule *r = &out->v[out->n];
+		trim_copy(r->pattern, sizeof r->pattern, s, pl);
+		trim_copy(r->hint, sizeof r->hint, bar1 + 1, (size_t)(bar2 - bar1 - 1));
+		trim_copy(r->note, sizeof r->note, bar2 + 1, (size_t)(le - bar2 - 1));
+		if (!r->pattern[0] || strchr(r->pattern, ' ')) {
+			ma_rules_free(out);
+			return ma_fail(err, MA_ERR_ARGUMENT, "providers.rules line %zu: bad pattern", lineno);
+		}
+		out->n++;
+	}
+	return MA_OK;
+}
+
+void ma_rules_free(struct ma_rules *r)
+{
+	if (!r)
+		return;
+	free(r->v);
+	r->v = NULL;
+	r->n = 0;
+}
+
+const struct ma_rule *ma_rules_match(const struct ma_rules *r, const char *host)
+{
+	for (size_t i = 0; r && i < r->n; i++)
+		if (ma_glob_match(r->v[i].pattern, host))
+			return &r->v[i];
+	return NULL;
+}
+
+static ma_status load_file(const char *path, struct ma_rules *out, bool *found, struct ma_error *err)
+{
+	*found = false;
+	FILE *f = fopen(path, "rb");
+	if (!f)
+		return MA_OK;
+	*found = true;
+	char *buf = malloc(65537);
+	if (!buf) {
+		fclose(f);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	size_t n = fread(buf, 1, 65537, f);
+	bool bad = ferror(f);
+	fclose(f);
+	ma_status st;
+	if (bad)
+		st = ma_fail(err, MA_ERR_IO, "%s: read error", path);
+	else if (n > 65536)
+		st = ma_fail(err, MA_ERR_TOO_LARGE, "%s is larger than 64 KiB", path);
+	else
+		st = ma_rules_parse(buf, n, out, err);
+	free(buf);
+	return st;
+}
+
+ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err)
+{
+	memset(out, 0, sizeof *out);
+	const char *env = getenv("MA_RULES");
+	bool found;
+	if (env && *env) {
+		ma_status st = load_file(env, out, &found, err);
+		if (st == MA_OK && !found)
+			return ma_fail(err, MA_ERR_IO, "MA_RULES=%s: no such file", env);
+		return st;
+	}
+#ifdef MA_DATADIR
+	ma_status st = load_file(MA_DATADIR "/providers.rules", out, &found, err);
+	if (st != MA_OK || found)
+		return st;
+#endif
+	return load_file("data/providers.rules", out, &found, err);
+}
+
+/* ---- certificate names ---- */
+
+bool ma_cert_covers(const char *sans, const char *host)
+{
+	const char *p = sans;
+	while (p && *p) {
+		while (*p == ' ' || *p == ',')
+			p++;
+		const char *e = strchr(p, ',');
+		size_t l = e ? (size_t)(e - p) : strlen(p);
+		char ent[256];
+		snprintf(ent, sizeof ent, "%.*s", (int)l, p);
+		p = e;
+		const char *name = NULL;
+		if (strncmp(ent, "DNS:", 4) == 0)
+			name = ent + 4;
+		else if (strncmp(ent, "IP:", 3) == 0)
+			name = ent + 3;
+		if (!name)
+			continue;
+		if (strcasecmp(name, host) == 0)
+			return true;
+		/* RFC 6125: "*." covers exactly one leftmost label */
+		if (name[0] == '*' && name[1] == '.') {
+			const char *dot = strchr(host, '.');
+			if (dot && dot != host && strcasecmp(dot + 1, name + 2) == 0)
+				return true;
+		}
+	}
+	return false;
+}
