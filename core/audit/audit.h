@@ -17,8 +17,8 @@
 #include "base/model.h"
 #include "base/status.h"
 #include "store/account.h"
+#include "net/net.h"
 #include "net/trace.h"
-#include "net/transport.h"
 
 enum ma_step {
 	MA_STEP_CONNECT, MA_STEP_LOGIN, MA_STEP_FOLDERS, MA_STEP_MESSAGES,
