@@ -1604,14 +1604,3 @@ void ma_audit_result_free(struct ma_audit_result *r)
 	free(r->alerts);
 	free(r);
 }
-
-void ma_loss_entries_free(struct ma_loss_entry *v, size_t n)
-{
-	for (size_t i = 0; v && i < n; i++) {
-		free(v[i].folder);
-		free(v[i].date);
-		free(v[i].from);
-		free(v[i].subject);
-	}
-	free(v);
-}

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "audit/findings.h"
+#include "audit/loss_entry.h"
 #include "base/model.h"
 #include "base/status.h"
 #include "store/account.h"
@@ -74,27 +75,6 @@ struct ma_lost_msg {
 	bool folder_gone;         /* its folder was deleted */
 	enum ma_role role;        /* of its folder */
 };
-
-/* A loss on record (the loss ledger, see history.h), not yet acknowledged. */
-struct ma_loss_entry {
-	int64_t id;
-	enum ma_loss_kind kind;
-	int64_t found_audit;
-	time_t found;             /* start of the audit that found it */
-	bool this_audit;          /* found by this audit */
-	char *folder;
-	enum ma_role role;
-	uint32_t count;           /* 1 for a message */
-	uint32_t size;            /* MA_LOSS_MESSAGE: as last seen */
-	int64_t internaldate;
-	char *date, *from, *subject; /* NULL if unknown; screen-safe UTF-8 not guaranteed */
-	time_t last_seen;
-	bool folder_gone;
-	time_t since;             /* MA_LOSS_UNSEEN: arrived after this */
-	uint32_t uidnext_then, uidnext_now;
-	time_t acked;             /* 0: not acknowledged */
-};
-void ma_loss_entries_free(struct ma_loss_entry *v, size_t n);
 
 struct ma_audit_result {
 	time_t started, finished;
