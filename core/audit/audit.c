@@ -1355,22 +1355,23 @@ fail:
 }
 
 /* Change of each folder's message count since the audit before, for the
- * Folders tables; left NULL (no column) when no folder was seen before. */
+ * Folders tables; not known (no column) when no folder was seen before. */
 static void fill_deltas(struct ma_audit_result *r, const struct imap_look *il)
 {
 	bool any = false;
 	for (size_t i = 0; i < il->n; i++)
 		any |= il->folders[i].had_prev;
-	if (!any || !(r->folder_delta = calloc(il->n ? il->n : 1, sizeof *r->folder_delta)))
+	if (!any)
 		return;
+	r->delta_known = true;
 	for (size_t i = 0; i < il->n; i++) {
 		const struct look_folder *lf = &il->folders[i];
 		if (!lf->examined)
-			r->folder_delta[i] = 0;
+			r->folders[i].delta = 0;
 		else if (!lf->had_prev)
-			r->folder_delta[i] = INT64_MIN; /* shown as "new" */
+			r->folders[i].delta = INT64_MIN; /* shown as "new" */
 		else
-			r->folder_delta[i] = (int64_t)lf->f.messages - (int64_t)lf->prev_messages;
+			r->folders[i].delta = (int64_t)lf->f.messages - (int64_t)lf->prev_messages;
 	}
 }
 
@@ -1380,19 +1381,17 @@ static void fill_result(struct ma_audit_result *r, struct imap_look *il, struct 
 	r->imap_err = il->err;
 	if (il->ok) {
 		r->folders = calloc(il->n ? il->n : 1, sizeof *r->folders);
-		r->deleted_counts = calloc(il->n ? il->n : 1, sizeof *r->deleted_counts);
-		r->folder_sizes = calloc(il->n ? il->n : 1, sizeof *r->folder_sizes);
-		if (r->folders && r->deleted_counts && r->folder_sizes) {
+		if (r->folders) {
 			for (size_t i = 0; i < il->n; i++) {
-				struct ma_folder *f = &r->folders[i];
+				struct ma_folder *f = &r->folders[i].folder;
 				const struct ma_folder *src = &il->folders[i].f;
 				*f = *src;
 				f->name = strdup(src->name);
 				f->raw_name = strdup(src->raw_name);
 				f->msgs = NULL;
 				f->nmsgs = f->capmsgs = 0;
-				r->deleted_counts[i] = il->folders[i].deleted;
-				r->folder_sizes[i] = il->folders[i].size;
+				r->folders[i].deleted = il->folders[i].deleted;
+				r->folders[i].size = il->folders[i].size;
 			}
 			r->nfolders = il->n;
 			fill_deltas(r, il);
@@ -1576,11 +1575,8 @@ void ma_audit_result_free(struct ma_audit_result *r)
 		return;
 	free(r->imap_caps);
 	for (size_t i = 0; i < r->nfolders; i++)
-		ma_folder_clear(&r->folders[i]);
+		ma_folder_clear(&r->folders[i].folder);
 	free(r->folders);
-	free(r->deleted_counts);
-	free(r->folder_sizes);
-	free(r->folder_delta);
 	ma_pop3_view_clear(&r->pop3);
 	for (size_t i = 0; i < r->nlost; i++) {
 		struct ma_lost_msg *m = &r->lost[i];

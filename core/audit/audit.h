@@ -53,6 +53,17 @@ struct ma_audit_opts {
 	bool pop3_despite_login_delay;
 };
 
+/* One folder as the IMAP look saw it. */
+struct ma_folder_result {
+	struct ma_folder folder;  /* its msgs are not kept (counts only) */
+	unsigned deleted;         /* messages flagged \Deleted */
+	uint64_t size;            /* total bytes */
+	/* Messages now minus at the previous audit, if the result's
+	 * delta_known: INT64_MIN for a folder not seen before, 0 for one not
+	 * examined. */
+	int64_t delta;
+};
+
 /* A past audit, for the history view and report. */
 struct ma_audit_summary {
 	int64_t id;
@@ -87,10 +98,8 @@ struct ma_audit_result {
 	struct ma_cert_info imap_cert, pop3_cert;
 	bool imap_tls, pop3_tls;
 	char *imap_caps;          /* space separated */
-	struct ma_folder *folders;/* INBOX first; msgs are not kept (counts only) */
+	struct ma_folder_result *folders; /* INBOX first */
 	size_t nfolders;
-	unsigned *deleted_counts; /* per folder: flagged \Deleted */
-	uint64_t *folder_sizes;   /* per folder: total bytes */
 	struct ma_pop3_view pop3;
 	bool pop3_in_use;         /* locked by another POP3 session */
 	/* Comparison with history. */
@@ -114,9 +123,9 @@ struct ma_audit_result {
 	/* POP3 was left alone: the server announces LOGIN-DELAY (pop3_err says
 	 * how long), or it answered [LOGIN-DELAY] / [IN-USE] at login. */
 	bool pop3_skipped;
-	/* Per folder: messages now minus at the previous audit; NULL = unknown,
-	 * INT64_MIN = folder not seen before. */
-	int64_t *folder_delta;
+	/* folders[].delta is known: some folder was seen by an earlier audit
+	 * (false: the Folders tables have no Change column). */
+	bool delta_known;
 	/* Analysis. */
 	struct ma_finding *findings; /* most severe first */
 	size_t nfindings;
