@@ -150,78 +150,33 @@ static ma_status fresh_stat(struct pop3_look *pl, uint32_t *count, uint64_t *siz
 
 /* POP3 and IMAP looked at INBOX at slightly different moments; a message
  * arriving in between is not a mismatch. Count both once more, POP3 over a
- * new login, and take the new counts if they now agree. */
-static void recount(struct imap_look *il, struct pop3_look *pl)
+ * new login, and take the new counts if they now agree. false: out of
+ * memory. */
+static bool recount(struct imap_look *il, struct pop3_look *pl)
 {
 	struct look_folder *inbox = il->n && strcmp(il->folders[0].f.name, "INBOX") == 0 ? &il->folders[0] : NULL;
 	if (!inbox || !il->s || !pl->s || pl->view.stat_count == inbox->f.messages)
-		return;
+		return true;
 	/* Logged in despite LOGIN-DELAY (the user's choice, once): a second
 	 * login would only be refused, or lock the user's program out anew. */
 	if (pl->login_delay)
-		return;
+		return true;
 	struct ma_error e;
 	uint32_t count;
 	uint64_t size;
 	struct ma_folder probe = { 0 };
 	probe.raw_name = inbox->f.raw_name;
 	probe.name = inbox->f.name;
-	if (fresh_stat(pl, &count, &size, &e) == MA_OK &&
-	    ma_imap_status(il->s, &probe, &e) == MA_OK && count == probe.messages) {
+	ma_status st = fresh_stat(pl, &count, &size, &e);
+	if (st == MA_OK)
+		st = ma_imap_status(il->s, &probe, &e);
+	if (st == MA_OK && count == probe.messages) {
 		pl->view.stat_count = count;
 		pl->view.stat_size = size;
 		inbox->f.messages = probe.messages;
 	}
+	return st != MA_ERR_NOMEM;
 }
-
-static char *dup_or_null(const char *s)
-{
-	return s ? strdup(s) : NULL;
-}
-
-static int collect_gone(const struct ma_gone_msg *g, void *ctx)
-{
-	struct ma_audit_result *r = ctx;
-	struct ma_lost_msg *n = realloc(r->lost, (r->nlost + 1) * sizeof *n);
-	if (!n)
-		return 1;
-	r->lost = n;
-	struct ma_lost_msg *m = &r->lost[r->nlost++];
-	memset(m, 0, sizeof *m);
-	m->folder = dup_or_null(g->folder);
-	m->uid = g->uid;
-	m->size = g->size;
-	m->internaldate = g->internaldate;
-	m->date = dup_or_null(g->date);
-	m->from = dup_or_null(g->from);
-	m->subject = dup_or_null(g->subject);
-	m->last_seen = g->last_seen;
-	m->gone_to = dup_or_null(g->gone_to);
-	m->renumbered = g->renumbered;
-	m->folder_gone = g->folder_gone;
-	m->role = g->role;
-	return 0;
-}
-
-static int collect_audit(const struct ma_audit_row *a, void *ctx)
-{
-	struct ma_audit_result *r = ctx;
-	struct ma_audit_summary *n = realloc(r->history, (r->nhistory + 1) * sizeof *n);
-	if (!n)
-		return 1;
-	r->history = n;
-	struct ma_audit_summary *s = &r->history[r->nhistory++];
-	memset(s, 0, sizeof *s);
-	s->id = a->id;
-	s->started = a->started;
-	snprintf(s->outcome, sizeof s->outcome, "%s", a->outcome ? a->outcome : "");
-	s->inbox_messages = a->inbox_messages > 0 ? (uint32_t)a->inbox_messages : 0;
-	s->total_messages = a->total_messages > 0 ? (uint64_t)a->total_messages : 0;
-	s->pop3_count = a->pop3_count;
-	return 0;
-}
-
-/* ---- Recording -------------------------------------------------------------- */
 
 /* One audit while it runs: what the steps of ma_audit_run share. */
 struct run {
@@ -236,7 +191,75 @@ struct run {
 	struct pop3_look pl;
 	struct writer w;          /* started (writing) with history and IMAP */
 	bool writing;
+	/* Out of memory on the audit's own thread (audit.h's policy; the
+	 * look, the POP3 look and the history say so themselves). */
+	bool oom;
 };
+
+/* ---- What the history says, for the result ---------------------------------- */
+
+/* A copy of s, NULL for NULL; *oom once a copy could not be made. */
+static char *dup_or_null(const char *s, bool *oom)
+{
+	if (!s)
+		return NULL;
+	char *d = strdup(s);
+	*oom |= !d;
+	return d;
+}
+
+/* ctx: the run, whose oom stops the listing (which then ends as if
+ * complete: record() checks oom). */
+static int collect_gone(const struct ma_gone_msg *g, void *ctx)
+{
+	struct run *x = ctx;
+	struct ma_audit_result *r = x->r;
+	struct ma_lost_msg *n = realloc(r->lost, (r->nlost + 1) * sizeof *n);
+	if (!n) {
+		x->oom = true;
+		return 1;
+	}
+	r->lost = n;
+	struct ma_lost_msg *m = &r->lost[r->nlost++];
+	memset(m, 0, sizeof *m);
+	m->folder = dup_or_null(g->folder, &x->oom);
+	m->uid = g->uid;
+	m->size = g->size;
+	m->internaldate = g->internaldate;
+	m->date = dup_or_null(g->date, &x->oom);
+	m->from = dup_or_null(g->from, &x->oom);
+	m->subject = dup_or_null(g->subject, &x->oom);
+	m->last_seen = g->last_seen;
+	m->gone_to = dup_or_null(g->gone_to, &x->oom);
+	m->renumbered = g->renumbered;
+	m->folder_gone = g->folder_gone;
+	m->role = g->role;
+	return x->oom;
+}
+
+/* ctx: the run, as for collect_gone. */
+static int collect_audit(const struct ma_audit_row *a, void *ctx)
+{
+	struct run *x = ctx;
+	struct ma_audit_result *r = x->r;
+	struct ma_audit_summary *n = realloc(r->history, (r->nhistory + 1) * sizeof *n);
+	if (!n) {
+		x->oom = true;
+		return 1;
+	}
+	r->history = n;
+	struct ma_audit_summary *s = &r->history[r->nhistory++];
+	memset(s, 0, sizeof *s);
+	s->id = a->id;
+	s->started = a->started;
+	snprintf(s->outcome, sizeof s->outcome, "%s", a->outcome ? a->outcome : "");
+	s->inbox_messages = a->inbox_messages > 0 ? (uint32_t)a->inbox_messages : 0;
+	s->total_messages = a->total_messages > 0 ? (uint64_t)a->total_messages : 0;
+	s->pop3_count = a->pop3_count;
+	return 0;
+}
+
+/* ---- Recording -------------------------------------------------------------- */
 
 /* The folders the IMAP look found unchanged, each recorded as the same as
  * the audit whose rows hold its messages: nothing of its rows is
@@ -324,7 +347,9 @@ static ma_status record(struct run *x, struct ma_error *err)
 		goto fail;
 	st = ma_history_detect_gone(h, audit, x->il.ok && x->il.list_ok && x->il.all_examined, err);
 	if (st == MA_OK)
-		st = ma_history_gone(h, audit, collect_gone, r, err);
+		st = ma_history_gone(h, audit, collect_gone, x, err);
+	if (st == MA_OK && x->oom)
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 	/* What stays on record until acknowledged: this audit's losses, just
 	 * written by detect_gone, and every earlier one still unacknowledged,
 	 * so the analysis keeps the verdict where it belongs. */
@@ -339,7 +364,10 @@ static ma_status record(struct run *x, struct ma_error *err)
 	st = ma_history_commit(h, audit, r->finished, ma_severity_name(r->verdict), err);
 	if (st != MA_OK)
 		return st;
-	return ma_history_audits(h, x->account, 10, collect_audit, r, err);
+	st = ma_history_audits(h, x->account, 10, collect_audit, x, err);
+	if (st == MA_OK && x->oom)
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+	return st;
 fail:
 	ma_history_rollback(h);
 	return st;
@@ -404,8 +432,10 @@ static void fill_deltas(struct ma_audit_result *r, const struct imap_look *il)
 	}
 }
 
-static void fill_result(struct ma_audit_result *r, struct imap_look *il, struct pop3_look *pl)
+/* Moves what the looks saw into r. false: out of memory. */
+static bool fill_result(struct ma_audit_result *r, struct imap_look *il, struct pop3_look *pl)
 {
+	bool oom = false;
 	r->imap_ok = il->ok;
 	r->imap_err = il->err;
 	r->imap_cert = il->cert;
@@ -414,21 +444,21 @@ static void fill_result(struct ma_audit_result *r, struct imap_look *il, struct 
 	il->caps = NULL;
 	if (il->ok) {
 		r->folders = calloc(il->n ? il->n : 1, sizeof *r->folders);
-		if (r->folders) {
-			for (size_t i = 0; i < il->n; i++) {
-				struct ma_folder *f = &r->folders[i].folder;
-				const struct ma_folder *src = &il->folders[i].f;
-				*f = *src;
-				f->name = strdup(src->name);
-				f->raw_name = strdup(src->raw_name);
-				f->msgs = NULL;
-				f->nmsgs = f->capmsgs = 0;
-				r->folders[i].deleted = il->folders[i].deleted;
-				r->folders[i].size = il->folders[i].size;
-			}
-			r->nfolders = il->n;
-			fill_deltas(r, il);
+		if (!r->folders)
+			return false;
+		for (size_t i = 0; i < il->n; i++) {
+			struct ma_folder *f = &r->folders[i].folder;
+			const struct ma_folder *src = &il->folders[i].f;
+			*f = *src;
+			f->name = dup_or_null(src->name, &oom);
+			f->raw_name = dup_or_null(src->raw_name, &oom);
+			f->msgs = NULL;
+			f->nmsgs = f->capmsgs = 0;
+			r->folders[i].deleted = il->folders[i].deleted;
+			r->folders[i].size = il->folders[i].size;
 		}
+		r->nfolders = il->n;
+		fill_deltas(r, il);
 	}
 	r->pop3_ok = pl->ok;
 	r->pop3_err = pl->err;
@@ -440,6 +470,7 @@ static void fill_result(struct ma_audit_result *r, struct imap_look *il, struct 
 		r->pop3 = pl->view;
 		memset(&pl->view, 0, sizeof pl->view);
 	}
+	return !oom;
 }
 
 /* ---- The run ------------------------------------------------------------------- */
@@ -524,21 +555,31 @@ static void look(struct run *x)
 static void end_looks(struct run *x)
 {
 	struct ma_audit_result *r = x->r;
-	if (x->il.ok && x->pl.ok)
-		recount(&x->il, &x->pl);
+	if (x->il.ok && x->pl.ok && !recount(&x->il, &x->pl))
+		x->oom = true;
 	/* The first session's alerts (greeting, login, LIST, its folders),
 	 * then the second's: each text once. Also when the look failed: an
 	 * alert often says why ("account locked"). */
 	size_t nalerts = 0;
 	const char *const *alerts = ma_imap_alerts(x->il.s, &nalerts);
-	look_add_alerts(&r->alerts, &r->nalerts, alerts, nalerts);
-	look_add_alerts(&r->alerts, &r->nalerts, (const char *const *)x->il.alerts2, x->il.nalerts2);
+	if (!look_add_alerts(&r->alerts, &r->nalerts, alerts, nalerts) ||
+	    !look_add_alerts(&r->alerts, &r->nalerts, (const char *const *)x->il.alerts2, x->il.nalerts2))
+		x->oom = true;
 	ma_imap_close(x->il.s);
 	x->il.s = NULL;
 	ma_pop3_close(x->pl.s);
 	x->pl.s = NULL;
-	fill_result(r, &x->il, &x->pl);
+	if (!fill_result(r, &x->il, &x->pl))
+		x->oom = true;
 	r->finished = x->opts->now ? x->opts->now : time(NULL);
+}
+
+/* Whether the audit ran out of memory anywhere (audit.h's policy): each
+ * part says so in its own way. Once every thread is joined. */
+static bool out_of_memory(const struct run *x)
+{
+	return x->oom || x->il.oom || x->il.err.status == MA_ERR_NOMEM ||
+	       x->pl.err.status == MA_ERR_NOMEM || x->r->history_err.status == MA_ERR_NOMEM;
 }
 
 ma_status ma_audit_run(const struct ma_account *acct, const char *password,
@@ -563,9 +604,14 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	look(&x);
 	end_looks(&x);
 	audit_progress(opts, MA_STEP_HISTORY, NULL, 0, 0);
-	bool analyzed = record_audit(&x);
+	/* Out of memory: no result, so nothing recorded either. */
+	bool analyzed = !out_of_memory(&x) && record_audit(&x);
 	audit_progress(opts, MA_STEP_ANALYSIS, NULL, 0, 0);
-	ma_status st = analyzed ? MA_OK : ma_analyze(r, err);
+	ma_status st = MA_OK;
+	if (out_of_memory(&x))
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+	else if (!analyzed)
+		st = ma_analyze(r, err);
 	ma_history_close(x.h); /* rolls back what was begun and not recorded */
 	writer_clear(&x.w);
 	look_clear(&x.il);

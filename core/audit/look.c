@@ -45,6 +45,14 @@ void verdict_destroy(struct inbox_verdict *v)
 	pthread_mutex_destroy(&v->lock);
 }
 
+/* Out of memory (audit.h's policy): the audit will have no result. */
+static void look_oom(struct imap_look *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->oom = true;
+	pthread_mutex_unlock(&l->lock);
+}
+
 /* ---- What the history knows of a folder ---------------------------------- */
 
 /* Messages the history knows in a folder, by ascending UID. */
@@ -82,6 +90,9 @@ static void known_clear(struct known *k)
 	memset(k, 0, sizeof *k);
 }
 
+/* false, k empty, when the history cannot say: the folder is then read in
+ * full, which costs time but changes no answer (so out of memory here is
+ * not the audit's end, see audit.h). */
 static bool load_known(struct ma_history *h, int64_t account, const struct ma_folder *f,
 		       struct known *k)
 {
@@ -110,6 +121,7 @@ static size_t known_find(const struct known *k, uint32_t uid)
 /* ---- Fetching ------------------------------------------------------------- */
 
 struct fetch_ctx {
+	struct imap_look *l;
 	struct look_folder *lf;
 	const struct ma_audit_opts *opts;
 	const struct known *k;    /* flags-only fetch: sizes come from here */
@@ -126,6 +138,7 @@ struct fetch_ctx {
 static struct fetch_ctx fetch_begin(const struct session *ss, struct look_folder *lf, size_t total)
 {
 	return (struct fetch_ctx){
+		.l = ss->l,
 		.lf = lf,
 		.opts = ss->l->opts,
 		.feed = { .w = ss->l->w, .src = ss->src, .lf = lf },
@@ -146,8 +159,12 @@ static int on_message(struct ma_message *m, void *ctx)
 	if (!(m->flags & MA_FLAG_SEEN))
 		c->unseen++;
 	c->size += m->size;
-	if (c->feed.w && !writer_keep(&c->feed, m))
+	if (c->feed.w && !writer_keep(&c->feed, m)) {
+		/* The fetch ends as cancelled; the audit, for want of
+		 * memory, without a result. */
+		look_oom(c->l);
 		return 1;
+	}
 	size_t done = atomic_fetch_add(&c->lf->read, 1) + 1;
 	if (done % 500 == 0)
 		audit_progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total);
@@ -155,14 +172,14 @@ static int on_message(struct ma_message *m, void *ctx)
 }
 
 /* Ends a fetch: hands in the last batch and adds what it counted. */
-static void end_fetch(struct fetch_ctx *c, struct imap_look *l)
+static void end_fetch(struct fetch_ctx *c)
 {
 	writer_flush(&c->feed);
-	pthread_mutex_lock(&l->lock);
+	pthread_mutex_lock(&c->l->lock);
 	c->lf->deleted += c->deleted;
 	c->lf->unseen += c->unseen;
 	c->lf->size += c->size;
-	pthread_mutex_unlock(&l->lock);
+	pthread_mutex_unlock(&c->l->lock);
 }
 
 /* The folder holds exactly the UIDs the last audit recorded when STATUS
@@ -209,7 +226,7 @@ static ma_status fetch_changed(const struct session *ss, struct look_folder *lf,
 	c.k = NULL;
 	if (st == MA_OK)
 		st = ma_imap_fetch(ss->s, uids, nnew, true, on_message, &c, err);
-	end_fetch(&c, ss->l);
+	end_fetch(&c);
 	free(uids);
 	free(old);
 	return st;
@@ -296,7 +313,7 @@ static ma_status fetch_shared(const struct session *ss, struct look_folder *lf, 
 	struct fetch_ctx c = fetch_begin(ss, lf, lf->f.messages);
 	struct ranges rg = { ss->l, lf };
 	ma_status st = ma_imap_fetch_ranges(ss->s, next_range, &rg, true, on_message, &c, err);
-	end_fetch(&c, ss->l);
+	end_fetch(&c);
 	return st;
 }
 
@@ -367,7 +384,7 @@ static ma_status read_folder(const struct session *ss, struct look_folder *lf,
 		 * known from new; fetch 1..EXISTS by sequence number. */
 		struct fetch_ctx c = fetch_begin(ss, lf, lf->f.messages);
 		st = ma_imap_fetch_all(ss->s, lf->f.messages, true, on_message, &c, err);
-		end_fetch(&c, ss->l);
+		end_fetch(&c);
 	}
 	known_clear(&k);
 	if (st == MA_OK && !shared) {
@@ -415,8 +432,9 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 		/* The counts of a folder that cannot be opened, for the
 		 * report, as before; its error is what counts. */
 		struct ma_error ignored;
-		if (!prev.known && !ma_imap_broken(ss->s))
-			(void)ma_imap_status(ss->s, &lf->f, &ignored);
+		if (!prev.known && !ma_imap_broken(ss->s) &&
+		    ma_imap_status(ss->s, &lf->f, &ignored) == MA_ERR_NOMEM)
+			look_oom(ss->l);
 		return st;
 	}
 	if (maybe_same && same_state(&lf->f, &prev))
@@ -436,6 +454,7 @@ static bool folder_failed(struct imap_look *l, struct ma_imap *s, ma_status st,
 	l->all_examined = false;
 	l->err = *ferr;
 	l->stop |= fatal;
+	l->oom |= st == MA_ERR_NOMEM;
 	pthread_mutex_unlock(&l->lock);
 	return fatal;
 }
@@ -540,8 +559,7 @@ struct helper {
  * see imap.c). */
 #define MAX_ALERTS 16
 
-/* An alert lost to ENOMEM is not worth failing the audit. */
-void look_add_alerts(char ***list, size_t *len, const char *const *a, size_t n)
+bool look_add_alerts(char ***list, size_t *len, const char *const *a, size_t n)
 {
 	for (size_t i = 0; i < n && *len < MAX_ALERTS; i++) {
 		bool seen = false;
@@ -551,12 +569,13 @@ void look_add_alerts(char ***list, size_t *len, const char *const *a, size_t n)
 			continue;
 		char **l = realloc(*list, (*len + 1) * sizeof *l);
 		if (!l)
-			return;
+			return false;
 		*list = l;
 		if (!(l[*len] = strdup(a[i])))
-			return;
+			return false;
 		(*len)++;
 	}
+	return true;
 }
 
 static void *helper_thread(void *arg)
@@ -588,7 +607,7 @@ static void *helper_thread(void *arg)
 		size_t na = 0;
 		const char *const *a = ma_imap_alerts(ss.s, &na);
 		pthread_mutex_lock(&l->lock);
-		look_add_alerts(&l->alerts2, &l->nalerts2, a, na);
+		l->oom |= !look_add_alerts(&l->alerts2, &l->nalerts2, a, na);
 		pthread_mutex_unlock(&l->lock);
 	}
 	ma_history_close(ss.h);
@@ -645,7 +664,7 @@ static void helper_end(struct imap_look *l, struct helper *hp)
 /* ---- The look ------------------------------------------------------------- */
 
 /* Connects, logs in and lists the folders into l's folder table: false if
- * that failed (l->err says why). Returns the number of selectable ones. */
+ * that failed (l->err says why). *selectable: how many can be opened. */
 static bool open_and_list(struct imap_look *l, size_t *selectable)
 {
 	const struct ma_account *acct = l->acct;
@@ -661,7 +680,10 @@ static bool open_and_list(struct imap_look *l, size_t *selectable)
 	audit_progress(l->opts, MA_STEP_LOGIN, acct->login, 0, 0);
 	if (ma_imap_login(l->s, acct->login, l->password, &l->err) != MA_OK)
 		return false;
-	l->caps = strdup(ma_imap_caps(l->s));
+	if (!(l->caps = strdup(ma_imap_caps(l->s)))) {
+		ma_fail(&l->err, MA_ERR_NOMEM, NULL);
+		return false;
+	}
 	if (ma_imap_list(l->s, &folders, &n, &l->err) != MA_OK)
 		return false;
 	l->list_ok = true;
@@ -687,8 +709,10 @@ static bool open_and_list(struct imap_look *l, size_t *selectable)
 void look_imap(struct imap_look *l, struct ma_history *h)
 {
 	size_t selectable = 0;
-	if (!open_and_list(l, &selectable))
+	if (!open_and_list(l, &selectable)) {
+		l->oom = l->err.status == MA_ERR_NOMEM;
 		return;
+	}
 	/* With several folders the second session starts now; with one, only
 	 * if it is large enough to share (share_folder). */
 	struct helper hp;

@@ -95,6 +95,9 @@ struct imap_look {
 	char *caps;               /* space separated; NULL: not logged in */
 	bool all_examined;
 	struct ma_error err;
+	/* Out of memory somewhere in the look (audit.h's policy): the audit
+	 * has no result. Under lock while the sessions run. */
+	bool oom;
 	/* [ALERT] texts of the second session, taken before it closes (under
 	 * lock); the first session's are read from s once the look is over. */
 	char **alerts2;
@@ -121,12 +124,12 @@ void look_init(struct imap_look *l);
  * this handle of the caller's (never the writer's); NULL: every folder is
  * read in full. Failures end up in l->err, l->ok false. */
 void look_imap(struct imap_look *l, struct ma_history *h);
-/* Frees what look_imap found, but for s. */
+/* Frees what look_imap found, but for s (which the caller closes). */
 void look_clear(struct imap_look *l);
 
 /* Appends the texts of a[0..n) not yet in *list, up to the most an audit
- * keeps. */
-void look_add_alerts(char ***list, size_t *len, const char *const *a, size_t n);
+ * keeps. false: out of memory (what was added stays). */
+bool look_add_alerts(char ***list, size_t *len, const char *const *a, size_t n);
 
 /* Progress for opts' callback, from any thread (audit.c). */
 void audit_progress(const struct ma_audit_opts *o, enum ma_step step, const char *what,

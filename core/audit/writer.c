@@ -97,7 +97,7 @@ static void send_job(struct writer *w, enum writer_src src, enum job_kind kind, 
 		/* The writer would see an END without its START: give up the
 		 * history of this audit rather than write half of it. */
 		pthread_mutex_lock(&w->lock);
-		w->lost = true;
+		w->oom = true;
 		pthread_mutex_unlock(&w->lock);
 		return;
 	}
@@ -159,7 +159,7 @@ static struct job *take_job(struct writer *w)
 	} else if (w->head) {
 		/* An open folder whose END never came (a job could not be
 		 * made): the audit records nothing, and these go unwritten. */
-		w->lost = true;
+		w->oom = true;
 		while ((j = w->head)) {
 			w->head = j->next;
 			job_free(j);
@@ -200,7 +200,8 @@ void writer_stop(struct writer *w)
 	}
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
-	if (w->lost && !w->failed) {
+	/* Out of memory says more than what failed for want of it. */
+	if (w->oom) {
 		w->failed = true;
 		ma_fail(&w->err, MA_ERR_NOMEM, NULL);
 	}

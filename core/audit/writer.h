@@ -60,7 +60,7 @@ struct writer {
 	bool stopping;            /* no more jobs will come */
 	bool threaded;            /* a writer thread runs the jobs */
 	pthread_t tid;
-	bool lost;                /* a job could not be made (out of memory) */
+	bool oom;                 /* a job could not be made (out of memory) */
 	/* The writer's until stopped. */
 	int64_t audit;            /* 0 until the first job began it */
 	bool failed;              /* err says why; later jobs are dropped */
@@ -81,7 +81,7 @@ struct writer {
 void writer_start(struct writer *w, struct ma_history *h, int64_t account, time_t started);
 /* No more jobs will come: waits until the queue is written and the
  * thread has ended. A job that could not be made fails the writer
- * (failed, err MA_ERR_NOMEM). */
+ * (failed, err MA_ERR_NOMEM, whatever else failed). */
 void writer_stop(struct writer *w);
 /* Frees what the caller did not take of w (resets). */
 void writer_clear(struct writer *w);
