@@ -522,8 +522,10 @@ static void look(struct run *x)
 	if (x->h && acct->has_imap) {
 		writer_start(&x->w, x->h, x->account, x->r->started);
 		x->writing = true;
-		if (ma_history_open(x->opts->state_dir, &hr, NULL) != MA_OK)
-			hr = NULL; /* every folder is then fetched in full */
+		/* Without it every folder is fetched in full, and none has a
+		 * Change since the last audit. */
+		ma_status hs = ma_history_open(x->opts->state_dir, &hr, NULL);
+		x->oom |= hs == MA_ERR_NOMEM;
 		x->pl.w = x->il.w = &x->w;
 	}
 	pthread_t pop3_tid;

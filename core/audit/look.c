@@ -406,9 +406,13 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 	struct ma_history *h = ss->h;
 	int64_t account = ss->l->account;
 	struct ma_folder_prev prev = { 0 };
-	ma_status st = MA_OK;
-	if (h && ma_history_folder_last(h, account, lf->f.name, &prev, NULL) != MA_OK)
+	ma_status st = MA_OK, hs;
+	/* Not known: read in full, and "new" in the Change column. */
+	if (h && (hs = ma_history_folder_last(h, account, lf->f.name, &prev, NULL)) != MA_OK) {
 		prev.known = false;
+		if (hs == MA_ERR_NOMEM)
+			look_oom(ss->l);
+	}
 	/* STATUS serves to tell an unchanged folder without reading it. A
 	 * folder never recorded is read whole, and EXAMINE and the fetched
 	 * flags say all STATUS would (at 100,000 messages Dovecot spends as
@@ -596,8 +600,9 @@ static void *helper_thread(void *arg)
 		l->helper_state = HELPER_WORKING;
 	pthread_mutex_unlock(&l->lock);
 	if (go) {
-		if (hp->history && ma_history_open(l->opts->state_dir, &ss.h, NULL) != MA_OK)
-			ss.h = NULL; /* its folders are then fetched in full */
+		/* Without it, its folders are fetched in full (and are "new"). */
+		if (hp->history && ma_history_open(l->opts->state_dir, &ss.h, NULL) == MA_ERR_NOMEM)
+			look_oom(l);
 		look_folders(&ss);
 	}
 	/* Its alerts too: the server may say something in the folders it
