@@ -1,6 +1,15 @@
-/* One audit of one mailbox: look over IMAP and POP3 at the same time,
- * record what was seen in the history store, compare with earlier audits
- * and turn the evidence into findings.
+/* core/audit: one audit of one mailbox and what it feeds. Look over IMAP
+ * and POP3 at the same time, record what was seen in the history store,
+ * compare with earlier audits and turn the evidence into findings.
+ *
+ *   audit.h       this: the run and its result (audit.c: the run, the
+ *                 POP3 look, recording, the result)
+ *   look.h        the IMAP look, one or two sessions (internal)
+ *   writer.h      the history writer thread (internal)
+ *   findings.h    the analysis: findings and the verdict
+ *   report.h      the plain-text report and the --check line
+ *   ledger.h      the loss ledger outside an audit (--lost, --ack)
+ *   loss_entry.h  a loss on record, as results and --lost hold it
  *
  * Ownership: ma_audit_run returns a result the caller frees with
  * ma_audit_result_free. Everything inside it belongs to the result. The
