@@ -151,13 +151,14 @@ struct ma_audit_result {
  * Out of memory. An audit that runs out of memory anywhere (the looks,
  * the sessions, the history, the analysis, on any of its threads)
  * produces no result: ma_audit_run returns MA_ERR_NOMEM, *out stays NULL,
- * and nothing of it is recorded in the history. A result therefore never
- * lacks a folder, a lost message, a loss on record, an alert or its
- * comparison with the history without saying why. Exempt is only what
- * saves work, whose loss changes no answer: the UIDs the history knows of
- * a folder (the folder is then read in full), the second IMAP session and
- * the writer's thread (the first session, or each producer, then does
- * their work). A thread that cannot be started is out of memory like an
+ * and what it began to record is rolled back (only the list of past
+ * audits is read after the commit). A result therefore never lacks a
+ * folder, a lost message, a loss on record, an alert or its comparison
+ * with the history without saying why. Exempt is only what saves work,
+ * whose loss changes no answer: the UIDs the history knows of a folder
+ * (the folder is then read in full), the second IMAP session and the
+ * writer's thread (the first session, or each producer, then does their
+ * work). A thread that cannot be started is out of memory like an
  * allocation that fails. */
 ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		       const struct ma_audit_opts *opts, struct ma_audit_result **out,
