@@ -96,7 +96,7 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 	/* Numbers keep their width; the name column takes what is left, and
 	 * the Deleted column goes first when space runs out. */
 	bool deleted = w >= 64;
-	bool change = r->folder_delta && w >= 72; /* since the last audit */
+	bool change = r->delta_known && w >= 72; /* since the last audit */
 	int fixed = 9 + 8 + 11 + (deleted ? 9 : 0) + (change ? 8 : 0);
 	int namew = w - fixed - 2;
 	if (namew < 8)
@@ -112,9 +112,9 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 	lines_add(L, ATTR_BOLD, -1, row);
 	uint64_t tm = 0, tu = 0, td = 0, ts = 0;
 	for (size_t i = 0; i < r->nfolders; i++) {
-		const struct ma_folder *f = &r->folders[i];
-		unsigned del = r->deleted_counts ? r->deleted_counts[i] : 0;
-		uint64_t size = r->folder_sizes ? r->folder_sizes[i] : 0;
+		const struct ma_folder *f = &r->folders[i].folder;
+		unsigned del = r->folders[i].deleted;
+		uint64_t size = r->folders[i].size;
 		tm += f->messages, tu += f->unseen, td += del, ts += size;
 		text_cell(name, sizeof name, f->name ? f->name : "?", namew, false);
 		ma_fmt_size(size, sz);
@@ -123,7 +123,7 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 		else
 			snprintf(row, sizeof row, "%s %8u %7u %10s", name, f->messages, f->unseen, sz);
 		if (change) {
-			int64_t d = r->folder_delta[i];
+			int64_t d = r->folders[i].delta;
 			char c[24];
 			if (d == INT64_MIN)
 				snprintf(c, sizeof c, "new");
@@ -161,8 +161,8 @@ static void pop3_build(struct ui *ui, struct lines *L, int w)
 	char a[32], b[32], e[700];
 	lines_addf(L, ATTR_BOLD, -1, "%-14s %9s %11s", "", "Messages", "Size");
 	if (r->imap_ok && r->nfolders) {
-		ma_fmt_size(r->folder_sizes ? r->folder_sizes[0] : 0, a);
-		lines_addf(L, ATTR_NONE, -1, "%-14s %9u %11s", "IMAP INBOX", r->folders[0].messages, a);
+		ma_fmt_size(r->folders[0].size, a);
+		lines_addf(L, ATTR_NONE, -1, "%-14s %9u %11s", "IMAP INBOX", r->folders[0].folder.messages, a);
 	} else {
 		lines_addf(L, ATTR_NONE, -1, "%-14s %9s %11s", "IMAP INBOX", "-", "-");
 	}

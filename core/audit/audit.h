@@ -1,6 +1,15 @@
-/* One audit of one mailbox: look over IMAP and POP3 at the same time,
- * record what was seen in the history store, compare with earlier audits
- * and turn the evidence into findings.
+/* core/audit: one audit of one mailbox and what it feeds. Look over IMAP
+ * and POP3 at the same time, record what was seen in the history store,
+ * compare with earlier audits and turn the evidence into findings.
+ *
+ *   audit.h       this: the run and its result (audit.c: the run, the
+ *                 POP3 look, recording, the result)
+ *   look.h        the IMAP look, one or two sessions (internal)
+ *   writer.h      the history writer thread (internal)
+ *   findings.h    the analysis: findings and the verdict
+ *   report.h      the plain-text report and the --check line
+ *   ledger.h      the loss ledger outside an audit (--lost, --ack)
+ *   loss_entry.h  a loss on record, as results and --lost hold it
  *
  * Ownership: ma_audit_run returns a result the caller frees with
  * ma_audit_result_free. Everything inside it belongs to the result. The
@@ -14,11 +23,12 @@
 #include <time.h>
 
 #include "audit/findings.h"
+#include "audit/loss_entry.h"
 #include "base/model.h"
 #include "base/status.h"
 #include "store/account.h"
+#include "net/net.h"
 #include "net/trace.h"
-#include "net/transport.h"
 
 enum ma_step {
 	MA_STEP_CONNECT, MA_STEP_LOGIN, MA_STEP_FOLDERS, MA_STEP_MESSAGES,
@@ -52,6 +62,17 @@ struct ma_audit_opts {
 	bool pop3_despite_login_delay;
 };
 
+/* One folder as the IMAP look saw it. */
+struct ma_folder_result {
+	struct ma_folder folder;  /* its msgs are not kept (counts only) */
+	unsigned deleted;         /* messages flagged \Deleted */
+	uint64_t size;            /* total bytes */
+	/* Messages now minus at the previous audit, if the result's
+	 * delta_known: INT64_MIN for a folder not seen before, 0 for one not
+	 * examined. */
+	int64_t delta;
+};
+
 /* A past audit, for the history view and report. */
 struct ma_audit_summary {
 	int64_t id;
@@ -75,27 +96,6 @@ struct ma_lost_msg {
 	enum ma_role role;        /* of its folder */
 };
 
-/* A loss on record (the loss ledger, see history.h), not yet acknowledged. */
-struct ma_loss_entry {
-	int64_t id;
-	enum ma_loss_kind kind;
-	int64_t found_audit;
-	time_t found;             /* start of the audit that found it */
-	bool this_audit;          /* found by this audit */
-	char *folder;
-	enum ma_role role;
-	uint32_t count;           /* 1 for a message */
-	uint32_t size;            /* MA_LOSS_MESSAGE: as last seen */
-	int64_t internaldate;
-	char *date, *from, *subject; /* NULL if unknown; screen-safe UTF-8 not guaranteed */
-	time_t last_seen;
-	bool folder_gone;
-	time_t since;             /* MA_LOSS_UNSEEN: arrived after this */
-	uint32_t uidnext_then, uidnext_now;
-	time_t acked;             /* 0: not acknowledged */
-};
-void ma_loss_entries_free(struct ma_loss_entry *v, size_t n);
-
 struct ma_audit_result {
 	time_t started, finished;
 	char account_label[520];  /* "login @ imap-host" */
@@ -107,10 +107,8 @@ struct ma_audit_result {
 	struct ma_cert_info imap_cert, pop3_cert;
 	bool imap_tls, pop3_tls;
 	char *imap_caps;          /* space separated */
-	struct ma_folder *folders;/* INBOX first; msgs are not kept (counts only) */
+	struct ma_folder_result *folders; /* INBOX first */
 	size_t nfolders;
-	unsigned *deleted_counts; /* per folder: flagged \Deleted */
-	uint64_t *folder_sizes;   /* per folder: total bytes */
 	struct ma_pop3_view pop3;
 	bool pop3_in_use;         /* locked by another POP3 session */
 	/* Comparison with history. */
@@ -134,9 +132,9 @@ struct ma_audit_result {
 	/* POP3 was left alone: the server announces LOGIN-DELAY (pop3_err says
 	 * how long), or it answered [LOGIN-DELAY] / [IN-USE] at login. */
 	bool pop3_skipped;
-	/* Per folder: messages now minus at the previous audit; NULL = unknown,
-	 * INT64_MIN = folder not seen before. */
-	int64_t *folder_delta;
+	/* folders[].delta is known: some folder was seen by an earlier audit
+	 * (false: the Folders tables have no Change column). */
+	bool delta_known;
 	/* Analysis. */
 	struct ma_finding *findings; /* most severe first */
 	size_t nfindings;
@@ -146,8 +144,22 @@ struct ma_audit_result {
 };
 
 /* Runs the audit. Returns MA_OK when a result was produced, even if some
- * part failed (the result says what: imap_err, pop3_err, verdict UNKNOWN);
- * an error status only when no result could be made at all (ENOMEM). */
+ * part failed (the result says what: imap_err, pop3_err, history_err,
+ * verdict UNKNOWN); an error status only when no result could be made at
+ * all, which is when memory ran out:
+ *
+ * Out of memory. An audit that runs out of memory anywhere (the looks,
+ * the sessions, the history, the analysis, on any of its threads)
+ * produces no result: ma_audit_run returns MA_ERR_NOMEM, *out stays NULL,
+ * and what it began to record is rolled back (only the list of past
+ * audits is read after the commit). A result therefore never lacks a
+ * folder, a lost message, a loss on record, an alert or its comparison
+ * with the history without saying why. Exempt is only what saves work,
+ * whose loss changes no answer: the UIDs the history knows of a folder
+ * (the folder is then read in full), the second IMAP session and the
+ * writer's thread (the first session, or each producer, then does their
+ * work). A thread that cannot be started is out of memory like an
+ * allocation that fails. */
 ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		       const struct ma_audit_opts *opts, struct ma_audit_result **out,
 		       struct ma_error *err);

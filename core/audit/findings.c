@@ -182,10 +182,10 @@ static void add_graded(struct ma_findings *l, enum ma_kind k, enum ma_grade g, s
 	ma_findings_add(l, k, g, title, ev, fix);
 }
 
-static const struct ma_folder *inbox_of(const struct ma_audit_result *r)
+static const struct ma_folder_result *inbox_of(const struct ma_audit_result *r)
 {
 	for (size_t i = 0; i < r->nfolders; i++)
-		if (r->folders[i].name && strcasecmp(r->folders[i].name, "INBOX") == 0)
+		if (r->folders[i].folder.name && strcasecmp(r->folders[i].folder.name, "INBOX") == 0)
 			return &r->folders[i];
 	return NULL;
 }
@@ -676,7 +676,8 @@ static void check_expire(const struct ma_audit_result *r, struct ma_findings *l)
 
 static void check_drained(const struct ma_audit_result *r, struct ma_findings *l)
 {
-	const struct ma_folder *in = inbox_of(r);
+	const struct ma_folder_result *ir = inbox_of(r);
+	const struct ma_folder *in = ir ? &ir->folder : NULL;
 	if (!r->imap_ok || !in || in->uidnext < 2)
 		return;
 	uint64_t used = (uint64_t)in->uidnext - 1;
@@ -684,8 +685,8 @@ static void check_drained(const struct ma_audit_result *r, struct ma_findings *l
 		return;
 	uint64_t left = used - in->messages, held = 0;
 	for (size_t i = 0; i < r->nfolders; i++)
-		if (&r->folders[i] != in && !r->folders[i].noselect)
-			held += r->folders[i].messages;
+		if (&r->folders[i] != ir && !r->folders[i].folder.noselect)
+			held += r->folders[i].folder.messages;
 	if (left <= held)
 		return;
 	uint64_t bound = left - held;
@@ -851,7 +852,8 @@ static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folde
 
 static void check_mismatch(const struct ma_audit_result *r, struct ma_findings *l)
 {
-	const struct ma_folder *in = inbox_of(r);
+	const struct ma_folder_result *ir = inbox_of(r);
+	const struct ma_folder *in = ir ? &ir->folder : NULL;
 	if (!r->pop3_ok || !r->imap_ok || !in || r->pop3.stat_count == in->messages)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
@@ -861,14 +863,9 @@ static void check_mismatch(const struct ma_audit_result *r, struct ma_findings *
 	ma_fmt_size(r->pop3.stat_size, psize);
 	ma_buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
 		   ma_plural(r->pop3.stat_count), psize);
-	if (r->folder_sizes) {
-		ma_fmt_size(r->folder_sizes[in - r->folders], isize);
-		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s, %s.", in->messages,
-			   ma_plural(in->messages), isize);
-	} else {
-		ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s.", in->messages,
-			   ma_plural(in->messages));
-	}
+	ma_fmt_size(ir->size, isize);
+	ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s, %s.", in->messages,
+		   ma_plural(in->messages), isize);
 	size_t before = e.len;
 	if (r->pop3.nentries)
 		mismatch_uids(r, in, &e);
@@ -880,13 +877,11 @@ static void check_mismatch(const struct ma_audit_result *r, struct ma_findings *
 
 static void check_expunge(const struct ma_audit_result *r, struct ma_findings *l)
 {
-	if (!r->deleted_counts)
-		return;
 	uint64_t total = 0;
 	size_t nf = 0;
 	for (size_t i = 0; i < r->nfolders; i++)
-		if (r->deleted_counts[i]) {
-			total += r->deleted_counts[i];
+		if (r->folders[i].deleted) {
+			total += r->folders[i].deleted;
 			nf++;
 		}
 	if (!total)
@@ -897,15 +892,15 @@ static void check_expunge(const struct ma_audit_result *r, struct ma_findings *l
 		   total == 1 ? "is" : "are", nf, ma_plural(nf));
 	bool first = true;
 	for (size_t i = 0; i < r->nfolders; i++) {
-		if (!r->deleted_counts[i])
+		const struct ma_folder_result *fr = &r->folders[i];
+		if (!fr->deleted)
 			continue;
 		if (!first)
 			ma_buf_add(&e, "\n", 1);
 		first = false;
-		ma_buf_clean(&e, r->folders[i].name ? r->folders[i].name : "?", 50);
+		ma_buf_clean(&e, fr->folder.name ? fr->folder.name : "?", 50);
 		ma_buf_printf(&e, ": %u of %" PRIu32 " message%s flagged \\Deleted",
-			   r->deleted_counts[i], r->folders[i].messages,
-			   ma_plural(r->folders[i].messages));
+			   fr->deleted, fr->folder.messages, ma_plural(fr->folder.messages));
 	}
 	add(l, MA_K_EXPUNGE, &t, &e, NULL);
 }
@@ -1181,7 +1176,7 @@ static void check_all_clear(const struct ma_audit_result *r, struct ma_findings 
 	struct ma_buf t = { 0 }, e = { 0 };
 	uint64_t total = 0;
 	for (size_t i = 0; i < r->nfolders; i++)
-		total += r->folders[i].messages;
+		total += r->folders[i].folder.messages;
 	ma_buf_printf(&t, "No sign of lost mail: %" PRIu64 " message%s in %zu folder%s", total,
 		   ma_plural(total), r->nfolders, ma_plural(r->nfolders));
 	if (r->first_audit)

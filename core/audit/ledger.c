@@ -84,6 +84,17 @@ static ma_status open_account(const struct ma_account *acct, const char *state_d
 	return st;
 }
 
+void ma_loss_entries_free(struct ma_loss_entry *v, size_t n)
+{
+	for (size_t i = 0; v && i < n; i++) {
+		free(v[i].folder);
+		free(v[i].date);
+		free(v[i].from);
+		free(v[i].subject);
+	}
+	free(v);
+}
+
 static char *dup_or_null(const char *s, bool *oom)
 {
 	if (!s)

@@ -6,7 +6,7 @@
  * audit it reach its ledger.
  *
  * Ownership: arrays returned here belong to the caller, freed with
- * ma_loss_entries_free (audit.h); text with free. */
+ * ma_loss_entries_free (loss_entry.h); text with free. */
 #ifndef MA_LEDGER_H
 #define MA_LEDGER_H
 
@@ -15,8 +15,9 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "audit/audit.h"
+#include "audit/loss_entry.h"
 #include "base/status.h"
+#include "store/account.h"
 
 /* The host and port key under which acct's history is kept. */
 void ma_ledger_key(const struct ma_account *acct, const char **host, uint32_t *port_key);

@@ -111,10 +111,10 @@ static void cell(char *dst, size_t dstsize, const char *name, size_t w)
 static const struct ma_folder *inbox_of(const struct ma_audit_result *r, size_t *idx)
 {
 	for (size_t i = 0; i < r->nfolders; i++)
-		if (r->folders[i].name && strcasecmp(r->folders[i].name, "INBOX") == 0) {
+		if (r->folders[i].folder.name && strcasecmp(r->folders[i].folder.name, "INBOX") == 0) {
 			if (idx)
 				*idx = i;
-			return &r->folders[i];
+			return &r->folders[i].folder;
 		}
 	return NULL;
 }
@@ -378,21 +378,19 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 	}
 	char name[128];
 	cell(name, sizeof name, "Folder", 26);
-	bool delta = r->folder_delta != NULL;
+	bool delta = r->delta_known;
 	linef(o, 2, 2, "%s %8s %7s %8s %10s%s", name, "Messages", "Unseen", "Deleted", "Size",
 	      delta ? "   Change" : "");
 	uint64_t tm = 0, tu = 0, td = 0, ts = 0;
 	for (size_t i = 0; i < r->nfolders; i++) {
-		const struct ma_folder *f = &r->folders[i];
-		char size[32] = "?", del[16] = "?", chg[24] = "";
-		unsigned dc = r->deleted_counts ? r->deleted_counts[i] : 0;
-		uint64_t sz = r->folder_sizes ? r->folder_sizes[i] : 0;
-		if (r->folder_sizes)
-			ma_fmt_size(sz, size);
-		if (r->deleted_counts)
-			snprintf(del, sizeof del, "%u", dc);
+		const struct ma_folder *f = &r->folders[i].folder;
+		char size[32], del[16], chg[24] = "";
+		unsigned dc = r->folders[i].deleted;
+		uint64_t sz = r->folders[i].size;
+		ma_fmt_size(sz, size);
+		snprintf(del, sizeof del, "%u", dc);
 		if (delta) {
-			int64_t d = r->folder_delta[i];
+			int64_t d = r->folders[i].delta;
 			if (d == INT64_MIN)
 				snprintf(chg, sizeof chg, " %8s", "new");
 			else
@@ -409,11 +407,9 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 		td += dc;
 		ts += sz;
 	}
-	char size[32] = "?", del[24] = "?";
-	if (r->folder_sizes)
-		ma_fmt_size(ts, size);
-	if (r->deleted_counts)
-		snprintf(del, sizeof del, "%" PRIu64, td);
+	char size[32], del[24];
+	ma_fmt_size(ts, size);
+	snprintf(del, sizeof del, "%" PRIu64, td);
 	cell(name, sizeof name, "Total", 26);
 	linef(o, 2, 2, "%s %8" PRIu64 " %7" PRIu64 " %8s %10s", name, tm, tu, del, size);
 }
@@ -426,10 +422,7 @@ static void section_pop3(struct ma_buf *o, const struct ma_audit_result *r)
 	char size[32];
 	linef(o, 2, 2, "%-20s %8s %10s", "", "Messages", "Size");
 	if (r->imap_ok && in) {
-		if (r->folder_sizes)
-			ma_fmt_size(r->folder_sizes[idx], size);
-		else
-			snprintf(size, sizeof size, "?");
+		ma_fmt_size(r->folders[idx].size, size);
 		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "IMAP INBOX", in->messages, size);
 	} else {
 		linef(o, 2, 2, "%-20s %8s", "IMAP INBOX", r->imap_tried ? "failed" : "not checked");

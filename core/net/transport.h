@@ -8,58 +8,22 @@
  * Ownership: every object returned here belongs to the caller, who frees it
  * with the matching *_free. A mailstream_low made here is owned by the
  * mailstream it is given to (libetpan frees it); ma_conn is owned by the
- * session that made it and must outlive that stream. */
+ * session that made it and must outlive that stream.
+ *
+ * The settings every connection shares (ma_net_opts, ma_tls, ma_cert_info)
+ * are in net.h, which needs no libetpan: include that where no connection
+ * is made. */
 #ifndef MA_TRANSPORT_H
 #define MA_TRANSPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
-#include <time.h>
 
 #include <libetpan/libetpan.h>
 
 #include "base/status.h"
 #include "net/endpoint.h"
-
-struct ma_tls;   /* TLS settings (trust store, minimum version), see ma_tls_new */
-
-/* Connection settings shared by every session of one run. */
-struct ma_net_opts {
-	const char *ca_file;      /* NULL: the system CA store */
-	bool insecure;            /* skip certificate checks (user asked) */
-	int timeout_s;            /* connect timeout and idle timeout per read; <= 0: 30 */
-	int deadline_s;           /* whole-session limit, 0 = none */
-	const char *source_addr;  /* bind before connect (tests use 127.0.0.2); NULL = any */
-	int cancel_fd;            /* readable => cancel everything; -1 = none */
-	struct ma_tls *tls;       /* from ma_tls_new(), shared by sessions and threads;
-	                           * NULL: each connection builds its own from the above */
-};
-
-/* Builds the TLS settings of one run from opts->ca_file (insecure is read
- * per connection): loading a CA store costs time, so sessions share one.
- * Thread-safe once made.
- * A missing or unreadable ca_file gives MA_ERR_ARGUMENT naming the file.
- * Connections keep their own reference: free it whenever convenient. */
-ma_status ma_tls_new(const struct ma_net_opts *opts, struct ma_tls **out,
-		     struct ma_error *err);
-void ma_tls_free(struct ma_tls *tls);  /* NULL ok */
-
-/* What the report shows about a TLS connection. */
-struct ma_cert_info {
-	bool present;
-	char subject[256];
-	char issuer[256];
-	char sans[512];           /* "DNS:a, DNS:b, IP:1.2.3.4" */
-	char not_before[32];      /* "2026-01-01 00:00:00 UTC" */
-	char not_after[32];
-	time_t not_after_t;
-	char sha256[100];         /* "AB:CD:..." */
-	char tls_version[16];
-	char cipher[64];
-	long verify_result;       /* X509_V_OK ... */
-	char verify_text[128];
-	bool verified;            /* chain and name both checked and good */
-};
+#include "net/net.h"
 
 struct ma_conn;  /* one TCP connection, optionally wrapped in TLS */
 
@@ -143,8 +107,5 @@ bool ma_conn_is_tls(const struct ma_conn *c);
 void ma_conn_kill(struct ma_conn *c);
 /* Closes the socket (best-effort TLS close_notify) and frees c. NULL ok. */
 void ma_conn_free(struct ma_conn *c);
-
-/* Process-wide set-up: ignore SIGPIPE, initialise OpenSSL. Idempotent. */
-void ma_transport_init(void);
 
 #endif

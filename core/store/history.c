@@ -320,6 +320,103 @@ static int cached(struct ma_history *h, sqlite3_stmt **st, const char *sql)
 	return sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
 }
 
+/* ---- One statement, prepared, bound, stepped, finalized ------------------
+ *
+ * Most statements here run once per call. struct query gives that shape
+ * once: query_start prepares sql and binds its ?1..?n, query_row steps to
+ * the next row (false at the end, or on a failure it records), query_end
+ * finalizes and says how it went; query_run is all three for a statement
+ * without rows. A failure names what was being done (what) and the file,
+ * as db_fail does; after one, the other calls do nothing. The statements
+ * that run once per message or UIDL stay prepared instead (cached). */
+
+struct bind {
+	enum { BIND_INT, BIND_TEXT, BIND_NULL } type;
+	int64_t i;
+	const char *t;            /* NULL binds NULL; must outlive the statement */
+};
+#define B_INT(v) ((struct bind){ .type = BIND_INT, .i = (int64_t)(v) })
+#define B_TEXT(v) ((struct bind){ .type = BIND_TEXT, .t = (v) })
+#define B_NULL ((struct bind){ .type = BIND_NULL })
+/* The list of binds for ?1, ?2, ...: array and count. */
+#define BINDS(...) (const struct bind[]){ __VA_ARGS__ }, \
+	sizeof((const struct bind[]){ __VA_ARGS__ }) / sizeof(struct bind)
+
+struct query {
+	struct ma_history *h;
+	const char *what;         /* "reading the last POP3 view" */
+	struct ma_error *err;
+	sqlite3_stmt *s;          /* NULL until started */
+	ma_status st;             /* the first failure */
+	bool done;                /* stepped past the last row */
+};
+#define QUERY(h, what, err) { (h), (what), (err), NULL, MA_OK, false }
+
+/* Binds b[0..n) to ?1..?n of s. */
+static void bind_list(sqlite3_stmt *s, const struct bind *b, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		int at = (int)i + 1;
+		if (b[i].type == BIND_INT)
+			sqlite3_bind_int64(s, at, b[i].i);
+		else if (b[i].type == BIND_TEXT)
+			sqlite3_bind_text(s, at, b[i].t, -1, SQLITE_STATIC);
+		else
+			sqlite3_bind_null(s, at);
+	}
+}
+
+static bool query_start(struct query *q, const char *sql, const struct bind *b, size_t n)
+{
+	if (q->st != MA_OK)
+		return false;
+	q->done = false;
+	if (sqlite3_prepare_v2(q->h->db, sql, -1, &q->s, NULL) != SQLITE_OK) {
+		q->st = db_fail(q->h, q->err, q->what);
+		return false;
+	}
+	bind_list(q->s, b, n);
+	return true;
+}
+
+static bool query_row(struct query *q)
+{
+	if (!q->s || q->done || q->st != MA_OK)
+		return false;
+	int rc = sqlite3_step(q->s);
+	if (rc == SQLITE_ROW)
+		return true;
+	q->done = true;
+	if (rc != SQLITE_DONE)
+		q->st = db_fail(q->h, q->err, q->what);
+	return false;
+}
+
+/* The one row a statement must give (an aggregate): no row is a failure. */
+static bool query_one(struct query *q)
+{
+	if (query_row(q))
+		return true;
+	if (q->st == MA_OK)
+		q->st = db_fail(q->h, q->err, q->what);
+	return false;
+}
+
+static ma_status query_end(struct query *q)
+{
+	sqlite3_finalize(q->s);
+	q->s = NULL;
+	return q->st;
+}
+
+/* A statement that gives no row (INSERT, UPDATE, DELETE), run to its end. */
+static ma_status query_run(struct query *q, const char *sql, const struct bind *b, size_t n)
+{
+	if (query_start(q, sql, b, n) && query_row(q))
+		q->st = db_fail(q->h, q->err, q->what);
+	return query_end(q);
+}
+
 /* ---- Opening ---------------------------------------------------------- */
 
 static ma_status default_dir(char **out, struct ma_error *err)
@@ -530,6 +627,41 @@ static ma_status migrate(struct ma_history *h, struct ma_error *err)
 	return MA_OK;
 }
 
+/* The connection's settings, for every handle. */
+static ma_status set_up(struct ma_history *h, struct ma_error *err)
+{
+	struct query q = QUERY(h, "switching to WAL", err);
+	ma_status st;
+	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	if (sqlite3_create_function_v2(h->db, "ma_role", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
+				       NULL, sql_role, NULL, NULL, NULL) != SQLITE_OK)
+		return db_fail(h, err, "opening");
+	/* WAL: readers never block the writer, and a killed writer leaves only
+	 * uncommitted frames that recovery ignores. */
+	bool wal = query_start(&q, "PRAGMA journal_mode = WAL", NULL, 0) && query_one(&q) &&
+		   strcmp((const char *)sqlite3_column_text(q.s, 0), "wal") == 0;
+	if ((st = query_end(&q)) != MA_OK)
+		return st;
+	if (!wal)
+		return ma_fail(err, MA_ERR_IO, "%s: the file system does not support WAL journaling",
+			       h->path);
+	/* NORMAL: in WAL mode a commit then costs no fsync, and the file
+	 * still survives a crash or kill -9 intact; only a power cut may lose
+	 * the last audits (they are re-done by the next one). */
+	if ((st = exec(h, "PRAGMA synchronous = NORMAL", "opening", err)) != MA_OK)
+		return st;
+	/* The checkpoint that copies an audit's rows from the WAL into the
+	 * file, and syncs both, would cost a first audit of 100,000 messages
+	 * a tenth of a second at its very end. The next audit does it at its
+	 * start instead (ma_history_begin), while it waits for the network
+	 * anyway; until then readers find the rows in the WAL. The size
+	 * limit shrinks the WAL file back once it is reused. */
+	sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
+	if ((st = exec(h, "PRAGMA wal_autocheckpoint = 0", "opening", err)) != MA_OK)
+		return st;
+	return exec(h, "PRAGMA journal_size_limit = 4194304", "opening", err);
+}
+
 ma_status ma_history_open(const char *state_dir, struct ma_history **out,
 			  struct ma_error *err)
 {
@@ -569,42 +701,7 @@ ma_status ma_history_open(const char *state_dir, struct ma_history **out,
 			   : ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
-	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
-	if (sqlite3_create_function_v2(h->db, "ma_role", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
-				       NULL, sql_role, NULL, NULL, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "opening");
-		goto cleanup;
-	}
-	/* WAL: readers never block the writer, and a killed writer leaves only
-	 * uncommitted frames that recovery ignores. */
-	sqlite3_stmt *jm = NULL;
-	if (sqlite3_prepare_v2(h->db, "PRAGMA journal_mode = WAL", -1, &jm, NULL) != SQLITE_OK ||
-	    sqlite3_step(jm) != SQLITE_ROW) {
-		st = db_fail(h, err, "switching to WAL");
-		sqlite3_finalize(jm);
-		goto cleanup;
-	}
-	bool wal = strcmp((const char *)sqlite3_column_text(jm, 0), "wal") == 0;
-	sqlite3_finalize(jm);
-	if (!wal) {
-		st = ma_fail(err, MA_ERR_IO, "%s: the file system does not support WAL journaling",
-			     h->path);
-		goto cleanup;
-	}
-	/* NORMAL: in WAL mode a commit then costs no fsync, and the file
-	 * still survives a crash or kill -9 intact; only a power cut may lose
-	 * the last audits (they are re-done by the next one). */
-	if ((st = exec(h, "PRAGMA synchronous = NORMAL", "opening", err)) != MA_OK)
-		goto cleanup;
-	/* The checkpoint that copies an audit's rows from the WAL into the
-	 * file, and syncs both, would cost a first audit of 100,000 messages
-	 * a tenth of a second at its very end. The next audit does it at its
-	 * start instead (ma_history_begin), while it waits for the network
-	 * anyway; until then readers find the rows in the WAL. The size
-	 * limit shrinks the WAL file back once it is reused. */
-	sqlite3_db_config(h->db, SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, 1, NULL);
-	if ((st = exec(h, "PRAGMA wal_autocheckpoint = 0", "opening", err)) != MA_OK ||
-	    (st = exec(h, "PRAGMA journal_size_limit = 4194304", "opening", err)) != MA_OK)
+	if ((st = set_up(h, err)) != MA_OK)
 		goto cleanup;
 	if (version < MA_HISTORY_SCHEMA && (st = migrate(h, err)) != MA_OK)
 		goto cleanup;
@@ -711,91 +808,59 @@ ma_status ma_history_folder_prev(struct ma_history *h, int64_t account_id,
 				 uint32_t *max_uid, bool *known,
 				 struct ma_error *err)
 {
-	sqlite3_stmt *last = NULL, *max = NULL;
-	ma_status st = MA_OK;
-	int rc;
+	struct query q = QUERY(h, "reading the last audit of a folder", err);
 
 	*uidvalidity = 0;
 	*max_uid = 0;
 	*known = false;
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT f.uidvalidity FROM folder_state f"
-			       " JOIN audit a ON a.id = f.audit_id"
-			       " WHERE a.account_id = ?1 AND f.name = ?2"
-			       " AND a.finished IS NOT NULL"
-			       " ORDER BY a.id DESC LIMIT 1", -1, &last, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h->db,
-			       /* ORDER BY ... LIMIT 1, not max(): a rowid range
-			        * then reads one row, not the folder. */
-			       "SELECT (SELECT m.id FROM message m WHERE m.id BETWEEN "
-			       IN_MAILBOX("b") " ORDER BY m.id DESC LIMIT 1) & 4294967295"
-			       " FROM mailbox b WHERE b.account_id = ?1"
-			       " AND b.folder = ?2 AND b.uidvalidity = ?3", -1, &max, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "reading the last audit of a folder");
-		goto cleanup;
+	if (query_start(&q, "SELECT f.uidvalidity FROM folder_state f"
+			" JOIN audit a ON a.id = f.audit_id"
+			" WHERE a.account_id = ?1 AND f.name = ?2"
+			" AND a.finished IS NOT NULL"
+			" ORDER BY a.id DESC LIMIT 1",
+			BINDS(B_INT(account_id), B_TEXT(folder))) && query_row(&q)) {
+		*known = true;
+		*uidvalidity = (uint32_t)sqlite3_column_int64(q.s, 0);
 	}
-	sqlite3_bind_int64(last, 1, account_id);
-	sqlite3_bind_text(last, 2, folder, -1, SQLITE_STATIC);
-	rc = sqlite3_step(last);
-	if (rc == SQLITE_DONE)
-		goto cleanup;
-	if (rc != SQLITE_ROW) {
-		st = db_fail(h, err, "reading the last audit of a folder");
-		goto cleanup;
-	}
-	*known = true;
-	*uidvalidity = (uint32_t)sqlite3_column_int64(last, 0);
-	sqlite3_bind_int64(max, 1, account_id);
-	sqlite3_bind_text(max, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(max, 3, *uidvalidity);
-	rc = sqlite3_step(max);
-	if (rc == SQLITE_ROW)
-		*max_uid = (uint32_t)sqlite3_column_int64(max, 0);
-	else if (rc != SQLITE_DONE)   /* DONE: no message under this UIDVALIDITY */
-		st = db_fail(h, err, "reading the last audit of a folder");
-cleanup:
-	sqlite3_finalize(last);
-	sqlite3_finalize(max);
-	return st;
+	if (query_end(&q) != MA_OK || !*known)
+		return q.st;
+	/* ORDER BY ... LIMIT 1, not max(): a rowid range then reads one row,
+	 * not the folder. No row: no message under this UIDVALIDITY. */
+	if (query_start(&q, "SELECT (SELECT m.id FROM message m WHERE m.id BETWEEN "
+			IN_MAILBOX("b") " ORDER BY m.id DESC LIMIT 1) & 4294967295"
+			" FROM mailbox b WHERE b.account_id = ?1"
+			" AND b.folder = ?2 AND b.uidvalidity = ?3",
+			BINDS(B_INT(account_id), B_TEXT(folder), B_INT(*uidvalidity))) &&
+	    query_row(&q))
+		*max_uid = (uint32_t)sqlite3_column_int64(q.s, 0);
+	return query_end(&q);
 }
 
 ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 				 const char *folder, struct ma_folder_prev *prev,
 				 struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
-	ma_status st = MA_OK;
+	struct query q = QUERY(h, "reading the last audit of a folder", err);
 
 	memset(prev, 0, sizeof *prev);
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT f.audit_id, f.uidvalidity, f.uidnext, f.messages,"
-			       " f.unseen, f.deleted, f.total_size, f.same_as FROM folder_state f"
-			       " JOIN audit a ON a.id = f.audit_id"
-			       " WHERE a.account_id = ?1 AND f.name = ?2"
-			       " AND a.finished IS NOT NULL"
-			       " ORDER BY a.id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "reading the last audit of a folder");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if (query_start(&q, "SELECT f.audit_id, f.uidvalidity, f.uidnext, f.messages,"
+			" f.unseen, f.deleted, f.total_size, f.same_as FROM folder_state f"
+			" JOIN audit a ON a.id = f.audit_id"
+			" WHERE a.account_id = ?1 AND f.name = ?2"
+			" AND a.finished IS NOT NULL"
+			" ORDER BY a.id DESC LIMIT 1",
+			BINDS(B_INT(account_id), B_TEXT(folder))) && query_row(&q)) {
 		prev->known = true;
-		prev->audit_id = sqlite3_column_int64(s, 0);
-		prev->uidvalidity = (uint32_t)sqlite3_column_int64(s, 1);
-		prev->uidnext = (uint32_t)sqlite3_column_int64(s, 2);
-		prev->messages = (uint32_t)sqlite3_column_int64(s, 3);
-		prev->unseen = (uint32_t)sqlite3_column_int64(s, 4);
-		prev->deleted = (uint32_t)sqlite3_column_int64(s, 5);
-		prev->total_size = (uint64_t)sqlite3_column_int64(s, 6);
-		prev->same_as = sqlite3_column_int64(s, 7);
-	} else if (rc != SQLITE_DONE) {
-		st = db_fail(h, err, "reading the last audit of a folder");
+		prev->audit_id = sqlite3_column_int64(q.s, 0);
+		prev->uidvalidity = (uint32_t)sqlite3_column_int64(q.s, 1);
+		prev->uidnext = (uint32_t)sqlite3_column_int64(q.s, 2);
+		prev->messages = (uint32_t)sqlite3_column_int64(q.s, 3);
+		prev->unseen = (uint32_t)sqlite3_column_int64(q.s, 4);
+		prev->deleted = (uint32_t)sqlite3_column_int64(q.s, 5);
+		prev->total_size = (uint64_t)sqlite3_column_int64(q.s, 6);
+		prev->same_as = sqlite3_column_int64(q.s, 7);
 	}
-cleanup:
-	sqlite3_finalize(s);
-	return st;
+	return query_end(&q);
 }
 
 ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
@@ -803,32 +868,18 @@ ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
 				  bool present_only, ma_known_cb cb, void *ctx,
 				  struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
-	ma_status st = MA_OK;
-	int rc;
+	struct query q = QUERY(h, "listing a folder's known messages", err);
 
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT m.id & 4294967295, m.size FROM mailbox b"
-			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
-			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
-			       " AND (NOT ?4 OR m.gone_audit IS NULL) ORDER BY m.id",
-			       -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "listing a folder's known messages");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, uidvalidity);
-	sqlite3_bind_int(s, 4, present_only);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (cb((uint32_t)sqlite3_column_int64(s, 0), (uint32_t)sqlite3_column_int64(s, 1),
+	query_start(&q, "SELECT m.id & 4294967295, m.size FROM mailbox b"
+		    " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+		    " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+		    " AND (NOT ?4 OR m.gone_audit IS NULL) ORDER BY m.id",
+		    BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity), B_INT(present_only)));
+	while (query_row(&q))
+		if (cb((uint32_t)sqlite3_column_int64(q.s, 0), (uint32_t)sqlite3_column_int64(q.s, 1),
 		       ctx) != 0)
-			goto cleanup;
-	if (rc != SQLITE_DONE)
-		st = db_fail(h, err, "listing a folder's known messages");
-cleanup:
-	sqlite3_finalize(s);
-	return st;
+			break;
+	return query_end(&q);
 }
 
 ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
@@ -836,69 +887,46 @@ ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
 				  uint32_t *count, uint64_t *total_size,
 				  struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
-	ma_status st = MA_OK;
+	struct query q = QUERY(h, "counting a folder's known messages", err);
 
 	*count = 0;
 	*total_size = 0;
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT count(*), total(m.size) FROM mailbox b"
-			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
-			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
-			       " AND m.gone_audit IS NULL",
-			       -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "counting a folder's known messages");
-		goto cleanup;
+	if (query_start(&q, "SELECT count(*), total(m.size) FROM mailbox b"
+			" JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			" WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			" AND m.gone_audit IS NULL",
+			BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity))) &&
+	    query_one(&q)) {
+		*count = (uint32_t)sqlite3_column_int64(q.s, 0);
+		*total_size = (uint64_t)sqlite3_column_double(q.s, 1);
 	}
-	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, uidvalidity);
-	if (sqlite3_step(s) != SQLITE_ROW) {
-		st = db_fail(h, err, "counting a folder's known messages");
-		goto cleanup;
-	}
-	*count = (uint32_t)sqlite3_column_int64(s, 0);
-	*total_size = (uint64_t)sqlite3_column_double(s, 1);
-cleanup:
-	sqlite3_finalize(s);
-	return st;
+	return query_end(&q);
 }
 
 ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 			       struct ma_pop3_prev *prev, struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
-	ma_status st = MA_OK;
+	struct query q = QUERY(h, "reading the last POP3 view", err);
 
 	memset(prev, 0, sizeof *prev);
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT p.audit_id, p.stat_count, p.stat_size, p.uidl_complete"
-			       " FROM pop3_view p JOIN audit a ON a.id = p.audit_id"
-			       " WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
-			       " ORDER BY a.id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "reading the last POP3 view");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, account_id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if (query_start(&q, "SELECT p.audit_id, p.stat_count, p.stat_size, p.uidl_complete"
+			" FROM pop3_view p JOIN audit a ON a.id = p.audit_id"
+			" WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
+			" ORDER BY a.id DESC LIMIT 1", BINDS(B_INT(account_id))) &&
+	    query_row(&q)) {
 		prev->known = true;
-		prev->audit_id = sqlite3_column_int64(s, 0);
-		prev->stat_count = (uint32_t)sqlite3_column_int64(s, 1);
-		prev->stat_size = (uint64_t)sqlite3_column_int64(s, 2);
-		prev->uidl_complete = sqlite3_column_int(s, 3) != 0;
-	} else if (rc != SQLITE_DONE) {
-		st = db_fail(h, err, "reading the last POP3 view");
+		prev->audit_id = sqlite3_column_int64(q.s, 0);
+		prev->stat_count = (uint32_t)sqlite3_column_int64(q.s, 1);
+		prev->stat_size = (uint64_t)sqlite3_column_int64(q.s, 2);
+		prev->uidl_complete = sqlite3_column_int(q.s, 3) != 0;
 	}
-cleanup:
-	sqlite3_finalize(s);
-	return st;
+	return query_end(&q);
 }
 
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err)
 {
-	sqlite3_stmt *chk = NULL, *ins = NULL;
+	struct query q = QUERY(h, "starting an audit", err);
 	ma_status st;
 
 	if (h->audit_id != 0)
@@ -910,37 +938,24 @@ ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 	/* IMMEDIATE: wait for another writer now, not fail halfway through. */
 	if ((st = exec(h, "BEGIN IMMEDIATE", "starting an audit", err)) != MA_OK)
 		return st;
-	if (sqlite3_prepare_v2(h->db, "SELECT 1 FROM account WHERE id = ?1", -1,
-			       &chk, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h->db,
-			       "INSERT INTO audit(account_id, started, version)"
-			       " VALUES (?1, ?2, ?3)", -1, &ins, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "starting an audit");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(chk, 1, account_id);
-	if (sqlite3_step(chk) != SQLITE_ROW) {
-		st = ma_fail(err, MA_ERR_ARGUMENT, "no account %lld in %s",
-			     (long long)account_id, h->path);
-		goto cleanup;
-	}
-	sqlite3_bind_int64(ins, 1, account_id);
-	sqlite3_bind_int64(ins, 2, (int64_t)now);
-	sqlite3_bind_text(ins, 3, MA_VERSION, -1, SQLITE_STATIC);
-	if (sqlite3_step(ins) != SQLITE_DONE) {
-		st = db_fail(h, err, "starting an audit");
-		goto cleanup;
+	bool started = query_start(&q, "SELECT 1 FROM account WHERE id = ?1",
+				   BINDS(B_INT(account_id)));
+	bool known = started && query_row(&q);
+	query_end(&q);
+	if (started && !known)
+		q.st = ma_fail(err, MA_ERR_ARGUMENT, "no account %lld in %s",
+			       (long long)account_id, h->path);
+	st = query_run(&q, "INSERT INTO audit(account_id, started, version) VALUES (?1, ?2, ?3)",
+		       BINDS(B_INT(account_id), B_INT(now), B_TEXT(MA_VERSION)));
+	if (st != MA_OK) {
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+		return st;
 	}
 	h->audit_id = sqlite3_last_insert_rowid(h->db);
 	h->account_id = account_id;
 	h->gone_done = false;
 	*audit_id = h->audit_id;
-cleanup:
-	sqlite3_finalize(chk);
-	sqlite3_finalize(ins);
-	if (st != MA_OK)
-		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
-	return st;
+	return MA_OK;
 }
 
 static bool plain_name(const char *name)
@@ -986,39 +1001,20 @@ static ma_status put_folder(struct ma_history *h, int64_t audit_id, const struct
 			    unsigned deleted_count, uint64_t total_size, int64_t same_as,
 			    struct ma_error *err)
 {
-	sqlite3_stmt *ins = NULL;
+	struct query q = QUERY(h, "recording a folder", err);
 	ma_status st = need_audit(h, audit_id, err);
 
 	if (st != MA_OK)
 		return st;
 	if (!f->name)
 		return ma_fail(err, MA_ERR_ARGUMENT, "folder without a name");
-	if (sqlite3_prepare_v2(h->db,
-			       "INSERT OR REPLACE INTO folder_state(audit_id, name, uidvalidity,"
-			       " uidnext, messages, unseen, deleted, total_size, same_as, special)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)", -1, &ins,
-			       NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "recording a folder");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(ins, 1, audit_id);
-	sqlite3_bind_text(ins, 2, f->name, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(ins, 3, f->uidvalidity);
-	sqlite3_bind_int64(ins, 4, f->uidnext);
-	sqlite3_bind_int64(ins, 5, f->messages);
-	sqlite3_bind_int64(ins, 6, f->unseen);
-	sqlite3_bind_int64(ins, 7, deleted_count);
-	sqlite3_bind_int64(ins, 8, (int64_t)total_size);
-	if (same_as > 0)
-		sqlite3_bind_int64(ins, 9, same_as);
-	else
-		sqlite3_bind_null(ins, 9);
-	sqlite3_bind_int64(ins, 10, f->special);
-	if (sqlite3_step(ins) != SQLITE_DONE)
-		st = db_fail(h, err, "recording a folder");
-cleanup:
-	sqlite3_finalize(ins);
-	return st;
+	return query_run(&q, "INSERT OR REPLACE INTO folder_state(audit_id, name, uidvalidity,"
+			 " uidnext, messages, unseen, deleted, total_size, same_as, special)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			 BINDS(B_INT(audit_id), B_TEXT(f->name), B_INT(f->uidvalidity),
+			       B_INT(f->uidnext), B_INT(f->messages), B_INT(f->unseen),
+			       B_INT(deleted_count), B_INT(total_size),
+			       same_as > 0 ? B_INT(same_as) : B_NULL, B_INT(f->special)));
 }
 
 ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
@@ -1251,30 +1247,16 @@ static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
 			       const struct ma_pop3_view *v, bool complete, int64_t same_as,
 			       struct ma_error *err)
 {
-	sqlite3_stmt *ins = NULL;
+	struct query q = QUERY(h, "recording the POP3 view", err);
 	char *capa = join_capa(v);
-	ma_status st = MA_OK;
 
 	if (!capa)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	if (sqlite3_prepare_v2(h->db,
-			       "INSERT OR REPLACE INTO pop3_view(audit_id, stat_count,"
-			       " stat_size, capa, uidl_complete, same_as)"
-			       " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0))",
-			       -1, &ins, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "recording the POP3 view");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(ins, 1, audit_id);
-	sqlite3_bind_int64(ins, 2, v->stat_count);
-	sqlite3_bind_int64(ins, 3, (int64_t)v->stat_size);
-	sqlite3_bind_text(ins, 4, capa, -1, SQLITE_STATIC);
-	sqlite3_bind_int(ins, 5, complete);
-	sqlite3_bind_int64(ins, 6, same_as);
-	if (sqlite3_step(ins) != SQLITE_DONE)
-		st = db_fail(h, err, "recording the POP3 view");
-cleanup:
-	sqlite3_finalize(ins);
+	ma_status st = query_run(&q, "INSERT OR REPLACE INTO pop3_view(audit_id, stat_count,"
+				 " stat_size, capa, uidl_complete, same_as)"
+				 " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0))",
+				 BINDS(B_INT(audit_id), B_INT(v->stat_count), B_INT(v->stat_size),
+				       B_TEXT(capa), B_INT(complete), B_INT(same_as)));
 	free(capa);
 	return st;
 }
@@ -1345,7 +1327,7 @@ ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
 				   const struct ma_pop3_view *v, int64_t prev_audit,
 				   struct ma_error *err)
 {
-	sqlite3_stmt *q = NULL;
+	struct query q = QUERY(h, "recording the POP3 view", err);
 	ma_status st = need_audit(h, audit_id, err);
 
 	if (st != MA_OK)
@@ -1355,46 +1337,34 @@ ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
 	/* The UIDLs prev_audit saw are the rows of the audit that listed
 	 * them: prev_audit itself, or the one it was the same as. Their
 	 * last_audit stays there (a complete view marked the others gone). */
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT coalesce(same_as, audit_id) FROM pop3_view"
-			       " WHERE audit_id = ?1 AND uidl_complete", -1, &q, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "recording the POP3 view");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(q, 1, prev_audit);
-	int rc = sqlite3_step(q);
-	if (rc == SQLITE_ROW)
-		st = put_pop3_view(h, audit_id, v, true, sqlite3_column_int64(q, 0), err);
-	else if (rc == SQLITE_DONE)
-		st = ma_fail(err, MA_ERR_ARGUMENT, "no complete POP3 view in audit %lld to carry over",
-			     (long long)prev_audit);
-	else
-		st = db_fail(h, err, "recording the POP3 view");
-cleanup:
-	sqlite3_finalize(q);
-	return st;
+	int64_t listed = 0;
+	if (query_start(&q, "SELECT coalesce(same_as, audit_id) FROM pop3_view"
+			" WHERE audit_id = ?1 AND uidl_complete", BINDS(B_INT(prev_audit))) &&
+	    query_row(&q))
+		listed = sqlite3_column_int64(q.s, 0);
+	if ((st = query_end(&q)) != MA_OK)
+		return st;
+	if (!listed)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no complete POP3 view in audit %lld to carry over",
+			       (long long)prev_audit);
+	return put_pop3_view(h, audit_id, v, true, listed, err);
 }
 
 /* Runs steps[] in order, binding ?1 the audit, ?2 its account and ?3 the
- * previous completed audit, to whichever each statement uses. */
-static ma_status run_steps(struct ma_history *h, const char *const *steps, size_t n,
-			   int64_t audit_id, int64_t prev_id, const char *what,
-			   struct ma_error *err)
+ * previous completed audit, to whichever each statement uses; q says what
+ * is being done and keeps the first failure. */
+static ma_status run_steps(struct query *q, const char *const *steps, size_t n,
+			   int64_t audit_id, int64_t prev_id)
 {
-	const int64_t values[] = { audit_id, h->account_id, prev_id };
-	ma_status st = MA_OK;
-	for (size_t i = 0; st == MA_OK && i < n; i++) {
-		sqlite3_stmt *q = NULL;
-		if (sqlite3_prepare_v2(h->db, steps[i], -1, &q, NULL) != SQLITE_OK)
-			return db_fail(h, err, what);
-		int nparams = sqlite3_bind_parameter_count(q);
-		for (int p = 0; p < nparams && p < 3; p++)
-			sqlite3_bind_int64(q, p + 1, values[p]);
-		if (sqlite3_step(q) != SQLITE_DONE)
-			st = db_fail(h, err, what);
-		sqlite3_finalize(q);
+	const struct bind values[] = { B_INT(audit_id), B_INT(q->h->account_id), B_INT(prev_id) };
+	for (size_t i = 0; i < n && query_start(q, steps[i], NULL, 0); i++) {
+		int nparams = sqlite3_bind_parameter_count(q->s);
+		bind_list(q->s, values, nparams < 3 ? (size_t)nparams : 3);
+		if (query_row(q))
+			q->st = db_fail(q->h, q->err, q->what); /* a row where none was expected */
+		query_end(q);
 	}
-	return st;
+	return q->st;
 }
 
 /* Pairs gone messages with candidates by identity, the i-th of each
@@ -1494,8 +1464,8 @@ static ma_status match_gone(struct ma_history *h, int64_t audit_id, int64_t prev
 			    "finding where vanished messages went", err);
 	if (st != MA_OK)
 		return st;
-	return run_steps(h, steps, sizeof steps / sizeof steps[0], audit_id, prev_id,
-			 "finding where vanished messages went", err);
+	struct query q = QUERY(h, "finding where vanished messages went", err);
+	return run_steps(&q, steps, sizeof steps / sizeof steps[0], audit_id, prev_id);
 }
 
 /* The folders with messages found gone by audit ?1, each with what LIST
@@ -1539,7 +1509,8 @@ static ma_status record_destroyed(struct ma_history *h, int64_t audit_id,
 		" AND ma_role(f.folder, f.special) <> 'drafts'"
 		" ORDER BY b.folder, m.id",
 	};
-	return run_steps(h, steps, 1, audit_id, 0, "recording lost messages", err);
+	struct query q = QUERY(h, "recording lost messages", err);
+	return run_steps(&q, steps, 1, audit_id, 0);
 }
 
 /* One folder's numbers for the came-and-went count. */
@@ -1566,6 +1537,134 @@ static ma_status count_keys(struct ma_history *h, sqlite3_stmt **st, const char 
 	return MA_OK;
 }
 
+/* The folders of the came-and-went count: what loss.c reads (a) and what
+ * the count needs besides (r), side by side. */
+struct unseen {
+	struct ma_arrivals *a;    /* a[i].folder owned */
+	struct unseen_row *r;
+	size_t n, cap;
+	bool departures;          /* a compared folder had UIDs given out */
+};
+
+/* Room for one more folder in u. false: out of memory. */
+static bool unseen_grow(struct unseen *u)
+{
+	if (u->n < u->cap)
+		return true;
+	size_t cap = u->cap ? u->cap * 2 : 16;
+	struct ma_arrivals *na = realloc(u->a, cap * sizeof *na);
+	if (na)
+		u->a = na;
+	struct unseen_row *nr = realloc(u->r, cap * sizeof *nr);
+	if (nr)
+		u->r = nr;
+	if (!na || !nr)
+		return false;
+	u->cap = cap;
+	return true;
+}
+
+/* The folders this audit read, with UIDNEXT now and, if the previous
+ * audit read them under the same UIDVALIDITY, then. */
+static ma_status unseen_read(struct ma_history *h, int64_t audit_id, int64_t prev_id,
+			     struct unseen *u, struct ma_error *err)
+{
+	struct query q = QUERY(h, "counting arrivals", err);
+	query_start(&q, "SELECT s.name, s.special, s.uidnext, s.messages, p.uidnext, b.id"
+		    " FROM folder_state s"
+		    " LEFT JOIN folder_state p ON p.audit_id = ?3 AND p.name = s.name"
+		    "  AND p.uidvalidity = s.uidvalidity"
+		    " LEFT JOIN mailbox b ON b.account_id = ?2 AND b.folder = s.name"
+		    "  AND b.uidvalidity = s.uidvalidity"
+		    " WHERE s.audit_id = ?1 AND s.same_as IS NULL ORDER BY s.name",
+		    BINDS(B_INT(audit_id), B_INT(h->account_id), B_INT(prev_id)));
+	while (query_row(&q)) {
+		const char *name = text_or_null(q.s, 0);
+		char *copy = NULL;
+		if (!unseen_grow(u) || !(copy = strdup(name ? name : ""))) {
+			q.st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			break;
+		}
+		struct ma_arrivals *a = &u->a[u->n];
+		struct unseen_row *r = &u->r[u->n++];
+		*a = (struct ma_arrivals){
+			.folder = copy,
+			.role = ma_folder_role(copy, (unsigned)sqlite3_column_int64(q.s, 1)),
+		};
+		*r = (struct unseen_row){
+			.mailbox = sqlite3_column_int64(q.s, 5),
+			.compared = sqlite3_column_type(q.s, 4) != SQLITE_NULL,
+			.uidnext_now = (uint32_t)sqlite3_column_int64(q.s, 2),
+		};
+		if (r->compared) {
+			r->uidnext_then = (uint32_t)sqlite3_column_int64(q.s, 4);
+			if (r->uidnext_now > r->uidnext_then)
+				a->allocated = r->uidnext_now - r->uidnext_then;
+			if (a->allocated > 0 && a->role != MA_ROLE_DRAFTS)
+				u->departures = true;
+		} else {
+			a->allocated = a->present = (uint32_t)sqlite3_column_int64(q.s, 3);
+		}
+	}
+	return query_end(&q);
+}
+
+/* Of the UIDs given out in each folder, those present and those known
+ * messages were matched to (matched: match_gone ran). */
+static ma_status unseen_count(struct ma_history *h, struct unseen *u, bool matched,
+			      struct ma_error *err)
+{
+	sqlite3_stmt *cnt = NULL, *moved = NULL;
+	ma_status st = MA_OK;
+	for (size_t i = 0; st == MA_OK && i < u->n; i++) {
+		const struct unseen_row *r = &u->r[i];
+		struct ma_arrivals *a = &u->a[i];
+		if (r->mailbox == 0 || a->allocated == 0)
+			continue;
+		int64_t lo = message_key(r->mailbox, 0), hi = message_key(r->mailbox, UINT32_MAX);
+		if (r->compared) {
+			lo = message_key(r->mailbox, r->uidnext_then);
+			hi = message_key(r->mailbox, r->uidnext_now - 1);
+			st = count_keys(h, &cnt, "SELECT count(*) FROM message WHERE id BETWEEN ?1 AND ?2",
+					lo, hi, &a->present, err);
+		}
+		if (st == MA_OK && matched)
+			st = count_keys(h, &moved,
+					"SELECT count(*) FROM temp.matched WHERE cand_id BETWEEN ?1 AND ?2",
+					lo, hi, &a->moved_in, err);
+	}
+	sqlite3_finalize(cnt);
+	sqlite3_finalize(moved);
+	return st;
+}
+
+/* A ledger row for each folder where ma_loss_unseen counted deletions. */
+static ma_status unseen_record(struct ma_history *h, int64_t audit_id, time_t prev_time,
+			       const struct unseen *u, struct ma_error *err)
+{
+	sqlite3_stmt *ins = NULL;
+	ma_status st = MA_OK;
+	for (size_t i = 0; st == MA_OK && i < u->n; i++) {
+		const struct ma_arrivals *a = &u->a[i];
+		if (a->deleted == 0)
+			continue;
+		if (cached(h, &ins,
+			   "INSERT INTO loss(account_id, found_audit, kind, folder, role, count,"
+			   " since, uidnext_then, uidnext_now)"
+			   " VALUES (?1, ?2, 'unseen', ?3, ?4, ?5, ?6, ?7, ?8)") != SQLITE_OK) {
+			st = db_fail(h, err, "recording lost messages");
+			break;
+		}
+		bind_list(ins, BINDS(B_INT(h->account_id), B_INT(audit_id), B_TEXT(a->folder),
+				     B_TEXT(role_key(a->role)), B_INT(a->deleted), B_INT(prev_time),
+				     B_INT(u->r[i].uidnext_then), B_INT(u->r[i].uidnext_now)));
+		if (sqlite3_step(ins) != SQLITE_DONE)
+			st = db_fail(h, err, "recording lost messages");
+	}
+	sqlite3_finalize(ins);
+	return st;
+}
+
 /* The ledger's unseen losses: messages that arrived since the previous
  * audit and left before this one, less what moves can explain
  * (ma_loss_unseen). Per folder this audit read (a folder found unchanged
@@ -1583,172 +1682,30 @@ static ma_status count_keys(struct ma_history *h, sqlite3_stmt **st, const char 
 static ma_status record_unseen(struct ma_history *h, int64_t audit_id, int64_t prev_id,
 			       time_t prev_time, bool matched, struct ma_error *err)
 {
-	sqlite3_stmt *q = NULL, *cnt = NULL, *moved = NULL, *ins = NULL;
-	struct ma_arrivals *a = NULL;
-	struct unseen_row *r = NULL;
-	size_t n = 0, cap = 0;
-	bool departures = false;
-	ma_status st = MA_OK;
-	int rc;
-
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT s.name, s.special, s.uidnext, s.messages, p.uidnext, b.id"
-			       " FROM folder_state s"
-			       " LEFT JOIN folder_state p ON p.audit_id = ?3 AND p.name = s.name"
-			       "  AND p.uidvalidity = s.uidvalidity"
-			       " LEFT JOIN mailbox b ON b.account_id = ?2 AND b.folder = s.name"
-			       "  AND b.uidvalidity = s.uidvalidity"
-			       " WHERE s.audit_id = ?1 AND s.same_as IS NULL ORDER BY s.name",
-			       -1, &q, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "counting arrivals");
-		goto cleanup;
+	struct unseen u = { 0 };
+	ma_status st = unseen_read(h, audit_id, prev_id, &u, err);
+	/* Nothing new in any folder to compare: nothing to count. */
+	if (st == MA_OK && u.departures && (st = unseen_count(h, &u, matched, err)) == MA_OK) {
+		ma_loss_unseen(u.a, u.n);
+		st = unseen_record(h, audit_id, prev_time, &u, err);
 	}
-	sqlite3_bind_int64(q, 1, audit_id);
-	sqlite3_bind_int64(q, 2, h->account_id);
-	sqlite3_bind_int64(q, 3, prev_id);
-	while ((rc = sqlite3_step(q)) == SQLITE_ROW) {
-		if (n == cap) {
-			size_t ncap = cap ? cap * 2 : 16;
-			struct ma_arrivals *na = realloc(a, ncap * sizeof *na);
-			if (na)
-				a = na;
-			struct unseen_row *nr = realloc(r, ncap * sizeof *nr);
-			if (nr)
-				r = nr;
-			if (!na || !nr) {
-				st = ma_fail(err, MA_ERR_NOMEM, NULL);
-				goto cleanup;
-			}
-			cap = ncap;
-		}
-		const char *name = text_or_null(q, 0);
-		char *copy = strdup(name ? name : "");
-		if (!copy) {
-			st = ma_fail(err, MA_ERR_NOMEM, NULL);
-			goto cleanup;
-		}
-		a[n] = (struct ma_arrivals){
-			.folder = copy,
-			.role = ma_folder_role(copy, (unsigned)sqlite3_column_int64(q, 1)),
-		};
-		r[n] = (struct unseen_row){
-			.mailbox = sqlite3_column_int64(q, 5),
-			.compared = sqlite3_column_type(q, 4) != SQLITE_NULL,
-			.uidnext_now = (uint32_t)sqlite3_column_int64(q, 2),
-		};
-		if (r[n].compared) {
-			r[n].uidnext_then = (uint32_t)sqlite3_column_int64(q, 4);
-			if (r[n].uidnext_now > r[n].uidnext_then)
-				a[n].allocated = r[n].uidnext_now - r[n].uidnext_then;
-			if (a[n].allocated > 0 && a[n].role != MA_ROLE_DRAFTS)
-				departures = true;
-		} else {
-			a[n].allocated = a[n].present = (uint32_t)sqlite3_column_int64(q, 3);
-		}
-		n++;
-	}
-	if (rc != SQLITE_DONE) {
-		st = db_fail(h, err, "counting arrivals");
-		goto cleanup;
-	}
-	if (!departures)   /* nothing new in any folder to compare: nothing to count */
-		goto cleanup;
-	for (size_t i = 0; st == MA_OK && i < n; i++) {
-		if (r[i].mailbox == 0 || a[i].allocated == 0)
-			continue;
-		int64_t lo = message_key(r[i].mailbox, 0), hi = message_key(r[i].mailbox, UINT32_MAX);
-		if (r[i].compared) {
-			lo = message_key(r[i].mailbox, r[i].uidnext_then);
-			hi = message_key(r[i].mailbox, r[i].uidnext_now - 1);
-			st = count_keys(h, &cnt, "SELECT count(*) FROM message WHERE id BETWEEN ?1 AND ?2",
-					lo, hi, &a[i].present, err);
-		}
-		if (st == MA_OK && matched)
-			st = count_keys(h, &moved,
-					"SELECT count(*) FROM temp.matched WHERE cand_id BETWEEN ?1 AND ?2",
-					lo, hi, &a[i].moved_in, err);
-	}
-	if (st != MA_OK)
-		goto cleanup;
-	ma_loss_unseen(a, n);
-	for (size_t i = 0; i < n; i++) {
-		if (a[i].deleted == 0)
-			continue;
-		if (cached(h, &ins,
-			   "INSERT INTO loss(account_id, found_audit, kind, folder, role, count,"
-			   " since, uidnext_then, uidnext_now)"
-			   " VALUES (?1, ?2, 'unseen', ?3, ?4, ?5, ?6, ?7, ?8)") != SQLITE_OK) {
-			st = db_fail(h, err, "recording lost messages");
-			goto cleanup;
-		}
-		sqlite3_bind_int64(ins, 1, h->account_id);
-		sqlite3_bind_int64(ins, 2, audit_id);
-		sqlite3_bind_text(ins, 3, a[i].folder, -1, SQLITE_STATIC);
-		sqlite3_bind_text(ins, 4, role_key(a[i].role), -1, SQLITE_STATIC);
-		sqlite3_bind_int64(ins, 5, a[i].deleted);
-		sqlite3_bind_int64(ins, 6, (int64_t)prev_time);
-		sqlite3_bind_int64(ins, 7, r[i].uidnext_then);
-		sqlite3_bind_int64(ins, 8, r[i].uidnext_now);
-		if (sqlite3_step(ins) != SQLITE_DONE) {
-			st = db_fail(h, err, "recording lost messages");
-			goto cleanup;
-		}
-	}
-cleanup:
-	sqlite3_finalize(q);
-	sqlite3_finalize(cnt);
-	sqlite3_finalize(moved);
-	sqlite3_finalize(ins);
-	for (size_t i = 0; i < n; i++)
-		free((char *)a[i].folder);
-	free(a);
-	free(r);
+	for (size_t i = 0; i < u.n; i++)
+		free((char *)u.a[i].folder);
+	free(u.a);
+	free(u.r);
 	return st;
 }
 
 ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 				 bool folder_list_complete, struct ma_error *err)
 {
-	sqlite3_stmt *imap = NULL, *pop = NULL, *listed = NULL, *flag = NULL;
+	struct query q = QUERY(h, "finding vanished messages", err);
 	ma_status st = need_audit(h, audit_id, err);
 
 	if (st != MA_OK)
 		return st;
 	if (h->gone_done)
 		return ma_fail(err, MA_ERR_ARGUMENT, "gone messages already detected");
-	if (sqlite3_prepare_v2(h->db,
-			       "UPDATE message SET gone_audit = ?1, gone_to = NULL, renumbered = 0"
-			       " FROM mailbox b"
-			       " WHERE b.account_id = ?2 AND message.id BETWEEN " IN_MAILBOX("b")
-			       " AND message.gone_audit IS NULL AND message.last_audit < ?1"
-			       " AND (?3 OR b.folder IN (SELECT name FROM folder_state"
-			       "  WHERE audit_id = ?1))"
-			       " AND (b.folder, b.uidvalidity) NOT IN (SELECT name, uidvalidity"
-			       "  FROM folder_state WHERE audit_id = ?1 AND same_as IS NOT NULL)",
-			       -1, &imap, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h->db,
-			       "UPDATE pop3_message SET gone_audit = ?1"
-			       " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1",
-			       -1, &pop, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h->db,
-			       /* Only a complete listing of its own tells what is gone:
-			        * a view the same as an earlier one lost nothing. */
-			       "SELECT 1 FROM pop3_view WHERE audit_id = ?1 AND uidl_complete"
-			       " AND same_as IS NULL", -1, &listed, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h->db,
-			       "UPDATE audit SET folder_list_complete = ?2 WHERE id = ?1",
-			       -1, &flag, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "finding vanished messages");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(imap, 1, audit_id);
-	sqlite3_bind_int64(imap, 2, h->account_id);
-	sqlite3_bind_int(imap, 3, folder_list_complete);
-	sqlite3_bind_int64(pop, 1, audit_id);
-	sqlite3_bind_int64(pop, 2, h->account_id);
-	sqlite3_bind_int64(listed, 1, audit_id);
-	sqlite3_bind_int64(flag, 1, audit_id);
-	sqlite3_bind_int(flag, 2, folder_list_complete);
 	/* Before the account's first completed audit nothing can vanish and
 	 * nothing is on record to compare: skip every scan (a first audit of
 	 * a big mailbox waits for them), and record no loss. */
@@ -1757,62 +1714,59 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 	bool found;
 	if ((st = ma_history_prev_audit(h, h->account_id, audit_id, &prev_id, &prev_time, &found,
 					err)) != MA_OK)
-		goto cleanup;
+		return st;
+	bool listed = false;
 	if (found) {
-		if (sqlite3_step(imap) != SQLITE_DONE) {
-			st = db_fail(h, err, "finding vanished messages");
-			goto cleanup;
-		}
+		st = query_run(&q, "UPDATE message SET gone_audit = ?1, gone_to = NULL, renumbered = 0"
+			       " FROM mailbox b"
+			       " WHERE b.account_id = ?2 AND message.id BETWEEN " IN_MAILBOX("b")
+			       " AND message.gone_audit IS NULL AND message.last_audit < ?1"
+			       " AND (?3 OR b.folder IN (SELECT name FROM folder_state"
+			       "  WHERE audit_id = ?1))"
+			       " AND (b.folder, b.uidvalidity) NOT IN (SELECT name, uidvalidity"
+			       "  FROM folder_state WHERE audit_id = ?1 AND same_as IS NOT NULL)",
+			       BINDS(B_INT(audit_id), B_INT(h->account_id), B_INT(folder_list_complete)));
+		if (st != MA_OK)
+			return st;
 		/* Matching scans only this audit's new UIDs, and only when
 		 * something vanished: an unchanged repeat pays nothing. */
 		bool vanished = sqlite3_changes(h->db) > 0;
 		if (vanished && ((st = match_gone(h, audit_id, prev_id, err)) != MA_OK ||
 				 (st = record_destroyed(h, audit_id, err)) != MA_OK))
-			goto cleanup;
+			return st;
 		if ((st = record_unseen(h, audit_id, prev_id, prev_time, vanished, err)) != MA_OK)
-			goto cleanup;
+			return st;
+		/* Only a complete listing of its own tells what is gone: a view
+		 * the same as an earlier one lost nothing. */
+		listed = query_start(&q, "SELECT 1 FROM pop3_view WHERE audit_id = ?1 AND uidl_complete"
+				     " AND same_as IS NULL", BINDS(B_INT(audit_id))) && query_row(&q);
+		query_end(&q);
 	}
-	int rc = found ? sqlite3_step(listed) : SQLITE_DONE;
-	if ((rc != SQLITE_ROW && rc != SQLITE_DONE) ||
-	    (rc == SQLITE_ROW && sqlite3_step(pop) != SQLITE_DONE) || sqlite3_step(flag) != SQLITE_DONE) {
-		st = db_fail(h, err, "finding vanished messages");
-		goto cleanup;
-	}
+	if (listed)
+		query_run(&q, "UPDATE pop3_message SET gone_audit = ?1"
+			  " WHERE account_id = ?2 AND gone_audit IS NULL AND last_audit < ?1",
+			  BINDS(B_INT(audit_id), B_INT(h->account_id)));
+	if ((st = query_run(&q, "UPDATE audit SET folder_list_complete = ?2 WHERE id = ?1",
+			    BINDS(B_INT(audit_id), B_INT(folder_list_complete)))) != MA_OK)
+		return st;
 	h->gone_done = true;
-cleanup:
-	sqlite3_finalize(imap);
-	sqlite3_finalize(pop);
-	sqlite3_finalize(listed);
-	sqlite3_finalize(flag);
-	return st;
+	return MA_OK;
 }
 
 ma_status ma_history_commit(struct ma_history *h, int64_t audit_id, time_t now,
 			    const char *outcome, struct ma_error *err)
 {
-	sqlite3_stmt *upd = NULL;
+	struct query q = QUERY(h, "finishing the audit", err);
 	ma_status st = need_audit(h, audit_id, err);
 
 	if (st != MA_OK)
 		return st;
-	if (!h->gone_done && (st = ma_history_detect_gone(h, audit_id, false, err)) != MA_OK)
-		goto cleanup;
-	if (sqlite3_prepare_v2(h->db,
-			       "UPDATE audit SET finished = ?2, outcome = ?3 WHERE id = ?1",
-			       -1, &upd, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "finishing the audit");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(upd, 1, audit_id);
-	sqlite3_bind_int64(upd, 2, (int64_t)now);
-	sqlite3_bind_text(upd, 3, outcome ? outcome : "unknown", -1, SQLITE_STATIC);
-	if (sqlite3_step(upd) != SQLITE_DONE) {
-		st = db_fail(h, err, "finishing the audit");
-		goto cleanup;
-	}
-	st = exec(h, "COMMIT", "saving the audit", err);
-cleanup:
-	sqlite3_finalize(upd);
+	if (h->gone_done || (st = ma_history_detect_gone(h, audit_id, false, err)) == MA_OK)
+		st = query_run(&q, "UPDATE audit SET finished = ?2, outcome = ?3 WHERE id = ?1",
+			       BINDS(B_INT(audit_id), B_INT(now),
+				     B_TEXT(outcome ? outcome : "unknown")));
+	if (st == MA_OK)
+		st = exec(h, "COMMIT", "saving the audit", err);
 	if (st != MA_OK)
 		ma_history_rollback(h);
 	h->audit_id = 0;
@@ -1856,30 +1810,24 @@ static int decoded_column(sqlite3_stmt *s, int col, char **out)
 ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 			  void *ctx, struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
+	struct query q = QUERY(h, "listing vanished messages", err);
 	char *from = NULL, *subject = NULL;
-	ma_status st = MA_OK;
-	int rc;
 
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT b.folder, b.uidvalidity, m.id & 4294967295, m.size, m.internaldate,"
-			       " m.date, m.sender, m.subject, m.flags, m.msgid_hash, " LAST_SEEN ","
-			       " m.gone_to, m.renumbered, f.folder_gone, f.special"
-			       " FROM message m JOIN mailbox b ON b.id = m.id >> 32"
-			       " JOIN audit a ON a.id = m.last_audit"
-			       " JOIN (" GONE_FOLDERS ") f ON f.folder = b.folder"
-			       " WHERE m.gone_audit = ?1"
-			       " ORDER BY b.folder, b.uidvalidity, m.id", -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "listing vanished messages");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, audit_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	query_start(&q, "SELECT b.folder, b.uidvalidity, m.id & 4294967295, m.size, m.internaldate,"
+		    " m.date, m.sender, m.subject, m.flags, m.msgid_hash, " LAST_SEEN ","
+		    " m.gone_to, m.renumbered, f.folder_gone, f.special"
+		    " FROM message m JOIN mailbox b ON b.id = m.id >> 32"
+		    " JOIN audit a ON a.id = m.last_audit"
+		    " JOIN (" GONE_FOLDERS ") f ON f.folder = b.folder"
+		    " WHERE m.gone_audit = ?1"
+		    " ORDER BY b.folder, b.uidvalidity, m.id", BINDS(B_INT(audit_id)));
+	while (query_row(&q)) {
+		sqlite3_stmt *s = q.s;
 		/* Audits store From and Subject raw; decoding waits until here,
 		 * for the few messages that are ever shown. */
 		if (decoded_column(s, 6, &from) < 0 || decoded_column(s, 7, &subject) < 0) {
-			st = ma_fail(err, MA_ERR_NOMEM, NULL);
-			goto cleanup;
+			q.st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			break;
 		}
 		struct ma_gone_msg g = {
 			.folder = text_or_null(s, 0),
@@ -1904,15 +1852,11 @@ ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 		free(subject);
 		from = subject = NULL;
 		if (stop)
-			goto cleanup;
+			break;
 	}
-	if (rc != SQLITE_DONE)
-		st = db_fail(h, err, "listing vanished messages");
-cleanup:
 	free(from);
 	free(subject);
-	sqlite3_finalize(s);
-	return st;
+	return query_end(&q);
 }
 
 /* ---- The loss ledger -------------------------------------------------- */
@@ -1921,36 +1865,27 @@ ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t au
 			    bool unacked_only, time_t since, ma_loss_cb cb, void *ctx,
 			    struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
+	struct query q = QUERY(h, "listing lost messages", err);
 	char *from = NULL, *subject = NULL;
-	ma_status st = MA_OK;
-	int rc;
 
 	/* No test of audit.finished: only this handle's open audit is
 	 * visible unfinished, and its losses belong in the answer. */
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT l.id, l.kind, l.found_audit, a.started, l.folder, l.role,"
-			       " l.count, l.size, l.internaldate, l.date, l.sender, l.subject,"
-			       " l.last_seen, l.folder_gone, l.since, l.uidnext_then, l.uidnext_now,"
-			       " l.acked FROM loss l JOIN audit a ON a.id = l.found_audit"
-			       " WHERE l.account_id = ?1 AND (?2 = 0 OR l.found_audit = ?2)"
-			       " AND (NOT ?3 OR l.acked IS NULL) AND a.started >= ?4"
-			       /* Within an audit and folder, what came and went
-			        * arrived after every named loss was last seen. */
-			       " ORDER BY l.found_audit DESC, l.folder, l.kind = 'unseen' DESC,"
-			       " l.internaldate DESC, l.id",
-			       -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "listing lost messages");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_int64(s, 2, audit_id);
-	sqlite3_bind_int(s, 3, unacked_only);
-	sqlite3_bind_int64(s, 4, (int64_t)since);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	query_start(&q, "SELECT l.id, l.kind, l.found_audit, a.started, l.folder, l.role,"
+		    " l.count, l.size, l.internaldate, l.date, l.sender, l.subject,"
+		    " l.last_seen, l.folder_gone, l.since, l.uidnext_then, l.uidnext_now,"
+		    " l.acked FROM loss l JOIN audit a ON a.id = l.found_audit"
+		    " WHERE l.account_id = ?1 AND (?2 = 0 OR l.found_audit = ?2)"
+		    " AND (NOT ?3 OR l.acked IS NULL) AND a.started >= ?4"
+		    /* Within an audit and folder, what came and went
+		     * arrived after every named loss was last seen. */
+		    " ORDER BY l.found_audit DESC, l.folder, l.kind = 'unseen' DESC,"
+		    " l.internaldate DESC, l.id",
+		    BINDS(B_INT(account_id), B_INT(audit_id), B_INT(unacked_only), B_INT(since)));
+	while (query_row(&q)) {
+		sqlite3_stmt *s = q.s;
 		if (decoded_column(s, 10, &from) < 0 || decoded_column(s, 11, &subject) < 0) {
-			st = ma_fail(err, MA_ERR_NOMEM, NULL);
-			goto cleanup;
+			q.st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			break;
 		}
 		const char *kind = text_or_null(s, 1);
 		struct ma_loss l = {
@@ -1978,21 +1913,17 @@ ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t au
 		free(subject);
 		from = subject = NULL;
 		if (stop)
-			goto cleanup;
+			break;
 	}
-	if (rc != SQLITE_DONE)
-		st = db_fail(h, err, "listing lost messages");
-cleanup:
 	free(from);
 	free(subject);
-	sqlite3_finalize(s);
-	return st;
+	return query_end(&q);
 }
 
 ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to_audit,
 			 time_t now, uint64_t *count, struct ma_error *err)
 {
-	sqlite3_stmt *sum = NULL, *upd = NULL;
+	struct query q = QUERY(h, "acknowledging losses", err);
 	ma_status st;
 
 	if (count)
@@ -2007,40 +1938,20 @@ ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to
 		now = 1;
 	if ((st = exec(h, "BEGIN IMMEDIATE", "acknowledging losses", err)) != MA_OK)
 		return st;
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT total(l.count) FROM loss l JOIN audit a ON a.id = l.found_audit"
-			       " WHERE l.account_id = ?1 AND l.acked IS NULL AND l.found_audit <= ?2"
-			       " AND a.finished IS NOT NULL", -1, &sum, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(h->db,
-			       "UPDATE loss SET acked = ?3 WHERE account_id = ?1 AND acked IS NULL"
-			       " AND found_audit <= ?2 AND found_audit IN (SELECT id FROM audit"
-			       "  WHERE account_id = ?1 AND finished IS NOT NULL)",
-			       -1, &upd, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "acknowledging losses");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(sum, 1, account_id);
-	sqlite3_bind_int64(sum, 2, up_to_audit);
-	sqlite3_bind_int64(upd, 1, account_id);
-	sqlite3_bind_int64(upd, 2, up_to_audit);
-	sqlite3_bind_int64(upd, 3, (int64_t)now);
-	if (sqlite3_step(sum) != SQLITE_ROW) {
-		st = db_fail(h, err, "acknowledging losses");
-		goto cleanup;
-	}
-	uint64_t n = (uint64_t)sqlite3_column_double(sum, 0);
-	if (sqlite3_step(upd) != SQLITE_DONE) {
-		st = db_fail(h, err, "acknowledging losses");
-		goto cleanup;
-	}
+	uint64_t n = 0;
+	if (query_start(&q, "SELECT total(l.count) FROM loss l JOIN audit a ON a.id = l.found_audit"
+			" WHERE l.account_id = ?1 AND l.acked IS NULL AND l.found_audit <= ?2"
+			" AND a.finished IS NOT NULL", BINDS(B_INT(account_id), B_INT(up_to_audit))) &&
+	    query_one(&q))
+		n = (uint64_t)sqlite3_column_double(q.s, 0);
 	/* Statements done before COMMIT, or it fails as busy. */
-	sqlite3_reset(sum);
-	sqlite3_reset(upd);
-	if ((st = exec(h, "COMMIT", "acknowledging losses", err)) == MA_OK && count)
+	query_end(&q);
+	st = query_run(&q, "UPDATE loss SET acked = ?3 WHERE account_id = ?1 AND acked IS NULL"
+		       " AND found_audit <= ?2 AND found_audit IN (SELECT id FROM audit"
+		       "  WHERE account_id = ?1 AND finished IS NOT NULL)",
+		       BINDS(B_INT(account_id), B_INT(up_to_audit), B_INT(now)));
+	if (st == MA_OK && (st = exec(h, "COMMIT", "acknowledging losses", err)) == MA_OK && count)
 		*count = n;
-cleanup:
-	sqlite3_finalize(sum);
-	sqlite3_finalize(upd);
 	if (st != MA_OK)
 		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return st;
@@ -2050,60 +1961,43 @@ ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,
 			       ma_pop3_gone_cb cb, void *ctx,
 			       struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
-	ma_status st = MA_OK;
-	int rc;
+	struct query q = QUERY(h, "listing vanished POP3 messages", err);
 
-	if (sqlite3_prepare_v2(h->db,
-			       /* Last seen: the audit that listed it, or a later
-			        * one whose view was the same. */
-			       "SELECT m.uidl, m.size, coalesce((SELECT max(a2.started)"
-			       "  FROM pop3_view v JOIN audit a2 ON a2.id = v.audit_id"
-			       "  WHERE v.same_as = m.last_audit AND a2.finished IS NOT NULL),"
-			       " a.started) FROM pop3_message m"
-			       " JOIN audit a ON a.id = m.last_audit"
-			       " WHERE m.gone_audit = ?1 ORDER BY m.id", -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "listing vanished POP3 messages");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, audit_id);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	/* Last seen: the audit that listed it, or a later one whose view was
+	 * the same. */
+	query_start(&q, "SELECT m.uidl, m.size, coalesce((SELECT max(a2.started)"
+		    "  FROM pop3_view v JOIN audit a2 ON a2.id = v.audit_id"
+		    "  WHERE v.same_as = m.last_audit AND a2.finished IS NOT NULL),"
+		    " a.started) FROM pop3_message m"
+		    " JOIN audit a ON a.id = m.last_audit"
+		    " WHERE m.gone_audit = ?1 ORDER BY m.id", BINDS(B_INT(audit_id)));
+	while (query_row(&q)) {
 		struct ma_pop3_gone g = {
-			.uidl = text_or_null(s, 0),
-			.size = (uint32_t)sqlite3_column_int64(s, 1),
-			.last_seen = (time_t)sqlite3_column_int64(s, 2),
+			.uidl = text_or_null(q.s, 0),
+			.size = (uint32_t)sqlite3_column_int64(q.s, 1),
+			.last_seen = (time_t)sqlite3_column_int64(q.s, 2),
 		};
 		if (cb(&g, ctx) != 0)
-			goto cleanup;
+			break;
 	}
-	if (rc != SQLITE_DONE)
-		st = db_fail(h, err, "listing vanished POP3 messages");
-cleanup:
-	sqlite3_finalize(s);
-	return st;
+	return query_end(&q);
 }
 
 ma_status ma_history_audits(struct ma_history *h, int64_t account_id, int limit,
 			    ma_audit_cb cb, void *ctx, struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
-	ma_status st = MA_OK;
-	int rc;
+	struct query q = QUERY(h, "listing audits", err);
 
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT a.id, a.started, a.finished, a.outcome, a.version,"
-			       " (SELECT messages FROM folder_state f"
-			       "  WHERE f.audit_id = a.id AND f.name = 'INBOX'),"
-			       " (SELECT total(messages) FROM folder_state f WHERE f.audit_id = a.id),"
-			       " (SELECT stat_count FROM pop3_view p WHERE p.audit_id = a.id)"
-			       " FROM audit a WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
-			       " ORDER BY a.id DESC LIMIT ?2", -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "listing audits");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_int(s, 2, limit > 0 ? limit : -1);   /* -1: no limit */
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW) {
+	query_start(&q, "SELECT a.id, a.started, a.finished, a.outcome, a.version,"
+		    " (SELECT messages FROM folder_state f"
+		    "  WHERE f.audit_id = a.id AND f.name = 'INBOX'),"
+		    " (SELECT total(messages) FROM folder_state f WHERE f.audit_id = a.id),"
+		    " (SELECT stat_count FROM pop3_view p WHERE p.audit_id = a.id)"
+		    " FROM audit a WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
+		    " ORDER BY a.id DESC LIMIT ?2",
+		    BINDS(B_INT(account_id), B_INT(limit > 0 ? limit : -1))); /* -1: no limit */
+	while (query_row(&q)) {
+		sqlite3_stmt *s = q.s;
 		struct ma_audit_row a = {
 			.id = sqlite3_column_int64(s, 0),
 			.started = (time_t)sqlite3_column_int64(s, 1),
@@ -2117,13 +2011,9 @@ ma_status ma_history_audits(struct ma_history *h, int64_t account_id, int limit,
 				? -1 : sqlite3_column_int64(s, 7),
 		};
 		if (cb(&a, ctx) != 0)
-			goto cleanup;
+			break;
 	}
-	if (rc != SQLITE_DONE)
-		st = db_fail(h, err, "listing audits");
-cleanup:
-	sqlite3_finalize(s);
-	return st;
+	return query_end(&q);
 }
 
 ma_status ma_history_prev_audit(struct ma_history *h, int64_t account_id,
@@ -2131,60 +2021,35 @@ ma_status ma_history_prev_audit(struct ma_history *h, int64_t account_id,
 				time_t *prev_time, bool *found,
 				struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
-	ma_status st = MA_OK;
+	struct query q = QUERY(h, "finding the previous audit", err);
 
 	*prev_id = 0;
 	*prev_time = 0;
 	*found = false;
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT id, started FROM audit WHERE account_id = ?1"
-			       " AND id < ?2 AND finished IS NOT NULL"
-			       " ORDER BY id DESC LIMIT 1", -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "finding the previous audit");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_int64(s, 2, before_audit_id);
-	int rc = sqlite3_step(s);
-	if (rc == SQLITE_ROW) {
+	if (query_start(&q, "SELECT id, started FROM audit WHERE account_id = ?1"
+			" AND id < ?2 AND finished IS NOT NULL"
+			" ORDER BY id DESC LIMIT 1", BINDS(B_INT(account_id), B_INT(before_audit_id))) &&
+	    query_row(&q)) {
 		*found = true;
-		*prev_id = sqlite3_column_int64(s, 0);
-		*prev_time = (time_t)sqlite3_column_int64(s, 1);
-	} else if (rc != SQLITE_DONE) {
-		st = db_fail(h, err, "finding the previous audit");
+		*prev_id = sqlite3_column_int64(q.s, 0);
+		*prev_time = (time_t)sqlite3_column_int64(q.s, 1);
 	}
-cleanup:
-	sqlite3_finalize(s);
-	return st;
+	return query_end(&q);
 }
 
 ma_status ma_history_folder_uids(struct ma_history *h, int64_t account_id,
 				 const char *folder, uint32_t uidvalidity,
 				 ma_uid_cb cb, void *ctx, struct ma_error *err)
 {
-	sqlite3_stmt *s = NULL;
-	ma_status st = MA_OK;
-	int rc;
+	struct query q = QUERY(h, "listing a folder's messages", err);
 
-	if (sqlite3_prepare_v2(h->db,
-			       "SELECT m.id & 4294967295 FROM mailbox b"
-			       " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
-			       " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
-			       " AND m.gone_audit IS NULL ORDER BY m.id",
-			       -1, &s, NULL) != SQLITE_OK) {
-		st = db_fail(h, err, "listing a folder's messages");
-		goto cleanup;
-	}
-	sqlite3_bind_int64(s, 1, account_id);
-	sqlite3_bind_text(s, 2, folder, -1, SQLITE_STATIC);
-	sqlite3_bind_int64(s, 3, uidvalidity);
-	while ((rc = sqlite3_step(s)) == SQLITE_ROW)
-		if (cb((uint32_t)sqlite3_column_int64(s, 0), ctx) != 0)
-			goto cleanup;
-	if (rc != SQLITE_DONE)
-		st = db_fail(h, err, "listing a folder's messages");
-cleanup:
-	sqlite3_finalize(s);
-	return st;
+	query_start(&q, "SELECT m.id & 4294967295 FROM mailbox b"
+		    " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+		    " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+		    " AND m.gone_audit IS NULL ORDER BY m.id",
+		    BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity)));
+	while (query_row(&q))
+		if (cb((uint32_t)sqlite3_column_int64(q.s, 0), ctx) != 0)
+			break;
+	return query_end(&q);
 }

@@ -136,7 +136,7 @@ both imap-eof-fetch-literal imap closed
 # --report opens a second IMAP session once the folders are listed; a server
 # (or a firewall) that lets the first in and leaves the second hanging must
 # not hold the audit until the timeout: the first reads both folders, and
-# the second, still waiting for its greeting, is abandoned (core/audit/audit.c).
+# the second, still waiting for its greeting, is abandoned (core/audit/look.c).
 hostile imap-second-silent
 measure 30 "$W/audit.second-silent" "$MAILAUDIT" --report - --no-history --imap "$H:$hport/plain" \
 	"${ACC[@]}" --timeout 20
@@ -147,7 +147,7 @@ judge "mailaudit imap-second-silent" 5000 "$W/audit.second-silent"
 
 # --- our own UID FETCH reader: refusals, junk, foreign tags, BYE -------------
 # A refusal or junk inside one folder's FETCH is a protocol error of that
-# folder: the audit goes on (core/audit/audit.c) and must only end cleanly.
+# folder: the audit goes on (core/audit/look.c) and must only end cleanly.
 probe_case imap-fetch-no imap plain protocol
 check_contains "probe imap-fetch-no: the server's words are shown" "$(cat "$W/out.imap-fetch-no.imap")" \
 	"refused UID FETCH: [SERVERBUG] Internal error occurred"

@@ -26,7 +26,7 @@ audit() {
 	TRACE=$(cat "$MA_TMP/$1.trace" 2>/dev/null)
 }
 # count CMD: commands the client sent that start with CMD (after an IMAP tag).
-# Both IMAP sessions count (imap2 is the second, see core/audit/audit.c).
+# Both IMAP sessions count (imap2 is the second, see core/audit/look.c).
 count() { printf '%s\n' "$TRACE" | grep -cE -- "^(imap2? C: [^ ]+|pop3 C:) $1"; }
 
 cat >"$MA_TMP/imapctl.py" <<'EOF'

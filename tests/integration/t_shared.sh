@@ -1,7 +1,7 @@
 #!/bin/bash
 # Two IMAP sessions: the second looks at other folders while the first reads
 # INBOX, and both share a large folder read for the first time by UID ranges
-# (core/audit/audit.c). Every message is read exactly once: the counts match the
+# (core/audit/look.c). Every message is read exactly once: the counts match the
 # server's, a repeat audit finds the history complete (nothing fetched,
 # nothing lost), one deletion is named once. A server that allows one
 # session per user gets the whole audit through the first.

@@ -30,21 +30,17 @@ static struct ma_folder *add_folder(struct ma_audit_result *r, const char *name,
 				    uint32_t messages, uint32_t uidnext)
 {
 	r->folders = realloc(r->folders, (r->nfolders + 1) * sizeof *r->folders);
-	r->deleted_counts = realloc(r->deleted_counts, (r->nfolders + 1) * sizeof *r->deleted_counts);
-	r->folder_sizes = realloc(r->folder_sizes, (r->nfolders + 1) * sizeof *r->folder_sizes);
 	assert_non_null(r->folders);
-	assert_non_null(r->deleted_counts);
-	assert_non_null(r->folder_sizes);
-	struct ma_folder *f = &r->folders[r->nfolders];
-	memset(f, 0, sizeof *f);
+	memset(&r->folders[r->nfolders], 0, sizeof r->folders[r->nfolders]);
+	struct ma_folder *f = &r->folders[r->nfolders].folder;
 	f->name = xdup(name);
 	f->raw_name = xdup(name);
 	f->delimiter = '/';
 	f->messages = messages;
 	f->uidnext = uidnext;
 	f->uidvalidity = 1700000000;
-	r->deleted_counts[r->nfolders] = 0;
-	r->folder_sizes[r->nfolders] = (uint64_t)messages * 10000;
+	r->folders[r->nfolders].deleted = 0;
+	r->folders[r->nfolders].size = (uint64_t)messages * 10000;
 	r->nfolders++;
 	return f;
 }
@@ -311,7 +307,7 @@ static void inbox_drained_lower_bound(void **state)
 	struct ma_audit_result *r = healthy();
 	r->first_audit = true;
 	r->prev_audit = 0;
-	r->folders[0].uidnext = 301; /* 300 UIDs, 120 here: 180 left INBOX */
+	r->folders[0].folder.uidnext = 301; /* 300 UIDs, 120 here: 180 left INBOX */
 	analyze(r);                  /* Sent holds 40: at least 140 gone */
 	const struct ma_finding *f = find(r, "inbox-drained");
 	assert_non_null(f);
@@ -324,7 +320,7 @@ static void inbox_drained_lower_bound(void **state)
 
 	/* 2 of 160 UIDs: small, but mail left the server, so never with an
 	 * OK verdict. */
-	r->folders[0].uidnext = 163;
+	r->folders[0].folder.uidnext = 163;
 	analyze(r);
 	f = find(r, "inbox-drained");
 	assert_non_null(f);
@@ -333,7 +329,7 @@ static void inbox_drained_lower_bound(void **state)
 	assert_null(find(r, "all-clear"));
 
 	/* Everything that left INBOX can be in Sent: nothing to say. */
-	r->folders[0].uidnext = 150;
+	r->folders[0].folder.uidnext = 150;
 	analyze(r);
 	assert_null(find(r, "inbox-drained"));
 	done(r);
@@ -373,7 +369,7 @@ static void mismatch_with_dovecot_uidls(void **state)
 	/* With the INBOX's UIDs known, name the ones POP3 does not show. */
 	for (uint32_t uid = 1; uid <= 120; uid++) {
 		struct ma_message m = { .uid = uid, .size = 10000 };
-		assert_int_equal(ma_folder_add_message(&r->folders[0], &m), 0);
+		assert_int_equal(ma_folder_add_message(&r->folders[0].folder, &m), 0);
 	}
 	analyze(r);
 	f = find(r, "pop3-imap-mismatch");
@@ -397,8 +393,8 @@ static void pending_expunge(void **state)
 {
 	(void)state;
 	struct ma_audit_result *r = healthy();
-	r->deleted_counts[0] = 5;
-	r->deleted_counts[1] = 2;
+	r->folders[0].deleted = 5;
+	r->folders[1].deleted = 2;
 	analyze(r);
 	const struct ma_finding *f = find(r, "pending-expunge");
 	assert_non_null(f);
@@ -539,7 +535,7 @@ static void imap_failed_is_unknown(void **state)
 	(void)state;
 	struct ma_audit_result *r = healthy();
 	for (size_t i = 0; i < r->nfolders; i++)
-		ma_folder_clear(&r->folders[i]);
+		ma_folder_clear(&r->folders[i].folder);
 	r->nfolders = 0;
 	r->imap_ok = false;
 	ma_fail(&r->imap_err, MA_ERR_LOGIN, "NO [AUTHENTICATIONFAILED] Authentication failed.");
@@ -589,7 +585,7 @@ static void sorted_by_severity_stable(void **state)
 	struct ma_audit_result *r = healthy();
 	r->first_audit = true;
 	r->insecure = true;
-	r->deleted_counts[1] = 1;
+	r->folders[1].deleted = 1;
 	add_capa(r, "EXPIRE 0");
 	add_destroyed(r, "INBOX", MA_ROLE_INBOX, 1, "x");
 	add_lost(r, "INBOX", "Trash", 2, "y");
@@ -853,9 +849,9 @@ static void drained_first_audit_never_ok(void **state)
 	struct ma_audit_result *r = healthy();
 	r->first_audit = true;
 	r->prev_audit = 0;
-	r->folders[0].messages = 0;
-	r->folders[0].uidnext = 31;
-	r->folders[1].messages = 26;
+	r->folders[0].folder.messages = 0;
+	r->folders[0].folder.uidnext = 31;
+	r->folders[1].folder.messages = 26;
 	analyze(r);
 	const struct ma_finding *f = find(r, "inbox-drained");
 	assert_non_null(f);

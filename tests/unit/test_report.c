@@ -37,12 +37,9 @@ static void add_folder(struct ma_audit_result *r, const char *name, uint32_t mes
 {
 	size_t n = r->nfolders + 1;
 	r->folders = realloc(r->folders, n * sizeof *r->folders);
-	r->deleted_counts = realloc(r->deleted_counts, n * sizeof *r->deleted_counts);
-	r->folder_sizes = realloc(r->folder_sizes, n * sizeof *r->folder_sizes);
-	r->folder_delta = realloc(r->folder_delta, n * sizeof *r->folder_delta);
-	assert_true(r->folders && r->deleted_counts && r->folder_sizes && r->folder_delta);
-	struct ma_folder *f = &r->folders[r->nfolders];
-	memset(f, 0, sizeof *f);
+	assert_non_null(r->folders);
+	memset(&r->folders[r->nfolders], 0, sizeof r->folders[r->nfolders]);
+	struct ma_folder *f = &r->folders[r->nfolders].folder;
 	f->name = xdup(name);
 	f->raw_name = xdup(name);
 	f->delimiter = '/';
@@ -50,9 +47,10 @@ static void add_folder(struct ma_audit_result *r, const char *name, uint32_t mes
 	f->unseen = unseen;
 	f->uidnext = messages + 1;
 	f->uidvalidity = 1700000000;
-	r->deleted_counts[r->nfolders] = 0;
-	r->folder_sizes[r->nfolders] = size;
-	r->folder_delta[r->nfolders] = delta;
+	r->folders[r->nfolders].deleted = 0;
+	r->folders[r->nfolders].size = size;
+	r->folders[r->nfolders].delta = delta;
+	r->delta_known = true;
 	r->nfolders++;
 }
 
@@ -171,7 +169,7 @@ static struct ma_audit_result *scenario(void)
 	add_folder(r, "Trash", 14, 0, 70000, 3);
 	add_folder(r, "Archiv/Faktury 2026 \xc4\x8d\x65ské a přílohy, dlouhý název složky", 7, 1,
 		   812000, INT64_MIN);
-	r->folders[0].uidnext = 146; /* 145 UIDs for 120 messages */
+	r->folders[0].folder.uidnext = 146; /* 145 UIDs for 120 messages */
 
 	static const char *subjects[] = {
 		"Invoice 2026-117", "Re: Meeting on Thursday", "Fwd: contract draft v3",
@@ -226,10 +224,7 @@ static struct ma_audit_result *scenario(void)
 
 static void done(struct ma_audit_result *r)
 {
-	/* folder_delta is this test's addition; free it before the rest, and
-	 * the ledger and alerts whatever ma_audit_result_free knows of them. */
-	free(r->folder_delta);
-	r->folder_delta = NULL;
+	/* The ledger and alerts, whatever ma_audit_result_free knows of them. */
 	clear_ledger(r);
 	for (size_t i = 0; i < r->nalerts; i++)
 		free(r->alerts[i]);
@@ -260,7 +255,7 @@ static struct ma_audit_result *scenario_earlier(void)
 	assert_non_null(r->ledger);
 	memcpy(r->ledger, keep, sizeof keep);
 	r->nledger = 2;
-	r->folders[0].uidnext = 121;
+	r->folders[0].folder.uidnext = 121;
 	r->pop3_ok = false;
 	r->pop3_skipped = true;
 	ma_fail(&r->pop3_err, MA_ERR_LOGIN_DELAY, "the server announces LOGIN-DELAY 900");

@@ -1,0 +1,755 @@
+/* The IMAP look: see look.h. */
+#include "audit/look.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit/writer.h"
+#include "mail/imap.h"
+#include "store/history.h"
+
+/* One IMAP session's part in the look: the context every step of it
+ * takes. l is shared by both sessions; the rest is this session's own. */
+struct session {
+	struct imap_look *l;
+	struct ma_imap *s;
+	struct ma_history *h;     /* earlier audits, through a handle of its own; NULL: none */
+	enum writer_src src;      /* which session, for the writer's queue */
+};
+
+void verdict_init(struct inbox_verdict *v)
+{
+	memset(v, 0, sizeof *v);
+	pthread_mutex_init(&v->lock, NULL);
+	pthread_cond_init(&v->cond, NULL);
+}
+
+void verdict_decide(struct inbox_verdict *v, bool unchanged, int64_t audit, uint32_t messages)
+{
+	pthread_mutex_lock(&v->lock);
+	if (!v->decided) {
+		v->decided = true;
+		v->unchanged = unchanged;
+		v->audit = audit;
+		v->messages = messages;
+		pthread_cond_broadcast(&v->cond);
+	}
+	pthread_mutex_unlock(&v->lock);
+}
+
+void verdict_destroy(struct inbox_verdict *v)
+{
+	pthread_cond_destroy(&v->cond);
+	pthread_mutex_destroy(&v->lock);
+}
+
+/* Out of memory (audit.h's policy): the audit will have no result. */
+static void look_oom(struct imap_look *l)
+{
+	pthread_mutex_lock(&l->lock);
+	l->oom = true;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* ---- What the history knows of a folder ---------------------------------- */
+
+/* Messages the history knows in a folder, by ascending UID. */
+struct known {
+	uint32_t *uids, *sizes;
+	size_t n, cap;
+	bool oom;
+};
+
+static int add_known(uint32_t uid, uint32_t size, void *ctx)
+{
+	struct known *k = ctx;
+	if (k->n == k->cap) {
+		size_t cap = k->cap ? k->cap * 2 : 1024;
+		uint32_t *u = realloc(k->uids, cap * sizeof *u);
+		if (u)
+			k->uids = u;
+		uint32_t *sz = u ? realloc(k->sizes, cap * sizeof *sz) : NULL;
+		if (!sz) {
+			k->oom = true;
+			return 1;
+		}
+		k->sizes = sz;
+		k->cap = cap;
+	}
+	k->uids[k->n] = uid;
+	k->sizes[k->n++] = size;
+	return 0;
+}
+
+static void known_clear(struct known *k)
+{
+	free(k->uids);
+	free(k->sizes);
+	memset(k, 0, sizeof *k);
+}
+
+/* false, k empty, when the history cannot say: the folder is then read in
+ * full, which costs time but changes no answer (so out of memory here is
+ * not the audit's end, see audit.h). */
+static bool load_known(struct ma_history *h, int64_t account, const struct ma_folder *f,
+		       struct known *k)
+{
+	if (ma_history_folder_known(h, account, f->name, f->uidvalidity, true, add_known, k,
+				    NULL) != MA_OK || k->oom) {
+		known_clear(k);
+		return false;
+	}
+	return true;
+}
+
+/* Index of uid in k, or k->n. */
+static size_t known_find(const struct known *k, uint32_t uid)
+{
+	size_t lo = 0, hi = k->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (k->uids[mid] < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < k->n && k->uids[lo] == uid ? lo : k->n;
+}
+
+/* ---- Fetching ------------------------------------------------------------- */
+
+struct fetch_ctx {
+	struct imap_look *l;
+	struct look_folder *lf;
+	const struct ma_audit_opts *opts;
+	const struct known *k;    /* flags-only fetch: sizes come from here */
+	struct writer_feed feed;  /* feed.w NULL: no history to write */
+	size_t total;
+	/* Counted here and added to lf once the fetch ends (end_fetch):
+	 * another session may be reading the same folder. */
+	unsigned deleted;
+	uint32_t unseen;
+	uint64_t size;
+};
+
+/* A fetch of lf's messages by session ss, total of them expected. */
+static struct fetch_ctx fetch_begin(const struct session *ss, struct look_folder *lf, size_t total)
+{
+	return (struct fetch_ctx){
+		.l = ss->l,
+		.lf = lf,
+		.opts = ss->l->opts,
+		.feed = { .w = ss->l->w, .src = ss->src, .lf = lf },
+		.total = total,
+	};
+}
+
+static int on_message(struct ma_message *m, void *ctx)
+{
+	struct fetch_ctx *c = ctx;
+	if (c->k) {
+		size_t i = known_find(c->k, m->uid);
+		if (i < c->k->n)
+			m->size = c->k->sizes[i];
+	}
+	if (m->flags & MA_FLAG_DELETED)
+		c->deleted++;
+	if (!(m->flags & MA_FLAG_SEEN))
+		c->unseen++;
+	c->size += m->size;
+	if (c->feed.w && !writer_keep(&c->feed, m)) {
+		/* The fetch ends as cancelled; the audit, for want of
+		 * memory, without a result. */
+		look_oom(c->l);
+		return 1;
+	}
+	size_t done = atomic_fetch_add(&c->lf->read, 1) + 1;
+	if (done % 500 == 0)
+		audit_progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total);
+	return 0;
+}
+
+/* Ends a fetch: hands in the last batch and adds what it counted. */
+static void end_fetch(struct fetch_ctx *c)
+{
+	writer_flush(&c->feed);
+	pthread_mutex_lock(&c->l->lock);
+	c->lf->deleted += c->deleted;
+	c->lf->unseen += c->unseen;
+	c->lf->size += c->size;
+	pthread_mutex_unlock(&c->l->lock);
+}
+
+/* The folder holds exactly the UIDs the last audit recorded when STATUS
+ * and EXAMINE both read that audit's UIDVALIDITY, UIDNEXT and MESSAGES and
+ * the history holds MESSAGES present UIDs: no UID below UIDNEXT can appear
+ * later, so the UIDs now are a subset of those the last audit saw (it
+ * searched after its EXAMINE), and equally many. Flags can have changed:
+ * the \Deleted count comes from a UID SEARCH DELETED (small), the unseen
+ * count from STATUS. */
+static bool same_state(const struct ma_folder *f, const struct ma_folder_prev *p)
+{
+	return p->known && f->uidvalidity != 0 && f->uidnext != 0 && p->uidvalidity == f->uidvalidity &&
+	       p->uidnext == f->uidnext && p->messages == f->messages;
+}
+
+/* A folder whose UIDs the history partly knows: the present UIDs, then
+ * flags only for the known ones (size and date never change for a UID) and
+ * everything for the new ones. */
+static ma_status fetch_changed(const struct session *ss, struct look_folder *lf,
+			       const struct known *k, struct ma_error *err)
+{
+	uint32_t *uids = NULL, *old = NULL;
+	size_t n = 0;
+	ma_status st = ma_imap_search_all(ss->s, &uids, &n, err);
+	if (st != MA_OK)
+		return st;
+	if (!(old = malloc((n ? n : 1) * sizeof *old))) {
+		free(uids);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	/* Both lists ascend: split the present UIDs into known and new. */
+	size_t nold = 0, nnew = 0;
+	for (size_t i = 0, j = 0; i < n; i++) {
+		while (j < k->n && k->uids[j] < uids[i])
+			j++;
+		if (j < k->n && k->uids[j] == uids[i])
+			old[nold++] = uids[i];
+		else
+			uids[nnew++] = uids[i];
+	}
+	struct fetch_ctx c = fetch_begin(ss, lf, n);
+	c.k = k;
+	st = ma_imap_fetch_flags(ss->s, old, nold, on_message, &c, err);
+	c.k = NULL;
+	if (st == MA_OK)
+		st = ma_imap_fetch(ss->s, uids, nnew, true, on_message, &c, err);
+	end_fetch(&c);
+	free(uids);
+	free(old);
+	return st;
+}
+
+/* ---- One folder read by both sessions ----------------------------------
+ *
+ * INBOX often holds most of the mail: read by one session, it would keep
+ * the audit waiting long after the other has read every other folder. So a
+ * large folder read for the first time is fetched in UID ranges that any
+ * session with nothing else left to do takes a share of. */
+
+#define SHARE_MIN 10000     /* messages: below, one session is quick enough */
+#define RANGE_MESSAGES 2500 /* the aim for one range (a FETCH of the imap layer) */
+
+struct ranges {
+	struct imap_look *l;
+	struct look_folder *lf;
+};
+
+/* lf is known to be shared or not: a session waiting in join_folder may go
+ * on. */
+static void settle(struct imap_look *l, struct look_folder *lf)
+{
+	pthread_mutex_lock(&l->lock);
+	if (!lf->settled) {
+		lf->settled = true;
+		l->opening--;
+		pthread_cond_broadcast(&l->cond);
+	}
+	pthread_mutex_unlock(&l->lock);
+}
+
+static void start_helper(struct imap_look *l);
+
+/* Whether lf is read by ranges: then it is shared from now on. */
+static bool share_folder(struct imap_look *l, struct look_folder *lf)
+{
+	uint32_t n = lf->f.messages, next = lf->f.uidnext;
+	if (n < SHARE_MIN || next <= 1)
+		return false;
+	uint64_t width = (uint64_t)(next - 1) * RANGE_MESSAGES / n;
+	pthread_mutex_lock(&l->lock);
+	lf->range_next = 1;
+	lf->range_end = next;
+	lf->range_width = width ? (uint32_t)(width < UINT32_MAX ? width : UINT32_MAX) : 1;
+	lf->readers = 1;
+	lf->shared = true;
+	pthread_mutex_unlock(&l->lock);
+	settle(l, lf);
+	/* A mailbox of one large folder: the second session starts now. */
+	start_helper(l);
+	return true;
+}
+
+static bool next_range(uint32_t *lo, uint32_t *hi, void *ctx)
+{
+	struct ranges *rg = ctx;
+	struct look_folder *lf = rg->lf;
+	pthread_mutex_lock(&rg->l->lock);
+	bool any = !rg->l->stop && !lf->failed && lf->range_next < lf->range_end;
+	if (any) {
+		*lo = lf->range_next;
+		uint64_t end = (uint64_t)*lo + lf->range_width;
+		/* The last range runs to the largest UID there can be: a
+		 * message the server numbered at or past the UIDNEXT it gave
+		 * is read too, not lost. A number, not "*": "n:*" would also
+		 * name the last message when none is at n or above. */
+		if (end >= lf->range_end) {
+			*hi = UINT32_MAX;
+			lf->range_next = lf->range_end;
+		} else {
+			*hi = (uint32_t)end - 1;
+			lf->range_next = (uint32_t)end;
+		}
+	}
+	pthread_mutex_unlock(&rg->l->lock);
+	return any;
+}
+
+/* Session ss's share of a folder read by ranges (shared). */
+static ma_status fetch_shared(const struct session *ss, struct look_folder *lf, struct ma_error *err)
+{
+	struct fetch_ctx c = fetch_begin(ss, lf, lf->f.messages);
+	struct ranges rg = { ss->l, lf };
+	ma_status st = ma_imap_fetch_ranges(ss->s, next_range, &rg, true, on_message, &c, err);
+	end_fetch(&c);
+	return st;
+}
+
+/* A session is done with lf (st: how its part went): true for the last
+ * one, which then ends the folder. */
+static bool leave_folder(struct imap_look *l, struct look_folder *lf, ma_status st)
+{
+	pthread_mutex_lock(&l->lock);
+	bool last = true;
+	if (lf->shared) {
+		lf->failed |= st != MA_OK;
+		last = --lf->readers == 0;
+		if (last) {
+			lf->examined = !lf->failed;
+			/* As look_folder does for a folder read alone. */
+			if (lf->examined)
+				lf->f.unseen = lf->unseen;
+		}
+	}
+	pthread_mutex_unlock(&l->lock);
+	return last;
+}
+
+/* ---- One folder ------------------------------------------------------------ */
+
+/* The \Deleted count of a folder found unchanged since prev, its unseen
+ * count from STATUS and its size from the history. */
+static ma_status take_unchanged(const struct session *ss, struct look_folder *lf,
+				const struct ma_folder_prev *prev, uint32_t status_unseen,
+				uint64_t total, struct ma_error *err)
+{
+	uint32_t *deleted = NULL;
+	size_t n = 0;
+	ma_status st = ma_imap_search_deleted(ss->s, &deleted, &n, err);
+	free(deleted);
+	if (st != MA_OK)
+		return st;
+	lf->deleted = (unsigned)n;
+	lf->unseen = status_unseen;
+	lf->size = total;
+	lf->unchanged = true;
+	lf->prev_audit = prev->audit_id;
+	lf->same_as = prev->same_as ? prev->same_as : prev->audit_id;
+	lf->examined = true;
+	return MA_OK;
+}
+
+/* A folder that changed, or was never seen: what the history knows of it
+ * under this UIDVALIDITY is only fetched for its flags (fetch_changed). */
+static ma_status read_folder(const struct session *ss, struct look_folder *lf,
+			     const struct ma_folder_prev *prev, struct ma_error *err)
+{
+	struct known k = { 0 };
+	bool shared = false;
+	ma_status st;
+	/* EXAMINE has the last word on UIDVALIDITY (STATUS may leave it out,
+	 * or it may have changed in between): UIDs are known only under it. */
+	if (prev->known && prev->uidvalidity == lf->f.uidvalidity)
+		load_known(ss->h, ss->l->account, &lf->f, &k);
+	if (k.n) {
+		st = fetch_changed(ss, lf, &k, err);
+	} else if ((shared = share_folder(ss->l, lf))) {
+		/* Nothing known, and large: by UID ranges, with the other
+		 * session once it is free (leave_folder ends it). */
+		st = fetch_shared(ss, lf, err);
+	} else {
+		/* Nothing known: every message is new, so no UID SEARCH to split
+		 * known from new; fetch 1..EXISTS by sequence number. */
+		struct fetch_ctx c = fetch_begin(ss, lf, lf->f.messages);
+		st = ma_imap_fetch_all(ss->s, lf->f.messages, true, on_message, &c, err);
+		end_fetch(&c);
+	}
+	known_clear(&k);
+	if (st == MA_OK && !shared) {
+		lf->examined = true;
+		/* Dovecot's STATUS UNSEEN can read 0 while a POP3 login indexes
+		 * the same new Maildir at that moment; the flags we fetched are
+		 * the truth for this look. */
+		lf->f.unseen = lf->unseen;
+	}
+	return st;
+}
+
+/* One folder: STATUS if the history knows it, EXAMINE (never SELECT).
+ * Unchanged since the last audit: the \Deleted UIDs only. Partly known:
+ * fetch_changed. Never seen: every message, by UID ranges shared with the
+ * other session if it is large (share_folder), else by sequence number. */
+static ma_status look_folder(const struct session *ss, struct look_folder *lf, struct ma_error *err)
+{
+	struct ma_history *h = ss->h;
+	int64_t account = ss->l->account;
+	struct ma_folder_prev prev = { 0 };
+	ma_status st = MA_OK, hs;
+	/* Not known: read in full, and "new" in the Change column. */
+	if (h && (hs = ma_history_folder_last(h, account, lf->f.name, &prev, NULL)) != MA_OK) {
+		prev.known = false;
+		if (hs == MA_ERR_NOMEM)
+			look_oom(ss->l);
+	}
+	/* STATUS serves to tell an unchanged folder without reading it. A
+	 * folder never recorded is read whole, and EXAMINE and the fetched
+	 * flags say all STATUS would (at 100,000 messages Dovecot spends as
+	 * long on a STATUS as on the EXAMINE). */
+	if (prev.known && (st = ma_imap_status(ss->s, &lf->f, err)) != MA_OK)
+		return st;
+	uint32_t status_unseen = lf->f.unseen;
+	lf->had_prev = prev.known;
+	lf->prev_messages = prev.messages;
+	/* Counting is enough to tell: the UIDs are read only for a folder
+	 * that changed. */
+	uint32_t count = 0;
+	uint64_t total = 0;
+	bool maybe_same = same_state(&lf->f, &prev) &&
+			  ma_history_folder_count(h, account, lf->f.name, lf->f.uidvalidity, &count,
+						  &total, NULL) == MA_OK &&
+			  count == lf->f.messages;
+
+	st = ma_imap_examine(ss->s, &lf->f, err);
+	if (st != MA_OK) {
+		/* The counts of a folder that cannot be opened, for the
+		 * report, as before; its error is what counts. */
+		struct ma_error ignored;
+		if (!prev.known && !ma_imap_broken(ss->s) &&
+		    ma_imap_status(ss->s, &lf->f, &ignored) == MA_ERR_NOMEM)
+			look_oom(ss->l);
+		return st;
+	}
+	if (maybe_same && same_state(&lf->f, &prev))
+		return take_unchanged(ss, lf, &prev, status_unseen, total, err);
+	return read_folder(ss, lf, &prev, err);
+}
+
+/* Whether a failure of one folder ends the look: a dead connection, or one
+ * left at an unknown point by a reply we could not read, does; a folder the
+ * server refuses to open is reported and the look goes on. Records it. */
+static bool folder_failed(struct imap_look *l, struct ma_imap *s, ma_status st,
+			  const struct ma_error *ferr)
+{
+	bool fatal = (st != MA_ERR_PROTOCOL && st != MA_ERR_SERVER_TEMP && st != MA_ERR_SERVER_PERM) ||
+		     ma_imap_broken(s);
+	pthread_mutex_lock(&l->lock);
+	l->all_examined = false;
+	l->err = *ferr;
+	l->stop |= fatal;
+	l->oom |= st == MA_ERR_NOMEM;
+	pthread_mutex_unlock(&l->lock);
+	return fatal;
+}
+
+/* A folder still being read by ranges that a session with nothing left
+ * may join (counted as its reader), or NULL when none is, or will be. A
+ * folder the other session is still opening may become one (INBOX, while
+ * its EXAMINE runs): it waits to know. */
+static struct look_folder *folder_to_join(struct imap_look *l)
+{
+	struct look_folder *lf = NULL;
+	pthread_mutex_lock(&l->lock);
+	for (;;) {
+		for (size_t i = 0; i < l->n && !l->stop && !lf; i++) {
+			struct look_folder *f = &l->folders[i];
+			if (f->shared && f->readers && !f->failed && f->range_next < f->range_end) {
+				f->readers++;
+				lf = f;
+			}
+		}
+		if (lf || l->stop || !l->opening)
+			break;
+		pthread_cond_wait(&l->cond, &l->lock);
+	}
+	pthread_mutex_unlock(&l->lock);
+	return lf;
+}
+
+/* A session with no folder left takes a share of one still being read
+ * (false: none is). */
+static bool join_folder(const struct session *ss)
+{
+	struct imap_look *l = ss->l;
+	struct look_folder *lf = folder_to_join(l);
+	if (!lf)
+		return false;
+	struct ma_error ferr;
+	/* EXAMINE into a copy: the counts of lf are the first session's. */
+	struct ma_folder f = { .name = lf->f.name, .raw_name = lf->f.raw_name };
+	ma_status st = ma_imap_examine(ss->s, &f, &ferr);
+	/* Under another UIDVALIDITY the UIDs name other messages: leave the
+	 * ranges to the first session. */
+	if (st == MA_OK && f.uidvalidity == lf->f.uidvalidity)
+		st = fetch_shared(ss, lf, &ferr);
+	bool same = f.uidvalidity == lf->f.uidvalidity;
+	if (leave_folder(l, lf, st) && l->w)
+		writer_folder_end(l->w, ss->src, lf, lf->examined);
+	if (st != MA_OK)
+		return !folder_failed(l, ss->s, st, &ferr);
+	return same;
+}
+
+/* Looks at folders, taking the next one not yet taken, then shares in
+ * those still being read, until none is left or the look has failed. */
+static void look_folders(const struct session *ss)
+{
+	struct imap_look *l = ss->l;
+	for (;;) {
+		pthread_mutex_lock(&l->lock);
+		size_t i = l->stop || l->next >= l->n ? l->n : l->next++;
+		bool open = i < l->n && !l->folders[i].f.noselect;
+		l->opening += open;
+		pthread_mutex_unlock(&l->lock);
+		if (i == l->n)
+			break;
+		struct look_folder *lf = &l->folders[i];
+		if (!open)
+			continue;
+		audit_progress(l->opts, MA_STEP_FOLDERS, lf->f.name, i, l->n);
+		struct ma_error ferr;
+		if (l->w)
+			writer_folder_start(l->w, ss->src, lf);
+		ma_status st = look_folder(ss, lf, &ferr);
+		settle(l, lf);
+		bool ok = st == MA_OK && lf->examined;
+		if (leave_folder(l, lf, st) && l->w)
+			writer_folder_end(l->w, ss->src, lf, lf->shared ? lf->examined : ok);
+		if (strcmp(lf->f.name, "INBOX") == 0)
+			verdict_decide(l->verdict, st == MA_OK && lf->unchanged, lf->prev_audit,
+				       lf->f.messages);
+		if (st != MA_OK && folder_failed(l, ss->s, st, &ferr))
+			return;
+	}
+	while (join_folder(ss))
+		;
+}
+
+/* ---- The second session -------------------------------------------------- */
+
+/* A second IMAP session, started once the folders are listed, looks at
+ * folders while the first reads INBOX: the server answers each session
+ * with a process of its own, and a first audit spends most of its time
+ * waiting for the server. */
+struct helper {
+	struct imap_look *l;
+	struct ma_net_opts net;   /* opts->net, with a cancel pipe of its own if it had none */
+	int cancel_wr;            /* that pipe's end, -1 if none */
+	bool history;             /* read earlier audits (through a handle of its own) */
+};
+
+/* The audit keeps at most this many alerts (each session keeps its own,
+ * see imap.c). */
+#define MAX_ALERTS 16
+
+bool look_add_alerts(char ***list, size_t *len, const char *const *a, size_t n)
+{
+	for (size_t i = 0; i < n && *len < MAX_ALERTS; i++) {
+		bool seen = false;
+		for (size_t j = 0; j < *len && !seen; j++)
+			seen = strcmp((*list)[j], a[i]) == 0;
+		if (seen)
+			continue;
+		char **l = realloc(*list, (*len + 1) * sizeof *l);
+		if (!l)
+			return false;
+		*list = l;
+		if (!(l[*len] = strdup(a[i])))
+			return false;
+		(*len)++;
+	}
+	return true;
+}
+
+static void *helper_thread(void *arg)
+{
+	struct helper *hp = arg;
+	struct imap_look *l = hp->l;
+	struct session ss = { .l = l, .src = SRC_IMAP2 };
+	struct ma_error e;
+	/* It verifies the server as the first session did. A server that
+	 * allows one session per user refuses it: the first session then
+	 * looks at every folder, and nothing is lost but time. */
+	bool go = ma_imap_open_as(&l->acct->imap, &hp->net, l->opts->trace, "imap2", &ss.s, &e) == MA_OK &&
+		  ma_imap_login(ss.s, l->acct->login, l->password, &e) == MA_OK;
+	pthread_mutex_lock(&l->lock);
+	if (l->helper_state == HELPER_ABANDONED)
+		go = false;
+	else
+		l->helper_state = HELPER_WORKING;
+	pthread_mutex_unlock(&l->lock);
+	if (go) {
+		/* Without it, its folders are fetched in full (and are "new"). */
+		if (hp->history && ma_history_open(l->opts->state_dir, &ss.h, NULL) == MA_ERR_NOMEM)
+			look_oom(l);
+		look_folders(&ss);
+	}
+	/* Its alerts too: the server may say something in the folders it
+	 * read (EXAMINE) that the first session never opened. An abandoned
+	 * session's are dropped with it. */
+	if (go) {
+		size_t na = 0;
+		const char *const *a = ma_imap_alerts(ss.s, &na);
+		pthread_mutex_lock(&l->lock);
+		l->oom |= !look_add_alerts(&l->alerts2, &l->nalerts2, a, na);
+		pthread_mutex_unlock(&l->lock);
+	}
+	ma_history_close(ss.h);
+	ma_imap_close(ss.s);
+	return NULL;
+}
+
+/* Starts the second session once (if look_imap allows one). */
+static void start_helper(struct imap_look *l)
+{
+	pthread_mutex_lock(&l->lock);
+	if (l->helper && !l->helper_started && !l->stop)
+		l->helper_started = pthread_create(&l->helper_tid, NULL, helper_thread, l->helper) == 0;
+	pthread_mutex_unlock(&l->lock);
+}
+
+/* Allows a second session (started by start_helper) when the audit wants
+ * one: jobs from two sessions need the writer thread to keep them apart. */
+static void helper_allow(struct imap_look *l, struct helper *hp, bool history)
+{
+	*hp = (struct helper){ .l = l, .net = l->opts->net, .cancel_wr = -1, .history = history };
+	if (l->opts->one_imap_session || (l->w && !l->w->threaded))
+		return;
+	int cancel[2];
+	if (hp->net.cancel_fd < 0 && pipe2(cancel, O_CLOEXEC) == 0) {
+		hp->net.cancel_fd = cancel[0];
+		hp->cancel_wr = cancel[1];
+	}
+	l->helper = hp;
+}
+
+/* The first session is done: a second one still connecting is abandoned
+ * (cancelled through its own pipe), one at work is waited for. */
+static void helper_end(struct imap_look *l, struct helper *hp)
+{
+	pthread_mutex_lock(&l->lock);
+	bool started = l->helper_started;
+	bool abandon = started && l->helper_state == HELPER_CONNECTING;
+	if (abandon)
+		l->helper_state = HELPER_ABANDONED;
+	l->helper = NULL; /* hp is about to go */
+	pthread_mutex_unlock(&l->lock);
+	if (abandon && hp->cancel_wr >= 0 && write(hp->cancel_wr, "x", 1) != 1) {
+		/* Not fatal: the join then waits for the connect timeout. */
+	}
+	if (started)
+		pthread_join(l->helper_tid, NULL);
+	if (hp->cancel_wr >= 0) {
+		close(hp->cancel_wr);
+		close(hp->net.cancel_fd);
+	}
+}
+
+/* ---- The look ------------------------------------------------------------- */
+
+/* Connects, logs in and lists the folders into l's folder table: false if
+ * that failed (l->err says why). *selectable: how many can be opened. */
+static bool open_and_list(struct imap_look *l, size_t *selectable)
+{
+	const struct ma_account *acct = l->acct;
+	struct ma_folder *folders = NULL;
+	size_t n = 0;
+	audit_progress(l->opts, MA_STEP_CONNECT, acct->imap.host, 0, 0);
+	if (ma_imap_open(&acct->imap, &l->opts->net, l->opts->trace, &l->s, &l->err) != MA_OK)
+		return false;
+	if (ma_imap_cert(l->s) && ma_imap_cert(l->s)->present) {
+		l->cert = *ma_imap_cert(l->s);
+		l->tls = true;
+	}
+	audit_progress(l->opts, MA_STEP_LOGIN, acct->login, 0, 0);
+	if (ma_imap_login(l->s, acct->login, l->password, &l->err) != MA_OK)
+		return false;
+	if (!(l->caps = strdup(ma_imap_caps(l->s)))) {
+		ma_fail(&l->err, MA_ERR_NOMEM, NULL);
+		return false;
+	}
+	if (ma_imap_list(l->s, &folders, &n, &l->err) != MA_OK)
+		return false;
+	l->list_ok = true;
+	l->folders = calloc(n ? n : 1, sizeof *l->folders);
+	if (!l->folders) {
+		for (size_t i = 0; i < n; i++)
+			ma_folder_clear(&folders[i]);
+		free(folders);
+		ma_fail(&l->err, MA_ERR_NOMEM, NULL);
+		return false;
+	}
+	*selectable = 0;
+	for (size_t i = 0; i < n; i++) {
+		l->folders[i].f = folders[i];
+		*selectable += !folders[i].noselect;
+	}
+	free(folders);
+	l->n = n;
+	l->all_examined = true;
+	return true;
+}
+
+void look_imap(struct imap_look *l, struct ma_history *h)
+{
+	size_t selectable = 0;
+	if (!open_and_list(l, &selectable)) {
+		l->oom = l->err.status == MA_ERR_NOMEM;
+		return;
+	}
+	/* With several folders the second session starts now; with one, only
+	 * if it is large enough to share (share_folder). */
+	struct helper hp;
+	helper_allow(l, &hp, h != NULL);
+	if (selectable > 1)
+		start_helper(l);
+	struct session ss = { .l = l, .s = l->s, .h = h, .src = SRC_IMAP };
+	look_folders(&ss);
+	helper_end(l, &hp);
+	l->ok = !l->stop;
+}
+
+void look_init(struct imap_look *l)
+{
+	pthread_mutex_init(&l->lock, NULL);
+	pthread_cond_init(&l->cond, NULL);
+}
+
+void look_clear(struct imap_look *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		ma_folder_clear(&l->folders[i].f);
+	free(l->folders);
+	l->folders = NULL;
+	l->n = 0;
+	for (size_t i = 0; i < l->nalerts2; i++)
+		free(l->alerts2[i]);
+	free(l->alerts2);
+	l->alerts2 = NULL;
+	l->nalerts2 = 0;
+	free(l->caps);
+	l->caps = NULL;
+	pthread_cond_destroy(&l->cond);
+	pthread_mutex_destroy(&l->lock);
+}
