@@ -9,7 +9,6 @@
 
 #include "base/text.h"
 #include "mail/session.h"
-#include "mail/session_util.h"
 
 #define DEFAULT_TIMEOUT_S 10
 

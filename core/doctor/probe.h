@@ -31,7 +31,8 @@
 #include "net/dns.h"
 #include "audit/findings.h"
 #include "base/status.h"
-#include "net/transport.h"
+#include "net/endpoint.h"
+#include "net/net.h"
 
 enum ma_probe_slot {
 	MA_PROBE_IMAPS, MA_PROBE_IMAP, MA_PROBE_POP3S, MA_PROBE_POP3,

@@ -10,6 +10,7 @@
 
 #include "base/parse.h"
 #include "mail/session.h"
+#include "net/stream.h"
 #include "mail/session_util.h"
 
 /* UIDs per UID FETCH command: bounds one reply (the transport's 64 MB per
@@ -206,7 +207,7 @@ static const struct ma_imap *imap_of_const(const struct ma_session *b)
 static ma_status imap_greet(struct ma_session *b, struct ma_error *err)
 {
 	struct ma_imap *s = imap_of(b);
-	mailstream *stream = mailstream_new(ma_conn_low(s->base.conn), 8192);
+	mailstream *stream = ma_conn_stream(s->base.conn, 8192);
 	if (!stream)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	/* From here the stream belongs to s->imap, even if connect fails. */

@@ -7,6 +7,7 @@
 
 #include "base/parse.h"
 #include "mail/session.h"
+#include "net/stream.h"
 #include "mail/session_util.h"
 
 #define MAX_LINE 4096           /* RFC 1939 says 512; be lenient, but bounded */
@@ -182,7 +183,7 @@ static const struct ma_pop3 *pop3_of_const(const struct ma_session *b)
 static ma_status pop3_greet(struct ma_session *b, struct ma_error *err)
 {
 	struct ma_pop3 *s = pop3_of(b);
-	mailstream *stream = mailstream_new(ma_conn_low(s->base.conn), 8192);
+	mailstream *stream = ma_conn_stream(s->base.conn, 8192);
 	if (!stream)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	/* From here the stream belongs to s->pop3, even if connect fails. */

@@ -18,7 +18,8 @@
 #include "base/model.h"
 #include "base/status.h"
 #include "net/trace.h"
-#include "net/transport.h"
+#include "net/endpoint.h"
+#include "net/net.h"
 
 struct ma_pop3;
 

@@ -1,6 +1,7 @@
 /* The session base (see session.h): the opening and the login checks of
  * every session, and the table of the three protocols. */
 #include "mail/session.h"
+#include "net/stream.h"
 
 #include <stdio.h>
 #include <string.h>

@@ -38,6 +38,9 @@
 #include "net/transport.h"
 
 struct ma_session_driver;
+/* libetpan's stream (mailstream), named by its struct tag so that callers
+ * of the table (the doctor) do not see libetpan's headers. */
+struct _mailstream;
 
 /* The first member of every protocol's session struct. */
 struct ma_session {
@@ -65,7 +68,7 @@ struct ma_session_driver {
 	int (*send_starttls)(struct ma_session *s);
 	/* The status for a STARTTLS the server refused (r from send_starttls). */
 	ma_status (*starttls_refused)(struct ma_session *s, int r, struct ma_error *err);
-	mailstream *(*stream)(const struct ma_session *s);
+	struct _mailstream *(*stream)(const struct ma_session *s);
 	/* After the handshake: forget what the server said in plain text
 	 * beyond its capabilities (IMAP's alerts). NULL: nothing to forget. */
 	void (*tls_started)(struct ma_session *s);
@@ -117,5 +120,8 @@ ma_status ma_session_cert_verdict(const struct ma_session *s, struct ma_error *e
 ma_status ma_session_login(struct ma_session *s, const char *login, const char *password,
 			   struct ma_error *err);
 void ma_session_close(struct ma_session *s);
+/* False if s holds CR, LF (command injection) or is empty: such a login or
+ * password is refused before anything is sent (libetpan would send it raw). */
+bool ma_credential_ok(const char *s);
 
 #endif

@@ -1,4 +1,5 @@
 #include "mail/session_util.h"
+#include "mail/session.h"
 
 #include <stdint.h>
 #include <stdlib.h>

@@ -10,10 +10,7 @@
 #include "base/model.h"
 #include "base/status.h"
 #include "base/text.h"  /* ma_sanitize, for the sessions */
-#include "net/transport.h"
-
-/* False if s holds CR, LF (command injection) or is empty. */
-bool ma_credential_ok(const char *s);
+#include "net/stream.h"
 
 /* prefix + base64("\0" login "\0" password) as one string the caller must
  * OPENSSL_cleanse and free. NULL on ENOMEM. */

@@ -8,6 +8,7 @@
 #include <openssl/crypto.h>
 
 #include "mail/session.h"
+#include "net/stream.h"
 #include "mail/session_util.h"
 
 struct ma_smtp {
@@ -96,7 +97,7 @@ static const struct ma_smtp *smtp_of_const(const struct ma_session *b)
 static ma_status smtp_greet(struct ma_session *b, struct ma_error *err)
 {
 	struct ma_smtp *s = smtp_of(b);
-	mailstream *stream = mailstream_new(ma_conn_low(s->base.conn), 8192);
+	mailstream *stream = ma_conn_stream(s->base.conn, 8192);
 	if (!stream)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	/* From here the stream belongs to s->smtp. */

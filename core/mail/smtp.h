@@ -11,7 +11,8 @@
 #include <stdbool.h>
 
 #include "base/status.h"
-#include "net/transport.h"
+#include "net/endpoint.h"
+#include "net/net.h"
 
 struct ma_smtp;
 

@@ -21,6 +21,7 @@
 #include "base/status.h"
 
 struct ma_tls;   /* TLS settings (trust store, minimum version), see ma_tls_new */
+struct ma_conn;  /* one TCP connection, optionally in TLS: transport.h works with it */
 
 /* Connection settings shared by every session of one run. */
 struct ma_net_opts {

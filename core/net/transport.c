@@ -4,7 +4,7 @@
  * timeout and watching the cancel pipe, so no call can hang for ever. The
  * TLS half (context, handshake, certificate checks) lives in tls.c; the two
  * share struct ma_conn through transport-internal.h. */
-#include "net/transport.h"
+#include "net/stream.h"
 #include "net/transport-internal.h"
 
 #include <errno.h>
@@ -1188,6 +1188,17 @@ static mailstream_low_driver ma_low_driver = {
 	.mailstream_cancel = low_cancel,
 	.mailstream_get_certificate_chain = low_cert_chain,
 };
+
+mailstream *ma_conn_stream(struct ma_conn *c, size_t bufsize)
+{
+	mailstream_low *low = ma_conn_low(c);
+	if (!low)
+		return NULL;
+	mailstream *s = mailstream_new(low, bufsize);
+	if (!s)
+		mailstream_low_free(low); /* ours: frees its struct, keeps the socket */
+	return s;
+}
 
 mailstream_low *ma_conn_low(struct ma_conn *c)
 {

@@ -6,20 +6,17 @@
  * records which of those it was, so sessions can name the failure.
  *
  * Ownership: every object returned here belongs to the caller, who frees it
- * with the matching *_free. A mailstream_low made here is owned by the
- * mailstream it is given to (libetpan frees it); ma_conn is owned by the
- * session that made it and must outlive that stream.
+ * with the matching *_free; ma_conn is owned by the session that made it
+ * and must outlive the libetpan stream made over it (stream.h).
  *
  * The settings every connection shares (ma_net_opts, ma_tls, ma_cert_info)
- * are in net.h, which needs no libetpan: include that where no connection
- * is made. */
+ * are in net.h: include that where no connection is made. Neither header
+ * needs libetpan; only stream.h, the bridge the protocol sessions use, does. */
 #ifndef MA_TRANSPORT_H
 #define MA_TRANSPORT_H
 
 #include <stdbool.h>
 #include <stdint.h>
-
-#include <libetpan/libetpan.h>
 
 #include "base/status.h"
 #include "net/endpoint.h"
@@ -49,9 +46,6 @@ ma_status ma_conn_open_addr(const struct ma_endpoint *ep, const char *addr,
 			    struct ma_error *err);
 /* Upgrades a plain connection after STARTTLS/STLS was accepted. */
 ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err);
-/* A fresh low driver reading and writing c (plain or TLS as c is now).
- * The low driver does not own c; freeing it leaves the fd open. */
-mailstream_low *ma_conn_low(struct ma_conn *c);
 /* Bounds what one reply may cost, because libetpan allocates whatever
  * literal size a server announces ("{600000000}") and grows lines without
  * limit. max_literal: largest IMAP literal accepted (0 = no literal check,
