@@ -7,7 +7,10 @@ core/ is in layer folders; a file may include headers of its own layer and
 of the layers listed for it in ALLOWED, never of a higher one. tui/ (the
 full-screen program) and cli/ (the command line and main) sit on top:
 core never includes them, never includes curses and never prints to the
-terminal. Includes are read as text: '#include "layer/name.h"' names the
+terminal. libetpan's headers reach only the files that call libetpan:
+<libetpan/...> and its bridge net/stream.h are included only in core/net/
+and core/mail/, and no public header of core/mail/ includes them (the
+doctor and the audit use the sessions without seeing libetpan). Includes are read as text: '#include "layer/name.h"' names the
 layer; a same-folder '#include "name.h"' is the file's own layer.
 """
 import os
@@ -26,6 +29,8 @@ ALLOWED = {
     "cli": {"base", "net", "mail", "store", "audit", "doctor", "tui", "cli"},
 }
 INCLUDE = re.compile(r'^\s*#\s*include\s+([<"])([^>"]+)[>"]', re.M)
+# The headers allowed to pass libetpan on to whoever includes them.
+LIBETPAN_HEADERS = {"core/net/stream.h", "core/net/transport-internal.h", "core/mail/session_util.h"}
 # Writing to the terminal: core reports through results and errors only.
 PRINTS = re.compile(r'\b(printf|puts|perror|putchar)\s*\(|\bf(printf|puts|write)\s*\(\s*std(out|err)\b')
 
@@ -69,13 +74,18 @@ def main():
     known = {}
     for f in files:
         known.setdefault(os.path.basename(f), set()).add(layer_of(f))
-    wrong, prints, curses = [], [], []
+    wrong, prints, curses, etpan = [], [], [], []
     for f in files:
         layer = layer_of(f)
         if layer not in ALLOWED:
             continue
         text = open(os.path.join(top, f), encoding="utf-8", errors="replace").read()
         for kind, inc in INCLUDE.findall(text):
+            if inc.startswith("libetpan/") or inc == "net/stream.h":
+                if layer not in ("net", "mail"):
+                    etpan.append("%s (%s) includes %s" % (f, layer, inc))
+                elif f.endswith(".h") and f not in LIBETPAN_HEADERS and f != "core/net/stream.h":
+                    etpan.append("%s: a header that passes libetpan on to its includers" % f)
             if kind == "<":
                 if layer not in ("tui", "cli") and ("curses" in inc or inc == "term.h"):
                     curses.append("%s includes <%s>" % (f, inc))
@@ -99,6 +109,8 @@ def main():
     result(not wrong, "every include goes to the same or a lower layer (%d files)" % len(files),
            "\n".join(wrong))
     result(not curses, "core and its layers never include curses", "\n".join(curses))
+    result(not etpan, "libetpan reaches only net/ and mail/, through their private headers",
+           "\n".join(etpan))
     result(not prints, "core never prints to the terminal", "\n".join(prints))
     print("1..%d" % n)
     return 1 if failed else 0
