@@ -159,9 +159,13 @@ char *ma_mutf7_decode(const char *buf, size_t len)
 		if (high || nbits >= 6 || bits != 0 || units == 0)
 			goto bad;
 	}
-	return ma_buf_take(&o);
+	char *name = ma_buf_take(&o);
+	if (!name)
+		errno = ENOMEM;
+	return name;
 bad:
 	free(o.p);
+	errno = EINVAL;
 	return NULL;
 }
 
@@ -598,9 +602,12 @@ static int set_field(struct ma_message *m, enum field which, const char *v, size
 	if (*slot)
 		return 0;
 	if (which == F_MSGID) {
-		/* An unusable id leaves the slot empty, which is no error. */
+		/* An unusable id leaves the slot empty, which is no error;
+		 * running out of memory is (the message would lose its id
+		 * and look like another one). */
+		errno = 0;
 		*slot = ma_msgid_normalize(v, n);
-		return 0;
+		return *slot || errno != ENOMEM ? 0 : -1;
 	}
 	if (which == F_DATE)
 		*slot = header_text(v, n, false);

@@ -36,7 +36,8 @@
 /* IMAP modified UTF-7 (RFC 3501 5.1.3) folder name to UTF-8.
  * NULL when the name is not valid modified UTF-7 (bad base64, odd or
  * unpaired UTF-16, raw non-ASCII or control bytes, unterminated "&"), when
- * it decodes to a control character, or on ENOMEM: show the raw name then. */
+ * it decodes to a control character (errno EINVAL: show the raw name then),
+ * or when memory ran out (errno ENOMEM). */
 char *ma_mutf7_decode(const char *buf, size_t len);
 
 /* Joins folded header lines: a line break (CRLF, LF or CR) followed by a
@@ -83,7 +84,7 @@ int ma_parse_header_fields_raw(const char *buf, size_t len, struct ma_message *m
  * '@' is accepted too), whitespace inside is removed and the part after the
  * last '@' is lowercased. NULL when there is no usable id (empty, longer
  * than 998 bytes, non-printable or non-ASCII bytes, unterminated "<") or on
- * ENOMEM. */
+ * ENOMEM (errno ENOMEM then). */
 char *ma_msgid_normalize(const char *buf, size_t len);
 /* SHA-256 of the normalized id (NULL hashes as ""). */
 void ma_msgid_hash(const char *normalized, unsigned char out[32]);

@@ -1,5 +1,6 @@
 #include "mail/imap.h"
 
+#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -469,7 +470,10 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 			f->name = strdup("INBOX");
 		else
 			f->name = ma_mutf7_decode(mb->mb_name, strlen(mb->mb_name));
-		if (!f->name) /* not valid modified UTF-7: show it as sent, made safe */
+		/* Not valid modified UTF-7: show it as sent, made safe. (Not
+		 * when memory ran out: the raw name would then be compared with
+		 * the decoded one of earlier audits, a phantom move.) */
+		if (!f->name && errno != ENOMEM)
 			f->name = ma_sanitize_dup(mb->mb_name, strlen(mb->mb_name));
 		f->delimiter = mb->mb_delimiter;
 		/* libetpan sends a name back as a quoted string with CR and LF

@@ -387,6 +387,11 @@ static struct ma_pop3_entry *find_entry(struct ma_pop3_view *v, uint32_t number)
 	return bsearch(&key, v->entries, v->nentries, sizeof key, entry_cmp);
 }
 
+/* What the line readers return: 0, -1 for a line no server may send, or
+ * LINE_NOMEM (never taken for the server's fault: the view would be
+ * wrong without anyone knowing). */
+#define LINE_NOMEM (-2)
+
 /* Reads a multi-line reply line by line; parse is called for each
  * unstuffed line. Runs to the terminating "." even after a bad line, so
  * the stream stays in step. */
@@ -395,7 +400,7 @@ typedef int (*line_fn)(struct ma_pop3_view *v, const char *buf, size_t len, bool
 static ma_status multiline(struct ma_pop3 *s, const char *what, struct ma_pop3_view *v,
 			   line_fn fn, bool first_pass, struct ma_error *err)
 {
-	bool bad = false;
+	bool bad = false, oom = false;
 	for (;;) {
 		ma_status st = read_line(s, what, err);
 		if (st != MA_OK)
@@ -407,9 +412,15 @@ static ma_status multiline(struct ma_pop3 *s, const char *what, struct ma_pop3_v
 			bad = true;
 		else if (end)
 			break;
-		else if (!bad && fn(v, p, len, first_pass) != 0)
-			bad = true;
+		else if (!bad && !oom) {
+			int rc = fn(v, p, len, first_pass);
+			oom = rc == LINE_NOMEM;
+			bad = rc != 0 && !oom;
+		}
 	}
+	/* The rest of the reply is read either way: the stream stays in step. */
+	if (oom)
+		return ma_fail(err, MA_ERR_NOMEM, "reading the POP3 %s list", what);
 	if (bad)
 		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed %s reply", s->base.host, what);
 	return MA_OK;
@@ -427,7 +438,7 @@ static int add_entry(struct ma_pop3_view *v, uint32_t number)
 		size_t cap = n == 0 ? 64 : n * 2;
 		struct ma_pop3_entry *e = realloc(v->entries, cap * sizeof *e);
 		if (!e)
-			return -1;
+			return LINE_NOMEM;
 		v->entries = e;
 	}
 	memset(&v->entries[n], 0, sizeof v->entries[0]);
@@ -441,8 +452,11 @@ static int uidl_line(struct ma_pop3_view *v, const char *buf, size_t len, bool f
 	(void)first_pass;
 	uint32_t num;
 	char uidl[71];
-	if (ma_pop3_parse_uidl_line(buf, len, &num, uidl) != 0 || add_entry(v, num) != 0)
+	if (ma_pop3_parse_uidl_line(buf, len, &num, uidl) != 0)
 		return -1;
+	int rc = add_entry(v, num);
+	if (rc != 0)
+		return rc;
 	memcpy(v->entries[v->nentries - 1].uidl, uidl, sizeof uidl);
 	return 0;
 }
@@ -453,8 +467,9 @@ static int list_line(struct ma_pop3_view *v, const char *buf, size_t len, bool f
 	if (ma_pop3_parse_list_line(buf, len, &num, &size) != 0)
 		return -1;
 	if (first_pass) {
-		if (add_entry(v, num) != 0)
-			return -1;
+		int rc = add_entry(v, num);
+		if (rc != 0)
+			return rc;
 		v->entries[v->nentries - 1].size = size;
 		return 0;
 	}
