@@ -301,7 +301,16 @@ dovecot_start() {
 	chmod 0711 "$MA_TMP"
 	MA_DOVECOT_INSTANCES="$MA_DOVECOT_INSTANCES $BASHPID:$MA_TMP"
 	if [ -z "$MA_DOVECOT_TRAP_SET" ] || [ "$MA_DOVECOT_TRAP_SET" != "$BASHPID" ]; then
-		trap 'dovecot_stop_all' EXIT
+		# Keep the test's own EXIT trap (its dnsmasq, its servers): run
+		# it, then stop Dovecot. A subshell inherits no trap of its own.
+		local prev
+		prev=$(trap -p EXIT | sed -e "s/^trap -- '//" -e "s/' EXIT\$//")
+		if [ -n "$prev" ] && [ "$BASHPID" = "$$" ]; then
+			# shellcheck disable=SC2064
+			trap "$prev; dovecot_stop_all" EXIT
+		else
+			trap 'dovecot_stop_all' EXIT
+		fi
 		trap 'exit 130' INT
 		trap 'exit 143' TERM
 		MA_DOVECOT_TRAP_SET=$BASHPID
