@@ -1,4 +1,13 @@
-/* What one look at a mailbox sees: plain data shared by the sessions, the
+/* core/base: the bottom layer, used by every other and using nothing of
+ * core but itself. No I/O, no locale, no network, no libetpan.
+ *
+ *   model.h    this: what a look at a mailbox sees, folder roles
+ *   status.h   every outcome core reports, with its sentence
+ *   text.h     text for people: growing strings, UTF-8, cleaning, wrapping
+ *   parse.h    pure parsers for the bytes servers send (fuzzed)
+ *   loss.h     the bound on mail that came and went between audits
+ *
+ * What one look at a mailbox sees: plain data shared by the sessions, the
  * history store, the analysis and the report. No behaviour lives here except
  * freeing. Strings are owned by the struct that holds them and are UTF-8,
  * except a message's raw From and Subject (see struct ma_message). */

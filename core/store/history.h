@@ -1,4 +1,10 @@
-/* The history store: what earlier audits of a mailbox saw, so a later audit
+/* core/store: what mailaudit keeps on disk, above base/ and net/.
+ *
+ *   history.h  this: the SQLite history of audits and the loss ledger
+ *   config.h   the accounts file
+ *   account.h  an account as configured (plain data)
+ *
+ * The history store: what earlier audits of a mailbox saw, so a later audit
  * can tell which messages vanished since, and whether they went to another
  * folder or nowhere (destroyed).
  *
