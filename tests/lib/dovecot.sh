@@ -76,16 +76,6 @@ print(" ".join(str(s.getsockname()[1]) for s in socks))
 EOF
 }
 
-# Runs a command without libfaketime (see _ma_launch).
-_ma_real_clock() {
-	local pre=${LD_PRELOAD:-}
-	case "$pre" in
-	*faketime*) env -u FAKETIME -u FAKETIME_DONT_FAKE_MONOTONIC -u FAKETIME_NO_CACHE \
-		LD_PRELOAD="$(printf '%s' "$pre" | tr ': ' '\n\n' | grep -v faketime | paste -sd:)" "$@" ;;
-	*) "$@" ;;
-	esac
-}
-
 _ma_port_open() { # port
 	(exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
@@ -223,7 +213,7 @@ _ma_launch() {
 	# starts, so a faked master would see its children's real clock as time
 	# going backwards and stop launching services for 180 s. mailaudit and
 	# the test scripts keep the faked clock.
-	_ma_real_clock dovecot -c "$conf" >"$base.start.out" 2>&1 </dev/null
+	ma_real_clock dovecot -c "$conf" >"$base.start.out" 2>&1 </dev/null
 	rc=$?
 	out=$(cat "$base.start.out" 2>/dev/null)
 	if [ $rc -ne 0 ]; then

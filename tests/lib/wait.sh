@@ -11,6 +11,9 @@
 #   ma_file_has FILE TEXT    FILE contains the fixed string TEXT
 #   ma_nonempty FILE         FILE exists and is not empty
 #   ma_pid_gone PID          no such process (or a zombie)
+#   ma_real_clock CMD...     runs CMD without libfaketime: for programs whose
+#                            own timers break on a faked clock (Dovecot's
+#                            master, libFuzzer) and whose results hold no date
 #
 # Deadlines in the suites are generous (tens of seconds) because a 2-core
 # machine under full load can take that long to start a Python server or
@@ -34,6 +37,15 @@ ma_wait() { # seconds cmd...
 		sleep "$delay"
 		delay=0.05
 	done
+}
+
+ma_real_clock() {
+	local pre=${LD_PRELOAD:-}
+	case "$pre" in
+	*faketime*) env -u FAKETIME -u FAKETIME_DONT_FAKE_MONOTONIC -u FAKETIME_NO_CACHE \
+		LD_PRELOAD="$(printf '%s' "$pre" | tr ': ' '\n\n' | grep -v faketime | paste -sd:)" "$@" ;;
+	*) "$@" ;;
+	esac
 }
 
 ma_port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
