@@ -848,8 +848,11 @@ ma_status ma_check_lines_all(const struct ma_account_outcome *v, size_t n, int64
 	size_t w = worst_outcome(v, n, &worst);
 	struct ma_buf head = { 0 }, o = { 0 }, pd = { 0 }, t = { 0 };
 	tally(&head, v, n);
-	ma_buf_printf(&head, "; worst %s: ", v[w].name);
-	outcome_title(&head, &v[w]);
+	/* Nothing to single out when every account is OK. */
+	if (worst > MA_SEV_OK) {
+		ma_buf_printf(&head, "; worst %s: ", v[w].name);
+		outcome_title(&head, &v[w]);
+	}
 	ma_buf_printf(&o, "MAILAUDIT %s - ", ma_severity_name(worst));
 	add_plugin_text(&o, head.p, 300);
 	o.oom |= head.oom;

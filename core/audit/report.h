@@ -67,7 +67,8 @@ enum ma_severity ma_outcome_severity(const struct ma_account_outcome *a);
  * time=...s;;;0" (each account's performance data prefixed NAME_, the
  * run's duration last), then one line per account, "NAME: SEVERITY -
  * text", without a final newline. The worst is the first of the most
- * severe; its exit code is ma_severity_exit_code of that severity. */
+ * severe (not named when all are OK); the exit code is
+ * ma_severity_exit_code of its severity. */
 ma_status ma_check_lines_all(const struct ma_account_outcome *v, size_t n, int64_t elapsed_ms,
 			     char **out, struct ma_error *err);
 
