@@ -68,6 +68,7 @@ FORMAT="^MAILAUDIT (OK|WARNING|CRITICAL|UNKNOWN) - [^|]+( \| $PERF( $PERF)*)?\$"
 # the format, starting with PREFIX, nothing on stderr, exit status WANT-RC.
 status_line() {
 	local name=$1 want=$2 prefix=$3 lines
+	diag "$name: $OUT"
 	lines=$(printf '%s' "$OUT" | grep -c '')
 	if [ "$lines" = 1 ] && printf '%s\n' "$OUT" | grep -Eq "$FORMAT"; then
 		pass "$name: one monitoring line on stdout"
@@ -119,7 +120,8 @@ mon no-password --check --imap "127.0.0.1:$MA_IMAPS_PORT/tls" --user "$MA_USER" 
 status_line "no password source" 3 "MAILAUDIT UNKNOWN - no password source"
 mon no-server --check --user "$MA_USER" --password-file "$MA_PASSFILE"
 status_line "no server" 3 "MAILAUDIT UNKNOWN - no server given"
-mon pw-fails --check "${ALICE[@]}" --password-command "exit 1" --no-history
+mon pw-fails --check --imap "127.0.0.1:$MA_IMAPS_PORT/tls" --user "$MA_USER" --password-command "exit 1" \
+	--no-history
 status_line "password command fails" 3 "MAILAUDIT UNKNOWN - password: "
 mon bad-ca --check "${ALICE[@]}" --ca-file "$W/nope.pem" --no-history
 status_line "CA file missing" 3 "MAILAUDIT UNKNOWN - "
