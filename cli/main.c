@@ -2,8 +2,10 @@
  * password from a safe source, then runs the audit for the report, the
  * monitoring check, or the full-screen program. */
 #include <ctype.h>
+#include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,6 +22,7 @@
 #include "doctor/probe.h"
 #include "audit/report.h"
 #include "base/status.h"
+#include "base/text.h"
 #include "net/trace.h"
 #include "tui/tui.h"
 #include "tui/worker.h"
@@ -30,6 +33,11 @@
 /* Exit codes follow the monitoring-plugins convention. */
 enum { EXIT_OK_ = 0, EXIT_WARNING = 1, EXIT_CRITICAL = 2, EXIT_UNKNOWN = 3 };
 
+/* --check's deadline unless --deadline says otherwise: a service check is
+ * usually given 60 s, and an answer a little before is worth more than one
+ * the monitoring system never waits for. */
+#define CHECK_DEADLINE_S 50
+
 struct options {
 	const char *report;       /* --report FILE|- */
 	bool check;               /* --check */
@@ -39,11 +47,15 @@ struct options {
 	struct ma_run_settings run; /* --insecure, --timeout, --trace, ... */
 	const char *account;      /* -a NAME */
 	const char *config;       /* -c FILE */
+	bool all;                 /* --all: every account of the accounts file */
+	int deadline;             /* --deadline SECONDS; 0: none */
+	bool deadline_given;
 	bool no_color;            /* --no-color (the full-screen program) */
 	bool probe;               /* --probe: the connection doctor */
 	bool ack;                 /* --ack: acknowledge the lost mail on record */
 	bool lost;                /* --lost: list the lost mail on record */
 	const char *since;        /* --since YYYY-MM-DD (with --lost) */
+	bool state_dir_given;     /* --state-dir */
 };
 
 static void usage(FILE *out)
@@ -55,7 +67,10 @@ static void usage(FILE *out)
 		"\n"
 		"Account:\n"
 		"  -a, --account NAME        use account NAME from the accounts file\n"
-		"  -c, --config FILE         accounts file (default ~/.config/mailaudit/config)\n"
+		"  -c, --config FILE         accounts file (default ~/.config/mailaudit/config);\n"
+		"                            always checked; without -a its only account is used\n"
+		"      --all                 with --check or --report: audit every account of\n"
+		"                            the accounts file; the worst verdict is the result\n"
 		"      --imap HOST[:PORT][/tls|/starttls]   IMAP server (993/tls by default)\n"
 		"      --pop3 HOST[:PORT][/tls|/starttls]   POP3 server (995/tls by default)\n"
 		"      --smtp HOST[:PORT][/tls|/starttls]   SMTP server (465/tls by default)\n"
@@ -65,19 +80,26 @@ static void usage(FILE *out)
 		"      --password-command CMD  run CMD, use the first line it prints\n"
 		"      --password-file FILE    first line of FILE (must be mode 0600)\n"
 		"                            otherwise mailaudit asks on the terminal\n"
+		"                            (never with --check: it runs unattended)\n"
 		"Output:\n"
 		"      --report FILE|-       audit and write the text report (- = stdout)\n"
-		"      --check               audit and print one monitoring line\n"
+		"      --check               audit and print one monitoring line (also for\n"
+		"                            errors: MAILAUDIT UNKNOWN - why)\n"
 		"                            neither: the full-screen program\n"
 		"      --probe               try IMAP 993/143, POP3 995/110 and SMTP 465/587, say\n"
 		"                            which work and why not (with --address alone, the\n"
 		"                            servers are discovered from the domain); with\n"
 		"                            --report, the full report with this matrix added\n"
+		"                            (recorded in the history only with --state-dir)\n"
 		"      --no-color            full-screen program without colours (also NO_COLOR)\n"
 		"Connection:\n"
 		"      --ca-file FILE        trust the CA certificates in FILE\n"
 		"      --insecure            do NOT verify certificates (every output says so)\n"
-		"      --timeout SECONDS     network timeout (default " STR(MA_TIMEOUT_AUDIT_S) ")\n"
+		"      --timeout SECONDS     network timeout for one wait (default " STR(MA_TIMEOUT_AUDIT_S) ")\n"
+		"      --deadline SECONDS    end the whole audit (IMAP, POP3, the history) after\n"
+		"                            SECONDS, as UNKNOWN (default with --check: "
+		STR(CHECK_DEADLINE_S) ", to\n"
+		"                            fit a 60 s service check; otherwise none; 0: none)\n"
 		"      --trace FILE          write the protocol dialogue, passwords redacted\n"
 		"History:\n"
 		"      --state-dir DIR       where the history is kept\n"
@@ -96,31 +118,52 @@ static void usage(FILE *out)
 		"      --source-address ADDR connect from this local address\n"
 		"      --now UNIXTIME        pretend the audit runs at this time\n"
 		"\n"
-		"      --version             print the version and exit\n"
-		"      --help                print this help and exit\n"
+		"  -V, --version             print the version and exit\n"
+		"  -h, --help                print this help and exit\n"
 		"\n"
 		"Exit status: 0 OK, 1 WARNING, 2 CRITICAL, 3 UNKNOWN (could not audit).\n");
 }
 
-static void die(const char *what, const struct ma_error *err)
+/* With --check every outcome is one line on standard output, errors
+ * before any audit included: a monitoring system reads that line and
+ * nothing else. Set once the command line is read. */
+static bool check_mode;
+
+/* The end of the whole run (--deadline) on ma_now_ms()'s clock; 0: none. */
+static int64_t run_deadline_ms;
+
+/* Says why nothing could be audited and exits UNKNOWN: the monitoring
+ * line under --check, else a line on standard error. */
+static _Noreturn void die_msg(const char *msg)
 {
-	char buf[800];
-	ma_error_format(err, buf, sizeof buf);
-	fprintf(stderr, "mailaudit: %s%s%s\n", what ? what : "", what ? ": " : "", buf);
+	if (check_mode) {
+		char *line = NULL;
+		struct ma_error e;
+		if (ma_check_setup_line(msg, &line, &e) == MA_OK)
+			printf("%s\n", line);
+		else
+			printf("MAILAUDIT UNKNOWN - out of memory\n");
+		free(line);
+		fflush(stdout);
+	} else {
+		fprintf(stderr, "mailaudit: %s\n", msg);
+	}
 	exit(EXIT_UNKNOWN);
 }
 
-static void die_msg(const char *msg)
+static _Noreturn void die(const char *what, const struct ma_error *err)
 {
-	fprintf(stderr, "mailaudit: %s\n", msg);
-	exit(EXIT_UNKNOWN);
+	char buf[800], msg[900];
+	ma_error_format(err, buf, sizeof buf);
+	snprintf(msg, sizeof msg, "%s%s%s", what ? what : "", what ? ": " : "", buf);
+	die_msg(msg);
 }
 
 enum {
 	OPT_REPORT = 256, OPT_CHECK, OPT_IMAP, OPT_POP3, OPT_SMTP, OPT_USER, OPT_ADDRESS,
 	OPT_PWCMD, OPT_PWFILE, OPT_CAFILE, OPT_INSECURE, OPT_TIMEOUT, OPT_TRACE,
-	OPT_STATEDIR, OPT_NOHISTORY, OPT_SOURCE, OPT_NOW, OPT_VERSION, OPT_HELP, OPT_NOCOLOR, OPT_PROBE,
-	OPT_ACK, OPT_LOST, OPT_SINCE, OPT_POP3_DESPITE,
+	OPT_STATEDIR, OPT_NOHISTORY, OPT_SOURCE, OPT_NOW, OPT_NOCOLOR, OPT_PROBE,
+	OPT_ACK, OPT_LOST, OPT_SINCE, OPT_POP3_DESPITE, OPT_ALL, OPT_DEADLINE,
 };
 
 static const struct option longopts[] = {
@@ -136,6 +179,7 @@ static const struct option longopts[] = {
 	{ "ca-file", required_argument, NULL, OPT_CAFILE },
 	{ "insecure", no_argument, NULL, OPT_INSECURE },
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "deadline", required_argument, NULL, OPT_DEADLINE },
 	{ "trace", required_argument, NULL, OPT_TRACE },
 	{ "state-dir", required_argument, NULL, OPT_STATEDIR },
 	{ "no-history", no_argument, NULL, OPT_NOHISTORY },
@@ -147,10 +191,11 @@ static const struct option longopts[] = {
 	{ "lost", no_argument, NULL, OPT_LOST },
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "pop3-despite-login-delay", no_argument, NULL, OPT_POP3_DESPITE },
+	{ "all", no_argument, NULL, OPT_ALL },
 	{ "account", required_argument, NULL, 'a' },
 	{ "config", required_argument, NULL, 'c' },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, 'V' },
+	{ "help", no_argument, NULL, 'h' },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -163,13 +208,74 @@ static void check_modes(const struct options *o)
 		die_msg("--ack and --lost do not audit: use them without --report, --check and --probe");
 	if (o->since && !o->lost)
 		die_msg("--since goes with --lost");
+	if (o->all && !o->report && !o->check)
+		die_msg("--all goes with --check or --report");
+	if (o->all && o->probe)
+		die_msg("--all does not go with --probe: run --probe for one account (-a NAME)");
+	if (o->all && o->account)
+		die_msg("--all audits every account of the accounts file: leave out -a");
+	if (o->all && (o->imap || o->pop3 || o->smtp || o->user || o->address || o->password_command ||
+		       o->password_file || o->ca_file))
+		die_msg("--all audits each account as the accounts file has it: leave out --imap, "
+			"--pop3, --smtp, --user, --address, the password options and --ca-file");
+	if (o->deadline_given && !o->report && !o->check)
+		die_msg("--deadline bounds an audit: use it with --check or --report");
+}
+
+/* A whole number in [lo, hi] and nothing else, or false. */
+static bool whole_number(const char *text, long long lo, long long hi, long long *out)
+{
+	if (!*text || (!isdigit((unsigned char)text[0]) && text[0] != '-'))
+		return false;
+	char *end;
+	errno = 0;
+	long long v = strtoll(text, &end, 10);
+	if (*end || errno || v < lo || v > hi)
+		return false;
+	*out = v;
+	return true;
+}
+
+/* The first problem with the command line; said once it is all read, so
+ * that --check anywhere on it still gets its monitoring line. */
+static char bad_args[600];
+
+static void bad_arg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void bad_arg(const char *fmt, ...)
+{
+	if (bad_args[0])
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(bad_args, sizeof bad_args, fmt, ap);
+	va_end(ap);
+}
+
+/* The option getopt_long just stopped at, for a message: a short option by
+ * its letter (argv[optind - 1] may then be the argument before it, such as
+ * a password command), a long one by its name without any "=value". */
+static void name_option(int argc, char **argv, char *buf, size_t len)
+{
+	if (optopt > 0 && optopt < 256) {
+		if (isgraph(optopt))
+			snprintf(buf, len, "-%c", optopt);
+		else
+			snprintf(buf, len, "(a short option that is not a printable letter)");
+		return;
+	}
+	const char *bad = optind - 1 < argc && optind >= 1 ? argv[optind - 1] : "?";
+	char clean[80];
+	ma_text_clean(clean, sizeof clean, bad, strcspn(bad, "="), 40);
+	snprintf(buf, len, "%s", clean);
 }
 
 static void parse_args(int argc, char **argv, struct options *o)
 {
 	int c;
+	long long v;
+	char name[128];
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":a:c:h", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, ":a:c:hV", longopts, NULL)) != -1) {
 		switch (c) {
 		case OPT_REPORT: o->report = optarg; break;
 		case OPT_CHECK: o->check = true; break;
@@ -182,56 +288,151 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_PWFILE: o->password_file = optarg; break;
 		case OPT_CAFILE: o->ca_file = optarg; break;
 		case OPT_INSECURE: o->run.insecure = true; break;
-		case OPT_TIMEOUT: {
-			char *end;
-			long t = strtol(optarg, &end, 10);
-			if (*end || t < 1 || t > 3600)
-				die_msg("--timeout wants a number of seconds between 1 and 3600");
-			o->run.timeout = (int)t;
+		case OPT_TIMEOUT:
+			if (!whole_number(optarg, 1, 3600, &v))
+				bad_arg("--timeout wants a number of seconds between 1 and 3600");
+			else
+				o->run.timeout = (int)v;
 			break;
-		}
+		case OPT_DEADLINE:
+			if (!whole_number(optarg, 0, 86400, &v))
+				bad_arg("--deadline wants a number of seconds between 1 and 86400 "
+					"(0: no deadline)");
+			else
+				o->deadline = (int)v, o->deadline_given = true;
+			break;
 		case OPT_TRACE: o->run.trace = optarg; break;
-		case OPT_STATEDIR: o->run.state_dir = optarg; break;
+		case OPT_STATEDIR: o->run.state_dir = optarg, o->state_dir_given = true; break;
 		case OPT_NOHISTORY: o->run.no_history = true; break;
 		case OPT_SOURCE: o->run.source_addr = optarg; break;
-		case OPT_NOW: o->run.now = (time_t)strtoll(optarg, NULL, 10); break;
+		case OPT_NOW:
+			/* Up to the year 9999; 0 would mean "the clock". */
+			if (!whole_number(optarg, 1, 253402300799LL, &v))
+				bad_arg("--now wants a time in seconds since 1970 (UNIXTIME), for "
+					"example 1700000000");
+			else
+				o->run.now = (time_t)v;
+			break;
 		case OPT_NOCOLOR: o->no_color = true; break; /* the report has none anyway */
 		case OPT_PROBE: o->probe = true; break;
 		case OPT_ACK: o->ack = true; break;
 		case OPT_LOST: o->lost = true; break;
 		case OPT_SINCE: o->since = optarg; break;
 		case OPT_POP3_DESPITE: o->run.pop3_despite_login_delay = true; break;
+		case OPT_ALL: o->all = true; break;
 		case 'a': o->account = optarg; break;
 		case 'c': o->config = optarg; break;
-		case OPT_VERSION:
+		case 'V':
 			printf("mailaudit %s\n", MA_VERSION);
 			exit(0);
-		case OPT_HELP:
 		case 'h':
 			usage(stdout);
 			exit(0);
 		case ':':
-			fprintf(stderr, "mailaudit: option '%s' needs a value (see mailaudit --help)\n",
-				argv[optind - 1]);
-			exit(EXIT_UNKNOWN);
-		default: {
+			name_option(argc, argv, name, sizeof name);
+			bad_arg("option '%s' needs a value (see mailaudit --help)", name);
+			break;
+		default:
 			/* Only the option's name: "--password=secret" must not
 			 * put its value on screen or into a cron mail. */
-			const char *bad = argv[optind - 1];
-			fprintf(stderr, "mailaudit: unknown option '%.*s' (see mailaudit --help)\n",
-				(int)strcspn(bad, "="), bad);
-			exit(EXIT_UNKNOWN);
-		}
+			name_option(argc, argv, name, sizeof name);
+			if (optopt >= 256) /* a known long option given a value */
+				bad_arg("option '%s' takes no value (see mailaudit --help)", name);
+			else
+				bad_arg("unknown option '%s' (see mailaudit --help)", name);
+			break;
 		}
 	}
-	if (optind < argc) {
+	check_mode = o->check;
+	if (bad_args[0])
+		die_msg(bad_args);
+	if (optind < argc)
 		/* Not repeated: it may well be the password itself. */
-		fprintf(stderr, "mailaudit: unexpected argument (not shown, it may be a password); a "
-			"password is never given on the command line (see --password-command)\n");
-		exit(EXIT_UNKNOWN);
-	}
+		die_msg("unexpected argument (not shown, it may be a password); a password is never "
+			"given on the command line (see --password-command)");
+	/* The same limits as the accounts file's (docs/config.md): a login cut
+	 * short would be sent as some other login. */
+	struct ma_account a;
+	if (o->user && strlen(o->user) >= sizeof a.login)
+		die_msg("--user is longer than 255 bytes; no mail server takes a login that long");
+	if (o->address && strlen(o->address) >= sizeof a.address)
+		die_msg("--address is longer than 255 bytes");
 	check_modes(o);
+	if (o->check && !o->deadline_given)
+		o->deadline = CHECK_DEADLINE_S;
 }
+
+/* ---- which account ------------------------------------------------------------ */
+
+/* Reads the accounts file when the command line points into it (-a, -c,
+ * --all) and checks all of it: a mistake anywhere is said with its file
+ * and line, whichever account is used. */
+static void load_config(const struct options *o, struct ma_config *cfg)
+{
+	struct ma_error err;
+	if (!o->account && !o->config && !o->all)
+		return;
+	if (ma_config_load(o->config, cfg, &err) != MA_OK)
+		die(NULL, &err);
+}
+
+/* "FILE" as the user gave it, or the default accounts file, for messages. */
+static void config_name(const struct options *o, char *buf, size_t len)
+{
+	char def[4096];
+	const char *name = o->config;
+	if (!name) {
+		ma_config_default_path(def, sizeof def);
+		name = def[0] ? def : "the accounts file";
+	}
+	ma_text_clean(buf, len, name, strlen(name), 120);
+}
+
+/* The account of the accounts file this run is about: -a NAME, or the only
+ * one of -c FILE; NULL when the command line gives the account itself. */
+static const struct ma_config_account *chosen_account(const struct options *o,
+						       const struct ma_config *cfg)
+{
+	char file[600], msg[1400];
+	if (o->account) {
+		const struct ma_config_account *ca = ma_config_find(cfg, o->account);
+		if (!ca) {
+			char name[200];
+			ma_text_clean(name, sizeof name, o->account, strlen(o->account), 64);
+			snprintf(msg, sizeof msg, "no account \"%s\" in the accounts file", name);
+			die_msg(msg);
+		}
+		return ca;
+	}
+	if (!o->config)
+		return NULL;
+	config_name(o, file, sizeof file);
+	if (cfg->n == 1)
+		return &cfg->accounts[0];
+	if (cfg->n == 0) {
+		snprintf(msg, sizeof msg, "%s has no [account NAME] section: nothing to audit", file);
+		die_msg(msg);
+	}
+	/* Several: which one is the user's to say. */
+	int k = snprintf(msg, sizeof msg, "%s has %zu accounts (", file, cfg->n);
+	for (size_t i = 0; i < cfg->n && k > 0 && (size_t)k < sizeof msg; i++) {
+		if (i == 10) {
+			k += snprintf(msg + k, sizeof msg - (size_t)k, ", ...");
+			break;
+		}
+		k += snprintf(msg + k, sizeof msg - (size_t)k, "%s%s", i ? ", " : "",
+			      cfg->accounts[i].acct.name);
+	}
+	if (k > 0 && (size_t)k < sizeof msg)
+		snprintf(msg + k, sizeof msg - (size_t)k, "): choose one with -a NAME%s",
+			 o->report || o->check ? ", or audit each with --all" : "");
+	die_msg(msg);
+}
+
+/* Where one account's password and trust come from. */
+struct account_src {
+	const char *pwcmd, *pwfile, *ca_file;
+};
 
 static void set_endpoint(const char *text, enum ma_proto proto, struct ma_endpoint *ep, bool *has,
 			 const char *opt)
@@ -242,24 +443,17 @@ static void set_endpoint(const char *text, enum ma_proto proto, struct ma_endpoi
 	*has = true;
 }
 
-/* Builds the account from the accounts file (if -a) and the options on top. */
-static void build_account(const struct options *o, struct ma_account *acct, struct ma_config *cfg,
-			  const char **pwcmd, const char **pwfile, const char **ca_file)
+/* The account: ca (from the accounts file, or NULL) with the options on top. */
+static void build_account(const struct options *o, const struct ma_config_account *ca,
+			  struct ma_account *acct, struct account_src *src)
 {
-	struct ma_error err;
 	memset(acct, 0, sizeof *acct);
-	if (o->account) {
-		if (ma_config_load(o->config, cfg, &err) != MA_OK)
-			die(NULL, &err);
-		const struct ma_config_account *ca = ma_config_find(cfg, o->account);
-		if (!ca) {
-			fprintf(stderr, "mailaudit: no account \"%s\" in the accounts file\n", o->account);
-			exit(EXIT_UNKNOWN);
-		}
+	memset(src, 0, sizeof *src);
+	if (ca) {
 		*acct = ca->acct;
-		*pwcmd = ca->password_command;
-		*pwfile = ca->password_file;
-		*ca_file = ca->ca_file;
+		src->pwcmd = ca->password_command;
+		src->pwfile = ca->password_file;
+		src->ca_file = ca->ca_file;
 	}
 	if (o->imap)
 		set_endpoint(o->imap, MA_PROTO_IMAP, &acct->imap, &acct->has_imap, "--imap");
@@ -274,20 +468,99 @@ static void build_account(const struct options *o, struct ma_account *acct, stru
 	if (!acct->login[0] && acct->address[0])
 		snprintf(acct->login, sizeof acct->login, "%s", acct->address);
 	if (o->password_command)
-		*pwcmd = o->password_command, *pwfile = NULL;
+		src->pwcmd = o->password_command, src->pwfile = NULL;
 	if (o->password_file)
-		*pwfile = o->password_file, *pwcmd = NULL;
+		src->pwfile = o->password_file, src->pwcmd = NULL;
 	if (o->ca_file)
-		*ca_file = o->ca_file;
+		src->ca_file = o->ca_file;
 }
 
-/* An audit needs a server to look at and a login to look with. */
-static void require_audit_account(const struct ma_account *acct)
+/* Why acct cannot be audited, or NULL. */
+static const char *not_auditable(const struct ma_account *acct)
 {
 	if (!acct->has_imap && !acct->has_pop3)
-		die_msg("no server given: use --imap and/or --pop3, or -a NAME (see mailaudit --help)");
+		return "no server given: use --imap and/or --pop3, or -a NAME (see mailaudit --help)";
 	if (!acct->login[0])
-		die_msg("no login given: use --user with the full e-mail address");
+		return "no login given: use --user with the full e-mail address";
+	return NULL;
+}
+
+static void require_audit_account(const struct ma_account *acct)
+{
+	const char *why = not_auditable(acct);
+	if (why)
+		die_msg(why);
+}
+
+/* ---- the audit ---------------------------------------------------------------- */
+
+/* Seconds left before the deadline, at least 1; 0 when it has passed;
+ * fallback when there is none. */
+static int seconds_left(int fallback)
+{
+	if (!run_deadline_ms)
+		return fallback;
+	int64_t left = run_deadline_ms - ma_now_ms();
+	if (left <= 0)
+		return 0;
+	int s = (int)((left + 999) / 1000);
+	return fallback && fallback < s ? fallback : s;
+}
+
+/* The password for an audit of acct, or NULL with why not. */
+static char *audit_password(const struct options *o, const struct ma_account *acct,
+			    const struct account_src *src, char *why, size_t whylen)
+{
+	struct ma_error err = { 0 };
+	if (o->check && !src->pwcmd && !src->pwfile) {
+		snprintf(why, whylen, "no password source: --check runs unattended and never asks; give "
+			 "--password-command or --password-file (or password_command in the accounts "
+			 "file)");
+		return NULL;
+	}
+	int timeout = o->run.timeout ? o->run.timeout : MA_TIMEOUT_AUDIT_S;
+	int left = seconds_left(timeout);
+	if (!left) {
+		snprintf(why, whylen, "not begun: the run did not finish within --deadline %d s",
+			 o->deadline);
+		return NULL;
+	}
+	/* A password command gets what is left of the deadline at most. */
+	char *password = ma_password_get(src->pwcmd, src->pwfile, left, acct->login, &err);
+	if (!password) {
+		char buf[800];
+		ma_error_format(&err, buf, sizeof buf);
+		snprintf(why, whylen, "password: %s", buf);
+	}
+	return password;
+}
+
+/* One audit of acct: the result, or false with why nothing could be
+ * audited (the CA file, memory). */
+static bool audit_one(const struct options *o, const struct ma_account *acct,
+		      const struct account_src *src, const char *password, struct ma_trace *trace,
+		      bool record, struct ma_audit_result **out, char *why, size_t whylen)
+{
+	struct ma_error err = { 0 };
+	*out = NULL;
+	struct ma_audit_opts ao;
+	ma_run_audit_opts(&o->run, src->ca_file, &ao);
+	ao.trace = trace;
+	ao.no_history = ao.no_history || !record;
+	ao.net.run_deadline_ms = run_deadline_ms;
+	ao.deadline_s = o->deadline;
+	struct ma_tls *tls = NULL;
+	ma_status st = ma_tls_new(&ao.net, &tls, &err);
+	if (st == MA_OK) {
+		ao.net.tls = tls;
+		st = ma_audit_run(acct, password, &ao, out, &err);
+	}
+	ma_tls_free(tls);
+	if (st != MA_OK) {
+		ma_error_format(&err, why, whylen);
+		return false;
+	}
+	return true;
 }
 
 /* Runs the connection doctor for acct and renders it; returns the worst
@@ -310,6 +583,47 @@ static enum ma_severity doctor(const struct ma_account *acct, const char *passwo
 	return worst;
 }
 
+/* The report's text where --report says: stdout for "-", else the file. */
+static void write_report(const struct options *o, const char *text, const char *verdict)
+{
+	struct ma_error err;
+	if (strcmp(o->report, "-") == 0)
+		fputs(text, stdout);
+	else if (ma_report_write(o->report, text, &err) != MA_OK)
+		die(NULL, &err);
+	else
+		fprintf(stderr, "mailaudit: report written to %s (verdict %s)\n", o->report, verdict);
+}
+
+/* The --trace file closed; a write that failed makes every result say
+ * so (their trace is incomplete), and standard error too unless --check,
+ * whose one line says it. */
+static void finish_trace(const struct options *o, struct ma_trace *trace,
+			 struct ma_audit_result **results, size_t n)
+{
+	struct ma_error err = { 0 };
+	if (ma_trace_finish(trace, &err) == MA_OK)
+		return;
+	for (size_t i = 0; i < n; i++)
+		if (results[i])
+			results[i]->trace_err = err;
+	if (!o->check) {
+		char buf[800];
+		ma_error_format(&err, buf, sizeof buf);
+		fprintf(stderr, "mailaudit: the --trace file could not be written, the trace is "
+			"incomplete: %s\n", buf);
+	}
+}
+
+static struct ma_trace *open_trace(const struct options *o)
+{
+	struct ma_error err;
+	struct ma_trace *trace = NULL;
+	if (o->run.trace && ma_trace_open(o->run.trace, &trace, &err) != MA_OK)
+		die(NULL, &err);
+	return trace;
+}
+
 /* --check's line on stdout, or the report where --report says, with the
  * doctor's text (matrix, taken) after it when --probe made one. */
 static void put_result(const struct options *o, const struct ma_audit_result *r, char *matrix)
@@ -330,55 +644,69 @@ static void put_result(const struct options *o, const struct ma_audit_result *r,
 			die_msg("out of memory");
 		free(matrix);
 	}
-	if (strcmp(o->report, "-") == 0)
-		fputs(text, stdout);
-	else if (ma_report_write(o->report, text, &err) != MA_OK)
-		die(NULL, &err);
-	else
-		fprintf(stderr, "mailaudit: report written to %s (verdict %s)\n", o->report,
-			ma_severity_name(r->verdict));
+	write_report(o, text, ma_severity_name(r->verdict));
 	free(text);
+}
+
+/* --probe --report for what cannot be audited (no IMAP or POP3 server, or
+ * no login: an address to discover servers for, an SMTP server): the
+ * doctor's text is the report. Nothing is audited or recorded. */
+static int probe_report(const struct options *o, const struct ma_account *acct,
+			const struct account_src *src)
+{
+	if (!acct->has_smtp && !acct->address[0] && !strchr(acct->login, '@'))
+		require_audit_account(acct);
+	struct ma_error err;
+	char *password = ma_password_get(src->pwcmd, src->pwfile, o->run.timeout, NULL, &err);
+	if (!password && err.status != MA_OK)
+		die("password", &err);
+	char *text = NULL;
+	enum ma_severity worst = doctor(acct, password, src->ca_file, o, &text);
+	ma_password_free(password);
+	write_report(o, text, ma_severity_name(worst));
+	free(text);
+	return ma_severity_exit_code(worst);
 }
 
 static int run_batch(const struct options *o)
 {
 	struct ma_config cfg = { 0 };
 	struct ma_account acct;
-	const char *pwcmd = NULL, *pwfile = NULL, *ca_file = NULL;
-	struct ma_error err;
-	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
+	struct account_src src;
+	load_config(o, &cfg);
+	build_account(o, chosen_account(o, &cfg), &acct, &src);
+	bool with_probe = o->probe && o->report && !o->check;
+	if (with_probe && not_auditable(&acct)) {
+		int rc = probe_report(o, &acct, &src);
+		ma_config_free(&cfg);
+		return rc;
+	}
 	require_audit_account(&acct);
 
-	char *password = ma_password_get(pwcmd, pwfile, o->run.timeout, acct.login, &err);
+	char why[900];
+	char *password = audit_password(o, &acct, &src, why, sizeof why);
 	if (!password)
-		die("password", &err);
-
-	struct ma_trace *trace = NULL;
-	if (o->run.trace && ma_trace_open(o->run.trace, &trace, &err) != MA_OK)
-		die(NULL, &err);
-	struct ma_audit_opts ao;
-	ma_run_audit_opts(&o->run, ca_file, &ao);
-	ao.trace = trace;
-	struct ma_tls *tls = NULL;
-	if (ma_tls_new(&ao.net, &tls, &err) != MA_OK)
-		die(NULL, &err);
-	ao.net.tls = tls;
-
+		die_msg(why);
+	struct ma_trace *trace = open_trace(o);
 	struct ma_audit_result *r = NULL;
-	ma_status st = ma_audit_run(&acct, password, &ao, &r, &err);
-	ma_tls_free(tls);
-	ma_trace_close(trace);
-	if (st != MA_OK)
-		die(NULL, &err);
+	/* --probe asked for the doctor: its audit goes into a history only
+	 * where --state-dir says, never into the default one. */
+	bool record = !with_probe || o->state_dir_given;
+	if (!audit_one(o, &acct, &src, password, trace, record, &r, why, sizeof why)) {
+		ma_password_free(password);
+		ma_trace_close(trace);
+		die_msg(why);
+	}
+	finish_trace(o, trace, &r, 1);
 	/* --report with --probe: the full report, the doctor's matrix added.
 	 * The exit status stays the audit's verdict. */
 	char *matrix = NULL;
-	if (o->probe && o->report && !o->check)
-		doctor(&acct, password, ca_file, o, &matrix);
+	if (with_probe)
+		doctor(&acct, password, src.ca_file, o, &matrix);
 	ma_password_free(password);
 	ma_config_free(&cfg);
 
-	int code = ma_severity_exit_code(r->verdict);
+	int code = ma_severity_exit_code(ma_check_severity(r));
 	put_result(o, r, matrix);
 	ma_audit_result_free(r);
 	if (fflush(stdout) != 0)
@@ -386,15 +714,88 @@ static int run_batch(const struct options *o)
 	return code;
 }
 
+/* --all: every account of the accounts file, one after the other (as
+ * mbsync -a), each with its own password source; the worst verdict is the
+ * exit status. An account that cannot be audited is UNKNOWN and the others
+ * still are. */
+static int run_all(const struct options *o)
+{
+	struct ma_config cfg = { 0 };
+	int64_t t0 = ma_now_ms();
+	load_config(o, &cfg);
+	if (!cfg.n) {
+		char file[600], msg[800];
+		config_name(o, file, sizeof file);
+		snprintf(msg, sizeof msg, "--all: %s has no accounts (see docs/config.md)", file);
+		die_msg(msg);
+	}
+	struct ma_trace *trace = open_trace(o);
+	struct ma_account_outcome *v = calloc(cfg.n, sizeof *v);
+	struct ma_audit_result **res = calloc(cfg.n, sizeof *res);
+	char (*why)[900] = calloc(cfg.n, sizeof *why);
+	if (!v || !res || !why)
+		die_msg("out of memory");
+	for (size_t i = 0; i < cfg.n; i++) {
+		struct ma_account acct;
+		struct account_src src;
+		build_account(o, &cfg.accounts[i], &acct, &src);
+		v[i].name = cfg.accounts[i].acct.name;
+		char *password = audit_password(o, &acct, &src, why[i], sizeof why[i]);
+		if (!password || !audit_one(o, &acct, &src, password, trace, true, &res[i], why[i],
+					    sizeof why[i]))
+			v[i].why = why[i];
+		ma_password_free(password);
+	}
+	finish_trace(o, trace, res, cfg.n);
+	for (size_t i = 0; i < cfg.n; i++)
+		v[i].r = res[i];
+
+	enum ma_severity worst = MA_SEV_OK;
+	for (size_t i = 0; i < cfg.n; i++) {
+		enum ma_severity s = ma_outcome_severity(&v[i]);
+		worst = s > worst ? s : worst;
+	}
+	struct ma_error err;
+	char *text = NULL;
+	if (o->check) {
+		if (ma_check_lines_all(v, cfg.n, ma_now_ms() - t0, &text, &err) != MA_OK)
+			die(NULL, &err);
+		printf("%s\n", text);
+	} else {
+		if (ma_report_all(v, cfg.n, &text, &err) != MA_OK)
+			die(NULL, &err);
+		write_report(o, text, ma_severity_name(worst));
+	}
+	free(text);
+	for (size_t i = 0; i < cfg.n; i++)
+		ma_audit_result_free(res[i]);
+	free(res);
+	free(v);
+	free(why);
+	ma_config_free(&cfg);
+	if (fflush(stdout) != 0)
+		return EXIT_UNKNOWN;
+	return ma_severity_exit_code(worst);
+}
+
 /* The full-screen program. An account given on the command line is checked
- * here, before the screen is taken, so a typo reads like the batch mode's. */
+ * here, before the screen is taken, so a typo reads like the batch mode's.
+ * Without -a the start screen reads the accounts file itself (and shows
+ * what is wrong with it). */
 static int run_tui(const struct options *o)
 {
 	struct ma_tui_args ta = { 0 };
 	struct ma_config cfg = { 0 };
 	if (o->account || o->imap || o->pop3) {
-		build_account(o, &ta.acct, &cfg, &ta.pwcmd, &ta.pwfile, &ta.ca_file);
+		struct account_src src;
+		/* -c FILE is checked even when the account is the command
+		 * line's: the screen would not show what is wrong with it. */
+		load_config(o, &cfg);
+		build_account(o, o->account ? chosen_account(o, &cfg) : NULL, &ta.acct, &src);
 		require_audit_account(&ta.acct);
+		ta.pwcmd = src.pwcmd;
+		ta.pwfile = src.pwfile;
+		ta.ca_file = src.ca_file;
 		ta.have_account = true;
 	} else {
 		ta.pwcmd = o->password_command;
@@ -416,18 +817,19 @@ static int run_probe(const struct options *o)
 {
 	struct ma_config cfg = { 0 };
 	struct ma_account acct;
-	const char *pwcmd = NULL, *pwfile = NULL, *ca_file = NULL;
+	struct account_src src;
 	struct ma_error err;
-	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
+	load_config(o, &cfg);
+	build_account(o, chosen_account(o, &cfg), &acct, &src);
 	if (!acct.has_imap && !acct.has_pop3 && !acct.has_smtp && !acct.address[0] &&
 	    !strchr(acct.login, '@'))
 		die_msg("--probe needs servers (--imap, --pop3, --smtp), an account (-a) or an --address");
 	/* Optional: without a password the doctor checks everything but login. */
-	char *password = ma_password_get(pwcmd, pwfile, o->run.timeout, NULL, &err);
+	char *password = ma_password_get(src.pwcmd, src.pwfile, o->run.timeout, NULL, &err);
 	if (!password && err.status != MA_OK)
 		die("password", &err);
 	char *text = NULL;
-	enum ma_severity worst = doctor(&acct, password, ca_file, o, &text);
+	enum ma_severity worst = doctor(&acct, password, src.ca_file, o, &text);
 	ma_password_free(password);
 	fputs(text, stdout);
 	free(text);
@@ -464,10 +866,11 @@ static int run_ledger(const struct options *o)
 {
 	struct ma_config cfg = { 0 };
 	struct ma_account acct;
-	const char *pwcmd = NULL, *pwfile = NULL, *ca_file = NULL;
+	struct account_src src;
 	struct ma_error err = { 0 };
 	time_t since = o->since ? parse_since(o->since) : 0;
-	build_account(o, &acct, &cfg, &pwcmd, &pwfile, &ca_file);
+	load_config(o, &cfg);
+	build_account(o, chosen_account(o, &cfg), &acct, &src);
 	require_audit_account(&acct);
 	int code = EXIT_OK_;
 	if (o->ack) {
@@ -505,12 +908,18 @@ static int run_ledger(const struct options *o)
 int main(int argc, char **argv)
 {
 	struct options o = { 0 };
+	int64_t start = ma_now_ms();
 	/* A password will sit in this process's memory: no core dumps. */
 	prctl(PR_SET_DUMPABLE, 0);
 	struct rlimit nocore = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &nocore);
 
 	parse_args(argc, argv, &o);
+	/* From the start: the password command's time counts too. */
+	if (o.deadline > 0)
+		run_deadline_ms = start + (int64_t)o.deadline * 1000;
+	if (o.all)
+		return run_all(&o);
 	if (o.ack || o.lost)
 		return run_ledger(&o);
 	if (o.probe && !o.report)

@@ -14,6 +14,7 @@
 #include "audit/ledger.h"
 #include "audit/look.h"
 #include "audit/writer.h"
+#include "base/text.h"   /* ma_now_ms */
 #include "mail/imap.h"
 #include "mail/pop3.h"
 #include "store/history.h"
@@ -373,6 +374,11 @@ fail:
 	return st;
 }
 
+static bool deadline_passed(const struct ma_audit_opts *o)
+{
+	return o->net.run_deadline_ms && ma_now_ms() >= o->net.run_deadline_ms;
+}
+
 /* Records the audit, if there is anything to record: true when it was
  * recorded (and so analyzed). A failure leaves the result without what
  * only the history could say; history_err says why. */
@@ -393,6 +399,13 @@ static bool record_audit(struct run *x)
 	bool cancelled = x->il.err.status == MA_ERR_CANCELLED || x->pl.err.status == MA_ERR_CANCELLED;
 	if (!(x->il.ok || x->pl.ok) || cancelled)
 		return false;
+	/* Past the deadline nothing more is begun: the audit must end now. */
+	if (deadline_passed(x->opts)) {
+		ma_fail(&r->history_err, MA_ERR_DEADLINE, "%s: nothing of this audit was recorded",
+			ma_history_path(x->h));
+		ma_history_rollback(x->h);
+		return false;
+	}
 	if (record(x, &r->history_err) == MA_OK)
 		return true;
 	/* Go on without history: the look itself is still worth reporting. */
@@ -494,7 +507,8 @@ static void open_history(struct run *x)
 	const char *key_host;
 	uint32_t port_key;
 	ma_ledger_key(x->acct, &key_host, &port_key);
-	if (ma_history_open(x->opts->state_dir, &x->h, &x->r->history_err) != MA_OK ||
+	if (ma_history_open_until(x->opts->state_dir, x->opts->net.run_deadline_ms, &x->h,
+				  &x->r->history_err) != MA_OK ||
 	    ma_history_account(x->h, x->acct->login, key_host, port_key, &x->account,
 			       &x->r->history_err) != MA_OK) {
 		ma_history_close(x->h);
@@ -524,7 +538,8 @@ static void look(struct run *x)
 		x->writing = true;
 		/* Without it every folder is fetched in full, and none has a
 		 * Change since the last audit. */
-		ma_status hs = ma_history_open(x->opts->state_dir, &hr, NULL);
+		ma_status hs = ma_history_open_until(x->opts->state_dir, x->opts->net.run_deadline_ms,
+						     &hr, NULL);
 		x->oom |= hs == MA_ERR_NOMEM;
 		x->pl.w = x->il.w = &x->w;
 	}
@@ -584,15 +599,29 @@ static bool out_of_memory(const struct run *x)
 	       x->pl.err.status == MA_ERR_NOMEM || x->r->history_err.status == MA_ERR_NOMEM;
 }
 
+/* An audit cut off by its deadline saw only part of the mailbox: whatever
+ * the findings say, its verdict is UNKNOWN, unless a loss already makes it
+ * CRITICAL. The findings name what the deadline stopped. */
+static void apply_deadline(struct ma_audit_result *r)
+{
+	r->deadline_passed = r->imap_err.status == MA_ERR_DEADLINE ||
+			     r->pop3_err.status == MA_ERR_DEADLINE ||
+			     r->history_err.status == MA_ERR_DEADLINE;
+	if (r->deadline_passed && r->verdict != MA_SEV_CRITICAL)
+		r->verdict = MA_SEV_UNKNOWN;
+}
+
 ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		       const struct ma_audit_opts *opts, struct ma_audit_result **out,
 		       struct ma_error *err)
 {
 	*out = NULL;
+	int64_t t0 = ma_now_ms();
 	struct ma_audit_result *r = calloc(1, sizeof *r);
 	if (!r)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	ma_transport_init();
+	r->deadline_s = opts->deadline_s;
 	r->started = opts->now ? opts->now : time(NULL);
 	r->insecure = opts->net.insecure;
 	r->imap_endpoint = acct->imap;
@@ -614,6 +643,9 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 	else if (!analyzed)
 		st = ma_analyze(r, err);
+	if (st == MA_OK)
+		apply_deadline(r);
+	r->elapsed_ms = ma_now_ms() - t0;
 	ma_history_close(x.h); /* rolls back what was begun and not recorded */
 	writer_clear(&x.w);
 	look_clear(&x.il);

@@ -52,6 +52,9 @@ struct ma_audit_opts {
 	ma_progress_cb progress;
 	void *progress_ctx;
 	time_t now;               /* 0: time(NULL); tests pin it */
+	/* The --deadline that set net.run_deadline_ms, in seconds, for what
+	 * the result says (0: none). The deadline itself is net's. */
+	int deadline_s;
 	/* One IMAP session instead of two (see look_imap): the full-screen
 	 * program, where a second session would keep both cores so busy that
 	 * key presses are answered late. */
@@ -141,6 +144,15 @@ struct ma_audit_result {
 	enum ma_severity verdict;
 	bool insecure;            /* the user turned certificate checks off */
 	uint64_t bytes_received;
+	/* How long the audit took (monotonic clock), for the check line. */
+	int64_t elapsed_ms;
+	/* The run's deadline (opts.net.run_deadline_ms) stopped a look or the
+	 * history: the verdict is then UNKNOWN unless it is CRITICAL. */
+	bool deadline_passed;
+	int deadline_s;           /* opts.deadline_s, for the text */
+	/* The caller's: the --trace file could not be written (status MA_OK:
+	 * no trace, or it was). The check line and its exit status say so. */
+	struct ma_error trace_err;
 };
 
 /* Runs the audit. Returns MA_OK when a result was produced, even if some
@@ -159,7 +171,13 @@ struct ma_audit_result {
  * (the folder is then read in full), the second IMAP session and the
  * writer's thread (the first session, or each producer, then does their
  * work). A thread that cannot be started is out of memory like an
- * allocation that fails. */
+ * allocation that fails.
+ *
+ * The deadline (opts->net.run_deadline_ms, --deadline) bounds the looks and
+ * the history alike: what it stops fails with MA_ERR_DEADLINE (imap_err,
+ * pop3_err, history_err), nothing is begun in the history after it, and
+ * the result's deadline_passed makes the verdict UNKNOWN unless it is
+ * CRITICAL. */
 ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		       const struct ma_audit_opts *opts, struct ma_audit_result **out,
 		       struct ma_error *err);

@@ -601,7 +601,7 @@ static void *helper_thread(void *arg)
 	pthread_mutex_unlock(&l->lock);
 	if (go) {
 		/* Without it, its folders are fetched in full (and are "new"). */
-		if (hp->history && ma_history_open(l->opts->state_dir, &ss.h, NULL) == MA_ERR_NOMEM)
+		if (hp->history && ma_history_open_until(l->opts->state_dir, l->opts->net.run_deadline_ms, &ss.h, NULL) == MA_ERR_NOMEM)
 			look_oom(l);
 		look_folders(&ss);
 	}

@@ -140,6 +140,41 @@ static const char *headline(const struct ma_audit_result *r)
 	return r->findings[0].title;
 }
 
+static const struct ma_finding *finding(const struct ma_audit_result *r, const char *code)
+{
+	for (size_t i = 0; i < r->nfindings; i++)
+		if (strcmp(r->findings[i].code, code) == 0)
+			return &r->findings[i];
+	return NULL;
+}
+
+/* "the audit did not finish within --deadline 50 s" */
+static void deadline_words(struct ma_buf *t, const struct ma_audit_result *r, bool capital)
+{
+	const char *the = capital ? "The" : "the";
+	if (r->deadline_s > 0)
+		ma_buf_printf(t, "%s audit did not finish within --deadline %d s", the, r->deadline_s);
+	else
+		ma_buf_printf(t, "%s audit did not finish within its time limit", the);
+}
+
+/* The first part of the audit the deadline stopped, as its error says it. */
+static const struct ma_error *deadline_error(const struct ma_audit_result *r)
+{
+	const struct ma_error *e[3] = { &r->imap_err, &r->pop3_err, &r->history_err };
+	for (int i = 0; i < 3; i++)
+		if (e[i]->status == MA_ERR_DEADLINE)
+			return e[i];
+	return NULL;
+}
+
+/* What went wrong with the --trace file, for a sentence: its detail
+ * (the file and the reason) or else the status's words. */
+static const char *trace_words(const struct ma_audit_result *r)
+{
+	return r->trace_err.detail[0] ? r->trace_err.detail : ma_status_message(r->trace_err.status);
+}
+
 static const char CRIT_POP3[] =
 	"Mail has been deleted from the server, or the server is set to "
 	"delete it. The provider keeps no backup of mail that a mail "
@@ -261,6 +296,22 @@ static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 	if (r->insecure) {
 		ma_buf_add(o, "\n", 1);
 		para(o, "WARNING: certificate checks were turned off (--insecure)", 0);
+	}
+	if (r->deadline_passed) {
+		struct ma_buf w = { 0 };
+		const struct ma_error *e = deadline_error(r);
+		ma_buf_add(&w, "WARNING: ", 9);
+		deadline_words(&w, r, false);
+		if (e && e->detail[0])
+			ma_buf_printf(&w, " (%s)", e->detail);
+		ma_buf_add(o, "\n", 1);
+		para(o, w.p, 0);
+		o->oom |= w.oom;
+		free(w.p);
+	}
+	if (r->trace_err.status != MA_OK) {
+		ma_buf_add(o, "\n", 1);
+		linef(o, 0, 0, "WARNING: the --trace file could not be written (%s)", trace_words(r));
 	}
 	ma_buf_add(o, "\n", 1);
 	const char *top = headline(r);
@@ -571,58 +622,324 @@ ma_status ma_report_add_section(char **text, const char *title, const char *body
 	return MA_OK;
 }
 
-/* ---- monitoring line ---------------------------------------------------------- */
+/* ---- monitoring line ------------------------------------------------------------ */
+
+/* The severity of the audit's own findings (INFO is OK). */
+static enum ma_severity audit_severity(const struct ma_audit_result *r)
+{
+	if (!r->nfindings)
+		return MA_SEV_UNKNOWN;
+	return r->verdict == MA_SEV_INFO ? MA_SEV_OK : r->verdict;
+}
+
+enum ma_severity ma_check_severity(const struct ma_audit_result *r)
+{
+	if (!r)
+		return MA_SEV_UNKNOWN;
+	enum ma_severity v = audit_severity(r);
+	/* The trace asked for is missing or cut short: the run did not do all
+	 * it was told, which is no OK (a CRITICAL stays CRITICAL). */
+	if (r->trace_err.status != MA_OK && v < MA_SEV_UNKNOWN)
+		v = MA_SEV_UNKNOWN;
+	return v;
+}
+
+/* What the check line says after "MAILAUDIT SEVERITY - ": the headline,
+ * and what the headline alone would hide. */
+static void check_title(struct ma_buf *t, const struct ma_audit_result *r)
+{
+	enum ma_severity own = audit_severity(r);
+	bool trace_first = r->trace_err.status != MA_OK && own < MA_SEV_UNKNOWN;
+	if (trace_first)
+		ma_buf_printf(t, "The --trace file could not be written (%s); the audit itself: %s - ",
+			      trace_words(r), ma_severity_name(own));
+	const char *top = headline(r);
+	const struct ma_finding *imap = finding(r, "imap-failed"), *pop3 = finding(r, "pop3-failed");
+	const struct ma_error *cut = r->deadline_passed && r->verdict != MA_SEV_CRITICAL
+		? deadline_error(r) : NULL;
+	if (cut) {
+		/* Which part it stopped, in that part's words ("IMAP server X,
+		 * during FETCH"). */
+		deadline_words(t, r, true);
+		if (cut->detail[0])
+			ma_buf_printf(t, " (%s)", cut->detail);
+	} else if (!r->imap_tried && imap && pop3 && top == imap->title) {
+		/* A POP3-only account: that no IMAP server is configured is
+		 * true but not the news; why POP3 failed is. */
+		ma_buf_printf(t, "No IMAP server is configured, and %s", pop3->title);
+	} else {
+		ma_buf_add(t, top, strlen(top));
+		if (r->deadline_passed) {
+			ma_buf_add(t, "; ", 2);
+			deadline_words(t, r, false);
+		}
+	}
+	if (r->trace_err.status != MA_OK && !trace_first)
+		ma_buf_printf(t, "; the --trace file could not be written (%s)", trace_words(r));
+}
+
+/* text cleaned for one line of plugin output: no control characters, at
+ * most maxcp code points, and no '|', which starts the performance data. */
+static void add_plugin_text(struct ma_buf *o, const char *text, size_t maxcp)
+{
+	size_t size = 4 * maxcp + 8;
+	char *s = malloc(size);
+	if (!s) {
+		o->oom = true;
+		return;
+	}
+	ma_text_clean(s, size, text ? text : "", text ? strlen(text) : 0, maxcp);
+	for (char *p = s; *p; p++)
+		if (*p == '|')
+			*p = '/';
+	ma_buf_add(o, s, strlen(s));
+	free(s);
+}
+
+/* One value of performance data as the monitoring-plugins guidelines have
+ * it, label=value[UOM];warn;crit;min;max: no thresholds (the verdict is
+ * mailaudit's own), minimum 0. */
+static void perf(struct ma_buf *o, const char *prefix, const char *label, uint64_t v,
+		 const char *uom)
+{
+	ma_buf_printf(o, "%s%s%s=%" PRIu64 "%s;;;0", o->len ? " " : "", prefix, label, v, uom);
+}
+
+static void perf_time(struct ma_buf *o, const char *prefix, int64_t ms)
+{
+	if (ms < 0)
+		ms = 0;
+	ma_buf_printf(o, "%s%stime=%" PRId64 ".%03ds;;;0", o->len ? " " : "", prefix, ms / 1000,
+		      (int)(ms % 1000));
+}
+
+/* The numbers of one audit; prefix names the account under --all. Counts
+ * have no unit, sizes are in bytes (B), the audit's duration in seconds. */
+static void perfdata(struct ma_buf *o, const struct ma_audit_result *r, const char *prefix)
+{
+	size_t idx = 0;
+	const struct ma_folder *in = inbox_of(r, &idx);
+	if (r->imap_ok && in) {
+		perf(o, prefix, "inbox", in->messages, "");
+		perf(o, prefix, "inbox_size", r->folders[idx].size, "B");
+	}
+	if (r->pop3_ok) {
+		perf(o, prefix, "pop3", r->pop3.stat_count, "");
+		perf(o, prefix, "pop3_size", r->pop3.stat_size, "B");
+	}
+	/* destroyed and unseen_deleted: this audit's critical losses, named
+	 * and came-and-went; unacknowledged: every critical one on the ledger. */
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	if (r->imap_ok) {
+		perf(o, prefix, "destroyed", c.destroyed, "");
+		perf(o, prefix, "unseen_deleted", c.unseen_deleted, "");
+	}
+	if (r->imap_ok || c.unacknowledged)
+		perf(o, prefix, "unacknowledged", c.unacknowledged, "");
+	perf_time(o, prefix, r->elapsed_ms);
+}
+
+/* The line's text as the plugin output has it: title, then "| perfdata". */
+static ma_status finish_line(struct ma_buf *o, struct ma_buf *pd, char **out, struct ma_error *err)
+{
+	if (pd->len) {
+		ma_buf_add(o, " | ", 3);
+		ma_buf_add(o, pd->p, pd->len);
+	}
+	bool oom = o->oom || pd->oom;
+	free(pd->p);
+	if (oom) {
+		free(o->p);
+		return ma_fail(err, MA_ERR_NOMEM, "while writing the check line");
+	}
+	*out = o->p;
+	return MA_OK;
+}
 
 ma_status ma_check_line(const struct ma_audit_result *r, char **out, struct ma_error *err)
 {
 	*out = NULL;
 	if (!r)
 		return ma_fail(err, MA_ERR_ARGUMENT, "no audit result for the check line");
-	enum ma_severity v = r->verdict == MA_SEV_INFO ? MA_SEV_OK : r->verdict;
-	const char *top = headline(r);
-	if (!r->nfindings)
-		v = MA_SEV_UNKNOWN;
-	char title[1200];
-	ma_text_clean(title, sizeof title, top, strlen(top), 200);
-	/* '|' starts the performance data in the plugin format. */
-	for (char *p = title; *p; p++)
-		if (*p == '|')
-			*p = '/';
+	enum ma_severity v = ma_check_severity(r);
+	struct ma_buf t = { 0 }, o = { 0 }, pd = { 0 };
+	check_title(&t, r);
+	ma_buf_printf(&o, "MAILAUDIT %s - ", ma_severity_name(v));
+	add_plugin_text(&o, t.p, 300);
+	o.oom |= t.oom;
+	free(t.p);
+	perfdata(&pd, r, "");
+	return finish_line(&o, &pd, out, err);
+}
+
+ma_status ma_check_setup_line(const char *why, char **out, struct ma_error *err)
+{
+	*out = NULL;
 	struct ma_buf o = { 0 };
-	char buf[128];
-	ma_buf_add(&o, "MAILAUDIT ", 10);
-	ma_buf_add(&o, ma_severity_name(v), strlen(ma_severity_name(v)));
-	ma_buf_add(&o, " - ", 3);
-	ma_buf_add(&o, title, strlen(title));
-	const struct ma_folder *in = inbox_of(r, NULL);
-	const char *sep = " | ";
-	if (r->imap_ok && in) {
-		snprintf(buf, sizeof buf, "%sinbox=%" PRIu32 ";;;", sep, in->messages);
-		ma_buf_add(&o, buf, strlen(buf));
-		sep = " ";
-	}
-	if (r->pop3_ok) {
-		snprintf(buf, sizeof buf, "%spop3=%" PRIu32 ";;;", sep, r->pop3.stat_count);
-		ma_buf_add(&o, buf, strlen(buf));
-		sep = " ";
-	}
-	/* destroyed and unseen_deleted: this audit's critical losses, named and
-	 * came-and-went; unacknowledged: every critical one on the ledger. */
-	struct ma_loss_counts c;
-	ma_loss_counts(r, &c);
-	if (r->imap_ok) {
-		snprintf(buf, sizeof buf, "%sdestroyed=%" PRIu64 ";;; unseen_deleted=%" PRIu64 ";;;",
-			 sep, c.destroyed, c.unseen_deleted);
-		ma_buf_add(&o, buf, strlen(buf));
-		sep = " ";
-	}
-	if (r->imap_ok || c.unacknowledged) {
-		snprintf(buf, sizeof buf, "%sunacknowledged=%" PRIu64 ";;;", sep, c.unacknowledged);
-		ma_buf_add(&o, buf, strlen(buf));
-	}
+	ma_buf_printf(&o, "MAILAUDIT %s - ", ma_severity_name(MA_SEV_UNKNOWN));
+	add_plugin_text(&o, why && why[0] ? why : "could not audit", 300);
 	if (o.oom) {
 		free(o.p);
 		return ma_fail(err, MA_ERR_NOMEM, "while writing the check line");
+	}
+	*out = o.p;
+	return MA_OK;
+}
+
+/* ---- several accounts (--all) ------------------------------------------------------ */
+
+enum ma_severity ma_outcome_severity(const struct ma_account_outcome *a)
+{
+	return a->r ? ma_check_severity(a->r) : MA_SEV_UNKNOWN;
+}
+
+/* The worst outcome (the first of equals) and its severity. */
+static size_t worst_outcome(const struct ma_account_outcome *v, size_t n, enum ma_severity *sev)
+{
+	size_t w = 0;
+	*sev = MA_SEV_OK;
+	for (size_t i = 0; i < n; i++) {
+		enum ma_severity s = ma_outcome_severity(&v[i]);
+		if (i == 0 || s > *sev) {
+			*sev = s;
+			w = i;
+		}
+	}
+	return w;
+}
+
+/* "2 accounts: 1 CRITICAL, 1 OK", worst first. */
+static void tally(struct ma_buf *o, const struct ma_account_outcome *v, size_t n)
+{
+	static const enum ma_severity order[] = { MA_SEV_CRITICAL, MA_SEV_UNKNOWN, MA_SEV_WARNING,
+						  MA_SEV_OK };
+	ma_buf_printf(o, "%zu account%s:", n, ma_plural(n));
+	const char *sep = " ";
+	for (size_t k = 0; k < sizeof order / sizeof order[0]; k++) {
+		size_t c = 0;
+		for (size_t i = 0; i < n; i++) {
+			enum ma_severity s = ma_outcome_severity(&v[i]);
+			c += (s == MA_SEV_INFO ? MA_SEV_OK : s) == order[k];
+		}
+		if (c) {
+			ma_buf_printf(o, "%s%zu %s", sep, c, ma_severity_name(order[k]));
+			sep = ", ";
+		}
+	}
+}
+
+/* One account's title: its check line's, or why it was not audited. */
+static void outcome_title(struct ma_buf *t, const struct ma_account_outcome *a)
+{
+	if (a->r)
+		check_title(t, a->r);
+	else
+		ma_buf_add(t, a->why ? a->why : "not audited", strlen(a->why ? a->why : "not audited"));
+}
+
+ma_status ma_check_lines_all(const struct ma_account_outcome *v, size_t n, int64_t elapsed_ms,
+			     char **out, struct ma_error *err)
+{
+	*out = NULL;
+	if (!n)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no accounts for the check lines");
+	enum ma_severity worst;
+	size_t w = worst_outcome(v, n, &worst);
+	struct ma_buf head = { 0 }, o = { 0 }, pd = { 0 }, t = { 0 };
+	tally(&head, v, n);
+	/* Nothing to single out when every account is OK. */
+	if (worst > MA_SEV_OK) {
+		ma_buf_printf(&head, "; worst %s: ", v[w].name);
+		outcome_title(&head, &v[w]);
+	}
+	ma_buf_printf(&o, "MAILAUDIT %s - ", ma_severity_name(worst));
+	add_plugin_text(&o, head.p, 300);
+	o.oom |= head.oom;
+	free(head.p);
+	char prefix[80];
+	for (size_t i = 0; i < n; i++) {
+		if (!v[i].r)
+			continue;
+		snprintf(prefix, sizeof prefix, "%s_", v[i].name);
+		perfdata(&pd, v[i].r, prefix);
+	}
+	perf_time(&pd, "", elapsed_ms);
+	ma_status st = finish_line(&o, &pd, out, err);
+	if (st != MA_OK)
+		return st;
+	/* The long output: one line per account, in the accounts file's order. */
+	o = (struct ma_buf){ 0 };
+	ma_buf_add(&o, *out, strlen(*out));
+	free(*out);
+	*out = NULL;
+	for (size_t i = 0; i < n; i++) {
+		t.len = 0;
+		if (t.p)
+			t.p[0] = '\0';
+		outcome_title(&t, &v[i]);
+		ma_buf_printf(&o, "\n%s: %s - ", v[i].name, ma_severity_name(ma_outcome_severity(&v[i])));
+		add_plugin_text(&o, t.p, 300);
+	}
+	o.oom |= t.oom;
+	free(t.p);
+	if (o.oom) {
+		free(o.p);
+		return ma_fail(err, MA_ERR_NOMEM, "while writing the check lines");
+	}
+	*out = o.p;
+	return MA_OK;
+}
+
+ma_status ma_report_all(const struct ma_account_outcome *v, size_t n, char **out,
+			struct ma_error *err)
+{
+	*out = NULL;
+	if (!n)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no accounts for the report");
+	enum ma_severity worst;
+	worst_outcome(v, n, &worst);
+	struct ma_buf o = { 0 }, t = { 0 };
+	linef(&o, 0, 0, "mailaudit %s - %zu account%s (--all)", MA_VERSION, n, ma_plural(n));
+	ma_buf_add(&o, "\n", 1);
+	linef(&o, 0, 0, "Worst verdict: %s", ma_severity_name(worst));
+	for (size_t i = 0; i < n; i++) {
+		t.len = 0;
+		if (t.p)
+			t.p[0] = '\0';
+		outcome_title(&t, &v[i]);
+		linef(&o, 2, 4, "%s: %s - %s", v[i].name, ma_severity_name(ma_outcome_severity(&v[i])),
+		      t.p ? t.p : "");
+	}
+	o.oom |= t.oom;
+	free(t.p);
+	ma_status st = MA_OK;
+	for (size_t i = 0; i < n && st == MA_OK; i++) {
+		char title[120];
+		snprintf(title, sizeof title, "Account %s", v[i].name);
+		heading(&o, title);
+		if (!v[i].r) {
+			ma_buf_add(&o, "\n", 1);
+			struct ma_buf w = { 0 };
+			ma_buf_printf(&w, "Not audited: %s", v[i].why ? v[i].why : "");
+			para(&o, w.p, 0);
+			o.oom |= w.oom;
+			free(w.p);
+			continue;
+		}
+		char *text = NULL;
+		st = ma_report_text(v[i].r, &text, err);
+		if (st == MA_OK) {
+			ma_buf_add(&o, "\n", 1);
+			ma_buf_add(&o, text, strlen(text));
+		}
+		free(text);
+	}
+	if (st == MA_OK && o.oom)
+		st = ma_fail(err, MA_ERR_NOMEM, "while writing the report");
+	if (st != MA_OK) {
+		free(o.p);
+		return st;
 	}
 	*out = o.p;
 	return MA_OK;

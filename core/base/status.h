@@ -45,7 +45,8 @@
 	X(MA_ERR_BAD_CREDENTIAL, "the login name or password contains a line break or NUL character") \
 	X(MA_ERR_NOT_CONNECTED,  "no open session (internal error)") \
 	X(MA_ERR_IO,             "a local file could not be read or written") \
-	X(MA_ERR_STATE_CORRUPT,  "the history file is damaged or not a mailaudit history file (left untouched)")
+	X(MA_ERR_STATE_CORRUPT,  "the history file is damaged or not a mailaudit history file (left untouched)") \
+	X(MA_ERR_DEADLINE,       "the audit did not finish within its time limit (--deadline)")
 
 #define MA_STATUS_ENUM(name, text) name,
 typedef enum { MA_STATUS_LIST(MA_STATUS_ENUM) MA_STATUS_COUNT } ma_status;

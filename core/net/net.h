@@ -16,6 +16,7 @@
 #define MA_NET_H
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <time.h>
 
 #include "base/status.h"
@@ -29,6 +30,10 @@ struct ma_net_opts {
 	bool insecure;            /* skip certificate checks (user asked) */
 	int timeout_s;            /* connect timeout and idle timeout per read; <= 0: 30 */
 	int deadline_s;           /* whole-session limit, 0 = none */
+	/* The end of the whole run (--deadline), on ma_now_ms()'s clock: every
+	 * connection of the run, whenever it was opened, stops there with
+	 * MA_ERR_DEADLINE. 0 = none. */
+	int64_t run_deadline_ms;
 	const char *source_addr;  /* bind before connect (tests use 127.0.0.2); NULL = any */
 	int cancel_fd;            /* readable => cancel everything; -1 = none */
 	struct ma_tls *tls;       /* from ma_tls_new(), shared by sessions and threads;

@@ -444,7 +444,9 @@ ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err)
 		int e = SSL_get_error(c->ssl, r);
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			st = ma_wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, c->cancel_fd, until);
-			if (st == MA_ERR_READ_TIMEOUT)
+			if (st == MA_ERR_READ_TIMEOUT && ma_conn_run_deadline_passed(c))
+				st = ma_fail(err, MA_ERR_DEADLINE, "during the TLS handshake with %s", c->host);
+			else if (st == MA_ERR_READ_TIMEOUT)
 				st = ma_fail(err, st, "no answer within %d s during the TLS handshake with %s",
 					     c->timeout_ms / 1000, c->host);
 			else if (st != MA_OK)

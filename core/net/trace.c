@@ -1,3 +1,6 @@
+/* The --trace file (trace.h). Every write goes through the one FILE under
+ * the lock and is flushed at once; the first write that fails is kept, so
+ * that ma_trace_finish can say the trace is incomplete and why. */
 #include "net/trace.h"
 
 #include <errno.h>
@@ -15,7 +18,18 @@
 struct ma_trace {
 	FILE *f;
 	pthread_mutex_t lock;
+	char path[200];           /* for messages */
+	int write_errno;          /* the first failed write's errno; 0: none */
 };
+
+/* After a write, under the lock: keeps the first failure. fflush reports
+ * what the buffered writes before it could not do. */
+static void flush_checked(struct ma_trace *t)
+{
+	if ((fflush(t->f) != 0 || ferror(t->f)) && !t->write_errno)
+		t->write_errno = errno ? errno : EIO;
+	clearerr(t->f);
+}
 
 ma_status ma_trace_open(const char *path, struct ma_trace **out, struct ma_error *err)
 {
@@ -24,8 +38,16 @@ ma_status ma_trace_open(const char *path, struct ma_trace **out, struct ma_error
 	if (fd < 0)
 		return ma_fail(err, MA_ERR_IO, "cannot write the trace file %s: %s", path, strerror(errno));
 	/* An existing file keeps its old mode on O_CREAT; the trace holds
-	 * server dialogue, so make it private regardless. */
-	if (fchmod(fd, 0600) != 0) {
+	 * server dialogue, so make it private regardless. Only a regular file:
+	 * a device (/dev/stderr, /dev/full) is written where it is, and made
+	 * private it would lock every other user out of it. */
+	struct stat sb;
+	if (fstat(fd, &sb) != 0) {
+		int e = errno;
+		close(fd);
+		return ma_fail(err, MA_ERR_IO, "cannot write the trace file %s: %s", path, strerror(e));
+	}
+	if (S_ISREG(sb.st_mode) && fchmod(fd, 0600) != 0) {
 		close(fd);
 		return ma_fail(err, MA_ERR_IO, "cannot restrict %s to mode 0600: %s", path, strerror(errno));
 	}
@@ -36,17 +58,30 @@ ma_status ma_trace_open(const char *path, struct ma_trace **out, struct ma_error
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	}
 	pthread_mutex_init(&t->lock, NULL);
+	snprintf(t->path, sizeof t->path, "%s", path);
 	*out = t;
 	return MA_OK;
 }
 
-void ma_trace_close(struct ma_trace *t)
+ma_status ma_trace_finish(struct ma_trace *t, struct ma_error *err)
 {
 	if (!t)
-		return;
-	fclose(t->f);
+		return MA_OK;
+	int e = t->write_errno;
+	errno = 0;
+	if (fclose(t->f) != 0 && !e)
+		e = errno ? errno : EIO;
+	ma_status st = MA_OK;
+	if (e)
+		st = ma_fail(err, MA_ERR_IO, "%s: %s", t->path, strerror(e));
 	pthread_mutex_destroy(&t->lock);
 	free(t);
+	return st;
+}
+
+void ma_trace_close(struct ma_trace *t)
+{
+	ma_trace_finish(t, NULL);
 }
 
 void ma_trace_note(struct ma_trace_tap *tap, const char *fmt, ...)
@@ -59,7 +94,7 @@ void ma_trace_note(struct ma_trace_tap *tap, const char *fmt, ...)
 	fprintf(tap->trace->f, "%s # ", tap->proto);
 	vfprintf(tap->trace->f, fmt, ap);
 	fputc('\n', tap->trace->f);
-	fflush(tap->trace->f);
+	flush_checked(tap->trace);
 	pthread_mutex_unlock(&tap->trace->lock);
 	va_end(ap);
 }
@@ -124,6 +159,6 @@ void ma_trace_event(struct ma_trace_tap *tap, int log_type, const char *buf, siz
 	default:
 		break;
 	}
-	fflush(f);
+	flush_checked(tap->trace);
 	pthread_mutex_unlock(&tap->trace->lock);
 }

@@ -29,8 +29,14 @@ struct ma_trace_tap {
 	enum ma_trace_phase phase;
 };
 
-/* Creates (truncates) path with mode 0600. Caller frees with ma_trace_close. */
+/* Creates (truncates) path with mode 0600 (a device such as /dev/stderr
+ * is written where it is, its mode left alone). Caller frees with
+ * ma_trace_finish or ma_trace_close. */
 ma_status ma_trace_open(const char *path, struct ma_trace **out, struct ma_error *err);
+/* Closes t (NULL ok). MA_ERR_IO with "PATH: reason" in err when any write
+ * to the file failed (a full disk): the trace is then incomplete. */
+ma_status ma_trace_finish(struct ma_trace *t, struct ma_error *err);
+/* The same, for callers that cannot say a failure anywhere. */
 void ma_trace_close(struct ma_trace *t);
 
 /* A free-form note ("# connected to ..."), never containing secrets. */

@@ -29,6 +29,7 @@ struct ma_conn {
 	int cancel_fd;
 	int timeout_ms;
 	int64_t deadline_ms;      /* monotonic; 0 = none */
+	bool run_deadline;        /* deadline_ms is the run's (--deadline), not the session's */
 	int64_t reply_until_ms;   /* the current reply must be complete by then */
 
 	/* Reply limits (ma_conn_set_limits), checked on every byte read. */
@@ -61,6 +62,9 @@ struct ma_conn {
 };
 
 int64_t ma_conn_wait_limit(const struct ma_conn *c);
+/* The run's deadline (ma_net_opts.run_deadline_ms) has passed: a wait that
+ * ended now ended because of it, which is MA_ERR_DEADLINE, not a timeout. */
+bool ma_conn_run_deadline_passed(const struct ma_conn *c);
 /* MA_OK when fd is ready for events, else MA_ERR_READ_TIMEOUT (until_ms,
  * monotonic, passed), MA_ERR_CANCELLED or MA_ERR_NETWORK. */
 ma_status ma_wait_fd(int fd, short events, int cancel_fd, int64_t until_ms);

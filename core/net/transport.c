@@ -59,6 +59,11 @@ int64_t ma_conn_wait_limit(const struct ma_conn *c)
 	return until;
 }
 
+bool ma_conn_run_deadline_passed(const struct ma_conn *c)
+{
+	return c->run_deadline && ma_now_ms() >= c->deadline_ms;
+}
+
 /* The idle timeout alone lets a server that drips one byte a second keep
  * a session alive for ever; so each reply also gets REPLY_TIMEOUTS idle
  * timeouts in all, counted from our command (or from connecting). */
@@ -190,6 +195,10 @@ static ma_status resolve(const struct ma_conn *c, struct addrinfo **out, struct 
 		ma_fail(err, st, "while looking up %s", c->host);
 		goto cleanup;
 	}
+	if (st == MA_ERR_READ_TIMEOUT && ma_conn_run_deadline_passed(c)) {
+		st = ma_fail(err, MA_ERR_DEADLINE, "while looking up %s", c->host);
+		goto cleanup;
+	}
 	if (st != MA_OK) {
 		ma_fail(err, MA_ERR_DNS, "no answer within %d s while looking up %s",
 			c->timeout_ms / 1000, c->host);
@@ -318,6 +327,10 @@ static ma_status connect_one(struct ma_conn *c, const struct addrinfo *ai, const
 			ma_fail(err, st, "while connecting to %s", where);
 			goto cleanup;
 		}
+		if (st == MA_ERR_READ_TIMEOUT && ma_conn_run_deadline_passed(c)) {
+			st = ma_fail(err, MA_ERR_DEADLINE, "while connecting to %s", where);
+			goto cleanup;
+		}
 		if (st == MA_ERR_READ_TIMEOUT) {
 			st = ma_fail(err, MA_ERR_CONNECT_TIMEOUT, "%s: no answer within %d s",
 				     where, c->timeout_ms / 1000);
@@ -367,14 +380,15 @@ static ma_status connect_any(struct ma_conn *c, struct ma_error *err)
 			best = MA_OK;
 			break;
 		}
-		/* Cancel stops at once; otherwise keep the most telling failure. */
-		if (st == MA_ERR_CANCELLED || st == MA_ERR_NOMEM
-		    || best == MA_OK || telling(st) > telling(best)) {
+		/* Cancel and the run's deadline stop at once; otherwise keep the
+		 * most telling failure. */
+		bool final = st == MA_ERR_CANCELLED || st == MA_ERR_NOMEM || st == MA_ERR_DEADLINE;
+		if (final || best == MA_OK || telling(st) > telling(best)) {
 			best = st;
 			if (err)
 				*err = attempt;
 		}
-		if (st == MA_ERR_CANCELLED || st == MA_ERR_NOMEM)
+		if (final)
 			break;
 		if (c->deadline_ms && ma_now_ms() >= c->deadline_ms)
 			break;
@@ -400,6 +414,10 @@ static struct ma_conn *conn_new(const struct ma_net_opts *opts)
 	c->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S) * 1000;
 	if (opts->deadline_s > 0)
 		c->deadline_ms = ma_now_ms() + (int64_t)opts->deadline_s * 1000;
+	if (opts->run_deadline_ms > 0 && (!c->deadline_ms || opts->run_deadline_ms <= c->deadline_ms)) {
+		c->deadline_ms = opts->run_deadline_ms;
+		c->run_deadline = true;
+	}
 	reply_clock_start(c); /* the greeting is the first reply */
 	return c;
 }
@@ -460,6 +478,12 @@ ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *o
 	ma_status st = conn_tls_ctx(c, ep, opts, err);
 	if (st != MA_OK)
 		goto cleanup;
+	/* A session begun after the run's end (a recount, a second session)
+	 * does not even look the name up. */
+	if (ma_conn_run_deadline_passed(c)) {
+		st = ma_fail(err, MA_ERR_DEADLINE, "before connecting to %s", c->host);
+		goto cleanup;
+	}
 	st = connect_any(c, err);
 	if (st != MA_OK)
 		goto cleanup;
@@ -606,6 +630,15 @@ static bool may_continue(struct ma_conn *c)
 		ma_conn_set_error(c, MA_ERR_CANCELLED, NULL);
 		return false;
 	}
+	/* Waits end at the deadline; this stops a server that never makes us
+	 * wait (a fast, endless stream) there too. */
+	if (c->deadline_ms && ma_now_ms() >= c->deadline_ms) {
+		if (c->run_deadline)
+			ma_conn_set_error(c, MA_ERR_DEADLINE, NULL);
+		else
+			ma_conn_set_error(c, MA_ERR_READ_TIMEOUT, "the session time limit was reached");
+		return false;
+	}
 	return true;
 }
 
@@ -614,7 +647,9 @@ static bool wait_io(struct ma_conn *c, short events)
 	ma_status st = ma_wait_fd(c->fd, events, c->cancel_fd, ma_conn_wait_limit(c));
 	if (st == MA_OK)
 		return true;
-	if (st == MA_ERR_READ_TIMEOUT) {
+	if (st == MA_ERR_READ_TIMEOUT && ma_conn_run_deadline_passed(c)) {
+		ma_conn_set_error(c, MA_ERR_DEADLINE, NULL);
+	} else if (st == MA_ERR_READ_TIMEOUT) {
 		char why[96];
 		int64_t now = ma_now_ms();
 		if (c->deadline_ms && now >= c->deadline_ms)

@@ -1,6 +1,7 @@
 #include "store/history.h"
 #include "base/loss.h"
 #include "base/parse.h"
+#include "base/text.h"   /* ma_now_ms */
 
 #include <errno.h>
 #include <fcntl.h>
@@ -216,7 +217,16 @@ struct ma_history {
 	sqlite3_stmt *put_uidl;
 	sqlite3_stmt *find_mailbox;
 	sqlite3_stmt *add_mailbox;
+	/* The run's deadline (--deadline, ma_history_open_until): lock waits
+	 * and transactions stop there. 0 = none. */
+	int64_t until_ms;
+	int64_t busy_since;   /* when the current lock wait began */
 };
+
+static bool past_deadline(const struct ma_history *h)
+{
+	return h->until_ms && ma_now_ms() >= h->until_ms;
+}
 
 /* Turns the connection's last error into an ma_status naming the file. */
 static ma_status db_fail(const struct ma_history *h, struct ma_error *err,
@@ -235,6 +245,12 @@ static ma_status db_fail(const struct ma_history *h, struct ma_error *err,
 		return ma_fail(err, MA_ERR_NOMEM, "%s: %s", h->path, what);
 	case SQLITE_BUSY:
 	case SQLITE_LOCKED:
+	case SQLITE_INTERRUPT:
+		if (past_deadline(h))
+			return ma_fail(err, MA_ERR_DEADLINE, "%s: %s: stopped at the time limit",
+				       h->path, what);
+		if (code == SQLITE_INTERRUPT)
+			return ma_fail(err, MA_ERR_IO, "%s: %s: %s", h->path, what, msg);
 		return ma_fail(err, MA_ERR_IO,
 			       "%s: %s: still in use by another mailaudit after %d s",
 			       h->path, what, BUSY_TIMEOUT_MS / 1000);
@@ -583,6 +599,41 @@ static int open_db(const char *path, int flags, sqlite3 **db)
 	return sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
 }
 
+/* Waits for a lock another mailaudit holds: BUSY_TIMEOUT_MS at most, and
+ * never past the deadline. */
+static int busy_wait(void *arg, int count)
+{
+	struct ma_history *h = arg;
+	int64_t now = ma_now_ms();
+	if (count == 0)
+		h->busy_since = now;
+	if (now - h->busy_since >= BUSY_TIMEOUT_MS || now >= h->until_ms)
+		return 0;
+	int64_t nap = h->until_ms - now < 10 ? h->until_ms - now : 10;
+	sqlite3_sleep((int)nap);
+	return 1;
+}
+
+/* Called by SQLite every so many steps: at the deadline, the open
+ * transaction stops (and is rolled back by its owner). Outside one nothing
+ * is interrupted: those are short reads. */
+static int interrupt_at_deadline(void *arg)
+{
+	struct ma_history *h = arg;
+	return !sqlite3_get_autocommit(h->db) && past_deadline(h);
+}
+
+/* How this handle waits for locks (and, with a deadline, stops). */
+static void set_waits(struct ma_history *h)
+{
+	if (!h->until_ms) {
+		sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+		return;
+	}
+	sqlite3_busy_handler(h->db, busy_wait, h);
+	sqlite3_progress_handler(h->db, 1000, interrupt_at_deadline, h);
+}
+
 /* Looks at an existing file through a read-only connection: a read-write one
  * could replay a journal or checkpoint a WAL into someone else's file. */
 static ma_status validate_existing(struct ma_history *h, int64_t *version,
@@ -594,7 +645,7 @@ static ma_status validate_existing(struct ma_history *h, int64_t *version,
 			   : ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
-	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	set_waits(h);
 	st = check_identity(h, version, err);
 cleanup:
 	sqlite3_close(h->db);
@@ -632,7 +683,7 @@ static ma_status set_up(struct ma_history *h, struct ma_error *err)
 {
 	struct query q = QUERY(h, "switching to WAL", err);
 	ma_status st;
-	sqlite3_busy_timeout(h->db, BUSY_TIMEOUT_MS);
+	set_waits(h);
 	if (sqlite3_create_function_v2(h->db, "ma_role", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
 				       NULL, sql_role, NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(h, err, "opening");
@@ -665,6 +716,12 @@ static ma_status set_up(struct ma_history *h, struct ma_error *err)
 ma_status ma_history_open(const char *state_dir, struct ma_history **out,
 			  struct ma_error *err)
 {
+	return ma_history_open_until(state_dir, 0, out, err);
+}
+
+ma_status ma_history_open_until(const char *state_dir, int64_t until_ms,
+				struct ma_history **out, struct ma_error *err)
+{
 	char *dir = NULL;
 	bool created = false;
 	int64_t version = 0;
@@ -674,6 +731,7 @@ ma_status ma_history_open(const char *state_dir, struct ma_history **out,
 	struct ma_history *h = calloc(1, sizeof *h);
 	if (!h)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	h->until_ms = until_ms;
 	if (state_dir && !state_dir[0]) {
 		st = ma_fail(err, MA_ERR_ARGUMENT, "empty state directory");
 		goto cleanup;

@@ -66,6 +66,11 @@ struct ma_history;
  * file from a newer mailaudit). */
 ma_status ma_history_open(const char *state_dir, struct ma_history **out,
 			  struct ma_error *err);
+/* The same for a run with a deadline (--deadline), until_ms on
+ * ma_now_ms()'s clock (0: none): waiting for another mailaudit's lock
+ * ends there, and so does an open transaction, with MA_ERR_DEADLINE. */
+ma_status ma_history_open_until(const char *state_dir, int64_t until_ms,
+				struct ma_history **out, struct ma_error *err);
 /* Full path of the file, owned by h. */
 const char *ma_history_path(const struct ma_history *h);
 /* Rolls back an open audit, then closes. NULL is fine. */

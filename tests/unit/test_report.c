@@ -23,6 +23,9 @@
 #define SNAPSHOT "tests/unit/expected/report_destroyed.txt"
 #define SNAPSHOT_EARLIER "tests/unit/expected/report_earlier.txt"
 
+/* text begins with the string literal lit. */
+#define STARTS(text, lit) (strncmp((text), lit, sizeof lit - 1) == 0)
+
 /* ---- the fixed scenario ---------------------------------------------------- */
 
 static char *xdup(const char *s)
@@ -492,9 +495,10 @@ static void check_line_variants(void **state)
 	struct ma_error err = { 0 };
 	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
 	assert_string_equal(line, "MAILAUDIT CRITICAL - 25 messages were deleted from the server "
-				  "since 2026-11-25 10:00 and are in no folder | inbox=120;;; "
-				  "pop3=120;;; destroyed=25;;; unseen_deleted=4;;; "
-				  "unacknowledged=32;;;");
+				  "since 2026-11-25 10:00 and are in no folder | inbox=120;;;0 "
+				  "inbox_size=5452595B;;;0 pop3=120;;;0 pop3_size=5452595B;;;0 "
+				  "destroyed=25;;;0 unseen_deleted=4;;;0 unacknowledged=32;;;0 "
+				  "time=0.000s;;;0");
 	free(line);
 
 	/* A second check before anyone acknowledged: still critical. */
@@ -515,8 +519,9 @@ static void check_line_variants(void **state)
 	assert_int_equal(ma_analyze(r, &err), MA_OK);
 	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
 	assert_non_null(strstr(line, "MAILAUDIT OK - No sign of lost mail"));
-	assert_non_null(strstr(line, "| inbox=120;;; pop3=120;;; destroyed=0;;; unseen_deleted=0;;; "
-				     "unacknowledged=0;;;"));
+	assert_non_null(strstr(line, "| inbox=120;;;0 inbox_size=5452595B;;;0 pop3=120;;;0 "
+				     "pop3_size=5452595B;;;0 destroyed=0;;;0 unseen_deleted=0;;;0 "
+				     "unacknowledged=0;;;0 time=0.000s;;;0"));
 	free(line);
 
 	r->imap_ok = false;
@@ -526,7 +531,7 @@ static void check_line_variants(void **state)
 	assert_true(strncmp(line, "MAILAUDIT UNKNOWN - IMAP could not be audited", 45) == 0);
 	assert_null(strstr(line, "inbox="));
 	/* '|' only before the performance data. */
-	assert_non_null(strstr(line, "/ bad | pop3=120;;;"));
+	assert_non_null(strstr(line, "/ bad | pop3=120;;;0 pop3_size=5452595B;;;0 time="));
 	assert_null(strstr(line, "unacknowledged"));
 	free(line);
 	done(r);
@@ -535,8 +540,9 @@ static void check_line_variants(void **state)
 	r = scenario_earlier();
 	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
 	assert_string_equal(line, "MAILAUDIT CRITICAL - 3 lost messages found by earlier audits "
-				  "since 2026-11-25 10:00 are not acknowledged yet | inbox=120;;; "
-				  "destroyed=0;;; unseen_deleted=0;;; unacknowledged=3;;;");
+				  "since 2026-11-25 10:00 are not acknowledged yet | inbox=120;;;0 "
+				  "inbox_size=5452595B;;;0 destroyed=0;;;0 unseen_deleted=0;;;0 "
+				  "unacknowledged=3;;;0 time=0.000s;;;0");
 	free(line);
 	r->imap_ok = false;
 	ma_fail(&r->imap_err, MA_ERR_CONNECT_TIMEOUT, "imap.example.com:993");
@@ -544,9 +550,207 @@ static void check_line_variants(void **state)
 	assert_int_equal(r->verdict, MA_SEV_CRITICAL);
 	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
 	assert_true(strncmp(line, "MAILAUDIT CRITICAL - 3 lost messages", 36) == 0);
-	assert_non_null(strstr(line, " | unacknowledged=3;;;"));
+	assert_non_null(strstr(line, " | unacknowledged=3;;;0 time=0.000s;;;0"));
 	free(line);
 	done(r);
+}
+
+/* Every value of the performance data in the guidelines' form,
+ * label=value[UOM];warn;crit;min;max, with the unit where one applies. */
+static void check_line_perfdata(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = scenario();
+	r->elapsed_ms = 61234;
+	char *line = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	const char *pd = strstr(line, " | ");
+	assert_non_null(pd);
+	assert_null(strchr(pd + 3, '|'));
+	assert_non_null(strstr(pd, " time=61.234s;;;0"));
+	assert_non_null(strstr(pd, " inbox_size=5452595B;;;0 "));
+	/* Each value: a label, '=', a number, a known unit or none, ";;;0". */
+	char *copy = xdup(pd + 3), *save = NULL;
+	for (char *tok = strtok_r(copy, " ", &save); tok; tok = strtok_r(NULL, " ", &save)) {
+		char *eq = strchr(tok, '=');
+		assert_non_null(eq);
+		char *end = NULL;
+		strtod(eq + 1, &end);
+		assert_true(end > eq + 1);
+		assert_true(strcmp(end, ";;;0") == 0 || strcmp(end, "B;;;0") == 0 ||
+			    strcmp(end, "s;;;0") == 0);
+	}
+	free(copy);
+	free(line);
+	done(r);
+}
+
+/* A POP3-only account whose POP3 certificate is bad: the line names the
+ * certificate, not only the missing IMAP server. */
+static void check_line_pop3_only(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = scenario_earlier();
+	for (size_t i = 0; i < r->nfolders; i++)
+		ma_folder_clear(&r->folders[i].folder);
+	r->nfolders = 0;
+	clear_ledger(r);
+	r->imap_tried = r->imap_ok = false;
+	r->imap_endpoint.host[0] = '\0';
+	r->pop3_skipped = false;
+	r->pop3_tried = true;
+	r->pop3_ok = false;
+	ma_fail(&r->pop3_err, MA_ERR_CERT_UNTRUSTED, "POP3 server pop.example.com: issuer CN=Evil CA");
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	char *line = NULL;
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_true(STARTS(line, "MAILAUDIT UNKNOWN - No IMAP server is configured, and POP3 could "
+			   "not be audited: the server's certificate was issued by an authority"));
+	assert_non_null(strstr(line, "issuer CN=Evil CA"));
+	assert_int_equal(ma_severity_exit_code(ma_check_severity(r)), 3);
+	free(line);
+	done(r);
+}
+
+/* A --trace file that could not be written: never OK; the line says so
+ * first when the audit itself found nothing worse, last when it is
+ * CRITICAL. So does the report. */
+static void check_line_trace_failure(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = scenario();
+	ma_fail(&r->trace_err, MA_ERR_IO, "/dev/full: No space left on device");
+	char *line = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_check_severity(r), MA_SEV_CRITICAL);
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_true(STARTS(line, "MAILAUDIT CRITICAL - 25 messages"));
+	assert_non_null(strstr(line, "; the --trace file could not be written (/dev/full: No space "
+				     "left on device) | "));
+	free(line);
+	char *text = report_of(r);
+	check_lines(text);
+	char *f = flat(text);
+	assert_non_null(strstr(f, "WARNING: the --trace file could not be written (/dev/full: No "
+				  "space left on device)"));
+	free(f);
+	free(text);
+	/* Nothing lost: the audit says OK, the run UNKNOWN. */
+	for (size_t i = 0; i < r->nlost; i++) {
+		free(r->lost[i].folder);
+		free(r->lost[i].from);
+		free(r->lost[i].subject);
+		free(r->lost[i].gone_to);
+	}
+	r->nlost = 0;
+	clear_ledger(r);
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_int_equal(ma_check_severity(r), MA_SEV_UNKNOWN);
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_true(STARTS(line, "MAILAUDIT UNKNOWN - The --trace file could not be written "
+			    "(/dev/full: No space left on device); the audit itself: OK - No sign "
+			    "of lost mail"));
+	free(line);
+	done(r);
+}
+
+/* The deadline: UNKNOWN, saying which part it stopped; a CRITICAL found
+ * before it stays CRITICAL and says the audit was cut short. */
+static void check_line_deadline(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = scenario();
+	r->deadline_passed = true;
+	r->deadline_s = 50;
+	char *line = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_true(STARTS(line, "MAILAUDIT CRITICAL - 25 messages"));
+	assert_non_null(strstr(line, "; the audit did not finish within --deadline 50 s | "));
+	free(line);
+
+	r->pop3_ok = false;
+	ma_fail(&r->pop3_err, MA_ERR_DEADLINE, "POP3 server imap.example.com, during UIDL");
+	for (size_t i = 0; i < r->nlost; i++) {
+		free(r->lost[i].folder);
+		free(r->lost[i].from);
+		free(r->lost[i].subject);
+		free(r->lost[i].gone_to);
+	}
+	r->nlost = 0;
+	clear_ledger(r);
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	r->verdict = MA_SEV_UNKNOWN; /* as ma_audit_run leaves it */
+	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
+	assert_string_equal(line, "MAILAUDIT UNKNOWN - The audit did not finish within --deadline "
+				  "50 s (POP3 server imap.example.com, during UIDL) | inbox=120;;;0 "
+				  "inbox_size=5452595B;;;0 destroyed=0;;;0 unseen_deleted=0;;;0 "
+				  "unacknowledged=0;;;0 time=0.000s;;;0");
+	free(line);
+	char *text = report_of(r);
+	check_lines(text);
+	char *f = flat(text);
+	assert_non_null(strstr(f, "WARNING: the audit did not finish within --deadline 50 s (POP3 "
+				  "server imap.example.com, during UIDL)"));
+	free(f);
+	free(text);
+	done(r);
+}
+
+/* Setup errors have their line too; a '|' in one cannot start perfdata. */
+static void check_setup_line(void **state)
+{
+	(void)state;
+	char *line = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_check_setup_line("no password source | x\x1b[2J", &line, &err), MA_OK);
+	assert_null(strchr(line, '|'));
+	assert_null(strchr(line, '\x1b'));
+	assert_true(STARTS(line, "MAILAUDIT UNKNOWN - no password source / x"));
+	free(line);
+}
+
+/* --all: the worst first, each account on a line of its own, every
+ * account's numbers under its name, and a report that keeps the width. */
+static void check_lines_every_account(void **state)
+{
+	(void)state;
+	struct ma_audit_result *crit = scenario();
+	crit->elapsed_ms = 2000;
+	struct ma_account_outcome v[3] = {
+		{ .name = "home", .why = "password: the password command failed (exit status 1)" },
+		{ .name = "work", .r = crit },
+		{ .name = "shop", .why = "no password source | here" },
+	};
+	char *text = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_check_lines_all(v, 3, 3500, &text, &err), MA_OK);
+	char *nl = strchr(text, '\n');
+	assert_non_null(nl);
+	*nl = '\0';
+	assert_true(STARTS(text, "MAILAUDIT CRITICAL - 3 accounts: 1 CRITICAL, 2 UNKNOWN; worst "
+			    "work: 25 messages were deleted"));
+	assert_non_null(strstr(text, " | work_inbox=120;;;0 "));
+	assert_non_null(strstr(text, " work_time=2.000s;;;0 time=3.500s;;;0"));
+	assert_null(strstr(text, "home_"));
+	const char *rest = nl + 1;
+	assert_true(STARTS(rest, "home: UNKNOWN - password: the password command failed (exit "
+			    "status 1)\nwork: CRITICAL - 25 messages"));
+	assert_non_null(strstr(rest, "\nshop: UNKNOWN - no password source / here"));
+	assert_null(strchr(rest, '|'));
+	free(text);
+
+	assert_int_equal(ma_report_all(v, 3, &text, &err), MA_OK);
+	check_lines(text);
+	assert_non_null(strstr(text, "Worst verdict: CRITICAL\n"));
+	assert_non_null(strstr(text, "\nAccount work\n------------\n"));
+	assert_non_null(strstr(text, "Not audited: password: the password command failed"));
+	assert_non_null(strstr(text, "Verdict: CRITICAL"));
+	free(text);
+	done(crit);
 }
 
 static int count_entries(const char *dir)
@@ -629,6 +833,12 @@ int main(void)
 		cmocka_unit_test(matches_snapshot),
 		cmocka_unit_test(lines_fit_and_are_clean),
 		cmocka_unit_test(check_line_variants),
+		cmocka_unit_test(check_line_perfdata),
+		cmocka_unit_test(check_line_pop3_only),
+		cmocka_unit_test(check_line_trace_failure),
+		cmocka_unit_test(check_line_deadline),
+		cmocka_unit_test(check_setup_line),
+		cmocka_unit_test(check_lines_every_account),
 		cmocka_unit_test(write_is_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

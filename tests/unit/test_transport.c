@@ -496,6 +496,37 @@ static void session_deadline_bounds_reads(void **state)
 	server_stop(&s);
 }
 
+/* The run's deadline (--deadline) is absolute and shared: a read waiting
+ * when it passes ends as MA_ERR_DEADLINE, not as a timeout, and a
+ * connection opened after it is not even begun. */
+static void run_deadline_ends_every_connection(void **state)
+{
+	(void)state;
+	struct server s;
+	server_start(&s, SRV_SILENT, NULL);
+	struct ma_net_opts o = opts_default();
+	o.timeout_s = 30;
+	o.run_deadline_ms = ma_now_ms() + 1000;
+	struct ma_endpoint ep = endpoint("127.0.0.1", s.port, MA_SEC_PLAIN);
+	struct ma_conn *c = NULL;
+	assert_int_equal(ma_conn_open(&ep, &o, &c, NULL), MA_OK);
+	mailstream_low *low = ma_conn_low(c);
+	char buf[16];
+	double t0 = now_s();
+	assert_int_equal(mailstream_low_read(low, buf, sizeof buf), -1);
+	assert_true(now_s() - t0 < 2.0);
+	assert_int_equal(ma_conn_last_error(c), MA_ERR_DEADLINE);
+	mailstream_low_free(low);
+	ma_conn_free(c);
+
+	struct ma_error err = { 0 };
+	c = NULL;
+	assert_int_equal(ma_conn_open(&ep, &o, &c, &err), MA_ERR_DEADLINE);
+	assert_null(c);
+	assert_non_null(strstr(err.detail, "before connecting to 127.0.0.1"));
+	server_stop(&s);
+}
+
 static void *cancel_later(void *arg)
 {
 	int fd = *(int *)arg;
@@ -1821,6 +1852,7 @@ int main(void)
 		cmocka_unit_test(plain_roundtrip_and_eof),
 		cmocka_unit_test(silent_server_times_out),
 		cmocka_unit_test(session_deadline_bounds_reads),
+		cmocka_unit_test(run_deadline_ends_every_connection),
 		cmocka_unit_test(cancel_fd_interrupts_read),
 		cmocka_unit_test(kill_fails_io_at_once),
 		cmocka_unit_test(closed_port_is_refused),
