@@ -66,7 +66,12 @@ static void check_host(const struct ma_probe_cell *c, const struct ma_rules *rul
 	const struct ma_rule *rule = ma_rules_match(rules, c->ep.host);
 	if (c->status == MA_ERR_HOST_UNKNOWN) {
 		struct ma_buf t = { 0 }, e = { 0 };
-		ma_buf_printf(&t, "The server name %s does not exist", c->ep.host);
+		/* "Does not exist" only when a resolver said so; a name it knows
+		 * without an address is another matter. */
+		if (c->dns.exists)
+			ma_buf_printf(&t, "The server name %s has no address", c->ep.host);
+		else
+			ma_buf_printf(&t, "The server name %s does not exist", c->ep.host);
 		ma_buf_printf(&e, "%s", c->err.detail);
 		if (rule)
 			ma_buf_printf(&e, "\nThis looks like an obsolete name; current ones look like %s", rule->hint);

@@ -3,21 +3,27 @@
 # dnsmasq on loopback, through tests/tools/probe_run: working cells, SRV
 # discovery, CNAME chains, closed and silent ports, STARTTLS missing, wrong
 # CA, name mismatch, expired certificate, wrong password, login without '@',
-# unknown and obsolete names, and the matrix's parallelism.
+# unknown and obsolete names, and the matrix's parallelism. Then the system's
+# resolver (MA_RESOLVER unset: /etc/hosts, resolv.conf's nameserver, search
+# list).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
-need dovecot openssl python3 dnsmasq || tap_bail "missing dependencies"
+need dovecot openssl python3 dnsmasq unshare mount || tap_bail "missing dependencies"
 run="$MA_TOOLS/probe_run"
 [ -x "$run" ] || tap_bail "probe_run not built ($run)"
 export MA_RULES="$here/../../data/providers.rules"
 
 dns_pid=
 silent_pid=
+sysdns_pid=
+mute_pid=
 cleanup() {
 	[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null
 	[ -n "$silent_pid" ] && kill "$silent_pid" 2>/dev/null
+	[ -n "$sysdns_pid" ] && kill "$sysdns_pid" 2>/dev/null
+	[ -n "$mute_pid" ] && kill "$mute_pid" 2>/dev/null
 	dovecot_stop_all
 }
 trap cleanup EXIT
@@ -173,5 +179,83 @@ if [ "${ms:-0}" -ge 1900 ] && [ "$ms" -lt 3500 ]; then
 else
 	fail "two silent cells ran in parallel" "took ${ms} ms for a 2 s timeout"
 fi
+
+# --- the system's resolver (MA_RESOLVER unset) ------------------------------
+# The doctor resolves as the audit does (getaddrinfo), so /etc/hosts answers
+# for localhost; it used to send its own queries to resolv.conf's nameserver
+# and call localhost NXDOMAIN.
+good=$MA_PASSFILE
+bad=$MA_TMP/badpw
+printf 'wrong\n' >"$bad"
+chmod 600 "$bad"
+mainst() { # args...: mailaudit --probe; sets out and rc
+	out=$("$MAILAUDIT" --probe --ca-file "$MA_CA" --timeout 3 "$@" 2>&1 </dev/null)
+	rc=$?
+}
+unwrapped() { printf '%s\n' "$out" | tr '\n' ' ' | tr -s ' '; }
+
+out=$(env -u MA_RESOLVER "$MAILAUDIT" --probe --ca-file "$MA_CA" --timeout 3 --imap "localhost:$MA_IMAPS_PORT/tls" \
+	--user "$MA_USER" --password-file "$good" 2>&1 </dev/null)
+check_eq "MA_RESOLVER unset: localhost through /etc/hosts (exit 0)" 0 "$?"
+check_not_contains "MA_RESOLVER unset: localhost is not called unknown" "$out" "does not exist"
+check_contains "MA_RESOLVER unset: the IMAP cell works" "$out" \
+	"IMAP: localhost port $MA_IMAPS_PORT SSL/TLS, login ok"
+
+# The rest of this section makes the system's resolver ours: a private mount
+# namespace in which /etc/resolv.conf names a dnsmasq on a loopback address
+# of its own (resolv.conf has no port, so it listens on 53), or a socket
+# there that never answers.
+sys_ip=
+for _ in 1 2 3 4 5 6 7 8 9 10; do
+	ip=127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+	if python3 -c "import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],53))" \
+		"$ip" 2>/dev/null; then
+		sys_ip=$ip
+		break
+	fi
+done
+[ -n "$sys_ip" ] || tap_bail "no free loopback address for a resolver on port 53"
+mute_ip=${sys_ip%.*}.$(( (${sys_ip##*.} % 250) + 1 ))
+# A resolver that never answers: a UDP socket at mute_ip:53 and one on a free
+# port of 127.0.0.1 (for MA_RESOLVER), both read by nobody.
+MUTE_PORT=$(free_port udp)
+python3 - "$mute_ip" "$MUTE_PORT" <<'EOF2' &
+import socket, sys, time
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+a.bind((sys.argv[1], 53))
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+b.bind(("127.0.0.1", int(sys.argv[2])))
+time.sleep(120)
+EOF2
+mute_pid=$!
+dnsmasq --no-daemon --port=53 --listen-address="$sys_ip" --bind-interfaces \
+	--no-resolv --no-hosts --local=/test/ --local=/invalid/ \
+	--host-record=target.alias.test,127.0.0.1 \
+	--cname=mail.alias.test,mid.alias.test --cname=mid.alias.test,target.alias.test \
+	--log-facility=- >"$MA_TMP/sysdns.log" 2>&1 &
+sysdns_pid=$!
+ma_wait 60 ma_file_has "$MA_TMP/sysdns.log" started
+kill -0 "$sysdns_pid" 2>/dev/null || tap_bail "dnsmasq (system) did not start: $(cat "$MA_TMP/sysdns.log")"
+printf 'nameserver %s\nsearch alias.test\n' "$sys_ip" >"$MA_TMP/resolv.ours"
+printf 'nameserver %s\n' "$mute_ip" >"$MA_TMP/resolv.mute"
+sysres() { # resolv.conf command...: runs command with that file as the system's, MA_RESOLVER unset
+	env -u MA_RESOLVER unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$@"
+}
+sysres "$MA_TMP/resolv.ours" true || tap_bail "cannot give a command its own /etc/resolv.conf (unshare -m, mount --bind)"
+
+out=$(sysres "$MA_TMP/resolv.ours" "$run" --ca "$MA_CA" --timeout 3 --address "$MA_USER" --imap-host localhost \
+	--port imaps="$MA_IMAPS_PORT" --only imaps 2>&1)
+check_eq "system resolver without localhost: /etc/hosts answers" "ok login=no alt=no" "$(cell "$out" imaps)"
+
+out=$(sysres "$MA_TMP/resolv.ours" "$run" --ca "$MA_CA" --timeout 3 --address "$MA_USER" --imap-host mail \
+	--port imaps="$MA_IMAPS_PORT" --only imaps 2>&1)
+check_eq "system resolver: resolv.conf's search list applies" "cert-name-mismatch login=no alt=no" "$(cell "$out" imaps)"
+check_contains "system resolver: CNAME chain through libresolv" "$out" \
+	"-> mid.alias.test -> target.alias.test = 127.0.0.1"
+
+out=$(sysres "$MA_TMP/resolv.ours" "$run" --timeout 3 --address "$MA_USER" --imap-host nosuch.example.test --only imaps 2>&1)
+check_eq "system resolver: an unknown name" "host-unknown login=no alt=no" "$(cell "$out" imaps)"
+check_contains "system resolver: NXDOMAIN is 'does not exist'" "$out" \
+	"nosuch.example.test does not exist (the system's resolver says so)"
 
 tap_done

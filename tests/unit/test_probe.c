@@ -7,6 +7,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "net/dns.h"
 #include "audit/findings.h"
@@ -124,6 +129,7 @@ static void dns_parse_cname_chain(void **state)
 	assert_int_equal(ma_dns_parse_reply(reply_cname, sizeof reply_cname, &r), MA_OK);
 	assert_int_equal(r.id, 0x1234);
 	assert_int_equal(r.rcode, 0);
+	assert_string_equal(r.qname, "mail.example.test");
 	assert_int_equal(r.n_rr, 2);
 	assert_int_equal(r.rr[0].type, MA_DNS_CNAME);
 	assert_string_equal(r.rr[0].owner, "mail.example.test");
@@ -183,22 +189,9 @@ static void dns_parse_hostile(void **state)
 	}
 }
 
-static void dns_build_query_and_resolver(void **state)
+static void dns_parse_resolver(void **state)
 {
 	(void)state;
-	unsigned char q[300];
-	size_t n = ma_dns_build_query(0xBEEF, "imap.example.test.", MA_DNS_AAAA, q, sizeof q);
-	assert_int_equal(n, 12 + 19 + 4);
-	assert_int_equal(q[0], 0xBE);
-	assert_int_equal(q[12], 4);
-	assert_memory_equal(q + 13, "imap", 4);
-	assert_int_equal(q[n - 3], MA_DNS_AAAA);
-	assert_int_equal(ma_dns_build_query(1, "a..b", MA_DNS_A, q, sizeof q), 0);
-	char label[70];
-	memset(label, 'x', 64);
-	label[64] = '\0';
-	assert_int_equal(ma_dns_build_query(1, label, MA_DNS_A, q, sizeof q), 0);
-
 	char ip[64];
 	unsigned port;
 	assert_true(ma_dns_parse_resolver("127.0.0.1:5353", ip, sizeof ip, &port));
@@ -218,6 +211,117 @@ static void dns_literal_needs_no_query(void **state)
 	assert_int_equal(ma_dns_lookup("127.0.0.1", 1, -1, &f, NULL), MA_OK);
 	assert_int_equal(f.n_addrs, 1);
 	assert_string_equal(f.addrs[0], "127.0.0.1");
+	/* not a name at all: said so, without asking anyone */
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_dns_lookup("a..b", 1, -1, &f, &err), MA_ERR_HOST_UNKNOWN);
+	assert_non_null(strstr(err.detail, "not a valid server name"));
+}
+
+/* MA_RESOLVER unset: the system's way, so /etc/hosts answers for
+ * localhost (the doctor used to ask resolv.conf's nameserver, which
+ * said NXDOMAIN). */
+static void dns_localhost_from_hosts_file(void **state)
+{
+	(void)state;
+	char *saved = getenv("MA_RESOLVER") ? strdup(getenv("MA_RESOLVER")) : NULL;
+	unsetenv("MA_RESOLVER");
+	struct ma_dns_facts f;
+	struct ma_error err = { 0 };
+	ma_status st = ma_dns_lookup("localhost", 5, -1, &f, &err);
+	if (saved)
+		setenv("MA_RESOLVER", saved, 1);
+	free(saved);
+	if (st != MA_OK)
+		fail_msg("localhost: %s", err.detail);
+	assert_true(f.exists);
+	assert_true(f.n_addrs >= 1);
+	bool loopback = false;
+	for (size_t i = 0; i < f.n_addrs; i++)
+		loopback |= strcmp(f.addrs[i], "127.0.0.1") == 0 || strcmp(f.addrs[i], "::1") == 0;
+	assert_true(loopback);
+	assert_int_equal(f.n_chain, 0);
+	assert_string_equal(f.resolver, "the system's resolver");
+}
+
+/* A resolver that never answers: every wait ends by the timeout or at
+ * once by the cancel fd, as MA_ERR_DNS (no answer), never "does not
+ * exist". */
+static void dns_silent_resolver_bounded_and_cancellable(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	socklen_t sl = sizeof sa;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	char env[64];
+	snprintf(env, sizeof env, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	char *saved = getenv("MA_RESOLVER") ? strdup(getenv("MA_RESOLVER")) : NULL;
+	setenv("MA_RESOLVER", env, 1);
+
+	struct ma_dns_facts f;
+	struct ma_error err = { 0 };
+	int64_t t0 = ma_now_ms();
+	assert_int_equal(ma_dns_lookup("mail.example.test", 1, -1, &f, &err), MA_ERR_DNS);
+	int64_t took = ma_now_ms() - t0;
+	assert_true(took >= 900 && took < 2500);
+	assert_non_null(strstr(err.detail, "no answer"));
+	assert_false(f.exists);
+
+	struct ma_dns_srv_rec srv[2];
+	size_t n = 9;
+	assert_int_equal(ma_dns_srv("_imaps._tcp.example.test", 1, -1, srv, 2, &n, &err), MA_ERR_DNS);
+	assert_int_equal(n, 0);
+
+	int cancel[2];
+	assert_int_equal(pipe(cancel), 0);
+	assert_int_equal(write(cancel[1], "x", 1), 1);
+	t0 = ma_now_ms();
+	assert_int_equal(ma_dns_lookup("mail.example.test", 30, cancel[0], &f, &err), MA_ERR_CANCELLED);
+	assert_true(ma_now_ms() - t0 < 2000);
+	close(cancel[0]);
+	close(cancel[1]);
+	close(fd);
+	if (saved)
+		setenv("MA_RESOLVER", saved, 1);
+	else
+		unsetenv("MA_RESOLVER");
+	free(saved);
+}
+
+/* The chain through the records of two replies: bounded (a loop ends),
+ * owners compared without case, addresses of the end only, A first. */
+static void dns_follow_chain(void **state)
+{
+	(void)state;
+	static struct ma_dns_reply rep[2];
+	memset(rep, 0, sizeof rep);
+	struct ma_dns_rr *r = rep[0].rr;
+	r[0] = (struct ma_dns_rr){ .owner = "Mail.Example.Test", .type = MA_DNS_CNAME, .text = "mid.example.test" };
+	r[1] = (struct ma_dns_rr){ .owner = "mid.example.test", .type = MA_DNS_CNAME, .text = "end.example.net" };
+	r[2] = (struct ma_dns_rr){ .owner = "end.example.net", .type = MA_DNS_AAAA, .text = "2001:db8::1" };
+	r[3] = (struct ma_dns_rr){ .owner = "other.example", .type = MA_DNS_A, .text = "192.0.2.99" };
+	rep[0].n_rr = 4;
+	rep[1].rr[0] = (struct ma_dns_rr){ .owner = "END.example.net", .type = MA_DNS_A, .text = "192.0.2.7" };
+	rep[1].n_rr = 1;
+	struct ma_dns_facts f = { .name = "mail.example.test", .canonical = "mail.example.test" };
+	ma_dns_follow(&f, rep, 2, true);
+	assert_int_equal(f.n_chain, 2);
+	assert_string_equal(f.chain[1], "end.example.net");
+	assert_string_equal(f.canonical, "end.example.net");
+	assert_int_equal(f.n_addrs, 2);
+	assert_string_equal(f.addrs[0], "192.0.2.7");
+	assert_string_equal(f.addrs[1], "2001:db8::1");
+
+	memset(rep, 0, sizeof rep);
+	rep[0].rr[0] = (struct ma_dns_rr){ .owner = "a.test", .type = MA_DNS_CNAME, .text = "b.test" };
+	rep[0].rr[1] = (struct ma_dns_rr){ .owner = "b.test", .type = MA_DNS_CNAME, .text = "a.test" };
+	rep[0].n_rr = 2;
+	struct ma_dns_facts g = { .name = "a.test", .canonical = "a.test" };
+	ma_dns_follow(&g, rep, 1, true);
+	assert_int_equal(g.n_chain, MA_DNS_MAX_CHAIN);
+	assert_int_equal(g.n_addrs, 0);
 }
 
 /* ---- certificates and text ---- */
@@ -424,8 +528,11 @@ int main(void)
 		cmocka_unit_test(dns_parse_cname_chain),
 		cmocka_unit_test(dns_parse_srv_and_rcode),
 		cmocka_unit_test(dns_parse_hostile),
-		cmocka_unit_test(dns_build_query_and_resolver),
+		cmocka_unit_test(dns_parse_resolver),
 		cmocka_unit_test(dns_literal_needs_no_query),
+		cmocka_unit_test(dns_localhost_from_hosts_file),
+		cmocka_unit_test(dns_silent_resolver_bounded_and_cancellable),
+		cmocka_unit_test(dns_follow_chain),
 		cmocka_unit_test(cert_covers_names),
 		cmocka_unit_test(text_fits_78_columns),
 		cmocka_unit_test(findings_table_is_whole),
