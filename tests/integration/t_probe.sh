@@ -5,7 +5,9 @@
 # CA, name mismatch, expired certificate, wrong password, login without '@',
 # unknown and obsolete names, and the matrix's parallelism. Then the system's
 # resolver (MA_RESOLVER unset: /etc/hosts, resolv.conf's nameserver, search
-# list).
+# list) and mailaudit --probe's exit status for every outcome: 0 working,
+# 1 a warning, 2 nothing working (a wrong password included), 3 no resolver
+# answering.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -257,5 +259,65 @@ out=$(sysres "$MA_TMP/resolv.ours" "$run" --timeout 3 --address "$MA_USER" --ima
 check_eq "system resolver: an unknown name" "host-unknown login=no alt=no" "$(cell "$out" imaps)"
 check_contains "system resolver: NXDOMAIN is 'does not exist'" "$out" \
 	"nosuch.example.test does not exist (the system's resolver says so)"
+
+# --- exit status and wording when nothing works ------------------------------
+sysres "$MA_TMP/resolv.ours" "$MAILAUDIT" --probe --ca-file "$MA_CA" --timeout 3 --imap nosuch.example.test/tls \
+	>"$MA_TMP/out" 2>&1 </dev/null
+rc=$?
+out=$(cat "$MA_TMP/out")
+check_eq "--probe, unknown name, MA_RESOLVER unset: CRITICAL (exit 2)" 2 "$rc"
+check_contains "--probe, unknown name: host-unknown says so" "$out" \
+	"[CRITICAL] host-unknown: The server name nosuch.example.test does not exist"
+
+mainst --imap "localhost:$MA_IMAPS_PORT/tls" --pop3 "localhost:$MA_POP3S_PORT/tls" \
+	--smtp "localhost:$MA_SUBMISSION_PORT/starttls" --user "$MA_USER" --password-file "$good"
+check_eq "--probe, everything works: exit 0" 0 "$rc"
+check_contains "--probe, everything works: [OK] best-settings" "$out" "[OK] best-settings"
+
+mainst --imap "localhost:$MA_IMAPS_PORT/tls" --pop3 "localhost:$MA_POP3_NOTLS_PORT/starttls" \
+	--user "$MA_USER" --password-file "$good"
+check_eq "--probe, IMAP works, POP3 without STARTTLS: WARNING (exit 1)" 1 "$rc"
+check_contains "--probe, warning: starttls-missing" "$out" "[WARNING] starttls-missing"
+
+mainst --imap "localhost:$CLOSED/tls" --pop3 "localhost:$CLOSED/tls" --smtp "localhost:$CLOSED/tls"
+check_eq "--probe, every port closed: CRITICAL (exit 2)" 2 "$rc"
+check_contains "--probe, nothing works: best-settings says so" "$(unwrapped)" \
+	"[CRITICAL] best-settings: Nothing works: no protocol has a working setting (0 of 3)"
+
+mainst --imap "localhost:$MA_IMAPS_PORT/tls" --pop3 "localhost:$MA_POP3S_PORT/tls" \
+	--smtp "localhost:$MA_SUBMISSION_PORT/starttls" --user "$MA_USER" --password-file "$bad"
+check_eq "--probe, wrong password: CRITICAL (exit 2)" 2 "$rc"
+check_not_contains "--probe, wrong password: never [OK] best-settings" "$out" "[OK] best-settings"
+check_not_contains "--probe, wrong password: never 'login refused' as a working setting" "$out" "login refused"
+check_not_contains "--probe, wrong password: no 'login failed: login'" "$out" "login failed: login"
+check_contains "--probe, wrong password: the cell says what failed" "$(unwrapped)" \
+	"login failed: the server rejected the login name or password"
+check_contains "--probe, wrong password: best-settings says why IMAP does not work" "$(unwrapped)" \
+	"IMAP: no working combination; localhost port $MA_IMAPS_PORT SSL/TLS connects, but the server refused the login name or password"
+check_contains "--probe, wrong password: login-rejected" "$out" "[CRITICAL] login-rejected"
+
+# A resolver that answers nothing: UNKNOWN, within about one timeout (SRV
+# discovery no longer waits again per cell).
+# (--ca: the system's trust store alone costs seconds under ASan.)
+out=$(MA_RESOLVER=127.0.0.1:$MUTE_PORT "$run" --ca "$MA_CA" --timeout 2 --address "$MA_USER" 2>&1)
+ms=$(printf '%s\n' "$out" | sed -n 's/^TOTAL ms=//p')
+check_contains "silent MA_RESOLVER: dns-failed is UNKNOWN" "$out" "FINDING dns-failed UNKNOWN"
+check_not_contains "silent MA_RESOLVER: nothing called unknown" "$out" "host-unknown"
+check_contains "silent MA_RESOLVER: best-settings is not critical" "$out" "FINDING best-settings INFO"
+if [ "${ms:-0}" -ge 1900 ] && [ "$ms" -lt 3800 ]; then
+	pass "silent MA_RESOLVER: discovery gave up after one timeout (${ms} ms for 2 s)"
+else
+	fail "silent MA_RESOLVER: discovery gave up after one timeout" "took ${ms:-?} ms for a 2 s timeout"
+fi
+MA_RESOLVER=127.0.0.1:$MUTE_PORT "$MAILAUDIT" --probe --timeout 2 --address "$MA_USER" >"$MA_TMP/out" 2>&1 </dev/null
+check_eq "--probe, silent MA_RESOLVER: UNKNOWN (exit 3)" 3 "$?"
+MA_RESOLVER=127.0.0.1:$MUTE_PORT "$MAILAUDIT" --probe --timeout 2 --imap mail.example.test/tls \
+	>"$MA_TMP/out" 2>&1 </dev/null
+check_eq "--probe, silent MA_RESOLVER, given name: UNKNOWN (exit 3)" 3 "$?"
+check_contains "--probe, silent resolver: says no answer" "$(cat "$MA_TMP/out")" "[UNKNOWN] dns-failed"
+sysres "$MA_TMP/resolv.mute" "$MAILAUDIT" --probe --timeout 2 --imap mail.example.test/tls \
+	>"$MA_TMP/out" 2>&1 </dev/null
+check_eq "--probe, silent system resolver: UNKNOWN (exit 3)" 3 "$?"
+check_not_contains "--probe, silent system resolver: not 'does not exist'" "$(cat "$MA_TMP/out")" "does not exist"
 
 tap_done

@@ -16,6 +16,7 @@
 #include "net/dns.h"
 #include "audit/findings.h"
 #include "base/text.h"
+#include "doctor/frontend.h"
 #include "doctor/probe.h"
 
 /* ---- rules ---- */
@@ -424,6 +425,8 @@ static void findings_table_is_whole(void **state)
 	assert_int_equal(ma_kind_severity(MA_K_LOGIN, MA_GRADE_GRAVE), MA_SEV_WARNING);
 	assert_int_equal(ma_kind_severity(MA_K_BEST_SETTINGS, MA_GRADE_MILD), MA_SEV_OK);
 	assert_int_equal(ma_kind_severity(MA_K_BEST_SETTINGS, MA_GRADE_USUAL), MA_SEV_INFO);
+	assert_int_equal(ma_kind_severity(MA_K_BEST_SETTINGS, MA_GRADE_GRAVE), MA_SEV_CRITICAL);
+	assert_int_equal(ma_kind_severity(MA_K_DNS_FAILED, MA_GRADE_USUAL), MA_SEV_UNKNOWN);
 	assert_int_equal(ma_kind_severity(MA_K_CERT_SOON, MA_GRADE_USUAL), MA_SEV_WARNING);
 }
 
@@ -518,6 +521,129 @@ static void doctor_findings_from_cells(void **state)
 	free(r.findings);
 }
 
+/* text with each line break and the indent after it made one space, so a
+ * phrase is found wherever the wrapping broke it. */
+static void unwrap(char *text)
+{
+	char *o = text;
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n') {
+			while (p[1] == ' ')
+				p++;
+			*o++ = ' ';
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+static void free_findings(struct ma_probe_result *r)
+{
+	for (size_t i = 0; i < r->n_findings; i++)
+		ma_finding_clear(&r->findings[i]);
+	free(r->findings);
+	r->findings = NULL;
+	r->n_findings = 0;
+}
+
+/* One cell per protocol on localhost, each connecting with a valid
+ * certificate and ending in st (with login refused when st is
+ * MA_ERR_LOGIN), or failing at DNS when st is MA_ERR_DNS. */
+static void three_cells(struct ma_probe_result *r, ma_status st)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->address, sizeof r->address, "alice@example.test");
+	snprintf(r->login, sizeof r->login, "alice@example.test");
+	static const enum ma_proto protos[3] = { MA_PROTO_IMAP, MA_PROTO_POP3, MA_PROTO_SMTP };
+	static const unsigned ports[3] = { 993, 995, 465 };
+	r->n_cells = 3;
+	for (size_t i = 0; i < 3; i++) {
+		struct ma_probe_cell *c = &r->cells[i];
+		c->proto = protos[i];
+		c->ep.security = MA_SEC_TLS;
+		c->ep.port = ports[i];
+		snprintf(c->ep.host, sizeof c->ep.host, "localhost");
+		c->status = st;
+		if (st == MA_ERR_DNS) {
+			snprintf(c->err.detail, sizeof c->err.detail, "no answer from the system's resolver");
+			continue;
+		}
+		c->dns_ok = c->tcp_ok = c->greeting_ok = c->tls_ok = c->cert_ok = true;
+		snprintf(c->cert.tls_version, sizeof c->cert.tls_version, "TLSv1.3");
+		if (st == MA_ERR_LOGIN) {
+			c->login_tried = true;
+			c->login_status = MA_ERR_LOGIN;
+			snprintf(c->err.detail, sizeof c->err.detail, "[AUTHENTICATIONFAILED] Authentication failed.");
+		}
+	}
+}
+
+/* Issue 16: a wrong password was "[OK] best-settings ... login refused",
+ * and its cells said "login failed: login". */
+static void doctor_wrong_password_is_nothing_working(void **state)
+{
+	(void)state;
+	struct ma_probe_result r;
+	three_cells(&r, MA_ERR_LOGIN);
+	assert_int_equal(ma_probe_analyze(&r, NULL), MA_OK);
+	const struct ma_finding *f = finding(&r, "best-settings");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_non_null(strstr(f->title, "Nothing works"));
+	assert_null(strstr(f->evidence, "login refused"));
+	assert_non_null(strstr(f->evidence, "IMAP: no working combination; localhost port 993 SSL/TLS connects, "
+				"but the server refused the login name or password"));
+	assert_int_equal(ma_probe_worst(&r), MA_SEV_CRITICAL);
+	char *text = NULL;
+	assert_int_equal(ma_probe_text(&r, &text), MA_OK);
+	unwrap(text);
+	assert_null(strstr(text, "login failed: login"));
+	assert_null(strstr(text, "[OK] best-settings"));
+	assert_non_null(strstr(text, "login failed: the server rejected the login name or password"));
+	free(text);
+	free_findings(&r);
+
+	/* without a password nothing was refused: the same cells work */
+	three_cells(&r, MA_OK);
+	assert_int_equal(ma_probe_analyze(&r, NULL), MA_OK);
+	assert_non_null(f = finding(&r, "best-settings"));
+	assert_int_equal(f->severity, MA_SEV_OK);
+	assert_int_equal(ma_probe_worst(&r), MA_SEV_OK);
+	free_findings(&r);
+
+	/* every port closed: nothing works, CRITICAL */
+	three_cells(&r, MA_ERR_REFUSED);
+	for (size_t i = 0; i < 3; i++)
+		r.cells[i].greeting_ok = r.cells[i].tls_ok = r.cells[i].cert_ok = false;
+	assert_int_equal(ma_probe_analyze(&r, NULL), MA_OK);
+	assert_non_null(f = finding(&r, "best-settings"));
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_int_equal(ma_severity_exit_code(ma_probe_worst(&r)), 2);
+	free_findings(&r);
+}
+
+/* No resolver answered: nothing could be tested, which is UNKNOWN (exit
+ * 3), not CRITICAL and not OK. */
+static void doctor_dns_silence_is_unknown(void **state)
+{
+	(void)state;
+	struct ma_probe_result r;
+	three_cells(&r, MA_ERR_DNS);
+	assert_int_equal(ma_probe_analyze(&r, NULL), MA_OK);
+	const struct ma_finding *f = finding(&r, "dns-failed");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_UNKNOWN);
+	assert_non_null(strstr(f->evidence, "no answer from the system's resolver"));
+	assert_non_null(f = finding(&r, "best-settings"));
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_non_null(strstr(f->title, "could not be looked up"));
+	assert_null(finding(&r, "host-unknown"));
+	assert_int_equal(ma_probe_worst(&r), MA_SEV_UNKNOWN);
+	assert_int_equal(ma_severity_exit_code(ma_probe_worst(&r)), 3);
+	free_findings(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -537,6 +663,8 @@ int main(void)
 		cmocka_unit_test(text_fits_78_columns),
 		cmocka_unit_test(findings_table_is_whole),
 		cmocka_unit_test(doctor_findings_from_cells),
+		cmocka_unit_test(doctor_wrong_password_is_nothing_working),
+		cmocka_unit_test(doctor_dns_silence_is_unknown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
