@@ -496,10 +496,16 @@ static struct ma_dns_wait wait_for(int timeout_s, int cancel_fd)
  * the answer is for. Best effort: on any failure the chain is just canon. */
 static void system_chain(struct ma_dns_facts *f, const char *canon, const struct ma_dns_wait *w)
 {
+	/* Half the time at most: the name may have come from /etc/hosts, and
+	 * a dead DNS server must not hold up a cell whose address is known. */
+	struct ma_dns_wait half = *w;
+	int64_t soon = ma_now_ms() + (w->timeout_s > 1 ? (int64_t)w->timeout_s * 500 : 1000);
+	if (soon < half.until_ms)
+		half.until_ms = soon;
 	struct sockaddr_in none = { 0 };
 	struct ma_dns_reply *rep = malloc(sizeof *rep);
-	struct res_job *j = rep ? res_start(f->name, MA_DNS_A, true, &none, w, NULL) : NULL;
-	if (j && res_finish(j, w, rep) == RES_REPLY && rep->rcode == ns_r_noerror) {
+	struct res_job *j = rep ? res_start(f->name, MA_DNS_A, true, &none, &half, NULL) : NULL;
+	if (j && res_finish(j, &half, rep) == RES_REPLY && rep->rcode == ns_r_noerror) {
 		if (rep->qname[0])
 			snprintf(f->canonical, sizeof f->canonical, "%s", rep->qname);
 		ma_dns_follow(f, rep, 1, false);

@@ -207,29 +207,35 @@ check_contains "MA_RESOLVER unset: the IMAP cell works" "$out" \
 # namespace in which /etc/resolv.conf names a dnsmasq on a loopback address
 # of its own (resolv.conf has no port, so it listens on 53), or a socket
 # there that never answers.
-sys_ip=
-for _ in 1 2 3 4 5 6 7 8 9 10; do
-	ip=127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
-	if python3 -c "import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],53))" \
-		"$ip" 2>/dev/null; then
-		sys_ip=$ip
-		break
-	fi
-done
-[ -n "$sys_ip" ] || tap_bail "no free loopback address for a resolver on port 53"
-mute_ip=${sys_ip%.*}.$(( (${sys_ip##*.} % 250) + 1 ))
+free_ip53() { # [not this one]: a loopback address whose UDP port 53 is free
+	local ip
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		ip=127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+		[ "$ip" = "${1:-}" ] && continue
+		if python3 -c "import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],53))" \
+			"$ip" 2>/dev/null; then
+			echo "$ip"
+			return 0
+		fi
+	done
+	return 1
+}
+sys_ip=$(free_ip53) || tap_bail "no free loopback address for a resolver on port 53"
+mute_ip=$(free_ip53 "$sys_ip") || tap_bail "no free loopback address for a silent resolver on port 53"
 # A resolver that never answers: a UDP socket at mute_ip:53 and one on a free
 # port of 127.0.0.1 (for MA_RESOLVER), both read by nobody.
 MUTE_PORT=$(free_port udp)
-python3 - "$mute_ip" "$MUTE_PORT" <<'EOF2' &
+python3 - "$mute_ip" "$MUTE_PORT" "$MA_TMP/mute.ready" <<'EOF2' &
 import socket, sys, time
 a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 a.bind((sys.argv[1], 53))
 b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 b.bind(("127.0.0.1", int(sys.argv[2])))
+open(sys.argv[3], "w").write("ready\n")
 time.sleep(120)
 EOF2
 mute_pid=$!
+ma_wait 30 ma_file_has "$MA_TMP/mute.ready" ready || tap_bail "the silent resolver did not start"
 dnsmasq --no-daemon --port=53 --listen-address="$sys_ip" --bind-interfaces \
 	--no-resolv --no-hosts --local=/test/ --local=/invalid/ \
 	--host-record=target.alias.test,127.0.0.1 \
@@ -259,6 +265,23 @@ out=$(sysres "$MA_TMP/resolv.ours" "$run" --timeout 3 --address "$MA_USER" --ima
 check_eq "system resolver: an unknown name" "host-unknown login=no alt=no" "$(cell "$out" imaps)"
 check_contains "system resolver: NXDOMAIN is 'does not exist'" "$out" \
 	"nosuch.example.test does not exist (the system's resolver says so)"
+
+# A name from /etc/hosts under another name (an alias there): the chain is
+# asked of DNS too, but a silent DNS server holds the cell up for half the
+# timeout at most, and the alias is still shown.
+printf '127.0.0.1 target.hosts.test hostalias\n' >"$MA_TMP/hosts.alias"
+out=$(env -u MA_RESOLVER unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && mount --bind "$1" /etc/hosts &&
+	shift && exec "$@"' "$MA_TMP/resolv.mute" "$MA_TMP/hosts.alias" \
+	"$run" --ca "$MA_CA" --timeout 4 --address "$MA_USER" --imap-host hostalias --port imaps="$MA_IMAPS_PORT" \
+	--only imaps 2>&1)
+check_eq "hosts alias, silent DNS: the cell still runs" "cert-name-mismatch login=no alt=no" "$(cell "$out" imaps)"
+check_contains "hosts alias, silent DNS: where the name points" "$out" "-> target.hosts.test = 127.0.0.1"
+ms=$(printf '%s\n' "$out" | awk '$1 == "CELL" && $2 == "imaps" { sub("ms=", "", $7); print $7 }')
+if [ "${ms:-0}" -ge 1500 ] && [ "$ms" -lt 3500 ]; then
+	pass "hosts alias, silent DNS: the chain waited half the timeout (${ms} ms of 4 s)"
+else
+	fail "hosts alias, silent DNS: the chain waited half the timeout" "the cell took ${ms:-?} ms for a 4 s timeout"
+fi
 
 # --- exit status and wording when nothing works ------------------------------
 sysres "$MA_TMP/resolv.ours" "$MAILAUDIT" --probe --ca-file "$MA_CA" --timeout 3 --imap nosuch.example.test/tls \
