@@ -235,6 +235,12 @@
 	  "typo or a retired server address.", \
 	  "Copy the server names from the provider's administration (hosting " \
 	  "service details, service addresses table) into the mail client.") \
+	X(MA_K_DNS_FAILED, "dns-failed", MA_SEV_ONE(UNKNOWN), \
+	  "Without an answer from the name service (DNS) nothing can be said about " \
+	  "these servers: the problem may be this device's network, not the mail " \
+	  "servers.", \
+	  "Check that this device is online and that its DNS settings (or the " \
+	  "router's) work, then run the test again, or from another network.") \
 	X(MA_K_HOST_OBSOLETE, "host-obsolete", MA_SEV_ONE(WARNING), \
 	  "Obsolete servers may be shut down without warning; mail then stops " \
 	  "arriving in this client.", \
@@ -278,8 +284,10 @@
 	  "The server wants encryption before the password; a client set to no " \
 	  "security cannot log in.", \
 	  "Set the security to SSL/TLS (or STARTTLS) in the mail client.") \
-	X(MA_K_BEST_SETTINGS, "best-settings", MA_SEV_GRADED(OK, INFO, INFO), \
-	  "These are the combinations that worked from this computer just now.", \
+	X(MA_K_BEST_SETTINGS, "best-settings", MA_SEV_GRADED(OK, INFO, CRITICAL), \
+	  "These are the combinations that worked from this computer just now; a " \
+	  "mail program works only with one of them (server, port and security, a " \
+	  "valid certificate and, when tried, an accepted login).", \
 	  "Enter these servers, ports and security settings in the mail client.")
 
 

@@ -66,7 +66,12 @@ static void check_host(const struct ma_probe_cell *c, const struct ma_rules *rul
 	const struct ma_rule *rule = ma_rules_match(rules, c->ep.host);
 	if (c->status == MA_ERR_HOST_UNKNOWN) {
 		struct ma_buf t = { 0 }, e = { 0 };
-		ma_buf_printf(&t, "The server name %s does not exist", c->ep.host);
+		/* "Does not exist" only when a resolver said so; a name it knows
+		 * without an address is another matter. */
+		if (c->dns.exists)
+			ma_buf_printf(&t, "The server name %s has no address", c->ep.host);
+		else
+			ma_buf_printf(&t, "The server name %s does not exist", c->ep.host);
 		ma_buf_printf(&e, "%s", c->err.detail);
 		if (rule)
 			ma_buf_printf(&e, "\nThis looks like an obsolete name; current ones look like %s", rule->hint);
@@ -91,6 +96,20 @@ static void check_hosts(const struct ma_probe_result *r, const struct ma_rules *
 		if (!seen && c->ep.host[0])
 			check_host(c, rules, l);
 	}
+}
+
+/* Names no resolver answered for: nothing is known about those servers,
+ * so the doctor cannot say whether they work (UNKNOWN, not CRITICAL). */
+static void check_dns(const struct ma_probe_result *r, struct ma_findings *l)
+{
+	static const ma_status dns[] = { MA_ERR_DNS };
+	size_t n = cells_with(r, dns, 1, NULL);
+	if (!n)
+		return;
+	char title[120];
+	snprintf(title, sizeof title, "The server names could not be looked up (%zu of %zu combinations)", n,
+		 r->n_cells);
+	add_for_cells(r, l, MA_K_DNS_FAILED, dns, 1, title);
 }
 
 /* Every cell that reached TCP timed out: the block is on this side. Else
@@ -236,6 +255,13 @@ static void check_plaintext(const struct ma_probe_result *r, struct ma_findings 
 	add_for_cells(r, l, MA_K_PLAINTEXT_REFUSED, plain, 1, "The server refuses logins over this connection");
 }
 
+/* A cell that can be used as it is: a verified certificate, and a login
+ * that worked if one was tried (a refused login is not a working setting). */
+static bool cell_works(const struct ma_probe_cell *c)
+{
+	return c->cert_ok && (!c->login_tried || c->login_ok || c->alt_login_ok);
+}
+
 /* The protocol's best cell: a verified certificate first of all; a login
  * that worked beats one not tried, which beats one refused; implicit TLS
  * (RFC 8314) beats STARTTLS. */
@@ -258,38 +284,83 @@ static const struct ma_probe_cell *best_cell(const struct ma_probe_result *r, en
 	return best;
 }
 
-/* The table the provider's help page shows, filled with what worked. */
+/* True when no cell of protocol p got an answer about its name: nothing
+ * about its servers was tested. */
+static bool untested(const struct ma_probe_result *r, enum ma_proto p)
+{
+	for (size_t i = 0; i < r->n_cells; i++)
+		if (r->cells[i].proto == p && r->cells[i].status != MA_ERR_DNS)
+			return false;
+	return true;
+}
+
+/* One protocol's line of the table; true if it has a working setting. */
+static bool put_best(const struct ma_probe_result *r, enum ma_proto p, struct ma_buf *e, bool *tested)
+{
+	const struct ma_probe_cell *c = best_cell(r, p);
+	const char *name = ma_proto_name(p);
+	*tested = !untested(r, p);
+	if (!*tested) {
+		ma_buf_printf(e, "%s: not tested, its server name could not be looked up", name);
+		return false;
+	}
+	if (!c) {
+		ma_buf_printf(e, "%s: no working combination", name);
+		return false;
+	}
+	if (!cell_works(c)) {
+		ma_buf_printf(e, "%s: no working combination; %s port %u %s connects, but %s", name, c->ep.host,
+			      c->ep.port, ma_security_short(c->ep.security),
+			      c->login_status == MA_ERR_LOGIN ? "the server refused the login name or password"
+			      : ma_status_message(c->login_status));
+		return false;
+	}
+	ma_buf_printf(e, "%s: %s port %u %s%s", name, c->ep.host, c->ep.port, ma_security_short(c->ep.security),
+		      c->login_ok ? ", login ok" : c->alt_login_ok ? ", login ok with the full address" : "");
+	return true;
+}
+
+/* The table the provider's help page shows, filled with what worked.
+ * Nothing working is critical, unless nothing could be tested because no
+ * name could be looked up (dns-failed says that, as UNKNOWN). */
 static void check_best_settings(const struct ma_probe_result *r, struct ma_findings *l)
 {
 	struct ma_buf t = { 0 }, e = { 0 };
-	size_t good = 0, probed = 0;
+	size_t good = 0, probed = 0, tested = 0;
 	for (int p = MA_PROTO_IMAP; p <= MA_PROTO_SMTP; p++) {
-		bool ran = false;
+		bool ran = false, was_tested = false;
 		for (size_t i = 0; i < r->n_cells; i++)
 			ran |= r->cells[i].proto == (enum ma_proto)p;
 		if (!ran)
 			continue;
-		const struct ma_probe_cell *c = best_cell(r, (enum ma_proto)p);
-		if (!c) {
-			ma_buf_printf(&e, "%s%s: no working combination", probed++ ? "\n" : "",
-				      ma_proto_name((enum ma_proto)p));
-			continue;
-		}
-		good++;
-		ma_buf_printf(&e, "%s%s: %s port %u %s%s", probed++ ? "\n" : "", ma_proto_name(c->proto),
-			      c->ep.host, c->ep.port, ma_security_short(c->ep.security),
-			      c->login_ok ? ", login ok" : c->alt_login_ok ? ", login ok with the full address" :
-			      c->login_tried ? ", login refused" : "");
+		if (probed++)
+			ma_buf_add(&e, "\n", 1);
+		good += put_best(r, (enum ma_proto)p, &e, &was_tested);
+		tested += was_tested;
 	}
-	ma_buf_printf(&t, "Working settings: %zu of %zu protocols", good, probed);
-	ma_findings_add(l, MA_K_BEST_SETTINGS, good == probed ? MA_GRADE_MILD : MA_GRADE_USUAL, &t, &e,
-			NULL);
+	enum ma_grade g = MA_GRADE_USUAL;
+	const char *fix = NULL;
+	if (good == probed) {
+		g = MA_GRADE_MILD;
+		ma_buf_printf(&t, "Working settings: %zu of %zu protocols", good, probed);
+	} else if (good > 0) {
+		ma_buf_printf(&t, "Working settings: %zu of %zu protocols", good, probed);
+	} else if (tested == 0) {
+		ma_buf_printf(&t, "No settings could be tested: the server names could not be looked up");
+	} else {
+		g = MA_GRADE_GRAVE;
+		ma_buf_printf(&t, "Nothing works: no protocol has a working setting (0 of %zu)", probed);
+		fix = "Fix what the findings above name (the password, a server name, a "
+		      "certificate, a firewall), then run the test again.";
+	}
+	ma_findings_add(l, MA_K_BEST_SETTINGS, g, &t, &e, fix);
 }
 
 ma_status ma_probe_analyze(struct ma_probe_result *r, const struct ma_rules *rules)
 {
 	struct ma_findings l = { 0 };
 	check_hosts(r, rules, &l);
+	check_dns(r, &l);
 	check_silence(r, &l);
 	check_starttls(r, &l);
 	check_cert_expired(r, &l);

@@ -143,11 +143,23 @@ static bool resolves(const char *host, const struct ma_probe_request *req, int t
 	return ma_dns_lookup(host, timeout_s, req->net.cancel_fd, &f, NULL) == MA_OK;
 }
 
+/* What discovery learnt about DNS itself: once no resolver answered, no
+ * other slot waits for one again, and the cells left without a server say
+ * why (dead.status MA_ERR_DNS) rather than asking again. */
+struct discovery {
+	const char *domain;
+	int timeout_s;
+	struct ma_error dead;
+};
+
 /* Host and port of one slot when the request names no server: RFC 6186
  * SRV first, then the usual names under the domain. */
-static void discover(struct ma_probe_cell *cell, const char *domain, const char *given,
-		     const struct ma_probe_request *req, int timeout_s, bool *dns_dead)
+static void discover(struct ma_probe_cell *cell, const char *given, const struct ma_probe_request *req,
+		     struct discovery *d)
 {
+	const char *domain = d->domain;
+	int timeout_s = d->timeout_s;
+	bool dead = d->dead.status == MA_ERR_DNS;
 	if (given && *given) {
 		snprintf(cell->ep.host, sizeof cell->ep.host, "%s", given);
 		snprintf(cell->how_found, sizeof cell->how_found, "given");
@@ -158,13 +170,16 @@ static void discover(struct ma_probe_cell *cell, const char *domain, const char 
 		return;
 	}
 	char name[300];
-	if (!*dns_dead) {
+	if (!dead) {
 		struct ma_dns_srv_rec srv[4];
 		size_t n = 0;
 		snprintf(name, sizeof name, "%s.%s", slot_info[cell->slot].srv, domain);
-		ma_status st = ma_dns_srv(name, timeout_s, req->net.cancel_fd, srv, 4, &n, NULL);
-		if (st == MA_ERR_DNS)
-			*dns_dead = true;  /* a silent resolver: do not wait again per slot */
+		struct ma_error e = { 0 };
+		ma_status st = ma_dns_srv(name, timeout_s, req->net.cancel_fd, srv, 4, &n, &e);
+		if (st == MA_ERR_DNS) {
+			d->dead = e;  /* a silent resolver: do not wait again per slot */
+			dead = true;
+		}
 		if (st == MA_OK && n > 0 && srv[0].target[0] && srv[0].port) {
 			snprintf(cell->ep.host, sizeof cell->ep.host, "%s", srv[0].target);
 			if (!req->port[cell->slot])
@@ -178,7 +193,7 @@ static void discover(struct ma_probe_cell *cell, const char *domain, const char 
 		[MA_PROTO_POP3] = { "pop3", "mail" },
 		[MA_PROTO_SMTP] = { "smtp", "mail" },
 	};
-	for (size_t i = 0; i < 2 && !*dns_dead; i++) {
+	for (size_t i = 0; i < 2 && !dead; i++) {
 		int n = snprintf(cell->ep.host, sizeof cell->ep.host, "%s.%s", guess[cell->proto][i], domain);
 		if (n > 0 && (size_t)n < sizeof cell->ep.host && resolves(cell->ep.host, req, timeout_s)) {
 			snprintf(cell->how_found, sizeof cell->how_found, "guessed");
@@ -188,6 +203,11 @@ static void discover(struct ma_probe_cell *cell, const char *domain, const char 
 	/* nothing resolved: the first guess, so the matrix says why */
 	snprintf(cell->ep.host, sizeof cell->ep.host, "%s.%s", guess[cell->proto][0], domain);
 	snprintf(cell->how_found, sizeof cell->how_found, "guessed, not found");
+	if (dead) {
+		/* Asking again would only wait as long again for nothing. */
+		cell->status = MA_ERR_DNS;
+		cell->err = d->dead;
+	}
 }
 
 /* ---- the run ---- */
@@ -212,7 +232,7 @@ static const char *given_host(const struct ma_probe_request *req, enum ma_proto 
 static void plan_cells(struct ma_probe_result *r, const struct ma_probe_request *req, const char *domain,
 		       int timeout_s)
 {
-	bool dns_dead = false;
+	struct discovery d = { .domain = domain, .timeout_s = timeout_s };
 	for (int s = 0; s < MA_PROBE_NSLOTS; s++) {
 		if (req->slots && !(req->slots & (1u << s)))
 			continue;
@@ -221,7 +241,7 @@ static void plan_cells(struct ma_probe_result *r, const struct ma_probe_request 
 		c->proto = slot_info[s].proto;
 		c->ep.security = slot_info[s].sec;
 		c->ep.port = req->port[s] ? req->port[s] : slot_info[s].port;
-		discover(c, domain, given_host(req, c->proto), req, timeout_s, &dns_dead);
+		discover(c, given_host(req, c->proto), req, &d);
 	}
 }
 
@@ -243,6 +263,8 @@ static void run_cells(struct ma_probe_result *r, const struct ma_probe_request *
 			r->cells[i].status = ma_fail(&r->cells[i].err, MA_ERR_ARGUMENT, "no server name");
 			continue;
 		}
+		if (r->cells[i].status != MA_OK)
+			continue;  /* discovery already knows why it cannot run */
 		started[i] = pthread_create(&tid[i], NULL, cell_thread, &jobs[i]) == 0;
 		if (!started[i])
 			cell_thread(&jobs[i]);  /* no thread to be had: run it here */

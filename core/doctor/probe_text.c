@@ -45,9 +45,14 @@ static void cell_summary(const struct ma_probe_cell *c, char *buf, size_t len)
 		snprintf(buf, len, "ok: %s, certificate valid%s", c->cert.tls_version,
 			 c->login_ok ? ", login accepted" : c->login_tried ? "" : ", no login tried");
 	} else if (c->login_tried && !c->login_ok) {
-		snprintf(buf, len, "connects, certificate valid; login failed: %s%s",
-			 ma_status_name(c->login_status),
-			 c->alt_login_ok ? " (the full address works)" : "");
+		/* The sentence, not the status's code name: "login failed:
+		 * login" told a mailbox owner nothing. */
+		snprintf(buf, len, "connects, certificate valid; login failed: %s%s%s%s",
+			 ma_status_message(c->login_status), c->err.detail[0] ? " (" : "", c->err.detail,
+			 c->err.detail[0] ? ")" : "");
+		size_t used = strlen(buf);
+		if (c->alt_login_ok && used < len)
+			snprintf(buf + used, len - used, "; the full address works instead");
 	} else {
 		snprintf(buf, len, "%s: %s", ma_status_name(c->status), c->err.detail);
 	}

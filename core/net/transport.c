@@ -6,6 +6,7 @@
  * share struct ma_conn through transport-internal.h. */
 #include "net/stream.h"
 #include "net/transport-internal.h"
+#include "net/dns.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -108,131 +109,16 @@ ma_status ma_wait_fd(int fd, short events, int cancel_fd, int64_t until_ms)
 
 /* ---- name lookup with a timeout ----
  *
- * getaddrinfo() cannot be interrupted, so it runs in a detached helper
- * thread that reports through a pipe. Whoever lets go last (the caller
- * giving up, or the thread finishing) frees the job. */
-
-struct dns_job {
-	pthread_mutex_t lock;
-	int refs;
-	int pipe[2];              /* the thread writes one byte when done */
-	char host[256];
-	char port[8];
-	int rc;                   /* getaddrinfo's result, valid once done */
-	int sys_errno;
-	struct addrinfo *result;
-};
-
-static void dns_job_unref(struct dns_job *j)
-{
-	pthread_mutex_lock(&j->lock);
-	bool last = --j->refs == 0;
-	pthread_mutex_unlock(&j->lock);
-	if (!last)
-		return;
-	if (j->result)
-		freeaddrinfo(j->result);
-	close(j->pipe[0]);
-	close(j->pipe[1]);
-	pthread_mutex_destroy(&j->lock);
-	free(j);
-}
-
-static void *dns_thread(void *arg)
-{
-	struct dns_job *j = arg;
-	/* No AI_ADDRCONFIG: on a machine with only loopback it hides 127.0.0.1. */
-	struct addrinfo hints = {
-		.ai_family = AF_UNSPEC,
-		.ai_socktype = SOCK_STREAM,
-		.ai_flags = AI_NUMERICSERV,
-	};
-	struct addrinfo *res = NULL;
-	int rc = getaddrinfo(j->host, j->port, &hints, &res);
-	int e = errno;
-
-	pthread_mutex_lock(&j->lock);
-	j->rc = rc;
-	j->sys_errno = e;
-	j->result = res;
-	pthread_mutex_unlock(&j->lock);
-	ssize_t w = write(j->pipe[1], "", 1);
-	(void)w;  /* the pipe is empty and ours: one byte always fits */
-	dns_job_unref(j);
-	return NULL;
-}
+ * getaddrinfo() cannot be interrupted: dns.c runs it on a helper thread,
+ * for the doctor's lookups as for ours. */
 
 static ma_status resolve(const struct ma_conn *c, struct addrinfo **out, struct ma_error *err)
 {
-	*out = NULL;
-	struct dns_job *j = calloc(1, sizeof *j);
-	if (!j)
-		return ma_fail(err, MA_ERR_NOMEM, "name lookup");
-	if (pipe2(j->pipe, O_CLOEXEC) < 0) {
-		int e = errno;
-		free(j);
-		return ma_fail(err, MA_ERR_NETWORK, "name lookup: %s", strerror(e));
-	}
-	pthread_mutex_init(&j->lock, NULL);
-	j->refs = 2;
-	snprintf(j->host, sizeof j->host, "%s", c->host);
-	snprintf(j->port, sizeof j->port, "%u", c->port);
-
-	pthread_attr_t attr;
-	pthread_t tid;
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	int prc = pthread_create(&tid, &attr, dns_thread, j);
-	pthread_attr_destroy(&attr);
-	if (prc != 0) {
-		j->refs = 1;
-		dns_job_unref(j);
-		return ma_fail(err, MA_ERR_NETWORK, "name lookup: %s", strerror(prc));
-	}
-
-	ma_status st = ma_wait_fd(j->pipe[0], POLLIN, c->cancel_fd, ma_conn_wait_limit(c));
-	if (st == MA_ERR_CANCELLED) {
-		ma_fail(err, st, "while looking up %s", c->host);
-		goto cleanup;
-	}
-	if (st == MA_ERR_READ_TIMEOUT && ma_conn_run_deadline_passed(c)) {
+	struct ma_dns_wait w = { c->cancel_fd, ma_conn_wait_limit(c), c->timeout_ms / 1000 };
+	ma_status st = ma_dns_getaddrinfo(c->host, c->port, &w, out, err);
+	/* A lookup cut short by the run's --deadline says so. */
+	if ((st == MA_ERR_DNS || st == MA_ERR_READ_TIMEOUT) && ma_conn_run_deadline_passed(c))
 		st = ma_fail(err, MA_ERR_DEADLINE, "while looking up %s", c->host);
-		goto cleanup;
-	}
-	if (st != MA_OK) {
-		ma_fail(err, MA_ERR_DNS, "no answer within %d s while looking up %s",
-			c->timeout_ms / 1000, c->host);
-		goto cleanup;
-	}
-
-	pthread_mutex_lock(&j->lock);
-	int rc = j->rc, e = j->sys_errno;
-	*out = j->result;
-	j->result = NULL;
-	pthread_mutex_unlock(&j->lock);
-
-	switch (rc) {
-	case 0:
-		st = *out ? MA_OK : ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s has no address", c->host);
-		break;
-	case EAI_NONAME:
-#ifdef EAI_NODATA
-	case EAI_NODATA:
-#endif
-		st = ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s", c->host);
-		break;
-	case EAI_MEMORY:
-		st = ma_fail(err, MA_ERR_NOMEM, "looking up %s", c->host);
-		break;
-	case EAI_SYSTEM:
-		st = ma_fail(err, MA_ERR_DNS, "%s: %s", c->host, strerror(e));
-		break;
-	default:
-		st = ma_fail(err, MA_ERR_DNS, "%s: %s", c->host, gai_strerror(rc));
-		break;
-	}
-cleanup:
-	dns_job_unref(j);
 	return st;
 }
 

@@ -2,9 +2,13 @@
  * rules file, glob and certificate-name matching, and DNS replies.
  *
  * The first byte picks the surface; the rest is the input. For matching,
- * the input is split at the first NUL into pattern (or SAN list) and host. */
+ * the input is split at the first NUL into pattern (or SAN list) and host.
+ * A DNS reply is what a resolver sends back to res_nquery: our reading of
+ * it (ns_initparse, ns_parserr, ns_name_uncompress and what we take from
+ * each record), then the CNAME chain and addresses followed through it. */
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -65,8 +69,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	}
 	default: {
-		struct ma_dns_reply rep;
-		(void)ma_dns_parse_reply(p, n, &rep);
+		static struct ma_dns_reply rep;
+		if (ma_dns_parse_reply(p, n, &rep) != MA_OK)
+			break;
+		if (rep.n_rr > MA_DNS_MAX_RR)
+			abort();
+		for (size_t i = 0; i < rep.n_rr; i++)
+			if (strnlen(rep.rr[i].owner, 256) == 256 || strnlen(rep.rr[i].text, 256) == 256)
+				abort();
+		/* The chain as the doctor follows it, from the question's name. */
+		static struct ma_dns_facts f;
+		memset(&f, 0, sizeof f);
+		snprintf(f.name, sizeof f.name, "%s", rep.qname);
+		snprintf(f.canonical, sizeof f.canonical, "%s", rep.qname);
+		ma_dns_follow(&f, &rep, 1, true);
+		if (f.n_chain > MA_DNS_MAX_CHAIN || f.n_addrs > MA_DNS_MAX_ADDRS
+		    || strnlen(f.canonical, sizeof f.canonical) == sizeof f.canonical)
+			abort();
 		break;
 	}
 	}

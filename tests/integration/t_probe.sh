@@ -3,21 +3,29 @@
 # dnsmasq on loopback, through tests/tools/probe_run: working cells, SRV
 # discovery, CNAME chains, closed and silent ports, STARTTLS missing, wrong
 # CA, name mismatch, expired certificate, wrong password, login without '@',
-# unknown and obsolete names, and the matrix's parallelism.
+# unknown and obsolete names, and the matrix's parallelism. Then the system's
+# resolver (MA_RESOLVER unset: /etc/hosts, resolv.conf's nameserver, search
+# list) and mailaudit --probe's exit status for every outcome: 0 working,
+# 1 a warning, 2 nothing working (a wrong password included), 3 no resolver
+# answering.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
-need dovecot openssl python3 dnsmasq || tap_bail "missing dependencies"
+need dovecot openssl python3 dnsmasq unshare mount || tap_bail "missing dependencies"
 run="$MA_TOOLS/probe_run"
 [ -x "$run" ] || tap_bail "probe_run not built ($run)"
 export MA_RULES="$here/../../data/providers.rules"
 
 dns_pid=
 silent_pid=
+sysdns_pid=
+mute_pid=
 cleanup() {
 	[ -n "$dns_pid" ] && kill "$dns_pid" 2>/dev/null
 	[ -n "$silent_pid" ] && kill "$silent_pid" 2>/dev/null
+	[ -n "$sysdns_pid" ] && kill "$sysdns_pid" 2>/dev/null
+	[ -n "$mute_pid" ] && kill "$mute_pid" 2>/dev/null
 	dovecot_stop_all
 }
 trap cleanup EXIT
@@ -173,5 +181,166 @@ if [ "${ms:-0}" -ge 1900 ] && [ "$ms" -lt 3500 ]; then
 else
 	fail "two silent cells ran in parallel" "took ${ms} ms for a 2 s timeout"
 fi
+
+# --- the system's resolver (MA_RESOLVER unset) ------------------------------
+# The doctor resolves as the audit does (getaddrinfo), so /etc/hosts answers
+# for localhost; it used to send its own queries to resolv.conf's nameserver
+# and call localhost NXDOMAIN.
+good=$MA_PASSFILE
+bad=$MA_TMP/badpw
+printf 'wrong\n' >"$bad"
+chmod 600 "$bad"
+mainst() { # args...: mailaudit --probe; sets out and rc
+	out=$("$MAILAUDIT" --probe --ca-file "$MA_CA" --timeout 3 "$@" 2>&1 </dev/null)
+	rc=$?
+}
+unwrapped() { printf '%s\n' "$out" | tr '\n' ' ' | tr -s ' '; }
+
+out=$(env -u MA_RESOLVER "$MAILAUDIT" --probe --ca-file "$MA_CA" --timeout 3 --imap "localhost:$MA_IMAPS_PORT/tls" \
+	--user "$MA_USER" --password-file "$good" 2>&1 </dev/null)
+check_eq "MA_RESOLVER unset: localhost through /etc/hosts (exit 0)" 0 "$?"
+check_not_contains "MA_RESOLVER unset: localhost is not called unknown" "$out" "does not exist"
+check_contains "MA_RESOLVER unset: the IMAP cell works" "$out" \
+	"IMAP: localhost port $MA_IMAPS_PORT SSL/TLS, login ok"
+
+# The rest of this section makes the system's resolver ours: a private mount
+# namespace in which /etc/resolv.conf names a dnsmasq on a loopback address
+# of its own (resolv.conf has no port, so it listens on 53), or a socket
+# there that never answers.
+free_ip53() { # [not this one]: a loopback address whose UDP port 53 is free
+	local ip
+	for _ in 1 2 3 4 5 6 7 8 9 10; do
+		ip=127.53.$((RANDOM % 250 + 1)).$((RANDOM % 250 + 1))
+		[ "$ip" = "${1:-}" ] && continue
+		if python3 -c "import socket,sys; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind((sys.argv[1],53))" \
+			"$ip" 2>/dev/null; then
+			echo "$ip"
+			return 0
+		fi
+	done
+	return 1
+}
+sys_ip=$(free_ip53) || tap_bail "no free loopback address for a resolver on port 53"
+mute_ip=$(free_ip53 "$sys_ip") || tap_bail "no free loopback address for a silent resolver on port 53"
+# A resolver that never answers: a UDP socket at mute_ip:53 and one on a free
+# port of 127.0.0.1 (for MA_RESOLVER), both read by nobody.
+MUTE_PORT=$(free_port udp)
+python3 - "$mute_ip" "$MUTE_PORT" "$MA_TMP/mute.ready" <<'EOF2' &
+import socket, sys, time
+a = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+a.bind((sys.argv[1], 53))
+b = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+b.bind(("127.0.0.1", int(sys.argv[2])))
+open(sys.argv[3], "w").write("ready\n")
+time.sleep(120)
+EOF2
+mute_pid=$!
+ma_wait 30 ma_file_has "$MA_TMP/mute.ready" ready || tap_bail "the silent resolver did not start"
+dnsmasq --no-daemon --port=53 --listen-address="$sys_ip" --bind-interfaces \
+	--no-resolv --no-hosts --local=/test/ --local=/invalid/ \
+	--host-record=target.alias.test,127.0.0.1 \
+	--cname=mail.alias.test,mid.alias.test --cname=mid.alias.test,target.alias.test \
+	--log-facility=- >"$MA_TMP/sysdns.log" 2>&1 &
+sysdns_pid=$!
+ma_wait 60 ma_file_has "$MA_TMP/sysdns.log" started
+kill -0 "$sysdns_pid" 2>/dev/null || tap_bail "dnsmasq (system) did not start: $(cat "$MA_TMP/sysdns.log")"
+printf 'nameserver %s\nsearch alias.test\n' "$sys_ip" >"$MA_TMP/resolv.ours"
+printf 'nameserver %s\n' "$mute_ip" >"$MA_TMP/resolv.mute"
+sysres() { # resolv.conf command...: runs command with that file as the system's, MA_RESOLVER unset
+	env -u MA_RESOLVER unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && exec "$@"' "$@"
+}
+sysres "$MA_TMP/resolv.ours" true || tap_bail "cannot give a command its own /etc/resolv.conf (unshare -m, mount --bind)"
+
+out=$(sysres "$MA_TMP/resolv.ours" "$run" --ca "$MA_CA" --timeout 3 --address "$MA_USER" --imap-host localhost \
+	--port imaps="$MA_IMAPS_PORT" --only imaps 2>&1)
+check_eq "system resolver without localhost: /etc/hosts answers" "ok login=no alt=no" "$(cell "$out" imaps)"
+
+out=$(sysres "$MA_TMP/resolv.ours" "$run" --ca "$MA_CA" --timeout 3 --address "$MA_USER" --imap-host mail \
+	--port imaps="$MA_IMAPS_PORT" --only imaps 2>&1)
+check_eq "system resolver: resolv.conf's search list applies" "cert-name-mismatch login=no alt=no" "$(cell "$out" imaps)"
+check_contains "system resolver: CNAME chain through libresolv" "$out" \
+	"-> mid.alias.test -> target.alias.test = 127.0.0.1"
+
+out=$(sysres "$MA_TMP/resolv.ours" "$run" --timeout 3 --address "$MA_USER" --imap-host nosuch.example.test --only imaps 2>&1)
+check_eq "system resolver: an unknown name" "host-unknown login=no alt=no" "$(cell "$out" imaps)"
+check_contains "system resolver: NXDOMAIN is 'does not exist'" "$out" \
+	"nosuch.example.test does not exist (the system's resolver says so)"
+
+# A name from /etc/hosts under another name (an alias there): the chain is
+# asked of DNS too, but a silent DNS server holds the cell up for half the
+# timeout at most, and the alias is still shown.
+printf '127.0.0.1 target.hosts.test hostalias\n' >"$MA_TMP/hosts.alias"
+out=$(env -u MA_RESOLVER unshare -m sh -c 'mount --bind "$0" /etc/resolv.conf && mount --bind "$1" /etc/hosts &&
+	shift && exec "$@"' "$MA_TMP/resolv.mute" "$MA_TMP/hosts.alias" \
+	"$run" --ca "$MA_CA" --timeout 4 --address "$MA_USER" --imap-host hostalias --port imaps="$MA_IMAPS_PORT" \
+	--only imaps 2>&1)
+check_eq "hosts alias, silent DNS: the cell still runs" "cert-name-mismatch login=no alt=no" "$(cell "$out" imaps)"
+check_contains "hosts alias, silent DNS: where the name points" "$out" "-> target.hosts.test = 127.0.0.1"
+ms=$(printf '%s\n' "$out" | awk '$1 == "CELL" && $2 == "imaps" { sub("ms=", "", $7); print $7 }')
+if [ "${ms:-0}" -ge 1500 ] && [ "$ms" -lt 3500 ]; then
+	pass "hosts alias, silent DNS: the chain waited half the timeout (${ms} ms of 4 s)"
+else
+	fail "hosts alias, silent DNS: the chain waited half the timeout" "the cell took ${ms:-?} ms for a 4 s timeout"
+fi
+
+# --- exit status and wording when nothing works ------------------------------
+sysres "$MA_TMP/resolv.ours" "$MAILAUDIT" --probe --ca-file "$MA_CA" --timeout 3 --imap nosuch.example.test/tls \
+	>"$MA_TMP/out" 2>&1 </dev/null
+rc=$?
+out=$(cat "$MA_TMP/out")
+check_eq "--probe, unknown name, MA_RESOLVER unset: CRITICAL (exit 2)" 2 "$rc"
+check_contains "--probe, unknown name: host-unknown says so" "$out" \
+	"[CRITICAL] host-unknown: The server name nosuch.example.test does not exist"
+
+mainst --imap "localhost:$MA_IMAPS_PORT/tls" --pop3 "localhost:$MA_POP3S_PORT/tls" \
+	--smtp "localhost:$MA_SUBMISSION_PORT/starttls" --user "$MA_USER" --password-file "$good"
+check_eq "--probe, everything works: exit 0" 0 "$rc"
+check_contains "--probe, everything works: [OK] best-settings" "$out" "[OK] best-settings"
+
+mainst --imap "localhost:$MA_IMAPS_PORT/tls" --pop3 "localhost:$MA_POP3_NOTLS_PORT/starttls" \
+	--user "$MA_USER" --password-file "$good"
+check_eq "--probe, IMAP works, POP3 without STARTTLS: WARNING (exit 1)" 1 "$rc"
+check_contains "--probe, warning: starttls-missing" "$out" "[WARNING] starttls-missing"
+
+mainst --imap "localhost:$CLOSED/tls" --pop3 "localhost:$CLOSED/tls" --smtp "localhost:$CLOSED/tls"
+check_eq "--probe, every port closed: CRITICAL (exit 2)" 2 "$rc"
+check_contains "--probe, nothing works: best-settings says so" "$(unwrapped)" \
+	"[CRITICAL] best-settings: Nothing works: no protocol has a working setting (0 of 3)"
+
+mainst --imap "localhost:$MA_IMAPS_PORT/tls" --pop3 "localhost:$MA_POP3S_PORT/tls" \
+	--smtp "localhost:$MA_SUBMISSION_PORT/starttls" --user "$MA_USER" --password-file "$bad"
+check_eq "--probe, wrong password: CRITICAL (exit 2)" 2 "$rc"
+check_not_contains "--probe, wrong password: never [OK] best-settings" "$out" "[OK] best-settings"
+check_not_contains "--probe, wrong password: never 'login refused' as a working setting" "$out" "login refused"
+check_not_contains "--probe, wrong password: no 'login failed: login'" "$out" "login failed: login"
+check_contains "--probe, wrong password: the cell says what failed" "$(unwrapped)" \
+	"login failed: the server rejected the login name or password"
+check_contains "--probe, wrong password: best-settings says why IMAP does not work" "$(unwrapped)" \
+	"IMAP: no working combination; localhost port $MA_IMAPS_PORT SSL/TLS connects, but the server refused the login name or password"
+check_contains "--probe, wrong password: login-rejected" "$out" "[CRITICAL] login-rejected"
+
+# A resolver that answers nothing: UNKNOWN, within about one timeout (SRV
+# discovery no longer waits again per cell).
+# (--ca: the system's trust store alone costs seconds under ASan.)
+out=$(MA_RESOLVER=127.0.0.1:$MUTE_PORT "$run" --ca "$MA_CA" --timeout 2 --address "$MA_USER" 2>&1)
+ms=$(printf '%s\n' "$out" | sed -n 's/^TOTAL ms=//p')
+check_contains "silent MA_RESOLVER: dns-failed is UNKNOWN" "$out" "FINDING dns-failed UNKNOWN"
+check_not_contains "silent MA_RESOLVER: nothing called unknown" "$out" "host-unknown"
+check_contains "silent MA_RESOLVER: best-settings is not critical" "$out" "FINDING best-settings INFO"
+if [ "${ms:-0}" -ge 1900 ] && [ "$ms" -lt 3800 ]; then
+	pass "silent MA_RESOLVER: discovery gave up after one timeout (${ms} ms for 2 s)"
+else
+	fail "silent MA_RESOLVER: discovery gave up after one timeout" "took ${ms:-?} ms for a 2 s timeout"
+fi
+MA_RESOLVER=127.0.0.1:$MUTE_PORT "$MAILAUDIT" --probe --timeout 2 --address "$MA_USER" >"$MA_TMP/out" 2>&1 </dev/null
+check_eq "--probe, silent MA_RESOLVER: UNKNOWN (exit 3)" 3 "$?"
+MA_RESOLVER=127.0.0.1:$MUTE_PORT "$MAILAUDIT" --probe --timeout 2 --imap mail.example.test/tls \
+	>"$MA_TMP/out" 2>&1 </dev/null
+check_eq "--probe, silent MA_RESOLVER, given name: UNKNOWN (exit 3)" 3 "$?"
+check_contains "--probe, silent resolver: says no answer" "$(cat "$MA_TMP/out")" "[UNKNOWN] dns-failed"
+sysres "$MA_TMP/resolv.mute" "$MAILAUDIT" --probe --timeout 2 --imap mail.example.test/tls \
+	>"$MA_TMP/out" 2>&1 </dev/null
+check_eq "--probe, silent system resolver: UNKNOWN (exit 3)" 3 "$?"
+check_not_contains "--probe, silent system resolver: not 'does not exist'" "$(cat "$MA_TMP/out")" "does not exist"
 
 tap_done

@@ -7,10 +7,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 
 #include "net/dns.h"
 #include "audit/findings.h"
 #include "base/text.h"
+#include "doctor/frontend.h"
 #include "doctor/probe.h"
 
 /* ---- rules ---- */
@@ -124,6 +130,7 @@ static void dns_parse_cname_chain(void **state)
 	assert_int_equal(ma_dns_parse_reply(reply_cname, sizeof reply_cname, &r), MA_OK);
 	assert_int_equal(r.id, 0x1234);
 	assert_int_equal(r.rcode, 0);
+	assert_string_equal(r.qname, "mail.example.test");
 	assert_int_equal(r.n_rr, 2);
 	assert_int_equal(r.rr[0].type, MA_DNS_CNAME);
 	assert_string_equal(r.rr[0].owner, "mail.example.test");
@@ -183,22 +190,9 @@ static void dns_parse_hostile(void **state)
 	}
 }
 
-static void dns_build_query_and_resolver(void **state)
+static void dns_parse_resolver(void **state)
 {
 	(void)state;
-	unsigned char q[300];
-	size_t n = ma_dns_build_query(0xBEEF, "imap.example.test.", MA_DNS_AAAA, q, sizeof q);
-	assert_int_equal(n, 12 + 19 + 4);
-	assert_int_equal(q[0], 0xBE);
-	assert_int_equal(q[12], 4);
-	assert_memory_equal(q + 13, "imap", 4);
-	assert_int_equal(q[n - 3], MA_DNS_AAAA);
-	assert_int_equal(ma_dns_build_query(1, "a..b", MA_DNS_A, q, sizeof q), 0);
-	char label[70];
-	memset(label, 'x', 64);
-	label[64] = '\0';
-	assert_int_equal(ma_dns_build_query(1, label, MA_DNS_A, q, sizeof q), 0);
-
 	char ip[64];
 	unsigned port;
 	assert_true(ma_dns_parse_resolver("127.0.0.1:5353", ip, sizeof ip, &port));
@@ -218,6 +212,117 @@ static void dns_literal_needs_no_query(void **state)
 	assert_int_equal(ma_dns_lookup("127.0.0.1", 1, -1, &f, NULL), MA_OK);
 	assert_int_equal(f.n_addrs, 1);
 	assert_string_equal(f.addrs[0], "127.0.0.1");
+	/* not a name at all: said so, without asking anyone */
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_dns_lookup("a..b", 1, -1, &f, &err), MA_ERR_HOST_UNKNOWN);
+	assert_non_null(strstr(err.detail, "not a valid server name"));
+}
+
+/* MA_RESOLVER unset: the system's way, so /etc/hosts answers for
+ * localhost (the doctor used to ask resolv.conf's nameserver, which
+ * said NXDOMAIN). */
+static void dns_localhost_from_hosts_file(void **state)
+{
+	(void)state;
+	char *saved = getenv("MA_RESOLVER") ? strdup(getenv("MA_RESOLVER")) : NULL;
+	unsetenv("MA_RESOLVER");
+	struct ma_dns_facts f;
+	struct ma_error err = { 0 };
+	ma_status st = ma_dns_lookup("localhost", 5, -1, &f, &err);
+	if (saved)
+		setenv("MA_RESOLVER", saved, 1);
+	free(saved);
+	if (st != MA_OK)
+		fail_msg("localhost: %s", err.detail);
+	assert_true(f.exists);
+	assert_true(f.n_addrs >= 1);
+	bool loopback = false;
+	for (size_t i = 0; i < f.n_addrs; i++)
+		loopback |= strcmp(f.addrs[i], "127.0.0.1") == 0 || strcmp(f.addrs[i], "::1") == 0;
+	assert_true(loopback);
+	assert_int_equal(f.n_chain, 0);
+	assert_string_equal(f.resolver, "the system's resolver");
+}
+
+/* A resolver that never answers: every wait ends by the timeout or at
+ * once by the cancel fd, as MA_ERR_DNS (no answer), never "does not
+ * exist". */
+static void dns_silent_resolver_bounded_and_cancellable(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_DGRAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	socklen_t sl = sizeof sa;
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	char env[64];
+	snprintf(env, sizeof env, "127.0.0.1:%u", (unsigned)ntohs(sa.sin_port));
+	char *saved = getenv("MA_RESOLVER") ? strdup(getenv("MA_RESOLVER")) : NULL;
+	setenv("MA_RESOLVER", env, 1);
+
+	struct ma_dns_facts f;
+	struct ma_error err = { 0 };
+	int64_t t0 = ma_now_ms();
+	assert_int_equal(ma_dns_lookup("mail.example.test", 1, -1, &f, &err), MA_ERR_DNS);
+	int64_t took = ma_now_ms() - t0;
+	assert_true(took >= 900 && took < 2500);
+	assert_non_null(strstr(err.detail, "no answer"));
+	assert_false(f.exists);
+
+	struct ma_dns_srv_rec srv[2];
+	size_t n = 9;
+	assert_int_equal(ma_dns_srv("_imaps._tcp.example.test", 1, -1, srv, 2, &n, &err), MA_ERR_DNS);
+	assert_int_equal(n, 0);
+
+	int cancel[2];
+	assert_int_equal(pipe(cancel), 0);
+	assert_int_equal(write(cancel[1], "x", 1), 1);
+	t0 = ma_now_ms();
+	assert_int_equal(ma_dns_lookup("mail.example.test", 30, cancel[0], &f, &err), MA_ERR_CANCELLED);
+	assert_true(ma_now_ms() - t0 < 2000);
+	close(cancel[0]);
+	close(cancel[1]);
+	close(fd);
+	if (saved)
+		setenv("MA_RESOLVER", saved, 1);
+	else
+		unsetenv("MA_RESOLVER");
+	free(saved);
+}
+
+/* The chain through the records of two replies: bounded (a loop ends),
+ * owners compared without case, addresses of the end only, A first. */
+static void dns_follow_chain(void **state)
+{
+	(void)state;
+	static struct ma_dns_reply rep[2];
+	memset(rep, 0, sizeof rep);
+	struct ma_dns_rr *r = rep[0].rr;
+	r[0] = (struct ma_dns_rr){ .owner = "Mail.Example.Test", .type = MA_DNS_CNAME, .text = "mid.example.test" };
+	r[1] = (struct ma_dns_rr){ .owner = "mid.example.test", .type = MA_DNS_CNAME, .text = "end.example.net" };
+	r[2] = (struct ma_dns_rr){ .owner = "end.example.net", .type = MA_DNS_AAAA, .text = "2001:db8::1" };
+	r[3] = (struct ma_dns_rr){ .owner = "other.example", .type = MA_DNS_A, .text = "192.0.2.99" };
+	rep[0].n_rr = 4;
+	rep[1].rr[0] = (struct ma_dns_rr){ .owner = "END.example.net", .type = MA_DNS_A, .text = "192.0.2.7" };
+	rep[1].n_rr = 1;
+	struct ma_dns_facts f = { .name = "mail.example.test", .canonical = "mail.example.test" };
+	ma_dns_follow(&f, rep, 2, true);
+	assert_int_equal(f.n_chain, 2);
+	assert_string_equal(f.chain[1], "end.example.net");
+	assert_string_equal(f.canonical, "end.example.net");
+	assert_int_equal(f.n_addrs, 2);
+	assert_string_equal(f.addrs[0], "192.0.2.7");
+	assert_string_equal(f.addrs[1], "2001:db8::1");
+
+	memset(rep, 0, sizeof rep);
+	rep[0].rr[0] = (struct ma_dns_rr){ .owner = "a.test", .type = MA_DNS_CNAME, .text = "b.test" };
+	rep[0].rr[1] = (struct ma_dns_rr){ .owner = "b.test", .type = MA_DNS_CNAME, .text = "a.test" };
+	rep[0].n_rr = 2;
+	struct ma_dns_facts g = { .name = "a.test", .canonical = "a.test" };
+	ma_dns_follow(&g, rep, 1, true);
+	assert_int_equal(g.n_chain, MA_DNS_MAX_CHAIN);
+	assert_int_equal(g.n_addrs, 0);
 }
 
 /* ---- certificates and text ---- */
@@ -320,6 +425,8 @@ static void findings_table_is_whole(void **state)
 	assert_int_equal(ma_kind_severity(MA_K_LOGIN, MA_GRADE_GRAVE), MA_SEV_WARNING);
 	assert_int_equal(ma_kind_severity(MA_K_BEST_SETTINGS, MA_GRADE_MILD), MA_SEV_OK);
 	assert_int_equal(ma_kind_severity(MA_K_BEST_SETTINGS, MA_GRADE_USUAL), MA_SEV_INFO);
+	assert_int_equal(ma_kind_severity(MA_K_BEST_SETTINGS, MA_GRADE_GRAVE), MA_SEV_CRITICAL);
+	assert_int_equal(ma_kind_severity(MA_K_DNS_FAILED, MA_GRADE_USUAL), MA_SEV_UNKNOWN);
 	assert_int_equal(ma_kind_severity(MA_K_CERT_SOON, MA_GRADE_USUAL), MA_SEV_WARNING);
 }
 
@@ -414,6 +521,129 @@ static void doctor_findings_from_cells(void **state)
 	free(r.findings);
 }
 
+/* text with each line break and the indent after it made one space, so a
+ * phrase is found wherever the wrapping broke it. */
+static void unwrap(char *text)
+{
+	char *o = text;
+	for (const char *p = text; *p; p++) {
+		if (*p == '\n') {
+			while (p[1] == ' ')
+				p++;
+			*o++ = ' ';
+		} else {
+			*o++ = *p;
+		}
+	}
+	*o = '\0';
+}
+
+static void free_findings(struct ma_probe_result *r)
+{
+	for (size_t i = 0; i < r->n_findings; i++)
+		ma_finding_clear(&r->findings[i]);
+	free(r->findings);
+	r->findings = NULL;
+	r->n_findings = 0;
+}
+
+/* One cell per protocol on localhost, each connecting with a valid
+ * certificate and ending in st (with login refused when st is
+ * MA_ERR_LOGIN), or failing at DNS when st is MA_ERR_DNS. */
+static void three_cells(struct ma_probe_result *r, ma_status st)
+{
+	memset(r, 0, sizeof *r);
+	snprintf(r->address, sizeof r->address, "alice@example.test");
+	snprintf(r->login, sizeof r->login, "alice@example.test");
+	static const enum ma_proto protos[3] = { MA_PROTO_IMAP, MA_PROTO_POP3, MA_PROTO_SMTP };
+	static const unsigned ports[3] = { 993, 995, 465 };
+	r->n_cells = 3;
+	for (size_t i = 0; i < 3; i++) {
+		struct ma_probe_cell *c = &r->cells[i];
+		c->proto = protos[i];
+		c->ep.security = MA_SEC_TLS;
+		c->ep.port = ports[i];
+		snprintf(c->ep.host, sizeof c->ep.host, "localhost");
+		c->status = st;
+		if (st == MA_ERR_DNS) {
+			snprintf(c->err.detail, sizeof c->err.detail, "no answer from the system's resolver");
+			continue;
+		}
+		c->dns_ok = c->tcp_ok = c->greeting_ok = c->tls_ok = c->cert_ok = true;
+		snprintf(c->cert.tls_version, sizeof c->cert.tls_version, "TLSv1.3");
+		if (st == MA_ERR_LOGIN) {
+			c->login_tried = true;
+			c->login_status = MA_ERR_LOGIN;
+			snprintf(c->err.detail, sizeof c->err.detail, "[AUTHENTICATIONFAILED] Authentication failed.");
+		}
+	}
+}
+
+/* Issue 16: a wrong password was "[OK] best-settings ... login refused",
+ * and its cells said "login failed: login". */
+static void doctor_wrong_password_is_nothing_working(void **state)
+{
+	(void)state;
+	struct ma_probe_result r;
+	three_cells(&r, MA_ERR_LOGIN);
+	assert_int_equal(ma_probe_analyze(&r, NULL), MA_OK);
+	const struct ma_finding *f = finding(&r, "best-settings");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_non_null(strstr(f->title, "Nothing works"));
+	assert_null(strstr(f->evidence, "login refused"));
+	assert_non_null(strstr(f->evidence, "IMAP: no working combination; localhost port 993 SSL/TLS connects, "
+				"but the server refused the login name or password"));
+	assert_int_equal(ma_probe_worst(&r), MA_SEV_CRITICAL);
+	char *text = NULL;
+	assert_int_equal(ma_probe_text(&r, &text), MA_OK);
+	unwrap(text);
+	assert_null(strstr(text, "login failed: login"));
+	assert_null(strstr(text, "[OK] best-settings"));
+	assert_non_null(strstr(text, "login failed: the server rejected the login name or password"));
+	free(text);
+	free_findings(&r);
+
+	/* without a password nothing was refused: the same cells work */
+	three_cells(&r, MA_OK);
+	assert_int_equal(ma_probe_analyze(&r, NULL), MA_OK);
+	assert_non_null(f = finding(&r, "best-settings"));
+	assert_int_equal(f->severity, MA_SEV_OK);
+	assert_int_equal(ma_probe_worst(&r), MA_SEV_OK);
+	free_findings(&r);
+
+	/* every port closed: nothing works, CRITICAL */
+	three_cells(&r, MA_ERR_REFUSED);
+	for (size_t i = 0; i < 3; i++)
+		r.cells[i].greeting_ok = r.cells[i].tls_ok = r.cells[i].cert_ok = false;
+	assert_int_equal(ma_probe_analyze(&r, NULL), MA_OK);
+	assert_non_null(f = finding(&r, "best-settings"));
+	assert_int_equal(f->severity, MA_SEV_CRITICAL);
+	assert_int_equal(ma_severity_exit_code(ma_probe_worst(&r)), 2);
+	free_findings(&r);
+}
+
+/* No resolver answered: nothing could be tested, which is UNKNOWN (exit
+ * 3), not CRITICAL and not OK. */
+static void doctor_dns_silence_is_unknown(void **state)
+{
+	(void)state;
+	struct ma_probe_result r;
+	three_cells(&r, MA_ERR_DNS);
+	assert_int_equal(ma_probe_analyze(&r, NULL), MA_OK);
+	const struct ma_finding *f = finding(&r, "dns-failed");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_UNKNOWN);
+	assert_non_null(strstr(f->evidence, "no answer from the system's resolver"));
+	assert_non_null(f = finding(&r, "best-settings"));
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_non_null(strstr(f->title, "could not be looked up"));
+	assert_null(finding(&r, "host-unknown"));
+	assert_int_equal(ma_probe_worst(&r), MA_SEV_UNKNOWN);
+	assert_int_equal(ma_severity_exit_code(ma_probe_worst(&r)), 3);
+	free_findings(&r);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -424,12 +654,17 @@ int main(void)
 		cmocka_unit_test(dns_parse_cname_chain),
 		cmocka_unit_test(dns_parse_srv_and_rcode),
 		cmocka_unit_test(dns_parse_hostile),
-		cmocka_unit_test(dns_build_query_and_resolver),
+		cmocka_unit_test(dns_parse_resolver),
 		cmocka_unit_test(dns_literal_needs_no_query),
+		cmocka_unit_test(dns_localhost_from_hosts_file),
+		cmocka_unit_test(dns_silent_resolver_bounded_and_cancellable),
+		cmocka_unit_test(dns_follow_chain),
 		cmocka_unit_test(cert_covers_names),
 		cmocka_unit_test(text_fits_78_columns),
 		cmocka_unit_test(findings_table_is_whole),
 		cmocka_unit_test(doctor_findings_from_cells),
+		cmocka_unit_test(doctor_wrong_password_is_nothing_working),
+		cmocka_unit_test(doctor_dns_silence_is_unknown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
