@@ -69,6 +69,15 @@ static ma_status fail(struct ma_imap *s, int r, const char *what, struct ma_erro
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 	} else if (code && (strcasecmp(code, "UNAVAILABLE") == 0 || strcasecmp(code, "INUSE") == 0)) {
 		st = ma_fail(err, MA_ERR_SERVER_TEMP, "IMAP server %s said: %s", s->base.host, text);
+	} else if (code && strcasecmp(code, "LIMIT") == 0) {
+		/* RFC 5530: an implementation limit, in practice the connections
+		 * one user may have open at once; a NO to LOGIN with it is no
+		 * verdict on the password. */
+		st = ma_fail(err, MA_ERR_SERVER_TEMP,
+			     "IMAP server %s refused %s because of a server limit, most often too many "
+			     "connections to this mailbox at once (other mail programs or devices): close "
+			     "some, or wait, and try again; it said: %s",
+			     s->base.host, what, text[0] ? text : "(no reason given)");
 	} else if (code && strcasecmp(code, "PRIVACYREQUIRED") == 0) {
 		st = ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "IMAP server %s said: %s", s->base.host, text);
 	} else if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_CUSTOM_COMMAND) {
