@@ -808,9 +808,14 @@ static ma_status fetch_response(struct fetch_run *r, struct ma_error *err)
 			return MA_OK;
 		}
 		if (lit > FETCH_LITERAL_MAX) {
-			ma_fail(err, MA_ERR_TOO_LARGE,
-				"IMAP server %s announced a literal over the limit of %d bytes", r->s->base.host,
-				FETCH_LITERAL_MAX);
+			if (lit == INT64_MAX)
+				ma_fail(err, MA_ERR_TOO_LARGE,
+					"IMAP server %s announced a literal of over 18 digits (limit %d bytes)",
+					r->s->base.host, FETCH_LITERAL_MAX);
+			else
+				ma_fail(err, MA_ERR_TOO_LARGE,
+					"IMAP server %s announced a literal of %" PRId64 " bytes (limit %d)",
+					r->s->base.host, lit, FETCH_LITERAL_MAX);
 			return broken(r->s, err);
 		}
 		st = fetch_bytes(r, (size_t)lit, err);

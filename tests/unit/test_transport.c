@@ -1047,9 +1047,17 @@ static void guard_literal_split_anywhere(void **state)
 	(void)state;
 	refused_at_end_at_every_split("* 1 FETCH (BODY[] {2000}\r\n",
 				      "the server announced a literal of 2000 bytes (limit 1000)");
-	/* The count stops growing past the limit. */
+	/* The number as sent, however far past the limit (once it stopped
+	 * growing there: 104857600 was named 10485760)... */
+	refused_at_end_at_every_split("* 1 FETCH (BODY[] {104857600}\r\n",
+				      "the server announced a literal of 104857600 bytes (limit 1000)");
+	refused_at_end_at_every_split("{18446744073709551614}\r\n",
+				      "the server announced a literal of 18446744073709551614 bytes (limit 1000)");
+	/* ... up to what 64 bits hold. */
+	refused_at_end_at_every_split("{18446744073709551615}\r\n",
+				      "the server announced a literal of over 2^64 bytes (limit 1000)");
 	refused_at_end_at_every_split("{99999999999999999999999}\r\n",
-				      "the server announced a literal of 9999 bytes (limit 1000)");
+				      "the server announced a literal of over 2^64 bytes (limit 1000)");
 	/* An allowed literal is skipped exactly: the "{99999}" inside it is
 	 * data, its last byte '{' must not join the "2000}" after it, and the
 	 * "{3000}" after that is seen again. */
