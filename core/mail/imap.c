@@ -79,9 +79,8 @@ static ma_status fail(struct ma_imap *s, int r, const char *what, struct ma_erro
 		 * one user may have open at once; a NO to LOGIN with it is no
 		 * verdict on the password. */
 		st = ma_fail(err, MA_ERR_SERVER_TEMP,
-			     "IMAP server %s refused %s because of a server limit, most often too many "
-			     "connections to this mailbox at once (other mail programs or devices): close "
-			     "some, or wait, and try again; it said: %s",
+			     "IMAP server %s refused %s with [LIMIT]: too many connections to this mailbox "
+			     "at once, or another limit of the server; it said: %s",
 			     s->base.host, what, text[0] ? text : "(no reason given)");
 	} else if (code && strcasecmp(code, "PRIVACYREQUIRED") == 0) {
 		st = ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "IMAP server %s said: %s", s->base.host, text);
@@ -530,21 +529,25 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
  * 2.3.1.1), so more messages than that is impossible, and more than
  * MAX_FOLDER_MESSAGES is not believed. Either is said, before the count
  * decides how much to fetch (`* 4294967295 EXISTS` meant 1.7 million
- * FETCH commands) or reaches the report. */
+ * FETCH commands) or reaches the report; and as nothing this server says
+ * about the mailbox can be relied on then, the session ends (broken), so
+ * the audit reports it rather than a folder quietly left out. */
 static ma_status plausible_count(struct ma_imap *s, const char *folder, const char *what,
 				 uint32_t messages, uint32_t uidnext, struct ma_error *err)
 {
-	if (messages > MAX_FOLDER_MESSAGES)
-		return ma_fail(err, MA_ERR_TOO_LARGE,
-			       "IMAP server %s says folder \"%s\" holds %" PRIu32 " messages (%s); mailaudit "
-			       "reads at most " MAX_FOLDER_MESSAGES_TEXT " in one folder",
-			       s->base.host, folder, messages, what);
 	if (uidnext && messages > uidnext - 1)
-		return ma_fail(err, MA_ERR_PROTOCOL,
-			       "IMAP server %s says folder \"%s\" holds %" PRIu32 " messages (%s), but "
-			       "their UIDs are all below %" PRIu32 " (UIDNEXT): that is not possible",
-			       s->base.host, folder, messages, what, uidnext);
-	return MA_OK;
+		ma_fail(err, MA_ERR_PROTOCOL,
+			"IMAP server %s says folder \"%s\" holds %" PRIu32 " messages (%s), but their "
+			"UIDs are all below %" PRIu32 " (UIDNEXT): that is not possible",
+			s->base.host, folder, messages, what, uidnext);
+	else if (messages > MAX_FOLDER_MESSAGES)
+		ma_fail(err, MA_ERR_TOO_LARGE,
+			"IMAP server %s says folder \"%s\" holds %" PRIu32 " messages (%s); mailaudit "
+			"reads at most " MAX_FOLDER_MESSAGES_TEXT " in one folder",
+			s->base.host, folder, messages, what);
+	else
+		return MA_OK;
+	return ma_session_mark_broken(&s->base, err);
 }
 
 ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error *err)
@@ -768,6 +771,7 @@ struct fetch_run {
 	uint32_t lo[FETCH_WINDOW], hi[FETCH_WINDOW]; /* by command, as lens */
 	uint32_t building_lo, building_hi;           /* of the command in r->cmd */
 	uint32_t max_seq;         /* the highest sequence number answered */
+	bool short_count;         /* fewer messages than the count asked for */
 	struct uidset seen;       /* the UIDs handed to cb */
 	/* Set by a NO/BAD, a callback asking to stop or ENOMEM: no more
 	 * commands or callbacks, the replies in flight are read and dropped. */
@@ -1103,6 +1107,8 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 			ma_fail(&e, MA_ERR_PROTOCOL,
 				"IMAP server %s said the folder holds %zu messages (EXISTS) but sent none "
 				"after message %" PRIu32, r->s->base.host, r->n, r->max_seq);
+			if (!r->stopping)
+				r->short_count = true;
 			fetch_stop(r, &e);
 		}
 		return MA_OK;
@@ -1264,6 +1270,10 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 	if (st == MA_OK && r.stopping) {
 		*err = r.stop_err;
 		st = err->status;
+		/* As for an impossible count (plausible_count): the session
+		 * ends, and with it the audit says so. */
+		if (r.short_count)
+			st = broken(s, err);
 	}
 	free(r.cmd);
 	free(r.resp);

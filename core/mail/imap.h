@@ -66,7 +66,8 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 		       struct ma_error *err);
 /* STATUS (MESSAGES UIDNEXT UIDVALIDITY UNSEEN) of f->raw_name into f. A
  * message count past UIDNEXT - 1 (MA_ERR_PROTOCOL) or past 10,000,000
- * (MA_ERR_TOO_LARGE) is refused, f unchanged; for EXAMINE's EXISTS too. */
+ * (MA_ERR_TOO_LARGE) is refused, f unchanged, and ends the session (as
+ * broken); for EXAMINE's EXISTS too. */
 ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error *err);
 /* EXAMINE f->raw_name (read-only open); updates messages/uidnext/uidvalidity. */
 ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_error *err);
@@ -108,8 +109,8 @@ ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
  * folder whose UIDs are all new, this spares the UID SEARCH. A message
  * expunged meanwhile by another session may be missing or refused (NO).
  * A command answered without its last message ends the fetch with
- * MA_ERR_PROTOCOL (the folder holds fewer than count): no command is
- * sent for messages past the last one the server has. */
+ * MA_ERR_PROTOCOL and the session (the folder holds fewer than count): no
+ * command is sent for messages past the last one the server has. */
 ma_status ma_imap_fetch_all(struct ma_imap *s, uint32_t count, bool headers, ma_imap_msg_cb cb,
 			    void *ctx, struct ma_error *err);
 
