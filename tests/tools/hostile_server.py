@@ -204,9 +204,9 @@ def imap_until(conn, f, stop_cmd, extra=None):
         elif cmd == b"EXAMINE":
             mbox = lits[0] if lits else (words[2].strip() if len(words) > 2 else b"")
             more = extra.get(b"EXAMINE INBOX", b"") if mbox.strip(b'"').upper() == b"INBOX" else b""
-            inbox = mbox.strip(b'"').upper() == b"INBOX"
-            n = messages() if inbox else 0
-            nxt = BOX["uidnext"] if inbox else 1
+            # Every folder examines as INBOX does (STATUS tells them apart).
+            n = messages()
+            nxt = BOX["uidnext"]
             conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n" % n +
                          (b"* OK [UIDNEXT %d] x\r\n" % nxt if nxt is not None else b"") +
                          more + tag + b" OK [READ-ONLY] done\r\n")
