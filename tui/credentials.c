@@ -293,9 +293,19 @@ char *ma_password_prompt(const char *prompt, struct ma_error *err)
 		len++;
 	}
 	if (have_tty) {
+		/* Held off while the terminal and the handlers are put back: a
+		 * stop caught in between would turn echo off again after the
+		 * restore. A signal that came meanwhile then takes its usual
+		 * course, with echo on. */
+		sigset_t hold, was;
+		sigemptyset(&hold);
+		for (size_t i = 0; i < NSIGS; i++)
+			sigaddset(&hold, prompt_sigs[i]);
+		sigprocmask(SIG_BLOCK, &hold, &was);
 		tcsetattr(fd, TCSAFLUSH, &prompt_saved);
 		prompt_release(old, caught);
 		prompt_fd = -1;
+		sigprocmask(SIG_SETMASK, &was, NULL);
 	}
 	if (write(fd, "\n", 1) < 0) {
 		/* cosmetic only */
