@@ -773,6 +773,14 @@ struct fetch_run {
 	uint32_t max_seq;         /* the highest sequence number answered */
 	bool short_count;         /* fewer messages than the count asked for */
 	struct uidset seen;       /* the UIDs handed to cb */
+	/* Responses with only UID and FLAGS where more was asked: flag
+	 * updates, perhaps besides the answer for the same UID. Handed over
+	 * at the end for a UID no answer came for (fetch_leftovers). */
+	struct flag_update {
+		uint32_t uid;
+		unsigned flags;
+	} *updates;
+	size_t nupdates, cap_updates;
 	/* Set by a NO/BAD, a callback asking to stop or ENOMEM: no more
 	 * commands or callbacks, the replies in flight are read and dropped. */
 	bool stopping;
@@ -980,15 +988,29 @@ static void on_fetch(struct fetch_run *r, const struct ma_fetch_resp *fr)
 {
 	struct ma_error e;
 	/* A FETCH without UID is an unsolicited flag update: not ours. Nor
-	 * is one outside what was asked (a flag update of another message),
-	 * nor one without the size asked for (a flag update of this one, sent
-	 * besides its answer). */
+	 * is one outside what was asked (a flag update of another message). */
 	if (!fr->has_uid || fr->uid == 0 || r->stopping || !asked(r, fr))
 		return;
 	if (!r->uids && !r->next_range && fr->seq > r->max_seq)
 		r->max_seq = fr->seq;
-	if (r->what != ITEMS_FLAGS && !fr->has_size)
+	/* Only FLAGS where more was asked: a flag update of this message,
+	 * which may come before its answer. Kept aside, so it cannot take
+	 * the answer's place (the same UID is handed over once). */
+	if (r->what != ITEMS_FLAGS && !fr->has_size && !fr->has_header && fr->internaldate == 0) {
+		if (r->nupdates == r->cap_updates) {
+			size_t cap = r->cap_updates ? r->cap_updates * 2 : 64;
+			struct flag_update *u = realloc(r->updates, cap * sizeof *u);
+			if (!u) {
+				ma_fail(&e, MA_ERR_NOMEM, NULL);
+				fetch_stop(r, &e);
+				return;
+			}
+			r->updates = u;
+			r->cap_updates = cap;
+		}
+		r->updates[r->nupdates++] = (struct flag_update){ fr->uid, fr->flags };
 		return;
+	}
 	/* The same UID twice is one message, counted once. */
 	int added = uidset_add(&r->seen, fr->uid);
 	if (added <= 0) {
@@ -1015,6 +1037,28 @@ static void on_fetch(struct fetch_run *r, const struct ma_fetch_resp *fr)
 		fetch_stop(r, &e);
 	}
 	ma_message_clear(&m);
+}
+
+/* The flag updates for UIDs no answer came for: a server that answers
+ * with UID and FLAGS alone still has its messages counted (size unknown:
+ * 0), each once. */
+static void fetch_leftovers(struct fetch_run *r)
+{
+	for (size_t i = 0; i < r->nupdates && !r->stopping; i++) {
+		struct ma_error e;
+		int added = uidset_add(&r->seen, r->updates[i].uid);
+		if (added < 0) {
+			ma_fail(&e, MA_ERR_NOMEM, NULL);
+			fetch_stop(r, &e);
+		} else if (added > 0) {
+			struct ma_message m = { .uid = r->updates[i].uid, .flags = r->updates[i].flags };
+			if (r->cb(&m, r->cb_ctx) != 0) {
+				ma_fail(&e, MA_ERR_CANCELLED, NULL);
+				fetch_stop(r, &e);
+			}
+			ma_message_clear(&m);
+		}
+	}
 }
 
 /* "* N word ...": p[0..len) is what follows "* N ". */
@@ -1249,7 +1293,9 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 		if (uids[i] <= uids[i - 1])
 			return ma_fail(err, MA_ERR_ARGUMENT, "UID FETCH of a list not in ascending order");
 	if (!uids && !next_range && n > MAX_FOLDER_MESSAGES)
-		return ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s: a FETCH of %zu messages", s->base.host, n);
+		return ma_fail(err, MA_ERR_TOO_LARGE,
+			       "IMAP server %s: a FETCH of %zu messages, more than mailaudit reads in one "
+			       "folder (" MAX_FOLDER_MESSAGES_TEXT ")", s->base.host, n);
 	/* As libetpan's own UID FETCH would: only in an examined folder. */
 	if (!r.st || s->imap->imap_state != MAILIMAP_STATE_SELECTED)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
@@ -1264,6 +1310,8 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 		if (st == MA_OK && r.done < r.sent)
 			st = fetch_read_one(&r, err);
 	}
+	if (st == MA_OK)
+		fetch_leftovers(&r);
 	s->fetch_tag += r.sent;
 	ma_stream_reader_sync(&r.rd);
 	s->tap.phase = MA_TRACE_NORMAL;
@@ -1279,6 +1327,7 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 	free(r.resp);
 	free(r.unq);
 	free(r.seen.v);
+	free(r.updates);
 	return st;
 }
 

@@ -87,8 +87,9 @@ ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
 typedef int (*ma_imap_msg_cb)(struct ma_message *m, void *ctx);
 
 /* Every fetch hands each message to the callback once: a FETCH response
- * for a UID already handed over, for a message not asked for (an
- * unsolicited flag update) or without the size asked for is not one. */
+ * for a UID already handed over, or for a message not asked for (an
+ * unsolicited flag update), is not one; one with only UID and FLAGS where
+ * more was asked counts only if no full answer for its UID came. */
 
 /* UID FETCH of the given UIDs (ascending, each once: MA_ERR_ARGUMENT
  * otherwise) in bounded chunks: UID FLAGS RFC822.SIZE
