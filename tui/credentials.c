@@ -131,18 +131,43 @@ char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *
 	return pw;
 }
 
+/* What a password file that is not a plain file is, for the message. */
+static const char *file_kind(mode_t mode)
+{
+	if (S_ISFIFO(mode))
+		return "a named pipe (FIFO)";
+	if (S_ISDIR(mode))
+		return "a directory";
+	if (S_ISCHR(mode) || S_ISBLK(mode))
+		return "a device";
+	if (S_ISSOCK(mode))
+		return "a socket";
+	return "something else";
+}
+
 char *ma_password_from_file(const char *path, struct ma_error *err)
 {
 	char buf[PW_MAX];
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: opening a FIFO for reading would wait for a writer, for
+	 * ever; a device could block too. The kind is judged on the open file
+	 * (fstat), so nothing can swap it in between. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ma_fail(err, MA_ERR_IO, "cannot read the password file %s: %s", path, strerror(errno));
 		return NULL;
 	}
 	struct stat st;
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+	if (fstat(fd, &st) != 0) {
+		int e = errno;
 		close(fd);
-		ma_fail(err, MA_ERR_IO, "the password file %s is not a regular file", path);
+		ma_fail(err, MA_ERR_IO, "cannot read the password file %s: %s", path, strerror(e));
+		return NULL;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		const char *kind = file_kind(st.st_mode);
+		close(fd);
+		ma_fail(err, MA_ERR_IO, "the password file %s is not a regular file but %s; give a file "
+			"of mode 0600", path, kind);
 		return NULL;
 	}
 	if (st.st_mode & 077) {
@@ -152,7 +177,9 @@ char *ma_password_from_file(const char *path, struct ma_error *err)
 			path, (unsigned)(st.st_mode & 0777), path);
 		return NULL;
 	}
-	ssize_t got = read(fd, buf, sizeof buf - 1);
+	ssize_t got;
+	while ((got = read(fd, buf, sizeof buf - 1)) < 0 && errno == EINTR)
+		;
 	close(fd);
 	if (got < 0) {
 		ma_fail(err, MA_ERR_IO, "cannot read the password file %s: %s", path, strerror(errno));
@@ -161,6 +188,73 @@ char *ma_password_from_file(const char *path, struct ma_error *err)
 	char *pw = first_line(buf, (size_t)got, "the password file", err);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return pw;
+}
+
+/* The prompt's terminal and its settings before echo went off, for the
+ * signal handler: a shell that does not restore the terminal after a
+ * killed program (dash) would leave the user typing blind. */
+static volatile sig_atomic_t prompt_fd = -1;
+static struct termios prompt_saved, prompt_quiet;
+static const char *prompt_text;
+static const int prompt_sigs[] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGTSTP };
+#define NSIGS (sizeof prompt_sigs / sizeof prompt_sigs[0])
+
+static void prompt_signal(int sig)
+{
+	int saved = errno;
+	int fd = prompt_fd;
+	if (fd >= 0)
+		tcsetattr(fd, TCSANOW, &prompt_saved);
+	/* Echo is back: now what the signal would have done without us (end
+	 * the program, or stop it), with the signal it was. */
+	struct sigaction dfl;
+	memset(&dfl, 0, sizeof dfl);
+	dfl.sa_handler = SIG_DFL;
+	sigemptyset(&dfl.sa_mask);
+	sigaction(sig, &dfl, NULL);
+	sigset_t one;
+	sigemptyset(&one);
+	sigaddset(&one, sig);
+	sigprocmask(SIG_UNBLOCK, &one, NULL);
+	raise(sig);
+	/* Only a stop comes back here, once continued (fg): echo off again
+	 * and the question asked again, as the input goes on being read. */
+	struct sigaction me = dfl;
+	me.sa_handler = prompt_signal;
+	for (size_t i = 0; i < NSIGS; i++)
+		sigaddset(&me.sa_mask, prompt_sigs[i]);
+	sigaction(sig, &me, NULL);
+	if (fd >= 0) {
+		tcsetattr(fd, TCSANOW, &prompt_quiet);
+		if (write(fd, prompt_text, strlen(prompt_text)) < 0) {
+			/* cosmetic only */
+		}
+	}
+	errno = saved;
+}
+
+/* Installs the handler for each signal not ignored (a program started with
+ * SIGINT ignored, say by nohup, keeps it so); old[] gets what was there. */
+static void prompt_catch(struct sigaction old[NSIGS], bool caught[NSIGS])
+{
+	struct sigaction sa;
+	memset(&sa, 0, sizeof sa);
+	sa.sa_handler = prompt_signal;
+	sigemptyset(&sa.sa_mask);
+	for (size_t i = 0; i < NSIGS; i++)
+		sigaddset(&sa.sa_mask, prompt_sigs[i]);
+	/* No SA_RESTART: the read loop sees EINTR and reads on. */
+	for (size_t i = 0; i < NSIGS; i++) {
+		caught[i] = sigaction(prompt_sigs[i], NULL, &old[i]) == 0 && old[i].sa_handler != SIG_IGN &&
+			    sigaction(prompt_sigs[i], &sa, NULL) == 0;
+	}
+}
+
+static void prompt_release(const struct sigaction old[NSIGS], const bool caught[NSIGS])
+{
+	for (size_t i = 0; i < NSIGS; i++)
+		if (caught[i])
+			sigaction(prompt_sigs[i], &old[i], NULL);
 }
 
 char *ma_password_prompt(const char *prompt, struct ma_error *err)
@@ -172,13 +266,19 @@ char *ma_password_prompt(const char *prompt, struct ma_error *err)
 			"no terminal to ask for the password; use --password-command or --password-file");
 		return NULL;
 	}
-	struct termios old, quiet;
-	bool have_tty = tcgetattr(fd, &old) == 0;
+	struct sigaction old[NSIGS];
+	bool caught[NSIGS] = { false };
+	bool have_tty = tcgetattr(fd, &prompt_saved) == 0;
 	if (have_tty) {
-		quiet = old;
-		quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
-		quiet.c_lflag |= ICANON;
-		tcsetattr(fd, TCSAFLUSH, &quiet);
+		prompt_quiet = prompt_saved;
+		prompt_quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+		prompt_quiet.c_lflag |= ICANON;
+		prompt_text = prompt;
+		/* The settings to restore are in place before any handler can
+		 * run, and the handlers before echo goes off. */
+		prompt_fd = fd;
+		prompt_catch(old, caught);
+		tcsetattr(fd, TCSAFLUSH, &prompt_quiet);
 	}
 	if (write(fd, prompt, strlen(prompt)) < 0) {
 		/* nothing useful to do: the read below still works */
@@ -192,8 +292,21 @@ char *ma_password_prompt(const char *prompt, struct ma_error *err)
 			break;
 		len++;
 	}
-	if (have_tty)
-		tcsetattr(fd, TCSAFLUSH, &old);
+	if (have_tty) {
+		/* Held off while the terminal and the handlers are put back: a
+		 * stop caught in between would turn echo off again after the
+		 * restore. A signal that came meanwhile then takes its usual
+		 * course, with echo on. */
+		sigset_t hold, was;
+		sigemptyset(&hold);
+		for (size_t i = 0; i < NSIGS; i++)
+			sigaddset(&hold, prompt_sigs[i]);
+		sigprocmask(SIG_BLOCK, &hold, &was);
+		tcsetattr(fd, TCSAFLUSH, &prompt_saved);
+		prompt_release(old, caught);
+		prompt_fd = -1;
+		sigprocmask(SIG_SETMASK, &was, NULL);
+	}
 	if (write(fd, "\n", 1) < 0) {
 		/* cosmetic only */
 	}

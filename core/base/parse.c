@@ -151,7 +151,10 @@ char *ma_mutf7_decode(const char *buf, size_t len)
 			} else {
 				cp = u;
 			}
-			if (ma_cp_control(cp))
+			/* A name that holds what a terminal obeys or a reader
+			 * cannot see is shown as sent (its caller's fallback),
+			 * never decoded into the screen. */
+			if (ma_cp_control(cp) || ma_cp_hidden(cp))
 				goto bad;
 			char u8[4];
 			ma_buf_add(&o, u8, ma_utf8_encode(cp, u8));

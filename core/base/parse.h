@@ -36,7 +36,8 @@
 /* IMAP modified UTF-7 (RFC 3501 5.1.3) folder name to UTF-8.
  * NULL when the name is not valid modified UTF-7 (bad base64, odd or
  * unpaired UTF-16, raw non-ASCII or control bytes, unterminated "&"), when
- * it decodes to a control character (errno EINVAL: show the raw name then),
+ * it decodes to a control character or a bidi or zero-width one (text.h's
+ * ma_cp_hidden; errno EINVAL: show the raw name then),
  * or when memory ran out (errno ENOMEM). */
 char *ma_mutf7_decode(const char *buf, size_t len);
 

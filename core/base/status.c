@@ -1,4 +1,5 @@
 #include "base/status.h"
+#include "base/text.h"
 
 #include <ctype.h>
 #include <pthread.h>
@@ -67,8 +68,13 @@ ma_status ma_fail(struct ma_error *err, ma_status st, const char *fmt, ...)
 
 void ma_error_format(const struct ma_error *err, char *buf, size_t len)
 {
-	if (err->detail[0])
-		snprintf(buf, len, "%s: %s", ma_status_message(err->status), err->detail);
+	/* The detail may quote a file name from the accounts file or a
+	 * server's words: whoever prints it, no byte of it reaches a terminal
+	 * as a control (a C1 control such as U+009B is one). */
+	char clean[sizeof err->detail];
+	ma_sanitize(clean, sizeof clean, err->detail, strnlen(err->detail, sizeof err->detail));
+	if (clean[0])
+		snprintf(buf, len, "%s: %s", ma_status_message(err->status), clean);
 	else
 		snprintf(buf, len, "%s", ma_status_message(err->status));
 }

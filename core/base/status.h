@@ -68,7 +68,8 @@ const char *ma_status_name(ma_status st);
 ma_status ma_fail(struct ma_error *err, ma_status st, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-/* "message: detail" (or just the message) into buf. */
+/* "message: detail" (or just the message) into buf, the detail cleaned
+ * by text.h's rules for a server's words (MA_CLEAN_SERVER). */
 void ma_error_format(const struct ma_error *err, char *buf, size_t len);
 
 #endif

@@ -188,6 +188,12 @@ bool ma_cp_control(uint32_t cp)
 	return cp < 0x20 || (cp >= 0x7f && cp < 0xa0);
 }
 
+bool ma_cp_hidden(uint32_t cp)
+{
+	return cp == 0x061c || (cp >= 0x200b && cp <= 0x200f) || (cp >= 0x202a && cp <= 0x202e) ||
+	       (cp >= 0x2066 && cp <= 0x2069) || cp == 0xfeff;
+}
+
 /* ---- cleaning ---- */
 
 /* The rule set of text.h for the unit at s (n > 0 bytes): sets *take to
@@ -217,7 +223,9 @@ static const char *clean_unit(const char *s, size_t n, unsigned rules, size_t *t
 		*take = 1;
 		return "?";
 	}
-	if (ma_cp_control(cp))
+	/* Shown as '?', not dropped: the reader sees that something was
+	 * hidden there, and two texts that differ only by it stay apart. */
+	if (ma_cp_control(cp) || ma_cp_hidden(cp))
 		return "?";
 	*outlen = k;
 	return s;

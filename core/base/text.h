@@ -70,6 +70,11 @@ size_t ma_utf8_back(const char *s, size_t len);
 /* C0 controls, DEL and the C1 controls U+0080..U+009F: bytes a terminal
  * may obey rather than show. */
 bool ma_cp_control(uint32_t cp);
+/* Characters that are not seen but change what is: the bidi controls
+ * (U+061C, U+200E, U+200F, U+202A..U+202E, U+2066..U+2069) reorder the
+ * text around them ("invoice <U+202E>gpj.exe" shows as "invoice exe.jpg"),
+ * the zero-width ones (U+200B..U+200D, U+FEFF) hide inside a word. */
+bool ma_cp_hidden(uint32_t cp);
 
 /* ---- cleaning --------------------------------------------------------------
  * No byte from a server, a file or a header may reach a terminal or a
@@ -85,6 +90,7 @@ bool ma_cp_control(uint32_t cp);
  *   NUL          ends the text; MA_CLEAN_NUL_MARK: '?'
  *   C1 controls (U+0080..U+009F)  '?' for each of their two bytes;
  *                MA_CLEAN_FFFD: one '?'
+ *   bidi controls and zero-width characters (ma_cp_hidden)    '?'
  *   any other ill-formed byte     '?'; MA_CLEAN_FFFD: U+FFFD
  *
  * and how a text that is cut ends:

@@ -31,6 +31,11 @@
 #define FETCH_LITERAL_MAX (1 << 20)
 #define FETCH_RESP_MAX (4 << 20)
 #define MAX_FOLDERS 100000
+/* Messages in one folder: a server saying more is not believed. Far past
+ * any mailbox mailaudit is for, and it bounds the work a count decides
+ * (a FETCH command per FETCH_CHUNK of them, a UID in memory for each). */
+#define MAX_FOLDER_MESSAGES 10000000
+#define MAX_FOLDER_MESSAGES_TEXT "10,000,000"
 
 struct ma_imap {
 	struct ma_session base;   /* first: conn, host, broken (session.h) */
@@ -69,6 +74,14 @@ static ma_status fail(struct ma_imap *s, int r, const char *what, struct ma_erro
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 	} else if (code && (strcasecmp(code, "UNAVAILABLE") == 0 || strcasecmp(code, "INUSE") == 0)) {
 		st = ma_fail(err, MA_ERR_SERVER_TEMP, "IMAP server %s said: %s", s->base.host, text);
+	} else if (code && strcasecmp(code, "LIMIT") == 0) {
+		/* RFC 5530: an implementation limit, in practice the connections
+		 * one user may have open at once; a NO to LOGIN with it is no
+		 * verdict on the password. */
+		st = ma_fail(err, MA_ERR_SERVER_TEMP,
+			     "IMAP server %s refused %s with [LIMIT]: too many connections to this mailbox "
+			     "at once, or another limit of the server; it said: %s",
+			     s->base.host, what, text[0] ? text : "(no reason given)");
 	} else if (code && strcasecmp(code, "PRIVACYREQUIRED") == 0) {
 		st = ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "IMAP server %s said: %s", s->base.host, text);
 	} else if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_CUSTOM_COMMAND) {
@@ -511,6 +524,32 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 	return MA_OK;
 }
 
+/* A folder's message count as the server gives it (EXISTS, or STATUS
+ * MESSAGES): every message has a UID of its own below UIDNEXT (RFC 3501
+ * 2.3.1.1), so more messages than that is impossible, and more than
+ * MAX_FOLDER_MESSAGES is not believed. Either is said, before the count
+ * decides how much to fetch (`* 4294967295 EXISTS` meant 1.7 million
+ * FETCH commands) or reaches the report; and as nothing this server says
+ * about the mailbox can be relied on then, the session ends (broken), so
+ * the audit reports it rather than a folder quietly left out. */
+static ma_status plausible_count(struct ma_imap *s, const char *folder, const char *what,
+				 uint32_t messages, uint32_t uidnext, struct ma_error *err)
+{
+	if (uidnext && messages > uidnext - 1)
+		ma_fail(err, MA_ERR_PROTOCOL,
+			"IMAP server %s says folder \"%s\" holds %" PRIu32 " messages (%s), but their "
+			"UIDs are all below %" PRIu32 " (UIDNEXT): that is not possible",
+			s->base.host, folder, messages, what, uidnext);
+	else if (messages > MAX_FOLDER_MESSAGES)
+		ma_fail(err, MA_ERR_TOO_LARGE,
+			"IMAP server %s says folder \"%s\" holds %" PRIu32 " messages (%s); mailaudit "
+			"reads at most " MAX_FOLDER_MESSAGES_TEXT " in one folder",
+			s->base.host, folder, messages, what);
+	else
+		return MA_OK;
+	return ma_session_mark_broken(&s->base, err);
+}
+
 ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error *err)
 {
 	ma_status st = check_usable(s, err);
@@ -537,18 +576,27 @@ ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error
 	 * leaves no result: keep the counts as they were. */
 	if (!res)
 		return MA_OK;
+	struct ma_folder got = *f;
+	bool has_messages = false;
 	for (clistiter *it = res->st_info_list ? clist_begin(res->st_info_list) : NULL; it;
 	     it = clist_next(it)) {
 		struct mailimap_status_info *si = clist_content(it);
 		switch (si->st_att) {
-		case MAILIMAP_STATUS_ATT_MESSAGES: f->messages = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UIDNEXT: f->uidnext = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UIDVALIDITY: f->uidvalidity = si->st_value; break;
-		case MAILIMAP_STATUS_ATT_UNSEEN: f->unseen = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_MESSAGES: got.messages = si->st_value, has_messages = true; break;
+		case MAILIMAP_STATUS_ATT_UIDNEXT: got.uidnext = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UIDVALIDITY: got.uidvalidity = si->st_value; break;
+		case MAILIMAP_STATUS_ATT_UNSEEN: got.unseen = si->st_value; break;
 		default: break;
 		}
 	}
 	mailimap_mailbox_data_status_free(res);
+	if (has_messages && (st = plausible_count(s, f->name, "STATUS MESSAGES", got.messages, got.uidnext,
+						  err)) != MA_OK)
+		return st;
+	f->messages = got.messages;
+	f->uidnext = got.uidnext;
+	f->uidvalidity = got.uidvalidity;
+	f->unseen = got.unseen;
 	return MA_OK;
 }
 
@@ -565,6 +613,9 @@ ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_erro
 	}
 	struct mailimap_selection_info *si = s->imap->imap_selection_info;
 	if (si) {
+		if (si->sel_has_exists &&
+		    (st = plausible_count(s, f->name, "EXISTS", si->sel_exists, si->sel_uidnext, err)) != MA_OK)
+			return st;
 		if (si->sel_has_exists)
 			f->messages = si->sel_exists;
 		if (si->sel_uidnext)
@@ -614,8 +665,13 @@ static ma_status search(struct ma_imap *s, struct mailimap_search_key *key, uint
 		out[i++] = *(uint32_t *)clist_content(it);
 	mailimap_search_result_free(res);
 	qsort(out, i, sizeof *out, cmp_u32);
+	/* A UID the server lists twice is one message. */
+	size_t k = 0;
+	for (size_t j = 0; j < i; j++)
+		if (k == 0 || out[j] != out[k - 1])
+			out[k++] = out[j];
 	*uids = out;
-	*n = i;
+	*n = k;
 	return MA_OK;
 }
 
@@ -647,6 +703,43 @@ ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
  * up to the end of the last tagged reply, so libetpan finds the stream
  * exactly where a reply of its own would have left it. */
 
+/* The UIDs one fetch has handed over, so a UID the server sends twice
+ * (in two responses, or two sessions' ranges) is counted once. Open
+ * addressing; 0 (never a UID) marks a free slot. */
+struct uidset {
+	uint32_t *v;
+	size_t cap, n;
+};
+
+/* 1 if uid was added, 0 if it was there, -1 out of memory. */
+static int uidset_add(struct uidset *u, uint32_t uid)
+{
+	if ((u->n + 1) * 2 > u->cap) {
+		size_t cap = u->cap ? u->cap * 2 : 1024;
+		uint32_t *v = calloc(cap, sizeof *v);
+		if (!v)
+			return -1;
+		for (size_t i = 0; i < u->cap; i++) {
+			if (!u->v[i])
+				continue;
+			size_t j = (u->v[i] * 2654435761u) & (cap - 1);
+			while (v[j])
+				j = (j + 1) & (cap - 1);
+			v[j] = u->v[i];
+		}
+		free(u->v);
+		u->v = v;
+		u->cap = cap;
+	}
+	size_t j = (uid * 2654435761u) & (u->cap - 1);
+	for (; u->v[j]; j = (j + 1) & (u->cap - 1))
+		if (u->v[j] == uid)
+			return 0;
+	u->v[j] = uid;
+	u->n++;
+	return 1;
+}
+
 enum items { ITEMS_FLAGS, ITEMS_META, ITEMS_HEADERS };
 
 struct fetch_run {
@@ -669,6 +762,25 @@ struct fetch_run {
 	unsigned sent, done;      /* commands written, commands completed */
 	size_t lens[FETCH_WINDOW]; /* bytes of each command in flight */
 	size_t inflight_bytes;
+	/* What was asked, to tell a reply to it from anything else: the UID
+	 * list (ascending), or the sequence numbers (uids NULL, n of them),
+	 * or (next_range) the UID range of each command in flight. */
+	const uint32_t *uids;
+	size_t n;
+	enum items what;
+	uint32_t lo[FETCH_WINDOW], hi[FETCH_WINDOW]; /* by command, as lens */
+	uint32_t building_lo, building_hi;           /* of the command in r->cmd */
+	uint32_t max_seq;         /* the highest sequence number answered */
+	bool short_count;         /* fewer messages than the count asked for */
+	struct uidset seen;       /* the UIDs handed to cb */
+	/* Responses with only UID and FLAGS where more was asked: flag
+	 * updates, perhaps besides the answer for the same UID. Handed over
+	 * at the end for a UID no answer came for (fetch_leftovers). */
+	struct flag_update {
+		uint32_t uid;
+		unsigned flags;
+	} *updates;
+	size_t nupdates, cap_updates;
 	/* Set by a NO/BAD, a callback asking to stop or ENOMEM: no more
 	 * commands or callbacks, the replies in flight are read and dropped. */
 	bool stopping;
@@ -799,9 +911,14 @@ static ma_status fetch_response(struct fetch_run *r, struct ma_error *err)
 			return MA_OK;
 		}
 		if (lit > FETCH_LITERAL_MAX) {
-			ma_fail(err, MA_ERR_TOO_LARGE,
-				"IMAP server %s announced a literal over the limit of %d bytes", r->s->base.host,
-				FETCH_LITERAL_MAX);
+			if (lit == INT64_MAX)
+				ma_fail(err, MA_ERR_TOO_LARGE,
+					"IMAP server %s announced a literal of over 18 digits (limit %d bytes)",
+					r->s->base.host, FETCH_LITERAL_MAX);
+			else
+				ma_fail(err, MA_ERR_TOO_LARGE,
+					"IMAP server %s announced a literal of %" PRId64 " bytes (limit %d)",
+					r->s->base.host, lit, FETCH_LITERAL_MAX);
 			return broken(r->s, err);
 		}
 		st = fetch_bytes(r, (size_t)lit, err);
@@ -845,12 +962,64 @@ static const char *unescape(struct fetch_run *r, const char *p, size_t *len)
 	return r->unq;
 }
 
+/* Whether the FETCH response answers one of the commands in flight: its
+ * sequence number or UID inside what one of them asked. */
+static bool asked(const struct fetch_run *r, const struct ma_fetch_resp *fr)
+{
+	if (r->uids) {
+		size_t lo = 0, hi = r->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (r->uids[mid] < fr->uid)
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		return lo < r->n && r->uids[lo] == fr->uid;
+	}
+	uint32_t key = r->next_range ? fr->uid : fr->seq;
+	for (unsigned c = r->done; c != r->sent; c++)
+		if (key >= r->lo[c % FETCH_WINDOW] && key <= r->hi[c % FETCH_WINDOW])
+			return true;
+	return false;
+}
+
 static void on_fetch(struct fetch_run *r, const struct ma_fetch_resp *fr)
 {
 	struct ma_error e;
-	/* A FETCH without UID is an unsolicited flag update: not ours. */
-	if (!fr->has_uid || r->stopping)
+	/* A FETCH without UID is an unsolicited flag update: not ours. Nor
+	 * is one outside what was asked (a flag update of another message). */
+	if (!fr->has_uid || fr->uid == 0 || r->stopping || !asked(r, fr))
 		return;
+	if (!r->uids && !r->next_range && fr->seq > r->max_seq)
+		r->max_seq = fr->seq;
+	/* Only FLAGS where more was asked: a flag update of this message,
+	 * which may come before its answer. Kept aside, so it cannot take
+	 * the answer's place (the same UID is handed over once). */
+	if (r->what != ITEMS_FLAGS && !fr->has_size && !fr->has_header && fr->internaldate == 0) {
+		if (r->nupdates == r->cap_updates) {
+			size_t cap = r->cap_updates ? r->cap_updates * 2 : 64;
+			struct flag_update *u = realloc(r->updates, cap * sizeof *u);
+			if (!u) {
+				ma_fail(&e, MA_ERR_NOMEM, NULL);
+				fetch_stop(r, &e);
+				return;
+			}
+			r->updates = u;
+			r->cap_updates = cap;
+		}
+		r->updates[r->nupdates++] = (struct flag_update){ fr->uid, fr->flags };
+		return;
+	}
+	/* The same UID twice is one message, counted once. */
+	int added = uidset_add(&r->seen, fr->uid);
+	if (added <= 0) {
+		if (added < 0) {
+			ma_fail(&e, MA_ERR_NOMEM, NULL);
+			fetch_stop(r, &e);
+		}
+		return;
+	}
 	struct ma_message m = { .uid = fr->uid, .size = fr->size, .internaldate = fr->internaldate,
 				.flags = fr->flags };
 	const char *hdr = fr->header;
@@ -868,6 +1037,28 @@ static void on_fetch(struct fetch_run *r, const struct ma_fetch_resp *fr)
 		fetch_stop(r, &e);
 	}
 	ma_message_clear(&m);
+}
+
+/* The flag updates for UIDs no answer came for: a server that answers
+ * with UID and FLAGS alone still has its messages counted (size unknown:
+ * 0), each once. */
+static void fetch_leftovers(struct fetch_run *r)
+{
+	for (size_t i = 0; i < r->nupdates && !r->stopping; i++) {
+		struct ma_error e;
+		int added = uidset_add(&r->seen, r->updates[i].uid);
+		if (added < 0) {
+			ma_fail(&e, MA_ERR_NOMEM, NULL);
+			fetch_stop(r, &e);
+		} else if (added > 0) {
+			struct ma_message m = { .uid = r->updates[i].uid, .flags = r->updates[i].flags };
+			if (r->cb(&m, r->cb_ctx) != 0) {
+				ma_fail(&e, MA_ERR_CANCELLED, NULL);
+				fetch_stop(r, &e);
+			}
+			ma_message_clear(&m);
+		}
+	}
 }
 
 /* "* N word ...": p[0..len) is what follows "* N ". */
@@ -944,13 +1135,28 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 	bool no = starts_word(p, len, "NO");
 	if (!no && !starts_word(p, len, "OK") && !starts_word(p, len, "BAD"))
 		return fetch_garbage(r, err);
-	r->inflight_bytes -= r->lens[r->done % FETCH_WINDOW];
+	unsigned slot = r->done % FETCH_WINDOW;
+	r->inflight_bytes -= r->lens[slot];
 	r->done++;
 	/* Each reply gets its own size budget and time limit, though the
 	 * next commands were written long before it ended. */
 	ma_conn_reply_done(r->s->base.conn);
-	if (starts_word(p, len, "OK"))
+	if (starts_word(p, len, "OK")) {
+		/* By sequence number, the messages are 1..EXISTS: a command
+		 * answered without its last one means there are fewer than
+		 * the server said. No more commands for what is not there
+		 * (a server saying 4294967295 would get 1.7 million). */
+		if (!r->uids && !r->next_range && r->max_seq < r->hi[slot]) {
+			struct ma_error e;
+			ma_fail(&e, MA_ERR_PROTOCOL,
+				"IMAP server %s said the folder holds %zu messages (EXISTS) but sent none "
+				"after message %" PRIu32, r->s->base.host, r->n, r->max_seq);
+			if (!r->stopping)
+				r->short_count = true;
+			fetch_stop(r, &e);
+		}
 		return MA_OK;
+	}
 	/* A refusal leaves the stream sound: the replies to the commands
 	 * still in flight are read and dropped (fetch_stop), so the session
 	 * stays usable after it, as after any NO. */
@@ -1006,6 +1212,8 @@ static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, s
 		o += sprintf(o, "F%u UID FETCH %" PRIu32 ":%" PRIu32 "%s", r->tag0 + r->sent, lo, hi,
 			     items[what]);
 		r->cmd_len = (size_t)(o - r->cmd);
+		r->building_lo = lo;
+		r->building_hi = hi;
 		return;
 	}
 	if (!uids) {
@@ -1013,6 +1221,8 @@ static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, s
 		 * them while only FETCH commands run (RFC 3501, 7.4.1). */
 		o += sprintf(o, "F%u FETCH %zu:%zu%s", r->tag0 + r->sent, i + 1, end, items[what]);
 		r->cmd_len = (size_t)(o - r->cmd);
+		r->building_lo = (uint32_t)(i + 1);
+		r->building_hi = (uint32_t)end;
 		*next = end;
 		return;
 	}
@@ -1052,6 +1262,8 @@ static ma_status fetch_send(struct fetch_run *r, const uint32_t *uids, size_t n,
 		if (mailstream_write(r->st, r->cmd, r->cmd_len) != (ssize_t)r->cmd_len)
 			return fetch_stream_error(r, err);
 		r->lens[r->sent % FETCH_WINDOW] = r->cmd_len;
+		r->lo[r->sent % FETCH_WINDOW] = r->building_lo;
+		r->hi[r->sent % FETCH_WINDOW] = r->building_hi;
 		r->inflight_bytes += r->cmd_len;
 		r->sent++;
 		r->cmd_len = 0;
@@ -1073,7 +1285,17 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 			       .next_range = next_range, .range_ctx = range_ctx,
 			       .tag0 = s->fetch_tag + 1,
 			       .name = uids || next_range ? "UID FETCH" : "FETCH",
-			       .rd = { .st = s->imap->imap_stream } };
+			       .rd = { .st = s->imap->imap_stream },
+			       .uids = uids, .n = n, .what = what };
+	/* The membership test (asked) needs the list ascending and each UID
+	 * once, as search() gives it. */
+	for (size_t i = 1; uids && i < n; i++)
+		if (uids[i] <= uids[i - 1])
+			return ma_fail(err, MA_ERR_ARGUMENT, "UID FETCH of a list not in ascending order");
+	if (!uids && !next_range && n > MAX_FOLDER_MESSAGES)
+		return ma_fail(err, MA_ERR_TOO_LARGE,
+			       "IMAP server %s: a FETCH of %zu messages, more than mailaudit reads in one "
+			       "folder (" MAX_FOLDER_MESSAGES_TEXT ")", s->base.host, n);
 	/* As libetpan's own UID FETCH would: only in an examined folder. */
 	if (!r.st || s->imap->imap_state != MAILIMAP_STATE_SELECTED)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
@@ -1088,16 +1310,24 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 		if (st == MA_OK && r.done < r.sent)
 			st = fetch_read_one(&r, err);
 	}
+	if (st == MA_OK)
+		fetch_leftovers(&r);
 	s->fetch_tag += r.sent;
 	ma_stream_reader_sync(&r.rd);
 	s->tap.phase = MA_TRACE_NORMAL;
 	if (st == MA_OK && r.stopping) {
 		*err = r.stop_err;
 		st = err->status;
+		/* As for an impossible count (plausible_count): the session
+		 * ends, and with it the audit says so. */
+		if (r.short_count)
+			st = broken(s, err);
 	}
 	free(r.cmd);
 	free(r.resp);
 	free(r.unq);
+	free(r.seen.v);
+	free(r.updates);
 	return st;
 }
 

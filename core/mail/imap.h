@@ -64,15 +64,20 @@ ma_status ma_imap_login(struct ma_imap *s, const char *login, const char *passwo
  * and special (RFC 6154 attributes the server reports in LIST). */
 ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 		       struct ma_error *err);
-/* STATUS (MESSAGES UIDNEXT UIDVALIDITY UNSEEN) of f->raw_name into f. */
+/* STATUS (MESSAGES UIDNEXT UIDVALIDITY UNSEEN) of f->raw_name into f. A
+ * message count past UIDNEXT - 1 (MA_ERR_PROTOCOL) or past 10,000,000
+ * (MA_ERR_TOO_LARGE) is refused, f unchanged, and ends the session (as
+ * broken); for EXAMINE's EXISTS too. */
 ma_status ma_imap_status(struct ma_imap *s, struct ma_folder *f, struct ma_error *err);
 /* EXAMINE f->raw_name (read-only open); updates messages/uidnext/uidvalidity. */
 ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_error *err);
-/* UID SEARCH ALL in the examined folder; *uids ascending, caller frees. */
+/* UID SEARCH ALL in the examined folder; *uids ascending, each once,
+ * caller frees. */
 ma_status ma_imap_search_all(struct ma_imap *s, uint32_t **uids, size_t *n,
 			     struct ma_error *err);
 
-/* UID SEARCH DELETED: the UIDs flagged \Deleted, ascending, caller frees. */
+/* UID SEARCH DELETED: the UIDs flagged \Deleted, ascending, each once,
+ * caller frees. */
 ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
 				 struct ma_error *err);
 
@@ -81,7 +86,13 @@ ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
  * Return non-zero to stop the fetch (reported as MA_ERR_CANCELLED). */
 typedef int (*ma_imap_msg_cb)(struct ma_message *m, void *ctx);
 
-/* UID FETCH of the given UIDs in bounded chunks: UID FLAGS RFC822.SIZE
+/* Every fetch hands each message to the callback once: a FETCH response
+ * for a UID already handed over, or for a message not asked for (an
+ * unsolicited flag update), is not one; one with only UID and FLAGS where
+ * more was asked counts only if no full answer for its UID came. */
+
+/* UID FETCH of the given UIDs (ascending, each once: MA_ERR_ARGUMENT
+ * otherwise) in bounded chunks: UID FLAGS RFC822.SIZE
  * INTERNALDATE, and with headers also
  * BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)], parsed by
  * ma_parse_header_fields_raw: m->from and m->subject are raw, to be
@@ -97,7 +108,10 @@ ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
 /* Every message of the examined folder, 1..count by sequence number (count
  * from EXAMINE's EXISTS), with the same items as ma_imap_fetch: for a
  * folder whose UIDs are all new, this spares the UID SEARCH. A message
- * expunged meanwhile by another session may be missing or refused (NO). */
+ * expunged meanwhile by another session may be missing or refused (NO).
+ * A command answered without its last message ends the fetch with
+ * MA_ERR_PROTOCOL and the session (the folder holds fewer than count): no
+ * command is sent for messages past the last one the server has. */
 ma_status ma_imap_fetch_all(struct ma_imap *s, uint32_t count, bool headers, ma_imap_msg_cb cb,
 			    void *ctx, struct ma_error *err);
 

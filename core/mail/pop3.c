@@ -12,6 +12,7 @@
 
 #define MAX_LINE 4096           /* RFC 1939 says 512; be lenient, but bounded */
 #define MAX_ENTRIES 1000000     /* bounds memory against a hostile LIST */
+#define MAX_ENTRIES_TEXT "1,000,000"
 #define MAX_CAPA 200
 
 struct ma_pop3 {
@@ -387,10 +388,12 @@ static struct ma_pop3_entry *find_entry(struct ma_pop3_view *v, uint32_t number)
 	return bsearch(&key, v->entries, v->nentries, sizeof key, entry_cmp);
 }
 
-/* What the line readers return: 0, -1 for a line no server may send, or
+/* What the line readers return: 0, -1 for a line no server may send,
  * LINE_NOMEM (never taken for the server's fault: the view would be
- * wrong without anyone knowing). */
+ * wrong without anyone knowing), or LINE_TOO_MANY past MAX_ENTRIES (a
+ * limit of ours, not a malformed reply). */
 #define LINE_NOMEM (-2)
+#define LINE_TOO_MANY (-3)
 
 /* Reads a multi-line reply line by line; parse is called for each
  * unstuffed line. Runs to the terminating "." even after a bad line, so
@@ -400,7 +403,7 @@ typedef int (*line_fn)(struct ma_pop3_view *v, const char *buf, size_t len, bool
 static ma_status multiline(struct ma_pop3 *s, const char *what, struct ma_pop3_view *v,
 			   line_fn fn, bool first_pass, struct ma_error *err)
 {
-	bool bad = false, oom = false;
+	bool bad = false, oom = false, too_many = false;
 	for (;;) {
 		ma_status st = read_line(s, what, err);
 		if (st != MA_OK)
@@ -412,15 +415,20 @@ static ma_status multiline(struct ma_pop3 *s, const char *what, struct ma_pop3_v
 			bad = true;
 		else if (end)
 			break;
-		else if (!bad && !oom) {
+		else if (!bad && !oom && !too_many) {
 			int rc = fn(v, p, len, first_pass);
 			oom = rc == LINE_NOMEM;
-			bad = rc != 0 && !oom;
+			too_many = rc == LINE_TOO_MANY;
+			bad = rc != 0 && !oom && !too_many;
 		}
 	}
 	/* The rest of the reply is read either way: the stream stays in step. */
 	if (oom)
 		return ma_fail(err, MA_ERR_NOMEM, "reading the POP3 %s list", what);
+	if (too_many)
+		return ma_fail(err, MA_ERR_TOO_LARGE,
+			       "POP3 server %s lists more than " MAX_ENTRIES_TEXT " messages in its %s "
+			       "reply, the most mailaudit reads", s->base.host, what);
 	if (bad)
 		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed %s reply", s->base.host, what);
 	return MA_OK;
@@ -429,7 +437,7 @@ static ma_status multiline(struct ma_pop3 *s, const char *what, struct ma_pop3_v
 static int add_entry(struct ma_pop3_view *v, uint32_t number)
 {
 	if (v->nentries >= MAX_ENTRIES)
-		return -1;
+		return LINE_TOO_MANY;
 	if (v->nentries > 0 && number <= v->entries[v->nentries - 1].number)
 		return -1; /* numbers must ascend: a repeat or disorder is hostile */
 	/* Capacity is the next power of two (at least 64): grow when full. */

@@ -925,10 +925,16 @@ static bool literal_announced(struct ma_conn *c)
 {
 	if (c->guard.num > c->guard.max_literal) {
 		char why[128];
-		snprintf(why, sizeof why, "the server announced a literal of %s%llu bytes (limit %llu)",
-			 c->guard.num > c->guard.max_literal * 10 ? "over " : "",
-			 (unsigned long long)c->guard.num,
-			 (unsigned long long)c->guard.max_literal);
+		/* The number as announced: the user compares it with what the
+		 * server sent (UINT64_MAX stands for anything larger). */
+		if (c->guard.num == UINT64_MAX)
+			snprintf(why, sizeof why,
+				 "the server announced a literal of over 2^64 bytes (limit %llu)",
+				 (unsigned long long)c->guard.max_literal);
+		else
+			snprintf(why, sizeof why, "the server announced a literal of %llu bytes (limit %llu)",
+				 (unsigned long long)c->guard.num,
+				 (unsigned long long)c->guard.max_literal);
 		ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
 		return false;
 	}
@@ -985,10 +991,15 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 		}
 		case GUARD_DIGITS:
 			for (; p < end && *p >= '0' && *p <= '9'; p++) {
-				/* Saturate instead of overflowing: any value past
-				 * the limit is refused anyway. */
-				if (c->guard.num <= c->guard.max_literal)
-					c->guard.num = c->guard.num * 10 + (uint64_t)(*p - '0');
+				/* Exact up to what 64 bits hold, then UINT64_MAX:
+				 * the refusal names the number the server sent
+				 * (stopping at the limit once named 104857600 as
+				 * 10485760). */
+				uint64_t d = (uint64_t)(*p - '0');
+				if (c->guard.num > (UINT64_MAX - 1 - d) / 10)
+					c->guard.num = UINT64_MAX;
+				else
+					c->guard.num = c->guard.num * 10 + d;
 			}
 			if (p == end)
 				break;

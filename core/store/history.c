@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #ifndef MA_VERSION
@@ -497,11 +498,71 @@ static ma_status make_dirs(const char *dir, struct ma_error *err)
 	return MA_OK;
 }
 
-/* Creates the file ourselves so it is 0600 before SQLite ever opens it. */
+/* The state directory's mode. The default one is mailaudit's own: made
+ * private (0700) whatever it was. One named with --state-dir is the
+ * user's, so its mode is not changed; but others who can write in it could
+ * put a file or link of their choosing where the history is: refused, with
+ * the command that fixes it. Readable by others is fine for it: the files
+ * themselves are 0600. */
+static ma_status check_dir(const char *dir, bool own, struct ma_error *err)
+{
+	struct stat sb;
+	if (stat(dir, &sb) != 0)
+		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir, strerror(errno));
+	mode_t mode = sb.st_mode & 07777;
+	if (own && sb.st_uid == geteuid() && (mode & 077)) {
+		if (chmod(dir, mode & 07700) != 0)
+			return ma_fail(err, MA_ERR_IO, "cannot make %s private (mode %04o): %s; run: chmod 700 %s",
+				       dir, (unsigned)mode, strerror(errno), dir);
+		return MA_OK;
+	}
+	if (mode & 022)
+		return ma_fail(err, MA_ERR_IO,
+			       "the state directory %s can be changed by other users (mode %04o), who could replace the history; run: chmod go-w %s, or use a private directory",
+			       dir, (unsigned)mode, dir);
+	return MA_OK;
+}
+
+/* A file beside the history (path + suffix) that must be a plain file of
+ * ours or absent: checked before SQLite opens anything, as even a
+ * read-only connection writes the -shm file and replays into the -wal. */
+static ma_status check_plain(const char *path, const char *suffix, bool must_exist,
+			     struct ma_error *err)
+{
+	char name[4096];
+	if (snprintf(name, sizeof name, "%s%s", path, suffix) >= (int)sizeof name)
+		return ma_fail(err, MA_ERR_IO, "%s: path too long", path);
+	struct stat sb;
+	if (lstat(name, &sb) != 0) {
+		if (errno == ENOENT && !must_exist)
+			return MA_OK;
+		return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", name, strerror(errno));
+	}
+	if (S_ISLNK(sb.st_mode)) {
+		char to[256];
+		ssize_t n = readlink(name, to, sizeof to - 1);
+		to[n > 0 ? n : 0] = '\0';
+		return ma_fail(err, MA_ERR_STATE_CORRUPT,
+			       "%s is a symbolic link (to %s), left untouched: remove it; mailaudit keeps its history only in a plain file of its own",
+			       name, n > 0 ? to : "?");
+	}
+	if (!S_ISREG(sb.st_mode))
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s is not a regular file; left untouched",
+			       name);
+	if (sb.st_uid != geteuid())
+		return ma_fail(err, MA_ERR_STATE_CORRUPT,
+			       "%s belongs to another user (uid %u, mailaudit runs as uid %u); left untouched",
+			       name, (unsigned)sb.st_uid, (unsigned)geteuid());
+	return MA_OK;
+}
+
+/* Creates the file ourselves so it is 0600 before SQLite ever opens it; an
+ * existing one, and the -wal and -shm beside it, must be plain files of
+ * ours (check_plain). */
 static ma_status create_file(const char *path, bool *created, struct ma_error *err)
 {
 	*created = false;
-	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd >= 0) {
 		*created = true;
 		int rc = fchmod(fd, 0600);
@@ -510,52 +571,79 @@ static ma_status create_file(const char *path, bool *created, struct ma_error *e
 		if (rc != 0)
 			return ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
 				       path, strerror(saved));
-		return MA_OK;
-	}
-	if (errno != EEXIST)
+	} else if (errno != EEXIST) {
 		return ma_fail(err, MA_ERR_IO, "cannot create %s: %s", path,
 			       strerror(errno));
-	struct stat sb;
-	if (stat(path, &sb) != 0)
-		return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", path,
-			       strerror(errno));
-	if (!S_ISREG(sb.st_mode))
-		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s is not a regular file",
-			       path);
+	}
+	ma_status st = check_plain(path, "", true, err);
+	if (st == MA_OK)
+		st = check_plain(path, "-wal", false, err);
+	if (st == MA_OK)
+		st = check_plain(path, "-shm", false, err);
+	return st;
+}
+
+/* An existing history found ours, or empty: it, its -wal and its -shm
+ * become 0600 if they were more open (SQLite gives the -wal and -shm the
+ * mode of the file). A file not ours is never changed: this runs only
+ * after check_identity. By name, never through a descriptor of our own:
+ * closing one would drop the POSIX locks another handle of this process
+ * holds on the file (an audit opens several), and another mailaudit
+ * could then reset the -shm under it. */
+static ma_status tighten(const char *path, struct ma_error *err)
+{
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+	for (size_t i = 0; i < sizeof suffixes / sizeof suffixes[0]; i++) {
+		char name[4096];
+		snprintf(name, sizeof name, "%s%s", path, suffixes[i]);
+		struct stat sb;
+		if (lstat(name, &sb) != 0) {
+			if (errno == ENOENT && i > 0)
+				continue;
+			return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", name, strerror(errno));
+		}
+		if (!S_ISREG(sb.st_mode) || !(sb.st_mode & 077))
+			continue;
+		if (chmod(name, sb.st_mode & 0700) != 0)
+			return ma_fail(err, MA_ERR_IO, "cannot make %s private: %s; run: chmod 600 %s", name,
+				       strerror(errno), name);
+	}
 	return MA_OK;
 }
 
-static int pragma_int(sqlite3 *db, const char *sql, int64_t *out)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = sqlite3_prepare_v2(db, sql, -1, &st, NULL);
-	if (rc == SQLITE_OK) {
-		rc = sqlite3_step(st);
-		if (rc == SQLITE_ROW) {
-			*out = sqlite3_column_int64(st, 0);
-			rc = SQLITE_OK;
-		}
-	}
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /* Decides from the file alone whether it is ours, and at which version.
- * Only reads. */
+ * Only reads, and in one statement, so one read transaction: another
+ * mailaudit creating the file at the same moment is seen before or after
+ * its commit, never half (the header's application_id from before and the
+ * table count from after made "another program's SQLite database"). An
+ * empty file, or one only switched to WAL, is the same: ours to fill. */
 static ma_status check_identity(struct ma_history *h, int64_t *version,
 				struct ma_error *err)
 {
 	int64_t app = 0, ver = 0, objects = 0;
-	if (pragma_int(h->db, "PRAGMA application_id", &app) != SQLITE_OK ||
-	    pragma_int(h->db, "PRAGMA user_version", &ver) != SQLITE_OK ||
-	    pragma_int(h->db, "SELECT count(*) FROM sqlite_master", &objects) != SQLITE_OK) {
-		int code = sqlite3_errcode(h->db) & 0xff;
-		if (code == SQLITE_NOTADB || code == SQLITE_CORRUPT)
-			return ma_fail(err, MA_ERR_STATE_CORRUPT,
-				       "%s is damaged or not a SQLite database (%s); left untouched",
-				       h->path, sqlite3_errmsg(h->db));
-		return db_fail(h, err, "reading the file header");
+	sqlite3_stmt *q = NULL;
+	int rc = sqlite3_prepare_v2(h->db,
+				    "SELECT (SELECT application_id FROM pragma_application_id),"
+				    " (SELECT user_version FROM pragma_user_version),"
+				    " (SELECT count(*) FROM sqlite_master)",
+				    -1, &q, NULL);
+	if (rc == SQLITE_OK && (rc = sqlite3_step(q)) == SQLITE_ROW) {
+		app = sqlite3_column_int64(q, 0);
+		ver = sqlite3_column_int64(q, 1);
+		objects = sqlite3_column_int64(q, 2);
+		rc = SQLITE_OK;
 	}
+	if (rc != SQLITE_OK) {
+		int code = sqlite3_errcode(h->db) & 0xff;
+		ma_status st = code == SQLITE_NOTADB || code == SQLITE_CORRUPT
+			? ma_fail(err, MA_ERR_STATE_CORRUPT,
+				  "%s is damaged or not a SQLite database (%s); left untouched",
+				  h->path, sqlite3_errmsg(h->db))
+			: db_fail(h, err, "reading the file header");
+		sqlite3_finalize(q);
+		return st;
+	}
+	sqlite3_finalize(q);
 	if ((uint32_t)app == MA_HISTORY_APP_ID) {
 		if (ver > MA_HISTORY_SCHEMA)
 			return ma_fail(err, MA_ERR_STATE_CORRUPT,
@@ -596,7 +684,9 @@ static int open_db(const char *path, int flags, sqlite3 **db)
 {
 	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	pthread_once(&once, configure_sqlite);
-	return sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX, NULL);
+	/* NOFOLLOW: a link put in the file's place since create_file looked is
+	 * refused, not followed into someone else's file. */
+	return sqlite3_open_v2(path, db, flags | SQLITE_OPEN_NOMUTEX | SQLITE_OPEN_NOFOLLOW, NULL);
 }
 
 /* Waits for a lock another mailaudit holds: BUSY_TIMEOUT_MS at most, and
@@ -678,24 +768,49 @@ static ma_status migrate(struct ma_history *h, struct ma_error *err)
 	return MA_OK;
 }
 
+/* WAL: readers never block the writer, and a killed writer leaves only
+ * uncommitted frames that recovery ignores. The switch of a new file needs
+ * it alone; when several first audits hold it to read and each asks,
+ * SQLite answers BUSY at once rather than wait (waiting could deadlock):
+ * ask again, within the busy timeout. */
+static ma_status switch_to_wal(struct ma_history *h, struct ma_error *err)
+{
+	int64_t end = ma_now_ms() + BUSY_TIMEOUT_MS;
+	for (;;) {
+		sqlite3_stmt *q = NULL;
+		int rc = sqlite3_prepare_v2(h->db, "PRAGMA journal_mode = WAL", -1, &q, NULL);
+		if (rc == SQLITE_OK)
+			rc = sqlite3_step(q);
+		if (rc == SQLITE_ROW) {
+			const char *mode = (const char *)sqlite3_column_text(q, 0);
+			bool wal = mode && strcmp(mode, "wal") == 0;
+			sqlite3_finalize(q);
+			if (!wal)
+				return ma_fail(err, MA_ERR_IO,
+					       "%s: the file system does not support WAL journaling", h->path);
+			return MA_OK;
+		}
+		int code = rc & 0xff;
+		if ((code != SQLITE_BUSY && code != SQLITE_LOCKED) || ma_now_ms() >= end) {
+			ma_status st = db_fail(h, err, "switching to WAL");
+			sqlite3_finalize(q);
+			return st;
+		}
+		sqlite3_finalize(q);
+		nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000000 }, NULL);
+	}
+}
+
 /* The connection's settings, for every handle. */
 static ma_status set_up(struct ma_history *h, struct ma_error *err)
 {
-	struct query q = QUERY(h, "switching to WAL", err);
 	ma_status st;
 	set_waits(h);
 	if (sqlite3_create_function_v2(h->db, "ma_role", 2, SQLITE_UTF8 | SQLITE_DETERMINISTIC,
 				       NULL, sql_role, NULL, NULL, NULL) != SQLITE_OK)
 		return db_fail(h, err, "opening");
-	/* WAL: readers never block the writer, and a killed writer leaves only
-	 * uncommitted frames that recovery ignores. */
-	bool wal = query_start(&q, "PRAGMA journal_mode = WAL", NULL, 0) && query_one(&q) &&
-		   strcmp((const char *)sqlite3_column_text(q.s, 0), "wal") == 0;
-	if ((st = query_end(&q)) != MA_OK)
+	if ((st = switch_to_wal(h, err)) != MA_OK)
 		return st;
-	if (!wal)
-		return ma_fail(err, MA_ERR_IO, "%s: the file system does not support WAL journaling",
-			       h->path);
 	/* NORMAL: in WAL mode a commit then costs no fsync, and the file
 	 * still survives a crash or kill -9 intact; only a power cut may lose
 	 * the last audits (they are re-done by the next one). */
@@ -742,7 +857,8 @@ ma_status ma_history_open_until(const char *state_dir, int64_t until_ms,
 	} else {
 		st = default_dir(&dir, err);
 	}
-	if (st != MA_OK || (st = make_dirs(dir, err)) != MA_OK)
+	if (st != MA_OK || (st = make_dirs(dir, err)) != MA_OK ||
+	    (st = check_dir(dir, !state_dir, err)) != MA_OK)
 		goto cleanup;
 	if (asprintf(&h->path, "%s/history.db", dir) < 0) {
 		h->path = NULL;
@@ -751,7 +867,8 @@ ma_status ma_history_open_until(const char *state_dir, int64_t until_ms,
 	}
 	if ((st = create_file(h->path, &created, err)) != MA_OK)
 		goto cleanup;
-	if (!created && (st = validate_existing(h, &version, err)) != MA_OK)
+	if (!created && ((st = validate_existing(h, &version, err)) != MA_OK ||
+			 (st = tighten(h->path, err)) != MA_OK))
 		goto cleanup;
 
 	if (open_db(h->path, SQLITE_OPEN_READWRITE, &h->db) != SQLITE_OK) {

@@ -35,6 +35,25 @@ Scenarios used by t_hostile.sh (besides the older ones used by t_sessions.sh):
   pop3-uidl-dup            UIDL naming message 1 twice
   pop3-uidl-long           UIDL with a 71-character unique-id (RFC 1939: 1..70)
 
+Scenarios used by t_redteam.sh (issue 16's red-team list):
+  imap-login-limit         LOGIN answered "NO [LIMIT] Too many connections"
+  imap-exists-huge         EXAMINE INBOX says "* 4294967295 EXISTS" with UIDNEXT 2
+  imap-exists-huge-nouidnext  the same without UIDNEXT (in EXAMINE and STATUS)
+  imap-exists-more         "* 20000 EXISTS", no UIDNEXT, one message: every
+                           FETCH is answered with message 1 only
+  imap-fetch-dup-uid       INBOX of two messages whose FETCH responses both say
+                           UID 1 (100 bytes each)
+  imap-literal-100m        a FETCH literal {104857600} announced, nothing sent
+  pop3-uidl-many           UIDL of 1,000,001 entries
+  imap-bidi                INBOX's one message has a From with U+200B and a
+                           Subject "invoice <U+202E>gpj.exe" (RFC 2047); LIST
+                           adds a folder "&IC4-gpj.exe" (U+202E in modified
+                           UTF-7); LOGIN carries an [ALERT] with U+202E and
+                           U+2066 raw. With MA_HOSTILE_GONE naming a file that
+                           exists, INBOX is empty (the message was deleted).
+The imap-exists-*, imap-fetch-dup-uid and imap-bidi scenarios write a line
+FETCH-COMMAND to stderr for every FETCH or UID FETCH command received.
+
 Scenarios for the loss ledger (server behaviours, not faults; the rest of the
 dialogue is the well-behaved one of pop3_until / imap-ok, so an audit completes):
   pop3-login-delay         CAPA before login announces LOGIN-DELAY 60 (RFC 2449
@@ -53,6 +72,8 @@ dialogue is the well-behaved one of pop3_until / imap-ok, so an audit completes)
                            "* OK [ALERT] evil <ESC>[31m red" (an ESC byte inside,
                            to check sanitising)
 """
+import base64
+import os
 import socket
 import ssl
 import sys
@@ -100,10 +121,14 @@ def imap_command(conn, f):
 # The INBOX every scenario serves. Attacks on UID FETCH serve one message
 # more than imap-ok, so a repeat audit after a good one must fetch (an
 # unchanged folder is skipped without any FETCH).
-BOX = {"messages": 1, "uidnext": 2}
+BOX = {"messages": 1, "uidnext": 2}   # uidnext None: never said
 TWO_FOLDERS = False   # imap-second-silent: INBOX and Archive
+EXTRA_FOLDERS = []    # more LIST entries (raw names)
 CONNECTIONS = [0]
 LOG_LOGIN = [False]   # pop3-login-delay: report a successful PASS on stderr
+LOG_FETCH = [False]   # write FETCH-COMMAND to stderr for each FETCH command
+DUP_UID = [False]     # imap-fetch-dup-uid: message 2 answers as UID 1 too
+GONE_FILE = [None]    # imap-bidi: INBOX empty while this file exists
 FETCH_ATTACKS = ("imap-eof-fetch", "imap-eof-fetch-literal", "imap-fetch-huge-literal",
                  "imap-fetch-no", "imap-fetch-garbage", "imap-fetch-unknown-tag", "imap-fetch-bye")
 
@@ -116,12 +141,19 @@ def status_reply(line, lits):
         args = line.split(b" ", 2)[2] if line.count(b" ") >= 2 else b"INBOX"
         mbox = args.rsplit(b" (", 1)[0].strip()
     inbox = mbox.strip(b'"').upper() == b"INBOX"
-    n = b"%d" % BOX["messages"] if inbox else b"0"
-    nxt = b"%d" % BOX["uidnext"] if inbox else b"1"
-    return b"* STATUS " + mbox + b" (MESSAGES " + n + b" UIDNEXT " + nxt + b" UIDVALIDITY 7 UNSEEN 0)\r\n"
+    n = b"%d" % messages() if inbox else b"0"
+    nxt = (b" UIDNEXT %d" % BOX["uidnext"] if BOX["uidnext"] is not None else b"") if inbox else b" UIDNEXT 1"
+    return b"* STATUS " + mbox + b" (MESSAGES " + n + nxt + b" UIDVALIDITY 7 UNSEEN 0)\r\n"
 
 
-FETCH_HDR = b"Message-ID: <1@hostile>\r\nSubject: hi\r\n\r\n"
+def messages():
+    """INBOX's message count now (imap-bidi: 0 once the message is gone)."""
+    if GONE_FILE[0] and os.path.exists(GONE_FILE[0]):
+        return 0
+    return BOX["messages"]
+
+
+FETCH_HDR = [b"Message-ID: <1@hostile>\r\nSubject: hi\r\n\r\n"]
 
 
 def imap_until(conn, f, stop_cmd, extra=None):
@@ -141,11 +173,21 @@ def imap_until(conn, f, stop_cmd, extra=None):
         if cmd == stop_cmd or cmd2 == stop_cmd:
             return tag, line
         if cmd2 == b"UID FETCH":
+            if LOG_FETCH[0]:
+                sys.stderr.write("FETCH-COMMAND\n")
+                sys.stderr.flush()
+            if messages() == 0:
+                conn.sendall(tag + b" OK done\r\n")
+                continue
             body = b""
             if b"HEADER" in line.upper():
-                body = b" BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] {%d}\r\n" % len(FETCH_HDR) + FETCH_HDR
-            conn.sendall(b'* 1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 100 INTERNALDATE "01-Jan-2024 00:00:00 +0000"' +
-                         body + b")\r\n" + tag + b" OK done\r\n")
+                hdr = FETCH_HDR[0]
+                body = b" BODY[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)] {%d}\r\n" % len(hdr) + hdr
+            resp = b""
+            for seq in ((1, 2) if DUP_UID[0] else (1,)):
+                resp += (b'* %d FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE 100 INTERNALDATE "01-Jan-2024 00:00:00 +0000"' % seq +
+                         body + b")\r\n")
+            conn.sendall(resp + tag + b" OK done\r\n")
             continue
         if cmd == b"STATUS":
             conn.sendall(status_reply(line, lits) + tag + b" OK done\r\n")
@@ -156,14 +198,20 @@ def imap_until(conn, f, stop_cmd, extra=None):
             conn.sendall(extra.get(b"LOGIN", b"") + tag + b" OK logged in\r\n")
         elif cmd == b"LIST":
             more = b'* LIST () "/" Archive\r\n' if TWO_FOLDERS else b""
+            for name in EXTRA_FOLDERS:
+                more += b'* LIST () "/" {%d}\r\n' % len(name) + name + b"\r\n"
             conn.sendall(b'* LIST () "/" INBOX\r\n' + more + tag + b" OK done\r\n")
         elif cmd == b"EXAMINE":
             mbox = lits[0] if lits else (words[2].strip() if len(words) > 2 else b"")
             more = extra.get(b"EXAMINE INBOX", b"") if mbox.strip(b'"').upper() == b"INBOX" else b""
-            conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT %d] x\r\n"
-                         % (BOX["messages"], BOX["uidnext"]) + more + tag + b" OK [READ-ONLY] done\r\n")
+            # Every folder examines as INBOX does (STATUS tells them apart).
+            n = messages()
+            nxt = BOX["uidnext"]
+            conn.sendall(b"* %d EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n" % n +
+                         (b"* OK [UIDNEXT %d] x\r\n" % nxt if nxt is not None else b"") +
+                         more + tag + b" OK [READ-ONLY] done\r\n")
         elif cmd == b"UID" and b"SEARCH" in line.upper():
-            uids = b" ".join(b"%d" % u for u in range(1, BOX["messages"] + 1))
+            uids = b" ".join(b"%d" % u for u in range(1, min(messages(), 1000) + 1))
             if b"DELETED" in line.upper():
                 uids = b""
             conn.sendall(b"* SEARCH" + (b" " + uids if uids else b"") + b"\r\n" + tag + b" OK done\r\n")
@@ -419,6 +467,30 @@ def scenario(name, conn):
                  else b"-ERR [IN-USE] mailbox locked\r\n")
         pop3_until(conn, f, b"NEVER", capa=b"+OK\r\nUSER\r\nUIDL\r\nSTLS\r\nRESP-CODES\r\n.\r\n",
                    pass_reply=reply)
+    elif name == "imap-login-limit":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"LOGIN")
+        if tag:
+            conn.sendall(tag + b" NO [LIMIT] Too many connections from your IP address\r\n")
+            imap_until(conn, f, b"NEVER")
+    elif name in ("imap-exists-huge", "imap-exists-huge-nouidnext", "imap-exists-more",
+                  "imap-fetch-dup-uid"):
+        conn.sendall(IMAP_GREETING)
+        imap_until(conn, f, b"NEVER")
+    elif name == "imap-literal-100m":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"UID FETCH")
+        if tag:
+            conn.sendall(b"* 1 FETCH (UID 1 BODY[HEADER.FIELDS (MESSAGE-ID)] {104857600}\r\n")
+            time.sleep(3600)
+    elif name == "pop3-uidl-many":
+        conn.sendall(POP3_GREETING)
+        many = b"+OK\r\n" + b"".join(b"%d u%d\r\n" % (i, i) for i in range(1, 1000002)) + b".\r\n"
+        pop3_until(conn, f, b"NEVER", uidl=many)
+    elif name == "imap-bidi":
+        conn.sendall(IMAP_GREETING)
+        imap_until(conn, f, b"NEVER", extra={
+            b"LOGIN": "* OK [ALERT] pay \u2066here\u2069: invoice \u202egpj.exe\r\n".encode()})
     elif name == "imap-alert":
         conn.sendall(IMAP_GREETING)
         imap_until(conn, f, b"NEVER", extra={
@@ -438,6 +510,24 @@ def main():
         TWO_FOLDERS = True
     if name == "pop3-login-delay":
         LOG_LOGIN[0] = True
+    if name in ("imap-exists-huge", "imap-exists-huge-nouidnext", "imap-exists-more",
+                "imap-fetch-dup-uid", "imap-bidi"):
+        LOG_FETCH[0] = True
+    if name == "imap-exists-huge":
+        BOX.update(messages=4294967295, uidnext=2)
+    elif name == "imap-exists-huge-nouidnext":
+        BOX.update(messages=4294967295, uidnext=None)
+    elif name == "imap-exists-more":
+        BOX.update(messages=20000, uidnext=None)
+    elif name == "imap-fetch-dup-uid":
+        BOX.update(messages=2, uidnext=3)
+        DUP_UID[0] = True
+    elif name == "imap-bidi":
+        GONE_FILE[0] = os.environ.get("MA_HOSTILE_GONE")
+        EXTRA_FOLDERS.append(b"&IC4-gpj.exe")
+        FETCH_HDR[0] = ("Message-ID: <1@hostile>\r\nFrom: Bob\u200b <bob@example.test>\r\n"
+                        "Subject: =?UTF-8?B?" + base64.b64encode("invoice \u202egpj.exe".encode()).decode() +
+                        "?=\r\n\r\n").encode()
     tls = None
     if len(sys.argv) >= 5 and sys.argv[2] == "--tls":
         tls = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)

@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -426,6 +427,218 @@ static void empty_file_is_adopted(void **state)
 	snprintf(path, sizeof path, "%s/history.db", f->dir);
 	write_file(path, "", 0);
 	open_fx(f);
+}
+
+/* ---- the file's neighbours: links, owners, modes, other mailaudits ---- */
+
+static bool exists(const char *path)
+{
+	struct stat sb;
+	return lstat(path, &sb) == 0;
+}
+
+static mode_t mode_of(const char *path)
+{
+	struct stat sb;
+	assert_int_equal(lstat(path, &sb), 0);
+	return sb.st_mode & 07777;
+}
+
+/* history.db as a link to someone else's file (empty, so it would look
+ * ours to fill): refused, and nothing appears or changes beside the
+ * target. The same for a dangling link and for a linked -wal. */
+static void symlinked_file_is_refused_target_untouched(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	char other[128], target[160], path[128], side[192];
+
+	snprintf(other, sizeof other, "%s/other", f->dir);
+	assert_int_equal(mkdir(other, 0700), 0);
+	snprintf(target, sizeof target, "%s/empty", other);
+	write_file(target, "", 0);
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(ma_history_open(f->dir, &f->h, &err), MA_ERR_STATE_CORRUPT);
+	assert_null(f->h);
+	if (!strstr(err.detail, "symbolic link"))
+		print_error("detail: %s\n", err.detail);
+	assert_non_null(strstr(err.detail, "symbolic link"));
+	struct stat sb;
+	assert_int_equal(stat(target, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+	snprintf(side, sizeof side, "%s-wal", target);
+	assert_false(exists(side));
+	snprintf(side, sizeof side, "%s-shm", target);
+	assert_false(exists(side));
+	snprintf(side, sizeof side, "%s/history.db-wal", f->dir);
+	assert_false(exists(side));
+	assert_int_equal(lstat(path, &sb), 0);
+	assert_true(S_ISLNK(sb.st_mode));
+
+	/* Dangling: not created through the link either. */
+	assert_int_equal(unlink(path), 0);
+	snprintf(target, sizeof target, "%s/not-yet", other);
+	assert_int_equal(symlink(target, path), 0);
+	assert_int_equal(ma_history_open(f->dir, &f->h, &err), MA_ERR_STATE_CORRUPT);
+	assert_false(exists(target));
+
+	/* A history of ours with its -wal linked elsewhere. */
+	assert_int_equal(unlink(path), 0);
+	open_fx(f);
+	ma_history_close(f->h);
+	f->h = NULL;
+	snprintf(side, sizeof side, "%s/history.db-wal", f->dir);
+	unlink(side);
+	snprintf(target, sizeof target, "%s/wal", other);
+	write_file(target, "", 0);
+	assert_int_equal(symlink(target, side), 0);
+	assert_int_equal(ma_history_open(f->dir, &f->h, &err), MA_ERR_STATE_CORRUPT);
+	assert_non_null(strstr(err.detail, "history.db-wal is a symbolic link"));
+	assert_int_equal(stat(target, &sb), 0);
+	assert_int_equal(sb.st_size, 0);
+}
+
+/* A file of another user in our state directory (as root, who can make
+ * one) is not ours. */
+static void other_users_file_is_refused(void **state)
+{
+	struct fx *f = *state;
+	char path[128];
+
+	if (geteuid() != 0)
+		return; /* only root can give a file away */
+	open_fx(f);
+	ma_history_close(f->h);
+	f->h = NULL;
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	assert_int_equal(chown(path, 4242, 4242), 0);
+	assert_refused_untouched(f, "belongs to another user (uid 4242");
+}
+
+/* Existing files more open than 0600 are made 0600 (the -wal and -shm
+ * too); the default directory is made 0700; a directory given with
+ * --state-dir keeps its mode, but one others may write in is refused with
+ * the command that fixes it. */
+static void open_modes_are_tightened(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	char path[128], side[160], dir[128];
+	static const char *const suffixes[] = { "", "-wal", "-shm" };
+
+	open_fx(f);
+	ma_history_close(f->h);
+	f->h = NULL;
+	snprintf(path, sizeof path, "%s/history.db", f->dir);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(side, sizeof side, "%s%s", path, suffixes[i]);
+		if (!exists(side))
+			write_file(side, "", 0);   /* an empty -wal/-shm is valid */
+		assert_int_equal(chmod(side, 0644), 0);
+	}
+	assert_int_equal(chmod(f->dir, 0755), 0);
+	open_fx(f);
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(side, sizeof side, "%s%s", path, suffixes[i]);
+		assert_int_equal(mode_of(side), 0600);
+	}
+	assert_int_equal(mode_of(f->dir), 0755);   /* the user's own directory */
+	ma_history_close(f->h);
+	f->h = NULL;
+
+	/* Writable by others: refused, nothing created in it. */
+	snprintf(dir, sizeof dir, "%s/open", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 01777), 0);
+	assert_int_equal(ma_history_open(dir, &f->h, &err), MA_ERR_IO);
+	if (!strstr(err.detail, "chmod go-w"))
+		print_error("detail: %s\n", err.detail);
+	assert_non_null(strstr(err.detail, "can be changed by other users (mode 1777)"));
+	assert_non_null(strstr(err.detail, "run: chmod go-w"));
+	snprintf(side, sizeof side, "%s/history.db", dir);
+	assert_false(exists(side));
+	assert_int_equal(mode_of(dir), 01777);
+
+	/* The default directory is mailaudit's own: made private. */
+	char *old_xdg = getenv("XDG_STATE_HOME") ? strdup(getenv("XDG_STATE_HOME")) : NULL;
+	snprintf(dir, sizeof dir, "%s/xdg", f->dir);
+	setenv("XDG_STATE_HOME", dir, 1);
+	assert_int_equal(mkdir(dir, 0755), 0);
+	snprintf(dir, sizeof dir, "%s/xdg/mailaudit", f->dir);
+	assert_int_equal(mkdir(dir, 0700), 0);
+	assert_int_equal(chmod(dir, 0777), 0);
+	assert_int_equal(ma_history_open(NULL, &f->h, &err), MA_OK);
+	assert_int_equal(mode_of(dir), 0700);
+	snprintf(dir, sizeof dir, "%s/xdg", f->dir);
+	assert_int_equal(mode_of(dir), 0755);       /* its parent is not ours */
+	if (old_xdg)
+		setenv("XDG_STATE_HOME", old_xdg, 1);
+	else
+		unsetenv("XDG_STATE_HOME");
+	free(old_xdg);
+}
+
+/* Five first audits at once on a new state directory: each opens the
+ * history while the others create, switch to WAL and migrate it. Every
+ * one must find the file its own (once, a read of the header from before
+ * another's commit and of the table count from after it said "another
+ * program's SQLite database"). Rounds until 150 or 20 s. */
+#define OPENERS 5
+static void concurrent_first_opens_agree(void **state)
+{
+	struct fx *f = *state;
+	double end = now_seconds() + 20;
+	int rounds = 0;
+	for (; rounds < 150 && now_seconds() < end; rounds++) {
+		char dir[160];
+		snprintf(dir, sizeof dir, "%s/r%d", f->dir, rounds);
+		int go[2], report[2];
+		assert_int_equal(pipe(go), 0);
+		assert_int_equal(pipe(report), 0);
+		pid_t kids[OPENERS];
+		for (int k = 0; k < OPENERS; k++) {
+			kids[k] = fork();
+			assert_true(kids[k] >= 0);
+			if (kids[k] == 0) {
+				close(go[1]);
+				close(report[0]);
+				char c;
+				/* All start together: when the parent closes go. */
+				while (read(go[0], &c, 1) < 0 && errno == EINTR)
+					;
+				struct ma_error err = { 0 };
+				struct ma_history *h = NULL;
+				ma_status st = ma_history_open(dir, &h, &err);
+				ma_history_close(h);
+				if (st != MA_OK) {
+					char line[700];
+					int n = snprintf(line, sizeof line, "%s\n", err.detail);
+					if (write(report[1], line, (size_t)n) < 0)
+						_exit(2);
+				}
+				_exit(st == MA_OK ? 0 : 1);
+			}
+		}
+		close(go[0]);
+		close(report[1]);
+		close(go[1]);
+		int failed = 0;
+		for (int k = 0; k < OPENERS; k++) {
+			int status = 0;
+			while (waitpid(kids[k], &status, 0) < 0 && errno == EINTR)
+				;
+			failed += !WIFEXITED(status) || WEXITSTATUS(status) != 0;
+		}
+		char why[2048] = "";
+		ssize_t n = read(report[0], why, sizeof why - 1);
+		why[n > 0 ? n : 0] = '\0';
+		close(report[0]);
+		if (failed)
+			print_error("round %d: %d of %d opens failed: %s", rounds, failed, OPENERS, why);
+		assert_int_equal(failed, 0);
+	}
+	print_message("%d rounds of %d first opens at once\n", rounds, OPENERS);
 }
 
 /* ---- audits ----------------------------------------------------------- */
@@ -2152,6 +2365,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(foreign_sqlite_is_refused_untouched, setup, teardown),
 		cmocka_unit_test_setup_teardown(newer_schema_is_refused, setup, teardown),
 		cmocka_unit_test_setup_teardown(empty_file_is_adopted, setup, teardown),
+		cmocka_unit_test_setup_teardown(symlinked_file_is_refused_target_untouched, setup, teardown),
+		cmocka_unit_test_setup_teardown(other_users_file_is_refused, setup, teardown),
+		cmocka_unit_test_setup_teardown(open_modes_are_tightened, setup, teardown),
+		cmocka_unit_test_setup_teardown(concurrent_first_opens_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchanged_repeat_has_nothing_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(removed_messages_are_destroyed, setup, teardown),
 		cmocka_unit_test_setup_teardown(moved_messages_name_their_folder, setup, teardown),

@@ -62,6 +62,9 @@ static void mutf7_invalid(void **state)
 	expect_mutf7("&2D0-", NULL);                /* lone high surrogate */
 	expect_mutf7("&3gA-", NULL);                /* lone low surrogate */
 	expect_mutf7("&ABs-", NULL);                /* decodes to ESC */
+	expect_mutf7("&IC4-gpj.exe", NULL);         /* U+202E: shows as "exe.jpg" */
+	expect_mutf7("pay&IA0-pal", NULL);          /* U+200D, zero-width */
+	expect_mutf7("&/v8-x", NULL);               /* U+FEFF */
 	expect_mutf7("Odeslaná", NULL);             /* raw 8-bit */
 	expect_mutf7("a\033[2Jb", NULL);            /* raw control */
 	char nul[] = { 'a', '\0', 'b' };

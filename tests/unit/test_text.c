@@ -272,6 +272,39 @@ static void clean_header(void **state)
 	free(t);
 }
 
+/* Bidi controls and zero-width characters: '?' under every rule set, so
+ * "invoice <U+202E>gpj.exe" can never show as "invoice exe.jpg". */
+static void clean_hidden(void **state)
+{
+	(void)state;
+	static const uint32_t hidden[] = { 0x061c, 0x200b, 0x200c, 0x200d, 0x200e, 0x200f, 0x202a,
+					   0x202b, 0x202c, 0x202d, 0x202e, 0x2066, 0x2067, 0x2068,
+					   0x2069, 0xfeff };
+	static const unsigned rules[] = { MA_CLEAN_REPORT, MA_CLEAN_SERVER, MA_CLEAN_HEADER };
+	for (size_t i = 0; i < sizeof hidden / sizeof hidden[0]; i++) {
+		assert_true(ma_cp_hidden(hidden[i]));
+		char in[16] = "a", u[4];
+		size_t n = ma_utf8_encode(hidden[i], u);
+		memcpy(in + 1, u, n);
+		in[n + 1] = 'b';
+		for (size_t r = 0; r < sizeof rules / sizeof rules[0]; r++)
+			expect_clean(in, n + 2, 100, rules[r], "a?b", 3);
+		struct ma_buf b = { 0 };
+		ma_buf_clean_rules(&b, in, n + 2, MA_CLEAN_HEADER);
+		assert_string_equal(b.p, "a?b");
+		free(b.p);
+	}
+	/* Their neighbours are text. */
+	static const uint32_t shown[] = { 0x061b, 0x200a, 0x2010, 0x2029, 0x202f, 0x2065, 0x206a,
+					  0xfefe, 0xff01 };
+	for (size_t i = 0; i < sizeof shown / sizeof shown[0]; i++)
+		assert_false(ma_cp_hidden(shown[i]));
+	expect_clean(L("invoice \xe2\x80\xaegpj.exe"), 100, MA_CLEAN_REPORT, "invoice ?gpj.exe", 16);
+	char out[64];
+	ma_sanitize(out, sizeof out, L("\xef\xbb\xbfOK \xe2\x81\xa6x\xe2\x81\xa9"));
+	assert_string_equal(out, "?OK ?x?");
+}
+
 static void clean_into_buf(void **state)
 {
 	(void)state;
@@ -440,6 +473,7 @@ int main(void)
 		cmocka_unit_test(clean_report),
 		cmocka_unit_test(clean_server),
 		cmocka_unit_test(clean_header),
+		cmocka_unit_test(clean_hidden),
 		cmocka_unit_test(clean_into_buf),
 		cmocka_unit_test(wrap_report),
 		cmocka_unit_test(wrap_rows),

@@ -1078,9 +1078,17 @@ static void guard_literal_split_anywhere(void **state)
 	(void)state;
 	refused_at_end_at_every_split("* 1 FETCH (BODY[] {2000}\r\n",
 				      "the server announced a literal of 2000 bytes (limit 1000)");
-	/* The count stops growing past the limit. */
+	/* The number as sent, however far past the limit (once it stopped
+	 * growing there: 104857600 was named 10485760)... */
+	refused_at_end_at_every_split("* 1 FETCH (BODY[] {104857600}\r\n",
+				      "the server announced a literal of 104857600 bytes (limit 1000)");
+	refused_at_end_at_every_split("{18446744073709551614}\r\n",
+				      "the server announced a literal of 18446744073709551614 bytes (limit 1000)");
+	/* ... up to what 64 bits hold. */
+	refused_at_end_at_every_split("{18446744073709551615}\r\n",
+				      "the server announced a literal of over 2^64 bytes (limit 1000)");
 	refused_at_end_at_every_split("{99999999999999999999999}\r\n",
-				      "the server announced a literal of 9999 bytes (limit 1000)");
+				      "the server announced a literal of over 2^64 bytes (limit 1000)");
 	/* An allowed literal is skipped exactly: the "{99999}" inside it is
 	 * data, its last byte '{' must not join the "2000}" after it, and the
 	 * "{3000}" after that is seen again. */
@@ -1730,6 +1738,110 @@ static void imap_special_use_and_alerts(void **state)
 	close(server);
 }
 
+/* What each fetched message carried, for imap_fetch_counts_each_uid_once. */
+struct seen_msgs {
+	uint32_t uid[8], size[8];
+	unsigned flags[8];
+	int n;
+};
+
+static int keep_fetched(struct ma_message *m, void *ctx)
+{
+	struct seen_msgs *s = ctx;
+	if (s->n < 8) {
+		s->uid[s->n] = m->uid;
+		s->size[s->n] = m->size;
+		s->flags[s->n] = m->flags;
+	}
+	s->n++;
+	return 0;
+}
+
+/* Each message is handed over once, however the server repeats it: a
+ * flag update before the answer does not take its place, a repeated
+ * answer and a message not asked for are no messages, and a UID that got
+ * only a flag update still counts. Then a FETCH by sequence number the
+ * server runs out of ends the session with a named error; an EXISTS past
+ * UIDNEXT - 1 is refused (red-team item 9). */
+static void imap_fetch_counts_each_uid_once(void **state)
+{
+	(void)state;
+	const char *d = "INTERNALDATE \"01-Jan-2024 00:00:00 +0000\"";
+	char script[4096];
+	snprintf(script, sizeof script,
+		 "* OK hi\r\n"
+		 "* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n1 OK done\r\n"
+		 "2 OK logged in\r\n"
+		 "* CAPABILITY IMAP4rev1\r\n3 OK done\r\n"
+		 "* 3 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT 9] x\r\n4 OK [READ-ONLY] done\r\n"
+		 /* F1 UID FETCH 3,5,8 */
+		 "* 2 FETCH (UID 5 FLAGS (\\Seen))\r\n"
+		 "* 1 FETCH (UID 3 FLAGS () RFC822.SIZE 10 %s)\r\n"
+		 "* 2 FETCH (UID 5 FLAGS (\\Seen) RFC822.SIZE 20 %s)\r\n"
+		 "* 2 FETCH (UID 5 FLAGS () RFC822.SIZE 999 %s)\r\n"
+		 "* 9 FETCH (UID 99 FLAGS () RFC822.SIZE 999 %s)\r\n"
+		 "* 3 FETCH (UID 8 FLAGS (\\Deleted))\r\n"
+		 "F1 OK done\r\n"
+		 /* F2 FETCH 1:3: message 3 never comes */
+		 "* 1 FETCH (UID 3 FLAGS () RFC822.SIZE 10 %s)\r\n"
+		 "* 2 FETCH (UID 5 FLAGS () RFC822.SIZE 20 %s)\r\n"
+		 "F2 OK done\r\n",
+		 d, d, d, d, d, d);
+	int server;
+	struct ma_conn *c = scripted_conn(script, &server);
+	struct ma_imap *s = NULL;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_imap_open_conn(c, "test:143", MA_SEC_PLAIN, true, NULL, &s, &err), MA_OK);
+	assert_int_equal(ma_imap_login(s, "user@example.test", "pw", &err), MA_OK);
+	struct ma_folder inbox = { .name = "INBOX", .raw_name = "INBOX" };
+	assert_int_equal(ma_imap_examine(s, &inbox, &err), MA_OK);
+	assert_int_equal(inbox.messages, 3);
+	const uint32_t uids[] = { 3, 5, 8 };
+	struct seen_msgs m = { 0 };
+	assert_int_equal(ma_imap_fetch(s, uids, 3, false, keep_fetched, &m, &err), MA_OK);
+	assert_int_equal(m.n, 3);
+	assert_int_equal(m.uid[0], 3);
+	assert_int_equal(m.size[0], 10);
+	assert_int_equal(m.uid[1], 5);
+	assert_int_equal(m.size[1], 20);
+	assert_int_equal(m.flags[1], MA_FLAG_SEEN);
+	assert_int_equal(m.uid[2], 8);          /* a flag update alone: counted, size unknown */
+	assert_int_equal(m.size[2], 0);
+	assert_int_equal(m.flags[2], MA_FLAG_DELETED);
+
+	struct seen_msgs all = { 0 };
+	assert_int_equal(ma_imap_fetch_all(s, 3, false, keep_fetched, &all, &err), MA_ERR_PROTOCOL);
+	assert_int_equal(all.n, 2);
+	assert_non_null(strstr(err.detail, "said the folder holds 3 messages (EXISTS) but sent none after message 2"));
+	assert_true(ma_imap_broken(s));
+	ma_imap_close(s);
+	close(server);
+
+	/* EXISTS past UIDNEXT - 1, and past the cap without UIDNEXT. */
+	const char *const examines[] = {
+		"* 4294967295 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n* OK [UIDNEXT 2] x\r\n4 OK [READ-ONLY] done\r\n",
+		"* 4294967295 EXISTS\r\n* OK [UIDVALIDITY 7] x\r\n4 OK [READ-ONLY] done\r\n",
+	};
+	const ma_status want[] = { MA_ERR_PROTOCOL, MA_ERR_TOO_LARGE };
+	const char *const says[] = { "holds 4294967295 messages (EXISTS), but their UIDs are all below 2",
+				     "mailaudit reads at most 10,000,000 in one folder" };
+	for (size_t i = 0; i < 2; i++) {
+		snprintf(script, sizeof script,
+			 "* OK hi\r\n* CAPABILITY IMAP4rev1 AUTH=PLAIN\r\n1 OK done\r\n2 OK logged in\r\n"
+			 "* CAPABILITY IMAP4rev1\r\n3 OK done\r\n%s", examines[i]);
+		c = scripted_conn(script, &server);
+		assert_int_equal(ma_imap_open_conn(c, "test:143", MA_SEC_PLAIN, true, NULL, &s, &err), MA_OK);
+		assert_int_equal(ma_imap_login(s, "user@example.test", "pw", &err), MA_OK);
+		struct ma_folder f = { .name = "INBOX", .raw_name = "INBOX" };
+		assert_int_equal(ma_imap_examine(s, &f, &err), want[i]);
+		assert_non_null(strstr(err.detail, says[i]));
+		assert_int_equal(f.messages, 0);
+		assert_true(ma_imap_broken(s));
+		ma_imap_close(s);
+		close(server);
+	}
+}
+
 /* LOGIN-DELAY as CAPA announces it before login (RFC 2449 6.5). */
 static void pop3_login_delay_from_capa(void **state)
 {
@@ -1887,6 +1999,7 @@ int main(void)
 		cmocka_unit_test(stream_reader_lines_and_sync),
 		cmocka_unit_test(login_cut_off_is_never_traced),
 		cmocka_unit_test(imap_special_use_and_alerts),
+		cmocka_unit_test(imap_fetch_counts_each_uid_once),
 		cmocka_unit_test(pop3_login_delay_from_capa),
 		cmocka_unit_test(starttls_step_for_every_protocol),
 	};
