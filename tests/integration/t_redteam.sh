@@ -62,7 +62,7 @@ flat() { tr '\n' ' ' <"$W/$1" | tr -s ' '; } # NAME: the output on one line
 # reports echo as `stty -a` shows it afterwards.
 for sig in INT TERM HUP QUIT TSTP; do
 	out=$(timeout -s KILL 120 python3 "$top/tests/tools/prompt_signals.py" dash "$sig" "$W" -- \
-		"$MAILAUDIT" --check --no-history --imap "$H:9/plain" --user u@example.test 2>&1)
+		"$MAILAUDIT" --report - --no-history --imap "$H:9/plain" --user u@example.test 2>&1)
 	check_contains "prompt, SIG$sig: echo off while asking" "$out" "asking echo=off"
 	check_contains "prompt, SIG$sig: echo on again afterwards (stty -a)" "$out" "after echo=on"
 	if [ "$sig" = TSTP ]; then
@@ -83,7 +83,7 @@ mkfifo "$W/fifo"
 run 20 fifo-pw --check --no-history --imap "$H:9/plain" --user u@example.test --password-file "$W/fifo"
 check_eq "FIFO password file: exit status 3" 3 "$rc"
 ok $((ms < 5000 ? 0 : 1)) "FIFO password file: refused at once, not blocked ($ms ms)"
-check_contains "FIFO password file: says what it is" "$(cat "$W/fifo-pw.err")" \
+check_contains "FIFO password file: says what it is" "$(cat "$W/fifo-pw" "$W/fifo-pw.err")" \
 	"is not a regular file but a named pipe (FIFO)"
 
 # --- 8: C1 controls in paths from the accounts file ---------------------------------
@@ -109,7 +109,7 @@ for c in c1-pw c1-ca; do
 		fi
 	done
 done
-check_contains "c1-pw: the path is still named, the controls as ?" "$(cat "$W/c1-pw-check.err")" "/p??0m??x"
+check_contains "c1-pw: the path is still named, the controls as ?" "$(cat "$W/c1-pw-check" "$W/c1-pw-check.err")" "/p??0m??x"
 
 # --- 3: five first audits at once on a new state directory ---------------------------
 # Rounds until 60 or 90 s: every audit uses the history (none says the file
