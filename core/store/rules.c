@@ -1,8 +1,7 @@
-/* The doctor's names (see probe.h): the provider rules of
- * data/providers.rules and their globs, and which names a certificate's
- * SANs cover. Input from files and servers: any bytes are acceptable
+/* The provider rules of data/providers.rules and their globs (see
+ * rules.h). Input from a file anyone may edit: any bytes are acceptable
  * (fuzz_doctor drives these). */
-#include "doctor/probe.h"
+#include "store/rules.h"
 
 #include <ctype.h>
 #include <stdio.h>
@@ -11,8 +10,6 @@
 #include <strings.h>
 
 #include "base/text.h"   /* ma_sanitize */
-
-/* ---- provider rules ---- */
 
 /* Dynamic programming, not backtracking: a hostile pattern such as
  * "*a*a*a*a*b" stays O(pattern x text). '#' eats one or more digits. */
@@ -161,36 +158,4 @@ ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err)
 		return st;
 #endif
 	return load_file("data/providers.rules", out, &found, err);
-}
-
-/* ---- certificate names ---- */
-
-bool ma_cert_covers(const char *sans, const char *host)
-{
-	const char *p = sans;
-	while (p && *p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *e = strchr(p, ',');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		char ent[256];
-		snprintf(ent, sizeof ent, "%.*s", (int)l, p);
-		p = e;
-		const char *name = NULL;
-		if (strncmp(ent, "DNS:", 4) == 0)
-			name = ent + 4;
-		else if (strncmp(ent, "IP:", 3) == 0)
-			name = ent + 3;
-		if (!name)
-			continue;
-		if (strcasecmp(name, host) == 0)
-			return true;
-		/* RFC 6125: "*." covers exactly one leftmost label */
-		if (name[0] == '*' && name[1] == '.') {
-			const char *dot = strchr(host, '.');
-			if (dot && dot != host && strcasecmp(dot + 1, name + 2) == 0)
-				return true;
-		}
-	}
-	return false;
 }
