@@ -27,13 +27,22 @@ struct ma_rule {
 struct ma_rules {
 	struct ma_rule *v;
 	size_t n;
+	/* From ma_rules_load: the file read; or, when none was found
+	 * (missing), the places looked in, comma-separated, for the note that
+	 * says so (without the file an obsolete name goes unnoticed). */
+	bool missing;
+	char where[1024];
 };
 
 /* Parses buf (any bytes). A malformed line gives MA_ERR_ARGUMENT naming
  * it and leaves out empty. */
 ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, struct ma_error *err);
-/* Loads $MA_RULES, else MA_DATADIR/providers.rules, else
- * ./data/providers.rules. No file at all is not an error (no rules). */
+/* Loads $MA_RULES (a missing file is then MA_ERR_IO), else the program's
+ * own copy: data/providers.rules of the repository for an uninstalled
+ * build, PREFIX/share/mailaudit/providers.rules beside an installed
+ * PREFIX/bin/mailaudit (found from /proc/self/exe), else the compiled-in
+ * MA_DATADIR. None found is MA_OK with no rules and out->missing set. A
+ * file that cannot be read or parsed is an error naming it. */
 ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err);
 void ma_rules_free(struct ma_rules *r);
 /* The first rule whose pattern matches host, or NULL. */
