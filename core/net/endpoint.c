@@ -1,4 +1,4 @@
-/* Server addresses as the user types them: HOST[:PORT][/tls|/starttls|/plain].
+/* Server addresses as the user types them: HOST[:PORT][/tls|/ssl|/starttls|/plain].
  *
  * Errors are sentences for the mailbox owner. They quote what was typed
  * only after replacing anything unprintable, so a pasted escape sequence
@@ -110,7 +110,8 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 	if (slash) {
 		const char *sfx = slash + 1;
 		size_t n = len - (size_t)(sfx - text);
-		if (n == 3 && strncasecmp(sfx, "tls", 3) == 0)
+		/* "SSL/TLS" is what providers' tables say; SSL is TLS's old name. */
+		if ((n == 3 && strncasecmp(sfx, "tls", 3) == 0) || (n == 3 && strncasecmp(sfx, "ssl", 3) == 0))
 			e.security = MA_SEC_TLS;
 		else if (n == 8 && strncasecmp(sfx, "starttls", 8) == 0)
 			e.security = MA_SEC_STARTTLS;
@@ -119,7 +120,7 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 		else
 			return ma_fail(err, MA_ERR_ARGUMENT,
 				       "\"/%s\" after the server name is not a known security "
-				       "setting; use /tls, /starttls or /plain.",
+				       "setting; use /tls (or /ssl), /starttls or /plain.",
 				       quote(sfx, n, q, sizeof q));
 		len = (size_t)(slash - text);
 	}

@@ -11,7 +11,7 @@
 enum ma_security { MA_SEC_TLS, MA_SEC_STARTTLS, MA_SEC_PLAIN };
 enum ma_proto { MA_PROTO_IMAP, MA_PROTO_POP3, MA_PROTO_SMTP };
 
-/* HOST[:PORT][/tls|/starttls|/plain]; "[v6]" literal accepted. */
+/* HOST[:PORT][/tls|/ssl|/starttls|/plain]; "[v6]" literal accepted. */
 struct ma_endpoint {
 	char host[256];
 	unsigned port;
