@@ -36,6 +36,11 @@ static const char FIX_NET[] =
 	"995 SSL/TLS or 110 STARTTLS. A firewall or antivirus on this computer "
 	"or network may block the port: try another network, or turn off the "
 	"antivirus's mail scanning for a moment.";
+static const char FIX_PORT[] =
+	"Set the port and security named above, here and in every mail "
+	"program: IMAP 993 SSL/TLS or 143 STARTTLS, POP3 995 SSL/TLS or 110 "
+	"STARTTLS. mailaudit --probe tries every combination and says which "
+	"work.";
 static const char FIX_HOST[] =
 	"Check the server name for typos. Old server addresses (of the form "
 	"smtp-12345.m67.provider.net) may be shut down without warning: take "
@@ -1016,6 +1021,8 @@ static const char *failure_fix(ma_status st)
 	case MA_ERR_STARTTLS_MISSING:
 	case MA_ERR_PLAINTEXT_REFUSED:
 		return FIX_NET;
+	case MA_ERR_WRONG_PORT:
+		return FIX_PORT;
 	case MA_ERR_HOST_UNKNOWN:
 	case MA_ERR_DNS:
 		return FIX_HOST;
