@@ -1177,5 +1177,6 @@ int ma_tui_run(const struct ma_tui_args *a)
 	free(ui->lines.v);
 	OPENSSL_cleanse(ui->form.field[F_PASS], sizeof ui->form.field[F_PASS]);
 	ma_config_free(&ui->cfg);
+	ma_rules_free(&ui->rules);
 	return 0;
 }
