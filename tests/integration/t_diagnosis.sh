@@ -182,4 +182,8 @@ expect "the export path's ~ is the home directory" "Report written to $home/expo
 [ -s "$home/exported.txt" ]
 ok $? "... and the report is there"
 T send-keys -t d q
+
+# Every run above, sanitizer builds included: no report of a leak or an error.
+san=$(grep -l -e "Sanitizer" -e "runtime error:" "$W"/* 2>/dev/null)
+check_eq "no sanitizer report in any run's output" "" "$san"
 tap_done
