@@ -218,9 +218,11 @@ static ma_status imap_greet(struct ma_session *b, struct ma_error *err)
 	/* A greeting from another protocol's server (libetpan cannot parse
 	 * "+OK"): a wrong port, named. The line is still in libetpan's buffer. */
 	MMAPString *line = s->imap->imap_stream_buffer;
-	if (ma_conn_last_error(s->base.conn) == MA_OK && line && line->str &&
-	    ma_session_wrong_greeting(&s->base, line->str, line->len, err) != MA_OK)
-		return err->status;
+	if (ma_conn_last_error(s->base.conn) == MA_OK && line && line->str) {
+		ma_status wrong = ma_session_wrong_greeting(&s->base, line->str, line->len, err);
+		if (wrong != MA_OK)
+			return wrong;
+	}
 	ma_status st = fail(s, r, "the greeting", err);
 	/* A response code in a BYE greeting ([UNAVAILABLE], seen now that the
 	 * response_info exists) names no other failure than the greeting's:
@@ -254,7 +256,7 @@ static ma_status imap_starttls_refused(struct ma_session *b, int r, struct ma_er
 	struct ma_imap *s = imap_of(b);
 	ma_status st = fail(s, r, "STARTTLS", err);
 	if (ma_conn_last_error(s->base.conn) != MA_OK || r == MAILIMAP_ERROR_STREAM ||
-	    r == MAILIMAP_ERROR_PARSE || st == MA_ERR_NOMEM)
+	    r == MAILIMAP_ERROR_PARSE || st == MA_ERR_NOMEM || st == MA_ERR_NOT_CONNECTED)
 		return st;
 	/* The server answered NO or BAD: whatever its code made of it (a
 	 * temporary failure for [UNAVAILABLE]), the words say it was STARTTLS

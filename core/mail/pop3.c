@@ -195,8 +195,14 @@ static ma_status pop3_greet(struct ma_session *b, struct ma_error *err)
 	 * holds the line. */
 	MMAPString *line = s->pop3->pop3_stream_buffer;
 	if (r == MAILPOP3_ERROR_UNAUTHORIZED && ma_conn_last_error(s->base.conn) == MA_OK && line &&
-	    line->str && ma_session_wrong_greeting(&s->base, line->str, line->len, err) != MA_OK)
-		return broken(s, err);
+	    line->str) {
+		struct ma_error wrong = { .status = MA_OK };
+		if (ma_session_wrong_greeting(&s->base, line->str, line->len, &wrong) != MA_OK) {
+			if (err)
+				*err = wrong;
+			return broken(s, &wrong);
+		}
+	}
 	return fail(s, r, "the greeting", MA_ERR_GREETING, err);
 }
 
