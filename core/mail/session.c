@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "base/text.h"   /* ma_now_ms */
 #include "mail/session_util.h"
 
 static const struct ma_session_driver *const drivers[] = {
@@ -215,16 +216,32 @@ ma_status ma_session_connect(enum ma_proto proto, const struct ma_endpoint *ep,
 		*out = c;
 		return st;
 	}
-	st = ma_conn_wait_readable(c, QUICK_GREETING_MS);
+	/* The greeting gets the usual timeout in all, the look included, so a
+	 * silent server that does not speak TLS either fails no later than
+	 * before (or after the look, when the timeout is shorter than it). */
+	int timeout_ms = (net->timeout_s > 0 ? net->timeout_s : 30) * 1000;
+	int64_t start = ma_now_ms();
+	st = ma_conn_wait_readable(c, timeout_ms < QUICK_GREETING_MS ? timeout_ms : QUICK_GREETING_MS);
+	if (st == MA_ERR_READ_TIMEOUT) {
+		if (waits_for_tls(proto, ep, net, err)) {
+			ma_conn_free(c);
+			return err ? err->status : MA_ERR_WRONG_PORT;
+		}
+		int64_t left = start + timeout_ms - ma_now_ms();
+		st = left > 0 ? ma_conn_wait_readable(c, (int)left) : MA_ERR_READ_TIMEOUT;
+		if (st == MA_ERR_READ_TIMEOUT) {
+			char where[272];
+			ep_label(ep, where, sizeof where);
+			ma_conn_free(c);
+			return ma_fail(err, st, "%s server %s, during the greeting: nothing for %d s",
+				       ma_proto_name(proto), where, timeout_ms / 1000);
+		}
+	}
 	if (st == MA_ERR_CANCELLED) {
 		ma_conn_free(c);
 		return ma_fail(err, st, NULL);
 	}
-	if (st == MA_ERR_READ_TIMEOUT && waits_for_tls(proto, ep, net, err)) {
-		ma_conn_free(c);
-		return err ? err->status : MA_ERR_WRONG_PORT;
-	}
-	/* A greeting came, or a slow server: the session reads it as usual. */
+	/* A greeting came (or a failure the session's read will name). */
 	*out = c;
 	return MA_OK;
 }

@@ -114,7 +114,10 @@ ma_status ma_session_usable(const struct ma_session *s, struct ma_error *err);
  * within about 2 s because the port waits for TLS (993, 995, 465, or any
  * port that answers a TLS handshake). To tell, it may look at the port
  * over a second short connection that sends nothing but a TLS handshake,
- * and only after such a failure. Otherwise as ma_conn_open. */
+ * and only after such a failure. The greeting keeps its timeout in all,
+ * the look counted in it (a silent port that does not speak TLS either is
+ * MA_ERR_READ_TIMEOUT here, as it was in the greeting's read). Otherwise
+ * as ma_conn_open. */
 ma_status ma_session_connect(enum ma_proto proto, const struct ma_endpoint *ep,
 			     const struct ma_net_opts *net, struct ma_conn **out,
 			     struct ma_error *err);
