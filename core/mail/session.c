@@ -177,13 +177,15 @@ static ma_status tls_refused(enum ma_proto proto, const struct ma_endpoint *ep,
 }
 
 /* No greeting within QUICK_GREETING_MS over plain text: if the port waits
- * for TLS, say so (true, err set); false when that is not known. */
+ * for TLS, say so (true, err set); false when that is not known. look:
+ * whether there is time left to look at the port over TLS (without it,
+ * only the port number can tell). */
 static bool waits_for_tls(enum ma_proto proto, const struct ma_endpoint *ep,
-			  const struct ma_net_opts *net, struct ma_error *err)
+			  const struct ma_net_opts *net, bool look, struct ma_error *err)
 {
-	char line[200], where[272], ports[80];
+	char line[200] = "", where[272], ports[80];
 	enum ma_proto spoken;
-	bool tls = look_at_port(ep, net, MA_SEC_TLS, line, sizeof line);
+	bool tls = look && look_at_port(ep, net, MA_SEC_TLS, line, sizeof line);
 	if (!tls && !ma_port_implicit_tls(ep->port))
 		return false;
 	ep_label(ep, where, sizeof where);
@@ -218,12 +220,13 @@ ma_status ma_session_connect(enum ma_proto proto, const struct ma_endpoint *ep,
 	}
 	/* The greeting gets the usual timeout in all, the look included, so a
 	 * silent server that does not speak TLS either fails no later than
-	 * before (or after the look, when the timeout is shorter than it). */
+	 * before; a timeout shorter than the first wait leaves no time to look. */
 	int timeout_ms = (net->timeout_s > 0 ? net->timeout_s : 30) * 1000;
 	int64_t start = ma_now_ms();
 	st = ma_conn_wait_readable(c, timeout_ms < QUICK_GREETING_MS ? timeout_ms : QUICK_GREETING_MS);
 	if (st == MA_ERR_READ_TIMEOUT) {
-		if (waits_for_tls(proto, ep, net, err)) {
+		bool time_left = ma_now_ms() - start < timeout_ms;
+		if (waits_for_tls(proto, ep, net, time_left, err)) {
 			ma_conn_free(c);
 			return err ? err->status : MA_ERR_WRONG_PORT;
 		}
