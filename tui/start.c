@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "base/text.h"
 #include "credentials.h"
@@ -26,6 +27,10 @@ void start_init(struct ui *ui)
 	ui->form.focus = (int)ui->cfg.n + F_ADDR;
 	if (ui->cfg.n)
 		ui->form.focus = 0;
+	/* Without the rules the form cannot flag a name; the audit's findings
+	 * then say why (rules-missing). */
+	if (ma_rules_load(&ui->rules, &err) != MA_OK)
+		ma_rules_free(&ui->rules);
 }
 
 static void endpoint_text(char *out, size_t n, const struct ma_endpoint *ep, bool has)
@@ -210,6 +215,42 @@ int start_key(struct ui *ui, int key, enum ma_request req)
 	}
 }
 
+/* The rule a server field's name matches (an obsolete name), with the
+ * name in host; NULL for none, an empty field or one not yet parseable. */
+static const struct ma_rule *obsolete(const struct ui *ui, int fi, char *host, size_t n)
+{
+	const char *t = ui->form.field[fi];
+	struct ma_endpoint ep;
+	if (!t[0] || ma_endpoint_parse(t, strlen(t), fi == F_IMAP ? MA_PROTO_IMAP : MA_PROTO_POP3, &ep,
+				       NULL) != MA_OK)
+		return NULL;
+	const struct ma_rule *r = ma_rules_match(&ui->rules, ep.host);
+	if (r)
+		snprintf(host, n, "%s", ep.host);
+	return r;
+}
+
+/* Under the form, from line y: each obsolete server name typed, as the
+ * name alone says it (online or not), before any audit. */
+static void draw_obsolete(struct ui *ui, int y)
+{
+	char seen[256] = "";
+	for (int fi = F_IMAP; fi <= F_POP3; fi++) {
+		char host[256], line[600];
+		const struct ma_rule *r = obsolete(ui, fi, host, sizeof host);
+		if (!r || strcasecmp(host, seen) == 0 || y + 1 >= ui->rows - 1)
+			continue;
+		snprintf(seen, sizeof seen, "%s", host);
+		attron(ui_attr(ui, ATTR_WARN));
+		snprintf(line, sizeof line, "%s is an obsolete server name: it may shut down without "
+			 "warning.", host);
+		text_put(y++, 2, ui->cols - 2, line);
+		attroff(ui_attr(ui, ATTR_WARN));
+		snprintf(line, sizeof line, "Current names look like: %s", r->hint);
+		text_put(y++, 2, ui->cols - 2, line);
+	}
+}
+
 void start_draw(struct ui *ui)
 {
 	struct form *f = &ui->form;
@@ -277,5 +318,6 @@ void start_draw(struct ui *ui)
 	}
 	if (y + 1 < ui->rows - 1)
 		text_put(y + 1, 2, w - 2, "An empty POP3 server skips POP3.");
+	draw_obsolete(ui, y + 3);
 	ui->cur_y = cur_y, ui->cur_x = cur_x;
 }

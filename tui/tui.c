@@ -303,10 +303,11 @@ static void default_export_path(const struct ui *ui, char *out, size_t n)
 	snprintf(out, n, "./mailaudit-%s-%s.txt", name, when);
 }
 
-static void do_export(struct ui *ui, const char *path)
+static void do_export(struct ui *ui, const char *typed)
 {
 	struct ma_error err;
-	if (!path[0]) {
+	char buf[700];
+	if (!typed[0]) {
 		ui_set_status(ui, true, "Not exported: no file name given.");
 		return;
 	}
@@ -314,13 +315,20 @@ static void do_export(struct ui *ui, const char *path)
 		ui_set_status(ui, true, "Not exported: the report could not be made.");
 		return;
 	}
-	if (ma_report_write(path, ui->report, &err) != MA_OK) {
-		char buf[700];
+	/* "~/report.txt" means what it means in a shell (no shell sees it). */
+	char *path = NULL;
+	if (ma_path_expand(typed, &path, &err) != MA_OK) {
 		ma_error_format(&err, buf, sizeof buf);
 		ui_set_status(ui, true, "Not exported: %s", buf);
 		return;
 	}
-	ui_set_status(ui, false, "Report written to %s", path);
+	if (ma_report_write(path, ui->report, &err) != MA_OK) {
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "Not exported: %s", buf);
+	} else {
+		ui_set_status(ui, false, "Report written to %s", path);
+	}
+	free(path);
 }
 
 /* --- search ------------------------------------------------------------------------ */
@@ -1169,5 +1177,6 @@ int ma_tui_run(const struct ma_tui_args *a)
 	free(ui->lines.v);
 	OPENSSL_cleanse(ui->form.field[F_PASS], sizeof ui->form.field[F_PASS]);
 	ma_config_free(&ui->cfg);
+	ma_rules_free(&ui->rules);
 	return 0;
 }

@@ -129,6 +129,7 @@ struct ui {
 	/* Start screen. */
 	struct ma_config cfg;
 	struct form form;
+	struct ma_rules rules;     /* to flag an obsolete server name as it is typed */
 };
 
 /* keys.c: everything generated from keys.h. */

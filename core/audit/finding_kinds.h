@@ -246,6 +246,13 @@
 	  "arriving in this client.", \
 	  "Replace the server name with the current one from the provider's " \
 	  "administration.") \
+	X(MA_K_RULES_MISSING, "rules-missing", MA_SEV_ONE(INFO), \
+	  "mailaudit knows the server names providers have retired from its " \
+	  "list providers.rules. Without that list an obsolete name, whose " \
+	  "server may shut down without warning, goes unnoticed.", \
+	  "Install mailaudit with \"make install\", which puts the list in " \
+	  "PREFIX/share/mailaudit beside PREFIX/bin/mailaudit, or set MA_RULES to " \
+	  "the file's path (data/providers.rules in the source).") \
 	X(MA_K_ALL_SILENT, "all-ports-silent", MA_SEV_ONE(CRITICAL), \
 	  "When every port stays silent the block is usually on this side: a " \
 	  "firewall or antivirus, or a wrong server address.", \

@@ -17,6 +17,7 @@
 #include "base/parse.h"
 #include "audit/report.h"
 #include "base/text.h"
+#include "store/rules.h"
 
 
 static const char FIX_LOGIN[] =
@@ -35,6 +36,11 @@ static const char FIX_NET[] =
 	"995 SSL/TLS or 110 STARTTLS. A firewall or antivirus on this computer "
 	"or network may block the port: try another network, or turn off the "
 	"antivirus's mail scanning for a moment.";
+static const char FIX_PORT[] =
+	"Set the port and security named above, here and in every mail "
+	"program: IMAP 993 SSL/TLS or 143 STARTTLS, POP3 995 SSL/TLS or 110 "
+	"STARTTLS. mailaudit --probe tries every combination and says which "
+	"work.";
 static const char FIX_HOST[] =
 	"Check the server name for typos. Old server addresses (of the form "
 	"smtp-12345.m67.provider.net) may be shut down without warning: take "
@@ -166,6 +172,37 @@ void ma_findings_clear(struct ma_findings *l)
 		ma_finding_clear(&l->v[i]);
 	free(l->v);
 	*l = (struct ma_findings){ 0 };
+}
+
+void ma_findings_host_obsolete(struct ma_findings *l, const char *host, const struct ma_rule *rule)
+{
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_clean(&t, host, 253);
+	ma_buf_printf(&t, " is an obsolete server name");
+	ma_buf_printf(&e, "%s\nCurrent names look like: %s", rule->note, rule->hint);
+	ma_findings_add(l, MA_K_HOST_OBSOLETE, MA_GRADE_USUAL, &t, &e, NULL);
+}
+
+void ma_findings_rules_note(struct ma_findings *l, const struct ma_rules *rules,
+			    const struct ma_error *load_err)
+{
+	bool failed = load_err && load_err->status != MA_OK;
+	if (!failed && !(rules && rules->missing))
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	if (failed) {
+		char msg[700];
+		ma_error_format(load_err, msg, sizeof msg);
+		ma_buf_printf(&t, "Obsolete server names cannot be recognised: providers.rules is "
+			      "not usable");
+		ma_buf_clean(&e, msg, 400);
+	} else {
+		ma_buf_printf(&t, "Obsolete server names cannot be recognised: providers.rules was "
+			      "not found");
+		ma_buf_printf(&e, "Looked for it in: ");
+		ma_buf_clean(&e, rules->where, 600);
+	}
+	ma_findings_add(l, MA_K_RULES_MISSING, MA_GRADE_USUAL, &t, &e, NULL);
 }
 
 /* The audit's checks: a finding of the kind's usual severity, or of the
@@ -984,6 +1021,8 @@ static const char *failure_fix(ma_status st)
 	case MA_ERR_STARTTLS_MISSING:
 	case MA_ERR_PLAINTEXT_REFUSED:
 		return FIX_NET;
+	case MA_ERR_WRONG_PORT:
+		return FIX_PORT;
 	case MA_ERR_HOST_UNKNOWN:
 	case MA_ERR_DNS:
 		return FIX_HOST;
@@ -1021,6 +1060,31 @@ static void check_failed(const struct ma_audit_result *r, struct ma_findings *l,
 		fix = failure_fix(shown.status);
 	}
 	add(l, imap ? MA_K_IMAP_FAILED : MA_K_POP3_FAILED, &t, &e, fix);
+}
+
+/* Server names the provider retired (store/rules.h), known by the name
+ * alone: flagged whether or not the server answered. */
+static void check_hosts(const struct ma_audit_result *r, struct ma_findings *l)
+{
+	struct ma_rules rules;
+	struct ma_error e = { .status = MA_OK };
+	if (ma_rules_load(&rules, &e) != MA_OK) {
+		if (e.status == MA_ERR_NOMEM)
+			l->oom = true;
+		else
+			ma_findings_rules_note(l, NULL, &e);
+		return;
+	}
+	const char *host[2] = { r->imap_endpoint.host, r->pop3_endpoint.host };
+	for (int i = 0; i < 2; i++) {
+		if (!host[i][0] || (i == 1 && strcasecmp(host[0], host[1]) == 0))
+			continue;
+		const struct ma_rule *rule = ma_rules_match(&rules, host[i]);
+		if (rule)
+			ma_findings_host_obsolete(l, host[i], rule);
+	}
+	ma_findings_rules_note(l, &rules, NULL);
+	ma_rules_free(&rules);
 }
 
 /* A history that cannot be read or written must not end in "all clear":
@@ -1210,6 +1274,7 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 	check_uidvalidity(r, &l);
 	check_failed(r, &l, true);
 	check_failed(r, &l, false);
+	check_hosts(r, &l);
 	check_history(r, &l);
 	check_insecure(r, &l);
 	check_cert(r, &l);

@@ -79,6 +79,18 @@ void ma_findings_sort(struct ma_finding *v, size_t n);
 /* Frees every finding of l and its array; l is left empty. */
 void ma_findings_clear(struct ma_findings *l);
 
+/* ---- provider rules (store/rules.h), for the audit and the doctor ---- */
+
+struct ma_rule;
+struct ma_rules;
+/* host-obsolete: host matched rule (the rule's note and hint as evidence). */
+void ma_findings_host_obsolete(struct ma_findings *l, const char *host, const struct ma_rule *rule);
+/* rules-missing: the note that obsolete names could not be recognised,
+ * because ma_rules_load found no file (rules->missing) or failed (load_err
+ * not NULL: its error). Nothing when the rules were read. */
+void ma_findings_rules_note(struct ma_findings *l, const struct ma_rules *rules,
+			    const struct ma_error *load_err);
+
 struct ma_audit_result;
 /* Fills r->findings (most severe first) and r->verdict from the rest of r.
  * The verdict is CRITICAL while r->ledger holds a critical loss (below),

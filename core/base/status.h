@@ -33,6 +33,7 @@
 	X(MA_ERR_STARTTLS_MISSING, "the server does not offer STARTTLS on this port, so the connection cannot be secured (refusing to log in in plain text)") \
 	X(MA_ERR_STARTTLS_INJECTION, "the server sent data before the secure connection started (possible attack); refusing to continue") \
 	X(MA_ERR_GREETING,       "the server refused the connection in its greeting") \
+	X(MA_ERR_WRONG_PORT,     "the port or its security setting is wrong for this protocol") \
 	X(MA_ERR_LOGIN,          "the server rejected the login name or password") \
 	X(MA_ERR_UNENCRYPTED,    "refusing to send the password over an unencrypted connection (use /tls or /starttls, or --insecure to allow it)") \
 	X(MA_ERR_PLAINTEXT_REFUSED, "the server refuses logins over an unencrypted connection") \

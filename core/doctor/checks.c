@@ -361,6 +361,7 @@ ma_status ma_probe_analyze(struct ma_probe_result *r, const struct ma_rules *rul
 	struct ma_findings l = { 0 };
 	check_hosts(r, rules, &l);
 	check_dns(r, &l);
+	ma_findings_rules_note(&l, rules, NULL);
 	check_silence(r, &l);
 	check_starttls(r, &l);
 	check_cert_expired(r, &l);

@@ -2,11 +2,12 @@
  * for one account (the provider's own advice: "try different combinations
  * of ports and security") and says which work, which fail and why.
  *
- * Files: rules.c (provider rules, their globs, certificate names),
- * probe.c (the run: discovery, the cells on their threads), checks.c (the
- * findings, one check per kind, from audit/finding_kinds.h), probe_text.c
- * (the text), frontend.h (what the front ends ask beyond a run: the
- * request for an account, the worst severity). Above net/ and mail/ (each cell speaks through the session
+ * Files: probe.c (the run: discovery, the cells on their threads),
+ * checks.c (the findings, one check per kind, from audit/finding_kinds.h),
+ * certnames.c (which names a certificate covers), probe_text.c (the text),
+ * frontend.h (what the front ends ask beyond a run: the request for an
+ * account, the worst severity). The provider rules are store/rules.h,
+ * shared with the audit. Above net/ and mail/ (each cell speaks through the session
  * table of mail/session.h) and beside audit/, whose findings table it
  * shares.
  *
@@ -33,37 +34,12 @@
 #include "base/status.h"
 #include "net/endpoint.h"
 #include "net/net.h"
+#include "store/rules.h"
 
 enum ma_probe_slot {
 	MA_PROBE_IMAPS, MA_PROBE_IMAP, MA_PROBE_POP3S, MA_PROBE_POP3,
 	MA_PROBE_SMTPS, MA_PROBE_SUBMISSION, MA_PROBE_NSLOTS
 };
-
-/* ---- provider rules (data/providers.rules) ----
- * One rule a line: PATTERN | HINT | NOTE. PATTERN is a case-insensitive
- * glob: '*' any run of characters, '?' one character, '#' one or more
- * digits. '#' starts a comment line; blank lines are ignored. */
-struct ma_rule {
-	char pattern[128];
-	char hint[160];
-	char note[320];
-};
-
-struct ma_rules {
-	struct ma_rule *v;
-	size_t n;
-};
-
-/* Parses buf (any bytes). A malformed line gives MA_ERR_ARGUMENT naming
- * it and leaves out empty. */
-ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, struct ma_error *err);
-/* Loads $MA_RULES, else MA_DATADIR/providers.rules, else
- * ./data/providers.rules. No file at all is not an error (no rules). */
-ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err);
-void ma_rules_free(struct ma_rules *r);
-/* The first rule whose pattern matches host, or NULL. */
-const struct ma_rule *ma_rules_match(const struct ma_rules *r, const char *host);
-bool ma_glob_match(const char *pattern, const char *text);
 
 /* ---- the probe ---- */
 

@@ -228,6 +228,14 @@ static ma_status imap_greet(struct ma_session *b, struct ma_error *err)
 	int r = mailimap_connect(s->imap, stream);
 	if (r == MAILIMAP_NO_ERROR_AUTHENTICATED || r == MAILIMAP_NO_ERROR_NON_AUTHENTICATED)
 		return MA_OK;
+	/* A greeting from another protocol's server (libetpan cannot parse
+	 * "+OK"): a wrong port, named. The line is still in libetpan's buffer. */
+	MMAPString *line = s->imap->imap_stream_buffer;
+	if (ma_conn_last_error(s->base.conn) == MA_OK && line && line->str) {
+		ma_status wrong = ma_session_wrong_greeting(&s->base, line->str, line->len, err);
+		if (wrong != MA_OK)
+			return wrong;
+	}
 	ma_status st = fail(s, r, "the greeting", err);
 	/* A response code in a BYE greeting ([UNAVAILABLE], seen now that the
 	 * response_info exists) names no other failure than the greeting's:
@@ -260,9 +268,26 @@ static ma_status imap_starttls_refused(struct ma_session *b, int r, struct ma_er
 {
 	struct ma_imap *s = imap_of(b);
 	ma_status st = fail(s, r, "STARTTLS", err);
+	if (ma_conn_last_error(s->base.conn) != MA_OK || r == MAILIMAP_ERROR_STREAM ||
+	    r == MAILIMAP_ERROR_PARSE || st == MA_ERR_NOMEM || st == MA_ERR_NOT_CONNECTED)
+		return st;
+	/* The server answered NO or BAD: whatever its code made of it (a
+	 * temporary failure for [UNAVAILABLE]), the words say it was STARTTLS
+	 * it refused. */
+	char text[300] = "";
+	if (s->imap->imap_response)
+		ma_sanitize(text, sizeof text, s->imap->imap_response, strlen(s->imap->imap_response));
+	char code[64] = "";
+	if (s->imap->imap_response_info && s->imap->imap_response_info->rsp_atom) {
+		const char *a = s->imap->imap_response_info->rsp_atom;
+		char clean[48];
+		ma_sanitize(clean, sizeof clean, a, strlen(a));
+		snprintf(code, sizeof code, "[%s] ", clean);
+	}
 	if (st == MA_ERR_PROTOCOL)
-		return ma_fail(err, MA_ERR_STARTTLS_MISSING, "IMAP server %s refused STARTTLS", s->base.host);
-	return st;
+		st = MA_ERR_STARTTLS_MISSING;
+	return ma_fail(err, st, "IMAP server %s refused STARTTLS: %s%s", s->base.host, code,
+		       text[0] || code[0] ? text : "(no reason given)");
 }
 
 static mailstream *imap_stream(const struct ma_session *b)
@@ -297,7 +322,7 @@ ma_status ma_imap_open_as(const struct ma_endpoint *ep, const struct ma_net_opts
 	char label[272];
 	snprintf(label, sizeof label, "%s:%u", ep->host, ep->port);
 	struct ma_conn *c = NULL;
-	ma_status st = ma_conn_open(ep, net, &c, err);
+	ma_status st = ma_session_connect(MA_PROTO_IMAP, ep, net, &c, err);
 	if (st != MA_OK)
 		return st;
 	return open_conn(c, label, ep->security, net->insecure, trace, trace_name, out, err);

@@ -189,9 +189,22 @@ static ma_status pop3_greet(struct ma_session *b, struct ma_error *err)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	/* From here the stream belongs to s->pop3, even if connect fails. */
 	int r = mailpop3_connect(s->pop3, stream);
-	if (r != MAILPOP3_NO_ERROR)
-		return fail(s, r, "the greeting", MA_ERR_GREETING, err);
-	return MA_OK;
+	if (r == MAILPOP3_NO_ERROR)
+		return MA_OK;
+	/* A greeting from another protocol's server ("* OK" of IMAP leaves
+	 * libetpan no "reason"): a wrong port, named. libetpan's buffer still
+	 * holds the line. */
+	MMAPString *line = s->pop3->pop3_stream_buffer;
+	if (r == MAILPOP3_ERROR_UNAUTHORIZED && ma_conn_last_error(s->base.conn) == MA_OK && line &&
+	    line->str) {
+		struct ma_error wrong = { .status = MA_OK };
+		if (ma_session_wrong_greeting(&s->base, line->str, line->len, &wrong) != MA_OK) {
+			if (err)
+				*err = wrong;
+			return broken(s, &wrong);
+		}
+	}
+	return fail(s, r, "the greeting", MA_ERR_GREETING, err);
 }
 
 static ma_status pop3_read_caps(struct ma_session *b, struct ma_error *err)
@@ -226,7 +239,7 @@ ma_status ma_pop3_open(const struct ma_endpoint *ep, const struct ma_net_opts *n
 	char label[272];
 	snprintf(label, sizeof label, "%s:%u", ep->host, ep->port);
 	struct ma_conn *c = NULL;
-	ma_status st = ma_conn_open(ep, net, &c, err);
+	ma_status st = ma_session_connect(MA_PROTO_POP3, ep, net, &c, err);
 	if (st != MA_OK)
 		return st;
 	return ma_pop3_open_conn(c, label, ep->security, net->insecure, trace, out, err);

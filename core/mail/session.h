@@ -101,6 +101,32 @@ ma_status ma_session_mark_broken(struct ma_session *s, const struct ma_error *er
 /* MA_OK, or the error that broke s (MA_ERR_NOT_CONNECTED for NULL). */
 ma_status ma_session_usable(const struct ma_session *s, struct ma_error *err);
 
+/* ---- a wrong port or security, named (the audit's opens) ----
+ *
+ * A mail client set to the wrong port or security gets a greeting in
+ * another protocol, a TLS error, or silence. The audit says which and
+ * where the protocol is instead (MA_ERR_WRONG_PORT), as the doctor would:
+ * "this port speaks POP3; IMAP is on 993 (SSL/TLS) or 143 (STARTTLS)". */
+
+/* ma_conn_open for the opening of a proto session, which names a wrong
+ * port or security: a TLS handshake that failed because the port speaks in
+ * plain text, and (for /starttls and /plain) a greeting that does not come
+ * within about 2 s because the port waits for TLS (993, 995, 465, or any
+ * port that answers a TLS handshake). To tell, it may look at the port
+ * over a second short connection that sends nothing but a TLS handshake,
+ * and only after such a failure. The greeting keeps its timeout in all,
+ * the look counted in it (a silent port that does not speak TLS either is
+ * MA_ERR_READ_TIMEOUT here, as it was in the greeting's read). Otherwise
+ * as ma_conn_open. */
+ma_status ma_session_connect(enum ma_proto proto, const struct ma_endpoint *ep,
+			     const struct ma_net_opts *net, struct ma_conn **out,
+			     struct ma_error *err);
+/* For the protocols' greeting: line (the first line the server sent) is
+ * another protocol's greeting, e.g. a POP3 "+OK" to an IMAP session:
+ * MA_ERR_WRONG_PORT naming both. Else MA_OK and err untouched. */
+ma_status ma_session_wrong_greeting(const struct ma_session *s, const char *line, size_t len,
+				    struct ma_error *err);
+
 /* ---- for callers that take the protocol from a table (the doctor) ---- */
 
 /* The driver of proto (every enum ma_proto has one). */

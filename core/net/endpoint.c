@@ -1,4 +1,4 @@
-/* Server addresses as the user types them: HOST[:PORT][/tls|/starttls|/plain].
+/* Server addresses as the user types them: HOST[:PORT][/tls|/ssl|/starttls|/plain].
  *
  * Errors are sentences for the mailbox owner. They quote what was typed
  * only after replacing anything unprintable, so a pasted escape sequence
@@ -59,6 +59,44 @@ const char *ma_proto_name(enum ma_proto proto)
 	return (unsigned)proto < sizeof proto_names / sizeof proto_names[0] ? proto_names[proto] : "?";
 }
 
+bool ma_greeting_proto(const char *line, size_t len, enum ma_proto *out)
+{
+	if (!line)
+		return false;
+	if ((len >= 3 && memcmp(line, "+OK", 3) == 0) || (len >= 4 && memcmp(line, "-ERR", 4) == 0)) {
+		*out = MA_PROTO_POP3;
+		return true;
+	}
+	static const char *const imap[] = { "* OK", "* PREAUTH", "* BYE" };
+	for (size_t i = 0; i < sizeof imap / sizeof imap[0]; i++) {
+		size_t n = strlen(imap[i]);
+		if (len >= n && strncasecmp(line, imap[i], n) == 0 && (len == n || line[n] == ' ')) {
+			*out = MA_PROTO_IMAP;
+			return true;
+		}
+	}
+	if (len >= 4 && line[0] >= '1' && line[0] <= '5' && line[1] >= '0' && line[1] <= '9' &&
+	    line[2] >= '0' && line[2] <= '9' && (line[3] == ' ' || line[3] == '-')) {
+		*out = MA_PROTO_SMTP;
+		return true;
+	}
+	return false;
+}
+
+bool ma_port_implicit_tls(unsigned port)
+{
+	return port == ma_default_port(MA_PROTO_IMAP, MA_SEC_TLS) ||
+	       port == ma_default_port(MA_PROTO_POP3, MA_SEC_TLS) ||
+	       port == ma_default_port(MA_PROTO_SMTP, MA_SEC_TLS);
+}
+
+void ma_proto_ports_text(enum ma_proto proto, char *buf, size_t len)
+{
+	snprintf(buf, len, "%s is on %u (%s) or %u (%s)", ma_proto_name(proto),
+		 ma_default_port(proto, MA_SEC_TLS), ma_security_label(MA_SEC_TLS),
+		 ma_default_port(proto, MA_SEC_STARTTLS), ma_security_label(MA_SEC_STARTTLS));
+}
+
 /* A short printable copy of user text for an error message. */
 static const char *quote(const char *s, size_t n, char *buf, size_t size)
 {
@@ -110,7 +148,8 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 	if (slash) {
 		const char *sfx = slash + 1;
 		size_t n = len - (size_t)(sfx - text);
-		if (n == 3 && strncasecmp(sfx, "tls", 3) == 0)
+		/* "SSL/TLS" is what providers' tables say; SSL is TLS's old name. */
+		if ((n == 3 && strncasecmp(sfx, "tls", 3) == 0) || (n == 3 && strncasecmp(sfx, "ssl", 3) == 0))
 			e.security = MA_SEC_TLS;
 		else if (n == 8 && strncasecmp(sfx, "starttls", 8) == 0)
 			e.security = MA_SEC_STARTTLS;
@@ -119,7 +158,7 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 		else
 			return ma_fail(err, MA_ERR_ARGUMENT,
 				       "\"/%s\" after the server name is not a known security "
-				       "setting; use /tls, /starttls or /plain.",
+				       "setting; use /tls (or /ssl), /starttls or /plain.",
 				       quote(sfx, n, q, sizeof q));
 		len = (size_t)(slash - text);
 	}

@@ -477,6 +477,16 @@ bool ma_conn_is_tls(const struct ma_conn *c)
 	return c && c->ssl && c->tls_up;
 }
 
+ma_status ma_conn_wait_readable(struct ma_conn *c, int ms)
+{
+	if (!c)
+		return MA_ERR_NOT_CONNECTED;
+	if (c->ssl && SSL_pending(c->ssl) > 0)
+		return MA_OK;
+	int64_t until = ma_now_ms() + ms, limit = ma_conn_wait_limit(c);
+	return ma_wait_fd(c->fd, POLLIN, c->cancel_fd, until < limit ? until : limit);
+}
+
 void ma_conn_kill(struct ma_conn *c)
 {
 	if (c)

@@ -96,6 +96,11 @@ const struct ma_cert_info *ma_conn_cert(const struct ma_conn *c);
  * handshake, or without a certificate: MA_ERR_CERT_INVALID. */
 ma_status ma_conn_cert_verdict(const struct ma_conn *c, struct ma_error *err);
 bool ma_conn_is_tls(const struct ma_conn *c);
+/* Waits up to ms (never past the connection's own time limits) for bytes
+ * to read, reading none: MA_OK when they are there (or the peer closed),
+ * MA_ERR_READ_TIMEOUT when none came, MA_ERR_CANCELLED. For a look at a
+ * silent greeting long before the read timeout (mail/session.c). */
+ma_status ma_conn_wait_readable(struct ma_conn *c, int ms);
 /* After this every read/write fails at once; safe before freeing a stream
  * whose free would otherwise talk to the network. */
 void ma_conn_kill(struct ma_conn *c);

@@ -8,6 +8,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -186,6 +187,23 @@ static ma_status set_string(struct parser *p, char **dst, const char *v, size_t 
 	return *dst ? MA_OK : fail_nomem(p);
 }
 
+/* A path: "~/..." is the home directory, as in a shell (the file is not
+ * read by one). */
+static ma_status set_path(struct parser *p, enum key k, char **dst, const char *v, size_t n)
+{
+	char *raw = strndup(v, n);
+	if (!raw)
+		return fail_nomem(p);
+	struct ma_error e = { .status = MA_OK };
+	ma_status st = ma_path_expand(raw, dst, &e);
+	free(raw);
+	if (st == MA_ERR_NOMEM)
+		return fail_nomem(p);
+	if (st != MA_OK)
+		return failf(p, p->line, "%s: %s", key_names[k], e.detail);
+	return MA_OK;
+}
+
 static ma_status assignment(struct parser *p, const char *s, size_t n)
 {
 	char q[80];
@@ -260,10 +278,10 @@ static ma_status assignment(struct parser *p, const char *s, size_t n)
 		st = set_string(p, &a->password_command, val, val_len);
 		break;
 	case K_PASSWORD_FILE:
-		st = set_string(p, &a->password_file, val, val_len);
+		st = set_path(p, k, &a->password_file, val, val_len);
 		break;
 	case K_CA_FILE:
-		st = set_string(p, &a->ca_file, val, val_len);
+		st = set_path(p, k, &a->ca_file, val, val_len);
 		break;
 	case K_COUNT:
 		break;
@@ -367,6 +385,56 @@ void ma_config_default_path(char *buf, size_t len)
 		return;
 	if (n < 0 || (size_t)n >= len)
 		buf[0] = '\0';   /* a cut-off path would name some other file */
+}
+
+ma_status ma_path_expand(const char *path, char **out, struct ma_error *err)
+{
+	*out = NULL;
+	if (path[0] != '~') {
+		*out = strdup(path);
+		return *out ? MA_OK : ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	const char *rest = strchr(path, '/');
+	size_t ulen = rest ? (size_t)(rest - path - 1) : strlen(path + 1);
+	if (!rest)
+		rest = "";
+	char user[256], shown[80];
+	if (ulen >= sizeof user)
+		return ma_fail(err, MA_ERR_ARGUMENT, "the user name after '~' is too long");
+	memcpy(user, path + 1, ulen);
+	user[ulen] = '\0';
+	printable(user, ulen, shown, sizeof shown);
+
+	const char *home = NULL;
+	struct passwd pw, *res = NULL;
+	char pwbuf[4096];
+	if (ulen == 0) {
+		home = getenv("HOME");
+		if ((!home || !home[0]) && getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
+			home = res->pw_dir;
+		if (!home || !home[0])
+			return ma_fail(err, MA_ERR_ARGUMENT, "'~' stands for the home directory, but HOME "
+				       "is not set and this user has none; write the full path");
+	} else {
+		if (getpwnam_r(user, &pw, pwbuf, sizeof pwbuf, &res) != 0 || !res || !res->pw_dir[0])
+			return ma_fail(err, MA_ERR_ARGUMENT, "\"~%s\": there is no user \"%s\" with a "
+				       "home directory; write the full path", shown, shown);
+		home = res->pw_dir;
+	}
+	/* "/" as the home directory and "~/x" make "/x", not "//x". */
+	size_t hl = strlen(home);
+	if (hl > 1 && home[hl - 1] == '/' && rest[0] == '/')
+		hl--;
+	if (hl == 1 && rest[0] == '/')
+		hl = 0;
+	size_t rl = strlen(rest);
+	char *p = malloc(hl + rl + 1);
+	if (!p)
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	memcpy(p, home, hl);
+	memcpy(p + hl, rest, rl + 1);
+	*out = p;
+	return MA_OK;
 }
 
 /* Reads up to MA_CONFIG_MAX_FILE + 1 bytes so an oversized file is noticed

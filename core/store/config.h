@@ -56,4 +56,13 @@ void ma_config_free(struct ma_config *cfg);
  * or the path does not fit. */
 void ma_config_default_path(char *buf, size_t len);
 
+/* path with a leading "~" or "~/" turned into the home directory ($HOME,
+ * else the password database's) and "~USER" or "~USER/" into that user's,
+ * as a shell would, into *out (malloc'd, the caller frees it); any other
+ * path is copied as it is. MA_ERR_ARGUMENT when the home directory is not
+ * known (the message names the user, never the rest of the path),
+ * MA_ERR_NOMEM. The accounts file's password_file and ca_file come out of
+ * ma_config_parse expanded. */
+ma_status ma_path_expand(const char *path, char **out, struct ma_error *err);
+
 #endif

@@ -3,6 +3,7 @@
  *   history.h  this: the SQLite history of audits and the loss ledger
  *   config.h   the accounts file
  *   account.h  an account as configured (plain data)
+ *   rules.h    the provider rules: obsolete server names (data/providers.rules)
  *
  * The history store: what earlier audits of a mailbox saw, so a later audit
  * can tell which messages vanished since, and whether they went to another

@@ -65,6 +65,8 @@ dialogue is the well-behaved one of pop3_until / imap-ok, so an audit completes)
                            answered "-ERR [LOGIN-DELAY] wait a minute" (RFC 2449
                            8.1.1); STAT/UIDL/LIST/... then get "-ERR not logged in"
   pop3-in-use-err          the same with "-ERR [IN-USE] mailbox locked" (8.1.2)
+  imap-starttls-unavailable  STARTTLS answered "NO [UNAVAILABLE] TLS is not
+                           available right now" (t_diagnosis.sh)
   imap-alert               imap-ok, but the LOGIN reply is preceded by
                            "* OK [ALERT] Your mailbox is 95% full -- contact your
                            administrator" and EXAMINE INBOX carries
@@ -292,6 +294,12 @@ def scenario(name, conn):
         if tag:
             conn.sendall(tag + b" OK begin TLS\r\n* OK injected\r\n")
             time.sleep(5)
+    elif name == "imap-starttls-unavailable":
+        conn.sendall(IMAP_GREETING)
+        tag, _ = imap_until(conn, f, b"STARTTLS")
+        if tag:
+            conn.sendall(tag + b" NO [UNAVAILABLE] TLS is not available right now\r\n")
+            imap_until(conn, f, b"NEVER")
     elif name == "imap-no-starttls":
         conn.sendall(b"* OK [CAPABILITY IMAP4rev1 AUTH=PLAIN] no tls here\r\n")
         imap_until(conn, f, b"NEVER")

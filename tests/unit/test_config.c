@@ -175,7 +175,7 @@ static void errors_keys(void **state)
 	expect_error("[account w]\naddress = a@b.cz\nimap=\n", "config:3: \"imap\" has no value");
 	expect_error("[account w]\naddress = a@b.cz\nimap = a.cz:99999\n",
 		     "config:3: imap: The port \"99999\" is not a number from 1 to 65535.");
-	expect_error("[account w]\npop3 = a.cz/ssl\n", "config:2: pop3: ");
+	expect_error("[account w]\npop3 = a.cz/sslv3\n", "config:2: pop3: ");
 	expect_error("[account w]\nsmtp = bad host\n", "config:2: smtp: ");
 	expect_error("[account w]\naddress a@b.cz\n",
 		     "config:2: expected \"key = value\" or [account NAME]");
@@ -351,6 +351,56 @@ static void default_path(void **state)
 	assert_string_equal(buf, "");
 }
 
+/* "~" in password_file and ca_file is the home directory, as in a shell. */
+static void tilde_paths(void **state)
+{
+	(void)state;
+	struct ma_config cfg;
+	struct ma_error err = { 0 };
+	setenv("HOME", "/home/jana", 1);
+	assert_int_equal(parse("[account a]\naddress = j@x.cz\nimap = h\n"
+			       "password_file = ~/.mailpass\nca_file = ~/ca/my ca.pem\n", &cfg, &err), MA_OK);
+	assert_string_equal(cfg.accounts[0].password_file, "/home/jana/.mailpass");
+	assert_string_equal(cfg.accounts[0].ca_file, "/home/jana/ca/my ca.pem");
+	ma_config_free(&cfg);
+
+	/* Only a leading '~' counts; a command is left to its shell. */
+	assert_int_equal(parse("[account a]\naddress = j@x.cz\nimap = h\n"
+			       "password_command = cat ~/p\nca_file = /etc/~ca\n", &cfg, &err), MA_OK);
+	assert_string_equal(cfg.accounts[0].password_command, "cat ~/p");
+	assert_string_equal(cfg.accounts[0].ca_file, "/etc/~ca");
+	ma_config_free(&cfg);
+
+	/* ~USER: the password database's home ("root" is in every one). */
+	assert_int_equal(parse("[account a]\naddress = j@x.cz\nimap = h\nca_file = ~root/ca.pem\n",
+			       &cfg, &err), MA_OK);
+	assert_true(strlen(cfg.accounts[0].ca_file) > strlen("/ca.pem"));
+	assert_string_equal(cfg.accounts[0].ca_file + strlen(cfg.accounts[0].ca_file) - 7, "/ca.pem");
+	assert_int_equal(cfg.accounts[0].ca_file[0], '/');
+	ma_config_free(&cfg);
+
+	expect_error("[account a]\naddress = j@x.cz\nimap = h\npassword_file = ~no-such-user-xq/p\n",
+		     "config:4: password_file: \"~no-such-user-xq\": there is no user");
+
+	/* The home directory alone, and one that is "/". */
+	char *out = NULL;
+	assert_int_equal(ma_path_expand("~", &out, &err), MA_OK);
+	assert_string_equal(out, "/home/jana");
+	free(out);
+	setenv("HOME", "/", 1);
+	assert_int_equal(ma_path_expand("~/x", &out, &err), MA_OK);
+	assert_string_equal(out, "/x");
+	free(out);
+	setenv("HOME", "/home/j/", 1);
+	assert_int_equal(ma_path_expand("~/x", &out, &err), MA_OK);
+	assert_string_equal(out, "/home/j/x");
+	free(out);
+	assert_int_equal(ma_path_expand("rel/~x", &out, &err), MA_OK);
+	assert_string_equal(out, "rel/~x");
+	free(out);
+	unsetenv("HOME");
+}
+
 static void load_files(void **state)
 {
 	(void)state;
@@ -423,6 +473,7 @@ int main(void)
 		cmocka_unit_test(errors_too_many_accounts),
 		cmocka_unit_test(message_names_file_and_hides_controls),
 		cmocka_unit_test(default_path),
+		cmocka_unit_test(tilde_paths),
 		cmocka_unit_test_setup_teardown(load_files, make_tmpdir, remove_tmpdir),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

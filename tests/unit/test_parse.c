@@ -981,7 +981,7 @@ static void endpoints(void **state)
 	expect_endpoint_error(L("host:"), "1 to 65535");
 	expect_endpoint_error(L("host:-1"), "1 to 65535");
 	expect_endpoint_error(L("host:99x"), "1 to 65535");
-	expect_endpoint_error(L("host/ssl"), "/ssl");
+	expect_endpoint_error(L("host/sslv3"), "/sslv3");
 	expect_endpoint_error(L("host/tls/plain"), "/tls/plain");
 	expect_endpoint_error(L("host/\033[2J"), "use /tls");
 	expect_endpoint_error(L("mail example.com"), "space");

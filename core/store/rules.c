@@ -1,18 +1,19 @@
-/* The doctor's names (see probe.h): the provider rules of
- * data/providers.rules and their globs, and which names a certificate's
- * SANs cover. Input from files and servers: any bytes are acceptable
+/* The provider rules of data/providers.rules and their globs (see
+ * rules.h). Input from a file anyone may edit: any bytes are acceptable
  * (fuzz_doctor drives these). */
-#include "doctor/probe.h"
+#include "store/rules.h"
 
 #include <ctype.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <unistd.h>
 
 #include "base/text.h"   /* ma_sanitize */
 
-/* ---- provider rules ---- */
+#define RULES_FILE "providers.rules"
 
 /* Dynamic programming, not backtracking: a hostile pattern such as
  * "*a*a*a*a*b" stays O(pattern x text). '#' eats one or more digits. */
@@ -141,7 +142,80 @@ static ma_status load_file(const char *path, struct ma_rules *out, bool *found, 
 	else
 		st = ma_rules_parse(buf, n, out, err);
 	free(buf);
+	/* The parser names the line; the file is named here, where it is known
+	 * (the rules may be the user's own, from MA_RULES). */
+	if (st == MA_ERR_ARGUMENT && err) {
+		char line[sizeof err->detail];
+		snprintf(line, sizeof line, "%s", err->detail);
+		const char *what = strncmp(line, RULES_FILE " ", sizeof RULES_FILE) == 0 ?
+				   line + sizeof RULES_FILE : line;
+		ma_fail(err, st, "%.300s: %s", path, what);
+	}
 	return st;
+}
+
+/* The directory of the running program, links resolved, into buf; false
+ * if the system does not say (no /proc). */
+static bool exe_dir(char *buf, size_t len)
+{
+	ssize_t n = readlink("/proc/self/exe", buf, len - 1);
+	if (n <= 0 || (size_t)n >= len - 1)
+		return false;
+	buf[n] = '\0';
+	char *slash = strrchr(buf, '/');
+	if (!slash || slash == buf)
+		return false;
+	*slash = '\0';
+	return true;
+}
+
+/* dir without its last component ("/opt/x/bin" -> "/opt/x"); false at the
+ * root. */
+static bool parent(char *dir)
+{
+	char *slash = strrchr(dir, '/');
+	if (!slash || slash == dir)
+		return false;
+	*slash = '\0';
+	return true;
+}
+
+#define MAX_PLACES 3
+
+/* Where the program's own copy of the rules is, most specific first:
+ * - an uninstalled build (build/mailaudit, or a test's build/tests/x): the
+ *   build directory holds libmailaudit.a, and the repository's data/ is
+ *   beside it;
+ * - an installed program, PREFIX/bin/mailaudit: PREFIX/share/mailaudit
+ *   (whatever PREFIX and DESTDIR were: the compiled-in prefix is that of
+ *   the build, which `make install PREFIX=...` does not redo);
+ * - the compiled-in MA_DATADIR, for a program copied elsewhere.
+ * The current directory is never looked at: it is nobody's install. */
+static size_t places(char out[MAX_PLACES][PATH_MAX + 64])
+{
+	size_t n = 0;
+	char dir[PATH_MAX], up[PATH_MAX];
+	if (exe_dir(dir, sizeof dir)) {
+		snprintf(up, sizeof up, "%s", dir);
+		for (int level = 0; level < 2; level++) {
+			char marker[PATH_MAX + 32];
+			snprintf(marker, sizeof marker, "%s/libmailaudit.a", up);
+			if (access(marker, F_OK) == 0 && parent(up)) {
+				snprintf(out[n++], sizeof out[0], "%s/data/" RULES_FILE, up);
+				break;
+			}
+			if (!parent(up))
+				break;
+		}
+		snprintf(up, sizeof up, "%s", dir);
+		if (parent(up))
+			snprintf(out[n++], sizeof out[0], "%s/share/mailaudit/" RULES_FILE, up);
+	}
+#ifdef MA_DATADIR
+	if (n == 0 || strcmp(out[n - 1], MA_DATADIR "/" RULES_FILE) != 0)
+		snprintf(out[n++], sizeof out[0], "%s", MA_DATADIR "/" RULES_FILE);
+#endif
+	return n;
 }
 
 ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err)
@@ -149,48 +223,33 @@ ma_status ma_rules_load(struct ma_rules *out, struct ma_error *err)
 	memset(out, 0, sizeof *out);
 	const char *env = getenv("MA_RULES");
 	bool found;
+	ma_status st;
 	if (env && *env) {
-		ma_status st = load_file(env, out, &found, err);
+		st = load_file(env, out, &found, err);
 		if (st == MA_OK && !found)
 			return ma_fail(err, MA_ERR_IO, "MA_RULES=%s: no such file", env);
+		snprintf(out->where, sizeof out->where, "%.1000s", env);
 		return st;
 	}
-#ifdef MA_DATADIR
-	ma_status st = load_file(MA_DATADIR "/providers.rules", out, &found, err);
-	if (st != MA_OK || found)
-		return st;
-#endif
-	return load_file("data/providers.rules", out, &found, err);
-}
-
-/* ---- certificate names ---- */
-
-bool ma_cert_covers(const char *sans, const char *host)
-{
-	const char *p = sans;
-	while (p && *p) {
-		while (*p == ' ' || *p == ',')
-			p++;
-		const char *e = strchr(p, ',');
-		size_t l = e ? (size_t)(e - p) : strlen(p);
-		char ent[256];
-		snprintf(ent, sizeof ent, "%.*s", (int)l, p);
-		p = e;
-		const char *name = NULL;
-		if (strncmp(ent, "DNS:", 4) == 0)
-			name = ent + 4;
-		else if (strncmp(ent, "IP:", 3) == 0)
-			name = ent + 3;
-		if (!name)
-			continue;
-		if (strcasecmp(name, host) == 0)
-			return true;
-		/* RFC 6125: "*." covers exactly one leftmost label */
-		if (name[0] == '*' && name[1] == '.') {
-			const char *dot = strchr(host, '.');
-			if (dot && dot != host && strcasecmp(dot + 1, name + 2) == 0)
-				return true;
+	char place[MAX_PLACES][PATH_MAX + 64];
+	size_t n = places(place);
+	for (size_t i = 0; i < n; i++) {
+		st = load_file(place[i], out, &found, err);
+		if (st != MA_OK || found) {
+			snprintf(out->where, sizeof out->where, "%.1000s", place[i]);
+			return st;
 		}
 	}
-	return false;
+	/* Not an error (a probe or an audit goes on), but never silent:
+	 * callers say that obsolete names could not be recognised. */
+	out->missing = true;
+	size_t used = 0;
+	for (size_t i = 0; i < n && used < sizeof out->where; i++) {
+		int w = snprintf(out->where + used, sizeof out->where - used, "%s%s", i ? ", " : "",
+				 place[i]);
+		if (w < 0)
+			break;
+		used += (size_t)w;
+	}
+	return MA_OK;
 }
