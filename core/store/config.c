@@ -495,7 +495,9 @@ ma_status ma_config_load(const char *path, struct ma_config *cfg, struct ma_erro
 	}
 	printable(path, strlen(path), shown, sizeof shown);
 
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: opening a FIFO would otherwise wait for a writer for ever,
+	 * before fstat could tell what the path is. */
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0) {
 		int e = errno;
 		if (!explicit && e == ENOENT)
@@ -508,6 +510,14 @@ ma_status ma_config_load(const char *path, struct ma_config *cfg, struct ma_erro
 		close(fd);
 		return ma_fail(err, MA_ERR_IO, "the config file \"%s\" is a directory", shown);
 	}
+	if (fstat(fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {
+		close(fd);
+		return ma_fail(err, MA_ERR_IO, "the config file \"%s\" is not a regular file but a %s",
+			       shown, S_ISFIFO(sb.st_mode) ? "named pipe (FIFO)" : "socket");
+	}
+	/* A regular file or a device such as /dev/null (no accounts) is read
+	 * as usual, blocking. */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
 	char *buf = NULL;
 	size_t len = 0;
 	ma_status st = read_all(fd, shown, &buf, &len, err);

@@ -85,6 +85,12 @@ check_eq "FIFO password file: exit status 3" 3 "$rc"
 ok $((ms < 5000 ? 0 : 1)) "FIFO password file: refused at once, not blocked ($ms ms)"
 check_contains "FIFO password file: says what it is" "$(cat "$W/fifo-pw" "$W/fifo-pw.err")" \
 	"is not a regular file but a named pipe (FIFO)"
+# The accounts file too: -c FIFO is read before anything else.
+run 20 fifo-conf -c "$W/fifo" --check
+check_eq "FIFO accounts file: exit status 3" 3 "$rc"
+ok $((ms < 5000 ? 0 : 1)) "FIFO accounts file: refused at once, not blocked ($ms ms)"
+check_contains "FIFO accounts file: says what it is" "$(cat "$W/fifo-conf" "$W/fifo-conf.err")" \
+	"is not a regular file but a named pipe (FIFO)"
 
 # --- 8: C1 controls in paths from the accounts file ---------------------------------
 # U+009B is CSI to many terminals, U+0085 a line break: never raw on stderr.
