@@ -469,6 +469,7 @@ static bool fill_result(struct ma_audit_result *r, struct imap_look *il, struct 
 			f->nmsgs = f->capmsgs = 0;
 			r->folders[i].deleted = il->folders[i].deleted;
 			r->folders[i].size = il->folders[i].size;
+			r->folders[i].failed = il->folders[i].failed;
 		}
 		r->nfolders = il->n;
 		fill_deltas(r, il);

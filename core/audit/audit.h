@@ -74,6 +74,10 @@ struct ma_folder_result {
 	 * delta_known: INT64_MIN for a folder not seen before, 0 for one not
 	 * examined. */
 	int64_t delta;
+	/* The server refused to show part of it (a folder-level error: the look
+	 * went on with the others; imap_err holds the last such error). Its
+	 * counts are EXAMINE's, its size and flags not known. */
+	bool failed;
 };
 
 /* A past audit, for the history view and report. */

@@ -174,6 +174,14 @@
 	  "happened. The evidence says whether every message is still there; one " \
 	  "that is not is listed as lost. The next audit compares against the " \
 	  "new numbering.") \
+	X(MA_K_FOLDER_UNREAD, "folder-unread", MA_SEV_ONE(WARNING), \
+	  "The server refused to show these folders while the others were read, " \
+	  "so mailaudit could not check the mail in them: a message deleted " \
+	  "there would go unnoticed. Their message counts are the server's, " \
+	  "their sizes and flags are not known.", \
+	  "Run mailaudit again. If the same folder fails each time, send the " \
+	  "server's answer (in the evidence) to the provider's support: your " \
+	  "mail programs probably cannot open that folder either.") \
 	X(MA_K_IMAP_FAILED, "imap-failed", MA_SEV_ONE(UNKNOWN), \
 	  "Without IMAP mailaudit cannot see the folders, so it cannot tell " \
 	  "whether mail is safe.", NULL) \

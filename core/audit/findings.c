@@ -942,6 +942,37 @@ static void check_expunge(const struct ma_audit_result *r, struct ma_findings *l
 	add(l, MA_K_EXPUNGE, &t, &e, NULL);
 }
 
+/* Folders the server refused to show while the look went on with the
+ * others: what is in them was not checked, so the audit cannot say OK. */
+static void check_folders_unread(const struct ma_audit_result *r, struct ma_findings *l)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->nfolders; i++)
+		n += r->folders[i].failed;
+	if (!r->imap_ok || !n)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "%zu folder%s could not be read: ", n, ma_plural(n));
+	size_t shown = 0;
+	for (size_t i = 0; i < r->nfolders && shown < 5; i++) {
+		if (!r->folders[i].failed)
+			continue;
+		if (shown++)
+			ma_buf_printf(&t, ", ");
+		ma_buf_clean(&t, r->folders[i].folder.name ? r->folders[i].folder.name : "?", 50);
+	}
+	if (n > shown)
+		ma_buf_printf(&t, " and %zu more", n - shown);
+	if (r->imap_err.status != MA_OK) {
+		char msg[700];
+		ma_error_format(&r->imap_err, msg, sizeof msg);
+		ma_buf_printf(&e, "The server's answer: ");
+		ma_buf_clean(&e, msg, 300);
+		ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->imap_err.status));
+	}
+	add(l, MA_K_FOLDER_UNREAD, &t, &e, NULL);
+}
+
 static bool same_folder(const char *a, const char *b)
 {
 	if (!a || !b)
@@ -1271,6 +1302,7 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 	check_in_use(r, &l);
 	check_mismatch(r, &l);
 	check_expunge(r, &l);
+	check_folders_unread(r, &l);
 	check_uidvalidity(r, &l);
 	check_failed(r, &l, true);
 	check_failed(r, &l, false);

@@ -323,8 +323,8 @@ static bool leave_folder(struct imap_look *l, struct look_folder *lf, ma_status 
 {
 	pthread_mutex_lock(&l->lock);
 	bool last = true;
+	lf->failed |= st != MA_OK;
 	if (lf->shared) {
-		lf->failed |= st != MA_OK;
 		last = --lf->readers == 0;
 		if (last) {
 			lf->examined = !lf->failed;

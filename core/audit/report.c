@@ -450,10 +450,14 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 		cell(name, sizeof name, f->name, 26);
 		if (f->noselect)
 			linef(o, 2, 2, "%s %8s", name, "-");
+		else if (r->folders[i].failed)
+			linef(o, 2, 2, "%s %8" PRIu32 "   could not be read", name, f->messages);
 		else
 			linef(o, 2, 2, "%s %8" PRIu32 " %7" PRIu32 " %8s %10s%s", name, f->messages,
 			      f->unseen, del, size, chg);
 		tm += f->messages;
+		if (r->folders[i].failed)
+			continue; /* what was read of it is not the whole */
 		tu += f->unseen;
 		td += dc;
 		ts += sz;

@@ -165,6 +165,16 @@ for sc in imap-fetch-no imap-fetch-garbage imap-fetch-unknown-tag; do
 	measure "$KILL_S" "$of" "$MAILAUDIT" --report - --no-history --imap "$H:$hport/plain" "${ACC[@]}"
 	stop_hostile "$hpid"
 	check_contains "mailaudit $sc: a report is written" "$(head -3 "$of")" "mailaudit"
+	if [ "$sc" = imap-fetch-no ]; then
+		# A folder-level error: the look goes on, and the report says which
+		# folder was not read instead of counting it as checked.
+		check_contains "mailaudit $sc: folder-unread names INBOX" "$(cat "$of")" \
+			"folder-unread"$'\n'"  1 folder could not be read: INBOX"
+		check_contains "mailaudit $sc: the server's words are the evidence" "$(cat "$of")" \
+			"Internal error occurred"
+		check_contains "mailaudit $sc: the Folders table says so" "$(cat "$of")" "could not be read"
+		check_not_contains "mailaudit $sc: never OK" "$(cat "$of")" "Verdict: OK"
+	fi
 	judge "mailaudit $sc" "$LIMIT_MS" "$of"
 done
 
