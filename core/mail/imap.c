@@ -118,6 +118,47 @@ const char *const *ma_imap_alerts(const struct ma_imap *s, size_t *n)
 	return ma_conn_alerts(s ? s->base.conn : NULL, n);
 }
 
+/* mailimap_capability step by step. libetpan's own copies its capability
+ * cache once the reply is done, and a "* CAPABILITY" line with nothing
+ * after it leaves that cache NULL: the copy then dereferences NULL
+ * (found by fuzz_session). Here the caller reads the cache, NULL or not. */
+static int capability_cmd(mailimap *im)
+{
+	static const char cmd[] = "CAPABILITY\r\n";
+	int r = mailimap_send_current_tag(im);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	if (mailstream_write(im->imap_stream, cmd, sizeof cmd - 1) != (ssize_t)(sizeof cmd - 1) ||
+	    mailstream_flush(im->imap_stream) == -1 || !mailimap_read_line(im))
+		return MAILIMAP_ERROR_STREAM;
+	struct mailimap_response *resp = NULL;
+	r = mailimap_parse_response(im, &resp);
+	if (r != MAILIMAP_NO_ERROR)
+		return r;
+	const struct mailimap_response_done *done = resp->rsp_resp_done;
+	bool ok = done && done->rsp_type == MAILIMAP_RESP_DONE_TYPE_TAGGED &&
+		  done->rsp_data.rsp_tagged->rsp_cond_state->rsp_type == MAILIMAP_RESP_COND_STATE_OK;
+	mailimap_response_free(resp);
+	return ok ? MAILIMAP_NO_ERROR : MAILIMAP_ERROR_CAPABILITY;
+}
+
+/* Replaces libetpan's capability cache by an empty list (false: out of
+ * memory, the cache left as it was). */
+static bool empty_cap_cache(struct mailimap_connection_info *ci)
+{
+	clist *none = clist_new();
+	struct mailimap_capability_data *fresh = none ? mailimap_capability_data_new(none) : NULL;
+	if (!fresh) {
+		if (none)
+			clist_free(none);
+		return false;
+	}
+	if (ci->imap_capability)
+		mailimap_capability_data_free(ci->imap_capability);
+	ci->imap_capability = fresh;
+	return true;
+}
+
 static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 {
 	/* libetpan answers CAPABILITY with a copy of its cache: a server that
@@ -125,23 +166,19 @@ static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 	 * it (segfault), and after STARTTLS the cache would still hold the
 	 * plaintext list. So each read starts from an empty cache. */
 	struct mailimap_connection_info *ci = s->imap->imap_connection_info;
-	if (!ci)
+	if (!ci || !empty_cap_cache(ci))
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	clist *none = clist_new();
-	struct mailimap_capability_data *fresh = none ? mailimap_capability_data_new(none) : NULL;
-	if (!fresh) {
-		if (none)
-			clist_free(none);
-		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	}
-	if (ci->imap_capability)
-		mailimap_capability_data_free(ci->imap_capability);
-	ci->imap_capability = fresh;
-
-	struct mailimap_capability_data *cap = NULL;
-	int r = mailimap_capability(s->imap, &cap);
+	int r = capability_cmd(s->imap);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(s, r, "CAPABILITY", err);
+	/* The cache itself, not a copy: what the reply left there. */
+	struct mailimap_capability_data *cap = ci->imap_capability;
+	if (!cap || !cap->cap_list) {
+		free(s->caps);
+		s->caps = strdup("");
+		/* Never NULL for libetpan's own readers of the cache. */
+		return s->caps && empty_cap_cache(ci) ? MA_OK : ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
 	size_t len = 0, used = 0;
 	for (clistiter *it = clist_begin(cap->cap_list); it; it = clist_next(it)) {
 		struct mailimap_capability *c = clist_content(it);
@@ -152,10 +189,8 @@ static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 	}
 	free(s->caps);
 	s->caps = malloc(len + 1);
-	if (!s->caps) {
-		mailimap_capability_data_free(cap);
+	if (!s->caps)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	}
 	s->caps[0] = '\0';
 	for (clistiter *it = clist_begin(cap->cap_list); it; it = clist_next(it)) {
 		struct mailimap_capability *c = clist_content(it);
@@ -169,7 +204,6 @@ static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 		if (w > 0 && (size_t)w < len + 1 - used)
 			used += (size_t)w;
 	}
-	mailimap_capability_data_free(cap);
 	/* libetpan lets 8-bit bytes into atoms; the list goes to the screen. */
 	char *clean = ma_sanitize_dup(s->caps, used);
 	if (!clean)

@@ -65,7 +65,7 @@ cfg before '# top\nimap = h\n[account a]\n'
 expect "config: key before section" 3 'before.conf:2: "imap" before any [account NAME] line' "${NOSRV[@]}" -a a -c before.conf
 cfg endpoint '[account a]\nlogin = u@x.test\nimap = h:99999/tls\n'
 expect "config: bad endpoint" 3 'endpoint.conf:3: imap: The port "99999"' "${NOSRV[@]}" -a a -c endpoint.conf
-cfg badsec '[account a]\nlogin = u@x.test\nimap = h/ssl\n'
+cfg badsec '[account a]\nlogin = u@x.test\nimap = h/tsl\n'
 expect "config: bad security word" 3 'badsec.conf:3: imap:' "${NOSRV[@]}" -a a -c badsec.conf
 cfg dup '[account work]\nlogin = u@x.test\nimap = h\n\n[account Work]\nimap = h\n'
 expect "config: duplicate account (case-insensitive)" 3 'dup.conf:5: account "' "${NOSRV[@]}" -a work -c dup.conf
