@@ -205,6 +205,23 @@ static bool waits_for_tls(enum ma_proto proto, const struct ma_endpoint *ep,
 	return true;
 }
 
+/* The run's --deadline has passed: a wait it cut short is named after it,
+ * not after the server's silence (and no second look is begun). */
+static bool run_over(const struct ma_net_opts *net)
+{
+	return net->run_deadline_ms && ma_now_ms() >= net->run_deadline_ms;
+}
+
+static ma_status greeting_deadline(enum ma_proto proto, const struct ma_endpoint *ep,
+				   struct ma_conn *c, struct ma_error *err)
+{
+	char where[272];
+	ep_label(ep, where, sizeof where);
+	ma_conn_free(c);
+	return ma_fail(err, MA_ERR_DEADLINE, "%s server %s, during the greeting", ma_proto_name(proto),
+		       where);
+}
+
 ma_status ma_session_connect(enum ma_proto proto, const struct ma_endpoint *ep,
 			     const struct ma_net_opts *net, struct ma_conn **out,
 			     struct ma_error *err)
@@ -224,6 +241,8 @@ ma_status ma_session_connect(enum ma_proto proto, const struct ma_endpoint *ep,
 	int timeout_ms = (net->timeout_s > 0 ? net->timeout_s : 30) * 1000;
 	int64_t start = ma_now_ms();
 	st = ma_conn_wait_readable(c, timeout_ms < QUICK_GREETING_MS ? timeout_ms : QUICK_GREETING_MS);
+	if (st == MA_ERR_READ_TIMEOUT && run_over(net))
+		return greeting_deadline(proto, ep, c, err);
 	if (st == MA_ERR_READ_TIMEOUT) {
 		bool time_left = ma_now_ms() - start < timeout_ms;
 		if (waits_for_tls(proto, ep, net, time_left, err)) {
@@ -232,6 +251,8 @@ ma_status ma_session_connect(enum ma_proto proto, const struct ma_endpoint *ep,
 		}
 		int64_t left = start + timeout_ms - ma_now_ms();
 		st = left > 0 ? ma_conn_wait_readable(c, (int)left) : MA_ERR_READ_TIMEOUT;
+		if (st == MA_ERR_READ_TIMEOUT && run_over(net))
+			return greeting_deadline(proto, ep, c, err);
 		if (st == MA_ERR_READ_TIMEOUT) {
 			char where[272];
 			ep_label(ep, where, sizeof where);
