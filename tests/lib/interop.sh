@@ -57,7 +57,7 @@ _iop_err() { echo "interop.sh: $*" >&2; }
 _iop_pkgs() {
 	case "$1" in
 	cyrus) echo "cyrus-imapd cyrus-pop3d cyrus-clients cyrus-admin sasl2-bin libsasl2-modules" ;;
-	courier) echo "courier-imap courier-pop courier-authlib-userdb" ;;
+	courier) echo "courier-imap courier-pop courier-authlib-userdb gamin" ;;
 	*) return 1 ;;
 	esac
 }
@@ -283,6 +283,12 @@ _iop_courier_conf() {
 	sed -i -e "s/^SSLADDRESS=.*/SSLADDRESS=127.0.0.1/" -e "s/^SSLPORT=.*/SSLPORT=$MA_POP3S_PORT/" \
 		"$r/etc/courier/pop3d-ssl"
 	sed -i -e 's/^authmodulelist=.*/authmodulelist="authuserdb"/' "$r/etc/courier/authdaemonrc"
+	# A passwd entry for the mail uid: gamin, which Courier uses to watch
+	# the Maildir, names its socket after the user (without one, every
+	# IMAP command waits ~1.2 s for a server that never starts, and each
+	# login says [ALERT] Filesystem notification initialization error).
+	echo 'vmail:x:5000:5000:mail:/home/alice:/usr/sbin/nologin' >>"$r/etc/passwd"
+	echo 'vmail:x:5000:' >>"$r/etc/group"
 	mkdir -p "$r/home/alice"
 	chown 5000:5000 "$r/home/alice"
 	rm -rf "$r/etc/courier/userdb" "$r/etc/courier/userdb.dat"
@@ -339,6 +345,7 @@ interop_start() { # SERVER
 	MA_IOP_ROOT=$MA_TMP/root
 	MA_IOP_LOG=$MA_TMP/syslog.log
 	MA_IOP_SYSLOG_PID=
+	MA_IOP_MAIL=
 	_iop_copy_root "$cached" "$MA_IOP_ROOT" || { _iop_err "cannot copy the $srv root"; return 1; }
 	MA_HOST=127.0.0.1
 	MA_CERTS=$MA_TMP/certs

@@ -8,6 +8,11 @@ set -u
 rc=0
 for srv in cyrus courier; do
 	dir=$(interop_root_dir "$srv") || exit 1
+	# Roots built for an older package list or MA_INTEROP_VERSION go.
+	for old in "$(dirname "$dir")/$srv"-bookworm-*; do
+		case "$old" in "$dir" | "$dir".*) continue ;; esac
+		[ -e "$old" ] && rm -rf "$old"
+	done
 	[ -f "$dir/.mailaudit-complete" ] && continue
 	echo "building the $srv test root (mmdebstrap bookworm) in $dir ..."
 	start=$(date +%s)
