@@ -126,7 +126,7 @@ audit() {
 	shift
 	before=$(interop_snapshot)
 	fbefore=$(imapx flags)
-	"$MAILAUDIT" --report - "${A[@]}" --state-dir "$STATE" "$@" >"$W/$name.out" 2>"$W/$name.err" </dev/null
+	"$MAILAUDIT" --report - "${A[@]}" --state-dir "$STATE" --trace "$W/$name.trace" "$@" >"$W/$name.out" 2>"$W/$name.err" </dev/null
 	RC=$?
 	REPORT=$(cat "$W/$name.out")
 	after=$(interop_snapshot)

@@ -431,6 +431,22 @@ interop_seed() {
 		done
 		cp -a "$src/cur/." "$MA_IOP_MAIL/cur/"
 		chown -R 5000:5000 "$MA_IOP_MAIL"
+		# Courier keeps a folder's UIDs (courierimapuiddb) only once a
+		# session opened it read-write: until then every EXAMINE gives it a
+		# new UIDVALIDITY, and a message copied in may take a UID below the
+		# UIDNEXT seen before. The user's own program SELECTs its folders;
+		# so does the seeding.
+		python3 - <<'PY' || { _iop_err "SELECT on Courier failed"; return 1; }
+import imaplib, os, ssl, sys
+ctx = ssl.create_default_context(cafile=os.environ["MA_CA"])
+c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["MA_IMAPS_PORT"]), ssl_context=ctx, timeout=30)
+c.login(os.environ["MA_USER"], os.environ["MA_PASS"])
+for f in ("INBOX", "INBOX.Sent", "INBOX.Trash", "INBOX.Archive"):
+    if c.select(f)[0] != "OK":
+        sys.exit(1)
+    c.close()
+c.logout()
+PY
 		;;
 	cyrus)
 		MA_IOP_SEED_SRC=$src python3 - <<'EOF' || { _iop_err "APPEND to Cyrus failed"; return 1; }
