@@ -244,8 +244,30 @@ scenarios() { # SERVER
 	interop_stop
 }
 
+# Cyrus as Debian configures it (popminpoll: 1): CAPA announces LOGIN-DELAY 60
+# and a second POP3 login within the minute is refused. mailaudit leaves POP3
+# alone, so the user's own POP3 program still gets in right after the audit.
+login_delay() {
+	MA_IOP_POPMINPOLL=1 interop_start cyrus || { fail "cyrus (popminpoll 1): the server starts"; return; }
+	interop_seed || { fail "cyrus (popminpoll 1): seeding"; interop_stop; return; }
+	W=$MA_TMP/w
+	STATE=$MA_TMP/state
+	mkdir -p "$W"
+	A=(--imap "127.0.0.1:$MA_IMAPS_PORT/tls" --pop3 "127.0.0.1:$MA_POP3S_PORT/tls"
+		--user "$MA_USER" --password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 10)
+	audit delay
+	check_contains "cyrus (popminpoll 1): LOGIN-DELAY 60 honoured, POP3 left alone" "$(finding pop3-login-delay)" \
+		"announces LOGIN-DELAY 60"
+	check_eq "cyrus (popminpoll 1): the first audit is still OK" OK "$(verdict)"
+	MA_DOVECOT_CONF=/dev/null client_fetchmail_keep >/dev/null
+	ok $? "cyrus (popminpoll 1): fetchmail logs in over POP3 right after the audit"
+	readonly_check "cyrus (popminpoll 1)"
+	interop_stop
+}
+
 # MA_INTEROP_SERVERS (default both) narrows the run while debugging.
 for srv in ${MA_INTEROP_SERVERS:-cyrus courier}; do
 	scenarios "$srv"
 done
+case " ${MA_INTEROP_SERVERS:-cyrus} " in *" cyrus "*) login_delay ;; esac
 tap_done
