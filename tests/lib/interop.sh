@@ -30,8 +30,8 @@
 #                        (tests/tools/seed.py), exports MA_SEED_INBOX ... MA_SEED_TOTAL.
 #                        Courier: written into the Maildir; Cyrus: IMAP APPEND with
 #                        the same flags and INTERNALDATE. Trash messages are dated
-#                        now on disk (Courier's IMAP_EMPTYTRASH=Trash:7 would
-#                        otherwise purge them at the first login).
+#                        now on disk (out of reach of Courier's IMAP_EMPTYTRASH=Trash:7).
+#                        Courier's folders are then SELECTed once (see below).
 # interop_snapshot       sorted "sha256  path" of every message file of the user
 #                        (Cyrus: the numbered files, not cyrus.index/cache; Courier:
 #                        the Maildir files with their flags in the name, not
@@ -419,8 +419,9 @@ interop_seed() {
 		python3 "$MA_SRC_TOOLS/seed.py" --maildir "$src" --folder Trash --count 3 --seed 3 --first 19 >/dev/null &&
 		python3 "$MA_SRC_TOOLS/seed.py" --maildir "$src" --folder Archive --count 3 --seed 4 --first 22 >/dev/null ||
 		{ _iop_err "seed.py failed"; return 1; }
-	# Courier purges Trash messages older than 7 days at each login
-	# (IMAP_EMPTYTRASH=Trash:7, the package's default): dated now, they stay.
+	# Courier is to purge Trash messages older than 7 days
+	# (IMAP_EMPTYTRASH=Trash:7, the package's default): dated now, the
+	# seed's Trash stays whatever the purge looks at.
 	for f in "$src"/.Trash/cur/*; do touch "$f"; done
 	case $MA_IOP_SERVER in
 	courier)
