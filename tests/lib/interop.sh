@@ -160,6 +160,8 @@ with open(sys.argv[1], "ab", buffering=0) as f:
         f.write(d.rstrip(b"\0\n") + b"\n")
 ' "$1" "$2" </dev/null >/dev/null 2>&1 &
 	MA_IOP_SYSLOG_PID=$!
+	# At once: interop_stop reads it from here, whenever a signal comes.
+	echo "$MA_IOP_SYSLOG_PID" >"$MA_TMP/syslog.pid"
 	ma_wait 20 test -S "$2" || { _iop_err "syslog listener did not bind $2"; return 1; }
 }
 
@@ -395,7 +397,7 @@ interop_stop() { # [MA_TMP]
 	fi
 	p=$(cat "$t/master.pid" 2>/dev/null)
 	[ -n "$p" ] && wait "$p" 2>/dev/null
-	spid=$(sed -n 's/^export MA_IOP_SYSLOG_PID=//p' "$t/env.sh" 2>/dev/null)
+	spid=$(cat "$t/syslog.pid" 2>/dev/null)
 	if [ -n "$spid" ]; then
 		kill "$spid" 2>/dev/null
 		wait "$spid" 2>/dev/null
