@@ -121,6 +121,7 @@ subjects_of() {
 # files and every flag compared before and after (RO_CHANGED names the runs
 # that changed something).
 RO_CHANGED=""
+SAN_REPORTS=""
 audit() {
 	local name=$1 before after fbefore fafter
 	shift
@@ -129,6 +130,7 @@ audit() {
 	"$MAILAUDIT" --report - "${A[@]}" --state-dir "$STATE" --trace "$W/$name.trace" "$@" >"$W/$name.out" 2>"$W/$name.err" </dev/null
 	RC=$?
 	REPORT=$(cat "$W/$name.out")
+	grep -qE 'AddressSanitizer|LeakSanitizer|runtime error:' "$W/$name.err" && SAN_REPORTS="$SAN_REPORTS $MA_IOP_SERVER:$name"
 	after=$(interop_snapshot)
 	fafter=$(imapx flags)
 	if [ -z "$before" ] || [ -z "$fbefore" ]; then
@@ -270,4 +272,5 @@ for srv in ${MA_INTEROP_SERVERS:-cyrus courier}; do
 	scenarios "$srv"
 done
 case " ${MA_INTEROP_SERVERS:-cyrus} " in *" cyrus "*) login_delay ;; esac
+check_eq "no sanitizer report from any audit" "" "$SAN_REPORTS"
 tap_done
