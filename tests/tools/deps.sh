@@ -5,6 +5,7 @@ set -u
 PKGS="build-essential pkg-config libetpan-dev libncurses-dev libssl-dev libsqlite3-dev libcmocka-dev
  dovecot-imapd dovecot-pop3d dovecot-submissiond openssl tmux fetchmail getmail6 mpop isync faketime
  python3 procps
+ mmdebstrap
  clang libclang-rt-14-dev dnsmasq-base"
 
 missing=""
@@ -15,7 +16,13 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
-[ -z "$missing" ] && exit 0
+# The Cyrus and Courier roots of the interop suite (tests/lib/interop.sh),
+# built with mmdebstrap once the packages are there.
+roots() {
+	[ "$(id -u)" = 0 ] || { echo "the interop suite's server roots need root: sudo make deps" >&2; return 1; }
+	bash "$(dirname "$0")/interop_roots.sh"
+}
+[ -z "$missing" ] && { roots; exit $?; }
 
 if [ "$(id -u)" != 0 ]; then
 	echo "mailaudit needs these packages:$missing" >&2
@@ -36,4 +43,5 @@ fi
 apt-get install -y -q --no-install-recommends $missing
 rc=$?
 [ "$made_policy" = 1 ] && rm -f "$policy"
-exit $rc
+[ $rc = 0 ] || exit $rc
+roots
