@@ -193,6 +193,19 @@ ma_status ma_dns_getaddrinfo(const char *host, unsigned port, const struct ma_dn
 			     struct addrinfo **out, struct ma_error *err)
 {
 	*out = NULL;
+	/* An address written as numbers needs no lookup and cannot block: it
+	 * is taken here, so no helper thread (nor a busy machine's delay in
+	 * starting one) stands between it and the connection. */
+	char sport[16];
+	snprintf(sport, sizeof sport, "%u", port);
+	struct addrinfo hints = {
+		.ai_family = AF_UNSPEC,
+		.ai_socktype = SOCK_STREAM,
+		.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV,
+	};
+	if (getaddrinfo(host, sport, &hints, out) == 0 && *out)
+		return MA_OK;
+	*out = NULL;
 	struct gai_answer a;
 	ma_status st = gai_run(host, port, 0, w, &a, err);
 	if (st != MA_OK)
