@@ -814,13 +814,21 @@ static void draw_results(struct ui *ui)
 	text_put(0, 0, ui->cols, buf);
 	attroff(A_REVERSE);
 
-	int va = ui_attr(ui, ma_severity_attr(r->verdict)) | A_BOLD;
+	/* As --check and --report judge it: a --trace file that could not be
+	 * written makes an OK run UNKNOWN, and the title says why first. */
+	enum ma_severity v = r->trace_err.status != MA_OK ? ma_check_severity(r) : r->verdict;
+	int va = ui_attr(ui, ma_severity_attr(v)) | A_BOLD;
 	attron(va);
-	snprintf(buf, sizeof buf, "Verdict: %s", ma_severity_name(r->verdict));
+	snprintf(buf, sizeof buf, "Verdict: %s", ma_severity_name(v));
 	int x = text_put(1, 0, ui->cols, buf);
 	attroff(va);
 	const char *t = ma_verdict_title(r);
-	if (t[0] && x + 3 < ui->cols) {
+	if (r->trace_err.status != MA_OK && x + 3 < ui->cols) {
+		snprintf(buf, sizeof buf, " - the --trace file could not be written (%s); the audit: %s",
+			 r->trace_err.detail[0] ? r->trace_err.detail : ma_status_message(r->trace_err.status),
+			 t);
+		text_put(1, x, ui->cols - x, buf);
+	} else if (t[0] && x + 3 < ui->cols) {
 		snprintf(buf, sizeof buf, " - %s", t);
 		text_put(1, x, ui->cols - x, buf);
 	}

@@ -50,6 +50,15 @@ static void *worker_main(void *arg)
 		w->probe_req.password = NULL;
 	} else {
 		w->status = ma_audit_run(&w->acct, w->password, &w->opts, &w->result, &w->err);
+		/* The trace ends with the audit: a write that failed makes the
+		 * result say so (verdict and report), as --report's does. */
+		if (w->trace) {
+			struct ma_error te = { 0 };
+			if (ma_trace_finish(w->trace, &te) != MA_OK && w->result)
+				w->result->trace_err = te;
+			w->trace = NULL;
+			w->opts.trace = NULL;
+		}
 	}
 	ma_password_free(w->password);
 	w->password = NULL;

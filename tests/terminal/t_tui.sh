@@ -237,6 +237,12 @@ else
 fi
 T send-keys -t tui q; gone "q quits again" "Verdict:"
 
+# --- a --trace file that cannot be written is said, as by --report ---------------------------------------
+in_pane "$(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s3t" --trace /dev/full)"
+expect "--trace /dev/full: the verdict is UNKNOWN" "Verdict: UNKNOWN" 15
+check_contains "--trace /dev/full: the screen names the trace file" "$(screen)" "/dev/full"
+T send-keys -t tui q; gone "q quits the trace run" "Verdict:"
+
 # --- the start screen form -----------------------------------------------------------------------------
 in_pane "$(quote "$MAILAUDIT" --ca-file "$MA_CA" --state-dir "$W/s4" --timeout 10)"
 expect "no account: the start form" "E-mail address:"
@@ -377,8 +383,8 @@ T send-keys -t tui q; gone "q during a test quits without asking" "Verdict:"
 sane_tty "after a cancelled test: icanon and echo are on"
 
 # The shell records 148 when the first run is stopped by Ctrl-Z; then
-# Ctrl-C (130), q, q, q, q, q, Esc, SIGHUP (129), q.
-check_eq "exit statuses" "148 130 0 0 0 0 0 0 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
+# Ctrl-C (130), q, q (--trace /dev/full), q, q, q, q, Esc, SIGHUP (129), q.
+check_eq "exit statuses" "148 130 0 0 0 0 0 0 0 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
 if [ -s "$W/stderr.log" ]; then
 	fail "nothing on stderr (no sanitizer report)" "$(head -30 "$W/stderr.log")"
 else
