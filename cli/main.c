@@ -573,6 +573,8 @@ static enum ma_severity doctor(const struct ma_account *acct, const char *passwo
 	ma_probe_request_for(acct, &req);
 	req.password = password;
 	ma_run_probe_net(&o->run, ca_file, &req.net);
+	/* --deadline bounds the doctor's connections as it bounds an audit's. */
+	req.net.run_deadline_ms = run_deadline_ms;
 	struct ma_probe_result *r = NULL;
 	if (ma_probe_run(&req, &r, &err) != MA_OK)
 		die(NULL, &err);

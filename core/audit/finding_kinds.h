@@ -299,6 +299,11 @@
 	  "The server wants encryption before the password; a client set to no " \
 	  "security cannot log in.", \
 	  "Set the security to SSL/TLS (or STARTTLS) in the mail client.") \
+	X(MA_K_PROBE_DEADLINE, "probe-deadline", MA_SEV_ONE(UNKNOWN), \
+	  "The connection test stopped at the time limit given with --deadline, " \
+	  "so the combinations it cut short are neither known to work nor known " \
+	  "to fail.", \
+	  "Run the test again with a longer --deadline, or without one.") \
 	X(MA_K_BEST_SETTINGS, "best-settings", MA_SEV_GRADED(OK, INFO, CRITICAL), \
 	  "These are the combinations that worked from this computer just now; a " \
 	  "mail program works only with one of them (server, port and security, a " \

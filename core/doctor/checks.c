@@ -320,6 +320,35 @@ static bool put_best(const struct ma_probe_result *r, enum ma_proto p, struct ma
 	return true;
 }
 
+/* Cells the run's --deadline cut short. */
+static size_t cells_cut(const struct ma_probe_result *r)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < r->n_cells; i++)
+		n += r->cells[i].status == MA_ERR_DEADLINE;
+	return n;
+}
+
+/* The run's --deadline cut cells short: what they would have shown is not
+ * known, so the test is UNKNOWN, not "nothing works". */
+static void check_deadline(const struct ma_probe_result *r, struct ma_findings *l)
+{
+	size_t cut = cells_cut(r);
+	if (!cut)
+		return;
+	struct ma_buf t = { 0 }, e = { 0 };
+	ma_buf_printf(&t, "The test did not finish within --deadline: %zu of %zu combinations were cut short",
+		      cut, r->n_cells);
+	for (size_t i = 0, shown = 0; i < r->n_cells && shown < 6; i++) {
+		const struct ma_probe_cell *c = &r->cells[i];
+		if (c->status != MA_ERR_DEADLINE)
+			continue;
+		ma_buf_printf(&e, "%s%s port %u %s", shown++ ? "\n" : "", ma_proto_name(c->proto), c->ep.port,
+			      ma_security_short(c->ep.security));
+	}
+	ma_findings_add(l, MA_K_PROBE_DEADLINE, MA_GRADE_USUAL, &t, &e, NULL);
+}
+
 /* The table the provider's help page shows, filled with what worked.
  * Nothing working is critical, unless nothing could be tested because no
  * name could be looked up (dns-failed says that, as UNKNOWN). */
@@ -340,6 +369,7 @@ static void check_best_settings(const struct ma_probe_result *r, struct ma_findi
 	}
 	enum ma_grade g = MA_GRADE_USUAL;
 	const char *fix = NULL;
+	size_t cut = cells_cut(r);
 	if (good == probed) {
 		g = MA_GRADE_MILD;
 		ma_buf_printf(&t, "Working settings: %zu of %zu protocols", good, probed);
@@ -347,6 +377,9 @@ static void check_best_settings(const struct ma_probe_result *r, struct ma_findi
 		ma_buf_printf(&t, "Working settings: %zu of %zu protocols", good, probed);
 	} else if (tested == 0) {
 		ma_buf_printf(&t, "No settings could be tested: the server names could not be looked up");
+	} else if (cut) {
+		/* Not known to fail: probe-deadline says the test was cut short. */
+		ma_buf_printf(&t, "No working setting was found before the time limit (0 of %zu)", probed);
 	} else {
 		g = MA_GRADE_GRAVE;
 		ma_buf_printf(&t, "Nothing works: no protocol has a working setting (0 of %zu)", probed);
@@ -370,6 +403,7 @@ ma_status ma_probe_analyze(struct ma_probe_result *r, const struct ma_rules *rul
 	check_cert_soon(r, &l);
 	check_logins(r, &l);
 	check_plaintext(r, &l);
+	check_deadline(r, &l);
 	check_best_settings(r, &l);
 	if (l.oom) {
 		ma_findings_clear(&l);

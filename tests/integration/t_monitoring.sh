@@ -235,6 +235,14 @@ ok $(( SECS <= 6 ? 0 : 1 )) "--deadline 2, silent IMAP server: returned after ${
 mon deadline-report --report - --imap "127.0.0.1:$hport/plain" "${HOST_ACC[@]}" --timeout 30 --deadline 2
 check_eq "--report --deadline 2: exit 3" 3 "$RC"
 check_contains "--report --deadline 2: the report names it" "$OUT" "WARNING: the audit did not finish within --deadline 2 s"
+# The doctor of --probe --report too: after the deadline it begins nothing,
+# and says the test was cut short rather than "Nothing works".
+mon deadline-probe --probe --report - --imap "127.0.0.1:$hport/plain" --pop3 "127.0.0.1:$hport/plain" \
+	"${HOST_ACC[@]}" --timeout 30 --deadline 2
+check_eq "--probe --report --deadline 2: exit 3" 3 "$RC"
+ok $(( SECS <= 6 ? 0 : 1 )) "--probe --report --deadline 2: returned after ${SECS} s (--timeout 30)"
+check_contains "--probe --report --deadline 2: probe-deadline" "$OUT" "[UNKNOWN] probe-deadline: The test did not finish within --deadline"
+check_not_contains "--probe --report --deadline 2: never 'Nothing works'" "$OUT" "Nothing works"
 mon deadline-default --check --imap "127.0.0.1:$hport/plain" "${HOST_ACC[@]}" --timeout 3600
 status_line "--check's default deadline, silent server, --timeout 3600" 3 "MAILAUDIT UNKNOWN - The audit did not finish within --deadline 50 s"
 ok $(( SECS >= 49 && SECS <= 56 ? 0 : 1 )) "--check's default deadline ends the audit at 50 s (${SECS} s), inside a 60 s service check"
