@@ -53,6 +53,12 @@ static const char FIX_OTHER[] =
 	"Try again. If it keeps failing, run mailaudit with a protocol trace and "
 	"send it to the provider's support (the trace never contains the "
 	"password).";
+static const char FIX_DEADLINE[] =
+	"Give the audit more time: a larger --deadline (a first audit of a big "
+	"mailbox takes longest; later ones read only what changed), or a longer "
+	"service check timeout in the monitoring system. If even a short audit "
+	"does not finish, the server or the network is slow: the evidence names "
+	"the step it was waiting for.";
 static const char FIX_NOT_CONFIGURED[] =
 	"Give mailaudit the IMAP server (it is usually the same server as POP3) "
 	"so it can look at the folders.";
@@ -1061,6 +1067,8 @@ static const char *failure_fix(ma_status st)
 	case MA_ERR_LOGIN_DELAY:
 	case MA_ERR_SERVER_TEMP:
 		return FIX_LATER;
+	case MA_ERR_DEADLINE:
+		return FIX_DEADLINE;
 	default:
 		return FIX_OTHER;
 	}
