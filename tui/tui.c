@@ -1033,12 +1033,24 @@ static SCREEN *open_screen(struct ui *ui)
 		return NULL;
 	}
 	curses_on = true;
+	/* Without cursor addressing (TERM=dumb, an editor's shell buffer)
+	 * nothing full-screen can show: say so before any audit runs. */
+	const char *cup = tigetstr("cup");
+	if (!cup || cup == (char *)-1) {
+		restore_terminal();
+		delscreen(scr);
+		fprintf(stderr, "mailaudit: this terminal (TERM=%s) cannot move the cursor, which the "
+			"full-screen program needs; use --report - for the report as text on standard "
+			"output (or --check for one line)\n", getenv("TERM") ? getenv("TERM") : "");
+		return NULL;
+	}
 	cbreak();
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	set_escdelay(50);
+	key_define_extra();
 	if (want_color(ui->args)) {
 		start_color();
 		use_default_colors();
@@ -1049,6 +1061,62 @@ static SCREEN *open_screen(struct ui *ui)
 		ui->color = true;
 	}
 	return scr;
+}
+
+/* A key that followed an Esc and is not part of a sequence. */
+static int pending_key = -1;
+
+static int raw_key(void)
+{
+	wint_t wc;
+	int rc = get_wch(&wc);
+	if (rc == ERR)
+		return -1;
+	return rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
+}
+
+/* How long the rest of an escape sequence may take to come after ESC. */
+enum { ESC_SEQ_MS = 60 };
+
+/* The next key: a character, KC(code), 0 for an escape sequence that is no
+ * key of ours, -1 for none. curses knows the sequences of TERM's terminfo
+ * entry (and key_define_extra's); any other one comes from curses as ESC
+ * and its bytes, which would be Esc (back to the start screen) and text
+ * typed into a field: it is read whole here and mapped or dropped. */
+static int next_key(void)
+{
+	int key = pending_key;
+	pending_key = -1;
+	if (key == -1)
+		key = raw_key();
+	if (key != 27)
+		return key;
+	timeout(ESC_SEQ_MS);
+	int intro = raw_key();
+	if (intro != '[' && intro != 'O') {
+		nodelay(stdscr, TRUE);
+		pending_key = intro; /* a plain Esc, perhaps a key after it */
+		return 27;
+	}
+	char seq[24];
+	size_t n = 0;
+	seq[n++] = (char)intro;
+	for (;;) {
+		int c = raw_key();
+		if (c < 0x20 || c > 0x7e) { /* cut short or not a sequence: drop it */
+			if (c != -1)
+				pending_key = c;
+			n = 0;
+			break;
+		}
+		if (n < sizeof seq)
+			seq[n++] = (char)c;
+		/* SS3 is one byte; a CSI ends with its final byte. */
+		if (intro == 'O' || (c >= 0x40 && c <= 0x7e))
+			break;
+	}
+	nodelay(stdscr, TRUE);
+	return n && n < sizeof seq ? key_from_escape(seq, n) : 0;
 }
 
 /* Progress alone repaints at most every PROGRESS_MS: an audit reports far
@@ -1092,12 +1160,10 @@ static int one_event(struct ui *ui, int64_t last_draw, bool *progress_due, int *
 		else
 			*react |= w;
 	}
-	wint_t wc;
-	int rc;
-	while (!(*react & R_QUIT) && (rc = get_wch(&wc)) != ERR) {
-		int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
-		*react |= handle_key(ui, key);
-	}
+	int key;
+	while (!(*react & R_QUIT) && (key = next_key()) != -1)
+		if (key)
+			*react |= handle_key(ui, key);
 	if (ui->worker.job != MA_JOB_NONE) {
 		long secs = (long)((ma_now_ms() - ui->started_ms) / 1000);
 		if (secs != ui->elapsed_s) {
@@ -1169,6 +1235,8 @@ int ma_tui_run(const struct ma_tui_args *a)
 	int rc = event_loop(ui, react);
 	if (rc)
 		return rc;
+	/* As with --report: the verdict shown last, UNKNOWN without one. */
+	rc = ui->result ? ma_severity_exit_code(ma_check_severity(ui->result)) : 3;
 	ma_worker_cancel(&ui->worker);
 	restore_terminal();
 	delscreen(scr);
@@ -1178,5 +1246,5 @@ int ma_tui_run(const struct ma_tui_args *a)
 	OPENSSL_cleanse(ui->form.field[F_PASS], sizeof ui->form.field[F_PASS]);
 	ma_config_free(&ui->cfg);
 	ma_rules_free(&ui->rules);
-	return 0;
+	return rc;
 }

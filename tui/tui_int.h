@@ -136,6 +136,12 @@ struct ui {
 enum ma_request key_request(int key);
 /* The help screen's lines for width w. */
 void key_help_lines(struct lines *L, int w);
+/* Teaches curses every terminal's Home/End/PgUp/PgDn sequences. */
+void key_define_extra(void);
+/* What an escape sequence curses did not know means, from the byte after
+ * ESC ('[' or 'O') to its final byte: a key code (KC), or 0 for a
+ * sequence that is no key of ours (ignored, never typed). */
+int key_from_escape(const char *seq, size_t len);
 /* The hint bars at the bottom of the screen (and under the start form
  * and the progress). */
 enum ui_hint {

@@ -414,11 +414,34 @@ void ma_buf_wrap(struct ma_buf *b, const char *s, size_t len, size_t width, size
 
 /* ---- formats ---- */
 
+void ma_fmt_zone(const struct tm *tm, char out[MA_FMT_LEN])
+{
+	char z[MA_FMT_LEN] = "";
+	size_t n = strftime(z, sizeof z, "%Z", tm), i = 0;
+	while (i < n && ((z[i] | 0x20) >= 'a' && (z[i] | 0x20) <= 'z'))
+		i++;
+	if (n >= 2 && n <= 6 && i == n) {
+		memcpy(out, z, n + 1);
+		return;
+	}
+	/* "+0530" or a zone named "+0530" or "-03": the offset, as RFC 3339 writes it. */
+	if (strftime(z, sizeof z, "%z", tm) == 5)
+		snprintf(out, MA_FMT_LEN, "%.3s:%.2s", z, z + 3);
+	else
+		snprintf(out, MA_FMT_LEN, "UTC");
+}
+
 void ma_fmt_time_or(time_t t, char out[MA_FMT_LEN], const char *none)
 {
 	struct tm tm;
-	if (t <= 0 || !gmtime_r(&t, &tm) || !strftime(out, MA_FMT_LEN, "%Y-%m-%d %H:%M", &tm))
+	char zone[MA_FMT_LEN];
+	size_t n;
+	if (t <= 0 || !localtime_r(&t, &tm) || !(n = strftime(out, MA_FMT_LEN, "%Y-%m-%d %H:%M", &tm))) {
 		snprintf(out, MA_FMT_LEN, "%s", none);
+		return;
+	}
+	ma_fmt_zone(&tm, zone);
+	snprintf(out + n, MA_FMT_LEN - n, " %s", zone);
 }
 
 void ma_fmt_time(time_t t, char out[MA_FMT_LEN])

@@ -164,9 +164,15 @@ void ma_buf_wrap(struct ma_buf *b, const char *s, size_t len, size_t width, size
 /* ---- formats ---------------------------------------------------------------- */
 
 #define MA_FMT_LEN 32
-/* "2026-11-26 10:00" (UTC); "unknown" for 0, for a time before 1970 and
- * for one gmtime cannot take. */
+/* "2026-11-26 10:00 CET": local time (TZ honoured) and its zone, so a
+ * time read over SSH on another continent still says what it means;
+ * "unknown" for 0, for a time before 1970 and for one localtime cannot
+ * take. At most MA_FMT_TIME_COLS columns. */
+#define MA_FMT_TIME_COLS 23
 void ma_fmt_time(time_t t, char out[MA_FMT_LEN]);
+/* The zone of the local time tm: its abbreviation ("CET", "UTC") where
+ * the zone has one in letters, else the offset ("+05:30"). */
+void ma_fmt_zone(const struct tm *tm, char out[MA_FMT_LEN]);
 /* The same, with none for "unknown" (the screen shows "-"). */
 void ma_fmt_time_or(time_t t, char out[MA_FMT_LEN], const char *none);
 /* "512 B", "12.3 KB", "4.5 MB", "1.2 GB" (units of 1024, one decimal). */

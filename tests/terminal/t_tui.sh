@@ -120,7 +120,7 @@ check_contains "view 2: columns" "$(screen)" "Messages  Unseen"
 check_contains "view 2: total" "$(screen)" "Total"
 T send-keys -t tui 3; expect "view 3: IMAP vs POP3" "POP3 (STAT)"
 T send-keys -t tui 4; expect "view 4: connection" "Verified:   yes"
-T send-keys -t tui 5; expect "view 5: history" "Started (UTC)"
+T send-keys -t tui 5; expect "view 5: history" "Started    "
 check_contains "view 5: bar chart" "$(screen)" "|####"
 T send-keys -t tui 6; expect "view 6: report" "Account:   $MA_USER"
 T send-keys -t tui 1; expect "view 1: findings detail" "Why it matters:"
@@ -309,6 +309,54 @@ row "probe: IMAP 993 closed" "^IMAP +993 +SSL/TLS +closed"
 row "probe: POP3 995 closed" "^POP3 +995 +SSL/TLS +closed"
 T send-keys -t tui q; gone "q quits the STARTTLS run" "Verdict:"
 
+# --- Home/End/PgUp/PgDn as PuTTY, rxvt, xterm and screen/tmux send them --------------------
+# Sent as raw bytes (send-keys -H), whatever TERM says: under xterm's entry
+# ESC[1~ and ESC[4~ are no keys curses knows, and ESC[4~ (PuTTY's End) used
+# to be Esc (back to the start screen) and "[4~" typed into the form.
+raw() { # "ESC[4~" style: sends the bytes, ESC written as \e
+	T send-keys -t tui -H $(printf "$1" | od -An -tx1)
+}
+TOP="Account:   $MA_USER" BOTTOM="After a password change wait"
+in_pane "env TERM=xterm-256color $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s12")"
+expect "keys: the audit under TERM=xterm-256color" "Verdict:" 15
+T send-keys -t tui 6; expect "keys: the Report view" "$TOP"
+for end in '\e[4~' '\e[8~' '\e[F' '\eOF'; do
+	raw "$end"; expect "keys: End as $end shows the report's end" "$BOTTOM"
+	check_contains "keys: $end stays in the Report view" "$(screen)" "Verdict:"
+	T send-keys -t tui g; gone "keys: g goes back to the top (after $end)" "$BOTTOM"
+done
+for home in '\e[1~' '\e[7~' '\e[H' '\eOH'; do
+	T send-keys -t tui G; expect "keys: G goes to the end (before $home)" "$BOTTOM"
+	raw "$home"; expect "keys: Home as $home shows the report's top" "$TOP"
+done
+raw '\e[6~'; gone "keys: PgDn as \\e[6~ scrolls a page" "$TOP"
+raw '\e[5~'; expect "keys: PgUp as \\e[5~ scrolls back" "$TOP"
+# Unknown sequences (Insert, Delete, F5, Ctrl-Right) do nothing.
+raw '\e[2~\e[3~\e[15~\e[1;5C'
+check_contains "keys: unknown sequences leave the view alone" "$(screen)" "$TOP"
+T send-keys -t tui '?'; expect "keys: help" "Export the report to a file"
+raw '\e[4~'; expect "keys: End in the help" "Ctrl-L"
+raw '\e[1~'; gone "keys: Home in the help" "Ctrl-L"
+T send-keys -t tui Escape; gone "keys: Esc still closes the help" "Export the report to a file"
+T send-keys -t tui Escape; expect "keys: Esc still leads back to the form" "E-mail address:"
+raw '\e[4~\e[1~\e[2~\e[3~\e[5~\e[6~\eOH\e[15~\e[1;5C'
+T send-keys -t tui -l "x"
+if screen | grep -q "E-mail address: *$MA_USER"x; then
+	pass "keys: no sequence is typed into a field"
+else
+	fail "keys: no sequence is typed into a field" "$(screen)"
+fi
+check_not_contains "keys: no [ in the form" "$(screen | grep 'E-mail address:')" "["
+T send-keys -t tui BSpace Escape; expect "keys: Esc on the form goes back to the results" "Verdict:"
+T send-keys -t tui q; gone "keys: q quits" "Verdict:"
+
+# --- TERM=dumb: says so and exits 3 before any audit -----------------------------------------
+shell_cmd "env TERM=dumb $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s13") 2>$W/dumb.out; echo \$? >$W/dumb.rc"
+expect "TERM=dumb: the program ends" "END-$run" 20
+check_eq "TERM=dumb: exit status 3" "3" "$(cat "$W/dumb.rc")"
+check_contains "TERM=dumb: points at --report -" "$(cat "$W/dumb.out")" "use --report -"
+check_eq "TERM=dumb: nothing audited" "0" "$(hist_audits "$W/s13")"
+
 # --- a hanging POP3 server: cancel, quit prompt, SIGHUP ----------------------------------------------------
 python3 - "$W/hang.port" <<'PY' &
 import socket, sys
@@ -377,8 +425,9 @@ T send-keys -t tui q; gone "q during a test quits without asking" "Verdict:"
 sane_tty "after a cancelled test: icanon and echo are on"
 
 # The shell records 148 when the first run is stopped by Ctrl-Z; then
-# Ctrl-C (130), q, q, q, q, q, Esc, SIGHUP (129), q.
-check_eq "exit statuses" "148 130 0 0 0 0 0 0 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
+# Ctrl-C (130), q, q, q, q, q, q (each the verdict OK: 0, as --report's),
+# Esc on the start screen without a verdict (3, UNKNOWN), SIGHUP (129), q.
+check_eq "exit statuses" "148 130 0 0 0 0 0 0 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
 if [ -s "$W/stderr.log" ]; then
 	fail "nothing on stderr (no sanitizer report)" "$(head -30 "$W/stderr.log")"
 else
@@ -422,11 +471,11 @@ ledger_runs() {
 	T send-keys -t tui Enter
 	expect "Enter opens what that audit found" "It found 3 lost messages, not acknowledged yet:"
 	local rows
-	rows=$(screen | grep -cE '^ *[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} +INBOX ')
+	rows=$(screen | grep -cE '^ *[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} UTC +INBOX ')
 	check_eq "the drill-down lists the 3 messages" "3" "$rows"
-	T send-keys -t tui Escape; expect "Esc goes back to the list of audits" "Started (UTC)"
+	T send-keys -t tui Escape; expect "Esc goes back to the list of audits" "Started    "
 	T send-keys -t tui j Enter; expect "the first audit found no lost mail" "It found no lost mail."
-	T send-keys -t tui q; expect "q in the drill-down goes back, not out" "Started (UTC)"
+	T send-keys -t tui q; expect "q in the drill-down goes back, not out" "Started    "
 	check_contains "the program is still running" "$(screen)" "Verdict: CRITICAL"
 	T send-keys -t tui A; expect "A outside Findings says where it works" "press 1, then A"
 

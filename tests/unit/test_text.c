@@ -435,7 +435,7 @@ static void formats(void **state)
 	(void)state;
 	char out[MA_FMT_LEN];
 	ma_fmt_time(1795600800, out);
-	assert_string_equal(out, "2026-11-25 10:00");
+	assert_string_equal(out, "2026-11-25 10:00 UTC");
 	ma_fmt_time(0, out);
 	assert_string_equal(out, "unknown");
 	ma_fmt_time(-5, out);
@@ -443,7 +443,7 @@ static void formats(void **state)
 	ma_fmt_time_or(0, out, "-");
 	assert_string_equal(out, "-");
 	ma_fmt_time_or(86400, out, "-");
-	assert_string_equal(out, "1970-01-02 00:00");
+	assert_string_equal(out, "1970-01-02 00:00 UTC");
 
 	static const struct { uint64_t n; const char *s; } sizes[] = {
 		{ 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KB" }, { 1536, "1.5 KB" },
@@ -462,9 +462,40 @@ static void formats(void **state)
 	assert_true(a > 0 && b >= a);
 }
 
+/* Times are local and name their zone: winter and summer time, a zone
+ * with a name in letters and one with only an offset. */
+static void local_times(void **state)
+{
+	(void)state;
+	static const struct { const char *tz; time_t t; const char *s; } v[] = {
+		{ "Europe/Prague", 1795600800, "2026-11-25 11:00 CET" },
+		{ "Europe/Prague", 1782907200, "2026-07-01 14:00 CEST" },
+		{ "Asia/Kolkata", 1795600800, "2026-11-25 15:30 IST" },
+		{ "<+0530>-5:30", 1795600800, "2026-11-25 15:30 +05:30" },
+		{ "America/Sao_Paulo", 1795600800, "2026-11-25 07:00 -03:00" },
+		{ "UTC", 1795600800, "2026-11-25 10:00 UTC" },
+	};
+	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	char out[MA_FMT_LEN];
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		setenv("TZ", v[i].tz, 1);
+		tzset();
+		ma_fmt_time(v[i].t, out);
+		assert_string_equal(out, v[i].s);
+		assert_true(strlen(out) <= MA_FMT_TIME_COLS);
+	}
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	free(saved);
+	tzset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(local_times),
 		cmocka_unit_test(buf_grows),
 		cmocka_unit_test(buf_limit),
 		cmocka_unit_test(utf8_well_formed),
