@@ -35,8 +35,12 @@ static int cp_cols(uint32_t cp)
 {
 	if (ma_cp_control(cp))
 		return 1; /* shown as '?' */
-	if (cp < 0x80 || !utf8_mode)
+	if (cp < 0x80)
 		return 1;
+	if (!utf8_mode) {
+		const char *a = ma_cp_ascii(cp);
+		return a ? (int)strlen(a) : 1;
+	}
 	int w = wcwidth((wchar_t)cp);
 	return w < 0 ? 1 : w;
 }
@@ -62,7 +66,10 @@ int text_put(int y, int x, int maxcols, const char *s)
 		int w = cp_cols(cp);
 		if (cols + w > maxcols)
 			break;
-		if (ma_cp_control(cp) || cp == 0xfffd ||
+		const char *ascii = cp >= 0x80 && !utf8_mode ? ma_cp_ascii(cp) : NULL;
+		if (ascii)
+			addstr(ascii);
+		else if (ma_cp_control(cp) || cp == 0xfffd ||
 		    (cp >= 0x80 && !utf8_mode) || (w == 0 && cols == 0))
 			addch('?');
 		else
@@ -102,13 +109,7 @@ void text_cell(char *out, size_t outsize, const char *s, int width, bool right)
 
 const char *text_find(const char *hay, const char *needle)
 {
-	size_t n = strlen(needle);
-	if (n == 0)
-		return NULL;
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return hay;
-	return NULL;
+	return ma_find_nocase(hay, needle);
 }
 
 void lines_clear(struct lines *L)

@@ -75,6 +75,21 @@ bool ma_cp_control(uint32_t cp);
  * text around them ("invoice <U+202E>gpj.exe" shows as "invoice exe.jpg"),
  * the zero-width ones (U+200B..U+200D, U+FEFF) hide inside a word. */
 bool ma_cp_hidden(uint32_t cp);
+/* For a terminal that shows ASCII only (LANG=C): cp in ASCII letters,
+ * "r" for U+0159 (r with caron), "ss" for U+00DF, "..." for U+2026, from
+ * a fixed table of Latin letters with diacritics (Czech, Slovak, German,
+ * Polish, Hungarian, Nordic, French, Spanish, Romanian ...) and common
+ * punctuation, so "Jiri Novak" shows rather than "Ji?? Nov?k" whatever
+ * the locale (iconv's //TRANSLIT depends on it); NULL for any other. */
+const char *ma_cp_ascii(uint32_t cp);
+/* cp in lower case, for searching without regard to case: ASCII, Latin-1,
+ * Latin Extended-A, Greek and Cyrillic by a fixed rule (no locale), any
+ * other code point as it is. */
+uint32_t ma_cp_lower(uint32_t cp);
+/* Where needle first occurs in hay (both NUL-terminated UTF-8), letters
+ * compared by ma_cp_lower: "ODESLANÁ" finds "Odeslaná". NULL for none or
+ * an empty needle. */
+const char *ma_find_nocase(const char *hay, const char *needle);
 
 /* ---- cleaning --------------------------------------------------------------
  * No byte from a server, a file or a header may reach a terminal or a
