@@ -162,6 +162,8 @@ T send-keys -t tui Escape; gone "Esc closes help" "Export the report to a file"
 T send-keys -t tui 2 /; expect "/ opens the search prompt" "Search:"
 T send-keys -t tui -l Archive; T send-keys -t tui Enter
 expect "search finds a folder" 'Found "Archive"'
+T send-keys -t tui / ; T send-keys -t tui -l "ODESLANÁ POŠTA"; T send-keys -t tui Enter
+expect "search ignores the case of every letter" 'Found "ODESLANÁ POŠTA"'
 T send-keys -t tui / ; T send-keys -t tui -l nosuchfolder; T send-keys -t tui Enter
 expect "search says when nothing matches" 'Not found: "nosuchfolder"'
 
@@ -218,7 +220,10 @@ sane_tty "after q: icanon and echo are on"
 in_pane "env NO_COLOR=1 LANG=C LC_ALL=C TERM=vt100 $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s2")"
 expect "NO_COLOR LANG=C TERM=vt100: renders" "Verdict:" 15
 T send-keys -t tui 2
-expect "LANG=C: non-ASCII shown as ?" "Odeslan? po?ta"
+expect "LANG=C: letters with diacritics in ASCII, not ?" "Odeslana posta"
+T send-keys -t tui 6
+expect "LANG=C: the em dash of the verdict as -" "Verdict: OK - No sign"
+T send-keys -t tui 2
 if T capture-pane -e -p -t tui | grep -q $'\e\\[[0-9;]*3[1-7][;m]'; then
 	fail "NO_COLOR: no colour" "$(T capture-pane -e -p -t tui | grep $'\e\\[[0-9;]*3[1-7][;m]' | head -3 | cat -v)"
 else
