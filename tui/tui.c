@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -95,6 +96,11 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	}
 	struct ma_audit_opts o;
 	ma_run_audit_opts(&a->run, ca_file, &o);
+	if (!pwcmd && !pwfile) {
+		/* Typed: kept for "audit again" and the connection test. */
+		ui->pw_kept = ma_password_keep(password);
+		ui->pw_acct = *acct;
+	}
 	ui->acct = *acct;
 	ui->pwcmd = pwcmd, ui->pwfile = pwfile, ui->ca_file = ca_file;
 	if (ma_worker_start(&ui->worker, acct, password, &o, a->run.trace, &err) != MA_OK) {
@@ -142,10 +148,29 @@ static bool same_account(const struct ma_account *a, const struct ma_account *b)
 	       same_endpoint(a->has_smtp, &a->smtp, b->has_smtp, &b->smtp);
 }
 
+/* The typed password kept for the account being audited, as a copy for a
+ * job; NULL when none is kept for it. */
+static char *kept_password(const struct ui *ui)
+{
+	return ui->pw_kept && same_account(&ui->pw_acct, &ui->acct) ? ma_password_kept() : NULL;
+}
+
+static bool login_refused(const struct ma_worker *w)
+{
+	return w->status == MA_ERR_LOGIN || w->err.status == MA_ERR_LOGIN ||
+	       (w->result && (w->result->imap_err.status == MA_ERR_LOGIN ||
+			      w->result->pop3_err.status == MA_ERR_LOGIN));
+}
+
 static int audit_finished(struct ui *ui)
 {
 	struct ma_worker *w = &ui->worker;
 	ma_worker_join(w);
+	if (ui->pw_kept && login_refused(w)) {
+		/* A refused password is not offered again. */
+		ma_password_forget();
+		ui->pw_kept = false;
+	}
 	if (w->status != MA_OK || !w->result) {
 		char buf[700];
 		ma_error_format(&w->err, buf, sizeof buf);
@@ -187,9 +212,9 @@ static int cancel_audit(struct ui *ui)
 
 /* --- the connection test ------------------------------------------------------ */
 
-/* p: the doctor for the audited account, with the audit's password source.
- * A typed password was wiped after the audit; rather than ask for it again
- * the test runs without a login, and the Connection view says so. */
+/* p: the doctor for the audited account, with the audit's password source
+ * or the password typed for it in this run; without either the test runs
+ * without a login, and the Connection view says so. */
 static int start_probe(struct ui *ui)
 {
 	const struct ma_tui_args *a = ui->args;
@@ -199,13 +224,17 @@ static int start_probe(struct ui *ui)
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
-	password = ma_password_get(ui->pwcmd, ui->pwfile, a->run.timeout, NULL, &err);
+	if (ui->pwcmd || ui->pwfile)
+		password = ma_password_get(ui->pwcmd, ui->pwfile, a->run.timeout, NULL, &err);
+	else
+		password = kept_password(ui);
 	if (!password && err.status != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
 		ui_set_status(ui, true, "Password: %s", buf);
 		return R_DRAW;
 	}
+	ui->probe_with_login = password != NULL;
 	struct ma_net_opts net;
 	ma_run_probe_net(&a->run, ui->ca_file, &net);
 	if (ma_worker_start_probe(&ui->worker, &ui->acct, password, &net, &err) != MA_OK) {
@@ -238,9 +267,9 @@ static int probe_finished(struct ui *ui)
 	ui->probe = w->probe_result;
 	w->probe_result = NULL;
 	ui->probe_acct = ui->acct;
-	snprintf(ui->probe_login, sizeof ui->probe_login, "%s", ui->pwcmd || ui->pwfile ? "" :
-		 "Login not tested: the password was typed, and mailaudit does not keep it after "
-		 "the audit. With password_command or password_file the test logs in too.");
+	snprintf(ui->probe_login, sizeof ui->probe_login, "%s", ui->probe_with_login ? "" :
+		 "Login not tested: no password was given for this mailbox in this run. With "
+		 "password_command or password_file the test logs in too.");
 	size_t ok = 0;
 	for (size_t i = 0; i < ui->probe->n_cells; i++)
 		ok += ui->probe->cells[i].status == MA_OK;
@@ -303,6 +332,24 @@ static void default_export_path(const struct ui *ui, char *out, size_t n)
 	snprintf(out, n, "./mailaudit-%s-%s.txt", name, when);
 }
 
+static void open_prompt(struct ui *ui, enum prompt_kind k, const char *initial)
+{
+	ui->prompt = k;
+	snprintf(ui->prompt_buf, sizeof ui->prompt_buf, "%s", initial);
+}
+
+static void write_export(struct ui *ui, const char *path)
+{
+	struct ma_error err;
+	char buf[700];
+	if (ma_report_write(path, ui->report, &err) != MA_OK) {
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "Not exported: %s", buf);
+	} else {
+		ui_set_status(ui, false, "Report written to %s", path);
+	}
+}
+
 static void do_export(struct ui *ui, const char *typed)
 {
 	struct ma_error err;
@@ -322,12 +369,17 @@ static void do_export(struct ui *ui, const char *typed)
 		ui_set_status(ui, true, "Not exported: %s", buf);
 		return;
 	}
-	if (ma_report_write(path, ui->report, &err) != MA_OK) {
-		ma_error_format(&err, buf, sizeof buf);
-		ui_set_status(ui, true, "Not exported: %s", buf);
-	} else {
-		ui_set_status(ui, false, "Report written to %s", path);
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		/* Someone's file, perhaps not a report at all: ask first. */
+		char q[sizeof ui->prompt_buf];
+		snprintf(q, sizeof q, "%s exists. Replace it? (y/n) ", path);
+		free(ui->export_path);
+		ui->export_path = path;
+		open_prompt(ui, PROMPT_OVERWRITE, q);
+		return;
 	}
+	write_export(ui, path);
 	free(path);
 }
 
@@ -378,11 +430,6 @@ static int search_step(struct ui *ui, int dir)
 
 /* --- key handlers ---------------------------------------------------------------------- */
 
-static void open_prompt(struct ui *ui, enum prompt_kind k, const char *initial)
-{
-	ui->prompt = k;
-	snprintf(ui->prompt_buf, sizeof ui->prompt_buf, "%s", initial);
-}
 
 /* --- acknowledging lost mail --------------------------------------------------------- */
 
@@ -466,6 +513,16 @@ static int prompt_key(struct ui *ui, int key, enum ma_request req)
 		if (key == 'y' || key == 'Y')
 			return ack_confirmed(ui);
 		ui_set_status(ui, false, "Not acknowledged.");
+		return R_DRAW;
+	}
+	if (k == PROMPT_OVERWRITE) {
+		ui->prompt = PROMPT_NONE;
+		if (key == 'y' || key == 'Y')
+			write_export(ui, ui->export_path);
+		else
+			ui_set_status(ui, false, "Not exported: %s is left as it was.", ui->export_path);
+		free(ui->export_path);
+		ui->export_path = NULL;
 		return R_DRAW;
 	}
 	if (k == PROMPT_QUIT) {
@@ -568,7 +625,11 @@ static int again(struct ui *ui)
 	}
 	if (ui->pwcmd || ui->pwfile)
 		return ui_start_audit(ui, &ui->acct, NULL, ui->pwcmd, ui->pwfile, ui->ca_file);
-	/* A typed password was wiped after the last audit: ask again. */
+	/* The password typed in this run, kept locked in memory. */
+	char *pw = kept_password(ui);
+	if (pw)
+		return ui_start_audit(ui, &ui->acct, pw, NULL, NULL, ui->ca_file);
+	/* None kept (refused by the server, or none typed): ask. */
 	start_prefill(ui, &ui->acct, true);
 	ui->screen = SCR_START;
 	ui_set_status(ui, false, "Type the password again, then Enter.");
@@ -859,7 +920,7 @@ static void draw_bottom(struct ui *ui)
 	if (ui->prompt) {
 		const char *label = ui->prompt == PROMPT_SEARCH ? "Search: " :
 				    ui->prompt == PROMPT_EXPORT ? "Export to: " :
-				    ui->prompt == PROMPT_ACK ? "" :
+				    ui->prompt == PROMPT_ACK || ui->prompt == PROMPT_OVERWRITE ? "" :
 				    "An audit is running. Quit anyway? (y/n) ";
 		snprintf(buf, sizeof buf, "%s%s", label, ui->prompt_buf);
 		const char *vis = buf;
@@ -1010,6 +1071,7 @@ static int signal_event(int *react)
 			 * the process leaves its history transaction uncommitted,
 			 * which SQLite rolls back. */
 			restore_terminal();
+			ma_password_forget();
 			_exit(128 + b[i]);
 		}
 	}
@@ -1244,6 +1306,8 @@ int ma_tui_run(const struct ma_tui_args *a)
 	ma_probe_result_free(ui->probe);
 	free(ui->lines.v);
 	OPENSSL_cleanse(ui->form.field[F_PASS], sizeof ui->form.field[F_PASS]);
+	ma_password_forget();
+	free(ui->export_path);
 	ma_config_free(&ui->cfg);
 	ma_rules_free(&ui->rules);
 	return rc;

@@ -46,9 +46,10 @@ struct lines {
 };
 
 enum ui_screen { SCR_START, SCR_PROGRESS, SCR_RESULTS };
-/* PROMPT_QUIT and PROMPT_ACK are y/n questions, the question in prompt_buf
- * for PROMPT_ACK. */
-enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT, PROMPT_ACK };
+/* PROMPT_QUIT, PROMPT_ACK and PROMPT_OVERWRITE are y/n questions, the
+ * question in prompt_buf for the last two. */
+enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT, PROMPT_ACK,
+		   PROMPT_OVERWRITE };
 
 enum { F_ADDR, F_LOGIN, F_IMAP, F_POP3, F_PASS, F_COUNT };
 
@@ -95,6 +96,9 @@ struct ui {
 	struct ma_worker worker;
 	struct ma_account acct;    /* what runs or ran */
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
+	char *export_path;         /* asked about overwriting; malloc'd */
+	bool pw_kept;              /* a typed password is kept (credentials.h) */
+	struct ma_account pw_acct; /* for this account */
 	int64_t started_ms;
 	long elapsed_s;
 	int step;                  /* furthest step reported */
@@ -108,6 +112,7 @@ struct ui {
 	struct ma_probe_result *probe;   /* the last connection test, NULL none */
 	struct ma_account probe_acct;    /* the account it tested */
 	char probe_login[200];     /* why it tried no login; "" it did */
+	bool probe_with_login;     /* the running test has a password */
 	char *report;
 	enum ui_view view;
 	int top[MA_NVIEWS];
