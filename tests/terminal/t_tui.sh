@@ -120,6 +120,13 @@ check_contains "view 2: columns" "$(screen)" "Messages  Unseen"
 check_contains "view 2: total" "$(screen)" "Total"
 T send-keys -t tui 3; expect "view 3: IMAP vs POP3" "POP3 (STAT)"
 T send-keys -t tui 4; expect "view 4: connection" "Verified:   yes"
+T send-keys -t tui G; wait_for "Received in all:"
+if screen | grep -qE "Received in all: [0-9.]+ (KB|MB)"; then
+	pass "view 4: what was received, counted"
+else
+	fail "view 4: what was received, counted" "$(screen | grep 'Received in all')"
+fi
+T send-keys -t tui g
 T send-keys -t tui 5; expect "view 5: history" "Started    "
 check_contains "view 5: bar chart" "$(screen)" "|####"
 T send-keys -t tui 6; expect "view 6: report" "Account:   $MA_USER"

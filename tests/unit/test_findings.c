@@ -217,6 +217,19 @@ static void healthy_is_all_clear(void **state)
 	done(r);
 }
 
+/* A \Noselect parent is no folder of mail: not counted. */
+static void noselect_parent_not_counted(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_folder(r, "Projects", 0, 0)->noselect = true;
+	add_folder(r, "Projects/2026", 3, 4);
+	analyze(r);
+	assert_string_equal(r->findings[r->nfindings - 1].code, "all-clear");
+	assert_non_null(strstr(r->findings[r->nfindings - 1].title, "163 messages in 3 folders"));
+	done(r);
+}
+
 static void destroyed_is_critical(void **state)
 {
 	(void)state;
@@ -1006,6 +1019,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(healthy_is_all_clear),
+		cmocka_unit_test(noselect_parent_not_counted),
 		cmocka_unit_test(destroyed_is_critical),
 		cmocka_unit_test(destroyed_one_and_many),
 		cmocka_unit_test(hostile_text_is_cleaned),
