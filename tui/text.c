@@ -60,6 +60,12 @@ int text_put(int y, int x, int maxcols, const char *s)
 {
 	int cols = 0;
 	uint32_t cp;
+	/* Text that does not fit says so: it ends in an ellipsis. */
+	const char *ell = utf8_mode ? "\xe2\x80\xa6" : "...";
+	int ell_cols = utf8_mode ? 1 : 3;
+	bool cut = maxcols > ell_cols && text_cols(s) > maxcols;
+	if (cut)
+		maxcols -= ell_cols;
 	move(y, x);
 	while (*s && cols < maxcols) {
 		size_t n = next_cp(s, &cp);
@@ -76,6 +82,10 @@ int text_put(int y, int x, int maxcols, const char *s)
 			addnstr(s, (int)n);
 		cols += w;
 		s += n;
+	}
+	if (cut) {
+		addstr(ell);
+		cols += ell_cols;
 	}
 	return cols;
 }
@@ -145,14 +155,16 @@ void lines_addf(struct lines *L, int attr, int item, const char *fmt, ...)
 }
 
 /* Wraps one paragraph without '\n', by the screen's rule (text.h). */
-static void wrap_para(struct lines *L, int attr, int item, int indent, int width, const char *p)
+static void wrap_para(struct lines *L, int attr, int item, int first, int rest, int width,
+		      const char *p)
 {
-	int avail = width - indent;
-	if (avail < MA_WRAP_MIN)
-		avail = MA_WRAP_MIN;
 	char buf[2048];
 	size_t len = strlen(p);
+	int indent = first;
 	do {
+		int avail = width - indent;
+		if (avail < MA_WRAP_MIN)
+			avail = MA_WRAP_MIN;
 		size_t next, end = ma_wrap_row(p, len, (size_t)avail, cp_cols, MA_WRAP_SCREEN, &next);
 		if (end > sizeof buf - 200)
 			end = sizeof buf - 200;
@@ -160,7 +172,15 @@ static void wrap_para(struct lines *L, int attr, int item, int indent, int width
 		lines_add(L, attr, item, buf);
 		p += next;
 		len -= next;
+		indent = rest;
 	} while (len);
+}
+
+void lines_wrap_hang(struct lines *L, int attr, int item, int first, int rest, int width,
+		     const char *text)
+{
+	if (text && text[0])
+		wrap_para(L, attr, item, first, rest, width, text);
 }
 
 void lines_wrap(struct lines *L, int attr, int item, int indent, int width, const char *text)
@@ -180,8 +200,10 @@ void lines_wrap(struct lines *L, int attr, int item, int indent, int width, cons
 		int lead = 0;
 		while (para[lead] == ' ')
 			lead++;
+		/* A list item ("- ...", "* ...") wraps under its text. */
+		int hang = (para[lead] == '-' || para[lead] == '*') && para[lead + 1] == ' ' ? 2 : 0;
 		if (para[lead])
-			wrap_para(L, attr, item, indent + lead, width, para + lead);
+			wrap_para(L, attr, item, indent + lead, indent + lead + hang, width, para + lead);
 		else if (nl)
 			lines_add(L, attr, item, "");
 		if (!nl)

@@ -55,9 +55,12 @@ int ui_attr(const struct ui *ui, int attr)
 	}
 }
 
+/* Rows under the header (title, the verdict's head_rows, tabs, rule) and
+ * above the bottom line. */
 static int body_h(const struct ui *ui)
 {
-	return ui->rows - 5 > 1 ? ui->rows - 5 : 1;
+	int head = ui->head_rows > 0 ? ui->head_rows : 1;
+	return ui->rows - 4 - head > 1 ? ui->rows - 4 - head : 1;
 }
 
 static void hline_at(int y, int w)
@@ -847,11 +850,28 @@ static void draw_lines(struct ui *ui, const struct lines *L, int top, int y0, in
 	}
 }
 
+/* Rows the verdict takes on the screen: wrapped, at most 3, fewer on a
+ * short terminal. */
+static int verdict_rows(const struct ui *ui)
+{
+	char buf[900];
+	const char *t = ma_verdict_title(ui->result);
+	snprintf(buf, sizeof buf, "Verdict: %s%s%s", ma_severity_name(ui->result->verdict),
+		 t[0] ? " - " : "", t);
+	struct lines V = { 0 };
+	lines_wrap_hang(&V, ATTR_NONE, -1, 0, 2, ui->cols, buf);
+	int n = (int)V.n, max = ui->rows >= 20 ? 3 : ui->rows >= 16 ? 2 : 1;
+	lines_clear(&V);
+	free(V.v);
+	return n < 1 ? 1 : n > max ? max : n;
+}
+
 static void draw_results(struct ui *ui)
 {
 	const struct ma_audit_result *r = ui->result;
 	char buf[900];
 	ensure_lines(ui);
+	ui->head_rows = verdict_rows(ui);
 	int *top = &ui->top[ui->view];
 	if (ui->show_cursor) {
 		for (size_t i = 0; i < ui->lines.n; i++) {
@@ -875,19 +895,30 @@ static void draw_results(struct ui *ui)
 	text_put(0, 0, ui->cols, buf);
 	attroff(A_REVERSE);
 
+	/* The verdict wraps rather than being cut; past its rows, the
+	 * last one ends in an ellipsis. */
+	int head = ui->head_rows;
+	const char *t = ma_verdict_title(r);
+	snprintf(buf, sizeof buf, "Verdict: %s%s%s", ma_severity_name(r->verdict), t[0] ? " - " : "", t);
+	struct lines V = { 0 };
+	lines_wrap_hang(&V, ATTR_NONE, -1, 0, 2, ui->cols, buf);
+	for (int i = 0; i < head && i < (int)V.n; i++) {
+		char row[1200];
+		size_t o = (size_t)snprintf(row, sizeof row, "%s", V.v[i].text);
+		for (size_t j = (size_t)i + 1; i == head - 1 && j < V.n && o < sizeof row; j++)
+			o += (size_t)snprintf(row + o, sizeof row - o, " %s", V.v[j].text + 2);
+		text_put(1 + i, 0, ui->cols, row);
+	}
+	lines_clear(&V);
+	free(V.v);
 	int va = ui_attr(ui, ma_severity_attr(r->verdict)) | A_BOLD;
 	attron(va);
 	snprintf(buf, sizeof buf, "Verdict: %s", ma_severity_name(r->verdict));
-	int x = text_put(1, 0, ui->cols, buf);
+	text_put(1, 0, ui->cols, buf);
 	attroff(va);
-	const char *t = ma_verdict_title(r);
-	if (t[0] && x + 3 < ui->cols) {
-		snprintf(buf, sizeof buf, " - %s", t);
-		text_put(1, x, ui->cols - x, buf);
-	}
-	draw_tabs(ui, 2);
-	hline_at(3, ui->cols);
-	draw_lines(ui, &ui->lines, *top, 4, body_h(ui), true);
+	draw_tabs(ui, 1 + head);
+	hline_at(2 + head, ui->cols);
+	draw_lines(ui, &ui->lines, *top, 3 + head, body_h(ui), true);
 }
 
 static void draw_help(struct ui *ui)

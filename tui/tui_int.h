@@ -97,6 +97,7 @@ struct ui {
 	struct ma_account acct;    /* what runs or ran */
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
 	char *export_path;         /* asked about overwriting; malloc'd */
+	int head_rows;             /* rows the verdict takes (draw_results) */
 	bool pw_kept;              /* a typed password is kept (credentials.h) */
 	struct ma_account pw_acct; /* for this account */
 	int64_t started_ms;
@@ -167,7 +168,11 @@ void lines_add(struct lines *L, int attr, int item, const char *text);
 void lines_addf(struct lines *L, int attr, int item, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Word-wraps text (may hold '\n') to width columns, every line indented. */
+/* A list item ("- ...") wraps under its text, clear of the dash. */
 void lines_wrap(struct lines *L, int attr, int item, int indent, int width, const char *text);
+/* One paragraph: its first row indented by first, the others by rest. */
+void lines_wrap_hang(struct lines *L, int attr, int item, int first, int rest, int width,
+		     const char *text);
 /* Display columns of s (UTF-8; invalid bytes count one). */
 int text_cols(const char *s);
 /* Pads or cuts s to exactly width columns into out. */

@@ -112,6 +112,7 @@ else
 	fail "verdict in words" "$line"
 fi
 check_eq "a finished audit records history (control)" "1" "$(hist_audits "$S1")"
+check_contains "80x24: the verdict wraps rather than being cut" "$(screen | sed -n 2,3p)" "  the next audit on)"
 check_contains "tabs name every view" "$(screen)" "1 Findings   2 Folders   3 IMAP vs POP3   4 Connection   5 History   6 Report"
 
 # --- each view -------------------------------------------------------------------------
@@ -211,6 +212,16 @@ expect "a failed export says why" "Not exported:"
 T resize-window -t tui -x 50 -y 15
 expect "50x15: still usable" "1 Find 2 Fold"
 check_contains "50x15: verdict kept" "$(screen)" "Verdict:"
+T resize-window -t tui -x 40 -y 12
+expect "40x12: usable" "1 Find 2 Fold"
+if screen | grep -q "^Verdict: .*…$"; then
+	pass "40x12: the cut verdict ends in an ellipsis"
+else
+	fail "40x12: the cut verdict ends in an ellipsis" "$(screen)"
+fi
+T send-keys -t tui 2
+if screen | grep -q "…"; then pass "40x12: cut table rows end in an ellipsis"; else fail "40x12: cut table rows end in an ellipsis" "$(screen)"; fi
+T send-keys -t tui 1
 T resize-window -t tui -x 30 -y 8
 expect "30x8: too small" "terminal too small"
 check_contains "30x8: says what is needed" "$(screen)" "need 40x12"
