@@ -372,7 +372,7 @@ static void put_message(struct ma_buf *e, const struct ma_loss_entry *m)
 	ma_buf_add(e, " ", 1);
 	ma_buf_clean(e, m->from ? m->from : "(no sender)", 40);
 	ma_buf_add(e, ": ", 2);
-	ma_buf_clean(e, m->subject ? m->subject : "(no subject)", 60);
+	ma_buf_clean(e, m->subject ? m->subject : "(no subject)", MA_SUBJECT_MAX);
 	ma_buf_add(e, " (", 2);
 	ma_buf_clean(e, m->folder ? m->folder : "?", 40);
 	ma_fmt_time(m->last_seen, seen);
@@ -601,7 +601,7 @@ static void check_unacked(const struct ma_audit_result *r, struct ma_findings *l
 		ma_buf_add(&e, " ", 1);
 		ma_buf_clean(&e, m->from ? m->from : "(no sender)", 40);
 		ma_buf_add(&e, ": ", 2);
-		ma_buf_clean(&e, m->subject ? m->subject : "(no subject)", 60);
+		ma_buf_clean(&e, m->subject ? m->subject : "(no subject)", MA_SUBJECT_MAX);
 	}
 	if (nent > shown)
 		ma_buf_printf(&e, "\n... and %zu more (mailaudit --lost lists them all)",

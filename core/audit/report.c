@@ -371,7 +371,7 @@ static void ledger_line(struct ma_buf *b, const struct ma_loss_entry *e)
 	ma_buf_add(b, " ", 1);
 	ma_buf_clean(b, e->from ? e->from : "(no sender)", 40);
 	ma_buf_add(b, ": ", 2);
-	ma_buf_clean(b, e->subject ? e->subject : "(no subject)", 60);
+	ma_buf_clean(b, e->subject ? e->subject : "(no subject)", MA_SUBJECT_MAX);
 }
 
 /* Every loss not yet acknowledged, under the audit that found it: what

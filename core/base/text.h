@@ -146,6 +146,10 @@ char *ma_sanitize_dup(const char *src, size_t len);
 /* Appends s (NUL-terminated; NULL adds nothing) cleaned as the report
  * shows it and cut to maxcp code points. */
 void ma_buf_clean(struct ma_buf *b, const char *s, size_t maxcp);
+/* A subject is shown whole, wrapped, never cut (RFC 5322's line limit is
+ * 998 characters; an encoded subject decodes shorter): the report is where
+ * a user looks for the message that went. */
+#define MA_SUBJECT_MAX 998
 /* Appends s[0..n) cleaned by rules, under b's limit: the first character
  * that does not fit ends it (b->truncated). No code point limit; the cut
  * rules (ELLIPSIS, TRIM) do not apply here: ma_buf_take adds the "…". */
