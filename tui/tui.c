@@ -120,8 +120,9 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	memset(ui->done, 0, sizeof ui->done);
 	memset(ui->total, 0, sizeof ui->total);
 	memset(ui->what, 0, sizeof ui->what);
-	ui->started_ms = ma_now_ms();
+	ui->started_ms = ui->step_ms = ma_now_ms();
 	ui->elapsed_s = 0;
+	ui->shown_frac = 0;
 	ui->status[0] = '\0';
 	return R_DRAW | R_FULL;
 }
@@ -301,10 +302,14 @@ static int worker_event(struct ui *ui)
 								       : audit_finished(ui));
 		if (m.step > MA_STEP_DONE)
 			continue;
-		if ((int)m.step > ui->step)
+		if ((int)m.step > ui->step) {
 			ui->step = m.step;
+			ui->step_ms = ma_now_ms();
+		}
 		ui->done[m.step] = m.done;
 		ui->total[m.step] = m.total;
+		if (m.step == MA_STEP_FOLDERS) /* a new folder: none of its messages read */
+			ui->done[MA_STEP_MESSAGES] = ui->total[MA_STEP_MESSAGES] = 0;
 		m.what[sizeof m.what - 1] = '\0';
 		snprintf(ui->what[m.step], sizeof ui->what[m.step], "%s", m.what);
 		react |= R_DRAW;
@@ -754,6 +759,47 @@ static const struct { enum ma_step step; const char *name; } steps[] = {
 };
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
 
+/* How far the audit is, 0..1, by what each step usually takes: reading
+ * the folders is most of an audit, POP3 most of the rest. The folders'
+ * part moves by folder and, within the folder being read, by message. */
+static double audit_fraction(const struct ui *ui)
+{
+	static const double weight[] = {
+		[MA_STEP_CONNECT] = 0.03, [MA_STEP_LOGIN] = 0.02, [MA_STEP_FOLDERS] = 0.0,
+		[MA_STEP_MESSAGES] = 0.75, [MA_STEP_POP3] = 0.15, [MA_STEP_HISTORY] = 0.03,
+		[MA_STEP_ANALYSIS] = 0.02,
+	};
+	double frac = 0;
+	for (int s = 0; s < ui->step && s <= MA_STEP_ANALYSIS; s++)
+		frac += weight[s];
+	if (ui->step == MA_STEP_FOLDERS || ui->step == MA_STEP_MESSAGES) {
+		/* FOLDERS counts only the folder index: all of it is the
+		 * messages' share. */
+		size_t n = ui->total[MA_STEP_FOLDERS], i = ui->done[MA_STEP_FOLDERS];
+		double in_folder = ui->total[MA_STEP_MESSAGES] && ui->step == MA_STEP_MESSAGES
+				   ? (double)ui->done[MA_STEP_MESSAGES] / (double)ui->total[MA_STEP_MESSAGES] : 0;
+		if (in_folder > 1)
+			in_folder = 1;
+		if (n)
+			frac += weight[MA_STEP_MESSAGES] * ((double)i + in_folder) / (double)n;
+	}
+	return frac > 1 ? 1 : frac;
+}
+
+/* "about 40 s left", "about 3 min left"; "" until the pace is known. */
+static void time_left(const struct ui *ui, double frac, char *out, size_t n)
+{
+	out[0] = '\0';
+	int64_t ms = ma_now_ms() - ui->started_ms;
+	if (ms < 3000 || frac < 0.05 || frac >= 1)
+		return;
+	long left = (long)((double)ms * (1 - frac) / frac / 1000.0) + 1;
+	if (left < 90)
+		snprintf(out, n, ", about %ld s left", left);
+	else
+		snprintf(out, n, ", about %ld min left", (left + 30) / 60);
+}
+
 static void draw_progress(struct ui *ui)
 {
 	int w = ui->cols, y = 2;
@@ -762,21 +808,28 @@ static void draw_progress(struct ui *ui)
 	snprintf(buf, sizeof buf, "Auditing %s", ui->acct.login);
 	text_put(0, 0, w, buf);
 	attroff(A_BOLD);
-	double frac = 0;
 	for (int i = 0; i < NSTEPS; i++) {
 		int s = (int)steps[i].step;
 		const char *mark = s < ui->step ? "[x]" : s == ui->step ? "[>]" : "[ ]";
 		char count[48] = "";
 		if (ui->total[s])
 			snprintf(count, sizeof count, " %zu/%zu", ui->done[s], ui->total[s]);
+		if (s == MA_STEP_CONNECT && s == ui->step) {
+			/* How long a silent server will be waited for. */
+			int timeout = ui->args->run.timeout ? ui->args->run.timeout : MA_TIMEOUT_AUDIT_S;
+			long left = timeout - (long)((ma_now_ms() - ui->step_ms) / 1000);
+			snprintf(count, sizeof count, " (gives up in %ld s)", left > 0 ? left : 0);
+		}
 		snprintf(buf, sizeof buf, "%s %-9s%s  %s", mark, steps[i].name, count,
 			 s <= ui->step ? ui->what[s] : "");
 		text_put(y++, 2, w - 2, buf);
-		if (s < ui->step)
-			frac += 1.0 / NSTEPS;
-		else if (s == ui->step && ui->total[s])
-			frac += (double)ui->done[s] / (double)ui->total[s] / NSTEPS;
 	}
+	/* Never backwards: a folder bigger than the last must not undo what
+	 * the bar already showed. */
+	double frac = audit_fraction(ui);
+	if (frac < ui->shown_frac)
+		frac = ui->shown_frac;
+	ui->shown_frac = frac;
 	y++;
 	int barw = w - 12;
 	if (barw > 50)
@@ -790,7 +843,9 @@ static void draw_progress(struct ui *ui)
 	snprintf(buf, sizeof buf, " %3d%%", (int)(frac * 100));
 	addstr(buf);
 	y += 2;
-	snprintf(buf, sizeof buf, "Elapsed: %ld s", ui->elapsed_s);
+	char left[48];
+	time_left(ui, frac, left, sizeof left);
+	snprintf(buf, sizeof buf, "Elapsed: %ld s%s", ui->elapsed_s, left);
 	text_put(y, 2, w - 2, buf);
 	if (y + 2 < ui->rows - 1) {
 		key_hint(HINT_PROGRESS, buf, sizeof buf);

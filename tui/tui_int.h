@@ -97,6 +97,8 @@ struct ui {
 	struct ma_account acct;    /* what runs or ran */
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
 	char *export_path;         /* asked about overwriting; malloc'd */
+	int64_t step_ms;           /* when the current step began */
+	double shown_frac;         /* the progress bar, which never goes back */
 	int head_rows;             /* rows the verdict takes (draw_results) */
 	bool pw_kept;              /* a typed password is kept (credentials.h) */
 	struct ma_account pw_acct; /* for this account */

@@ -424,6 +424,14 @@ HANG=(--imap "127.0.0.1:$MA_IMAPS_PORT" --pop3 "127.0.0.1:$HP" --user "$MA_USER"
 in_pane "$(quote "$MAILAUDIT" "${HANG[@]}" --state-dir "$W/s5")"
 expect "progress screen while auditing" "[>] POP3"
 check_contains "progress shows elapsed time" "$(screen)" "Elapsed:"
+expect "progress estimates the time left after a few seconds" " left" 20
+pct() { screen | grep -oE '[0-9]+%' | tail -1 | tr -d '%'; }
+p1=$(pct)
+if [ -n "$p1" ] && [ "$p1" -ge 80 ]; then
+	pass "progress: IMAP done is most of the audit ($p1 %)"
+else
+	fail "progress: IMAP done is most of the audit" "$(screen)"
+fi
 T send-keys -t tui q
 expect "q during an audit asks first" "Quit anyway? (y/n)"
 T send-keys -t tui n
@@ -435,6 +443,15 @@ check_eq "a cancelled audit records no history" "0" "$(hist_audits "$W/s5")"
 T send-keys -t tui Escape
 gone "Esc on the start screen quits" "E-mail address:"
 sane_tty "after cancel: icanon and echo are on"
+
+# A silent IMAP server: the Connect step counts down to its timeout.
+in_pane "$(quote "$MAILAUDIT" --imap "127.0.0.1:$HP/tls" --user "$MA_USER" --password-file "$MA_PASSFILE" \
+	--ca-file "$MA_CA" --timeout 20 --state-dir "$W/s14")"
+expect "connecting: the seconds left before the timeout" "(gives up in 1"
+T send-keys -t tui Escape
+expect "Esc cancels the connecting audit" "Audit cancelled."
+T send-keys -t tui Escape
+gone "Esc on the start screen quits (connecting run)" "E-mail address:"
 
 in_pane "$(quote "$MAILAUDIT" "${HANG[@]}" --state-dir "$W/s6")"
 expect "second hanging audit running" "[>] POP3"
@@ -469,8 +486,8 @@ sane_tty "after a cancelled test: icanon and echo are on"
 
 # The shell records 148 when the first run is stopped by Ctrl-Z; then
 # Ctrl-C (130), q, q, q, q, q, q (each the verdict OK: 0, as --report's),
-# Esc on the start screen without a verdict (3, UNKNOWN), SIGHUP (129), q.
-check_eq "exit statuses" "148 130 0 0 0 0 0 0 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
+# Esc on the start screen without a verdict (3, UNKNOWN) twice, SIGHUP (129), q.
+check_eq "exit statuses" "148 130 0 0 0 0 0 0 3 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
 if [ -s "$W/stderr.log" ]; then
 	fail "nothing on stderr (no sanitizer report)" "$(head -30 "$W/stderr.log")"
 else
