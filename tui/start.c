@@ -318,6 +318,16 @@ void start_draw(struct ui *ui)
 	}
 	if (y + 1 < ui->rows - 1)
 		text_put(y + 1, 2, w - 2, "An empty POP3 server skips POP3.");
+	/* imap. and pop3. before the address's domain are the usual names,
+	 * not knowledge: the form says so while they stand. */
+	bool guessed = (!f->edited[F_IMAP] && f->field[F_IMAP][0]) ||
+		       (!f->edited[F_POP3] && f->field[F_POP3][0]);
+	if (guessed && y + 2 < ui->rows - 1) {
+		attron(ui_attr(ui, ATTR_WARN));
+		text_put(y + 2, 2, w - 2, "Server names guessed from the address: check them in your "
+			 "provider's settings.");
+		attroff(ui_attr(ui, ATTR_WARN));
+	}
 	draw_obsolete(ui, y + 3);
 	ui->cur_y = cur_y, ui->cur_x = cur_x;
 }
