@@ -4,8 +4,23 @@
 set -u
 PKGS="build-essential pkg-config libetpan-dev libncurses-dev libssl-dev libsqlite3-dev libcmocka-dev
  dovecot-imapd dovecot-pop3d dovecot-submissiond openssl tmux fetchmail getmail6 mpop isync faketime
- python3 procps
+ python3 procps locales tzdata
  clang libclang-rt-14-dev dnsmasq-base"
+
+# The Czech locale the terminal tests use (locales only ships the list).
+LOCALE=cs_CZ.UTF-8
+have_locale() { locale -a 2>/dev/null | grep -qix 'cs_CZ\.utf-\{0,1\}8'; }
+make_locale() {
+	have_locale && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "mailaudit's tests need the $LOCALE locale. Generate it with:" >&2
+		echo "  sudo sed -i 's/^# *\\($LOCALE UTF-8\\)/\\1/' /etc/locale.gen && sudo locale-gen" >&2
+		return 1
+	fi
+	grep -q "^ *$LOCALE UTF-8" /etc/locale.gen 2>/dev/null ||
+		echo "$LOCALE UTF-8" >>/etc/locale.gen
+	locale-gen >/dev/null && have_locale
+}
 
 missing=""
 for p in $PKGS; do
@@ -15,7 +30,10 @@ for p in $PKGS; do
 	*) missing="$missing $p" ;;
 	esac
 done
-[ -z "$missing" ] && exit 0
+if [ -z "$missing" ]; then
+	make_locale
+	exit
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "mailaudit needs these packages:$missing" >&2
@@ -36,4 +54,5 @@ fi
 apt-get install -y -q --no-install-recommends $missing
 rc=$?
 [ "$made_policy" = 1 ] && rm -f "$policy"
-exit $rc
+[ "$rc" = 0 ] || exit $rc
+make_locale
