@@ -191,6 +191,14 @@ int start_key(struct ui *ui, int key, enum ma_request req)
 	case REQ_UP:
 		f->focus = f->focus <= 0 ? last : f->focus - 1;
 		return R_DRAW;
+	case REQ_HOME:
+	case REQ_PGUP:
+		f->focus = 0;
+		return R_DRAW;
+	case REQ_END:
+	case REQ_PGDN:
+		f->focus = last;
+		return R_DRAW;
 	case REQ_ENTER:
 		if (!in_field) {
 			choose(ui, (size_t)f->focus);

@@ -384,7 +384,7 @@ raw '\e[4~'; expect "keys: End in the help" "Ctrl-L"
 raw '\e[1~'; gone "keys: Home in the help" "Ctrl-L"
 T send-keys -t tui Escape; gone "keys: Esc still closes the help" "Export the report to a file"
 T send-keys -t tui Escape; expect "keys: Esc still leads back to the form" "E-mail address:"
-raw '\e[4~\e[1~\e[2~\e[3~\e[5~\e[6~\eOH\e[15~\e[1;5C'
+raw '\e[2~\e[3~\e[15~\e[1;5C\e[1;2P'
 T send-keys -t tui -l "x"
 if screen | grep -q "E-mail address: *$MA_USER"x; then
 	pass "keys: no sequence is typed into a field"
@@ -392,7 +392,12 @@ else
 	fail "keys: no sequence is typed into a field" "$(screen)"
 fi
 check_not_contains "keys: no [ in the form" "$(screen | grep 'E-mail address:')" "["
-T send-keys -t tui BSpace Escape; expect "keys: Esc on the form goes back to the results" "Verdict:"
+T send-keys -t tui BSpace
+raw '\e[4~'; T send-keys -t tui -l "x"
+expect "keys: End on the form goes to the last field" "Password:       *"
+T send-keys -t tui BSpace
+raw '\e[1~'; expect "keys: Home on the form goes to the first account" "> shop"
+T send-keys -t tui Escape; expect "keys: Esc on the form goes back to the results" "Verdict:"
 T send-keys -t tui q; gone "keys: q quits" "Verdict:"
 
 # --- TERM=dumb: says so and exits 3 before any audit -----------------------------------------
