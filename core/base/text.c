@@ -696,6 +696,22 @@ const char *ma_cp_ascii(uint32_t cp)
 	return NULL;
 }
 
+void ma_buf_add_ascii(struct ma_buf *b, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = ma_utf8_decode(s + i, len - i, &cp);
+		const char *a = cp < 0x80 ? NULL : ma_cp_ascii(cp);
+		if (cp < 0x80)
+			ma_buf_add(b, s + i, n);
+		else if (a)
+			ma_buf_add(b, a, strlen(a));
+		else
+			ma_buf_add(b, "?", 1);
+		i += n;
+	}
+}
+
 uint32_t ma_cp_lower(uint32_t cp)
 {
 	if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7))

@@ -82,6 +82,9 @@ bool ma_cp_hidden(uint32_t cp);
  * punctuation, so "Jiri Novak" shows rather than "Ji?? Nov?k" whatever
  * the locale (iconv's //TRANSLIT depends on it); NULL for any other. */
 const char *ma_cp_ascii(uint32_t cp);
+/* Appends s[0..len) with every code point past ASCII in its ma_cp_ascii
+ * form, '?' for one without. */
+void ma_buf_add_ascii(struct ma_buf *b, const char *s, size_t len);
 /* cp in lower case, for searching without regard to case: ASCII, Latin-1,
  * Latin Extended-A, Greek and Cyrillic by a fixed rule (no locale), any
  * other code point as it is. */

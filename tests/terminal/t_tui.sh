@@ -407,6 +407,14 @@ check_eq "TERM=dumb: exit status 3" "3" "$(cat "$W/dumb.rc")"
 check_contains "TERM=dumb: points at --report -" "$(cat "$W/dumb.out")" "use --report -"
 check_eq "TERM=dumb: nothing audited" "0" "$(hist_audits "$W/s13")"
 
+# --- --report - on a terminal without UTF-8: ASCII forms, not bytes it cannot show ----------
+shell_cmd "env LC_ALL=C LANG=C $(quote "$MAILAUDIT" --report - "${ACCT[@]}" --state-dir "$W/s15"); echo \$? >$W/c.rc"
+if ma_wait 30 ma_nonempty "$W/c.rc"; then pass "LANG=C --report -: ends"; else fail "LANG=C --report -: ends" "$(screen)"; fi
+scrollback=$(T capture-pane -p -S -300 -t tui)
+check_contains "LANG=C --report - on a terminal: folder names in ASCII" "$scrollback" "Odeslana posta"
+check_contains "LANG=C --report - on a terminal: the dash in ASCII" "$scrollback" "Verdict: OK - No sign"
+check_not_contains "LANG=C --report - on a terminal: no UTF-8 byte" "$scrollback" "Odeslan"$'\xc3'
+
 # --- a hanging POP3 server: cancel, quit prompt, SIGHUP ----------------------------------------------------
 python3 - "$W/hang.port" <<'PY' &
 import socket, sys

@@ -486,6 +486,11 @@ static void ascii_forms(void **state)
 	assert_null(ma_cp_ascii(0x4E2D));  /* CJK: no ASCII form */
 	assert_null(ma_cp_ascii('a'));
 	assert_string_equal(ma_cp_ascii(0x0218), "S");  /* Romanian S with comma */
+	struct ma_buf b = { 0 };
+	ma_buf_add_ascii(&b, "Odeslan\xc3\xa1 \xe4\xb8\xad \xe2\x80\x94 ok", 20);
+	char *t = ma_buf_take(&b);
+	assert_string_equal(t, "Odeslana ? - ok");
+	free(t);
 }
 
 /* Case folding by a fixed rule, and the search built on it. */
