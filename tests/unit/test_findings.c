@@ -520,7 +520,7 @@ static void insecure_and_cert(void **state)
 	r->insecure = true;
 	r->imap_cert.present = true;
 	snprintf(r->imap_cert.subject, sizeof r->imap_cert.subject, "CN=imap.example.com");
-	snprintf(r->imap_cert.not_after, sizeof r->imap_cert.not_after, "2026-12-01 10:00 UTC:00 UTC");
+	snprintf(r->imap_cert.not_after, sizeof r->imap_cert.not_after, "2026-12-01 10:00 UTC");
 	snprintf(r->imap_cert.sha256, sizeof r->imap_cert.sha256, "AA:BB");
 	r->imap_cert.not_after_t = NOW + 5 * 86400;
 	r->pop3_cert = r->imap_cert;
