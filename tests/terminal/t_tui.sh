@@ -400,6 +400,18 @@ raw '\e[1~'; expect "keys: Home on the form goes to the first account" "> shop"
 T send-keys -t tui Escape; expect "keys: Esc on the form goes back to the results" "Verdict:"
 T send-keys -t tui q; gone "keys: q quits" "Verdict:"
 
+# Under vt100's entry curses knows none of these: they reach next_key as
+# ESC and bytes, which must be read whole and dropped.
+in_pane "env TERM=vt100 XDG_CONFIG_HOME=$W/none $(quote "$MAILAUDIT" --state-dir "$W/s16")"
+expect "keys (vt100): the start form" "E-mail address:"
+raw '\e[2~\e[3~\e[15~\e[1;5C\e[17~\e[1;2D\eOQ'
+T send-keys -t tui -l "y@z"
+expect "keys (vt100): only the typed text is in the field" "E-mail address: y@z"
+check_not_contains "keys (vt100): no [ typed" "$(screen | grep 'E-mail address:')" "["
+raw '\e[4~'; T send-keys -t tui -l "p"
+expect "keys (vt100): End (PuTTY) goes to the password" "Password:       *"
+T send-keys -t tui Escape; prog_gone "keys (vt100): Esc quits"
+
 # --- TERM=dumb: says so and exits 3 before any audit -----------------------------------------
 shell_cmd "env TERM=dumb $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s13") 2>$W/dumb.out; echo \$? >$W/dumb.rc"
 if ma_wait 20 ma_nonempty "$W/dumb.rc"; then pass "TERM=dumb: the program ends"; else fail "TERM=dumb: the program ends" "$(screen)"; fi
@@ -501,8 +513,8 @@ sane_tty "after a cancelled test: icanon and echo are on"
 
 # The shell records 148 when the first run is stopped by Ctrl-Z; then
 # Ctrl-C (130), q, q, q, q, q, q (each the verdict OK: 0, as --report's),
-# Esc on the start screen without a verdict (3, UNKNOWN) twice, SIGHUP (129), q.
-check_eq "exit statuses" "148 130 0 0 0 0 0 0 3 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
+# Esc on the start screen without a verdict (3, UNKNOWN) three times, SIGHUP (129), q.
+check_eq "exit statuses" "148 130 0 0 0 0 0 0 3 3 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
 if [ -s "$W/stderr.log" ]; then
 	fail "nothing on stderr (no sanitizer report)" "$(head -30 "$W/stderr.log")"
 else
