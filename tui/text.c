@@ -97,15 +97,28 @@ void text_cell(char *out, size_t outsize, const char *s, int width, bool right)
 	size_t o = 0;
 	int cols = 0;
 	uint32_t cp;
-	while (*s && o + 5 < sizeof cut) {
+	/* A name that does not fit ends in an ellipsis, as on the rest of
+	 * the screen. */
+	const char *ell = utf8_mode ? "\xe2\x80\xa6" : "...";
+	int ell_cols = utf8_mode ? 1 : 3;
+	bool cutting = width > ell_cols && text_cols(s) > width;
+	int room = cutting ? width - ell_cols : width;
+	while (*s && o + 8 < sizeof cut) {
 		size_t n = next_cp(s, &cp);
 		int w = cp_cols(cp);
-		if (cols + w > width)
+		if (cols + w > room)
 			break;
 		memcpy(cut + o, s, n);
 		o += n;
 		cols += w;
 		s += n;
+	}
+	if (cutting) {
+		while (o > 0 && cut[o - 1] == ' ') /* "Odeslaná…", not "Odeslaná …" */
+			o--, cols--;
+		memcpy(cut + o, ell, strlen(ell));
+		o += strlen(ell);
+		cols += ell_cols;
 	}
 	cut[o] = '\0';
 	int pad = width - cols;
