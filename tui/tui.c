@@ -79,6 +79,21 @@ static void clamp_top(struct ui *ui, int *top, int n)
 		*top = 0;
 }
 
+static bool same_endpoint(bool has_a, const struct ma_endpoint *a, bool has_b,
+			  const struct ma_endpoint *b)
+{
+	return has_a == has_b && (!has_a || (strcmp(a->host, b->host) == 0 && a->port == b->port &&
+					     a->security == b->security));
+}
+
+static bool same_account(const struct ma_account *a, const struct ma_account *b)
+{
+	return strcmp(a->login, b->login) == 0 && strcmp(a->address, b->address) == 0 &&
+	       same_endpoint(a->has_imap, &a->imap, b->has_imap, &b->imap) &&
+	       same_endpoint(a->has_pop3, &a->pop3, b->has_pop3, &b->pop3) &&
+	       same_endpoint(a->has_smtp, &a->smtp, b->has_smtp, &b->smtp);
+}
+
 /* --- the audit ---------------------------------------------------------------- */
 
 int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
@@ -123,6 +138,12 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	ui->started_ms = ui->step_ms = ma_now_ms();
 	ui->elapsed_s = 0;
 	ui->shown_frac = 0;
+	/* Audited before in this run: its folders' sizes make the bar count
+	 * messages rather than folders. */
+	ui->expect_msgs = ui->msgs_passed = 0;
+	if (ui->result && same_account(&ui->result_acct, acct))
+		for (size_t i = 0; i < ui->result->nfolders; i++)
+			ui->expect_msgs += ui->result->folders[i].folder.messages;
 	ui->status[0] = '\0';
 	return R_DRAW | R_FULL;
 }
@@ -137,20 +158,6 @@ static void drop_result(struct ui *ui)
 	lines_clear(&ui->lines);
 }
 
-static bool same_endpoint(bool has_a, const struct ma_endpoint *a, bool has_b,
-			  const struct ma_endpoint *b)
-{
-	return has_a == has_b && (!has_a || (strcmp(a->host, b->host) == 0 && a->port == b->port &&
-					     a->security == b->security));
-}
-
-static bool same_account(const struct ma_account *a, const struct ma_account *b)
-{
-	return strcmp(a->login, b->login) == 0 && strcmp(a->address, b->address) == 0 &&
-	       same_endpoint(a->has_imap, &a->imap, b->has_imap, &b->imap) &&
-	       same_endpoint(a->has_pop3, &a->pop3, b->has_pop3, &b->pop3) &&
-	       same_endpoint(a->has_smtp, &a->smtp, b->has_smtp, &b->smtp);
-}
 
 /* The typed password kept for the account being audited, as a copy for a
  * job; NULL when none is kept for it. */
@@ -292,6 +299,21 @@ static int cancel_probe(struct ui *ui)
 	return R_DRAW | R_REBUILD;
 }
 
+/* How many messages the last audit of this mailbox (in this run) saw in
+ * the folder of that name; 0 when it is not known. */
+static uint64_t last_seen_messages(const struct ui *ui, const char *name)
+{
+	if (!ui->expect_msgs || !name[0])
+		return 0;
+	size_t n = sizeof ui->what[0] - 1;
+	for (size_t i = 0; i < ui->result->nfolders; i++) {
+		const struct ma_folder *f = &ui->result->folders[i].folder;
+		if (f->name && strncmp(f->name, name, n) == 0)
+			return f->messages;
+	}
+	return 0;
+}
+
 static int worker_event(struct ui *ui)
 {
 	struct ma_worker_msg m;
@@ -308,8 +330,10 @@ static int worker_event(struct ui *ui)
 		}
 		ui->done[m.step] = m.done;
 		ui->total[m.step] = m.total;
-		if (m.step == MA_STEP_FOLDERS) /* a new folder: none of its messages read */
+		if (m.step == MA_STEP_FOLDERS) { /* a new folder: none of its messages read */
+			ui->msgs_passed += last_seen_messages(ui, ui->what[MA_STEP_FOLDERS]);
 			ui->done[MA_STEP_MESSAGES] = ui->total[MA_STEP_MESSAGES] = 0;
+		}
 		m.what[sizeof m.what - 1] = '\0';
 		snprintf(ui->what[m.step], sizeof ui->what[m.step], "%s", m.what);
 		react |= R_DRAW;
@@ -780,8 +804,14 @@ static double audit_fraction(const struct ui *ui)
 				   ? (double)ui->done[MA_STEP_MESSAGES] / (double)ui->total[MA_STEP_MESSAGES] : 0;
 		if (in_folder > 1)
 			in_folder = 1;
-		if (n)
+		if (ui->expect_msgs) {
+			/* Messages over all folders, as the last audit counted them. */
+			double read = (double)ui->msgs_passed + (double)ui->done[MA_STEP_MESSAGES];
+			double part = read / (double)ui->expect_msgs;
+			frac += weight[MA_STEP_MESSAGES] * (part > 1 ? 1 : part);
+		} else if (n) {
 			frac += weight[MA_STEP_MESSAGES] * ((double)i + in_folder) / (double)n;
+		}
 	}
 	return frac > 1 ? 1 : frac;
 }

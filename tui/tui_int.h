@@ -98,6 +98,8 @@ struct ui {
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
 	char *export_path;         /* asked about overwriting; malloc'd */
 	int64_t step_ms;           /* when the current step began */
+	uint64_t expect_msgs;      /* messages the last audit of this mailbox saw; 0 unknown */
+	uint64_t msgs_passed;      /* of those, in the folders already read */
 	double shown_frac;         /* the progress bar, which never goes back */
 	int head_rows;             /* rows the verdict takes (draw_results) */
 	bool pw_kept;              /* a typed password is kept (credentials.h) */
