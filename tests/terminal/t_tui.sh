@@ -362,8 +362,15 @@ raw() { # "ESC[4~" style: sends the bytes, ESC written as \e
 	T send-keys -t tui -H $(printf "$1" | od -An -tx1)
 }
 TOP="Account:   $MA_USER" BOTTOM="After a password change wait"
-in_pane "env TERM=xterm-256color $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s12")"
+in_pane "env TERM=xterm-256color TZ=Europe/Prague $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s12")"
 expect "keys: the audit under TERM=xterm-256color" "Verdict:" 15
+# The same run in Prague: times are local and name their zone.
+T send-keys -t tui 5; expect "TZ=Europe/Prague: the History view" "Started  "
+if screen | grep -qE '^ *[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-9]{2} CES?T  '; then
+	pass "TZ=Europe/Prague: audit times local, with their zone"
+else
+	fail "TZ=Europe/Prague: audit times local, with their zone" "$(screen)"
+fi
 T send-keys -t tui 6; expect "keys: the Report view" "$TOP"
 for end in '\e[4~' '\e[8~' '\e[F' '\eOF'; do
 	raw "$end"; expect "keys: End as $end shows the report's end" "$BOTTOM"
