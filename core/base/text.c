@@ -729,6 +729,13 @@ uint32_t ma_cp_lower(uint32_t cp)
 			return cp;
 		return (cp % 2 == 1) == odd_capital ? cp + 1 : cp;
 	}
+	if (cp == 0x1E9E) /* capital sharp s */
+		return 0xDF;
+	/* Romanian S and T with comma below; Latin Extended Additional
+	 * (Vietnamese, Welsh): capital on the even code point. */
+	if (((cp >= 0x218 && cp <= 0x21B) || (cp >= 0x1E00 && cp <= 0x1EFF && (cp < 0x1E96 || cp > 0x1E9F)))
+	    && cp % 2 == 0)
+		return cp + 1;
 	if ((cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) || (cp >= 0x410 && cp <= 0x42F))
 		return cp + 0x20;
 	if (cp >= 0x400 && cp <= 0x40F)

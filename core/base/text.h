@@ -86,8 +86,9 @@ const char *ma_cp_ascii(uint32_t cp);
  * form, '?' for one without. */
 void ma_buf_add_ascii(struct ma_buf *b, const char *s, size_t len);
 /* cp in lower case, for searching without regard to case: ASCII, Latin-1,
- * Latin Extended-A, Greek and Cyrillic by a fixed rule (no locale), any
- * other code point as it is. */
+ * Latin Extended-A, Romanian's comma letters, Latin Extended Additional,
+ * Greek and Cyrillic by a fixed rule (no locale), any other code point as
+ * it is. */
 uint32_t ma_cp_lower(uint32_t cp);
 /* Where needle first occurs in hay (both NUL-terminated UTF-8), letters
  * compared by ma_cp_lower: "ODESLANÁ" finds "Odeslaná". NULL for none or
