@@ -5,7 +5,9 @@
  * The parsers (decoded header text), the sessions (what a server says),
  * the findings, the report, the doctor's text and the screen all use
  * these, so a server's bytes are judged by the same rules wherever they
- * are shown. Base layer: uses the C library only; no locale, no I/O.
+ * are shown. Base layer: uses the C library only; no locale, no I/O
+ * (times are local through the C library's time zone, TZ: the one
+ * outside setting a text here depends on).
  *
  * Ownership: a growing string's p is its owner's (free it, or take it with
  * ma_buf_take). Every other function writes into the caller's buffer or
