@@ -5,11 +5,14 @@
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
+#include <langinfo.h>
+#include <locale.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -585,12 +588,35 @@ static enum ma_severity doctor(const struct ma_account *acct, const char *passwo
 	return worst;
 }
 
+/* Text for standard output. A terminal in a locale without UTF-8
+ * (LANG=C over SSH) gets letters with diacritics in ASCII ("Jiri Novak"),
+ * not bytes it would show as garbage; a pipe or file gets UTF-8. */
+static void put_text(const char *text)
+{
+	static int ascii = -1;
+	if (ascii < 0) {
+		const char *cs = "";
+		if (isatty(STDOUT_FILENO) && setlocale(LC_CTYPE, ""))
+			cs = nl_langinfo(CODESET);
+		ascii = isatty(STDOUT_FILENO) && strcasecmp(cs, "UTF-8") != 0 && strcasecmp(cs, "utf8") != 0;
+	}
+	if (!ascii) {
+		fputs(text, stdout);
+		return;
+	}
+	struct ma_buf b = { 0 };
+	ma_buf_add_ascii(&b, text, strlen(text));
+	char *t = ma_buf_take(&b);
+	fputs(t ? t : text, stdout);
+	free(t);
+}
+
 /* The report's text where --report says: stdout for "-", else the file. */
 static void write_report(const struct options *o, const char *text, const char *verdict)
 {
 	struct ma_error err;
 	if (strcmp(o->report, "-") == 0)
-		fputs(text, stdout);
+		put_text(text);
 	else if (ma_report_write(o->report, text, &err) != MA_OK)
 		die(NULL, &err);
 	else
@@ -833,7 +859,7 @@ static int run_probe(const struct options *o)
 	char *text = NULL;
 	enum ma_severity worst = doctor(&acct, password, src.ca_file, o, &text);
 	ma_password_free(password);
-	fputs(text, stdout);
+	put_text(text);
 	free(text);
 	ma_config_free(&cfg);
 	return ma_severity_exit_code(worst);
@@ -898,7 +924,7 @@ static int run_ledger(const struct options *o)
 		if (!n)
 			fprintf(stderr, "mailaudit: no lost mail on record%s\n",
 				o->since ? " since that day" : "");
-		fputs(text, stdout);
+		put_text(text);
 		free(text);
 	}
 	ma_config_free(&cfg);

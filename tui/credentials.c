@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <termios.h>
@@ -26,6 +27,47 @@ void ma_password_free(char *pw)
 		return;
 	OPENSSL_cleanse(pw, strlen(pw));
 	free(pw);
+}
+
+static char *kept;       /* a locked page, or NULL */
+static size_t kept_size;
+
+void ma_password_forget(void)
+{
+	if (!kept)
+		return;
+	OPENSSL_cleanse(kept, kept_size);
+	munlock(kept, kept_size);
+	munmap(kept, kept_size);
+	kept = NULL;
+}
+
+bool ma_password_keep(const char *pw)
+{
+	static bool registered;
+	ma_password_forget();
+	long page = sysconf(_SC_PAGESIZE);
+	size_t len = strlen(pw);
+	kept_size = page > 0 ? (size_t)page : 4096;
+	if (len >= kept_size)
+		return false;
+	void *p = mmap(NULL, kept_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return false;
+	/* Locking can fail under a tight RLIMIT_MEMLOCK; the page is still
+	 * private, out of core dumps and wiped. */
+	(void)mlock(p, kept_size);
+	(void)madvise(p, kept_size, MADV_DONTDUMP);
+	kept = p;
+	memcpy(kept, pw, len + 1);
+	if (!registered)
+		registered = atexit(ma_password_forget) == 0;
+	return true;
+}
+
+char *ma_password_kept(void)
+{
+	return kept ? strdup(kept) : NULL;
 }
 
 /* Keeps the first line of buf (without CR/LF) as the password. */

@@ -6,6 +6,8 @@
 #ifndef MA_CREDENTIALS_H
 #define MA_CREDENTIALS_H
 
+#include <stdbool.h>
+
 #include "base/status.h"
 
 /* The password of an account, from where the account says: its password
@@ -24,5 +26,16 @@ char *ma_password_from_file(const char *path, struct ma_error *err);
 char *ma_password_prompt(const char *prompt, struct ma_error *err);
 /* OPENSSL_cleanse then free. NULL ok. */
 void ma_password_free(char *pw);
+
+/* A password typed in this run, kept so that "audit again" and the
+ * connection test need not ask for it again: one copy, in a page locked
+ * against swapping and left out of core dumps, wiped by
+ * ma_password_forget (registered with atexit; the signal exits call it).
+ * ma_password_keep replaces any kept one; false when pw is too long or
+ * no page could be had (then nothing is kept). ma_password_kept: a new
+ * malloc'd copy for a job (ma_password_free it), NULL when none is kept. */
+bool ma_password_keep(const char *pw);
+char *ma_password_kept(void);
+void ma_password_forget(void);
 
 #endif

@@ -143,3 +143,51 @@ void key_hint(enum ui_hint h, char *out, size_t n)
 		put(out, n, &o, what, strlen(what));
 	}
 }
+
+/* ---- escape sequences ---- */
+
+/* The Home/End/PgUp/PgDn sequences of PuTTY, rxvt, xterm, screen and tmux,
+ * whatever TERM claims: a terminal's terminfo entry names one of each, and
+ * users reach us through another terminal than TERM says. */
+static const struct { const char *seq; int code; } extra_keys[] = {
+	{ "\033[1~", KEY_HOME }, { "\033[7~", KEY_HOME }, { "\033[H", KEY_HOME }, { "\033OH", KEY_HOME },
+	{ "\033[4~", KEY_END }, { "\033[8~", KEY_END }, { "\033[F", KEY_END }, { "\033OF", KEY_END },
+	{ "\033[5~", KEY_PPAGE }, { "\033[6~", KEY_NPAGE },
+};
+
+void key_define_extra(void)
+{
+	for (size_t i = 0; i < sizeof extra_keys / sizeof extra_keys[0]; i++)
+		if (key_defined(extra_keys[i].seq) <= 0)
+			define_key(extra_keys[i].seq, extra_keys[i].code);
+}
+
+int key_from_escape(const char *seq, size_t len)
+{
+	if (len < 2 || (seq[0] != '[' && seq[0] != 'O'))
+		return 0;
+	char fin = seq[len - 1];
+	if (seq[0] == 'O' || fin != '~') {
+		/* ESC [ H, ESC O H, with or without modifiers ("ESC [1;5H"). */
+		switch (fin) {
+		case 'H': return KC(KEY_HOME);
+		case 'F': return KC(KEY_END);
+		case 'A': return KC(KEY_UP);
+		case 'B': return KC(KEY_DOWN);
+		case 'Z': return KC(KEY_BTAB);
+		case 'P': return seq[0] == 'O' ? KC(KEY_F(1)) : 0;
+		default: return 0;
+		}
+	}
+	int n = 0;
+	for (size_t i = 1; i < len && seq[i] >= '0' && seq[i] <= '9' && n < 1000; i++)
+		n = n * 10 + (seq[i] - '0');
+	switch (n) {
+	case 1: case 7: return KC(KEY_HOME);
+	case 4: case 8: return KC(KEY_END);
+	case 5: return KC(KEY_PPAGE);
+	case 6: return KC(KEY_NPAGE);
+	case 11: return KC(KEY_F(1));
+	default: return 0;
+	}
+}

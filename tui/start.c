@@ -55,6 +55,24 @@ void start_prefill(struct ui *ui, const struct ma_account *a, bool focus_passwor
 		f->focus = (int)ui->cfg.n + F_PASS;
 }
 
+/* POP3 on the IMAP field's server, unless the user typed a POP3 server:
+ * the provider's advice (both go through wesX.imap.wedos.net), and the
+ * connection doctor's rule too. */
+static void pop3_follows_imap(struct form *f)
+{
+	if (f->edited[F_POP3])
+		return;
+	const char *t = f->field[F_IMAP];
+	size_t n = strcspn(t, "/");
+	/* The host without an IMAP port ("host:993", "[::1]:993"). */
+	const char *colon = memchr(t, ':', n);
+	if (colon && !strchr(colon + 1, ':') && t[0] != '[')
+		n = (size_t)(colon - t);
+	else if (t[0] == '[' && memchr(t, ']', n))
+		n = (size_t)((const char *)memchr(t, ']', n) - t) + 1;
+	snprintf(f->field[F_POP3], sizeof f->field[F_POP3], "%.*s", (int)n, t);
+}
+
 /* Follows the address into the fields the user has not typed into. */
 static void prefill_from_address(struct form *f)
 {
@@ -65,8 +83,7 @@ static void prefill_from_address(struct form *f)
 		return;
 	if (!f->edited[F_IMAP])
 		snprintf(f->field[F_IMAP], sizeof f->field[F_IMAP], "imap.%.240s", at + 1);
-	if (!f->edited[F_POP3])
-		snprintf(f->field[F_POP3], sizeof f->field[F_POP3], "pop3.%.240s", at + 1);
+	pop3_follows_imap(f);
 }
 
 static int go(struct ui *ui)
@@ -169,6 +186,8 @@ static int field_key(struct ui *ui, int fi, int key)
 	}
 	if (fi == F_ADDR)
 		prefill_from_address(f);
+	else if (fi == F_IMAP)
+		pop3_follows_imap(f);
 	return R_DRAW;
 }
 
@@ -190,6 +209,14 @@ int start_key(struct ui *ui, int key, enum ma_request req)
 	case REQ_PREV:
 	case REQ_UP:
 		f->focus = f->focus <= 0 ? last : f->focus - 1;
+		return R_DRAW;
+	case REQ_HOME:
+	case REQ_PGUP:
+		f->focus = 0;
+		return R_DRAW;
+	case REQ_END:
+	case REQ_PGDN:
+		f->focus = last;
 		return R_DRAW;
 	case REQ_ENTER:
 		if (!in_field) {
@@ -318,6 +345,16 @@ void start_draw(struct ui *ui)
 	}
 	if (y + 1 < ui->rows - 1)
 		text_put(y + 1, 2, w - 2, "An empty POP3 server skips POP3.");
+	/* imap. and pop3. before the address's domain are the usual names,
+	 * not knowledge: the form says so while they stand. */
+	bool guessed = (!f->edited[F_IMAP] && f->field[F_IMAP][0]) ||
+		       (!f->edited[F_POP3] && f->field[F_POP3][0]);
+	if (guessed && y + 2 < ui->rows - 1) {
+		attron(ui_attr(ui, ATTR_WARN));
+		text_put(y + 2, 2, w - 2, "Server names guessed from the address: check them in your "
+			 "provider's settings.");
+		attroff(ui_attr(ui, ATTR_WARN));
+	}
 	draw_obsolete(ui, y + 3);
 	ui->cur_y = cur_y, ui->cur_x = cur_x;
 }

@@ -35,8 +35,12 @@ static int cp_cols(uint32_t cp)
 {
 	if (ma_cp_control(cp))
 		return 1; /* shown as '?' */
-	if (cp < 0x80 || !utf8_mode)
+	if (cp < 0x80)
 		return 1;
+	if (!utf8_mode) {
+		const char *a = ma_cp_ascii(cp);
+		return a ? (int)strlen(a) : 1;
+	}
 	int w = wcwidth((wchar_t)cp);
 	return w < 0 ? 1 : w;
 }
@@ -56,19 +60,32 @@ int text_put(int y, int x, int maxcols, const char *s)
 {
 	int cols = 0;
 	uint32_t cp;
+	/* Text that does not fit says so: it ends in an ellipsis. */
+	const char *ell = utf8_mode ? "\xe2\x80\xa6" : "...";
+	int ell_cols = utf8_mode ? 1 : 3;
+	bool cut = maxcols > ell_cols && text_cols(s) > maxcols;
+	if (cut)
+		maxcols -= ell_cols;
 	move(y, x);
 	while (*s && cols < maxcols) {
 		size_t n = next_cp(s, &cp);
 		int w = cp_cols(cp);
 		if (cols + w > maxcols)
 			break;
-		if (ma_cp_control(cp) || cp == 0xfffd ||
+		const char *ascii = cp >= 0x80 && !utf8_mode ? ma_cp_ascii(cp) : NULL;
+		if (ascii)
+			addstr(ascii);
+		else if (ma_cp_control(cp) || cp == 0xfffd ||
 		    (cp >= 0x80 && !utf8_mode) || (w == 0 && cols == 0))
 			addch('?');
 		else
 			addnstr(s, (int)n);
 		cols += w;
 		s += n;
+	}
+	if (cut) {
+		addstr(ell);
+		cols += ell_cols;
 	}
 	return cols;
 }
@@ -80,15 +97,28 @@ void text_cell(char *out, size_t outsize, const char *s, int width, bool right)
 	size_t o = 0;
 	int cols = 0;
 	uint32_t cp;
-	while (*s && o + 5 < sizeof cut) {
+	/* A name that does not fit ends in an ellipsis, as on the rest of
+	 * the screen. */
+	const char *ell = utf8_mode ? "\xe2\x80\xa6" : "...";
+	int ell_cols = utf8_mode ? 1 : 3;
+	bool cutting = width > ell_cols && text_cols(s) > width;
+	int room = cutting ? width - ell_cols : width;
+	while (*s && o + 8 < sizeof cut) {
 		size_t n = next_cp(s, &cp);
 		int w = cp_cols(cp);
-		if (cols + w > width)
+		if (cols + w > room)
 			break;
 		memcpy(cut + o, s, n);
 		o += n;
 		cols += w;
 		s += n;
+	}
+	if (cutting) {
+		while (o > 0 && cut[o - 1] == ' ') /* "Odeslaná…", not "Odeslaná …" */
+			o--, cols--;
+		memcpy(cut + o, ell, strlen(ell));
+		o += strlen(ell);
+		cols += ell_cols;
 	}
 	cut[o] = '\0';
 	int pad = width - cols;
@@ -102,13 +132,7 @@ void text_cell(char *out, size_t outsize, const char *s, int width, bool right)
 
 const char *text_find(const char *hay, const char *needle)
 {
-	size_t n = strlen(needle);
-	if (n == 0)
-		return NULL;
-	for (; *hay; hay++)
-		if (strncasecmp(hay, needle, n) == 0)
-			return hay;
-	return NULL;
+	return ma_find_nocase(hay, needle);
 }
 
 void lines_clear(struct lines *L)
@@ -144,14 +168,16 @@ void lines_addf(struct lines *L, int attr, int item, const char *fmt, ...)
 }
 
 /* Wraps one paragraph without '\n', by the screen's rule (text.h). */
-static void wrap_para(struct lines *L, int attr, int item, int indent, int width, const char *p)
+static void wrap_para(struct lines *L, int attr, int item, int first, int rest, int width,
+		      const char *p)
 {
-	int avail = width - indent;
-	if (avail < MA_WRAP_MIN)
-		avail = MA_WRAP_MIN;
 	char buf[2048];
 	size_t len = strlen(p);
+	int indent = first;
 	do {
+		int avail = width - indent;
+		if (avail < MA_WRAP_MIN)
+			avail = MA_WRAP_MIN;
 		size_t next, end = ma_wrap_row(p, len, (size_t)avail, cp_cols, MA_WRAP_SCREEN, &next);
 		if (end > sizeof buf - 200)
 			end = sizeof buf - 200;
@@ -159,7 +185,15 @@ static void wrap_para(struct lines *L, int attr, int item, int indent, int width
 		lines_add(L, attr, item, buf);
 		p += next;
 		len -= next;
+		indent = rest;
 	} while (len);
+}
+
+void lines_wrap_hang(struct lines *L, int attr, int item, int first, int rest, int width,
+		     const char *text)
+{
+	if (text && text[0])
+		wrap_para(L, attr, item, first, rest, width, text);
 }
 
 void lines_wrap(struct lines *L, int attr, int item, int indent, int width, const char *text)
@@ -179,8 +213,10 @@ void lines_wrap(struct lines *L, int attr, int item, int indent, int width, cons
 		int lead = 0;
 		while (para[lead] == ' ')
 			lead++;
+		/* A list item ("- ...", "* ...") wraps under its text. */
+		int hang = (para[lead] == '-' || para[lead] == '*') && para[lead + 1] == ' ' ? 2 : 0;
 		if (para[lead])
-			wrap_para(L, attr, item, indent + lead, width, para + lead);
+			wrap_para(L, attr, item, indent + lead, indent + lead + hang, width, para + lead);
 		else if (nl)
 			lines_add(L, attr, item, "");
 		if (!nl)

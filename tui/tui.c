@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 #include <wchar.h>
@@ -54,9 +55,12 @@ int ui_attr(const struct ui *ui, int attr)
 	}
 }
 
+/* Rows under the header (title, the verdict's head_rows, tabs, rule) and
+ * above the bottom line. */
 static int body_h(const struct ui *ui)
 {
-	return ui->rows - 5 > 1 ? ui->rows - 5 : 1;
+	int head = ui->head_rows > 0 ? ui->head_rows : 1;
+	return ui->rows - 4 - head > 1 ? ui->rows - 4 - head : 1;
 }
 
 static void hline_at(int y, int w)
@@ -73,6 +77,21 @@ static void clamp_top(struct ui *ui, int *top, int n)
 		*top = max;
 	if (*top < 0)
 		*top = 0;
+}
+
+static bool same_endpoint(bool has_a, const struct ma_endpoint *a, bool has_b,
+			  const struct ma_endpoint *b)
+{
+	return has_a == has_b && (!has_a || (strcmp(a->host, b->host) == 0 && a->port == b->port &&
+					     a->security == b->security));
+}
+
+static bool same_account(const struct ma_account *a, const struct ma_account *b)
+{
+	return strcmp(a->login, b->login) == 0 && strcmp(a->address, b->address) == 0 &&
+	       same_endpoint(a->has_imap, &a->imap, b->has_imap, &b->imap) &&
+	       same_endpoint(a->has_pop3, &a->pop3, b->has_pop3, &b->pop3) &&
+	       same_endpoint(a->has_smtp, &a->smtp, b->has_smtp, &b->smtp);
 }
 
 /* --- the audit ---------------------------------------------------------------- */
@@ -95,6 +114,11 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	}
 	struct ma_audit_opts o;
 	ma_run_audit_opts(&a->run, ca_file, &o);
+	if (!pwcmd && !pwfile) {
+		/* Typed: kept for "audit again" and the connection test. */
+		ui->pw_kept = ma_password_keep(password);
+		ui->pw_acct = *acct;
+	}
 	ui->acct = *acct;
 	ui->pwcmd = pwcmd, ui->pwfile = pwfile, ui->ca_file = ca_file;
 	if (ma_worker_start(&ui->worker, acct, password, &o, a->run.trace, &err) != MA_OK) {
@@ -111,8 +135,15 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	memset(ui->done, 0, sizeof ui->done);
 	memset(ui->total, 0, sizeof ui->total);
 	memset(ui->what, 0, sizeof ui->what);
-	ui->started_ms = ma_now_ms();
+	ui->started_ms = ui->step_ms = ma_now_ms();
 	ui->elapsed_s = 0;
+	ui->shown_frac = 0;
+	/* Audited before in this run: its folders' sizes make the bar count
+	 * messages rather than folders. */
+	ui->expect_msgs = ui->msgs_passed = 0;
+	if (ui->result && same_account(&ui->result_acct, acct))
+		for (size_t i = 0; i < ui->result->nfolders; i++)
+			ui->expect_msgs += ui->result->folders[i].folder.messages;
 	ui->status[0] = '\0';
 	return R_DRAW | R_FULL;
 }
@@ -127,25 +158,30 @@ static void drop_result(struct ui *ui)
 	lines_clear(&ui->lines);
 }
 
-static bool same_endpoint(bool has_a, const struct ma_endpoint *a, bool has_b,
-			  const struct ma_endpoint *b)
+
+/* The typed password kept for the account being audited, as a copy for a
+ * job; NULL when none is kept for it. */
+static char *kept_password(const struct ui *ui)
 {
-	return has_a == has_b && (!has_a || (strcmp(a->host, b->host) == 0 && a->port == b->port &&
-					     a->security == b->security));
+	return ui->pw_kept && same_account(&ui->pw_acct, &ui->acct) ? ma_password_kept() : NULL;
 }
 
-static bool same_account(const struct ma_account *a, const struct ma_account *b)
+static bool login_refused(const struct ma_worker *w)
 {
-	return strcmp(a->login, b->login) == 0 && strcmp(a->address, b->address) == 0 &&
-	       same_endpoint(a->has_imap, &a->imap, b->has_imap, &b->imap) &&
-	       same_endpoint(a->has_pop3, &a->pop3, b->has_pop3, &b->pop3) &&
-	       same_endpoint(a->has_smtp, &a->smtp, b->has_smtp, &b->smtp);
+	return w->status == MA_ERR_LOGIN || w->err.status == MA_ERR_LOGIN ||
+	       (w->result && (w->result->imap_err.status == MA_ERR_LOGIN ||
+			      w->result->pop3_err.status == MA_ERR_LOGIN));
 }
 
 static int audit_finished(struct ui *ui)
 {
 	struct ma_worker *w = &ui->worker;
 	ma_worker_join(w);
+	if (ui->pw_kept && login_refused(w)) {
+		/* A refused password is not offered again. */
+		ma_password_forget();
+		ui->pw_kept = false;
+	}
 	if (w->status != MA_OK || !w->result) {
 		char buf[700];
 		ma_error_format(&w->err, buf, sizeof buf);
@@ -187,9 +223,9 @@ static int cancel_audit(struct ui *ui)
 
 /* --- the connection test ------------------------------------------------------ */
 
-/* p: the doctor for the audited account, with the audit's password source.
- * A typed password was wiped after the audit; rather than ask for it again
- * the test runs without a login, and the Connection view says so. */
+/* p: the doctor for the audited account, with the audit's password source
+ * or the password typed for it in this run; without either the test runs
+ * without a login, and the Connection view says so. */
 static int start_probe(struct ui *ui)
 {
 	const struct ma_tui_args *a = ui->args;
@@ -199,13 +235,17 @@ static int start_probe(struct ui *ui)
 		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
 		return R_DRAW;
 	}
-	password = ma_password_get(ui->pwcmd, ui->pwfile, a->run.timeout, NULL, &err);
+	if (ui->pwcmd || ui->pwfile)
+		password = ma_password_get(ui->pwcmd, ui->pwfile, a->run.timeout, NULL, &err);
+	else
+		password = kept_password(ui);
 	if (!password && err.status != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
 		ui_set_status(ui, true, "Password: %s", buf);
 		return R_DRAW;
 	}
+	ui->probe_with_login = password != NULL;
 	struct ma_net_opts net;
 	ma_run_probe_net(&a->run, ui->ca_file, &net);
 	if (ma_worker_start_probe(&ui->worker, &ui->acct, password, &net, &err) != MA_OK) {
@@ -238,9 +278,9 @@ static int probe_finished(struct ui *ui)
 	ui->probe = w->probe_result;
 	w->probe_result = NULL;
 	ui->probe_acct = ui->acct;
-	snprintf(ui->probe_login, sizeof ui->probe_login, "%s", ui->pwcmd || ui->pwfile ? "" :
-		 "Login not tested: the password was typed, and mailaudit does not keep it after "
-		 "the audit. With password_command or password_file the test logs in too.");
+	snprintf(ui->probe_login, sizeof ui->probe_login, "%s", ui->probe_with_login ? "" :
+		 "Login not tested: no password was given for this mailbox in this run. With "
+		 "password_command or password_file the test logs in too.");
 	size_t ok = 0;
 	for (size_t i = 0; i < ui->probe->n_cells; i++)
 		ok += ui->probe->cells[i].status == MA_OK;
@@ -259,6 +299,21 @@ static int cancel_probe(struct ui *ui)
 	return R_DRAW | R_REBUILD;
 }
 
+/* How many messages the last audit of this mailbox (in this run) saw in
+ * the folder of that name; 0 when it is not known. */
+static uint64_t last_seen_messages(const struct ui *ui, const char *name)
+{
+	if (!ui->expect_msgs || !name[0])
+		return 0;
+	size_t n = sizeof ui->what[0] - 1;
+	for (size_t i = 0; i < ui->result->nfolders; i++) {
+		const struct ma_folder *f = &ui->result->folders[i].folder;
+		if (f->name && strncmp(f->name, name, n) == 0)
+			return f->messages;
+	}
+	return 0;
+}
+
 static int worker_event(struct ui *ui)
 {
 	struct ma_worker_msg m;
@@ -269,10 +324,16 @@ static int worker_event(struct ui *ui)
 								       : audit_finished(ui));
 		if (m.step > MA_STEP_DONE)
 			continue;
-		if ((int)m.step > ui->step)
+		if ((int)m.step > ui->step) {
 			ui->step = m.step;
+			ui->step_ms = ma_now_ms();
+		}
 		ui->done[m.step] = m.done;
 		ui->total[m.step] = m.total;
+		if (m.step == MA_STEP_FOLDERS) { /* a new folder: none of its messages read */
+			ui->msgs_passed += last_seen_messages(ui, ui->what[MA_STEP_FOLDERS]);
+			ui->done[MA_STEP_MESSAGES] = ui->total[MA_STEP_MESSAGES] = 0;
+		}
 		m.what[sizeof m.what - 1] = '\0';
 		snprintf(ui->what[m.step], sizeof ui->what[m.step], "%s", m.what);
 		react |= R_DRAW;
@@ -303,6 +364,24 @@ static void default_export_path(const struct ui *ui, char *out, size_t n)
 	snprintf(out, n, "./mailaudit-%s-%s.txt", name, when);
 }
 
+static void open_prompt(struct ui *ui, enum prompt_kind k, const char *initial)
+{
+	ui->prompt = k;
+	snprintf(ui->prompt_buf, sizeof ui->prompt_buf, "%s", initial);
+}
+
+static void write_export(struct ui *ui, const char *path)
+{
+	struct ma_error err;
+	char buf[700];
+	if (ma_report_write(path, ui->report, &err) != MA_OK) {
+		ma_error_format(&err, buf, sizeof buf);
+		ui_set_status(ui, true, "Not exported: %s", buf);
+	} else {
+		ui_set_status(ui, false, "Report written to %s", path);
+	}
+}
+
 static void do_export(struct ui *ui, const char *typed)
 {
 	struct ma_error err;
@@ -322,12 +401,17 @@ static void do_export(struct ui *ui, const char *typed)
 		ui_set_status(ui, true, "Not exported: %s", buf);
 		return;
 	}
-	if (ma_report_write(path, ui->report, &err) != MA_OK) {
-		ma_error_format(&err, buf, sizeof buf);
-		ui_set_status(ui, true, "Not exported: %s", buf);
-	} else {
-		ui_set_status(ui, false, "Report written to %s", path);
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		/* Someone's file, perhaps not a report at all: ask first. */
+		char q[sizeof ui->prompt_buf];
+		snprintf(q, sizeof q, "%s exists. Replace it? (y/n) ", path);
+		free(ui->export_path);
+		ui->export_path = path;
+		open_prompt(ui, PROMPT_OVERWRITE, q);
+		return;
 	}
+	write_export(ui, path);
 	free(path);
 }
 
@@ -378,11 +462,6 @@ static int search_step(struct ui *ui, int dir)
 
 /* --- key handlers ---------------------------------------------------------------------- */
 
-static void open_prompt(struct ui *ui, enum prompt_kind k, const char *initial)
-{
-	ui->prompt = k;
-	snprintf(ui->prompt_buf, sizeof ui->prompt_buf, "%s", initial);
-}
 
 /* --- acknowledging lost mail --------------------------------------------------------- */
 
@@ -466,6 +545,16 @@ static int prompt_key(struct ui *ui, int key, enum ma_request req)
 		if (key == 'y' || key == 'Y')
 			return ack_confirmed(ui);
 		ui_set_status(ui, false, "Not acknowledged.");
+		return R_DRAW;
+	}
+	if (k == PROMPT_OVERWRITE) {
+		ui->prompt = PROMPT_NONE;
+		if (key == 'y' || key == 'Y')
+			write_export(ui, ui->export_path);
+		else
+			ui_set_status(ui, false, "Not exported: %s is left as it was.", ui->export_path);
+		free(ui->export_path);
+		ui->export_path = NULL;
 		return R_DRAW;
 	}
 	if (k == PROMPT_QUIT) {
@@ -568,7 +657,11 @@ static int again(struct ui *ui)
 	}
 	if (ui->pwcmd || ui->pwfile)
 		return ui_start_audit(ui, &ui->acct, NULL, ui->pwcmd, ui->pwfile, ui->ca_file);
-	/* A typed password was wiped after the last audit: ask again. */
+	/* The password typed in this run, kept locked in memory. */
+	char *pw = kept_password(ui);
+	if (pw)
+		return ui_start_audit(ui, &ui->acct, pw, NULL, NULL, ui->ca_file);
+	/* None kept (refused by the server, or none typed): ask. */
 	start_prefill(ui, &ui->acct, true);
 	ui->screen = SCR_START;
 	ui_set_status(ui, false, "Type the password again, then Enter.");
@@ -690,6 +783,53 @@ static const struct { enum ma_step step; const char *name; } steps[] = {
 };
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
 
+/* How far the audit is, 0..1, by what each step usually takes: reading
+ * the folders is most of an audit, POP3 most of the rest. The folders'
+ * part moves by folder and, within the folder being read, by message. */
+static double audit_fraction(const struct ui *ui)
+{
+	static const double weight[] = {
+		[MA_STEP_CONNECT] = 0.03, [MA_STEP_LOGIN] = 0.02, [MA_STEP_FOLDERS] = 0.0,
+		[MA_STEP_MESSAGES] = 0.75, [MA_STEP_POP3] = 0.15, [MA_STEP_HISTORY] = 0.03,
+		[MA_STEP_ANALYSIS] = 0.02,
+	};
+	double frac = 0;
+	for (int s = 0; s < ui->step && s <= MA_STEP_ANALYSIS; s++)
+		frac += weight[s];
+	if (ui->step == MA_STEP_FOLDERS || ui->step == MA_STEP_MESSAGES) {
+		/* FOLDERS counts only the folder index: all of it is the
+		 * messages' share. */
+		size_t n = ui->total[MA_STEP_FOLDERS], i = ui->done[MA_STEP_FOLDERS];
+		double in_folder = ui->total[MA_STEP_MESSAGES] && ui->step == MA_STEP_MESSAGES
+				   ? (double)ui->done[MA_STEP_MESSAGES] / (double)ui->total[MA_STEP_MESSAGES] : 0;
+		if (in_folder > 1)
+			in_folder = 1;
+		if (ui->expect_msgs) {
+			/* Messages over all folders, as the last audit counted them. */
+			double read = (double)ui->msgs_passed + (double)ui->done[MA_STEP_MESSAGES];
+			double part = read / (double)ui->expect_msgs;
+			frac += weight[MA_STEP_MESSAGES] * (part > 1 ? 1 : part);
+		} else if (n) {
+			frac += weight[MA_STEP_MESSAGES] * ((double)i + in_folder) / (double)n;
+		}
+	}
+	return frac > 1 ? 1 : frac;
+}
+
+/* "about 40 s left", "about 3 min left"; "" until the pace is known. */
+static void time_left(const struct ui *ui, double frac, char *out, size_t n)
+{
+	out[0] = '\0';
+	int64_t ms = ma_now_ms() - ui->started_ms;
+	if (ms < 3000 || frac < 0.05 || frac >= 1)
+		return;
+	long left = (long)((double)ms * (1 - frac) / frac / 1000.0) + 1;
+	if (left < 90)
+		snprintf(out, n, ", about %ld s left", left);
+	else
+		snprintf(out, n, ", about %ld min left", (left + 30) / 60);
+}
+
 static void draw_progress(struct ui *ui)
 {
 	int w = ui->cols, y = 2;
@@ -698,21 +838,28 @@ static void draw_progress(struct ui *ui)
 	snprintf(buf, sizeof buf, "Auditing %s", ui->acct.login);
 	text_put(0, 0, w, buf);
 	attroff(A_BOLD);
-	double frac = 0;
 	for (int i = 0; i < NSTEPS; i++) {
 		int s = (int)steps[i].step;
 		const char *mark = s < ui->step ? "[x]" : s == ui->step ? "[>]" : "[ ]";
 		char count[48] = "";
 		if (ui->total[s])
 			snprintf(count, sizeof count, " %zu/%zu", ui->done[s], ui->total[s]);
+		if (s == MA_STEP_CONNECT && s == ui->step) {
+			/* How long a silent server will be waited for. */
+			int timeout = ui->args->run.timeout ? ui->args->run.timeout : MA_TIMEOUT_AUDIT_S;
+			long left = timeout - (long)((ma_now_ms() - ui->step_ms) / 1000);
+			snprintf(count, sizeof count, " (gives up in %ld s)", left > 0 ? left : 0);
+		}
 		snprintf(buf, sizeof buf, "%s %-9s%s  %s", mark, steps[i].name, count,
 			 s <= ui->step ? ui->what[s] : "");
 		text_put(y++, 2, w - 2, buf);
-		if (s < ui->step)
-			frac += 1.0 / NSTEPS;
-		else if (s == ui->step && ui->total[s])
-			frac += (double)ui->done[s] / (double)ui->total[s] / NSTEPS;
 	}
+	/* Never backwards: a folder bigger than the last must not undo what
+	 * the bar already showed. */
+	double frac = audit_fraction(ui);
+	if (frac < ui->shown_frac)
+		frac = ui->shown_frac;
+	ui->shown_frac = frac;
 	y++;
 	int barw = w - 12;
 	if (barw > 50)
@@ -726,7 +873,9 @@ static void draw_progress(struct ui *ui)
 	snprintf(buf, sizeof buf, " %3d%%", (int)(frac * 100));
 	addstr(buf);
 	y += 2;
-	snprintf(buf, sizeof buf, "Elapsed: %ld s", ui->elapsed_s);
+	char left[48];
+	time_left(ui, frac, left, sizeof left);
+	snprintf(buf, sizeof buf, "Elapsed: %ld s%s", ui->elapsed_s, left);
 	text_put(y, 2, w - 2, buf);
 	if (y + 2 < ui->rows - 1) {
 		key_hint(HINT_PROGRESS, buf, sizeof buf);
@@ -786,11 +935,28 @@ static void draw_lines(struct ui *ui, const struct lines *L, int top, int y0, in
 	}
 }
 
+/* Rows the verdict takes on the screen: wrapped, at most 3, fewer on a
+ * short terminal. */
+static int verdict_rows(const struct ui *ui)
+{
+	char buf[900];
+	const char *t = ma_verdict_title(ui->result);
+	snprintf(buf, sizeof buf, "Verdict: %s%s%s", ma_severity_name(ui->result->verdict),
+		 t[0] ? " - " : "", t);
+	struct lines V = { 0 };
+	lines_wrap_hang(&V, ATTR_NONE, -1, 0, 2, ui->cols, buf);
+	int n = (int)V.n, max = ui->rows >= 20 ? 3 : ui->rows >= 16 ? 2 : 1;
+	lines_clear(&V);
+	free(V.v);
+	return n < 1 ? 1 : n > max ? max : n;
+}
+
 static void draw_results(struct ui *ui)
 {
 	const struct ma_audit_result *r = ui->result;
 	char buf[900];
 	ensure_lines(ui);
+	ui->head_rows = verdict_rows(ui);
 	int *top = &ui->top[ui->view];
 	if (ui->show_cursor) {
 		for (size_t i = 0; i < ui->lines.n; i++) {
@@ -814,27 +980,38 @@ static void draw_results(struct ui *ui)
 	text_put(0, 0, ui->cols, buf);
 	attroff(A_REVERSE);
 
+	/* The verdict wraps rather than being cut; past its rows, the
+	 * last one ends in an ellipsis. */
+	int head = ui->head_rows;
+	const char *t = ma_verdict_title(r);
 	/* As --check and --report judge it: a --trace file that could not be
 	 * written makes an OK run UNKNOWN, and the title says why first. */
 	enum ma_severity v = r->trace_err.status != MA_OK ? ma_check_severity(r) : r->verdict;
+	if (r->trace_err.status != MA_OK)
+		snprintf(buf, sizeof buf, "Verdict: %s - the --trace file could not be written (%s); the audit: %s",
+			 ma_severity_name(v),
+			 r->trace_err.detail[0] ? r->trace_err.detail : ma_status_message(r->trace_err.status), t);
+	else
+		snprintf(buf, sizeof buf, "Verdict: %s%s%s", ma_severity_name(v), t[0] ? " - " : "", t);
+	struct lines V = { 0 };
+	lines_wrap_hang(&V, ATTR_NONE, -1, 0, 2, ui->cols, buf);
+	for (int i = 0; i < head && i < (int)V.n; i++) {
+		char row[1200];
+		size_t o = (size_t)snprintf(row, sizeof row, "%s", V.v[i].text);
+		for (size_t j = (size_t)i + 1; i == head - 1 && j < V.n && o < sizeof row; j++)
+			o += (size_t)snprintf(row + o, sizeof row - o, " %s", V.v[j].text + 2);
+		text_put(1 + i, 0, ui->cols, row);
+	}
+	lines_clear(&V);
+	free(V.v);
 	int va = ui_attr(ui, ma_severity_attr(v)) | A_BOLD;
 	attron(va);
 	snprintf(buf, sizeof buf, "Verdict: %s", ma_severity_name(v));
-	int x = text_put(1, 0, ui->cols, buf);
+	text_put(1, 0, ui->cols, buf);
 	attroff(va);
-	const char *t = ma_verdict_title(r);
-	if (r->trace_err.status != MA_OK && x + 3 < ui->cols) {
-		snprintf(buf, sizeof buf, " - the --trace file could not be written (%s); the audit: %s",
-			 r->trace_err.detail[0] ? r->trace_err.detail : ma_status_message(r->trace_err.status),
-			 t);
-		text_put(1, x, ui->cols - x, buf);
-	} else if (t[0] && x + 3 < ui->cols) {
-		snprintf(buf, sizeof buf, " - %s", t);
-		text_put(1, x, ui->cols - x, buf);
-	}
-	draw_tabs(ui, 2);
-	hline_at(3, ui->cols);
-	draw_lines(ui, &ui->lines, *top, 4, body_h(ui), true);
+	draw_tabs(ui, 1 + head);
+	hline_at(2 + head, ui->cols);
+	draw_lines(ui, &ui->lines, *top, 3 + head, body_h(ui), true);
 }
 
 static void draw_help(struct ui *ui)
@@ -867,7 +1044,7 @@ static void draw_bottom(struct ui *ui)
 	if (ui->prompt) {
 		const char *label = ui->prompt == PROMPT_SEARCH ? "Search: " :
 				    ui->prompt == PROMPT_EXPORT ? "Export to: " :
-				    ui->prompt == PROMPT_ACK ? "" :
+				    ui->prompt == PROMPT_ACK || ui->prompt == PROMPT_OVERWRITE ? "" :
 				    "An audit is running. Quit anyway? (y/n) ";
 		snprintf(buf, sizeof buf, "%s%s", label, ui->prompt_buf);
 		const char *vis = buf;
@@ -1018,6 +1195,7 @@ static int signal_event(int *react)
 			 * the process leaves its history transaction uncommitted,
 			 * which SQLite rolls back. */
 			restore_terminal();
+			ma_password_forget();
 			_exit(128 + b[i]);
 		}
 	}
@@ -1041,12 +1219,24 @@ static SCREEN *open_screen(struct ui *ui)
 		return NULL;
 	}
 	curses_on = true;
+	/* Without cursor addressing (TERM=dumb, an editor's shell buffer)
+	 * nothing full-screen can show: say so before any audit runs. */
+	const char *cup = tigetstr("cup");
+	if (!cup || cup == (char *)-1) {
+		restore_terminal();
+		delscreen(scr);
+		fprintf(stderr, "mailaudit: this terminal (TERM=%s) cannot move the cursor, which the "
+			"full-screen program needs; use --report - for the report as text on standard "
+			"output (or --check for one line)\n", getenv("TERM") ? getenv("TERM") : "");
+		return NULL;
+	}
 	cbreak();
 	noecho();
 	nonl();
 	keypad(stdscr, TRUE);
 	nodelay(stdscr, TRUE);
 	set_escdelay(50);
+	key_define_extra();
 	if (want_color(ui->args)) {
 		start_color();
 		use_default_colors();
@@ -1057,6 +1247,62 @@ static SCREEN *open_screen(struct ui *ui)
 		ui->color = true;
 	}
 	return scr;
+}
+
+/* A key that followed an Esc and is not part of a sequence. */
+static int pending_key = -1;
+
+static int raw_key(void)
+{
+	wint_t wc;
+	int rc = get_wch(&wc);
+	if (rc == ERR)
+		return -1;
+	return rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
+}
+
+/* How long the rest of an escape sequence may take to come after ESC. */
+enum { ESC_SEQ_MS = 60 };
+
+/* The next key: a character, KC(code), 0 for an escape sequence that is no
+ * key of ours, -1 for none. curses knows the sequences of TERM's terminfo
+ * entry (and key_define_extra's); any other one comes from curses as ESC
+ * and its bytes, which would be Esc (back to the start screen) and text
+ * typed into a field: it is read whole here and mapped or dropped. */
+static int next_key(void)
+{
+	int key = pending_key;
+	pending_key = -1;
+	if (key == -1)
+		key = raw_key();
+	if (key != 27)
+		return key;
+	timeout(ESC_SEQ_MS);
+	int intro = raw_key();
+	if (intro != '[' && intro != 'O') {
+		nodelay(stdscr, TRUE);
+		pending_key = intro; /* a plain Esc, perhaps a key after it */
+		return 27;
+	}
+	char seq[24];
+	size_t n = 0;
+	seq[n++] = (char)intro;
+	for (;;) {
+		int c = raw_key();
+		if (c < 0x20 || c > 0x7e) { /* cut short or not a sequence: drop it */
+			if (c != -1)
+				pending_key = c;
+			n = 0;
+			break;
+		}
+		if (n < sizeof seq)
+			seq[n++] = (char)c;
+		/* SS3 is one byte; a CSI ends with its final byte. */
+		if (intro == 'O' || (c >= 0x40 && c <= 0x7e))
+			break;
+	}
+	nodelay(stdscr, TRUE);
+	return n && n < sizeof seq ? key_from_escape(seq, n) : 0;
 }
 
 /* Progress alone repaints at most every PROGRESS_MS: an audit reports far
@@ -1100,12 +1346,10 @@ static int one_event(struct ui *ui, int64_t last_draw, bool *progress_due, int *
 		else
 			*react |= w;
 	}
-	wint_t wc;
-	int rc;
-	while (!(*react & R_QUIT) && (rc = get_wch(&wc)) != ERR) {
-		int key = rc == KEY_CODE_YES ? (int)wc | MA_KEYCODE : (int)wc;
-		*react |= handle_key(ui, key);
-	}
+	int key;
+	while (!(*react & R_QUIT) && (key = next_key()) != -1)
+		if (key)
+			*react |= handle_key(ui, key);
 	if (ui->worker.job != MA_JOB_NONE) {
 		long secs = (long)((ma_now_ms() - ui->started_ms) / 1000);
 		if (secs != ui->elapsed_s) {
@@ -1177,6 +1421,8 @@ int ma_tui_run(const struct ma_tui_args *a)
 	int rc = event_loop(ui, react);
 	if (rc)
 		return rc;
+	/* As with --report: the verdict shown last, UNKNOWN without one. */
+	rc = ui->result ? ma_severity_exit_code(ma_check_severity(ui->result)) : 3;
 	ma_worker_cancel(&ui->worker);
 	restore_terminal();
 	delscreen(scr);
@@ -1184,7 +1430,9 @@ int ma_tui_run(const struct ma_tui_args *a)
 	ma_probe_result_free(ui->probe);
 	free(ui->lines.v);
 	OPENSSL_cleanse(ui->form.field[F_PASS], sizeof ui->form.field[F_PASS]);
+	ma_password_forget();
+	free(ui->export_path);
 	ma_config_free(&ui->cfg);
 	ma_rules_free(&ui->rules);
-	return 0;
+	return rc;
 }

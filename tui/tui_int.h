@@ -46,9 +46,10 @@ struct lines {
 };
 
 enum ui_screen { SCR_START, SCR_PROGRESS, SCR_RESULTS };
-/* PROMPT_QUIT and PROMPT_ACK are y/n questions, the question in prompt_buf
- * for PROMPT_ACK. */
-enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT, PROMPT_ACK };
+/* PROMPT_QUIT, PROMPT_ACK and PROMPT_OVERWRITE are y/n questions, the
+ * question in prompt_buf for the last two. */
+enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT, PROMPT_ACK,
+		   PROMPT_OVERWRITE };
 
 enum { F_ADDR, F_LOGIN, F_IMAP, F_POP3, F_PASS, F_COUNT };
 
@@ -95,6 +96,14 @@ struct ui {
 	struct ma_worker worker;
 	struct ma_account acct;    /* what runs or ran */
 	const char *pwcmd, *pwfile, *ca_file; /* for "audit again" */
+	char *export_path;         /* asked about overwriting; malloc'd */
+	int64_t step_ms;           /* when the current step began */
+	uint64_t expect_msgs;      /* messages the last audit of this mailbox saw; 0 unknown */
+	uint64_t msgs_passed;      /* of those, in the folders already read */
+	double shown_frac;         /* the progress bar, which never goes back */
+	int head_rows;             /* rows the verdict takes (draw_results) */
+	bool pw_kept;              /* a typed password is kept (credentials.h) */
+	struct ma_account pw_acct; /* for this account */
 	int64_t started_ms;
 	long elapsed_s;
 	int step;                  /* furthest step reported */
@@ -108,6 +117,7 @@ struct ui {
 	struct ma_probe_result *probe;   /* the last connection test, NULL none */
 	struct ma_account probe_acct;    /* the account it tested */
 	char probe_login[200];     /* why it tried no login; "" it did */
+	bool probe_with_login;     /* the running test has a password */
 	char *report;
 	enum ui_view view;
 	int top[MA_NVIEWS];
@@ -136,6 +146,12 @@ struct ui {
 enum ma_request key_request(int key);
 /* The help screen's lines for width w. */
 void key_help_lines(struct lines *L, int w);
+/* Teaches curses every terminal's Home/End/PgUp/PgDn sequences. */
+void key_define_extra(void);
+/* What an escape sequence curses did not know means, from the byte after
+ * ESC ('[' or 'O') to its final byte: a key code (KC), or 0 for a
+ * sequence that is no key of ours (ignored, never typed). */
+int key_from_escape(const char *seq, size_t len);
 /* The hint bars at the bottom of the screen (and under the start form
  * and the progress). */
 enum ui_hint {
@@ -156,7 +172,11 @@ void lines_add(struct lines *L, int attr, int item, const char *text);
 void lines_addf(struct lines *L, int attr, int item, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 /* Word-wraps text (may hold '\n') to width columns, every line indented. */
+/* A list item ("- ...") wraps under its text, clear of the dash. */
 void lines_wrap(struct lines *L, int attr, int item, int indent, int width, const char *text);
+/* One paragraph: its first row indented by first, the others by rest. */
+void lines_wrap_hang(struct lines *L, int attr, int item, int first, int rest, int width,
+		     const char *text);
 /* Display columns of s (UTF-8; invalid bytes count one). */
 int text_cols(const char *s);
 /* Pads or cuts s to exactly width columns into out. */

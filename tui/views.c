@@ -469,7 +469,7 @@ static void history_audit_build(struct ui *ui, struct lines *L, int w)
 		snprintf(p, sizeof p, "not looked at");
 	else
 		snprintf(p, sizeof p, "%lld", (long long)s->pop3_count);
-	snprintf(buf, sizeof buf, "The audit of %s (UTC)%s", d,
+	snprintf(buf, sizeof buf, "The audit of %s%s", d,
 		 s->id == ui->result->history[0].id ? ", the audit shown" : "");
 	lines_wrap(L, ATTR_BOLD, -1, 0, w, buf);
 	snprintf(buf, sizeof buf, "Verdict %s; INBOX %u messages, all folders %llu, POP3 %s.",
@@ -511,7 +511,7 @@ static void history_build(struct ui *ui, struct lines *L, int w)
 		lines_wrap(L, ATTR_NONE, -1, 0, w, "No audits recorded yet.");
 		return;
 	}
-	lines_addf(L, ATTR_BOLD, -1, "%-16s  %-8s %6s %6s %6s", "Started (UTC)", "Verdict", "INBOX",
+	lines_addf(L, ATTR_BOLD, -1, "%-20s  %-8s %6s %6s %6s", "Started", "Verdict", "INBOX",
 		   "All", "POP3");
 	uint32_t max = 1;
 	for (size_t i = 0; i < r->nhistory; i++) {
@@ -523,7 +523,7 @@ static void history_build(struct ui *ui, struct lines *L, int w)
 		else
 			snprintf(p, sizeof p, "%lld", (long long)s->pop3_count);
 		/* A row per audit: Enter opens what it found. */
-		lines_addf(L, ATTR_NONE, (int)i, "%-16s  %-8s %6u %6llu %6s", d, s->outcome,
+		lines_addf(L, ATTR_NONE, (int)i, "%-20s  %-8s %6u %6llu %6s", d, s->outcome,
 			   s->inbox_messages, (unsigned long long)s->total_messages, p);
 		if (s->inbox_messages > max)
 			max = s->inbox_messages;
@@ -532,7 +532,7 @@ static void history_build(struct ui *ui, struct lines *L, int w)
 	/* Oldest first, so a drop reads left to right like a timeline. */
 	lines_add(L, ATTR_NONE, -1, "");
 	lines_add(L, ATTR_BOLD, -1, "INBOX messages per audit (oldest first):");
-	int barw = w - 16 - 2 - 8;
+	int barw = w - 20 - 2 - 8;
 	if (barw < 5)
 		barw = 5;
 	for (size_t i = r->nhistory; i-- > 0;) {
@@ -546,7 +546,7 @@ static void history_build(struct ui *ui, struct lines *L, int w)
 			n = (int)sizeof bar - 1;
 		memset(bar, '#', (size_t)n);
 		bar[n] = '\0';
-		lines_addf(L, ATTR_NONE, -1, "%-16s |%s %u", d, bar, s->inbox_messages);
+		lines_addf(L, ATTR_NONE, -1, "%-20s |%s %u", d, bar, s->inbox_messages);
 	}
 }
 

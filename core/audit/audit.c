@@ -5,6 +5,7 @@
 #include "audit/audit.h"
 
 #include <inttypes.h>
+#include <stdatomic.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -631,7 +632,12 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	snprintf(r->account_label, sizeof r->account_label, "%s @ %s", acct->login,
 		 acct->has_imap ? acct->imap.host : acct->pop3.host);
 
-	struct run x = { .acct = acct, .password = password, .opts = opts, .r = r };
+	/* Every connection of the audit counts what it receives. */
+	_Atomic uint64_t received = 0;
+	struct ma_audit_opts counted = *opts;
+	if (!counted.net.bytes_in)
+		counted.net.bytes_in = &received;
+	struct run x = { .acct = acct, .password = password, .opts = &counted, .r = r };
 	open_history(&x);
 	look(&x);
 	end_looks(&x);
@@ -647,6 +653,7 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 	if (st == MA_OK)
 		apply_deadline(r);
 	r->elapsed_ms = ma_now_ms() - t0;
+	r->bytes_received = atomic_load(counted.net.bytes_in);
 	ma_history_close(x.h); /* rolls back what was begun and not recorded */
 	writer_clear(&x.w);
 	look_clear(&x.il);

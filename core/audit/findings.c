@@ -378,7 +378,7 @@ static void put_message(struct ma_buf *e, const struct ma_loss_entry *m)
 	ma_buf_add(e, " ", 1);
 	ma_buf_clean(e, m->from ? m->from : "(no sender)", 40);
 	ma_buf_add(e, ": ", 2);
-	ma_buf_clean(e, m->subject ? m->subject : "(no subject)", 60);
+	ma_buf_clean(e, m->subject ? m->subject : "(no subject)", MA_SUBJECT_MAX);
 	ma_buf_add(e, " (", 2);
 	ma_buf_clean(e, m->folder ? m->folder : "?", 40);
 	ma_fmt_time(m->last_seen, seen);
@@ -607,7 +607,7 @@ static void check_unacked(const struct ma_audit_result *r, struct ma_findings *l
 		ma_buf_add(&e, " ", 1);
 		ma_buf_clean(&e, m->from ? m->from : "(no sender)", 40);
 		ma_buf_add(&e, ": ", 2);
-		ma_buf_clean(&e, m->subject ? m->subject : "(no subject)", 60);
+		ma_buf_clean(&e, m->subject ? m->subject : "(no subject)", MA_SUBJECT_MAX);
 	}
 	if (nent > shown)
 		ma_buf_printf(&e, "\n... and %zu more (mailaudit --lost lists them all)",
@@ -1278,10 +1278,14 @@ static void check_all_clear(const struct ma_audit_result *r, struct ma_findings 
 			return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	uint64_t total = 0;
-	for (size_t i = 0; i < r->nfolders; i++)
+	size_t nfolders = 0;
+	/* A \Noselect parent ("Projects" of "Projects/2026") holds no mail. */
+	for (size_t i = 0; i < r->nfolders; i++) {
 		total += r->folders[i].folder.messages;
+		nfolders += !r->folders[i].folder.noselect;
+	}
 	ma_buf_printf(&t, "No sign of lost mail: %" PRIu64 " message%s in %zu folder%s", total,
-		   ma_plural(total), r->nfolders, ma_plural(r->nfolders));
+		   ma_plural(total), nfolders, ma_plural(nfolders));
 	if (r->first_audit)
 		ma_buf_printf(&t, " (losses show from the next audit on)");
 	add(l, MA_K_ALL_CLEAR, &t, &e, NULL);

@@ -226,7 +226,7 @@ ma_status ma_ledger_text(const struct ma_loss_entry *v, size_t n, char **out,
 			ma_buf_add(&b, "  ", 2);
 			ma_buf_clean(&b, e->from ? e->from : "(no sender)", 60);
 			ma_buf_add(&b, "  ", 2);
-			ma_buf_clean(&b, e->subject ? e->subject : "(no subject)", 120);
+			ma_buf_clean(&b, e->subject ? e->subject : "(no subject)", MA_SUBJECT_MAX);
 		}
 		if (e->folder_gone)
 			ma_buf_add(&b, "  [folder deleted]", 18);

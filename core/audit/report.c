@@ -281,7 +281,7 @@ static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 	endpoint_line(o, "POP3:", r->pop3_tried, r->pop3_ok, &r->pop3_endpoint,
 		      r->pop3_skipped && !r->pop3_in_use ? "left alone, see pop3-login-delay" :
 		      "failed");
-	linef(o, 0, 11, "Audited:   %s UTC", when);
+	linef(o, 0, 11, "Audited:   %s", when);
 	/* RFC 3501 7.1: the server's alerts are for the user's eyes; near the
 	 * top, and in the server-alert finding with what to do. */
 	for (size_t i = 0; i < r->nalerts; i++) {
@@ -371,7 +371,7 @@ static void ledger_line(struct ma_buf *b, const struct ma_loss_entry *e)
 	ma_buf_add(b, " ", 1);
 	ma_buf_clean(b, e->from ? e->from : "(no sender)", 40);
 	ma_buf_add(b, ": ", 2);
-	ma_buf_clean(b, e->subject ? e->subject : "(no subject)", 60);
+	ma_buf_clean(b, e->subject ? e->subject : "(no subject)", MA_SUBJECT_MAX);
 }
 
 /* Every loss not yet acknowledged, under the audit that found it: what
@@ -557,7 +557,7 @@ static void section_history(struct ma_buf *o, const struct ma_audit_result *r)
 		para(o, "No earlier audits recorded.", 2);
 		return;
 	}
-	linef(o, 2, 2, "%-17s  %-10s %8s %12s %8s", "Started (UTC)", "Verdict", "INBOX",
+	linef(o, 2, 2, "%-21s  %-10s %8s %12s %8s", "Started", "Verdict", "INBOX",
 	      "All folders", "POP3");
 	for (size_t i = 0; i < r->nhistory && i < HISTORY_ROWS; i++) {
 		const struct ma_audit_summary *h = &r->history[i];
@@ -568,7 +568,7 @@ static void section_history(struct ma_buf *o, const struct ma_audit_result *r)
 			snprintf(pop3, sizeof pop3, "-");
 		else
 			snprintf(pop3, sizeof pop3, "%" PRId64, h->pop3_count);
-		linef(o, 2, 2, "%-17s  %s %8" PRIu32 " %12" PRIu64 " %8s", when, outcome,
+		linef(o, 2, 2, "%-21s  %s %8" PRIu32 " %12" PRIu64 " %8s", when, outcome,
 		      h->inbox_messages, h->total_messages, pop3);
 	}
 	if (r->nhistory > HISTORY_ROWS)

@@ -412,13 +412,390 @@ void ma_buf_wrap(struct ma_buf *b, const char *s, size_t len, size_t width, size
 	}
 }
 
+/* ---- ASCII forms and case ---- */
+
+/* Sorted by code point (ma_cp_ascii searches it by halves). */
+static const struct { uint32_t cp; const char *ascii; } ascii_forms[] = {
+	{ 0x00A0, " " }, /* no-break space */
+	{ 0x00A1, "!" }, /* inverted exclamation mark */
+	{ 0x00A7, "S" }, /* section sign */
+	{ 0x00A9, "(C)" }, /* copyright sign */
+	{ 0x00AA, "a" }, /* feminine ordinal indicator */
+	{ 0x00AB, "<<" }, /* left-pointing double angle quotation mark */
+	{ 0x00AD, "-" }, /* soft hyphen */
+	{ 0x00AE, "(R)" }, /* registered sign */
+	{ 0x00B0, " deg" }, /* degree sign */
+	{ 0x00B1, "+-" }, /* plus-minus sign */
+	{ 0x00B5, "u" }, /* micro sign */
+	{ 0x00B7, "." }, /* middle dot */
+	{ 0x00BA, "o" }, /* masculine ordinal indicator */
+	{ 0x00BB, ">>" }, /* right-pointing double angle quotation mark */
+	{ 0x00BF, "?" }, /* inverted question mark */
+	{ 0x00C0, "A" }, /* latin capital letter a with grave */
+	{ 0x00C1, "A" }, /* latin capital letter a with acute */
+	{ 0x00C2, "A" }, /* latin capital letter a with circumflex */
+	{ 0x00C3, "A" }, /* latin capital letter a with tilde */
+	{ 0x00C4, "A" }, /* latin capital letter a with diaeresis */
+	{ 0x00C5, "A" }, /* latin capital letter a with ring above */
+	{ 0x00C6, "AE" }, /* latin capital letter ae */
+	{ 0x00C7, "C" }, /* latin capital letter c with cedilla */
+	{ 0x00C8, "E" }, /* latin capital letter e with grave */
+	{ 0x00C9, "E" }, /* latin capital letter e with acute */
+	{ 0x00CA, "E" }, /* latin capital letter e with circumflex */
+	{ 0x00CB, "E" }, /* latin capital letter e with diaeresis */
+	{ 0x00CC, "I" }, /* latin capital letter i with grave */
+	{ 0x00CD, "I" }, /* latin capital letter i with acute */
+	{ 0x00CE, "I" }, /* latin capital letter i with circumflex */
+	{ 0x00CF, "I" }, /* latin capital letter i with diaeresis */
+	{ 0x00D0, "D" }, /* latin capital letter eth */
+	{ 0x00D1, "N" }, /* latin capital letter n with tilde */
+	{ 0x00D2, "O" }, /* latin capital letter o with grave */
+	{ 0x00D3, "O" }, /* latin capital letter o with acute */
+	{ 0x00D4, "O" }, /* latin capital letter o with circumflex */
+	{ 0x00D5, "O" }, /* latin capital letter o with tilde */
+	{ 0x00D6, "O" }, /* latin capital letter o with diaeresis */
+	{ 0x00D7, "x" }, /* multiplication sign */
+	{ 0x00D8, "O" }, /* latin capital letter o with stroke */
+	{ 0x00D9, "U" }, /* latin capital letter u with grave */
+	{ 0x00DA, "U" }, /* latin capital letter u with acute */
+	{ 0x00DB, "U" }, /* latin capital letter u with circumflex */
+	{ 0x00DC, "U" }, /* latin capital letter u with diaeresis */
+	{ 0x00DD, "Y" }, /* latin capital letter y with acute */
+	{ 0x00DE, "Th" }, /* latin capital letter thorn */
+	{ 0x00DF, "ss" }, /* latin small letter sharp s */
+	{ 0x00E0, "a" }, /* latin small letter a with grave */
+	{ 0x00E1, "a" }, /* latin small letter a with acute */
+	{ 0x00E2, "a" }, /* latin small letter a with circumflex */
+	{ 0x00E3, "a" }, /* latin small letter a with tilde */
+	{ 0x00E4, "a" }, /* latin small letter a with diaeresis */
+	{ 0x00E5, "a" }, /* latin small letter a with ring above */
+	{ 0x00E6, "ae" }, /* latin small letter ae */
+	{ 0x00E7, "c" }, /* latin small letter c with cedilla */
+	{ 0x00E8, "e" }, /* latin small letter e with grave */
+	{ 0x00E9, "e" }, /* latin small letter e with acute */
+	{ 0x00EA, "e" }, /* latin small letter e with circumflex */
+	{ 0x00EB, "e" }, /* latin small letter e with diaeresis */
+	{ 0x00EC, "i" }, /* latin small letter i with grave */
+	{ 0x00ED, "i" }, /* latin small letter i with acute */
+	{ 0x00EE, "i" }, /* latin small letter i with circumflex */
+	{ 0x00EF, "i" }, /* latin small letter i with diaeresis */
+	{ 0x00F0, "d" }, /* latin small letter eth */
+	{ 0x00F1, "n" }, /* latin small letter n with tilde */
+	{ 0x00F2, "o" }, /* latin small letter o with grave */
+	{ 0x00F3, "o" }, /* latin small letter o with acute */
+	{ 0x00F4, "o" }, /* latin small letter o with circumflex */
+	{ 0x00F5, "o" }, /* latin small letter o with tilde */
+	{ 0x00F6, "o" }, /* latin small letter o with diaeresis */
+	{ 0x00F7, ":" }, /* division sign */
+	{ 0x00F8, "o" }, /* latin small letter o with stroke */
+	{ 0x00F9, "u" }, /* latin small letter u with grave */
+	{ 0x00FA, "u" }, /* latin small letter u with acute */
+	{ 0x00FB, "u" }, /* latin small letter u with circumflex */
+	{ 0x00FC, "u" }, /* latin small letter u with diaeresis */
+	{ 0x00FD, "y" }, /* latin small letter y with acute */
+	{ 0x00FE, "th" }, /* latin small letter thorn */
+	{ 0x00FF, "y" }, /* latin small letter y with diaeresis */
+	{ 0x0100, "A" }, /* latin capital letter a with macron */
+	{ 0x0101, "a" }, /* latin small letter a with macron */
+	{ 0x0102, "A" }, /* latin capital letter a with breve */
+	{ 0x0103, "a" }, /* latin small letter a with breve */
+	{ 0x0104, "A" }, /* latin capital letter a with ogonek */
+	{ 0x0105, "a" }, /* latin small letter a with ogonek */
+	{ 0x0106, "C" }, /* latin capital letter c with acute */
+	{ 0x0107, "c" }, /* latin small letter c with acute */
+	{ 0x0108, "C" }, /* latin capital letter c with circumflex */
+	{ 0x0109, "c" }, /* latin small letter c with circumflex */
+	{ 0x010A, "C" }, /* latin capital letter c with dot above */
+	{ 0x010B, "c" }, /* latin small letter c with dot above */
+	{ 0x010C, "C" }, /* latin capital letter c with caron */
+	{ 0x010D, "c" }, /* latin small letter c with caron */
+	{ 0x010E, "D" }, /* latin capital letter d with caron */
+	{ 0x010F, "d" }, /* latin small letter d with caron */
+	{ 0x0110, "D" }, /* latin capital letter d with stroke */
+	{ 0x0111, "d" }, /* latin small letter d with stroke */
+	{ 0x0112, "E" }, /* latin capital letter e with macron */
+	{ 0x0113, "e" }, /* latin small letter e with macron */
+	{ 0x0114, "E" }, /* latin capital letter e with breve */
+	{ 0x0115, "e" }, /* latin small letter e with breve */
+	{ 0x0116, "E" }, /* latin capital letter e with dot above */
+	{ 0x0117, "e" }, /* latin small letter e with dot above */
+	{ 0x0118, "E" }, /* latin capital letter e with ogonek */
+	{ 0x0119, "e" }, /* latin small letter e with ogonek */
+	{ 0x011A, "E" }, /* latin capital letter e with caron */
+	{ 0x011B, "e" }, /* latin small letter e with caron */
+	{ 0x011C, "G" }, /* latin capital letter g with circumflex */
+	{ 0x011D, "g" }, /* latin small letter g with circumflex */
+	{ 0x011E, "G" }, /* latin capital letter g with breve */
+	{ 0x011F, "g" }, /* latin small letter g with breve */
+	{ 0x0120, "G" }, /* latin capital letter g with dot above */
+	{ 0x0121, "g" }, /* latin small letter g with dot above */
+	{ 0x0122, "G" }, /* latin capital letter g with cedilla */
+	{ 0x0123, "g" }, /* latin small letter g with cedilla */
+	{ 0x0124, "H" }, /* latin capital letter h with circumflex */
+	{ 0x0125, "h" }, /* latin small letter h with circumflex */
+	{ 0x0126, "H" }, /* latin capital letter h with stroke */
+	{ 0x0127, "h" }, /* latin small letter h with stroke */
+	{ 0x0128, "I" }, /* latin capital letter i with tilde */
+	{ 0x0129, "i" }, /* latin small letter i with tilde */
+	{ 0x012A, "I" }, /* latin capital letter i with macron */
+	{ 0x012B, "i" }, /* latin small letter i with macron */
+	{ 0x012C, "I" }, /* latin capital letter i with breve */
+	{ 0x012D, "i" }, /* latin small letter i with breve */
+	{ 0x012E, "I" }, /* latin capital letter i with ogonek */
+	{ 0x012F, "i" }, /* latin small letter i with ogonek */
+	{ 0x0130, "I" }, /* latin capital letter i with dot above */
+	{ 0x0131, "i" }, /* latin small letter dotless i */
+	{ 0x0132, "IJ" }, /* latin capital ligature ij */
+	{ 0x0133, "ij" }, /* latin small ligature ij */
+	{ 0x0134, "J" }, /* latin capital letter j with circumflex */
+	{ 0x0135, "j" }, /* latin small letter j with circumflex */
+	{ 0x0136, "K" }, /* latin capital letter k with cedilla */
+	{ 0x0137, "k" }, /* latin small letter k with cedilla */
+	{ 0x0138, "q" }, /* latin small letter kra */
+	{ 0x0139, "L" }, /* latin capital letter l with acute */
+	{ 0x013A, "l" }, /* latin small letter l with acute */
+	{ 0x013B, "L" }, /* latin capital letter l with cedilla */
+	{ 0x013C, "l" }, /* latin small letter l with cedilla */
+	{ 0x013D, "L" }, /* latin capital letter l with caron */
+	{ 0x013E, "l" }, /* latin small letter l with caron */
+	{ 0x013F, "L" }, /* latin capital letter l with middle dot */
+	{ 0x0140, "l" }, /* latin small letter l with middle dot */
+	{ 0x0141, "L" }, /* latin capital letter l with stroke */
+	{ 0x0142, "l" }, /* latin small letter l with stroke */
+	{ 0x0143, "N" }, /* latin capital letter n with acute */
+	{ 0x0144, "n" }, /* latin small letter n with acute */
+	{ 0x0145, "N" }, /* latin capital letter n with cedilla */
+	{ 0x0146, "n" }, /* latin small letter n with cedilla */
+	{ 0x0147, "N" }, /* latin capital letter n with caron */
+	{ 0x0148, "n" }, /* latin small letter n with caron */
+	{ 0x0149, "'n" }, /* latin small letter n preceded by apostrophe */
+	{ 0x014A, "N" }, /* latin capital letter eng */
+	{ 0x014B, "n" }, /* latin small letter eng */
+	{ 0x014C, "O" }, /* latin capital letter o with macron */
+	{ 0x014D, "o" }, /* latin small letter o with macron */
+	{ 0x014E, "O" }, /* latin capital letter o with breve */
+	{ 0x014F, "o" }, /* latin small letter o with breve */
+	{ 0x0150, "O" }, /* latin capital letter o with double acute */
+	{ 0x0151, "o" }, /* latin small letter o with double acute */
+	{ 0x0152, "OE" }, /* latin capital ligature oe */
+	{ 0x0153, "oe" }, /* latin small ligature oe */
+	{ 0x0154, "R" }, /* latin capital letter r with acute */
+	{ 0x0155, "r" }, /* latin small letter r with acute */
+	{ 0x0156, "R" }, /* latin capital letter r with cedilla */
+	{ 0x0157, "r" }, /* latin small letter r with cedilla */
+	{ 0x0158, "R" }, /* latin capital letter r with caron */
+	{ 0x0159, "r" }, /* latin small letter r with caron */
+	{ 0x015A, "S" }, /* latin capital letter s with acute */
+	{ 0x015B, "s" }, /* latin small letter s with acute */
+	{ 0x015C, "S" }, /* latin capital letter s with circumflex */
+	{ 0x015D, "s" }, /* latin small letter s with circumflex */
+	{ 0x015E, "S" }, /* latin capital letter s with cedilla */
+	{ 0x015F, "s" }, /* latin small letter s with cedilla */
+	{ 0x0160, "S" }, /* latin capital letter s with caron */
+	{ 0x0161, "s" }, /* latin small letter s with caron */
+	{ 0x0162, "T" }, /* latin capital letter t with cedilla */
+	{ 0x0163, "t" }, /* latin small letter t with cedilla */
+	{ 0x0164, "T" }, /* latin capital letter t with caron */
+	{ 0x0165, "t" }, /* latin small letter t with caron */
+	{ 0x0166, "T" }, /* latin capital letter t with stroke */
+	{ 0x0167, "t" }, /* latin small letter t with stroke */
+	{ 0x0168, "U" }, /* latin capital letter u with tilde */
+	{ 0x0169, "u" }, /* latin small letter u with tilde */
+	{ 0x016A, "U" }, /* latin capital letter u with macron */
+	{ 0x016B, "u" }, /* latin small letter u with macron */
+	{ 0x016C, "U" }, /* latin capital letter u with breve */
+	{ 0x016D, "u" }, /* latin small letter u with breve */
+	{ 0x016E, "U" }, /* latin capital letter u with ring above */
+	{ 0x016F, "u" }, /* latin small letter u with ring above */
+	{ 0x0170, "U" }, /* latin capital letter u with double acute */
+	{ 0x0171, "u" }, /* latin small letter u with double acute */
+	{ 0x0172, "U" }, /* latin capital letter u with ogonek */
+	{ 0x0173, "u" }, /* latin small letter u with ogonek */
+	{ 0x0174, "W" }, /* latin capital letter w with circumflex */
+	{ 0x0175, "w" }, /* latin small letter w with circumflex */
+	{ 0x0176, "Y" }, /* latin capital letter y with circumflex */
+	{ 0x0177, "y" }, /* latin small letter y with circumflex */
+	{ 0x0178, "Y" }, /* latin capital letter y with diaeresis */
+	{ 0x0179, "Z" }, /* latin capital letter z with acute */
+	{ 0x017A, "z" }, /* latin small letter z with acute */
+	{ 0x017B, "Z" }, /* latin capital letter z with dot above */
+	{ 0x017C, "z" }, /* latin small letter z with dot above */
+	{ 0x017D, "Z" }, /* latin capital letter z with caron */
+	{ 0x017E, "z" }, /* latin small letter z with caron */
+	{ 0x017F, "s" }, /* latin small letter long s */
+	{ 0x0218, "S" }, /* latin capital letter s with comma below */
+	{ 0x0219, "s" }, /* latin small letter s with comma below */
+	{ 0x021A, "T" }, /* latin capital letter t with comma below */
+	{ 0x021B, "t" }, /* latin small letter t with comma below */
+	{ 0x1E9E, "SS" }, /* latin capital letter sharp s */
+	{ 0x2002, " " }, /* en space */
+	{ 0x2003, " " }, /* em space */
+	{ 0x2007, " " }, /* figure space */
+	{ 0x2008, " " }, /* punctuation space */
+	{ 0x2009, " " }, /* thin space */
+	{ 0x200A, " " }, /* hair space */
+	{ 0x2010, "-" }, /* hyphen */
+	{ 0x2011, "-" }, /* non-breaking hyphen */
+	{ 0x2012, "-" }, /* figure dash */
+	{ 0x2013, "-" }, /* en dash */
+	{ 0x2014, "-" }, /* em dash */
+	{ 0x2015, "-" }, /* horizontal bar */
+	{ 0x2018, "'" }, /* left single quotation mark */
+	{ 0x2019, "'" }, /* right single quotation mark */
+	{ 0x201A, "," }, /* single low-9 quotation mark */
+	{ 0x201B, "'" }, /* single high-reversed-9 quotation mark */
+	{ 0x201C, "\"" }, /* left double quotation mark */
+	{ 0x201D, "\"" }, /* right double quotation mark */
+	{ 0x201E, "\"" }, /* double low-9 quotation mark */
+	{ 0x201F, "\"" }, /* double high-reversed-9 quotation mark */
+	{ 0x2022, "*" }, /* bullet */
+	{ 0x2026, "..." }, /* horizontal ellipsis */
+	{ 0x202F, " " }, /* narrow no-break space */
+	{ 0x2032, "'" }, /* prime */
+	{ 0x2033, "\"" }, /* double prime */
+	{ 0x2039, "<" }, /* single left-pointing angle quotation mark */
+	{ 0x203A, ">" }, /* single right-pointing angle quotation mark */
+	{ 0x20AC, "EUR" }, /* euro sign */
+	{ 0x2122, "TM" }, /* trade mark sign */
+	{ 0x2190, "<-" }, /* leftwards arrow */
+	{ 0x2192, "->" }, /* rightwards arrow */
+	{ 0x21B5, "<-" }, /* downwards arrow with corner leftwards */
+	{ 0x2212, "-" }, /* minus sign */
+	{ 0x2260, "!=" }, /* not equal to */
+	{ 0x2264, "<=" }, /* less-than or equal to */
+	{ 0x2265, ">=" }, /* greater-than or equal to */
+	{ 0x2500, "-" }, /* box drawings light horizontal */
+	{ 0x2502, "|" }, /* box drawings light vertical */
+	{ 0x250C, "+" }, /* box drawings light down and right */
+	{ 0x2510, "+" }, /* box drawings light down and left */
+	{ 0x2514, "+" }, /* box drawings light up and right */
+	{ 0x2518, "+" }, /* box drawings light up and left */
+	{ 0x2588, "#" }, /* full block */
+	{ 0x2591, "." }, /* light shade */
+	{ 0x2592, ":" }, /* medium shade */
+	{ 0x2593, "#" }, /* dark shade */
+	{ 0x25B6, ">" }, /* black right-pointing triangle */
+	{ 0x25CF, "*" }, /* black circle */
+	{ 0x2713, "v" }, /* check mark */
+	{ 0x2714, "v" }, /* heavy check mark */
+	{ 0x2717, "x" }, /* ballot x */
+};
+
+const char *ma_cp_ascii(uint32_t cp)
+{
+	size_t lo = 0, hi = sizeof ascii_forms / sizeof ascii_forms[0];
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ascii_forms[mid].cp == cp)
+			return ascii_forms[mid].ascii;
+		if (ascii_forms[mid].cp < cp)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+void ma_buf_add_ascii(struct ma_buf *b, const char *s, size_t len)
+{
+	for (size_t i = 0; i < len;) {
+		uint32_t cp;
+		size_t n = ma_utf8_decode(s + i, len - i, &cp);
+		const char *a = cp < 0x80 ? NULL : ma_cp_ascii(cp);
+		if (cp < 0x80)
+			ma_buf_add(b, s + i, n);
+		else if (a)
+			ma_buf_add(b, a, strlen(a));
+		else
+			ma_buf_add(b, "?", 1);
+		i += n;
+	}
+}
+
+uint32_t ma_cp_lower(uint32_t cp)
+{
+	if ((cp >= 'A' && cp <= 'Z') || (cp >= 0xC0 && cp <= 0xDE && cp != 0xD7))
+		return cp + 0x20;
+	if (cp >= 0x100 && cp <= 0x17F) {
+		/* Latin Extended-A pairs capital and small letter, capital
+		 * first: on even code points, but on odd ones from U+0139 to
+		 * U+0148 and from U+0179 to U+017E. */
+		if (cp == 0x130)
+			return 'i';
+		if (cp == 0x178)
+			return 0xFF;
+		bool odd_capital = (cp >= 0x139 && cp <= 0x148) || (cp >= 0x179 && cp <= 0x17E);
+		if (cp == 0x131 || cp == 0x138 || cp == 0x149 || cp == 0x17F)
+			return cp;
+		return (cp % 2 == 1) == odd_capital ? cp + 1 : cp;
+	}
+	if (cp == 0x1E9E) /* capital sharp s */
+		return 0xDF;
+	/* Romanian S and T with comma below; Latin Extended Additional
+	 * (Vietnamese, Welsh): capital on the even code point. */
+	if (((cp >= 0x218 && cp <= 0x21B) || (cp >= 0x1E00 && cp <= 0x1EFF && (cp < 0x1E96 || cp > 0x1E9F)))
+	    && cp % 2 == 0)
+		return cp + 1;
+	if ((cp >= 0x391 && cp <= 0x3AB && cp != 0x3A2) || (cp >= 0x410 && cp <= 0x42F))
+		return cp + 0x20;
+	if (cp >= 0x400 && cp <= 0x40F)
+		return cp + 0x50;
+	return cp;
+}
+
+const char *ma_find_nocase(const char *hay, const char *needle)
+{
+	size_t hn = strlen(hay), nn = strlen(needle);
+	if (!nn)
+		return NULL;
+	for (size_t i = 0; i < hn;) {
+		size_t h = i, n = 0;
+		while (n < nn && h < hn) {
+			uint32_t a, b;
+			size_t la = ma_utf8_decode(hay + h, hn - h, &a);
+			size_t lb = ma_utf8_decode(needle + n, nn - n, &b);
+			if (ma_cp_lower(a) != ma_cp_lower(b))
+				break;
+			h += la, n += lb;
+		}
+		if (n == nn)
+			return hay + i;
+		uint32_t cp;
+		i += ma_utf8_decode(hay + i, hn - i, &cp);
+	}
+	return NULL;
+}
+
 /* ---- formats ---- */
+
+void ma_fmt_zone(const struct tm *tm, char out[MA_FMT_LEN])
+{
+	char z[MA_FMT_LEN] = "";
+	size_t n = strftime(z, sizeof z, "%Z", tm), i = 0;
+	while (i < n && ((z[i] | 0x20) >= 'a' && (z[i] | 0x20) <= 'z'))
+		i++;
+	if (n >= 2 && n <= 6 && i == n) {
+		memcpy(out, z, n + 1);
+		return;
+	}
+	/* "+0530" or a zone named "+0530" or "-03": the offset, as RFC 3339 writes it. */
+	if (strftime(z, sizeof z, "%z", tm) == 5)
+		snprintf(out, MA_FMT_LEN, "%.3s:%.2s", z, z + 3);
+	else
+		snprintf(out, MA_FMT_LEN, "UTC");
+}
 
 void ma_fmt_time_or(time_t t, char out[MA_FMT_LEN], const char *none)
 {
 	struct tm tm;
-	if (t <= 0 || !gmtime_r(&t, &tm) || !strftime(out, MA_FMT_LEN, "%Y-%m-%d %H:%M", &tm))
+	char zone[MA_FMT_LEN];
+	size_t n;
+	if (t <= 0 || !localtime_r(&t, &tm) || !(n = strftime(out, MA_FMT_LEN, "%Y-%m-%d %H:%M", &tm))) {
 		snprintf(out, MA_FMT_LEN, "%s", none);
+		return;
+	}
+	ma_fmt_zone(&tm, zone);
+	snprintf(out + n, MA_FMT_LEN - n, " %s", zone);
 }
 
 void ma_fmt_time(time_t t, char out[MA_FMT_LEN])

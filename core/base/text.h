@@ -5,7 +5,9 @@
  * The parsers (decoded header text), the sessions (what a server says),
  * the findings, the report, the doctor's text and the screen all use
  * these, so a server's bytes are judged by the same rules wherever they
- * are shown. Base layer: uses the C library only; no locale, no I/O.
+ * are shown. Base layer: uses the C library only; no locale, no I/O
+ * (times are local through the C library's time zone, TZ: the one
+ * outside setting a text here depends on).
  *
  * Ownership: a growing string's p is its owner's (free it, or take it with
  * ma_buf_take). Every other function writes into the caller's buffer or
@@ -75,6 +77,25 @@ bool ma_cp_control(uint32_t cp);
  * text around them ("invoice <U+202E>gpj.exe" shows as "invoice exe.jpg"),
  * the zero-width ones (U+200B..U+200D, U+FEFF) hide inside a word. */
 bool ma_cp_hidden(uint32_t cp);
+/* For a terminal that shows ASCII only (LANG=C): cp in ASCII letters,
+ * "r" for U+0159 (r with caron), "ss" for U+00DF, "..." for U+2026, from
+ * a fixed table of Latin letters with diacritics (Czech, Slovak, German,
+ * Polish, Hungarian, Nordic, French, Spanish, Romanian ...) and common
+ * punctuation, so "Jiri Novak" shows rather than "Ji?? Nov?k" whatever
+ * the locale (iconv's //TRANSLIT depends on it); NULL for any other. */
+const char *ma_cp_ascii(uint32_t cp);
+/* Appends s[0..len) with every code point past ASCII in its ma_cp_ascii
+ * form, '?' for one without. */
+void ma_buf_add_ascii(struct ma_buf *b, const char *s, size_t len);
+/* cp in lower case, for searching without regard to case: ASCII, Latin-1,
+ * Latin Extended-A, Romanian's comma letters, Latin Extended Additional,
+ * Greek and Cyrillic by a fixed rule (no locale), any other code point as
+ * it is. */
+uint32_t ma_cp_lower(uint32_t cp);
+/* Where needle first occurs in hay (both NUL-terminated UTF-8), letters
+ * compared by ma_cp_lower: "ODESLANÁ" finds "Odeslaná". NULL for none or
+ * an empty needle. */
+const char *ma_find_nocase(const char *hay, const char *needle);
 
 /* ---- cleaning --------------------------------------------------------------
  * No byte from a server, a file or a header may reach a terminal or a
@@ -131,6 +152,10 @@ char *ma_sanitize_dup(const char *src, size_t len);
 /* Appends s (NUL-terminated; NULL adds nothing) cleaned as the report
  * shows it and cut to maxcp code points. */
 void ma_buf_clean(struct ma_buf *b, const char *s, size_t maxcp);
+/* A subject is shown whole, wrapped, never cut (RFC 5322's line limit is
+ * 998 characters; an encoded subject decodes shorter): the report is where
+ * a user looks for the message that went. */
+#define MA_SUBJECT_MAX 998
 /* Appends s[0..n) cleaned by rules, under b's limit: the first character
  * that does not fit ends it (b->truncated). No code point limit; the cut
  * rules (ELLIPSIS, TRIM) do not apply here: ma_buf_take adds the "…". */
@@ -164,9 +189,15 @@ void ma_buf_wrap(struct ma_buf *b, const char *s, size_t len, size_t width, size
 /* ---- formats ---------------------------------------------------------------- */
 
 #define MA_FMT_LEN 32
-/* "2026-11-26 10:00" (UTC); "unknown" for 0, for a time before 1970 and
- * for one gmtime cannot take. */
+/* "2026-11-26 10:00 CET": local time (TZ honoured) and its zone, so a
+ * time read over SSH on another continent still says what it means;
+ * "unknown" for 0, for a time before 1970 and for one localtime cannot
+ * take. At most MA_FMT_TIME_COLS columns. */
+#define MA_FMT_TIME_COLS 23
 void ma_fmt_time(time_t t, char out[MA_FMT_LEN]);
+/* The zone of the local time tm: its abbreviation ("CET", "UTC") where
+ * the zone has one in letters, else the offset ("+05:30"). */
+void ma_fmt_zone(const struct tm *tm, char out[MA_FMT_LEN]);
 /* The same, with none for "unknown" (the screen shows "-"). */
 void ma_fmt_time_or(time_t t, char out[MA_FMT_LEN], const char *none);
 /* "512 B", "12.3 KB", "4.5 MB", "1.2 GB" (units of 1024, one decimal). */

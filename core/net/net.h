@@ -38,6 +38,9 @@ struct ma_net_opts {
 	int cancel_fd;            /* readable => cancel everything; -1 = none */
 	struct ma_tls *tls;       /* from ma_tls_new(), shared by sessions and threads;
 	                           * NULL: each connection builds its own from the above */
+	/* NULL, or where every connection opened with these options adds
+	 * the bytes it receives (decrypted), from any thread. */
+	_Atomic uint64_t *bytes_in;
 };
 
 /* Builds the TLS settings of one run from opts->ca_file (insecure is read

@@ -231,9 +231,12 @@ static void time_text(const ASN1_TIME *t, char *buf, size_t len, time_t *out)
 		*out = 0;
 	if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
 		return;
-	strftime(buf, len, "%Y-%m-%d %H:%M:%S UTC", &tm);
+	time_t secs = timegm(&tm);
+	char when[MA_FMT_LEN];
+	ma_fmt_time(secs, when);
+	snprintf(buf, len, "%s", when);
 	if (out)
-		*out = timegm(&tm);
+		*out = secs;
 }
 
 static void fill_cert_info(struct ma_conn *c, X509 *cert)

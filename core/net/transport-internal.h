@@ -27,6 +27,7 @@ struct ma_conn {
 	char source_addr[INET6_ADDRSTRLEN];
 	bool insecure;
 	int cancel_fd;
+	_Atomic uint64_t *bytes_in; /* opts->bytes_in: shared, not owned */
 	int timeout_ms;
 	int64_t deadline_ms;      /* monotonic; 0 = none */
 	bool run_deadline;        /* deadline_ms is the run's (--deadline), not the session's */

@@ -297,6 +297,7 @@ static struct ma_conn *conn_new(const struct ma_net_opts *opts)
 	atomic_init(&c->killed, false);
 	c->insecure = opts->insecure;
 	c->cancel_fd = opts->cancel_fd;
+	c->bytes_in = opts->bytes_in;
 	c->timeout_ms = (opts->timeout_s > 0 ? opts->timeout_s : DEFAULT_TIMEOUT_S) * 1000;
 	if (opts->deadline_s > 0)
 		c->deadline_ms = ma_now_ms() + (int64_t)opts->deadline_s * 1000;
@@ -1059,6 +1060,8 @@ static ssize_t low_read(mailstream_low *s, void *buf, size_t len)
 	ssize_t got = l->tls ? tls_read(l->c, buf, len) : plain_read(l->c, buf, len);
 	if (got > 0 && !guard_ok(l->c, buf, (size_t)got))
 		return -1;
+	if (got > 0 && l->c->bytes_in)
+		atomic_fetch_add_explicit(l->c->bytes_in, (uint64_t)got, memory_order_relaxed);
 	return got;
 }
 

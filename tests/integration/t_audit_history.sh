@@ -41,6 +41,15 @@ else
 		"$(head -60 "$MA_TMP/first.diff")"
 fi
 
+# The same report in Prague: every time local and named (2030-01-01 00:00 UTC
+# is 01:00 CET), the history table's too.
+TZ=Europe/Prague "$MAILAUDIT" --report "$MA_TMP/prague.txt" --state-dir "$snap_state" --now "$NOW" \
+	"${A[@]}" 2>/dev/null
+check_contains "TZ=Europe/Prague: the report's time is local, with its zone" \
+	"$(cat "$MA_TMP/prague.txt")" "Audited:   2030-01-01 01:00 CET"
+check_contains "TZ=Europe/Prague: history rows too" "$(cat "$MA_TMP/prague.txt")" "  2030-01-01 01:00 CET   "
+check_not_contains "TZ=Europe/Prague: no time in UTC" "$(cat "$MA_TMP/prague.txt")" "UTC"
+
 # --- 11. read-only at the whole-audit level --------------------------------------------------
 # The first POP3 login renamed new/ to cur/: compare from after it on.
 snap1=$(maildir_snapshot)

@@ -125,7 +125,7 @@ each_named() {
 	done <"$3"
 	check_eq "$1" "" "$missing"
 }
-fmt_utc() { date -u -d "@$1" '+%Y-%m-%d %H:%M'; }
+fmt_utc() { date -u -d "@$1" "+%Y-%m-%d %H:%M UTC"; }
 
 # IMAP as a user's program, for what the imap_* helpers do not offer.
 #   subjects FOLDER            "Message-ID<TAB>subject" of every message (EXAMINE:

@@ -4,9 +4,24 @@
 set -u
 PKGS="build-essential pkg-config libetpan-dev libncurses-dev libssl-dev libsqlite3-dev libcmocka-dev
  dovecot-imapd dovecot-pop3d dovecot-submissiond openssl tmux fetchmail getmail6 mpop isync faketime
- python3 procps
+ python3 procps locales tzdata
  mmdebstrap
  clang libclang-rt-14-dev dnsmasq-base"
+
+# The Czech locale the terminal tests use (locales only ships the list).
+LOCALE=cs_CZ.UTF-8
+have_locale() { locale -a 2>/dev/null | grep -qix 'cs_CZ\.utf-\{0,1\}8'; }
+make_locale() {
+	have_locale && return 0
+	if [ "$(id -u)" != 0 ]; then
+		echo "mailaudit's tests need the $LOCALE locale. Generate it with:" >&2
+		echo "  sudo sed -i 's/^# *\\($LOCALE UTF-8\\)/\\1/' /etc/locale.gen && sudo locale-gen" >&2
+		return 1
+	fi
+	grep -q "^ *$LOCALE UTF-8" /etc/locale.gen 2>/dev/null ||
+		echo "$LOCALE UTF-8" >>/etc/locale.gen
+	locale-gen >/dev/null && have_locale
+}
 
 missing=""
 for p in $PKGS; do
@@ -24,7 +39,11 @@ roots() {
 	[ "$(id -u)" = 0 ] || { echo "the interop suite's server roots need root: sudo make deps" >&2; return 1; }
 	bash "$(dirname "$0")/interop_roots.sh"
 }
-[ -z "$missing" ] && { roots "$@"; exit $?; }
+if [ -z "$missing" ]; then
+	make_locale || exit 1
+	roots "$@"
+	exit
+fi
 
 if [ "$(id -u)" != 0 ]; then
 	echo "mailaudit needs these packages:$missing" >&2
@@ -45,5 +64,6 @@ fi
 apt-get install -y -q --no-install-recommends $missing
 rc=$?
 [ "$made_policy" = 1 ] && rm -f "$policy"
-[ $rc = 0 ] || exit $rc
+[ "$rc" = 0 ] || exit $rc
+make_locale || exit 1
 roots "$@"

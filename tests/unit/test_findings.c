@@ -217,6 +217,19 @@ static void healthy_is_all_clear(void **state)
 	done(r);
 }
 
+/* A \Noselect parent is no folder of mail: not counted. */
+static void noselect_parent_not_counted(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = healthy();
+	add_folder(r, "Projects", 0, 0)->noselect = true;
+	add_folder(r, "Projects/2026", 3, 4);
+	analyze(r);
+	assert_string_equal(r->findings[r->nfindings - 1].code, "all-clear");
+	assert_non_null(strstr(r->findings[r->nfindings - 1].title, "163 messages in 3 folders"));
+	done(r);
+}
+
 static void destroyed_is_critical(void **state)
 {
 	(void)state;
@@ -230,10 +243,10 @@ static void destroyed_is_critical(void **state)
 	assert_string_equal(f->code, "mail-destroyed");
 	assert_int_equal(f->severity, MA_SEV_CRITICAL);
 	assert_string_equal(f->title, "25 messages were deleted from the server since "
-				      "2026-11-25 10:00 and are in no folder");
+				      "2026-11-25 10:00 UTC and are in no folder");
 	assert_int_equal(lines(f->evidence), 25);
 	assert_non_null(strstr(f->evidence, "Invoice"));
-	assert_non_null(strstr(f->evidence, "last seen 2026-11-25 10:00"));
+	assert_non_null(strstr(f->evidence, "last seen 2026-11-25 10:00 UTC"));
 	assert_null(strstr(f->evidence, "Newsletter"));
 	assert_non_null(strstr(f->fix, "Leave messages on server"));
 	assert_non_null(strstr(f->fix, "delete = false"));
@@ -295,7 +308,7 @@ static void moved_is_grouped_info(void **state)
 		add_lost(r, "INBOX", "Archive", i, "Kept");
 	analyze(r);
 	f = find(r, "mail-moved");
-	assert_string_equal(f->title, "15 messages moved to other folders since 2026-11-25 10:00");
+	assert_string_equal(f->title, "15 messages moved to other folders since 2026-11-25 10:00 UTC");
 	assert_string_equal(f->evidence, "12 messages moved from INBOX to Trash\n"
 					 "3 messages moved from INBOX to Archive");
 	done(r);
@@ -507,7 +520,7 @@ static void insecure_and_cert(void **state)
 	r->insecure = true;
 	r->imap_cert.present = true;
 	snprintf(r->imap_cert.subject, sizeof r->imap_cert.subject, "CN=imap.example.com");
-	snprintf(r->imap_cert.not_after, sizeof r->imap_cert.not_after, "2026-12-01 10:00:00 UTC");
+	snprintf(r->imap_cert.not_after, sizeof r->imap_cert.not_after, "2026-12-01 10:00 UTC");
 	snprintf(r->imap_cert.sha256, sizeof r->imap_cert.sha256, "AA:BB");
 	r->imap_cert.not_after_t = NOW + 5 * 86400;
 	r->pop3_cert = r->imap_cert;
@@ -622,12 +635,12 @@ static void earlier_inbox_loss_keeps_critical(void **state)
 	assert_ptr_equal(f, &r->findings[0]);
 	assert_int_equal(f->severity, MA_SEV_CRITICAL);
 	assert_string_equal(f->title, "4 lost messages found by earlier audits since 2026-11-25 "
-				      "10:00 are not acknowledged yet");
+				      "10:00 UTC are not acknowledged yet");
 	assert_string_equal(f->evidence,
-			    "- found 2026-11-25 10:00 in INBOX: 2026-11-24 09:00 Bob <bob@example.net>: "
+			    "- found 2026-11-25 10:00 UTC in INBOX: 2026-11-24 09:00 UTC Bob <bob@example.net>: "
 			    "Faktura 2026-118\n"
-			    "- found 2026-11-25 10:00 in INBOX: 3 messages that arrived after "
-			    "2026-11-24 10:00, deleted unseen");
+			    "- found 2026-11-25 10:00 UTC in INBOX: 3 messages that arrived after "
+			    "2026-11-24 10:00 UTC, deleted unseen");
 	assert_non_null(strstr(f->fix, "mailaudit --ack"));
 	assert_non_null(strstr(f->fix, "press A in the Findings view"));
 	assert_non_null(strstr(f->fix, "mailaudit --lost"));
@@ -680,7 +693,7 @@ static void trash_emptied_is_warning(void **state)
 	assert_non_null(f);
 	assert_int_equal(f->severity, MA_SEV_WARNING);
 	assert_string_equal(f->title, "Trash emptied: 2 messages deleted for good since "
-				      "2026-11-25 10:00");
+				      "2026-11-25 10:00 UTC");
 	assert_non_null(strstr(f->evidence, "Old newsletter (Trash, last seen"));
 	assert_non_null(strstr(f->evidence, "Spam offer (Deleted Items, last seen"));
 	assert_null(find(r, "mail-destroyed"));
@@ -737,7 +750,7 @@ static void folder_losses_blame_imap(void **state)
 	assert_non_null(f);
 	assert_int_equal(f->severity, MA_SEV_CRITICAL);
 	assert_string_equal(f->title, "2 messages were deleted from Projects/2026 since "
-				      "2026-11-25 10:00 and are in no folder");
+				      "2026-11-25 10:00 UTC and are in no folder");
 	assert_int_equal(lines(f->evidence), 2);
 	/* Outside INBOX a POP3 device is not the cause: IMAP advice only. */
 	assert_null(find(r, "mail-destroyed"));
@@ -752,7 +765,7 @@ static void folder_losses_blame_imap(void **state)
 	analyze(r);
 	f = find(r, "folder-mail-destroyed");
 	assert_string_equal(f->title, "4 messages were deleted from 3 folders since "
-				      "2026-11-25 10:00 and are in no folder");
+				      "2026-11-25 10:00 UTC and are in no folder");
 	done(r);
 }
 
@@ -800,11 +813,11 @@ static void came_and_went(void **state)
 	const struct ma_finding *f = find(r, "mail-came-and-went");
 	assert_non_null(f);
 	assert_int_equal(f->severity, MA_SEV_CRITICAL);
-	assert_string_equal(f->title, "5 messages arrived in INBOX since 2026-11-25 10:00 and were "
+	assert_string_equal(f->title, "5 messages arrived in INBOX since 2026-11-25 10:00 UTC and were "
 				      "deleted before this audit; mailaudit never saw them, so it "
 				      "cannot name them");
 	assert_non_null(strstr(f->evidence, "INBOX: UIDNEXT 38 at the previous audit "
-					    "(2026-11-25 10:00), 43 now: 5 messages arrived since; "
+					    "(2026-11-25 10:00 UTC), 43 now: 5 messages arrived since; "
 					    "at least 5 of them are in no folder now."));
 	assert_non_null(strstr(f->evidence, "lower bound if the server numbers arrivals one "
 					    "after another, as Dovecot does"));
@@ -820,7 +833,7 @@ static void came_and_went(void **state)
 	analyze(r);
 	f = find(r, "mail-came-and-went");
 	assert_int_equal(f->severity, MA_SEV_CRITICAL);
-	assert_string_equal(f->title, "1 message arrived in Orders since 2026-11-25 10:00 and was "
+	assert_string_equal(f->title, "1 message arrived in Orders since 2026-11-25 10:00 UTC and was "
 				      "deleted before this audit; mailaudit never saw it, so it "
 				      "cannot name it");
 	assert_null(strstr(f->evidence, "INBOX"));
@@ -1006,6 +1019,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(healthy_is_all_clear),
+		cmocka_unit_test(noselect_parent_not_counted),
 		cmocka_unit_test(destroyed_is_critical),
 		cmocka_unit_test(destroyed_one_and_many),
 		cmocka_unit_test(hostile_text_is_cleaned),

@@ -126,12 +126,12 @@ static void text_one_line_each(void **state)
 	struct ma_error err = { 0 };
 	assert_int_equal(ma_ledger_text(v, sizeof v / sizeof v[0], &text, &err), MA_OK);
 	assert_string_equal(text,
-		"2026-12-06 09:00  INBOX  2026-12-05 17:12  Jana Nov\xc3\xa1kov\xc3\xa1  Faktura 2026-118\n"
-		"2026-12-06 09:00  INBOX  5 messages arrived after 2026-12-05 09:00, never seen\n"
-		"2026-12-05 09:00  Pr?[31mojects  Fri, 4 Dec 2026 ? 08:00:00 +0000  (no sender)  "
+		"2026-12-06 09:00 UTC  INBOX  2026-12-05 17:12 UTC  Jana Nov\xc3\xa1kov\xc3\xa1  Faktura 2026-118\n"
+		"2026-12-06 09:00 UTC  INBOX  5 messages arrived after 2026-12-05 09:00 UTC, never seen\n"
+		"2026-12-05 09:00 UTC  Pr?[31mojects  Fri, 4 Dec 2026 ? 08:00:00 +0000  (no sender)  "
 		"Evil??Injected: yes  [folder deleted]\n"
-		"2026-12-05 09:00  Trash  date unknown  bob@example.org  (no subject)  [acknowledged]\n"
-		"2026-12-05 09:00  Junk  1 message arrived after 2026-12-04 09:00, never seen  [acknowledged]\n");
+		"2026-12-05 09:00 UTC  Trash  date unknown  bob@example.org  (no subject)  [acknowledged]\n"
+		"2026-12-05 09:00 UTC  Junk  1 message arrived after 2026-12-04 09:00 UTC, never seen  [acknowledged]\n");
 	free(text);
 	assert_int_equal(ma_ledger_text(NULL, 0, &text, &err), MA_OK);
 	assert_string_equal(text, "");

@@ -132,8 +132,8 @@ static void set_cert(struct ma_cert_info *c)
 	snprintf(c->subject, sizeof c->subject, "CN=imap.example.com");
 	snprintf(c->issuer, sizeof c->issuer, "C=US, O=Let's Encrypt, CN=R11");
 	snprintf(c->sans, sizeof c->sans, "DNS:imap.example.com, DNS:pop3.example.com");
-	snprintf(c->not_before, sizeof c->not_before, "2026-10-01 00:00:00 UTC");
-	snprintf(c->not_after, sizeof c->not_after, "2027-01-01 00:00:00 UTC");
+	snprintf(c->not_before, sizeof c->not_before, "2026-10-01 00:00 UTC");
+	snprintf(c->not_after, sizeof c->not_after, "2027-01-01 00:00 UTC");
 	c->not_after_t = 1798761600;
 	snprintf(c->sha256, sizeof c->sha256,
 		 "3A:7F:00:11:22:33:44:55:66:77:88:99:AA:BB:CC:DD:"
@@ -409,11 +409,11 @@ static void lines_fit_and_are_clean(void **state)
 	assert_true(lm > strstr(text, "\nFindings\n"));
 	assert_true(lm < strstr(text, "\nFolders\n"));
 	assert_non_null(strstr(lm, "32 lost messages, found by 2 audits, not acknowledged yet"));
-	assert_non_null(strstr(lm, "Found by the audit of 2026-11-26 09:59 (this audit):"));
-	assert_non_null(strstr(lm, "Found by the audit of 2026-11-25 10:00:"));
-	assert_non_null(strstr(lm, "- INBOX: 4 messages that arrived after 2026-11-25 10:00, "
+	assert_non_null(strstr(lm, "Found by the audit of 2026-11-26 09:59 UTC (this audit):"));
+	assert_non_null(strstr(lm, "Found by the audit of 2026-11-25 10:00 UTC:"));
+	assert_non_null(strstr(lm, "- INBOX: 4 messages that arrived after 2026-11-25 10:00 UTC, "
 				   "deleted unseen"));
-	assert_non_null(strstr(lm, "- Archiv: 2026-11-20 10:00 Jana Nov\xc3\xa1kov\xc3\xa1 "
+	assert_non_null(strstr(lm, "- Archiv: 2026-11-20 10:00 UTC Jana Nov\xc3\xa1kov\xc3\xa1 "
 				   "<jana@example.cz>: Smlouva 2026\n    ?[31m"));
 	assert_non_null(strstr(text, "CRITICAL  losses-unacknowledged"));
 	assert_non_null(strstr(text, "CRITICAL  mail-came-and-went"));
@@ -495,7 +495,7 @@ static void check_line_variants(void **state)
 	struct ma_error err = { 0 };
 	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
 	assert_string_equal(line, "MAILAUDIT CRITICAL - 25 messages were deleted from the server "
-				  "since 2026-11-25 10:00 and are in no folder | inbox=120;;;0 "
+				  "since 2026-11-25 10:00 UTC and are in no folder | inbox=120;;;0 "
 				  "inbox_size=5452595B;;;0 pop3=120;;;0 pop3_size=5452595B;;;0 "
 				  "destroyed=25;;;0 unseen_deleted=4;;;0 unacknowledged=32;;;0 "
 				  "time=0.000s;;;0");
@@ -540,7 +540,7 @@ static void check_line_variants(void **state)
 	r = scenario_earlier();
 	assert_int_equal(ma_check_line(r, &line, &err), MA_OK);
 	assert_string_equal(line, "MAILAUDIT CRITICAL - 3 lost messages found by earlier audits "
-				  "since 2026-11-25 10:00 are not acknowledged yet | inbox=120;;;0 "
+				  "since 2026-11-25 10:00 UTC are not acknowledged yet | inbox=120;;;0 "
 				  "inbox_size=5452595B;;;0 destroyed=0;;;0 unseen_deleted=0;;;0 "
 				  "unacknowledged=3;;;0 time=0.000s;;;0");
 	free(line);

@@ -435,7 +435,7 @@ static void formats(void **state)
 	(void)state;
 	char out[MA_FMT_LEN];
 	ma_fmt_time(1795600800, out);
-	assert_string_equal(out, "2026-11-25 10:00");
+	assert_string_equal(out, "2026-11-25 10:00 UTC");
 	ma_fmt_time(0, out);
 	assert_string_equal(out, "unknown");
 	ma_fmt_time(-5, out);
@@ -443,7 +443,7 @@ static void formats(void **state)
 	ma_fmt_time_or(0, out, "-");
 	assert_string_equal(out, "-");
 	ma_fmt_time_or(86400, out, "-");
-	assert_string_equal(out, "1970-01-02 00:00");
+	assert_string_equal(out, "1970-01-02 00:00 UTC");
 
 	static const struct { uint64_t n; const char *s; } sizes[] = {
 		{ 0, "0 B" }, { 1023, "1023 B" }, { 1024, "1.0 KB" }, { 1536, "1.5 KB" },
@@ -462,9 +462,102 @@ static void formats(void **state)
 	assert_true(a > 0 && b >= a);
 }
 
+/* ASCII forms for a terminal without UTF-8, from a fixed table. */
+static void ascii_forms(void **state)
+{
+	(void)state;
+	const char *name = "Ji\xc5\x99\xc3\xad Nov\xc3\xa1k \xc5\xbdlu\xc5\xa5ou\xc4\x8dk\xc3\xbd k\xc5\xaf\xc5\x88 "
+			   "Stra\xc3\x9f" "e \xc5\x81\xc3\xb3" "d\xc5\xba \xc5\x91 \xc3\x86 \xe2\x80\x9e" "A\xe2\x80\x9c \xe2\x80\xa6";
+	char out[200];
+	size_t o = 0;
+	for (size_t i = 0, n = strlen(name); i < n;) {
+		uint32_t cp;
+		i += ma_utf8_decode(name + i, n - i, &cp);
+		const char *a = cp < 0x80 ? NULL : ma_cp_ascii(cp);
+		if (cp < 0x80)
+			out[o++] = (char)cp;
+		else if (a)
+			o += (size_t)snprintf(out + o, sizeof out - o, "%s", a);
+		else
+			out[o++] = '?';
+	}
+	out[o] = '\0';
+	assert_string_equal(out, "Jiri Novak Zlutoucky kun Strasse Lodz o AE \"A\" ...");
+	assert_null(ma_cp_ascii(0x4E2D));  /* CJK: no ASCII form */
+	assert_null(ma_cp_ascii('a'));
+	assert_string_equal(ma_cp_ascii(0x0218), "S");  /* Romanian S with comma */
+	struct ma_buf b = { 0 };
+	ma_buf_add_ascii(&b, "Odeslan\xc3\xa1 \xe4\xb8\xad \xe2\x80\x94 ok", 20);
+	char *t = ma_buf_take(&b);
+	assert_string_equal(t, "Odeslana ? - ok");
+	free(t);
+}
+
+/* Case folding by a fixed rule, and the search built on it. */
+static void case_folding(void **state)
+{
+	(void)state;
+	static const uint32_t pairs[][2] = {
+		{ 'A', 'a' }, { 0xC1, 0xE1 }, { 0xC9, 0xE9 }, { 0xDD, 0xFD }, { 0x10C, 0x10D },
+		{ 0x10E, 0x10F }, { 0x11A, 0x11B }, { 0x147, 0x148 }, { 0x158, 0x159 },
+		{ 0x160, 0x161 }, { 0x164, 0x165 }, { 0x16E, 0x16F }, { 0x17D, 0x17E },
+		{ 0x139, 0x13A }, { 0x13D, 0x13E }, { 0x141, 0x142 }, { 0x150, 0x151 },
+		{ 0x178, 0xFF }, { 0x394, 0x3B4 }, { 0x416, 0x436 }, { 0x401, 0x451 },
+		{ 0x218, 0x219 }, { 0x21A, 0x21B }, { 0x1EA0, 0x1EA1 }, { 0x1EF8, 0x1EF9 }, { 0x1E9E, 0xDF },
+	};
+	for (size_t i = 0; i < sizeof pairs / sizeof pairs[0]; i++) {
+		assert_int_equal(ma_cp_lower(pairs[i][0]), pairs[i][1]);
+		assert_int_equal(ma_cp_lower(pairs[i][1]), pairs[i][1]);
+	}
+	assert_int_equal(ma_cp_lower(0xD7), 0xD7);  /* multiplication sign */
+	assert_int_equal(ma_cp_lower(0x4E2D), 0x4E2D);
+	const char *hay = "Folder: Odeslan\xc3\xa1 po\xc5\xa1ta";
+	assert_ptr_equal(ma_find_nocase(hay, "ODESLAN\xc3\x81"), hay + 8);
+	assert_ptr_equal(ma_find_nocase(hay, "PO\xc5\xa0TA"), hay + 18);
+	assert_ptr_equal(ma_find_nocase(hay, "folder"), hay);
+	assert_null(ma_find_nocase(hay, "odeslana"));  /* case, not diacritics */
+	assert_null(ma_find_nocase(hay, ""));
+	assert_null(ma_find_nocase("", "a"));
+	/* An ill-formed byte matches only itself (as U+FFFD), never past the end. */
+	assert_null(ma_find_nocase("ab\xc3", "b\xc3\xa1"));
+}
+
+/* Times are local and name their zone: winter and summer time, a zone
+ * with a name in letters and one with only an offset. */
+static void local_times(void **state)
+{
+	(void)state;
+	static const struct { const char *tz; time_t t; const char *s; } v[] = {
+		{ "Europe/Prague", 1795600800, "2026-11-25 11:00 CET" },
+		{ "Europe/Prague", 1782907200, "2026-07-01 14:00 CEST" },
+		{ "Asia/Kolkata", 1795600800, "2026-11-25 15:30 IST" },
+		{ "<+0530>-5:30", 1795600800, "2026-11-25 15:30 +05:30" },
+		{ "America/Sao_Paulo", 1795600800, "2026-11-25 07:00 -03:00" },
+		{ "UTC", 1795600800, "2026-11-25 10:00 UTC" },
+	};
+	char *saved = getenv("TZ") ? strdup(getenv("TZ")) : NULL;
+	char out[MA_FMT_LEN];
+	for (size_t i = 0; i < sizeof v / sizeof v[0]; i++) {
+		setenv("TZ", v[i].tz, 1);
+		tzset();
+		ma_fmt_time(v[i].t, out);
+		assert_string_equal(out, v[i].s);
+		assert_true(strlen(out) <= MA_FMT_TIME_COLS);
+	}
+	if (saved)
+		setenv("TZ", saved, 1);
+	else
+		unsetenv("TZ");
+	free(saved);
+	tzset();
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(local_times),
+		cmocka_unit_test(ascii_forms),
+		cmocka_unit_test(case_folding),
 		cmocka_unit_test(buf_grows),
 		cmocka_unit_test(buf_limit),
 		cmocka_unit_test(utf8_well_formed),

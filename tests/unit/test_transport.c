@@ -657,7 +657,7 @@ static void tls_verified_with_cert_info(void **state)
 	assert_non_null(strstr(ci->issuer, "mailaudit test CA"));
 	assert_int_equal(strncmp(ci->tls_version, "TLSv1.", 6), 0);
 	assert_true(ci->cipher[0] != '\0');
-	assert_int_equal(strlen(ci->not_after), strlen("2026-01-01 00:00:00 UTC"));
+	assert_int_equal(strlen(ci->not_after), strlen("2026-01-01 00:00 UTC"));
 	assert_non_null(strstr(ci->not_after, " UTC"));
 	assert_true(ci->not_after_t > time(NULL) + 300 * 86400);
 
