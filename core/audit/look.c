@@ -232,6 +232,141 @@ static ma_status fetch_changed(const struct session *ss, struct look_folder *lf,
 	return st;
 }
 
+/* ---- Incremental: only what changed since the last audit (RFC 7162) -----
+ *
+ * The history holds the folder's messages with their flags as they were at
+ * the recorded HIGHESTMODSEQ. One UID FETCH 1:max (UID FLAGS) (CHANGEDSINCE
+ * modseq VANISHED) returns the flags that changed and the UIDs expunged
+ * since, a UID SEARCH the UIDs above the known ones; the result is then the
+ * one a full look (fetch_changed) would give, every present message handed
+ * to the writer with its flags. Anything odd (a changed UID the history
+ * does not know, a count that does not add up to EXISTS, mail arriving or
+ * leaving while it reads) and it says so before handing over anything:
+ * the caller reads the folder in full. MA_FORCE_FULL_LOOK=1 (tests only)
+ * turns it off, with ENABLE QRESYNC. */
+
+/* The history's messages of a folder with their flags, and what the
+ * server says changed. */
+struct inc {
+	struct known k;
+	unsigned *flags;
+	bool *gone;
+	size_t cap_flags;
+	bool odd;
+};
+
+static int add_known_flags(uint32_t uid, uint32_t size, unsigned flags, void *ctx)
+{
+	struct inc *in = ctx;
+	if (add_known(uid, size, &in->k) != 0)
+		return 1;
+	if (in->k.cap != in->cap_flags) {
+		unsigned *f = realloc(in->flags, in->k.cap * sizeof *f);
+		if (!f) {
+			in->k.oom = true;
+			return 1;
+		}
+		in->flags = f;
+		in->cap_flags = in->k.cap;
+	}
+	in->flags[in->k.n - 1] = flags;
+	return 0;
+}
+
+static void inc_vanished(uint32_t lo, uint32_t hi, void *ctx)
+{
+	struct inc *in = ctx;
+	const struct known *k = &in->k;
+	/* The first known UID >= lo, then on while <= hi. */
+	size_t a = 0, b = k->n;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (k->uids[mid] < lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (; a < k->n && k->uids[a] <= hi; a++)
+		in->gone[a] = true;
+}
+
+static int inc_changed(struct ma_message *m, void *ctx)
+{
+	struct inc *in = ctx;
+	size_t i = known_find(&in->k, m->uid);
+	if (i == in->k.n)
+		in->odd = true; /* below the known maximum, yet unknown */
+	else
+		in->flags[i] = m->flags;
+	return 0;
+}
+
+bool look_force_full(void)
+{
+	const char *e = getenv("MA_FORCE_FULL_LOOK");
+	return e && strcmp(e, "1") == 0;
+}
+
+/* MA_OK with *done false: not possible here, nothing handed over, read in
+ * full. */
+static ma_status fetch_incremental(const struct session *ss, struct look_folder *lf,
+				   const struct ma_folder_prev *prev, bool *done, struct ma_error *err)
+{
+	*done = false;
+	if (!ss->h || !prev->known || prev->modseq == 0 || lf->f.modseq == 0 ||
+	    prev->uidvalidity != lf->f.uidvalidity || !ma_imap_qresync(ss->s) || look_force_full())
+		return MA_OK;
+	struct inc in = { 0 };
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0;
+	ma_status st = MA_OK;
+	if (ma_history_folder_known_flags(ss->h, ss->l->account, lf->f.name, lf->f.uidvalidity,
+					  add_known_flags, &in, NULL) != MA_OK || in.k.oom || !in.k.n)
+		goto cleanup;
+	if (!(in.gone = calloc(in.k.n, sizeof *in.gone)))
+		goto cleanup;
+	unsigned events = ma_imap_events(ss->s);
+	uint32_t max = in.k.uids[in.k.n - 1];
+	st = ma_imap_fetch_changed(ss->s, max, prev->modseq, inc_vanished, inc_changed, &in, err);
+	if (st == MA_OK && max < UINT32_MAX)
+		st = ma_imap_search_from(ss->s, max + 1, &fresh, &nfresh, err);
+	/* A refusal (NO) of CHANGEDSINCE or the SEARCH leaves the session
+	 * sound: the full look then. */
+	if (st != MA_OK && st != MA_ERR_NOMEM && st != MA_ERR_CANCELLED && !ma_imap_broken(ss->s))
+		st = MA_OK;
+	if (st != MA_OK || in.odd || ma_imap_events(ss->s) != events)
+		goto cleanup;
+	size_t present = 0;
+	for (size_t i = 0; i < in.k.n; i++)
+		present += !in.gone[i];
+	if (present + nfresh != lf->f.messages)
+		goto cleanup;
+	/* As fetch_changed: the known ones (size from the history), then the
+	 * new ones in full. */
+	struct fetch_ctx c = fetch_begin(ss, lf, present + nfresh);
+	c.k = &in.k;
+	for (size_t i = 0; i < in.k.n; i++) {
+		if (in.gone[i])
+			continue;
+		struct ma_message m = { .uid = in.k.uids[i], .flags = in.flags[i] };
+		if (on_message(&m, &c) != 0) {
+			st = ma_fail(err, MA_ERR_CANCELLED, NULL);
+			break;
+		}
+	}
+	c.k = NULL;
+	if (st == MA_OK)
+		st = ma_imap_fetch(ss->s, fresh, nfresh, true, on_message, &c, err);
+	end_fetch(&c);
+	*done = true;
+cleanup:
+	free(fresh);
+	free(in.flags);
+	free(in.gone);
+	known_clear(&in.k);
+	return st;
+}
+
 /* ---- One folder read by both sessions ----------------------------------
  *
  * INBOX often holds most of the mail: read by one session, it would keep
@@ -357,6 +492,9 @@ static ma_status take_unchanged(const struct session *ss, struct look_folder *lf
 	lf->unchanged = true;
 	lf->prev_audit = prev->audit_id;
 	lf->same_as = prev->same_as ? prev->same_as : prev->audit_id;
+	/* The rows (and their flags) are those of same_as: so is the modseq
+	 * a later incremental look may start from. */
+	lf->f.modseq = prev->modseq;
 	lf->examined = true;
 	return MA_OK;
 }
@@ -371,6 +509,10 @@ static ma_status read_folder(const struct session *ss, struct look_folder *lf,
 	ma_status st;
 	/* EXAMINE has the last word on UIDVALIDITY (STATUS may leave it out,
 	 * or it may have changed in between): UIDs are known only under it. */
+	bool done = false;
+	st = fetch_incremental(ss, lf, prev, &done, err);
+	if (st != MA_OK || done)
+		goto examined;
 	if (prev->known && prev->uidvalidity == lf->f.uidvalidity)
 		load_known(ss->h, ss->l->account, &lf->f, &k);
 	if (k.n) {
@@ -387,6 +529,7 @@ static ma_status read_folder(const struct session *ss, struct look_folder *lf,
 		end_fetch(&c);
 	}
 	known_clear(&k);
+examined:
 	if (st == MA_OK && !shared) {
 		lf->examined = true;
 		/* Dovecot's STATUS UNSEEN can read 0 while a POP3 login indexes
@@ -546,6 +689,16 @@ static void look_folders(const struct session *ss)
 		;
 }
 
+/* ENABLE QRESYNC for incremental looks (fetch_incremental), unless a full
+ * look is forced: EXAMINE then reports each folder's HIGHESTMODSEQ. */
+ma_status look_enable_changes(struct ma_imap *s, struct ma_error *err)
+{
+	bool on = false;
+	if (look_force_full())
+		return MA_OK;
+	return ma_imap_enable_qresync(s, &on, err);
+}
+
 /* ---- The second session -------------------------------------------------- */
 
 /* A second IMAP session, started once the folders are listed, looks at
@@ -592,7 +745,8 @@ static void *helper_thread(void *arg)
 	 * allows one session per user refuses it: the first session then
 	 * looks at every folder, and nothing is lost but time. */
 	bool go = ma_imap_open_as(&l->acct->imap, &hp->net, l->opts->trace, "imap2", &ss.s, &e) == MA_OK &&
-		  ma_imap_login(ss.s, l->acct->login, l->password, &e) == MA_OK;
+		  ma_imap_login(ss.s, l->acct->login, l->password, &e) == MA_OK &&
+		  look_enable_changes(ss.s, &e) == MA_OK;
 	pthread_mutex_lock(&l->lock);
 	if (l->helper_state == HELPER_ABANDONED)
 		go = false;
@@ -684,6 +838,8 @@ static bool open_and_list(struct imap_look *l, size_t *selectable)
 	}
 	audit_progress(l->opts, MA_STEP_LOGIN, acct->login, 0, 0);
 	if (ma_imap_login(l->s, acct->login, l->password, &l->err) != MA_OK)
+		return false;
+	if (look_enable_changes(l->s, &l->err) != MA_OK)
 		return false;
 	if (!(l->caps = strdup(ma_imap_caps(l->s)))) {
 		ma_fail(&l->err, MA_ERR_NOMEM, NULL);

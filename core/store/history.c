@@ -196,6 +196,13 @@ static const char *const migrations[] = {
 	" acked INTEGER);"                         /* NULL: not acknowledged */
 	"CREATE INDEX loss_account ON loss(account_id, found_audit);"
 	"PRAGMA user_version = 5;",
+	/* 5 -> 6: the folder's HIGHESTMODSEQ (RFC 7162) when its message rows
+	 * were written, so a repeat asks the server only what changed since
+	 * (CHANGEDSINCE, VANISHED). NULL: the server gave none (no CONDSTORE,
+	 * NOMODSEQ) or an older mailaudit wrote the row: the folder is then
+	 * read as before. */
+	"ALTER TABLE folder_state ADD COLUMN modseq INTEGER;"
+	"PRAGMA user_version = 6;",
 };
 
 /* The key range of mailbox B's messages, for "m.id BETWEEN " IN_MAILBOX(b). */
@@ -1019,7 +1026,7 @@ ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 
 	memset(prev, 0, sizeof *prev);
 	if (query_start(&q, "SELECT f.audit_id, f.uidvalidity, f.uidnext, f.messages,"
-			" f.unseen, f.deleted, f.total_size, f.same_as FROM folder_state f"
+			" f.unseen, f.deleted, f.total_size, f.same_as, f.modseq FROM folder_state f"
 			" JOIN audit a ON a.id = f.audit_id"
 			" WHERE a.account_id = ?1 AND f.name = ?2"
 			" AND a.finished IS NOT NULL"
@@ -1034,6 +1041,9 @@ ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 		prev->deleted = (uint32_t)sqlite3_column_int64(q.s, 5);
 		prev->total_size = (uint64_t)sqlite3_column_int64(q.s, 6);
 		prev->same_as = sqlite3_column_int64(q.s, 7);
+		/* Stored as SQLite's signed 64 bits: a modseq past 2^63 - 1
+		 * (RFC 7162 allows them) reads back as the same bits. */
+		prev->modseq = (uint64_t)sqlite3_column_int64(q.s, 8);
 	}
 	return query_end(&q);
 }
@@ -1053,6 +1063,24 @@ ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
 	while (query_row(&q))
 		if (cb((uint32_t)sqlite3_column_int64(q.s, 0), (uint32_t)sqlite3_column_int64(q.s, 1),
 		       ctx) != 0)
+			break;
+	return query_end(&q);
+}
+
+ma_status ma_history_folder_known_flags(struct ma_history *h, int64_t account_id,
+					const char *folder, uint32_t uidvalidity,
+					ma_known_flags_cb cb, void *ctx, struct ma_error *err)
+{
+	struct query q = QUERY(h, "listing a folder's known messages", err);
+
+	query_start(&q, "SELECT m.id & 4294967295, m.size, m.flags FROM mailbox b"
+		    " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+		    " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+		    " AND m.gone_audit IS NULL ORDER BY m.id",
+		    BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity)));
+	while (query_row(&q))
+		if (cb((uint32_t)sqlite3_column_int64(q.s, 0), (uint32_t)sqlite3_column_int64(q.s, 1),
+		       (unsigned)sqlite3_column_int64(q.s, 2), ctx) != 0)
 			break;
 	return query_end(&q);
 }
@@ -1184,12 +1212,13 @@ static ma_status put_folder(struct ma_history *h, int64_t audit_id, const struct
 	if (!f->name)
 		return ma_fail(err, MA_ERR_ARGUMENT, "folder without a name");
 	return query_run(&q, "INSERT OR REPLACE INTO folder_state(audit_id, name, uidvalidity,"
-			 " uidnext, messages, unseen, deleted, total_size, same_as, special)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			 " uidnext, messages, unseen, deleted, total_size, same_as, special, modseq)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
 			 BINDS(B_INT(audit_id), B_TEXT(f->name), B_INT(f->uidvalidity),
 			       B_INT(f->uidnext), B_INT(f->messages), B_INT(f->unseen),
 			       B_INT(deleted_count), B_INT(total_size),
-			       same_as > 0 ? B_INT(same_as) : B_NULL, B_INT(f->special)));
+			       same_as > 0 ? B_INT(same_as) : B_NULL, B_INT(f->special),
+			       f->modseq ? B_INT((int64_t)f->modseq) : B_NULL));
 }
 
 ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,

@@ -54,7 +54,7 @@
 #include "base/status.h"
 
 /* Highest schema version this build reads and writes. */
-#define MA_HISTORY_SCHEMA 5
+#define MA_HISTORY_SCHEMA 6
 /* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
  * PRAGMA reads hex literals wrongly). */
 #define MA_HISTORY_APP_ID 1296136548
@@ -113,6 +113,10 @@ struct ma_folder_prev {
 	uint32_t uidvalidity, uidnext, messages, unseen, deleted;
 	uint64_t total_size;
 	int64_t same_as;          /* it found the folder unchanged since this audit; 0: no */
+	/* HIGHESTMODSEQ (RFC 7162) when the folder's message rows (flags
+	 * included) were written: a folder found unchanged keeps the one of
+	 * the audit whose rows it shares. 0: none known. */
+	uint64_t modseq;
 };
 ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 				 const char *folder, struct ma_folder_prev *prev,
@@ -126,6 +130,14 @@ ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
 				  const char *folder, uint32_t uidvalidity,
 				  bool present_only, ma_known_cb cb, void *ctx,
 				  struct ma_error *err);
+
+/* The present (not found gone) messages of folder/uidvalidity with their
+ * sizes and flags as last recorded, ascending by UID: with the modseq of
+ * ma_folder_prev they are the folder as the server had it then. */
+typedef int (*ma_known_flags_cb)(uint32_t uid, uint32_t size, unsigned flags, void *ctx);
+ma_status ma_history_folder_known_flags(struct ma_history *h, int64_t account_id,
+					const char *folder, uint32_t uidvalidity,
+					ma_known_flags_cb cb, void *ctx, struct ma_error *err);
 
 /* How many messages are present (not found gone) in folder/uidvalidity
  * and their total size, without listing them. */
