@@ -149,6 +149,10 @@ static struct fetch_ctx fetch_begin(const struct session *ss, struct look_folder
 static int on_message(struct ma_message *m, void *ctx)
 {
 	struct fetch_ctx *c = ctx;
+	/* \Recent belongs to a session, not to the message (the first
+	 * session to see it claims it, and no modseq marks the change): kept,
+	 * it would make an incremental look's record differ from a full one. */
+	m->flags &= ~(unsigned)MA_FLAG_RECENT;
 	if (c->k) {
 		size_t i = known_find(c->k, m->uid);
 		if (i < c->k->n)
