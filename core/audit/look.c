@@ -146,6 +146,19 @@ static struct fetch_ctx fetch_begin(const struct session *ss, struct look_folder
 	};
 }
 
+/* Counts m into c, as every message of the folder is counted. */
+static void tally(struct fetch_ctx *c, const struct ma_message *m)
+{
+	if (m->flags & MA_FLAG_DELETED)
+		c->deleted++;
+	if (!(m->flags & MA_FLAG_SEEN))
+		c->unseen++;
+	c->size += m->size;
+	size_t done = atomic_fetch_add(&c->lf->read, 1) + 1;
+	if (done % 500 == 0)
+		audit_progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total);
+}
+
 static int on_message(struct ma_message *m, void *ctx)
 {
 	struct fetch_ctx *c = ctx;
@@ -158,20 +171,13 @@ static int on_message(struct ma_message *m, void *ctx)
 		if (i < c->k->n)
 			m->size = c->k->sizes[i];
 	}
-	if (m->flags & MA_FLAG_DELETED)
-		c->deleted++;
-	if (!(m->flags & MA_FLAG_SEEN))
-		c->unseen++;
-	c->size += m->size;
 	if (c->feed.w && !writer_keep(&c->feed, m)) {
 		/* The fetch ends as cancelled; the audit, for want of
 		 * memory, without a result. */
 		look_oom(c->l);
 		return 1;
 	}
-	size_t done = atomic_fetch_add(&c->lf->read, 1) + 1;
-	if (done % 500 == 0)
-		audit_progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total);
+	tally(c, m);
 	return 0;
 }
 
@@ -254,10 +260,12 @@ static ma_status fetch_changed(const struct session *ss, struct look_folder *lf,
 struct inc {
 	struct known k;
 	unsigned *flags;
-	bool *gone;
+	unsigned char *state;     /* by index in k: KNOWN_SAME, KNOWN_GONE, KNOWN_CHANGED */
 	size_t cap_flags;
 	bool odd;
 };
+
+enum { KNOWN_SAME, KNOWN_GONE, KNOWN_CHANGED };
 
 static int add_known_flags(uint32_t uid, uint32_t size, unsigned flags, void *ctx)
 {
@@ -273,7 +281,7 @@ static int add_known_flags(uint32_t uid, uint32_t size, unsigned flags, void *ct
 		in->flags = f;
 		in->cap_flags = in->k.cap;
 	}
-	in->flags[in->k.n - 1] = flags;
+	in->flags[in->k.n - 1] = flags & ~(unsigned)MA_FLAG_RECENT;
 	return 0;
 }
 
@@ -291,17 +299,19 @@ static void inc_vanished(uint32_t lo, uint32_t hi, void *ctx)
 			b = mid;
 	}
 	for (; a < k->n && k->uids[a] <= hi; a++)
-		in->gone[a] = true;
+		in->state[a] = KNOWN_GONE;
 }
 
 static int inc_changed(struct ma_message *m, void *ctx)
 {
 	struct inc *in = ctx;
 	size_t i = known_find(&in->k, m->uid);
-	if (i == in->k.n)
+	if (i == in->k.n) {
 		in->odd = true; /* below the known maximum, yet unknown */
-	else
-		in->flags[i] = m->flags;
+	} else if (in->state[i] != KNOWN_GONE) {
+		in->flags[i] = m->flags & ~(unsigned)MA_FLAG_RECENT;
+		in->state[i] = KNOWN_CHANGED;
+	}
 	return 0;
 }
 
@@ -327,7 +337,7 @@ static ma_status fetch_incremental(const struct session *ss, struct look_folder 
 	if (ma_history_folder_known_flags(ss->h, ss->l->account, lf->f.name, lf->f.uidvalidity,
 					  add_known_flags, &in, NULL) != MA_OK || in.k.oom || !in.k.n)
 		goto cleanup;
-	if (!(in.gone = calloc(in.k.n, sizeof *in.gone)))
+	if (!(in.state = calloc(in.k.n, sizeof *in.state)))
 		goto cleanup;
 	unsigned events = ma_imap_events(ss->s);
 	uint32_t max = in.k.uids[in.k.n - 1];
@@ -342,23 +352,35 @@ static ma_status fetch_incremental(const struct session *ss, struct look_folder 
 		goto cleanup;
 	size_t present = 0;
 	for (size_t i = 0; i < in.k.n; i++)
-		present += !in.gone[i];
+		present += in.state[i] != KNOWN_GONE;
 	if (present + nfresh != lf->f.messages)
 		goto cleanup;
 	/* As fetch_changed: the known ones (size from the history), then the
-	 * new ones in full. */
+	 * new ones in full. Those whose flags did not change only need their
+	 * rows marked present: a run of UIDs is one statement. */
 	struct fetch_ctx c = fetch_begin(ss, lf, present + nfresh);
+	uint32_t *same = c.feed.w ? malloc((present ? present : 1) * sizeof *same) : NULL;
+	size_t nsame = 0;
 	c.k = &in.k;
 	for (size_t i = 0; i < in.k.n; i++) {
-		if (in.gone[i])
+		if (in.state[i] == KNOWN_GONE)
 			continue;
-		struct ma_message m = { .uid = in.k.uids[i], .flags = in.flags[i] };
-		if (on_message(&m, &c) != 0) {
+		struct ma_message m = { .uid = in.k.uids[i], .flags = in.flags[i], .size = in.k.sizes[i] };
+		if (same && in.state[i] == KNOWN_SAME) {
+			same[nsame++] = m.uid;
+			tally(&c, &m);
+		} else if (on_message(&m, &c) != 0) {
 			st = ma_fail(err, MA_ERR_CANCELLED, NULL);
 			break;
 		}
 	}
 	c.k = NULL;
+	if (same && st == MA_OK && !writer_mark(c.feed.w, c.feed.src, lf, same, nsame)) {
+		look_oom(ss->l);
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+	} else if (same && st != MA_OK) {
+		free(same);
+	}
 	if (st == MA_OK)
 		st = ma_imap_fetch(ss->s, fresh, nfresh, true, on_message, &c, err);
 	end_fetch(&c);
@@ -366,7 +388,7 @@ static ma_status fetch_incremental(const struct session *ss, struct look_folder 
 cleanup:
 	free(fresh);
 	free(in.flags);
-	free(in.gone);
+	free(in.state);
 	known_clear(&in.k);
 	return st;
 }
