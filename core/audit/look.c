@@ -355,32 +355,39 @@ static ma_status fetch_incremental(const struct session *ss, struct look_folder 
 		present += in.state[i] != KNOWN_GONE;
 	if (present + nfresh != lf->f.messages)
 		goto cleanup;
-	/* As fetch_changed: the known ones (size from the history), then the
-	 * new ones in full. Those whose flags did not change only need their
-	 * rows marked present: a run of UIDs is one statement. */
+	/* Counted as fetch_changed would (size from the history). Written:
+	 * the rows of changed and new messages, and the expunged marked gone;
+	 * the others' rows stay as they are (the folder is recorded as a
+	 * delta: ma_history_put_folder_delta). */
 	struct fetch_ctx c = fetch_begin(ss, lf, present + nfresh);
-	uint32_t *same = c.feed.w ? malloc((present ? present : 1) * sizeof *same) : NULL;
-	size_t nsame = 0;
+	uint32_t *gone = NULL;
+	size_t ngone = in.k.n - present;
+	if (c.feed.w && !(gone = malloc((ngone ? ngone : 1) * sizeof *gone))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		look_oom(ss->l);
+		goto cleanup;
+	}
+	ngone = 0;
 	c.k = &in.k;
-	for (size_t i = 0; i < in.k.n; i++) {
-		if (in.state[i] == KNOWN_GONE)
-			continue;
+	for (size_t i = 0; i < in.k.n && st == MA_OK; i++) {
 		struct ma_message m = { .uid = in.k.uids[i], .flags = in.flags[i], .size = in.k.sizes[i] };
-		if (same && in.state[i] == KNOWN_SAME) {
-			same[nsame++] = m.uid;
+		if (in.state[i] == KNOWN_GONE) {
+			if (gone)
+				gone[ngone++] = m.uid;
+		} else if (in.state[i] == KNOWN_SAME && c.feed.w) {
 			tally(&c, &m);
 		} else if (on_message(&m, &c) != 0) {
 			st = ma_fail(err, MA_ERR_CANCELLED, NULL);
-			break;
 		}
 	}
 	c.k = NULL;
-	if (same && st == MA_OK && !writer_mark(c.feed.w, c.feed.src, lf, same, nsame)) {
+	if (gone && st == MA_OK && ngone && !writer_gone(c.feed.w, c.feed.src, lf, gone, ngone)) {
 		look_oom(ss->l);
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
-	} else if (same && st != MA_OK) {
-		free(same);
+	} else if (gone && (st != MA_OK || !ngone)) {
+		free(gone);
 	}
+	lf->delta = c.feed.w != NULL;
 	if (st == MA_OK)
 		st = ma_imap_fetch(ss->s, fresh, nfresh, true, on_message, &c, err);
 	end_fetch(&c);

@@ -43,6 +43,9 @@ struct look_folder {
 	bool unchanged;
 	int64_t prev_audit;       /* unchanged since this audit */
 	int64_t same_as;          /* ...whose rows were written by this one */
+	/* Read incrementally (RFC 7162): only the rows of what changed were
+	 * written, the expunged marked gone (writer_gone). */
+	bool delta;
 	unsigned deleted;
 	uint32_t unseen;          /* counted from the fetched flags */
 	uint64_t size;

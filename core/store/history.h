@@ -188,6 +188,22 @@ ma_status ma_history_put_folder_same(struct ma_history *h, int64_t audit_id,
 				     const struct ma_folder *f, unsigned deleted_count,
 				     uint64_t total_size, int64_t same_as, struct ma_error *err);
 
+/* Records that this audit read folder f incrementally (RFC 7162): the rows
+ * of its new messages and of those whose flags changed were put, those
+ * expunged since were marked with ma_history_mark_gone, and every other
+ * present row of f is present now too, its row left as it was (so
+ * detect_gone does not look for gone messages in it, and "last seen" of a
+ * message counts this audit). */
+ma_status ma_history_put_folder_delta(struct ma_history *h, int64_t audit_id,
+				      const struct ma_folder *f, unsigned deleted_count,
+				      uint64_t total_size, struct ma_error *err);
+/* Marks these known messages of folder/uidvalidity gone in this audit (a
+ * delta folder's expunged ones); UIDs not recorded or already gone are
+ * ignored. detect_gone then finds where they went, as for any other. */
+ma_status ma_history_mark_gone(struct ma_history *h, int64_t audit_id, const char *folder,
+			       uint32_t uidvalidity, const uint32_t *uids, size_t n,
+			       struct ma_error *err);
+
 /* Records that m is in folder now. A new identity stores everything; a known
  * one updates only flags and last seen, so for a known UID a struct with just
  * uid and flags is enough. msgid_hash: 32-byte SHA-256 of the normalized

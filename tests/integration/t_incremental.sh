@@ -4,9 +4,11 @@
 # (CHANGEDSINCE, VANISHED (EARLIER)); its result must be the one a full look
 # gives. Each round: changes by other clients (new mail delivered, flags set
 # and cleared, expunges, a move, a folder whose UIDVALIDITY is reset), then
-# two audits from copies of the same state directory, one incremental and
-# one forced full (MA_FORCE_FULL_LOOK=1, test-only), and a comparison of the
-# reports, the ledgers and the recorded messages. The traces prove which
+# two audits, one incremental and one forced full (MA_FORCE_FULL_LOOK=1,
+# test-only), each with a state directory of its own (both copies of the
+# first audit's), and a comparison of the reports, the ledgers and the
+# recorded messages. Each round's audits run a day after the last round's,
+# so a "last seen" taken from the wrong audit shows. The traces prove which
 # path each audit took. The test changes the mailbox; mailaudit never does.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -74,10 +76,11 @@ audit() {
 # sent NAME WORD: client commands (both IMAP sessions) holding WORD.
 sent() { grep -E '^imap2? C: ' "$MA_TMP/$1.trace" | grep -c -- "$2"; }
 # rows STATE: what the history recorded of every message and folder, in an
-# order that does not depend on which session read which folder first.
+# order that does not depend on which session read which folder first. Not
+# last_audit: an incremental audit leaves the rows of unchanged messages.
 rows() {
 	sqlite3 "$1/history.db" "SELECT b.folder, b.uidvalidity, m.id & 4294967295, m.size, m.flags,
-		m.first_audit, m.last_audit, m.gone_audit, m.gone_to, m.renumbered, m.msgid_hash IS NULL
+		m.first_audit, m.gone_audit, m.gone_to, m.renumbered, m.msgid_hash IS NULL
 		FROM message m JOIN mailbox b ON m.id >> 32 = b.id ORDER BY 1, 2, 3;
 		SELECT audit_id, name, uidvalidity, uidnext, messages, unseen, deleted, total_size, same_as,
 		special FROM folder_state ORDER BY 1, 2;
@@ -90,18 +93,19 @@ ok $? "a folder Projects with 4 messages"
 "$MAILAUDIT" --check --no-history "${A[@]}" >/dev/null 2>&1   # warms Dovecot's indexes
 STATE=$MA_TMP/state
 audit first "$STATE"
+SI=$MA_TMP/state-inc SF=$MA_TMP/state-full
+cp -a "$STATE" "$SI" && cp -a "$STATE" "$SF"
 check_eq "first audit: exit 0" 0 "$RC"
 check "first audit: ENABLE QRESYNC sent" test "$(sent first 'ENABLE QRESYNC')" -gt 0
 check_eq "first audit: nothing changed since anything yet" 0 "$(sent first CHANGEDSINCE)"
 check "the history keeps each folder's HIGHESTMODSEQ" test \
 	"$(sqlite3 "$STATE/history.db" 'SELECT count(*) FROM folder_state WHERE modseq > 0')" -ge 5
 
-# round NAME: incremental and full audits from copies of $STATE, compared;
-# the incremental one's state goes on to the next round.
+# round NAME [same]: an incremental audit on $SI and a full one on $SF,
+# compared.
 round() {
-	local name=$1 inc=$MA_TMP/state-$1-inc full=$MA_TMP/state-$1-full
-	rm -rf "$inc" "$full"
-	cp -a "$STATE" "$inc" && cp -a "$STATE" "$full"
+	local name=$1 inc=$SI full=$SF
+	NOW=$((NOW + 86400))
 	audit "$name-inc" "$inc"
 	local rc_inc=$RC
 	audit "$name-full" "$full" MA_FORCE_FULL_LOOK=1
@@ -128,7 +132,6 @@ round() {
 		check "$name: the full audit fetched the flags of every known message" \
 			test "$(sent "$name-full" 'UID FETCH .* (UID FLAGS)$')" -gt 0
 	fi
-	STATE=$inc
 }
 
 # --- round 1: a bit of everything ------------------------------------------------
@@ -146,11 +149,11 @@ ok $? "Projects got a new UIDVALIDITY (same messages)"
 round r1
 check "r1: a destroyed message is reported" grep -q 'destroyed' "$MA_TMP/r1-inc.txt"
 
-# --- round 2: from the incremental audit's own modseqs ---------------------------
+# --- round 2: from the modseqs an incremental audit recorded; INBOX rows it left ---
 ctl store Archive 0 + '\Seen' && ctl store Projects 1 + '\Answered'
 ok $? "flags changed in Archive and the reset Projects"
-ctl expunge Trash 0
-ok $? "one message expunged from Trash"
+ctl expunge Trash 0 && ctl expunge INBOX 1 && ctl expunge Projects 2
+ok $? "one message expunged from Trash, INBOX and Projects each"
 round r2
 
 # --- round 3: nothing but a flag: same UIDNEXT and count --------------------------
