@@ -25,7 +25,10 @@
  *   ma_history_begin                      (takes the write lock)
  *   per folder: ma_history_put_messages / ma_history_mark_present,
  *               then ma_history_put_folder once its messages are all in;
- *               or ma_history_put_folder_same for an unchanged folder
+ *               or ma_history_put_folder_same for an unchanged folder;
+ *               or, read incrementally, ma_history_put_messages for what
+ *               changed, ma_history_mark_gone for what was expunged, then
+ *               ma_history_put_folder_delta
  *   ma_history_put_pop3                   (if POP3 was looked at)
  *   ma_history_detect_gone                (marks what vanished)
  *   ma_history_gone ...                   (the analysis reads the result)
