@@ -315,6 +315,34 @@ static int inc_changed(struct ma_message *m, void *ctx)
 	return 0;
 }
 
+/* CONDSTORE without QRESYNC has no VANISHED: the expunged are the known
+ * UIDs a UID SEARCH ALL no longer lists (still far less than the flags of
+ * every one), and the UIDs above the known ones are the new ones (*fresh). */
+static ma_status present_uids(const struct session *ss, struct inc *in, uint32_t **fresh,
+			      size_t *nfresh, struct ma_error *err)
+{
+	uint32_t *all = NULL;
+	size_t n = 0, j = 0;
+	ma_status st = ma_imap_search_all(ss->s, &all, &n, err);
+	if (st != MA_OK)
+		return st;
+	for (size_t i = 0; i < in->k.n; i++) {
+		while (j < n && all[j] < in->k.uids[i]) {
+			in->odd = true; /* present, below max, yet unknown */
+			j++;
+		}
+		if (j < n && all[j] == in->k.uids[i])
+			j++;
+		else
+			in->state[i] = KNOWN_GONE;
+	}
+	/* all[j..n) are above max now: the new ones, moved to the front. */
+	memmove(all, all + j, (n - j) * sizeof *all);
+	*fresh = all;
+	*nfresh = n - j;
+	return MA_OK;
+}
+
 bool look_force_full(void)
 {
 	const char *e = getenv("MA_FORCE_FULL_LOOK");
@@ -328,7 +356,7 @@ static ma_status fetch_incremental(const struct session *ss, struct look_folder 
 {
 	*done = false;
 	if (!ss->h || !prev->known || prev->modseq == 0 || lf->f.modseq == 0 ||
-	    prev->uidvalidity != lf->f.uidvalidity || !ma_imap_qresync(ss->s) || look_force_full())
+	    prev->uidvalidity != lf->f.uidvalidity || !ma_imap_condstore(ss->s) || look_force_full())
 		return MA_OK;
 	struct inc in = { 0 };
 	uint32_t *fresh = NULL;
@@ -342,7 +370,9 @@ static ma_status fetch_incremental(const struct session *ss, struct look_folder 
 	unsigned events = ma_imap_events(ss->s);
 	uint32_t max = in.k.uids[in.k.n - 1];
 	st = ma_imap_fetch_changed(ss->s, max, prev->modseq, inc_vanished, inc_changed, &in, err);
-	if (st == MA_OK && max < UINT32_MAX)
+	if (st == MA_OK && !ma_imap_qresync(ss->s))
+		st = present_uids(ss, &in, &fresh, &nfresh, err);
+	else if (st == MA_OK && max < UINT32_MAX)
 		st = ma_imap_search_from(ss->s, max + 1, &fresh, &nfresh, err);
 	/* A refusal (NO) of CHANGEDSINCE or the SEARCH leaves the session
 	 * sound: the full look then. */

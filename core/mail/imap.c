@@ -44,6 +44,7 @@ struct ma_imap {
 	char *caps;
 	unsigned fetch_tag;       /* our own UID FETCH tags: "F1", "F2", ... */
 	bool qresync;             /* ENABLE QRESYNC accepted (ma_imap_enable_qresync) */
+	bool condstore;           /* CONDSTORE offered: EXAMINE (CONDSTORE), CHANGEDSINCE */
 	unsigned events;          /* EXISTS/EXPUNGE/VANISHED seen by our FETCH reader */
 };
 
@@ -636,8 +637,8 @@ ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_erro
 	 * 0). libetpan's condstore variant sends "EXAMINE box (CONDSTORE)",
 	 * still read-only. */
 	uint64_t modseq = 0;
-	int r = s->qresync ? mailimap_examine_condstore(s->imap, f->raw_name, &modseq)
-			   : mailimap_examine(s->imap, f->raw_name);
+	int r = s->condstore ? mailimap_examine_condstore(s->imap, f->raw_name, &modseq)
+			     : mailimap_examine(s->imap, f->raw_name);
 	f->modseq = r == MAILIMAP_NO_ERROR ? modseq : 0;
 	if (r != MAILIMAP_NO_ERROR) {
 		char what[300];
@@ -1305,7 +1306,8 @@ static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, s
 		}
 		if (what == ITEMS_CHANGED)
 			o += sprintf(o, "F%u UID FETCH %" PRIu32 ":%" PRIu32 " (UID FLAGS) (CHANGEDSINCE %"
-				     PRIu64 " VANISHED)\r\n", r->tag0 + r->sent, lo, hi, r->changedsince);
+				     PRIu64 "%s)\r\n", r->tag0 + r->sent, lo, hi, r->changedsince,
+				     r->s->qresync ? " VANISHED" : "");
 		else
 			o += sprintf(o, "F%u UID FETCH %" PRIu32 ":%" PRIu32 "%s", r->tag0 + r->sent, lo, hi,
 				     items[what]);
@@ -1474,9 +1476,11 @@ ma_status ma_imap_enable_qresync(struct ma_imap *s, bool *enabled, struct ma_err
 	ma_status st = check_usable(s, err);
 	if (st != MA_OK)
 		return st;
-	/* ENABLE lasts for this session only: nothing another client sees
-	 * changes. */
-	if (!ma_imap_has_cap(s, "QRESYNC") || !ma_imap_has_cap(s, "CONDSTORE") || !ma_imap_has_cap(s, "ENABLE"))
+	/* CONDSTORE alone needs no ENABLE: "EXAMINE box (CONDSTORE)" turns
+	 * it on (RFC 7162 3.1.8). ENABLE lasts for this session only:
+	 * nothing another client sees changes. */
+	s->condstore = ma_imap_has_cap(s, "CONDSTORE");
+	if (!s->condstore || !ma_imap_has_cap(s, "QRESYNC") || !ma_imap_has_cap(s, "ENABLE"))
 		return MA_OK;
 	clist *list = clist_new();
 	char *name = strdup("QRESYNC");
@@ -1534,6 +1538,11 @@ bool ma_imap_qresync(const struct ma_imap *s)
 	return s && s->qresync;
 }
 
+bool ma_imap_condstore(const struct ma_imap *s)
+{
+	return s && s->condstore;
+}
+
 unsigned ma_imap_events(const struct ma_imap *s)
 {
 	return s ? s->events : 0;
@@ -1578,8 +1587,8 @@ ma_status ma_imap_fetch_changed(struct ma_imap *s, uint32_t hi, uint64_t modseq,
 				ma_imap_vanished_cb vanished, ma_imap_msg_cb cb, void *ctx,
 				struct ma_error *err)
 {
-	if (!s || !s->qresync || modseq == 0 || hi == 0)
-		return ma_fail(err, MA_ERR_ARGUMENT, "a CHANGEDSINCE fetch without QRESYNC or modseq");
+	if (!s || !s->condstore || modseq == 0 || hi == 0)
+		return ma_fail(err, MA_ERR_ARGUMENT, "a CHANGEDSINCE fetch without CONDSTORE or modseq");
 	struct one_range o = { .lo = 1, .hi = hi };
 	struct changed_args a = { .modseq = modseq, .vanished = vanished, .ctx = ctx };
 	return fetch(s, NULL, 0, give_one_range, &o, ITEMS_CHANGED, &a, cb, ctx, err);

@@ -101,8 +101,9 @@ check_eq "first audit: nothing changed since anything yet" 0 "$(sent first CHANG
 check "the history keeps each folder's HIGHESTMODSEQ" test \
 	"$(sqlite3 "$STATE/history.db" 'SELECT count(*) FROM folder_state WHERE modseq > 0')" -ge 5
 
-# round NAME [same]: an incremental audit on $SI and a full one on $SF,
-# compared.
+# round NAME [same|condstore]: an incremental audit on $SI and a full one on
+# $SF, compared. same: nothing to fetch; condstore: the server offers
+# CONDSTORE without QRESYNC.
 round() {
 	local name=$1 inc=$SI full=$SF
 	NOW=$((NOW + 86400))
@@ -120,7 +121,15 @@ round() {
 		cmp "$MA_TMP/$name-inc.rows" "$MA_TMP/$name-full.rows"
 	check_eq "$name: the full audit used no CONDSTORE/QRESYNC" 0 \
 		"$(grep -E '^imap2? C: ' "$MA_TMP/$name-full.trace" | grep -ciE 'CHANGEDSINCE|QRESYNC|CONDSTORE')"
-	if [ "${2:-}" = same ]; then
+	if [ "${2:-}" = condstore ]; then
+		check "$name: the incremental audit asked CHANGEDSINCE (no VANISHED without QRESYNC)" \
+			test "$(grep -E '^imap2? C: ' "$MA_TMP/$name-inc.trace" | grep -c 'CHANGEDSINCE [0-9]*)$')" -gt 0
+		check_eq "$name: no ENABLE QRESYNC, no VANISHED asked" 0 \
+			"$(grep -E '^imap2? C: ' "$MA_TMP/$name-inc.trace" | grep -cE 'QRESYNC|VANISHED')"
+		check "$name: expunges found by UID SEARCH ALL" test "$(sent "$name-inc" 'UID SEARCH ALL')" -gt 0
+		check_eq "$name: the incremental audit fetched no flags of unchanged messages" 0 \
+			"$(sent "$name-inc" 'UID FETCH .* (UID FLAGS)$')"
+	elif [ "${2:-}" = same ]; then
 		# UIDNEXT and count unchanged: neither fetches (t_repeat.sh)
 		check_eq "$name: the incremental audit fetched nothing" 0 "$(sent "$name-inc" FETCH)"
 		check_eq "$name: the full audit fetched nothing" 0 "$(sent "$name-full" FETCH)"
@@ -167,5 +176,19 @@ check "r3: the pending expunge is reported" grep -q 'marked as deleted' "$MA_TMP
 ctl store INBOX 3 - '\Deleted' && deliver 1 INBOX >/dev/null
 ok $? "the \\Deleted flag cleared, one message delivered"
 round r4
+
+# --- round 5: a server with CONDSTORE but no QRESYNC (as Gmail) -------------------
+caps=$(grep '^imap S: \* CAPABILITY ' "$MA_TMP/first.trace" | tail -n 1 | sed 's/^imap S: \* CAPABILITY //')
+if printf '%s\n' $caps | grep -qx CONDSTORE && printf '%s\n' $caps | grep -qx QRESYNC; then
+	printf 'imap_capability = %s\n' "$(printf '%s\n' $caps | grep -vx QRESYNC | tr '\n' ' ')" \
+		>>"$MA_DOVECOT_CONF" && dovecot_reload
+	ok $? "Dovecot now offers CONDSTORE without QRESYNC"
+else
+	ok 1 "Dovecot's capabilities after login name CONDSTORE and QRESYNC: $caps"
+fi
+deliver 2 INBOX >/dev/null && ctl store INBOX 7 + '\Flagged' && ctl expunge INBOX 2 4 && ctl expunge Archive 0 &&
+	ctl store Archive 1 - '\Seen'
+ok $? "new mail, flags changed, 3 messages expunged"
+round r5 condstore
 
 tap_done
