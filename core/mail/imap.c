@@ -639,6 +639,15 @@ ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_erro
 	uint64_t modseq = 0;
 	int r = s->condstore ? mailimap_examine_condstore(s->imap, f->raw_name, &modseq)
 			     : mailimap_examine(s->imap, f->raw_name);
+	/* A server that announces CONDSTORE yet refuses the parameter is
+	 * asked as before, and the session goes on without it. */
+	if (r == MAILIMAP_ERROR_EXAMINE && s->condstore && !s->qresync &&
+	    ma_conn_last_error(s->base.conn) == MA_OK) {
+		modseq = 0;
+		r = mailimap_examine(s->imap, f->raw_name);
+		if (r == MAILIMAP_NO_ERROR)
+			s->condstore = false;
+	}
 	f->modseq = r == MAILIMAP_NO_ERROR ? modseq : 0;
 	if (r != MAILIMAP_NO_ERROR) {
 		char what[300];
