@@ -146,28 +146,38 @@ static struct fetch_ctx fetch_begin(const struct session *ss, struct look_folder
 	};
 }
 
-static int on_message(struct ma_message *m, void *ctx)
+/* Counts m into c, as every message of the folder is counted. */
+static void tally(struct fetch_ctx *c, const struct ma_message *m)
 {
-	struct fetch_ctx *c = ctx;
-	if (c->k) {
-		size_t i = known_find(c->k, m->uid);
-		if (i < c->k->n)
-			m->size = c->k->sizes[i];
-	}
 	if (m->flags & MA_FLAG_DELETED)
 		c->deleted++;
 	if (!(m->flags & MA_FLAG_SEEN))
 		c->unseen++;
 	c->size += m->size;
+	size_t done = atomic_fetch_add(&c->lf->read, 1) + 1;
+	if (done % 500 == 0)
+		audit_progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total);
+}
+
+static int on_message(struct ma_message *m, void *ctx)
+{
+	struct fetch_ctx *c = ctx;
+	/* \Recent belongs to a session, not to the message (the first
+	 * session to see it claims it, and no modseq marks the change): kept,
+	 * it would make an incremental look's record differ from a full one. */
+	m->flags &= ~(unsigned)MA_FLAG_RECENT;
+	if (c->k) {
+		size_t i = known_find(c->k, m->uid);
+		if (i < c->k->n)
+			m->size = c->k->sizes[i];
+	}
 	if (c->feed.w && !writer_keep(&c->feed, m)) {
 		/* The fetch ends as cancelled; the audit, for want of
 		 * memory, without a result. */
 		look_oom(c->l);
 		return 1;
 	}
-	size_t done = atomic_fetch_add(&c->lf->read, 1) + 1;
-	if (done % 500 == 0)
-		audit_progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total);
+	tally(c, m);
 	return 0;
 }
 
@@ -229,6 +239,194 @@ static ma_status fetch_changed(const struct session *ss, struct look_folder *lf,
 	end_fetch(&c);
 	free(uids);
 	free(old);
+	return st;
+}
+
+/* ---- Incremental: only what changed since the last audit (RFC 7162) -----
+ *
+ * The history holds the folder's messages with their flags as they were at
+ * the recorded HIGHESTMODSEQ. One UID FETCH 1:max (UID FLAGS) (CHANGEDSINCE
+ * modseq VANISHED) returns the flags that changed and the UIDs expunged
+ * since, a UID SEARCH the UIDs above the known ones; the result is then the
+ * one a full look (fetch_changed) would give, every present message handed
+ * to the writer with its flags. Anything odd (a changed UID the history
+ * does not know, a count that does not add up to EXISTS, mail arriving or
+ * leaving while it reads) and it says so before handing over anything:
+ * the caller reads the folder in full. MA_FORCE_FULL_LOOK=1 (tests only)
+ * turns it off, with ENABLE QRESYNC. */
+
+/* The history's messages of a folder with their flags, and what the
+ * server says changed. */
+struct inc {
+	struct known k;
+	unsigned *flags;
+	unsigned char *state;     /* by index in k: KNOWN_SAME, KNOWN_GONE, KNOWN_CHANGED */
+	size_t cap_flags;
+	bool odd;
+};
+
+enum { KNOWN_SAME, KNOWN_GONE, KNOWN_CHANGED };
+
+static int add_known_flags(uint32_t uid, uint32_t size, unsigned flags, void *ctx)
+{
+	struct inc *in = ctx;
+	if (add_known(uid, size, &in->k) != 0)
+		return 1;
+	if (in->k.cap != in->cap_flags) {
+		unsigned *f = realloc(in->flags, in->k.cap * sizeof *f);
+		if (!f) {
+			in->k.oom = true;
+			return 1;
+		}
+		in->flags = f;
+		in->cap_flags = in->k.cap;
+	}
+	in->flags[in->k.n - 1] = flags & ~(unsigned)MA_FLAG_RECENT;
+	return 0;
+}
+
+static void inc_vanished(uint32_t lo, uint32_t hi, void *ctx)
+{
+	struct inc *in = ctx;
+	const struct known *k = &in->k;
+	/* The first known UID >= lo, then on while <= hi. */
+	size_t a = 0, b = k->n;
+	while (a < b) {
+		size_t mid = a + (b - a) / 2;
+		if (k->uids[mid] < lo)
+			a = mid + 1;
+		else
+			b = mid;
+	}
+	for (; a < k->n && k->uids[a] <= hi; a++)
+		in->state[a] = KNOWN_GONE;
+}
+
+static int inc_changed(struct ma_message *m, void *ctx)
+{
+	struct inc *in = ctx;
+	size_t i = known_find(&in->k, m->uid);
+	if (i == in->k.n) {
+		in->odd = true; /* below the known maximum, yet unknown */
+	} else if (in->state[i] != KNOWN_GONE) {
+		in->flags[i] = m->flags & ~(unsigned)MA_FLAG_RECENT;
+		in->state[i] = KNOWN_CHANGED;
+	}
+	return 0;
+}
+
+/* CONDSTORE without QRESYNC has no VANISHED: the expunged are the known
+ * UIDs a UID SEARCH ALL no longer lists (still far less than the flags of
+ * every one), and the UIDs above the known ones are the new ones (*fresh). */
+static ma_status present_uids(const struct session *ss, struct inc *in, uint32_t **fresh,
+			      size_t *nfresh, struct ma_error *err)
+{
+	uint32_t *all = NULL;
+	size_t n = 0, j = 0;
+	ma_status st = ma_imap_search_all(ss->s, &all, &n, err);
+	if (st != MA_OK)
+		return st;
+	for (size_t i = 0; i < in->k.n; i++) {
+		while (j < n && all[j] < in->k.uids[i]) {
+			in->odd = true; /* present, below max, yet unknown */
+			j++;
+		}
+		if (j < n && all[j] == in->k.uids[i])
+			j++;
+		else
+			in->state[i] = KNOWN_GONE;
+	}
+	/* all[j..n) are above max now: the new ones, moved to the front. */
+	memmove(all, all + j, (n - j) * sizeof *all);
+	*fresh = all;
+	*nfresh = n - j;
+	return MA_OK;
+}
+
+bool look_force_full(void)
+{
+	const char *e = getenv("MA_FORCE_FULL_LOOK");
+	return e && strcmp(e, "1") == 0;
+}
+
+/* MA_OK with *done false: not possible here, nothing handed over, read in
+ * full. */
+static ma_status fetch_incremental(const struct session *ss, struct look_folder *lf,
+				   const struct ma_folder_prev *prev, bool *done, struct ma_error *err)
+{
+	*done = false;
+	if (!ss->h || !prev->known || prev->modseq == 0 || lf->f.modseq == 0 ||
+	    prev->uidvalidity != lf->f.uidvalidity || !ma_imap_condstore(ss->s) || look_force_full())
+		return MA_OK;
+	struct inc in = { 0 };
+	uint32_t *fresh = NULL;
+	size_t nfresh = 0;
+	ma_status st = MA_OK;
+	if (ma_history_folder_known_flags(ss->h, ss->l->account, lf->f.name, lf->f.uidvalidity,
+					  add_known_flags, &in, NULL) != MA_OK || in.k.oom || !in.k.n)
+		goto cleanup;
+	if (!(in.state = calloc(in.k.n, sizeof *in.state)))
+		goto cleanup;
+	unsigned events = ma_imap_events(ss->s);
+	uint32_t max = in.k.uids[in.k.n - 1];
+	st = ma_imap_fetch_changed(ss->s, max, prev->modseq, inc_vanished, inc_changed, &in, err);
+	if (st == MA_OK && !ma_imap_qresync(ss->s))
+		st = present_uids(ss, &in, &fresh, &nfresh, err);
+	else if (st == MA_OK && max < UINT32_MAX)
+		st = ma_imap_search_from(ss->s, max + 1, &fresh, &nfresh, err);
+	/* A refusal (NO) of CHANGEDSINCE or the SEARCH leaves the session
+	 * sound: the full look then. */
+	if (st != MA_OK && st != MA_ERR_NOMEM && st != MA_ERR_CANCELLED && !ma_imap_broken(ss->s))
+		st = MA_OK;
+	if (st != MA_OK || in.odd || ma_imap_events(ss->s) != events)
+		goto cleanup;
+	size_t present = 0;
+	for (size_t i = 0; i < in.k.n; i++)
+		present += in.state[i] != KNOWN_GONE;
+	if (present + nfresh != lf->f.messages)
+		goto cleanup;
+	/* Counted as fetch_changed would (size from the history). Written:
+	 * the rows of changed and new messages, and the expunged marked gone;
+	 * the others' rows stay as they are (the folder is recorded as a
+	 * delta: ma_history_put_folder_delta). */
+	struct fetch_ctx c = fetch_begin(ss, lf, present + nfresh);
+	uint32_t *gone = NULL;
+	size_t ngone = in.k.n - present;
+	if (c.feed.w && !(gone = malloc((ngone ? ngone : 1) * sizeof *gone))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		look_oom(ss->l);
+		goto cleanup;
+	}
+	ngone = 0;
+	c.k = &in.k;
+	for (size_t i = 0; i < in.k.n && st == MA_OK; i++) {
+		struct ma_message m = { .uid = in.k.uids[i], .flags = in.flags[i], .size = in.k.sizes[i] };
+		if (in.state[i] == KNOWN_GONE) {
+			if (gone)
+				gone[ngone++] = m.uid;
+		} else if (in.state[i] == KNOWN_SAME && c.feed.w) {
+			tally(&c, &m);
+		} else if (on_message(&m, &c) != 0) {
+			st = ma_fail(err, MA_ERR_CANCELLED, NULL);
+		}
+	}
+	c.k = NULL;
+	if (gone && st == MA_OK && ngone && !writer_gone(c.feed.w, c.feed.src, lf, gone, ngone)) {
+		look_oom(ss->l);
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+	} else if (gone && (st != MA_OK || !ngone)) {
+		free(gone);
+	}
+	lf->delta = c.feed.w != NULL;
+	if (st == MA_OK)
+		st = ma_imap_fetch(ss->s, fresh, nfresh, true, on_message, &c, err);
+	end_fetch(&c);
+	*done = true;
+cleanup:
+	free(fresh);
+	free(in.flags);
+	free(in.state);
+	known_clear(&in.k);
 	return st;
 }
 
@@ -357,6 +555,9 @@ static ma_status take_unchanged(const struct session *ss, struct look_folder *lf
 	lf->unchanged = true;
 	lf->prev_audit = prev->audit_id;
 	lf->same_as = prev->same_as ? prev->same_as : prev->audit_id;
+	/* The rows (and their flags) are those of same_as: so is the modseq
+	 * a later incremental look may start from. */
+	lf->f.modseq = prev->modseq;
 	lf->examined = true;
 	return MA_OK;
 }
@@ -371,6 +572,10 @@ static ma_status read_folder(const struct session *ss, struct look_folder *lf,
 	ma_status st;
 	/* EXAMINE has the last word on UIDVALIDITY (STATUS may leave it out,
 	 * or it may have changed in between): UIDs are known only under it. */
+	bool done = false;
+	st = fetch_incremental(ss, lf, prev, &done, err);
+	if (st != MA_OK || done)
+		goto examined;
 	if (prev->known && prev->uidvalidity == lf->f.uidvalidity)
 		load_known(ss->h, ss->l->account, &lf->f, &k);
 	if (k.n) {
@@ -387,6 +592,7 @@ static ma_status read_folder(const struct session *ss, struct look_folder *lf,
 		end_fetch(&c);
 	}
 	known_clear(&k);
+examined:
 	if (st == MA_OK && !shared) {
 		lf->examined = true;
 		/* Dovecot's STATUS UNSEEN can read 0 while a POP3 login indexes
@@ -546,6 +752,16 @@ static void look_folders(const struct session *ss)
 		;
 }
 
+/* ENABLE QRESYNC for incremental looks (fetch_incremental), unless a full
+ * look is forced: EXAMINE then reports each folder's HIGHESTMODSEQ. */
+ma_status look_enable_changes(struct ma_imap *s, struct ma_error *err)
+{
+	bool on = false;
+	if (look_force_full())
+		return MA_OK;
+	return ma_imap_enable_qresync(s, &on, err);
+}
+
 /* ---- The second session -------------------------------------------------- */
 
 /* A second IMAP session, started once the folders are listed, looks at
@@ -592,7 +808,8 @@ static void *helper_thread(void *arg)
 	 * allows one session per user refuses it: the first session then
 	 * looks at every folder, and nothing is lost but time. */
 	bool go = ma_imap_open_as(&l->acct->imap, &hp->net, l->opts->trace, "imap2", &ss.s, &e) == MA_OK &&
-		  ma_imap_login(ss.s, l->acct->login, l->password, &e) == MA_OK;
+		  ma_imap_login(ss.s, l->acct->login, l->password, &e) == MA_OK &&
+		  look_enable_changes(ss.s, &e) == MA_OK;
 	pthread_mutex_lock(&l->lock);
 	if (l->helper_state == HELPER_ABANDONED)
 		go = false;
@@ -684,6 +901,8 @@ static bool open_and_list(struct imap_look *l, size_t *selectable)
 	}
 	audit_progress(l->opts, MA_STEP_LOGIN, acct->login, 0, 0);
 	if (ma_imap_login(l->s, acct->login, l->password, &l->err) != MA_OK)
+		return false;
+	if (look_enable_changes(l->s, &l->err) != MA_OK)
 		return false;
 	if (!(l->caps = strdup(ma_imap_caps(l->s)))) {
 		ma_fail(&l->err, MA_ERR_NOMEM, NULL);

@@ -43,6 +43,9 @@ struct look_folder {
 	bool unchanged;
 	int64_t prev_audit;       /* unchanged since this audit */
 	int64_t same_as;          /* ...whose rows were written by this one */
+	/* Read incrementally (RFC 7162): only the rows of what changed were
+	 * written, the expunged marked gone (writer_gone). */
+	bool delta;
 	unsigned deleted;
 	uint32_t unseen;          /* counted from the fetched flags */
 	uint64_t size;
@@ -126,6 +129,15 @@ void look_init(struct imap_look *l);
 void look_imap(struct imap_look *l, struct ma_history *h);
 /* Frees what look_imap found, but for s (which the caller closes). */
 void look_clear(struct imap_look *l);
+
+/* Incremental looks (RFC 7162, look.c): ENABLE QRESYNC on a session just
+ * logged in, where the server offers it and no full look is forced. A
+ * refusal is no error. */
+struct ma_imap;
+ma_status look_enable_changes(struct ma_imap *s, struct ma_error *err);
+/* MA_FORCE_FULL_LOOK=1 in the environment: every folder is read as
+ * without CONDSTORE/QRESYNC (for the tests that compare both). */
+bool look_force_full(void);
 
 /* Appends the texts of a[0..n) not yet in *list, up to the most an audit
  * keeps. false: out of memory (what was added stays). */

@@ -10,7 +10,7 @@
 
 #define MAX_QUEUED 32      /* jobs waiting for the writer (~8 MB) */
 
-enum job_kind { JOB_FOLDER_START, JOB_MSGS, JOB_FOLDER_END, JOB_POP3 };
+enum job_kind { JOB_FOLDER_START, JOB_MSGS, JOB_GONE, JOB_FOLDER_END, JOB_POP3 };
 
 struct job {
 	enum job_kind kind;
@@ -26,6 +26,7 @@ struct job {
 	size_t (*offs)[4];        /* while filled: where each string of msgs[i] is */
 	bool ok;                  /* END: the folder was examined completely */
 	const struct ma_pop3_view *view; /* POP3: the POP3 side is done with it */
+	uint32_t *uids;           /* GONE: known UIDs the server says were expunged; owned */
 	struct job *next;
 };
 
@@ -34,6 +35,7 @@ static void job_free(struct job *j)
 	free(j->msgs);
 	free(j->offs);
 	free(j->text);
+	free(j->uids);
 	free(j);
 }
 
@@ -117,6 +119,22 @@ void writer_folder_start(struct writer *w, enum writer_src src, struct look_fold
 void writer_folder_end(struct writer *w, enum writer_src src, struct look_folder *lf, bool ok)
 {
 	send_job(w, src, JOB_FOLDER_END, lf, ok, NULL);
+}
+
+bool writer_gone(struct writer *w, enum writer_src src, struct look_folder *lf, uint32_t *uids, size_t n)
+{
+	struct job *j = calloc(1, sizeof *j);
+	if (!j) {
+		free(uids);
+		return false;
+	}
+	j->kind = JOB_GONE;
+	j->src = src;
+	j->lf = lf;
+	j->uids = uids;
+	j->n = n;
+	push_job(w, j);
+	return true;
 }
 
 void writer_pop3(struct writer *w, const struct ma_pop3_view *view)
@@ -315,7 +333,8 @@ static ma_status write_folder(struct writer *w, const struct look_folder *lf)
 	if (known && prev_validity != lf->f.uidvalidity &&
 	    add_name(&w->resets, &w->nresets, lf->f.name) != MA_OK)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
-	st = ma_history_put_folder(w->h, w->audit, &lf->f, lf->deleted, lf->size, err);
+	st = lf->delta ? ma_history_put_folder_delta(w->h, w->audit, &lf->f, lf->deleted, lf->size, err)
+		       : ma_history_put_folder(w->h, w->audit, &lf->f, lf->deleted, lf->size, err);
 	if (st != MA_OK)
 		return st;
 	return ma_history_release(w->h, "folder", true, err);
@@ -348,6 +367,8 @@ static ma_status write_job(struct writer *w, const struct job *j)
 		}
 		return ma_history_put_messages(w->h, w->audit, lf->f.name, lf->f.uidvalidity, j->msgs,
 					       j->n, w->hashp, err);
+	case JOB_GONE:
+		return ma_history_mark_gone(w->h, w->audit, lf->f.name, lf->f.uidvalidity, j->uids, j->n, err);
 	case JOB_FOLDER_END:
 		if (!j->ok) {
 			/* The rollback takes back a POP3 view written meanwhile. */

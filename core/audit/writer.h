@@ -90,6 +90,10 @@ void writer_clear(struct writer *w);
  * completely (its rows are kept, else rolled back). */
 void writer_folder_start(struct writer *w, enum writer_src src, struct look_folder *lf);
 void writer_folder_end(struct writer *w, enum writer_src src, struct look_folder *lf, bool ok);
+/* Known messages of lf the server says were expunged since the last
+ * audit (an incremental look, lf->delta): marked gone. Takes uids, freed
+ * with the job. false: out of memory, nothing queued. */
+bool writer_gone(struct writer *w, enum writer_src src, struct look_folder *lf, uint32_t *uids, size_t n);
 /* The POP3 view, complete: written now, while IMAP is still fetching. */
 void writer_pop3(struct writer *w, const struct ma_pop3_view *view);
 

@@ -83,6 +83,7 @@ struct ma_folder {
 	bool noselect;
 	unsigned special;         /* enum ma_special bits from LIST; 0 if none */
 	uint32_t messages, uidnext, uidvalidity, unseen;
+	uint64_t modseq;          /* HIGHESTMODSEQ from EXAMINE (RFC 7162); 0: none */
 	struct ma_message *msgs;  /* by ascending UID */
 	size_t nmsgs, capmsgs;
 };

@@ -43,6 +43,9 @@ struct ma_imap {
 	struct ma_trace_tap tap;
 	char *caps;
 	unsigned fetch_tag;       /* our own UID FETCH tags: "F1", "F2", ... */
+	bool qresync;             /* ENABLE QRESYNC accepted (ma_imap_enable_qresync) */
+	bool condstore;           /* CONDSTORE offered: EXAMINE (CONDSTORE), CHANGEDSINCE */
+	unsigned events;          /* EXISTS/EXPUNGE/VANISHED seen by our FETCH reader */
 };
 
 static void imap_logger(mailimap *imap, int log_type, const char *str, size_t size, void *ctx)
@@ -664,7 +667,22 @@ ma_status ma_imap_examine(struct ma_imap *s, struct ma_folder *f, struct ma_erro
 	ma_status st = check_usable(s, err);
 	if (st != MA_OK)
 		return st;
-	int r = mailimap_examine(s->imap, f->raw_name);
+	/* With QRESYNC enabled, EXAMINE reports HIGHESTMODSEQ (or NOMODSEQ:
+	 * 0). libetpan's condstore variant sends "EXAMINE box (CONDSTORE)",
+	 * still read-only. */
+	uint64_t modseq = 0;
+	int r = s->condstore ? mailimap_examine_condstore(s->imap, f->raw_name, &modseq)
+			     : mailimap_examine(s->imap, f->raw_name);
+	/* A server that announces CONDSTORE yet refuses the parameter is
+	 * asked as before, and the session goes on without it. */
+	if (r == MAILIMAP_ERROR_EXAMINE && s->condstore && !s->qresync &&
+	    ma_conn_last_error(s->base.conn) == MA_OK) {
+		modseq = 0;
+		r = mailimap_examine(s->imap, f->raw_name);
+		if (r == MAILIMAP_NO_ERROR)
+			s->condstore = false;
+	}
+	f->modseq = r == MAILIMAP_NO_ERROR ? modseq : 0;
 	if (r != MAILIMAP_NO_ERROR) {
 		char what[300];
 		snprintf(what, sizeof what, "EXAMINE of folder \"%s\"", f->name);
@@ -799,7 +817,9 @@ static int uidset_add(struct uidset *u, uint32_t uid)
 	return 1;
 }
 
-enum items { ITEMS_FLAGS, ITEMS_META, ITEMS_HEADERS };
+/* ITEMS_CHANGED: UID FLAGS of what changed since a modseq, and VANISHED
+ * (EARLIER) for what was expunged (RFC 7162 3.2.6, 3.2.10). */
+enum items { ITEMS_FLAGS, ITEMS_META, ITEMS_HEADERS, ITEMS_CHANGED };
 
 struct fetch_run {
 	struct ma_imap *s;
@@ -827,6 +847,9 @@ struct fetch_run {
 	const uint32_t *uids;
 	size_t n;
 	enum items what;
+	uint64_t changedsince;    /* ITEMS_CHANGED: the modseq */
+	ma_imap_vanished_cb vanished; /* ITEMS_CHANGED: VANISHED (EARLIER) ranges */
+	void *vanished_ctx;
 	uint32_t lo[FETCH_WINDOW], hi[FETCH_WINDOW]; /* by command, as lens */
 	uint32_t building_lo, building_hi;           /* of the command in r->cmd */
 	uint32_t max_seq;         /* the highest sequence number answered */
@@ -1055,7 +1078,7 @@ static void on_fetch(struct fetch_run *r, const struct ma_fetch_resp *fr)
 	/* Only FLAGS where more was asked: a flag update of this message,
 	 * which may come before its answer. Kept aside, so it cannot take
 	 * the answer's place (the same UID is handed over once). */
-	if (r->what != ITEMS_FLAGS && !fr->has_size && !fr->has_header && fr->internaldate == 0) {
+	if (r->what != ITEMS_FLAGS && r->what != ITEMS_CHANGED && !fr->has_size && !fr->has_header && fr->internaldate == 0) {
 		if (r->nupdates == r->cap_updates) {
 			size_t cap = r->cap_updates ? r->cap_updates * 2 : 64;
 			struct flag_update *u = realloc(r->updates, cap * sizeof *u);
@@ -1130,11 +1153,64 @@ static ma_status on_numbered(struct fetch_run *r, const char *p, size_t len, str
 		on_fetch(r, &fr);
 		return MA_OK;
 	}
-	/* Mail arriving or leaving meanwhile: the next audit sees it. */
-	if ((len == 6 && strncasecmp(p, "EXISTS", 6) == 0) || (len == 6 && strncasecmp(p, "RECENT", 6) == 0) ||
-	    (len == 7 && strncasecmp(p, "EXPUNGE", 7) == 0))
+	/* Mail arriving or leaving meanwhile: the next audit sees it. An
+	 * incremental look (ma_imap_events) cannot, and reads in full. */
+	if ((len == 6 && strncasecmp(p, "EXISTS", 6) == 0) || (len == 7 && strncasecmp(p, "EXPUNGE", 7) == 0)) {
+		r->s->events++;
+		return MA_OK;
+	}
+	if (len == 6 && strncasecmp(p, "RECENT", 6) == 0)
 		return MA_OK;
 	return fetch_garbage(r, err);
+}
+
+/* "* VANISHED [(EARLIER)] uid-set" (RFC 7162 3.2.10), p[0..len) what
+ * follows the word. EARLIER answers our CHANGEDSINCE ... VANISHED: its
+ * ranges go to r->vanished (never one call per UID: "1:4294967295" is
+ * one range). Without EARLIER it is an expunge happening now, for
+ * ma_imap_events. */
+static ma_status on_vanished(struct fetch_run *r, const char *p, size_t len, struct ma_error *err)
+{
+	size_t i = 0;
+	if (i < len && p[i] == ' ')
+		i++;
+	bool earlier = len - i >= 9 && strncasecmp(p + i, "(EARLIER)", 9) == 0;
+	if (earlier) {
+		i += 9;
+		if (i < len && p[i] == ' ')
+			i++;
+	}
+	/* Parsed whole before any range is handed over. */
+	for (int pass = 0; pass < 2; pass++) {
+		size_t j = i;
+		for (;;) {
+			uint32_t a = 0, b = 0;
+			int d = 0;
+			for (; j < len && p[j] >= '0' && p[j] <= '9' && d < 11; j++, d++)
+				a = a * 10 + (uint32_t)(p[j] - '0');
+			if (d == 0 || d > 10 || a == 0)
+				return fetch_garbage(r, err);
+			b = a;
+			if (j < len && p[j] == ':') {
+				j++;
+				b = 0;
+				for (d = 0; j < len && p[j] >= '0' && p[j] <= '9' && d < 11; j++, d++)
+					b = b * 10 + (uint32_t)(p[j] - '0');
+				if (d == 0 || d > 10 || b == 0)
+					return fetch_garbage(r, err);
+			}
+			if (pass == 1 && earlier && r->vanished && !r->stopping)
+				r->vanished(a < b ? a : b, a < b ? b : a, r->vanished_ctx);
+			if (j == len)
+				break;
+			if (p[j] != ',')
+				return fetch_garbage(r, err);
+			j++;
+		}
+	}
+	if (!earlier)
+		r->s->events++;
+	return MA_OK;
 }
 
 static ma_status on_untagged(struct fetch_run *r, struct ma_error *err)
@@ -1152,6 +1228,8 @@ static ma_status on_untagged(struct fetch_run *r, struct ma_error *err)
 	if (starts_word(p, len, "OK") || starts_word(p, len, "NO") || starts_word(p, len, "BAD") ||
 	    starts_word(p, len, "FLAGS") || starts_word(p, len, "CAPABILITY"))
 		return MA_OK;
+	if (starts_word(p, len, "VANISHED"))
+		return on_vanished(r, p + 8, len - 8, err);
 	if (!starts_word(p, len, "BYE"))
 		return fetch_garbage(r, err);
 	char text[300];
@@ -1259,6 +1337,7 @@ static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, s
 		[ITEMS_META] = " (UID FLAGS RFC822.SIZE INTERNALDATE)\r\n",
 		[ITEMS_HEADERS] = " (UID FLAGS RFC822.SIZE INTERNALDATE "
 				  "BODY.PEEK[HEADER.FIELDS (MESSAGE-ID DATE FROM SUBJECT)])\r\n",
+		[ITEMS_CHANGED] = " (UID FLAGS)\r\n", /* never used: ranges only, below */
 	};
 	size_t i = *next, end = i + FETCH_CHUNK < n ? i + FETCH_CHUNK : n;
 	char *o = r->cmd;
@@ -1268,8 +1347,13 @@ static void build_command(struct fetch_run *r, const uint32_t *uids, size_t n, s
 			r->ranges_done = true;
 			return;
 		}
-		o += sprintf(o, "F%u UID FETCH %" PRIu32 ":%" PRIu32 "%s", r->tag0 + r->sent, lo, hi,
-			     items[what]);
+		if (what == ITEMS_CHANGED)
+			o += sprintf(o, "F%u UID FETCH %" PRIu32 ":%" PRIu32 " (UID FLAGS) (CHANGEDSINCE %"
+				     PRIu64 "%s)\r\n", r->tag0 + r->sent, lo, hi, r->changedsince,
+				     r->s->qresync ? " VANISHED" : "");
+		else
+			o += sprintf(o, "F%u UID FETCH %" PRIu32 ":%" PRIu32 "%s", r->tag0 + r->sent, lo, hi,
+				     items[what]);
 		r->cmd_len = (size_t)(o - r->cmd);
 		r->building_lo = lo;
 		r->building_hi = hi;
@@ -1333,8 +1417,16 @@ static ma_status fetch_send(struct fetch_run *r, const uint32_t *uids, size_t n,
 	return MA_OK;
 }
 
+/* What ITEMS_CHANGED needs besides the items. */
+struct changed_args {
+	uint64_t modseq;
+	ma_imap_vanished_cb vanished;
+	void *ctx;
+};
+
 static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 		       ma_imap_range_cb next_range, void *range_ctx, enum items what,
+		       const struct changed_args *changed,
 		       ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
 	ma_status st = check_usable(s, err);
@@ -1346,6 +1438,11 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 			       .name = uids || next_range ? "UID FETCH" : "FETCH",
 			       .rd = { .st = s->imap->imap_stream },
 			       .uids = uids, .n = n, .what = what };
+	if (changed) {
+		r.changedsince = changed->modseq;
+		r.vanished = changed->vanished;
+		r.vanished_ctx = changed->ctx;
+	}
 	/* The membership test (asked) needs the list ascending and each UID
 	 * once, as search() gives it. */
 	for (size_t i = 1; uids && i < n; i++)
@@ -1393,25 +1490,151 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 ma_status ma_imap_fetch(struct ma_imap *s, const uint32_t *uids, size_t n, bool headers,
 			ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
-	return fetch(s, uids, n, NULL, NULL, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+	return fetch(s, uids, n, NULL, NULL, headers ? ITEMS_HEADERS : ITEMS_META, NULL, cb, ctx, err);
 }
 
 ma_status ma_imap_fetch_flags(struct ma_imap *s, const uint32_t *uids, size_t n,
 			      ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
-	return fetch(s, uids, n, NULL, NULL, ITEMS_FLAGS, cb, ctx, err);
+	return fetch(s, uids, n, NULL, NULL, ITEMS_FLAGS, NULL, cb, ctx, err);
 }
 
 ma_status ma_imap_fetch_all(struct ma_imap *s, uint32_t count, bool headers, ma_imap_msg_cb cb,
 			    void *ctx, struct ma_error *err)
 {
-	return fetch(s, NULL, count, NULL, NULL, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+	return fetch(s, NULL, count, NULL, NULL, headers ? ITEMS_HEADERS : ITEMS_META, NULL, cb, ctx, err);
 }
 
 ma_status ma_imap_fetch_ranges(struct ma_imap *s, ma_imap_range_cb next, void *next_ctx,
 			       bool headers, ma_imap_msg_cb cb, void *ctx, struct ma_error *err)
 {
-	return fetch(s, NULL, 0, next, next_ctx, headers ? ITEMS_HEADERS : ITEMS_META, cb, ctx, err);
+	return fetch(s, NULL, 0, next, next_ctx, headers ? ITEMS_HEADERS : ITEMS_META, NULL, cb, ctx, err);
+}
+
+/* ---- Incremental looks (RFC 7162 CONDSTORE/QRESYNC) ---- */
+
+ma_status ma_imap_enable_qresync(struct ma_imap *s, bool *enabled, struct ma_error *err)
+{
+	*enabled = false;
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		return st;
+	/* CONDSTORE alone needs no ENABLE: "EXAMINE box (CONDSTORE)" turns
+	 * it on (RFC 7162 3.1.8). ENABLE lasts for this session only:
+	 * nothing another client sees changes. */
+	s->condstore = ma_imap_has_cap(s, "CONDSTORE");
+	if (!s->condstore || !ma_imap_has_cap(s, "QRESYNC") || !ma_imap_has_cap(s, "ENABLE"))
+		return MA_OK;
+	clist *list = clist_new();
+	char *name = strdup("QRESYNC");
+	struct mailimap_capability *cap = name ? mailimap_capability_new(MAILIMAP_CAPABILITY_NAME, NULL, name)
+					       : NULL;
+	if (!cap)
+		free(name);
+	struct mailimap_capability_data *want = NULL;
+	if (list && cap && clist_append(list, cap) == 0) {
+		cap = NULL;
+		want = mailimap_capability_data_new(list);
+	}
+	if (!want) {
+		if (cap)
+			mailimap_capability_free(cap);
+		if (list) {
+			for (clistiter *it = clist_begin(list); it; it = clist_next(it))
+				mailimap_capability_free(clist_content(it));
+			clist_free(list);
+		}
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	struct mailimap_capability_data *got = NULL;
+	int r = mailimap_enable(s->imap, want, &got);
+	mailimap_capability_data_free(want);
+	if (r != MAILIMAP_NO_ERROR) {
+		if (got)
+			mailimap_capability_data_free(got);
+		/* A refusal (NO, BAD) leaves the session as it was: the full
+		 * look then. A broken stream is the caller's error. */
+		if (r == MAILIMAP_ERROR_EXTENSION || r == MAILIMAP_ERROR_PROTOCOL) {
+			struct ma_error ignored;
+			st = fail(s, r, "ENABLE QRESYNC", &ignored);
+			if (!ma_imap_broken(s))
+				return MA_OK;
+			*err = ignored;
+			return st;
+		}
+		return fail(s, r, "ENABLE QRESYNC", err);
+	}
+	for (clistiter *it = got && got->cap_list ? clist_begin(got->cap_list) : NULL; it; it = clist_next(it)) {
+		struct mailimap_capability *c = clist_content(it);
+		if (c->cap_type == MAILIMAP_CAPABILITY_NAME && c->cap_data.cap_name &&
+		    strcasecmp(c->cap_data.cap_name, "QRESYNC") == 0)
+			s->qresync = true;
+	}
+	if (got)
+		mailimap_capability_data_free(got);
+	*enabled = s->qresync;
+	return MA_OK;
+}
+
+bool ma_imap_qresync(const struct ma_imap *s)
+{
+	return s && s->qresync;
+}
+
+bool ma_imap_condstore(const struct ma_imap *s)
+{
+	return s && s->condstore;
+}
+
+unsigned ma_imap_events(const struct ma_imap *s)
+{
+	return s ? s->events : 0;
+}
+
+ma_status ma_imap_search_from(struct ma_imap *s, uint32_t lo, uint32_t **uids, size_t *n,
+			      struct ma_error *err)
+{
+	struct mailimap_set *set = mailimap_set_new_interval(lo, 0);
+	struct mailimap_search_key *key = set ? mailimap_search_key_new_uid(set) : NULL;
+	if (!key && set)
+		mailimap_set_free(set);
+	ma_status st = search(s, key, uids, n, err);
+	if (st != MA_OK)
+		return st;
+	/* "lo:*" names the last message even when its UID is below lo. */
+	size_t k = 0;
+	for (size_t i = 0; i < *n; i++)
+		if ((*uids)[i] >= lo)
+			(*uids)[k++] = (*uids)[i];
+	*n = k;
+	return MA_OK;
+}
+
+struct one_range {
+	uint32_t lo, hi;
+	bool given;
+};
+
+static bool give_one_range(uint32_t *lo, uint32_t *hi, void *ctx)
+{
+	struct one_range *o = ctx;
+	if (o->given)
+		return false;
+	o->given = true;
+	*lo = o->lo;
+	*hi = o->hi;
+	return true;
+}
+
+ma_status ma_imap_fetch_changed(struct ma_imap *s, uint32_t hi, uint64_t modseq,
+				ma_imap_vanished_cb vanished, ma_imap_msg_cb cb, void *ctx,
+				struct ma_error *err)
+{
+	if (!s || !s->condstore || modseq == 0 || hi == 0)
+		return ma_fail(err, MA_ERR_ARGUMENT, "a CHANGEDSINCE fetch without CONDSTORE or modseq");
+	struct one_range o = { .lo = 1, .hi = hi };
+	struct changed_args a = { .modseq = modseq, .vanished = vanished, .ctx = ctx };
+	return fetch(s, NULL, 0, give_one_range, &o, ITEMS_CHANGED, &a, cb, ctx, err);
 }
 
 bool ma_imap_broken(const struct ma_imap *s)

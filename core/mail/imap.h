@@ -126,6 +126,39 @@ typedef bool (*ma_imap_range_cb)(uint32_t *lo, uint32_t *hi, void *ctx);
 ma_status ma_imap_fetch_ranges(struct ma_imap *s, ma_imap_range_cb next, void *next_ctx,
 			       bool headers, ma_imap_msg_cb cb, void *ctx, struct ma_error *err);
 
+/* ---- Incremental looks (RFC 7162) ----
+ *
+ * Where the server offers CONDSTORE, ma_imap_examine from then on sends
+ * EXAMINE box (CONDSTORE) and sets f->modseq to HIGHESTMODSEQ (0 for
+ * NOMODSEQ); where it also offers QRESYNC and ENABLE, ENABLE QRESYNC (per
+ * session: nothing another client sees changes); *enabled says whether
+ * that took. A refusal is not an error (the session goes on without). */
+ma_status ma_imap_enable_qresync(struct ma_imap *s, bool *enabled, struct ma_error *err);
+bool ma_imap_qresync(const struct ma_imap *s);
+bool ma_imap_condstore(const struct ma_imap *s);
+
+/* A count of EXISTS, EXPUNGE and VANISHED (without EARLIER) responses the
+ * session's fetches have met: the folder changed while it was read. */
+unsigned ma_imap_events(const struct ma_imap *s);
+
+/* UID SEARCH UID lo:* in the examined folder, only UIDs >= lo (ascending,
+ * each once, caller frees). */
+ma_status ma_imap_search_from(struct ma_imap *s, uint32_t lo, uint32_t **uids, size_t *n,
+			      struct ma_error *err);
+
+/* A range of UIDs the server reports expunged (VANISHED (EARLIER)), lo <= hi;
+ * it may include UIDs never known to the caller. */
+typedef void (*ma_imap_vanished_cb)(uint32_t lo, uint32_t hi, void *ctx);
+
+/* UID FETCH 1:hi (UID FLAGS) (CHANGEDSINCE modseq VANISHED), CONDSTORE
+ * offered: cb gets each message in 1..hi whose flags changed since modseq
+ * (m->size 0; ctx is passed to both callbacks), vanished the UIDs expunged
+ * since then. Without QRESYNC there is no VANISHED: vanished is never
+ * called, and expunges are the caller's to find (UID SEARCH ALL). */
+ma_status ma_imap_fetch_changed(struct ma_imap *s, uint32_t hi, uint64_t modseq,
+				ma_imap_vanished_cb vanished, ma_imap_msg_cb cb, void *ctx,
+				struct ma_error *err);
+
 /* Whether the connection is past use (a stream or protocol failure): every
  * further call would fail the same way. */
 bool ma_imap_broken(const struct ma_imap *s);

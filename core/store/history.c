@@ -196,6 +196,18 @@ static const char *const migrations[] = {
 	" acked INTEGER);"                         /* NULL: not acknowledged */
 	"CREATE INDEX loss_account ON loss(account_id, found_audit);"
 	"PRAGMA user_version = 5;",
+	/* 5 -> 6: the folder's HIGHESTMODSEQ (RFC 7162) when its message rows
+	 * were written, so a repeat asks the server only what changed since
+	 * (CHANGEDSINCE, VANISHED). NULL: the server gave none (no CONDSTORE,
+	 * NOMODSEQ) or an older mailaudit wrote the row: the folder is then
+	 * read as before. */
+	"ALTER TABLE folder_state ADD COLUMN modseq INTEGER;"
+	/* delta: the audit read only what changed (CHANGEDSINCE): it rewrote
+	 * the rows of messages whose flags changed or that are new, marked the
+	 * expunged ones gone, and left the others' rows (and last_audit) as
+	 * they were: they are present all the same (LAST_SEEN). */
+	"ALTER TABLE folder_state ADD COLUMN delta INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version = 6;",
 };
 
 /* The key range of mailbox B's messages, for "m.id BETWEEN " IN_MAILBOX(b). */
@@ -210,6 +222,7 @@ struct ma_history {
 	int64_t audit_id;     /* the open audit, 0 when none */
 	int64_t account_id;   /* its account */
 	bool gone_done;       /* detect_gone ran for it */
+	bool marked_gone;     /* ma_history_mark_gone marked some in this audit */
 	/* Reused across calls: these run once per message. */
 	sqlite3_stmt *put_msg;
 	sqlite3_stmt *put_many;   /* PUT_ROWS messages at once */
@@ -1019,7 +1032,7 @@ ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 
 	memset(prev, 0, sizeof *prev);
 	if (query_start(&q, "SELECT f.audit_id, f.uidvalidity, f.uidnext, f.messages,"
-			" f.unseen, f.deleted, f.total_size, f.same_as FROM folder_state f"
+			" f.unseen, f.deleted, f.total_size, f.same_as, f.modseq FROM folder_state f"
 			" JOIN audit a ON a.id = f.audit_id"
 			" WHERE a.account_id = ?1 AND f.name = ?2"
 			" AND a.finished IS NOT NULL"
@@ -1034,6 +1047,9 @@ ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 		prev->deleted = (uint32_t)sqlite3_column_int64(q.s, 5);
 		prev->total_size = (uint64_t)sqlite3_column_int64(q.s, 6);
 		prev->same_as = sqlite3_column_int64(q.s, 7);
+		/* Stored as SQLite's signed 64 bits: a modseq past 2^63 - 1
+		 * (RFC 7162 allows them) reads back as the same bits. */
+		prev->modseq = (uint64_t)sqlite3_column_int64(q.s, 8);
 	}
 	return query_end(&q);
 }
@@ -1053,6 +1069,24 @@ ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
 	while (query_row(&q))
 		if (cb((uint32_t)sqlite3_column_int64(q.s, 0), (uint32_t)sqlite3_column_int64(q.s, 1),
 		       ctx) != 0)
+			break;
+	return query_end(&q);
+}
+
+ma_status ma_history_folder_known_flags(struct ma_history *h, int64_t account_id,
+					const char *folder, uint32_t uidvalidity,
+					ma_known_flags_cb cb, void *ctx, struct ma_error *err)
+{
+	struct query q = QUERY(h, "listing a folder's known messages", err);
+
+	query_start(&q, "SELECT m.id & 4294967295, m.size, m.flags FROM mailbox b"
+		    " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+		    " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+		    " AND m.gone_audit IS NULL ORDER BY m.id",
+		    BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity)));
+	while (query_row(&q))
+		if (cb((uint32_t)sqlite3_column_int64(q.s, 0), (uint32_t)sqlite3_column_int64(q.s, 1),
+		       (unsigned)sqlite3_column_int64(q.s, 2), ctx) != 0)
 			break;
 	return query_end(&q);
 }
@@ -1129,6 +1163,7 @@ ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 	h->audit_id = sqlite3_last_insert_rowid(h->db);
 	h->account_id = account_id;
 	h->gone_done = false;
+	h->marked_gone = false;
 	*audit_id = h->audit_id;
 	return MA_OK;
 }
@@ -1173,7 +1208,7 @@ ma_status ma_history_release(struct ma_history *h, const char *name, bool keep,
 }
 
 static ma_status put_folder(struct ma_history *h, int64_t audit_id, const struct ma_folder *f,
-			    unsigned deleted_count, uint64_t total_size, int64_t same_as,
+			    unsigned deleted_count, uint64_t total_size, int64_t same_as, bool delta,
 			    struct ma_error *err)
 {
 	struct query q = QUERY(h, "recording a folder", err);
@@ -1184,19 +1219,27 @@ static ma_status put_folder(struct ma_history *h, int64_t audit_id, const struct
 	if (!f->name)
 		return ma_fail(err, MA_ERR_ARGUMENT, "folder without a name");
 	return query_run(&q, "INSERT OR REPLACE INTO folder_state(audit_id, name, uidvalidity,"
-			 " uidnext, messages, unseen, deleted, total_size, same_as, special)"
-			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+			 " uidnext, messages, unseen, deleted, total_size, same_as, special, modseq, delta)"
+			 " VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
 			 BINDS(B_INT(audit_id), B_TEXT(f->name), B_INT(f->uidvalidity),
 			       B_INT(f->uidnext), B_INT(f->messages), B_INT(f->unseen),
 			       B_INT(deleted_count), B_INT(total_size),
-			       same_as > 0 ? B_INT(same_as) : B_NULL, B_INT(f->special)));
+			       same_as > 0 ? B_INT(same_as) : B_NULL, B_INT(f->special),
+			       f->modseq ? B_INT((int64_t)f->modseq) : B_NULL, B_INT(delta)));
 }
 
 ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
 				const struct ma_folder *f, unsigned deleted_count,
 				uint64_t total_size, struct ma_error *err)
 {
-	return put_folder(h, audit_id, f, deleted_count, total_size, 0, err);
+	return put_folder(h, audit_id, f, deleted_count, total_size, 0, false, err);
+}
+
+ma_status ma_history_put_folder_delta(struct ma_history *h, int64_t audit_id,
+				      const struct ma_folder *f, unsigned deleted_count,
+				      uint64_t total_size, struct ma_error *err)
+{
+	return put_folder(h, audit_id, f, deleted_count, total_size, 0, true, err);
 }
 
 ma_status ma_history_put_folder_same(struct ma_history *h, int64_t audit_id,
@@ -1205,7 +1248,7 @@ ma_status ma_history_put_folder_same(struct ma_history *h, int64_t audit_id,
 {
 	if (same_as <= 0 || same_as >= audit_id)
 		return ma_fail(err, MA_ERR_ARGUMENT, "no earlier audit to be the same as");
-	return put_folder(h, audit_id, f, deleted_count, total_size, same_as, err);
+	return put_folder(h, audit_id, f, deleted_count, total_size, same_as, false, err);
 }
 
 /* Rows per INSERT in ma_history_put_messages: one statement per message
@@ -1395,6 +1438,27 @@ ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
 		i = j + 1;
 	}
 	return MA_OK;
+}
+
+ma_status ma_history_mark_gone(struct ma_history *h, int64_t audit_id, const char *folder,
+			       uint32_t uidvalidity, const uint32_t *uids, size_t n,
+			       struct ma_error *err)
+{
+	struct query q = QUERY(h, "marking messages gone", err);
+	int64_t mailbox = 0;
+	ma_status st = need_audit(h, audit_id, err);
+	if (st == MA_OK && n > 0)
+		st = find_mailbox(h, folder, uidvalidity, false, &mailbox, err);
+	if (st != MA_OK || mailbox == 0)
+		return st;
+	for (size_t i = 0; i < n && st == MA_OK; i++) {
+		st = query_run(&q, "UPDATE message SET gone_audit = ?1, gone_to = NULL, renumbered = 0"
+			       " WHERE id = ?2 AND gone_audit IS NULL",
+			       BINDS(B_INT(audit_id), B_INT(message_key(mailbox, uids[i]))));
+		if (st == MA_OK && sqlite3_changes(h->db) > 0)
+			h->marked_gone = true;
+	}
+	return st;
 }
 
 /* CAPA lines joined by newlines; NULL when out of memory. */
@@ -1663,7 +1727,9 @@ static ma_status match_gone(struct ma_history *h, int64_t audit_id, int64_t prev
  * unchanged since. */
 #define LAST_SEEN									\
 	"coalesce((SELECT max(a2.started) FROM folder_state s"				\
-	"  JOIN audit a2 ON a2.id = s.audit_id WHERE s.same_as = m.last_audit"		\
+	"  JOIN audit a2 ON a2.id = s.audit_id WHERE s.audit_id > m.last_audit"		\
+	"  AND s.audit_id < coalesce(m.gone_audit, 9223372036854775807)"		\
+	"  AND (s.same_as IS NOT NULL OR s.delta)"					\
 	"  AND s.name = b.folder AND s.uidvalidity = b.uidvalidity"			\
 	"  AND a2.finished IS NOT NULL), a.started)"
 
@@ -1899,13 +1965,13 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 			       " AND (?3 OR b.folder IN (SELECT name FROM folder_state"
 			       "  WHERE audit_id = ?1))"
 			       " AND (b.folder, b.uidvalidity) NOT IN (SELECT name, uidvalidity"
-			       "  FROM folder_state WHERE audit_id = ?1 AND same_as IS NOT NULL)",
+			       "  FROM folder_state WHERE audit_id = ?1 AND (same_as IS NOT NULL OR delta))",
 			       BINDS(B_INT(audit_id), B_INT(h->account_id), B_INT(folder_list_complete)));
 		if (st != MA_OK)
 			return st;
 		/* Matching scans only this audit's new UIDs, and only when
 		 * something vanished: an unchanged repeat pays nothing. */
-		bool vanished = sqlite3_changes(h->db) > 0;
+		bool vanished = sqlite3_changes(h->db) > 0 || h->marked_gone;
 		if (vanished && ((st = match_gone(h, audit_id, prev_id, err)) != MA_OK ||
 				 (st = record_destroyed(h, audit_id, err)) != MA_OK))
 			return st;
@@ -1966,6 +2032,7 @@ void ma_history_rollback(struct ma_history *h)
 	}
 	h->audit_id = 0;
 	h->gone_done = false;
+	h->marked_gone = false;
 }
 
 /* ---- Reading ---------------------------------------------------------- */

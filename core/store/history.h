@@ -25,7 +25,10 @@
  *   ma_history_begin                      (takes the write lock)
  *   per folder: ma_history_put_messages / ma_history_mark_present,
  *               then ma_history_put_folder once its messages are all in;
- *               or ma_history_put_folder_same for an unchanged folder
+ *               or ma_history_put_folder_same for an unchanged folder;
+ *               or, read incrementally, ma_history_put_messages for what
+ *               changed, ma_history_mark_gone for what was expunged, then
+ *               ma_history_put_folder_delta
  *   ma_history_put_pop3                   (if POP3 was looked at)
  *   ma_history_detect_gone                (marks what vanished)
  *   ma_history_gone ...                   (the analysis reads the result)
@@ -54,7 +57,7 @@
 #include "base/status.h"
 
 /* Highest schema version this build reads and writes. */
-#define MA_HISTORY_SCHEMA 5
+#define MA_HISTORY_SCHEMA 6
 /* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
  * PRAGMA reads hex literals wrongly). */
 #define MA_HISTORY_APP_ID 1296136548
@@ -113,6 +116,10 @@ struct ma_folder_prev {
 	uint32_t uidvalidity, uidnext, messages, unseen, deleted;
 	uint64_t total_size;
 	int64_t same_as;          /* it found the folder unchanged since this audit; 0: no */
+	/* HIGHESTMODSEQ (RFC 7162) when the folder's message rows (flags
+	 * included) were written: a folder found unchanged keeps the one of
+	 * the audit whose rows it shares. 0: none known. */
+	uint64_t modseq;
 };
 ma_status ma_history_folder_last(struct ma_history *h, int64_t account_id,
 				 const char *folder, struct ma_folder_prev *prev,
@@ -126,6 +133,14 @@ ma_status ma_history_folder_known(struct ma_history *h, int64_t account_id,
 				  const char *folder, uint32_t uidvalidity,
 				  bool present_only, ma_known_cb cb, void *ctx,
 				  struct ma_error *err);
+
+/* The present (not found gone) messages of folder/uidvalidity with their
+ * sizes and flags as last recorded, ascending by UID: with the modseq of
+ * ma_folder_prev they are the folder as the server had it then. */
+typedef int (*ma_known_flags_cb)(uint32_t uid, uint32_t size, unsigned flags, void *ctx);
+ma_status ma_history_folder_known_flags(struct ma_history *h, int64_t account_id,
+					const char *folder, uint32_t uidvalidity,
+					ma_known_flags_cb cb, void *ctx, struct ma_error *err);
 
 /* How many messages are present (not found gone) in folder/uidvalidity
  * and their total size, without listing them. */
@@ -175,6 +190,22 @@ ma_status ma_history_put_folder(struct ma_history *h, int64_t audit_id,
 ma_status ma_history_put_folder_same(struct ma_history *h, int64_t audit_id,
 				     const struct ma_folder *f, unsigned deleted_count,
 				     uint64_t total_size, int64_t same_as, struct ma_error *err);
+
+/* Records that this audit read folder f incrementally (RFC 7162): the rows
+ * of its new messages and of those whose flags changed were put, those
+ * expunged since were marked with ma_history_mark_gone, and every other
+ * present row of f is present now too, its row left as it was (so
+ * detect_gone does not look for gone messages in it, and "last seen" of a
+ * message counts this audit). */
+ma_status ma_history_put_folder_delta(struct ma_history *h, int64_t audit_id,
+				      const struct ma_folder *f, unsigned deleted_count,
+				      uint64_t total_size, struct ma_error *err);
+/* Marks these known messages of folder/uidvalidity gone in this audit (a
+ * delta folder's expunged ones); UIDs not recorded or already gone are
+ * ignored. detect_gone then finds where they went, as for any other. */
+ma_status ma_history_mark_gone(struct ma_history *h, int64_t audit_id, const char *folder,
+			       uint32_t uidvalidity, const uint32_t *uids, size_t n,
+			       struct ma_error *err);
 
 /* Records that m is in folder now. A new identity stores everything; a known
  * one updates only flags and last seen, so for a known UID a struct with just

@@ -1572,6 +1572,108 @@ static int collect_known(uint32_t uid, uint32_t size, void *ctx)
 	return 0;
 }
 
+/* ---- incremental (delta) folders, RFC 7162 --------------------------- */
+
+/* One message as put_folder_as writes it. */
+static void put_one(struct fx *f, int64_t audit, const char *folder, uint32_t uv, uint32_t uid, uint32_t id)
+{
+	struct ma_error err = { 0 };
+	unsigned char hash[32];
+	char subject[32];
+	snprintf(subject, sizeof subject, "message %u", id);
+	struct ma_message m = { .uid = uid, .size = 1000 + id, .internaldate = T0 + id, .flags = MA_FLAG_SEEN,
+				.date = "Tue, 14 Nov 2023 22:13:20 +0000", .from = "Bob <bob@example.org>",
+				.subject = subject };
+	fake_hash(id, hash);
+	assert_int_equal(ma_history_put_message(f->h, audit, folder, uv, &m, hash, &err), MA_OK);
+}
+
+static int count_known_flags(uint32_t uid, uint32_t size, unsigned flags, void *ctx)
+{
+	(void)size;
+	(void)flags;
+	struct known_list *k = ctx;
+	if (k->n < 8)
+		k->uid[k->n] = uid;
+	k->n++;
+	return 0;
+}
+
+/* A delta folder: only what changed is written; the rows left alone are
+ * present, the expunged marked gone are matched like any other, and "last
+ * seen" counts the delta audits. */
+static void delta_folder_keeps_rows_and_last_seen(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	const struct tfolder before[] = { { "INBOX", 7, five, 5 }, { "Archive", 9, NULL, 0 } };
+	int64_t a;
+
+	open_fx(f);
+	run_audit(f, T0, before, 2, true);
+	/* Audit 2, INBOX by delta: UID 2 moved to Archive, UID 4 expunged, UID
+	 * 6 new; UIDs 1, 3, 5 unchanged and not written. */
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	const uint32_t gone2[] = { 2, 4 };
+	assert_int_equal(ma_history_mark_gone(f->h, a, "INBOX", 7, gone2, 2, &err), MA_OK);
+	put_one(f, a, "INBOX", 7, 6, 6);
+	struct ma_folder inbox = { .name = "INBOX", .uidvalidity = 7, .uidnext = 7, .messages = 4, .modseq = 42 };
+	assert_int_equal(ma_history_put_folder_delta(f->h, a, &inbox, 0, 0, &err), MA_OK);
+	put_one(f, a, "Archive", 9, 1, 2);
+	struct ma_folder archive = { .name = "Archive", .uidvalidity = 9, .uidnext = 2, .messages = 1 };
+	assert_int_equal(ma_history_put_folder(f->h, a, &archive, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 65, "ok", &err), MA_OK);
+	struct gone_list g = gone_of(f, a);
+	assert_int_equal(g.n, 2);
+	assert_int_equal(g.uid[0], 2);
+	assert_string_equal(g.gone_to[0], "Archive");
+	assert_int_equal(g.uid[1], 4);
+	assert_string_equal(g.gone_to[1], "");
+	assert_int_equal(g.last_seen[1], T0);
+	struct ma_folder_prev prev;
+	assert_int_equal(ma_history_folder_last(f->h, f->acct, "INBOX", &prev, &err), MA_OK);
+	assert_int_equal(prev.modseq, 42);
+	struct known_list k = { 0 };
+	assert_int_equal(ma_history_folder_known_flags(f->h, f->acct, "INBOX", 7, count_known_flags, &k, &err),
+			 MA_OK);
+	assert_int_equal(k.n, 4);
+	assert_int_equal(k.uid[0], 1);
+	assert_int_equal(k.uid[1], 3);
+	assert_int_equal(k.uid[2], 5);
+	assert_int_equal(k.uid[3], 6);
+
+	/* Audit 3, delta again: UID 3 expunged, last seen by audit 2. */
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 120, &a, &err), MA_OK);
+	const uint32_t gone3[] = { 3 };
+	assert_int_equal(ma_history_mark_gone(f->h, a, "INBOX", 7, gone3, 1, &err), MA_OK);
+	inbox.messages = 3;
+	inbox.modseq = 50;
+	assert_int_equal(ma_history_put_folder_delta(f->h, a, &inbox, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder_same(f->h, a, &archive, 0, 0, a - 1, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 125, "ok", &err), MA_OK);
+	g = gone_of(f, a);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.uid[0], 3);
+	assert_string_equal(g.gone_to[0], "");
+	assert_int_equal(g.last_seen[0], T0 + 60);
+
+	/* Audit 4, a full look that sees UIDs 1 and 5: UID 6 (written by
+	 * audit 2, left alone by audit 3) was last seen by audit 3. */
+	const struct tmsg two[] = { { 1, 1 }, { 5, 5 } };
+	const struct tfolder after[] = { { "INBOX", 7, two, 2 } };
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 180, &a, &err), MA_OK);
+	put_folder(f, a, &after[0]);
+	assert_int_equal(ma_history_put_folder_same(f->h, a, &archive, 0, 0, a - 2, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 185, "ok", &err), MA_OK);
+	g = gone_of(f, a);
+	assert_int_equal(g.n, 1);
+	assert_int_equal(g.uid[0], 6);
+	assert_int_equal(g.last_seen[0], T0 + 120);
+}
+
 static void repeat_from_recorded_state(void **state)
 {
 	struct fx *f = *state;
@@ -2386,6 +2488,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(schema_1_file_is_updated, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_2_file_reads_the_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchanged_folder_is_recorded_as_same, setup, teardown),
+		cmocka_unit_test_setup_teardown(delta_folder_keeps_rows_and_last_seen, setup, teardown),
 		cmocka_unit_test_setup_teardown(repeat_from_recorded_state, setup, teardown),
 		cmocka_unit_test_setup_teardown(second_writer_waits_for_first, setup, teardown),
 		cmocka_unit_test_setup_teardown(port_keys_keep_servers_apart, setup, teardown),
