@@ -359,8 +359,10 @@ ma_status ma_imap_idle_wait(struct ma_imap *s, int64_t until_ms, ma_imap_change_
 			 * for many minutes. */
 			ma_conn_reply_done(w.b->conn);
 			st = ma_conn_wait_readable(w.b->conn, left > 60000 ? 60000 : (int)left);
-			if (st == MA_ERR_READ_TIMEOUT)
+			if (st == MA_ERR_READ_TIMEOUT) {
+				st = MA_OK;
 				continue;
+			}
 			if (st != MA_OK) {
 				st = broken(&w, st, "IDLE", err);
 				break;
