@@ -486,9 +486,13 @@ static ma_status apply_changes(struct watch *w, struct ma_error *err)
 			gone[ng++] = w->msgs[c.n - 1];
 			memmove(&w->msgs[c.n - 1], &w->msgs[c.n], (w->n - c.n) * sizeof *w->msgs);
 			w->n--;
+		} else {
+			/* Arrived and left before its headers could be read
+			 * (within one NOOP interval): unnamed, but not unseen. */
+			gone[ng] = (struct wmsg){ .arrived = now_s(w) };
+			memset(gone[ng].key, 0xff, sizeof gone[ng].key);
+			ng++;
 		}
-		/* else one that arrived and left before we fetched it: the
-		 * fetch below does not see it, and neither did anyone else. */
 	}
 	w->nch = 0;
 	ma_status st = MA_OK;

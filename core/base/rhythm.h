@@ -16,7 +16,7 @@
 
 /* Deletions closer together than this belong to one burst: one run of a
  * POP3 program deletes all it downloaded within seconds. */
-#define MA_RHYTHM_BURST_GAP_S 10
+#define MA_RHYTHM_BURST_GAP_S 2
 /* Fewer destroyed messages than this make no rhythm. */
 #define MA_RHYTHM_MIN 3
 
