@@ -93,6 +93,7 @@ pids=$(dovecot_pids)
 kill -KILL $pids 2>/dev/null
 all_gone() { local p; for p in $pids; do ma_pid_gone "$p" || return 1; done; }
 ma_wait 10 all_gone || diag "dovecot did not stop"
+rm -f -- "$MA_TMP/run/master.pid"
 gone_file=$(grep -l "Delivered message 6" "$MA_MAILDIR"/new/* "$MA_MAILDIR"/cur/* 2>/dev/null | head -n1)
 [ -n "$gone_file" ] && rm -f -- "$gone_file"
 check "restart: the watch notices the dropped connection" ma_wait 10 has idle "disconnected  INBOX"
@@ -132,7 +133,7 @@ for k in 0 1 2; do
 done
 check "rhythm: a finding after three deletions" ma_wait 5 has rhythm "deletion-rhythm: "
 check_contains "rhythm: bursts at a steady interval, a POP3 device" "$(line rhythm rhythm deletion-rhythm)" \
-	"seconds after they arrive, in bursts about every 4 seconds: a device fetching every 4 seconds over POP3"
+	"after they arrive, in bursts about every 4 seconds: a device fetching every 4 seconds over POP3"
 kill -TERM "$WPID"
 watch_end
 check_eq "rhythm: verdict CRITICAL" 2 "$RC"
