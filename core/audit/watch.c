@@ -360,6 +360,8 @@ static void rhythm_check(struct watch *w)
 	emit(w, &e);
 }
 
+static ma_status open_history(struct watch *w, struct ma_error *err);
+
 /* The messages that left INBOX: moved or destroyed (vanished when the
  * watch was away), the destroyed ones recorded. gone[] is freed. */
 static ma_status classify(struct watch *w, struct wmsg *gone, size_t n, bool while_away,
@@ -393,16 +395,21 @@ static ma_status classify(struct watch *w, struct wmsg *gone, size_t n, bool whi
 				.from = gone[i].from, .subject = gone[i].subject, .last_seen = when,
 			};
 	}
-	if (w->h && nl) {
+	if (nl && !w->o->no_history && !w->history_failed) {
+		/* Opened for each batch, not held: losses are rare, and a
+		 * watch of days should neither keep SQLite's page cache
+		 * growing nor hold the file. */
 		struct ma_error herr = { 0 };
-		if (ma_history_put_watch_losses(w->h, w->account, when, losses, nl, &herr) != MA_OK &&
-		    !w->history_failed) {
+		if (open_history(w, &herr) != MA_OK ||
+		    ma_history_put_watch_losses(w->h, w->account, when, losses, nl, &herr) != MA_OK) {
 			char buf[700], text[800];
 			ma_error_format(&herr, buf, sizeof buf);
 			snprintf(text, sizeof text, "the history could not record the losses: %s", buf);
 			emit_text(w, MA_WATCH_DISCONNECTED, text);
 			w->history_failed = true;
 		}
+		ma_history_close(w->h);
+		w->h = NULL;
 	}
 	free(losses);
 	for (size_t i = 0; i < n; i++)
@@ -585,6 +592,18 @@ static ma_status connect_all(struct watch *w, bool again, struct ma_error *err)
 		again = false;
 	}
 	w->uidvalidity = validity;
+	/* The other folders through a session of their own: a server that
+	 * refuses a second one only costs the moved/destroyed distinction.
+	 * Opened before INBOX is compared after a reconnect, so that what
+	 * moved meanwhile is found where it went. */
+	if (w->nothers) {
+		struct ma_error e2 = { 0 };
+		if (open_session(w, "imap2", &w->b, &e2) == MA_OK && !again &&
+		    look_elsewhere(w, false, &e2) != MA_OK) {
+			ma_imap_close(w->b);
+			w->b = NULL;
+		}
+	}
 	if (again) {
 		if ((st = resync(w, true, err)) != MA_OK)
 			return st;
@@ -598,16 +617,6 @@ static ma_status connect_all(struct watch *w, bool again, struct ma_error *err)
 		w->cap = f.cap;
 		w->exists = (uint32_t)f.n;
 		w->nch = 0;
-	}
-	/* The other folders through a session of their own: a server that
-	 * refuses a second one only costs the moved/destroyed distinction. */
-	if (w->nothers) {
-		struct ma_error e2 = { 0 };
-		if (open_session(w, "imap2", &w->b, &e2) == MA_OK &&
-		    (look_elsewhere(w, false, &e2) != MA_OK)) {
-			ma_imap_close(w->b);
-			w->b = NULL;
-		}
 	}
 	return MA_OK;
 }
@@ -699,24 +708,20 @@ static ma_status round_once(struct watch *w, int64_t *next_look, struct ma_error
 	return MA_OK;
 }
 
-static void open_history(struct watch *w)
+/* The account's history, in w->h. */
+static ma_status open_history(struct watch *w, struct ma_error *err)
 {
-	if (w->o->no_history)
-		return;
 	const char *host;
 	uint32_t port_key;
-	struct ma_error e = { 0 };
 	ma_ledger_key(w->acct, &host, &port_key);
-	if (ma_history_open(w->o->state_dir, &w->h, &e) != MA_OK ||
-	    ma_history_account(w->h, w->acct->login, host, port_key, &w->account, &e) != MA_OK) {
-		char buf[700], text[800];
-		ma_error_format(&e, buf, sizeof buf);
-		snprintf(text, sizeof text, "the history cannot be opened, losses are not recorded: %s",
-			 buf);
-		emit_text(w, MA_WATCH_DISCONNECTED, text);
+	ma_status st = ma_history_open(w->o->state_dir, &w->h, err);
+	if (st == MA_OK)
+		st = ma_history_account(w->h, w->acct->login, host, port_key, &w->account, err);
+	if (st != MA_OK) {
 		ma_history_close(w->h);
 		w->h = NULL;
 	}
+	return st;
 }
 
 ma_status ma_watch_run(const struct ma_account *acct, const char *password,
@@ -737,9 +742,16 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
 	w->sum = sum;
 	w->interval = o->interval_s > 0 ? o->interval_s : MA_WATCH_INTERVAL_S;
 
-	ma_status st = connect_all(w, false, err);
+	/* The history is looked at once before the watch begins, so that
+	 * one that cannot be written is said at the start. */
+	ma_status st = MA_OK;
+	if (!o->no_history && (st = open_history(w, err)) == MA_OK) {
+		ma_history_close(w->h);
+		w->h = NULL;
+	}
+	if (st == MA_OK)
+		st = connect_all(w, false, err);
 	if (st == MA_OK) {
-		open_history(w);
 		char text[200];
 		if (w->idle)
 			snprintf(text, sizeof text, "%zu messages; waiting with IDLE, other folders "
@@ -798,7 +810,6 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
 		wmsg_clear(&w->msgs[i]);
 	free(w->msgs);
 	free(w->ch);
-	ma_history_close(w->h);
 	free(w);
 	return st;
 }
