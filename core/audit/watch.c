@@ -199,7 +199,8 @@ static ma_status fetch_from(struct watch *w, uint32_t from, struct fetched *f, s
 		fetched_free(f);
 		return st;
 	}
-	qsort(f->v, f->n, sizeof *f->v, cmp_wmsg);
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof *f->v, cmp_wmsg);
 	size_t k = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		if (k && f->v[k - 1].uid == f->v[i].uid)

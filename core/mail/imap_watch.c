@@ -437,7 +437,8 @@ ma_status ma_imap_watch_search(struct ma_imap *s, uint32_t from, uint32_t **uids
 		free(w.uids);
 		return st;
 	}
-	qsort(w.uids, w.nuids, sizeof *w.uids, cmp_u32);
+	if (w.nuids > 1)
+		qsort(w.uids, w.nuids, sizeof *w.uids, cmp_u32);
 	size_t k = 0;
 	for (size_t i = 0; i < w.nuids; i++)
 		if (!k || w.uids[k - 1] != w.uids[i])
