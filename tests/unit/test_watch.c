@@ -1,11 +1,15 @@
-/* The watch's pure parts: the deleting device's rhythm (base/rhythm.h). */
+/* The watch's pure parts: the deleting device's rhythm (base/rhythm.h) and
+ * its batch line (ma_watch_line). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <cmocka.h>
 
+#include "audit/watch.h"
 #include "base/rhythm.h"
 
 #define T0 1765000000LL
@@ -138,6 +142,40 @@ static void seconds_apart(void **state)
 	assert_non_null(strstr(r.text, "0-1 seconds after they arrive, in bursts about every 4 seconds"));
 }
 
+/* Local time with its offset, the event, the folder, the server's time,
+ * From and Subject; server text cleaned: an escape sequence and a bidi
+ * override become "?", never reach the terminal or the journal. */
+static void line_is_cleaned_and_dated(void **state)
+{
+	(void)state;
+	setenv("TZ", "Europe/Prague", 1);
+	tzset();
+	struct ma_watch_event e = {
+		.kind = MA_WATCH_DESTROYED, .when = 1765051384, .folder = "INBOX",
+		.internaldate = 1765051320,
+		.from = "Jana Nov\xc3\xa1kov\xc3\xa1 <jana@example.cz>",
+		.subject = "invoice \xe2\x80\xaegpj.exe\x1b[31m red",
+	};
+	char *line = ma_watch_line(&e);
+	assert_non_null(line);
+	assert_string_equal(line, "2025-12-06 21:03:04 +0100  destroyed  INBOX  2025-12-06 21:02  "
+			    "Jana Nov\xc3\xa1kov\xc3\xa1 <jana@example.cz>  invoice ?gpj.exe?[31m red");
+	free(line);
+
+	struct ma_watch_event m = { .kind = MA_WATCH_MOVED, .when = 1765051384, .to = "Archiv\n",
+				    .from = NULL, .subject = NULL };
+	line = ma_watch_line(&m);
+	assert_non_null(line);
+	assert_string_equal(line, "2025-12-06 21:03:04 +0100  moved  INBOX  date unknown  (no sender)  "
+			    "(no subject)  (now in Archiv?)");
+	free(line);
+
+	struct ma_watch_event r = { .kind = MA_WATCH_RHYTHM, .when = 1765051384, .text = "messages ..." };
+	line = ma_watch_line(&r);
+	assert_string_equal(line, "2025-12-06 21:03:04 +0100  rhythm  INBOX  deletion-rhythm: messages ...");
+	free(line);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -149,6 +187,7 @@ int main(void)
 		cmocka_unit_test(old_mail_at_random_is_irregular),
 		cmocka_unit_test(arrival_unknown_bursts_alone),
 		cmocka_unit_test(seconds_apart),
+		cmocka_unit_test(line_is_cleaned_and_dated),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
