@@ -427,9 +427,18 @@ static ma_status classify(struct watch *w, struct wmsg *gone, size_t n, bool whi
 static ma_status resync(struct watch *w, bool while_away, struct ma_error *err)
 {
 	struct fetched f;
-	ma_status st = fetch_from(w, 1, &f, err);
-	if (st != MA_OK)
-		return st;
+	ma_status st;
+	/* A change reported while the whole INBOX was being read leaves it
+	 * unclear whether the answer has that message: read it again (a few
+	 * times at most: INBOX does not change that fast for long). */
+	for (int tries = 0;; tries++) {
+		w->nch = 0;
+		if ((st = fetch_from(w, 1, &f, err)) != MA_OK)
+			return st;
+		if (!w->nch || tries == 3)
+			break;
+		fetched_free(&f);
+	}
 	w->nch = 0;
 	time_t now = now_s(w);
 	struct wmsg *gone = calloc(w->n ? w->n : 1, sizeof *gone);
@@ -519,7 +528,13 @@ static ma_status apply_changes(struct watch *w, struct ma_error *err)
 			}
 			free(f.v);
 		}
-		/* Changes the fetch read come next time round. */
+		/* An EXPUNGE read during the fetch numbers messages as they
+		 * were before or after some of those fetched: not to be
+		 * mapped; the whole INBOX is compared instead. */
+		if (st == MA_OK && w->nch) {
+			w->nch = 0;
+			confused = true;
+		}
 	}
 	if (st == MA_OK)
 		st = classify(w, gone, ng, false, err);
