@@ -891,7 +891,10 @@ static void print_event(const struct ma_watch_event *e, void *ctx)
 	char *line = ma_watch_line(e);
 	if (line) {
 		printf("%s\n", line);
-		fflush(stdout);
+		/* Nobody reads any more (a closed pipe, a full disk): a
+		 * watch nobody hears is over. */
+		if (fflush(stdout) != 0)
+			on_stop_signal(0);
 	}
 	free(line);
 }
