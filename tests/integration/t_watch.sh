@@ -12,6 +12,7 @@
 #      the deleting device's rhythm
 #   5. a wrong password ends the watch at once with the usual error, no retry
 #   6. a soak of 10,000 arrivals and deletions keeps peak RSS growth < 2 MB
+#   7. an untrusted certificate ends it at once with the usual error, no retry
 # Every wait polls for the line (ma_file_has) with a deadline; the steady
 # interval of 4 is timed by the clock, not by sleeping.
 set -u
@@ -184,5 +185,16 @@ check_eq "wrong password: UNKNOWN" 3 "$RC"
 check "wrong password: the usual clear error" grep -q "rejected the login name or password" "$W/bad.err"
 check "wrong password: no retry (ends within 10 s)" [ $(($(now_ms) - t0)) -lt 10000 ]
 check_not_contains "wrong password: the password is not shown" "$(cat "$W/bad.out" "$W/bad.err")" "Zq9wrongpass"
+
+# --- 7. a certificate not trusted is not retried either ---------------------
+# Without --ca-file the test CA is unknown: the usual certificate error.
+t0=$(now_ms)
+"$MAILAUDIT" --imap "127.0.0.1:$MA_IMAPS_PORT/tls" --user "$MA_USER" --password-file "$MA_PASSFILE" \
+	--timeout 10 --state-dir "$W/state" --watch --deadline 30 >"$W/cert.out" 2>"$W/cert.err" </dev/null
+RC=$?
+check_eq "untrusted certificate: UNKNOWN" 3 "$RC"
+check "untrusted certificate: the usual clear error" grep -q "certificate" "$W/cert.err"
+check "untrusted certificate: no retry (ends within 10 s)" [ $(($(now_ms) - t0)) -lt 10000 ]
+check_eq "untrusted certificate: nothing on stdout" "" "$(cat "$W/cert.out")"
 
 tap_done
