@@ -33,7 +33,8 @@ export TZ=Europe/Prague
 
 WPID=
 stop_watch() { [ -n "$WPID" ] && kill -TERM "$WPID" 2>/dev/null; WPID=; }
-trap 'stop_watch' EXIT
+# dovecot.sh's EXIT trap stops the server: kept.
+trap 'stop_watch; dovecot_stop_all' EXIT
 
 # watch NAME ARGS...: starts a watch in the background, lines in $W/NAME.out
 watch_start() {
