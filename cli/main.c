@@ -2,6 +2,8 @@
  * password from a safe source, then runs the audit for the report, the
  * monitoring check, or the full-screen program. */
 #include <ctype.h>
+#include <fcntl.h>
+#include <signal.h>
 #include <errno.h>
 #include <getopt.h>
 #include <inttypes.h>
@@ -21,6 +23,7 @@
 #include "store/config.h"
 #include "tui/credentials.h"
 #include "audit/ledger.h"
+#include "audit/watch.h"
 #include "doctor/frontend.h"
 #include "doctor/probe.h"
 #include "audit/report.h"
@@ -59,6 +62,9 @@ struct options {
 	bool lost;                /* --lost: list the lost mail on record */
 	const char *since;        /* --since YYYY-MM-DD (with --lost) */
 	bool state_dir_given;     /* --state-dir */
+	bool watch;               /* --watch */
+	int interval;             /* --interval SECONDS; 0: the default */
+	bool no_idle;             /* --no-idle: poll with NOOP (testing aid) */
 };
 
 static void usage(FILE *out)
@@ -94,6 +100,13 @@ static void usage(FILE *out)
 		"                            servers are discovered from the domain); with\n"
 		"                            --report, the full report with this matrix added\n"
 		"                            (recorded in the history only with --state-dir)\n"
+		"      --watch               stay connected and print one line per event as it\n"
+		"                            happens (arrived, moved, destroyed, ...); destroyed\n"
+		"                            mail goes into the loss ledger; ends with Ctrl-C,\n"
+		"                            SIGTERM or --deadline; exit status as --check's\n"
+		"      --interval SECONDS    with --watch: look at the other folders (and poll\n"
+		"                            INBOX when the server lacks IDLE) every SECONDS\n"
+		"                            (default " STR(MA_WATCH_INTERVAL_S) ")\n"
 		"      --no-color            full-screen program without colours (also NO_COLOR)\n"
 		"Connection:\n"
 		"      --ca-file FILE        trust the CA certificates in FILE\n"
@@ -120,6 +133,7 @@ static void usage(FILE *out)
 		"Testing aids:\n"
 		"      --source-address ADDR connect from this local address\n"
 		"      --now UNIXTIME        pretend the audit runs at this time\n"
+		"      --no-idle             with --watch: poll with NOOP even if the server has IDLE\n"
 		"\n"
 		"  -V, --version             print the version and exit\n"
 		"  -h, --help                print this help and exit\n"
@@ -167,6 +181,7 @@ enum {
 	OPT_PWCMD, OPT_PWFILE, OPT_CAFILE, OPT_INSECURE, OPT_TIMEOUT, OPT_TRACE,
 	OPT_STATEDIR, OPT_NOHISTORY, OPT_SOURCE, OPT_NOW, OPT_NOCOLOR, OPT_PROBE,
 	OPT_ACK, OPT_LOST, OPT_SINCE, OPT_POP3_DESPITE, OPT_ALL, OPT_DEADLINE,
+	OPT_WATCH, OPT_INTERVAL, OPT_NO_IDLE,
 };
 
 static const struct option longopts[] = {
@@ -195,6 +210,9 @@ static const struct option longopts[] = {
 	{ "since", required_argument, NULL, OPT_SINCE },
 	{ "pop3-despite-login-delay", no_argument, NULL, OPT_POP3_DESPITE },
 	{ "all", no_argument, NULL, OPT_ALL },
+	{ "watch", no_argument, NULL, OPT_WATCH },
+	{ "interval", required_argument, NULL, OPT_INTERVAL },
+	{ "no-idle", no_argument, NULL, OPT_NO_IDLE },
 	{ "account", required_argument, NULL, 'a' },
 	{ "config", required_argument, NULL, 'c' },
 	{ "version", no_argument, NULL, 'V' },
@@ -221,8 +239,14 @@ static void check_modes(const struct options *o)
 		       o->password_file || o->ca_file))
 		die_msg("--all audits each account as the accounts file has it: leave out --imap, "
 			"--pop3, --smtp, --user, --address, the password options and --ca-file");
-	if (o->deadline_given && !o->report && !o->check)
-		die_msg("--deadline bounds an audit: use it with --check or --report");
+	if (o->watch && (o->report || o->check || o->probe || o->ack || o->lost || o->all))
+		die_msg("--watch goes alone: not with --report, --check, --probe, --ack, --lost "
+			"or --all (watch one account: -a NAME)");
+	if ((o->interval || o->no_idle) && !o->watch)
+		die_msg("--interval and --no-idle go with --watch");
+	if (o->deadline_given && !o->report && !o->check && !o->watch)
+		die_msg("--deadline bounds an audit: use it with --check or --report (or end a "
+			"--watch)");
 }
 
 /* A whole number in [lo, hi] and nothing else, or false. */
@@ -323,6 +347,14 @@ static void parse_args(int argc, char **argv, struct options *o)
 		case OPT_SINCE: o->since = optarg; break;
 		case OPT_POP3_DESPITE: o->run.pop3_despite_login_delay = true; break;
 		case OPT_ALL: o->all = true; break;
+		case OPT_WATCH: o->watch = true; break;
+		case OPT_NO_IDLE: o->no_idle = true; break;
+		case OPT_INTERVAL:
+			if (!whole_number(optarg, 1, 86400, &v))
+				bad_arg("--interval wants a number of seconds between 1 and 86400");
+			else
+				o->interval = (int)v;
+			break;
 		case 'a': o->account = optarg; break;
 		case 'c': o->config = optarg; break;
 		case 'V':
@@ -865,6 +897,99 @@ static int run_probe(const struct options *o)
 	return ma_severity_exit_code(worst);
 }
 
+/* ---- --watch ----------------------------------------------------------------- */
+
+/* Ctrl-C and SIGTERM end a watch through this pipe: every wait of the
+ * watch polls it as its cancel fd. */
+static int watch_cancel[2] = { -1, -1 };
+
+static void on_stop_signal(int sig)
+{
+	(void)sig;
+	int saved = errno;
+	if (write(watch_cancel[1], "x", 1) < 0) {
+		/* full: a stop is already pending */
+	}
+	errno = saved;
+}
+
+static void print_event(const struct ma_watch_event *e, void *ctx)
+{
+	(void)ctx;
+	char *line = ma_watch_line(e);
+	if (line) {
+		printf("%s\n", line);
+		/* Nobody reads any more (a closed pipe, a full disk): a
+		 * watch nobody hears is over. */
+		if (fflush(stdout) != 0)
+			on_stop_signal(0);
+	}
+	free(line);
+}
+
+/* --watch: one line per event on standard output until the deadline,
+ * Ctrl-C or SIGTERM; the exit status says whether mail was destroyed. */
+static int run_watch(const struct options *o)
+{
+	struct ma_config cfg = { 0 };
+	struct ma_account acct;
+	struct account_src src;
+	struct ma_error err = { 0 };
+	load_config(o, &cfg);
+	build_account(o, chosen_account(o, &cfg), &acct, &src);
+	require_audit_account(&acct);
+	if (!acct.has_imap)
+		die_msg("--watch needs an IMAP server (--imap, or imap in the accounts file): POP3 "
+			"shows no deletion as it happens");
+	char why[900];
+	char *password = audit_password(o, &acct, &src, why, sizeof why);
+	if (!password)
+		die_msg(why);
+	if (pipe2(watch_cancel, O_CLOEXEC | O_NONBLOCK) != 0)
+		die_msg("cannot create a pipe for the signals");
+	struct sigaction sa = { 0 };
+	sa.sa_handler = on_stop_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	setvbuf(stdout, NULL, _IOLBF, 0);
+
+	struct ma_trace *trace = open_trace(o);
+	struct ma_audit_opts ao;
+	ma_run_audit_opts(&o->run, src.ca_file, &ao);
+	struct ma_watch_opts wo = { 0 };
+	wo.net = ao.net;
+	wo.net.run_deadline_ms = run_deadline_ms;
+	wo.net.cancel_fd = watch_cancel[0];
+	wo.trace = trace;
+	wo.state_dir = ao.state_dir;
+	wo.no_history = ao.no_history;
+	wo.interval_s = o->interval;
+	wo.no_idle = o->no_idle;
+	wo.cb = print_event;
+	struct ma_tls *tls = NULL;
+	struct ma_watch_summary sum = { 0 };
+	ma_status st = ma_tls_new(&wo.net, &tls, &err);
+	if (st == MA_OK) {
+		wo.net.tls = tls;
+		st = ma_watch_run(&acct, password, &wo, &sum, &err);
+	}
+	ma_tls_free(tls);
+	ma_password_free(password);
+	ma_trace_close(trace);
+	ma_config_free(&cfg);
+	if (st != MA_OK)
+		die(NULL, &err);
+	fprintf(stderr, "mailaudit: watch ended: %llu arrived, %llu moved, %llu destroyed, %llu "
+		"vanished while disconnected, %llu reconnect%s\n", (unsigned long long)sum.arrived,
+		(unsigned long long)sum.moved, (unsigned long long)sum.destroyed,
+		(unsigned long long)sum.vanished, (unsigned long long)sum.reconnects,
+		sum.reconnects == 1 ? "" : "s");
+	if (fflush(stdout) != 0)
+		return EXIT_UNKNOWN;
+	return sum.destroyed || sum.vanished ? EXIT_CRITICAL : EXIT_OK_;
+}
+
 /* --since: midnight of that day in local time, as the user means "since
  * Monday". A date that does not exist (2026-02-30) is refused, not moved. */
 static time_t parse_since(const char *text)
@@ -950,6 +1075,8 @@ int main(int argc, char **argv)
 		return run_all(&o);
 	if (o.ack || o.lost)
 		return run_ledger(&o);
+	if (o.watch)
+		return run_watch(&o);
 	if (o.probe && !o.report)
 		return run_probe(&o);
 	if (o.report || o.check)

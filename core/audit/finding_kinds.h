@@ -109,6 +109,15 @@
 	  "the device that still has them (mailaudit --lost lists every one, and " \
 	  "the finding of the audit that found them said what deleted them).\n" \
 	  MA_FIX_ACK) \
+	X(MA_K_RHYTHM, "deletion-rhythm", MA_SEV_ONE(CRITICAL), \
+	  "A watch (mailaudit --watch) saw at least three messages destroyed and " \
+	  "when each had arrived. A program deletes on its own schedule: a POP3 " \
+	  "program without \"leave a copy on the server\" shortly after arrival, " \
+	  "each time it checks for mail; one set to remove mail after N days, N " \
+	  "days after arrival. The rhythm names the kind of device to look for.", \
+	  "Find the device with that schedule (its mail check interval, or its " \
+	  "\"remove after N days\" setting) and change it:\n" \
+	  MA_FIX_KEEP_ON_SERVER "\n" MA_FIX_ACK) \
 	X(MA_K_TRASH, "trash-emptied", MA_SEV_ONE(WARNING), \
 	  "Emptying Trash or Junk deletes mail for good: the provider keeps no " \
 	  "backup. Usually that is meant; but a program that empties it on its " \

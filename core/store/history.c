@@ -2103,6 +2103,44 @@ ma_status ma_history_gone(struct ma_history *h, int64_t audit_id, ma_gone_cb cb,
 
 /* ---- The loss ledger -------------------------------------------------- */
 
+/* The outcome of a watch's audit row: it holds losses, not a look at the
+ * mailbox. */
+#define WATCH_OUTCOME "watch"
+
+ma_status ma_history_put_watch_losses(struct ma_history *h, int64_t account_id, time_t now,
+				      const struct ma_watch_loss *v, size_t n,
+				      struct ma_error *err)
+{
+	struct query q = QUERY(h, "recording what the watch saw destroyed", err);
+	ma_status st;
+
+	if (!n)
+		return MA_OK;
+	if (h->audit_id != 0)
+		return ma_fail(err, MA_ERR_ARGUMENT, "an audit is already open in %s", h->path);
+	if ((st = exec(h, "BEGIN IMMEDIATE", q.what, err)) != MA_OK)
+		return st;
+	query_run(&q, "INSERT INTO audit(account_id, started, finished, outcome, version)"
+		  " VALUES (?1, ?2, ?2, '" WATCH_OUTCOME "', ?3)",
+		  BINDS(B_INT(account_id), B_INT(now), B_TEXT(MA_VERSION)));
+	int64_t audit = sqlite3_last_insert_rowid(h->db);
+	for (size_t i = 0; i < n && q.st == MA_OK; i++) {
+		const struct ma_watch_loss *l = &v[i];
+		query_run(&q, "INSERT INTO loss(account_id, found_audit, kind, folder, role, count,"
+			  " size, internaldate, date, sender, subject, last_seen, folder_gone)"
+			  " VALUES (?1, ?2, 'message', ?3, ?4, 1, ?5, ?6, ?7, ?8, ?9, ?10, 0)",
+			  BINDS(B_INT(account_id), B_INT(audit), B_TEXT(l->folder),
+				B_TEXT(role_key(l->role)), B_INT(l->size),
+				l->internaldate ? B_INT(l->internaldate) : B_NULL, B_TEXT(l->date),
+				B_TEXT(l->from), B_TEXT(l->subject), B_INT(l->last_seen)));
+	}
+	if (q.st == MA_OK && (st = exec(h, "COMMIT", q.what, err)) != MA_OK)
+		q.st = st;
+	if (q.st != MA_OK)
+		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
+	return q.st;
+}
+
 ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t audit_id,
 			    bool unacked_only, time_t since, ma_loss_cb cb, void *ctx,
 			    struct ma_error *err)
@@ -2236,6 +2274,7 @@ ma_status ma_history_audits(struct ma_history *h, int64_t account_id, int limit,
 		    " (SELECT total(messages) FROM folder_state f WHERE f.audit_id = a.id),"
 		    " (SELECT stat_count FROM pop3_view p WHERE p.audit_id = a.id)"
 		    " FROM audit a WHERE a.account_id = ?1 AND a.finished IS NOT NULL"
+		    " AND a.outcome IS NOT '" WATCH_OUTCOME "'"
 		    " ORDER BY a.id DESC LIMIT ?2",
 		    BINDS(B_INT(account_id), B_INT(limit > 0 ? limit : -1))); /* -1: no limit */
 	while (query_row(&q)) {
@@ -2269,7 +2308,7 @@ ma_status ma_history_prev_audit(struct ma_history *h, int64_t account_id,
 	*prev_time = 0;
 	*found = false;
 	if (query_start(&q, "SELECT id, started FROM audit WHERE account_id = ?1"
-			" AND id < ?2 AND finished IS NOT NULL"
+			" AND id < ?2 AND finished IS NOT NULL AND outcome IS NOT '" WATCH_OUTCOME "'"
 			" ORDER BY id DESC LIMIT 1", BINDS(B_INT(account_id), B_INT(before_audit_id))) &&
 	    query_row(&q)) {
 		*found = true;

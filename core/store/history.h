@@ -348,6 +348,27 @@ ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t au
 ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to_audit,
 			 time_t now, uint64_t *count, struct ma_error *err);
 
+/* Messages a watch (audit/watch.h) saw destroyed: each one a loss on the
+ * ledger like an audit's, so --report, --check and --lost show it until
+ * acknowledged. from and subject raw, as fetched (the ledger decodes them
+ * when it hands them out). */
+struct ma_watch_loss {
+	const char *folder;
+	enum ma_role role;
+	uint32_t size;
+	int64_t internaldate;             /* 0 = unknown */
+	const char *date, *from, *subject; /* NULL if unknown */
+	time_t last_seen;                 /* when the watch last saw it: its deletion */
+};
+
+/* Records v[0..n) as found at time now, in one transaction of their own:
+ * an audit row of outcome "watch" that later audits do not take for a look
+ * at the mailbox (ma_history_prev_audit and ma_history_audits pass it by),
+ * and a ledger row per message. Never inside an open audit of h. */
+ma_status ma_history_put_watch_losses(struct ma_history *h, int64_t account_id, time_t now,
+				      const struct ma_watch_loss *v, size_t n,
+				      struct ma_error *err);
+
 struct ma_pop3_gone {
 	const char *uidl;
 	uint32_t size;

@@ -18,6 +18,8 @@
 #   MA_BENCH_TUI=0         skip the TUI key latency case (100,000 box, needs tmux)
 #   MA_BENCH_TUI_PRESSES=40  key presses timed during audits (and on the idle TUI)
 #   MA_BENCH_TUI_GAP=0.1   seconds between presses during an audit
+#   MA_BENCH_WATCH=0       skip the watch (tests/bench/watch_bench.sh: CPU idle and
+#                          per 1,000 events, RSS after 10,000 arrivals and deletions)
 #
 # Each case: wall time, CPU (user+sys) and peak RSS of the client process
 # tree (tests/bench/measure.c, wait4), medians of the measured runs; bytes
@@ -446,6 +448,9 @@ if [ $# -ge 2 ]; then
 			prev=$N
 		done
 	} >>"$RESULTS"
+fi
+if [ "${MA_BENCH_WATCH:-1}" != 0 ]; then
+	bash "$here/watch_bench.sh" "$MA" >>"$RESULTS" || say "the watch bench failed"
 fi
 echo >>"$RESULTS"
 echo "Load average before: $load_start; after: $(cut -d' ' -f1-3 /proc/loadavg) (a shared machine: other work ran too)." >>"$RESULTS"

@@ -221,6 +221,59 @@ static void list_and_ack_a_recorded_loss(void **state)
 	ma_loss_entries_free(v, n);
 }
 
+/* What a watch saw destroyed (ma_history_put_watch_losses) is on the
+ * ledger like an audit's loss, From and Subject decoded when listed; its
+ * audit row is no look at the mailbox: the previous audit and the audit
+ * list pass it by. */
+static void watch_losses_on_the_ledger(void **state)
+{
+	(void)state;
+	char dir[128];
+	snprintf(dir, sizeof dir, "%s/watch", tmp);
+	struct ma_account a = account(true, 993, false, 0);
+	struct ma_error err = { 0 };
+	struct ma_history *h = NULL;
+	int64_t acct = 0;
+	const char *host;
+	uint32_t key;
+	ma_ledger_key(&a, &host, &key);
+	assert_int_equal(ma_history_open(dir, &h, &err), MA_OK);
+	assert_int_equal(ma_history_account(h, a.login, host, key, &acct, &err), MA_OK);
+	const uint32_t all[] = { 1, 2, 3 };
+	record_audit(h, acct, 1796461200, all, 3);
+	int64_t audit_id = 0, prev = 0;
+	time_t prev_time = 0;
+	bool found = false;
+	assert_int_equal(ma_history_prev_audit(h, acct, INT64_MAX, &audit_id, &prev_time, &found, &err), MA_OK);
+	assert_true(found);
+	struct ma_watch_loss l[] = {
+		{ .folder = "INBOX", .role = MA_ROLE_INBOX, .size = 321, .internaldate = 1796470000,
+		  .date = "Tue, 2 Dec 2026 10:00:00 +0100", .from = "=?UTF-8?Q?Jana_Nov=C3=A1kov=C3=A1?= <j@x.cz>",
+		  .subject = "Faktura", .last_seen = 1796470100 },
+		{ .folder = "INBOX", .role = MA_ROLE_INBOX, .last_seen = 1796470100 }, /* headers unknown */
+	};
+	assert_int_equal(ma_history_put_watch_losses(h, acct, 1796470100, l, 2, &err), MA_OK);
+	assert_int_equal(ma_history_put_watch_losses(h, acct, 1796470200, l, 0, &err), MA_OK);
+	assert_int_equal(ma_history_prev_audit(h, acct, INT64_MAX, &prev, &prev_time, &found, &err), MA_OK);
+	assert_int_equal(prev, audit_id);
+	assert_int_equal(prev_time, 1796461200);
+	ma_history_close(h);
+
+	struct ma_loss_entry *v = NULL;
+	size_t n = 0;
+	assert_int_equal(ma_ledger_list(&a, dir, 0, true, 0, &v, &n, &err), MA_OK);
+	assert_int_equal(n, 2);
+	assert_int_equal(v[0].found, 1796470100);
+	assert_string_equal(v[0].subject, "Faktura");
+	assert_string_equal(v[0].from, "Jana Nov\xc3\xa1kov\xc3\xa1 <j@x.cz>");
+	assert_int_equal(v[0].size, 321);
+	assert_null(v[1].subject);
+	ma_loss_entries_free(v, n);
+	uint64_t count = 0;
+	assert_int_equal(ma_ledger_ack(&a, dir, INT64_MAX, 1796470300, &count, &err), MA_OK);
+	assert_int_equal(count, 2);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -228,6 +281,7 @@ int main(void)
 		cmocka_unit_test(missing_history_is_not_created),
 		cmocka_unit_test(text_one_line_each),
 		cmocka_unit_test(list_and_ack_a_recorded_loss),
+		cmocka_unit_test(watch_losses_on_the_ledger),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
