@@ -3,7 +3,7 @@
 # corpus (every crash ever found stays there as a regression test), and
 # survives a short fuzzing run.
 #
-#   MA_FUZZ_SECONDS   fuzzing time per target (default 15; 0 = corpus only)
+#   MA_FUZZ_SECONDS   fuzzing time per target (default 10; 0 = corpus only)
 #
 # tests/run.sh runs every suite twice (normal and ASan builds). The fuzz
 # binaries carry their own sanitizers, so the second pass (MA_BUILD ending in
@@ -21,7 +21,7 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 need clang || tap_bail "clang is needed for libFuzzer"
 
 out=$top/build-fuzz
-secs=${MA_FUZZ_SECONDS:-15}
+secs=${MA_FUZZ_SECONDS:-10}
 case "${MA_BUILD:-}" in
 *build-asan | *build-asan/) secs=0 ;;
 esac

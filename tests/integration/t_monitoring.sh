@@ -243,9 +243,12 @@ check_eq "--probe --report --deadline 2: exit 3" 3 "$RC"
 ok $(( SECS <= 6 ? 0 : 1 )) "--probe --report --deadline 2: returned after ${SECS} s (--timeout 30)"
 check_contains "--probe --report --deadline 2: probe-deadline" "$OUT" "[UNKNOWN] probe-deadline: The test did not finish within --deadline"
 check_not_contains "--probe --report --deadline 2: never 'Nothing works'" "$OUT" "Nothing works"
-mon deadline-default --check --imap "127.0.0.1:$hport/plain" "${HOST_ACC[@]}" --timeout 3600
-status_line "--check's default deadline, silent server, --timeout 3600" 3 "MAILAUDIT UNKNOWN - The audit did not finish within --deadline 50 s"
-ok $(( SECS >= 49 && SECS <= 56 ? 0 : 1 )) "--check's default deadline ends the audit at 50 s (${SECS} s), inside a 60 s service check"
+# 50 s of waiting: in the first build's pass only (tests/run.sh).
+if [ "${MA_FIRST_BUILD:-1}" = 1 ]; then
+	mon deadline-default --check --imap "127.0.0.1:$hport/plain" "${HOST_ACC[@]}" --timeout 3600
+	status_line "--check's default deadline, silent server, --timeout 3600" 3 "MAILAUDIT UNKNOWN - The audit did not finish within --deadline 50 s"
+	ok $(( SECS >= 49 && SECS <= 56 ? 0 : 1 )) "--check's default deadline ends the audit at 50 s (${SECS} s), inside a 60 s service check"
+fi
 
 # IMAP fine, POP3 dripping its greeting: a POP3 failure alone is a WARNING,
 # but one the deadline caused is UNKNOWN.

@@ -118,14 +118,14 @@ done
 check_contains "c1-pw: the path is still named, the controls as ?" "$(cat "$W/c1-pw-check" "$W/c1-pw-check.err")" "/p??0m??x"
 
 # --- 3: five first audits at once on a new state directory ---------------------------
-# Rounds until 60 or 90 s: every audit uses the history (none says the file
-# is another program's, or that the history is unusable). The race this
-# found (about one round in 30) is also tested without the network, 150
-# rounds, by test_history's concurrent_first_opens_agree.
+# 20 rounds (or 40 s): every audit uses the history (none says the file is
+# another program's, or that the history is unusable). The race this found
+# (about one round in 30) is tested harder without the network, 150 rounds,
+# by test_history's concurrent_first_opens_agree.
 hostile imap-ok
 okport=$hport
-bad=0 rounds=0 end=$(($(_ma_now_ms) + 90000))
-while [ "$rounds" -lt 60 ] && [ "$(_ma_now_ms)" -lt "$end" ]; do
+bad=0 rounds=0 end=$(($(_ma_now_ms) + 40000))
+while [ "$rounds" -lt 20 ] && [ "$(_ma_now_ms)" -lt "$end" ]; do
 	sd="$W/five.$rounds"
 	pids=""
 	for i in 1 2 3 4 5; do
