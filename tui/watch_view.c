@@ -331,10 +331,22 @@ void watch_draw(struct ui *ui)
 		const struct wv_event *v = &f->ev[(f->total - 1 - (uint64_t)(f->top + i)) % WATCH_KEEP];
 		char when[MA_FMT_LEN];
 		ma_fmt_time(v->when, when);
-		if (v->from[0])
-			snprintf(buf, sizeof buf, "%s  %-12s %s  %s  %s", when, kind_name(v->kind), v->folder,
-				 v->from, v->subject);
-		else
+		if (v->from[0]) {
+			/* Where both do not fit, From gives way: the Subject is
+			 * what names a message to its owner. */
+			char from[700];
+			snprintf(buf, sizeof buf, "%s  %-12s %s  ", when, kind_name(v->kind), v->folder);
+			int room = w - text_cols(buf) - 2;
+			int fc = text_cols(v->from);
+			if (fc + text_cols(v->subject) > room) {
+				int fw = room * 2 / 5 < 12 ? 12 : room * 2 / 5;
+				if (fc > fw)
+					fc = fw;
+			}
+			text_cell(from, sizeof from, v->from, fc, false);
+			size_t l = strlen(buf);
+			snprintf(buf + l, sizeof buf - l, "%s  %s", from, v->subject);
+		} else
 			snprintf(buf, sizeof buf, "%s  %-12s %s  %s", when, kind_name(v->kind), v->folder,
 				 v->subject);
 		put_attr(ui, 6 + i, kind_attr(v->kind), buf);
