@@ -101,6 +101,20 @@ T resize-window -t tui -x 100 -y 30
 expect "a resize is drawn in the live view: the rule spans 100 columns" "$(printf '%0.s-' $(seq 100))"
 T resize-window -t tui -x 80 -y 24
 
+# Dovecot stopped hard (as a crash would): the header counts down to the
+# next try; started again: watching, one reconnect.
+pids=$(dovecot_pids)
+# shellcheck disable=SC2086
+kill -KILL $pids 2>/dev/null
+all_gone() { local p; for p in $pids; do ma_pid_gone "$p" || return 1; done; }
+ma_wait 10 all_gone || diag "dovecot did not stop"
+rm -f -- "$MA_TMP/run/master.pid"
+expect "a dropped connection: reconnecting in N s" "Reconnecting in "
+_ma_launch "$MA_DOVECOT_CONF" "$MA_TMP/run" "$MA_IMAPS_PORT" "$MA_POP3S_PORT" || diag "dovecot did not start again"
+expect "reconnected: watching again, one reconnect" "Reconnects: 1"
+expect "reconnected: the header says so" "Watching INBOX:"
+expect_row "reconnected: the event is listed" "reconnected "
+
 T send-keys -t tui Escape
 expect "Esc stops the watch and returns to the results" "Watch stopped: 1 arrived, 0 moved, 1 destroyed, 0 vanished."
 check_contains "the results are shown again" "$(screen)" "Verdict:"
