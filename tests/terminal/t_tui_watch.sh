@@ -3,9 +3,11 @@
 # detached tmux against the private Dovecot: w on the results starts the
 # watch; a delivered message shows as arrived, fetchmail (no keep) deleting
 # it as destroyed with the count at 1; keys are answered while the watch
-# waits in IDLE; a resize is drawn; Esc stops the watch and returns to the
-# results; q ends the program with the verdict as exit status, the terminal
-# sane and nothing on stderr. Every wait polls with a deadline.
+# waits in IDLE; a resize is drawn; a Dovecot killed and started again is
+# counted down to and reconnected; Esc stops the watch and returns to the
+# results; a refused password ends a watch with the reason; q ends the
+# program with the verdict as exit status, the terminal sane and nothing on
+# stderr. Every wait polls with a deadline.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -28,7 +30,9 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ACCT=(--imap "127.0.0.1:$MA_IMAPS_PORT/tls" --user "$MA_USER" --password-file "$MA_PASSFILE"
+# A password file of the test's own: a later w reads it again.
+cp "$MA_PASSFILE" "$W/pass" && chmod 600 "$W/pass" || tap_bail "cannot copy the password file"
+ACCT=(--imap "127.0.0.1:$MA_IMAPS_PORT/tls" --user "$MA_USER" --password-file "$W/pass"
 	--ca-file "$MA_CA" --timeout 10 --state-dir "$W/s")
 
 screen() { T capture-pane -p -t tui; }
@@ -118,6 +122,15 @@ expect_row "reconnected: the event is listed" "reconnected "
 T send-keys -t tui Escape
 expect "Esc stops the watch and returns to the results" "Watch stopped: 1 arrived, 0 moved, 1 destroyed, 0 vanished."
 check_contains "the results are shown again" "$(screen)" "Verdict:"
+# A password the server refuses: the watch ends at once, saying why, and
+# does not retry.
+printf 'wrong-password\n' >"$W/pass"
+T send-keys -t tui w
+expect "a refused login ends the watch with the reason" "Ended: "
+check_contains "the reason is the login" "$(screen | grep -F 'Ended: ')" "ogin"
+diag "$(screen | grep -F 'Ended: ')"
+T send-keys -t tui q
+expect "q leaves an ended watch for the results" "Watch stopped: 0 arrived"
 verdict=$(screen | grep -oE '^Verdict: [A-Z]+' | head -n1 | cut -d' ' -f2)
 case $verdict in OK) want=0 ;; WARNING) want=1 ;; CRITICAL) want=2 ;; *) want=3 ;; esac
 
