@@ -43,6 +43,7 @@ struct watch_feed {
 	/* The UI thread's own. */
 	char ended[800];
 	int top;                   /* first shown row of the newest-first list */
+	int head_rows;             /* rows above the list, as last drawn */
 	uint64_t seen;             /* total when last drawn */
 };
 
@@ -211,11 +212,41 @@ int watch_finished(struct ui *ui)
 	return R_DRAW;
 }
 
+static void put_attr(struct ui *ui, int y, int attr, const char *s)
+{
+	int a = ui_attr(ui, attr);
+	attron(a);
+	text_put(y, 0, ui->cols, s);
+	attroff(a);
+}
+
 static int list_rows(const struct ui *ui)
 {
-	/* Title, state, counts, two rhythm rows, rule; the bottom line. */
-	int h = ui->rows - 7;
+	/* The header as last drawn (at least title, state, counts, rhythm,
+	 * rule) and the bottom line. */
+	int head = ui->watch->head_rows > 5 ? ui->watch->head_rows : 5;
+	int h = ui->rows - head - 1;
 	return h > 1 ? h : 1;
+}
+
+/* text wrapped into at most max rows from y, the last ending in "..." when
+ * cut; the rows used. */
+static int put_wrapped(struct ui *ui, int y, int max, int attr, const char *text)
+{
+	struct lines L = { 0 };
+	lines_wrap_hang(&L, ATTR_NONE, -1, 0, 2, ui->cols, text);
+	int n = 0;
+	for (; n < max && n < (int)L.n; n++) {
+		char row[1300];
+		size_t o = (size_t)snprintf(row, sizeof row, "%s", L.v[n].text);
+		/* The last row takes the rest, for text_put to cut visibly. */
+		for (size_t j = (size_t)n + 1; n == max - 1 && j < L.n && o < sizeof row; j++)
+			o += (size_t)snprintf(row + o, sizeof row - o, " %s", L.v[j].text + 2);
+		put_attr(ui, y + n, attr, row);
+	}
+	lines_clear(&L);
+	free(L.v);
+	return n ? n : 1;
 }
 
 static int stop(struct ui *ui)
@@ -250,14 +281,6 @@ int watch_key(struct ui *ui, enum ma_request req)
 	return R_DRAW;
 }
 
-static void put_attr(struct ui *ui, int y, int attr, const char *s)
-{
-	int a = ui_attr(ui, attr);
-	attron(a);
-	text_put(y, 0, ui->cols, s);
-	attroff(a);
-}
-
 void watch_draw(struct ui *ui)
 {
 	struct watch_feed *f = ui->watch;
@@ -290,29 +313,26 @@ void watch_draw(struct ui *ui)
 		snprintf(buf, sizeof buf, "%s", f->ended);
 		break;
 	}
-	put_attr(ui, 1, f->state == WV_WATCHING ? ATTR_BOLD : ATTR_WARN, buf);
+	/* An error or a rhythm is read whole on a wide enough screen: two
+	 * rows each where the terminal has them. */
+	int two = ui->rows >= 16 ? 2 : 1;
+	int y = 1 + put_wrapped(ui, 1, two, f->state == WV_WATCHING ? ATTR_BOLD : ATTR_WARN, buf);
 
 	snprintf(buf, sizeof buf, "Arrived: %llu   Moved: %llu   Destroyed: %llu   Vanished: %llu   "
 		 "Reconnects: %llu", (unsigned long long)f->arrived, (unsigned long long)f->moved,
 		 (unsigned long long)f->destroyed, (unsigned long long)f->vanished,
 		 (unsigned long long)f->reconnects);
-	put_attr(ui, 2, f->destroyed || f->vanished ? ATTR_CRIT : ATTR_NONE, buf);
+	put_attr(ui, y++, f->destroyed || f->vanished ? ATTR_CRIT : ATTR_NONE, buf);
 
-	if (f->rhythm[0]) {
+	if (f->rhythm[0])
 		snprintf(buf, sizeof buf, "Rhythm: %s", f->rhythm);
-		struct lines R = { 0 };
-		lines_wrap_hang(&R, ATTR_NONE, -1, 0, 2, w, buf);
-		for (int i = 0; i < 2 && i < (int)R.n; i++)
-			put_attr(ui, 3 + i, ATTR_WARN, R.v[i].text);
-		lines_clear(&R);
-		free(R.v);
-	} else {
+	else
 		snprintf(buf, sizeof buf, "Rhythm: none yet (after %d destroyed messages)", MA_RHYTHM_MIN);
-		put_attr(ui, 3, ATTR_NONE, buf);
-	}
-	move(5, 0);
+	y += put_wrapped(ui, y, two, f->rhythm[0] ? ATTR_WARN : ATTR_NONE, buf);
+	move(y, 0);
 	for (int i = 0; i < w; i++)
 		addch('-');
+	f->head_rows = ++y;
 
 	/* Newest first: what came while the user scrolled down stays out of
 	 * the way rather than pushing the rows being read. */
@@ -326,7 +346,7 @@ void watch_draw(struct ui *ui)
 	if (f->top < 0)
 		f->top = 0;
 	if (!shown)
-		text_put(6, 0, w, "No events yet.");
+		text_put(y, 0, w, "No events yet.");
 	for (int i = 0; i < h && (uint64_t)(f->top + i) < shown; i++) {
 		const struct wv_event *v = &f->ev[(f->total - 1 - (uint64_t)(f->top + i)) % WATCH_KEEP];
 		char when[MA_FMT_LEN];
@@ -349,7 +369,7 @@ void watch_draw(struct ui *ui)
 		} else
 			snprintf(buf, sizeof buf, "%s  %-12s %s  %s", when, kind_name(v->kind), v->folder,
 				 v->subject);
-		put_attr(ui, 6 + i, kind_attr(v->kind), buf);
+		put_attr(ui, y + i, kind_attr(v->kind), buf);
 	}
 	pthread_mutex_unlock(&f->mu);
 }

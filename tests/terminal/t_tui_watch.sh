@@ -128,7 +128,7 @@ printf 'wrong-password\n' >"$W/pass"
 T send-keys -t tui w
 expect "a refused login ends the watch with the reason" "Ended: "
 check_contains "the reason is the login" "$(screen | grep -F 'Ended: ')" "ogin"
-diag "$(screen | grep -F 'Ended: ')"
+diag "$(screen | sed -n 2,3p)"
 T send-keys -t tui q
 expect "q leaves an ended watch for the results" "Watch stopped: 0 arrived"
 verdict=$(screen | grep -oE '^Verdict: [A-Z]+' | head -n1 | cut -d' ' -f2)
