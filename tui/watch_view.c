@@ -51,7 +51,9 @@ static void clean(char *out, size_t n, const char *s)
 {
 	if (!s)
 		s = "";
-	ma_text_clean(out, n, s, strlen(s), n / 4 > 1 ? n / 4 - 1 : 1);
+	/* Cut where out is full (an ellipsis then ends it): ASCII names keep
+	 * their length. */
+	ma_text_clean(out, n, s, strlen(s), n - 1);
 }
 
 /* On the watch's thread. */
