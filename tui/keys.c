@@ -87,10 +87,12 @@ static const struct hint_bar bars[] = {
 	[HINT_RESULTS] = { "  ", " ", {
 		{ .req = REQ_QUIT }, { .req = REQ_HELP }, { .req = REQ_NEXT }, { .req = REQ_SEARCH },
 		{ .req = REQ_EXPORT }, { .req = REQ_AGAIN }, { .req = REQ_PROBE },
+		{ .req = REQ_WATCH },
 	} },
 	[HINT_LEDGER] = { "  ", " ", {
 		{ .req = REQ_QUIT }, { .req = REQ_HELP }, { .req = REQ_NEXT }, { .req = REQ_SEARCH },
 		{ .req = REQ_EXPORT }, { .req = REQ_AGAIN }, { .req = REQ_ACK },
+		{ .req = REQ_WATCH },
 	} },
 	[HINT_HISTORY] = { "  ", " ", {
 		{ .req = REQ_QUIT }, { .req = REQ_HELP }, { .req = REQ_NEXT },
@@ -100,6 +102,11 @@ static const struct hint_bar bars[] = {
 	[HINT_AUDIT_OPEN] = { "  ", " ", {
 		{ .req = REQ_BACK, .also = REQ_QUIT, .what = "back to the audits" },
 		{ .req = REQ_SEARCH }, { .req = REQ_NEXT }, { .req = REQ_HELP },
+	} },
+	[HINT_WATCH] = { "   ", ": ", {
+		{ .req = REQ_BACK, .also = REQ_QUIT, .what = "stop watching" },
+		{ .req = REQ_UP, .also = REQ_DOWN, .what = "scroll" },
+		{ .req = REQ_HELP, .name = 1 },
 	} },
 };
 

@@ -40,6 +40,7 @@
 	X(REQ_AGAIN,     "r",              "again",       "Audit again", 'r', 0, 0) \
 	X(REQ_ACK,       "A",              "acknowledge", "Findings: acknowledge the lost mail on record, once recovered or accepted (asks first); later audits report only new losses", 'A', 0, 0) \
 	X(REQ_PROBE,     "p",              "test ports",  "Test every port and security: IMAP 993/143, POP3 995/110, SMTP 465/587; the result is in view 4", 'p', 0, 0) \
+	X(REQ_WATCH,     "w",              "watch",       "Watch the mailbox live: each message as it arrives, moves or is destroyed, the running counts and the deleting device's rhythm; Esc or q stops watching", 'w', 0, 0) \
 	X(REQ_HELP,      "?, F1",          "help",        "Show or close this help", '?', KC(KEY_F(1)), 0) \
 	X(REQ_REDRAW,    "Ctrl-L",         "",            "Redraw the screen", CTRL_('l'), 0, 0) \
 	X(REQ_BACK,      "Esc",            "",            "Back (History: from an audit's findings to the list); cancels a running audit or port test", 27, 0, 0) \

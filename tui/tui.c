@@ -166,6 +166,13 @@ static char *kept_password(const struct ui *ui)
 	return ui->pw_kept && same_account(&ui->pw_acct, &ui->acct) ? ma_password_kept() : NULL;
 }
 
+char *ui_job_password(struct ui *ui, struct ma_error *err)
+{
+	if (ui->pwcmd || ui->pwfile)
+		return ma_password_get(ui->pwcmd, ui->pwfile, ui->args->run.timeout, NULL, err);
+	return kept_password(ui);
+}
+
 static bool login_refused(const struct ma_worker *w)
 {
 	return w->status == MA_ERR_LOGIN || w->err.status == MA_ERR_LOGIN ||
@@ -319,6 +326,13 @@ static int worker_event(struct ui *ui)
 	struct ma_worker_msg m;
 	int react = R_NONE;
 	while (ui->worker.job != MA_JOB_NONE && ma_worker_read(&ui->worker, &m)) {
+		if (ui->worker.job == MA_JOB_WATCH) {
+			/* The events are in the view's store: this only wakes. */
+			if (m.kind == MA_WMSG_DONE)
+				return react | watch_finished(ui);
+			react |= R_DRAW;
+			continue;
+		}
 		if (m.kind == MA_WMSG_DONE)
 			return react | (ui->worker.job == MA_JOB_PROBE ? probe_finished(ui)
 								       : audit_finished(ui));
@@ -731,6 +745,7 @@ static int results_key(struct ui *ui, enum ma_request req)
 	case REQ_AGAIN: return again(ui);
 	case REQ_ACK: return ack_request(ui);
 	case REQ_PROBE: return start_probe(ui);
+	case REQ_WATCH: return watch_start(ui);
 	case REQ_HELP: ui->help = true, ui->help_top = 0; return R_DRAW;
 	case REQ_BACK:
 		if (ui->worker.job == MA_JOB_PROBE)
@@ -769,6 +784,7 @@ static int handle_key(struct ui *ui, int key)
 		return start_key(ui, key, req);
 	case SCR_PROGRESS: return progress_key(ui, req);
 	case SCR_RESULTS: return results_key(ui, req);
+	case SCR_WATCH: return watch_key(ui, req);
 	}
 	return R_NONE;
 }
@@ -1073,6 +1089,8 @@ static void draw_bottom(struct ui *ui)
 	buf[0] = '\0';
 	if (ui->help)
 		key_hint(HINT_HELP, buf, sizeof buf);
+	else if (ui->screen == SCR_WATCH)
+		key_hint(HINT_WATCH, buf, sizeof buf);
 	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_FINDINGS && ui->result->nledger)
 		key_hint(HINT_LEDGER, buf, sizeof buf);
 	else if (ui->screen == SCR_RESULTS && ui->view == VIEW_HISTORY && ui->hist_open)
@@ -1112,6 +1130,7 @@ static void draw(struct ui *ui, int react)
 		case SCR_START: start_draw(ui); break;
 		case SCR_PROGRESS: draw_progress(ui); break;
 		case SCR_RESULTS: draw_results(ui); break;
+		case SCR_WATCH: watch_draw(ui); break;
 		}
 		draw_bottom(ui);
 	}
@@ -1424,6 +1443,7 @@ int ma_tui_run(const struct ma_tui_args *a)
 	/* As with --report: the verdict shown last, UNKNOWN without one. */
 	rc = ui->result ? ma_severity_exit_code(ma_check_severity(ui->result)) : 3;
 	ma_worker_cancel(&ui->worker);
+	watch_free(ui);
 	restore_terminal();
 	delscreen(scr);
 	drop_result(ui);

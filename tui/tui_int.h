@@ -45,7 +45,8 @@ struct lines {
 	size_t n, cap;
 };
 
-enum ui_screen { SCR_START, SCR_PROGRESS, SCR_RESULTS };
+enum ui_screen { SCR_START, SCR_PROGRESS, SCR_RESULTS,
+		 SCR_WATCH /* the live view (watch_view.c) */ };
 /* PROMPT_QUIT, PROMPT_ACK and PROMPT_OVERWRITE are y/n questions, the
  * question in prompt_buf for the last two. */
 enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT, PROMPT_ACK,
@@ -61,6 +62,7 @@ struct form {
 };
 
 struct ui;
+struct watch_feed;
 
 /* The results views in tab order: keys 1-6 and ma_views follow it. */
 enum ui_view {
@@ -136,6 +138,9 @@ struct ui {
 	char *hist_text;           /* ma_ledger_text of its losses */
 	uint64_t hist_lost, hist_acked; /* messages, and of those acknowledged */
 
+	/* The live view (watch_view.c); NULL until the first w. */
+	struct watch_feed *watch;
+
 	/* Start screen. */
 	struct ma_config cfg;
 	struct form form;
@@ -163,6 +168,7 @@ enum ui_hint {
 	HINT_LEDGER,      /* Findings with lost mail on record: A */
 	HINT_HISTORY,     /* History with audits to open */
 	HINT_AUDIT_OPEN,  /* History: one audit's losses */
+	HINT_WATCH,       /* the live view */
 };
 void key_hint(enum ui_hint h, char *out, size_t n);
 
@@ -207,5 +213,17 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 void ui_set_status(struct ui *ui, bool error, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int ui_attr(const struct ui *ui, int attr);
+/* The password for another job on the audited account: from its command
+ * or file, or the one typed in this run, as a copy the job takes; NULL
+ * without one (err set when getting it failed). */
+char *ui_job_password(struct ui *ui, struct ma_error *err);
+
+/* watch_view.c: w on the results, the live view and its worker job. */
+int watch_start(struct ui *ui);
+int watch_key(struct ui *ui, enum ma_request req);
+/* The watch's job ended by itself (DONE): the view says why. */
+int watch_finished(struct ui *ui);
+void watch_draw(struct ui *ui);
+void watch_free(struct ui *ui);
 
 #endif

@@ -40,11 +40,25 @@ static void yield_to_ui(void)
 #endif
 }
 
+/* The caller's callback, then a wake-up for the UI; non-blocking for the
+ * same reason as progress_cb. */
+static void watch_cb(const struct ma_watch_event *e, void *ctx)
+{
+	struct ma_worker *w = ctx;
+	if (w->watch_cb)
+		w->watch_cb(e, w->watch_ctx);
+	struct ma_worker_msg m = { .kind = MA_WMSG_PROGRESS, .step = MA_STEP_DONE + 1 };
+	ssize_t n = write(w->msg_wr, &m, sizeof m);
+	(void)n;
+}
+
 static void *worker_main(void *arg)
 {
 	struct ma_worker *w = arg;
 	yield_to_ui();
-	if (w->job == MA_JOB_PROBE) {
+	if (w->job == MA_JOB_WATCH) {
+		w->status = ma_watch_run(&w->acct, w->password, &w->watch_opts, &w->watch_sum, &w->err);
+	} else if (w->job == MA_JOB_PROBE) {
 		w->probe_req.password = w->password;
 		w->status = ma_probe_run(&w->probe_req, &w->probe_result, &w->err);
 		w->probe_req.password = NULL;
@@ -175,6 +189,19 @@ ma_status ma_worker_start_probe(struct ma_worker *w, const struct ma_account *ac
 	ma_probe_request_for(&w->acct, &w->probe_req);
 	w->probe_req.net = *net;
 	return launch(w, &w->probe_req.net, err);
+}
+
+ma_status ma_worker_start_watch(struct ma_worker *w, const struct ma_account *acct, char *password,
+				const struct ma_watch_opts *opts, struct ma_error *err)
+{
+	reset(w, MA_JOB_WATCH, acct, password);
+	w->watch_opts = *opts;
+	w->watch_cb = opts->cb;
+	w->watch_ctx = opts->ctx;
+	w->watch_opts.cb = watch_cb;
+	w->watch_opts.ctx = w;
+	w->watch_opts.trace = NULL;
+	return launch(w, &w->watch_opts.net, err);
 }
 
 int ma_worker_read(struct ma_worker *w, struct ma_worker_msg *m)

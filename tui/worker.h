@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "audit/audit.h"
+#include "audit/watch.h"
 #include "doctor/probe.h"
 
 enum ma_worker_msg_kind { MA_WMSG_PROGRESS, MA_WMSG_DONE };
@@ -28,9 +29,9 @@ struct ma_worker_msg {
 	char what[96];
 };
 
-/* What the worker is doing: nothing (never started, or joined), an audit or
- * a connection test. */
-enum ma_job { MA_JOB_NONE, MA_JOB_AUDIT, MA_JOB_PROBE };
+/* What the worker is doing: nothing (never started, or joined), an audit,
+ * a connection test or a watch. */
+enum ma_job { MA_JOB_NONE, MA_JOB_AUDIT, MA_JOB_PROBE, MA_JOB_WATCH };
 
 struct ma_worker {
 	pthread_t tid;
@@ -45,6 +46,10 @@ struct ma_worker {
 	struct ma_trace *trace;
 	struct ma_audit_result *result;
 	struct ma_probe_result *probe_result;
+	struct ma_watch_opts watch_opts;
+	ma_watch_cb watch_cb;      /* the caller's, called on the job's thread */
+	void *watch_ctx;
+	struct ma_watch_summary watch_sum;
 	ma_status status;
 	struct ma_error err;
 };
@@ -61,6 +66,14 @@ ma_status ma_worker_start(struct ma_worker *w, const struct ma_account *acct, ch
  * cancel_fd and tls are the worker's. No progress: only DONE arrives. */
 ma_status ma_worker_start_probe(struct ma_worker *w, const struct ma_account *acct, char *password,
 				const struct ma_net_opts *net, struct ma_error *err);
+/* Starts watching acct (ma_watch_run). Takes password, kept until the
+ * watch ends (it logs in again after a drop). opts is copied; its
+ * net.cancel_fd and net.tls are the worker's. opts->cb runs on the job's
+ * thread; after each event a PROGRESS message (step MA_STEP_DONE + 1)
+ * wakes the UI, dropped when the pipe is full: the callback's own store is
+ * what the UI reads. */
+ma_status ma_worker_start_watch(struct ma_worker *w, const struct ma_account *acct, char *password,
+				const struct ma_watch_opts *opts, struct ma_error *err);
 /* Reads one message without blocking: 1 got one, 0 none now. */
 int ma_worker_read(struct ma_worker *w, struct ma_worker_msg *m);
 /* After MA_WMSG_DONE: joins the thread and releases everything but the

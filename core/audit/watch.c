@@ -791,6 +791,8 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
 		int wait = 1;
 		for (;;) {
 			disconnect(w);
+			struct ma_watch_event re = { .kind = MA_WATCH_RETRYING, .retry_s = wait };
+			emit(w, &re);
 			pause_until(w, ma_now_ms() + (int64_t)wait * 1000);
 			if (ended(w)) {
 				st = MA_OK;
@@ -839,6 +841,8 @@ char *ma_watch_line(const struct ma_watch_event *e)
 		[MA_WATCH_DISCONNECTED] = "disconnected", [MA_WATCH_RECONNECTED] = "reconnected",
 		[MA_WATCH_RHYTHM] = "rhythm",
 	};
+	if (e->kind == MA_WATCH_RETRYING)
+		return NULL;
 	struct ma_buf b = { 0 };
 	char when[48];
 	struct tm tm;

@@ -50,6 +50,9 @@ enum ma_watch_kind {
 	MA_WATCH_DISCONNECTED,    /* text: why; a retry follows */
 	MA_WATCH_RECONNECTED,     /* text: after how long, what was missed */
 	MA_WATCH_RHYTHM,          /* text: the deleting device's rhythm */
+	/* Before each wait of the reconnect backoff, retry_s long: for a
+	 * screen that counts down; no batch line (ma_watch_line: NULL). */
+	MA_WATCH_RETRYING,
 };
 
 /* One event, valid during the callback only. */
@@ -65,6 +68,7 @@ struct ma_watch_event {
 	uint32_t uid, size;
 	const char *text;         /* WATCHING, DISCONNECTED, RECONNECTED, RHYTHM */
 	const struct ma_rhythm *rhythm; /* MA_WATCH_RHYTHM */
+	int retry_s;              /* MA_WATCH_RETRYING */
 };
 typedef void (*ma_watch_cb)(const struct ma_watch_event *e, void *ctx);
 
@@ -96,7 +100,7 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
  * with offset, event, folder, the message's time on the server, From,
  * Subject, all cleaned as the report cleans server text, e.g.
  *   2026-12-06 21:03:04 +0100  destroyed  INBOX  2026-12-06 21:03  Jana <j@x.cz>  Faktura
- * NULL when out of memory. */
+ * NULL when out of memory, and for MA_WATCH_RETRYING (no line). */
 char *ma_watch_line(const struct ma_watch_event *e);
 
 #endif

@@ -174,6 +174,9 @@ static void line_is_cleaned_and_dated(void **state)
 	line = ma_watch_line(&r);
 	assert_string_equal(line, "2025-12-06 21:03:04 +0100  rhythm  INBOX  deletion-rhythm: messages ...");
 	free(line);
+	/* The reconnect countdown is for screens: no batch line. */
+	struct ma_watch_event t = { .kind = MA_WATCH_RETRYING, .when = 1765051384, .retry_s = 4 };
+	assert_null(ma_watch_line(&t));
 }
 
 int main(void)
