@@ -560,6 +560,83 @@ static void disconnect(struct watch *w)
 	w->ch_oom = false;
 }
 
+static int by_key(const void *a, const void *b)
+{
+	return memcmp(((const struct wmsg *)a)->key, ((const struct wmsg *)b)->key, 32);
+}
+
+/* INBOX came back under another UIDVALIDITY (recreated, restored, a lost
+ * dovecot-uidlist): its UIDs name other messages now. Each message known
+ * before is looked for by its headers' key; one not found vanished while
+ * the watch was away, one not known before arrived. */
+static ma_status resync_renumbered(struct watch *w, struct ma_error *err)
+{
+	struct fetched f;
+	ma_status st = fetch_from(w, 1, &f, err);
+	if (st != MA_OK)
+		return st;
+	w->nch = 0;
+	time_t now = now_s(w);
+	struct wmsg *old = w->msgs, *gone = calloc(w->n ? w->n : 1, sizeof *gone);
+	bool *seen = calloc(f.n ? f.n : 1, sizeof *seen);
+	if (!gone || !seen) {
+		free(gone);
+		free(seen);
+		fetched_free(&f);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	size_t nold = w->n, ng = 0;
+	/* Both sides by key: one pass pairs them (equal keys in order). */
+	qsort(old, nold, sizeof *old, by_key);
+	struct wmsg *now_by_key = malloc((f.n ? f.n : 1) * sizeof *now_by_key);
+	size_t *idx = malloc((f.n ? f.n : 1) * sizeof *idx);
+	if (!now_by_key || !idx) {
+		free(now_by_key);
+		free(idx);
+		free(gone);
+		free(seen);
+		fetched_free(&f);
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
+	}
+	for (size_t j = 0; j < f.n; j++) {
+		now_by_key[j] = f.v[j];
+		now_by_key[j].uid = (uint32_t)j; /* its place in f.v */
+	}
+	qsort(now_by_key, f.n, sizeof *now_by_key, by_key);
+	for (size_t j = 0; j < f.n; j++)
+		idx[j] = now_by_key[j].uid;
+	size_t i = 0, j = 0;
+	while (i < nold) {
+		int c = j < f.n ? memcmp(old[i].key, now_by_key[j].key, 32) : -1;
+		if (c < 0) {
+			gone[ng++] = old[i++];
+		} else if (c > 0) {
+			j++;
+		} else {
+			f.v[idx[j]].arrived = old[i].arrived;
+			seen[idx[j]] = true;
+			wmsg_clear(&old[i]);
+			i++, j++;
+		}
+	}
+	free(now_by_key);
+	free(idx);
+	for (size_t k = 0; k < f.n; k++)
+		if (!seen[k]) {
+			f.v[k].arrived = now;
+			arrived(w, &f.v[k]);
+		}
+	free(seen);
+	free(old);
+	w->msgs = f.v;
+	w->n = f.n;
+	w->cap = f.cap;
+	w->exists = (uint32_t)f.n;
+	st = classify(w, gone, ng, true, err);
+	free(gone);
+	return st;
+}
+
 static ma_status connect_all(struct watch *w, bool again, struct ma_error *err)
 {
 	ma_status st = open_session(w, "imap", &w->a, err);
@@ -600,13 +677,9 @@ static ma_status connect_all(struct watch *w, bool again, struct ma_error *err)
 	if (st != MA_OK)
 		return st;
 	w->idle = !w->o->no_idle && ma_imap_has_cap(w->a, "IDLE");
-	if (again && validity != w->uidvalidity) {
-		/* Every UID renumbered: nothing can be compared. */
-		for (size_t i = 0; i < w->n; i++)
-			wmsg_clear(&w->msgs[i]);
-		w->n = 0;
-		again = false;
-	}
+	/* Every UID renumbered while away: the messages are compared by their
+	 * headers instead (resync_renumbered), never dropped unseen. */
+	bool renumbered = again && validity != w->uidvalidity;
 	w->uidvalidity = validity;
 	/* The other folders through a session of their own: a server that
 	 * refuses a second one only costs the moved/destroyed distinction.
@@ -620,7 +693,10 @@ static ma_status connect_all(struct watch *w, bool again, struct ma_error *err)
 			w->b = NULL;
 		}
 	}
-	if (again) {
+	if (renumbered) {
+		if ((st = resync_renumbered(w, err)) != MA_OK)
+			return st;
+	} else if (again) {
 		if ((st = resync(w, true, err)) != MA_OK)
 			return st;
 	} else {
