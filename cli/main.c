@@ -28,6 +28,7 @@
 #include "doctor/probe.h"
 #include "audit/report.h"
 #include "base/status.h"
+#include "base/i18n.h"
 #include "base/text.h"
 #include "net/trace.h"
 #include "tui/tui.h"
@@ -1066,6 +1067,7 @@ int main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0);
 	struct rlimit nocore = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &nocore);
+	ma_i18n_init();
 
 	parse_args(argc, argv, &o);
 	/* From the start: the password command's time counts too. */

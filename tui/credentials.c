@@ -1,3 +1,4 @@
+#include "base/i18n.h"
 #include "credentials.h"
 
 #include <errno.h>

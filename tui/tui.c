@@ -1390,7 +1390,7 @@ int ma_tui_run(const struct ma_tui_args *a)
 	memset(ui, 0, sizeof *ui);
 	ui->args = a;
 	ui->match = -1;
-	setlocale(LC_ALL, "");
+	ma_i18n_init();
 	ma_transport_init();
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
 		fprintf(stderr, "mailaudit: the full-screen program needs a terminal; "
