@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "audit/audit.h"
+#include "base/i18n.h"
 #include "base/parse.h"
 #include "audit/report.h"
 #include "base/text.h"
@@ -78,6 +79,15 @@ const char *ma_severity_name(enum ma_severity s)
 		return "CRITICAL";
 	}
 	return "UNKNOWN";
+}
+
+const char *ma_severity_label(enum ma_severity s)
+{
+	/* The msgids are the words ma_severity_name returns. */
+	static const char *const words[] = { N_("OK"), N_("INFO"), N_("WARNING"), N_("UNKNOWN"),
+					     N_("CRITICAL") };
+	(void)words;
+	return _(ma_severity_name(s));
 }
 
 int ma_severity_exit_code(enum ma_severity s)
