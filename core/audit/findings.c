@@ -159,8 +159,9 @@ void ma_findings_add(struct ma_findings *l, enum ma_kind k, enum ma_grade g, str
 		.severity = ma_kind_severity(k, g),
 		.title = title->p,
 		.evidence = ev->p,
-		.why = kinds[k].why,
-		.fix = fix ? fix : kinds[k].fix,
+		/* The table's texts, translated where the catalogue has them. */
+		.why = kinds[k].why ? _(kinds[k].why) : NULL,
+		.fix = fix ? _(fix) : kinds[k].fix ? _(kinds[k].fix) : NULL,
 	};
 	return;
 fail:
