@@ -705,7 +705,7 @@ static void put_result(const struct options *o, const struct ma_audit_result *r,
 			die_msg(_("out of memory"));
 		free(matrix);
 	}
-	write_report(o, text, ma_severity_name(r->verdict));
+	write_report(o, text, ma_severity_label(r->verdict));
 	free(text);
 }
 
@@ -724,7 +724,7 @@ static int probe_report(const struct options *o, const struct ma_account *acct,
 	char *text = NULL;
 	enum ma_severity worst = doctor(acct, password, src->ca_file, o, &text);
 	ma_password_free(password);
-	write_report(o, text, ma_severity_name(worst));
+	write_report(o, text, ma_severity_label(worst));
 	free(text);
 	return ma_severity_exit_code(worst);
 }
@@ -825,7 +825,7 @@ static int run_all(const struct options *o)
 	} else {
 		if (ma_report_all(v, cfg.n, &text, &err) != MA_OK)
 			die(NULL, &err);
-		write_report(o, text, ma_severity_name(worst));
+		write_report(o, text, ma_severity_label(worst));
 	}
 	free(text);
 	for (size_t i = 0; i < cfg.n; i++)
