@@ -210,13 +210,13 @@ void ma_findings_rules_note(struct ma_findings *l, const struct ma_rules *rules,
 	if (failed) {
 		char msg[700];
 		ma_error_format(load_err, msg, sizeof msg);
-		ma_buf_printf(&t, "Obsolete server names cannot be recognised: providers.rules is "
-			      "not usable");
+		ma_buf_printf(&t, "%s", _("Obsolete server names cannot be recognised: providers.rules is "
+			      "not usable"));
 		ma_buf_clean(&e, msg, 400);
 	} else {
-		ma_buf_printf(&t, "Obsolete server names cannot be recognised: providers.rules was "
-			      "not found");
-		ma_buf_printf(&e, "Looked for it in: ");
+		ma_buf_printf(&t, "%s", _("Obsolete server names cannot be recognised: providers.rules was "
+			      "not found"));
+		ma_buf_printf(&e, "%s", _("Looked for it in: "));
 		ma_buf_clean(&e, rules->where, 600);
 	}
 	ma_findings_add(l, MA_K_RULES_MISSING, MA_GRADE_USUAL, &t, &e, NULL);
@@ -402,7 +402,7 @@ static void put_since(struct ma_buf *t, time_t since)
 	if (!since)
 		return;
 	ma_fmt_time(since, when);
-	ma_buf_printf(t, " since %s", when);
+	ma_buf_printf(t, _(" since %s"), when);
 }
 
 /* The messages this audit found destroyed, one finding per place: INBOX
@@ -430,35 +430,39 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		return;
 	}
 	struct ma_buf t = { 0 }, e = { 0 };
-	const char *were = n == 1 ? "was" : "were", *are = n == 1 ? "is" : "are";
 	enum ma_kind k = MA_K_DESTROYED;
 	enum ma_grade g = MA_GRADE_USUAL;
 	switch (want) {
 	case P_INBOX:
-		ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, ma_plural(n),
-			      were);
+		ma_buf_printf(&t, P_("%zu message was deleted from the server",
+				     "%zu messages were deleted from the server", n), n);
 		put_since(&t, loss_since(r));
-		ma_buf_printf(&t, " and %s in no folder", are);
+		ma_buf_printf(&t, "%s", P_(" and is in no folder", " and are in no folder", n));
 		break;
 	case P_FOLDER:
 		k = MA_K_FOLDER_DESTROYED;
-		ma_buf_printf(&t, "%zu message%s %s deleted from ", n, ma_plural(n), were);
-		if (f.n == 1)
-			ma_buf_clean(&t, f.v[0].name, 40);
-		else
-			ma_buf_printf(&t, "%zu folders", f.n);
+		{
+			char where[256];
+			if (f.n == 1)
+				ma_text_clean(where, sizeof where, f.v[0].name, strlen(f.v[0].name), 40);
+			else
+				snprintf(where, sizeof where, P_("%zu folder", "%zu folders", f.n), f.n);
+			ma_buf_printf(&t, P_("%zu message was deleted from %s", "%zu messages were deleted from %s",
+					     n), n, where);
+		}
 		put_since(&t, loss_since(r));
-		ma_buf_printf(&t, " and %s in no folder", are);
+		ma_buf_printf(&t, "%s", P_(" and is in no folder", " and are in no folder", n));
 		break;
 	case P_GONE:
 		k = MA_K_FOLDER_DELETED;
 		g = critical ? MA_GRADE_USUAL : MA_GRADE_MILD;
 		if (f.n == 1) {
-			ma_buf_add(&t, "Folder ", 7);
-			ma_buf_clean(&t, f.v[0].name, 40);
-			ma_buf_printf(&t, " was deleted with %zu message%s", n, ma_plural(n));
+			char name[256];
+			ma_text_clean(name, sizeof name, f.v[0].name, strlen(f.v[0].name), 40);
+			ma_buf_printf(&t, P_("Folder %s was deleted with %zu message",
+					     "Folder %s was deleted with %zu messages", n), name, n);
 		} else {
-			ma_buf_printf(&t, "%zu folders were deleted with %zu messages: ", f.n, n);
+			ma_buf_printf(&t, _("%zu folders were deleted with %zu messages: "), f.n, n);
 			for (size_t i = 0; i < f.n && i < 5; i++) {
 				if (i)
 					ma_buf_add(&t, ", ", 2);
@@ -477,9 +481,9 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		break;
 	default:
 		k = MA_K_TRASH;
-		ma_buf_printf(&t, "%s emptied: %zu message%s deleted for good",
-			      trash && junk ? "Trash and Junk" : junk ? "Junk" : "Trash", n,
-			      ma_plural(n));
+		ma_buf_printf(&t, P_("%s emptied: %zu message deleted for good",
+				     "%s emptied: %zu messages deleted for good", n),
+			      trash && junk ? _("Trash and Junk") : junk ? _("Junk") : _("Trash"), n);
 		put_since(&t, loss_since(r));
 		break;
 	}
@@ -493,7 +497,7 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		shown++;
 	}
 	if (n > shown)
-		ma_buf_printf(&e, "\n... and %zu more", n - shown);
+		ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
 	free(f.v);
 	add_graded(l, k, g, &t, &e, NULL);
 }
@@ -1254,9 +1258,9 @@ static void check_moved(const struct ma_audit_result *r, struct ma_findings *l)
 	} else {
 		char since[32];
 		ma_fmt_time(loss_since(r), since);
-		ma_buf_printf(&t, "%zu messages moved to other folders", total);
+		ma_buf_printf(&t, _("%zu messages moved to other folders"), total);
 		if (loss_since(r))
-			ma_buf_printf(&t, " since %s", since);
+			ma_buf_printf(&t, _(" since %s"), since);
 	}
 	free(g);
 	add(l, MA_K_MOVED, &t, &e, NULL);
@@ -1267,7 +1271,7 @@ static void check_first(const struct ma_audit_result *r, struct ma_findings *l)
 	if (!r->first_audit)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "First audit of this mailbox: no earlier look to compare with yet");
+	ma_buf_printf(&t, "%s", _("First audit of this mailbox: no earlier look to compare with yet"));
 	add(l, MA_K_FIRST, &t, &e, NULL);
 }
 
@@ -1276,9 +1280,9 @@ static void check_login(const struct ma_audit_result *r, struct ma_findings *l)
 	if (!r->login[0] || strchr(r->login, '@'))
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_add(&t, "The login \"", 11);
-	ma_buf_clean(&t, r->login, 60);
-	ma_buf_add(&t, "\" is not a full e-mail address", 30);
+	char login[256];
+	ma_text_clean(login, sizeof login, r->login, strlen(r->login), 60);
+	ma_buf_printf(&t, _("The login \"%s\" is not a full e-mail address"), login);
 	add(l, MA_K_LOGIN, &t, &e, NULL);
 }
 
@@ -1295,10 +1299,11 @@ static void check_all_clear(const struct ma_audit_result *r, struct ma_findings 
 		total += r->folders[i].folder.messages;
 		nfolders += !r->folders[i].folder.noselect;
 	}
-	ma_buf_printf(&t, "No sign of lost mail: %" PRIu64 " message%s in %zu folder%s", total,
-		   ma_plural(total), nfolders, ma_plural(nfolders));
+	ma_buf_printf(&t, P_("No sign of lost mail: %llu message", "No sign of lost mail: %llu messages",
+			     total), (unsigned long long)total);
+	ma_buf_printf(&t, P_(" in %zu folder", " in %zu folders", nfolders), nfolders);
 	if (r->first_audit)
-		ma_buf_printf(&t, " (losses show from the next audit on)");
+		ma_buf_printf(&t, "%s", _(" (losses show from the next audit on)"));
 	add(l, MA_K_ALL_CLEAR, &t, &e, NULL);
 }
 
