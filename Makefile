@@ -66,10 +66,17 @@ $(BUILD)/locale/%/LC_MESSAGES/mailaudit.mo: po/%.po
 
 # For translators: po/mailaudit.pot from every marked text (_, N_, P_),
 # then `msgmerge -U po/cs.po po/mailaudit.pot`.
+# findings.c goes through the preprocessor first (MA_POT keeps N_ as it is),
+# since the findings table builds its texts from macros.
+XGETTEXT = xgettext --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ --keyword=P_:1,2 \
+	--add-comments=TRANSLATORS: --package-name=mailaudit --package-version=$(VERSION)
 pot:
-	xgettext --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ --keyword=P_:1,2 \
-		--add-comments=TRANSLATORS: --package-name=mailaudit --package-version=$(VERSION) \
-		-o po/mailaudit.pot $(CORE_SRC) $(TUI_SRC) $(wildcard core/*/*.h tui/*.h)
+	@mkdir -p $(BUILD)/pot
+	$(XGETTEXT) -o $(BUILD)/pot/sources.pot $(filter-out core/audit/findings.c,$(CORE_SRC)) \
+		$(TUI_SRC) $(wildcard core/*/*.h tui/*.h)
+	$(CC) -E -P $(CPPFLAGS) -DMA_POT $(PKG_CFLAGS) core/audit/findings.c -o $(BUILD)/pot/findings.c
+	$(XGETTEXT) -o $(BUILD)/pot/findings.pot $(BUILD)/pot/findings.c
+	msgcat --use-first -o po/mailaudit.pot $(BUILD)/pot/sources.pot $(BUILD)/pot/findings.pot
 
 $(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@

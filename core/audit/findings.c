@@ -21,48 +21,48 @@
 #include "store/rules.h"
 
 
-static const char FIX_LOGIN[] =
+static const char *const FIX_LOGIN = N_(
 	"Check the login and the password. The login is always the full e-mail "
 	"address (name@example.com). After a password change wait at least 15 "
 	"minutes before the new one works. If it still fails, set a new "
 	"password in the provider's administration and try again 15 minutes "
-	"later.";
-static const char FIX_CERT[] =
+	"later.");
+static const char *const FIX_CERT = N_(
 	"Use the server name the provider lists for your hosting (its "
 	"certificate is for that name), not your own domain or an old address. "
 	"Check this computer's date and time. Only to diagnose, --insecure skips "
-	"the check.";
-static const char FIX_NET[] =
+	"the check.");
+static const char *const FIX_NET = N_(
 	"Check the port and security: IMAP 993 SSL/TLS or 143 STARTTLS, POP3 "
 	"995 SSL/TLS or 110 STARTTLS. A firewall or antivirus on this computer "
 	"or network may block the port: try another network, or turn off the "
-	"antivirus's mail scanning for a moment.";
-static const char FIX_PORT[] =
+	"antivirus's mail scanning for a moment.");
+static const char *const FIX_PORT = N_(
 	"Set the port and security named above, here and in every mail "
 	"program: IMAP 993 SSL/TLS or 143 STARTTLS, POP3 995 SSL/TLS or 110 "
 	"STARTTLS. mailaudit --probe tries every combination and says which "
-	"work.";
-static const char FIX_HOST[] =
+	"work.");
+static const char *const FIX_HOST = N_(
 	"Check the server name for typos. Old server addresses (of the form "
 	"smtp-12345.m67.provider.net) may be shut down without warning: take "
 	"the current server names from the service addresses in the provider's "
-	"administration.";
-static const char FIX_LATER[] =
+	"administration.");
+static const char *const FIX_LATER = N_(
 	"Try again later. If another device is downloading mail over POP3, "
-	"mailaudit has to wait until it is done.";
-static const char FIX_OTHER[] =
+	"mailaudit has to wait until it is done.");
+static const char *const FIX_OTHER = N_(
 	"Try again. If it keeps failing, run mailaudit with a protocol trace and "
 	"send it to the provider's support (the trace never contains the "
-	"password).";
-static const char FIX_DEADLINE[] =
+	"password).");
+static const char *const FIX_DEADLINE = N_(
 	"Give the audit more time: a larger --deadline (a first audit of a big "
 	"mailbox takes longest; later ones read only what changed), or a longer "
 	"service check timeout in the monitoring system. If even a short audit "
 	"does not finish, the server or the network is slow: the evidence names "
-	"the step it was waiting for.";
-static const char FIX_NOT_CONFIGURED[] =
+	"the step it was waiting for.");
+static const char *const FIX_NOT_CONFIGURED = N_(
 	"Give mailaudit the IMAP server (it is usually the same server as POP3) "
-	"so it can look at the folders.";
+	"so it can look at the folders.");
 
 const char *ma_severity_name(enum ma_severity s)
 {
@@ -122,7 +122,7 @@ static const struct {
 	enum ma_severity sev[3];  /* by enum ma_grade */
 	const char *why, *fix;
 } kinds[MA_KIND_COUNT] = {
-#define KIND_ROW(id, c, s, w, f) [id] = { c, s, w, f },
+#define KIND_ROW(id, c, s, w, f) [id] = { c, s, N_(w), N_(f) },
 	MA_FINDING_KINDS(KIND_ROW)
 #undef KIND_ROW
 };
@@ -502,16 +502,16 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 	add_graded(l, k, g, &t, &e, NULL);
 }
 
-static const char FIX_CAME_WENT_FOLDER[] =
+static const char *const FIX_CAME_WENT_FOLDER = N_(
 	"These messages were not in INBOX, which is all a POP3 program sees: an "
 	"IMAP program, a phone app, webmail or a person deleted them, or moved "
-	"them out of this mailbox.\n" MA_FIX_IMAP_DELETES "\n" MA_FIX_RUN_OFTEN "\n" MA_FIX_ACK;
-static const char FIX_CAME_WENT_TRASH[] =
+	"them out of this mailbox.\n" MA_FIX_IMAP_DELETES "\n" MA_FIX_RUN_OFTEN "\n" MA_FIX_ACK);
+static const char *const FIX_CAME_WENT_TRASH = N_(
 	"Mail deleted into Trash or Junk and then emptied for good, before an "
 	"audit could see it. Nothing to do if that was meant. If nobody empties "
 	"them by hand, look for automatic cleanup: Thunderbird \"Empty Trash on "
 	"Exit\", phone apps and webmail that delete Trash or Junk after some "
-	"days, mbsync \"Expunge\".\n" MA_FIX_ACK;
+	"days, mbsync \"Expunge\".\n" MA_FIX_ACK);
 
 /* Mail that arrived after the previous audit and was deleted before this
  * one: counted from UIDs, never seen, so never named. */

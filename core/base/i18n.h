@@ -11,7 +11,11 @@
 /* dgettext, not gettext: core's texts come out translated even in a program
  * (a unit test, a tool) that never called textdomain(). */
 #define _(s) dgettext(MA_TEXTDOMAIN, s)
+/* make pot preprocesses findings.c with MA_POT so that xgettext sees the
+ * findings table's texts whole, macros expanded, still marked N_(). */
+#ifndef MA_POT
 #define N_(s) (s)
+#endif
 #define P_(one, many, n) dngettext(MA_TEXTDOMAIN, one, many, (unsigned long)(n))
 
 /* The locale from the environment (LANG, LC_ALL, LC_MESSAGES, LANGUAGE) for
