@@ -540,15 +540,20 @@ static void check_came_went(const struct ma_audit_result *r, struct ma_findings 
 		return;
 	}
 	struct ma_buf t = { 0 }, e = { 0 };
-	const char *them = total == 1 ? "it" : "them";
-	ma_buf_printf(&t, "%" PRIu64 " message%s arrived in ", total, ma_plural(total));
-	if (f.n == 1)
-		ma_buf_clean(&t, f.v[0].name, 40);
-	else
-		ma_buf_printf(&t, "%zu folders", f.n);
+	{
+		char where[256];
+		if (f.n == 1)
+			ma_text_clean(where, sizeof where, f.v[0].name, strlen(f.v[0].name), 40);
+		else
+			snprintf(where, sizeof where, P_("%zu folder", "%zu folders", f.n), f.n);
+		ma_buf_printf(&t, P_("%llu message arrived in %s", "%llu messages arrived in %s", total),
+			      (unsigned long long)total, where);
+	}
 	put_since(&t, since);
-	ma_buf_printf(&t, " and %s deleted before this audit; mailaudit never saw %s, so it "
-		      "cannot name %s", total == 1 ? "was" : "were", them, them);
+	ma_buf_printf(&t, "%s", P_(" and was deleted before this audit; mailaudit never saw it, so it "
+				   "cannot name it",
+				   " and were deleted before this audit; mailaudit never saw them, so it "
+				   "cannot name them", total));
 	free(f.v);
 	for (size_t i = 0; i < r->nledger; i++) {
 		const struct ma_loss_entry *x = &r->ledger[i];
@@ -566,9 +571,9 @@ static void check_came_went(const struct ma_audit_result *r, struct ma_findings 
 			      x->uidnext_then, then, x->uidnext_now, arrived, ma_plural(arrived),
 			      x->count, x->count == 1 ? "is" : "are");
 	}
-	ma_buf_printf(&e, "How sure: a lower bound if the server numbers arrivals one after "
+	ma_buf_printf(&e, "%s", _("How sure: a lower bound if the server numbers arrivals one after "
 		      "another, as Dovecot does. Arrivals that may have been moved to "
-		      "another folder, or are still there, are not counted.");
+		      "another folder, or are still there, are not counted."));
 	add_graded(l, MA_K_CAME_WENT, critical ? MA_GRADE_USUAL : MA_GRADE_MILD, &t, &e,
 	    inbox ? NULL : critical ? FIX_CAME_WENT_FOLDER : FIX_CAME_WENT_TRASH);
 }
@@ -594,10 +599,10 @@ static void check_unacked(const struct ma_audit_result *r, struct ma_findings *l
 	if (!total)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "%" PRIu64 " lost message%s found by earlier audits", total,
-		      ma_plural(total));
+	ma_buf_printf(&t, P_("%llu lost message found by earlier audits",
+			     "%llu lost messages found by earlier audits", total), (unsigned long long)total);
 	put_since(&t, oldest);
-	ma_buf_printf(&t, " %s not acknowledged yet", total == 1 ? "is" : "are");
+	ma_buf_printf(&t, "%s", P_(" is not acknowledged yet", " are not acknowledged yet", total));
 	size_t shown = 0;
 	for (size_t i = 0; i < r->nledger && shown < MAX_EVIDENCE; i++) {
 		const struct ma_loss_entry *m = &r->ledger[i];
@@ -643,10 +648,10 @@ static void check_alerts(const struct ma_audit_result *r, struct ma_findings *l)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	if (n == 1) {
-		ma_buf_add(&t, "The IMAP server says: ", 22);
+		ma_buf_printf(&t, "%s", _("The IMAP server says: "));
 		ma_buf_clean(&t, only, 150);
 	} else {
-		ma_buf_printf(&t, "The IMAP server sent %zu alerts", n);
+		ma_buf_printf(&t, _("The IMAP server sent %zu alerts"), n);
 	}
 	for (size_t i = 0; i < r->nalerts; i++) {
 		if (!r->alerts[i] || !r->alerts[i][0])
@@ -713,16 +718,18 @@ static void check_expire(const struct ma_audit_result *r, struct ma_findings *l)
 	enum ma_grade g;
 	if (never) {
 		g = MA_GRADE_MILD;
-		ma_buf_printf(&t, "The server never deletes mail on its own after a POP3 "
-			   "download (POP3 EXPIRE NEVER)");
+		ma_buf_printf(&t, "%s", _("The server never deletes mail on its own after a POP3 "
+			   "download (POP3 EXPIRE NEVER)"));
 	} else if (days == 0) {
 		g = MA_GRADE_GRAVE;
-		ma_buf_printf(&t, "The server deletes every message as soon as a POP3 client "
-			   "has downloaded it (POP3 EXPIRE 0)");
+		ma_buf_printf(&t, "%s", _("The server deletes every message as soon as a POP3 client "
+			   "has downloaded it (POP3 EXPIRE 0)"));
 	} else {
 		g = MA_GRADE_USUAL;
-		ma_buf_printf(&t, "The server deletes mail %lu day%s after a POP3 client "
-			   "downloaded it (POP3 EXPIRE %lu)", days, ma_plural(days), days);
+		ma_buf_printf(&t, P_("The server deletes mail %lu day after a POP3 client "
+				     "downloaded it (POP3 EXPIRE %lu)",
+				     "The server deletes mail %lu days after a POP3 client "
+				     "downloaded it (POP3 EXPIRE %lu)", days), days, days);
 	}
 	ma_buf_add(&e, "POP3 CAPA: ", 11);
 	ma_buf_clean(&e, line, 60);
@@ -749,9 +756,10 @@ static void check_drained(const struct ma_audit_result *r, struct ma_findings *l
 		return;
 	uint64_t bound = left - held;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "At least %" PRIu64 " message%s that arrived in INBOX %s no "
-		   "longer on the server (estimated from UIDs)", bound, ma_plural(bound),
-		   bound == 1 ? "is" : "are");
+	ma_buf_printf(&t, P_("At least %llu message that arrived in INBOX is no "
+			     "longer on the server (estimated from UIDs)",
+			     "At least %llu messages that arrived in INBOX are no "
+			     "longer on the server (estimated from UIDs)", bound), (unsigned long long)bound);
 	ma_buf_printf(&e,
 		   "INBOX has given out %" PRIu64 " UIDs (UIDNEXT %" PRIu32 ", UIDVALIDITY %" PRIu32
 		   ") and holds %" PRIu32 " message%s: %" PRIu64 " left INBOX.\n"
@@ -777,8 +785,8 @@ static void check_in_use(const struct ma_audit_result *r, struct ma_findings *l)
 	if (!r->pop3_in_use)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "Another device was downloading this mailbox over POP3 during "
-		   "the audit (the mailbox was locked)");
+	ma_buf_printf(&t, "%s", _("Another device was downloading this mailbox over POP3 during "
+		   "the audit (the mailbox was locked)"));
 	if (r->pop3_err.detail[0]) {
 		ma_buf_add(&e, "Server said: ", 13);
 		ma_buf_clean(&e, r->pop3_err.detail, 200);
@@ -794,14 +802,14 @@ static void check_login_delay(const struct ma_audit_result *r, struct ma_finding
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	if (r->pop3_err.status == MA_ERR_IN_USE)
-		ma_buf_printf(&t, "POP3 was left alone: the server said another session holds "
-			      "the mailbox");
+		ma_buf_printf(&t, "%s", _("POP3 was left alone: the server said another session holds "
+			      "the mailbox"));
 	else
-		ma_buf_printf(&t, "POP3 was left alone: the server allows a POP3 login only "
-			      "every so often (LOGIN-DELAY)");
+		ma_buf_printf(&t, "%s", _("POP3 was left alone: the server allows a POP3 login only "
+			      "every so often (LOGIN-DELAY)"));
 	/* Only what happened: a POP3-only audit has no IMAP look to fall back on. */
 	if (r->imap_ok)
-		ma_buf_printf(&t, "; audited over IMAP alone");
+		ma_buf_printf(&t, "%s", _("; audited over IMAP alone"));
 	if (r->pop3_err.detail[0]) {
 		ma_buf_add(&e, "Server said: ", 13);
 		ma_buf_clean(&e, r->pop3_err.detail, 200);
@@ -915,8 +923,9 @@ static void check_mismatch(const struct ma_audit_result *r, struct ma_findings *
 	if (!r->pop3_ok || !r->imap_ok || !in || r->pop3.stat_count == in->messages)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "POP3 shows %" PRIu32 " message%s but the IMAP INBOX holds %" PRIu32,
-		   r->pop3.stat_count, ma_plural(r->pop3.stat_count), in->messages);
+	ma_buf_printf(&t, P_("POP3 shows %lu message but the IMAP INBOX holds %lu",
+			     "POP3 shows %lu messages but the IMAP INBOX holds %lu", r->pop3.stat_count),
+		      (unsigned long)r->pop3.stat_count, (unsigned long)in->messages);
 	char psize[32], isize[32];
 	ma_fmt_size(r->pop3.stat_size, psize);
 	ma_buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
@@ -945,9 +954,10 @@ static void check_expunge(const struct ma_audit_result *r, struct ma_findings *l
 	if (!total)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "%" PRIu64 " message%s %s marked as deleted in %zu folder%s and "
-		   "will disappear at the next expunge", total, ma_plural(total),
-		   total == 1 ? "is" : "are", nf, ma_plural(nf));
+	ma_buf_printf(&t, P_("%llu message is marked as deleted", "%llu messages are marked as deleted",
+			     total), (unsigned long long)total);
+	ma_buf_printf(&t, P_(" in %zu folder and will disappear at the next expunge",
+			     " in %zu folders and will disappear at the next expunge", nf), nf);
 	bool first = true;
 	for (size_t i = 0; i < r->nfolders; i++) {
 		const struct ma_folder_result *fr = &r->folders[i];
@@ -1042,11 +1052,13 @@ static void check_uidvalidity(const struct ma_audit_result *r, struct ma_finding
 		every &= kept && !other;
 		kept_all += kept;
 	}
-	ma_buf_printf(&t, "The server renumbered %zu folder%s since the previous audit "
-		   "(UIDVALIDITY changed)", n, ma_plural(n));
+	ma_buf_printf(&t, P_("The server renumbered %zu folder since the previous audit "
+			     "(UIDVALIDITY changed)",
+			     "The server renumbered %zu folders since the previous audit "
+			     "(UIDVALIDITY changed)", n), n);
 	if (every)
-		ma_buf_printf(&t, "; all %" PRIu64 " message%s %s still there", kept_all,
-			      ma_plural(kept_all), kept_all == 1 ? "is" : "are");
+		ma_buf_printf(&t, P_("; all %llu message is still there", "; all %llu messages are still there",
+				     kept_all), (unsigned long long)kept_all);
 	add(l, MA_K_UIDVALIDITY, &t, &e, NULL);
 }
 
@@ -1100,7 +1112,7 @@ static void check_failed(const struct ma_audit_result *r, struct ma_findings *l,
 	struct ma_buf t = { 0 }, e = { 0 };
 	const char *fix;
 	if (!tried) {
-		ma_buf_printf(&t, "IMAP was not audited: no IMAP server is configured");
+		ma_buf_printf(&t, "%s", _("IMAP was not audited: no IMAP server is configured"));
 		fix = FIX_NOT_CONFIGURED;
 	} else {
 		char msg[700];
@@ -1108,7 +1120,7 @@ static void check_failed(const struct ma_audit_result *r, struct ma_findings *l,
 		if (shown.status == MA_OK)
 			shown.status = MA_ERR_PROTOCOL;
 		ma_error_format(&shown, msg, sizeof msg);
-		ma_buf_printf(&t, "%s could not be audited: ", proto);
+		ma_buf_printf(&t, _("%s could not be audited: "), proto);
 		ma_buf_clean(&t, msg, 300);
 		ma_buf_printf(&e, "Status: %s", ma_status_name(shown.status));
 		fix = failure_fix(shown.status);
@@ -1151,7 +1163,7 @@ static void check_history(const struct ma_audit_result *r, struct ma_findings *l
 	char msg[700];
 	ma_error_format(&r->history_err, msg, sizeof msg);
 	/* The detail names the file first, so a shortened check line keeps it. */
-	ma_buf_printf(&t, "History not usable, losses not checked: ");
+	ma_buf_printf(&t, "%s", _("History not usable, losses not checked: "));
 	ma_buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
 	ma_buf_clean(&e, msg, 400);
 	ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
@@ -1163,8 +1175,8 @@ static void check_insecure(const struct ma_audit_result *r, struct ma_findings *
 	if (!r->insecure)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "Certificate checks were turned off (--insecure): the servers "
-		   "were not proven genuine");
+	ma_buf_printf(&t, "%s", _("Certificate checks were turned off (--insecure): the servers "
+		   "were not proven genuine"));
 	add(l, MA_K_INSECURE, &t, &e, NULL);
 }
 
@@ -1187,12 +1199,13 @@ static void check_cert(const struct ma_audit_result *r, struct ma_findings *l)
 	long long secs = (long long)(c[first]->not_after_t - r->finished);
 	long long days = (secs < 0 ? -secs : secs) / 86400;
 	const char *who = same ? "IMAP and POP3" : names[first];
+	const char *who_t = same ? _("IMAP and POP3") : names[first];
 	if (secs < 0)
-		ma_buf_printf(&t, "The %s server's certificate expired %lld day%s ago", who, days,
-			   ma_plural((uint64_t)days));
+		ma_buf_printf(&t, P_("The %s server's certificate expired %lld day ago",
+				     "The %s server's certificate expired %lld days ago", days), who_t, days);
 	else
-		ma_buf_printf(&t, "The %s server's certificate expires in %lld day%s", who, days,
-			   ma_plural((uint64_t)days));
+		ma_buf_printf(&t, P_("The %s server's certificate expires in %lld day",
+				     "The %s server's certificate expires in %lld days", days), who_t, days);
 	for (int i = 0; i < 2; i++) {
 		if (!soon[i] || (same && i == 1))
 			continue;
