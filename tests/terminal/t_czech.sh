@@ -53,6 +53,10 @@ for n, line in enumerate(sys.stdin.read().split("\n"), 1):
 ' "$2")
 	if [ -z "$out" ]; then pass "$1"; else fail "$1" "$out" "$(screen)"; fi
 }
+# A session of its own keeps the tmux server up while the program's
+# session is replaced (the last session's end would stop the server, and a
+# new session could race with its exit).
+T new-session -d -s keep "sleep 3600" || tap_bail "tmux failed"
 start() { # COLS ROWS command line: a new pane running it
 	T kill-session -t cz 2>/dev/null
 	T new-session -d -s cz -x "$1" -y "$2" "$3; sleep 600" || tap_bail "tmux failed"
