@@ -40,6 +40,19 @@ static size_t findings_n(const struct ui *ui)
 
 /* The severity word padded to 8 columns (a translated word has letters
  * of two bytes, which printf's widths would count twice). */
+/* A column heading padded to w columns, never cut (see sev_cell). */
+static const char *hc(char *dst, size_t size, const char *s, int w, bool left)
+{
+	int pad = w - text_cols(s);
+	if (pad < 0)
+		pad = 0;
+	if (left)
+		snprintf(dst, size, "%s%*s", s, pad, "");
+	else
+		snprintf(dst, size, "%*s%s", pad, "", s);
+	return dst;
+}
+
 static const char *sev_cell(enum ma_severity s)
 {
 	static char cell[64];
@@ -110,14 +123,17 @@ static void folders_build(struct ui *ui, struct lines *L, int w)
 	int namew = w - fixed - 2;
 	if (namew < 8)
 		namew = 8;
-	char name[512], sz[32], row[1024];
+	char name[512], sz[32], row[1024], h1[128], h2[128], h3[128], h4[128];
 	text_cell(name, sizeof name, _("Folder"), namew, false);
 	if (deleted)
-		snprintf(row, sizeof row, "%s %8s %7s %8s %10s", name, _("Messages"), _("Unseen"), _("Deleted"), _("Size"));
+		snprintf(row, sizeof row, "%s %s %s %s %s", name, hc(h1, sizeof h1, _("Messages"), 8, false),
+			 hc(h2, sizeof h2, _("Unseen"), 7, false), hc(h3, sizeof h3, _("Deleted"), 8, false),
+			 hc(h4, sizeof h4, _("Size"), 10, false));
 	else
-		snprintf(row, sizeof row, "%s %8s %7s %10s", name, _("Messages"), _("Unseen"), _("Size"));
+		snprintf(row, sizeof row, "%s %s %s %s", name, hc(h1, sizeof h1, _("Messages"), 8, false),
+			 hc(h2, sizeof h2, _("Unseen"), 7, false), hc(h4, sizeof h4, _("Size"), 10, false));
 	if (change)
-		snprintf(row + strlen(row), sizeof row - strlen(row), " %7s", _("Change"));
+		snprintf(row + strlen(row), sizeof row - strlen(row), " %s", hc(h1, sizeof h1, _("Change"), 7, false));
 	lines_add(L, ATTR_BOLD, -1, row);
 	uint64_t tm = 0, tu = 0, td = 0, ts = 0;
 	for (size_t i = 0; i < r->nfolders; i++) {
@@ -168,7 +184,9 @@ static void pop3_build(struct ui *ui, struct lines *L, int w)
 {
 	const struct ma_audit_result *r = ui->result;
 	char a[32], b[32], e[700];
-	lines_addf(L, ATTR_BOLD, -1, "%-14s %9s %11s", "", _("Messages"), _("Size"));
+	char h1[128], h2[128];
+	lines_addf(L, ATTR_BOLD, -1, "%-14s %s %s", "", hc(h1, sizeof h1, _("Messages"), 9, false),
+		   hc(h2, sizeof h2, _("Size"), 11, false));
 	if (r->imap_ok && r->nfolders) {
 		ma_fmt_size(r->folders[0].size, a);
 		lines_addf(L, ATTR_NONE, -1, "%-14s %9u %11s", "IMAP INBOX", r->folders[0].folder.messages, a);
@@ -303,7 +321,9 @@ static void probe_build(struct ui *ui, struct lines *L, int w)
 		lines_wrap(L, ATTR_WARN, -1, 0, w, ui->probe_login);
 	probe_hosts_note(L, w, &ui->probe_acct);
 	lines_add(L, ATTR_NONE, -1, "");
-	lines_addf(L, ATTR_BOLD, -1, "%-5s %5s  %-8s  %s", "", _("Port"), _("Security"), _("Outcome"));
+	char h1[128], h2[128];
+	lines_addf(L, ATTR_BOLD, -1, "%-5s %s  %s  %s", "", hc(h1, sizeof h1, _("Port"), 5, false),
+		   hc(h2, sizeof h2, _("Security"), 8, true), _("Outcome"));
 	for (size_t i = 0; i < r->n_cells; i++) {
 		const struct ma_probe_cell *c = &r->cells[i];
 		int attr;
@@ -533,8 +553,9 @@ static void history_build(struct ui *ui, struct lines *L, int w)
 		lines_wrap(L, ATTR_NONE, -1, 0, w, _("No audits recorded yet."));
 		return;
 	}
-	lines_addf(L, ATTR_BOLD, -1, "%-20s  %-8s %6s %6s %6s", _("Started"), _("Verdict"), "INBOX",
-		   _("All"), "POP3");
+	char h1[128], h2[128], h3[128];
+	lines_addf(L, ATTR_BOLD, -1, "%s  %s %6s %s %6s", hc(h1, sizeof h1, _("Started"), 20, true),
+		   hc(h2, sizeof h2, _("Verdict"), 8, true), "INBOX", hc(h3, sizeof h3, _("All"), 6, false), "POP3");
 	uint32_t max = 1;
 	for (size_t i = 0; i < r->nhistory; i++) {
 		const struct ma_audit_summary *s = &r->history[i];

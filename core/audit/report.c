@@ -108,6 +108,21 @@ static void cell(char *dst, size_t dstsize, const char *name, size_t w)
 
 /* ---- formatting helpers ------------------------------------------------------ */
 
+/* A column heading padded to w columns (right-aligned unless left), never
+ * cut: printf's widths count bytes, and a translated heading has letters
+ * of two. */
+static const char *head_cell(char *dst, size_t size, const char *s, size_t w, bool left)
+{
+	char clean[128];
+	size_t n = ma_text_clean(clean, sizeof clean, s, strlen(s), 60);
+	size_t pad = n < w ? w - n : 0;
+	if (left)
+		snprintf(dst, size, "%s%*s", clean, (int)pad, "");
+	else
+		snprintf(dst, size, "%*s%s", (int)pad, "", clean);
+	return dst;
+}
+
 
 static const struct ma_folder *inbox_of(const struct ma_audit_result *r, size_t *idx)
 {
@@ -438,7 +453,10 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 	char name[128];
 	cell(name, sizeof name, _("Folder"), 26);
 	bool delta = r->delta_known;
-	linef(o, 2, 2, "%s %8s %7s %8s %10s%s", name, _("Messages"), _("Unseen"), _("Deleted"), _("Size"),
+	char h1[160], h2[160], h3[160], h4[160];
+	linef(o, 2, 2, "%s %s %s %s %s%s", name, head_cell(h1, sizeof h1, _("Messages"), 8, false),
+	      head_cell(h2, sizeof h2, _("Unseen"), 7, false), head_cell(h3, sizeof h3, _("Deleted"), 8, false),
+	      head_cell(h4, sizeof h4, _("Size"), 10, false),
 	      delta ? _("   Change") : "");
 	uint64_t tm = 0, tu = 0, td = 0, ts = 0;
 	for (size_t i = 0; i < r->nfolders; i++) {
@@ -483,7 +501,9 @@ static void section_pop3(struct ma_buf *o, const struct ma_audit_result *r)
 	size_t idx = 0;
 	const struct ma_folder *in = inbox_of(r, &idx);
 	char size[32];
-	linef(o, 2, 2, "%-20s %8s %10s", "", _("Messages"), _("Size"));
+	char h1[160], h2[160];
+	linef(o, 2, 2, "%-20s %s %s", "", head_cell(h1, sizeof h1, _("Messages"), 8, false),
+	      head_cell(h2, sizeof h2, _("Size"), 10, false));
 	if (r->imap_ok && in) {
 		ma_fmt_size(r->folders[idx].size, size);
 		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "IMAP INBOX", in->messages, size);
@@ -565,8 +585,10 @@ static void section_history(struct ma_buf *o, const struct ma_audit_result *r)
 		para(o, _("No earlier audits recorded."), 2);
 		return;
 	}
-	linef(o, 2, 2, "%-21s  %-10s %8s %12s %8s", _("Started"), _("Verdict"), "INBOX",
-	      _("All folders"), "POP3");
+	char h1[160], h2[160], h3[160];
+	linef(o, 2, 2, "%s  %s %8s %s %8s", head_cell(h1, sizeof h1, _("Started"), 21, true),
+	      head_cell(h2, sizeof h2, _("Verdict"), 10, true), "INBOX",
+	      head_cell(h3, sizeof h3, _("All folders"), 12, false), "POP3");
 	for (size_t i = 0; i < r->nhistory && i < HISTORY_ROWS; i++) {
 		const struct ma_audit_summary *h = &r->history[i];
 		char when[32], outcome[40], pop3[24];
