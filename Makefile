@@ -5,6 +5,7 @@ DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man/man1
 DATADIR  = $(PREFIX)/share/mailaudit
+LOCALEDIR = $(PREFIX)/share/locale
 
 VERSION := 0.1.0
 BUILD   ?= build
@@ -25,7 +26,7 @@ CMOCKA_LIBS   := $(shell $(PKG_CONFIG) --libs cmocka 2>/dev/null)
 
 OPT     ?= -O2 -g
 SAN     ?=
-CPPFLAGS += -Icore -I. -DMA_VERSION='"$(VERSION)"' -DMA_DATADIR='"$(DATADIR)"' -D_GNU_SOURCE
+CPPFLAGS += -Icore -I. -DMA_VERSION='"$(VERSION)"' -DMA_DATADIR='"$(DATADIR)"' -DMA_LOCALEDIR='"$(LOCALEDIR)"' -D_GNU_SOURCE
 CFLAGS  ?=
 ALL_CFLAGS = -std=c11 $(OPT) $(SAN) $(WARN) $(PKG_CFLAGS) $(CFLAGS) -MMD -MP
 LDLIBS  = $(PKG_LIBS) -letpan -lresolv -lpthread
@@ -44,16 +45,38 @@ TUI_OBJ   := $(TUI_SRC:%.c=$(BUILD)/%.o)
 UNIT_BIN  := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TOOL_BIN  := $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tools/%)
 CORE_LIB  := $(BUILD)/libmailaudit.a
+# Message catalogues: po/LANG.po compiled into the build's own locale tree,
+# which an uninstalled program reads (core/base/i18n.c).
+PO_FILES  := $(sort $(wildcard po/*.po))
+MO_FILES  := $(PO_FILES:po/%.po=$(BUILD)/locale/%/LC_MESSAGES/mailaudit.mo)
 
 .SECONDARY:
-.PHONY: all test test-only demo deps deps-packages bench install clean asan fuzz valgrind help
+.PHONY: all test test-only demo deps deps-packages bench install clean asan fuzz valgrind help pot
 
-all: $(BUILD)/mailaudit $(UNIT_BIN) $(TOOL_BIN)
+all: $(BUILD)/mailaudit $(UNIT_BIN) $(TOOL_BIN) $(MO_FILES)
 	@ln -sf $(BUILD)/mailaudit mailaudit
 
 $(BUILD)/%.o: %.c
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(ALL_CFLAGS) -c $< -o $@
+
+$(BUILD)/locale/%/LC_MESSAGES/mailaudit.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt -c -o $@ $<
+
+# For translators: po/mailaudit.pot from every marked text (_, N_, P_),
+# then `msgmerge -U po/cs.po po/mailaudit.pot`.
+# findings.c goes through the preprocessor first (MA_POT keeps N_ as it is),
+# since the findings table builds its texts from macros.
+XGETTEXT = xgettext --from-code=UTF-8 --language=C --keyword=_ --keyword=N_ --keyword=P_:1,2 \
+	--add-comments=TRANSLATORS: --package-name=mailaudit --package-version=$(VERSION)
+pot:
+	@mkdir -p $(BUILD)/pot
+	$(XGETTEXT) -o $(BUILD)/pot/sources.pot $(filter-out core/audit/findings.c,$(CORE_SRC)) \
+		$(TUI_SRC) $(wildcard core/*/*.h tui/*.h)
+	$(CC) -E -P $(CPPFLAGS) -DMA_POT $(PKG_CFLAGS) core/audit/findings.c -o $(BUILD)/pot/findings.c
+	$(XGETTEXT) -o $(BUILD)/pot/findings.pot $(BUILD)/pot/findings.c
+	msgcat --use-first -o po/mailaudit.pot $(BUILD)/pot/sources.pot $(BUILD)/pot/findings.pot
 
 $(CORE_LIB): $(CORE_OBJ)
 	@rm -f $@
@@ -116,16 +139,21 @@ valgrind: all
 	@MA_BUILD=$(CURDIR)/$(BUILD) MAILAUDIT=$(CURDIR)/$(BUILD)/mailaudit MA_TOOLS=$(CURDIR)/$(BUILD)/tools \
 		bash tests/integration/t_valgrind.sh
 
-install: $(BUILD)/mailaudit
+install: $(BUILD)/mailaudit $(MO_FILES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)
 	install -m 0755 $(BUILD)/mailaudit $(DESTDIR)$(BINDIR)/mailaudit
 	install -m 0644 docs/mailaudit.1 $(DESTDIR)$(MANDIR)/mailaudit.1
 	install -m 0644 data/providers.rules $(DESTDIR)$(DATADIR)/providers.rules
+	@for mo in $(MO_FILES); do \
+		l=$${mo#$(BUILD)/locale/}; l=$${l%%/*}; \
+		echo install -D -m 0644 $$mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/mailaudit.mo; \
+		install -D -m 0644 $$mo $(DESTDIR)$(LOCALEDIR)/$$l/LC_MESSAGES/mailaudit.mo || exit 1; \
+	done
 
 clean:
 	rm -rf build build-asan build-fuzz mailaudit
 
 help:
-	@echo "targets: all test demo deps bench install clean asan fuzz valgrind test-only"
+	@echo "targets: all test demo deps bench install clean asan fuzz valgrind test-only pot"
 
 -include $(CORE_OBJ:.o=.d) $(TUI_OBJ:.o=.d) $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/unit/%.d) $(TOOL_SRC:tests/tools/%.c=$(BUILD)/tests/tools/%.d)

@@ -11,11 +11,15 @@
 # counted as skipped, never as passed, and with CI set any skip fails the run.
 #
 # The suites' results must not depend on the date, the time zone or the
-# machine's load: TZ is pinned here (a test that needs another zone sets it),
+# machine's load: TZ and the language are pinned here (a test that needs another zone sets it),
 # dates come from fixed seeds or --now, and waits poll with deadlines
 # (tests/lib/wait.sh).
 set -u
 export TZ=UTC
+# English texts, whatever the machine's language (a suite that tests Czech
+# sets LC_ALL itself); UTF-8 so that the terminal suites see diacritics.
+unset LANGUAGE LC_MESSAGES LC_CTYPE
+export LANG=C.UTF-8 LC_ALL=C.UTF-8
 top=$(cd "$(dirname "$0")/.." && pwd)
 builds="$1"
 [ -n "${2:-}" ] && builds="$builds $2"

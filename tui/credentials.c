@@ -1,3 +1,4 @@
+#include "base/i18n.h"
 #include "credentials.h"
 
 #include <errno.h>
@@ -77,11 +78,11 @@ static char *first_line(char *buf, size_t len, const char *source, struct ma_err
 	while (n < len && buf[n] != '\n' && buf[n] != '\r')
 		n++;
 	if (memchr(buf, '\0', n)) {
-		ma_fail(err, MA_ERR_BAD_CREDENTIAL, "the password from %s contains a NUL byte", source);
+		ma_fail(err, MA_ERR_BAD_CREDENTIAL, _("the password from %s contains a NUL byte"), source);
 		return NULL;
 	}
 	if (n == 0) {
-		ma_fail(err, MA_ERR_ARGUMENT, "%s gave an empty password", source);
+		ma_fail(err, MA_ERR_ARGUMENT, _("%s gave an empty password"), source);
 		return NULL;
 	}
 	char *pw = malloc(n + 1);
@@ -127,14 +128,14 @@ char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *
 	char *pw = NULL;
 	int fds[2];
 	if (pipe(fds) != 0) {
-		ma_fail(err, MA_ERR_IO, "cannot run the password command: %s", strerror(errno));
+		ma_fail(err, MA_ERR_IO, _("cannot run the password command: %s"), strerror(errno));
 		return NULL;
 	}
 	pid_t pid = fork();
 	if (pid < 0) {
 		close(fds[0]);
 		close(fds[1]);
-		ma_fail(err, MA_ERR_IO, "cannot run the password command: %s", strerror(errno));
+		ma_fail(err, MA_ERR_IO, _("cannot run the password command: %s"), strerror(errno));
 		return NULL;
 	}
 	if (pid == 0) {
@@ -158,16 +159,16 @@ char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
 	if (timed_out) {
-		ma_fail(err, MA_ERR_ARGUMENT, "the password command did not answer within %d seconds",
+		ma_fail(err, MA_ERR_ARGUMENT, _("the password command did not answer within %d seconds"),
 			timeout_s);
 	} else if (!memchr(buf, '\n', len) && WIFEXITED(status) && WEXITSTATUS(status) != 0) {
-		ma_fail(err, MA_ERR_ARGUMENT, "the password command failed (exit status %d)",
+		ma_fail(err, MA_ERR_ARGUMENT, _("the password command failed (exit status %d)"),
 			WEXITSTATUS(status));
 	} else if (WIFSIGNALED(status) && !memchr(buf, '\n', len)) {
-		ma_fail(err, MA_ERR_ARGUMENT, "the password command was killed by signal %d",
+		ma_fail(err, MA_ERR_ARGUMENT, _("the password command was killed by signal %d"),
 			WTERMSIG(status));
 	} else {
-		pw = first_line(buf, len, "the password command", err);
+		pw = first_line(buf, len, _("the password command"), err);
 	}
 	OPENSSL_cleanse(buf, sizeof buf);
 	return pw;
@@ -177,14 +178,14 @@ char *ma_password_from_command(const char *cmd, int timeout_s, struct ma_error *
 static const char *file_kind(mode_t mode)
 {
 	if (S_ISFIFO(mode))
-		return "a named pipe (FIFO)";
+		return _("a named pipe (FIFO)");
 	if (S_ISDIR(mode))
-		return "a directory";
+		return _("a directory");
 	if (S_ISCHR(mode) || S_ISBLK(mode))
-		return "a device";
+		return _("a device");
 	if (S_ISSOCK(mode))
-		return "a socket";
-	return "something else";
+		return _("a socket");
+	return _("something else");
 }
 
 char *ma_password_from_file(const char *path, struct ma_error *err)
@@ -195,27 +196,27 @@ char *ma_password_from_file(const char *path, struct ma_error *err)
 	 * (fstat), so nothing can swap it in between. */
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
-		ma_fail(err, MA_ERR_IO, "cannot read the password file %s: %s", path, strerror(errno));
+		ma_fail(err, MA_ERR_IO, _("cannot read the password file %s: %s"), path, strerror(errno));
 		return NULL;
 	}
 	struct stat st;
 	if (fstat(fd, &st) != 0) {
 		int e = errno;
 		close(fd);
-		ma_fail(err, MA_ERR_IO, "cannot read the password file %s: %s", path, strerror(e));
+		ma_fail(err, MA_ERR_IO, _("cannot read the password file %s: %s"), path, strerror(e));
 		return NULL;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		const char *kind = file_kind(st.st_mode);
 		close(fd);
-		ma_fail(err, MA_ERR_IO, "the password file %s is not a regular file but %s; give a file "
-			"of mode 0600", path, kind);
+		ma_fail(err, MA_ERR_IO, _("the password file %s is not a regular file but %s; give a file "
+			"of mode 0600"), path, kind);
 		return NULL;
 	}
 	if (st.st_mode & 077) {
 		close(fd);
 		ma_fail(err, MA_ERR_ARGUMENT,
-			"the password file %s can be read by other users (mode %03o); run: chmod 600 %s",
+			_("the password file %s can be read by other users (mode %03o); run: chmod 600 %s"),
 			path, (unsigned)(st.st_mode & 0777), path);
 		return NULL;
 	}
@@ -224,10 +225,10 @@ char *ma_password_from_file(const char *path, struct ma_error *err)
 		;
 	close(fd);
 	if (got < 0) {
-		ma_fail(err, MA_ERR_IO, "cannot read the password file %s: %s", path, strerror(errno));
+		ma_fail(err, MA_ERR_IO, _("cannot read the password file %s: %s"), path, strerror(errno));
 		return NULL;
 	}
-	char *pw = first_line(buf, (size_t)got, "the password file", err);
+	char *pw = first_line(buf, (size_t)got, _("the password file"), err);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return pw;
 }
@@ -305,7 +306,7 @@ char *ma_password_prompt(const char *prompt, struct ma_error *err)
 	int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0) {
 		ma_fail(err, MA_ERR_ARGUMENT,
-			"no terminal to ask for the password; use --password-command or --password-file");
+			_("no terminal to ask for the password; use --password-command or --password-file"));
 		return NULL;
 	}
 	struct sigaction old[NSIGS];
@@ -353,7 +354,7 @@ char *ma_password_prompt(const char *prompt, struct ma_error *err)
 		/* cosmetic only */
 	}
 	close(fd);
-	char *pw = first_line(buf, len, "the prompt", err);
+	char *pw = first_line(buf, len, _("the prompt"), err);
 	OPENSSL_cleanse(buf, sizeof buf);
 	return pw;
 }
@@ -371,6 +372,6 @@ char *ma_password_get(const char *command, const char *file, int timeout_s, cons
 		return NULL;
 	}
 	char prompt[400];
-	snprintf(prompt, sizeof prompt, "Password for %s: ", login);
+	snprintf(prompt, sizeof prompt, _("Password for %s: "), login);
 	return ma_password_prompt(prompt, err);
 }

@@ -31,19 +31,19 @@ enum ma_request key_request(int key)
 
 void key_help_lines(struct lines *L, int w)
 {
-	lines_add(L, ATTR_BOLD, -1, "Keys");
+	lines_add(L, ATTR_BOLD, -1, _("Keys"));
 	for (size_t i = 0; i < NKEYS; i++) {
 		/* The description wraps under itself, clear of the key column. */
 		struct lines tmp = { 0 };
-		lines_wrap(&tmp, ATTR_NONE, -1, 0, w - 13, key_table[i].help);
+		lines_wrap(&tmp, ATTR_NONE, -1, 0, w - 13, _(key_table[i].help));
 		for (size_t j = 0; j < tmp.n; j++)
 			lines_addf(L, ATTR_NONE, -1, "%-12s %s", j ? "" : key_table[i].label, tmp.v[j].text);
 		lines_clear(&tmp);
 		free(tmp.v);
 	}
 	lines_add(L, ATTR_NONE, -1, "");
-	lines_wrap(L, ATTR_NONE, -1, 0, w, "mailaudit only reads: it never deletes, moves or marks "
-		   "mail. Esc, q or ? closes this help.");
+	lines_wrap(L, ATTR_NONE, -1, 0, w, _("mailaudit only reads: it never deletes, moves or marks "
+		   "mail. Esc, q or ? closes this help."));
 }
 
 /* ---- hint bars ---- */
@@ -68,21 +68,21 @@ struct hint_bar {
  * their own, spell it out ("Esc: close help   Up/Down: scroll"). */
 static const struct hint_bar bars[] = {
 	[HINT_HELP] = { "   ", ": ", {
-		{ .req = REQ_BACK, .what = "close help" },
-		{ .req = REQ_UP, .also = REQ_DOWN, .what = "scroll" },
+		{ .req = REQ_BACK, .what = N_("close help") },
+		{ .req = REQ_UP, .also = REQ_DOWN, .what = N_("scroll") },
 	} },
 	[HINT_START] = { "   ", ": ", {
-		{ .req = REQ_NEXT, .what = "next field" },
-		{ .req = REQ_ENTER, .what = "start" },
-		{ .req = REQ_BACK, .what = "quit" },
+		{ .req = REQ_NEXT, .what = N_("next field") },
+		{ .req = REQ_ENTER, .what = N_("start") },
+		{ .req = REQ_BACK, .what = N_("quit") },
 		{ .req = REQ_HELP, .name = 1 },
 	} },
 	[HINT_PROGRESS] = { "   ", ": ", {
-		{ .req = REQ_BACK, .what = "cancel the audit" },
+		{ .req = REQ_BACK, .what = N_("cancel the audit") },
 		{ .req = REQ_QUIT },
 	} },
 	[HINT_PROBING] = { "   ", ": ", {
-		{ .req = REQ_BACK, .what = "cancel the test" },
+		{ .req = REQ_BACK, .what = N_("cancel the test") },
 	} },
 	[HINT_RESULTS] = { "  ", " ", {
 		{ .req = REQ_QUIT }, { .req = REQ_HELP }, { .req = REQ_NEXT }, { .req = REQ_SEARCH },
@@ -96,11 +96,11 @@ static const struct hint_bar bars[] = {
 	} },
 	[HINT_HISTORY] = { "  ", " ", {
 		{ .req = REQ_QUIT }, { .req = REQ_HELP }, { .req = REQ_NEXT },
-		{ .req = REQ_ENTER, .what = "what that audit found", .sep = ": " },
+		{ .req = REQ_ENTER, .what = N_("what that audit found"), .sep = ": " },
 		{ .req = REQ_AGAIN },
 	} },
 	[HINT_AUDIT_OPEN] = { "  ", " ", {
-		{ .req = REQ_BACK, .also = REQ_QUIT, .what = "back to the audits" },
+		{ .req = REQ_BACK, .also = REQ_QUIT, .what = N_("back to the audits") },
 		{ .req = REQ_SEARCH }, { .req = REQ_NEXT }, { .req = REQ_HELP },
 	} },
 	[HINT_WATCH] = { "   ", ": ", {
@@ -139,6 +139,7 @@ void key_hint(enum ui_hint h, char *out, size_t n)
 		const struct hint_item *it = &b->item[i];
 		const char *sep = it->sep ? it->sep : b->sep;
 		const char *what = it->what ? it->what : key_table[it->req - 1].hint;
+		what = what[0] ? _(what) : what; /* _("") would be the catalogue's header */
 		if (i)
 			put(out, n, &o, b->gap, strlen(b->gap));
 		put_key_name(out, n, &o, it->req, it->name);

@@ -1,6 +1,7 @@
 /* The settings of a run as core options, for both front ends; see tui.h. */
 #include <string.h>
 
+#include "base/i18n.h"
 #include "tui.h"
 
 void ma_run_audit_opts(const struct ma_run_settings *s, const char *ca_file,

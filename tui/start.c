@@ -13,7 +13,7 @@
 #include "tui_int.h"
 
 static const char *const field_label[F_COUNT] = {
-	"E-mail address:", "Login:", "IMAP server:", "POP3 server:", "Password:",
+	N_("E-mail address:"), N_("Login:"), N_("IMAP server:"), N_("POP3 server:"), N_("Password:"),
 };
 
 void start_init(struct ui *ui)
@@ -98,11 +98,11 @@ static int go(struct ui *ui)
 	snprintf(a.address, sizeof a.address, "%s", f->field[F_ADDR]);
 	snprintf(a.login, sizeof a.login, "%s", f->field[F_LOGIN][0] ? f->field[F_LOGIN] : f->field[F_ADDR]);
 	if (!a.login[0]) {
-		ui_set_status(ui, true, "Type the e-mail address first.");
+		ui_set_status(ui, true, _("Type the e-mail address first."));
 		return R_DRAW;
 	}
 	static const struct { int field; enum ma_proto proto; const char *what; } eps[] = {
-		{ F_IMAP, MA_PROTO_IMAP, "IMAP server" }, { F_POP3, MA_PROTO_POP3, "POP3 server" },
+		{ F_IMAP, MA_PROTO_IMAP, N_("IMAP server") }, { F_POP3, MA_PROTO_POP3, N_("POP3 server") },
 	};
 	for (size_t i = 0; i < 2; i++) {
 		const char *t = f->field[eps[i].field];
@@ -112,13 +112,13 @@ static int go(struct ui *ui)
 		if (ma_endpoint_parse(t, strlen(t), eps[i].proto, ep, &err) != MA_OK) {
 			char buf[700];
 			ma_error_format(&err, buf, sizeof buf);
-			ui_set_status(ui, true, "%s: %s", eps[i].what, buf);
+			ui_set_status(ui, true, "%s: %s", _(eps[i].what), buf);
 			return R_DRAW;
 		}
 		*(eps[i].proto == MA_PROTO_IMAP ? &a.has_imap : &a.has_pop3) = true;
 	}
 	if (!a.has_imap && !a.has_pop3) {
-		ui_set_status(ui, true, "Give an IMAP or a POP3 server.");
+		ui_set_status(ui, true, _("Give an IMAP or a POP3 server."));
 		return R_DRAW;
 	}
 	const char *pwcmd = NULL, *pwfile = NULL;
@@ -127,7 +127,7 @@ static int go(struct ui *ui)
 		pw = strdup(f->field[F_PASS]);
 		OPENSSL_cleanse(f->field[F_PASS], sizeof f->field[F_PASS]);
 		if (!pw) {
-			ui_set_status(ui, true, "out of memory");
+			ui_set_status(ui, true, _("out of memory"));
 			return R_DRAW;
 		}
 	} else {
@@ -135,7 +135,7 @@ static int go(struct ui *ui)
 		pwfile = ca ? ca->password_file : ui->args->pwfile;
 		if (!pwcmd && !pwfile) {
 			ui->form.focus = (int)ui->cfg.n + F_PASS;
-			ui_set_status(ui, true, "Type the password.");
+			ui_set_status(ui, true, _("Type the password."));
 			return R_DRAW;
 		}
 	}
@@ -223,7 +223,7 @@ int start_key(struct ui *ui, int key, enum ma_request req)
 			choose(ui, (size_t)f->focus);
 			if (!f->chosen->password_command && !f->chosen->password_file) {
 				f->focus = nacc + F_PASS;
-				ui_set_status(ui, false, "Type the password for %s, then Enter.",
+				ui_set_status(ui, false, _("Type the password for %s, then Enter."),
 					      f->chosen->acct.login);
 				return R_DRAW;
 			}
@@ -269,11 +269,11 @@ static void draw_obsolete(struct ui *ui, int y)
 			continue;
 		snprintf(seen, sizeof seen, "%s", host);
 		attron(ui_attr(ui, ATTR_WARN));
-		snprintf(line, sizeof line, "%s is an obsolete server name: it may shut down without "
-			 "warning.", host);
+		snprintf(line, sizeof line, _("%s is an obsolete server name: it may shut down without "
+			 "warning."), host);
 		text_put(y++, 2, ui->cols - 2, line);
 		attroff(ui_attr(ui, ATTR_WARN));
-		snprintf(line, sizeof line, "Current names look like: %s", r->hint);
+		snprintf(line, sizeof line, _("Current names look like: %s"), r->hint);
 		text_put(y++, 2, ui->cols - 2, line);
 	}
 }
@@ -283,10 +283,10 @@ void start_draw(struct ui *ui)
 	struct form *f = &ui->form;
 	int nacc = (int)ui->cfg.n, y = 2, w = ui->cols;
 	attron(A_BOLD);
-	text_put(0, 0, w, "mailaudit - is the mail in this mailbox safe?");
+	text_put(0, 0, w, _("mailaudit - is the mail in this mailbox safe?"));
 	attroff(A_BOLD);
 	if (nacc) {
-		text_put(y++, 0, w, "Accounts (Enter audits one):");
+		text_put(y++, 0, w, _("Accounts (Enter audits one):"));
 		/* Show a window of the list around the focus. */
 		int room = ui->rows - 12 - 2;
 		if (room < 1)
@@ -305,14 +305,14 @@ void start_draw(struct ui *ui)
 		}
 		y++;
 	}
-	text_put(y++, 0, w, nacc ? "Or a mailbox not in the list:" : "Which mailbox?");
+	text_put(y++, 0, w, nacc ? _("Or a mailbox not in the list:") : _("Which mailbox?"));
 	int lw = 16, fw = w - lw - 4;
 	if (fw > 50)
 		fw = 50;
 	int cur_y = -1, cur_x = 0;
 	for (int i = 0; i < F_COUNT; i++, y++) {
 		bool focus = f->focus == nacc + i;
-		text_put(y, 2, lw, field_label[i]);
+		text_put(y, 2, lw, _(field_label[i]));
 		char shown[256];
 		if (i == F_PASS) {
 			/* One '*' per character, never the characters. */
@@ -344,15 +344,15 @@ void start_draw(struct ui *ui)
 		text_put(y, 2, w - 2, hint);
 	}
 	if (y + 1 < ui->rows - 1)
-		text_put(y + 1, 2, w - 2, "An empty POP3 server skips POP3.");
+		text_put(y + 1, 2, w - 2, _("An empty POP3 server skips POP3."));
 	/* imap. and pop3. before the address's domain are the usual names,
 	 * not knowledge: the form says so while they stand. */
 	bool guessed = (!f->edited[F_IMAP] && f->field[F_IMAP][0]) ||
 		       (!f->edited[F_POP3] && f->field[F_POP3][0]);
 	if (guessed && y + 2 < ui->rows - 1) {
 		attron(ui_attr(ui, ATTR_WARN));
-		text_put(y + 2, 2, w - 2, "Server names guessed from the address: check them in your "
-			 "provider's settings.");
+		text_put(y + 2, 2, w - 2, _("Server names guessed from the address: check them in your "
+			 "provider's settings."));
 		attroff(ui_attr(ui, ATTR_WARN));
 	}
 	draw_obsolete(ui, y + 3);

@@ -106,7 +106,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 		if (!password) {
 			char buf[700];
 			ma_error_format(&err, buf, sizeof buf);
-			ui_set_status(ui, true, "Password: %s", buf);
+			ui_set_status(ui, true, _("Password: %s"), buf);
 			start_prefill(ui, acct, true);
 			ui->screen = SCR_START;
 			return R_DRAW | R_FULL;
@@ -192,7 +192,7 @@ static int audit_finished(struct ui *ui)
 	if (w->status != MA_OK || !w->result) {
 		char buf[700];
 		ma_error_format(&w->err, buf, sizeof buf);
-		ui_set_status(ui, true, "The audit failed: %s", buf);
+		ui_set_status(ui, true, _("The audit failed: %s"), buf);
 		ui->screen = ui->result ? SCR_RESULTS : SCR_START;
 		return R_DRAW | R_FULL | R_REBUILD;
 	}
@@ -214,14 +214,14 @@ static int audit_finished(struct ui *ui)
 	memset(ui->cursor, 0, sizeof ui->cursor);
 	ui->match = -1;
 	ui->lines_dirty = true;
-	ui_set_status(ui, false, "Audit finished. Tab or 1-6: views, ?: help.");
+	ui_set_status(ui, false, _("Audit finished. Tab or 1-6: views, ?: help."));
 	return R_DRAW | R_FULL | R_REBUILD;
 }
 
 static int cancel_audit(struct ui *ui)
 {
 	ma_worker_cancel(&ui->worker);
-	ui_set_status(ui, false, "Audit cancelled.");
+	ui_set_status(ui, false, _("Audit cancelled."));
 	ui->screen = ui->result ? SCR_RESULTS : SCR_START;
 	if (ui->screen == SCR_START)
 		start_prefill(ui, &ui->acct, ui->pwcmd == NULL && ui->pwfile == NULL);
@@ -239,7 +239,7 @@ static int start_probe(struct ui *ui)
 	struct ma_error err = { 0 };
 	char *password = NULL;
 	if (ui->worker.job != MA_JOB_NONE) {
-		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
+		ui_set_status(ui, false, _("A connection test is running: Esc cancels it."));
 		return R_DRAW;
 	}
 	if (ui->pwcmd || ui->pwfile)
@@ -249,7 +249,7 @@ static int start_probe(struct ui *ui)
 	if (!password && err.status != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
-		ui_set_status(ui, true, "Password: %s", buf);
+		ui_set_status(ui, true, _("Password: %s"), buf);
 		return R_DRAW;
 	}
 	ui->probe_with_login = password != NULL;
@@ -258,7 +258,7 @@ static int start_probe(struct ui *ui)
 	if (ma_worker_start_probe(&ui->worker, &ui->acct, password, &net, &err) != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
-		ui_set_status(ui, true, "The connection test could not start: %s", buf);
+		ui_set_status(ui, true, _("The connection test could not start: %s"), buf);
 		return R_DRAW;
 	}
 	ui->started_ms = ma_now_ms();
@@ -278,7 +278,7 @@ static int probe_finished(struct ui *ui)
 	if (w->status != MA_OK || !w->probe_result) {
 		char buf[700];
 		ma_error_format(&w->err, buf, sizeof buf);
-		ui_set_status(ui, true, "The connection test failed: %s", buf);
+		ui_set_status(ui, true, _("The connection test failed: %s"), buf);
 		return R_DRAW | R_REBUILD;
 	}
 	ma_probe_result_free(ui->probe);
@@ -286,15 +286,15 @@ static int probe_finished(struct ui *ui)
 	w->probe_result = NULL;
 	ui->probe_acct = ui->acct;
 	snprintf(ui->probe_login, sizeof ui->probe_login, "%s", ui->probe_with_login ? "" :
-		 "Login not tested: no password was given for this mailbox in this run. With "
-		 "password_command or password_file the test logs in too.");
+		 _("Login not tested: no password was given for this mailbox in this run. With "
+		 "password_command or password_file the test logs in too."));
 	size_t ok = 0;
 	for (size_t i = 0; i < ui->probe->n_cells; i++)
 		ok += ui->probe->cells[i].status == MA_OK;
 	ui->view = VIEW_CONNECTION;
 	ui->top[VIEW_CONNECTION] = 0;
 	ui->match = -1;
-	ui_set_status(ui, false, "Connection test done in %.1f s: %zu of %zu combinations work.",
+	ui_set_status(ui, false, _("Connection test done in %.1f s: %zu of %zu combinations work."),
 		      (double)ui->probe->elapsed_ms / 1000.0, ok, ui->probe->n_cells);
 	return R_DRAW | R_REBUILD;
 }
@@ -302,7 +302,7 @@ static int probe_finished(struct ui *ui)
 static int cancel_probe(struct ui *ui)
 {
 	ma_worker_cancel(&ui->worker);
-	ui_set_status(ui, false, "Connection test cancelled.");
+	ui_set_status(ui, false, _("Connection test cancelled."));
 	return R_DRAW | R_REBUILD;
 }
 
@@ -390,9 +390,9 @@ static void write_export(struct ui *ui, const char *path)
 	char buf[700];
 	if (ma_report_write(path, ui->report, &err) != MA_OK) {
 		ma_error_format(&err, buf, sizeof buf);
-		ui_set_status(ui, true, "Not exported: %s", buf);
+		ui_set_status(ui, true, _("Not exported: %s"), buf);
 	} else {
-		ui_set_status(ui, false, "Report written to %s", path);
+		ui_set_status(ui, false, _("Report written to %s"), path);
 	}
 }
 
@@ -401,25 +401,25 @@ static void do_export(struct ui *ui, const char *typed)
 	struct ma_error err;
 	char buf[700];
 	if (!typed[0]) {
-		ui_set_status(ui, true, "Not exported: no file name given.");
+		ui_set_status(ui, true, _("Not exported: no file name given."));
 		return;
 	}
 	if (!ui->report) {
-		ui_set_status(ui, true, "Not exported: the report could not be made.");
+		ui_set_status(ui, true, _("Not exported: the report could not be made."));
 		return;
 	}
 	/* "~/report.txt" means what it means in a shell (no shell sees it). */
 	char *path = NULL;
 	if (ma_path_expand(typed, &path, &err) != MA_OK) {
 		ma_error_format(&err, buf, sizeof buf);
-		ui_set_status(ui, true, "Not exported: %s", buf);
+		ui_set_status(ui, true, _("Not exported: %s"), buf);
 		return;
 	}
 	struct stat st;
 	if (lstat(path, &st) == 0) {
 		/* Someone's file, perhaps not a report at all: ask first. */
 		char q[sizeof ui->prompt_buf];
-		snprintf(q, sizeof q, "%s exists. Replace it? (y/n) ", path);
+		snprintf(q, sizeof q, _("%s exists. Replace it? (y/n) "), path);
 		free(ui->export_path);
 		ui->export_path = path;
 		open_prompt(ui, PROMPT_OVERWRITE, q);
@@ -451,7 +451,7 @@ static int search_step(struct ui *ui, int dir)
 	ensure_lines(ui);
 	int n = (int)ui->lines.n;
 	if (!ui->search[0]) {
-		ui_set_status(ui, true, "No search yet: press / first.");
+		ui_set_status(ui, true, _("No search yet: press / first."));
 		return R_DRAW;
 	}
 	int start = ui->match >= 0 ? ui->match + dir : (dir > 0 ? ui->top[ui->view] : ui->top[ui->view] - 1);
@@ -466,11 +466,11 @@ static int search_step(struct ui *ui, int dir)
 		clamp_top(ui, top, n);
 		if (ui->lines.v[i].item >= 0 && ma_views[ui->view].nitems)
 			ui->cursor[ui->view] = (size_t)ui->lines.v[i].item, ui->lines_dirty = true;
-		ui_set_status(ui, false, "Found \"%s\" (line %d of %d)", ui->search, i + 1, n);
+		ui_set_status(ui, false, _("Found \"%s\" (line %d of %d)"), ui->search, i + 1, n);
 		return R_DRAW | R_REBUILD;
 	}
 	ui->match = -1;
-	ui_set_status(ui, true, "Not found: \"%s\"", ui->search);
+	ui_set_status(ui, true, _("Not found: \"%s\""), ui->search);
 	return R_DRAW;
 }
 
@@ -486,11 +486,11 @@ static int ack_request(struct ui *ui)
 {
 	const struct ma_audit_result *r = ui->result;
 	if (ui->view != VIEW_FINDINGS) {
-		ui_set_status(ui, false, "A acknowledges lost mail in the Findings view: press 1, then A.");
+		ui_set_status(ui, false, _("A acknowledges lost mail in the Findings view: press 1, then A."));
 		return R_DRAW;
 	}
 	if (ui->worker.job == MA_JOB_AUDIT) {
-		ui_set_status(ui, false, "Busy: an audit is running; acknowledge once it has finished.");
+		ui_set_status(ui, false, _("Busy: an audit is running; acknowledge once it has finished."));
 		return R_DRAW;
 	}
 	uint64_t n = 0;
@@ -502,13 +502,14 @@ static int ack_request(struct ui *ui)
 			oldest = e->found;
 	}
 	if (!n || !r->nhistory || ui->args->run.no_history) {
-		ui_set_status(ui, false, "Nothing to acknowledge.");
+		ui_set_status(ui, false, _("Nothing to acknowledge."));
 		return R_DRAW;
 	}
 	char when[32], q[200];
 	ma_fmt_time_or(oldest, when, "-");
-	snprintf(q, sizeof q, "Acknowledge %llu lost message%s found since %s? (y/n) ",
-		 (unsigned long long)n, n == 1 ? "" : "s", when);
+	snprintf(q, sizeof q, P_("Acknowledge %llu lost message found since %s? (y/n) ",
+				 "Acknowledge %llu lost messages found since %s? (y/n) ", n),
+		 (unsigned long long)n, when);
 	open_prompt(ui, PROMPT_ACK, q);
 	return R_DRAW;
 }
@@ -525,7 +526,7 @@ static int ack_confirmed(struct ui *ui)
 			  &err) != MA_OK) {
 		char buf[700];
 		ma_error_format(&err, buf, sizeof buf);
-		ui_set_status(ui, true, "Not acknowledged: %s", buf);
+		ui_set_status(ui, true, _("Not acknowledged: %s"), buf);
 		return R_DRAW;
 	}
 	ma_loss_entries_free(r->ledger, r->nledger);
@@ -542,12 +543,13 @@ static int ack_confirmed(struct ui *ui)
 	ui->match = -1;
 	ui->lines_dirty = true;
 	if (!analysed)
-		ui_set_status(ui, true, "Acknowledged, but the result could not be shown again: out of memory.");
+		ui_set_status(ui, true, _("Acknowledged, but the result could not be shown again: out of memory."));
 	else if (n)
-		ui_set_status(ui, false, "Acknowledged %llu lost message%s; later audits report only new losses.",
-			      (unsigned long long)n, n == 1 ? "" : "s");
+		ui_set_status(ui, false, P_("Acknowledged %llu lost message; later audits report only new losses.",
+					    "Acknowledged %llu lost messages; later audits report only new losses.", n),
+			      (unsigned long long)n);
 	else
-		ui_set_status(ui, false, "Nothing was left to acknowledge.");
+		ui_set_status(ui, false, _("Nothing was left to acknowledge."));
 	return R_DRAW | R_REBUILD;
 }
 
@@ -558,7 +560,7 @@ static int prompt_key(struct ui *ui, int key, enum ma_request req)
 		ui->prompt = PROMPT_NONE;
 		if (key == 'y' || key == 'Y')
 			return ack_confirmed(ui);
-		ui_set_status(ui, false, "Not acknowledged.");
+		ui_set_status(ui, false, _("Not acknowledged."));
 		return R_DRAW;
 	}
 	if (k == PROMPT_OVERWRITE) {
@@ -566,7 +568,7 @@ static int prompt_key(struct ui *ui, int key, enum ma_request req)
 		if (key == 'y' || key == 'Y')
 			write_export(ui, ui->export_path);
 		else
-			ui_set_status(ui, false, "Not exported: %s is left as it was.", ui->export_path);
+			ui_set_status(ui, false, _("Not exported: %s is left as it was."), ui->export_path);
 		free(ui->export_path);
 		ui->export_path = NULL;
 		return R_DRAW;
@@ -666,7 +668,7 @@ static int set_view(struct ui *ui, int v)
 static int again(struct ui *ui)
 {
 	if (ui->worker.job != MA_JOB_NONE) {
-		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
+		ui_set_status(ui, false, _("A connection test is running: Esc cancels it."));
 		return R_DRAW;
 	}
 	if (ui->pwcmd || ui->pwfile)
@@ -678,7 +680,7 @@ static int again(struct ui *ui)
 	/* None kept (refused by the server, or none typed): ask. */
 	start_prefill(ui, &ui->acct, true);
 	ui->screen = SCR_START;
-	ui_set_status(ui, false, "Type the password again, then Enter.");
+	ui_set_status(ui, false, _("Type the password again, then Enter."));
 	return R_DRAW | R_FULL;
 }
 
@@ -792,10 +794,10 @@ static int handle_key(struct ui *ui, int key)
 /* --- drawing ----------------------------------------------------------------------- */
 
 static const struct { enum ma_step step; const char *name; } steps[] = {
-	{ MA_STEP_CONNECT, "Connect" }, { MA_STEP_LOGIN, "Log in" },
-	{ MA_STEP_FOLDERS, "Folders" }, { MA_STEP_MESSAGES, "Messages" },
-	{ MA_STEP_POP3, "POP3" }, { MA_STEP_HISTORY, "History" },
-	{ MA_STEP_ANALYSIS, "Analysis" },
+	{ MA_STEP_CONNECT, N_("Connect") }, { MA_STEP_LOGIN, N_("Log in") },
+	{ MA_STEP_FOLDERS, N_("Folders") }, { MA_STEP_MESSAGES, N_("Messages") },
+	{ MA_STEP_POP3, "POP3" }, { MA_STEP_HISTORY, N_("History") },
+	{ MA_STEP_ANALYSIS, N_("Analysis") },
 };
 #define NSTEPS ((int)(sizeof steps / sizeof steps[0]))
 
@@ -841,9 +843,9 @@ static void time_left(const struct ui *ui, double frac, char *out, size_t n)
 		return;
 	long left = (long)((double)ms * (1 - frac) / frac / 1000.0) + 1;
 	if (left < 90)
-		snprintf(out, n, ", about %ld s left", left);
+		snprintf(out, n, _(", about %ld s left"), left);
 	else
-		snprintf(out, n, ", about %ld min left", (left + 30) / 60);
+		snprintf(out, n, _(", about %ld min left"), (left + 30) / 60);
 }
 
 static void draw_progress(struct ui *ui)
@@ -851,9 +853,13 @@ static void draw_progress(struct ui *ui)
 	int w = ui->cols, y = 2;
 	char buf[600];
 	attron(A_BOLD);
-	snprintf(buf, sizeof buf, "Auditing %s", ui->acct.login);
+	snprintf(buf, sizeof buf, _("Auditing %s"), ui->acct.login);
 	text_put(0, 0, w, buf);
 	attroff(A_BOLD);
+	int namew = 9;
+	for (int i = 0; i < NSTEPS; i++)
+		if (text_cols(_(steps[i].name)) > namew)
+			namew = text_cols(_(steps[i].name));
 	for (int i = 0; i < NSTEPS; i++) {
 		int s = (int)steps[i].step;
 		const char *mark = s < ui->step ? "[x]" : s == ui->step ? "[>]" : "[ ]";
@@ -864,9 +870,12 @@ static void draw_progress(struct ui *ui)
 			/* How long a silent server will be waited for. */
 			int timeout = ui->args->run.timeout ? ui->args->run.timeout : MA_TIMEOUT_AUDIT_S;
 			long left = timeout - (long)((ma_now_ms() - ui->step_ms) / 1000);
-			snprintf(count, sizeof count, " (gives up in %ld s)", left > 0 ? left : 0);
+			snprintf(count, sizeof count, _(" (gives up in %ld s)"), left > 0 ? left : 0);
 		}
-		snprintf(buf, sizeof buf, "%s %-9s%s  %s", mark, steps[i].name, count,
+		/* Padded by columns: a translated name has letters of two bytes. */
+		char name[64];
+		text_cell(name, sizeof name, _(steps[i].name), namew, false);
+		snprintf(buf, sizeof buf, "%s %s%s  %s", mark, name, count,
 			 s <= ui->step ? ui->what[s] : "");
 		text_put(y++, 2, w - 2, buf);
 	}
@@ -891,7 +900,7 @@ static void draw_progress(struct ui *ui)
 	y += 2;
 	char left[48];
 	time_left(ui, frac, left, sizeof left);
-	snprintf(buf, sizeof buf, "Elapsed: %ld s%s", ui->elapsed_s, left);
+	snprintf(buf, sizeof buf, _("Elapsed: %ld s%s"), ui->elapsed_s, left);
 	text_put(y, 2, w - 2, buf);
 	if (y + 2 < ui->rows - 1) {
 		key_hint(HINT_PROGRESS, buf, sizeof buf);
@@ -905,7 +914,7 @@ static void draw_tabs(struct ui *ui, int y)
 	for (int pass = 0; pass < 2; pass++) {
 		int len = 0;
 		for (int i = 0; i < MA_NVIEWS; i++)
-			len += (int)strlen(pass ? ma_views[i].short_name : ma_views[i].name) + (pass ? 3 : 5);
+			len += text_cols(_(pass ? ma_views[i].short_name : ma_views[i].name)) + (pass ? 3 : 5);
 		if (len - 1 > ui->cols) /* the last tab needs no gap after it */
 			continue;
 		move(y, 0);
@@ -913,9 +922,9 @@ static void draw_tabs(struct ui *ui, int y)
 		for (int i = 0; i < MA_NVIEWS; i++) {
 			char buf[64];
 			if (pass)
-				snprintf(buf, sizeof buf, "%d %s", i + 1, ma_views[i].short_name);
+				snprintf(buf, sizeof buf, "%d %s", i + 1, _(ma_views[i].short_name));
 			else
-				snprintf(buf, sizeof buf, " %d %s ", i + 1, ma_views[i].name);
+				snprintf(buf, sizeof buf, " %d %s ", i + 1, _(ma_views[i].name));
 			if (i == (int)ui->view)
 				attron(A_REVERSE | A_BOLD);
 			x += text_put(y, x, ui->cols - x, buf);
@@ -926,7 +935,7 @@ static void draw_tabs(struct ui *ui, int y)
 		return;
 	}
 	char buf[64];
-	snprintf(buf, sizeof buf, "%d/%d %s (Tab: next)", (int)ui->view + 1, MA_NVIEWS, ma_views[ui->view].name);
+	snprintf(buf, sizeof buf, _("%d/%d %s (Tab: next)"), (int)ui->view + 1, MA_NVIEWS, _(ma_views[ui->view].name));
 	attron(A_REVERSE | A_BOLD);
 	text_put(y, 0, ui->cols, buf);
 	attroff(A_REVERSE | A_BOLD);
@@ -957,7 +966,7 @@ static int verdict_rows(const struct ui *ui)
 {
 	char buf[900];
 	const char *t = ma_verdict_title(ui->result);
-	snprintf(buf, sizeof buf, "Verdict: %s%s%s", ma_severity_name(ui->result->verdict),
+	snprintf(buf, sizeof buf, _("Verdict: %s%s%s"), ma_severity_label(ui->result->verdict),
 		 t[0] ? " - " : "", t);
 	struct lines V = { 0 };
 	lines_wrap_hang(&V, ATTR_NONE, -1, 0, 2, ui->cols, buf);
@@ -1004,11 +1013,11 @@ static void draw_results(struct ui *ui)
 	 * written makes an OK run UNKNOWN, and the title says why first. */
 	enum ma_severity v = r->trace_err.status != MA_OK ? ma_check_severity(r) : r->verdict;
 	if (r->trace_err.status != MA_OK)
-		snprintf(buf, sizeof buf, "Verdict: %s - the --trace file could not be written (%s); the audit: %s",
-			 ma_severity_name(v),
+		snprintf(buf, sizeof buf, _("Verdict: %s - the --trace file could not be written (%s); the audit: %s"),
+			 ma_severity_label(v),
 			 r->trace_err.detail[0] ? r->trace_err.detail : ma_status_message(r->trace_err.status), t);
 	else
-		snprintf(buf, sizeof buf, "Verdict: %s%s%s", ma_severity_name(v), t[0] ? " - " : "", t);
+		snprintf(buf, sizeof buf, _("Verdict: %s%s%s"), ma_severity_label(v), t[0] ? " - " : "", t);
 	struct lines V = { 0 };
 	lines_wrap_hang(&V, ATTR_NONE, -1, 0, 2, ui->cols, buf);
 	for (int i = 0; i < head && i < (int)V.n; i++) {
@@ -1022,7 +1031,7 @@ static void draw_results(struct ui *ui)
 	free(V.v);
 	int va = ui_attr(ui, ma_severity_attr(v)) | A_BOLD;
 	attron(va);
-	snprintf(buf, sizeof buf, "Verdict: %s", ma_severity_name(v));
+	snprintf(buf, sizeof buf, _("Verdict: %s"), ma_severity_label(v));
 	text_put(1, 0, ui->cols, buf);
 	attroff(va);
 	draw_tabs(ui, 1 + head);
@@ -1044,7 +1053,7 @@ static void draw_help(struct ui *ui)
 	move(0, 0);
 	for (int i = 0; i < ui->cols; i++)
 		addch(' ');
-	text_put(0, 0, ui->cols, " mailaudit: help");
+	text_put(0, 0, ui->cols, _(" mailaudit: help"));
 	attroff(A_REVERSE);
 	draw_lines(ui, &L, ui->help_top, 2, h, false);
 	lines_clear(&L);
@@ -1058,10 +1067,10 @@ static void draw_bottom(struct ui *ui)
 	move(y, 0);
 	clrtoeol();
 	if (ui->prompt) {
-		const char *label = ui->prompt == PROMPT_SEARCH ? "Search: " :
-				    ui->prompt == PROMPT_EXPORT ? "Export to: " :
+		const char *label = ui->prompt == PROMPT_SEARCH ? _("Search: ") :
+				    ui->prompt == PROMPT_EXPORT ? _("Export to: ") :
 				    ui->prompt == PROMPT_ACK || ui->prompt == PROMPT_OVERWRITE ? "" :
-				    "An audit is running. Quit anyway? (y/n) ";
+				    _("An audit is running. Quit anyway? (y/n) ");
 		snprintf(buf, sizeof buf, "%s%s", label, ui->prompt_buf);
 		const char *vis = buf;
 		while (text_cols(vis) > ui->cols - 1)
@@ -1080,7 +1089,7 @@ static void draw_bottom(struct ui *ui)
 	if (ui->worker.job == MA_JOB_PROBE && !ui->help) {
 		char hint[200];
 		key_hint(HINT_PROBING, hint, sizeof hint);
-		snprintf(buf, sizeof buf, "Testing ports: %ld s   %s", ui->elapsed_s, hint);
+		snprintf(buf, sizeof buf, _("Testing ports: %ld s   %s"), ui->elapsed_s, hint);
 		attron(A_BOLD);
 		text_put(y, 0, ui->cols, buf);
 		attroff(A_BOLD);
@@ -1116,12 +1125,12 @@ static void draw(struct ui *ui, int react)
 	if (ui->rows < MA_MIN_ROWS || ui->cols < MA_MIN_COLS) {
 		/* Split so even a very narrow terminal shows every word. */
 		char size[40];
-		snprintf(size, sizeof size, "(need %dx%d, have %dx%d)", MA_MIN_COLS, MA_MIN_ROWS,
+		snprintf(size, sizeof size, _("(need %dx%d, have %dx%d)"), MA_MIN_COLS, MA_MIN_ROWS,
 			 ui->cols, ui->rows);
-		text_put(0, 0, ui->cols, "terminal too small");
+		text_put(0, 0, ui->cols, _("terminal too small"));
 		text_put(ui->rows > 1 ? 1 : 0, 0, ui->cols, size);
 		if (ui->rows > 2)
-			text_put(2, 0, ui->cols, "q: quit");
+			text_put(2, 0, ui->cols, _("q: quit"));
 	} else if (ui->help) {
 		draw_help(ui);
 		draw_bottom(ui);
@@ -1233,7 +1242,7 @@ static SCREEN *open_screen(struct ui *ui)
 {
 	SCREEN *scr = newterm(NULL, stdout, stdin);
 	if (!scr) {
-		fprintf(stderr, "mailaudit: cannot use this terminal (TERM=%s)\n",
+		fprintf(stderr, _("mailaudit: cannot use this terminal (TERM=%s)\n"),
 			getenv("TERM") ? getenv("TERM") : "");
 		return NULL;
 	}
@@ -1244,9 +1253,9 @@ static SCREEN *open_screen(struct ui *ui)
 	if (!cup || cup == (char *)-1) {
 		restore_terminal();
 		delscreen(scr);
-		fprintf(stderr, "mailaudit: this terminal (TERM=%s) cannot move the cursor, which the "
+		fprintf(stderr, _("mailaudit: this terminal (TERM=%s) cannot move the cursor, which the "
 			"full-screen program needs; use --report - for the report as text on standard "
-			"output (or --check for one line)\n", getenv("TERM") ? getenv("TERM") : "");
+			"output (or --check for one line)\n"), getenv("TERM") ? getenv("TERM") : "");
 		return NULL;
 	}
 	cbreak();
@@ -1409,11 +1418,11 @@ int ma_tui_run(const struct ma_tui_args *a)
 	memset(ui, 0, sizeof *ui);
 	ui->args = a;
 	ui->match = -1;
-	setlocale(LC_ALL, "");
+	ma_i18n_init();
 	ma_transport_init();
 	if (!isatty(STDIN_FILENO) || !isatty(STDOUT_FILENO)) {
-		fprintf(stderr, "mailaudit: the full-screen program needs a terminal; "
-			"use --report or --check otherwise\n");
+		fprintf(stderr, _("mailaudit: the full-screen program needs a terminal; "
+			"use --report or --check otherwise\n"));
 		return 3;
 	}
 	if (pipe2(sig_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
@@ -1435,7 +1444,7 @@ int ma_tui_run(const struct ma_tui_args *a)
 		if (a->pwcmd || a->pwfile)
 			react |= ui_start_audit(ui, &a->acct, NULL, a->pwcmd, a->pwfile, a->ca_file);
 		else
-			ui_set_status(ui, false, "Type the password for %s, then Enter.", a->acct.login);
+			ui_set_status(ui, false, _("Type the password for %s, then Enter."), a->acct.login);
 	}
 	int rc = event_loop(ui, react);
 	if (rc)

@@ -11,6 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
+#include "base/i18n.h"
 #include "audit/audit.h"
 #include "store/config.h"
 #include "keys.h"

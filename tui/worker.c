@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "base/i18n.h"
 #include "credentials.h"
 #include "doctor/frontend.h"
 #include "worker.h"

@@ -14,54 +14,55 @@
 #include <time.h>
 
 #include "audit/audit.h"
+#include "base/i18n.h"
 #include "base/parse.h"
 #include "audit/report.h"
 #include "base/text.h"
 #include "store/rules.h"
 
 
-static const char FIX_LOGIN[] =
+static const char *const FIX_LOGIN = N_(
 	"Check the login and the password. The login is always the full e-mail "
 	"address (name@example.com). After a password change wait at least 15 "
 	"minutes before the new one works. If it still fails, set a new "
 	"password in the provider's administration and try again 15 minutes "
-	"later.";
-static const char FIX_CERT[] =
+	"later.");
+static const char *const FIX_CERT = N_(
 	"Use the server name the provider lists for your hosting (its "
 	"certificate is for that name), not your own domain or an old address. "
 	"Check this computer's date and time. Only to diagnose, --insecure skips "
-	"the check.";
-static const char FIX_NET[] =
+	"the check.");
+static const char *const FIX_NET = N_(
 	"Check the port and security: IMAP 993 SSL/TLS or 143 STARTTLS, POP3 "
 	"995 SSL/TLS or 110 STARTTLS. A firewall or antivirus on this computer "
 	"or network may block the port: try another network, or turn off the "
-	"antivirus's mail scanning for a moment.";
-static const char FIX_PORT[] =
+	"antivirus's mail scanning for a moment.");
+static const char *const FIX_PORT = N_(
 	"Set the port and security named above, here and in every mail "
 	"program: IMAP 993 SSL/TLS or 143 STARTTLS, POP3 995 SSL/TLS or 110 "
 	"STARTTLS. mailaudit --probe tries every combination and says which "
-	"work.";
-static const char FIX_HOST[] =
+	"work.");
+static const char *const FIX_HOST = N_(
 	"Check the server name for typos. Old server addresses (of the form "
 	"smtp-12345.m67.provider.net) may be shut down without warning: take "
 	"the current server names from the service addresses in the provider's "
-	"administration.";
-static const char FIX_LATER[] =
+	"administration.");
+static const char *const FIX_LATER = N_(
 	"Try again later. If another device is downloading mail over POP3, "
-	"mailaudit has to wait until it is done.";
-static const char FIX_OTHER[] =
+	"mailaudit has to wait until it is done.");
+static const char *const FIX_OTHER = N_(
 	"Try again. If it keeps failing, run mailaudit with a protocol trace and "
 	"send it to the provider's support (the trace never contains the "
-	"password).";
-static const char FIX_DEADLINE[] =
+	"password).");
+static const char *const FIX_DEADLINE = N_(
 	"Give the audit more time: a larger --deadline (a first audit of a big "
 	"mailbox takes longest; later ones read only what changed), or a longer "
 	"service check timeout in the monitoring system. If even a short audit "
 	"does not finish, the server or the network is slow: the evidence names "
-	"the step it was waiting for.";
-static const char FIX_NOT_CONFIGURED[] =
+	"the step it was waiting for.");
+static const char *const FIX_NOT_CONFIGURED = N_(
 	"Give mailaudit the IMAP server (it is usually the same server as POP3) "
-	"so it can look at the folders.";
+	"so it can look at the folders.");
 
 const char *ma_severity_name(enum ma_severity s)
 {
@@ -78,6 +79,15 @@ const char *ma_severity_name(enum ma_severity s)
 		return "CRITICAL";
 	}
 	return "UNKNOWN";
+}
+
+const char *ma_severity_label(enum ma_severity s)
+{
+	/* The msgids are the words ma_severity_name returns. */
+	static const char *const words[] = { N_("OK"), N_("INFO"), N_("WARNING"), N_("UNKNOWN"),
+					     N_("CRITICAL") };
+	(void)words;
+	return _(ma_severity_name(s));
 }
 
 int ma_severity_exit_code(enum ma_severity s)
@@ -112,7 +122,7 @@ static const struct {
 	enum ma_severity sev[3];  /* by enum ma_grade */
 	const char *why, *fix;
 } kinds[MA_KIND_COUNT] = {
-#define KIND_ROW(id, c, s, w, f) [id] = { c, s, w, f },
+#define KIND_ROW(id, c, s, w, f) [id] = { c, s, N_(w), N_(f) },
 	MA_FINDING_KINDS(KIND_ROW)
 #undef KIND_ROW
 };
@@ -149,8 +159,9 @@ void ma_findings_add(struct ma_findings *l, enum ma_kind k, enum ma_grade g, str
 		.severity = ma_kind_severity(k, g),
 		.title = title->p,
 		.evidence = ev->p,
-		.why = kinds[k].why,
-		.fix = fix ? fix : kinds[k].fix,
+		/* The table's texts, translated where the catalogue has them. */
+		.why = kinds[k].why ? _(kinds[k].why) : NULL,
+		.fix = fix ? _(fix) : kinds[k].fix ? _(kinds[k].fix) : NULL,
 	};
 	return;
 fail:
@@ -199,13 +210,13 @@ void ma_findings_rules_note(struct ma_findings *l, const struct ma_rules *rules,
 	if (failed) {
 		char msg[700];
 		ma_error_format(load_err, msg, sizeof msg);
-		ma_buf_printf(&t, "Obsolete server names cannot be recognised: providers.rules is "
-			      "not usable");
+		ma_buf_printf(&t, "%s", _("Obsolete server names cannot be recognised: providers.rules is "
+			      "not usable"));
 		ma_buf_clean(&e, msg, 400);
 	} else {
-		ma_buf_printf(&t, "Obsolete server names cannot be recognised: providers.rules was "
-			      "not found");
-		ma_buf_printf(&e, "Looked for it in: ");
+		ma_buf_printf(&t, "%s", _("Obsolete server names cannot be recognised: providers.rules was "
+			      "not found"));
+		ma_buf_printf(&e, "%s", _("Looked for it in: "));
 		ma_buf_clean(&e, rules->where, 600);
 	}
 	ma_findings_add(l, MA_K_RULES_MISSING, MA_GRADE_USUAL, &t, &e, NULL);
@@ -391,7 +402,7 @@ static void put_since(struct ma_buf *t, time_t since)
 	if (!since)
 		return;
 	ma_fmt_time(since, when);
-	ma_buf_printf(t, " since %s", when);
+	ma_buf_printf(t, _(" since %s"), when);
 }
 
 /* The messages this audit found destroyed, one finding per place: INBOX
@@ -419,35 +430,39 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		return;
 	}
 	struct ma_buf t = { 0 }, e = { 0 };
-	const char *were = n == 1 ? "was" : "were", *are = n == 1 ? "is" : "are";
 	enum ma_kind k = MA_K_DESTROYED;
 	enum ma_grade g = MA_GRADE_USUAL;
 	switch (want) {
 	case P_INBOX:
-		ma_buf_printf(&t, "%zu message%s %s deleted from the server", n, ma_plural(n),
-			      were);
+		ma_buf_printf(&t, P_("%zu message was deleted from the server",
+				     "%zu messages were deleted from the server", n), n);
 		put_since(&t, loss_since(r));
-		ma_buf_printf(&t, " and %s in no folder", are);
+		ma_buf_printf(&t, "%s", P_(" and is in no folder", " and are in no folder", n));
 		break;
 	case P_FOLDER:
 		k = MA_K_FOLDER_DESTROYED;
-		ma_buf_printf(&t, "%zu message%s %s deleted from ", n, ma_plural(n), were);
-		if (f.n == 1)
-			ma_buf_clean(&t, f.v[0].name, 40);
-		else
-			ma_buf_printf(&t, "%zu folders", f.n);
+		{
+			char where[256];
+			if (f.n == 1)
+				ma_text_clean(where, sizeof where, f.v[0].name, strlen(f.v[0].name), 40);
+			else
+				snprintf(where, sizeof where, P_("%zu folder", "%zu folders", f.n), f.n);
+			ma_buf_printf(&t, P_("%zu message was deleted from %s", "%zu messages were deleted from %s",
+					     n), n, where);
+		}
 		put_since(&t, loss_since(r));
-		ma_buf_printf(&t, " and %s in no folder", are);
+		ma_buf_printf(&t, "%s", P_(" and is in no folder", " and are in no folder", n));
 		break;
 	case P_GONE:
 		k = MA_K_FOLDER_DELETED;
 		g = critical ? MA_GRADE_USUAL : MA_GRADE_MILD;
 		if (f.n == 1) {
-			ma_buf_add(&t, "Folder ", 7);
-			ma_buf_clean(&t, f.v[0].name, 40);
-			ma_buf_printf(&t, " was deleted with %zu message%s", n, ma_plural(n));
+			char name[256];
+			ma_text_clean(name, sizeof name, f.v[0].name, strlen(f.v[0].name), 40);
+			ma_buf_printf(&t, P_("Folder %s was deleted with %zu message",
+					     "Folder %s was deleted with %zu messages", n), name, n);
 		} else {
-			ma_buf_printf(&t, "%zu folders were deleted with %zu messages: ", f.n, n);
+			ma_buf_printf(&t, _("%zu folders were deleted with %zu messages: "), f.n, n);
 			for (size_t i = 0; i < f.n && i < 5; i++) {
 				if (i)
 					ma_buf_add(&t, ", ", 2);
@@ -466,9 +481,9 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		break;
 	default:
 		k = MA_K_TRASH;
-		ma_buf_printf(&t, "%s emptied: %zu message%s deleted for good",
-			      trash && junk ? "Trash and Junk" : junk ? "Junk" : "Trash", n,
-			      ma_plural(n));
+		ma_buf_printf(&t, P_("%s emptied: %zu message deleted for good",
+				     "%s emptied: %zu messages deleted for good", n),
+			      trash && junk ? _("Trash and Junk") : junk ? _("Junk") : _("Trash"), n);
 		put_since(&t, loss_since(r));
 		break;
 	}
@@ -482,21 +497,21 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		shown++;
 	}
 	if (n > shown)
-		ma_buf_printf(&e, "\n... and %zu more", n - shown);
+		ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
 	free(f.v);
 	add_graded(l, k, g, &t, &e, NULL);
 }
 
-static const char FIX_CAME_WENT_FOLDER[] =
+static const char *const FIX_CAME_WENT_FOLDER = N_(
 	"These messages were not in INBOX, which is all a POP3 program sees: an "
 	"IMAP program, a phone app, webmail or a person deleted them, or moved "
-	"them out of this mailbox.\n" MA_FIX_IMAP_DELETES "\n" MA_FIX_RUN_OFTEN "\n" MA_FIX_ACK;
-static const char FIX_CAME_WENT_TRASH[] =
+	"them out of this mailbox.\n" MA_FIX_IMAP_DELETES "\n" MA_FIX_RUN_OFTEN "\n" MA_FIX_ACK);
+static const char *const FIX_CAME_WENT_TRASH = N_(
 	"Mail deleted into Trash or Junk and then emptied for good, before an "
 	"audit could see it. Nothing to do if that was meant. If nobody empties "
 	"them by hand, look for automatic cleanup: Thunderbird \"Empty Trash on "
 	"Exit\", phone apps and webmail that delete Trash or Junk after some "
-	"days, mbsync \"Expunge\".\n" MA_FIX_ACK;
+	"days, mbsync \"Expunge\".\n" MA_FIX_ACK);
 
 /* Mail that arrived after the previous audit and was deleted before this
  * one: counted from UIDs, never seen, so never named. */
@@ -525,15 +540,20 @@ static void check_came_went(const struct ma_audit_result *r, struct ma_findings 
 		return;
 	}
 	struct ma_buf t = { 0 }, e = { 0 };
-	const char *them = total == 1 ? "it" : "them";
-	ma_buf_printf(&t, "%" PRIu64 " message%s arrived in ", total, ma_plural(total));
-	if (f.n == 1)
-		ma_buf_clean(&t, f.v[0].name, 40);
-	else
-		ma_buf_printf(&t, "%zu folders", f.n);
+	{
+		char where[256];
+		if (f.n == 1)
+			ma_text_clean(where, sizeof where, f.v[0].name, strlen(f.v[0].name), 40);
+		else
+			snprintf(where, sizeof where, P_("%zu folder", "%zu folders", f.n), f.n);
+		ma_buf_printf(&t, P_("%llu message arrived in %s", "%llu messages arrived in %s", total),
+			      (unsigned long long)total, where);
+	}
 	put_since(&t, since);
-	ma_buf_printf(&t, " and %s deleted before this audit; mailaudit never saw %s, so it "
-		      "cannot name %s", total == 1 ? "was" : "were", them, them);
+	ma_buf_printf(&t, "%s", P_(" and was deleted before this audit; mailaudit never saw it, so it "
+				   "cannot name it",
+				   " and were deleted before this audit; mailaudit never saw them, so it "
+				   "cannot name them", total));
 	free(f.v);
 	for (size_t i = 0; i < r->nledger; i++) {
 		const struct ma_loss_entry *x = &r->ledger[i];
@@ -551,9 +571,9 @@ static void check_came_went(const struct ma_audit_result *r, struct ma_findings 
 			      x->uidnext_then, then, x->uidnext_now, arrived, ma_plural(arrived),
 			      x->count, x->count == 1 ? "is" : "are");
 	}
-	ma_buf_printf(&e, "How sure: a lower bound if the server numbers arrivals one after "
+	ma_buf_printf(&e, "%s", _("How sure: a lower bound if the server numbers arrivals one after "
 		      "another, as Dovecot does. Arrivals that may have been moved to "
-		      "another folder, or are still there, are not counted.");
+		      "another folder, or are still there, are not counted."));
 	add_graded(l, MA_K_CAME_WENT, critical ? MA_GRADE_USUAL : MA_GRADE_MILD, &t, &e,
 	    inbox ? NULL : critical ? FIX_CAME_WENT_FOLDER : FIX_CAME_WENT_TRASH);
 }
@@ -579,10 +599,10 @@ static void check_unacked(const struct ma_audit_result *r, struct ma_findings *l
 	if (!total)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "%" PRIu64 " lost message%s found by earlier audits", total,
-		      ma_plural(total));
+	ma_buf_printf(&t, P_("%llu lost message found by earlier audits",
+			     "%llu lost messages found by earlier audits", total), (unsigned long long)total);
 	put_since(&t, oldest);
-	ma_buf_printf(&t, " %s not acknowledged yet", total == 1 ? "is" : "are");
+	ma_buf_printf(&t, "%s", P_(" is not acknowledged yet", " are not acknowledged yet", total));
 	size_t shown = 0;
 	for (size_t i = 0; i < r->nledger && shown < MAX_EVIDENCE; i++) {
 		const struct ma_loss_entry *m = &r->ledger[i];
@@ -628,10 +648,10 @@ static void check_alerts(const struct ma_audit_result *r, struct ma_findings *l)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	if (n == 1) {
-		ma_buf_add(&t, "The IMAP server says: ", 22);
+		ma_buf_printf(&t, "%s", _("The IMAP server says: "));
 		ma_buf_clean(&t, only, 150);
 	} else {
-		ma_buf_printf(&t, "The IMAP server sent %zu alerts", n);
+		ma_buf_printf(&t, _("The IMAP server sent %zu alerts"), n);
 	}
 	for (size_t i = 0; i < r->nalerts; i++) {
 		if (!r->alerts[i] || !r->alerts[i][0])
@@ -698,16 +718,18 @@ static void check_expire(const struct ma_audit_result *r, struct ma_findings *l)
 	enum ma_grade g;
 	if (never) {
 		g = MA_GRADE_MILD;
-		ma_buf_printf(&t, "The server never deletes mail on its own after a POP3 "
-			   "download (POP3 EXPIRE NEVER)");
+		ma_buf_printf(&t, "%s", _("The server never deletes mail on its own after a POP3 "
+			   "download (POP3 EXPIRE NEVER)"));
 	} else if (days == 0) {
 		g = MA_GRADE_GRAVE;
-		ma_buf_printf(&t, "The server deletes every message as soon as a POP3 client "
-			   "has downloaded it (POP3 EXPIRE 0)");
+		ma_buf_printf(&t, "%s", _("The server deletes every message as soon as a POP3 client "
+			   "has downloaded it (POP3 EXPIRE 0)"));
 	} else {
 		g = MA_GRADE_USUAL;
-		ma_buf_printf(&t, "The server deletes mail %lu day%s after a POP3 client "
-			   "downloaded it (POP3 EXPIRE %lu)", days, ma_plural(days), days);
+		ma_buf_printf(&t, P_("The server deletes mail %lu day after a POP3 client "
+				     "downloaded it (POP3 EXPIRE %lu)",
+				     "The server deletes mail %lu days after a POP3 client "
+				     "downloaded it (POP3 EXPIRE %lu)", days), days, days);
 	}
 	ma_buf_add(&e, "POP3 CAPA: ", 11);
 	ma_buf_clean(&e, line, 60);
@@ -734,9 +756,10 @@ static void check_drained(const struct ma_audit_result *r, struct ma_findings *l
 		return;
 	uint64_t bound = left - held;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "At least %" PRIu64 " message%s that arrived in INBOX %s no "
-		   "longer on the server (estimated from UIDs)", bound, ma_plural(bound),
-		   bound == 1 ? "is" : "are");
+	ma_buf_printf(&t, P_("At least %llu message that arrived in INBOX is no "
+			     "longer on the server (estimated from UIDs)",
+			     "At least %llu messages that arrived in INBOX are no "
+			     "longer on the server (estimated from UIDs)", bound), (unsigned long long)bound);
 	ma_buf_printf(&e,
 		   "INBOX has given out %" PRIu64 " UIDs (UIDNEXT %" PRIu32 ", UIDVALIDITY %" PRIu32
 		   ") and holds %" PRIu32 " message%s: %" PRIu64 " left INBOX.\n"
@@ -762,8 +785,8 @@ static void check_in_use(const struct ma_audit_result *r, struct ma_findings *l)
 	if (!r->pop3_in_use)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "Another device was downloading this mailbox over POP3 during "
-		   "the audit (the mailbox was locked)");
+	ma_buf_printf(&t, "%s", _("Another device was downloading this mailbox over POP3 during "
+		   "the audit (the mailbox was locked)"));
 	if (r->pop3_err.detail[0]) {
 		ma_buf_add(&e, "Server said: ", 13);
 		ma_buf_clean(&e, r->pop3_err.detail, 200);
@@ -779,14 +802,14 @@ static void check_login_delay(const struct ma_audit_result *r, struct ma_finding
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
 	if (r->pop3_err.status == MA_ERR_IN_USE)
-		ma_buf_printf(&t, "POP3 was left alone: the server said another session holds "
-			      "the mailbox");
+		ma_buf_printf(&t, "%s", _("POP3 was left alone: the server said another session holds "
+			      "the mailbox"));
 	else
-		ma_buf_printf(&t, "POP3 was left alone: the server allows a POP3 login only "
-			      "every so often (LOGIN-DELAY)");
+		ma_buf_printf(&t, "%s", _("POP3 was left alone: the server allows a POP3 login only "
+			      "every so often (LOGIN-DELAY)"));
 	/* Only what happened: a POP3-only audit has no IMAP look to fall back on. */
 	if (r->imap_ok)
-		ma_buf_printf(&t, "; audited over IMAP alone");
+		ma_buf_printf(&t, "%s", _("; audited over IMAP alone"));
 	if (r->pop3_err.detail[0]) {
 		ma_buf_add(&e, "Server said: ", 13);
 		ma_buf_clean(&e, r->pop3_err.detail, 200);
@@ -900,8 +923,9 @@ static void check_mismatch(const struct ma_audit_result *r, struct ma_findings *
 	if (!r->pop3_ok || !r->imap_ok || !in || r->pop3.stat_count == in->messages)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "POP3 shows %" PRIu32 " message%s but the IMAP INBOX holds %" PRIu32,
-		   r->pop3.stat_count, ma_plural(r->pop3.stat_count), in->messages);
+	ma_buf_printf(&t, P_("POP3 shows %lu message but the IMAP INBOX holds %lu",
+			     "POP3 shows %lu messages but the IMAP INBOX holds %lu", r->pop3.stat_count),
+		      (unsigned long)r->pop3.stat_count, (unsigned long)in->messages);
 	char psize[32], isize[32];
 	ma_fmt_size(r->pop3.stat_size, psize);
 	ma_buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
@@ -930,9 +954,10 @@ static void check_expunge(const struct ma_audit_result *r, struct ma_findings *l
 	if (!total)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "%" PRIu64 " message%s %s marked as deleted in %zu folder%s and "
-		   "will disappear at the next expunge", total, ma_plural(total),
-		   total == 1 ? "is" : "are", nf, ma_plural(nf));
+	ma_buf_printf(&t, P_("%llu message is marked as deleted", "%llu messages are marked as deleted",
+			     total), (unsigned long long)total);
+	ma_buf_printf(&t, P_(" in %zu folder and will disappear at the next expunge",
+			     " in %zu folders and will disappear at the next expunge", nf), nf);
 	bool first = true;
 	for (size_t i = 0; i < r->nfolders; i++) {
 		const struct ma_folder_result *fr = &r->folders[i];
@@ -1027,11 +1052,13 @@ static void check_uidvalidity(const struct ma_audit_result *r, struct ma_finding
 		every &= kept && !other;
 		kept_all += kept;
 	}
-	ma_buf_printf(&t, "The server renumbered %zu folder%s since the previous audit "
-		   "(UIDVALIDITY changed)", n, ma_plural(n));
+	ma_buf_printf(&t, P_("The server renumbered %zu folder since the previous audit "
+			     "(UIDVALIDITY changed)",
+			     "The server renumbered %zu folders since the previous audit "
+			     "(UIDVALIDITY changed)", n), n);
 	if (every)
-		ma_buf_printf(&t, "; all %" PRIu64 " message%s %s still there", kept_all,
-			      ma_plural(kept_all), kept_all == 1 ? "is" : "are");
+		ma_buf_printf(&t, P_("; all %llu message is still there", "; all %llu messages are still there",
+				     kept_all), (unsigned long long)kept_all);
 	add(l, MA_K_UIDVALIDITY, &t, &e, NULL);
 }
 
@@ -1085,7 +1112,7 @@ static void check_failed(const struct ma_audit_result *r, struct ma_findings *l,
 	struct ma_buf t = { 0 }, e = { 0 };
 	const char *fix;
 	if (!tried) {
-		ma_buf_printf(&t, "IMAP was not audited: no IMAP server is configured");
+		ma_buf_printf(&t, "%s", _("IMAP was not audited: no IMAP server is configured"));
 		fix = FIX_NOT_CONFIGURED;
 	} else {
 		char msg[700];
@@ -1093,7 +1120,7 @@ static void check_failed(const struct ma_audit_result *r, struct ma_findings *l,
 		if (shown.status == MA_OK)
 			shown.status = MA_ERR_PROTOCOL;
 		ma_error_format(&shown, msg, sizeof msg);
-		ma_buf_printf(&t, "%s could not be audited: ", proto);
+		ma_buf_printf(&t, _("%s could not be audited: "), proto);
 		ma_buf_clean(&t, msg, 300);
 		ma_buf_printf(&e, "Status: %s", ma_status_name(shown.status));
 		fix = failure_fix(shown.status);
@@ -1136,7 +1163,7 @@ static void check_history(const struct ma_audit_result *r, struct ma_findings *l
 	char msg[700];
 	ma_error_format(&r->history_err, msg, sizeof msg);
 	/* The detail names the file first, so a shortened check line keeps it. */
-	ma_buf_printf(&t, "History not usable, losses not checked: ");
+	ma_buf_printf(&t, "%s", _("History not usable, losses not checked: "));
 	ma_buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
 	ma_buf_clean(&e, msg, 400);
 	ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
@@ -1148,8 +1175,8 @@ static void check_insecure(const struct ma_audit_result *r, struct ma_findings *
 	if (!r->insecure)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "Certificate checks were turned off (--insecure): the servers "
-		   "were not proven genuine");
+	ma_buf_printf(&t, "%s", _("Certificate checks were turned off (--insecure): the servers "
+		   "were not proven genuine"));
 	add(l, MA_K_INSECURE, &t, &e, NULL);
 }
 
@@ -1172,12 +1199,13 @@ static void check_cert(const struct ma_audit_result *r, struct ma_findings *l)
 	long long secs = (long long)(c[first]->not_after_t - r->finished);
 	long long days = (secs < 0 ? -secs : secs) / 86400;
 	const char *who = same ? "IMAP and POP3" : names[first];
+	const char *who_t = same ? _("IMAP and POP3") : names[first];
 	if (secs < 0)
-		ma_buf_printf(&t, "The %s server's certificate expired %lld day%s ago", who, days,
-			   ma_plural((uint64_t)days));
+		ma_buf_printf(&t, P_("The %s server's certificate expired %lld day ago",
+				     "The %s server's certificate expired %lld days ago", days), who_t, days);
 	else
-		ma_buf_printf(&t, "The %s server's certificate expires in %lld day%s", who, days,
-			   ma_plural((uint64_t)days));
+		ma_buf_printf(&t, P_("The %s server's certificate expires in %lld day",
+				     "The %s server's certificate expires in %lld days", days), who_t, days);
 	for (int i = 0; i < 2; i++) {
 		if (!soon[i] || (same && i == 1))
 			continue;
@@ -1243,9 +1271,9 @@ static void check_moved(const struct ma_audit_result *r, struct ma_findings *l)
 	} else {
 		char since[32];
 		ma_fmt_time(loss_since(r), since);
-		ma_buf_printf(&t, "%zu messages moved to other folders", total);
+		ma_buf_printf(&t, _("%zu messages moved to other folders"), total);
 		if (loss_since(r))
-			ma_buf_printf(&t, " since %s", since);
+			ma_buf_printf(&t, _(" since %s"), since);
 	}
 	free(g);
 	add(l, MA_K_MOVED, &t, &e, NULL);
@@ -1256,7 +1284,7 @@ static void check_first(const struct ma_audit_result *r, struct ma_findings *l)
 	if (!r->first_audit)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "First audit of this mailbox: no earlier look to compare with yet");
+	ma_buf_printf(&t, "%s", _("First audit of this mailbox: no earlier look to compare with yet"));
 	add(l, MA_K_FIRST, &t, &e, NULL);
 }
 
@@ -1265,9 +1293,9 @@ static void check_login(const struct ma_audit_result *r, struct ma_findings *l)
 	if (!r->login[0] || strchr(r->login, '@'))
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_add(&t, "The login \"", 11);
-	ma_buf_clean(&t, r->login, 60);
-	ma_buf_add(&t, "\" is not a full e-mail address", 30);
+	char login[256];
+	ma_text_clean(login, sizeof login, r->login, strlen(r->login), 60);
+	ma_buf_printf(&t, _("The login \"%s\" is not a full e-mail address"), login);
 	add(l, MA_K_LOGIN, &t, &e, NULL);
 }
 
@@ -1284,10 +1312,11 @@ static void check_all_clear(const struct ma_audit_result *r, struct ma_findings 
 		total += r->folders[i].folder.messages;
 		nfolders += !r->folders[i].folder.noselect;
 	}
-	ma_buf_printf(&t, "No sign of lost mail: %" PRIu64 " message%s in %zu folder%s", total,
-		   ma_plural(total), nfolders, ma_plural(nfolders));
+	ma_buf_printf(&t, P_("No sign of lost mail: %llu message", "No sign of lost mail: %llu messages",
+			     total), (unsigned long long)total);
+	ma_buf_printf(&t, P_(" in %zu folder", " in %zu folders", nfolders), nfolders);
 	if (r->first_audit)
-		ma_buf_printf(&t, " (losses show from the next audit on)");
+		ma_buf_printf(&t, "%s", _(" (losses show from the next audit on)"));
 	add(l, MA_K_ALL_CLEAR, &t, &e, NULL);
 }
 

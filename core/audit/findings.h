@@ -38,6 +38,9 @@ struct ma_finding {
 
 /* "OK", "INFO", "WARNING", "UNKNOWN", "CRITICAL". */
 const char *ma_severity_name(enum ma_severity s);
+/* The same word in the reader's language, for screens and reports; the
+ * monitoring line and the history keep ma_severity_name (never translated). */
+const char *ma_severity_label(enum ma_severity s);
 /* Monitoring-plugin exit code: OK 0, WARNING 1, CRITICAL 2, UNKNOWN 3
  * (INFO counts as OK). */
 int ma_severity_exit_code(enum ma_severity s);

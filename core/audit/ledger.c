@@ -10,6 +10,7 @@
 
 #include "store/history.h"
 #include "audit/report.h"
+#include "base/i18n.h"
 #include "base/text.h"
 
 void ma_ledger_key(const struct ma_account *acct, const char **host, uint32_t *port_key)
@@ -210,8 +211,9 @@ ma_status ma_ledger_text(const struct ma_loss_entry *v, size_t n, char **out,
 		ma_buf_add(&b, "  ", 2);
 		if (e->kind == MA_LOSS_UNSEEN) {
 			ma_fmt_time(e->since, when);
-			ma_buf_printf(&b, "%u message%s arrived after %s, never seen", e->count,
-				      e->count == 1 ? "" : "s", when);
+			ma_buf_printf(&b, P_("%u message arrived after %s, never seen",
+					     "%u messages arrived after %s, never seen", e->count),
+				      (unsigned)e->count, when);
 		} else {
 			/* The date as the findings show it: the server's arrival
 			 * time, else the Date header as sent. */
@@ -221,17 +223,17 @@ ma_status ma_ledger_text(const struct ma_loss_entry *v, size_t n, char **out,
 			} else if (e->date) {
 				ma_buf_clean(&b, e->date, 40);
 			} else {
-				ma_buf_add(&b, "date unknown", 12);
+				ma_buf_printf(&b, "%s", _("date unknown"));
 			}
 			ma_buf_add(&b, "  ", 2);
-			ma_buf_clean(&b, e->from ? e->from : "(no sender)", 60);
+			ma_buf_clean(&b, e->from ? e->from : _("(no sender)"), 60);
 			ma_buf_add(&b, "  ", 2);
-			ma_buf_clean(&b, e->subject ? e->subject : "(no subject)", MA_SUBJECT_MAX);
+			ma_buf_clean(&b, e->subject ? e->subject : _("(no subject)"), MA_SUBJECT_MAX);
 		}
 		if (e->folder_gone)
-			ma_buf_add(&b, "  [folder deleted]", 18);
+			ma_buf_printf(&b, "%s", _("  [folder deleted]"));
 		if (e->acked)
-			ma_buf_add(&b, "  [acknowledged]", 16);
+			ma_buf_printf(&b, "%s", _("  [acknowledged]"));
 		ma_buf_add(&b, "\n", 1);
 	}
 	if (b.oom) {

@@ -18,6 +18,7 @@
 
 #include "audit/audit.h"
 #include "audit/findings.h"
+#include "base/i18n.h"
 #include "base/text.h"
 
 #ifndef MA_VERSION
@@ -107,6 +108,21 @@ static void cell(char *dst, size_t dstsize, const char *name, size_t w)
 
 /* ---- formatting helpers ------------------------------------------------------ */
 
+/* A column heading padded to w columns (right-aligned unless left), never
+ * cut: printf's widths count bytes, and a translated heading has letters
+ * of two. */
+static const char *head_cell(char *dst, size_t size, const char *s, size_t w, bool left)
+{
+	char clean[128];
+	size_t n = ma_text_clean(clean, sizeof clean, s, strlen(s), 60);
+	size_t pad = n < w ? w - n : 0;
+	if (left)
+		snprintf(dst, size, "%s%*s", clean, (int)pad, "");
+	else
+		snprintf(dst, size, "%*s%s", (int)pad, "", clean);
+	return dst;
+}
+
 
 static const struct ma_folder *inbox_of(const struct ma_audit_result *r, size_t *idx)
 {
@@ -132,7 +148,7 @@ static bool has_finding(const struct ma_audit_result *r, const char *code, enum 
 static const char *headline(const struct ma_audit_result *r)
 {
 	if (!r->nfindings)
-		return "not analysed";
+		return _("not analysed");
 	if (r->verdict == MA_SEV_OK)
 		for (size_t i = 0; i < r->nfindings; i++)
 			if (r->findings[i].severity == MA_SEV_OK)
@@ -148,14 +164,16 @@ static const struct ma_finding *finding(const struct ma_audit_result *r, const c
 	return NULL;
 }
 
-/* "the audit did not finish within --deadline 50 s" */
+/* _("the audit did not finish within --deadline 50 s") */
 static void deadline_words(struct ma_buf *t, const struct ma_audit_result *r, bool capital)
 {
-	const char *the = capital ? "The" : "the";
+	/* Whole sentences, not "The"/"the" glued on: a translation needs them. */
 	if (r->deadline_s > 0)
-		ma_buf_printf(t, "%s audit did not finish within --deadline %d s", the, r->deadline_s);
+		ma_buf_printf(t, capital ? _("The audit did not finish within --deadline %d s")
+				 : _("the audit did not finish within --deadline %d s"), r->deadline_s);
 	else
-		ma_buf_printf(t, "%s audit did not finish within its time limit", the);
+		ma_buf_printf(t, "%s", capital ? _("The audit did not finish within its time limit")
+				 : _("the audit did not finish within its time limit"));
 }
 
 /* The first part of the audit the deadline stopped, as its error says it. */
@@ -175,26 +193,26 @@ static const char *trace_words(const struct ma_audit_result *r)
 	return r->trace_err.detail[0] ? r->trace_err.detail : ma_status_message(r->trace_err.status);
 }
 
-static const char CRIT_POP3[] =
-	"Mail has been deleted from the server, or the server is set to "
+static const char *const CRIT_POP3 =
+	N_("Mail has been deleted from the server, or the server is set to "
 	"delete it. The provider keeps no backup of mail that a mail "
 	"program deleted, so it cannot restore it: a message that a "
 	"device downloaded over POP3 and then deleted from the server "
 	"exists only on that one device, and your other devices never "
-	"get it. Act now, while that device still has the messages.";
-static const char CRIT_ELSEWHERE[] =
-	"Mail has been deleted from the server. The provider keeps no backup "
+	"get it. Act now, while that device still has the messages.");
+static const char *const CRIT_ELSEWHERE =
+	N_("Mail has been deleted from the server. The provider keeps no backup "
 	"of mail that a mail program deleted, so it cannot restore it. The "
 	"lost messages were outside INBOX, where a POP3 device cannot reach: "
 	"an IMAP program, a phone app, webmail or a person deleted them. A "
 	"device that had synced those folders may still have copies until it "
-	"syncs again: act now.";
-static const char CRIT_EARLIER[] =
-	"Earlier audits found mail deleted from the server, and nobody has "
+	"syncs again: act now.");
+static const char *const CRIT_EARLIER =
+	N_("Earlier audits found mail deleted from the server, and nobody has "
 	"acknowledged it yet (see \"Lost mail on record\"). The provider keeps "
 	"no backup of mail that a mail program deleted. Put back what you still "
 	"can from the device that has it, then run mailaudit --ack, so that "
-	"later audits report only new losses.";
+	"later audits report only new losses.");
 
 /* The paragraph under the verdict, which must not blame a POP3 device for
  * what only an IMAP program or a person can do. */
@@ -205,51 +223,51 @@ static void verdict_paras(struct ma_buf *o, const struct ma_audit_result *r)
 	switch (r->verdict) {
 	case MA_SEV_CRITICAL:
 		if (c.inbox_now || (!c.elsewhere_now && !c.earlier)) {
-			para(o, CRIT_POP3, 0);
+			para(o, _(CRIT_POP3), 0);
 			if (c.elsewhere_now) {
 				ma_buf_add(o, "\n", 1);
-				para(o, "Mail was also deleted outside INBOX, which only an IMAP "
-					"program or a person can do.", 0);
+				para(o, _("Mail was also deleted outside INBOX, which only an IMAP "
+					"program or a person can do."), 0);
 			}
 		} else if (c.elsewhere_now) {
-			para(o, CRIT_ELSEWHERE, 0);
+			para(o, _(CRIT_ELSEWHERE), 0);
 		} else {
-			para(o, CRIT_EARLIER, 0);
+			para(o, _(CRIT_EARLIER), 0);
 			return;
 		}
 		if (c.earlier) {
 			ma_buf_add(o, "\n", 1);
-			para(o, "Losses found by earlier audits are not acknowledged yet either "
-				"(see \"Lost mail on record\").", 0);
+			para(o, _("Losses found by earlier audits are not acknowledged yet either "
+				"(see \"Lost mail on record\")."), 0);
 		}
 		return;
 	case MA_SEV_UNKNOWN:
-		para(o, "mailaudit could not look at the mailbox's folders over IMAP, so "
+		para(o, _("mailaudit could not look at the mailbox's folders over IMAP, so "
 			"it cannot tell whether your mail is safe. Fix the problem below "
 			"and run it again. Until then remember that the provider keeps "
-			"no backup of mail that a mail program deleted from the server.", 0);
+			"no backup of mail that a mail program deleted from the server."), 0);
 		return;
 	case MA_SEV_WARNING:
 		if (c.trash_now || has_finding(r, "inbox-drained", MA_SEV_WARNING) ||
 		    has_finding(r, "mail-came-and-went", MA_SEV_WARNING) ||
 		    has_finding(r, "folder-deleted", MA_SEV_WARNING)) {
-			para(o, "Some mail has left the server (see below), most likely on "
+			para(o, _("Some mail has left the server (see below), most likely on "
 				"purpose, such as an emptied Trash: check that it was. The "
 				"provider keeps no backup of mail that a mail program deleted "
 				"from the server: whatever a device deletes there is gone "
-				"unless that device still has it.", 0);
+				"unless that device still has it."), 0);
 			return;
 		}
-		para(o, "No message is known to be lost, but something below puts mail "
+		para(o, _("No message is known to be lost, but something below puts mail "
 			"at risk or needs a look. The provider keeps no backup of mail "
 			"that a mail program deleted from the server: whatever a device "
-			"deletes there is gone unless that device still has it.", 0);
+			"deletes there is gone unless that device still has it."), 0);
 		return;
 	default:
-		para(o, "No sign of lost mail. The provider keeps no backup of mail that "
+		para(o, _("No sign of lost mail. The provider keeps no backup of mail that "
 			"a mail program deleted from the server, so keep every device on "
 			"IMAP (or POP3 with \"Leave messages on server\") and run "
-			"mailaudit again from time to time.", 0);
+			"mailaudit again from time to time."), 0);
 		return;
 	}
 }
@@ -261,27 +279,27 @@ static void endpoint_line(struct ma_buf *o, const char *label, bool tried, bool 
 			  const struct ma_endpoint *ep, const char *failed)
 {
 	if (!tried)
-		linef(o, 0, 11, "%-10s not checked", label);
+		linef(o, 0, 11, _("%-10s not checked"), label);
 	else if (ep->host[0])
 		linef(o, 0, 11, "%-10s %s:%u, %s%s%s%s", label, ep->host, ep->port,
 		      ma_security_label(ep->security), ok ? "" : " (", ok ? "" : failed,
 		      ok ? "" : ")");
 	else
-		linef(o, 0, 11, "%-10s %s", label, ok ? "checked" : failed);
+		linef(o, 0, 11, "%-10s %s", label, ok ? _("checked") : failed);
 }
 
 static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 {
 	char when[32];
 	ma_fmt_time(r->finished ? r->finished : r->started, when);
-	linef(o, 0, 0, "mailaudit %s - is the mail in this mailbox safe?", MA_VERSION);
+	linef(o, 0, 0, _("mailaudit %s - is the mail in this mailbox safe?"), MA_VERSION);
 	ma_buf_add(o, "\n", 1);
-	linef(o, 0, 11, "Account:   %s", r->account_label);
-	endpoint_line(o, "IMAP:", r->imap_tried, r->imap_ok, &r->imap_endpoint, "failed");
+	linef(o, 0, 11, _("Account:   %s"), r->account_label);
+	endpoint_line(o, "IMAP:", r->imap_tried, r->imap_ok, &r->imap_endpoint, _("failed"));
 	endpoint_line(o, "POP3:", r->pop3_tried, r->pop3_ok, &r->pop3_endpoint,
-		      r->pop3_skipped && !r->pop3_in_use ? "left alone, see pop3-login-delay" :
-		      "failed");
-	linef(o, 0, 11, "Audited:   %s", when);
+		      r->pop3_skipped && !r->pop3_in_use ? _("left alone, see pop3-login-delay") :
+		      _("failed"));
+	linef(o, 0, 11, _("Audited:   %s"), when);
 	/* RFC 3501 7.1: the server's alerts are for the user's eyes; near the
 	 * top, and in the server-alert finding with what to do. */
 	for (size_t i = 0; i < r->nalerts; i++) {
@@ -289,18 +307,19 @@ static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 			continue;
 		struct ma_buf a = { 0 };
 		ma_buf_clean(&a, r->alerts[i], 200);
-		linef(o, 0, 11, "Alert:     %s", a.p ? a.p : "");
+		linef(o, 0, 11, _("Alert:     %s"), a.p ? a.p : "");
 		o->oom |= a.oom;
 		free(a.p);
 	}
 	if (r->insecure) {
 		ma_buf_add(o, "\n", 1);
-		para(o, "WARNING: certificate checks were turned off (--insecure)", 0);
+		para(o, _("WARNING: certificate checks were turned off (--insecure)"), 0);
 	}
 	if (r->deadline_passed) {
 		struct ma_buf w = { 0 };
 		const struct ma_error *e = deadline_error(r);
-		ma_buf_add(&w, "WARNING: ", 9);
+		const char *warn = _("WARNING: ");
+		ma_buf_add(&w, warn, strlen(warn));
 		deadline_words(&w, r, false);
 		if (e && e->detail[0])
 			ma_buf_printf(&w, " (%s)", e->detail);
@@ -311,34 +330,34 @@ static void section_header(struct ma_buf *o, const struct ma_audit_result *r)
 	}
 	if (r->trace_err.status != MA_OK) {
 		ma_buf_add(o, "\n", 1);
-		linef(o, 0, 0, "WARNING: the --trace file could not be written (%s)", trace_words(r));
+		linef(o, 0, 0, _("WARNING: the --trace file could not be written (%s)"), trace_words(r));
 	}
 	ma_buf_add(o, "\n", 1);
 	const char *top = headline(r);
-	linef(o, 0, 2, "Verdict: %s \xE2\x80\x94 %s", ma_severity_name(r->verdict), top);
+	linef(o, 0, 2, _("Verdict: %s \xE2\x80\x94 %s"), ma_severity_label(r->verdict), top);
 	ma_buf_add(o, "\n", 1);
 	verdict_paras(o, r);
 }
 
 static void section_findings(struct ma_buf *o, const struct ma_audit_result *r)
 {
-	heading(o, "Findings");
+	heading(o, _("Findings"));
 	for (size_t i = 0; i < r->nfindings; i++) {
 		const struct ma_finding *f = &r->findings[i];
 		if (i)
 			ma_buf_add(o, "\n", 1);
-		linef(o, 0, 2, "%s  %s", ma_severity_name(f->severity), f->code);
+		linef(o, 0, 2, "%s  %s", ma_severity_label(f->severity), f->code);
 		para(o, f->title, 2);
 		if (f->evidence && f->evidence[0]) {
-			para(o, "Evidence:", 2);
+			para(o, _("Evidence:"), 2);
 			para(o, f->evidence, 4);
 		}
 		if (f->why) {
-			para(o, "Why it matters:", 2);
+			para(o, _("Why it matters:"), 2);
 			para(o, f->why, 4);
 		}
 		if (f->fix) {
-			para(o, "What to do:", 2);
+			para(o, _("What to do:"), 2);
 			para(o, f->fix, 4);
 		}
 	}
@@ -358,29 +377,30 @@ static void ledger_line(struct ma_buf *b, const struct ma_loss_entry *e)
 	ma_buf_add(b, ": ", 2);
 	if (e->kind == MA_LOSS_UNSEEN) {
 		ma_fmt_time(e->since, when);
-		ma_buf_printf(b, "%" PRIu32 " message%s that arrived after %s, deleted unseen",
-			      e->count, e->count == 1 ? "" : "s", when);
+		ma_buf_printf(b, P_("%lu message that arrived after %s, deleted unseen",
+				    "%lu messages that arrived after %s, deleted unseen", e->count),
+			      (unsigned long)e->count, when);
 		return;
 	}
 	if (e->internaldate > 0) {
 		ma_fmt_time((time_t)e->internaldate, when);
 		ma_buf_add(b, when, strlen(when));
 	} else {
-		ma_buf_clean(b, e->date ? e->date : "date unknown", 31);
+		ma_buf_clean(b, e->date ? e->date : _("date unknown"), 31);
 	}
 	ma_buf_add(b, " ", 1);
-	ma_buf_clean(b, e->from ? e->from : "(no sender)", 40);
+	ma_buf_clean(b, e->from ? e->from : _("(no sender)"), 40);
 	ma_buf_add(b, ": ", 2);
-	ma_buf_clean(b, e->subject ? e->subject : "(no subject)", MA_SUBJECT_MAX);
+	ma_buf_clean(b, e->subject ? e->subject : _("(no subject)"), MA_SUBJECT_MAX);
 }
 
 /* Every loss not yet acknowledged, under the audit that found it: what
  * keeps the verdict critical, and what --ack would acknowledge. */
 static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
 {
-	heading(o, "Lost mail on record");
+	heading(o, _("Lost mail on record"));
 	if (r->history_err.status != MA_OK) {
-		para(o, "Not known: the history could not be used.", 2);
+		para(o, _("Not known: the history could not be used."), 2);
 		return;
 	}
 	uint64_t total = 0;
@@ -390,28 +410,31 @@ static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
 		audits += i == 0 || r->ledger[i].found_audit != r->ledger[i - 1].found_audit;
 	}
 	if (!total) {
-		para(o, "None: no loss found by this audit or an earlier one is waiting to be "
-			"acknowledged.", 2);
+		para(o, _("None: no loss found by this audit or an earlier one is waiting to be "
+			"acknowledged."), 2);
 		return;
 	}
 	struct ma_buf b = { 0 };
-	ma_buf_printf(&b, "%" PRIu64 " lost message%s, found by %zu audit%s, not acknowledged "
-		      "yet. Once recovered or accepted, run mailaudit --ack (or press A in "
-		      "the Findings view); mailaudit --lost lists every loss ever found.",
-		      total, total == 1 ? "" : "s", audits, audits == 1 ? "" : "s");
+	ma_buf_printf(&b, P_("%llu lost message", "%llu lost messages", total), (unsigned long long)total);
+	ma_buf_printf(&b, P_(", found by %zu audit, not acknowledged yet. Once recovered or accepted, "
+			     "run mailaudit --ack (or press A in the Findings view); mailaudit --lost "
+			     "lists every loss ever found.",
+			     ", found by %zu audits, not acknowledged yet. Once recovered or accepted, "
+			     "run mailaudit --ack (or press A in the Findings view); mailaudit --lost "
+			     "lists every loss ever found.", audits), audits);
 	for (size_t i = 0; i < r->nledger && i < LEDGER_ROWS; i++) {
 		const struct ma_loss_entry *e = &r->ledger[i];
 		if (i == 0 || e->found_audit != r->ledger[i - 1].found_audit) {
 			char found[32];
 			ma_fmt_time(e->found, found);
-			ma_buf_printf(&b, "\n\nFound by the audit of %s%s:", found,
-				      e->this_audit ? " (this audit)" : "");
+			ma_buf_printf(&b, _("\n\nFound by the audit of %s%s:"), found,
+				      e->this_audit ? _(" (this audit)") : "");
 		}
 		ma_buf_add(&b, "\n", 1);
 		ledger_line(&b, e);
 	}
 	if (r->nledger > LEDGER_ROWS)
-		ma_buf_printf(&b, "\n... and %zu more (mailaudit --lost lists them all)",
+		ma_buf_printf(&b, _("\n... and %zu more (mailaudit --lost lists them all)"),
 			      r->nledger - LEDGER_ROWS);
 	if (b.oom)
 		o->oom = true;
@@ -422,16 +445,19 @@ static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
 
 static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 {
-	heading(o, "Folders");
+	heading(o, _("Folders"));
 	if (!r->nfolders) {
-		para(o, r->imap_ok ? "No folders." : "Not known: IMAP could not be audited.", 2);
+		para(o, r->imap_ok ? _("No folders.") : _("Not known: IMAP could not be audited."), 2);
 		return;
 	}
 	char name[128];
-	cell(name, sizeof name, "Folder", 26);
+	cell(name, sizeof name, _("Folder"), 26);
 	bool delta = r->delta_known;
-	linef(o, 2, 2, "%s %8s %7s %8s %10s%s", name, "Messages", "Unseen", "Deleted", "Size",
-	      delta ? "   Change" : "");
+	char h1[160], h2[160], h3[160], h4[160];
+	linef(o, 2, 2, "%s %s %s %s %s%s", name, head_cell(h1, sizeof h1, _("Messages"), 8, false),
+	      head_cell(h2, sizeof h2, _("Unseen"), 7, false), head_cell(h3, sizeof h3, _("Deleted"), 8, false),
+	      head_cell(h4, sizeof h4, _("Size"), 10, false),
+	      delta ? _("   Change") : "");
 	uint64_t tm = 0, tu = 0, td = 0, ts = 0;
 	for (size_t i = 0; i < r->nfolders; i++) {
 		const struct ma_folder *f = &r->folders[i].folder;
@@ -443,7 +469,7 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 		if (delta) {
 			int64_t d = r->folders[i].delta;
 			if (d == INT64_MIN)
-				snprintf(chg, sizeof chg, " %8s", "new");
+				snprintf(chg, sizeof chg, " %8s", _("new"));
 			else
 				snprintf(chg, sizeof chg, " %+8" PRId64, d);
 		}
@@ -451,7 +477,7 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 		if (f->noselect)
 			linef(o, 2, 2, "%s %8s", name, "-");
 		else if (r->folders[i].failed)
-			linef(o, 2, 2, "%s %8" PRIu32 "   could not be read", name, f->messages);
+			linef(o, 2, 2, "%s %8" PRIu32 "   %s", name, f->messages, _("could not be read"));
 		else
 			linef(o, 2, 2, "%s %8" PRIu32 " %7" PRIu32 " %8s %10s%s", name, f->messages,
 			      f->unseen, del, size, chg);
@@ -465,37 +491,39 @@ static void section_folders(struct ma_buf *o, const struct ma_audit_result *r)
 	char size[32], del[24];
 	ma_fmt_size(ts, size);
 	snprintf(del, sizeof del, "%" PRIu64, td);
-	cell(name, sizeof name, "Total", 26);
+	cell(name, sizeof name, _("Total"), 26);
 	linef(o, 2, 2, "%s %8" PRIu64 " %7" PRIu64 " %8s %10s", name, tm, tu, del, size);
 }
 
 static void section_pop3(struct ma_buf *o, const struct ma_audit_result *r)
 {
-	heading(o, "IMAP INBOX and POP3");
+	heading(o, _("IMAP INBOX and POP3"));
 	size_t idx = 0;
 	const struct ma_folder *in = inbox_of(r, &idx);
 	char size[32];
-	linef(o, 2, 2, "%-20s %8s %10s", "", "Messages", "Size");
+	char h1[160], h2[160];
+	linef(o, 2, 2, "%-20s %s %s", "", head_cell(h1, sizeof h1, _("Messages"), 8, false),
+	      head_cell(h2, sizeof h2, _("Size"), 10, false));
 	if (r->imap_ok && in) {
 		ma_fmt_size(r->folders[idx].size, size);
 		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "IMAP INBOX", in->messages, size);
 	} else {
-		linef(o, 2, 2, "%-20s %8s", "IMAP INBOX", r->imap_tried ? "failed" : "not checked");
+		linef(o, 2, 2, "%-20s %8s", "IMAP INBOX", r->imap_tried ? _("failed") : _("not checked"));
 	}
 	if (r->pop3_ok) {
 		ma_fmt_size(r->pop3.stat_size, size);
 		linef(o, 2, 2, "%-20s %8" PRIu32 " %10s", "POP3 (STAT)", r->pop3.stat_count, size);
 	} else {
 		linef(o, 2, 2, "%-20s %8s", "POP3 (STAT)",
-		      r->pop3_in_use ? "locked" : r->pop3_skipped ? "skipped" :
-		      r->pop3_tried ? "failed" : "not checked");
+		      r->pop3_in_use ? _("locked") : r->pop3_skipped ? _("skipped") :
+		      r->pop3_tried ? _("failed") : _("not checked"));
 	}
 	for (size_t i = 0; r->pop3_ok && i < r->pop3.ncapa; i++)
 		if (r->pop3.capa[i] && strncasecmp(r->pop3.capa[i], "EXPIRE", 6) == 0)
 			linef(o, 2, 4, "POP3 CAPA %s", r->pop3.capa[i]);
 	ma_buf_add(o, "\n", 1);
-	para(o, "POP3 sees INBOX only: a POP3 device never sees the other folders, "
-		"and what it deletes is gone from every device.", 2);
+	para(o, _("POP3 sees INBOX only: a POP3 device never sees the other folders, "
+		"and what it deletes is gone from every device."), 2);
 }
 
 static void cert_block(struct ma_buf *o, const char *proto, bool tried, bool ok, bool tls,
@@ -503,7 +531,7 @@ static void cert_block(struct ma_buf *o, const char *proto, bool tried, bool ok,
 		       bool insecure)
 {
 	if (!tried) {
-		linef(o, 2, 4, "%s: not checked", proto);
+		linef(o, 2, 4, _("%s: not checked"), proto);
 		return;
 	}
 	if (ep->host[0])
@@ -512,36 +540,36 @@ static void cert_block(struct ma_buf *o, const char *proto, bool tried, bool ok,
 	else
 		linef(o, 2, 4, "%s:", proto);
 	if (!c->present) {
-		para(o, tls ? "no certificate information"
-			    : ok ? "not encrypted: the password crossed the network in plain text"
-				 : "no secure connection was made",
+		para(o, tls ? _("no certificate information")
+			    : ok ? _("not encrypted: the password crossed the network in plain text")
+				 : _("no secure connection was made"),
 		     4);
 		return;
 	}
-	linef(o, 4, 16, "TLS:        %s, %s", c->tls_version, c->cipher);
-	linef(o, 4, 16, "Subject:    %s", c->subject);
-	linef(o, 4, 16, "Alt. names: %s", c->sans[0] ? c->sans : "none");
-	linef(o, 4, 16, "Issuer:     %s", c->issuer);
-	linef(o, 4, 16, "Valid:      %s to %s", c->not_before, c->not_after);
+	linef(o, 4, 16, _("TLS:        %s, %s"), c->tls_version, c->cipher);
+	linef(o, 4, 16, _("Subject:    %s"), c->subject);
+	linef(o, 4, 16, _("Alt. names: %s"), c->sans[0] ? c->sans : _("none"));
+	linef(o, 4, 16, _("Issuer:     %s"), c->issuer);
+	linef(o, 4, 16, _("Valid:      %s to %s"), c->not_before, c->not_after);
 	/* 95 characters: split between the bytes rather than anywhere. */
 	size_t half = strlen(c->sha256) > 48 && c->sha256[47] == ':' ? 48 : 0;
 	if (half)
-		linef(o, 4, 16, "SHA-256:    %.*s\n%s", (int)half, c->sha256, c->sha256 + half);
+		linef(o, 4, 16, _("SHA-256:    %.*s\n%s"), (int)half, c->sha256, c->sha256 + half);
 	else
-		linef(o, 4, 16, "SHA-256:    %s", c->sha256);
+		linef(o, 4, 16, _("SHA-256:    %s"), c->sha256);
 	if (insecure)
-		linef(o, 4, 16, "Verified:   %s (checks were turned off: %s)", c->verified ? "yes" : "no",
-		      c->verify_text[0] ? c->verify_text : "not checked");
+		linef(o, 4, 16, _("Verified:   %s (checks were turned off: %s)"), c->verified ? _("yes") : _("no"),
+		      c->verify_text[0] ? c->verify_text : _("not checked"));
 	else
-		linef(o, 4, 16, "Verified:   %s%s%s%s", c->verified ? "yes" : "no",
+		linef(o, 4, 16, _("Verified:   %s%s%s%s"), c->verified ? _("yes") : _("no"),
 		      c->verify_text[0] ? " (" : "", c->verify_text, c->verify_text[0] ? ")" : "");
 }
 
 static void section_connections(struct ma_buf *o, const struct ma_audit_result *r)
 {
-	heading(o, "Connections and certificates");
+	heading(o, _("Connections and certificates"));
 	if (r->insecure) {
-		para(o, "WARNING: certificate checks were turned off (--insecure)", 2);
+		para(o, _("WARNING: certificate checks were turned off (--insecure)"), 2);
 		ma_buf_add(o, "\n", 1);
 	}
 	cert_block(o, "IMAP", r->imap_tried, r->imap_ok, r->imap_tls, &r->imap_endpoint,
@@ -552,18 +580,20 @@ static void section_connections(struct ma_buf *o, const struct ma_audit_result *
 
 static void section_history(struct ma_buf *o, const struct ma_audit_result *r)
 {
-	heading(o, "History (newest first)");
+	heading(o, _("History (newest first)"));
 	if (!r->nhistory) {
-		para(o, "No earlier audits recorded.", 2);
+		para(o, _("No earlier audits recorded."), 2);
 		return;
 	}
-	linef(o, 2, 2, "%-21s  %-10s %8s %12s %8s", "Started", "Verdict", "INBOX",
-	      "All folders", "POP3");
+	char h1[160], h2[160], h3[160];
+	linef(o, 2, 2, "%s  %s %8s %s %8s", head_cell(h1, sizeof h1, _("Started"), 21, true),
+	      head_cell(h2, sizeof h2, _("Verdict"), 10, true), "INBOX",
+	      head_cell(h3, sizeof h3, _("All folders"), 12, false), "POP3");
 	for (size_t i = 0; i < r->nhistory && i < HISTORY_ROWS; i++) {
 		const struct ma_audit_summary *h = &r->history[i];
 		char when[32], outcome[40], pop3[24];
 		ma_fmt_time(h->started, when);
-		cell(outcome, sizeof outcome, h->outcome, 10);
+		cell(outcome, sizeof outcome, h->outcome[0] ? _(h->outcome) : "", 10);
 		if (h->pop3_count < 0)
 			snprintf(pop3, sizeof pop3, "-");
 		else
@@ -572,20 +602,20 @@ static void section_history(struct ma_buf *o, const struct ma_audit_result *r)
 		      h->inbox_messages, h->total_messages, pop3);
 	}
 	if (r->nhistory > HISTORY_ROWS)
-		linef(o, 2, 2, "... and %zu earlier audits", r->nhistory - HISTORY_ROWS);
+		linef(o, 2, 2, _("... and %zu earlier audits"), r->nhistory - HISTORY_ROWS);
 }
 
 static void section_settings(struct ma_buf *o)
 {
-	heading(o, "Recommended settings (from the provider)");
-	para(o, "- Incoming mail, IMAP (best for several devices): port 993 SSL/TLS, "
+	heading(o, _("Recommended settings (from the provider)"));
+	para(o, _("- Incoming mail, IMAP (best for several devices): port 993 SSL/TLS, "
 		"or 143 STARTTLS.\n"
 		"- Incoming mail, POP3: port 995 SSL/TLS, or 110 STARTTLS; set it to "
 		"leave messages on the server.\n"
 		"- Outgoing mail, SMTP: port 465 SSL/TLS, or 587 STARTTLS.\n"
 		"- Login: always the full e-mail address, for example name@example.com.\n"
 		"- After a password change wait at least 15 minutes before using the "
-		"new one.", 2);
+		"new one."), 2);
 }
 
 ma_status ma_report_text(const struct ma_audit_result *r, char **out, struct ma_error *err)
@@ -655,7 +685,7 @@ static void check_title(struct ma_buf *t, const struct ma_audit_result *r)
 	enum ma_severity own = audit_severity(r);
 	bool trace_first = r->trace_err.status != MA_OK && own < MA_SEV_UNKNOWN;
 	if (trace_first)
-		ma_buf_printf(t, "The --trace file could not be written (%s); the audit itself: %s - ",
+		ma_buf_printf(t, _("The --trace file could not be written (%s); the audit itself: %s - "),
 			      trace_words(r), ma_severity_name(own));
 	const char *top = headline(r);
 	const struct ma_finding *imap = finding(r, "imap-failed"), *pop3 = finding(r, "pop3-failed");
@@ -670,7 +700,7 @@ static void check_title(struct ma_buf *t, const struct ma_audit_result *r)
 	} else if (!r->imap_tried && imap && pop3 && top == imap->title) {
 		/* A POP3-only account: that no IMAP server is configured is
 		 * true but not the news; why POP3 failed is. */
-		ma_buf_printf(t, "No IMAP server is configured, and %s", pop3->title);
+		ma_buf_printf(t, _("No IMAP server is configured, and %s"), pop3->title);
 	} else {
 		ma_buf_add(t, top, strlen(top));
 		if (r->deadline_passed) {
@@ -679,7 +709,7 @@ static void check_title(struct ma_buf *t, const struct ma_audit_result *r)
 		}
 	}
 	if (r->trace_err.status != MA_OK && !trace_first)
-		ma_buf_printf(t, "; the --trace file could not be written (%s)", trace_words(r));
+		ma_buf_printf(t, _("; the --trace file could not be written (%s)"), trace_words(r));
 }
 
 /* text cleaned for one line of plugin output: no control characters, at

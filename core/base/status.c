@@ -1,3 +1,4 @@
+#include "base/i18n.h"
 #include "base/status.h"
 #include "base/text.h"
 
@@ -39,8 +40,8 @@ static void make_pretty(void)
 const char *ma_status_message(ma_status st)
 {
 	if ((unsigned)st >= MA_STATUS_COUNT)
-		return "unknown error";
-	return messages[st];
+		return _("unknown error");
+	return _(messages[st]);
 }
 
 const char *ma_status_name(ma_status st)

@@ -11,43 +11,43 @@
 #include <stddef.h>
 
 #define MA_STATUS_LIST(X) \
-	X(MA_OK,                 "success") \
-	X(MA_ERR_NOMEM,          "out of memory") \
-	X(MA_ERR_ARGUMENT,       "invalid setting") \
-	X(MA_ERR_HOST_UNKNOWN,   "the server name does not exist (a typo, or an obsolete address)") \
-	X(MA_ERR_DNS,            "the server name could not be looked up (DNS failure; check the network)") \
-	X(MA_ERR_REFUSED,        "the server refused the connection on this port (nothing listens there)") \
-	X(MA_ERR_UNREACHABLE,    "the server's network is unreachable from here") \
-	X(MA_ERR_CONNECT_TIMEOUT,"no answer while connecting (a firewall or antivirus may block the port, or the address is wrong)") \
-	X(MA_ERR_READ_TIMEOUT,   "the server stopped answering (timed out waiting for a reply)") \
-	X(MA_ERR_CLOSED,         "the server closed the connection unexpectedly") \
-	X(MA_ERR_CANCELLED,      "cancelled") \
-	X(MA_ERR_NETWORK,        "network error") \
-	X(MA_ERR_TLS_HANDSHAKE,  "the secure (TLS) connection could not be set up") \
-	X(MA_ERR_CERT_EXPIRED,   "the server's certificate has expired") \
-	X(MA_ERR_CERT_NOT_YET_VALID, "the server's certificate is not valid yet (check this computer's clock)") \
-	X(MA_ERR_CERT_NAME_MISMATCH, "the server's certificate is for a different name") \
-	X(MA_ERR_CERT_UNTRUSTED, "the server's certificate was issued by an authority this computer does not trust") \
-	X(MA_ERR_CERT_SELF_SIGNED, "the server's certificate is self-signed") \
-	X(MA_ERR_CERT_INVALID,   "the server's certificate is not valid") \
-	X(MA_ERR_STARTTLS_MISSING, "the server does not offer STARTTLS on this port, so the connection cannot be secured (refusing to log in in plain text)") \
-	X(MA_ERR_STARTTLS_INJECTION, "the server sent data before the secure connection started (possible attack); refusing to continue") \
-	X(MA_ERR_GREETING,       "the server refused the connection in its greeting") \
-	X(MA_ERR_WRONG_PORT,     "the port or its security setting is wrong for this protocol") \
-	X(MA_ERR_LOGIN,          "the server rejected the login name or password") \
-	X(MA_ERR_UNENCRYPTED,    "refusing to send the password over an unencrypted connection (use /tls or /starttls, or --insecure to allow it)") \
-	X(MA_ERR_PLAINTEXT_REFUSED, "the server refuses logins over an unencrypted connection") \
-	X(MA_ERR_IN_USE,         "the mailbox is locked by another POP3 session (another device is downloading mail right now)") \
-	X(MA_ERR_LOGIN_DELAY,    "the server allows logins only every so often (LOGIN-DELAY); try again later") \
-	X(MA_ERR_SERVER_TEMP,    "the server reports a temporary failure; try again later") \
-	X(MA_ERR_SERVER_PERM,    "the server reports a permanent failure for this mailbox") \
-	X(MA_ERR_PROTOCOL,       "the server sent a reply mailaudit does not understand (protocol error)") \
-	X(MA_ERR_TOO_LARGE,      "the server's reply exceeded mailaudit's safety limits") \
-	X(MA_ERR_BAD_CREDENTIAL, "the login name or password contains a line break or NUL character") \
-	X(MA_ERR_NOT_CONNECTED,  "no open session (internal error)") \
-	X(MA_ERR_IO,             "a local file could not be read or written") \
-	X(MA_ERR_STATE_CORRUPT,  "the history file is damaged or not a mailaudit history file (left untouched)") \
-	X(MA_ERR_DEADLINE,       "the audit did not finish within its time limit (--deadline)")
+	X(MA_OK,                 N_("success")) \
+	X(MA_ERR_NOMEM,          N_("out of memory")) \
+	X(MA_ERR_ARGUMENT,       N_("invalid setting")) \
+	X(MA_ERR_HOST_UNKNOWN,   N_("the server name does not exist (a typo, or an obsolete address)")) \
+	X(MA_ERR_DNS,            N_("the server name could not be looked up (DNS failure; check the network)")) \
+	X(MA_ERR_REFUSED,        N_("the server refused the connection on this port (nothing listens there)")) \
+	X(MA_ERR_UNREACHABLE,    N_("the server's network is unreachable from here")) \
+	X(MA_ERR_CONNECT_TIMEOUT,N_("no answer while connecting (a firewall or antivirus may block the port, or the address is wrong)")) \
+	X(MA_ERR_READ_TIMEOUT,   N_("the server stopped answering (timed out waiting for a reply)")) \
+	X(MA_ERR_CLOSED,         N_("the server closed the connection unexpectedly")) \
+	X(MA_ERR_CANCELLED,      N_("cancelled")) \
+	X(MA_ERR_NETWORK,        N_("network error")) \
+	X(MA_ERR_TLS_HANDSHAKE,  N_("the secure (TLS) connection could not be set up")) \
+	X(MA_ERR_CERT_EXPIRED,   N_("the server's certificate has expired")) \
+	X(MA_ERR_CERT_NOT_YET_VALID, N_("the server's certificate is not valid yet (check this computer's clock)")) \
+	X(MA_ERR_CERT_NAME_MISMATCH, N_("the server's certificate is for a different name")) \
+	X(MA_ERR_CERT_UNTRUSTED, N_("the server's certificate was issued by an authority this computer does not trust")) \
+	X(MA_ERR_CERT_SELF_SIGNED, N_("the server's certificate is self-signed")) \
+	X(MA_ERR_CERT_INVALID,   N_("the server's certificate is not valid")) \
+	X(MA_ERR_STARTTLS_MISSING, N_("the server does not offer STARTTLS on this port, so the connection cannot be secured (refusing to log in in plain text)")) \
+	X(MA_ERR_STARTTLS_INJECTION, N_("the server sent data before the secure connection started (possible attack); refusing to continue")) \
+	X(MA_ERR_GREETING,       N_("the server refused the connection in its greeting")) \
+	X(MA_ERR_WRONG_PORT,     N_("the port or its security setting is wrong for this protocol")) \
+	X(MA_ERR_LOGIN,          N_("the server rejected the login name or password")) \
+	X(MA_ERR_UNENCRYPTED,    N_("refusing to send the password over an unencrypted connection (use /tls or /starttls, or --insecure to allow it)")) \
+	X(MA_ERR_PLAINTEXT_REFUSED, N_("the server refuses logins over an unencrypted connection")) \
+	X(MA_ERR_IN_USE,         N_("the mailbox is locked by another POP3 session (another device is downloading mail right now)")) \
+	X(MA_ERR_LOGIN_DELAY,    N_("the server allows logins only every so often (LOGIN-DELAY); try again later")) \
+	X(MA_ERR_SERVER_TEMP,    N_("the server reports a temporary failure; try again later")) \
+	X(MA_ERR_SERVER_PERM,    N_("the server reports a permanent failure for this mailbox")) \
+	X(MA_ERR_PROTOCOL,       N_("the server sent a reply mailaudit does not understand (protocol error)")) \
+	X(MA_ERR_TOO_LARGE,      N_("the server's reply exceeded mailaudit's safety limits")) \
+	X(MA_ERR_BAD_CREDENTIAL, N_("the login name or password contains a line break or NUL character")) \
+	X(MA_ERR_NOT_CONNECTED,  N_("no open session (internal error)")) \
+	X(MA_ERR_IO,             N_("a local file could not be read or written")) \
+	X(MA_ERR_STATE_CORRUPT,  N_("the history file is damaged or not a mailaudit history file (left untouched)")) \
+	X(MA_ERR_DEADLINE,       N_("the audit did not finish within its time limit (--deadline)"))
 
 #define MA_STATUS_ENUM(name, text) name,
 typedef enum { MA_STATUS_LIST(MA_STATUS_ENUM) MA_STATUS_COUNT } ma_status;

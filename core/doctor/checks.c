@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "base/i18n.h"
 #include "base/text.h"
 
 /* "IMAP 993 (SSL/TLS)", for evidence lines. */
@@ -69,9 +70,9 @@ static void check_host(const struct ma_probe_cell *c, const struct ma_rules *rul
 		/* "Does not exist" only when a resolver said so; a name it knows
 		 * without an address is another matter. */
 		if (c->dns.exists)
-			ma_buf_printf(&t, "The server name %s has no address", c->ep.host);
+			ma_buf_printf(&t, _("The server name %s has no address"), c->ep.host);
 		else
-			ma_buf_printf(&t, "The server name %s does not exist", c->ep.host);
+			ma_buf_printf(&t, _("The server name %s does not exist"), c->ep.host);
 		ma_buf_printf(&e, "%s", c->err.detail);
 		if (rule)
 			ma_buf_printf(&e, "\nThis looks like an obsolete name; current ones look like %s", rule->hint);
@@ -79,7 +80,7 @@ static void check_host(const struct ma_probe_cell *c, const struct ma_rules *rul
 	}
 	if (rule) {
 		struct ma_buf t = { 0 }, e = { 0 };
-		ma_buf_printf(&t, "%s is an obsolete server name", c->ep.host);
+		ma_buf_printf(&t, _("%s is an obsolete server name"), c->ep.host);
 		ma_buf_printf(&e, "%s\nCurrent names look like: %s", rule->note, rule->hint);
 		ma_findings_add(l, MA_K_HOST_OBSOLETE, MA_GRADE_USUAL, &t, &e, NULL);
 	}
@@ -107,7 +108,7 @@ static void check_dns(const struct ma_probe_result *r, struct ma_findings *l)
 	if (!n)
 		return;
 	char title[120];
-	snprintf(title, sizeof title, "The server names could not be looked up (%zu of %zu combinations)", n,
+	snprintf(title, sizeof title, _("The server names could not be looked up (%zu of %zu combinations)"), n,
 		 r->n_cells);
 	add_for_cells(r, l, MA_K_DNS_FAILED, dns, 1, title);
 }
@@ -126,7 +127,7 @@ static void check_silence(const struct ma_probe_result *r, struct ma_findings *l
 	struct ma_buf t = { 0 }, e = { 0 };
 	if (ran > 0 && silent == ran) {
 		static const ma_status to[] = { MA_ERR_CONNECT_TIMEOUT, MA_ERR_READ_TIMEOUT };
-		ma_buf_printf(&t, "No port answered (%zu of %zu timed out)", silent, ran);
+		ma_buf_printf(&t, _("No port answered (%zu of %zu timed out)"), silent, ran);
 		cells_with(r, to, 2, &e);
 		ma_findings_add(l, MA_K_ALL_SILENT, MA_GRADE_USUAL, &t, &e, NULL);
 		return;
@@ -135,7 +136,7 @@ static void check_silence(const struct ma_probe_result *r, struct ma_findings *l
 	size_t n = cells_with(r, closed, 3, NULL);
 	if (!n)
 		return;
-	ma_buf_printf(&t, "%zu port%s closed or silent", n, ma_plural(n));
+	ma_buf_printf(&t, P_("%zu port closed or silent", "%zu ports closed or silent", n), n);
 	cells_with(r, closed, 3, &e);
 	ma_findings_add(l, MA_K_PORT_CLOSED, MA_GRADE_USUAL, &t, &e, NULL);
 }
@@ -147,14 +148,14 @@ static void check_starttls(const struct ma_probe_result *r, struct ma_findings *
 	if (!n)
 		return;
 	char title[80];
-	snprintf(title, sizeof title, "STARTTLS is not offered on %zu port(s)", n);
+	snprintf(title, sizeof title, _("STARTTLS is not offered on %zu port(s)"), n);
 	add_for_cells(r, l, MA_K_STARTTLS_MISSING, missing, 1, title);
 }
 
 static void check_cert_expired(const struct ma_probe_result *r, struct ma_findings *l)
 {
 	static const ma_status expired[] = { MA_ERR_CERT_EXPIRED, MA_ERR_CERT_NOT_YET_VALID };
-	add_for_cells(r, l, MA_K_CERT_EXPIRED, expired, 2, "The server's certificate has expired");
+	add_for_cells(r, l, MA_K_CERT_EXPIRED, expired, 2, _("The server's certificate has expired"));
 }
 
 static void check_cert_untrusted(const struct ma_probe_result *r, struct ma_findings *l)
@@ -162,7 +163,7 @@ static void check_cert_untrusted(const struct ma_probe_result *r, struct ma_find
 	static const ma_status untrusted[] = { MA_ERR_CERT_UNTRUSTED, MA_ERR_CERT_SELF_SIGNED,
 					       MA_ERR_CERT_INVALID };
 	add_for_cells(r, l, MA_K_CERT_UNTRUSTED, untrusted, 3,
-		      "The server's certificate is not from a trusted authority");
+		      _("The server's certificate is not from a trusted authority"));
 }
 
 /* A user's own alias (smtp.mydomain CNAME wesN.smtp...) cannot be in the
@@ -191,7 +192,7 @@ static void check_cert_name(const struct ma_probe_result *r, struct ma_findings 
 	if (!cells_with(r, mismatch, 1, NULL))
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "The certificate does not cover the server name used");
+	ma_buf_printf(&t, _("The certificate does not cover the server name used"));
 	cells_with(r, mismatch, 1, &e);
 	put_covered_alias(r, &e);
 	ma_findings_add(l, MA_K_CERT_NAME, MA_GRADE_USUAL, &t, &e, NULL);
@@ -215,7 +216,7 @@ static void check_cert_soon(const struct ma_probe_result *r, struct ma_findings 
 		return;
 	}
 	struct ma_buf t = { 0 };
-	ma_buf_printf(&t, "The server's certificate expires within %d days", MA_CERT_SOON_DAYS);
+	ma_buf_printf(&t, _("The server's certificate expires within %d days"), MA_CERT_SOON_DAYS);
 	ma_findings_add(l, MA_K_CERT_SOON, MA_GRADE_USUAL, &t, &e, NULL);
 }
 
@@ -234,7 +235,7 @@ static void check_logins(const struct ma_probe_result *r, struct ma_findings *l)
 	if (alt_ok) {
 		/* The audit's kind, graver here: the server refused the short
 		 * form, which the audit only sees is short. */
-		ma_buf_printf(&t, "Log in with the full address %s, not %s", r->address, r->login);
+		ma_buf_printf(&t, _("Log in with the full address %s, not %s"), r->address, r->login);
 		ma_buf_printf(&e, "login \"%s\" was refused; \"%s\" was accepted", r->login, r->address);
 		ma_findings_add(l, MA_K_LOGIN, MA_GRADE_GRAVE, &t, &e, NULL);
 		return;
@@ -242,7 +243,7 @@ static void check_logins(const struct ma_probe_result *r, struct ma_findings *l)
 	if (!any_refused || any_ok)
 		return;
 	static const ma_status refused[] = { MA_ERR_LOGIN };
-	ma_buf_printf(&t, "The server rejected the login name or password");
+	ma_buf_printf(&t, _("The server rejected the login name or password"));
 	cells_with(r, refused, 1, &e);
 	if (r->address[0] && !strchr(r->login, '@'))
 		ma_buf_printf(&e, "\nthe full address %s was refused too", r->address);
@@ -252,7 +253,7 @@ static void check_logins(const struct ma_probe_result *r, struct ma_findings *l)
 static void check_plaintext(const struct ma_probe_result *r, struct ma_findings *l)
 {
 	static const ma_status plain[] = { MA_ERR_PLAINTEXT_REFUSED };
-	add_for_cells(r, l, MA_K_PLAINTEXT_REFUSED, plain, 1, "The server refuses logins over this connection");
+	add_for_cells(r, l, MA_K_PLAINTEXT_REFUSED, plain, 1, _("The server refuses logins over this connection"));
 }
 
 /* A cell that can be used as it is: a verified certificate, and a login
@@ -337,7 +338,7 @@ static void check_deadline(const struct ma_probe_result *r, struct ma_findings *
 	if (!cut)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "The test did not finish within --deadline: %zu of %zu combinations were cut short",
+	ma_buf_printf(&t, _("The test did not finish within --deadline: %zu of %zu combinations were cut short"),
 		      cut, r->n_cells);
 	for (size_t i = 0, shown = 0; i < r->n_cells && shown < 6; i++) {
 		const struct ma_probe_cell *c = &r->cells[i];
@@ -372,19 +373,19 @@ static void check_best_settings(const struct ma_probe_result *r, struct ma_findi
 	size_t cut = cells_cut(r);
 	if (good == probed) {
 		g = MA_GRADE_MILD;
-		ma_buf_printf(&t, "Working settings: %zu of %zu protocols", good, probed);
+		ma_buf_printf(&t, _("Working settings: %zu of %zu protocols"), good, probed);
 	} else if (good > 0) {
-		ma_buf_printf(&t, "Working settings: %zu of %zu protocols", good, probed);
+		ma_buf_printf(&t, _("Working settings: %zu of %zu protocols"), good, probed);
 	} else if (tested == 0) {
-		ma_buf_printf(&t, "No settings could be tested: the server names could not be looked up");
+		ma_buf_printf(&t, _("No settings could be tested: the server names could not be looked up"));
 	} else if (cut) {
 		/* Not known to fail: probe-deadline says the test was cut short. */
-		ma_buf_printf(&t, "No working setting was found before the time limit (0 of %zu)", probed);
+		ma_buf_printf(&t, _("No working setting was found before the time limit (0 of %zu)"), probed);
 	} else {
 		g = MA_GRADE_GRAVE;
-		ma_buf_printf(&t, "Nothing works: no protocol has a working setting (0 of %zu)", probed);
-		fix = "Fix what the findings above name (the password, a server name, a "
-		      "certificate, a firewall), then run the test again.";
+		ma_buf_printf(&t, _("Nothing works: no protocol has a working setting (0 of %zu)"), probed);
+		fix = N_("Fix what the findings above name (the password, a server name, a "
+			 "certificate, a firewall), then run the test again.");
 	}
 	ma_findings_add(l, MA_K_BEST_SETTINGS, g, &t, &e, fix);
 }

@@ -1,6 +1,7 @@
 #!/bin/bash
 # Installed data files are found (issue 16): `make install` with PREFIX (and
-# DESTDIR) puts the program, the man page and providers.rules in place, and
+# DESTDIR) puts the program, the man page, providers.rules and the message
+# catalogues in place, and
 # the installed program, run from another directory, reads the rules of its
 # own prefix; an uninstalled build reads the repository's data/; a missing
 # rules file is said (the audit's rules-missing note, and --probe's), never
@@ -45,10 +46,15 @@ add_marker_rule() { # rules file
 out=$(install_to PREFIX="$tmp/prefix")
 ok $? "make install PREFIX=$tmp/prefix"
 [ -n "$out" ] && diag "$out"
-for f in bin/mailaudit share/man/man1/mailaudit.1 share/mailaudit/providers.rules; do
+for f in bin/mailaudit share/man/man1/mailaudit.1 share/mailaudit/providers.rules \
+	share/locale/cs/LC_MESSAGES/mailaudit.mo; do
 	[ -f "$tmp/prefix/$f" ]
 	ok $? "installed $f"
 done
+# The Czech catalogue of its own prefix (the build's locale/ is not beside it).
+help=$(cd "$elsewhere" && env -u MA_LOCALEDIR LC_ALL=cs_CZ.UTF-8 "$tmp/prefix/bin/mailaudit" --help)
+check_contains "the installed program, run elsewhere, reads its prefix's Czech catalogue" "$help" \
+	"Použití: mailaudit"
 add_marker_rule "$tmp/prefix/share/mailaudit/providers.rules"
 rep=$(audit_with "$tmp/prefix/bin/mailaudit")
 check_contains "the installed program, run elsewhere, reads its prefix's rules" "$rep" "host-obsolete"

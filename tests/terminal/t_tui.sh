@@ -401,7 +401,8 @@ T send-keys -t tui Escape; gone "keys: Esc still closes the help" "Export the re
 T send-keys -t tui Escape; expect "keys: Esc still leads back to the form" "E-mail address:"
 raw '\e[2~\e[3~\e[15~\e[1;5C\e[1;2P'
 T send-keys -t tui -l "x"
-if screen | grep -q "E-mail address: *$MA_USER"x; then
+typed_x() { screen | grep -q "E-mail address: *$MA_USER"x; }
+if ma_wait 20 typed_x; then
 	pass "keys: no sequence is typed into a field"
 else
 	fail "keys: no sequence is typed into a field" "$(screen)"

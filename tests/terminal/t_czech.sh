@@ -1,0 +1,148 @@
+#!/bin/bash
+# Czech: the full-screen program's main screens under LC_ALL=cs_CZ.UTF-8 at
+# 80x24 and 40x12 (Czech text shown, every line within the terminal), the
+# help, --help, --report - with Czech headings, and the monitoring line
+# (--check) that stays English. English stays the default (the C locale).
+# Needs the cs_CZ.UTF-8 locale (make deps) and the build's catalogue: a
+# missing one fails, never skips.
+set -u
+here=$(cd "$(dirname "$0")" && pwd)
+. "$here/../lib/tap.sh"
+. "$here/../lib/dovecot.sh"
+need tmux dovecot python3 locale || tap_bail "missing dependencies"
+MAILAUDIT=${MAILAUDIT:-$here/../../build/mailaudit}
+[ -x "$MAILAUDIT" ] || tap_bail "no binary at $MAILAUDIT"
+locale -a 2>/dev/null | grep -qix 'cs_CZ\.utf-\{0,1\}8' ||
+	tap_bail "no cs_CZ.UTF-8 locale: run make deps (it generates it)"
+CS="LC_ALL=cs_CZ.UTF-8 LANG=cs_CZ.UTF-8"
+
+dovecot_start || tap_bail "dovecot did not start"
+dovecot_seed_standard || tap_bail "seeding failed"
+
+W=$(mktemp -d "$MA_TMP/czech.XXXXXX")
+export XDG_CONFIG_HOME="$W/none" XDG_STATE_HOME="$W/state" HOME="$W"
+SOCK=macz$$
+T() { tmux -L "$SOCK" "$@"; }
+cleanup() {
+	T kill-server 2>/dev/null
+	dovecot_stop_all
+}
+trap cleanup EXIT
+
+ACCT=(--imap "127.0.0.1:$MA_IMAPS_PORT" --pop3 "127.0.0.1:$MA_POP3S_PORT" --user "$MA_USER"
+	--password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 10)
+quote() { printf '%q ' "$@"; }
+
+screen() { T capture-pane -p -t cz; }
+shows() { screen | grep -qF -- "$1"; }
+expect() { # NAME TEXT
+	if ma_wait 20 shows "$2"; then pass "$1"; else fail "$1" "waited for: $2" "$(screen)"; fi
+}
+# fits NAME COLS: every line of the screen within COLS columns (wide
+# letters counted as such), and no replacement character for a letter the
+# terminal could not show.
+fits() {
+	local out
+	out=$(screen | python3 -c '
+import sys, unicodedata
+cols = int(sys.argv[1])
+for n, line in enumerate(sys.stdin.read().split("\n"), 1):
+    w = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in line)
+    if w > cols or "\ufffd" in line or "?" * 2 in line:
+        print("line %d (%d columns): %s" % (n, w, line))
+' "$2")
+	if [ -z "$out" ]; then pass "$1"; else fail "$1" "$out" "$(screen)"; fi
+}
+# A session of its own keeps the tmux server up while the program's
+# session is replaced (the last session's end would stop the server, and a
+# new session could race with its exit).
+T new-session -d -s keep "sleep 3600" || tap_bail "tmux failed"
+start() { # COLS ROWS command line: a new pane running it
+	T kill-session -t cz 2>/dev/null
+	T new-session -d -s cz -x "$1" -y "$2" "$3; sleep 600" || tap_bail "tmux failed"
+}
+
+# --- the start screen ------------------------------------------------------------------
+start 80 24 "env $CS TERM=xterm-256color $(quote "$MAILAUDIT" --state-dir "$W/s0")"
+expect "start screen: the question in Czech" "Kterou schránku zkontrolovat?"
+expect "start screen: the field labels in Czech" "Heslo:"
+expect "start screen: the hint bar in Czech" "Tab: další pole"
+fits "start screen 80x24: every line fits" 80
+T send-keys -t cz F1
+expect "help: in Czech" "Klávesy"
+expect "help: the key descriptions in Czech" "O stránku dolů"
+fits "help 80x24: every line fits" 80
+T send-keys -t cz Escape
+
+# --- the results at 80x24 --------------------------------------------------------------
+start 80 24 "env $CS TERM=xterm-256color $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s1")"
+expect "results: the verdict line in Czech" "Výsledek:"
+expect "results: the tabs name every view in Czech" "1 Nálezy"
+check_contains "results: the tabs in full at 80 columns" "$(screen)" "6 Protokol"
+check_contains "results: the status line in Czech" "$(screen)" "Kontrola je hotová."
+fits "results 80x24: every line fits" 80
+T send-keys -t cz 2
+expect "view 2: the folder table's columns in Czech" "Složka"
+expect "view 2: the hint bar in Czech" "q konec  ? nápověda"
+check_contains "view 2: folder names as the server names them" "$(screen)" "Odeslaná pošta"
+check_contains "view 2: INBOX stays INBOX" "$(screen)" "INBOX"
+fits "view 2 80x24: every line fits" 80
+T send-keys -t cz 4
+expect "view 4: the connection in Czech" "Stiskem p otestujete"
+fits "view 4 80x24: every line fits" 80
+T send-keys -t cz 5
+expect "view 5: the history in Czech" "Začátek"
+T send-keys -t cz 6
+expect "view 6: the report in Czech" "je pošta v této schránce v bezpečí?"
+fits "view 6 80x24: every line fits" 80
+T send-keys -t cz q
+expect "q: the shell's sleep remains, the program ended" ""
+
+# --- 40x12 -----------------------------------------------------------------------------
+start 40 12 "env $CS TERM=xterm-256color $(quote "$MAILAUDIT" "${ACCT[@]}" --state-dir "$W/s2")"
+expect "40x12: the verdict line in Czech" "Výsledek:"
+expect "40x12: the views by their short Czech names" "1 Nál 2 Slož 3 POP3 4 Spoj 5 Hist 6 Prot"
+fits "40x12 results: every line fits" 40
+T send-keys -t cz 2
+expect "40x12 view 2: Czech column names" "Složka"
+fits "40x12 view 2: every line fits" 40
+T send-keys -t cz '?'
+expect "40x12 help: in Czech" "Klávesy"
+fits "40x12 help: every line fits" 40
+start 40 12 "env $CS TERM=xterm-256color $(quote "$MAILAUDIT" --state-dir "$W/s3")"
+expect "40x12 start screen: the question in Czech" "Kterou schránku"
+fits "40x12 start screen: every line fits" 40
+
+# --- text output -------------------------------------------------------------------------
+help=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --help)
+check_contains "--help in Czech" "$help" "Použití: mailaudit [VOLBY]"
+help=$(env LC_ALL=C "$MAILAUDIT" --help)
+check_contains "--help in English under C" "$help" "Usage: mailaudit [OPTIONS]"
+err=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --bogus 2>&1)
+check_contains "an error on the command line in Czech" "$err" "neznámá volba"
+
+report=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --report - "${ACCT[@]}" --state-dir "$W/s4")
+check_contains "--report -: the title in Czech" "$report" "je pošta v této schránce v bezpečí?"
+check_contains "--report -: the verdict in Czech" "$report" "Výsledek: "
+for h in "Nálezy" "Zaznamenaná ztracená pošta" "Složky" "IMAP INBOX a POP3" "Spojení a certifikáty" \
+	"Historie (nejnovější první)" "Doporučené nastavení (od poskytovatele)"; do
+	if echo "$report" | grep -qx -- "$h"; then pass "--report -: heading \"$h\""; else
+		fail "--report -: heading \"$h\"" "$report"; fi
+done
+check_contains "--report -: folder names as the server names them" "$report" "Odeslaná pošta"
+check_not_contains "--report -: no English heading left" "$report" "Lost mail on record"
+
+line=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --check "${ACCT[@]}" --state-dir "$W/s5")
+if echo "$line" | grep -qE '^MAILAUDIT (OK|WARNING|CRITICAL|UNKNOWN) - '; then
+	pass "--check under Czech: the monitoring line's status word in English"
+else
+	fail "--check under Czech: the monitoring line's status word in English" "$line"
+fi
+check_eq "--check under Czech: the line as under C" \
+	"$(env LC_ALL=C.UTF-8 "$MAILAUDIT" --check "${ACCT[@]}" --state-dir "$W/s6" | sed 's/time=[0-9.]*s/time/')" \
+	"$(echo "$line" | sed 's/time=[0-9.]*s/time/')"
+line=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --check --bogus)
+check_contains "--check under Czech: an error on the command line in English" "$line" \
+	"MAILAUDIT UNKNOWN - unknown option '--bogus'"
+
+tap_done
