@@ -87,6 +87,18 @@ static bool leave_pop3_alone(struct pop3_look *l)
 	return true;
 }
 
+/* The audit whose complete POP3 view this one is written against as a
+ * delta (only new UIDLs written, missing ones marked gone), 0: written in
+ * full. The listing itself is complete either way: the findings read it,
+ * and POP3 has no "what changed since". MA_FORCE_FULL_LOOK=1 (tests) writes
+ * every view in full, to compare both. */
+static int64_t delta_base(const struct pop3_look *l)
+{
+	if (!l->prev.known || !l->prev.uidl_complete || look_force_full())
+		return 0;
+	return l->prev.audit_id;
+}
+
 static void *pop3_thread(void *arg)
 {
 	struct pop3_look *l = arg;
@@ -128,7 +140,7 @@ static void *pop3_thread(void *arg)
 	l->ok = st == MA_OK;
 	/* Written now, while IMAP is still fetching, instead of after it. */
 	if (l->ok && l->w)
-		writer_pop3(l->w, &l->view);
+		writer_pop3(l->w, &l->view, delta_base(l));
 	return NULL;
 }
 
@@ -310,7 +322,7 @@ static ma_status record_pop3(struct run *x, int64_t audit, struct ma_error *err)
 		bool written = x->w.pop3_written && x->il.ok && x->w.pop3_count == r->pop3.stat_count &&
 			       x->w.pop3_size == r->pop3.stat_size;
 		if (!written)
-			return ma_history_put_pop3(x->h, audit, &r->pop3, err);
+			return ma_history_put_pop3_delta(x->h, audit, &r->pop3, delta_base(pl), err);
 	}
 	return MA_OK;
 }
@@ -529,8 +541,8 @@ static void look(struct run *x)
 	verdict_init(&x->verdict);
 	x->pl = (struct pop3_look){ .acct = acct, .password = x->password, .opts = x->opts };
 	/* Read before the worker starts: the history handle is not shared. */
-	if (x->h && acct->has_imap &&
-	    ma_history_pop3_prev(x->h, x->account, &x->pl.prev, NULL) == MA_OK)
+	if (x->h && ma_history_pop3_prev(x->h, x->account, &x->pl.prev, NULL) == MA_OK &&
+	    acct->has_imap)
 		x->pl.verdict = &x->verdict;
 	/* From here until the writer is stopped, h is the writer's; the IMAP
 	 * side reads the earlier audits through hr. */
