@@ -464,6 +464,7 @@ static int add_entry(struct ma_pop3_view *v, uint32_t number)
 	}
 	memset(&v->entries[n], 0, sizeof v->entries[0]);
 	v->entries[n].number = number;
+	v->entries[n].uidl = "";
 	v->nentries++;
 	return 0;
 }
@@ -472,13 +473,16 @@ static int uidl_line(struct ma_pop3_view *v, const char *buf, size_t len, bool f
 {
 	(void)first_pass;
 	uint32_t num;
-	char uidl[71];
+	char uidl[MA_UIDL_MAX + 1];
 	if (ma_pop3_parse_uidl_line(buf, len, &num, uidl) != 0)
 		return -1;
 	int rc = add_entry(v, num);
 	if (rc != 0)
 		return rc;
-	memcpy(v->entries[v->nentries - 1].uidl, uidl, sizeof uidl);
+	const char *u = ma_pop3_view_add_uidl(v, uidl, strlen(uidl));
+	if (!u)
+		return LINE_NOMEM;
+	v->entries[v->nentries - 1].uidl = u;
 	return 0;
 }
 

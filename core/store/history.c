@@ -1670,10 +1670,9 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 	query_start(&q, "SELECT id, uidl FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL",
 		    BINDS(B_INT(h->account_id)));
 	while (query_row(&q)) {
-		struct ma_pop3_entry key = { 0 };
-		const struct ma_pop3_entry *kp = &key;
 		const unsigned char *u = sqlite3_column_text(q.s, 1);
-		snprintf(key.uidl, sizeof key.uidl, "%s", u ? (const char *)u : "");
+		struct ma_pop3_entry key = { .uidl = u ? (const char *)u : "" };
+		const struct ma_pop3_entry *kp = &key;
 		const struct ma_pop3_entry **hit = bsearch(&kp, by_uidl, v->nentries, sizeof *by_uidl,
 							   cmp_entry);
 		if (hit) {
