@@ -1,5 +1,6 @@
 #include "mail/pop3.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -558,6 +559,76 @@ fail:
 	if (s)
 		ma_stream_reader_sync(&s->rd);
 	ma_pop3_view_clear(v);
+	return st;
+}
+
+ma_status ma_pop3_scan_uidls(struct ma_pop3 *s, struct ma_pop3_view *v, bool *have_uidl,
+			     struct ma_error *err)
+{
+	*have_uidl = false;
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		goto fail;
+	st = command(s, "UIDL", err);
+	if (st != MA_OK) {
+		if (s->base.broken)
+			goto fail;
+		ma_stream_reader_sync(&s->rd);
+		return MA_OK;
+	}
+	s->tap.phase = MA_TRACE_BULK;
+	st = multiline(s, "UIDL", v, uidl_line, false, err);
+	s->tap.phase = MA_TRACE_NORMAL;
+	if (st != MA_OK)
+		goto fail;
+	ma_stream_reader_sync(&s->rd);
+	*have_uidl = true;
+	return MA_OK;
+fail:
+	if (s)
+		ma_stream_reader_sync(&s->rd);
+	ma_pop3_view_clear(v);
+	return st;
+}
+
+ma_status ma_pop3_scan_sizes(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
+{
+	ma_status st = check_usable(s, err);
+	if (st == MA_OK)
+		st = command(s, "LIST", err);
+	if (st == MA_OK) {
+		s->tap.phase = MA_TRACE_BULK;
+		st = multiline(s, "LIST", v, list_line, false, err);
+		s->tap.phase = MA_TRACE_NORMAL;
+	}
+	if (s)
+		ma_stream_reader_sync(&s->rd);
+	if (st != MA_OK)
+		ma_pop3_view_clear(v);
+	return st;
+}
+
+ma_status ma_pop3_list_one(struct ma_pop3 *s, struct ma_pop3_entry *e, struct ma_error *err)
+{
+	char cmd[32];
+	snprintf(cmd, sizeof cmd, "LIST %" PRIu32, e->number);
+	ma_status st = check_usable(s, err);
+	if (st == MA_OK)
+		st = command(s, cmd, err);
+	if (st == MA_OK) {
+		/* "+OK NUM SIZE" */
+		const char *p = s->line + 3;
+		while (*p == ' ')
+			p++;
+		uint32_t num, size;
+		if (ma_pop3_parse_list_line(p, strlen(p), &num, &size) != 0 || num != e->number)
+			st = ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed LIST reply",
+				     s->base.host);
+		else
+			e->size = size;
+	}
+	if (s)
+		ma_stream_reader_sync(&s->rd);
 	return st;
 }
 

@@ -1139,6 +1139,21 @@ ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 	return query_end(&q);
 }
 
+ma_status ma_history_pop3_sizes(struct ma_history *h, int64_t account_id,
+				ma_pop3_size_cb cb, void *ctx, struct ma_error *err)
+{
+	struct query q = QUERY(h, "reading the recorded POP3 sizes", err);
+
+	query_start(&q, "SELECT uidl, size FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL",
+		    BINDS(B_INT(account_id)));
+	while (query_row(&q)) {
+		const unsigned char *u = sqlite3_column_text(q.s, 0);
+		if (cb(u ? (const char *)u : "", (uint32_t)sqlite3_column_int64(q.s, 1), ctx) != 0)
+			break;
+	}
+	return query_end(&q);
+}
+
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err)
 {

@@ -160,6 +160,12 @@ struct ma_pop3_prev {
 ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 			       struct ma_pop3_prev *prev, struct ma_error *err);
 
+/* Each UIDL present on record (not found gone) with its size. A non-zero
+ * return from cb stops the listing. */
+typedef int (*ma_pop3_size_cb)(const char *uidl, uint32_t size, void *ctx);
+ma_status ma_history_pop3_sizes(struct ma_history *h, int64_t account_id,
+				ma_pop3_size_cb cb, void *ctx, struct ma_error *err);
+
 /* BEGIN IMMEDIATE and the audit row. One audit at a time per handle. */
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err);

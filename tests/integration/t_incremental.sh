@@ -13,7 +13,9 @@
 #
 # POP3 likewise: the incremental audit writes its POP3 view as a delta
 # against the last one (only new UIDLs, missing ones marked gone), the
-# forced full one rewrites every UIDL; rounds include deletions by a real
+# forced full one rewrites every UIDL (the incremental one also takes the
+# sizes of known UIDLs from the history and asks `LIST n` only for new
+# ones); rounds include deletions by a real
 # POP3 client (fetchmail) and the recorded UIDLs must be the same.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
@@ -135,6 +137,10 @@ round() {
 			"$(sqlite3 "$inc/history.db" 'SELECT same_as FROM pop3_view ORDER BY audit_id DESC LIMIT 1')" -gt 0
 	else
 		check_eq "$name: the incremental audit wrote the POP3 view as a delta" 1 "$(pop3_delta "$inc")"
+		# sizes of known UIDLs from the history: LIST only for new ones
+		check_eq "$name: the incremental audit sent no LIST of every message" 0 \
+			"$(grep -c '^pop3 C: LIST$' "$MA_TMP/$name-inc.trace")"
+		check_eq "$name: the full audit sent LIST" 1 "$(grep -c '^pop3 C: LIST$' "$MA_TMP/$name-full.trace")"
 	fi
 	check_eq "$name: the full audit used no CONDSTORE/QRESYNC" 0 \
 		"$(grep -E '^imap2? C: ' "$MA_TMP/$name-full.trace" | grep -ciE 'CHANGEDSINCE|QRESYNC|CONDSTORE')"
