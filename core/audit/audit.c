@@ -101,13 +101,21 @@ static int64_t delta_base(const struct pop3_look *l)
 }
 
 /* Past this many UIDLs not on record, one LIST of every message costs less
- * than a `LIST n` for each. */
+ * than a `LIST n` for each: 64 to a round trip where the server pipelines,
+ * else one (over a real network each round trip is tens of ms). */
 #define LIST_EACH_MAX 1000
+#define LIST_EACH_MAX_UNPIPELINED 8
 
 static int cmp_uidl(const void *a, const void *b)
 {
 	const struct ma_pop3_entry *const *x = a, *const *y = b;
 	return strcmp((*x)->uidl, (*y)->uidl);
+}
+
+static int cmp_number(const void *a, const void *b)
+{
+	const struct ma_pop3_entry *const *x = a, *const *y = b;
+	return (*x)->number < (*y)->number ? -1 : (*x)->number > (*y)->number;
 }
 
 struct known_sizes {
@@ -158,14 +166,19 @@ static ma_status scan_delta(struct pop3_look *l)
 			size_t nnew = 0;
 			for (size_t i = 0; i < n; i++)
 				nnew += !z.known[i];
-			each = nnew <= LIST_EACH_MAX;
+			each = nnew <= (ma_pop3_has_capa(l->s, "PIPELINING") ? LIST_EACH_MAX
+									  : LIST_EACH_MAX_UNPIPELINED);
 		}
 	}
 	ma_history_close(h);
 	if (each) {
-		for (size_t i = 0; i < n && st == MA_OK; i++)
+		/* The new ones to the front, in message number order. */
+		size_t nnew = 0;
+		for (size_t i = 0; i < n; i++)
 			if (!z.known[i])
-				st = ma_pop3_list_one(l->s, z.by_uidl[i], &l->err);
+				z.by_uidl[nnew++] = z.by_uidl[i];
+		qsort(z.by_uidl, nnew, sizeof *z.by_uidl, cmp_number);
+		st = ma_pop3_list_each(l->s, z.by_uidl, nnew, &l->err);
 		if (st != MA_OK)
 			ma_pop3_view_clear(v);
 	} else {

@@ -180,6 +180,7 @@ ctl reset Projects
 ok $? "Projects got a new UIDVALIDITY (same messages)"
 round r1
 check "r1: a destroyed message is reported" grep -q 'destroyed' "$MA_TMP/r1-inc.txt"
+check_eq "r1: POP3 LIST asked for the 3 new messages only" 3 "$(grep -c '^pop3 C: LIST [0-9]' "$MA_TMP/r1-inc.trace")"
 
 # --- round 2: from the modseqs an incremental audit recorded; INBOX rows it left ---
 ctl store Archive 0 + '\Seen' && ctl store Projects 1 + '\Answered'
