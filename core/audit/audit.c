@@ -26,6 +26,7 @@ struct pop3_look {
 	const struct ma_account *acct;
 	const char *password;
 	const struct ma_audit_opts *opts;
+	int64_t account;          /* the history's id of the account */
 	struct ma_pop3 *s;        /* kept open for the recount */
 	struct ma_pop3_prev prev; /* the last recorded POP3 view */
 	struct inbox_verdict *verdict;
@@ -87,6 +88,107 @@ static bool leave_pop3_alone(struct pop3_look *l)
 	return true;
 }
 
+/* The audit whose complete POP3 view this one is written against as a
+ * delta (only new UIDLs written, missing ones marked gone), 0: written in
+ * full. The listing itself is complete either way: the findings read it,
+ * and POP3 has no "what changed since". MA_FORCE_FULL_LOOK=1 (tests) writes
+ * every view in full, to compare both. */
+static int64_t delta_base(const struct pop3_look *l)
+{
+	if (!l->prev.known || !l->prev.uidl_complete || look_force_full())
+		return 0;
+	return l->prev.audit_id;
+}
+
+/* Past this many UIDLs not on record, one LIST of every message costs less
+ * than a `LIST n` for each: 64 to a round trip where the server pipelines,
+ * else one (over a real network each round trip is tens of ms). */
+#define LIST_EACH_MAX 1000
+#define LIST_EACH_MAX_UNPIPELINED 8
+
+static int cmp_uidl(const void *a, const void *b)
+{
+	const struct ma_pop3_entry *const *x = a, *const *y = b;
+	return strcmp((*x)->uidl, (*y)->uidl);
+}
+
+static int cmp_number(const void *a, const void *b)
+{
+	const struct ma_pop3_entry *const *x = a, *const *y = b;
+	return (*x)->number < (*y)->number ? -1 : (*x)->number > (*y)->number;
+}
+
+struct known_sizes {
+	struct ma_pop3_entry **by_uidl;
+	bool *known;
+	size_t n;
+};
+
+static int take_size(const char *uidl, uint32_t size, void *ctx)
+{
+	struct known_sizes *z = ctx;
+	struct ma_pop3_entry key = { .uidl = uidl };
+	const struct ma_pop3_entry *kp = &key;
+	struct ma_pop3_entry **hit = bsearch(&kp, z->by_uidl, z->n, sizeof *z->by_uidl, cmp_uidl);
+	if (hit) {
+		(*hit)->size = size;
+		z->known[hit - z->by_uidl] = true;
+	}
+	return 0;
+}
+
+/* The listing for a view written as a delta: UIDL in full (what proves a
+ * POP3 deletion), and the sizes of the UIDLs on record from the history
+ * instead of LIST: a UIDL's size never changes, the history keeps the
+ * first one it recorded, and only a new UIDL's size is written. So only
+ * the new ones are asked, with `LIST n`; many new ones (or a listing that
+ * does not match STAT, or no history to read) take one LIST as before. */
+static ma_status scan_delta(struct pop3_look *l)
+{
+	struct ma_pop3_view *v = &l->view;
+	bool have_uidl;
+	ma_status st = ma_pop3_scan_uidls(l->s, v, &have_uidl, &l->err);
+	if (st != MA_OK)
+		return st;
+	if (!have_uidl)
+		return ma_pop3_scan_lists(l->s, v, &l->err);
+	size_t n = v->nentries;
+	struct ma_history *h = NULL;
+	struct known_sizes z = { NULL, NULL, n };
+	bool each = false;
+	if (n > 0 && n == v->stat_count &&
+	    ma_history_open_until(l->opts->state_dir, l->opts->net.run_deadline_ms, &h, NULL) == MA_OK &&
+	    (z.by_uidl = malloc(n * sizeof *z.by_uidl)) && (z.known = calloc(n, sizeof *z.known))) {
+		for (size_t i = 0; i < n; i++)
+			z.by_uidl[i] = &v->entries[i];
+		qsort(z.by_uidl, n, sizeof *z.by_uidl, cmp_uidl);
+		if (ma_history_pop3_sizes(h, l->account, take_size, &z, NULL) == MA_OK) {
+			size_t nnew = 0;
+			for (size_t i = 0; i < n; i++)
+				nnew += !z.known[i];
+			each = nnew <= (ma_pop3_has_capa(l->s, "PIPELINING") ? LIST_EACH_MAX
+									  : LIST_EACH_MAX_UNPIPELINED);
+		}
+	}
+	ma_history_close(h);
+	if (each) {
+		/* The new ones to the front, in message number order. */
+		size_t nnew = 0;
+		for (size_t i = 0; i < n; i++)
+			if (!z.known[i])
+				z.by_uidl[nnew++] = z.by_uidl[i];
+		qsort(z.by_uidl, nnew, sizeof *z.by_uidl, cmp_number);
+		st = ma_pop3_list_each(l->s, z.by_uidl, nnew, &l->err);
+		if (st != MA_OK)
+			ma_pop3_view_clear(v);
+	} else {
+		st = ma_pop3_scan_sizes(l->s, v, &l->err);
+	}
+	free(z.by_uidl);
+	free(z.known);
+	return st;
+}
+
 static void *pop3_thread(void *arg)
 {
 	struct pop3_look *l = arg;
@@ -124,11 +226,11 @@ static void *pop3_thread(void *arg)
 		l->ok = true;
 		return NULL;
 	}
-	st = ma_pop3_scan_lists(l->s, &l->view, &l->err);
+	st = delta_base(l) ? scan_delta(l) : ma_pop3_scan_lists(l->s, &l->view, &l->err);
 	l->ok = st == MA_OK;
 	/* Written now, while IMAP is still fetching, instead of after it. */
 	if (l->ok && l->w)
-		writer_pop3(l->w, &l->view);
+		writer_pop3(l->w, &l->view, delta_base(l));
 	return NULL;
 }
 
@@ -310,7 +412,7 @@ static ma_status record_pop3(struct run *x, int64_t audit, struct ma_error *err)
 		bool written = x->w.pop3_written && x->il.ok && x->w.pop3_count == r->pop3.stat_count &&
 			       x->w.pop3_size == r->pop3.stat_size;
 		if (!written)
-			return ma_history_put_pop3(x->h, audit, &r->pop3, err);
+			return ma_history_put_pop3_delta(x->h, audit, &r->pop3, delta_base(pl), err);
 	}
 	return MA_OK;
 }
@@ -527,10 +629,11 @@ static void look(struct run *x)
 				    .account = x->account, .verdict = &x->verdict };
 	look_init(&x->il);
 	verdict_init(&x->verdict);
-	x->pl = (struct pop3_look){ .acct = acct, .password = x->password, .opts = x->opts };
+	x->pl = (struct pop3_look){ .acct = acct, .password = x->password, .opts = x->opts,
+				    .account = x->account };
 	/* Read before the worker starts: the history handle is not shared. */
-	if (x->h && acct->has_imap &&
-	    ma_history_pop3_prev(x->h, x->account, &x->pl.prev, NULL) == MA_OK)
+	if (x->h && ma_history_pop3_prev(x->h, x->account, &x->pl.prev, NULL) == MA_OK &&
+	    acct->has_imap)
 		x->pl.verdict = &x->verdict;
 	/* From here until the writer is stopped, h is the writer's; the IMAP
 	 * side reads the earlier audits through hr. */

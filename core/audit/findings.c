@@ -868,7 +868,7 @@ static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folde
 	for (size_t i = 0; i < n; i++) {
 		const char *u = r->pop3.entries[i].uidl;
 		uint32_t uid, validity;
-		if (!ma_dovecot_uidl_decode(u, strnlen(u, sizeof r->pop3.entries[i].uidl), &uid,
+		if (!ma_dovecot_uidl_decode(u, strnlen(u, MA_UIDL_MAX + 1), &uid,
 					    &validity)) {
 			free(seen);
 			return;

@@ -26,6 +26,7 @@ struct job {
 	size_t (*offs)[4];        /* while filled: where each string of msgs[i] is */
 	bool ok;                  /* END: the folder was examined completely */
 	const struct ma_pop3_view *view; /* POP3: the POP3 side is done with it */
+	int64_t pop3_prev;        /* POP3: written as a delta against this audit's; 0: in full */
 	uint32_t *uids;           /* GONE: known UIDs the server says were expunged; owned */
 	struct job *next;
 };
@@ -137,9 +138,21 @@ bool writer_gone(struct writer *w, enum writer_src src, struct look_folder *lf, 
 	return true;
 }
 
-void writer_pop3(struct writer *w, const struct ma_pop3_view *view)
+void writer_pop3(struct writer *w, const struct ma_pop3_view *view, int64_t prev_audit)
 {
-	send_job(w, SRC_POP3, JOB_POP3, NULL, true, view);
+	struct job *j = calloc(1, sizeof *j);
+	if (!j) {
+		pthread_mutex_lock(&w->lock);
+		w->oom = true;
+		pthread_mutex_unlock(&w->lock);
+		return;
+	}
+	j->kind = JOB_POP3;
+	j->src = SRC_POP3;
+	j->ok = true;
+	j->view = view;
+	j->pop3_prev = prev_audit;
+	push_job(w, j);
 }
 
 /* The first job the writer may take now: any while no folder is open (each
@@ -381,7 +394,8 @@ static ma_status write_job(struct writer *w, const struct job *j)
 			return ma_history_release(w->h, "folder", true, err);
 		return write_folder(w, lf);
 	case JOB_POP3:
-		st = ma_history_put_pop3(w->h, w->audit, j->view, err);
+		st = j->pop3_prev ? ma_history_put_pop3_delta(w->h, w->audit, j->view, j->pop3_prev, err)
+				  : ma_history_put_pop3(w->h, w->audit, j->view, err);
 		if (st == MA_OK) {
 			w->pop3_in_folder = w->open != NULL;
 			w->pop3_written = true;

@@ -94,8 +94,10 @@ void writer_folder_end(struct writer *w, enum writer_src src, struct look_folder
  * audit (an incremental look, lf->delta): marked gone. Takes uids, freed
  * with the job. false: out of memory, nothing queued. */
 bool writer_gone(struct writer *w, enum writer_src src, struct look_folder *lf, uint32_t *uids, size_t n);
-/* The POP3 view, complete: written now, while IMAP is still fetching. */
-void writer_pop3(struct writer *w, const struct ma_pop3_view *view);
+/* The POP3 view, complete: written now, while IMAP is still fetching.
+ * prev_audit: the audit of the last complete POP3 view, to write only what
+ * differs from it (ma_history_put_pop3_delta); 0: in full. */
+void writer_pop3(struct writer *w, const struct ma_pop3_view *view, int64_t prev_audit);
 
 /* One fetch's messages on their way to the writer, WRITER_BATCH at a
  * time. w NULL: no history, nothing kept. */

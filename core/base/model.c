@@ -38,9 +38,33 @@ int ma_folder_add_message(struct ma_folder *f, struct ma_message *m)
 	return 0;
 }
 
+const char *ma_pop3_view_add_uidl(struct ma_pop3_view *v, const char *uidl, size_t len)
+{
+	struct ma_text_block *b = v->uidl_text;
+	if (!b || b->cap - b->used < len + 1) {
+		size_t cap = len + 1 > 65536 ? len + 1 : 65536;
+		struct ma_text_block *n = malloc(sizeof *n + cap);
+		if (!n)
+			return NULL;
+		n->next = b;
+		n->used = 0;
+		n->cap = cap;
+		v->uidl_text = b = n;
+	}
+	char *p = b->text + b->used;
+	memcpy(p, uidl, len);
+	p[len] = '\0';
+	b->used += len + 1;
+	return p;
+}
+
 void ma_pop3_view_clear(struct ma_pop3_view *v)
 {
 	free(v->entries);
+	for (struct ma_text_block *b = v->uidl_text, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
 	for (size_t i = 0; i < v->ncapa; i++)
 		free(v->capa[i]);
 	free(v->capa);

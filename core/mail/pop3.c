@@ -1,5 +1,6 @@
 #include "mail/pop3.h"
 
+#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -464,6 +465,7 @@ static int add_entry(struct ma_pop3_view *v, uint32_t number)
 	}
 	memset(&v->entries[n], 0, sizeof v->entries[0]);
 	v->entries[n].number = number;
+	v->entries[n].uidl = "";
 	v->nentries++;
 	return 0;
 }
@@ -472,13 +474,16 @@ static int uidl_line(struct ma_pop3_view *v, const char *buf, size_t len, bool f
 {
 	(void)first_pass;
 	uint32_t num;
-	char uidl[71];
+	char uidl[MA_UIDL_MAX + 1];
 	if (ma_pop3_parse_uidl_line(buf, len, &num, uidl) != 0)
 		return -1;
 	int rc = add_entry(v, num);
 	if (rc != 0)
 		return rc;
-	memcpy(v->entries[v->nentries - 1].uidl, uidl, sizeof uidl);
+	const char *u = ma_pop3_view_add_uidl(v, uidl, strlen(uidl));
+	if (!u)
+		return LINE_NOMEM;
+	v->entries[v->nentries - 1].uidl = u;
 	return 0;
 }
 
@@ -554,6 +559,110 @@ fail:
 	if (s)
 		ma_stream_reader_sync(&s->rd);
 	ma_pop3_view_clear(v);
+	return st;
+}
+
+ma_status ma_pop3_scan_uidls(struct ma_pop3 *s, struct ma_pop3_view *v, bool *have_uidl,
+			     struct ma_error *err)
+{
+	*have_uidl = false;
+	ma_status st = check_usable(s, err);
+	if (st != MA_OK)
+		goto fail;
+	st = command(s, "UIDL", err);
+	if (st != MA_OK) {
+		if (s->base.broken)
+			goto fail;
+		ma_stream_reader_sync(&s->rd);
+		return MA_OK;
+	}
+	s->tap.phase = MA_TRACE_BULK;
+	st = multiline(s, "UIDL", v, uidl_line, false, err);
+	s->tap.phase = MA_TRACE_NORMAL;
+	if (st != MA_OK)
+		goto fail;
+	ma_stream_reader_sync(&s->rd);
+	*have_uidl = true;
+	return MA_OK;
+fail:
+	if (s)
+		ma_stream_reader_sync(&s->rd);
+	ma_pop3_view_clear(v);
+	return st;
+}
+
+ma_status ma_pop3_scan_sizes(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err)
+{
+	ma_status st = check_usable(s, err);
+	if (st == MA_OK)
+		st = command(s, "LIST", err);
+	if (st == MA_OK) {
+		s->tap.phase = MA_TRACE_BULK;
+		st = multiline(s, "LIST", v, list_line, false, err);
+		s->tap.phase = MA_TRACE_NORMAL;
+	}
+	if (s)
+		ma_stream_reader_sync(&s->rd);
+	if (st != MA_OK)
+		ma_pop3_view_clear(v);
+	return st;
+}
+
+/* "+OK NUM SIZE" for entry e, in s->line. */
+static ma_status take_list_reply(struct ma_pop3 *s, struct ma_pop3_entry *e, struct ma_error *err)
+{
+	const char *p = s->line + 3;
+	while (*p == ' ')
+		p++;
+	uint32_t num, size;
+	if (ma_pop3_parse_list_line(p, strlen(p), &num, &size) != 0 || num != e->number)
+		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed LIST reply", s->base.host);
+	e->size = size;
+	return MA_OK;
+}
+
+ma_status ma_pop3_list_each(struct ma_pop3 *s, struct ma_pop3_entry *const *e, size_t n,
+			    struct ma_error *err)
+{
+	/* One round trip per batch where the server allows pipelining (RFC
+	 * 2449), else one per message: over a real network that is what it
+	 * costs, and the caller keeps n small. */
+	size_t batch = ma_pop3_has_capa(s, "PIPELINING") ? 64 : 1;
+	ma_status st = check_usable(s, err);
+	for (size_t i = 0; i < n && st == MA_OK; i += batch) {
+		size_t m = n - i < batch ? n - i : batch;
+		mailstream *stream = s->pop3->pop3_stream;
+		mailstream_set_privacy(stream, 1);
+		bool sent = true;
+		for (size_t k = 0; k < m && sent; k++) {
+			char buf[32];
+			int len = snprintf(buf, sizeof buf, "LIST %" PRIu32 "\r\n", e[i + k]->number);
+			sent = mailstream_write(stream, buf, (size_t)len) == len;
+		}
+		if (!sent || mailstream_flush(stream) != 0) {
+			ma_status cs = ma_conn_last_error(s->base.conn);
+			ma_fail(err, cs != MA_OK ? cs : MA_ERR_CLOSED, "POP3 server %s, sending LIST", s->base.host);
+			return broken(s, err);
+		}
+		/* Every reply is read, also after a bad one: the stream stays in step. */
+		for (size_t k = 0; k < m; k++) {
+			ma_status rs = read_line(s, "LIST", err);
+			if (rs != MA_OK)
+				return rs;
+			if (strncmp(s->line, "+OK", 3) == 0) {
+				if (st == MA_OK)
+					st = take_list_reply(s, e[i + k], err);
+			} else if (strncmp(s->line, "-ERR", 4) == 0) {
+				if (st == MA_OK)
+					st = from_response(s, s->line + 4, MA_ERR_PROTOCOL, "LIST", err);
+			} else {
+				ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered LIST with neither +OK nor -ERR",
+					s->base.host);
+				return broken(s, err);
+			}
+		}
+	}
+	ma_stream_reader_sync(&s->rd);
 	return st;
 }
 

@@ -62,6 +62,17 @@ ma_status ma_pop3_scan(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_erro
 ma_status ma_pop3_scan_stat(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err);
 ma_status ma_pop3_scan_lists(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err);
 
+/* ma_pop3_scan_lists in steps, for a caller that knows the sizes of most
+ * UIDLs already: UIDL alone into v (sizes 0; *have_uidl false, v
+ * untouched, when the server refuses UIDL); then either LIST in full into
+ * v's entries (a message UIDL did not name is a malformed reply), or
+ * `LIST n` for each of e[0..n) (pipelined where CAPA says PIPELINING). A failure of the first two clears v. */
+ma_status ma_pop3_scan_uidls(struct ma_pop3 *s, struct ma_pop3_view *v, bool *have_uidl,
+			     struct ma_error *err);
+ma_status ma_pop3_scan_sizes(struct ma_pop3 *s, struct ma_pop3_view *v, struct ma_error *err);
+ma_status ma_pop3_list_each(struct ma_pop3 *s, struct ma_pop3_entry *const *e, size_t n,
+			    struct ma_error *err);
+
 /* QUIT when healthy, then frees everything. Nothing was marked for
  * deletion, so QUIT's UPDATE state changes nothing. */
 void ma_pop3_close(struct ma_pop3 *s);

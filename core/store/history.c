@@ -208,6 +208,13 @@ static const char *const migrations[] = {
 	 * they were: they are present all the same (LAST_SEEN). */
 	"ALTER TABLE folder_state ADD COLUMN delta INTEGER NOT NULL DEFAULT 0;"
 	"PRAGMA user_version = 6;",
+	/* 6 -> 7: a POP3 view written as a delta (ma_history_put_pop3_delta):
+	 * the UIDLs it listed were compared with those present on record;
+	 * only new ones were written and only missing ones marked gone, the
+	 * others' rows (and last_audit) left as they were: they are present
+	 * all the same (POP3_LAST_SEEN). */
+	"ALTER TABLE pop3_view ADD COLUMN delta INTEGER NOT NULL DEFAULT 0;"
+	"PRAGMA user_version = 7;",
 };
 
 /* The key range of mailbox B's messages, for "m.id BETWEEN " IN_MAILBOX(b). */
@@ -1132,6 +1139,21 @@ ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 	return query_end(&q);
 }
 
+ma_status ma_history_pop3_sizes(struct ma_history *h, int64_t account_id,
+				ma_pop3_size_cb cb, void *ctx, struct ma_error *err)
+{
+	struct query q = QUERY(h, "reading the recorded POP3 sizes", err);
+
+	query_start(&q, "SELECT uidl, size FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL",
+		    BINDS(B_INT(account_id)));
+	while (query_row(&q)) {
+		const unsigned char *u = sqlite3_column_text(q.s, 0);
+		if (cb(u ? (const char *)u : "", (uint32_t)sqlite3_column_int64(q.s, 1), ctx) != 0)
+			break;
+	}
+	return query_end(&q);
+}
+
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err)
 {
@@ -1481,10 +1503,11 @@ static char *join_capa(const struct ma_pop3_view *v)
 	return s;
 }
 
-/* The pop3_view row of this audit; same_as 0: its own UIDL rows. */
+/* The pop3_view row of this audit; same_as 0: its own UIDL rows (all of
+ * them rewritten, or with delta only the new ones). */
 static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
 			       const struct ma_pop3_view *v, bool complete, int64_t same_as,
-			       struct ma_error *err)
+			       bool delta, struct ma_error *err)
 {
 	struct query q = QUERY(h, "recording the POP3 view", err);
 	char *capa = join_capa(v);
@@ -1492,10 +1515,10 @@ static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
 	if (!capa)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	ma_status st = query_run(&q, "INSERT OR REPLACE INTO pop3_view(audit_id, stat_count,"
-				 " stat_size, capa, uidl_complete, same_as)"
-				 " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0))",
+				 " stat_size, capa, uidl_complete, same_as, delta)"
+				 " VALUES (?1, ?2, ?3, ?4, ?5, nullif(?6, 0), ?7)",
 				 BINDS(B_INT(audit_id), B_INT(v->stat_count), B_INT(v->stat_size),
-				       B_TEXT(capa), B_INT(complete), B_INT(same_as)));
+				       B_TEXT(capa), B_INT(complete), B_INT(same_as), B_INT(delta)));
 	free(capa);
 	return st;
 }
@@ -1532,6 +1555,22 @@ static ma_status put_uidls(struct ma_history *h, sqlite3_stmt **st, int64_t audi
 	return res;
 }
 
+/* Takes back what a delta view of this audit marked gone, if one was
+ * written: the view is being written anew. Nothing else marks a POP3
+ * message gone before ma_history_detect_gone. */
+static ma_status undo_pop3_delta(struct ma_history *h, int64_t audit_id, struct ma_error *err)
+{
+	struct query q = QUERY(h, "recording the POP3 view", err);
+	bool was = query_start(&q, "SELECT 1 FROM pop3_view WHERE audit_id = ?1 AND delta",
+			       BINDS(B_INT(audit_id))) && query_row(&q);
+	ma_status st = query_end(&q);
+	if (st == MA_OK && was)
+		st = query_run(&q, "UPDATE pop3_message SET gone_audit = NULL"
+			       " WHERE account_id = ?1 AND gone_audit = ?2",
+			       BINDS(B_INT(h->account_id), B_INT(audit_id)));
+	return st;
+}
+
 ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 			      const struct ma_pop3_view *v, struct ma_error *err)
 {
@@ -1544,7 +1583,8 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 	for (size_t i = 0; i < v->nentries; i++)
 		if (v->entries[i].uidl[0] == '\0')
 			complete = false;
-	if ((st = put_pop3_view(h, audit_id, v, complete, 0, err)) != MA_OK)
+	if ((st = undo_pop3_delta(h, audit_id, err)) != MA_OK ||
+	    (st = put_pop3_view(h, audit_id, v, complete, 0, false, err)) != MA_OK)
 		return st;
 	const struct ma_pop3_entry *batch[PUT_ROWS];
 	size_t n = 0;
@@ -1586,7 +1626,114 @@ ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
 	if (!listed)
 		return ma_fail(err, MA_ERR_ARGUMENT, "no complete POP3 view in audit %lld to carry over",
 			       (long long)prev_audit);
-	return put_pop3_view(h, audit_id, v, true, listed, err);
+	return put_pop3_view(h, audit_id, v, true, listed, false, err);
+}
+
+/* By UIDL, for bsearch. */
+static int cmp_entry(const void *a, const void *b)
+{
+	const struct ma_pop3_entry *const *x = a, *const *y = b;
+	return strcmp((*x)->uidl, (*y)->uidl);
+}
+
+/* Whether v lists every message with a UIDL: only then does absence from
+ * it prove a message gone. */
+static bool view_complete(const struct ma_pop3_view *v)
+{
+	if (v->nentries != v->stat_count)
+		return false;
+	for (size_t i = 0; i < v->nentries; i++)
+		if (v->entries[i].uidl[0] == '\0')
+			return false;
+	return true;
+}
+
+ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
+				    const struct ma_pop3_view *v, int64_t prev_audit,
+				    struct ma_error *err)
+{
+	struct query q = QUERY(h, "recording the POP3 view", err);
+	ma_status st = need_audit(h, audit_id, err);
+
+	if (st != MA_OK)
+		return st;
+	/* Only against the last completed view, and a complete one: the UIDLs
+	 * present on record are then exactly the ones it saw. Anything else
+	 * (another mailaudit recorded an audit since, a view with a UIDL
+	 * missing) is written in full. Again undone first: a second call for
+	 * the same audit (after a rollback, a recount) starts over. */
+	struct ma_pop3_prev now;
+	if ((st = undo_pop3_delta(h, audit_id, err)) != MA_OK ||
+	    (st = ma_history_pop3_prev(h, h->account_id, &now, err)) != MA_OK)
+		return st;
+	if (!view_complete(v) || prev_audit <= 0 || !now.known || now.audit_id != prev_audit ||
+	    !now.uidl_complete)
+		return ma_history_put_pop3(h, audit_id, v, err);
+	const struct ma_pop3_entry **by_uidl = malloc((v->nentries ? v->nentries : 1) * sizeof *by_uidl);
+	bool *known = calloc(v->nentries ? v->nentries : 1, sizeof *known);
+	int64_t *gone = NULL;
+	size_t ngone = 0, capgone = 0;
+	if (!by_uidl || !known) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	for (size_t i = 0; i < v->nentries; i++)
+		by_uidl[i] = &v->entries[i];
+	qsort(by_uidl, v->nentries, sizeof *by_uidl, cmp_entry);
+	/* Present on record and listed now: left alone. Present and not
+	 * listed: gone in this audit, as a full listing would find it. */
+	query_start(&q, "SELECT id, uidl FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL",
+		    BINDS(B_INT(h->account_id)));
+	while (query_row(&q)) {
+		const unsigned char *u = sqlite3_column_text(q.s, 1);
+		struct ma_pop3_entry key = { .uidl = u ? (const char *)u : "" };
+		const struct ma_pop3_entry *kp = &key;
+		const struct ma_pop3_entry **hit = bsearch(&kp, by_uidl, v->nentries, sizeof *by_uidl,
+							   cmp_entry);
+		if (hit) {
+			known[hit - by_uidl] = true;
+			continue;
+		}
+		if (ngone == capgone) {
+			size_t cap = capgone ? capgone * 2 : 64;
+			int64_t *n = realloc(gone, cap * sizeof *n);
+			if (!n) {
+				query_end(&q);
+				st = ma_fail(err, MA_ERR_NOMEM, NULL);
+				goto cleanup;
+			}
+			gone = n;
+			capgone = cap;
+		}
+		gone[ngone++] = sqlite3_column_int64(q.s, 0);
+	}
+	if ((st = query_end(&q)) != MA_OK)
+		goto cleanup;
+	for (size_t i = 0; i < ngone && st == MA_OK; i++)
+		st = query_run(&q, "UPDATE pop3_message SET gone_audit = ?1 WHERE id = ?2",
+			       BINDS(B_INT(audit_id), B_INT(gone[i])));
+	if (st == MA_OK)
+		st = put_pop3_view(h, audit_id, v, true, 0, true, err);
+	/* The new ones, as the full listing writes them (a UIDL listed twice
+	 * by the server is written once either way: the upsert). */
+	const struct ma_pop3_entry *batch[PUT_ROWS];
+	size_t n = 0;
+	for (size_t i = 0; st == MA_OK && i < v->nentries; i++) {
+		if (known[i] || (i > 0 && strcmp(by_uidl[i]->uidl, by_uidl[i - 1]->uidl) == 0))
+			continue;
+		batch[n++] = by_uidl[i];
+		if (n == PUT_ROWS) {
+			st = put_uidls(h, &h->put_uidls, audit_id, batch, n, err);
+			n = 0;
+		}
+	}
+	for (size_t i = 0; st == MA_OK && i < n; i++)
+		st = put_uidls(h, &h->put_uidl, audit_id, &batch[i], 1, err);
+cleanup:
+	free(by_uidl);
+	free(known);
+	free(gone);
+	return st;
 }
 
 /* Runs steps[] in order, binding ?1 the audit, ?2 its account and ?3 the
@@ -1980,7 +2127,7 @@ ma_status ma_history_detect_gone(struct ma_history *h, int64_t audit_id,
 		/* Only a complete listing of its own tells what is gone: a view
 		 * the same as an earlier one lost nothing. */
 		listed = query_start(&q, "SELECT 1 FROM pop3_view WHERE audit_id = ?1 AND uidl_complete"
-				     " AND same_as IS NULL", BINDS(B_INT(audit_id))) && query_row(&q);
+				     " AND same_as IS NULL AND NOT delta", BINDS(B_INT(audit_id))) && query_row(&q);
 		query_end(&q);
 	}
 	if (listed)
@@ -2244,10 +2391,13 @@ ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,
 	struct query q = QUERY(h, "listing vanished POP3 messages", err);
 
 	/* Last seen: the audit that listed it, or a later one whose view was
-	 * the same. */
+	 * the same or a delta (which left its row alone): every complete view
+	 * between those two held it, or it would have been found gone there. */
 	query_start(&q, "SELECT m.uidl, m.size, coalesce((SELECT max(a2.started)"
 		    "  FROM pop3_view v JOIN audit a2 ON a2.id = v.audit_id"
-		    "  WHERE v.same_as = m.last_audit AND a2.finished IS NOT NULL),"
+		    "  WHERE v.audit_id > m.last_audit AND v.audit_id < m.gone_audit"
+		    "  AND (v.same_as IS NOT NULL OR v.delta) AND v.uidl_complete"
+		    "  AND a2.finished IS NOT NULL),"
 		    " a.started) FROM pop3_message m"
 		    " JOIN audit a ON a.id = m.last_audit"
 		    " WHERE m.gone_audit = ?1 ORDER BY m.id", BINDS(B_INT(audit_id)));

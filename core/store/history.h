@@ -57,7 +57,7 @@
 #include "base/status.h"
 
 /* Highest schema version this build reads and writes. */
-#define MA_HISTORY_SCHEMA 6
+#define MA_HISTORY_SCHEMA 7
 /* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
  * PRAGMA reads hex literals wrongly). */
 #define MA_HISTORY_APP_ID 1296136548
@@ -160,6 +160,12 @@ struct ma_pop3_prev {
 ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 			       struct ma_pop3_prev *prev, struct ma_error *err);
 
+/* Each UIDL present on record (not found gone) with its size. A non-zero
+ * return from cb stops the listing. */
+typedef int (*ma_pop3_size_cb)(const char *uidl, uint32_t size, void *ctx);
+ma_status ma_history_pop3_sizes(struct ma_history *h, int64_t account_id,
+				ma_pop3_size_cb cb, void *ctx, struct ma_error *err);
+
 /* BEGIN IMMEDIATE and the audit row. One audit at a time per handle. */
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err);
@@ -246,6 +252,17 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 ma_status ma_history_put_pop3_same(struct ma_history *h, int64_t audit_id,
 				   const struct ma_pop3_view *v, int64_t prev_audit,
 				   struct ma_error *err);
+
+/* Like ma_history_put_pop3 for a complete POP3 view v (every UIDL listed)
+ * taken when prev_audit holds the last completed, complete view: v is
+ * compared with the UIDLs present on record, and only what differs is
+ * written (new UIDLs added, missing ones marked gone by this audit); the
+ * others' rows are left alone. The history then says what a full write
+ * would. Anything else (another audit recorded since, v incomplete) is
+ * written in full. May be called again for the same audit: it starts over. */
+ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
+				    const struct ma_pop3_view *v, int64_t prev_audit,
+				    struct ma_error *err);
 
 /* Marks as gone every message present before but not seen by this audit, in
  * the folders recorded with ma_history_put_folder; if folder_list_complete

@@ -403,8 +403,8 @@ static void run_pop3(struct ma_conn *c, unsigned mode, struct ma_trace *trace, c
 			for (size_t i = 0; i < v.nentries; i++) {
 				if (v.entries[i].number == 0 || (i > 0 && v.entries[i - 1].number >= v.entries[i].number))
 					abort();
-				size_t ul = strnlen(v.entries[i].uidl, sizeof v.entries[i].uidl);
-				if (ul >= sizeof v.entries[i].uidl)
+				size_t ul = strnlen(v.entries[i].uidl, MA_UIDL_MAX + 1);
+				if (ul > MA_UIDL_MAX)
 					abort();
 				for (size_t k = 0; k < ul; k++)
 					if (v.entries[i].uidl[k] < 0x21 || v.entries[i].uidl[k] > 0x7e)

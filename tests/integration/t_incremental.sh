@@ -10,12 +10,19 @@
 # recorded messages. Each round's audits run a day after the last round's,
 # so a "last seen" taken from the wrong audit shows. The traces prove which
 # path each audit took. The test changes the mailbox; mailaudit never does.
+#
+# POP3 likewise: the incremental audit writes its POP3 view as a delta
+# against the last one (only new UIDLs, missing ones marked gone), the
+# forced full one rewrites every UIDL (the incremental one also takes the
+# sizes of known UIDLs from the history and asks `LIST n` only for new
+# ones); rounds include deletions by a real
+# POP3 client (fetchmail) and the recorded UIDLs must be the same.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
 . "$here/../lib/clients.sh"
-need dovecot python3 sqlite3 doveadm || tap_bail "missing dependency"
+need dovecot python3 sqlite3 doveadm fetchmail || tap_bail "missing dependency"
 [ -x "${MAILAUDIT:-}" ] || tap_bail "mailaudit not built (MAILAUDIT=${MAILAUDIT:-})"
 
 dovecot_start || tap_bail "dovecot did not start"
@@ -85,7 +92,9 @@ rows() {
 		SELECT audit_id, name, uidvalidity, uidnext, messages, unseen, deleted, total_size, same_as,
 		special FROM folder_state ORDER BY 1, 2;
 		SELECT found_audit, kind, folder, role, count, size, sender, subject, uidnext_then,
-		uidnext_now, acked FROM loss ORDER BY 1, 3, 7, 8, 6;"
+		uidnext_now, acked FROM loss ORDER BY 1, 3, 7, 8, 6;
+		SELECT uidl, size, first_audit, gone_audit FROM pop3_message ORDER BY 1;
+		SELECT audit_id, stat_count, stat_size, uidl_complete, same_as FROM pop3_view ORDER BY 1;"
 }
 
 ctl create Projects 4
@@ -100,6 +109,9 @@ check "first audit: ENABLE QRESYNC sent" test "$(sent first 'ENABLE QRESYNC')" -
 check_eq "first audit: nothing changed since anything yet" 0 "$(sent first CHANGEDSINCE)"
 check "the history keeps each folder's HIGHESTMODSEQ" test \
 	"$(sqlite3 "$STATE/history.db" 'SELECT count(*) FROM folder_state WHERE modseq > 0')" -ge 5
+
+# pop3_delta STATE: whether the last audit wrote its POP3 view as a delta.
+pop3_delta() { sqlite3 "$1/history.db" 'SELECT delta FROM pop3_view ORDER BY audit_id DESC LIMIT 1'; }
 
 # round NAME [same|condstore]: an incremental audit on $SI and a full one on
 # $SF, compared. same: nothing to fetch; condstore: the server offers
@@ -119,6 +131,17 @@ round() {
 	rows "$full" >"$MA_TMP/$name-full.rows"
 	check "$name: the recorded messages, folders and losses are identical" \
 		cmp "$MA_TMP/$name-inc.rows" "$MA_TMP/$name-full.rows"
+	check_eq "$name: the full audit wrote every POP3 UIDL" 0 "$(pop3_delta "$full")"
+	if [ "${2:-}" = same ]; then
+		check "$name: the POP3 view is the same as the last one" test \
+			"$(sqlite3 "$inc/history.db" 'SELECT same_as FROM pop3_view ORDER BY audit_id DESC LIMIT 1')" -gt 0
+	else
+		check_eq "$name: the incremental audit wrote the POP3 view as a delta" 1 "$(pop3_delta "$inc")"
+		# sizes of known UIDLs from the history: LIST only for new ones
+		check_eq "$name: the incremental audit sent no LIST of every message" 0 \
+			"$(grep -c '^pop3 C: LIST$' "$MA_TMP/$name-inc.trace")"
+		check_eq "$name: the full audit sent LIST" 1 "$(grep -c '^pop3 C: LIST$' "$MA_TMP/$name-full.trace")"
+	fi
 	check_eq "$name: the full audit used no CONDSTORE/QRESYNC" 0 \
 		"$(grep -E '^imap2? C: ' "$MA_TMP/$name-full.trace" | grep -ciE 'CHANGEDSINCE|QRESYNC|CONDSTORE')"
 	if [ "${2:-}" = condstore ]; then
@@ -157,6 +180,7 @@ ctl reset Projects
 ok $? "Projects got a new UIDVALIDITY (same messages)"
 round r1
 check "r1: a destroyed message is reported" grep -q 'destroyed' "$MA_TMP/r1-inc.txt"
+check_eq "r1: POP3 LIST asked for the 3 new messages only" 3 "$(grep -c '^pop3 C: LIST [0-9]' "$MA_TMP/r1-inc.trace")"
 
 # --- round 2: from the modseqs an incremental audit recorded; INBOX rows it left ---
 ctl store Archive 0 + '\Seen' && ctl store Projects 1 + '\Answered'
@@ -176,6 +200,21 @@ check "r3: the pending expunge is reported" grep -q 'marked as deleted' "$MA_TMP
 ctl store INBOX 3 - '\Deleted' && deliver 1 INBOX >/dev/null
 ok $? "the \\Deleted flag cleared, one message delivered"
 round r4
+
+# --- round 4p: a POP3 client deletes what it downloads; the gone UIDLs' rows
+# were last written two rounds before (round 3's view was the same, round 4's
+# a delta), so "last seen" must come from the views that left them alone ----------
+client_fetchmail_delete 2 >/dev/null 2>&1
+ok $? "fetchmail downloaded and deleted 2 messages over POP3"
+round r4p
+check "r4p: the POP3 deletions are reported" grep -qi 'pop3' "$MA_TMP/r4p-inc.txt"
+check_eq "r4p: two UIDLs found gone" 2 "$(sqlite3 "$SI/history.db" \
+	'SELECT count(*) FROM pop3_message WHERE gone_audit = (SELECT max(audit_id) FROM pop3_view)')"
+
+# --- round 4q: POP3 deletions and new mail together, same STAT count ---------------
+client_fetchmail_delete 1 >/dev/null 2>&1 && deliver 1 INBOX >/dev/null
+ok $? "fetchmail deleted 1 message, 1 delivered"
+round r4q
 
 # --- round 5: a server with CONDSTORE but no QRESYNC (as Gmail) -------------------
 caps=$(grep '^imap S: \* CAPABILITY ' "$MA_TMP/first.trace" | tail -n 1 | sed 's/^imap S: \* CAPABILITY //')

@@ -263,7 +263,10 @@ $lines
 RC
 	) || { _cl_err "$fn: cannot write $d/rc"; return 1; }
 	chmod 0600 "$d/rc"
-	FETCHMAILHOME=$d fetchmail -f "$d/rc" --nodetach >"$d/log" 2>&1 </dev/null
+	# --pidfile: as root fetchmail locks /var/run/fetchmail.pid whatever
+	# FETCHMAILHOME says, and a second one at the same moment (another
+	# suite, the demo) fails with "another foreground fetchmail is running".
+	FETCHMAILHOME=$d fetchmail -f "$d/rc" --nodetach --pidfile "$d/fetchmail.pid" >"$d/log" 2>&1 </dev/null
 	rc=$?
 	case $rc in
 	0 | 1 | 13) ;; # 1: no mail; 13: fetchlimit reached

@@ -87,8 +87,10 @@ EOF
 chmod 0600 "$fmhome/fetchmailrc"
 say "2. A device that uses POP3 and deletes from the server (fetchmail without 'keep')"
 say "   downloads 7 messages..."
+# --pidfile: as root fetchmail would lock /var/run/fetchmail.pid, shared
+# with any other fetchmail running at the same moment.
 FETCHMAILHOME=$fmhome fetchmail -f "$fmhome/fetchmailrc" --nosyslog --nodetach \
-	>"$fmhome/out.txt" 2>&1 </dev/null
+	--pidfile "$fmhome/fetchmail.pid" >"$fmhome/out.txt" 2>&1 </dev/null
 rc=$?
 # 13 = "fetchlimit reached", what we asked for
 if [ $rc -ne 0 ] && [ $rc -ne 13 ]; then

@@ -348,11 +348,15 @@ static void inbox_drained_lower_bound(void **state)
 	done(r);
 }
 
-static void set_uidl(struct ma_pop3_entry *e, uint32_t num, uint32_t uid, uint32_t validity)
+static void set_uidl(struct ma_pop3_view *v, struct ma_pop3_entry *e, uint32_t num, uint32_t uid,
+		     uint32_t validity)
 {
 	e->number = num;
 	e->size = 10000;
-	snprintf(e->uidl, sizeof e->uidl, "%08X%08X", uid, validity);
+	char u[17];
+	snprintf(u, sizeof u, "%08X%08X", uid, validity);
+	e->uidl = ma_pop3_view_add_uidl(v, u, strlen(u));
+	assert_non_null(e->uidl);
 }
 
 static void mismatch_with_dovecot_uidls(void **state)
@@ -369,7 +373,7 @@ static void mismatch_with_dovecot_uidls(void **state)
 	for (uint32_t i = 0, uid = 1; i < 118; i++, uid++) {
 		if (uid == 41)
 			uid = 43;
-		set_uidl(&r->pop3.entries[i], i + 1, uid, 1700000000);
+		set_uidl(&r->pop3, &r->pop3.entries[i], i + 1, uid, 1700000000);
 	}
 	analyze(r);
 	const struct ma_finding *f = find(r, "pop3-imap-mismatch");
@@ -389,7 +393,7 @@ static void mismatch_with_dovecot_uidls(void **state)
 	assert_non_null(strstr(f->evidence, "In IMAP but not in POP3: UIDs 41-42"));
 
 	/* Not Dovecot's format: sizes only. */
-	snprintf(r->pop3.entries[0].uidl, sizeof r->pop3.entries[0].uidl, "abc-123");
+	r->pop3.entries[0].uidl = "abc-123";
 	analyze(r);
 	f = find(r, "pop3-imap-mismatch");
 	assert_non_null(strstr(f->evidence, "not Dovecot's default"));

@@ -976,6 +976,87 @@ static int pop3_last_seen(const struct ma_pop3_gone *m, void *ctx)
 	return 0;
 }
 
+/* A POP3 view written as a delta against the last complete one: new UIDLs
+ * added, missing ones gone in this audit, the others' rows left alone and
+ * still present; a UIDL left alone is last seen by the delta audits. A
+ * second write of the same audit starts over; a stale base or an
+ * incomplete view is written in full. */
+static void pop3_delta_writes_only_what_changed(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	struct ma_pop3_entry e[4] = {
+		{ 1, 100, "aaa" }, { 2, 200, "bbb" }, { 3, 300, "ccc" }, { 4, 400, "ddd" },
+	};
+	struct ma_pop3_view v = { 3, 600, e, 3, NULL, 0, NULL };
+	struct ma_pop3_prev pp;
+	char gone[64] = "";
+	time_t seen = 0;
+	int64_t a;
+
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, 0, &err), MA_OK); /* no base: in full */
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 1, "ok", &err), MA_OK);
+	int64_t a1 = a;
+
+	/* "ddd" arrives. */
+	v = (struct ma_pop3_view){ 4, 1000, e, 4, NULL, 0, NULL };
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a1, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 61, "ok", &err), MA_OK);
+	int64_t a2 = a;
+	assert_int_equal(ma_history_pop3_gone(f->h, a2, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "");
+	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
+	assert_true(pp.known && pp.uidl_complete);
+	assert_int_equal(pp.audit_id, a2);
+
+	/* "bbb" deleted over POP3; written twice (a recount), found once. */
+	struct ma_pop3_entry e3[3] = { e[0], e[2], e[3] };
+	v = (struct ma_pop3_view){ 3, 800, e3, 3, NULL, 0, NULL };
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 120, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a2, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a2, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 121, "ok", &err), MA_OK);
+	int64_t a3 = a;
+	assert_int_equal(ma_history_pop3_gone(f->h, a3, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "bbb ");
+	/* Its row was written by a1; a2 (a delta) still saw it. */
+	assert_int_equal(ma_history_pop3_gone(f->h, a3, pop3_last_seen, &seen, &err), MA_OK);
+	assert_int_equal(seen, T0 + 60);
+
+	/* Against a base that is not the last view: written in full, and the
+	 * full listing finds "ddd" gone, last seen by a3 (a delta). */
+	struct ma_pop3_entry e2[2] = { e[0], e[2] };
+	v = (struct ma_pop3_view){ 2, 400, e2, 2, NULL, 0, NULL };
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 180, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a1, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 181, "ok", &err), MA_OK);
+	int64_t a4 = a;
+	gone[0] = '\0';
+	assert_int_equal(ma_history_pop3_gone(f->h, a4, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "ddd ");
+	assert_int_equal(ma_history_pop3_gone(f->h, a4, pop3_last_seen, &seen, &err), MA_OK);
+	assert_int_equal(seen, T0 + 120);
+
+	/* A view with a UIDL missing proves nothing gone: in full, incomplete. */
+	struct ma_pop3_entry e1[2] = { e[0], { 2, 300, "" } };
+	v = (struct ma_pop3_view){ 2, 400, e1, 2, NULL, 0, NULL };
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 240, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a4, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 241, "ok", &err), MA_OK);
+	gone[0] = '\0';
+	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "");
+	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
+	assert_false(pp.uidl_complete);
+}
+
 static void pop3_view_and_audit_list(void **state)
 {
 	struct fx *f = *state;
@@ -985,7 +1066,7 @@ static void pop3_view_and_audit_list(void **state)
 		{ 1, 100, "aaa" }, { 2, 200, "bbb" }, { 3, 300, "ccc" },
 	};
 	char *capa[] = { "UIDL", "EXPIRE 30" };
-	struct ma_pop3_view v = { 3, 600, entries, 3, capa, 2 };
+	struct ma_pop3_view v = { 3, 600, entries, 3, capa, 2, NULL };
 	int64_t a;
 	char gone[64] = "";
 
@@ -1374,7 +1455,7 @@ static void fixture_continue(struct ma_history *h)
 	const uint32_t inbox_uids[] = { 1, 2, 3 }, inbox_ids[] = { 1, 2, 60 };
 	const uint32_t sent[] = { 1 };
 	struct ma_pop3_entry pe[] = { { 1, 100, "aaa" }, { 2, 300, "ccc" } };
-	struct ma_pop3_view pv = { 2, 400, pe, 1, NULL, 0 };   /* incomplete UIDL list */
+	struct ma_pop3_view pv = { 2, 400, pe, 1, NULL, 0, NULL };   /* incomplete UIDL list */
 
 	ma_history_account(h, "alice", "imap.example.org", 0, &alice, &err);
 	ma_history_begin(h, alice, 1700000300, &a, &err);
@@ -1682,7 +1763,7 @@ static void repeat_from_recorded_state(void **state)
 	const struct tmsg two[] = { { 1, 1 }, { 4, 4 } };
 	const struct tfolder inbox = { "INBOX", 7, three, 3 };
 	struct ma_pop3_entry entries[2] = { { 1, 100, "aaa" }, { 2, 200, "bbb" } };
-	struct ma_pop3_view v = { 2, 300, entries, 2, NULL, 0 };
+	struct ma_pop3_view v = { 2, 300, entries, 2, NULL, 0, NULL };
 	struct ma_folder_prev fp;
 	struct ma_pop3_prev pp;
 	int64_t a;
@@ -1720,7 +1801,7 @@ static void repeat_from_recorded_state(void **state)
 	/* An unchanged repeat: the known UIDs marked present, the POP3 view
 	 * carried over. Nothing is gone, and the next audit starts from it. */
 	uint32_t uids[] = { 1, 2, 4 };
-	struct ma_pop3_view same = { 2, 300, NULL, 0, NULL, 0 };
+	struct ma_pop3_view same = { 2, 300, NULL, 0, NULL, 0, NULL };
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
 	assert_int_equal(ma_history_mark_present(f->h, a, "INBOX", 7, uids, 3, &err), MA_OK);
 	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
@@ -2501,6 +2582,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(came_and_went_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(known_moves_take_their_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(first_audit_records_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(pop3_delta_writes_only_what_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(losses_filter_and_ack, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
