@@ -92,16 +92,22 @@ static void push_job(struct writer *w, struct job *j)
 	pthread_mutex_unlock(&w->lock);
 }
 
+/* A job that could not be handed in: the writer would see an END without
+ * its START, or no POP3 view: give up the history of this audit rather
+ * than write half of it. */
+static void lost_job(struct writer *w)
+{
+	pthread_mutex_lock(&w->lock);
+	w->oom = true;
+	pthread_mutex_unlock(&w->lock);
+}
+
 static void send_job(struct writer *w, enum writer_src src, enum job_kind kind, struct look_folder *lf,
 		     bool ok, const struct ma_pop3_view *view)
 {
 	struct job *j = calloc(1, sizeof *j);
 	if (!j) {
-		/* The writer would see an END without its START: give up the
-		 * history of this audit rather than write half of it. */
-		pthread_mutex_lock(&w->lock);
-		w->oom = true;
-		pthread_mutex_unlock(&w->lock);
+		lost_job(w);
 		return;
 	}
 	j->kind = kind;
@@ -142,9 +148,7 @@ void writer_pop3(struct writer *w, const struct ma_pop3_view *view, int64_t prev
 {
 	struct job *j = calloc(1, sizeof *j);
 	if (!j) {
-		pthread_mutex_lock(&w->lock);
-		w->oom = true;
-		pthread_mutex_unlock(&w->lock);
+		lost_job(w);
 		return;
 	}
 	j->kind = JOB_POP3;

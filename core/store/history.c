@@ -2468,19 +2468,24 @@ ma_status ma_history_prev_audit(struct ma_history *h, int64_t account_id,
 	return query_end(&q);
 }
 
+struct uid_only {
+	ma_uid_cb cb;
+	void *ctx;
+};
+
+static int uid_only(uint32_t uid, uint32_t size, unsigned flags, void *ctx)
+{
+	(void)size;
+	(void)flags;
+	const struct uid_only *u = ctx;
+	return u->cb(uid, u->ctx);
+}
+
+/* The same rows as ma_history_folder_known_flags, UIDs only. */
 ma_status ma_history_folder_uids(struct ma_history *h, int64_t account_id,
 				 const char *folder, uint32_t uidvalidity,
 				 ma_uid_cb cb, void *ctx, struct ma_error *err)
 {
-	struct query q = QUERY(h, "listing a folder's messages", err);
-
-	query_start(&q, "SELECT m.id & 4294967295 FROM mailbox b"
-		    " JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
-		    " WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
-		    " AND m.gone_audit IS NULL ORDER BY m.id",
-		    BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity)));
-	while (query_row(&q))
-		if (cb((uint32_t)sqlite3_column_int64(q.s, 0), ctx) != 0)
-			break;
-	return query_end(&q);
+	struct uid_only u = { cb, ctx };
+	return ma_history_folder_known_flags(h, account_id, folder, uidvalidity, uid_only, &u, err);
 }
