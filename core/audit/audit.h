@@ -78,6 +78,12 @@ struct ma_folder_result {
 	 * went on with the others; imap_err holds the last such error). Its
 	 * counts are EXAMINE's, its size and flags not known. */
 	bool failed;
+	/* Trash whose messages this audit found deleted: of the messages
+	 * recorded by an earlier audit, how many are still there and the
+	 * oldest INTERNALDATE among them (0: none known). The analysis tells
+	 * by them a server's own purge of old mail from a Trash emptied. */
+	uint32_t kept;
+	int64_t kept_oldest;
 };
 
 /* A past audit, for the history view and report. */

@@ -1119,6 +1119,26 @@ ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
 	return query_end(&q);
 }
 
+ma_status ma_history_folder_kept(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t uidvalidity, int64_t audit_id,
+				 uint32_t *count, int64_t *oldest, struct ma_error *err)
+{
+	struct query q = QUERY(h, "reading the messages a folder kept", err);
+
+	*count = 0;
+	*oldest = 0;
+	if (query_start(&q, "SELECT count(*), min(nullif(m.internaldate, 0)) FROM mailbox b"
+			" JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			" WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			" AND m.gone_audit IS NULL AND m.first_audit < ?4",
+			BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity), B_INT(audit_id))) &&
+	    query_one(&q)) {
+		*count = (uint32_t)sqlite3_column_int64(q.s, 0);
+		*oldest = sqlite3_column_int64(q.s, 1);
+	}
+	return query_end(&q);
+}
+
 ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 			       struct ma_pop3_prev *prev, struct ma_error *err)
 {
@@ -2382,6 +2402,18 @@ ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to
 	if (st != MA_OK)
 		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return st;
+}
+
+ma_status ma_history_ack_own(struct ma_history *h, int64_t audit_id, int64_t loss_id,
+			     time_t now, struct ma_error *err)
+{
+	struct query q = QUERY(h, "acknowledging a loss", err);
+
+	if (h->audit_id == 0 || h->audit_id != audit_id)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no open audit %lld in %s", (long long)audit_id,
+			       h->path);
+	return query_run(&q, "UPDATE loss SET acked = ?3 WHERE id = ?2 AND found_audit = ?1"
+			 " AND acked IS NULL", BINDS(B_INT(audit_id), B_INT(loss_id), B_INT(now > 0 ? now : 1)));
 }
 
 ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,
