@@ -1127,7 +1127,7 @@ ma_status ma_history_folder_kept(struct ma_history *h, int64_t account_id,
 
 	*count = 0;
 	*oldest = 0;
-	if (query_start(&q, "SELECT count(*), min(nullif(m.internaldate, 0)) FROM mailbox b"
+	if (query_start(&q, "SELECT count(*), min(m.internaldate) FROM mailbox b"
 			" JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
 			" WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
 			" AND m.gone_audit IS NULL AND m.first_audit < ?4",

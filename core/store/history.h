@@ -152,7 +152,8 @@ ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
 /* The present (not found gone) messages of folder/uidvalidity that an
  * audit before audit_id recorded already, so were in the folder at the
  * previous audit and are still there: how many, and the oldest
- * INTERNALDATE among them (0 if none is known). A message first recorded
+ * INTERNALDATE among them (0 if there is none, or if one of them has
+ * none: its age is not known). A message first recorded
  * by audit_id may have arrived after whatever removed the others, so it
  * says nothing about them. */
 ma_status ma_history_folder_kept(struct ma_history *h, int64_t account_id,
