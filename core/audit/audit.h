@@ -80,8 +80,10 @@ struct ma_folder_result {
 	bool failed;
 	/* Trash whose messages this audit found deleted: of the messages
 	 * recorded by an earlier audit, how many are still there and the
-	 * oldest INTERNALDATE among them (0: none known). The analysis tells
-	 * by them a server's own purge of old mail from a Trash emptied. */
+	 * earliest time any of them can have come into it (INTERNALDATE, or
+	 * later where earlier audits' UIDNEXT tell; 0: not known). The
+	 * analysis tells by them a server's own purge of old mail from a
+	 * Trash emptied (ma_history_folder_kept). */
 	uint32_t kept;
 	int64_t kept_oldest;
 };

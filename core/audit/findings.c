@@ -510,9 +510,10 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 
 /* Whether what this audit found gone from Trash folder f is the server's
  * purge of old mail: every message gone from it is dated (INTERNALDATE)
- * at least a day before the audit and before the oldest message that an
- * earlier audit saw there and that stayed, and at least one such message
- * stayed. Conservative: a Trash emptied whole (nothing stayed), or of any
+ * at least a day before the audit and before any message that an earlier
+ * audit saw there and that stayed can have come into Trash (its own
+ * date, or later when the UIDs show it came after an earlier audit:
+ * ma_folder_result.kept_oldest), and at least one such message stayed. Conservative: a Trash emptied whole (nothing stayed), or of any
  * message as young as one that stayed, or with arrivals that came and went
  * unseen, is what it always was: trash-emptied. *youngest: the newest
  * date among the gone. */
@@ -594,9 +595,10 @@ static void check_trash_purge(const struct ma_audit_result *r, struct ma_finding
 			ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
 		ma_fmt_time((time_t)f->kept_oldest, oldest);
 		ma_buf_add(&e, "\n", 1);
-		ma_buf_printf(&e, P_("Stayed: %u message that an earlier audit saw there, the oldest dated %s.",
-				     "Stayed: %u messages that an earlier audit saw there, the oldest dated %s.",
-				     f->kept), f->kept, oldest);
+		ma_buf_printf(&e, P_("Stayed: %u message that an earlier audit saw there, dated or put "
+				     "there on %s or later.",
+				     "Stayed: %u messages that an earlier audit saw there, each dated or put "
+				     "there on %s or later.", f->kept), f->kept, oldest);
 		add(l, MA_K_TRASH_PURGE, &t, &e, NULL);
 	}
 }

@@ -150,12 +150,14 @@ ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
 				  struct ma_error *err);
 
 /* The present (not found gone) messages of folder/uidvalidity that an
- * audit before audit_id recorded already, so were in the folder at the
- * previous audit and are still there: how many, and the oldest
- * INTERNALDATE among them (0 if there is none, or if one of them has
- * none: its age is not known). A message first recorded
- * by audit_id may have arrived after whatever removed the others, so it
- * says nothing about them. */
+ * audit before audit_id recorded already, so were in the folder before
+ * this audit and are still there: how many, and the earliest time any of
+ * them can have come into the folder: the oldest of, for each, its
+ * INTERNALDATE or, if later, the start of the last earlier audit whose
+ * UIDNEXT shows its UID not yet given out (0 if there is none, or if the
+ * time of one is not known at all). A message first recorded by audit_id
+ * may have arrived after whatever removed the others, so it says nothing
+ * about them. */
 ma_status ma_history_folder_kept(struct ma_history *h, int64_t account_id,
 				 const char *folder, uint32_t uidvalidity, int64_t audit_id,
 				 uint32_t *count, int64_t *oldest, struct ma_error *err);

@@ -29,6 +29,7 @@ need python3 fetchmail chroot sha256sum || tap_bail "missing dependency"
 
 # IMAP as the user's own program would use it.
 #   subjects FOLDER          "Message-ID<TAB>subject" of every message (EXAMINE)
+#   dates FOLDER             "Message-ID<TAB>INTERNALDATE" (seconds) of every message
 #   flags                    "folder uid flags" of every message of every folder
 #                            (EXAMINE, BODY not fetched; \Recent left out)
 #   copy-expunge N FROM TO   UID COPY the first N messages, flag them \Deleted,
@@ -37,7 +38,7 @@ need python3 fetchmail chroot sha256sum || tap_bail "missing dependency"
 IMAPX=$(mktemp /tmp/ma-interop-imapx.XXXXXX.py)
 trap 'rm -f "$IMAPX"' EXIT
 cat >"$IMAPX" <<'EOF'
-import email.header, email.parser, imaplib, os, re, ssl, sys
+import email.header, email.parser, imaplib, os, re, ssl, sys, time
 ctx = ssl.create_default_context(cafile=os.environ["MA_CA"])
 c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["MA_IMAPS_PORT"]), ssl_context=ctx, timeout=30)
 def ok(r, what):
@@ -62,6 +63,12 @@ if cmd == "subjects":
     ok(c.select(args[0], readonly=True), "EXAMINE")
     for m, s in headers(uids()):
         print("%s\t%s" % (m, s))
+elif cmd == "dates":
+    ok(c.select(args[0], readonly=True), "EXAMINE")
+    us = uids()
+    for (m, _), u in zip(headers(us), us):
+        d = ok(c.uid("FETCH", u, "(INTERNALDATE)"), "FETCH")
+        print("%s\t%d" % (m, int(time.mktime(imaplib.Internaldate2tuple(d[0])))))
 elif cmd == "flags":
     for line in ok(c.list(), "LIST"):
         name = line.decode().rsplit(" ", 1)[1].strip('"')
@@ -313,6 +320,21 @@ trash_purge() {
 
 	audit purge-first
 	check_eq "$S: first audit: verdict OK" OK "$(verdict)"
+	# An old message deleted today: an IMAP client moves it from INBOX to
+	# Trash (Courier keeps its INTERNALDATE, the seed's, months back). It
+	# stays through the purge (put in Trash after second B), and mailaudit
+	# must see it as new in Trash by its UID, not as old by its date.
+	imapx copy-expunge 1 INBOX INBOX.Trash >"$W/trashed.ids"
+	ok $? "$S: an IMAP client moved an old message from INBOX to Trash"
+	imapx dates INBOX.Trash >"$W/trash.dates"
+	local trashed_date
+	trashed_date=$(grep -F "$(cat "$W/trashed.ids")	" "$W/trash.dates" | cut -f2)
+	[ -n "$trashed_date" ] && [ "$trashed_date" -lt $((now - 20 * 86400)) ]
+	ok $? "$S: it kept its INTERNALDATE ($trashed_date), older than the messages to be purged"
+	audit purge-moved
+	check_contains "$S: the move seen (mail-moved)" "$(finding mail-moved)" "INBOX.Trash"
+	imapx subjects INBOX.Trash >"$W/trash.before"
+	check_eq "$S: before the purge: Trash holds 4 messages (IMAP)" 4 "$(grep -c . "$W/trash.before")"
 
 	# imapd with its clock at B + 7 days, on the plain IMAP port only.
 	fake=$(TZ=UTC date -d "@$((tb + 7 * 86400))" '+%Y-%m-%d %H:%M:%S')
@@ -347,10 +369,11 @@ PY
 	ma_wait 10 port_closed "$MA_IMAP_PORT"
 	ma_real_clock chroot "$MA_IOP_ROOT" /usr/sbin/imapd start >/dev/null 2>&1 </dev/null
 	imapx subjects INBOX.Trash >"$W/trash.after"
-	check_eq "$S: after: Trash holds 1 message (IMAP)" 1 "$(grep -c . "$W/trash.after")"
-	check_eq "$S: after: the young one stayed" \
-		"$(sed -n 's/^[Mm]essage-[Ii][Dd]: *//p' "$T/${files[2]}" | head -1 | tr -d '\r')" \
-		"$(cut -f1 "$W/trash.after")"
+	check_eq "$S: after: Trash holds 2 messages (IMAP)" 2 "$(grep -c . "$W/trash.after")"
+	check_eq "$S: after: the young one and the one moved today stayed" \
+		"$( (sed -n 's/^[Mm]essage-[Ii][Dd]: *//p' "$T/${files[2]}" | head -1 | tr -d '\r'
+			cat "$W/trashed.ids") | sort)" \
+		"$(cut -f1 "$W/trash.after" | sort)"
 	check_eq "$S: after: the old ones' files unlinked, the young one's kept" "gone gone kept" \
 		"$(for f in "${files[@]}"; do [ -e "$T/$f" ] && echo kept || echo gone; done | paste -sd' ')"
 	grep -vxF -f "$W/trash.after" "$W/trash.before" | cut -f2 >"$W/purged.subjects"
@@ -363,7 +386,7 @@ PY
 	check_contains "$S: after the purge: the server's policy named" "$block" \
 		"INFO trash-purge-policy The server purged INBOX.Trash: it removed 2 messages older than 20 days and kept the newer ones"
 	check_contains "$S: after the purge: what stayed" "$block" \
-		"Stayed: 1 message that an earlier audit saw there"
+		"Stayed: 2 messages that an earlier audit saw there"
 	each_named "$S: after the purge: each purged message named" "$block" "$W/purged.subjects"
 	check_eq "$S: after the purge: not trash-emptied" "" "$(finding trash-emptied)"
 	check_eq "$S: after the purge: no device blamed" "" "$(finding mail-destroyed)$(finding folder-mail-destroyed)"
