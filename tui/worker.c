@@ -120,12 +120,12 @@ static ma_status launch(struct ma_worker *w, struct ma_net_opts *net, struct ma_
 	int mp[2], cp[2];
 	if (pipe2(mp, O_CLOEXEC | O_NONBLOCK) != 0) {
 		release(w);
-		return ma_fail(err, MA_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+		return ma_fail(err, MA_ERR_IO, _("cannot create a pipe: %s"), strerror(errno));
 	}
 	w->msg_rd = mp[0], w->msg_wr = mp[1];
 	if (pipe2(cp, O_CLOEXEC | O_NONBLOCK) != 0) {
 		release(w);
-		return ma_fail(err, MA_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+		return ma_fail(err, MA_ERR_IO, _("cannot create a pipe: %s"), strerror(errno));
 	}
 	w->cancel_rd = cp[0], w->cancel_wr = cp[1];
 	net->cancel_fd = w->cancel_rd;
@@ -145,7 +145,7 @@ static ma_status launch(struct ma_worker *w, struct ma_net_opts *net, struct ma_
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		release(w);
-		return ma_fail(err, MA_ERR_NOMEM, "cannot start the worker thread");
+		return ma_fail(err, MA_ERR_NOMEM, _("cannot start the worker thread"));
 	}
 	return MA_OK;
 }
