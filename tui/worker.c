@@ -21,6 +21,8 @@ static void progress_cb(const struct ma_progress *p, void *ctx)
 	struct ma_worker_msg m = { .kind = MA_WMSG_PROGRESS, .step = (uint8_t)p->step,
 				   .done = (uint32_t)p->done, .total = (uint32_t)p->total,
 				   .all_done = (uint32_t)p->all_done, .all_total = (uint32_t)p->all_total };
+	if (p->all_total > UINT32_MAX) /* past what the message holds: not known */
+		m.all_done = m.all_total = 0;
 	if (p->what)
 		snprintf(m.what, sizeof m.what, "%s", p->what);
 	/* Non-blocking: when the UI lags, a dropped progress message costs
