@@ -496,12 +496,6 @@ static ma_status record(struct run *x, struct ma_error *err)
 		goto fail;
 	/* The verdict is part of the audit row, so analyze before commit. */
 	st = ma_analyze(r, err);
-	/* What the server's own Trash purge removed is named once, by this
-	 * audit: on record as acknowledged, so that no later audit lists it
-	 * as lost mail waiting for --ack. */
-	for (size_t i = 0; st == MA_OK && i < r->nledger; i++)
-		if (r->ledger[i].policy)
-			st = ma_history_ack_own(h, audit, r->ledger[i].id, r->started, err);
 	if (st != MA_OK)
 		goto fail;
 	st = ma_history_commit(h, audit, r->finished, ma_severity_name(r->verdict), err);

@@ -2472,18 +2472,6 @@ ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to
 	return st;
 }
 
-ma_status ma_history_ack_own(struct ma_history *h, int64_t audit_id, int64_t loss_id,
-			     time_t now, struct ma_error *err)
-{
-	struct query q = QUERY(h, "acknowledging a loss", err);
-
-	if (h->audit_id == 0 || h->audit_id != audit_id)
-		return ma_fail(err, MA_ERR_ARGUMENT, "no open audit %lld in %s", (long long)audit_id,
-			       h->path);
-	return query_run(&q, "UPDATE loss SET acked = ?3 WHERE id = ?2 AND found_audit = ?1"
-			 " AND acked IS NULL", BINDS(B_INT(audit_id), B_INT(loss_id), B_INT(now > 0 ? now : 1)));
-}
-
 ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,
 			       ma_pop3_gone_cb cb, void *ctx,
 			       struct ma_error *err)

@@ -378,13 +378,6 @@ ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t au
 ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to_audit,
 			 time_t now, uint64_t *count, struct ma_error *err);
 
-/* Inside open audit audit_id: acknowledges, at time now, its own loss
- * loss_id, one the analysis found to be no loss to report again (a
- * server's own purge of old Trash mail). It stays in --lost; it is rolled
- * back with the audit. */
-ma_status ma_history_ack_own(struct ma_history *h, int64_t audit_id, int64_t loss_id,
-			     time_t now, struct ma_error *err);
-
 /* Messages a watch (audit/watch.h) saw destroyed: each one a loss on the
  * ledger like an audit's, so --report, --check and --lost show it until
  * acknowledged. from and subject raw, as fetched (the ledger decodes them
