@@ -500,7 +500,7 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		shown++;
 	}
 	if (n > shown)
-		ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
+		ma_buf_printf(&e, P_("\n... and %zu more", "\n... and %zu more", n - shown), n - shown);
 	free(f.v);
 	add_graded(l, k, g, &t, &e, NULL);
 }

@@ -434,7 +434,8 @@ static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
 		ledger_line(&b, e);
 	}
 	if (r->nledger > LEDGER_ROWS)
-		ma_buf_printf(&b, _("\n... and %zu more (mailaudit --lost lists them all)"),
+		ma_buf_printf(&b, P_("\n... and %zu more (mailaudit --lost lists them all)",
+				     "\n... and %zu more (mailaudit --lost lists them all)", r->nledger - LEDGER_ROWS),
 			      r->nledger - LEDGER_ROWS);
 	if (b.oom)
 		o->oom = true;

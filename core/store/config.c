@@ -128,7 +128,9 @@ static ma_status section(struct parser *p, const char *s, size_t n)
 	if (name_len == 0)
 		return failf(p, p->line, _("[account] needs a name, such as [account work]"));
 	if (name_len >= sizeof p->cfg.accounts[0].acct.name)
-		return failf(p, p->line, _("the account name is longer than %zu characters"),
+		return failf(p, p->line, P_("the account name is longer than %zu characters",
+				    "the account name is longer than %zu characters",
+				    sizeof p->cfg.accounts[0].acct.name - 1),
 			     sizeof p->cfg.accounts[0].acct.name - 1);
 	for (size_t i = 0; i < name_len; i++)
 		if (!is_name_char(name[i]))
@@ -144,7 +146,8 @@ static ma_status section(struct parser *p, const char *s, size_t n)
 				     a->acct.name, a->line);
 	}
 	if (p->cfg.n >= MA_CONFIG_MAX_ACCOUNTS)
-		return failf(p, p->line, _("more than %d accounts"), MA_CONFIG_MAX_ACCOUNTS);
+		return failf(p, p->line, P_("more than %d accounts", "more than %d accounts", MA_CONFIG_MAX_ACCOUNTS),
+			     MA_CONFIG_MAX_ACCOUNTS);
 
 	if (p->cfg.n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 4;
@@ -166,7 +169,8 @@ static ma_status set_text(struct parser *p, enum key k, char *dst, size_t size,
 			  const char *v, size_t n)
 {
 	if (n >= size)
-		return failf(p, p->line, _("\"%s\" is longer than %zu bytes"), key_names[k], size - 1);
+		return failf(p, p->line, P_("\"%s\" is longer than %zu bytes", "\"%s\" is longer than %zu bytes", size - 1),
+			     key_names[k], size - 1);
 	memcpy(dst, v, n);
 	dst[n] = '\0';
 	return MA_OK;
@@ -298,7 +302,8 @@ static ma_status one_line(struct parser *p, const char *s, size_t n)
 	if (n && s[n - 1] == '\r')
 		n--;
 	if (n > MA_CONFIG_MAX_LINE)
-		return failf(p, p->line, _("the line is longer than %d bytes"), MA_CONFIG_MAX_LINE);
+		return failf(p, p->line, P_("the line is longer than %d bytes", "the line is longer than %d bytes", MA_CONFIG_MAX_LINE),
+			     MA_CONFIG_MAX_LINE);
 	if (memchr(s, '\0', n))
 		return failf(p, p->line, _("the line contains a NUL byte (is this a text file?)"));
 	trim(&s, &n);
