@@ -93,7 +93,7 @@ bool ma_port_implicit_tls(unsigned port)
 
 void ma_proto_ports_text(enum ma_proto proto, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s is on %u (%s) or %u (%s)", ma_proto_name(proto),
+	snprintf(buf, len, _("%s is on %u (%s) or %u (%s)"), ma_proto_name(proto),
 		 ma_default_port(proto, MA_SEC_TLS), ma_security_label(MA_SEC_TLS),
 		 ma_default_port(proto, MA_SEC_STARTTLS), ma_security_label(MA_SEC_STARTTLS));
 }
