@@ -935,28 +935,29 @@ ma_status ma_report_all(const struct ma_account_outcome *v, size_t n, char **out
 	enum ma_severity worst;
 	worst_outcome(v, n, &worst);
 	struct ma_buf o = { 0 }, t = { 0 };
-	linef(&o, 0, 0, "mailaudit %s - %zu account%s (--all)", MA_VERSION, n, ma_plural(n));
+	linef(&o, 0, 0, P_("mailaudit %s - %zu account (--all)", "mailaudit %s - %zu accounts (--all)", n),
+	      MA_VERSION, n);
 	ma_buf_add(&o, "\n", 1);
-	linef(&o, 0, 0, "Worst verdict: %s", ma_severity_name(worst));
+	linef(&o, 0, 0, _("Worst verdict: %s"), ma_severity_label(worst));
 	for (size_t i = 0; i < n; i++) {
 		t.len = 0;
 		if (t.p)
 			t.p[0] = '\0';
 		outcome_title(&t, &v[i]);
-		linef(&o, 2, 4, "%s: %s - %s", v[i].name, ma_severity_name(ma_outcome_severity(&v[i])),
+		linef(&o, 2, 4, "%s: %s - %s", v[i].name, ma_severity_label(ma_outcome_severity(&v[i])),
 		      t.p ? t.p : "");
 	}
 	o.oom |= t.oom;
 	free(t.p);
 	ma_status st = MA_OK;
 	for (size_t i = 0; i < n && st == MA_OK; i++) {
-		char title[120];
-		snprintf(title, sizeof title, "Account %s", v[i].name);
+		char title[300];
+		snprintf(title, sizeof title, _("Account %s"), v[i].name);
 		heading(&o, title);
 		if (!v[i].r) {
 			ma_buf_add(&o, "\n", 1);
 			struct ma_buf w = { 0 };
-			ma_buf_printf(&w, "Not audited: %s", v[i].why ? v[i].why : "");
+			ma_buf_printf(&w, _("Not audited: %s"), v[i].why ? v[i].why : "");
 			para(&o, w.p, 0);
 			o.oom |= w.oom;
 			free(w.p);
