@@ -658,7 +658,7 @@ static void look(struct run *x)
 		x->r->pop3_tried = true;
 		pop3_started = pthread_create(&pop3_tid, NULL, pop3_thread, &x->pl) == 0;
 		if (!pop3_started)
-			ma_fail(&x->pl.err, MA_ERR_NOMEM, "cannot start the POP3 worker");
+			ma_fail(&x->pl.err, MA_ERR_NOMEM, "%s", _("cannot start the POP3 worker"));
 	}
 	if (acct->has_imap) {
 		x->r->imap_tried = true;

@@ -870,7 +870,7 @@ static void outcome_title(struct ma_buf *t, const struct ma_account_outcome *a)
 	if (a->r)
 		check_title(t, a->r);
 	else
-		ma_buf_add(t, a->why ? a->why : "not audited", strlen(a->why ? a->why : "not audited"));
+		ma_buf_printf(t, "%s", a->why ? a->why : _("not audited"));
 }
 
 ma_status ma_check_lines_all(const struct ma_account_outcome *v, size_t n, int64_t elapsed_ms,
@@ -1007,17 +1007,17 @@ static ma_status write_in_place(const char *path, const char *text, struct ma_er
 	if (fd >= 0 && close(fd) != 0 && !e)
 		e = errno;
 	if (e)
-		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path, strerror(e));
+		return ma_fail(err, MA_ERR_IO, _("cannot write the report to %s: %s"), path, strerror(e));
 	return MA_OK;
 }
 
 ma_status ma_report_write(const char *path, const char *text, struct ma_error *err)
 {
 	if (!path || !*path)
-		return ma_fail(err, MA_ERR_ARGUMENT, "no report file name given");
+		return ma_fail(err, MA_ERR_ARGUMENT, "%s", _("no report file name given"));
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: it is a directory",
+		return ma_fail(err, MA_ERR_IO, _("cannot write the report to %s: it is a directory"),
 			       path);
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		return write_in_place(path, text, err);
@@ -1031,7 +1031,7 @@ ma_status ma_report_write(const char *path, const char *text, struct ma_error *e
 	if (fd < 0) {
 		int e = errno;
 		free(tmp);
-		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path,
+		return ma_fail(err, MA_ERR_IO, _("cannot write the report to %s: %s"), path,
 			       strerror(e));
 	}
 	int e = write_all(fd, text);
@@ -1044,7 +1044,7 @@ ma_status ma_report_write(const char *path, const char *text, struct ma_error *e
 	if (e) {
 		unlink(tmp);
 		free(tmp);
-		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path,
+		return ma_fail(err, MA_ERR_IO, _("cannot write the report to %s: %s"), path,
 			       strerror(e));
 	}
 	free(tmp);
