@@ -770,7 +770,7 @@ static void check_drained(const struct ma_audit_result *r, struct ma_findings *l
 			     "At least %llu messages that arrived in INBOX are no "
 			     "longer on the server (estimated from UIDs)", bound), (unsigned long long)bound);
 	/* One count to a sentence, so that each gets its own plural form. */
-	ma_buf_printf(&e, P_("INBOX has given out %llu UID (UIDNEXT %lu, UIDVALIDITY %lu)",
+	ma_buf_printf(&e, P_("INBOX has given out %llu UIDs (UIDNEXT %lu, UIDVALIDITY %lu)",
 			     "INBOX has given out %llu UIDs (UIDNEXT %lu, UIDVALIDITY %lu)", used),
 		      (unsigned long long)used, (unsigned long)in->uidnext, (unsigned long)in->uidvalidity);
 	ma_buf_printf(&e, P_(" and holds %lu message", " and holds %lu messages", in->messages),
@@ -1281,7 +1281,7 @@ static void check_moved(const struct ma_audit_result *r, struct ma_findings *l)
 				     g[j].n), g[j].n, from, to);
 	}
 	if (ng > MAX_EVIDENCE)
-		ma_buf_printf(&e, P_("\n... and %zu more folder pair", "\n... and %zu more folder pairs",
+		ma_buf_printf(&e, P_("\n... and %zu more folder pairs", "\n... and %zu more folder pairs",
 				     ng - MAX_EVIDENCE), ng - MAX_EVIDENCE);
 	if (ng == 1) {
 		/* The title says it all. */

@@ -601,7 +601,7 @@ static ma_status plausible_count(struct ma_imap *s, const char *folder, const ch
 {
 	if (uidnext && messages > uidnext - 1)
 		ma_fail(err, MA_ERR_PROTOCOL,
-			P_("IMAP server %s says folder \"%s\" holds %lu message (%s), but their "
+			P_("IMAP server %s says folder \"%s\" holds %lu messages (%s), but their "
 			   "UIDs are all below %lu (UIDNEXT): that is not possible",
 			   "IMAP server %s says folder \"%s\" holds %lu messages (%s), but their "
 			   "UIDs are all below %lu (UIDNEXT): that is not possible", messages),
