@@ -596,13 +596,19 @@ static bool fill_result(struct ma_audit_result *r, struct imap_look *il, struct 
 
 /* ---- The run ------------------------------------------------------------------- */
 
+void audit_progress_all(const struct ma_audit_opts *o, enum ma_step step, const char *what,
+			size_t done, size_t total, size_t all_done, size_t all_total)
+{
+	if (o->progress) {
+		struct ma_progress p = { step, what, done, total, all_done, all_total };
+		o->progress(&p, o->progress_ctx);
+	}
+}
+
 void audit_progress(const struct ma_audit_opts *o, enum ma_step step, const char *what,
 		    size_t done, size_t total)
 {
-	if (o->progress) {
-		struct ma_progress p = { step, what, done, total };
-		o->progress(&p, o->progress_ctx);
-	}
+	audit_progress_all(o, step, what, done, total, 0, 0);
 }
 
 /* The history and the account in it, unless --no-history: without them

@@ -41,6 +41,10 @@ struct ma_progress {
 	enum ma_step step;
 	const char *what;          /* e.g. the folder being read */
 	size_t done, total;        /* folders or messages */
+	/* Messages read over all folders, and how many there are where that
+	 * was counted before the look (a first audit, for a progress bar):
+	 * all_total 0 when not known. */
+	size_t all_done, all_total;
 };
 typedef void (*ma_progress_cb)(const struct ma_progress *p, void *ctx);
 
