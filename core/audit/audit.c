@@ -15,6 +15,7 @@
 #include "audit/ledger.h"
 #include "audit/look.h"
 #include "audit/writer.h"
+#include "base/i18n.h"
 #include "base/text.h"   /* ma_now_ms */
 #include "mail/imap.h"
 #include "mail/pop3.h"
@@ -73,17 +74,20 @@ static bool leave_pop3_alone(struct pop3_look *l)
 	l->login_delay = ma_pop3_login_delay(l->s, &delay) && delay > 0;
 	if (!l->login_delay || l->opts->pop3_despite_login_delay)
 		return false;
-	char how_long[48];
 	if (delay == UINT32_MAX)
-		snprintf(how_long, sizeof how_long, "(of a length it does not state clearly)");
+		ma_fail(&l->err, MA_ERR_LOGIN_DELAY,
+			_("POP3 server %s:%u announces LOGIN-DELAY (of a length it does not state "
+			  "clearly): a login by mailaudit would keep the user's own POP3 program out "
+			  "for a while, so POP3 was not audited (--pop3-despite-login-delay logs in "
+			  "anyway)"),
+			l->acct->pop3.host, l->acct->pop3.port);
 	else
-		snprintf(how_long, sizeof how_long, "%" PRIu32, delay);
-	ma_fail(&l->err, MA_ERR_LOGIN_DELAY,
-		"POP3 server %s:%u announces LOGIN-DELAY %s: a login by mailaudit would keep the user's "
-		"own POP3 program out for %s%s, so POP3 was not audited "
-		"(--pop3-despite-login-delay logs in anyway)",
-		l->acct->pop3.host, l->acct->pop3.port, how_long,
-		delay == UINT32_MAX ? "a while" : how_long, delay == UINT32_MAX ? "" : " s");
+		ma_fail(&l->err, MA_ERR_LOGIN_DELAY,
+			_("POP3 server %s:%u announces LOGIN-DELAY %lu: a login by mailaudit would keep "
+			  "the user's own POP3 program out for %lu s, so POP3 was not audited "
+			  "(--pop3-despite-login-delay logs in anyway)"),
+			l->acct->pop3.host, l->acct->pop3.port, (unsigned long)delay,
+			(unsigned long)delay);
 	l->skipped = true;
 	return true;
 }
@@ -537,7 +541,7 @@ static bool record_audit(struct run *x)
 		return false;
 	/* Past the deadline nothing more is begun: the audit must end now. */
 	if (deadline_passed(x->opts)) {
-		ma_fail(&r->history_err, MA_ERR_DEADLINE, "%s: nothing of this audit was recorded",
+		ma_fail(&r->history_err, MA_ERR_DEADLINE, _("%s: nothing of this audit was recorded"),
 			ma_history_path(x->h));
 		ma_history_rollback(x->h);
 		return false;
@@ -693,7 +697,7 @@ static void look(struct run *x)
 		x->r->pop3_tried = true;
 		pop3_started = pthread_create(&pop3_tid, NULL, pop3_thread, &x->pl) == 0;
 		if (!pop3_started)
-			ma_fail(&x->pl.err, MA_ERR_NOMEM, "cannot start the POP3 worker");
+			ma_fail(&x->pl.err, MA_ERR_NOMEM, "%s", _("cannot start the POP3 worker"));
 	}
 	if (acct->has_imap) {
 		x->r->imap_tried = true;

@@ -1,6 +1,7 @@
 #include "store/history.h"
 #include "base/loss.h"
 #include "base/parse.h"
+#include "base/i18n.h"
 #include "base/text.h"   /* ma_now_ms */
 
 #include <errno.h>
@@ -268,12 +269,12 @@ static ma_status db_fail(const struct ma_history *h, struct ma_error *err,
 	case SQLITE_LOCKED:
 	case SQLITE_INTERRUPT:
 		if (past_deadline(h))
-			return ma_fail(err, MA_ERR_DEADLINE, "%s: %s: stopped at the time limit",
+			return ma_fail(err, MA_ERR_DEADLINE, _("%s: %s: stopped at the time limit"),
 				       h->path, what);
 		if (code == SQLITE_INTERRUPT)
 			return ma_fail(err, MA_ERR_IO, "%s: %s: %s", h->path, what, msg);
 		return ma_fail(err, MA_ERR_IO,
-			       "%s: %s: still in use by another mailaudit after %d s",
+			       _("%s: %s: still in use by another mailaudit after %d s"),
 			       h->path, what, BUSY_TIMEOUT_MS / 1000);
 	default:
 		if (sys != 0)
@@ -492,12 +493,12 @@ static ma_status make_dirs(const char *dir, struct ma_error *err)
 		*s = '\0';
 		if (mkdir(p, 0700) == 0) {
 			if (chmod(p, 0700) != 0) {
-				st = ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
+				st = ma_fail(err, MA_ERR_IO, _("cannot set permissions of %s: %s"),
 					     p, strerror(errno));
 				break;
 			}
 		} else if (errno != EEXIST) {
-			st = ma_fail(err, MA_ERR_IO, "cannot create directory %s: %s",
+			st = ma_fail(err, MA_ERR_IO, _("cannot create directory %s: %s"),
 				     p, strerror(errno));
 			break;
 		}
@@ -510,10 +511,10 @@ static ma_status make_dirs(const char *dir, struct ma_error *err)
 		return st;
 	struct stat sb;
 	if (stat(dir, &sb) != 0)
-		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir,
+		return ma_fail(err, MA_ERR_IO, _("cannot use directory %s: %s"), dir,
 			       strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
-		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir,
+		return ma_fail(err, MA_ERR_IO, _("cannot use directory %s: %s"), dir,
 			       strerror(ENOTDIR));
 	return MA_OK;
 }
@@ -528,11 +529,11 @@ static ma_status check_dir(const char *dir, bool own, struct ma_error *err)
 {
 	struct stat sb;
 	if (stat(dir, &sb) != 0)
-		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir, strerror(errno));
+		return ma_fail(err, MA_ERR_IO, _("cannot use directory %s: %s"), dir, strerror(errno));
 	mode_t mode = sb.st_mode & 07777;
 	if (own && sb.st_uid == geteuid() && (mode & 077)) {
 		if (chmod(dir, mode & 07700) != 0)
-			return ma_fail(err, MA_ERR_IO, "cannot make %s private (mode %04o): %s; run: chmod 700 %s",
+			return ma_fail(err, MA_ERR_IO, _("cannot make %s private (mode %04o): %s; run: chmod 700 %s"),
 				       dir, (unsigned)mode, strerror(errno), dir);
 		return MA_OK;
 	}
@@ -551,12 +552,12 @@ static ma_status check_plain(const char *path, const char *suffix, bool must_exi
 {
 	char name[4096];
 	if (snprintf(name, sizeof name, "%s%s", path, suffix) >= (int)sizeof name)
-		return ma_fail(err, MA_ERR_IO, "%s: path too long", path);
+		return ma_fail(err, MA_ERR_IO, _("%s: path too long"), path);
 	struct stat sb;
 	if (lstat(name, &sb) != 0) {
 		if (errno == ENOENT && !must_exist)
 			return MA_OK;
-		return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", name, strerror(errno));
+		return ma_fail(err, MA_ERR_IO, _("cannot open %s: %s"), name, strerror(errno));
 	}
 	if (S_ISLNK(sb.st_mode)) {
 		char to[256];
@@ -567,7 +568,7 @@ static ma_status check_plain(const char *path, const char *suffix, bool must_exi
 			       name, n > 0 ? to : "?");
 	}
 	if (!S_ISREG(sb.st_mode))
-		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s is not a regular file; left untouched",
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, _("%s is not a regular file; left untouched"),
 			       name);
 	if (sb.st_uid != geteuid())
 		return ma_fail(err, MA_ERR_STATE_CORRUPT,
@@ -589,10 +590,10 @@ static ma_status create_file(const char *path, bool *created, struct ma_error *e
 		int saved = errno;
 		close(fd);
 		if (rc != 0)
-			return ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
+			return ma_fail(err, MA_ERR_IO, _("cannot set permissions of %s: %s"),
 				       path, strerror(saved));
 	} else if (errno != EEXIST) {
-		return ma_fail(err, MA_ERR_IO, "cannot create %s: %s", path,
+		return ma_fail(err, MA_ERR_IO, _("cannot create %s: %s"), path,
 			       strerror(errno));
 	}
 	ma_status st = check_plain(path, "", true, err);
@@ -620,12 +621,12 @@ static ma_status tighten(const char *path, struct ma_error *err)
 		if (lstat(name, &sb) != 0) {
 			if (errno == ENOENT && i > 0)
 				continue;
-			return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", name, strerror(errno));
+			return ma_fail(err, MA_ERR_IO, _("cannot open %s: %s"), name, strerror(errno));
 		}
 		if (!S_ISREG(sb.st_mode) || !(sb.st_mode & 077))
 			continue;
 		if (chmod(name, sb.st_mode & 0700) != 0)
-			return ma_fail(err, MA_ERR_IO, "cannot make %s private: %s; run: chmod 600 %s", name,
+			return ma_fail(err, MA_ERR_IO, _("cannot make %s private: %s; run: chmod 600 %s"), name,
 				       strerror(errno), name);
 	}
 	return MA_OK;
