@@ -595,7 +595,7 @@ static void check_trash_purge(const struct ma_audit_result *r, struct ma_finding
 			put_message(&e, m);
 		}
 		if (n > shown)
-			ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
+			ma_buf_printf(&e, P_("\n... and %zu more", "\n... and %zu more", n - shown), n - shown);
 		ma_fmt_time((time_t)f->kept_oldest, oldest);
 		ma_buf_add(&e, "\n", 1);
 		ma_buf_printf(&e, P_("Stayed: %u message that an earlier audit saw there, dated or put "
