@@ -1574,7 +1574,8 @@ static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
 	return st;
 }
 
-/* UIDL rows: 5 parameters each (account, uidl, size, audit, ord). */
+/* UIDL rows: 5 parameters each (account, uidl, size, ord, audit: rows_sql
+ * repeats the last for first_audit and last_audit). */
 #define UIDL_COLS 5
 
 /* Each row's ord is base + its message number (see migration 8). */
@@ -1584,7 +1585,7 @@ static ma_status put_uidls(struct ma_history *h, sqlite3_stmt **st, int64_t audi
 {
 	if (!*st) {
 		char *sql = rows_sql("INSERT INTO pop3_message(account_id, uidl, size,"
-				     " first_audit, last_audit, ord) VALUES", UIDL_COLS,
+				     " ord, first_audit, last_audit) VALUES", UIDL_COLS,
 				     " ON CONFLICT (account_id, uidl) DO UPDATE SET"
 				     " last_audit = excluded.last_audit, gone_audit = NULL,"
 				     " ord = excluded.ord", rows);
@@ -1600,8 +1601,8 @@ static ma_status put_uidls(struct ma_history *h, sqlite3_stmt **st, int64_t audi
 		sqlite3_bind_int64(*st, b + 1, h->account_id);
 		sqlite3_bind_text(*st, b + 2, e[i]->uidl, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(*st, b + 3, e[i]->size);
-		sqlite3_bind_int64(*st, b + 4, audit_id);
-		sqlite3_bind_int64(*st, b + 5, base + e[i]->number);
+		sqlite3_bind_int64(*st, b + 4, base + e[i]->number);
+		sqlite3_bind_int64(*st, b + 5, audit_id);
 	}
 	ma_status res = MA_OK;
 	if (sqlite3_step(*st) != SQLITE_DONE)
