@@ -46,15 +46,23 @@ struct pop3_look {
 	struct writer *w;         /* takes the view when it is complete; NULL: none */
 };
 
-/* IMAP's word on INBOX, once it has one (it always decides: look.h). */
-static struct inbox_verdict wait_verdict(struct inbox_verdict *v)
+/* IMAP's word on INBOX (struct inbox_verdict, without its lock). */
+struct inbox_word {
+	bool unchanged, counted;
+	int64_t audit;
+	uint32_t messages, prev_messages, fresh;
+};
+
+/* Once IMAP has decided (it always does: look.h). */
+static struct inbox_word wait_verdict(struct inbox_verdict *v)
 {
 	pthread_mutex_lock(&v->lock);
 	while (!v->decided)
 		pthread_cond_wait(&v->cond, &v->lock);
-	struct inbox_verdict copy = *v;
+	struct inbox_word w = { v->unchanged, v->counted, v->audit, v->messages, v->prev_messages,
+				v->fresh };
 	pthread_mutex_unlock(&v->lock);
-	return copy;
+	return w;
 }
 
 /* The POP3 look's own handle on the history (the audit's is the
@@ -79,7 +87,7 @@ static bool same_as_prev(struct pop3_look *l, ma_status *st)
 	if (!l->verdict || !l->prev.known || !l->prev.uidl_complete ||
 	    l->view.stat_count != l->prev.stat_count || l->view.stat_size != l->prev.stat_size)
 		return false;
-	struct inbox_verdict v = wait_verdict(l->verdict);
+	struct inbox_word v = wait_verdict(l->verdict);
 	if (!(v.unchanged && v.audit == l->prev.audit_id && v.messages == l->view.stat_count))
 		return false;
 	if (!pop3_probe_possible(l->s))
@@ -229,7 +237,7 @@ static bool inbox_counts(struct pop3_look *l, uint32_t *fresh, uint32_t *vanishe
 {
 	if (!l->verdict)
 		return false;
-	struct inbox_verdict v = wait_verdict(l->verdict);
+	struct inbox_word v = wait_verdict(l->verdict);
 	if (!v.counted || v.audit != l->prev.audit_id || v.messages != l->view.stat_count ||
 	    v.prev_messages != l->prev.stat_count || v.fresh > v.messages ||
 	    v.messages - v.fresh > v.prev_messages)

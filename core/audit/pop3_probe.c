@@ -156,6 +156,19 @@ static void take_answer(uint32_t number, const char *uidl, void *ctx)
 	uidl_probe_answer(r->p, number, old_find(r->o, uidl));
 }
 
+/* A failure that left the session sound (the server refused a `UIDL n`
+ * or `LIST n`, or answered for another number): the probe proves nothing,
+ * and the listing is read as if it had never been tried (err cleared, so
+ * that no report shows it). */
+static ma_status recover(const struct ma_pop3 *s, ma_status st, struct ma_error *err)
+{
+	if (st == MA_OK || ma_pop3_broken(s) || st == MA_ERR_NOMEM || st == MA_ERR_CANCELLED ||
+	    st == MA_ERR_DEADLINE)
+		return st;
+	memset(err, 0, sizeof *err);
+	return MA_OK;
+}
+
 /* Asks until the planner is done (*done) or gives up. */
 static ma_status run_probe(struct ma_pop3 *s, struct uidl_probe *p, struct round *r, bool *done,
 			   struct ma_error *err)
@@ -180,10 +193,8 @@ static ma_status run_probe(struct ma_pop3 *s, struct uidl_probe *p, struct round
 		for (size_t i = 0; i < nask; i++)
 			numbers[i] = (uint32_t)ask[i];
 		st = ma_pop3_uidl_each(s, numbers, nask, take_answer, r, err);
-		/* A refusal of `UIDL n` leaves the session sound: list in full. */
 		if (st != MA_OK) {
-			if (!ma_pop3_broken(s) && st != MA_ERR_NOMEM && st != MA_ERR_CANCELLED)
-				st = MA_OK;
+			st = recover(s, st, err);
 			break;
 		}
 	}
@@ -304,7 +315,7 @@ ma_status pop3_probe_view(struct ma_pop3 *s, struct ma_history *h, int64_t accou
 	bool proved = false;
 	st = run_probe(s, &p, &r, &proved, err);
 	if (st == MA_OK && proved)
-		st = build_view(s, &p, &o, tail, v, done, err);
+		st = recover(s, build_view(s, &p, &o, tail, v, done, err), err);
 cleanup:
 	uidl_probe_clear(&p);
 	old_clear(&o);
@@ -347,7 +358,7 @@ ma_status pop3_probe_ends(struct ma_pop3 *s, struct ma_history *h, int64_t accou
 	struct ends e = { first, last, count, true, 0 };
 	st = ma_pop3_uidl_each(s, numbers, count > 1 ? 2 : 1, take_end, &e, err);
 	if (st != MA_OK)
-		return ma_pop3_broken(s) || st == MA_ERR_NOMEM || st == MA_ERR_CANCELLED ? st : MA_OK;
+		return recover(s, st, err);
 	*same = e.same && e.answered == (count > 1 ? 2u : 1u);
 	return MA_OK;
 }
