@@ -233,8 +233,9 @@ static ma_status scan_delta(struct pop3_look *l)
 /* What IMAP counted in INBOX against the audit of the last POP3 view:
  * *fresh new messages, *vanished gone. false: it did not count against
  * that audit, or its counts do not fit POP3's (STAT now, the view then). */
-static bool inbox_counts(struct pop3_look *l, uint32_t *fresh, uint32_t *vanished)
+static bool inbox_counts(void *ctx, uint32_t *fresh, uint32_t *vanished)
 {
+	struct pop3_look *l = ctx;
 	if (!l->verdict)
 		return false;
 	struct inbox_word v = wait_verdict(l->verdict);
@@ -251,15 +252,15 @@ static bool inbox_counts(struct pop3_look *l, uint32_t *fresh, uint32_t *vanishe
  * INBOX against the same audit (pop3_probe.h), else listed (scan_delta). */
 static ma_status list_delta(struct pop3_look *l)
 {
-	uint32_t fresh, vanished;
-	if (!pop3_probe_possible(l->s) || !inbox_counts(l, &fresh, &vanished))
+	if (!pop3_probe_possible(l->s) || !l->verdict)
 		return scan_delta(l);
 	ma_status st;
 	struct ma_history *h = history_for_pop3(l, &st);
 	if (!h)
 		return st == MA_ERR_NOMEM ? ma_fail(&l->err, st, NULL) : scan_delta(l);
 	bool done = false;
-	st = pop3_probe_view(l->s, h, l->account, fresh, vanished, &l->view, &done, &l->err);
+	st = pop3_probe_view(l->s, h, l->account, l->prev.stat_count, inbox_counts, l, &l->view, &done,
+			     &l->err);
 	ma_history_close(h);
 	if (st != MA_OK || done)
 		return st;

@@ -290,23 +290,28 @@ cleanup:
 	return st;
 }
 
-ma_status pop3_probe_view(struct ma_pop3 *s, struct ma_history *h, int64_t account, uint32_t fresh,
-			  uint32_t vanished, struct ma_pop3_view *v, bool *done, struct ma_error *err)
+ma_status pop3_probe_view(struct ma_pop3 *s, struct ma_history *h, int64_t account, uint32_t old_n,
+			  pop3_counts_fn counts, void *ctx, struct ma_pop3_view *v, bool *done,
+			  struct ma_error *err)
 {
 	*done = false;
 	struct old_list o = { 0 };
 	struct uidl_probe p;
+	memset(&p, 0, sizeof p);
 	char (*tail)[MA_UIDL_MAX + 1] = NULL;
 	ma_status st = MA_OK;
 	bool oom = false;
-	size_t old_n = (size_t)v->stat_count + vanished - fresh;
-	if (!pop3_probe_possible(s) || !uidl_probe_init(&p, old_n, v->stat_count, fresh, vanished))
+	uint32_t fresh, vanished;
+	if (!pop3_probe_possible(s))
 		return MA_OK;
 	if (!old_load(h, account, old_n, &o, &oom)) {
 		if (oom)
 			st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
+	if (!counts(ctx, &fresh, &vanished) ||
+	    !uidl_probe_init(&p, old_n, v->stat_count, fresh, vanished))
+		goto cleanup;
 	if (!(tail = calloc(fresh ? fresh : 1, sizeof *tail))) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
