@@ -222,6 +222,11 @@ static const char *const migrations[] = {
 	 * keeps its old row. NULL: written by an older mailaudit; the next
 	 * complete listing sets it. */
 	"ALTER TABLE pop3_message ADD COLUMN ord INTEGER;"
+	/* Every unchanged repeat asks for the first and last UIDL on record
+	 * (ma_history_pop3_ends): without it, three scans of every UIDL row
+	 * (0.07 s of CPU at 100,000). New rows come in ord order, so the
+	 * first audit appends to it. */
+	"CREATE INDEX pop3_order ON pop3_message(account_id, ord) WHERE gone_audit IS NULL;"
 	"PRAGMA user_version = 8;",
 };
 
@@ -1187,16 +1192,18 @@ ma_status ma_history_pop3_ends(struct ma_history *h, int64_t account_id, char fi
 
 	*known = false;
 	first[0] = last[0] = '\0';
+	/* NULLs sort first: a first row without ord says the order is not
+	 * known. Both through the index pop3_order. */
 	if (query_start(&q, "SELECT"
 			" (SELECT uidl FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL"
 			"  ORDER BY ord LIMIT 1),"
+			" (SELECT ord IS NULL FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL"
+			"  ORDER BY ord LIMIT 1),"
 			" (SELECT uidl FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL"
-			"  ORDER BY ord DESC LIMIT 1),"
-			" (SELECT count(*) FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL"
-			"  AND ord IS NULL)", BINDS(B_INT(account_id))) &&
+			"  ORDER BY ord DESC LIMIT 1)", BINDS(B_INT(account_id))) &&
 	    query_row(&q)) {
-		const unsigned char *a = sqlite3_column_text(q.s, 0), *b = sqlite3_column_text(q.s, 1);
-		if (a && b && sqlite3_column_int64(q.s, 2) == 0) {
+		const unsigned char *a = sqlite3_column_text(q.s, 0), *b = sqlite3_column_text(q.s, 2);
+		if (a && b && sqlite3_column_int(q.s, 1) == 0) {
 			snprintf(first, MA_UIDL_MAX + 1, "%s", (const char *)a);
 			snprintf(last, MA_UIDL_MAX + 1, "%s", (const char *)b);
 			*known = true;
