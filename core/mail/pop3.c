@@ -94,6 +94,11 @@ static ma_status check_usable(struct ma_pop3 *s, struct ma_error *err)
 	return ma_session_usable(&s->base, err);
 }
 
+bool ma_pop3_broken(const struct ma_pop3 *s)
+{
+	return !s || !s->pop3 || s->base.broken;
+}
+
 static void free_capa(struct ma_pop3 *s)
 {
 	for (size_t i = 0; i < s->ncapa; i++)
@@ -658,6 +663,68 @@ ma_status ma_pop3_list_each(struct ma_pop3 *s, struct ma_pop3_entry *const *e, s
 					st = from_response(s, s->line + 4, MA_ERR_PROTOCOL, "LIST", err);
 			} else {
 				ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s answered LIST with neither +OK nor -ERR"),
+					s->base.host);
+				return broken(s, err);
+			}
+		}
+	}
+	ma_stream_reader_sync(&s->rd);
+	return st;
+}
+
+/* Sends one batch of "VERB n" commands (pipelined where allowed). */
+static ma_status send_each(struct ma_pop3 *s, const char *verb, const uint32_t *numbers, size_t m,
+			   struct ma_error *err)
+{
+	mailstream *stream = s->pop3->pop3_stream;
+	mailstream_set_privacy(stream, 1);
+	bool sent = true;
+	for (size_t k = 0; k < m && sent; k++) {
+		char buf[32];
+		int len = snprintf(buf, sizeof buf, "%s %" PRIu32 "\r\n", verb, numbers[k]);
+		sent = mailstream_write(stream, buf, (size_t)len) == len;
+	}
+	if (!sent || mailstream_flush(stream) != 0) {
+		ma_status cs = ma_conn_last_error(s->base.conn);
+		ma_fail(err, cs != MA_OK ? cs : MA_ERR_CLOSED, "POP3 server %s, sending %s", s->base.host, verb);
+		return broken(s, err);
+	}
+	return MA_OK;
+}
+
+ma_status ma_pop3_uidl_each(struct ma_pop3 *s, const uint32_t *numbers, size_t n, ma_pop3_uidl_fn fn,
+			    void *ctx, struct ma_error *err)
+{
+	/* As ma_pop3_list_each: a batch to a round trip where the server
+	 * pipelines, else one at a time. */
+	size_t batch = ma_pop3_has_capa(s, "PIPELINING") ? 64 : 1;
+	ma_status st = check_usable(s, err);
+	for (size_t i = 0; i < n && st == MA_OK; i += batch) {
+		size_t m = n - i < batch ? n - i : batch;
+		ma_status ss = send_each(s, "UIDL", numbers + i, m, err);
+		if (ss != MA_OK)
+			return ss;
+		/* Every reply is read, also after a bad one: the stream stays in step. */
+		for (size_t k = 0; k < m; k++) {
+			ma_status rs = read_line(s, "UIDL", err);
+			if (rs != MA_OK)
+				return rs;
+			uint32_t num;
+			char uidl[MA_UIDL_MAX + 1];
+			if (strncmp(s->line, "+OK", 3) == 0) {
+				if (st != MA_OK)
+					continue;
+				if (ma_pop3_parse_uidl_reply(s->line, s->linelen, &num, uidl) != 0 ||
+				    num != numbers[i + k])
+					st = ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed UIDL reply",
+						     s->base.host);
+				else
+					fn(num, uidl, ctx);
+			} else if (strncmp(s->line, "-ERR", 4) == 0) {
+				if (st == MA_OK)
+					st = from_response(s, s->line + 4, MA_ERR_PROTOCOL, "UIDL", err);
+			} else {
+				ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered UIDL with neither +OK nor -ERR",
 					s->base.host);
 				return broken(s, err);
 			}

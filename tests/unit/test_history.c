@@ -1106,6 +1106,69 @@ static void pop3_delta_writes_only_what_changed(void **state)
 	assert_false(pp.uidl_complete);
 }
 
+static int collect_ordered(const char *uidl, uint32_t size, int64_t ord, void *ctx)
+{
+	(void)size;
+	char *out = ctx;
+	if (ord < 0)
+		strcat(out, "?");
+	strcat(out, uidl);
+	strcat(out, " ");
+	return 0;
+}
+
+/* One audit writing v as a delta against base (0: in full). */
+static int64_t pop3_audit(struct fx *f, time_t t, const struct ma_pop3_view *v, int64_t base)
+{
+	struct ma_error err = { 0 };
+	int64_t a;
+	assert_int_equal(ma_history_begin(f->h, f->acct, t, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_delta(f->h, a, v, base, &err), MA_OK);
+	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, t + 1, "ok", &err), MA_OK);
+	return a;
+}
+
+/* The UIDLs on record come back in the server's order (what the POP3
+ * probe compares with), not by UIDL or row id: after a full view, after a
+ * delta whose new UIDLs sort before the old ones, and after a UIDL seen
+ * again in the middle (everything renumbered). */
+static void pop3_order_follows_the_server(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	char out[128] = "", first[MA_UIDL_MAX + 1], last[MA_UIDL_MAX + 1];
+	bool known = false;
+
+	open_fx(f);
+	struct ma_pop3_entry e1[3] = { { 1, 10, "zzz" }, { 2, 10, "aaa" }, { 3, 10, "mmm" } };
+	struct ma_pop3_view v = { 3, 30, e1, 3, NULL, 0, NULL };
+	int64_t a = pop3_audit(f, T0, &v, 0);
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
+	assert_string_equal(out, "zzz aaa mmm ");
+
+	/* "aaa" deleted, "ccc" and "bbb" arrive (in that order). */
+	struct ma_pop3_entry e2[4] = { { 1, 10, "zzz" }, { 2, 10, "mmm" }, { 3, 10, "ccc" }, { 4, 10, "bbb" } };
+	v = (struct ma_pop3_view){ 4, 40, e2, 4, NULL, 0, NULL };
+	a = pop3_audit(f, T0 + 60, &v, a);
+	out[0] = '\0';
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
+	assert_string_equal(out, "zzz mmm ccc bbb ");
+	assert_int_equal(ma_history_pop3_ends(f->h, f->acct, first, last, &known, &err), MA_OK);
+	assert_true(known);
+	assert_string_equal(first, "zzz");
+	assert_string_equal(last, "bbb");
+
+	/* "aaa" is back, in the middle: not where new mail goes. */
+	struct ma_pop3_entry e3[5] = { { 1, 10, "zzz" }, { 2, 10, "aaa" }, { 3, 10, "mmm" }, { 4, 10, "ccc" },
+				       { 5, 10, "bbb" } };
+	v = (struct ma_pop3_view){ 5, 50, e3, 5, NULL, 0, NULL };
+	pop3_audit(f, T0 + 120, &v, a);
+	out[0] = '\0';
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
+	assert_string_equal(out, "zzz aaa mmm ccc bbb ");
+}
+
 static void pop3_view_and_audit_list(void **state)
 {
 	struct fx *f = *state;
@@ -2632,6 +2695,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(came_and_went_is_counted, setup, teardown),
 		cmocka_unit_test_setup_teardown(known_moves_take_their_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(first_audit_records_nothing, setup, teardown),
+		cmocka_unit_test_setup_teardown(pop3_order_follows_the_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(pop3_delta_writes_only_what_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(losses_filter_and_ack, setup, teardown),
 	};
