@@ -11,8 +11,8 @@
  * can be interrupted or trusted to end soon, so each runs on a helper
  * thread and every wait is bounded by a deadline and the cancel fd.
  *
- * MA_RESOLVER ("IPv4" or "IPv4:PORT") points the doctor at a resolver of
- * its own instead, for tests that run their own dnsmasq: it becomes the one
+ * MA_RESOLVER ("IPv4" or "IPv4:PORT") points the doctor (and the form's
+ * SRV and MX lookups) at a resolver of its own instead, for tests that run their own dnsmasq: it becomes the one
  * nameserver of the resolver state, and the doctor's addresses (A and AAAA)
  * are asked of it through res_nquery too, since its test names
  * (mail.alias.test) exist nowhere else. The audit's connections never look
