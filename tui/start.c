@@ -447,6 +447,13 @@ static int draw_sources(struct ui *ui, int y)
 	}
 	if (from(f, SRC_DNS))
 		note(ui, &y, ATTR_OK, _("Server names from your domain's DNS (RFC 6186)."));
+	/* A published "." target: the domain says the service is not offered. */
+	for (int fi = F_IMAP; fi <= F_POP3; fi++)
+		if (!f->edited[fi] && f->src[fi] == SRC_DNS && !f->field[fi][0]) {
+			snprintf(line, sizeof line, _("Your domain's DNS says it offers no %s server."),
+				 fi == F_IMAP ? "IMAP" : "POP3");
+			note(ui, &y, ATTR_INFO, line);
+		}
 	if (f->prov && (from(f, SRC_PROVIDER) || from(f, SRC_PATTERN))) {
 		snprintf(line, sizeof line, _("The mail of %s goes to %s (its MX records say so)."), f->domain,
 			 f->prov->name);

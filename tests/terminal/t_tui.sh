@@ -326,6 +326,8 @@ dnsmasq --no-daemon --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfa
 	--no-resolv --no-hosts --local=/test/ \
 	--srv-host=_imaps._tcp.srv.test,mail.srv.test,993 \
 	--srv-host=_pop3s._tcp.srv.test,pop.srv.test,995 \
+	--srv-host=_imap._tcp.imaponly.test,mail.imaponly.test,143 \
+	--srv-host=_pop3s._tcp.imaponly.test --srv-host=_pop3._tcp.imaponly.test \
 	--mx-host=firma.test,mx1.wedos.net,10 \
 	--mx-host=nothing.test,mail.nothing.test,10 \
 	--log-facility=- >"$W/dnsmasq.log" 2>&1 &
@@ -348,6 +350,15 @@ expect "SRV: the POP3 server as the domain publishes it" "POP3 server:    pop.sr
 check_contains "SRV: the form says where they come from" "$(screen)" "from your domain's DNS (RFC 6186)"
 check_not_contains "SRV: no guess" "$(screen)" "Server names guessed"
 T send-keys -t tui Escape; prog_gone "SRV: Esc quits the form"
+
+# STARTTLS published, POP3 said not to be offered (SRV target "."): no
+# POP3 server, and the form says why.
+form_run "$DNS_PORT"
+T send-keys -t tui -l "u@imaponly.test"; T send-keys -t tui Tab
+expect "SRV: STARTTLS as published" "IMAP server:    mail.imaponly.test:143/starttls"
+expect "SRV: a service not offered is said" "Your domain's DNS says it offers no POP3 server."
+check_eq "SRV: no POP3 server where none is offered" "" "$(field 'POP3 server:')"
+T send-keys -t tui Escape; prog_gone "SRV (no POP3): Esc quits the form"
 
 form_run "$DNS_PORT"
 T send-keys -t tui -l "u@firma.test"
@@ -617,10 +628,10 @@ sane_tty "after a cancelled test: icanon and echo are on"
 
 # The shell records 148 when the first run is stopped by Ctrl-Z; then
 # Ctrl-C (130), q (the verdict OK: 0, as --report's), q after --trace /dev/full
-# (UNKNOWN: 3), q (0), Esc on the suggestions' forms five times (3), q, q, q,
+# (UNKNOWN: 3), q (0), Esc on the suggestions' forms six times (3), q, q, q,
 # q (0), Esc on the start screen without a verdict (3, UNKNOWN) three times,
 # SIGHUP (129), q.
-check_eq "exit statuses" "148 130 0 3 0 3 3 3 3 3 0 0 0 0 3 3 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
+check_eq "exit statuses" "148 130 0 3 0 3 3 3 3 3 3 0 0 0 0 3 3 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
 if [ -s "$W/stderr.log" ]; then
 	fail "nothing on stderr (no sanitizer report)" "$(head -30 "$W/stderr.log")"
 else
