@@ -4,6 +4,8 @@ PREFIX  ?= /usr/local
 DESTDIR ?=
 BINDIR   = $(PREFIX)/bin
 MANDIR   = $(PREFIX)/share/man/man1
+# Translated man pages: docs/mailaudit.LANG.1 -> $(PREFIX)/share/man/LANG/man1/mailaudit.1
+MANBASE  = $(PREFIX)/share/man
 DATADIR  = $(PREFIX)/share/mailaudit
 LOCALEDIR = $(PREFIX)/share/locale
 
@@ -143,6 +145,11 @@ install: $(BUILD)/mailaudit $(MO_FILES)
 	install -d $(DESTDIR)$(BINDIR) $(DESTDIR)$(MANDIR) $(DESTDIR)$(DATADIR)
 	install -m 0755 $(BUILD)/mailaudit $(DESTDIR)$(BINDIR)/mailaudit
 	install -m 0644 docs/mailaudit.1 $(DESTDIR)$(MANDIR)/mailaudit.1
+	@for page in $(wildcard docs/mailaudit.*.1); do \
+		l=$${page#docs/mailaudit.}; l=$${l%.1}; \
+		echo install -D -m 0644 $$page $(DESTDIR)$(MANBASE)/$$l/man1/mailaudit.1; \
+		install -D -m 0644 $$page $(DESTDIR)$(MANBASE)/$$l/man1/mailaudit.1 || exit 1; \
+	done
 	install -m 0644 data/providers.rules $(DESTDIR)$(DATADIR)/providers.rules
 	@for mo in $(MO_FILES); do \
 		l=$${mo#$(BUILD)/locale/}; l=$${l%%/*}; \

@@ -32,12 +32,22 @@ enum ma_request key_request(int key)
 void key_help_lines(struct lines *L, int w)
 {
 	lines_add(L, ATTR_BOLD, -1, _("Keys"));
+	/* The key column as wide as its longest name in the language shown
+	 * ("PgDn, mezerník"), at least 12 columns. */
+	int kw = 12;
+	for (size_t i = 0; i < NKEYS; i++)
+		if (text_cols(_(key_table[i].label)) > kw)
+			kw = text_cols(_(key_table[i].label));
 	for (size_t i = 0; i < NKEYS; i++) {
 		/* The description wraps under itself, clear of the key column. */
 		struct lines tmp = { 0 };
-		lines_wrap(&tmp, ATTR_NONE, -1, 0, w - 13, _(key_table[i].help));
-		for (size_t j = 0; j < tmp.n; j++)
-			lines_addf(L, ATTR_NONE, -1, "%-12s %s", j ? "" : key_table[i].label, tmp.v[j].text);
+		char key[100];
+		lines_wrap(&tmp, ATTR_NONE, -1, 0, w - kw - 1, _(key_table[i].help));
+		for (size_t j = 0; j < tmp.n; j++) {
+			/* Padded by columns: a translated name has letters of two bytes. */
+			text_cell(key, sizeof key, j ? "" : _(key_table[i].label), kw, false);
+			lines_addf(L, ATTR_NONE, -1, "%s %s", key, tmp.v[j].text);
+		}
 		lines_clear(&tmp);
 		free(tmp.v);
 	}
@@ -104,8 +114,8 @@ static const struct hint_bar bars[] = {
 		{ .req = REQ_SEARCH }, { .req = REQ_NEXT }, { .req = REQ_HELP },
 	} },
 	[HINT_WATCH] = { "   ", ": ", {
-		{ .req = REQ_BACK, .also = REQ_QUIT, .what = "stop watching" },
-		{ .req = REQ_UP, .also = REQ_DOWN, .what = "scroll" },
+		{ .req = REQ_BACK, .also = REQ_QUIT, .what = N_("stop watching") },
+		{ .req = REQ_UP, .also = REQ_DOWN, .what = N_("scroll") },
 		{ .req = REQ_HELP, .name = 1 },
 	} },
 };
@@ -123,7 +133,7 @@ static void put(char *out, size_t n, size_t *o, const char *s, size_t len)
 /* The name'th of req's names in its label: "F1" is 1 of "?, F1". */
 static void put_key_name(char *out, size_t n, size_t *o, enum ma_request req, int name)
 {
-	const char *p = key_table[req - 1].label, *comma;
+	const char *p = _(key_table[req - 1].label), *comma;
 	for (int i = 0; i < name && (comma = strstr(p, ", ")); i++)
 		p = comma + 2;
 	comma = strstr(p, ", ");

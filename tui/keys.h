@@ -7,7 +7,9 @@
  * X(request, "keys as shown", "hint", "what it does", key1, key2, key3)
  * "keys as shown" names the keys, separated by ", " ("?, F1"); a hint bar
  * shows one of those names. "hint" is the word a hint bar puts after the
- * key ("q quit"), "" where every bar says its own. Keys are characters,
+ * key ("q quit"), "" where every bar says its own. Names the keyboard
+ * prints in English (Esc, Tab, PgUp) stay so; those a manual translates
+ * ("Up", "Space") are marked N_(). Keys are characters,
  * or KC(KEY_...) for curses key codes; 0 = unused. */
 #ifndef MA_TUI_KEYS_H
 #define MA_TUI_KEYS_H
@@ -18,10 +20,11 @@
 #define CTRL_(c) ((c) & 0x1f)
 
 #define MA_KEY_LIST(X) \
-	X(REQ_UP,        "Up, k",          "",            N_("Move up (Findings: previous finding)"), KC(KEY_UP), 'k', 0) \
-	X(REQ_DOWN,      "Down, j",        "",            N_("Move down (Findings: next finding)"), KC(KEY_DOWN), 'j', 0) \
+	/* TRANSLATORS: key names as manuals name them, apart by ", " ("Up/Down: scroll") */ \
+	X(REQ_UP,        N_("Up, k"),      "",            N_("Move up (Findings: previous finding)"), KC(KEY_UP), 'k', 0) \
+	X(REQ_DOWN,      N_("Down, j"),    "",            N_("Move down (Findings: next finding)"), KC(KEY_DOWN), 'j', 0) \
 	X(REQ_PGUP,      "PgUp, b",        "",            N_("Scroll up one page"), KC(KEY_PPAGE), 'b', 0) \
-	X(REQ_PGDN,      "PgDn, Space",    "",            N_("Scroll down one page"), KC(KEY_NPAGE), ' ', 0) \
+	X(REQ_PGDN,      N_("PgDn, Space"), "",            N_("Scroll down one page"), KC(KEY_NPAGE), ' ', 0) \
 	X(REQ_HOME,      "Home, g",        "",            N_("Go to the top"), KC(KEY_HOME), 'g', 0) \
 	X(REQ_END,       "End, G",         "",            N_("Go to the bottom"), KC(KEY_END), 'G', 0) \
 	X(REQ_ENTER,     "Enter",          "",            N_("Open the selected item (History: what that audit found); on the start screen: start the audit"), '\n', '\r', KC(KEY_ENTER)) \

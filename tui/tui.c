@@ -141,6 +141,7 @@ int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,
 	/* Audited before in this run: its folders' sizes make the bar count
 	 * messages rather than folders. */
 	ui->expect_msgs = ui->msgs_passed = 0;
+	ui->all_total = ui->all_done = 0;
 	if (ui->result && same_account(&ui->result_acct, acct))
 		for (size_t i = 0; i < ui->result->nfolders; i++)
 			ui->expect_msgs += ui->result->folders[i].folder.messages;
@@ -344,6 +345,12 @@ static int worker_event(struct ui *ui)
 		}
 		ui->done[m.step] = m.done;
 		ui->total[m.step] = m.total;
+		if (m.all_total) {
+			ui->all_total = m.all_total;
+			/* Two sessions report: the higher count is the later. */
+			if (m.all_done > ui->all_done)
+				ui->all_done = m.all_done;
+		}
 		if (m.step == MA_STEP_FOLDERS) { /* a new folder: none of its messages read */
 			ui->msgs_passed += last_seen_messages(ui, ui->what[MA_STEP_FOLDERS]);
 			ui->done[MA_STEP_MESSAGES] = ui->total[MA_STEP_MESSAGES] = 0;
@@ -497,6 +504,8 @@ static int ack_request(struct ui *ui)
 	time_t oldest = 0;
 	for (size_t i = 0; i < r->nledger; i++) {
 		const struct ma_loss_entry *e = &r->ledger[i];
+		if (e->policy) /* acknowledged by the audit itself */
+			continue;
 		n += e->kind == MA_LOSS_UNSEEN ? e->count : 1;
 		if (e->found && (!oldest || e->found < oldest))
 			oldest = e->found;
@@ -803,7 +812,9 @@ static const struct { enum ma_step step; const char *name; } steps[] = {
 
 /* How far the audit is, 0..1, by what each step usually takes: reading
  * the folders is most of an audit, POP3 most of the rest. The folders'
- * part moves by folder and, within the folder being read, by message. */
+ * part moves by message over all folders where their number is known (a
+ * first audit: counted before the look; a repeat in this run: the last
+ * result's), else by folder and, within the folder read, by message. */
 static double audit_fraction(const struct ui *ui)
 {
 	static const double weight[] = {
@@ -822,7 +833,12 @@ static double audit_fraction(const struct ui *ui)
 				   ? (double)ui->done[MA_STEP_MESSAGES] / (double)ui->total[MA_STEP_MESSAGES] : 0;
 		if (in_folder > 1)
 			in_folder = 1;
-		if (ui->expect_msgs) {
+		if (ui->all_total) {
+			/* A first audit: its messages over all folders, counted
+			 * before the look. */
+			double part = (double)ui->all_done / (double)ui->all_total;
+			frac += weight[MA_STEP_MESSAGES] * (part > 1 ? 1 : part);
+		} else if (ui->expect_msgs) {
 			/* Messages over all folders, as the last audit counted them. */
 			double read = (double)ui->msgs_passed + (double)ui->done[MA_STEP_MESSAGES];
 			double part = read / (double)ui->expect_msgs;

@@ -135,6 +135,9 @@ struct ui {
 	int64_t step_ms;           /* when the current step began */
 	uint64_t expect_msgs;      /* messages the last audit of this mailbox saw; 0 unknown */
 	uint64_t msgs_passed;      /* of those, in the folders already read */
+	/* A first audit's messages over all folders, as the look counted
+	 * them before reading (0: not counted), and those read so far. */
+	uint64_t all_total, all_done;
 	double shown_frac;         /* the progress bar, which never goes back */
 	int head_rows;             /* rows the verdict takes (draw_results) */
 	bool pw_kept;              /* a typed password is kept (credentials.h) */

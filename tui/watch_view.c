@@ -96,8 +96,8 @@ static void feed_cb(const struct ma_watch_event *e, void *ctx)
 	}
 	switch (e->kind) {
 	case MA_WATCH_ARRIVED: case MA_WATCH_MOVED: case MA_WATCH_DESTROYED: case MA_WATCH_VANISHED:
-		clean(v->from, sizeof v->from, e->from ? e->from : "(no sender)");
-		clean(v->subject, sizeof v->subject, e->subject ? e->subject : "(no subject)");
+		clean(v->from, sizeof v->from, e->from ? e->from : _("(no sender)"));
+		clean(v->subject, sizeof v->subject, e->subject ? e->subject : _("(no subject)"));
 		break;
 	default:
 		clean(v->subject, sizeof v->subject, e->text);
@@ -107,20 +107,34 @@ static void feed_cb(const struct ma_watch_event *e, void *ctx)
 	pthread_mutex_unlock(&f->mu);
 }
 
+/* An event's kind as its row names it: what happened to a message
+ * ("arrived") or to the watch. */
 static const char *kind_name(enum ma_watch_kind k)
 {
 	switch (k) {
-	case MA_WATCH_WATCHING: return "watching";
-	case MA_WATCH_ARRIVED: return "arrived";
-	case MA_WATCH_MOVED: return "moved";
-	case MA_WATCH_DESTROYED: return "destroyed";
-	case MA_WATCH_VANISHED: return "vanished";
-	case MA_WATCH_DISCONNECTED: return "disconnected";
-	case MA_WATCH_RECONNECTED: return "reconnected";
-	case MA_WATCH_RHYTHM: return "rhythm";
+	/* TRANSLATORS: a live view row's event: what happened to a message (zpráva přišla) */
+	case MA_WATCH_WATCHING: return _("watching");
+	case MA_WATCH_ARRIVED: return _("arrived");
+	case MA_WATCH_MOVED: return _("moved");
+	case MA_WATCH_DESTROYED: return _("destroyed");
+	case MA_WATCH_VANISHED: return _("vanished");
+	case MA_WATCH_DISCONNECTED: return _("disconnected");
+	case MA_WATCH_RECONNECTED: return _("reconnected");
+	case MA_WATCH_RHYTHM: return _("rhythm");
 	case MA_WATCH_RETRYING: break;
 	}
 	return "";
+}
+
+/* The kind column's width: its longest name, in the language shown. */
+static int kind_width(void)
+{
+	int kw = 0;
+	for (int k = MA_WATCH_WATCHING; k <= MA_WATCH_RETRYING; k++) {
+		int c = text_cols(kind_name((enum ma_watch_kind)k));
+		kw = c > kw ? c : kw;
+	}
+	return kw;
 }
 
 static int kind_attr(enum ma_watch_kind k)
@@ -138,21 +152,22 @@ int watch_start(struct ui *ui)
 	struct ma_error err = { 0 };
 	char buf[700];
 	if (ui->worker.job != MA_JOB_NONE) {
-		ui_set_status(ui, false, "A connection test is running: Esc cancels it.");
+		ui_set_status(ui, false, "%s", _("A connection test is running: Esc cancels it."));
 		return R_DRAW;
 	}
 	if (!ui->acct.has_imap) {
-		ui_set_status(ui, true, "Watching needs an IMAP server: POP3 shows no deletion as it happens.");
+		ui_set_status(ui, true, "%s", _("Watching needs an IMAP server: POP3 shows no deletion as it "
+			      "happens."));
 		return R_DRAW;
 	}
 	char *password = ui_job_password(ui, &err);
 	if (!password) {
 		if (err.status != MA_OK) {
 			ma_error_format(&err, buf, sizeof buf);
-			ui_set_status(ui, true, "Password: %s", buf);
+			ui_set_status(ui, true, _("Password: %s"), buf);
 		} else {
-			ui_set_status(ui, false, "No password kept for this mailbox: press r and type it, "
-				      "then w.");
+			ui_set_status(ui, false, "%s", _("No password kept for this mailbox: press r and "
+				      "type it, then w."));
 		}
 		return R_DRAW;
 	}
@@ -161,7 +176,7 @@ int watch_start(struct ui *ui)
 		f = calloc(1, sizeof *f);
 		if (!f) {
 			ma_password_free(password);
-			ui_set_status(ui, true, "Cannot watch: out of memory.");
+			ui_set_status(ui, true, "%s", _("Cannot watch: out of memory."));
 			return R_DRAW;
 		}
 		pthread_mutex_init(&f->mu, NULL);
@@ -182,7 +197,7 @@ int watch_start(struct ui *ui)
 	wo.ctx = f;
 	if (ma_worker_start_watch(&ui->worker, &ui->acct, password, &wo, &err) != MA_OK) {
 		ma_error_format(&err, buf, sizeof buf);
-		ui_set_status(ui, true, "The watch could not start: %s", buf);
+		ui_set_status(ui, true, _("The watch could not start: %s"), buf);
 		return R_DRAW;
 	}
 	ui->started_ms = ma_now_ms();
@@ -206,11 +221,11 @@ int watch_finished(struct ui *ui)
 	if (w->status != MA_OK)
 		ma_error_format(&w->err, buf, sizeof buf);
 	else
-		snprintf(buf, sizeof buf, "stopped");
+		snprintf(buf, sizeof buf, "%s", _("stopped"));
 	pthread_mutex_lock(&f->mu);
 	f->state = WV_ENDED;
 	pthread_mutex_unlock(&f->mu);
-	snprintf(f->ended, sizeof f->ended, "Ended: %s", buf);
+	snprintf(f->ended, sizeof f->ended, _("Ended: %s"), buf);
 	return R_DRAW;
 }
 
@@ -220,6 +235,26 @@ static void put_attr(struct ui *ui, int y, int attr, const char *s)
 	attron(a);
 	text_put(y, 0, ui->cols, s);
 	attroff(a);
+}
+
+/* "Arrived: 1   Moved: 0   ...": the counts apart by three spaces where
+ * they fit in w columns, else by one, so that a narrow screen still shows
+ * more of them. */
+static void counts_line(const struct watch_feed *f, int w, char *out, size_t n)
+{
+	char c[5][100];
+	snprintf(c[0], sizeof c[0], _("Arrived: %llu"), (unsigned long long)f->arrived);
+	snprintf(c[1], sizeof c[1], _("Moved: %llu"), (unsigned long long)f->moved);
+	snprintf(c[2], sizeof c[2], _("Destroyed: %llu"), (unsigned long long)f->destroyed);
+	snprintf(c[3], sizeof c[3], _("Vanished: %llu"), (unsigned long long)f->vanished);
+	snprintf(c[4], sizeof c[4], _("Reconnects: %llu"), (unsigned long long)f->reconnects);
+	for (int gap = 3; gap >= 1; gap -= 2) {
+		size_t o = 0;
+		for (size_t i = 0; i < 5 && o < n; i++)
+			o += (size_t)snprintf(out + o, n - o, "%*s%s", i ? gap : 0, "", c[i]);
+		if (text_cols(out) <= w)
+			return;
+	}
 }
 
 static int list_rows(const struct ui *ui)
@@ -258,7 +293,7 @@ static int stop(struct ui *ui)
 		ma_worker_cancel(&ui->worker);
 	pthread_mutex_lock(&f->mu);
 	f->state = WV_ENDED;
-	ui_set_status(ui, false, "Watch stopped: %llu arrived, %llu moved, %llu destroyed, %llu vanished.",
+	ui_set_status(ui, false, _("Watch stopped: %llu arrived, %llu moved, %llu destroyed, %llu vanished."),
 		      (unsigned long long)f->arrived, (unsigned long long)f->moved,
 		      (unsigned long long)f->destroyed, (unsigned long long)f->vanished);
 	pthread_mutex_unlock(&f->mu);
@@ -294,20 +329,21 @@ void watch_draw(struct ui *ui)
 	move(0, 0);
 	for (int i = 0; i < w; i++)
 		addch(' ');
-	snprintf(buf, sizeof buf, " mailaudit: watching %s", ui->acct.login);
+	buf[0] = ' ';
+	snprintf(buf + 1, sizeof buf - 1, _("mailaudit: watching %s"), ui->acct.login);
 	text_put(0, 0, w, buf);
 	attroff(A_REVERSE);
 
 	switch (f->state) {
 	case WV_STARTING:
-		snprintf(buf, sizeof buf, "Connecting to %s ...", ui->acct.imap.host);
+		snprintf(buf, sizeof buf, _("Connecting to %s ..."), ui->acct.imap.host);
 		break;
 	case WV_WATCHING:
-		snprintf(buf, sizeof buf, "Watching INBOX: %s", f->how);
+		snprintf(buf, sizeof buf, _("Watching INBOX: %s"), f->how);
 		break;
 	case WV_RETRYING: {
 		int64_t left = (f->retry_at_ms - ma_now_ms() + 999) / 1000;
-		snprintf(buf, sizeof buf, "Reconnecting in %lld s: %s", (long long)(left > 0 ? left : 0),
+		snprintf(buf, sizeof buf, _("Reconnecting in %lld s: %s"), (long long)(left > 0 ? left : 0),
 			 f->why);
 		break;
 	}
@@ -320,16 +356,15 @@ void watch_draw(struct ui *ui)
 	int two = ui->rows >= 16 ? 2 : 1;
 	int y = 1 + put_wrapped(ui, 1, two, f->state == WV_WATCHING ? ATTR_BOLD : ATTR_WARN, buf);
 
-	snprintf(buf, sizeof buf, "Arrived: %llu   Moved: %llu   Destroyed: %llu   Vanished: %llu   "
-		 "Reconnects: %llu", (unsigned long long)f->arrived, (unsigned long long)f->moved,
-		 (unsigned long long)f->destroyed, (unsigned long long)f->vanished,
-		 (unsigned long long)f->reconnects);
+	counts_line(f, w, buf, sizeof buf);
 	put_attr(ui, y++, f->destroyed || f->vanished ? ATTR_CRIT : ATTR_NONE, buf);
 
 	if (f->rhythm[0])
-		snprintf(buf, sizeof buf, "Rhythm: %s", f->rhythm);
+		snprintf(buf, sizeof buf, _("Rhythm: %s"), f->rhythm);
 	else
-		snprintf(buf, sizeof buf, "Rhythm: none yet (after %d destroyed messages)", MA_RHYTHM_MIN);
+		snprintf(buf, sizeof buf, P_("Rhythm: none yet (after %d destroyed message)",
+					     "Rhythm: none yet (after %d destroyed messages)", MA_RHYTHM_MIN),
+			 MA_RHYTHM_MIN);
 	y += put_wrapped(ui, y, two, f->rhythm[0] ? ATTR_WARN : ATTR_NONE, buf);
 	move(y, 0);
 	for (int i = 0; i < w; i++)
@@ -342,22 +377,25 @@ void watch_draw(struct ui *ui)
 	if (f->top > 0 && f->total > f->seen)
 		f->top += (int)(f->total - f->seen);
 	f->seen = f->total;
-	int h = list_rows(ui);
+	int h = list_rows(ui), kw = kind_width();
+	char kind[64];
 	if (f->top > (int)shown - h)
 		f->top = (int)shown - h;
 	if (f->top < 0)
 		f->top = 0;
 	if (!shown)
-		text_put(y, 0, w, "No events yet.");
+		text_put(y, 0, w, _("No events yet."));
 	for (int i = 0; i < h && (uint64_t)(f->top + i) < shown; i++) {
 		const struct wv_event *v = &f->ev[(f->total - 1 - (uint64_t)(f->top + i)) % WATCH_KEEP];
 		char when[MA_FMT_LEN];
 		ma_fmt_time(v->when, when);
+		/* Padded by columns: a translated kind has letters of two bytes. */
+		text_cell(kind, sizeof kind, kind_name(v->kind), kw, false);
 		if (v->from[0]) {
 			/* Where both do not fit, From gives way: the Subject is
 			 * what names a message to its owner. */
 			char from[700];
-			snprintf(buf, sizeof buf, "%s  %-12s %s  ", when, kind_name(v->kind), v->folder);
+			snprintf(buf, sizeof buf, "%s  %s %s  ", when, kind, v->folder);
 			int room = w - text_cols(buf) - 2;
 			int fc = text_cols(v->from);
 			if (fc + text_cols(v->subject) > room) {
@@ -369,7 +407,7 @@ void watch_draw(struct ui *ui)
 			size_t l = strlen(buf);
 			snprintf(buf + l, sizeof buf - l, "%s  %s", from, v->subject);
 		} else
-			snprintf(buf, sizeof buf, "%s  %-12s %s  %s", when, kind_name(v->kind), v->folder,
+			snprintf(buf, sizeof buf, "%s  %s %s  %s", when, kind, v->folder,
 				 v->subject);
 		put_attr(ui, y + i, kind_attr(v->kind), buf);
 	}

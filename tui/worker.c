@@ -19,7 +19,10 @@ static void progress_cb(const struct ma_progress *p, void *ctx)
 {
 	struct ma_worker *w = ctx;
 	struct ma_worker_msg m = { .kind = MA_WMSG_PROGRESS, .step = (uint8_t)p->step,
-				   .done = (uint32_t)p->done, .total = (uint32_t)p->total };
+				   .done = (uint32_t)p->done, .total = (uint32_t)p->total,
+				   .all_done = (uint32_t)p->all_done, .all_total = (uint32_t)p->all_total };
+	if (p->all_total > UINT32_MAX) /* past what the message holds: not known */
+		m.all_done = m.all_total = 0;
 	if (p->what)
 		snprintf(m.what, sizeof m.what, "%s", p->what);
 	/* Non-blocking: when the UI lags, a dropped progress message costs
@@ -120,12 +123,12 @@ static ma_status launch(struct ma_worker *w, struct ma_net_opts *net, struct ma_
 	int mp[2], cp[2];
 	if (pipe2(mp, O_CLOEXEC | O_NONBLOCK) != 0) {
 		release(w);
-		return ma_fail(err, MA_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+		return ma_fail(err, MA_ERR_IO, _("cannot create a pipe: %s"), strerror(errno));
 	}
 	w->msg_rd = mp[0], w->msg_wr = mp[1];
 	if (pipe2(cp, O_CLOEXEC | O_NONBLOCK) != 0) {
 		release(w);
-		return ma_fail(err, MA_ERR_IO, "cannot create a pipe: %s", strerror(errno));
+		return ma_fail(err, MA_ERR_IO, _("cannot create a pipe: %s"), strerror(errno));
 	}
 	w->cancel_rd = cp[0], w->cancel_wr = cp[1];
 	net->cancel_fd = w->cancel_rd;
@@ -145,7 +148,7 @@ static ma_status launch(struct ma_worker *w, struct ma_net_opts *net, struct ma_
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (rc != 0) {
 		release(w);
-		return ma_fail(err, MA_ERR_NOMEM, "cannot start the worker thread");
+		return ma_fail(err, MA_ERR_NOMEM, _("cannot start the worker thread"));
 	}
 	return MA_OK;
 }

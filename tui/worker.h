@@ -26,6 +26,7 @@ struct ma_worker_msg {
 	uint8_t kind;
 	uint8_t step;
 	uint32_t done, total;
+	uint32_t all_done, all_total; /* ma_progress's messages over all folders */
 	char what[96];
 };
 

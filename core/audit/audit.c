@@ -387,6 +387,37 @@ static ma_status record_unchanged(struct run *x, int64_t audit, struct ma_error 
 	return st;
 }
 
+/* Whether this audit found messages deleted from the folder as a Trash
+ * (the role on the ledger is the one the folder had when last recorded). */
+static bool trash_lost_here(const struct ma_audit_result *r, const char *folder)
+{
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		if (e->this_audit && e->kind == MA_LOSS_MESSAGE && e->role == MA_ROLE_TRASH &&
+		    !e->folder_gone && e->folder && strcmp(e->folder, folder) == 0)
+			return true;
+	}
+	return false;
+}
+
+/* For each Trash this audit found messages deleted from: what stayed in it
+ * (ma_folder_result.kept), so that the analysis can tell a server that
+ * purges old mail from Trash (Courier's IMAP_EMPTYTRASH) from a device
+ * that empties it. One query per such folder, none on most audits. */
+static ma_status record_kept(struct run *x, int64_t audit, struct ma_error *err)
+{
+	struct ma_audit_result *r = x->r;
+	ma_status st = MA_OK;
+	for (size_t i = 0; i < r->nfolders && st == MA_OK; i++) {
+		struct ma_folder_result *f = &r->folders[i];
+		if (!f->folder.name || f->failed || !trash_lost_here(r, f->folder.name))
+			continue;
+		st = ma_history_folder_kept(x->h, x->account, f->folder.name, f->folder.uidvalidity,
+					    audit, &f->kept, &f->kept_oldest, err);
+	}
+	return st;
+}
+
 /* The POP3 view, unless the writer wrote it already. fill_result has
  * already moved it into r: pl->view is empty here, and recording it would
  * say POP3 saw nothing. */
@@ -459,10 +490,18 @@ static ma_status record(struct run *x, struct ma_error *err)
 	 * so the analysis keeps the verdict where it belongs. */
 	if (st == MA_OK)
 		st = ma_ledger_collect(h, x->account, audit, 0, true, 0, &r->ledger, &r->nledger, err);
+	if (st == MA_OK)
+		st = record_kept(x, audit, err);
 	if (st != MA_OK)
 		goto fail;
 	/* The verdict is part of the audit row, so analyze before commit. */
 	st = ma_analyze(r, err);
+	/* What the server's own Trash purge removed is named once, by this
+	 * audit: on record as acknowledged, so that no later audit lists it
+	 * as lost mail waiting for --ack. */
+	for (size_t i = 0; st == MA_OK && i < r->nledger; i++)
+		if (r->ledger[i].policy)
+			st = ma_history_ack_own(h, audit, r->ledger[i].id, r->started, err);
 	if (st != MA_OK)
 		goto fail;
 	st = ma_history_commit(h, audit, r->finished, ma_severity_name(r->verdict), err);
@@ -592,13 +631,19 @@ static bool fill_result(struct ma_audit_result *r, struct imap_look *il, struct 
 
 /* ---- The run ------------------------------------------------------------------- */
 
+void audit_progress_all(const struct ma_audit_opts *o, enum ma_step step, const char *what,
+			size_t done, size_t total, size_t all_done, size_t all_total)
+{
+	if (o->progress) {
+		struct ma_progress p = { step, what, done, total, all_done, all_total };
+		o->progress(&p, o->progress_ctx);
+	}
+}
+
 void audit_progress(const struct ma_audit_opts *o, enum ma_step step, const char *what,
 		    size_t done, size_t total)
 {
-	if (o->progress) {
-		struct ma_progress p = { step, what, done, total };
-		o->progress(&p, o->progress_ctx);
-	}
+	audit_progress_all(o, step, what, done, total, 0, 0);
 }
 
 /* The history and the account in it, unless --no-history: without them

@@ -41,6 +41,10 @@ struct ma_progress {
 	enum ma_step step;
 	const char *what;          /* e.g. the folder being read */
 	size_t done, total;        /* folders or messages */
+	/* Messages read over all folders, and how many there are where that
+	 * was counted before the look (a first audit, for a progress bar):
+	 * all_total 0 when not known. */
+	size_t all_done, all_total;
 };
 typedef void (*ma_progress_cb)(const struct ma_progress *p, void *ctx);
 
@@ -78,6 +82,14 @@ struct ma_folder_result {
 	 * went on with the others; imap_err holds the last such error). Its
 	 * counts are EXAMINE's, its size and flags not known. */
 	bool failed;
+	/* Trash whose messages this audit found deleted: of the messages
+	 * recorded by an earlier audit, how many are still there and the
+	 * earliest time any of them can have come into it (INTERNALDATE, or
+	 * later where earlier audits' UIDNEXT tell; 0: not known). The
+	 * analysis tells by them a server's own purge of old mail from a
+	 * Trash emptied (ma_history_folder_kept). */
+	uint32_t kept;
+	int64_t kept_oldest;
 };
 
 /* A past audit, for the history view and report. */

@@ -279,7 +279,7 @@ void ma_loss_counts(const struct ma_audit_result *r, struct ma_loss_counts *c)
 		if (e->acked || role == MA_ROLE_DRAFTS || !k)
 			continue;
 		if (!ma_role_loss_critical(role)) {
-			if (e->this_audit)
+			if (e->this_audit && !e->policy)
 				c->trash_now += k;
 			continue;
 		}
@@ -307,7 +307,7 @@ static enum place place_of(const struct ma_loss_entry *e)
 	if (!e->this_audit || e->acked || e->kind != MA_LOSS_MESSAGE)
 		return P_NONE;
 	enum ma_role role = role_of(e);
-	if (role == MA_ROLE_DRAFTS)
+	if (role == MA_ROLE_DRAFTS || e->policy)
 		return P_NONE;
 	if (e->folder_gone)
 		return P_GONE;
@@ -500,6 +500,107 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
 	free(f.v);
 	add_graded(l, k, g, &t, &e, NULL);
+}
+
+/* ---- Trash purged by the server's own policy ----------------------------- */
+
+/* The least age, in seconds, of what a purge by age removed: servers count
+ * Trash's keeping time in days (Courier: at least 1). */
+#define PURGE_MIN_AGE (24 * 60 * 60)
+
+/* Whether what this audit found gone from Trash folder f is the server's
+ * purge of old mail: every message gone from it is dated (INTERNALDATE)
+ * at least a day before the audit and before any message that an earlier
+ * audit saw there and that stayed can have come into Trash (its own
+ * date, or later when the UIDs show it came after an earlier audit:
+ * ma_folder_result.kept_oldest), and at least one such message stayed. Conservative: a Trash emptied whole (nothing stayed), or of any
+ * message as young as one that stayed, or with arrivals that came and went
+ * unseen, is what it always was: trash-emptied. *youngest: the newest
+ * date among the gone. */
+static bool purged_by_age(const struct ma_audit_result *r, const struct ma_folder_result *f,
+			  int64_t *youngest, size_t *n)
+{
+	*youngest = 0;
+	*n = 0;
+	if (!f->folder.name || !f->kept || f->kept_oldest <= 0)
+		return false;
+	for (size_t i = 0; i < r->nledger; i++) {
+		const struct ma_loss_entry *e = &r->ledger[i];
+		if (!e->this_audit || e->acked || !e->folder || strcmp(e->folder, f->folder.name) != 0)
+			continue;
+		if (e->kind != MA_LOSS_MESSAGE) {
+			if (e->count)
+				return false;
+			continue;
+		}
+		if (role_of(e) != MA_ROLE_TRASH || e->folder_gone || e->internaldate <= 0)
+			return false;
+		if (e->internaldate > *youngest)
+			*youngest = e->internaldate;
+		(*n)++;
+	}
+	return *n && *youngest < f->kept_oldest && (int64_t)r->started - *youngest >= PURGE_MIN_AGE;
+}
+
+/* Marks the ledger entries of every Trash the server purged by age
+ * (ma_loss_entry.policy), before the checks read them. */
+static void mark_trash_purges(struct ma_audit_result *r)
+{
+	for (size_t i = 0; i < r->nledger; i++)
+		r->ledger[i].policy = false;
+	for (size_t i = 0; i < r->nfolders; i++) {
+		const struct ma_folder_result *f = &r->folders[i];
+		int64_t youngest;
+		size_t n;
+		if (!purged_by_age(r, f, &youngest, &n))
+			continue;
+		for (size_t j = 0; j < r->nledger; j++) {
+			struct ma_loss_entry *e = &r->ledger[j];
+			if (e->this_audit && !e->acked && e->kind == MA_LOSS_MESSAGE && e->folder &&
+			    strcmp(e->folder, f->folder.name) == 0)
+				e->policy = true;
+		}
+	}
+}
+
+/* One finding per Trash the server purged: what it removed, and what
+ * stayed, which is why it is a policy and not a device. */
+static void check_trash_purge(const struct ma_audit_result *r, struct ma_findings *l)
+{
+	for (size_t i = 0; i < r->nfolders; i++) {
+		const struct ma_folder_result *f = &r->folders[i];
+		int64_t youngest;
+		size_t n;
+		if (!purged_by_age(r, f, &youngest, &n))
+			continue;
+		struct ma_buf t = { 0 }, e = { 0 };
+		char name[256], oldest[32];
+		long long days = ((int64_t)r->started - youngest) / PURGE_MIN_AGE;
+		ma_text_clean(name, sizeof name, f->folder.name, strlen(f->folder.name), 40);
+		ma_buf_printf(&t, _("The server purged %s: "), name);
+		ma_buf_printf(&t, P_("it removed %zu message older than", "it removed %zu messages older than",
+				     n), n);
+		ma_buf_printf(&t, P_(" %lld day", " %lld days", days), days);
+		ma_buf_printf(&t, "%s", _(" and kept the newer ones"));
+		size_t shown = 0;
+		for (size_t j = 0; j < r->nledger && shown < MAX_EVIDENCE; j++) {
+			const struct ma_loss_entry *m = &r->ledger[j];
+			if (!m->policy || !m->this_audit || !m->folder || strcmp(m->folder, f->folder.name) != 0)
+				continue;
+			if (shown++)
+				ma_buf_add(&e, "\n", 1);
+			put_message(&e, m);
+		}
+		if (n > shown)
+			ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
+		ma_fmt_time((time_t)f->kept_oldest, oldest);
+		ma_buf_add(&e, "\n", 1);
+		ma_buf_printf(&e, P_("Stayed: %u message that an earlier audit saw there, dated or put "
+				     "there on %s or later.",
+				     "Stayed: %u messages that an earlier audit saw there, each dated or put "
+				     "there on %s or later.", f->kept), f->kept, oldest);
+		add(l, MA_K_TRASH_PURGE, &t, &e, NULL);
+	}
 }
 
 static const char *const FIX_CAME_WENT_FOLDER = N_(
@@ -1331,12 +1432,14 @@ ma_status ma_analyze(struct ma_audit_result *r, struct ma_error *err)
 	r->nfindings = 0;
 
 	struct ma_findings l = { 0 };
+	mark_trash_purges(r);
 	check_named(r, &l, P_INBOX);
 	check_named(r, &l, P_FOLDER);
 	check_named(r, &l, P_GONE);
 	check_came_went(r, &l);
 	check_unacked(r, &l);
 	check_named(r, &l, P_TRASH);
+	check_trash_purge(r, &l);
 	check_expire(r, &l);
 	check_drained(r, &l);
 	check_alerts(r, &l);

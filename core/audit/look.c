@@ -155,8 +155,10 @@ static void tally(struct fetch_ctx *c, const struct ma_message *m)
 		c->unseen++;
 	c->size += m->size;
 	size_t done = atomic_fetch_add(&c->lf->read, 1) + 1;
+	size_t all = atomic_fetch_add(&c->l->read_all, 1) + 1;
 	if (done % 500 == 0)
-		audit_progress(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total);
+		audit_progress_all(c->opts, MA_STEP_MESSAGES, c->lf->f.name, done, c->total, all,
+				   c->l->expect_all);
 }
 
 static int on_message(struct ma_message *m, void *ctx)
@@ -733,7 +735,8 @@ static void look_folders(const struct session *ss)
 		struct look_folder *lf = &l->folders[i];
 		if (!open)
 			continue;
-		audit_progress(l->opts, MA_STEP_FOLDERS, lf->f.name, i, l->n);
+		audit_progress_all(l->opts, MA_STEP_FOLDERS, lf->f.name, i, l->n,
+				   atomic_load(&l->read_all), l->expect_all);
 		struct ma_error ferr;
 		if (l->w)
 			writer_folder_start(l->w, ss->src, lf);
@@ -930,11 +933,53 @@ static bool open_and_list(struct imap_look *l, size_t *selectable)
 	return true;
 }
 
+/* A first audit shown with a progress bar (the full-screen program): the
+ * messages of every folder counted by STATUS before the look, so that the
+ * bar moves by messages over all folders, not by folders. One round trip a
+ * folder, only where every message is read anyway; an audit with history
+ * STATUSes the folders it knows in look_folder. A folder STATUS refuses
+ * leaves the count unknown (the bar counts folders); false: the session
+ * broke, the look has failed (as its EXAMINE would have). */
+static bool count_messages(struct imap_look *l, struct ma_history *h)
+{
+	if (!l->opts->progress)
+		return true;
+	if (h) {
+		int64_t id;
+		time_t when;
+		bool found = true;
+		struct ma_error e;
+		if (ma_history_prev_audit(h, l->account, INT64_MAX, &id, &when, &found, &e) != MA_OK ||
+		    found)
+			return true;
+	}
+	size_t sum = 0;
+	for (size_t i = 0; i < l->n; i++) {
+		const struct look_folder *lf = &l->folders[i];
+		if (lf->f.noselect)
+			continue;
+		/* Into a copy: the folder's counts are EXAMINE's. */
+		struct ma_folder f = { .name = lf->f.name, .raw_name = lf->f.raw_name };
+		struct ma_error e;
+		ma_status st = ma_imap_status(l->s, &f, &e);
+		if (st != MA_OK) {
+			if (ma_imap_broken(l->s) || st == MA_ERR_NOMEM) {
+				folder_failed(l, l->s, st, &e);
+				return false;
+			}
+			return true;
+		}
+		sum += f.messages;
+	}
+	l->expect_all = sum;
+	return true;
+}
+
 void look_imap(struct imap_look *l, struct ma_history *h)
 {
 	size_t selectable = 0;
-	if (!open_and_list(l, &selectable)) {
-		l->oom = l->err.status == MA_ERR_NOMEM;
+	if (!open_and_list(l, &selectable) || !count_messages(l, h)) {
+		l->oom = l->oom || l->err.status == MA_ERR_NOMEM;
 		return;
 	}
 	/* With several folders the second session starts now; with one, only

@@ -106,6 +106,12 @@ struct imap_look {
 	char **alerts2;
 	size_t nalerts2;
 
+	/* Messages over all folders, for the progress (count_messages): the
+	 * number STATUS gave before the look (0: not counted), and those read
+	 * so far by either session. */
+	size_t expect_all;
+	atomic_size_t read_all;
+
 	/* Two sessions share the folders; under lock: */
 	pthread_mutex_t lock;
 	size_t next;              /* the next folder to look at */
@@ -146,5 +152,9 @@ bool look_add_alerts(char ***list, size_t *len, const char *const *a, size_t n);
 /* Progress for opts' callback, from any thread (audit.c). */
 void audit_progress(const struct ma_audit_opts *o, enum ma_step step, const char *what,
 		    size_t done, size_t total);
+/* The same with the messages over all folders (ma_progress's all_done,
+ * all_total). */
+void audit_progress_all(const struct ma_audit_opts *o, enum ma_step step, const char *what,
+			size_t done, size_t total, size_t all_done, size_t all_total);
 
 #endif

@@ -36,6 +36,9 @@ struct ma_loss_entry {
 	time_t since;             /* MA_LOSS_UNSEEN: arrived after this */
 	uint32_t uidnext_then, uidnext_now;
 	time_t acked;             /* 0: not acknowledged */
+	/* Set by ma_analyze (findings.h): removed from Trash by the server's
+	 * own purge of old mail, not by a device. Not stored. */
+	bool policy;
 };
 
 /* Frees v[0..n) and their strings. NULL ok. */

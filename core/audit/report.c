@@ -405,9 +405,15 @@ static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
 	}
 	uint64_t total = 0;
 	size_t audits = 0;
+	/* What a server's own Trash purge removed (policy) is on record as
+	 * acknowledged already: named by its finding, not waiting for --ack. */
+	int64_t prev_found = 0;
 	for (size_t i = 0; i < r->nledger; i++) {
+		if (r->ledger[i].policy)
+			continue;
 		total += entry_messages(&r->ledger[i]);
-		audits += i == 0 || r->ledger[i].found_audit != r->ledger[i - 1].found_audit;
+		audits += !audits || r->ledger[i].found_audit != prev_found;
+		prev_found = r->ledger[i].found_audit;
 	}
 	if (!total) {
 		para(o, _("None: no loss found by this audit or an earlier one is waiting to be "
@@ -422,20 +428,28 @@ static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
 			     ", found by %zu audits, not acknowledged yet. Once recovered or accepted, "
 			     "run mailaudit --ack (or press A in the Findings view); mailaudit --lost "
 			     "lists every loss ever found.", audits), audits);
-	for (size_t i = 0; i < r->nledger && i < LEDGER_ROWS; i++) {
+	size_t listed = 0, left = 0;
+	prev_found = 0;
+	for (size_t i = 0; i < r->nledger; i++) {
 		const struct ma_loss_entry *e = &r->ledger[i];
-		if (i == 0 || e->found_audit != r->ledger[i - 1].found_audit) {
+		if (e->policy)
+			continue;
+		if (listed == LEDGER_ROWS) {
+			left++;
+			continue;
+		}
+		if (!listed++ || e->found_audit != prev_found) {
 			char found[32];
 			ma_fmt_time(e->found, found);
 			ma_buf_printf(&b, _("\n\nFound by the audit of %s%s:"), found,
 				      e->this_audit ? _(" (this audit)") : "");
 		}
+		prev_found = e->found_audit;
 		ma_buf_add(&b, "\n", 1);
 		ledger_line(&b, e);
 	}
-	if (r->nledger > LEDGER_ROWS)
-		ma_buf_printf(&b, _("\n... and %zu more (mailaudit --lost lists them all)"),
-			      r->nledger - LEDGER_ROWS);
+	if (left)
+		ma_buf_printf(&b, _("\n... and %zu more (mailaudit --lost lists them all)"), left);
 	if (b.oom)
 		o->oom = true;
 	else

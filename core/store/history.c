@@ -1119,6 +1119,94 @@ ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
 	return query_end(&q);
 }
 
+/* An earlier audit's UIDNEXT of a folder and when that audit started: a
+ * message with a UID at or above it arrived in the folder after then. */
+struct arrival_bound {
+	uint32_t uidnext;
+	int64_t after;
+};
+
+/* The latest start among v[0..n) (sorted by uidnext, after a running
+ * maximum) of an audit whose UIDNEXT was at most uid; 0 if none. */
+static int64_t arrived_after(const struct arrival_bound *v, size_t n, uint32_t uid)
+{
+	size_t lo = 0, hi = n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (v[mid].uidnext <= uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo ? v[lo - 1].after : 0;
+}
+
+ma_status ma_history_folder_kept(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t uidvalidity, int64_t audit_id,
+				 uint32_t *count, int64_t *oldest, struct ma_error *err)
+{
+	struct query q = QUERY(h, "reading the messages a folder kept", err);
+	struct arrival_bound *v = NULL;
+	size_t n = 0, cap = 0;
+	bool unknown = false;
+
+	*count = 0;
+	*oldest = 0;
+	/* The folder's UIDNEXT at each earlier completed audit under this
+	 * UIDVALIDITY: UIDs are given out on arrival, so they bound when a
+	 * message came into the folder (a message moved into Trash keeps its
+	 * INTERNALDATE but gets a new UID). One row per audit; read only for a
+	 * Trash that lost messages. */
+	if (query_start(&q, "SELECT f.uidnext, a.started FROM audit a"
+			" JOIN folder_state f ON f.audit_id = a.id AND f.name = ?2"
+			" WHERE a.account_id = ?1 AND a.id < ?4 AND a.finished IS NOT NULL"
+			" AND f.uidvalidity = ?3 ORDER BY f.uidnext, a.started",
+			BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity), B_INT(audit_id)))) {
+		while (query_row(&q)) {
+			if (n == cap) {
+				size_t ncap = cap ? 2 * cap : 64;
+				struct arrival_bound *nv = realloc(v, ncap * sizeof *nv);
+				if (!nv) {
+					q.st = ma_fail(err, MA_ERR_NOMEM, "%s", q.what);
+					break;
+				}
+				v = nv;
+				cap = ncap;
+			}
+			v[n].uidnext = (uint32_t)sqlite3_column_int64(q.s, 0);
+			v[n].after = sqlite3_column_int64(q.s, 1);
+			if (n && v[n].after < v[n - 1].after)
+				v[n].after = v[n - 1].after;
+			n++;
+		}
+	}
+	ma_status st = query_end(&q);
+	/* Each message kept: in the folder since its INTERNALDATE, or since the
+	 * last audit that had not yet given out its UID, whichever is later. */
+	if (st == MA_OK &&
+	    query_start(&q, "SELECT m.id & 4294967295, m.internaldate FROM mailbox b"
+			" JOIN message m ON m.id BETWEEN " IN_MAILBOX("b")
+			" WHERE b.account_id = ?1 AND b.folder = ?2 AND b.uidvalidity = ?3"
+			" AND m.gone_audit IS NULL AND m.first_audit < ?4",
+			BINDS(B_INT(account_id), B_TEXT(folder), B_INT(uidvalidity), B_INT(audit_id)))) {
+		while (query_row(&q)) {
+			uint32_t uid = (uint32_t)sqlite3_column_int64(q.s, 0);
+			int64_t since = sqlite3_column_int64(q.s, 1), after = arrived_after(v, n, uid);
+			if (after > since)
+				since = after;
+			unknown |= since <= 0;
+			if (!*count || since < *oldest)
+				*oldest = since;
+			(*count)++;
+		}
+		st = query_end(&q);
+	}
+	free(v);
+	if (st != MA_OK || unknown)
+		*oldest = 0;
+	return st;
+}
+
 ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 			       struct ma_pop3_prev *prev, struct ma_error *err)
 {
@@ -2382,6 +2470,18 @@ ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to
 	if (st != MA_OK)
 		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return st;
+}
+
+ma_status ma_history_ack_own(struct ma_history *h, int64_t audit_id, int64_t loss_id,
+			     time_t now, struct ma_error *err)
+{
+	struct query q = QUERY(h, "acknowledging a loss", err);
+
+	if (h->audit_id == 0 || h->audit_id != audit_id)
+		return ma_fail(err, MA_ERR_ARGUMENT, "no open audit %lld in %s", (long long)audit_id,
+			       h->path);
+	return query_run(&q, "UPDATE loss SET acked = ?3 WHERE id = ?2 AND found_audit = ?1"
+			 " AND acked IS NULL", BINDS(B_INT(audit_id), B_INT(loss_id), B_INT(now > 0 ? now : 1)));
 }
 
 ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,

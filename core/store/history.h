@@ -149,6 +149,19 @@ ma_status ma_history_folder_count(struct ma_history *h, int64_t account_id,
 				  uint32_t *count, uint64_t *total_size,
 				  struct ma_error *err);
 
+/* The present (not found gone) messages of folder/uidvalidity that an
+ * audit before audit_id recorded already, so were in the folder before
+ * this audit and are still there: how many, and the earliest time any of
+ * them can have come into the folder: the oldest of, for each, its
+ * INTERNALDATE or, if later, the start of the last earlier audit whose
+ * UIDNEXT shows its UID not yet given out (0 if there is none, or if the
+ * time of one is not known at all). A message first recorded by audit_id
+ * may have arrived after whatever removed the others, so it says nothing
+ * about them. */
+ma_status ma_history_folder_kept(struct ma_history *h, int64_t account_id,
+				 const char *folder, uint32_t uidvalidity, int64_t audit_id,
+				 uint32_t *count, int64_t *oldest, struct ma_error *err);
+
 /* The POP3 view of the last completed audit that looked over POP3. */
 struct ma_pop3_prev {
 	bool known;
@@ -364,6 +377,13 @@ ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t au
  * an open audit of this handle. */
 ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to_audit,
 			 time_t now, uint64_t *count, struct ma_error *err);
+
+/* Inside open audit audit_id: acknowledges, at time now, its own loss
+ * loss_id, one the analysis found to be no loss to report again (a
+ * server's own purge of old Trash mail). It stays in --lost; it is rolled
+ * back with the audit. */
+ma_status ma_history_ack_own(struct ma_history *h, int64_t audit_id, int64_t loss_id,
+			     time_t now, struct ma_error *err);
 
 /* Messages a watch (audit/watch.h) saw destroyed: each one a loss on the
  * ledger like an audit's, so --report, --check and --lost show it until

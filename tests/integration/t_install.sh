@@ -1,7 +1,8 @@
 #!/bin/bash
 # Installed data files are found (issue 16): `make install` with PREFIX (and
-# DESTDIR) puts the program, the man page, providers.rules and the message
-# catalogues in place, and
+# DESTDIR) puts the program, the man page (and the Czech one under
+# share/man/cs, issue 18), providers.rules and the message catalogues in
+# place, and
 # the installed program, run from another directory, reads the rules of its
 # own prefix; an uninstalled build reads the repository's data/; a missing
 # rules file is said (the audit's rules-missing note, and --probe's), never
@@ -46,11 +47,24 @@ add_marker_rule() { # rules file
 out=$(install_to PREFIX="$tmp/prefix")
 ok $? "make install PREFIX=$tmp/prefix"
 [ -n "$out" ] && diag "$out"
-for f in bin/mailaudit share/man/man1/mailaudit.1 share/mailaudit/providers.rules \
-	share/locale/cs/LC_MESSAGES/mailaudit.mo; do
+for f in bin/mailaudit share/man/man1/mailaudit.1 share/man/cs/man1/mailaudit.1 \
+	share/mailaudit/providers.rules share/locale/cs/LC_MESSAGES/mailaudit.mo; do
 	[ -f "$tmp/prefix/$f" ]
 	ok $? "installed $f"
 done
+check_eq "the Czech man page is docs/mailaudit.cs.1" "" \
+	"$(cmp "$top/docs/mailaudit.cs.1" "$tmp/prefix/share/man/cs/man1/mailaudit.1" 2>&1)"
+check_eq "the English man page is docs/mailaudit.1" "" \
+	"$(cmp "$top/docs/mailaudit.1" "$tmp/prefix/share/man/man1/mailaudit.1" 2>&1)"
+# man finds the Czech page for a Czech reader, the English one otherwise.
+if command -v man >/dev/null 2>&1; then
+	check_eq "man under cs_CZ.UTF-8 finds the Czech page" "$tmp/prefix/share/man/cs/man1/mailaudit.1" \
+		"$(LC_ALL=cs_CZ.UTF-8 LANG=cs_CZ.UTF-8 LANGUAGE= MANPATH="$tmp/prefix/share/man" man -w mailaudit 2>&1)"
+	check_eq "man under C.UTF-8 finds the English page" "$tmp/prefix/share/man/man1/mailaudit.1" \
+		"$(LC_ALL=C.UTF-8 LANG=C.UTF-8 LANGUAGE= MANPATH="$tmp/prefix/share/man" man -w mailaudit 2>&1)"
+else
+	diag "man not installed: which page man finds is not checked"
+fi
 # The Czech catalogue of its own prefix (the build's locale/ is not beside it).
 help=$(cd "$elsewhere" && env -u MA_LOCALEDIR LC_ALL=cs_CZ.UTF-8 "$tmp/prefix/bin/mailaudit" --help)
 check_contains "the installed program, run elsewhere, reads its prefix's Czech catalogue" "$help" \
@@ -70,6 +84,8 @@ out=$(install_to DESTDIR="$tmp/stage" PREFIX=/opt/x)
 ok $? "make install DESTDIR=$tmp/stage PREFIX=/opt/x"
 [ -f "$tmp/stage/opt/x/share/mailaudit/providers.rules" ]
 ok $? "installed DESTDIR/opt/x/share/mailaudit/providers.rules"
+[ -f "$tmp/stage/opt/x/share/man/cs/man1/mailaudit.1" ]
+ok $? "installed DESTDIR/opt/x/share/man/cs/man1/mailaudit.1"
 add_marker_rule "$tmp/stage/opt/x/share/mailaudit/providers.rules"
 rep=$(audit_with "$tmp/stage/opt/x/bin/mailaudit")
 check_contains "the staged program reads the staged rules" "$rep" "host-obsolete"

@@ -7,6 +7,8 @@
 #   - an IMAP client COPYs 3 messages to INBOX.Archive and EXPUNGEs them: moved
 #   - Trash emptied by an IMAP client: trash-emptied, a warning, not a loss
 #   - --probe on every port (IMAPS, IMAP+STARTTLS, POP3S, POP3+STLS)
+#   - Courier purging old mail from Trash itself (IMAP_EMPTYTRASH): named as the
+#     server's policy (trash-purge-policy), not as a device that emptied Trash
 #   - read-only: after every mailaudit run the server's message files are the
 #     same, byte for byte, and every message has the same flags
 # Server facts the suite relies on (docs/compatibility.md): both name folders
@@ -27,6 +29,7 @@ need python3 fetchmail chroot sha256sum || tap_bail "missing dependency"
 
 # IMAP as the user's own program would use it.
 #   subjects FOLDER          "Message-ID<TAB>subject" of every message (EXAMINE)
+#   dates FOLDER             "Message-ID<TAB>INTERNALDATE" (seconds) of every message
 #   flags                    "folder uid flags" of every message of every folder
 #                            (EXAMINE, BODY not fetched; \Recent left out)
 #   copy-expunge N FROM TO   UID COPY the first N messages, flag them \Deleted,
@@ -35,7 +38,7 @@ need python3 fetchmail chroot sha256sum || tap_bail "missing dependency"
 IMAPX=$(mktemp /tmp/ma-interop-imapx.XXXXXX.py)
 trap 'rm -f "$IMAPX"' EXIT
 cat >"$IMAPX" <<'EOF'
-import email.header, email.parser, imaplib, os, re, ssl, sys
+import email.header, email.parser, imaplib, os, re, ssl, sys, time
 ctx = ssl.create_default_context(cafile=os.environ["MA_CA"])
 c = imaplib.IMAP4_SSL("127.0.0.1", int(os.environ["MA_IMAPS_PORT"]), ssl_context=ctx, timeout=30)
 def ok(r, what):
@@ -60,6 +63,12 @@ if cmd == "subjects":
     ok(c.select(args[0], readonly=True), "EXAMINE")
     for m, s in headers(uids()):
         print("%s\t%s" % (m, s))
+elif cmd == "dates":
+    ok(c.select(args[0], readonly=True), "EXAMINE")
+    us = uids()
+    for (m, _), u in zip(headers(us), us):
+        d = ok(c.uid("FETCH", u, "(INTERNALDATE)"), "FETCH")
+        print("%s\t%d" % (m, int(time.mktime(imaplib.Internaldate2tuple(d[0])))))
 elif cmd == "flags":
     for line in ok(c.list(), "LIST"):
         name = line.decode().rsplit(" ", 1)[1].strip('"')
@@ -267,10 +276,136 @@ login_delay() {
 	interop_stop
 }
 
+# Courier's own Trash purge (IMAP_EMPTYTRASH=Trash:7, the package's default):
+# at every login and logout imapd unlinks the Trash files whose ctime (when
+# the message was put in Trash) is more than 7 days old (courier-libs
+# imap/imapd.c emptytrash(), maildir/maildirpurgetmp.c maildir_purge()). Two
+# of the seeded Trash messages are dated 20 days back (mtime, which Courier
+# gives as INTERNALDATE) and put in Trash at second A (ctime), the third is
+# dated 2 days back and put there at a later second B. One login to an imapd
+# whose clock reads B + 7 days (libfaketime, imapd alone: its file times stay
+# real, NO_FAKE_STAT) purges the two and keeps the third; that session then
+# ends with Courier's own "Clock skew detected" (a file it creates is 7 days
+# older than its clock), after the purge. mailaudit then names the server's
+# policy, not a device that emptied Trash.
+clock_past() { [ "$(date +%s)" -gt "$1" ]; }
+port_closed() { ! ma_port_open "$1"; }
+trash_purge() {
+	local S="courier (Trash purge)" T f files now ta tb fake libft
+	libft=$(ls /usr/lib/*/faketime/libfaketime.so.1 2>/dev/null | head -1)
+	[ -n "$libft" ] || { fail "$S: libfaketime.so.1 is installed (make deps)"; return; }
+	interop_start courier || { fail "$S: the server starts"; return; }
+	interop_seed || { fail "$S: seeding"; interop_stop; return; }
+	W=$MA_TMP/w
+	STATE=$MA_TMP/state
+	mkdir -p "$W"
+	A=(--imap "127.0.0.1:$MA_IMAPS_PORT/tls" --pop3 "127.0.0.1:$MA_POP3S_PORT/tls"
+		--user "$MA_USER" --password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 10
+		--pop3-despite-login-delay)
+	T=$MA_IOP_MAIL/.Trash/cur
+	mapfile -t files < <(ls "$T")
+	check_eq "$S: Trash seeded with 3 message files" 3 "${#files[@]}"
+	now=$(date +%s)
+	touch -d "@$((now - 20 * 86400))" "$T/${files[0]}" "$T/${files[1]}"
+	ta=$(stat -c %Z "$T/${files[1]}")
+	# The young one put in Trash (ctime) a second later than the old ones:
+	# the clock is polled, not slept on.
+	ma_wait 5 clock_past "$ta" || { fail "$S: the clock moves on"; interop_stop; return; }
+	touch -d "@$((now - 2 * 86400))" "$T/${files[2]}"
+	tb=$(stat -c %Z "$T/${files[2]}")
+	[ "$tb" -gt "$(stat -c %Z "$T/${files[0]}")" ]
+	ok $? "$S: the young message went to Trash (ctime $tb) after the old ones ($ta)"
+	imapx subjects INBOX.Trash >"$W/trash.before"
+	check_eq "$S: before: Trash holds 3 messages (IMAP)" 3 "$(grep -c . "$W/trash.before")"
+
+	audit purge-first
+	check_eq "$S: first audit: verdict OK" OK "$(verdict)"
+	# An old message deleted today: an IMAP client moves it from INBOX to
+	# Trash (Courier keeps its INTERNALDATE, the seed's, months back). It
+	# stays through the purge (put in Trash after second B), and mailaudit
+	# must see it as new in Trash by its UID, not as old by its date.
+	imapx copy-expunge 1 INBOX INBOX.Trash >"$W/trashed.ids"
+	ok $? "$S: an IMAP client moved an old message from INBOX to Trash"
+	imapx dates INBOX.Trash >"$W/trash.dates"
+	local trashed_date
+	trashed_date=$(grep -F "$(cat "$W/trashed.ids")	" "$W/trash.dates" | cut -f2)
+	[ -n "$trashed_date" ] && [ "$trashed_date" -lt $((now - 20 * 86400)) ]
+	ok $? "$S: it kept its INTERNALDATE ($trashed_date), older than the messages to be purged"
+	audit purge-moved
+	check_contains "$S: the move seen (mail-moved)" "$(finding mail-moved)" "INBOX.Trash"
+	imapx subjects INBOX.Trash >"$W/trash.before"
+	check_eq "$S: before the purge: Trash holds 4 messages (IMAP)" 4 "$(grep -c . "$W/trash.before")"
+
+	# imapd with its clock at B + 7 days, on the plain IMAP port only.
+	fake=$(TZ=UTC date -d "@$((tb + 7 * 86400))" '+%Y-%m-%d %H:%M:%S')
+	mkdir -p "$MA_IOP_ROOT/opt/faketime"
+	cp "$libft" "$MA_IOP_ROOT/opt/faketime/libfaketime.so.1"
+	chmod 1777 "$MA_IOP_ROOT/dev/shm"
+	cat >"$MA_IOP_ROOT/opt/faketime/imapd" <<EOT
+#!/bin/sh
+LD_PRELOAD=/opt/faketime/libfaketime.so.1 FAKETIME="$fake" NO_FAKE_STAT=1 TZ=UTC exec /usr/bin/imapd "\$@"
+EOT
+	chmod 0755 "$MA_IOP_ROOT/opt/faketime/imapd"
+	sed 's#/usr/bin/imapd \${MAILDIRPATH}#/opt/faketime/imapd ${MAILDIRPATH}#' \
+		"$MA_IOP_ROOT/usr/lib/courier/imapd" >"$MA_IOP_ROOT/opt/faketime/imapd.rc"
+	ma_real_clock chroot "$MA_IOP_ROOT" /usr/sbin/imapd stop >/dev/null 2>&1 </dev/null
+	ma_wait 10 port_closed "$MA_IMAP_PORT"
+	ma_real_clock chroot "$MA_IOP_ROOT" /bin/sh /opt/faketime/imapd.rc start >"$W/faked.out" 2>&1 </dev/null
+	ma_wait 10 ma_port_open "$MA_IMAP_PORT"
+	ok $? "$S: imapd with its clock 7 days on listens on the plain port"
+	out=$(MA_PORT=$MA_IMAP_PORT MA_USER=$MA_USER MA_PASS=$MA_PASS python3 - <<'PY' 2>&1
+import imaplib, os
+c = imaplib.IMAP4("127.0.0.1", int(os.environ["MA_PORT"]), timeout=30)
+try:
+    c.login(os.environ["MA_USER"], os.environ["MA_PASS"])
+    c.logout()
+    print("login ok")
+except Exception as e:
+    print("session ended:", e)
+PY
+)
+	check_contains "$S: that login ends in Courier's clock-skew check (after the purge)" "$out" "Clock skew"
+	ma_real_clock chroot "$MA_IOP_ROOT" /usr/sbin/imapd stop >/dev/null 2>&1 </dev/null
+	ma_wait 10 port_closed "$MA_IMAP_PORT"
+	ma_real_clock chroot "$MA_IOP_ROOT" /usr/sbin/imapd start >/dev/null 2>&1 </dev/null
+	imapx subjects INBOX.Trash >"$W/trash.after"
+	check_eq "$S: after: Trash holds 2 messages (IMAP)" 2 "$(grep -c . "$W/trash.after")"
+	check_eq "$S: after: the young one and the one moved today stayed" \
+		"$( (sed -n 's/^[Mm]essage-[Ii][Dd]: *//p' "$T/${files[2]}" | head -1 | tr -d '\r'
+			cat "$W/trashed.ids") | sort)" \
+		"$(cut -f1 "$W/trash.after" | sort)"
+	check_eq "$S: after: the old ones' files unlinked, the young one's kept" "gone gone kept" \
+		"$(for f in "${files[@]}"; do [ -e "$T/$f" ] && echo kept || echo gone; done | paste -sd' ')"
+	grep -vxF -f "$W/trash.after" "$W/trash.before" | cut -f2 >"$W/purged.subjects"
+	check_eq "$S: the purge removed the 2 old ones" 2 "$(grep -c . "$W/purged.subjects")"
+
+	audit purged
+	check_eq "$S: after the purge: exit status 0" 0 "$RC"
+	check_eq "$S: after the purge: verdict OK" OK "$(verdict)"
+	block=$(finding trash-purge-policy)
+	check_contains "$S: after the purge: the server's policy named" "$block" \
+		"INFO trash-purge-policy The server purged INBOX.Trash: it removed 2 messages older than 20 days and kept the newer ones"
+	check_contains "$S: after the purge: what stayed" "$block" \
+		"Stayed: 2 messages that an earlier audit saw there"
+	each_named "$S: after the purge: each purged message named" "$block" "$W/purged.subjects"
+	check_eq "$S: after the purge: not trash-emptied" "" "$(finding trash-emptied)"
+	check_eq "$S: after the purge: no device blamed" "" "$(finding mail-destroyed)$(finding folder-mail-destroyed)"
+
+	audit purge-again
+	check_eq "$S: the next audit: verdict OK" OK "$(verdict)"
+	check_eq "$S: the next audit: the purge not named again" "" "$(finding trash-purge-policy)"
+	check_contains "$S: the next audit: nothing waits for --ack" "$REPORT" "None: no loss found"
+	out=$("$MAILAUDIT" --lost --state-dir "$STATE" "${A[@]}" 2>&1)
+	each_named "$S: --lost still lists what the server purged" "$out" "$W/purged.subjects"
+	readonly_check "$S"
+	interop_stop
+}
+
 # MA_INTEROP_SERVERS (default both) narrows the run while debugging.
 for srv in ${MA_INTEROP_SERVERS:-cyrus courier}; do
 	scenarios "$srv"
 done
 case " ${MA_INTEROP_SERVERS:-cyrus} " in *" cyrus "*) login_delay ;; esac
+case " ${MA_INTEROP_SERVERS:-courier} " in *" courier "*) trash_purge ;; esac
 check_eq "no sanitizer report from any audit" "" "$SAN_REPORTS"
 tap_done

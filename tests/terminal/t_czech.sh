@@ -1,8 +1,9 @@
 #!/bin/bash
 # Czech: the full-screen program's main screens under LC_ALL=cs_CZ.UTF-8 at
 # 80x24 and 40x12 (Czech text shown, every line within the terminal), the
-# help, the form's server suggestions (a private dnsmasq as resolver),
-# --help, --report - with Czech headings, and the monitoring line
+# live watch view (w) with a delivered message's row, the help, the form's
+# server suggestions (a private dnsmasq as resolver), --help, --report - with
+# Czech headings, and the monitoring line
 # (--check) that stays English. English stays the default (the C locale).
 # Needs the cs_CZ.UTF-8 locale (make deps) and the build's catalogue: a
 # missing one fails, never skips.
@@ -10,7 +11,8 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
-need tmux dovecot python3 locale dnsmasq || tap_bail "missing dependencies"
+. "$here/../lib/clients.sh"
+need tmux dovecot doveadm python3 locale dnsmasq || tap_bail "missing dependencies"
 MAILAUDIT=${MAILAUDIT:-$here/../../build/mailaudit}
 [ -x "$MAILAUDIT" ] || tap_bail "no binary at $MAILAUDIT"
 locale -a 2>/dev/null | grep -qix 'cs_CZ\.utf-\{0,1\}8' ||
@@ -98,6 +100,34 @@ expect "view 5: the history in Czech" "Začátek"
 T send-keys -t cz 6
 expect "view 6: the report in Czech" "je pošta v této schránce v bezpečí?"
 fits "view 6 80x24: every line fits" 80
+
+# --- the live watch view at 80x24 ------------------------------------------------------
+T send-keys -t cz w
+expect "watch: the header in Czech" "mailaudit: sleduji $MA_USER"
+expect "watch: the state line in Czech" "Sleduji INBOX:"
+check_contains "watch: the counts in Czech" "$(screen)" \
+	"Přišlo: 0   Přesunuto: 0   Zničeno: 0   Zmizelo: 0   Obnovení spojení: 0"
+check_contains "watch: no rhythm yet, its plural in Czech" "$(screen)" \
+	"Rytmus: zatím žádný (ukáže se po 3 zničených zprávách)"
+check_contains "watch: the watching event's row, its kind in Czech" "$(screen)" "  sledování INBOX  "
+check_contains "watch: the hint bar in Czech" "$(screen)" "Esc/q: ukončit sledování   Nahoru/Dolů: posun"
+fits "watch 80x24: every line fits" 80
+deliver 1 || fail "deliver 1 message"
+# The row: "2026-12-06 21:03 CET  přišla    INBOX  Sender 1 <...>  Subject"
+arrived_row() { screen | grep -E "^[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9:]{5} [A-Z+0-9:]+  přišla +INBOX  "; }
+if ma_wait 20 arrived_row >/dev/null; then pass "watch: a delivered message's row, its kind in Czech"; else
+	fail "watch: a delivered message's row, its kind in Czech" "$(screen)"; fi
+check_contains "watch: the kind column padded by columns, not bytes" "$(arrived_row)" "  přišla    INBOX  "
+expect "watch: the count of arrivals" "Přišlo: 1 "
+fits "watch 80x24 with a row: every line fits" 80
+T send-keys -t cz F1
+expect "watch: the help in Czech" "Klávesy"
+check_contains "help: the key names in Czech, padded by columns" "$(screen)" "Dolů, j        Dolů ("
+T send-keys -t cz Escape
+expect "watch: Esc closes the help, the watch goes on" "Sleduji INBOX:"
+T send-keys -t cz Escape
+expect "watch: Esc stops it, the status line in Czech" \
+	"Sledování zastaveno. Přišlo: 1, přesunuto: 0, zničeno: 0, zmizelo: 0."
 T send-keys -t cz q
 expect "q: the shell's sleep remains, the program ended" ""
 
@@ -112,6 +142,14 @@ fits "40x12 view 2: every line fits" 40
 T send-keys -t cz '?'
 expect "40x12 help: in Czech" "Klávesy"
 fits "40x12 help: every line fits" 40
+T send-keys -t cz Escape
+T send-keys -t cz w
+expect "40x12 watch: the state line in Czech" "Sleduji INBOX:"
+expect "40x12 watch: the counts closer together" "Přišlo: 0 Přesunuto: 0 Zničeno: 0"
+fits "40x12 watch: every line fits" 40
+T send-keys -t cz Escape
+expect "40x12 watch: Esc stops it" "Sledování zastaveno."
+fits "40x12 results after the watch: every line fits" 40
 start 40 12 "env $CS TERM=xterm-256color $(quote "$MAILAUDIT" --state-dir "$W/s3")"
 expect "40x12 start screen: the question in Czech" "Kterou schránku"
 fits "40x12 start screen: every line fits" 40

@@ -725,6 +725,129 @@ static void trash_emptied_is_warning(void **state)
 	done(r);
 }
 
+/* A message of Trash found deleted by this audit, dated secs_old before
+ * the audit started. */
+static struct ma_loss_entry *add_trash_gone(struct ma_audit_result *r, const char *folder,
+					    uint32_t uid, int64_t secs_old, const char *subject)
+{
+	add_destroyed(r, folder, MA_ROLE_TRASH, uid, subject);
+	struct ma_loss_entry *e = &r->ledger[r->nledger - 1];
+	e->internaldate = (int64_t)r->started - secs_old;
+	return e;
+}
+
+static struct ma_folder_result *trash_kept(struct ma_audit_result *r, const char *name,
+					   uint32_t kept, int64_t oldest_secs_old)
+{
+	add_folder(r, name, kept, 100);
+	struct ma_folder_result *f = &r->folders[r->nfolders - 1];
+	f->kept = kept;
+	f->kept_oldest = (int64_t)r->started - oldest_secs_old;
+	return f;
+}
+
+#define DAY 86400
+
+static void trash_purge_policy(void **state)
+{
+	(void)state;
+	/* Courier's IMAP_EMPTYTRASH=Trash:7: the messages older than a week
+	 * went, the two from the last days stayed. */
+	struct ma_audit_result *r = healthy();
+	trash_kept(r, "INBOX.Trash", 2, 2 * DAY);
+	add_trash_gone(r, "INBOX.Trash", 1, 20 * DAY, "Old offer");
+	add_trash_gone(r, "INBOX.Trash", 2, 9 * DAY + 60, "Old newsletter");
+	analyze(r);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	const struct ma_finding *f = find(r, "trash-purge-policy");
+	assert_non_null(f);
+	assert_int_equal(f->severity, MA_SEV_INFO);
+	assert_string_equal(f->title, "The server purged INBOX.Trash: it removed 2 messages older "
+				      "than 9 days and kept the newer ones");
+	assert_non_null(strstr(f->evidence, "Old offer (INBOX.Trash, last seen"));
+	assert_non_null(strstr(f->evidence, "Old newsletter (INBOX.Trash, last seen"));
+	assert_non_null(strstr(f->evidence, "Stayed: 2 messages that an earlier audit saw there, "
+					   "each dated or put there on 2026-11-24 09:59 UTC or later."));
+	assert_non_null(strstr(f->why, "IMAP_EMPTYTRASH"));
+	assert_null(find(r, "trash-emptied"));
+	assert_non_null(find(r, "all-clear"));
+	struct ma_loss_counts c;
+	ma_loss_counts(r, &c);
+	assert_int_equal(c.trash_now + c.unacknowledged + c.destroyed, 0);
+	for (size_t i = 0; i < r->nledger; i++)
+		assert_true(r->ledger[i].policy);
+
+	/* One message: the plural forms. */
+	clear_ledger(r);
+	r->folders[r->nfolders - 1].kept = 1;
+	r->folders[r->nfolders - 1].kept_oldest = (int64_t)r->started - 3600;
+	add_trash_gone(r, "INBOX.Trash", 1, DAY, "x");
+	analyze(r);
+	assert_string_equal(find(r, "trash-purge-policy")->title,
+			    "The server purged INBOX.Trash: it removed 1 message older than 1 day "
+			    "and kept the newer ones");
+	assert_non_null(strstr(find(r, "trash-purge-policy")->evidence, "Stayed: 1 message that"));
+	done(r);
+}
+
+/* What is not a purge by age stays trash-emptied, as it always was. */
+static void trash_purge_conservative(void **state)
+{
+	(void)state;
+	struct {
+		const char *what;
+		uint32_t kept;
+		int64_t kept_old, gone_old[2];
+		bool undated, unseen, junk;
+	} cases[] = {
+		{ "nothing stayed: Trash emptied whole", 0, 0, { 20 * DAY, 10 * DAY }, false, false, false },
+		{ "a gone message newer than one that stayed", 1, 5 * DAY, { 20 * DAY, 3 * DAY }, false, false,
+		  false },
+		{ "as old as one that stayed", 1, 10 * DAY, { 20 * DAY, 10 * DAY }, false, false, false },
+		{ "younger than a day", 1, 3600, { 2 * 3600, 3 * 3600 }, false, false, false },
+		{ "a gone message without a date", 1, DAY, { 20 * DAY, 10 * DAY }, true, false, false },
+		{ "arrivals came and went unseen", 1, DAY, { 20 * DAY, 10 * DAY }, false, true, false },
+		{ "Junk, not Trash", 1, DAY, { 20 * DAY, 10 * DAY }, false, false, true },
+	};
+	for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+		struct ma_audit_result *r = healthy();
+		enum ma_role role = cases[i].junk ? MA_ROLE_JUNK : MA_ROLE_TRASH;
+		trash_kept(r, "Trash", cases[i].kept, cases[i].kept_old);
+		if (!cases[i].kept)
+			r->folders[r->nfolders - 1].kept_oldest = 0;
+		for (int j = 0; j < 2; j++) {
+			struct ma_loss_entry *e = add_trash_gone(r, "Trash", (uint32_t)j + 1,
+								 cases[i].gone_old[j], "old");
+			e->role = role;
+			if (cases[i].undated && j)
+				e->internaldate = 0;
+		}
+		if (cases[i].unseen)
+			add_unseen(r, "Trash", MA_ROLE_TRASH, true, 10, 20, 2);
+		analyze(r);
+		if (find(r, "trash-purge-policy"))
+			fail_msg("%s: named a purge policy", cases[i].what);
+		if (!find(r, "trash-emptied"))
+			fail_msg("%s: no trash-emptied", cases[i].what);
+		assert_int_equal(r->verdict, MA_SEV_WARNING);
+		done(r);
+	}
+
+	/* Two Trash folders: one purged by age, the other emptied. */
+	struct ma_audit_result *r = healthy();
+	trash_kept(r, "INBOX.Trash", 1, DAY);
+	trash_kept(r, "Deleted Items", 1, DAY);
+	add_trash_gone(r, "INBOX.Trash", 1, 30 * DAY, "purged");
+	add_trash_gone(r, "Deleted Items", 2, 3600, "emptied");
+	analyze(r);
+	assert_non_null(strstr(find(r, "trash-purge-policy")->title, "purged INBOX.Trash: it removed 1 "));
+	assert_string_equal(find(r, "trash-emptied")->title,
+			    "Trash emptied: 1 message deleted for good since 2026-11-25 10:00 UTC");
+	assert_null(strstr(find(r, "trash-emptied")->evidence, "purged"));
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
+	done(r);
+}
+
 static void drafts_are_never_lost(void **state)
 {
 	(void)state;
@@ -1043,6 +1166,8 @@ int main(void)
 		cmocka_unit_test(earlier_inbox_loss_keeps_critical),
 		cmocka_unit_test(acknowledged_is_ok_again),
 		cmocka_unit_test(trash_emptied_is_warning),
+		cmocka_unit_test(trash_purge_policy),
+		cmocka_unit_test(trash_purge_conservative),
 		cmocka_unit_test(drafts_are_never_lost),
 		cmocka_unit_test(folder_losses_blame_imap),
 		cmocka_unit_test(deleted_folder_is_named),

@@ -691,6 +691,64 @@ static void removed_messages_are_destroyed(void **state)
 	assert_int_equal(gone_of(f, a3).n, 0);
 }
 
+/* What stayed in a Trash that lost messages (ma_history_folder_kept):
+ * only messages an earlier audit saw, not this audit's arrivals, each in
+ * Trash since its INTERNALDATE or, if later, since the last audit before
+ * its UID was given out; and a loss the audit itself acknowledges
+ * (ma_history_ack_own). */
+static void trash_kept_and_own_ack(void **state)
+{
+	struct fx *f = *state;
+	const struct tmsg m1[] = { { 1, 1 }, { 2, 2 }, { 3, 3 }, { 4, 4 } };
+	const struct tmsg m2[] = { { 3, 3 }, { 4, 4 }, { 5, 9 } };
+	const struct tmsg m3[] = { { 5, 9 } };
+	const struct tfolder t1 = { "Trash", 7, m1, 4 }, t2 = { "Trash", 7, m2, 3 },
+			     t3 = { "Trash", 7, m3, 1 };
+	struct ma_error err = { 0 };
+	uint32_t kept = 0;
+	int64_t oldest = 0;
+
+	open_fx(f);
+	/* put_folder dates a message T0 + its id: all before the first audit. */
+	run_audit(f, T0 + 100, &t1, 1, true);
+	int64_t a2 = 0;
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 3600, &a2, &err), MA_OK);
+	put_folder(f, a2, &t2);
+	assert_int_equal(ma_history_detect_gone(f->h, a2, true, &err), MA_OK);
+	assert_int_equal(ma_history_folder_kept(f->h, f->acct, "Trash", 7, a2, &kept, &oldest, &err),
+			 MA_OK);
+	assert_int_equal(kept, 2);        /* UIDs 3 and 4; 5 is this audit's */
+	assert_int_equal(oldest, T0 + 3); /* by INTERNALDATE */
+	/* Another UIDVALIDITY: nothing kept. */
+	assert_int_equal(ma_history_folder_kept(f->h, f->acct, "Trash", 8, a2, &kept, &oldest, &err),
+			 MA_OK);
+	assert_int_equal(kept, 0);
+	assert_int_equal(oldest, 0);
+	assert_int_equal(ma_history_commit(f->h, a2, T0 + 3605, "ok", &err), MA_OK);
+
+	/* UID 5 came after the first audit (UIDNEXT 5 then), whatever its
+	 * date says: in Trash since that audit at the earliest. */
+	int64_t a3 = 0;
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 7200, &a3, &err), MA_OK);
+	put_folder(f, a3, &t3);
+	assert_int_equal(ma_history_detect_gone(f->h, a3, true, &err), MA_OK);
+	assert_int_equal(ma_history_folder_kept(f->h, f->acct, "Trash", 7, a3, &kept, &oldest, &err),
+			 MA_OK);
+	assert_int_equal(kept, 1);
+	assert_int_equal(oldest, T0 + 100);
+
+	struct loss_list ll = losses_of(f, a3, true, 0);
+	assert_int_equal(ll.n, 2);
+	assert_int_equal(ll.l[0].role, MA_ROLE_TRASH);
+	assert_int_equal(ma_history_ack_own(f->h, a3, ll.l[0].id, T0 + 7200, &err), MA_OK);
+	/* Only inside its own open audit. */
+	assert_int_not_equal(ma_history_ack_own(f->h, a3 + 1, ll.l[1].id, T0 + 7200, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a3, T0 + 7205, "ok", &err), MA_OK);
+	assert_int_not_equal(ma_history_ack_own(f->h, a3, ll.l[1].id, T0 + 7200, &err), MA_OK);
+	assert_int_equal(losses_of(f, a3, true, 0).n, 1);
+	assert_int_equal(losses_of(f, a3, false, 0).n, 2);
+}
+
 static void moved_messages_name_their_folder(void **state)
 {
 	struct fx *f = *state;
@@ -2554,6 +2612,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(concurrent_first_opens_agree, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchanged_repeat_has_nothing_gone, setup, teardown),
 		cmocka_unit_test_setup_teardown(removed_messages_are_destroyed, setup, teardown),
+		cmocka_unit_test_setup_teardown(trash_kept_and_own_ack, setup, teardown),
 		cmocka_unit_test_setup_teardown(moved_messages_name_their_folder, setup, teardown),
 		cmocka_unit_test_setup_teardown(gone_from_and_subject_are_decoded, setup, teardown),
 		cmocka_unit_test_setup_teardown(moved_without_message_id_matches_size_and_date, setup, teardown),

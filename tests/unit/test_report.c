@@ -753,6 +753,56 @@ static void check_lines_every_account(void **state)
 	done(crit);
 }
 
+/* The server's own Trash purge: named by its finding, verdict OK, and not
+ * listed as lost mail waiting for --ack (the audit acknowledged it). */
+static void trash_purge_not_on_record(void **state)
+{
+	(void)state;
+	struct ma_audit_result *r = calloc(1, sizeof *r);
+	assert_non_null(r);
+	r->started = NOW - 4;
+	r->finished = NOW;
+	r->prev_audit = PREV;
+	snprintf(r->login, sizeof r->login, "alice@example.com");
+	r->imap_tried = r->imap_ok = true;
+	add_folder(r, "INBOX", 10, 0, 50000, 0);
+	add_folder(r, "INBOX.Trash", 1, 0, 5000, -2);
+	r->folders[1].kept = 1;
+	r->folders[1].kept_oldest = NOW - 2 * 86400;
+	for (int i = 0; i < 2; i++) {
+		struct ma_loss_entry *e = add_entry(r, MA_LOSS_MESSAGE, "INBOX.Trash", MA_ROLE_TRASH, 3,
+						    NOW - 4, true);
+		e->internaldate = NOW - (20 + i) * 86400;
+		e->from = xdup("News <news@example.org>");
+		e->subject = xdup(i ? "Purged two" : "Purged one");
+		e->last_seen = PREV;
+	}
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	assert_int_equal(r->verdict, MA_SEV_OK);
+	char *text = report_of(r);
+	check_lines(text);
+	assert_non_null(strstr(text, "trash-purge-policy"));
+	assert_null(strstr(text, "trash-emptied"));
+	assert_non_null(strstr(text, "None: no loss found by this audit or an earlier one is waiting"));
+	free(text);
+
+	/* Beside an earlier loss still on record: that one alone is listed. */
+	struct ma_loss_entry *e = add_entry(r, MA_LOSS_MESSAGE, "INBOX", MA_ROLE_INBOX, 2, PREV, false);
+	e->internaldate = PREV - 86400;
+	e->subject = xdup("Invoice");
+	e->last_seen = PREV - 3600;
+	assert_int_equal(ma_analyze(r, &err), MA_OK);
+	text = report_of(r);
+	check_lines(text);
+	const char *rec = strstr(text, "1 lost message, found by 1 audit, not acknowledged yet");
+	assert_non_null(rec);
+	assert_non_null(strstr(rec, "Invoice"));
+	assert_non_null(strstr(text, "trash-purge-policy"));
+	free(text);
+	done(r);
+}
+
 static int count_entries(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -839,6 +889,7 @@ int main(void)
 		cmocka_unit_test(check_line_deadline),
 		cmocka_unit_test(check_setup_line),
 		cmocka_unit_test(check_lines_every_account),
+		cmocka_unit_test(trash_purge_not_on_record),
 		cmocka_unit_test(write_is_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
