@@ -469,9 +469,14 @@ static int draw_sources(struct ui *ui, int y)
 			note(ui, &y, ATTR_NONE, line);
 		}
 	}
-	if (from(f, SRC_GUESS))
+	if (from(f, SRC_GUESS)) {
+		if (f->looked && f->dns_silent) {
+			snprintf(line, sizeof line, _("No DNS answer in time for %s."), f->domain);
+			note(ui, &y, ATTR_INFO, line);
+		}
 		note(ui, &y, ATTR_WARN, _("Server names guessed from the address: check them in your "
 			 "provider's settings."));
+	}
 	return y;
 }
 

@@ -384,6 +384,7 @@ T send-keys -t tui -l "u@nothing.test"; T send-keys -t tui Tab
 gone "unknown domain: the lookup ends" "Looking up"
 check_eq "unknown domain: the old imap. guess" "imap.nothing.test" "$(field 'IMAP server:')"
 check_contains "unknown domain: marked as a guess" "$(screen)" "Server names guessed from the address"
+check_not_contains "unknown domain: the resolver did answer" "$(screen)" "No DNS answer"
 T send-keys -t tui Escape; prog_gone "unknown domain: Esc quits the form"
 
 # A server typed before the address is never overwritten by a suggestion.
@@ -402,6 +403,7 @@ expect "dead resolver: the lookup is shown" "Looking up the mail servers of dead
 gone "dead resolver: the lookup gives up" "Looking up"
 check_eq "dead resolver: the guess stands" "imap.dead.test" "$(field 'IMAP server:')"
 check_contains "dead resolver: marked as a guess" "$(screen)" "Server names guessed from the address"
+check_contains "dead resolver: the silence is said" "$(screen)" "No DNS answer in time for dead.test."
 T send-keys -t tui BTab; T send-keys -t tui -l "x"; T send-keys -t tui Tab
 expect "dead resolver: a changed domain is looked up again" "Looking up the mail servers of dead.testx"
 T send-keys -t tui -l "z"
