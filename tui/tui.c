@@ -504,8 +504,6 @@ static int ack_request(struct ui *ui)
 	time_t oldest = 0;
 	for (size_t i = 0; i < r->nledger; i++) {
 		const struct ma_loss_entry *e = &r->ledger[i];
-		if (e->policy) /* acknowledged by the audit itself */
-			continue;
 		n += e->kind == MA_LOSS_UNSEEN ? e->count : 1;
 		if (e->found && (!oldest || e->found < oldest))
 			oldest = e->found;

@@ -14,7 +14,9 @@
 
 #include "audit/ledger.h"
 #include "audit/look.h"
+#include "audit/pop3_probe.h"
 #include "audit/writer.h"
+#include "base/i18n.h"
 #include "base/text.h"   /* ma_now_ms */
 #include "mail/imap.h"
 #include "mail/pop3.h"
@@ -45,21 +47,61 @@ struct pop3_look {
 	struct writer *w;         /* takes the view when it is complete; NULL: none */
 };
 
-/* A POP3 STAT equal to the last recorded one proves little by itself (one
- * message out, another of the same size in); with IMAP's proof that INBOX
- * holds the very UIDs that audit saw, the UIDL list is that audit's too. */
-static bool same_as_prev(struct pop3_look *l)
+/* IMAP's word on INBOX (struct inbox_verdict, without its lock). */
+struct inbox_word {
+	bool unchanged, counted;
+	int64_t audit;
+	uint32_t messages, prev_messages, fresh;
+};
+
+/* Once IMAP has decided (it always does: look.h). */
+static struct inbox_word wait_verdict(struct inbox_verdict *v)
 {
-	if (!l->verdict || !l->prev.known || !l->prev.uidl_complete ||
-	    l->view.stat_count != l->prev.stat_count || l->view.stat_size != l->prev.stat_size)
-		return false;
-	struct inbox_verdict *v = l->verdict;
 	pthread_mutex_lock(&v->lock);
 	while (!v->decided)
 		pthread_cond_wait(&v->cond, &v->lock);
-	bool same = v->unchanged && v->audit == l->prev.audit_id && v->messages == l->view.stat_count;
+	struct inbox_word w = { v->unchanged, v->counted, v->audit, v->messages, v->prev_messages,
+				v->fresh };
 	pthread_mutex_unlock(&v->lock);
-	return same;
+	return w;
+}
+
+/* The POP3 look's own handle on the history (the audit's is the
+ * writer's); NULL: none. */
+static struct ma_history *history_for_pop3(const struct pop3_look *l, ma_status *st)
+{
+	struct ma_history *h = NULL;
+	*st = ma_history_open_until(l->opts->state_dir, l->opts->net.run_deadline_ms, &h, NULL);
+	return *st == MA_OK ? h : NULL;
+}
+
+/* A POP3 STAT equal to the last recorded one proves little by itself (one
+ * message out, another of the same size in); with IMAP's proof that INBOX
+ * holds the very UIDs that audit saw, the UIDL list is that audit's too,
+ * as long as the server still names its messages as it did: a changed
+ * UIDL format (Dovecot's pop3_uidl_format) would change every UIDL, so
+ * the first and last are asked where that is cheap. *st: a failure of
+ * the session or out of memory. */
+static bool same_as_prev(struct pop3_look *l, ma_status *st)
+{
+	*st = MA_OK;
+	if (!l->verdict || !l->prev.known || !l->prev.uidl_complete ||
+	    l->view.stat_count != l->prev.stat_count || l->view.stat_size != l->prev.stat_size)
+		return false;
+	struct inbox_word v = wait_verdict(l->verdict);
+	if (!(v.unchanged && v.audit == l->prev.audit_id && v.messages == l->view.stat_count))
+		return false;
+	if (!pop3_probe_possible(l->s))
+		return true;
+	ma_status hs;
+	struct ma_history *h = history_for_pop3(l, &hs);
+	bool same = false;
+	if (h)
+		*st = pop3_probe_ends(l->s, h, l->account, l->view.stat_count, &same, &l->err);
+	else if (hs == MA_ERR_NOMEM)
+		*st = ma_fail(&l->err, hs, NULL);
+	ma_history_close(h);
+	return *st == MA_OK && same;
 }
 
 /* Do no harm: a POP3 server with LOGIN-DELAY n (RFC 2449) refuses any login
@@ -73,17 +115,20 @@ static bool leave_pop3_alone(struct pop3_look *l)
 	l->login_delay = ma_pop3_login_delay(l->s, &delay) && delay > 0;
 	if (!l->login_delay || l->opts->pop3_despite_login_delay)
 		return false;
-	char how_long[48];
 	if (delay == UINT32_MAX)
-		snprintf(how_long, sizeof how_long, "(of a length it does not state clearly)");
+		ma_fail(&l->err, MA_ERR_LOGIN_DELAY,
+			_("POP3 server %s:%u announces LOGIN-DELAY (of a length it does not state "
+			  "clearly): a login by mailaudit would keep the user's own POP3 program out "
+			  "for a while, so POP3 was not audited (--pop3-despite-login-delay logs in "
+			  "anyway)"),
+			l->acct->pop3.host, l->acct->pop3.port);
 	else
-		snprintf(how_long, sizeof how_long, "%" PRIu32, delay);
-	ma_fail(&l->err, MA_ERR_LOGIN_DELAY,
-		"POP3 server %s:%u announces LOGIN-DELAY %s: a login by mailaudit would keep the user's "
-		"own POP3 program out for %s%s, so POP3 was not audited "
-		"(--pop3-despite-login-delay logs in anyway)",
-		l->acct->pop3.host, l->acct->pop3.port, how_long,
-		delay == UINT32_MAX ? "a while" : how_long, delay == UINT32_MAX ? "" : " s");
+		ma_fail(&l->err, MA_ERR_LOGIN_DELAY,
+			_("POP3 server %s:%u announces LOGIN-DELAY %lu: a login by mailaudit would keep "
+			  "the user's own POP3 program out for %lu s, so POP3 was not audited "
+			  "(--pop3-despite-login-delay logs in anyway)"),
+			l->acct->pop3.host, l->acct->pop3.port, (unsigned long)delay,
+			(unsigned long)delay);
 	l->skipped = true;
 	return true;
 }
@@ -189,6 +234,43 @@ static ma_status scan_delta(struct pop3_look *l)
 	return st;
 }
 
+/* What IMAP counted in INBOX against the audit of the last POP3 view:
+ * *fresh new messages, *vanished gone. false: it did not count against
+ * that audit, or its counts do not fit POP3's (STAT now, the view then). */
+static bool inbox_counts(void *ctx, uint32_t *fresh, uint32_t *vanished)
+{
+	struct pop3_look *l = ctx;
+	if (!l->verdict)
+		return false;
+	struct inbox_word v = wait_verdict(l->verdict);
+	if (!v.counted || v.audit != l->prev.audit_id || v.messages != l->view.stat_count ||
+	    v.prev_messages != l->prev.stat_count || v.fresh > v.messages ||
+	    v.messages - v.fresh > v.prev_messages)
+		return false;
+	*fresh = v.fresh;
+	*vanished = v.prev_messages - (v.messages - v.fresh);
+	return true;
+}
+
+/* The listing of a view written as a delta: probed where IMAP counted
+ * INBOX against the same audit (pop3_probe.h), else listed (scan_delta). */
+static ma_status list_delta(struct pop3_look *l)
+{
+	if (!pop3_probe_possible(l->s) || !l->verdict)
+		return scan_delta(l);
+	ma_status st;
+	struct ma_history *h = history_for_pop3(l, &st);
+	if (!h)
+		return st == MA_ERR_NOMEM ? ma_fail(&l->err, st, NULL) : scan_delta(l);
+	bool done = false;
+	st = pop3_probe_view(l->s, h, l->account, l->prev.stat_count, inbox_counts, l, &l->view, &done,
+			     &l->err);
+	ma_history_close(h);
+	if (st != MA_OK || done)
+		return st;
+	return scan_delta(l);
+}
+
 static void *pop3_thread(void *arg)
 {
 	struct pop3_look *l = arg;
@@ -221,12 +303,14 @@ static void *pop3_thread(void *arg)
 	st = ma_pop3_scan_stat(l->s, &l->view, &l->err);
 	if (st != MA_OK)
 		return NULL;
-	if (same_as_prev(l)) {
+	if (same_as_prev(l, &st)) {
 		l->same = true;
 		l->ok = true;
 		return NULL;
 	}
-	st = delta_base(l) ? scan_delta(l) : ma_pop3_scan_lists(l->s, &l->view, &l->err);
+	if (st != MA_OK)
+		return NULL;
+	st = delta_base(l) ? list_delta(l) : ma_pop3_scan_lists(l->s, &l->view, &l->err);
 	l->ok = st == MA_OK;
 	/* Written now, while IMAP is still fetching, instead of after it. */
 	if (l->ok && l->w)
@@ -496,12 +580,6 @@ static ma_status record(struct run *x, struct ma_error *err)
 		goto fail;
 	/* The verdict is part of the audit row, so analyze before commit. */
 	st = ma_analyze(r, err);
-	/* What the server's own Trash purge removed is named once, by this
-	 * audit: on record as acknowledged, so that no later audit lists it
-	 * as lost mail waiting for --ack. */
-	for (size_t i = 0; st == MA_OK && i < r->nledger; i++)
-		if (r->ledger[i].policy)
-			st = ma_history_ack_own(h, audit, r->ledger[i].id, r->started, err);
 	if (st != MA_OK)
 		goto fail;
 	st = ma_history_commit(h, audit, r->finished, ma_severity_name(r->verdict), err);
@@ -543,7 +621,7 @@ static bool record_audit(struct run *x)
 		return false;
 	/* Past the deadline nothing more is begun: the audit must end now. */
 	if (deadline_passed(x->opts)) {
-		ma_fail(&r->history_err, MA_ERR_DEADLINE, "%s: nothing of this audit was recorded",
+		ma_fail(&r->history_err, MA_ERR_DEADLINE, _("%s: nothing of this audit was recorded"),
 			ma_history_path(x->h));
 		ma_history_rollback(x->h);
 		return false;
@@ -699,14 +777,14 @@ static void look(struct run *x)
 		x->r->pop3_tried = true;
 		pop3_started = pthread_create(&pop3_tid, NULL, pop3_thread, &x->pl) == 0;
 		if (!pop3_started)
-			ma_fail(&x->pl.err, MA_ERR_NOMEM, "cannot start the POP3 worker");
+			ma_fail(&x->pl.err, MA_ERR_NOMEM, "%s", _("cannot start the POP3 worker"));
 	}
 	if (acct->has_imap) {
 		x->r->imap_tried = true;
 		look_imap(&x->il, hr);
 	}
 	ma_history_close(hr);
-	verdict_decide(&x->verdict, false, 0, 0); /* no INBOX looked at: POP3 must list */
+	verdict_decide(&x->verdict, NULL); /* no INBOX looked at: POP3 must list */
 	if (pop3_started) {
 		audit_progress(x->opts, MA_STEP_POP3, acct->pop3.host, 0, 0);
 		pthread_join(pop3_tid, NULL);

@@ -127,7 +127,7 @@
 	  "Settings), phone apps and webmail that delete Trash or Junk after a " \
 	  "number of days, mbsync \"Expunge\". A message in the list that is " \
 	  "still needed can only come back from a device that has it.\n" MA_FIX_ACK) \
-	X(MA_K_TRASH_PURGE, "trash-purge-policy", MA_SEV_ONE(INFO), \
+	X(MA_K_TRASH_PURGE, "trash-purge-policy", MA_SEV_ONE(WARNING), \
 	  "Some servers remove mail from Trash on their own once it has been " \
 	  "there a number of days (Courier-IMAP's IMAP_EMPTYTRASH, 7 days by " \
 	  "default; Dovecot's autoexpunge; many webmail services). What left Trash " \
@@ -136,7 +136,7 @@
 	  "Trash. The provider keeps no backup of what it removed.", \
 	  "Nothing to do: this is how the server keeps Trash small. Move anything " \
 	  "you still need out of Trash within that time; ask the provider how many " \
-	  "days it keeps Trash if you need to know.") \
+	  "days it keeps Trash if you need to know.\n" MA_FIX_ACK) \
 	X(MA_K_EXPIRE, "pop3-expire", MA_SEV_GRADED(INFO, WARNING, CRITICAL), \
 	  "The server announces its POP3 EXPIRE policy (RFC 2449): how long it " \
 	  "keeps a message after a POP3 client downloaded it, whatever the client " \

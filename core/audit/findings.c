@@ -194,9 +194,10 @@ void ma_findings_clear(struct ma_findings *l)
 void ma_findings_host_obsolete(struct ma_findings *l, const char *host, const struct ma_rule *rule)
 {
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_clean(&t, host, 253);
-	ma_buf_printf(&t, " is an obsolete server name");
-	ma_buf_printf(&e, "%s\nCurrent names look like: %s", rule->note, rule->hint);
+	char name[1024];
+	ma_text_clean(name, sizeof name, host, strlen(host), 253);
+	ma_buf_printf(&t, _("%s is an obsolete server name"), name);
+	ma_buf_printf(&e, _("%s\nCurrent names look like: %s"), rule->note, rule->hint);
 	ma_findings_add(l, MA_K_HOST_OBSOLETE, MA_GRADE_USUAL, &t, &e, NULL);
 }
 
@@ -376,7 +377,7 @@ static void put_msg_date(struct ma_buf *b, int64_t internaldate, const char *dat
 	} else if (date) {
 		ma_buf_clean(b, date, 31);
 	} else {
-		ma_buf_add(b, "date unknown", 12);
+		ma_buf_printf(b, "%s", _("date unknown"));
 	}
 }
 
@@ -387,13 +388,13 @@ static void put_message(struct ma_buf *e, const struct ma_loss_entry *m)
 	ma_buf_add(e, "- ", 2);
 	put_msg_date(e, m->internaldate, m->date);
 	ma_buf_add(e, " ", 1);
-	ma_buf_clean(e, m->from ? m->from : "(no sender)", 40);
+	ma_buf_clean(e, m->from ? m->from : _("(no sender)"), 40);
 	ma_buf_add(e, ": ", 2);
-	ma_buf_clean(e, m->subject ? m->subject : "(no subject)", MA_SUBJECT_MAX);
+	ma_buf_clean(e, m->subject ? m->subject : _("(no subject)"), MA_SUBJECT_MAX);
 	ma_buf_add(e, " (", 2);
 	ma_buf_clean(e, m->folder ? m->folder : "?", 40);
 	ma_fmt_time(m->last_seen, seen);
-	ma_buf_printf(e, ", last seen %s)", seen);
+	ma_buf_printf(e, _(", last seen %s)"), seen);
 }
 
 static void put_since(struct ma_buf *t, time_t since)
@@ -462,7 +463,9 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 			ma_buf_printf(&t, P_("Folder %s was deleted with %zu message",
 					     "Folder %s was deleted with %zu messages", n), name, n);
 		} else {
-			ma_buf_printf(&t, _("%zu folders were deleted with %zu messages: "), f.n, n);
+			/* Two folders at least, each with a message at least. */
+			ma_buf_printf(&t, P_("%zu folder was deleted with %zu messages: ",
+					     "%zu folders were deleted with %zu messages: ", f.n), f.n, n);
 			for (size_t i = 0; i < f.n && i < 5; i++) {
 				if (i)
 					ma_buf_add(&t, ", ", 2);
@@ -475,8 +478,8 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 			if (i)
 				ma_buf_add(&e, "\n", 1);
 			ma_buf_clean(&e, f.v[i].name, 60);
-			ma_buf_printf(&e, ": deleted with %" PRIu64 " message%s", f.v[i].n,
-				      ma_plural(f.v[i].n));
+			ma_buf_printf(&e, P_(": deleted with %llu message", ": deleted with %llu messages",
+					     f.v[i].n), (unsigned long long)f.v[i].n);
 		}
 		break;
 	default:
@@ -497,7 +500,7 @@ static void check_named(const struct ma_audit_result *r, struct ma_findings *l, 
 		shown++;
 	}
 	if (n > shown)
-		ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
+		ma_buf_printf(&e, P_("\n... and %zu more", "\n... and %zu more", n - shown), n - shown);
 	free(f.v);
 	add_graded(l, k, g, &t, &e, NULL);
 }
@@ -592,7 +595,7 @@ static void check_trash_purge(const struct ma_audit_result *r, struct ma_finding
 			put_message(&e, m);
 		}
 		if (n > shown)
-			ma_buf_printf(&e, _("\n... and %zu more"), n - shown);
+			ma_buf_printf(&e, P_("\n... and %zu more", "\n... and %zu more", n - shown), n - shown);
 		ma_fmt_time((time_t)f->kept_oldest, oldest);
 		ma_buf_add(&e, "\n", 1);
 		ma_buf_printf(&e, P_("Stayed: %u message that an earlier audit saw there, dated or put "
@@ -666,11 +669,15 @@ static void check_came_went(const struct ma_audit_result *r, struct ma_findings 
 		char then[32];
 		ma_fmt_time(x->since, then);
 		ma_buf_clean(&e, x->folder ? x->folder : "?", 60);
-		ma_buf_printf(&e, ": UIDNEXT %" PRIu32 " at the previous audit (%s), %" PRIu32
-			      " now: %" PRIu32 " message%s arrived since; at least %" PRIu32
-			      " of them %s in no folder now.\n",
-			      x->uidnext_then, then, x->uidnext_now, arrived, ma_plural(arrived),
-			      x->count, x->count == 1 ? "is" : "are");
+		ma_buf_printf(&e, P_(": UIDNEXT %lu at the previous audit (%s), %lu now: %lu message "
+				     "arrived since",
+				     ": UIDNEXT %lu at the previous audit (%s), %lu now: %lu messages "
+				     "arrived since", arrived),
+			      (unsigned long)x->uidnext_then, then, (unsigned long)x->uidnext_now,
+			      (unsigned long)arrived);
+		ma_buf_printf(&e, P_("; at least %lu of them is in no folder now.\n",
+				     "; at least %lu of them are in no folder now.\n", x->count),
+			      (unsigned long)x->count);
 	}
 	ma_buf_printf(&e, "%s", _("How sure: a lower bound if the server numbers arrivals one after "
 		      "another, as Dovecot does. Arrivals that may have been moved to "
@@ -714,24 +721,26 @@ static void check_unacked(const struct ma_audit_result *r, struct ma_findings *l
 		ma_fmt_time(m->found, found);
 		if (shown++)
 			ma_buf_add(&e, "\n", 1);
-		ma_buf_printf(&e, "- found %s in ", found);
+		ma_buf_printf(&e, _("- found %s in "), found);
 		ma_buf_clean(&e, m->folder ? m->folder : "?", 40);
 		ma_buf_add(&e, ": ", 2);
 		if (m->kind == MA_LOSS_UNSEEN) {
 			char then[32];
 			ma_fmt_time(m->since, then);
-			ma_buf_printf(&e, "%" PRIu32 " message%s that arrived after %s, deleted "
-				      "unseen", m->count, ma_plural(m->count), then);
+			ma_buf_printf(&e, P_("%lu message that arrived after %s, deleted unseen",
+					     "%lu messages that arrived after %s, deleted unseen", m->count),
+				      (unsigned long)m->count, then);
 			continue;
 		}
 		put_msg_date(&e, m->internaldate, m->date);
 		ma_buf_add(&e, " ", 1);
-		ma_buf_clean(&e, m->from ? m->from : "(no sender)", 40);
+		ma_buf_clean(&e, m->from ? m->from : _("(no sender)"), 40);
 		ma_buf_add(&e, ": ", 2);
-		ma_buf_clean(&e, m->subject ? m->subject : "(no subject)", MA_SUBJECT_MAX);
+		ma_buf_clean(&e, m->subject ? m->subject : _("(no subject)"), MA_SUBJECT_MAX);
 	}
 	if (nent > shown)
-		ma_buf_printf(&e, "\n... and %zu more (mailaudit --lost lists them all)",
+		ma_buf_printf(&e, P_("\n... and %zu more (mailaudit --lost lists them all)",
+				     "\n... and %zu more (mailaudit --lost lists them all)", nent - shown),
 			      nent - shown);
 	add(l, MA_K_UNACKED, &t, &e, NULL);
 }
@@ -835,8 +844,8 @@ static void check_expire(const struct ma_audit_result *r, struct ma_findings *l)
 	ma_buf_add(&e, "POP3 CAPA: ", 11);
 	ma_buf_clean(&e, line, 60);
 	if (user)
-		ma_buf_printf(&e, "\nUSER: the policy can differ per mailbox; after login "
-			   "the server shows this mailbox's own.");
+		ma_buf_printf(&e, "%s", _("\nUSER: the policy can differ per mailbox; after login "
+			   "the server shows this mailbox's own."));
 	add_graded(l, MA_K_EXPIRE, g, &t, &e, NULL);
 }
 
@@ -861,21 +870,26 @@ static void check_drained(const struct ma_audit_result *r, struct ma_findings *l
 			     "longer on the server (estimated from UIDs)",
 			     "At least %llu messages that arrived in INBOX are no "
 			     "longer on the server (estimated from UIDs)", bound), (unsigned long long)bound);
-	ma_buf_printf(&e,
-		   "INBOX has given out %" PRIu64 " UIDs (UIDNEXT %" PRIu32 ", UIDVALIDITY %" PRIu32
-		   ") and holds %" PRIu32 " message%s: %" PRIu64 " left INBOX.\n"
-		   "All other folders hold %" PRIu64 " message%s together.\n"
-		   "%" PRIu64 " - %" PRIu64 " = %" PRIu64 ": at least that many must have "
-		   "left the server.\n"
-		   "UIDs are also used up by messages moved into INBOX and out again, "
-		   "and messages deleted on purpose (spam, an emptied Trash) count too, "
-		   "so this does not prove that a device deleted them. It is a lower "
-		   "bound on mail gone from the server only if the server numbers "
-		   "INBOX messages one after another (Dovecot does) and mail was not "
-		   "moved back into INBOX; it covers only the time since UIDVALIDITY %" PRIu32
-		   " was set.",
-		   used, in->uidnext, in->uidvalidity, in->messages, ma_plural(in->messages), left,
-		   held, ma_plural(held), left, held, bound, in->uidvalidity);
+	/* One count to a sentence, so that each gets its own plural form. */
+	ma_buf_printf(&e, P_("INBOX has given out %llu UIDs (UIDNEXT %lu, UIDVALIDITY %lu)",
+			     "INBOX has given out %llu UIDs (UIDNEXT %lu, UIDVALIDITY %lu)", used),
+		      (unsigned long long)used, (unsigned long)in->uidnext, (unsigned long)in->uidvalidity);
+	ma_buf_printf(&e, P_(" and holds %lu message", " and holds %lu messages", in->messages),
+		      (unsigned long)in->messages);
+	ma_buf_printf(&e, P_(": %llu left INBOX.\n", ": %llu left INBOX.\n", left), (unsigned long long)left);
+	ma_buf_printf(&e, P_("All other folders hold %llu message together.\n",
+			     "All other folders hold %llu messages together.\n", held),
+		      (unsigned long long)held);
+	ma_buf_printf(&e, _("%llu - %llu = %llu: at least that many must have left the server.\n"),
+		      (unsigned long long)left, (unsigned long long)held, (unsigned long long)bound);
+	ma_buf_printf(&e, _("UIDs are also used up by messages moved into INBOX and out again, "
+			    "and messages deleted on purpose (spam, an emptied Trash) count too, "
+			    "so this does not prove that a device deleted them. It is a lower "
+			    "bound on mail gone from the server only if the server numbers "
+			    "INBOX messages one after another (Dovecot does) and mail was not "
+			    "moved back into INBOX; it covers only the time since UIDVALIDITY %lu "
+			    "was set."),
+		      (unsigned long)in->uidvalidity);
 	/* Never less than a warning, however small: a verdict of OK next to a
 	 * finding that says mail left the server would contradict itself. */
 	add(l, MA_K_DRAINED, &t, &e, NULL);
@@ -889,7 +903,7 @@ static void check_in_use(const struct ma_audit_result *r, struct ma_findings *l)
 	ma_buf_printf(&t, "%s", _("Another device was downloading this mailbox over POP3 during "
 		   "the audit (the mailbox was locked)"));
 	if (r->pop3_err.detail[0]) {
-		ma_buf_add(&e, "Server said: ", 13);
+		ma_buf_printf(&e, "%s", _("Server said: "));
 		ma_buf_clean(&e, r->pop3_err.detail, 200);
 	}
 	add(l, MA_K_IN_USE, &t, &e, NULL);
@@ -912,7 +926,7 @@ static void check_login_delay(const struct ma_audit_result *r, struct ma_finding
 	if (r->imap_ok)
 		ma_buf_printf(&t, "%s", _("; audited over IMAP alone"));
 	if (r->pop3_err.detail[0]) {
-		ma_buf_add(&e, "Server said: ", 13);
+		ma_buf_printf(&e, "%s", _("Server said: "));
 		ma_buf_clean(&e, r->pop3_err.detail, 200);
 	}
 	add(l, MA_K_LOGIN_DELAY, &t, &e, NULL);
@@ -933,7 +947,7 @@ static void put_ranges(struct ma_buf *b, const uint32_t *u, size_t n)
 		while (j + 1 < n && u[j + 1] <= u[j] + 1)
 			j++;
 		if (b->len - start_len > 300) {
-			ma_buf_printf(b, ", ... (%zu more)", n - i);
+			ma_buf_printf(b, P_(", ... (%zu more)", ", ... (%zu more)", n - i), n - i);
 			return;
 		}
 		ma_buf_printf(b, "%s%" PRIu32, i ? ", " : "", u[i]);
@@ -982,13 +996,15 @@ static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folde
 		}
 	}
 	qsort(seen, nseen, sizeof *seen, cmp_u32);
-	ma_buf_printf(e, "\nPOP3 sees INBOX UIDs ");
+	ma_buf_printf(e, "%s", _("\nPOP3 sees INBOX UIDs "));
 	put_ranges(e, seen, nseen);
-	ma_buf_printf(e, " (its UIDLs are Dovecot's: UID then UIDVALIDITY in hex).");
+	ma_buf_printf(e, "%s", _(" (its UIDLs are Dovecot's: UID then UIDVALIDITY in hex)."));
 	if (nother)
-		ma_buf_printf(e, "\n%zu POP3 message%s carry UIDVALIDITY %" PRIu32 ", not INBOX's "
-			   "%" PRIu32 " (an older numbering).", nother, ma_plural(nother),
-			   other_validity, in->uidvalidity);
+		ma_buf_printf(e, P_("\n%zu POP3 message carry UIDVALIDITY %lu, not INBOX's "
+				    "%lu (an older numbering).",
+				    "\n%zu POP3 messages carry UIDVALIDITY %lu, not INBOX's "
+				    "%lu (an older numbering).", nother),
+			      nother, (unsigned long)other_validity, (unsigned long)in->uidvalidity);
 	if (in->nmsgs) {
 		uint32_t *imap = malloc(in->nmsgs * sizeof *imap);
 		uint32_t *diff = malloc((in->nmsgs > nseen ? in->nmsgs : nseen) * sizeof *diff + 1);
@@ -1000,12 +1016,12 @@ static void mismatch_uids(const struct ma_audit_result *r, const struct ma_folde
 			qsort(imap, in->nmsgs, sizeof *imap, cmp_u32);
 			size_t nd = u32_minus(imap, in->nmsgs, seen, nseen, diff);
 			if (nd) {
-				ma_buf_printf(e, "\nIn IMAP but not in POP3: UIDs ");
+				ma_buf_printf(e, "%s", _("\nIn IMAP but not in POP3: UIDs "));
 				put_ranges(e, diff, nd);
 			}
 			nd = u32_minus(seen, nseen, imap, in->nmsgs, diff);
 			if (nd) {
-				ma_buf_printf(e, "\nIn POP3 but not in IMAP: UIDs ");
+				ma_buf_printf(e, "%s", _("\nIn POP3 but not in IMAP: UIDs "));
 				put_ranges(e, diff, nd);
 			}
 		}
@@ -1029,17 +1045,17 @@ static void check_mismatch(const struct ma_audit_result *r, struct ma_findings *
 		      (unsigned long)r->pop3.stat_count, (unsigned long)in->messages);
 	char psize[32], isize[32];
 	ma_fmt_size(r->pop3.stat_size, psize);
-	ma_buf_printf(&e, "POP3 STAT: %" PRIu32 " message%s, %s.", r->pop3.stat_count,
-		   ma_plural(r->pop3.stat_count), psize);
+	ma_buf_printf(&e, P_("POP3 STAT: %lu message, %s.", "POP3 STAT: %lu messages, %s.",
+			     r->pop3.stat_count), (unsigned long)r->pop3.stat_count, psize);
 	ma_fmt_size(ir->size, isize);
-	ma_buf_printf(&e, "\nIMAP INBOX: %" PRIu32 " message%s, %s.", in->messages,
-		   ma_plural(in->messages), isize);
+	ma_buf_printf(&e, P_("\nIMAP INBOX: %lu message, %s.", "\nIMAP INBOX: %lu messages, %s.",
+			     in->messages), (unsigned long)in->messages, isize);
 	size_t before = e.len;
 	if (r->pop3.nentries)
 		mismatch_uids(r, in, &e);
 	if (e.len == before)
-		ma_buf_printf(&e, "\nThe POP3 UIDLs are not Dovecot's default, so messages "
-			   "cannot be matched one by one; only the counts and sizes compare.");
+		ma_buf_printf(&e, "%s", _("\nThe POP3 UIDLs are not Dovecot's default, so messages "
+			   "cannot be matched one by one; only the counts and sizes compare."));
 	add(l, MA_K_MISMATCH, &t, &e, NULL);
 }
 
@@ -1068,8 +1084,9 @@ static void check_expunge(const struct ma_audit_result *r, struct ma_findings *l
 			ma_buf_add(&e, "\n", 1);
 		first = false;
 		ma_buf_clean(&e, fr->folder.name ? fr->folder.name : "?", 50);
-		ma_buf_printf(&e, ": %u of %" PRIu32 " message%s flagged \\Deleted",
-			   fr->deleted, fr->folder.messages, ma_plural(fr->folder.messages));
+		ma_buf_printf(&e, P_(": %u of %lu message flagged \\Deleted",
+				     ": %u of %lu messages flagged \\Deleted", fr->folder.messages),
+			      fr->deleted, (unsigned long)fr->folder.messages);
 	}
 	add(l, MA_K_EXPUNGE, &t, &e, NULL);
 }
@@ -1084,7 +1101,7 @@ static void check_folders_unread(const struct ma_audit_result *r, struct ma_find
 	if (!r->imap_ok || !n)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, "%zu folder%s could not be read: ", n, ma_plural(n));
+	ma_buf_printf(&t, P_("%zu folder could not be read: ", "%zu folders could not be read: ", n), n);
 	size_t shown = 0;
 	for (size_t i = 0; i < r->nfolders && shown < 5; i++) {
 		if (!r->folders[i].failed)
@@ -1094,13 +1111,13 @@ static void check_folders_unread(const struct ma_audit_result *r, struct ma_find
 		ma_buf_clean(&t, r->folders[i].folder.name ? r->folders[i].folder.name : "?", 50);
 	}
 	if (n > shown)
-		ma_buf_printf(&t, " and %zu more", n - shown);
+		ma_buf_printf(&t, P_(" and %zu more", " and %zu more", n - shown), n - shown);
 	if (r->imap_err.status != MA_OK) {
 		char msg[700];
 		ma_error_format(&r->imap_err, msg, sizeof msg);
-		ma_buf_printf(&e, "The server's answer: ");
+		ma_buf_printf(&e, "%s", _("The server's answer: "));
 		ma_buf_clean(&e, msg, 300);
-		ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->imap_err.status));
+		ma_buf_printf(&e, _("\nStatus: %s"), ma_status_name(r->imap_err.status));
 	}
 	add(l, MA_K_FOLDER_UNREAD, &t, &e, NULL);
 }
@@ -1143,13 +1160,16 @@ static void check_uidvalidity(const struct ma_audit_result *r, struct ma_finding
 			ma_buf_add(&e, "\n", 1);
 		ma_buf_clean(&e, name ? name : "?", 60);
 		if (kept && !other)
-			ma_buf_printf(&e, ": all %" PRIu64 " message%s %s still there (renumbered by "
-				      "the server)", kept, ma_plural(kept),
-				      kept == 1 ? "is" : "are");
+			ma_buf_printf(&e, P_(": all %llu message is still there (renumbered by the server)",
+					     ": all %llu messages are still there (renumbered by the server)",
+					     kept), (unsigned long long)kept);
 		else if (kept)
-			ma_buf_printf(&e, ": %" PRIu64 " of %" PRIu64 " earlier messages are still "
-				      "there (renumbered by the server); the others are listed as "
-				      "moved or lost", kept, kept + other);
+			ma_buf_printf(&e, P_(": %llu of %llu earlier messages are still there (renumbered "
+					     "by the server); the others are listed as moved or lost",
+					     ": %llu of %llu earlier messages are still there (renumbered "
+					     "by the server); the others are listed as moved or lost",
+					     kept + other), (unsigned long long)kept,
+				      (unsigned long long)(kept + other));
 		every &= kept && !other;
 		kept_all += kept;
 	}
@@ -1223,7 +1243,7 @@ static void check_failed(const struct ma_audit_result *r, struct ma_findings *l,
 		ma_error_format(&shown, msg, sizeof msg);
 		ma_buf_printf(&t, _("%s could not be audited: "), proto);
 		ma_buf_clean(&t, msg, 300);
-		ma_buf_printf(&e, "Status: %s", ma_status_name(shown.status));
+		ma_buf_printf(&e, _("Status: %s"), ma_status_name(shown.status));
 		fix = failure_fix(shown.status);
 	}
 	add(l, imap ? MA_K_IMAP_FAILED : MA_K_POP3_FAILED, &t, &e, fix);
@@ -1267,7 +1287,7 @@ static void check_history(const struct ma_audit_result *r, struct ma_findings *l
 	ma_buf_printf(&t, "%s", _("History not usable, losses not checked: "));
 	ma_buf_clean(&t, r->history_err.detail[0] ? r->history_err.detail : msg, 400);
 	ma_buf_clean(&e, msg, 400);
-	ma_buf_printf(&e, "\nStatus: %s", ma_status_name(r->history_err.status));
+	ma_buf_printf(&e, _("\nStatus: %s"), ma_status_name(r->history_err.status));
 	add(l, MA_K_HISTORY_FAILED, &t, &e, NULL);
 }
 
@@ -1299,7 +1319,6 @@ static void check_cert(const struct ma_audit_result *r, struct ma_findings *l)
 	struct ma_buf t = { 0 }, e = { 0 };
 	long long secs = (long long)(c[first]->not_after_t - r->finished);
 	long long days = (secs < 0 ? -secs : secs) / 86400;
-	const char *who = same ? "IMAP and POP3" : names[first];
 	const char *who_t = same ? _("IMAP and POP3") : names[first];
 	if (secs < 0)
 		ma_buf_printf(&t, P_("The %s server's certificate expired %lld day ago",
@@ -1312,9 +1331,9 @@ static void check_cert(const struct ma_audit_result *r, struct ma_findings *l)
 			continue;
 		if (e.len)
 			ma_buf_add(&e, "\n", 1);
-		ma_buf_printf(&e, "%s: ", same ? who : names[i]);
+		ma_buf_printf(&e, "%s: ", same ? who_t : names[i]);
 		ma_buf_clean(&e, c[i]->subject, 80);
-		ma_buf_add(&e, ", valid until ", 14);
+		ma_buf_printf(&e, "%s", _(", valid until "));
 		ma_buf_clean(&e, c[i]->not_after, 31);
 	}
 	add(l, MA_K_CERT_SOON, &t, &e, NULL);
@@ -1356,13 +1375,15 @@ static void check_moved(const struct ma_audit_result *r, struct ma_findings *l)
 	for (size_t j = 0; j < ng && j < MAX_EVIDENCE; j++) {
 		if (j)
 			ma_buf_add(&e, "\n", 1);
-		ma_buf_printf(&e, "%zu message%s moved from ", g[j].n, ma_plural(g[j].n));
-		ma_buf_clean(&e, g[j].from, 40);
-		ma_buf_add(&e, " to ", 4);
-		ma_buf_clean(&e, g[j].to, 40);
+		char from[256], to[256];
+		ma_text_clean(from, sizeof from, g[j].from, strlen(g[j].from), 40);
+		ma_text_clean(to, sizeof to, g[j].to, strlen(g[j].to), 40);
+		ma_buf_printf(&e, P_("%zu message moved from %s to %s", "%zu messages moved from %s to %s",
+				     g[j].n), g[j].n, from, to);
 	}
 	if (ng > MAX_EVIDENCE)
-		ma_buf_printf(&e, "\n... and %zu more folder pairs", ng - MAX_EVIDENCE);
+		ma_buf_printf(&e, P_("\n... and %zu more folder pairs", "\n... and %zu more folder pairs",
+				     ng - MAX_EVIDENCE), ng - MAX_EVIDENCE);
 	if (ng == 1) {
 		/* The title says it all. */
 		ma_buf_add(&t, e.p ? e.p : "", e.len);
@@ -1372,7 +1393,8 @@ static void check_moved(const struct ma_audit_result *r, struct ma_findings *l)
 	} else {
 		char since[32];
 		ma_fmt_time(loss_since(r), since);
-		ma_buf_printf(&t, _("%zu messages moved to other folders"), total);
+		ma_buf_printf(&t, P_("%zu message moved to other folders", "%zu messages moved to other folders",
+				     total), total);
 		if (loss_since(r))
 			ma_buf_printf(&t, _(" since %s"), since);
 	}

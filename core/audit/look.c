@@ -26,14 +26,20 @@ void verdict_init(struct inbox_verdict *v)
 	pthread_cond_init(&v->cond, NULL);
 }
 
-void verdict_decide(struct inbox_verdict *v, bool unchanged, int64_t audit, uint32_t messages)
+void verdict_decide(struct inbox_verdict *v, const struct look_folder *lf)
 {
 	pthread_mutex_lock(&v->lock);
 	if (!v->decided) {
 		v->decided = true;
-		v->unchanged = unchanged;
-		v->audit = audit;
-		v->messages = messages;
+		if (lf) {
+			v->unchanged = lf->unchanged;
+			v->audit = lf->prev_audit;
+			v->messages = lf->f.messages;
+			/* Unchanged: the same messages, none new. */
+			v->counted = lf->unchanged || lf->fresh_known;
+			v->prev_messages = lf->unchanged ? lf->f.messages : lf->prev_messages;
+			v->fresh = lf->unchanged ? 0 : lf->fresh;
+		}
 		pthread_cond_broadcast(&v->cond);
 	}
 	pthread_mutex_unlock(&v->lock);
@@ -224,14 +230,21 @@ static ma_status fetch_changed(const struct session *ss, struct look_folder *lf,
 	}
 	/* Both lists ascend: split the present UIDs into known and new. */
 	size_t nold = 0, nnew = 0;
+	bool new_last = true;     /* every new UID above every known one */
 	for (size_t i = 0, j = 0; i < n; i++) {
 		while (j < k->n && k->uids[j] < uids[i])
 			j++;
-		if (j < k->n && k->uids[j] == uids[i])
+		if (j < k->n && k->uids[j] == uids[i]) {
 			old[nold++] = uids[i];
-		else
+		} else {
+			new_last &= k->n == 0 || uids[i] > k->uids[k->n - 1];
 			uids[nnew++] = uids[i];
+		}
 	}
+	/* Counted for the POP3 look, if the history held exactly the last
+	 * audit's messages and SEARCH agrees with EXAMINE. */
+	lf->fresh_known = new_last && k->n == lf->prev_messages && n == lf->f.messages && nnew <= UINT32_MAX;
+	lf->fresh = (uint32_t)nnew;
 	struct fetch_ctx c = fetch_begin(ss, lf, n);
 	c.k = k;
 	st = ma_imap_fetch_flags(ss->s, old, nold, on_message, &c, err);
@@ -387,6 +400,8 @@ static ma_status fetch_incremental(const struct session *ss, struct look_folder 
 		present += in.state[i] != KNOWN_GONE;
 	if (present + nfresh != lf->f.messages)
 		goto cleanup;
+	lf->fresh_known = in.k.n == prev->messages;
+	lf->fresh = (uint32_t)nfresh;
 	/* Counted as fetch_changed would (size from the history). Written:
 	 * the rows of changed and new messages, and the expunged marked gone;
 	 * the others' rows stay as they are (the folder is recorded as a
@@ -575,6 +590,7 @@ static ma_status read_folder(const struct session *ss, struct look_folder *lf,
 	/* EXAMINE has the last word on UIDVALIDITY (STATUS may leave it out,
 	 * or it may have changed in between): UIDs are known only under it. */
 	bool done = false;
+	lf->prev_audit = prev->audit_id;
 	st = fetch_incremental(ss, lf, prev, &done, err);
 	if (st != MA_OK || done)
 		goto examined;
@@ -746,8 +762,7 @@ static void look_folders(const struct session *ss)
 		if (leave_folder(l, lf, st) && l->w)
 			writer_folder_end(l->w, ss->src, lf, lf->shared ? lf->examined : ok);
 		if (strcmp(lf->f.name, "INBOX") == 0)
-			verdict_decide(l->verdict, st == MA_OK && lf->unchanged, lf->prev_audit,
-				       lf->f.messages);
+			verdict_decide(l->verdict, st == MA_OK ? lf : NULL);
 		if (st != MA_OK && folder_failed(l, ss->s, st, &ferr))
 			return;
 	}

@@ -51,6 +51,10 @@ struct look_folder {
 	uint64_t size;
 	bool had_prev;            /* an earlier audit examined this folder */
 	uint32_t prev_messages;   /* ...and counted this many messages */
+	/* Compared with prev_audit's messages, all of them on record: fresh
+	 * of the present ones are new, above every recorded UID. */
+	bool fresh_known;
+	uint32_t fresh;
 	/* A folder both IMAP sessions read at once (see share_folder),
 	 * under imap_look.lock: */
 	bool shared;
@@ -70,12 +74,22 @@ struct inbox_verdict {
 	pthread_cond_t cond;
 	bool decided;
 	bool unchanged;
-	int64_t audit;            /* the audit INBOX matched */
+	int64_t audit;            /* the audit INBOX matched, or was compared with */
 	uint32_t messages;
+	/* Changed or not: INBOX was compared with that audit's messages under
+	 * the same UIDVALIDITY, which held prev_messages; fresh of the
+	 * messages now are new since (UIDs not on record, all above every
+	 * UID on record), so prev_messages - (messages - fresh) vanished. The
+	 * POP3 look then probes its UIDLs instead of listing them
+	 * (audit.c). */
+	bool counted;
+	uint32_t prev_messages, fresh;
 };
 void verdict_init(struct inbox_verdict *v);
-/* The first decision stands; later ones are ignored. */
-void verdict_decide(struct inbox_verdict *v, bool unchanged, int64_t audit, uint32_t messages);
+/* The first decision stands; later ones are ignored. lf: INBOX as the
+ * look saw it, NULL: not looked at (or the look failed). */
+struct look_folder;
+void verdict_decide(struct inbox_verdict *v, const struct look_folder *lf);
 void verdict_destroy(struct inbox_verdict *v);
 
 struct imap_look {

@@ -405,15 +405,9 @@ static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
 	}
 	uint64_t total = 0;
 	size_t audits = 0;
-	/* What a server's own Trash purge removed (policy) is on record as
-	 * acknowledged already: named by its finding, not waiting for --ack. */
-	int64_t prev_found = 0;
 	for (size_t i = 0; i < r->nledger; i++) {
-		if (r->ledger[i].policy)
-			continue;
 		total += entry_messages(&r->ledger[i]);
-		audits += !audits || r->ledger[i].found_audit != prev_found;
-		prev_found = r->ledger[i].found_audit;
+		audits += i == 0 || r->ledger[i].found_audit != r->ledger[i - 1].found_audit;
 	}
 	if (!total) {
 		para(o, _("None: no loss found by this audit or an earlier one is waiting to be "
@@ -428,28 +422,21 @@ static void section_ledger(struct ma_buf *o, const struct ma_audit_result *r)
 			     ", found by %zu audits, not acknowledged yet. Once recovered or accepted, "
 			     "run mailaudit --ack (or press A in the Findings view); mailaudit --lost "
 			     "lists every loss ever found.", audits), audits);
-	size_t listed = 0, left = 0;
-	prev_found = 0;
-	for (size_t i = 0; i < r->nledger; i++) {
+	for (size_t i = 0; i < r->nledger && i < LEDGER_ROWS; i++) {
 		const struct ma_loss_entry *e = &r->ledger[i];
-		if (e->policy)
-			continue;
-		if (listed == LEDGER_ROWS) {
-			left++;
-			continue;
-		}
-		if (!listed++ || e->found_audit != prev_found) {
+		if (i == 0 || e->found_audit != r->ledger[i - 1].found_audit) {
 			char found[32];
 			ma_fmt_time(e->found, found);
 			ma_buf_printf(&b, _("\n\nFound by the audit of %s%s:"), found,
 				      e->this_audit ? _(" (this audit)") : "");
 		}
-		prev_found = e->found_audit;
 		ma_buf_add(&b, "\n", 1);
 		ledger_line(&b, e);
 	}
-	if (left)
-		ma_buf_printf(&b, _("\n... and %zu more (mailaudit --lost lists them all)"), left);
+	if (r->nledger > LEDGER_ROWS)
+		ma_buf_printf(&b, P_("\n... and %zu more (mailaudit --lost lists them all)",
+				     "\n... and %zu more (mailaudit --lost lists them all)", r->nledger - LEDGER_ROWS),
+			      r->nledger - LEDGER_ROWS);
 	if (b.oom)
 		o->oom = true;
 	else
@@ -883,7 +870,7 @@ static void outcome_title(struct ma_buf *t, const struct ma_account_outcome *a)
 	if (a->r)
 		check_title(t, a->r);
 	else
-		ma_buf_add(t, a->why ? a->why : "not audited", strlen(a->why ? a->why : "not audited"));
+		ma_buf_printf(t, "%s", a->why ? a->why : _("not audited"));
 }
 
 ma_status ma_check_lines_all(const struct ma_account_outcome *v, size_t n, int64_t elapsed_ms,
@@ -948,28 +935,29 @@ ma_status ma_report_all(const struct ma_account_outcome *v, size_t n, char **out
 	enum ma_severity worst;
 	worst_outcome(v, n, &worst);
 	struct ma_buf o = { 0 }, t = { 0 };
-	linef(&o, 0, 0, "mailaudit %s - %zu account%s (--all)", MA_VERSION, n, ma_plural(n));
+	linef(&o, 0, 0, P_("mailaudit %s - %zu account (--all)", "mailaudit %s - %zu accounts (--all)", n),
+	      MA_VERSION, n);
 	ma_buf_add(&o, "\n", 1);
-	linef(&o, 0, 0, "Worst verdict: %s", ma_severity_name(worst));
+	linef(&o, 0, 0, _("Worst verdict: %s"), ma_severity_label(worst));
 	for (size_t i = 0; i < n; i++) {
 		t.len = 0;
 		if (t.p)
 			t.p[0] = '\0';
 		outcome_title(&t, &v[i]);
-		linef(&o, 2, 4, "%s: %s - %s", v[i].name, ma_severity_name(ma_outcome_severity(&v[i])),
+		linef(&o, 2, 4, "%s: %s - %s", v[i].name, ma_severity_label(ma_outcome_severity(&v[i])),
 		      t.p ? t.p : "");
 	}
 	o.oom |= t.oom;
 	free(t.p);
 	ma_status st = MA_OK;
 	for (size_t i = 0; i < n && st == MA_OK; i++) {
-		char title[120];
-		snprintf(title, sizeof title, "Account %s", v[i].name);
+		char title[300];
+		snprintf(title, sizeof title, _("Account %s"), v[i].name);
 		heading(&o, title);
 		if (!v[i].r) {
 			ma_buf_add(&o, "\n", 1);
 			struct ma_buf w = { 0 };
-			ma_buf_printf(&w, "Not audited: %s", v[i].why ? v[i].why : "");
+			ma_buf_printf(&w, _("Not audited: %s"), v[i].why ? v[i].why : "");
 			para(&o, w.p, 0);
 			o.oom |= w.oom;
 			free(w.p);
@@ -1019,17 +1007,17 @@ static ma_status write_in_place(const char *path, const char *text, struct ma_er
 	if (fd >= 0 && close(fd) != 0 && !e)
 		e = errno;
 	if (e)
-		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path, strerror(e));
+		return ma_fail(err, MA_ERR_IO, _("cannot write the report to %s: %s"), path, strerror(e));
 	return MA_OK;
 }
 
 ma_status ma_report_write(const char *path, const char *text, struct ma_error *err)
 {
 	if (!path || !*path)
-		return ma_fail(err, MA_ERR_ARGUMENT, "no report file name given");
+		return ma_fail(err, MA_ERR_ARGUMENT, "%s", _("no report file name given"));
 	struct stat st;
 	if (stat(path, &st) == 0 && S_ISDIR(st.st_mode))
-		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: it is a directory",
+		return ma_fail(err, MA_ERR_IO, _("cannot write the report to %s: it is a directory"),
 			       path);
 	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode))
 		return write_in_place(path, text, err);
@@ -1043,7 +1031,7 @@ ma_status ma_report_write(const char *path, const char *text, struct ma_error *e
 	if (fd < 0) {
 		int e = errno;
 		free(tmp);
-		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path,
+		return ma_fail(err, MA_ERR_IO, _("cannot write the report to %s: %s"), path,
 			       strerror(e));
 	}
 	int e = write_all(fd, text);
@@ -1056,7 +1044,7 @@ ma_status ma_report_write(const char *path, const char *text, struct ma_error *e
 	if (e) {
 		unlink(tmp);
 		free(tmp);
-		return ma_fail(err, MA_ERR_IO, "cannot write the report to %s: %s", path,
+		return ma_fail(err, MA_ERR_IO, _("cannot write the report to %s: %s"), path,
 			       strerror(e));
 	}
 	free(tmp);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "audit/ledger.h"
+#include "base/i18n.h"
 #include "base/parse.h"
 #include "base/text.h"
 #include "mail/imap.h"
@@ -405,7 +406,7 @@ static ma_status classify(struct watch *w, struct wmsg *gone, size_t n, bool whi
 		    ma_history_put_watch_losses(w->h, w->account, when, losses, nl, &herr) != MA_OK) {
 			char buf[700], text[800];
 			ma_error_format(&herr, buf, sizeof buf);
-			snprintf(text, sizeof text, "the history could not record the losses: %s", buf);
+			snprintf(text, sizeof text, _("the history could not record the losses: %s"), buf);
 			emit_text(w, MA_WATCH_DISCONNECTED, text);
 			w->history_failed = true;
 		}
@@ -822,7 +823,7 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
 {
 	memset(sum, 0, sizeof *sum);
 	if (!acct->has_imap)
-		return ma_fail(err, MA_ERR_ARGUMENT, "--watch needs an IMAP server (--imap)");
+		return ma_fail(err, MA_ERR_ARGUMENT, "%s", _("--watch needs an IMAP server (--imap)"));
 	struct watch *w = calloc(1, sizeof *w);
 	if (!w)
 		return ma_fail(err, MA_ERR_NOMEM, NULL);
@@ -844,13 +845,19 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
 	if (st == MA_OK)
 		st = connect_all(w, false, err);
 	if (st == MA_OK) {
-		char text[200];
+		char text[400];
+		/* English says "messages" whatever the count; the count picks a
+		 * language's form. */
 		if (w->idle)
-			snprintf(text, sizeof text, "%zu messages; waiting with IDLE, other folders "
-				 "every %d s", w->n, w->interval);
+			snprintf(text, sizeof text,
+				 P_("%zu messages; waiting with IDLE, other folders every %d s",
+				    "%zu messages; waiting with IDLE, other folders every %d s", w->n),
+				 w->n, w->interval);
 		else
-			snprintf(text, sizeof text, "%zu messages; polling with NOOP every %d s", w->n,
-				 w->interval);
+			snprintf(text, sizeof text,
+				 P_("%zu messages; polling with NOOP every %d s",
+				    "%zu messages; polling with NOOP every %d s", w->n),
+				 w->n, w->interval);
 		emit_text(w, MA_WATCH_WATCHING, text);
 	}
 	int64_t next_look = ma_now_ms() + (int64_t)w->interval * 1000;
@@ -861,7 +868,7 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
 		/* Dropped: retry with backoff until it is back or the run ends. */
 		char why[600], text[800];
 		ma_error_format(err, why, sizeof why);
-		snprintf(text, sizeof text, "%s; trying again", why);
+		snprintf(text, sizeof text, _("%s; trying again"), why);
 		emit_text(w, MA_WATCH_DISCONNECTED, text);
 		int64_t away = ma_now_ms();
 		int wait = 1;
@@ -879,10 +886,11 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
 			st = connect_all(w, true, err);
 			if (st == MA_OK) {
 				sum->reconnects++;
-				snprintf(text, sizeof text, "after %lld s; %llu message%s left meanwhile",
-					 (long long)((ma_now_ms() - away + 500) / 1000),
-					 (unsigned long long)(sum->vanished + sum->moved - before),
-					 sum->vanished + sum->moved - before == 1 ? "" : "s");
+				uint64_t left = sum->vanished + sum->moved - before;
+				snprintf(text, sizeof text,
+					 P_("after %lld s; %llu message left meanwhile",
+					    "after %lld s; %llu messages left meanwhile", left),
+					 (long long)((ma_now_ms() - away + 500) / 1000), (unsigned long long)left);
 				emit_text(w, MA_WATCH_RECONNECTED, text);
 				next_look = ma_now_ms() + (int64_t)w->interval * 1000;
 				break;
@@ -910,12 +918,15 @@ ma_status ma_watch_run(const struct ma_account *acct, const char *password,
 
 char *ma_watch_line(const struct ma_watch_event *e)
 {
+	/* TRANSLATORS: the event words of a --watch line. Each stays one word
+	 * (join words with hyphens): the line's fields are separated by two
+	 * spaces. */
 	static const char *const names[] = {
-		[MA_WATCH_WATCHING] = "watching", [MA_WATCH_ARRIVED] = "arrived",
-		[MA_WATCH_MOVED] = "moved", [MA_WATCH_DESTROYED] = "destroyed",
-		[MA_WATCH_VANISHED] = "vanished-while-disconnected",
-		[MA_WATCH_DISCONNECTED] = "disconnected", [MA_WATCH_RECONNECTED] = "reconnected",
-		[MA_WATCH_RHYTHM] = "rhythm",
+		[MA_WATCH_WATCHING] = N_("watching"), [MA_WATCH_ARRIVED] = N_("arrived"),
+		[MA_WATCH_MOVED] = N_("moved"), [MA_WATCH_DESTROYED] = N_("destroyed"),
+		[MA_WATCH_VANISHED] = N_("vanished-while-disconnected"),
+		[MA_WATCH_DISCONNECTED] = N_("disconnected"), [MA_WATCH_RECONNECTED] = N_("reconnected"),
+		[MA_WATCH_RHYTHM] = N_("rhythm"),
 	};
 	if (e->kind == MA_WATCH_RETRYING)
 		return NULL;
@@ -925,28 +936,29 @@ char *ma_watch_line(const struct ma_watch_event *e)
 	time_t t = e->when;
 	if (!localtime_r(&t, &tm) || !strftime(when, sizeof when, "%Y-%m-%d %H:%M:%S %z", &tm))
 		snprintf(when, sizeof when, "%lld", (long long)t);
-	ma_buf_printf(&b, "%s  %s  ", when, names[e->kind]);
+	ma_buf_printf(&b, "%s  %s  ", when, _(names[e->kind]));
 	ma_buf_clean(&b, e->folder ? e->folder : "INBOX", 60);
 	switch (e->kind) {
 	case MA_WATCH_ARRIVED: case MA_WATCH_MOVED: case MA_WATCH_DESTROYED: case MA_WATCH_VANISHED: {
-		char server[48] = "date unknown";
+		char server[48];
+		snprintf(server, sizeof server, "%s", _("date unknown"));
 		time_t it = (time_t)e->internaldate;
 		if (it > 0 && localtime_r(&it, &tm))
 			strftime(server, sizeof server, "%Y-%m-%d %H:%M", &tm);
 		ma_buf_printf(&b, "  %s  ", server);
-		ma_buf_clean(&b, e->from ? e->from : "(no sender)", 60);
+		ma_buf_clean(&b, e->from ? e->from : _("(no sender)"), 60);
 		ma_buf_add(&b, "  ", 2);
-		ma_buf_clean(&b, e->subject ? e->subject : "(no subject)", 120);
+		ma_buf_clean(&b, e->subject ? e->subject : _("(no subject)"), 120);
 		if (e->kind == MA_WATCH_MOVED) {
-			ma_buf_add(&b, "  (now in ", 10);
-			ma_buf_clean(&b, e->to ? e->to : "?", 60);
-			ma_buf_add(&b, ")", 1);
+			char to[256];
+			ma_text_clean(to, sizeof to, e->to ? e->to : "?", strlen(e->to ? e->to : "?"), 60);
+			ma_buf_printf(&b, _("  (now in %s)"), to);
 		}
 		break;
 	}
 	case MA_WATCH_RHYTHM:
-		ma_buf_add(&b, "  deletion-rhythm: ", 19);
-		ma_buf_clean(&b, e->text ? e->text : "", 400);
+		ma_buf_printf(&b, "%s", _("  deletion-rhythm: "));
+		ma_buf_clean(&b, e->text ? e->text : "", 640);
 		break;
 	default:
 		ma_buf_add(&b, "  ", 2);

@@ -876,6 +876,16 @@ int ma_pop3_parse_uidl_line(const char *buf, size_t len, uint32_t *num, char uid
 	return 0;
 }
 
+int ma_pop3_parse_uidl_reply(const char *buf, size_t len, uint32_t *num, char uidl[71])
+{
+	if (!buf)
+		return -1;
+	size_t i = 3;
+	if (len < 3 || !word_is(buf, 3, "+ok") || !skip_spaces(buf, len, &i))
+		return -1;
+	return ma_pop3_parse_uidl_line(buf + i, len - i, num, uidl);
+}
+
 int ma_pop3_parse_stat(const char *buf, size_t len, uint32_t *count, uint64_t *size)
 {
 	if (!buf)

@@ -106,6 +106,9 @@ int ma_pop3_parse_list_line(const char *buf, size_t len, uint32_t *num, uint32_t
  * 0x21-0x7E and must be the last token. uidl receives it NUL-terminated.
  * Returns 0, or -1 if malformed. */
 int ma_pop3_parse_uidl_line(const char *buf, size_t len, uint32_t *num, char uidl[71]);
+/* "+OK NUM UIDL", the reply to `UIDL n` (RFC 1939): "+OK", then a line
+ * as ma_pop3_parse_uidl_line reads it. Returns 0, or -1 if malformed. */
+int ma_pop3_parse_uidl_reply(const char *buf, size_t len, uint32_t *num, char uidl[71]);
 /* "+OK COUNT SIZE [text]" (the "+OK" may be omitted). Returns 0 or -1. */
 int ma_pop3_parse_stat(const char *buf, size_t len, uint32_t *count, uint64_t *size);
 

@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
+
 #define DAY 86400
 
 static int cmp_i64(const void *a, const void *b)
@@ -13,46 +15,106 @@ static int cmp_i64(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+enum unit { U_SECOND, U_MINUTE, U_HOUR, U_DAY };
+
 /* The unit a duration of up to max seconds is best said in. */
-static int64_t unit_for(int64_t max, const char **name)
+static int64_t unit_for(int64_t max, enum unit *u)
 {
 	if (max < 120) {
-		*name = "second";
+		*u = U_SECOND;
 		return 1;
 	}
 	if (max < 120 * 60) {
-		*name = "minute";
+		*u = U_MINUTE;
 		return 60;
 	}
 	if (max < 2 * DAY) {
-		*name = "hour";
+		*u = U_HOUR;
 		return 3600;
 	}
-	*name = "day";
+	*u = U_DAY;
 	return DAY;
+}
+
+/* Whole texts for each unit, so that a language can decline the unit by
+ * the number (Czech: 1 minutu, 2 minuty, 5 minut). */
+static void put_count(char *buf, size_t len, enum unit u, long long v)
+{
+	switch (u) {
+	case U_SECOND:
+		snprintf(buf, len, P_("%lld second", "%lld seconds", v), v);
+		return;
+	case U_MINUTE:
+		snprintf(buf, len, P_("%lld minute", "%lld minutes", v), v);
+		return;
+	case U_HOUR:
+		snprintf(buf, len, P_("%lld hour", "%lld hours", v), v);
+		return;
+	case U_DAY:
+		break;
+	}
+	snprintf(buf, len, P_("%lld day", "%lld days", v), v);
+}
+
+static void put_about(char *buf, size_t len, enum unit u, long long v)
+{
+	switch (u) {
+	case U_SECOND:
+		snprintf(buf, len, P_("about %lld second", "about %lld seconds", v), v);
+		return;
+	case U_MINUTE:
+		snprintf(buf, len, P_("about %lld minute", "about %lld minutes", v), v);
+		return;
+	case U_HOUR:
+		snprintf(buf, len, P_("about %lld hour", "about %lld hours", v), v);
+		return;
+	case U_DAY:
+		break;
+	}
+	snprintf(buf, len, P_("about %lld day", "about %lld days", v), v);
+}
+
+/* English says a range in the plural whatever its end; the end's number
+ * chooses the form for languages that decline by it. */
+static void put_range(char *buf, size_t len, enum unit u, long long a, long long b)
+{
+	switch (u) {
+	case U_SECOND:
+		snprintf(buf, len, P_("%lld-%lld seconds", "%lld-%lld seconds", b), a, b);
+		return;
+	case U_MINUTE:
+		snprintf(buf, len, P_("%lld-%lld minutes", "%lld-%lld minutes", b), a, b);
+		return;
+	case U_HOUR:
+		snprintf(buf, len, P_("%lld-%lld hours", "%lld-%lld hours", b), a, b);
+		return;
+	case U_DAY:
+		break;
+	}
+	snprintf(buf, len, P_("%lld-%lld days", "%lld-%lld days", b), a, b);
 }
 
 /* "about 5 minutes" */
 static void fmt_about(char *buf, size_t len, int64_t s)
 {
-	const char *u;
+	enum unit u;
 	int64_t k = unit_for(s, &u);
 	int64_t v = (s + k / 2) / k;
 	if (v < 1)
 		v = 1;
-	snprintf(buf, len, "%lld %s%s", (long long)v, u, v == 1 ? "" : "s");
+	put_count(buf, len, u, (long long)v);
 }
 
 /* "0-5 minutes", "about 2 hours" */
 static void fmt_range(char *buf, size_t len, int64_t lo, int64_t hi)
 {
-	const char *u;
+	enum unit u;
 	int64_t k = unit_for(hi, &u);
 	int64_t a = lo / k, b = (hi + k - 1) / k;
 	if (a == b)
-		snprintf(buf, len, "about %lld %s%s", (long long)a, u, a == 1 ? "" : "s");
+		put_about(buf, len, u, (long long)a);
 	else
-		snprintf(buf, len, "%lld-%lld %ss", (long long)a, (long long)b, u);
+		put_range(buf, len, u, (long long)a, (long long)b);
 }
 
 /* Every gap a whole number of periods (a poll that found nothing to
@@ -85,7 +147,7 @@ void ma_rhythm_analyze(const struct ma_rhythm_event *v, size_t n, struct ma_rhyt
 		free(del);
 		free(gaps);
 		out->kind = MA_RHYTHM_IRREGULAR;
-		snprintf(out->text, sizeof out->text, "messages are deleted at irregular times");
+		snprintf(out->text, sizeof out->text, "%s", _("messages are deleted at irregular times"));
 		return;
 	}
 	bool any_delay = false;
@@ -133,15 +195,15 @@ void ma_rhythm_analyze(const struct ma_rhythm_event *v, size_t n, struct ma_rhyt
 			out->period = period;
 			fmt_about(every, sizeof every, period);
 			snprintf(out->text, sizeof out->text,
-				 "messages are deleted %s after they arrive, in bursts about every %s: "
-				 "a device fetching every %s over POP3 without \"leave a copy on the "
-				 "server\"", range, every, every);
+				 _("messages are deleted %s after they arrive, in bursts about every %s: "
+				   "a device fetching every %s over POP3 without \"leave a copy on the "
+				   "server\""), range, every, every);
 		} else {
 			out->kind = MA_RHYTHM_SOON;
 			snprintf(out->text, sizeof out->text,
-				 "messages are deleted %s after they arrive, at no steady interval: a "
-				 "device downloading over POP3 without \"leave a copy on the server\" "
-				 "whenever it checks for mail (a phone when it is opened, for example)",
+				 _("messages are deleted %s after they arrive, at no steady interval: a "
+				   "device downloading over POP3 without \"leave a copy on the server\" "
+				   "whenever it checks for mail (a phone when it is opened, for example)"),
 				 range);
 		}
 		return;
@@ -152,10 +214,13 @@ void ma_rhythm_analyze(const struct ma_rhythm_event *v, size_t n, struct ma_rhyt
 		out->kind = MA_RHYTHM_AFTER_DAYS;
 		out->days = days;
 		snprintf(out->text, sizeof out->text,
-			 "messages are deleted about %u day%s after they arrive: a mail program set "
-			 "to remove mail from the server after %u day%s (Thunderbird's \"For at most "
-			 "%u days\", Outlook's \"Remove from server after %u days\")",
-			 days, days == 1 ? "" : "s", days, days == 1 ? "" : "s", days, days);
+			 P_("messages are deleted about %u day after they arrive: a mail program set "
+			    "to remove mail from the server after %u day (Thunderbird's \"For at most "
+			    "%u days\", Outlook's \"Remove from server after %u days\")",
+			    "messages are deleted about %u days after they arrive: a mail program set "
+			    "to remove mail from the server after %u days (Thunderbird's \"For at most "
+			    "%u days\", Outlook's \"Remove from server after %u days\")", days),
+			 days, days, days, days);
 		return;
 	}
 	if (!any_delay && period) {
@@ -163,19 +228,19 @@ void ma_rhythm_analyze(const struct ma_rhythm_event *v, size_t n, struct ma_rhyt
 		out->period = period;
 		fmt_about(every, sizeof every, period);
 		snprintf(out->text, sizeof out->text,
-			 "messages are deleted in bursts about every %s: a device fetching every %s "
-			 "over POP3 without \"leave a copy on the server\"", every, every);
+			 _("messages are deleted in bursts about every %s: a device fetching every %s "
+			   "over POP3 without \"leave a copy on the server\""), every, every);
 		return;
 	}
 	out->kind = MA_RHYTHM_IRREGULAR;
 	if (any_delay) {
 		fmt_range(range, sizeof range, out->delay_min, out->delay_max);
 		snprintf(out->text, sizeof out->text,
-			 "messages are deleted %s after they arrive, at irregular times: no mail "
-			 "program's schedule; a person, webmail, or a program run by hand", range);
+			 _("messages are deleted %s after they arrive, at irregular times: no mail "
+			   "program's schedule; a person, webmail, or a program run by hand"), range);
 	} else {
-		snprintf(out->text, sizeof out->text,
-			 "messages are deleted at irregular times: no mail program's schedule; a "
-			 "person, webmail, or a program run by hand");
+		snprintf(out->text, sizeof out->text, "%s",
+			 _("messages are deleted at irregular times: no mail program's schedule; a "
+			   "person, webmail, or a program run by hand"));
 	}
 }

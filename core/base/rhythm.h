@@ -40,7 +40,7 @@ struct ma_rhythm {
 	int64_t delay_min, delay_max; /* seconds after arrival, over those with arrival known */
 	int64_t period;           /* seconds between bursts when steady, else 0 */
 	unsigned days;            /* MA_RHYTHM_AFTER_DAYS: the N of "after N days" */
-	char text[400];           /* the sentence, "" for MA_RHYTHM_NONE */
+	char text[640];           /* the sentence, "" for MA_RHYTHM_NONE (room for a translation) */
 };
 
 /* Analyses v[0..n) (any order). */

@@ -75,13 +75,14 @@ static void check_host(const struct ma_probe_cell *c, const struct ma_rules *rul
 			ma_buf_printf(&t, _("The server name %s does not exist"), c->ep.host);
 		ma_buf_printf(&e, "%s", c->err.detail);
 		if (rule)
-			ma_buf_printf(&e, "\nThis looks like an obsolete name; current ones look like %s", rule->hint);
+			ma_buf_printf(&e, _("\nThis looks like an obsolete name; current ones look like %s"),
+				      rule->hint);
 		ma_findings_add(l, MA_K_HOST_UNKNOWN, MA_GRADE_USUAL, &t, &e, NULL);
 	}
 	if (rule) {
 		struct ma_buf t = { 0 }, e = { 0 };
 		ma_buf_printf(&t, _("%s is an obsolete server name"), c->ep.host);
-		ma_buf_printf(&e, "%s\nCurrent names look like: %s", rule->note, rule->hint);
+		ma_buf_printf(&e, _("%s\nCurrent names look like: %s"), rule->note, rule->hint);
 		ma_findings_add(l, MA_K_HOST_OBSOLETE, MA_GRADE_USUAL, &t, &e, NULL);
 	}
 }
@@ -107,9 +108,11 @@ static void check_dns(const struct ma_probe_result *r, struct ma_findings *l)
 	size_t n = cells_with(r, dns, 1, NULL);
 	if (!n)
 		return;
-	char title[120];
-	snprintf(title, sizeof title, _("The server names could not be looked up (%zu of %zu combinations)"), n,
-		 r->n_cells);
+	char title[300];
+	snprintf(title, sizeof title,
+		 P_("The server names could not be looked up (%zu of %zu combinations)",
+		    "The server names could not be looked up (%zu of %zu combinations)", r->n_cells),
+		 n, r->n_cells);
 	add_for_cells(r, l, MA_K_DNS_FAILED, dns, 1, title);
 }
 
@@ -127,7 +130,8 @@ static void check_silence(const struct ma_probe_result *r, struct ma_findings *l
 	struct ma_buf t = { 0 }, e = { 0 };
 	if (ran > 0 && silent == ran) {
 		static const ma_status to[] = { MA_ERR_CONNECT_TIMEOUT, MA_ERR_READ_TIMEOUT };
-		ma_buf_printf(&t, _("No port answered (%zu of %zu timed out)"), silent, ran);
+		ma_buf_printf(&t, P_("No port answered (%zu of %zu timed out)",
+				     "No port answered (%zu of %zu timed out)", ran), silent, ran);
 		cells_with(r, to, 2, &e);
 		ma_findings_add(l, MA_K_ALL_SILENT, MA_GRADE_USUAL, &t, &e, NULL);
 		return;
@@ -147,8 +151,9 @@ static void check_starttls(const struct ma_probe_result *r, struct ma_findings *
 	size_t n = cells_with(r, missing, 1, NULL);
 	if (!n)
 		return;
-	char title[80];
-	snprintf(title, sizeof title, _("STARTTLS is not offered on %zu port(s)"), n);
+	char title[300];
+	snprintf(title, sizeof title,
+		 P_("STARTTLS is not offered on %zu port(s)", "STARTTLS is not offered on %zu port(s)", n), n);
 	add_for_cells(r, l, MA_K_STARTTLS_MISSING, missing, 1, title);
 }
 
@@ -177,7 +182,7 @@ static void put_covered_alias(const struct ma_probe_result *r, struct ma_buf *e)
 			continue;
 		for (size_t k = 0; k < c->dns.n_chain; k++) {
 			if (ma_cert_covers(c->cert.sans, c->dns.chain[k])) {
-				ma_buf_printf(e, "\n%s is an alias (CNAME) of %s, which the certificate covers: use %s",
+				ma_buf_printf(e, _("\n%s is an alias (CNAME) of %s, which the certificate covers: use %s"),
 					      c->ep.host, c->dns.chain[k], c->dns.chain[k]);
 				return;
 			}
@@ -208,7 +213,7 @@ static void check_cert_soon(const struct ma_probe_result *r, struct ma_findings 
 		const struct ma_probe_cell *c = &r->cells[i];
 		char lab[64];
 		if (c->cert_ok && c->cert.not_after_t && c->cert.not_after_t < soon)
-			ma_buf_printf(&e, "%s%s: expires %s", n++ ? "\n" : "", cell_label(c, lab, sizeof lab),
+			ma_buf_printf(&e, _("%s%s: expires %s"), n++ ? "\n" : "", cell_label(c, lab, sizeof lab),
 				      c->cert.not_after);
 	}
 	if (!n) {
@@ -216,7 +221,9 @@ static void check_cert_soon(const struct ma_probe_result *r, struct ma_findings 
 		return;
 	}
 	struct ma_buf t = { 0 };
-	ma_buf_printf(&t, _("The server's certificate expires within %d days"), MA_CERT_SOON_DAYS);
+	ma_buf_printf(&t, P_("The server's certificate expires within %d day",
+			     "The server's certificate expires within %d days", MA_CERT_SOON_DAYS),
+		      MA_CERT_SOON_DAYS);
 	ma_findings_add(l, MA_K_CERT_SOON, MA_GRADE_USUAL, &t, &e, NULL);
 }
 
@@ -236,7 +243,7 @@ static void check_logins(const struct ma_probe_result *r, struct ma_findings *l)
 		/* The audit's kind, graver here: the server refused the short
 		 * form, which the audit only sees is short. */
 		ma_buf_printf(&t, _("Log in with the full address %s, not %s"), r->address, r->login);
-		ma_buf_printf(&e, "login \"%s\" was refused; \"%s\" was accepted", r->login, r->address);
+		ma_buf_printf(&e, _("login \"%s\" was refused; \"%s\" was accepted"), r->login, r->address);
 		ma_findings_add(l, MA_K_LOGIN, MA_GRADE_GRAVE, &t, &e, NULL);
 		return;
 	}
@@ -246,7 +253,7 @@ static void check_logins(const struct ma_probe_result *r, struct ma_findings *l)
 	ma_buf_printf(&t, _("The server rejected the login name or password"));
 	cells_with(r, refused, 1, &e);
 	if (r->address[0] && !strchr(r->login, '@'))
-		ma_buf_printf(&e, "\nthe full address %s was refused too", r->address);
+		ma_buf_printf(&e, _("\nthe full address %s was refused too"), r->address);
 	ma_findings_add(l, MA_K_LOGIN_REJECTED, MA_GRADE_USUAL, &t, &e, NULL);
 }
 
@@ -302,22 +309,22 @@ static bool put_best(const struct ma_probe_result *r, enum ma_proto p, struct ma
 	const char *name = ma_proto_name(p);
 	*tested = !untested(r, p);
 	if (!*tested) {
-		ma_buf_printf(e, "%s: not tested, its server name could not be looked up", name);
+		ma_buf_printf(e, _("%s: not tested, its server name could not be looked up"), name);
 		return false;
 	}
 	if (!c) {
-		ma_buf_printf(e, "%s: no working combination", name);
+		ma_buf_printf(e, _("%s: no working combination"), name);
 		return false;
 	}
 	if (!cell_works(c)) {
-		ma_buf_printf(e, "%s: no working combination; %s port %u %s connects, but %s", name, c->ep.host,
-			      c->ep.port, ma_security_short(c->ep.security),
-			      c->login_status == MA_ERR_LOGIN ? "the server refused the login name or password"
+		ma_buf_printf(e, _("%s: no working combination; %s port %u %s connects, but %s"), name,
+			      c->ep.host, c->ep.port, ma_security_short(c->ep.security),
+			      c->login_status == MA_ERR_LOGIN ? _("the server refused the login name or password")
 			      : ma_status_message(c->login_status));
 		return false;
 	}
-	ma_buf_printf(e, "%s: %s port %u %s%s", name, c->ep.host, c->ep.port, ma_security_short(c->ep.security),
-		      c->login_ok ? ", login ok" : c->alt_login_ok ? ", login ok with the full address" : "");
+	ma_buf_printf(e, _("%s: %s port %u %s%s"), name, c->ep.host, c->ep.port, ma_security_short(c->ep.security),
+		      c->login_ok ? _(", login ok") : c->alt_login_ok ? _(", login ok with the full address") : "");
 	return true;
 }
 
@@ -338,13 +345,14 @@ static void check_deadline(const struct ma_probe_result *r, struct ma_findings *
 	if (!cut)
 		return;
 	struct ma_buf t = { 0 }, e = { 0 };
-	ma_buf_printf(&t, _("The test did not finish within --deadline: %zu of %zu combinations were cut short"),
-		      cut, r->n_cells);
+	ma_buf_printf(&t, P_("The test did not finish within --deadline: %zu of %zu combinations were cut short",
+			     "The test did not finish within --deadline: %zu of %zu combinations were cut short",
+			     r->n_cells), cut, r->n_cells);
 	for (size_t i = 0, shown = 0; i < r->n_cells && shown < 6; i++) {
 		const struct ma_probe_cell *c = &r->cells[i];
 		if (c->status != MA_ERR_DEADLINE)
 			continue;
-		ma_buf_printf(&e, "%s%s port %u %s", shown++ ? "\n" : "", ma_proto_name(c->proto), c->ep.port,
+		ma_buf_printf(&e, _("%s%s port %u %s"), shown++ ? "\n" : "", ma_proto_name(c->proto), c->ep.port,
 			      ma_security_short(c->ep.security));
 	}
 	ma_findings_add(l, MA_K_PROBE_DEADLINE, MA_GRADE_USUAL, &t, &e, NULL);
@@ -373,9 +381,11 @@ static void check_best_settings(const struct ma_probe_result *r, struct ma_findi
 	size_t cut = cells_cut(r);
 	if (good == probed) {
 		g = MA_GRADE_MILD;
-		ma_buf_printf(&t, _("Working settings: %zu of %zu protocols"), good, probed);
+		ma_buf_printf(&t, P_("Working settings: %zu of %zu protocols", "Working settings: %zu of %zu protocols",
+				     probed), good, probed);
 	} else if (good > 0) {
-		ma_buf_printf(&t, _("Working settings: %zu of %zu protocols"), good, probed);
+		ma_buf_printf(&t, P_("Working settings: %zu of %zu protocols", "Working settings: %zu of %zu protocols",
+				     probed), good, probed);
 	} else if (tested == 0) {
 		ma_buf_printf(&t, _("No settings could be tested: the server names could not be looked up"));
 	} else if (cut) {

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "base/text.h"
 #include "mail/session.h"
 
@@ -162,11 +163,11 @@ static void discover(struct ma_probe_cell *cell, const char *given, const struct
 	bool dead = d->dead.status == MA_ERR_DNS;
 	if (given && *given) {
 		snprintf(cell->ep.host, sizeof cell->ep.host, "%s", given);
-		snprintf(cell->how_found, sizeof cell->how_found, "given");
+		snprintf(cell->how_found, sizeof cell->how_found, "%s", _("given"));
 		return;
 	}
 	if (!domain) {
-		snprintf(cell->how_found, sizeof cell->how_found, "no server and no address");
+		snprintf(cell->how_found, sizeof cell->how_found, "%s", _("no server and no address"));
 		return;
 	}
 	char name[300];
@@ -196,13 +197,13 @@ static void discover(struct ma_probe_cell *cell, const char *given, const struct
 	for (size_t i = 0; i < 2 && !dead; i++) {
 		int n = snprintf(cell->ep.host, sizeof cell->ep.host, "%s.%s", guess[cell->proto][i], domain);
 		if (n > 0 && (size_t)n < sizeof cell->ep.host && resolves(cell->ep.host, req, timeout_s)) {
-			snprintf(cell->how_found, sizeof cell->how_found, "guessed");
+			snprintf(cell->how_found, sizeof cell->how_found, "%s", _("guessed"));
 			return;
 		}
 	}
 	/* nothing resolved: the first guess, so the matrix says why */
 	snprintf(cell->ep.host, sizeof cell->ep.host, "%s.%s", guess[cell->proto][0], domain);
-	snprintf(cell->how_found, sizeof cell->how_found, "guessed, not found");
+	snprintf(cell->how_found, sizeof cell->how_found, "%s", _("guessed, not found"));
 	if (dead) {
 		/* Asking again would only wait as long again for nothing. */
 		cell->status = MA_ERR_DNS;
@@ -260,7 +261,7 @@ static void run_cells(struct ma_probe_result *r, const struct ma_probe_request *
 	for (size_t i = 0; i < r->n_cells; i++) {
 		jobs[i] = (struct cell_job){ &r->cells[i], req, net, r->login[0] ? r->login : NULL, alt, timeout_s };
 		if (!r->cells[i].ep.host[0]) {
-			r->cells[i].status = ma_fail(&r->cells[i].err, MA_ERR_ARGUMENT, "no server name");
+			r->cells[i].status = ma_fail(&r->cells[i].err, MA_ERR_ARGUMENT, "%s", _("no server name"));
 			continue;
 		}
 		if (r->cells[i].status != MA_OK)
@@ -322,7 +323,7 @@ ma_status ma_probe_run(const struct ma_probe_request *req, struct ma_probe_resul
 	int64_t start = ma_now_ms();
 	const char *domain = domain_of(req);
 	if (!domain && !req->imap_host && !req->pop3_host && !req->smtp_host)
-		return ma_fail(err, MA_ERR_ARGUMENT, "give an e-mail address or server names to probe");
+		return ma_fail(err, MA_ERR_ARGUMENT, "%s", _("give an e-mail address or server names to probe"));
 	if (req->password && !ma_credential_ok(req->password))
 		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
 	struct run run;

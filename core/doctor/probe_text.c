@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "base/i18n.h"
 #include "base/text.h"
 
 #define WIDTH 78
@@ -42,17 +43,17 @@ static void put_wrapped(struct ma_buf *b, size_t first, size_t rest, const char 
 static void cell_summary(const struct ma_probe_cell *c, char *buf, size_t len)
 {
 	if (c->status == MA_OK) {
-		snprintf(buf, len, "ok: %s, certificate valid%s", c->cert.tls_version,
-			 c->login_ok ? ", login accepted" : c->login_tried ? "" : ", no login tried");
+		snprintf(buf, len, _("ok: %s, certificate valid%s"), c->cert.tls_version,
+			 c->login_ok ? _(", login accepted") : c->login_tried ? "" : _(", no login tried"));
 	} else if (c->login_tried && !c->login_ok) {
 		/* The sentence, not the status's code name: "login failed:
 		 * login" told a mailbox owner nothing. */
-		snprintf(buf, len, "connects, certificate valid; login failed: %s%s%s%s",
+		snprintf(buf, len, _("connects, certificate valid; login failed: %s%s%s%s"),
 			 ma_status_message(c->login_status), c->err.detail[0] ? " (" : "", c->err.detail,
 			 c->err.detail[0] ? ")" : "");
 		size_t used = strlen(buf);
 		if (c->alt_login_ok && used < len)
-			snprintf(buf + used, len - used, "; the full address works instead");
+			snprintf(buf + used, len - used, "%s", _("; the full address works instead"));
 	} else {
 		snprintf(buf, len, "%s: %s", ma_status_name(c->status), c->err.detail);
 	}
@@ -86,7 +87,7 @@ static void put_cell(struct ma_buf *b, const struct ma_probe_cell *c)
 	cell_summary(c, line, sizeof line);
 	put_wrapped(b, 6, 6, line);
 	if (c->caps[0]) {
-		snprintf(line, sizeof line, "caps: %s", c->caps);
+		snprintf(line, sizeof line, _("caps: %s"), c->caps);
 		put_wrapped(b, 6, 6, line);
 	}
 }
@@ -94,13 +95,13 @@ static void put_cell(struct ma_buf *b, const struct ma_probe_cell *c)
 static void put_finding(struct ma_buf *b, const struct ma_finding *f)
 {
 	char line[1024];
-	snprintf(line, sizeof line, "[%s] %s: %s", ma_severity_name(f->severity), f->code, f->title);
+	snprintf(line, sizeof line, "[%s] %s: %s", ma_severity_label(f->severity), f->code, f->title);
 	put_wrapped(b, 0, 4, line);
 	if (f->evidence && f->evidence[0])
 		put_wrapped(b, 4, 4, f->evidence);
-	snprintf(line, sizeof line, "Why: %s", f->why);
+	snprintf(line, sizeof line, _("Why: %s"), f->why);
 	put_wrapped(b, 4, 4, line);
-	snprintf(line, sizeof line, "Fix: %s", f->fix);
+	snprintf(line, sizeof line, _("Fix: %s"), f->fix);
 	put_wrapped(b, 4, 4, line);
 }
 
@@ -108,8 +109,8 @@ ma_status ma_probe_text(const struct ma_probe_result *r, char **out)
 {
 	struct ma_buf b = { 0 };
 	char line[1024];
-	snprintf(line, sizeof line, "Connection doctor for %s (login %s), %.1f s",
-		 r->address[0] ? r->address : "(no address)", r->login[0] ? r->login : "(none)",
+	snprintf(line, sizeof line, _("Connection doctor for %s (login %s), %.1f s"),
+		 r->address[0] ? r->address : _("(no address)"), r->login[0] ? r->login : _("(none)"),
 		 (double)r->elapsed_ms / 1000.0);
 	put_wrapped(&b, 0, 2, line);
 	ma_buf_add(&b, "\n", 1);

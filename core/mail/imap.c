@@ -13,6 +13,7 @@
 #include "mail/session.h"
 #include "net/stream.h"
 #include "mail/session_util.h"
+#include "base/i18n.h"
 
 /* UIDs per UID FETCH command: bounds one reply (the transport's 64 MB per
  * reply guard never comes near) and the command's length (~28 KB at worst,
@@ -67,36 +68,36 @@ static ma_status fail(struct ma_imap *s, int r, const char *what, struct ma_erro
 		code = s->imap->imap_response_info->rsp_atom;
 
 	if (st != MA_OK) {
-		ma_fail(err, st, "IMAP server %s, during %s%s%s", s->base.host, what,
+		ma_fail(err, st, _("IMAP server %s, during %s%s%s"), s->base.host, what,
 			ma_conn_last_detail(s->base.conn)[0] ? ": " : "", ma_conn_last_detail(s->base.conn));
 	} else if (r == MAILIMAP_ERROR_STREAM) {
-		st = ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", s->base.host, what);
+		st = ma_fail(err, MA_ERR_CLOSED, _("IMAP server %s, during %s"), s->base.host, what);
 	} else if (r == MAILIMAP_ERROR_PARSE) {
-		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", s->base.host, what);
+		st = ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s sent an unparsable reply to %s"), s->base.host, what);
 	} else if (r == MAILIMAP_ERROR_MEMORY) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 	} else if (code && (strcasecmp(code, "UNAVAILABLE") == 0 || strcasecmp(code, "INUSE") == 0)) {
-		st = ma_fail(err, MA_ERR_SERVER_TEMP, "IMAP server %s said: %s", s->base.host, text);
+		st = ma_fail(err, MA_ERR_SERVER_TEMP, _("IMAP server %s said: %s"), s->base.host, text);
 	} else if (code && strcasecmp(code, "LIMIT") == 0) {
 		/* RFC 5530: an implementation limit, in practice the connections
 		 * one user may have open at once; a NO to LOGIN with it is no
 		 * verdict on the password. */
 		st = ma_fail(err, MA_ERR_SERVER_TEMP,
-			     "IMAP server %s refused %s with [LIMIT]: too many connections to this mailbox "
-			     "at once, or another limit of the server; it said: %s",
-			     s->base.host, what, text[0] ? text : "(no reason given)");
+			     _("IMAP server %s refused %s with [LIMIT]: too many connections to this mailbox "
+			     "at once, or another limit of the server; it said: %s"),
+			     s->base.host, what, text[0] ? text : _("(no reason given)"));
 	} else if (code && strcasecmp(code, "PRIVACYREQUIRED") == 0) {
-		st = ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "IMAP server %s said: %s", s->base.host, text);
+		st = ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, _("IMAP server %s said: %s"), s->base.host, text);
 	} else if (r == MAILIMAP_ERROR_LOGIN || r == MAILIMAP_ERROR_CUSTOM_COMMAND) {
-		st = ma_fail(err, MA_ERR_LOGIN, "IMAP server %s said: %s", s->base.host,
-			     text[0] ? text : "(no reason given)");
+		st = ma_fail(err, MA_ERR_LOGIN, _("IMAP server %s said: %s"), s->base.host,
+			     text[0] ? text : _("(no reason given)"));
 	} else if (r == MAILIMAP_ERROR_DONT_ACCEPT_CONNECTION || r == MAILIMAP_ERROR_CONNECTION_REFUSED) {
-		st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s said: %s", s->base.host, text);
+		st = ma_fail(err, MA_ERR_GREETING, _("IMAP server %s said: %s"), s->base.host, text);
 	} else if (r == MAILIMAP_ERROR_BAD_STATE) {
 		st = ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
 	} else {
-		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", s->base.host, what,
-			     text[0] ? text : "(no reason given)");
+		st = ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s refused %s: %s"), s->base.host, what,
+			     text[0] ? text : _("(no reason given)"));
 	}
 	/* Only a failed command with a live stream (NO/BAD) lets us go on. */
 	if (r == MAILIMAP_ERROR_STREAM || r == MAILIMAP_ERROR_PARSE || ma_conn_last_error(s->base.conn) != MA_OK ||
@@ -273,14 +274,14 @@ static ma_status imap_greet(struct ma_session *b, struct ma_error *err)
 		if (wrong != MA_OK)
 			return wrong;
 	}
-	ma_status st = fail(s, r, "the greeting", err);
+	ma_status st = fail(s, r, _("the greeting"), err);
 	/* A response code in a BYE greeting ([UNAVAILABLE], seen now that the
 	 * response_info exists) names no other failure than the greeting's:
 	 * the server's words are in the detail. */
 	if (st == MA_ERR_SERVER_TEMP || st == MA_ERR_PLAINTEXT_REFUSED)
 		st = err->status = MA_ERR_GREETING;
 	if (st == MA_ERR_PROTOCOL || st == MA_ERR_LOGIN)
-		st = ma_fail(err, MA_ERR_GREETING, "IMAP server %s did not greet as an IMAP server", s->base.host);
+		st = ma_fail(err, MA_ERR_GREETING, _("IMAP server %s did not greet as an IMAP server"), s->base.host);
 	return st;
 }
 
@@ -323,8 +324,8 @@ static ma_status imap_starttls_refused(struct ma_session *b, int r, struct ma_er
 	}
 	if (st == MA_ERR_PROTOCOL)
 		st = MA_ERR_STARTTLS_MISSING;
-	return ma_fail(err, st, "IMAP server %s refused STARTTLS: %s%s", s->base.host, code,
-		       text[0] || code[0] ? text : "(no reason given)");
+	return ma_fail(err, st, _("IMAP server %s refused STARTTLS: %s%s"), s->base.host, code,
+		       text[0] || code[0] ? text : _("(no reason given)"));
 }
 
 static mailstream *imap_stream(const struct ma_session *b)
@@ -438,7 +439,7 @@ static ma_status imap_login(struct ma_session *b, const char *login, const char 
 	ma_status st;
 	if (ma_imap_has_cap(s, "LOGINDISABLED"))
 		return ma_fail(err, MA_ERR_PLAINTEXT_REFUSED,
-			       "IMAP server %s advertises LOGINDISABLED on this connection", s->base.host);
+			       _("IMAP server %s advertises LOGINDISABLED on this connection"), s->base.host);
 
 	/* A PREAUTH greeting: already logged in, libetpan would refuse LOGIN
 	 * (BAD_STATE). Send no credentials. */
@@ -468,7 +469,7 @@ static ma_status imap_login(struct ma_session *b, const char *login, const char 
 		r = mailimap_login(s->imap, login, password);
 	}
 	if (r != MAILIMAP_NO_ERROR) {
-		st = fail(s, r, "login", err);
+		st = fail(s, r, _("login"), err);
 		/* A login cut off (cancelled, timed out, closed) may leave the
 		 * command in the stream's buffer, and libetpan traces what it
 		 * flushes later, even while freeing: the session stays in the
@@ -527,7 +528,8 @@ ma_status ma_imap_list(struct ma_imap *s, struct ma_folder **folders, size_t *n,
 	size_t count = (size_t)clist_count(list);
 	if (count > MAX_FOLDERS) {
 		mailimap_list_result_free(list);
-		return ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s lists %zu folders", s->base.host, count);
+		return ma_fail(err, MA_ERR_TOO_LARGE, P_("IMAP server %s lists %zu folders", "IMAP server %s lists %zu folders", count),
+			       s->base.host, count);
 	}
 	struct ma_folder *out = calloc(count ? count : 1, sizeof *out);
 	if (!out) {
@@ -599,14 +601,18 @@ static ma_status plausible_count(struct ma_imap *s, const char *folder, const ch
 {
 	if (uidnext && messages > uidnext - 1)
 		ma_fail(err, MA_ERR_PROTOCOL,
-			"IMAP server %s says folder \"%s\" holds %" PRIu32 " messages (%s), but their "
-			"UIDs are all below %" PRIu32 " (UIDNEXT): that is not possible",
-			s->base.host, folder, messages, what, uidnext);
+			P_("IMAP server %s says folder \"%s\" holds %lu messages (%s), but their "
+			   "UIDs are all below %lu (UIDNEXT): that is not possible",
+			   "IMAP server %s says folder \"%s\" holds %lu messages (%s), but their "
+			   "UIDs are all below %lu (UIDNEXT): that is not possible", messages),
+			s->base.host, folder, (unsigned long)messages, what, (unsigned long)uidnext);
 	else if (messages > MAX_FOLDER_MESSAGES)
 		ma_fail(err, MA_ERR_TOO_LARGE,
-			"IMAP server %s says folder \"%s\" holds %" PRIu32 " messages (%s); mailaudit "
-			"reads at most " MAX_FOLDER_MESSAGES_TEXT " in one folder",
-			s->base.host, folder, messages, what);
+			P_("IMAP server %s says folder \"%s\" holds %lu messages (%s); mailaudit "
+			   "reads at most %s in one folder",
+			   "IMAP server %s says folder \"%s\" holds %lu messages (%s); mailaudit "
+			   "reads at most %s in one folder", messages),
+			s->base.host, folder, (unsigned long)messages, what, MAX_FOLDER_MESSAGES_TEXT);
 	else
 		return MA_OK;
 	return ma_session_mark_broken(&s->base, err);
@@ -881,16 +887,16 @@ static ma_status fetch_stream_error(struct fetch_run *r, struct ma_error *err)
 	ma_status st = ma_conn_last_error(r->s->base.conn);
 	const char *detail = ma_conn_last_detail(r->s->base.conn);
 	if (st != MA_OK)
-		ma_fail(err, st, "IMAP server %s, during %s%s%s", r->s->base.host, r->name, detail[0] ? ": " : "",
+		ma_fail(err, st, _("IMAP server %s, during %s%s%s"), r->s->base.host, r->name, detail[0] ? ": " : "",
 			detail);
 	else
-		ma_fail(err, MA_ERR_CLOSED, "IMAP server %s, during %s", r->s->base.host, r->name);
+		ma_fail(err, MA_ERR_CLOSED, _("IMAP server %s, during %s"), r->s->base.host, r->name);
 	return broken(r->s, err);
 }
 
 static ma_status fetch_garbage(struct fetch_run *r, struct ma_error *err)
 {
-	ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent an unparsable reply to %s", r->s->base.host, r->name);
+	ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s sent an unparsable reply to %s"), r->s->base.host, r->name);
 	return broken(r->s, err);
 }
 
@@ -898,7 +904,7 @@ static ma_status fetch_garbage(struct fetch_run *r, struct ma_error *err)
 static ma_status fetch_append(struct fetch_run *r, const char *p, size_t n, struct ma_error *err)
 {
 	if (n > FETCH_RESP_MAX - r->len) {
-		ma_fail(err, MA_ERR_TOO_LARGE, "IMAP server %s sent a FETCH reply over %d MB", r->s->base.host,
+		ma_fail(err, MA_ERR_TOO_LARGE, _("IMAP server %s sent a FETCH reply over %d MB"), r->s->base.host,
 			FETCH_RESP_MAX >> 20);
 		return broken(r->s, err);
 	}
@@ -995,12 +1001,12 @@ static ma_status fetch_response(struct fetch_run *r, struct ma_error *err)
 		if (lit > FETCH_LITERAL_MAX) {
 			if (lit == INT64_MAX)
 				ma_fail(err, MA_ERR_TOO_LARGE,
-					"IMAP server %s announced a literal of over 18 digits (limit %d bytes)",
+					_("IMAP server %s announced a literal of over 18 digits (limit %d bytes)"),
 					r->s->base.host, FETCH_LITERAL_MAX);
 			else
 				ma_fail(err, MA_ERR_TOO_LARGE,
-					"IMAP server %s announced a literal of %" PRId64 " bytes (limit %d)",
-					r->s->base.host, lit, FETCH_LITERAL_MAX);
+					_("IMAP server %s announced a literal of %lld bytes (limit %d)"),
+					r->s->base.host, (long long)lit, FETCH_LITERAL_MAX);
 			return broken(r->s, err);
 		}
 		st = fetch_bytes(r, (size_t)lit, err);
@@ -1235,8 +1241,8 @@ static ma_status on_untagged(struct fetch_run *r, struct ma_error *err)
 	char text[300];
 	size_t skip = len > 3 ? 4 : 3;
 	ma_sanitize(text, sizeof text, p + skip, len - skip);
-	ma_fail(err, MA_ERR_CLOSED, "IMAP server %s closed the session during %s: %s", r->s->base.host, r->name,
-		text[0] ? text : "(no reason given)");
+	ma_fail(err, MA_ERR_CLOSED, _("IMAP server %s closed the session during %s: %s"), r->s->base.host, r->name,
+		text[0] ? text : _("(no reason given)"));
 	return broken(r->s, err);
 }
 
@@ -1265,7 +1271,7 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 	if (tag < 0 || r->done == r->sent || tag != (int64_t)r->tag0 + r->done) {
 		if (!memchr(r->resp, ' ', r->len))
 			return fetch_garbage(r, err);
-		ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s answered %s with a tag it was not sent",
+		ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s answered %s with a tag it was not sent"),
 			r->s->base.host, r->name);
 		return broken(r->s, err);
 	}
@@ -1286,8 +1292,11 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 		if (!r->uids && !r->next_range && r->max_seq < r->hi[slot]) {
 			struct ma_error e;
 			ma_fail(&e, MA_ERR_PROTOCOL,
-				"IMAP server %s said the folder holds %zu messages (EXISTS) but sent none "
-				"after message %" PRIu32, r->s->base.host, r->n, r->max_seq);
+				P_("IMAP server %s said the folder holds %zu messages (EXISTS) but sent none "
+				   "after message %lu",
+				   "IMAP server %s said the folder holds %zu messages (EXISTS) but sent none "
+				   "after message %lu", r->n),
+				r->s->base.host, r->n, (unsigned long)r->max_seq);
 			if (!r->stopping)
 				r->short_count = true;
 			fetch_stop(r, &e);
@@ -1302,8 +1311,8 @@ static ma_status on_tagged(struct fetch_run *r, struct ma_error *err)
 	char text[300];
 	struct ma_error e;
 	ma_sanitize(text, sizeof text, p + skip, len - skip);
-	ma_fail(&e, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", r->s->base.host, r->name,
-		text[0] ? text : "(no reason given)");
+	ma_fail(&e, MA_ERR_PROTOCOL, _("IMAP server %s refused %s: %s"), r->s->base.host, r->name,
+		text[0] ? text : _("(no reason given)"));
 	fetch_stop(r, &e);
 	return MA_OK;
 }
@@ -1447,11 +1456,13 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 	 * once, as search() gives it. */
 	for (size_t i = 1; uids && i < n; i++)
 		if (uids[i] <= uids[i - 1])
-			return ma_fail(err, MA_ERR_ARGUMENT, "UID FETCH of a list not in ascending order");
+			return ma_fail(err, MA_ERR_ARGUMENT, _("UID FETCH of a list not in ascending order"));
 	if (!uids && !next_range && n > MAX_FOLDER_MESSAGES)
 		return ma_fail(err, MA_ERR_TOO_LARGE,
-			       "IMAP server %s: a FETCH of %zu messages, more than mailaudit reads in one "
-			       "folder (" MAX_FOLDER_MESSAGES_TEXT ")", s->base.host, n);
+			       P_("IMAP server %s: a FETCH of %zu messages, more than mailaudit reads in one "
+				  "folder (%s)",
+				  "IMAP server %s: a FETCH of %zu messages, more than mailaudit reads in one "
+				  "folder (%s)", n), s->base.host, n, MAX_FOLDER_MESSAGES_TEXT);
 	/* As libetpan's own UID FETCH would: only in an examined folder. */
 	if (!r.st || s->imap->imap_state != MAILIMAP_STATE_SELECTED)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
@@ -1631,7 +1642,7 @@ ma_status ma_imap_fetch_changed(struct ma_imap *s, uint32_t hi, uint64_t modseq,
 				struct ma_error *err)
 {
 	if (!s || !s->condstore || modseq == 0 || hi == 0)
-		return ma_fail(err, MA_ERR_ARGUMENT, "a CHANGEDSINCE fetch without CONDSTORE or modseq");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("a CHANGEDSINCE fetch without CONDSTORE or modseq"));
 	struct one_range o = { .lo = 1, .hi = hi };
 	struct changed_args a = { .modseq = modseq, .vanished = vanished, .ctx = ctx };
 	return fetch(s, NULL, 0, give_one_range, &o, ITEMS_CHANGED, &a, cb, ctx, err);

@@ -11,6 +11,7 @@
 #include "mail/session_util.h"
 #include "net/stream.h"
 #include "net/transport.h"
+#include "base/i18n.h"
 
 /* One untagged response with its literals: a SEARCH of a large INBOX is
  * long (~7 bytes a message), a FETCH of four header fields is small. The
@@ -77,11 +78,11 @@ static ma_status broken(struct wreader *w, ma_status st, const char *what, struc
 	ma_status t = ma_conn_last_error(w->b->conn);
 	if (t != MA_OK) {
 		const char *d = ma_conn_last_detail(w->b->conn);
-		ma_fail(err, t, "IMAP server %s, during %s%s%s", w->b->host, what, d[0] ? ": " : "", d);
+		ma_fail(err, t, _("IMAP server %s, during %s%s%s"), w->b->host, what, d[0] ? ": " : "", d);
 	} else if (st == MA_ERR_CLOSED) {
-		ma_fail(err, st, "IMAP server %s closed the connection during %s", w->b->host, what);
+		ma_fail(err, st, _("IMAP server %s closed the connection during %s"), w->b->host, what);
 	} else if (st != MA_ERR_NOMEM) {
-		ma_fail(err, st, "IMAP server %s, during %s", w->b->host, what);
+		ma_fail(err, st, _("IMAP server %s, during %s"), w->b->host, what);
 	} else {
 		ma_fail(err, st, NULL);
 	}
@@ -188,8 +189,8 @@ static ma_status on_search(struct wreader *w, const char *p, struct ma_error *er
 		if (!*p)
 			break;
 		if (*p < '0' || *p > '9')
-			return ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent a SEARCH reply "
-				       "mailaudit does not understand", w->b->host);
+			return ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s sent a SEARCH reply "
+				       "mailaudit does not understand"), w->b->host);
 		char *end;
 		unsigned long long v = strtoull(p, &end, 10);
 		p = end;
@@ -212,8 +213,8 @@ static ma_status on_fetch(struct wreader *w, struct ma_error *err)
 {
 	struct ma_fetch_resp fr;
 	if (ma_parse_fetch(w->buf, w->len, &fr) != 0)
-		return ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s sent a FETCH reply mailaudit "
-			       "does not understand", w->b->host);
+		return ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s sent a FETCH reply mailaudit "
+			       "does not understand"), w->b->host);
 	/* A flag change another program made, or a message not asked for. */
 	if (!w->msg_cb || !fr.has_uid || fr.uid < w->fetch_from || !fr.has_header)
 		return MA_OK;
@@ -257,7 +258,7 @@ static ma_status on_untagged(struct wreader *w, const char *what, struct ma_erro
 	if (word_at(p, "BYE")) {
 		char text[300];
 		ma_sanitize(text, sizeof text, p + 3, strlen(p + 3));
-		ma_fail(err, MA_ERR_CLOSED, "IMAP server %s closed the session during %s:%s", w->b->host,
+		ma_fail(err, MA_ERR_CLOSED, _("IMAP server %s closed the session during %s:%s"), w->b->host,
 			what, text[0] ? text : " (no reason given)");
 		ma_session_mark_broken(w->b, err);
 		return MA_ERR_CLOSED;
@@ -293,7 +294,7 @@ static ma_status read_to_tag(struct wreader *w, const char *tag, bool plus_ends,
 				return MA_OK;
 			char text[300];
 			ma_sanitize(text, sizeof text, r, strlen(r));
-			return ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s refused %s: %s", w->b->host, what,
+			return ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s refused %s: %s"), w->b->host, what,
 				       text);
 		}
 		/* Another tag's answer: never ours to wait for. */
@@ -324,7 +325,7 @@ ma_status ma_imap_idle_start(struct ma_imap *s, ma_imap_change_cb cb, void *ctx,
 	if (st != MA_OK)
 		return st;
 	if (!ma_imap_has_cap(s, "IDLE"))
-		return ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s does not offer IDLE", w.b->host);
+		return ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s does not offer IDLE"), w.b->host);
 	char line[32];
 	snprintf(idle_tag, sizeof idle_tag, "W%u", ++watch_tag);
 	snprintf(line, sizeof line, "%s IDLE\r\n", idle_tag);
@@ -334,7 +335,7 @@ ma_status ma_imap_idle_start(struct ma_imap *s, ma_imap_change_cb cb, void *ctx,
 	if (st == MA_OK)
 		st = read_to_tag(&w, idle_tag, true, "IDLE", &plus, err);
 	if (st == MA_OK && !plus)
-		st = ma_fail(err, MA_ERR_PROTOCOL, "IMAP server %s ended IDLE at once", w.b->host);
+		st = ma_fail(err, MA_ERR_PROTOCOL, _("IMAP server %s ended IDLE at once"), w.b->host);
 	finish(&w);
 	return st;
 }

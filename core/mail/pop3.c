@@ -10,6 +10,7 @@
 #include "mail/session.h"
 #include "net/stream.h"
 #include "mail/session_util.h"
+#include "base/i18n.h"
 
 #define MAX_LINE 4096           /* RFC 1939 says 512; be lenient, but bounded */
 #define MAX_ENTRIES 1000000     /* bounds memory against a hostile LIST */
@@ -61,8 +62,8 @@ static ma_status from_response(struct ma_pop3 *s, const char *text, ma_status fa
 	}
 	if (st == MA_ERR_LOGIN && text && strcasestr(text, "plaintext"))
 		st = MA_ERR_PLAINTEXT_REFUSED;
-	return ma_fail(err, st, "POP3 server %s, %s: %s", s->base.host, what,
-		       clean[0] ? clean : "(no reason given)");
+	return ma_fail(err, st, _("POP3 server %s, %s: %s"), s->base.host, what,
+		       clean[0] ? clean : _("(no reason given)"));
 }
 
 /* For libetpan calls: transport first (timeouts, EOF), then libetpan. */
@@ -71,12 +72,12 @@ static ma_status fail(struct ma_pop3 *s, int r, const char *what, ma_status fall
 {
 	ma_status st = ma_conn_last_error(s->base.conn);
 	if (st != MA_OK) {
-		ma_fail(err, st, "POP3 server %s, during %s%s%s", s->base.host, what,
+		ma_fail(err, st, _("POP3 server %s, during %s%s%s"), s->base.host, what,
 			ma_conn_last_detail(s->base.conn)[0] ? ": " : "", ma_conn_last_detail(s->base.conn));
 		return broken(s, err);
 	}
 	if (r == MAILPOP3_ERROR_STREAM) {
-		ma_fail(err, MA_ERR_CLOSED, "POP3 server %s, during %s", s->base.host, what);
+		ma_fail(err, MA_ERR_CLOSED, _("POP3 server %s, during %s"), s->base.host, what);
 		return broken(s, err);
 	}
 	if (r == MAILPOP3_ERROR_MEMORY) {
@@ -91,6 +92,11 @@ static ma_status check_usable(struct ma_pop3 *s, struct ma_error *err)
 	if (!s || !s->pop3)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
 	return ma_session_usable(&s->base, err);
+}
+
+bool ma_pop3_broken(const struct ma_pop3 *s)
+{
+	return !s || !s->pop3 || s->base.broken;
 }
 
 static void free_capa(struct ma_pop3 *s)
@@ -205,7 +211,7 @@ static ma_status pop3_greet(struct ma_session *b, struct ma_error *err)
 			return broken(s, &wrong);
 		}
 	}
-	return fail(s, r, "the greeting", MA_ERR_GREETING, err);
+	return fail(s, r, _("the greeting"), MA_ERR_GREETING, err);
 }
 
 static ma_status pop3_read_caps(struct ma_session *b, struct ma_error *err)
@@ -295,13 +301,13 @@ static ma_status pop3_login(struct ma_session *b, const char *login, const char 
 {
 	struct ma_pop3 *s = pop3_of(b);
 	if (strlen(login) > 255 || strlen(password) > 255)
-		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, "longer than POP3 allows (255 bytes)");
+		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, _("longer than POP3 allows (255 bytes)"));
 	s->tap.phase = MA_TRACE_SECRET;
 	int r = mailpop3_user(s->pop3, login);
 	if (r == MAILPOP3_NO_ERROR)
 		r = mailpop3_pass(s->pop3, password);
 	if (r != MAILPOP3_NO_ERROR) {
-		ma_status ls = fail(s, r, "login", MA_ERR_LOGIN, err);
+		ma_status ls = fail(s, r, _("login"), MA_ERR_LOGIN, err);
 		/* As in ma_imap_login: a login cut off may leave PASS in the
 		 * stream's buffer, traced when libetpan flushes it later. */
 		if (!s->base.broken && ma_conn_last_error(s->base.conn) == MA_OK)
@@ -326,13 +332,13 @@ static ma_status read_line(struct ma_pop3 *s, const char *what, struct ma_error 
 		ssize_t got = ma_stream_reader_line(&s->rd, &p, &eol);
 		if (got < 0) {
 			ma_status st = ma_conn_last_error(s->base.conn);
-			ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, during %s%s%s", s->base.host, what,
+			ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, _("POP3 server %s, during %s%s%s"), s->base.host, what,
 				ma_conn_last_detail(s->base.conn)[0] ? ": " : "", ma_conn_last_detail(s->base.conn));
 			return broken(s, err);
 		}
 		size_t text = (size_t)got - (eol ? 1 : 0);
 		if (text > MAX_LINE - s->linelen) {
-			ma_fail(err, MA_ERR_TOO_LARGE, "POP3 server %s sent a line longer than %d bytes in %s",
+			ma_fail(err, MA_ERR_TOO_LARGE, _("POP3 server %s sent a line longer than %d bytes in %s"),
 				s->base.host, MAX_LINE, what);
 			return broken(s, err);
 		}
@@ -360,7 +366,7 @@ static ma_status command(struct ma_pop3 *s, const char *cmd, struct ma_error *er
 	mailstream_set_privacy(stream, 1);
 	if (mailstream_write(stream, buf, (size_t)n) != n || mailstream_flush(stream) != 0) {
 		ma_status st = ma_conn_last_error(s->base.conn);
-		ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, "POP3 server %s, sending %s", s->base.host, cmd);
+		ma_fail(err, st != MA_OK ? st : MA_ERR_CLOSED, _("POP3 server %s, sending %s"), s->base.host, cmd);
 		return broken(s, err);
 	}
 	ma_status st = read_line(s, cmd, err);
@@ -370,7 +376,7 @@ static ma_status command(struct ma_pop3 *s, const char *cmd, struct ma_error *er
 		return MA_OK;
 	if (strncmp(s->line, "-ERR", 4) == 0)
 		return from_response(s, s->line + 4, MA_ERR_PROTOCOL, cmd, err);
-	ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered %s with neither +OK nor -ERR", s->base.host, cmd);
+	ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s answered %s with neither +OK nor -ERR"), s->base.host, cmd);
 	return broken(s, err);
 }
 
@@ -384,7 +390,7 @@ ma_status ma_pop3_stat(struct ma_pop3 *s, uint32_t *count, uint64_t *size, struc
 	if (st != MA_OK)
 		return st;
 	if (ma_pop3_parse_stat(s->line, s->linelen, count, size) != 0)
-		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed STAT reply", s->base.host);
+		return ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s sent a malformed STAT reply"), s->base.host);
 	return MA_OK;
 }
 
@@ -438,13 +444,13 @@ static ma_status multiline(struct ma_pop3 *s, const char *what, struct ma_pop3_v
 	}
 	/* The rest of the reply is read either way: the stream stays in step. */
 	if (oom)
-		return ma_fail(err, MA_ERR_NOMEM, "reading the POP3 %s list", what);
+		return ma_fail(err, MA_ERR_NOMEM, _("reading the POP3 %s list"), what);
 	if (too_many)
 		return ma_fail(err, MA_ERR_TOO_LARGE,
-			       "POP3 server %s lists more than " MAX_ENTRIES_TEXT " messages in its %s "
-			       "reply, the most mailaudit reads", s->base.host, what);
+			       _("POP3 server %s lists more than %s messages in its %s reply, the most "
+				 "mailaudit reads"), s->base.host, MAX_ENTRIES_TEXT, what);
 	if (bad)
-		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed %s reply", s->base.host, what);
+		return ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s sent a malformed %s reply"), s->base.host, what);
 	return MA_OK;
 }
 
@@ -616,7 +622,7 @@ static ma_status take_list_reply(struct ma_pop3 *s, struct ma_pop3_entry *e, str
 		p++;
 	uint32_t num, size;
 	if (ma_pop3_parse_list_line(p, strlen(p), &num, &size) != 0 || num != e->number)
-		return ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed LIST reply", s->base.host);
+		return ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s sent a malformed LIST reply"), s->base.host);
 	e->size = size;
 	return MA_OK;
 }
@@ -641,7 +647,7 @@ ma_status ma_pop3_list_each(struct ma_pop3 *s, struct ma_pop3_entry *const *e, s
 		}
 		if (!sent || mailstream_flush(stream) != 0) {
 			ma_status cs = ma_conn_last_error(s->base.conn);
-			ma_fail(err, cs != MA_OK ? cs : MA_ERR_CLOSED, "POP3 server %s, sending LIST", s->base.host);
+			ma_fail(err, cs != MA_OK ? cs : MA_ERR_CLOSED, _("POP3 server %s, sending LIST"), s->base.host);
 			return broken(s, err);
 		}
 		/* Every reply is read, also after a bad one: the stream stays in step. */
@@ -656,7 +662,69 @@ ma_status ma_pop3_list_each(struct ma_pop3 *s, struct ma_pop3_entry *const *e, s
 				if (st == MA_OK)
 					st = from_response(s, s->line + 4, MA_ERR_PROTOCOL, "LIST", err);
 			} else {
-				ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered LIST with neither +OK nor -ERR",
+				ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s answered LIST with neither +OK nor -ERR"),
+					s->base.host);
+				return broken(s, err);
+			}
+		}
+	}
+	ma_stream_reader_sync(&s->rd);
+	return st;
+}
+
+/* Sends one batch of "VERB n" commands (pipelined where allowed). */
+static ma_status send_each(struct ma_pop3 *s, const char *verb, const uint32_t *numbers, size_t m,
+			   struct ma_error *err)
+{
+	mailstream *stream = s->pop3->pop3_stream;
+	mailstream_set_privacy(stream, 1);
+	bool sent = true;
+	for (size_t k = 0; k < m && sent; k++) {
+		char buf[32];
+		int len = snprintf(buf, sizeof buf, "%s %" PRIu32 "\r\n", verb, numbers[k]);
+		sent = mailstream_write(stream, buf, (size_t)len) == len;
+	}
+	if (!sent || mailstream_flush(stream) != 0) {
+		ma_status cs = ma_conn_last_error(s->base.conn);
+		ma_fail(err, cs != MA_OK ? cs : MA_ERR_CLOSED, "POP3 server %s, sending %s", s->base.host, verb);
+		return broken(s, err);
+	}
+	return MA_OK;
+}
+
+ma_status ma_pop3_uidl_each(struct ma_pop3 *s, const uint32_t *numbers, size_t n, ma_pop3_uidl_fn fn,
+			    void *ctx, struct ma_error *err)
+{
+	/* As ma_pop3_list_each: a batch to a round trip where the server
+	 * pipelines, else one at a time. */
+	size_t batch = ma_pop3_has_capa(s, "PIPELINING") ? 64 : 1;
+	ma_status st = check_usable(s, err);
+	for (size_t i = 0; i < n && st == MA_OK; i += batch) {
+		size_t m = n - i < batch ? n - i : batch;
+		ma_status ss = send_each(s, "UIDL", numbers + i, m, err);
+		if (ss != MA_OK)
+			return ss;
+		/* Every reply is read, also after a bad one: the stream stays in step. */
+		for (size_t k = 0; k < m; k++) {
+			ma_status rs = read_line(s, "UIDL", err);
+			if (rs != MA_OK)
+				return rs;
+			uint32_t num;
+			char uidl[MA_UIDL_MAX + 1];
+			if (strncmp(s->line, "+OK", 3) == 0) {
+				if (st != MA_OK)
+					continue;
+				if (ma_pop3_parse_uidl_reply(s->line, s->linelen, &num, uidl) != 0 ||
+				    num != numbers[i + k])
+					st = ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed UIDL reply",
+						     s->base.host);
+				else
+					fn(num, uidl, ctx);
+			} else if (strncmp(s->line, "-ERR", 4) == 0) {
+				if (st == MA_OK)
+					st = from_response(s, s->line + 4, MA_ERR_PROTOCOL, "UIDL", err);
+			} else {
+				ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered UIDL with neither +OK nor -ERR",
 					s->base.host);
 				return broken(s, err);
 			}

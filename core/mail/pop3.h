@@ -73,6 +73,18 @@ ma_status ma_pop3_scan_sizes(struct ma_pop3 *s, struct ma_pop3_view *v, struct m
 ma_status ma_pop3_list_each(struct ma_pop3 *s, struct ma_pop3_entry *const *e, size_t n,
 			    struct ma_error *err);
 
+/* `UIDL n` for each of numbers[0..n), pipelined as ma_pop3_list_each;
+ * fn gets each UIDL (valid during the call) in order. A -ERR (no such
+ * message) or a reply for another number is an error, after every reply
+ * was read; fn is not called from then on. */
+typedef void (*ma_pop3_uidl_fn)(uint32_t number, const char *uidl, void *ctx);
+ma_status ma_pop3_uidl_each(struct ma_pop3 *s, const uint32_t *numbers, size_t n, ma_pop3_uidl_fn fn,
+			    void *ctx, struct ma_error *err);
+
+/* Whether a failure left the session unusable (see above): a refusal
+ * (-ERR) does not. */
+bool ma_pop3_broken(const struct ma_pop3 *s);
+
 /* QUIT when healthy, then frees everything. Nothing was marked for
  * deletion, so QUIT's UPDATE state changes nothing. */
 void ma_pop3_close(struct ma_pop3 *s);

@@ -8,6 +8,7 @@
 
 #include "base/text.h"   /* ma_now_ms */
 #include "mail/session_util.h"
+#include "base/i18n.h"
 
 static const struct ma_session_driver *const drivers[] = {
 	[MA_PROTO_IMAP] = &ma_imap_driver,
@@ -75,12 +76,13 @@ static ma_status starttls(struct ma_session *s, struct ma_error *err)
 	const struct ma_session_driver *d = s->drv;
 	if (!d->offers_starttls(s))
 		return ma_fail(err, MA_ERR_STARTTLS_MISSING,
-			       "%s server %s on this port does not list %s (it may have been removed on the way)",
+			       _("%s server %s on this port does not list %s (it may have been removed on the way)"),
 			       d->name, s->host, d->starttls);
 	int r = d->send_starttls(s);
 	mailstream *stream = d->stream(s);
 	if (stream && stream->read_buffer_len != 0)
-		return ma_fail(err, MA_ERR_STARTTLS_INJECTION, "%s server %s sent %zu bytes after its %s reply",
+		return ma_fail(err, MA_ERR_STARTTLS_INJECTION, P_("%s server %s sent %zu bytes after its %s reply",
+				  "%s server %s sent %zu bytes after its %s reply", stream->read_buffer_len),
 			       d->name, s->host, stream->read_buffer_len, d->starttls);
 	if (r != 0)
 		return d->starttls_refused(s, r, err);
@@ -169,10 +171,10 @@ static ma_status tls_refused(enum ma_proto proto, const struct ma_endpoint *ep,
 	ep_label(ep, where, sizeof where);
 	ma_proto_ports_text(proto, ports, sizeof ports);
 	if (spoken != proto)
-		return ma_fail(err, MA_ERR_WRONG_PORT, "%s server %s: this port speaks %s in plain text, "
-			       "not SSL/TLS; %s", ma_proto_name(proto), where, ma_proto_name(spoken), ports);
-	return ma_fail(err, MA_ERR_WRONG_PORT, "%s server %s: this port speaks %s in plain text, not "
-		       "SSL/TLS: use %s/starttls; %s", ma_proto_name(proto), where, ma_proto_name(proto),
+		return ma_fail(err, MA_ERR_WRONG_PORT, _("%s server %s: this port speaks %s in plain text, "
+			       "not SSL/TLS; %s"), ma_proto_name(proto), where, ma_proto_name(spoken), ports);
+	return ma_fail(err, MA_ERR_WRONG_PORT, _("%s server %s: this port speaks %s in plain text, not "
+		       "SSL/TLS: use %s/starttls; %s"), ma_proto_name(proto), where, ma_proto_name(proto),
 		       where, ports);
 }
 
@@ -192,15 +194,15 @@ static bool waits_for_tls(enum ma_proto proto, const struct ma_endpoint *ep,
 	ma_proto_ports_text(proto, ports, sizeof ports);
 	const char *how = ma_security_name(ep->security);
 	if (tls && ma_greeting_proto(line, strlen(line), &spoken) && spoken != proto)
-		ma_fail(err, MA_ERR_WRONG_PORT, "%s server %s: this port speaks %s over SSL/TLS; %s",
+		ma_fail(err, MA_ERR_WRONG_PORT, _("%s server %s: this port speaks %s over SSL/TLS; %s"),
 			ma_proto_name(proto), where, ma_proto_name(spoken), ports);
 	else if (tls)
-		ma_fail(err, MA_ERR_WRONG_PORT, "%s server %s: this port expects SSL/TLS from the first "
-			"byte and says nothing in plain text, so /%s cannot work here: use %s/tls; %s",
+		ma_fail(err, MA_ERR_WRONG_PORT, _("%s server %s: this port expects SSL/TLS from the first "
+			"byte and says nothing in plain text, so /%s cannot work here: use %s/tls; %s"),
 			ma_proto_name(proto), where, how, where, ports);
 	else
-		ma_fail(err, MA_ERR_WRONG_PORT, "%s server %s: port %u is an SSL/TLS port and said "
-			"nothing in plain text for %d s, so /%s cannot work here: use %s/tls; %s",
+		ma_fail(err, MA_ERR_WRONG_PORT, _("%s server %s: port %u is an SSL/TLS port and said "
+			"nothing in plain text for %d s, so /%s cannot work here: use %s/tls; %s"),
 			ma_proto_name(proto), where, ep->port, QUICK_GREETING_MS / 1000, how, where, ports);
 	return true;
 }
@@ -218,7 +220,7 @@ static ma_status greeting_deadline(enum ma_proto proto, const struct ma_endpoint
 	char where[272];
 	ep_label(ep, where, sizeof where);
 	ma_conn_free(c);
-	return ma_fail(err, MA_ERR_DEADLINE, "%s server %s, during the greeting", ma_proto_name(proto),
+	return ma_fail(err, MA_ERR_DEADLINE, _("%s server %s, during the greeting"), ma_proto_name(proto),
 		       where);
 }
 
@@ -257,7 +259,7 @@ ma_status ma_session_connect(enum ma_proto proto, const struct ma_endpoint *ep,
 			char where[272];
 			ep_label(ep, where, sizeof where);
 			ma_conn_free(c);
-			return ma_fail(err, st, "%s server %s, during the greeting: nothing for %d s",
+			return ma_fail(err, st, _("%s server %s, during the greeting: nothing for %d s"),
 				       ma_proto_name(proto), where, timeout_ms / 1000);
 		}
 	}
@@ -278,7 +280,7 @@ ma_status ma_session_wrong_greeting(const struct ma_session *s, const char *line
 		return MA_OK;
 	char ports[80];
 	ma_proto_ports_text(s->drv->proto, ports, sizeof ports);
-	return ma_fail(err, MA_ERR_WRONG_PORT, "%s server %s: this port speaks %s; %s", s->drv->name,
+	return ma_fail(err, MA_ERR_WRONG_PORT, _("%s server %s: this port speaks %s; %s"), s->drv->name,
 		       s->host, ma_proto_name(spoken), ports);
 }
 
@@ -290,7 +292,7 @@ ma_status ma_session_open_conn(enum ma_proto proto, struct ma_conn *c, const cha
 	const struct ma_session_driver *d = ma_session_driver(proto);
 	if (!d) {
 		ma_conn_free(c);
-		return ma_fail(err, MA_ERR_ARGUMENT, "no such protocol");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("no such protocol"));
 	}
 	return d->open_conn(c, label, security, insecure, trace, out, err);
 }
@@ -323,7 +325,7 @@ ma_status ma_session_login(struct ma_session *s, const char *login, const char *
 	if (!ma_credential_ok(login) || !ma_credential_ok(password))
 		return ma_fail(err, MA_ERR_BAD_CREDENTIAL, NULL);
 	if (!ma_conn_is_tls(s->conn) && !s->allow_plain)
-		return ma_fail(err, MA_ERR_UNENCRYPTED, "%s server %s", s->drv->name, s->host);
+		return ma_fail(err, MA_ERR_UNENCRYPTED, _("%s server %s"), s->drv->name, s->host);
 	return s->drv->login(s, login, password, err);
 }
 

@@ -10,6 +10,7 @@
 #include "mail/session.h"
 #include "net/stream.h"
 #include "mail/session_util.h"
+#include "base/i18n.h"
 
 struct ma_smtp {
 	struct ma_session base;   /* first: conn, host, broken (session.h) */
@@ -37,7 +38,7 @@ static ma_status fail(struct ma_smtp *s, int r, const char *what, ma_status othe
 		if (net == MA_OK)
 			net = MA_ERR_CLOSED;
 		struct ma_error e;
-		ma_fail(&e, net, "SMTP server %s during %s%s%s", s->base.host, what,
+		ma_fail(&e, net, _("SMTP server %s during %s%s%s"), s->base.host, what,
 			*ma_conn_last_detail(s->base.conn) ? ": " : "", ma_conn_last_detail(s->base.conn));
 		if (err)
 			*err = e;
@@ -46,7 +47,7 @@ static ma_status fail(struct ma_smtp *s, int r, const char *what, ma_status othe
 	char text[200] = "";
 	if (s->smtp->response)
 		ma_sanitize(text, sizeof text, s->smtp->response, strlen(s->smtp->response));
-	return ma_fail(err, otherwise, "SMTP server %s refused %s: %d %s", s->base.host, what,
+	return ma_fail(err, otherwise, _("SMTP server %s refused %s: %d %s"), s->base.host, what,
 		       s->smtp->response_code, text);
 }
 
@@ -103,7 +104,7 @@ static ma_status smtp_greet(struct ma_session *b, struct ma_error *err)
 	/* From here the stream belongs to s->smtp. */
 	int r = mailsmtp_connect(s->smtp, stream);
 	if (r != MAILSMTP_NO_ERROR)
-		return fail(s, r, "the greeting", MA_ERR_GREETING, err);
+		return fail(s, r, _("the greeting"), MA_ERR_GREETING, err);
 	return MA_OK;
 }
 
@@ -192,7 +193,7 @@ static ma_status smtp_login(struct ma_session *b, const char *login, const char 
 {
 	struct ma_smtp *s = smtp_of(b);
 	if (!(s->smtp->auth & MAILSMTP_AUTH_PLAIN))
-		return ma_fail(err, MA_ERR_PROTOCOL, "SMTP server %s does not offer AUTH PLAIN (offers: %s)",
+		return ma_fail(err, MA_ERR_PROTOCOL, _("SMTP server %s does not offer AUTH PLAIN (offers: %s)"),
 			       s->base.host, s->caps);
 	char *cmd = ma_sasl_plain_command("AUTH PLAIN ", login, password);
 	if (!cmd)
@@ -211,12 +212,12 @@ static ma_status smtp_login(struct ma_session *b, const char *login, const char 
 	if (code == 235)
 		return MA_OK;
 	if (code == 535 || code == 530)
-		return ma_fail(err, MA_ERR_LOGIN, "SMTP server %s said: %s", s->base.host, text);
+		return ma_fail(err, MA_ERR_LOGIN, _("SMTP server %s said: %s"), s->base.host, text);
 	if (code == 538)
-		return ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, "SMTP server %s said: %s", s->base.host, text);
+		return ma_fail(err, MA_ERR_PLAINTEXT_REFUSED, _("SMTP server %s said: %s"), s->base.host, text);
 	if (code >= 400 && code < 500)
-		return ma_fail(err, MA_ERR_SERVER_TEMP, "SMTP server %s said: %s", s->base.host, text);
-	return ma_fail(err, MA_ERR_PROTOCOL, "SMTP server %s said: %s", s->base.host, text);
+		return ma_fail(err, MA_ERR_SERVER_TEMP, _("SMTP server %s said: %s"), s->base.host, text);
+	return ma_fail(err, MA_ERR_PROTOCOL, _("SMTP server %s said: %s"), s->base.host, text);
 }
 
 void ma_smtp_close(struct ma_smtp *s)

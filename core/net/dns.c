@@ -1,6 +1,7 @@
 /* Name lookups on helper threads: getaddrinfo, and libresolv's res_nquery
  * read with ns_initparse/ns_parserr (see dns.h). */
 #include "net/dns.h"
+#include "base/i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -75,7 +76,7 @@ static ma_status helper_start(struct helper *h, struct ma_error *err)
 	if (pipe2(h->pipe, O_CLOEXEC) < 0) {
 		int e = errno;
 		free(h);
-		return ma_fail(err, MA_ERR_NETWORK, "name lookup: %s", strerror(e));
+		return ma_fail(err, MA_ERR_NETWORK, _("name lookup: %s"), strerror(e));
 	}
 	pthread_mutex_init(&h->lock, NULL);
 	h->refs = 2;
@@ -88,7 +89,7 @@ static ma_status helper_start(struct helper *h, struct ma_error *err)
 	if (prc != 0) {
 		h->refs = 1;
 		helper_unref(h);
-		return ma_fail(err, MA_ERR_NETWORK, "name lookup: %s", strerror(prc));
+		return ma_fail(err, MA_ERR_NETWORK, _("name lookup: %s"), strerror(prc));
 	}
 	return MA_OK;
 }
@@ -165,7 +166,7 @@ static ma_status gai_run(const char *host, unsigned port, int flags, const struc
 	*a = (struct gai_answer){ 0 };
 	struct gai_job *j = calloc(1, sizeof *j);
 	if (!j)
-		return ma_fail(err, MA_ERR_NOMEM, "name lookup");
+		return ma_fail(err, MA_ERR_NOMEM, _("name lookup"));
 	j->h.work = gai_work;
 	j->h.clear = gai_clear;
 	j->flags = flags;
@@ -181,9 +182,9 @@ static ma_status gai_run(const char *host, unsigned port, int flags, const struc
 		a->list = j->result;
 		j->result = NULL;
 	} else if (st == MA_ERR_CANCELLED) {
-		ma_fail(err, st, "while looking up %s", host);
+		ma_fail(err, st, _("while looking up %s"), host);
 	} else {
-		st = ma_fail(err, MA_ERR_DNS, "no answer within %d s while looking up %s", w->timeout_s, host);
+		st = ma_fail(err, MA_ERR_DNS, _("no answer within %d s while looking up %s"), w->timeout_s, host);
 	}
 	helper_unref(&j->h);
 	return st;
@@ -213,14 +214,14 @@ ma_status ma_dns_getaddrinfo(const char *host, unsigned port, const struct ma_dn
 	*out = a.list;
 	switch (a.rc) {
 	case 0:
-		return a.list ? MA_OK : ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s has no address", host);
+		return a.list ? MA_OK : ma_fail(err, MA_ERR_HOST_UNKNOWN, _("%s has no address"), host);
 	case EAI_NONAME:
 #ifdef EAI_NODATA
 	case EAI_NODATA:
 #endif
 		return ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s", host);
 	case EAI_MEMORY:
-		return ma_fail(err, MA_ERR_NOMEM, "looking up %s", host);
+		return ma_fail(err, MA_ERR_NOMEM, _("looking up %s"), host);
 	case EAI_SYSTEM:
 		return ma_fail(err, MA_ERR_DNS, "%s: %s", host, strerror(a.sys_errno));
 	default:
@@ -282,17 +283,17 @@ static ma_status pick_resolver(struct sockaddr_in *ns, char *label, size_t lable
 	memset(ns, 0, sizeof *ns);
 	const char *env = getenv("MA_RESOLVER");
 	if (!env || !*env) {
-		snprintf(label, lablen, "the system's resolver");
+		snprintf(label, lablen, "%s", _("the system's resolver"));
 		return MA_OK;
 	}
 	char ip[INET_ADDRSTRLEN];
 	unsigned port;
 	if (!ma_dns_parse_resolver(env, ip, sizeof ip, &port))
-		return ma_fail(err, MA_ERR_ARGUMENT, "MA_RESOLVER=%s: expected IPv4[:PORT]", env);
+		return ma_fail(err, MA_ERR_ARGUMENT, _("MA_RESOLVER=%s: expected IPv4[:PORT]"), env);
 	ns->sin_family = AF_INET;
 	inet_pton(AF_INET, ip, &ns->sin_addr);
 	ns->sin_port = htons((uint16_t)port);
-	snprintf(label, lablen, "the resolver %s:%u", ip, port);
+	snprintf(label, lablen, _("the resolver %s:%u"), ip, port);
 	return MA_OK;
 }
 
@@ -302,7 +303,7 @@ static struct res_job *res_start(const char *name, int type, bool search, const 
 {
 	struct res_job *j = calloc(1, sizeof *j);
 	if (!j) {
-		ma_fail(err, MA_ERR_NOMEM, "name lookup");
+		ma_fail(err, MA_ERR_NOMEM, _("name lookup"));
 		return NULL;
 	}
 	j->h.work = res_work;
@@ -542,7 +543,7 @@ static ma_status lookup_system(struct ma_dns_facts *f, const struct ma_dns_wait 
 	struct gai_answer a;
 	ma_status st = gai_run(f->name, 0, AI_CANONNAME, w, &a, err);
 	if (st == MA_ERR_DNS)
-		return ma_fail(err, st, "no answer from %s within %d s for %s", f->resolver, w->timeout_s,
+		return ma_fail(err, st, _("no answer from %s within %d s for %s"), f->resolver, w->timeout_s,
 			       f->name);
 	if (st != MA_OK)
 		return st;
@@ -550,18 +551,18 @@ static ma_status lookup_system(struct ma_dns_facts *f, const struct ma_dns_wait 
 	case 0:
 		break;
 	case EAI_NONAME:
-		return ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s does not exist (%s says so)", f->name, f->resolver);
+		return ma_fail(err, MA_ERR_HOST_UNKNOWN, _("%s does not exist (%s says so)"), f->name, f->resolver);
 #ifdef EAI_NODATA
 	case EAI_NODATA:
 		f->exists = true;
-		return ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s exists but has no address", f->name);
+		return ma_fail(err, MA_ERR_HOST_UNKNOWN, _("%s exists but has no address"), f->name);
 #endif
 	case EAI_MEMORY:
-		return ma_fail(err, MA_ERR_NOMEM, "looking up %s", f->name);
+		return ma_fail(err, MA_ERR_NOMEM, _("looking up %s"), f->name);
 	case EAI_SYSTEM:
 		return ma_fail(err, MA_ERR_DNS, "%s: %s", f->name, strerror(a.sys_errno));
 	default:
-		return ma_fail(err, MA_ERR_DNS, "%s failed for %s: %s", f->resolver, f->name, gai_strerror(a.rc));
+		return ma_fail(err, MA_ERR_DNS, _("%s failed for %s: %s"), f->resolver, f->name, gai_strerror(a.rc));
 	}
 	f->exists = true;
 	char canon[256] = "";
@@ -578,7 +579,7 @@ static ma_status lookup_system(struct ma_dns_facts *f, const struct ma_dns_wait 
 	}
 	freeaddrinfo(a.list);
 	if (f->n_addrs == 0)
-		return ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s has no IPv4 or IPv6 address", f->name);
+		return ma_fail(err, MA_ERR_HOST_UNKNOWN, _("%s has no IPv4 or IPv6 address"), f->name);
 	/* The same name back: no alias, nothing more to ask. */
 	if (canon[0] && !same_name(canon, f->name))
 		system_chain(f, canon, w);
@@ -591,7 +592,7 @@ static ma_status lookup_own(struct ma_dns_facts *f, const struct sockaddr_in *ns
 {
 	struct ma_dns_reply *rep = calloc(2, sizeof *rep);
 	if (!rep)
-		return ma_fail(err, MA_ERR_NOMEM, "name lookup");
+		return ma_fail(err, MA_ERR_NOMEM, _("name lookup"));
 	struct res_job *j4 = res_start(f->name, MA_DNS_A, false, ns, w, err), *j6 = NULL;
 	if (j4 && !(j6 = res_start(f->name, MA_DNS_AAAA, false, ns, w, err)))
 		helper_unref(&j4->h);
@@ -606,21 +607,21 @@ static ma_status lookup_own(struct ma_dns_facts *f, const struct sockaddr_in *ns
 	f->exists = (o4 == RES_REPLY && rep[0].rcode == ns_r_noerror)
 		|| (o6 == RES_REPLY && rep[1].rcode == ns_r_noerror);
 	if (o4 == RES_CANCELLED || o6 == RES_CANCELLED)
-		st = ma_fail(err, MA_ERR_CANCELLED, "while looking up %s", f->name);
+		st = ma_fail(err, MA_ERR_CANCELLED, _("while looking up %s"), f->name);
 	else if (f->n_addrs > 0)
 		st = MA_OK;
 	else if ((o4 == RES_REPLY && rep[0].rcode == ns_r_nxdomain)
 		 || (o6 == RES_REPLY && rep[1].rcode == ns_r_nxdomain))
-		st = ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s does not exist (%s says NXDOMAIN)", f->name,
+		st = ma_fail(err, MA_ERR_HOST_UNKNOWN, _("%s does not exist (%s says NXDOMAIN)"), f->name,
 			     f->resolver);
 	else if (o4 != RES_REPLY)
-		st = ma_fail(err, MA_ERR_DNS, "no answer from %s within %d s for %s", f->resolver, w->timeout_s,
+		st = ma_fail(err, MA_ERR_DNS, _("no answer from %s within %d s for %s"), f->resolver, w->timeout_s,
 			     f->name);
 	else if (rep[0].rcode != ns_r_noerror)
-		st = ma_fail(err, MA_ERR_DNS, "%s failed for %s (DNS error %d)", f->resolver, f->name,
+		st = ma_fail(err, MA_ERR_DNS, _("%s failed for %s (DNS error %d)"), f->resolver, f->name,
 			     rep[0].rcode);
 	else
-		st = ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s exists but has no address", f->name);
+		st = ma_fail(err, MA_ERR_HOST_UNKNOWN, _("%s exists but has no address"), f->name);
 	free(rep);
 	return st;
 }
@@ -630,7 +631,7 @@ ma_status ma_dns_lookup(const char *name, int timeout_s, int cancel_fd,
 {
 	memset(out, 0, sizeof *out);
 	if (!name || !*name)
-		return ma_fail(err, MA_ERR_ARGUMENT, "no server name");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("no server name"));
 	snprintf(out->name, sizeof out->name, "%s", name);
 	size_t nl = strlen(out->name);
 	if (nl > 0 && out->name[nl - 1] == '.')
@@ -649,7 +650,7 @@ ma_status ma_dns_lookup(const char *name, int timeout_s, int cancel_fd,
 	}
 	unsigned char wire[NS_MAXCDNAME];
 	if (!out->name[0] || ns_name_pton(out->name, wire, sizeof wire) < 0)
-		return ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s is not a valid server name", name);
+		return ma_fail(err, MA_ERR_HOST_UNKNOWN, _("%s is not a valid server name"), name);
 	struct sockaddr_in ns;
 	ma_status st = pick_resolver(&ns, out->resolver, sizeof out->resolver, err);
 	if (st != MA_OK)
@@ -685,9 +686,10 @@ static ma_status query(const char *name, int type, int timeout_s, int cancel_fd,
 		return err ? err->status : MA_ERR_NOMEM;
 	switch (res_finish(j, &w, rep)) {
 	case RES_CANCELLED:
-		return ma_fail(err, MA_ERR_CANCELLED, "while looking up %s", name);
+		return ma_fail(err, MA_ERR_CANCELLED, _("while looking up %s"), name);
 	case RES_SILENT:
-		return ma_fail(err, MA_ERR_DNS, "no answer from %s within %d s for %s", label, w.timeout_s, name);
+		return ma_fail(err, MA_ERR_DNS, _("no answer from %s within %d s for %s"), label, w.timeout_s,
+			       name);
 	case RES_REPLY:
 		break;
 	}
@@ -706,7 +708,7 @@ ma_status ma_dns_srv(const char *service_name, int timeout_s, int cancel_fd,
 	*n = 0;
 	struct ma_dns_reply *rep = malloc(sizeof *rep);
 	if (!rep)
-		return ma_fail(err, MA_ERR_NOMEM, "name lookup");
+		return ma_fail(err, MA_ERR_NOMEM, _("name lookup"));
 	ma_status st = query(service_name, MA_DNS_SRV, timeout_s, cancel_fd, rep, err);
 	for (size_t i = 0; st == MA_OK && i < rep->n_rr && *n < max; i++) {
 		const struct ma_dns_rr *rr = &rep->rr[i];
@@ -735,7 +737,7 @@ ma_status ma_dns_mx(const char *domain, int timeout_s, int cancel_fd,
 	*n = 0;
 	struct ma_dns_reply *rep = malloc(sizeof *rep);
 	if (!rep)
-		return ma_fail(err, MA_ERR_NOMEM, "name lookup");
+		return ma_fail(err, MA_ERR_NOMEM, _("name lookup"));
 	ma_status st = query(domain, MA_DNS_MX, timeout_s, cancel_fd, rep, err);
 	for (size_t i = 0; st == MA_OK && i < rep->n_rr && *n < max; i++) {
 		const struct ma_dns_rr *rr = &rep->rr[i];

@@ -4,6 +4,7 @@
  * only after replacing anything unprintable, so a pasted escape sequence
  * never reaches the terminal through an error message. */
 #include "net/endpoint.h"
+#include "base/i18n.h"
 
 #include <stdbool.h>
 #include <stdio.h>
@@ -92,7 +93,7 @@ bool ma_port_implicit_tls(unsigned port)
 
 void ma_proto_ports_text(enum ma_proto proto, char *buf, size_t len)
 {
-	snprintf(buf, len, "%s is on %u (%s) or %u (%s)", ma_proto_name(proto),
+	snprintf(buf, len, _("%s is on %u (%s) or %u (%s)"), ma_proto_name(proto),
 		 ma_default_port(proto, MA_SEC_TLS), ma_security_label(MA_SEC_TLS),
 		 ma_default_port(proto, MA_SEC_STARTTLS), ma_security_label(MA_SEC_STARTTLS));
 }
@@ -142,7 +143,7 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 	while (len && is_space(text[len - 1]))
 		len--;
 	if (len == 0)
-		return ma_fail(err, MA_ERR_ARGUMENT, "The server address is empty.");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("The server address is empty."));
 
 	const char *slash = memchr(text, '/', len);
 	if (slash) {
@@ -157,8 +158,8 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 			e.security = MA_SEC_PLAIN;
 		else
 			return ma_fail(err, MA_ERR_ARGUMENT,
-				       "\"/%s\" after the server name is not a known security "
-				       "setting; use /tls (or /ssl), /starttls or /plain.",
+				       _("\"/%s\" after the server name is not a known security "
+				       "setting; use /tls (or /ssl), /starttls or /plain."),
 				       quote(sfx, n, q, sizeof q));
 		len = (size_t)(slash - text);
 	}
@@ -170,16 +171,16 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 		const char *close = memchr(text, ']', len);
 		if (!close)
 			return ma_fail(err, MA_ERR_ARGUMENT,
-				       "The IPv6 address has no closing bracket; write it as "
-				       "[2001:db8::1]:993.");
+				       _("The IPv6 address has no closing bracket; write it as "
+				       "[2001:db8::1]:993."));
 		host = text + 1;
 		host_len = (size_t)(close - host);
 		const char *rest = close + 1;
 		size_t rest_len = len - (size_t)(rest - text);
 		if (rest_len && rest[0] != ':')
 			return ma_fail(err, MA_ERR_ARGUMENT,
-				       "Unexpected \"%s\" after the IPv6 address; write it as "
-				       "[2001:db8::1]:993.", quote(rest, rest_len, q, sizeof q));
+				       _("Unexpected \"%s\" after the IPv6 address; write it as "
+				       "[2001:db8::1]:993."), quote(rest, rest_len, q, sizeof q));
 		if (rest_len)
 			port = rest + 1, port_len = rest_len - 1;
 	} else {
@@ -187,17 +188,17 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 		host_len = colon ? (size_t)(colon - text) : len;
 		if (colon && memchr(colon + 1, ':', len - host_len - 1))
 			return ma_fail(err, MA_ERR_ARGUMENT,
-				       "An IPv6 address must be written in brackets, for "
-				       "example [2001:db8::1]:993.");
+				       _("An IPv6 address must be written in brackets, for "
+				       "example [2001:db8::1]:993."));
 		if (colon)
 			port = colon + 1, port_len = len - host_len - 1;
 	}
 
 	if (host_len == 0)
-		return ma_fail(err, MA_ERR_ARGUMENT, "The server name is missing.");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("The server name is missing."));
 	if (host_len > HOST_MAX)
 		return ma_fail(err, MA_ERR_ARGUMENT,
-			       "The server name is too long (more than %d characters).", HOST_MAX);
+			       _("The server name is too long (more than %d characters)."), HOST_MAX);
 	bool has_colon = false;
 	for (size_t i = 0; i < host_len; i++) {
 		char c = host[i];
@@ -206,18 +207,18 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 			continue;
 		if ((unsigned char)c > 0x20 && (unsigned char)c < 0x7f)
 			return ma_fail(err, MA_ERR_ARGUMENT,
-				       "The server name \"%s\" contains '%c', which is not "
-				       "allowed there.", quote(host, host_len, q, sizeof q), c);
+				       _("The server name \"%s\" contains '%c', which is not "
+				       "allowed there."), quote(host, host_len, q, sizeof q), c);
 		return ma_fail(err, MA_ERR_ARGUMENT,
-			       "The server name contains a space or an invisible character.");
+			       _("The server name contains a space or an invisible character."));
 	}
 	if (v6 && !has_colon)
 		return ma_fail(err, MA_ERR_ARGUMENT,
-			       "\"%s\" in brackets is not an IPv6 address.",
+			       _("\"%s\" in brackets is not an IPv6 address."),
 			       quote(host, host_len, q, sizeof q));
 	if (!v6 && host[0] == '-')
 		return ma_fail(err, MA_ERR_ARGUMENT,
-			       "The server name cannot start with '-'.");
+			       _("The server name cannot start with '-'."));
 
 	e.port = ma_default_port(proto, e.security);
 	if (port) {
@@ -230,7 +231,7 @@ ma_status ma_endpoint_parse(const char *text, size_t len, enum ma_proto proto,
 		}
 		if (!ok || v == 0 || v > 65535)
 			return ma_fail(err, MA_ERR_ARGUMENT,
-				       "The port \"%s\" is not a number from 1 to 65535.",
+				       _("The port \"%s\" is not a number from 1 to 65535."),
 				       quote(port, port_len, q, sizeof q));
 		e.port = (unsigned)v;
 	}

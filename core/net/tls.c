@@ -11,6 +11,7 @@
  * per handshake: it stops a checked connection, and ma_conn_cert_verdict
  * hands the same sentence to whoever looked without stopping. */
 #include "net/transport-internal.h"
+#include "base/i18n.h"
 
 #include <errno.h>
 #include <limits.h>
@@ -41,7 +42,7 @@ ma_status ma_tls_new(const struct ma_net_opts *opts, struct ma_tls **out, struct
 	struct ma_tls *t = calloc(1, sizeof *t);
 	SSL_CTX *ctx = SSL_CTX_new(TLS_client_method());
 	if (!t || !ctx) {
-		st = ma_fail(err, MA_ERR_NOMEM, "TLS context");
+		st = ma_fail(err, MA_ERR_NOMEM, _("TLS context"));
 		goto cleanup;
 	}
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
@@ -52,18 +53,18 @@ ma_status ma_tls_new(const struct ma_net_opts *opts, struct ma_tls **out, struct
 		/* access() first: its errno names the problem better than
 		 * OpenSSL's "system library" message. */
 		if (access(opts->ca_file, R_OK) < 0) {
-			st = ma_fail(err, MA_ERR_ARGUMENT, "CA file %s: %s", opts->ca_file, strerror(errno));
+			st = ma_fail(err, MA_ERR_ARGUMENT, _("CA file %s: %s"), opts->ca_file, strerror(errno));
 			goto cleanup;
 		}
 		if (SSL_CTX_load_verify_locations(ctx, opts->ca_file, NULL) != 1) {
 			char why[200];
 			ma_tls_reason(ERR_peek_error(), false, why, sizeof why);
-			st = ma_fail(err, MA_ERR_ARGUMENT, "CA file %s holds no usable certificate (%s)",
+			st = ma_fail(err, MA_ERR_ARGUMENT, _("CA file %s holds no usable certificate (%s)"),
 				     opts->ca_file, why);
 			goto cleanup;
 		}
 	} else if (SSL_CTX_set_default_verify_paths(ctx) != 1) {
-		st = ma_fail(err, MA_ERR_ARGUMENT, "the system's CA certificates could not be loaded");
+		st = ma_fail(err, MA_ERR_ARGUMENT, _("the system's CA certificates could not be loaded"));
 		goto cleanup;
 	}
 	t->ctx = ctx;
@@ -117,7 +118,7 @@ void ma_tls_reason(unsigned long code, bool handshake, char *buf, size_t len)
 {
 	const char *reason = code ? ERR_reason_error_string(code) : NULL;
 	if (!code)
-		snprintf(buf, len, "unknown TLS error");
+		snprintf(buf, len, "%s", _("unknown TLS error"));
 	else if (reason)
 		snprintf(buf, len, "%s", reason);
 	else
@@ -130,11 +131,11 @@ void ma_tls_reason(unsigned long code, bool handshake, char *buf, size_t len)
 	case SSL_R_WRONG_VERSION_NUMBER:
 	case SSL_R_PACKET_LENGTH_TOO_LONG:
 	case SSL_R_RECORD_LENGTH_MISMATCH:
-		hint = " (the server does not speak TLS here: is this port plain text or STARTTLS?)";
+		hint = _(" (the server does not speak TLS here: is this port plain text or STARTTLS?)");
 		break;
 	case SSL_R_UNSUPPORTED_PROTOCOL:
 	case SSL_R_TLSV1_ALERT_PROTOCOL_VERSION:
-		hint = " (the server seems to offer only TLS versions older than 1.2)";
+		hint = _(" (the server seems to offer only TLS versions older than 1.2)");
 		break;
 	default:
 		break;
@@ -286,7 +287,7 @@ static X509 *peer_cert(SSL *ssl)
 
 static ma_status no_certificate(struct ma_error *err)
 {
-	return ma_fail(err, MA_ERR_CERT_INVALID, "the server sent no certificate");
+	return ma_fail(err, MA_ERR_CERT_INVALID, _("the server sent no certificate"));
 }
 
 /* The certificate in the words of status.h, from what the handshake left
@@ -302,20 +303,20 @@ static ma_status cert_verdict(struct ma_conn *c, X509 *cert, struct ma_error *er
 		return cert ? ma_fail(err, MA_OK, NULL) : no_certificate(err);
 	case X509_V_ERR_CERT_HAS_EXPIRED:
 		if (ci->not_after_t && ci->not_after_t < time(NULL))
-			return ma_fail(err, MA_ERR_CERT_EXPIRED, "it expired on %s (%s)", ci->not_after, ci->subject);
-		return ma_fail(err, MA_ERR_CERT_EXPIRED, "a certificate in its chain has expired (%s)", ci->subject);
+			return ma_fail(err, MA_ERR_CERT_EXPIRED, _("it expired on %s (%s)"), ci->not_after, ci->subject);
+		return ma_fail(err, MA_ERR_CERT_EXPIRED, _("a certificate in its chain has expired (%s)"), ci->subject);
 	case X509_V_ERR_CERT_NOT_YET_VALID:
-		return ma_fail(err, MA_ERR_CERT_NOT_YET_VALID, "it is valid from %s (%s)", ci->not_before, ci->subject);
+		return ma_fail(err, MA_ERR_CERT_NOT_YET_VALID, _("it is valid from %s (%s)"), ci->not_before, ci->subject);
 	case X509_V_ERR_HOSTNAME_MISMATCH:
 	case X509_V_ERR_IP_ADDRESS_MISMATCH:
 		if (ci->sans[0]) {
-			return ma_fail(err, MA_ERR_CERT_NAME_MISMATCH, "asked for %s, but the certificate covers: %s",
+			return ma_fail(err, MA_ERR_CERT_NAME_MISMATCH, _("asked for %s, but the certificate covers: %s"),
 				       c->host, ci->sans);
 		}
 		text[0] = '\0';
 		if (cert)
 			common_name(cert, text, sizeof text);
-		return ma_fail(err, MA_ERR_CERT_NAME_MISMATCH, "asked for %s, but the certificate covers: CN=%s",
+		return ma_fail(err, MA_ERR_CERT_NAME_MISMATCH, _("asked for %s, but the certificate covers: CN=%s"),
 			       c->host, text);
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT:
 	case X509_V_ERR_UNABLE_TO_GET_ISSUER_CERT_LOCALLY:
@@ -329,11 +330,11 @@ static ma_status cert_verdict(struct ma_conn *c, X509 *cert, struct ma_error *er
 			name_text(X509_get_issuer_name(sk_X509_value(chain, n - 1)), text, sizeof text);
 		else
 			snprintf(text, sizeof text, "%s", ci->issuer);
-		return ma_fail(err, MA_ERR_CERT_UNTRUSTED, "issued by %s", text);
+		return ma_fail(err, MA_ERR_CERT_UNTRUSTED, _("issued by %s"), text);
 	}
 	case X509_V_ERR_DEPTH_ZERO_SELF_SIGNED_CERT:
 	case X509_V_ERR_SELF_SIGNED_CERT_IN_CHAIN:
-		return ma_fail(err, MA_ERR_CERT_SELF_SIGNED, "subject: %s", ci->subject);
+		return ma_fail(err, MA_ERR_CERT_SELF_SIGNED, _("subject: %s"), ci->subject);
 	default:
 		return ma_fail(err, MA_ERR_CERT_INVALID, "%s", X509_verify_cert_error_string(ci->verify_result));
 	}
@@ -383,7 +384,7 @@ static ma_status handshake_failure(struct ma_conn *c, int ssl_err, struct ma_err
 		    && ERR_GET_REASON(code) == SSL_R_UNEXPECTED_EOF_WHILE_READING);
 	if (eof)
 		return ma_fail(err, MA_ERR_TLS_HANDSHAKE,
-			       "the server closed the connection during the TLS handshake (is this port plain text?)");
+			       _("the server closed the connection during the TLS handshake (is this port plain text?)"));
 	if (ssl_err == SSL_ERROR_SYSCALL && code == 0)
 		return ma_fail(err, MA_ERR_TLS_HANDSHAKE, "%s", strerror(errno ? errno : EIO));
 	char why[256];
@@ -396,16 +397,16 @@ ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err)
 	if (!c || c->fd < 0)
 		return ma_fail(err, MA_ERR_NOT_CONNECTED, NULL);
 	if (c->ssl)
-		return ma_fail(err, MA_ERR_ARGUMENT, "the connection is already encrypted");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("the connection is already encrypted"));
 	if (!c->ctx)
-		return ma_fail(err, MA_ERR_ARGUMENT, "the connection was opened as plain text");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("the connection was opened as plain text"));
 
 	ma_status st = MA_OK;
 	X509 *cert = NULL;
 	ERR_clear_error();
 	c->ssl = SSL_new(c->ctx);
 	if (!c->ssl || SSL_set_fd(c->ssl, c->fd) != 1) {
-		st = ma_fail(err, MA_ERR_NOMEM, "TLS session");
+		st = ma_fail(err, MA_ERR_NOMEM, _("TLS session"));
 		goto cleanup;
 	}
 	/* Read-ahead: one read() takes in whatever records have arrived,
@@ -428,7 +429,7 @@ ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err)
 		ok = SSL_set_tlsext_host_name(c->ssl, c->host) == 1 && SSL_set1_host(c->ssl, c->host) == 1;
 	}
 	if (!ok) {
-		st = ma_fail(err, MA_ERR_ARGUMENT, "%s cannot be used as a TLS server name", c->host);
+		st = ma_fail(err, MA_ERR_ARGUMENT, _("%s cannot be used as a TLS server name"), c->host);
 		goto cleanup;
 	}
 
@@ -436,7 +437,7 @@ ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err)
 	int64_t until = ma_conn_wait_limit(c);
 	for (;;) {
 		if (atomic_load(&c->killed)) {
-			st = ma_fail(err, MA_ERR_CANCELLED, "during the TLS handshake");
+			st = ma_fail(err, MA_ERR_CANCELLED, _("during the TLS handshake"));
 			goto cleanup;
 		}
 		ERR_clear_error();
@@ -448,12 +449,12 @@ ma_status ma_conn_start_tls(struct ma_conn *c, struct ma_error *err)
 		if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) {
 			st = ma_wait_fd(c->fd, e == SSL_ERROR_WANT_READ ? POLLIN : POLLOUT, c->cancel_fd, until);
 			if (st == MA_ERR_READ_TIMEOUT && ma_conn_run_deadline_passed(c))
-				st = ma_fail(err, MA_ERR_DEADLINE, "during the TLS handshake with %s", c->host);
+				st = ma_fail(err, MA_ERR_DEADLINE, _("during the TLS handshake with %s"), c->host);
 			else if (st == MA_ERR_READ_TIMEOUT)
-				st = ma_fail(err, st, "no answer within %d s during the TLS handshake with %s",
+				st = ma_fail(err, st, _("no answer within %d s during the TLS handshake with %s"),
 					     c->timeout_ms / 1000, c->host);
 			else if (st != MA_OK)
-				st = ma_fail(err, st, "during the TLS handshake with %s", c->host);
+				st = ma_fail(err, st, _("during the TLS handshake with %s"), c->host);
 			if (st != MA_OK)
 				goto cleanup;
 			continue;

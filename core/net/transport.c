@@ -7,6 +7,7 @@
 #include "net/stream.h"
 #include "net/transport-internal.h"
 #include "net/dns.h"
+#include "base/i18n.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -118,7 +119,7 @@ static ma_status resolve(const struct ma_conn *c, struct addrinfo **out, struct 
 	ma_status st = ma_dns_getaddrinfo(c->host, c->port, &w, out, err);
 	/* A lookup cut short by the run's --deadline says so. */
 	if ((st == MA_ERR_DNS || st == MA_ERR_READ_TIMEOUT) && ma_conn_run_deadline_passed(c))
-		st = ma_fail(err, MA_ERR_DEADLINE, "while looking up %s", c->host);
+		st = ma_fail(err, MA_ERR_DEADLINE, _("while looking up %s"), c->host);
 	return st;
 }
 
@@ -192,12 +193,12 @@ static ma_status connect_one(struct ma_conn *c, const struct addrinfo *ai, const
 		struct sockaddr_storage src;
 		socklen_t slen;
 		if (!source_for(c->source_addr, ai->ai_family, &src, &slen)) {
-			st = ma_fail(err, MA_ERR_UNREACHABLE, "%s: source address %s is of another family",
+			st = ma_fail(err, MA_ERR_UNREACHABLE, _("%s: source address %s is of another family"),
 				     where, c->source_addr);
 			goto cleanup;
 		}
 		if (bind(fd, (struct sockaddr *)&src, slen) < 0) {
-			st = ma_fail(err, MA_ERR_NETWORK, "cannot use source address %s: %s",
+			st = ma_fail(err, MA_ERR_NETWORK, _("cannot use source address %s: %s"),
 				     c->source_addr, strerror(errno));
 			goto cleanup;
 		}
@@ -210,15 +211,15 @@ static ma_status connect_one(struct ma_conn *c, const struct addrinfo *ai, const
 		}
 		st = ma_wait_fd(fd, POLLOUT, c->cancel_fd, ma_conn_wait_limit(c));
 		if (st == MA_ERR_CANCELLED) {
-			ma_fail(err, st, "while connecting to %s", where);
+			ma_fail(err, st, _("while connecting to %s"), where);
 			goto cleanup;
 		}
 		if (st == MA_ERR_READ_TIMEOUT && ma_conn_run_deadline_passed(c)) {
-			st = ma_fail(err, MA_ERR_DEADLINE, "while connecting to %s", where);
+			st = ma_fail(err, MA_ERR_DEADLINE, _("while connecting to %s"), where);
 			goto cleanup;
 		}
 		if (st == MA_ERR_READ_TIMEOUT) {
-			st = ma_fail(err, MA_ERR_CONNECT_TIMEOUT, "%s: no answer within %d s",
+			st = ma_fail(err, MA_ERR_CONNECT_TIMEOUT, _("%s: no answer within %d s"),
 				     where, c->timeout_ms / 1000);
 			goto cleanup;
 		}
@@ -281,7 +282,7 @@ static ma_status connect_any(struct ma_conn *c, struct ma_error *err)
 	}
 	freeaddrinfo(list);
 	if (best == MA_OK && c->fd < 0)
-		return ma_fail(err, MA_ERR_HOST_UNKNOWN, "%s has no IPv4 or IPv6 address", c->host);
+		return ma_fail(err, MA_ERR_HOST_UNKNOWN, _("%s has no IPv4 or IPv6 address"), c->host);
 	return best;
 }
 
@@ -356,11 +357,11 @@ ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *o
 	*out = NULL;
 	ma_transport_init();
 	if (!opts || !endpoint_ok(ep))
-		return ma_fail(err, MA_ERR_ARGUMENT, "no server name or port");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("no server name or port"));
 
 	struct ma_conn *c = conn_new(opts);
 	if (!c)
-		return ma_fail(err, MA_ERR_NOMEM, "connection");
+		return ma_fail(err, MA_ERR_NOMEM, _("connection"));
 	conn_aim(c, ep, opts);
 	ma_status st = conn_tls_ctx(c, ep, opts, err);
 	if (st != MA_OK)
@@ -368,7 +369,7 @@ ma_status ma_conn_open(const struct ma_endpoint *ep, const struct ma_net_opts *o
 	/* A session begun after the run's end (a recount, a second session)
 	 * does not even look the name up. */
 	if (ma_conn_run_deadline_passed(c)) {
-		st = ma_fail(err, MA_ERR_DEADLINE, "before connecting to %s", c->host);
+		st = ma_fail(err, MA_ERR_DEADLINE, _("before connecting to %s"), c->host);
 		goto cleanup;
 	}
 	st = connect_any(c, err);
@@ -392,7 +393,7 @@ ma_status ma_conn_open_addr(const struct ma_endpoint *ep, const char *addr,
 	*out = NULL;
 	ma_transport_init();
 	if (!opts || !addr || !endpoint_ok(ep))
-		return ma_fail(err, MA_ERR_ARGUMENT, "no server name or port");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("no server name or port"));
 	/* Numeric only: no name lookup happens here. */
 	struct addrinfo hints = {
 		.ai_family = AF_UNSPEC,
@@ -403,12 +404,12 @@ ma_status ma_conn_open_addr(const struct ma_endpoint *ep, const char *addr,
 	char port[8];
 	snprintf(port, sizeof port, "%u", ep->port);
 	if (getaddrinfo(addr, port, &hints, &ai) != 0 || !ai)
-		return ma_fail(err, MA_ERR_ARGUMENT, "%s is not an address", addr);
+		return ma_fail(err, MA_ERR_ARGUMENT, _("%s is not an address"), addr);
 
 	ma_status st;
 	struct ma_conn *c = conn_new(opts);
 	if (!c) {
-		st = ma_fail(err, MA_ERR_NOMEM, "connection");
+		st = ma_fail(err, MA_ERR_NOMEM, _("connection"));
 		goto cleanup;
 	}
 	conn_aim(c, ep, opts);
@@ -441,11 +442,11 @@ ma_status ma_conn_from_fd(int fd, const struct ma_net_opts *opts, struct ma_conn
 	*out = NULL;
 	ma_transport_init();
 	if (fd < 0 || !opts)
-		return ma_fail(err, MA_ERR_ARGUMENT, "no connection");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("no connection"));
 	struct ma_conn *c = conn_new(opts);
 	if (!c) {
 		close(fd);
-		return ma_fail(err, MA_ERR_NOMEM, "connection");
+		return ma_fail(err, MA_ERR_NOMEM, _("connection"));
 	}
 	int fl = fcntl(fd, F_GETFL);
 	if (fl >= 0)
@@ -520,7 +521,7 @@ void ma_conn_set_error(struct ma_conn *c, ma_status st, const char *detail)
 static bool may_continue(struct ma_conn *c)
 {
 	if (atomic_load(&c->killed)) {
-		ma_conn_set_error(c, MA_ERR_CANCELLED, "connection closed by mailaudit");
+		ma_conn_set_error(c, MA_ERR_CANCELLED, _("connection closed by mailaudit"));
 		return false;
 	}
 	if (cancel_pending(c->cancel_fd)) {
@@ -533,7 +534,7 @@ static bool may_continue(struct ma_conn *c)
 		if (c->run_deadline)
 			ma_conn_set_error(c, MA_ERR_DEADLINE, NULL);
 		else
-			ma_conn_set_error(c, MA_ERR_READ_TIMEOUT, "the session time limit was reached");
+			ma_conn_set_error(c, MA_ERR_READ_TIMEOUT, _("the session time limit was reached"));
 		return false;
 	}
 	return true;
@@ -547,15 +548,15 @@ static bool wait_io(struct ma_conn *c, short events)
 	if (st == MA_ERR_READ_TIMEOUT && ma_conn_run_deadline_passed(c)) {
 		ma_conn_set_error(c, MA_ERR_DEADLINE, NULL);
 	} else if (st == MA_ERR_READ_TIMEOUT) {
-		char why[96];
+		char why[256];
 		int64_t now = ma_now_ms();
 		if (c->deadline_ms && now >= c->deadline_ms)
-			snprintf(why, sizeof why, "the session time limit was reached");
+			snprintf(why, sizeof why, "%s", _("the session time limit was reached"));
 		else if (c->reply_until_ms && now >= c->reply_until_ms)
-			snprintf(why, sizeof why, "a reply took over %d s (the server sends too slowly)",
+			snprintf(why, sizeof why, _("a reply took over %d s (the server sends too slowly)"),
 				 REPLY_TIMEOUTS * c->timeout_ms / 1000);
 		else
-			snprintf(why, sizeof why, "nothing for %d s", c->timeout_ms / 1000);
+			snprintf(why, sizeof why, _("nothing for %d s"), c->timeout_ms / 1000);
 		ma_conn_set_error(c, st, why);
 	} else {
 		ma_conn_set_error(c, st, NULL);
@@ -935,15 +936,15 @@ enum { GUARD_TEXT, GUARD_DIGITS, GUARD_BRACE, GUARD_CR };
 static bool literal_announced(struct ma_conn *c)
 {
 	if (c->guard.num > c->guard.max_literal) {
-		char why[128];
+		char why[256];
 		/* The number as announced: the user compares it with what the
 		 * server sent (UINT64_MAX stands for anything larger). */
 		if (c->guard.num == UINT64_MAX)
 			snprintf(why, sizeof why,
-				 "the server announced a literal of over 2^64 bytes (limit %llu)",
+				 _("the server announced a literal of over 2^64 bytes (limit %llu)"),
 				 (unsigned long long)c->guard.max_literal);
 		else
-			snprintf(why, sizeof why, "the server announced a literal of %llu bytes (limit %llu)",
+			snprintf(why, sizeof why, _("the server announced a literal of %llu bytes (limit %llu)"),
 				 (unsigned long long)c->guard.num,
 				 (unsigned long long)c->guard.max_literal);
 		ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
@@ -969,8 +970,8 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 		return true;
 	c->guard.used += n;
 	if (c->guard.max_reply && c->guard.used > c->guard.max_reply) {
-		char why[128];
-		snprintf(why, sizeof why, "one reply exceeded %llu MB",
+		char why[256];
+		snprintf(why, sizeof why, _("one reply exceeded %llu MB"),
 			 (unsigned long long)(c->guard.max_reply >> 20));
 		ma_conn_set_error(c, MA_ERR_TOO_LARGE, why);
 		return false;

@@ -17,6 +17,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "base/i18n.h"
+
 enum key {
 	K_ADDRESS, K_LOGIN, K_IMAP, K_POP3, K_SMTP,
 	K_PASSWORD_COMMAND, K_PASSWORD_FILE, K_CA_FILE,
@@ -108,41 +110,44 @@ static ma_status section(struct parser *p, const char *s, size_t n)
 			size_t rest_len = n - (size_t)(rest - s);
 			trim(&rest, &rest_len);
 			if (rest_len && rest[0] == '#')
-				return failf(p, p->line, "a comment must be on a line of its own, "
-					     "not after [account NAME]");
+				return failf(p, p->line, _("a comment must be on a line of its own, "
+					     "not after [account NAME]"));
 		}
-		return failf(p, p->line, "a section line must look like [account NAME]");
+		return failf(p, p->line, _("a section line must look like [account NAME]"));
 	}
 	const char *in = s + 1;
 	size_t in_len = n - 2;
 	trim(&in, &in_len);
 	if (in_len < 7 || memcmp(in, "account", 7) != 0 ||
 	    (in_len > 7 && in[7] != ' ' && in[7] != '\t'))
-		return failf(p, p->line, "unknown section \"%s\"; write [account NAME]",
+		return failf(p, p->line, _("unknown section \"%s\"; write [account NAME]"),
 			     printable(s, n, q, sizeof q));
 	const char *name = in + 7;
 	size_t name_len = in_len - 7;
 	trim(&name, &name_len);
 	if (name_len == 0)
-		return failf(p, p->line, "[account] needs a name, such as [account work]");
+		return failf(p, p->line, _("[account] needs a name, such as [account work]"));
 	if (name_len >= sizeof p->cfg.accounts[0].acct.name)
-		return failf(p, p->line, "the account name is longer than %zu characters",
+		return failf(p, p->line, P_("the account name is longer than %zu characters",
+				    "the account name is longer than %zu characters",
+				    sizeof p->cfg.accounts[0].acct.name - 1),
 			     sizeof p->cfg.accounts[0].acct.name - 1);
 	for (size_t i = 0; i < name_len; i++)
 		if (!is_name_char(name[i]))
-			return failf(p, p->line, "the account name \"%s\" may only contain "
-				     "letters, digits, '-', '_' and '.'",
+			return failf(p, p->line, _("the account name \"%s\" may only contain "
+				     "letters, digits, '-', '_' and '.'"),
 				     printable(name, name_len, q, sizeof q));
 
 	for (size_t i = 0; i < p->cfg.n; i++) {
 		const struct ma_config_account *a = &p->cfg.accounts[i];
 		if (strlen(a->acct.name) == name_len &&
 		    strncasecmp(a->acct.name, name, name_len) == 0)
-			return failf(p, p->line, "account \"%s\" is already defined on line %d",
+			return failf(p, p->line, _("account \"%s\" is already defined on line %d"),
 				     a->acct.name, a->line);
 	}
 	if (p->cfg.n >= MA_CONFIG_MAX_ACCOUNTS)
-		return failf(p, p->line, "more than %d accounts", MA_CONFIG_MAX_ACCOUNTS);
+		return failf(p, p->line, P_("more than %d accounts", "more than %d accounts", MA_CONFIG_MAX_ACCOUNTS),
+			     MA_CONFIG_MAX_ACCOUNTS);
 
 	if (p->cfg.n == p->cap) {
 		size_t cap = p->cap ? p->cap * 2 : 4;
@@ -164,7 +169,8 @@ static ma_status set_text(struct parser *p, enum key k, char *dst, size_t size,
 			  const char *v, size_t n)
 {
 	if (n >= size)
-		return failf(p, p->line, "\"%s\" is longer than %zu bytes", key_names[k], size - 1);
+		return failf(p, p->line, P_("\"%s\" is longer than %zu bytes", "\"%s\" is longer than %zu bytes", size - 1),
+			     key_names[k], size - 1);
 	memcpy(dst, v, n);
 	dst[n] = '\0';
 	return MA_OK;
@@ -176,7 +182,7 @@ static ma_status set_endpoint(struct parser *p, enum key k, enum ma_proto proto,
 	struct ma_error e = { .status = MA_OK };
 	if (ma_endpoint_parse(v, n, proto, ep, &e) != MA_OK)
 		return failf(p, p->line, "%s: %s", key_names[k],
-			     e.detail[0] ? e.detail : "not a valid server address");
+			     e.detail[0] ? e.detail : _("not a valid server address"));
 	*has = true;
 	return MA_OK;
 }
@@ -209,13 +215,13 @@ static ma_status assignment(struct parser *p, const char *s, size_t n)
 	char q[80];
 	const char *eq = memchr(s, '=', n);
 	if (!eq)
-		return failf(p, p->line, "expected \"key = value\" or [account NAME]");
+		return failf(p, p->line, _("expected \"key = value\" or [account NAME]"));
 	const char *key = s, *val = eq + 1;
 	size_t key_len = (size_t)(eq - s), val_len = n - key_len - 1;
 	trim(&key, &key_len);
 	trim(&val, &val_len);
 	if (key_len == 0)
-		return failf(p, p->line, "there is no key before '='");
+		return failf(p, p->line, _("there is no key before '='"));
 
 	enum key k = K_COUNT;
 	for (int i = 0; i < K_COUNT; i++)
@@ -224,33 +230,33 @@ static ma_status assignment(struct parser *p, const char *s, size_t n)
 	if (k == K_COUNT) {
 		/* The one mistake worth its own sentence: a password in the file. */
 		if (key_len == 8 && strncasecmp(key, "password", 8) == 0)
-			return failf(p, p->line, "unknown key \"password\": passwords are not "
-				     "kept in this file; use password_command or password_file");
-		return failf(p, p->line, "unknown key \"%s\" (known: " KNOWN_KEYS ")",
-			     printable(key, key_len, q, sizeof q));
+			return failf(p, p->line, _("unknown key \"password\": passwords are not "
+				     "kept in this file; use password_command or password_file"));
+		return failf(p, p->line, _("unknown key \"%s\" (known: %s)"),
+			     printable(key, key_len, q, sizeof q), KNOWN_KEYS);
 	}
 
 	struct ma_config_account *a = current(p);
 	if (!a)
-		return failf(p, p->line, "\"%s\" before any [account NAME] line", key_names[k]);
+		return failf(p, p->line, _("\"%s\" before any [account NAME] line"), key_names[k]);
 	if (p->key_line[k])
-		return failf(p, p->line, "\"%s\" is already set for account \"%s\" on line %d",
+		return failf(p, p->line, _("\"%s\" is already set for account \"%s\" on line %d"),
 			     key_names[k], a->acct.name, p->key_line[k]);
 	if (val_len == 0)
-		return failf(p, p->line, "\"%s\" has no value", key_names[k]);
+		return failf(p, p->line, _("\"%s\" has no value"), key_names[k]);
 	for (size_t i = 0; i < val_len; i++) {
 		unsigned char c = (unsigned char)val[i];
 		if ((c < 0x20 && c != '\t') || c == 0x7f)
-			return failf(p, p->line, "the value of \"%s\" contains a control character",
+			return failf(p, p->line, _("the value of \"%s\" contains a control character"),
 				     key_names[k]);
 	}
 	if (k == K_PASSWORD_COMMAND && p->key_line[K_PASSWORD_FILE])
-		return failf(p, p->line, "account \"%s\" already has password_file on line %d; "
-			     "keep only one of password_command and password_file",
+		return failf(p, p->line, _("account \"%s\" already has password_file on line %d; "
+			     "keep only one of password_command and password_file"),
 			     a->acct.name, p->key_line[K_PASSWORD_FILE]);
 	if (k == K_PASSWORD_FILE && p->key_line[K_PASSWORD_COMMAND])
-		return failf(p, p->line, "account \"%s\" already has password_command on line %d; "
-			     "keep only one of password_command and password_file",
+		return failf(p, p->line, _("account \"%s\" already has password_command on line %d; "
+			     "keep only one of password_command and password_file"),
 			     a->acct.name, p->key_line[K_PASSWORD_COMMAND]);
 
 	ma_status st = MA_OK;
@@ -258,8 +264,8 @@ static ma_status assignment(struct parser *p, const char *s, size_t n)
 	switch (k) {
 	case K_ADDRESS:
 		if (!memchr(val, '@', val_len))
-			return failf(p, p->line, "address \"%s\" is not an e-mail address "
-				     "(it has no '@')", printable(val, val_len, q, sizeof q));
+			return failf(p, p->line, _("address \"%s\" is not an e-mail address "
+				     "(it has no '@')"), printable(val, val_len, q, sizeof q));
 		st = set_text(p, k, ac->address, sizeof ac->address, val, val_len);
 		break;
 	case K_LOGIN:
@@ -296,9 +302,10 @@ static ma_status one_line(struct parser *p, const char *s, size_t n)
 	if (n && s[n - 1] == '\r')
 		n--;
 	if (n > MA_CONFIG_MAX_LINE)
-		return failf(p, p->line, "the line is longer than %d bytes", MA_CONFIG_MAX_LINE);
+		return failf(p, p->line, P_("the line is longer than %d bytes", "the line is longer than %d bytes", MA_CONFIG_MAX_LINE),
+			     MA_CONFIG_MAX_LINE);
 	if (memchr(s, '\0', n))
-		return failf(p, p->line, "the line contains a NUL byte (is this a text file?)");
+		return failf(p, p->line, _("the line contains a NUL byte (is this a text file?)"));
 	trim(&s, &n);
 	if (n == 0 || s[0] == '#')
 		return MA_OK;
@@ -312,11 +319,11 @@ static ma_status check_account(struct parser *p, struct ma_config_account *a)
 {
 	struct ma_account *ac = &a->acct;
 	if (!ac->has_imap && !ac->has_pop3)
-		return failf(p, a->line, "account \"%s\" has neither imap nor pop3; "
-			     "add at least one of them", ac->name);
+		return failf(p, a->line, _("account \"%s\" has neither imap nor pop3; "
+			     "add at least one of them"), ac->name);
 	if (!ac->login[0] && !ac->address[0])
-		return failf(p, a->line, "account \"%s\" has neither login nor address; "
-			     "add at least one of them", ac->name);
+		return failf(p, a->line, _("account \"%s\" has neither login nor address; "
+			     "add at least one of them"), ac->name);
 	if (!ac->login[0])
 		memcpy(ac->login, ac->address, sizeof ac->login);
 	return MA_OK;
@@ -400,7 +407,7 @@ ma_status ma_path_expand(const char *path, char **out, struct ma_error *err)
 		rest = "";
 	char user[256], shown[80];
 	if (ulen >= sizeof user)
-		return ma_fail(err, MA_ERR_ARGUMENT, "the user name after '~' is too long");
+		return ma_fail(err, MA_ERR_ARGUMENT, _("the user name after '~' is too long"));
 	memcpy(user, path + 1, ulen);
 	user[ulen] = '\0';
 	printable(user, ulen, shown, sizeof shown);
@@ -413,12 +420,12 @@ ma_status ma_path_expand(const char *path, char **out, struct ma_error *err)
 		if ((!home || !home[0]) && getpwuid_r(getuid(), &pw, pwbuf, sizeof pwbuf, &res) == 0 && res)
 			home = res->pw_dir;
 		if (!home || !home[0])
-			return ma_fail(err, MA_ERR_ARGUMENT, "'~' stands for the home directory, but HOME "
-				       "is not set and this user has none; write the full path");
+			return ma_fail(err, MA_ERR_ARGUMENT, _("'~' stands for the home directory, but HOME "
+				       "is not set and this user has none; write the full path"));
 	} else {
 		if (getpwnam_r(user, &pw, pwbuf, sizeof pwbuf, &res) != 0 || !res || !res->pw_dir[0])
-			return ma_fail(err, MA_ERR_ARGUMENT, "\"~%s\": there is no user \"%s\" with a "
-				       "home directory; write the full path", shown, shown);
+			return ma_fail(err, MA_ERR_ARGUMENT, _("\"~%s\": there is no user \"%s\" with a "
+				       "home directory; write the full path"), shown, shown);
 		home = res->pw_dir;
 	}
 	/* "/" as the home directory and "~/x" make "/x", not "//x". */
@@ -464,7 +471,7 @@ static ma_status read_all(int fd, const char *shown, char **out, size_t *out_len
 		if (r < 0) {
 			int e = errno;
 			free(buf);
-			return ma_fail(err, MA_ERR_IO, "cannot read the config file \"%s\": %s",
+			return ma_fail(err, MA_ERR_IO, _("cannot read the config file \"%s\": %s"),
 				       shown, strerror(e));
 		}
 		if (r == 0)
@@ -473,8 +480,8 @@ static ma_status read_all(int fd, const char *shown, char **out, size_t *out_len
 	}
 	if (len > MA_CONFIG_MAX_FILE) {
 		free(buf);
-		return ma_fail(err, MA_ERR_ARGUMENT, "the config file \"%s\" is larger than "
-			       "1 MiB; this is not an accounts file", shown);
+		return ma_fail(err, MA_ERR_ARGUMENT, _("the config file \"%s\" is larger than "
+			       "1 MiB; this is not an accounts file"), shown);
 	}
 	*out = buf;
 	*out_len = len;
@@ -502,18 +509,18 @@ ma_status ma_config_load(const char *path, struct ma_config *cfg, struct ma_erro
 		int e = errno;
 		if (!explicit && e == ENOENT)
 			return MA_OK;
-		return ma_fail(err, MA_ERR_IO, "cannot open the config file \"%s\": %s",
+		return ma_fail(err, MA_ERR_IO, _("cannot open the config file \"%s\": %s"),
 			       shown, strerror(e));
 	}
 	struct stat sb;
 	if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
 		close(fd);
-		return ma_fail(err, MA_ERR_IO, "the config file \"%s\" is a directory", shown);
+		return ma_fail(err, MA_ERR_IO, _("the config file \"%s\" is a directory"), shown);
 	}
 	if (fstat(fd, &sb) == 0 && (S_ISFIFO(sb.st_mode) || S_ISSOCK(sb.st_mode))) {
 		close(fd);
-		return ma_fail(err, MA_ERR_IO, "the config file \"%s\" is not a regular file but a %s",
-			       shown, S_ISFIFO(sb.st_mode) ? "named pipe (FIFO)" : "socket");
+		return ma_fail(err, MA_ERR_IO, _("the config file \"%s\" is not a regular file but a %s"),
+			       shown, S_ISFIFO(sb.st_mode) ? _("named pipe (FIFO)") : _("socket"));
 	}
 	/* A regular file or a device such as /dev/null (no accounts) is read
 	 * as usual, blocking. */

@@ -1,6 +1,7 @@
 #include "store/history.h"
 #include "base/loss.h"
 #include "base/parse.h"
+#include "base/i18n.h"
 #include "base/text.h"   /* ma_now_ms */
 
 #include <errno.h>
@@ -215,6 +216,19 @@ static const char *const migrations[] = {
 	 * all the same (POP3_LAST_SEEN). */
 	"ALTER TABLE pop3_view ADD COLUMN delta INTEGER NOT NULL DEFAULT 0;"
 	"PRAGMA user_version = 7;",
+	/* 7 -> 8: the order of the UIDLs present on record, as the server
+	 * numbers them (ascending; gaps allowed): a repeat then probes a few
+	 * UIDLs (`UIDL n`) instead of listing them all. The row id is no such
+	 * order: a delta writes new rows sorted by UIDL, and a UIDL seen again
+	 * keeps its old row. NULL: written by an older mailaudit; the next
+	 * complete listing sets it. */
+	"ALTER TABLE pop3_message ADD COLUMN ord INTEGER;"
+	/* Every unchanged repeat asks for the first and last UIDL on record
+	 * (ma_history_pop3_ends): without it, three scans of every UIDL row
+	 * (0.07 s of CPU at 100,000). New rows come in ord order, so the
+	 * first audit appends to it. */
+	"CREATE INDEX pop3_order ON pop3_message(account_id, ord) WHERE gone_audit IS NULL;"
+	"PRAGMA user_version = 8;",
 };
 
 /* The key range of mailbox B's messages, for "m.id BETWEEN " IN_MAILBOX(b). */
@@ -268,12 +282,12 @@ static ma_status db_fail(const struct ma_history *h, struct ma_error *err,
 	case SQLITE_LOCKED:
 	case SQLITE_INTERRUPT:
 		if (past_deadline(h))
-			return ma_fail(err, MA_ERR_DEADLINE, "%s: %s: stopped at the time limit",
+			return ma_fail(err, MA_ERR_DEADLINE, _("%s: %s: stopped at the time limit"),
 				       h->path, what);
 		if (code == SQLITE_INTERRUPT)
 			return ma_fail(err, MA_ERR_IO, "%s: %s: %s", h->path, what, msg);
 		return ma_fail(err, MA_ERR_IO,
-			       "%s: %s: still in use by another mailaudit after %d s",
+			       _("%s: %s: still in use by another mailaudit after %d s"),
 			       h->path, what, BUSY_TIMEOUT_MS / 1000);
 	default:
 		if (sys != 0)
@@ -492,12 +506,12 @@ static ma_status make_dirs(const char *dir, struct ma_error *err)
 		*s = '\0';
 		if (mkdir(p, 0700) == 0) {
 			if (chmod(p, 0700) != 0) {
-				st = ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
+				st = ma_fail(err, MA_ERR_IO, _("cannot set permissions of %s: %s"),
 					     p, strerror(errno));
 				break;
 			}
 		} else if (errno != EEXIST) {
-			st = ma_fail(err, MA_ERR_IO, "cannot create directory %s: %s",
+			st = ma_fail(err, MA_ERR_IO, _("cannot create directory %s: %s"),
 				     p, strerror(errno));
 			break;
 		}
@@ -510,10 +524,10 @@ static ma_status make_dirs(const char *dir, struct ma_error *err)
 		return st;
 	struct stat sb;
 	if (stat(dir, &sb) != 0)
-		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir,
+		return ma_fail(err, MA_ERR_IO, _("cannot use directory %s: %s"), dir,
 			       strerror(errno));
 	if (!S_ISDIR(sb.st_mode))
-		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir,
+		return ma_fail(err, MA_ERR_IO, _("cannot use directory %s: %s"), dir,
 			       strerror(ENOTDIR));
 	return MA_OK;
 }
@@ -528,11 +542,11 @@ static ma_status check_dir(const char *dir, bool own, struct ma_error *err)
 {
 	struct stat sb;
 	if (stat(dir, &sb) != 0)
-		return ma_fail(err, MA_ERR_IO, "cannot use directory %s: %s", dir, strerror(errno));
+		return ma_fail(err, MA_ERR_IO, _("cannot use directory %s: %s"), dir, strerror(errno));
 	mode_t mode = sb.st_mode & 07777;
 	if (own && sb.st_uid == geteuid() && (mode & 077)) {
 		if (chmod(dir, mode & 07700) != 0)
-			return ma_fail(err, MA_ERR_IO, "cannot make %s private (mode %04o): %s; run: chmod 700 %s",
+			return ma_fail(err, MA_ERR_IO, _("cannot make %s private (mode %04o): %s; run: chmod 700 %s"),
 				       dir, (unsigned)mode, strerror(errno), dir);
 		return MA_OK;
 	}
@@ -551,12 +565,12 @@ static ma_status check_plain(const char *path, const char *suffix, bool must_exi
 {
 	char name[4096];
 	if (snprintf(name, sizeof name, "%s%s", path, suffix) >= (int)sizeof name)
-		return ma_fail(err, MA_ERR_IO, "%s: path too long", path);
+		return ma_fail(err, MA_ERR_IO, _("%s: path too long"), path);
 	struct stat sb;
 	if (lstat(name, &sb) != 0) {
 		if (errno == ENOENT && !must_exist)
 			return MA_OK;
-		return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", name, strerror(errno));
+		return ma_fail(err, MA_ERR_IO, _("cannot open %s: %s"), name, strerror(errno));
 	}
 	if (S_ISLNK(sb.st_mode)) {
 		char to[256];
@@ -567,7 +581,7 @@ static ma_status check_plain(const char *path, const char *suffix, bool must_exi
 			       name, n > 0 ? to : "?");
 	}
 	if (!S_ISREG(sb.st_mode))
-		return ma_fail(err, MA_ERR_STATE_CORRUPT, "%s is not a regular file; left untouched",
+		return ma_fail(err, MA_ERR_STATE_CORRUPT, _("%s is not a regular file; left untouched"),
 			       name);
 	if (sb.st_uid != geteuid())
 		return ma_fail(err, MA_ERR_STATE_CORRUPT,
@@ -589,10 +603,10 @@ static ma_status create_file(const char *path, bool *created, struct ma_error *e
 		int saved = errno;
 		close(fd);
 		if (rc != 0)
-			return ma_fail(err, MA_ERR_IO, "cannot set permissions of %s: %s",
+			return ma_fail(err, MA_ERR_IO, _("cannot set permissions of %s: %s"),
 				       path, strerror(saved));
 	} else if (errno != EEXIST) {
-		return ma_fail(err, MA_ERR_IO, "cannot create %s: %s", path,
+		return ma_fail(err, MA_ERR_IO, _("cannot create %s: %s"), path,
 			       strerror(errno));
 	}
 	ma_status st = check_plain(path, "", true, err);
@@ -620,12 +634,12 @@ static ma_status tighten(const char *path, struct ma_error *err)
 		if (lstat(name, &sb) != 0) {
 			if (errno == ENOENT && i > 0)
 				continue;
-			return ma_fail(err, MA_ERR_IO, "cannot open %s: %s", name, strerror(errno));
+			return ma_fail(err, MA_ERR_IO, _("cannot open %s: %s"), name, strerror(errno));
 		}
 		if (!S_ISREG(sb.st_mode) || !(sb.st_mode & 077))
 			continue;
 		if (chmod(name, sb.st_mode & 0700) != 0)
-			return ma_fail(err, MA_ERR_IO, "cannot make %s private: %s; run: chmod 600 %s", name,
+			return ma_fail(err, MA_ERR_IO, _("cannot make %s private: %s; run: chmod 600 %s"), name,
 				       strerror(errno), name);
 	}
 	return MA_OK;
@@ -1242,6 +1256,51 @@ ma_status ma_history_pop3_sizes(struct ma_history *h, int64_t account_id,
 	return query_end(&q);
 }
 
+ma_status ma_history_pop3_ordered(struct ma_history *h, int64_t account_id,
+				  ma_pop3_order_cb cb, void *ctx, struct ma_error *err)
+{
+	struct query q = QUERY(h, "reading the recorded POP3 order", err);
+
+	/* NULLs first: the caller stops at the first one. */
+	query_start(&q, "SELECT uidl, size, coalesce(ord, -1) FROM pop3_message"
+		    " WHERE account_id = ?1 AND gone_audit IS NULL ORDER BY ord, id",
+		    BINDS(B_INT(account_id)));
+	while (query_row(&q)) {
+		const unsigned char *u = sqlite3_column_text(q.s, 0);
+		if (cb(u ? (const char *)u : "", (uint32_t)sqlite3_column_int64(q.s, 1),
+		       sqlite3_column_int64(q.s, 2), ctx) != 0)
+			break;
+	}
+	return query_end(&q);
+}
+
+ma_status ma_history_pop3_ends(struct ma_history *h, int64_t account_id, char first[MA_UIDL_MAX + 1],
+			       char last[MA_UIDL_MAX + 1], bool *known, struct ma_error *err)
+{
+	struct query q = QUERY(h, "reading the recorded POP3 order", err);
+
+	*known = false;
+	first[0] = last[0] = '\0';
+	/* NULLs sort first: a first row without ord says the order is not
+	 * known. Both through the index pop3_order. */
+	if (query_start(&q, "SELECT"
+			" (SELECT uidl FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL"
+			"  ORDER BY ord LIMIT 1),"
+			" (SELECT ord IS NULL FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL"
+			"  ORDER BY ord LIMIT 1),"
+			" (SELECT uidl FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL"
+			"  ORDER BY ord DESC LIMIT 1)", BINDS(B_INT(account_id))) &&
+	    query_row(&q)) {
+		const unsigned char *a = sqlite3_column_text(q.s, 0), *b = sqlite3_column_text(q.s, 2);
+		if (a && b && sqlite3_column_int(q.s, 1) == 0) {
+			snprintf(first, MA_UIDL_MAX + 1, "%s", (const char *)a);
+			snprintf(last, MA_UIDL_MAX + 1, "%s", (const char *)b);
+			*known = true;
+		}
+	}
+	return query_end(&q);
+}
+
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
 			   int64_t *audit_id, struct ma_error *err)
 {
@@ -1611,17 +1670,21 @@ static ma_status put_pop3_view(struct ma_history *h, int64_t audit_id,
 	return st;
 }
 
-/* UIDL rows: 4 parameters each (account, uidl, size, audit). */
-#define UIDL_COLS 4
+/* UIDL rows: 5 parameters each (account, uidl, size, ord, audit: rows_sql
+ * repeats the last for first_audit and last_audit). */
+#define UIDL_COLS 5
 
+/* Each row's ord is base + its message number (see migration 8). */
 static ma_status put_uidls(struct ma_history *h, sqlite3_stmt **st, int64_t audit_id,
-			   const struct ma_pop3_entry *const *e, size_t rows, struct ma_error *err)
+			   const struct ma_pop3_entry *const *e, size_t rows, int64_t base,
+			   struct ma_error *err)
 {
 	if (!*st) {
 		char *sql = rows_sql("INSERT INTO pop3_message(account_id, uidl, size,"
-				     " first_audit, last_audit) VALUES", UIDL_COLS,
+				     " ord, first_audit, last_audit) VALUES", UIDL_COLS,
 				     " ON CONFLICT (account_id, uidl) DO UPDATE SET"
-				     " last_audit = excluded.last_audit, gone_audit = NULL", rows);
+				     " last_audit = excluded.last_audit, gone_audit = NULL,"
+				     " ord = excluded.ord", rows);
 		if (!sql)
 			return ma_fail(err, MA_ERR_NOMEM, NULL);
 		int rc = sqlite3_prepare_v2(h->db, sql, -1, st, NULL);
@@ -1634,7 +1697,8 @@ static ma_status put_uidls(struct ma_history *h, sqlite3_stmt **st, int64_t audi
 		sqlite3_bind_int64(*st, b + 1, h->account_id);
 		sqlite3_bind_text(*st, b + 2, e[i]->uidl, -1, SQLITE_STATIC);
 		sqlite3_bind_int64(*st, b + 3, e[i]->size);
-		sqlite3_bind_int64(*st, b + 4, audit_id);
+		sqlite3_bind_int64(*st, b + 4, base + e[i]->number);
+		sqlite3_bind_int64(*st, b + 5, audit_id);
 	}
 	ma_status res = MA_OK;
 	if (sqlite3_step(*st) != SQLITE_DONE)
@@ -1681,12 +1745,12 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 			continue;
 		batch[n++] = &v->entries[i];
 		if (n == PUT_ROWS) {
-			st = put_uidls(h, &h->put_uidls, audit_id, batch, n, err);
+			st = put_uidls(h, &h->put_uidls, audit_id, batch, n, 0, err);
 			n = 0;
 		}
 	}
 	for (size_t i = 0; st == MA_OK && i < n; i++)
-		st = put_uidls(h, &h->put_uidl, audit_id, &batch[i], 1, err);
+		st = put_uidls(h, &h->put_uidl, audit_id, &batch[i], 1, 0, err);
 	return st;
 }
 
@@ -1736,6 +1800,40 @@ static bool view_complete(const struct ma_pop3_view *v)
 	return true;
 }
 
+/* The ord of the rows a delta leaves: new UIDLs get *base + their number,
+ * *base past every ord the account has, so they sort after the ones on
+ * record. That is the server's order only if the known ones' ords ascend
+ * in message number order and every new UIDL comes after them (as new mail
+ * does); otherwise (a NULL ord of an older mailaudit, a UIDL seen again in
+ * the middle, a server that reorders) every UIDL listed is renumbered,
+ * base + number, a full rewrite of ord that is rare. row_id/row_ord: by
+ * entry, 0/-1 for a new one or a NULL ord. */
+static ma_status renumber_pop3(struct ma_history *h, const struct ma_pop3_view *v,
+			       const int64_t *row_id, const int64_t *row_ord, int64_t *base,
+			       struct ma_error *err)
+{
+	struct query q = QUERY(h, "recording the POP3 view", err);
+	*base = 0;
+	if (query_start(&q, "SELECT coalesce(max(ord), 0) FROM pop3_message WHERE account_id = ?1",
+			BINDS(B_INT(h->account_id))) && query_row(&q))
+		*base = sqlite3_column_int64(q.s, 0);
+	ma_status st = query_end(&q);
+	if (st != MA_OK)
+		return st;
+	bool ascending = true;
+	int64_t last = -1;
+	for (size_t i = 0; i < v->nentries && ascending; i++) {
+		int64_t o = row_id[i] ? row_ord[i] : *base + v->entries[i].number;
+		ascending = o > last;
+		last = o;
+	}
+	for (size_t i = 0; i < v->nentries && !ascending && st == MA_OK; i++)
+		if (row_id[i])
+			st = query_run(&q, "UPDATE pop3_message SET ord = ?1 WHERE id = ?2",
+				       BINDS(B_INT(*base + v->entries[i].number), B_INT(row_id[i])));
+	return st;
+}
+
 ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 				    const struct ma_pop3_view *v, int64_t prev_audit,
 				    struct ma_error *err)
@@ -1757,11 +1855,14 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 	if (!view_complete(v) || prev_audit <= 0 || !now.known || now.audit_id != prev_audit ||
 	    !now.uidl_complete)
 		return ma_history_put_pop3(h, audit_id, v, err);
-	const struct ma_pop3_entry **by_uidl = malloc((v->nentries ? v->nentries : 1) * sizeof *by_uidl);
-	bool *known = calloc(v->nentries ? v->nentries : 1, sizeof *known);
+	size_t slots = v->nentries ? v->nentries : 1;
+	const struct ma_pop3_entry **by_uidl = malloc(slots * sizeof *by_uidl);
+	bool *known = calloc(slots, sizeof *known);
+	/* By message number: the row id and ord of each UIDL on record. */
+	int64_t *row_id = calloc(slots, sizeof *row_id), *row_ord = calloc(slots, sizeof *row_ord);
 	int64_t *gone = NULL;
 	size_t ngone = 0, capgone = 0;
-	if (!by_uidl || !known) {
+	if (!by_uidl || !known || !row_id || !row_ord) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
@@ -1770,8 +1871,8 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 	qsort(by_uidl, v->nentries, sizeof *by_uidl, cmp_entry);
 	/* Present on record and listed now: left alone. Present and not
 	 * listed: gone in this audit, as a full listing would find it. */
-	query_start(&q, "SELECT id, uidl FROM pop3_message WHERE account_id = ?1 AND gone_audit IS NULL",
-		    BINDS(B_INT(h->account_id)));
+	query_start(&q, "SELECT id, uidl, coalesce(ord, -1) FROM pop3_message"
+		    " WHERE account_id = ?1 AND gone_audit IS NULL", BINDS(B_INT(h->account_id)));
 	while (query_row(&q)) {
 		const unsigned char *u = sqlite3_column_text(q.s, 1);
 		struct ma_pop3_entry key = { .uidl = u ? (const char *)u : "" };
@@ -1780,6 +1881,9 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 							   cmp_entry);
 		if (hit) {
 			known[hit - by_uidl] = true;
+			size_t at = (size_t)(*hit - v->entries);
+			row_id[at] = sqlite3_column_int64(q.s, 0);
+			row_ord[at] = sqlite3_column_int64(q.s, 2);
 			continue;
 		}
 		if (ngone == capgone) {
@@ -1800,6 +1904,9 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 	for (size_t i = 0; i < ngone && st == MA_OK; i++)
 		st = query_run(&q, "UPDATE pop3_message SET gone_audit = ?1 WHERE id = ?2",
 			       BINDS(B_INT(audit_id), B_INT(gone[i])));
+	int64_t base = 0;
+	if (st == MA_OK)
+		st = renumber_pop3(h, v, row_id, row_ord, &base, err);
 	if (st == MA_OK)
 		st = put_pop3_view(h, audit_id, v, true, 0, true, err);
 	/* The new ones, as the full listing writes them (a UIDL listed twice
@@ -1811,13 +1918,15 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 			continue;
 		batch[n++] = by_uidl[i];
 		if (n == PUT_ROWS) {
-			st = put_uidls(h, &h->put_uidls, audit_id, batch, n, err);
+			st = put_uidls(h, &h->put_uidls, audit_id, batch, n, base, err);
 			n = 0;
 		}
 	}
 	for (size_t i = 0; st == MA_OK && i < n; i++)
-		st = put_uidls(h, &h->put_uidl, audit_id, &batch[i], 1, err);
+		st = put_uidls(h, &h->put_uidl, audit_id, &batch[i], 1, base, err);
 cleanup:
+	free(row_id);
+	free(row_ord);
 	free(by_uidl);
 	free(known);
 	free(gone);
@@ -2470,18 +2579,6 @@ ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to
 	if (st != MA_OK)
 		sqlite3_exec(h->db, "ROLLBACK", NULL, NULL, NULL);
 	return st;
-}
-
-ma_status ma_history_ack_own(struct ma_history *h, int64_t audit_id, int64_t loss_id,
-			     time_t now, struct ma_error *err)
-{
-	struct query q = QUERY(h, "acknowledging a loss", err);
-
-	if (h->audit_id == 0 || h->audit_id != audit_id)
-		return ma_fail(err, MA_ERR_ARGUMENT, "no open audit %lld in %s", (long long)audit_id,
-			       h->path);
-	return query_run(&q, "UPDATE loss SET acked = ?3 WHERE id = ?2 AND found_audit = ?1"
-			 " AND acked IS NULL", BINDS(B_INT(audit_id), B_INT(loss_id), B_INT(now > 0 ? now : 1)));
 }
 
 ma_status ma_history_pop3_gone(struct ma_history *h, int64_t audit_id,

@@ -57,7 +57,7 @@
 #include "base/status.h"
 
 /* Highest schema version this build reads and writes. */
-#define MA_HISTORY_SCHEMA 7
+#define MA_HISTORY_SCHEMA 8
 /* PRAGMA application_id of our files: 0x4D417564, "MAud" (decimal, as
  * PRAGMA reads hex literals wrongly). */
 #define MA_HISTORY_APP_ID 1296136548
@@ -178,6 +178,20 @@ ma_status ma_history_pop3_prev(struct ma_history *h, int64_t account_id,
 typedef int (*ma_pop3_size_cb)(const char *uidl, uint32_t size, void *ctx);
 ma_status ma_history_pop3_sizes(struct ma_history *h, int64_t account_id,
 				ma_pop3_size_cb cb, void *ctx, struct ma_error *err);
+
+/* The same UIDLs in the order the server numbered them when they were
+ * last listed (ord ascending: a POP3 server keeps its messages' order,
+ * deletions only close gaps). ord is -1 for a row an older mailaudit
+ * wrote, whose order is not known: those come first. A non-zero return
+ * from cb stops the listing. */
+typedef int (*ma_pop3_order_cb)(const char *uidl, uint32_t size, int64_t ord, void *ctx);
+ma_status ma_history_pop3_ordered(struct ma_history *h, int64_t account_id,
+				  ma_pop3_order_cb cb, void *ctx, struct ma_error *err);
+
+/* The first and last of them in that order; *known false when there are
+ * none, or a row's order is not known. */
+ma_status ma_history_pop3_ends(struct ma_history *h, int64_t account_id, char first[MA_UIDL_MAX + 1],
+			       char last[MA_UIDL_MAX + 1], bool *known, struct ma_error *err);
 
 /* BEGIN IMMEDIATE and the audit row. One audit at a time per handle. */
 ma_status ma_history_begin(struct ma_history *h, int64_t account_id, time_t now,
@@ -377,13 +391,6 @@ ma_status ma_history_losses(struct ma_history *h, int64_t account_id, int64_t au
  * an open audit of this handle. */
 ma_status ma_history_ack(struct ma_history *h, int64_t account_id, int64_t up_to_audit,
 			 time_t now, uint64_t *count, struct ma_error *err);
-
-/* Inside open audit audit_id: acknowledges, at time now, its own loss
- * loss_id, one the analysis found to be no loss to report again (a
- * server's own purge of old Trash mail). It stays in --lost; it is rolled
- * back with the audit. */
-ma_status ma_history_ack_own(struct ma_history *h, int64_t audit_id, int64_t loss_id,
-			     time_t now, struct ma_error *err);
 
 /* Messages a watch (audit/watch.h) saw destroyed: each one a loss on the
  * ledger like an audit's, so --report, --check and --lost show it until

@@ -152,6 +152,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (ma_pop3_parse_uidl_line(buf, len, &num, uidl) == 0 &&
 		    (strlen(uidl) == 0 || strlen(uidl) > 70))
 			abort();
+		if (ma_pop3_parse_uidl_reply(buf, len, &num, uidl) == 0 &&
+		    (num == 0 || strlen(uidl) == 0 || strlen(uidl) > 70))
+			abort();
 		break;
 	}
 	case 8: {

@@ -377,6 +377,19 @@ static void run_imap(struct ma_conn *c, unsigned mode, struct ma_trace *trace, c
 
 /* ---- POP3 ---- */
 
+/* A probe's UIDL (ma_pop3_uidl_each): printable, 1 to 70 characters, for
+ * a number asked (1 to 3 here). */
+static void check_probed_uidl(uint32_t number, const char *uidl, void *ctx)
+{
+	(void)ctx;
+	size_t ul = strnlen(uidl, MA_UIDL_MAX + 1);
+	if (number < 1 || number > 3 || ul == 0 || ul > MA_UIDL_MAX)
+		abort();
+	for (size_t k = 0; k < ul; k++)
+		if (uidl[k] < 0x21 || uidl[k] > 0x7e)
+			abort();
+}
+
 static void run_pop3(struct ma_conn *c, unsigned mode, struct ma_trace *trace, const char *pw)
 {
 	struct ma_pop3 *s = NULL;
@@ -421,6 +434,10 @@ static void run_pop3(struct ma_conn *c, unsigned mode, struct ma_trace *trace, c
 		st = ma_pop3_stat(s, &count, &bytes, &e);
 		check_error(st, &e);
 		step("stat", st, &e);
+		static const uint32_t probe[3] = { 1, 2, 3 };
+		st = ma_pop3_uidl_each(s, probe, 3, check_probed_uidl, NULL, &e);
+		check_error(st, &e);
+		step("uidl_each", st, &e);
 	}
 	ma_pop3_close(s);
 }

@@ -16,7 +16,11 @@
 # forced full one rewrites every UIDL (the incremental one also takes the
 # sizes of known UIDLs from the history and asks `LIST n` only for new
 # ones); rounds include deletions by a real
-# POP3 client (fetchmail) and the recorded UIDLs must be the same.
+# POP3 client (fetchmail) and the recorded UIDLs must be the same. The
+# incremental audit never lists every UIDL: it probes them (`UIDL n`,
+# pipelined) against the UIDLs on record, with IMAP's count of what is new
+# in INBOX; only where the server's UIDL format changed between audits
+# (pop3_uidl_format) must the probe fail and the audit list them all.
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
@@ -132,6 +136,22 @@ round() {
 	check "$name: the recorded messages, folders and losses are identical" \
 		cmp "$MA_TMP/$name-inc.rows" "$MA_TMP/$name-full.rows"
 	check_eq "$name: the full audit wrote every POP3 UIDL" 0 "$(pop3_delta "$full")"
+	if [ "${2:-}" = relist ] || [ "${3:-}" = relist ]; then
+		check_eq "$name: the incremental audit fell back to a full UIDL listing" 1 \
+			"$(grep -c '^pop3 C: UIDL$' "$MA_TMP/$name-inc.trace")"
+	else
+		check_eq "$name: the incremental audit probed the UIDLs, listed none" 0 \
+			"$(grep -c '^pop3 C: UIDL$' "$MA_TMP/$name-inc.trace")"
+		check "$name: ... with UIDL n" test "$(grep -c '^pop3 C: UIDL [0-9]' "$MA_TMP/$name-inc.trace")" -gt 0
+	fi
+	# Forced full, an unchanged INBOX still asks the two ends (that is
+	# what proves its view the same), and lists if they differ.
+	if [ "${2:-}" != same ]; then
+		check_eq "$name: the full audit listed every UIDL" 1 "$(grep -c '^pop3 C: UIDL$' "$MA_TMP/$name-full.trace")"
+	fi
+	if [ "${2:-}" != same ] && [ "${2:-}" != relist ]; then
+		check_eq "$name: the full audit probed nothing" 0 "$(grep -c '^pop3 C: UIDL [0-9]' "$MA_TMP/$name-full.trace")"
+	fi
 	if [ "${2:-}" = same ]; then
 		check "$name: the POP3 view is the same as the last one" test \
 			"$(sqlite3 "$inc/history.db" 'SELECT same_as FROM pop3_view ORDER BY audit_id DESC LIMIT 1')" -gt 0
@@ -152,7 +172,7 @@ round() {
 		check "$name: expunges found by UID SEARCH ALL" test "$(sent "$name-inc" 'UID SEARCH ALL')" -gt 0
 		check_eq "$name: the incremental audit fetched no flags of unchanged messages" 0 \
 			"$(sent "$name-inc" 'UID FETCH .* (UID FLAGS)$')"
-	elif [ "${2:-}" = same ]; then
+	elif [ "${2:-}" = same ] || [ "${2:-}" = relist ]; then
 		# UIDNEXT and count unchanged: neither fetches (t_repeat.sh)
 		check_eq "$name: the incremental audit fetched nothing" 0 "$(sent "$name-inc" FETCH)"
 		check_eq "$name: the full audit fetched nothing" 0 "$(sent "$name-full" FETCH)"
@@ -229,5 +249,41 @@ deliver 2 INBOX >/dev/null && ctl store INBOX 7 + '\Flagged' && ctl expunge INBO
 	ctl store Archive 1 - '\Seen'
 ok $? "new mail, flags changed, 3 messages expunged"
 round r5 condstore
+
+# --- round 6: deletions at both ends of INBOX and in its middle ---------------------
+ctl expunge INBOX 0 1 12 -2 -1
+ok $? "another client expunged the first two, the last two and one in the middle"
+round r6 condstore
+check "r6: the first UIDL was probed" grep -q '^pop3 C: UIDL 1$' "$MA_TMP/r6-inc.trace"
+
+# --- round 7: deletions and arrivals in one gap: the last old messages go,
+# new ones take their numbers; and a run of deletions in the middle ----------------
+ctl expunge INBOX 5 6 7 -1 && deliver 2 INBOX >/dev/null
+ok $? "4 expunged (a run of 3, and the last), 2 delivered"
+round r7 condstore
+
+# --- round 8: the server names its messages anew (pop3_uidl_format), and mail
+# arrives: the probe must find the UIDLs strangers and list them all --------------
+sed -i '/^pop3_uidl_format/d' "$MA_DOVECOT_CONF" &&
+	printf 'pop3_uidl_format = %%08Xv%%08Xu\n' >>"$MA_DOVECOT_CONF" && dovecot_reload
+ok $? "Dovecot's pop3_uidl_format is now %08Xv%08Xu"
+deliver 1 INBOX >/dev/null
+ok $? "one message delivered"
+round r8 condstore relist
+check "r8: every old UIDL is gone, every UIDL is new" test "$(sqlite3 "$SI/history.db" \
+	'SELECT count(*) FROM pop3_message WHERE gone_audit IS NULL AND first_audit < (SELECT max(audit_id) FROM pop3_view)')" -eq 0
+
+# --- round 9: the format changes again, nothing else: STAT and INBOX are
+# as they were, yet UIDL 1 and UIDL n tell the UIDLs are not -----------------------
+sed -i '/^pop3_uidl_format/d' "$MA_DOVECOT_CONF" &&
+	printf 'pop3_uidl_format = %%08Xu%%08Xv\n' >>"$MA_DOVECOT_CONF" && dovecot_reload
+ok $? "Dovecot's pop3_uidl_format is back to %08Xu%08Xv"
+round r9 relist
+check "r9: the first and last UIDL were asked" test "$(grep -cE '^pop3 C: UIDL [0-9]+$' "$MA_TMP/r9-inc.trace")" -ge 2
+
+# --- round 10: nothing changed at all: the view is the last one's, after two
+# probes -------------------------------------------------------------------------
+round r10 same
+check_eq "r10: two UIDLs asked, no more" 2 "$(grep -cE '^pop3 C: UIDL [0-9]+$' "$MA_TMP/r10-inc.trace")"
 
 tap_done

@@ -193,6 +193,34 @@ done
 check_contains "--report -: folder names as the server names them" "$report" "Odeslaná pošta"
 check_not_contains "--report -: no English heading left" "$report" "Lost mail on record"
 
+# --- the connection doctor, the watch, the accounts file -------------------------------
+probe=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --probe "${ACCT[@]}" --timeout 5)
+check_contains "--probe: the header in Czech" "$probe" "Diagnostika spojení pro $MA_USER"
+check_contains "--probe: a working cell in Czech" "$probe" "v pořádku: TLS"
+check_contains "--probe: how a server was found in Czech" "$probe" "(zadáno)"
+check_contains "--probe: a finding's severity in Czech" "$probe" "[INFO] best-settings: Funkční nastavení:"
+check_contains "--probe: why, in Czech" "$probe" "    Proč: "
+check_contains "--probe: what to do, in Czech" "$probe" "    Náprava: "
+for en in "Connection doctor" "certificate valid" "Why:" "Fix:" "(given)"; do
+	check_not_contains "--probe: no English \"$en\" left" "$probe" "$en"
+done
+
+env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --imap "127.0.0.1:$MA_IMAPS_PORT" --user "$MA_USER" \
+	--password-file "$MA_PASSFILE" --ca-file "$MA_CA" --timeout 10 --state-dir "$W/s7" \
+	--watch --deadline 3 --interval 1 >"$W/watch.out" 2>"$W/watch.err" </dev/null
+watch=$(cat "$W/watch.out")
+if echo "$watch" | grep -qE '^20[0-9]{2}-[0-9]{2}-[0-9]{2} [0-9:]{8} [+-][0-9]{4}  sledování  INBOX  [0-9]+ zpráv[ay]?; čekám s IDLE, ostatní složky vždy po 1 s'; then
+	pass "--watch: the event line in Czech, its time stamp as in English"
+else
+	fail "--watch: the event line in Czech, its time stamp as in English" "$watch" "$(cat "$W/watch.err")"
+fi
+check_not_contains "--watch: no English left" "$watch" "waiting with IDLE"
+
+printf '[account prace]\nimap = 127.0.0.1\nheslo = tajne\n' >"$W/ucty"
+err=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" -c "$W/ucty" -a prace 2>&1)
+check_contains "an accounts-file error in Czech" "$err" "ucty:3: neznámý klíč „heslo“"
+check_contains "the accounts-file error names the keys there are" "$err" "(známé: address, login"
+
 line=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --check "${ACCT[@]}" --state-dir "$W/s5")
 if echo "$line" | grep -qE '^MAILAUDIT (OK|WARNING|CRITICAL|UNKNOWN) - '; then
 	pass "--check under Czech: the monitoring line's status word in English"

@@ -753,9 +753,9 @@ static void check_lines_every_account(void **state)
 	done(crit);
 }
 
-/* The server's own Trash purge: named by its finding, verdict OK, and not
- * listed as lost mail waiting for --ack (the audit acknowledged it). */
-static void trash_purge_not_on_record(void **state)
+/* The server's own Trash purge: named by its finding, a WARNING (mail left
+ * the server), and on record like any loss until acknowledged. */
+static void trash_purge_on_record(void **state)
 {
 	(void)state;
 	struct ma_audit_result *r = calloc(1, sizeof *r);
@@ -779,15 +779,17 @@ static void trash_purge_not_on_record(void **state)
 	}
 	struct ma_error err = { 0 };
 	assert_int_equal(ma_analyze(r, &err), MA_OK);
-	assert_int_equal(r->verdict, MA_SEV_OK);
+	assert_int_equal(r->verdict, MA_SEV_WARNING);
 	char *text = report_of(r);
 	check_lines(text);
 	assert_non_null(strstr(text, "trash-purge-policy"));
 	assert_null(strstr(text, "trash-emptied"));
-	assert_non_null(strstr(text, "None: no loss found by this audit or an earlier one is waiting"));
+	const char *rec = strstr(text, "2 lost messages, found by 1 audit, not acknowledged yet");
+	assert_non_null(rec);
+	assert_non_null(strstr(rec, "Purged one"));
 	free(text);
 
-	/* Beside an earlier loss still on record: that one alone is listed. */
+	/* Beside an earlier loss still on record: both are listed. */
 	struct ma_loss_entry *e = add_entry(r, MA_LOSS_MESSAGE, "INBOX", MA_ROLE_INBOX, 2, PREV, false);
 	e->internaldate = PREV - 86400;
 	e->subject = xdup("Invoice");
@@ -795,9 +797,10 @@ static void trash_purge_not_on_record(void **state)
 	assert_int_equal(ma_analyze(r, &err), MA_OK);
 	text = report_of(r);
 	check_lines(text);
-	const char *rec = strstr(text, "1 lost message, found by 1 audit, not acknowledged yet");
+	rec = strstr(text, "3 lost messages, found by 2 audits, not acknowledged yet");
 	assert_non_null(rec);
 	assert_non_null(strstr(rec, "Invoice"));
+	assert_non_null(strstr(rec, "Purged two"));
 	assert_non_null(strstr(text, "trash-purge-policy"));
 	free(text);
 	done(r);
@@ -889,7 +892,7 @@ int main(void)
 		cmocka_unit_test(check_line_deadline),
 		cmocka_unit_test(check_setup_line),
 		cmocka_unit_test(check_lines_every_account),
-		cmocka_unit_test(trash_purge_not_on_record),
+		cmocka_unit_test(trash_purge_on_record),
 		cmocka_unit_test(write_is_atomic),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -1,0 +1,369 @@
+/* The probed POP3 listing: see pop3_probe.h. */
+#include "audit/pop3_probe.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit/uidl_probe.h"
+#include "mail/pop3.h"
+#include "store/history.h"
+
+bool pop3_probe_possible(const struct ma_pop3 *s)
+{
+	return ma_pop3_has_capa(s, "PIPELINING") && ma_pop3_has_capa(s, "UIDL");
+}
+
+/* The UIDLs on record in the server's order (L of uidl_probe.h), their
+ * text in one block. */
+struct old_list {
+	char *text;
+	size_t used, cap;
+	size_t *off;
+	uint32_t *size;
+	size_t n, capn;
+	size_t *by_uidl;          /* indexes sorted by UIDL, for the answers */
+	bool unordered, oom;
+};
+
+static int take_old(const char *uidl, uint32_t size, int64_t ord, void *ctx)
+{
+	struct old_list *o = ctx;
+	if (ord < 0) {
+		o->unordered = true;
+		return 1;
+	}
+	size_t len = strlen(uidl) + 1;
+	if (o->cap - o->used < len) {
+		size_t cap = o->cap ? o->cap * 2 : 1 << 16;
+		while (cap - o->used < len)
+			cap *= 2;
+		char *t = realloc(o->text, cap);
+		if (!t)
+			goto oom;
+		o->text = t;
+		o->cap = cap;
+	}
+	if (o->n == o->capn) {
+		size_t capn = o->capn ? o->capn * 2 : 1024;
+		size_t *off = realloc(o->off, capn * sizeof *off);
+		if (!off)
+			goto oom;
+		o->off = off;
+		uint32_t *sz = realloc(o->size, capn * sizeof *sz);
+		if (!sz)
+			goto oom;
+		o->size = sz;
+		o->capn = capn;
+	}
+	memcpy(o->text + o->used, uidl, len);
+	o->off[o->n] = o->used;
+	o->size[o->n] = size;
+	o->used += len;
+	o->n++;
+	return 0;
+oom:
+	o->oom = true;
+	return 1;
+}
+
+static void old_clear(struct old_list *o)
+{
+	free(o->text);
+	free(o->off);
+	free(o->size);
+	free(o->by_uidl);
+}
+
+static const char *old_uidl(const struct old_list *o, size_t i)
+{
+	return o->text + o->off[i];
+}
+
+/* C11's qsort passes no context, and the indexes compare through o: a
+ * merge sort of our own (no global, as two audits may run at once). */
+static void sort_by_uidl(const struct old_list *o, size_t *a, size_t *tmp, size_t n)
+{
+	if (n < 2)
+		return;
+	size_t h = n / 2;
+	sort_by_uidl(o, a, tmp, h);
+	sort_by_uidl(o, a + h, tmp, n - h);
+	size_t i = 0, j = h, k = 0;
+	while (i < h && j < n)
+		tmp[k++] = strcmp(old_uidl(o, a[i]), old_uidl(o, a[j])) <= 0 ? a[i++] : a[j++];
+	while (i < h)
+		tmp[k++] = a[i++];
+	while (j < n)
+		tmp[k++] = a[j++];
+	memcpy(a, tmp, n * sizeof *a);
+}
+
+/* Its 1-based index in L, 0: not in L. */
+static size_t old_find(const struct old_list *o, const char *uidl)
+{
+	size_t lo = 0, hi = o->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		int c = strcmp(old_uidl(o, o->by_uidl[mid]), uidl);
+		if (c == 0)
+			return o->by_uidl[mid] + 1;
+		if (c < 0)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return 0;
+}
+
+/* Reads L; false when it cannot serve (order not known, out of memory:
+ * *oom) or does not hold exactly count UIDLs, each once. */
+static bool old_load(struct ma_history *h, int64_t account, size_t count, struct old_list *o,
+		     bool *oom)
+{
+	ma_status st = ma_history_pop3_ordered(h, account, take_old, o, NULL);
+	*oom = o->oom || st == MA_ERR_NOMEM;
+	if (st != MA_OK || o->oom || o->unordered || o->n != count)
+		return false;
+	size_t *tmp = malloc((o->n ? o->n : 1) * sizeof *tmp);
+	o->by_uidl = malloc((o->n ? o->n : 1) * sizeof *o->by_uidl);
+	if (!tmp || !o->by_uidl) {
+		free(tmp);
+		*oom = true;
+		return false;
+	}
+	for (size_t i = 0; i < o->n; i++)
+		o->by_uidl[i] = i;
+	sort_by_uidl(o, o->by_uidl, tmp, o->n);
+	free(tmp);
+	for (size_t i = 1; i < o->n; i++)
+		if (strcmp(old_uidl(o, o->by_uidl[i - 1]), old_uidl(o, o->by_uidl[i])) == 0)
+			return false;
+	return true;
+}
+
+/* One round's answers, into the planner; the new ones' UIDLs kept. */
+struct round {
+	struct uidl_probe *p;
+	const struct old_list *o;
+	char (*fresh)[MA_UIDL_MAX + 1]; /* by number - head - 1 */
+};
+
+static void take_answer(uint32_t number, const char *uidl, void *ctx)
+{
+	struct round *r = ctx;
+	if (number > r->p->head && number <= r->p->new_n)
+		strcpy(r->fresh[number - r->p->head - 1], uidl);
+	uidl_probe_answer(r->p, number, old_find(r->o, uidl));
+}
+
+/* A failure that left the session sound (the server refused a `UIDL n`
+ * or `LIST n`, or answered for another number): the probe proves nothing,
+ * and the listing is read as if it had never been tried (err cleared, so
+ * that no report shows it). */
+static ma_status recover(const struct ma_pop3 *s, ma_status st, struct ma_error *err)
+{
+	if (st == MA_OK || ma_pop3_broken(s) || st == MA_ERR_NOMEM || st == MA_ERR_CANCELLED ||
+	    st == MA_ERR_DEADLINE)
+		return st;
+	memset(err, 0, sizeof *err);
+	return MA_OK;
+}
+
+/* Asks until the planner is done (*done) or gives up. */
+static ma_status run_probe(struct ma_pop3 *s, struct uidl_probe *p, struct round *r, bool *done,
+			   struct ma_error *err)
+{
+	uint32_t *numbers = NULL;
+	ma_status st = MA_OK;
+	*done = false;
+	for (;;) {
+		const size_t *ask;
+		size_t nask;
+		enum uidl_probe_step step = uidl_probe_next(p, &ask, &nask);
+		if (step != PROBE_ASK) {
+			*done = step == PROBE_DONE;
+			break;
+		}
+		uint32_t *nn = realloc(numbers, nask * sizeof *nn);
+		if (!nn) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			break;
+		}
+		numbers = nn;
+		for (size_t i = 0; i < nask; i++)
+			numbers[i] = (uint32_t)ask[i];
+		st = ma_pop3_uidl_each(s, numbers, nask, take_answer, r, err);
+		if (st != MA_OK) {
+			st = recover(s, st, err);
+			break;
+		}
+	}
+	free(numbers);
+	return st;
+}
+
+struct gone_marks {
+	bool *gone;
+};
+
+static void mark_gone(size_t old_index, void *ctx)
+{
+	struct gone_marks *g = ctx;
+	g->gone[old_index - 1] = true;
+}
+
+/* Frees the entries and their text, not STAT and CAPA. */
+static void drop_entries(struct ma_pop3_view *v)
+{
+	free(v->entries);
+	v->entries = NULL;
+	v->nentries = 0;
+	for (struct ma_text_block *b = v->uidl_text, *next; b; b = next) {
+		next = b->next;
+		free(b);
+	}
+	v->uidl_text = NULL;
+}
+
+/* The listing the probe proved: L without the vanished, then the new
+ * ones, whose sizes `LIST n` asks. Its sizes must add up to STAT's, one
+ * more check on the probe: else *ok false. */
+static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, const struct old_list *o,
+			    char (*fresh)[MA_UIDL_MAX + 1], struct ma_pop3_view *v, bool *ok,
+			    struct ma_error *err)
+{
+	*ok = false;
+	struct gone_marks g = { calloc(o->n ? o->n : 1, sizeof *g.gone) };
+	struct ma_pop3_entry **tail = malloc((p->fresh ? p->fresh : 1) * sizeof *tail);
+	ma_status st = MA_OK;
+	if (!g.gone || !tail || !(v->entries = calloc(p->new_n ? p->new_n : 1, sizeof *v->entries))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	uidl_probe_deleted(p, mark_gone, &g);
+	size_t n = 0;
+	for (size_t i = 0; i < o->n; i++) {
+		if (g.gone[i])
+			continue;
+		struct ma_pop3_entry *e = &v->entries[n++];
+		e->number = (uint32_t)n;
+		e->size = o->size[i];
+		e->uidl = old_uidl(o, i);
+	}
+	for (size_t j = 0; j < p->fresh; j++) {
+		struct ma_pop3_entry *e = &v->entries[n++];
+		e->number = (uint32_t)n;
+		e->uidl = fresh[j];
+		tail[j] = e;
+	}
+	v->nentries = n;
+	/* Two new ones alike, or a count that does not add up: no view. */
+	for (size_t j = 0; j < p->fresh; j++)
+		for (size_t k = j + 1; k < p->fresh; k++)
+			if (strcmp(fresh[j], fresh[k]) == 0)
+				goto cleanup;
+	if (n != v->stat_count)
+		goto cleanup;
+	st = ma_pop3_list_each(s, tail, p->fresh, err);
+	if (st != MA_OK)
+		goto cleanup;
+	uint64_t total = 0;
+	for (size_t i = 0; i < n; i++)
+		total += v->entries[i].size;
+	if (total != v->stat_size)
+		goto cleanup;
+	/* The strings into the view's own blocks: o and fresh go. */
+	for (size_t i = 0; i < n; i++) {
+		const char *u = ma_pop3_view_add_uidl(v, v->entries[i].uidl, strlen(v->entries[i].uidl));
+		if (!u) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto cleanup;
+		}
+		v->entries[i].uidl = u;
+	}
+	*ok = true;
+cleanup:
+	if (!*ok)
+		drop_entries(v);
+	free(g.gone);
+	free(tail);
+	return st;
+}
+
+ma_status pop3_probe_view(struct ma_pop3 *s, struct ma_history *h, int64_t account, uint32_t old_n,
+			  pop3_counts_fn counts, void *ctx, struct ma_pop3_view *v, bool *done,
+			  struct ma_error *err)
+{
+	*done = false;
+	struct old_list o = { 0 };
+	struct uidl_probe p;
+	memset(&p, 0, sizeof p);
+	char (*tail)[MA_UIDL_MAX + 1] = NULL;
+	ma_status st = MA_OK;
+	bool oom = false;
+	uint32_t fresh, vanished;
+	if (!pop3_probe_possible(s))
+		return MA_OK;
+	if (!old_load(h, account, old_n, &o, &oom)) {
+		if (oom)
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	if (!counts(ctx, &fresh, &vanished) ||
+	    !uidl_probe_init(&p, old_n, v->stat_count, fresh, vanished))
+		goto cleanup;
+	if (!(tail = calloc(fresh ? fresh : 1, sizeof *tail))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
+	struct round r = { &p, &o, tail };
+	bool proved = false;
+	st = run_probe(s, &p, &r, &proved, err);
+	if (st == MA_OK && proved)
+		st = recover(s, build_view(s, &p, &o, tail, v, done, err), err);
+cleanup:
+	uidl_probe_clear(&p);
+	old_clear(&o);
+	free(tail);
+	return st;
+}
+
+struct ends {
+	const char *first, *last;
+	uint32_t count;
+	bool same;
+	unsigned answered;
+};
+
+static void take_end(uint32_t number, const char *uidl, void *ctx)
+{
+	struct ends *e = ctx;
+	const char *want = number == 1 ? e->first : e->last;
+	/* With one message, 1 is also the last: both must match. */
+	e->same &= strcmp(uidl, want) == 0 && (number != e->count || strcmp(uidl, e->last) == 0);
+	e->answered++;
+}
+
+ma_status pop3_probe_ends(struct ma_pop3 *s, struct ma_history *h, int64_t account, uint32_t count,
+			  bool *same, struct ma_error *err)
+{
+	*same = false;
+	char first[MA_UIDL_MAX + 1], last[MA_UIDL_MAX + 1];
+	bool known = false;
+	if (count == 0) {
+		*same = true; /* nothing to ask, nothing to differ */
+		return MA_OK;
+	}
+	ma_status st = ma_history_pop3_ends(h, account, first, last, &known, NULL);
+	if (st == MA_ERR_NOMEM)
+		return ma_fail(err, st, NULL);
+	if (st != MA_OK || !known)
+		return MA_OK;
+	uint32_t numbers[2] = { 1, count };
+	struct ends e = { first, last, count, true, 0 };
+	st = ma_pop3_uidl_each(s, numbers, count > 1 ? 2 : 1, take_end, &e, err);
+	if (st != MA_OK)
+		return recover(s, st, err);
+	*same = e.same && e.answered == (count > 1 ? 2u : 1u);
+	return MA_OK;
+}
