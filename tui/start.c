@@ -1,6 +1,12 @@
 /* The start screen: accounts from the accounts file, and a form for a
  * mailbox that is not in it. Typing the address fills the login and the
- * usual server names until the user edits those fields. */
+ * server names until the user edits those fields: at first the usual
+ * imap.DOMAIN (a guess, said to be one), then, once the user pauses or
+ * leaves the address, what the domain's DNS says (suggest.c): its RFC 6186
+ * SRV records, else the provider its MX records point to
+ * (data/providers.rules). A provider's name that holds the customer's own
+ * number is never filled in with an invented one: the field stays empty,
+ * showing the name with X and where the number is found. */
 #include <curses.h>
 #include <openssl/crypto.h>
 #include <stdio.h>
@@ -10,6 +16,7 @@
 
 #include "base/text.h"
 #include "credentials.h"
+#include "store/rules.h"
 #include "tui_int.h"
 
 static const char *const field_label[F_COUNT] = {
@@ -55,12 +62,21 @@ void start_prefill(struct ui *ui, const struct ma_account *a, bool focus_passwor
 		f->focus = (int)ui->cfg.n + F_PASS;
 }
 
+/* The provider's name for field fi, "" without one. */
+static const char *provider_name(const struct form *f, int fi)
+{
+	if (!f->prov)
+		return "";
+	return fi == F_IMAP ? f->prov->imap : f->prov->pop3;
+}
+
 /* POP3 on the IMAP field's server, unless the user typed a POP3 server:
  * the provider's advice (both go through wesX.imap.wedos.net), and the
- * connection doctor's rule too. */
+ * connection doctor's rule too. It is the provider's own name when it
+ * matches the provider's POP3 name; without a name, the provider's hint. */
 static void pop3_follows_imap(struct form *f)
 {
-	if (f->edited[F_POP3])
+	if (f->edited[F_POP3] || f->src[F_POP3] == SRC_DNS)
 		return;
 	const char *t = f->field[F_IMAP];
 	size_t n = strcspn(t, "/");
@@ -71,19 +87,128 @@ static void pop3_follows_imap(struct form *f)
 	else if (t[0] == '[' && memchr(t, ']', n))
 		n = (size_t)((const char *)memchr(t, ']', n) - t) + 1;
 	snprintf(f->field[F_POP3], sizeof f->field[F_POP3], "%.*s", (int)n, t);
+	const char *pat = provider_name(f, F_POP3);
+	if (!f->field[F_POP3][0])
+		f->src[F_POP3] = pat[0] && ma_provider_has_number(pat) ? SRC_PATTERN : SRC_NONE;
+	else if (pat[0] && ma_glob_match(pat, f->field[F_POP3]))
+		f->src[F_POP3] = SRC_PROVIDER;
+	else
+		f->src[F_POP3] = SRC_GUESS;
+}
+
+/* The domain of the address, "" without one. */
+static const char *address_domain(const struct form *f)
+{
+	const char *at = strrchr(f->field[F_ADDR], '@');
+	return at && at[1] ? at + 1 : "";
+}
+
+/* A new domain: what was known of the old one goes, the usual names stand
+ * in as a guess, and a lookup is due once the user pauses. */
+static void new_domain(struct ui *ui, const char *domain)
+{
+	struct form *f = &ui->form;
+	suggest_stop(ui);
+	snprintf(f->domain, sizeof f->domain, "%s", domain);
+	f->prov = NULL;
+	f->looked = f->dns_silent = false;
+	memset(f->hint, 0, sizeof f->hint);
+	/* A name with a dot is worth asking about; "a@b" is not yet. */
+	f->lookup_due_ms = strchr(domain, '.') ? ma_now_ms() + SUGGEST_PAUSE_MS : 0;
+	if (!f->edited[F_IMAP]) {
+		if (domain[0])
+			snprintf(f->field[F_IMAP], sizeof f->field[F_IMAP], "imap.%.240s", domain);
+		else
+			f->field[F_IMAP][0] = '\0';
+		f->src[F_IMAP] = domain[0] ? SRC_GUESS : SRC_NONE;
+	}
+	if (!f->edited[F_POP3])
+		f->src[F_POP3] = SRC_GUESS;
+	pop3_follows_imap(f);
 }
 
 /* Follows the address into the fields the user has not typed into. */
-static void prefill_from_address(struct form *f)
+static void prefill_from_address(struct ui *ui)
 {
-	const char *at = strrchr(f->field[F_ADDR], '@');
+	struct form *f = &ui->form;
 	if (!f->edited[F_LOGIN])
 		snprintf(f->field[F_LOGIN], sizeof f->field[F_LOGIN], "%s", f->field[F_ADDR]);
-	if (!at || !at[1])
+	const char *domain = address_domain(f);
+	if (strcasecmp(domain, f->domain) != 0)
+		new_domain(ui, domain);
+}
+
+/* A server from what the lookup found into field fi, unless typed in. */
+static void suggest_field(struct form *f, int fi, bool said, const char *srv)
+{
+	if (f->edited[fi])
 		return;
-	if (!f->edited[F_IMAP])
-		snprintf(f->field[F_IMAP], sizeof f->field[F_IMAP], "imap.%.240s", at + 1);
-	pop3_follows_imap(f);
+	char *t = f->field[fi];
+	if (said) {
+		/* The domain's own word; "" when it says "not offered". */
+		snprintf(t, sizeof f->field[fi], "%s", srv);
+		f->src[fi] = SRC_DNS;
+		return;
+	}
+	const char *pat = provider_name(f, fi);
+	if (!pat[0])
+		return;  /* nothing known: the guess stands */
+	if (ma_provider_has_number(pat)) {
+		t[0] = '\0';
+		ma_provider_shown(f->hint[fi], sizeof f->hint[fi], pat);
+		f->src[fi] = SRC_PATTERN;
+	} else {
+		snprintf(t, sizeof f->field[fi], "%s", pat);
+		f->src[fi] = SRC_PROVIDER;
+	}
+}
+
+void start_suggest(struct ui *ui, const struct suggest_found *s)
+{
+	struct form *f = &ui->form;
+	if (strcasecmp(s->domain, f->domain) != 0)
+		return;  /* the address changed meanwhile */
+	f->looked = true;
+	f->dns_silent = s->silent;
+	f->prov = NULL;
+	for (size_t i = 0; i < s->n_mx && !f->prov; i++)
+		f->prov = ma_rules_provider(&ui->rules, s->mx[i]);
+	suggest_field(f, F_IMAP, s->imap_srv, s->imap);
+	suggest_field(f, F_POP3, s->pop3_srv, s->pop3);
+	/* No word on POP3: on the IMAP server, as before (a guess). */
+	if (!f->edited[F_POP3] && f->src[F_POP3] == SRC_GUESS)
+		pop3_follows_imap(f);
+}
+
+int start_wait_ms(const struct ui *ui, int wait)
+{
+	int64_t due = ui->form.lookup_due_ms;
+	if (!due || ui->screen != SCR_START)
+		return wait;
+	int64_t left = due - ma_now_ms();
+	return left <= 0 ? 0 : left < wait ? (int)left : wait;
+}
+
+/* Starts the due lookup. */
+static int lookup_now(struct ui *ui)
+{
+	struct form *f = &ui->form;
+	f->lookup_due_ms = 0;
+	if (!f->domain[0] || f->looked || f->looking)
+		return R_NONE;
+	/* Nothing left to suggest when every server field was typed in. */
+	if (f->edited[F_IMAP] && f->edited[F_POP3])
+		return R_NONE;
+	suggest_start(ui, f->domain);
+	return R_DRAW;
+}
+
+int start_tick(struct ui *ui)
+{
+	int64_t due = ui->form.lookup_due_ms;
+	if (!due || ui->screen != SCR_START || ma_now_ms() < due)
+		return R_NONE;
+	return lookup_now(ui);
 }
 
 static int go(struct ui *ui)
@@ -140,6 +265,8 @@ static int go(struct ui *ui)
 		}
 	}
 	const char *ca_file = ca && ca->ca_file ? ca->ca_file : ui->args->ca_file;
+	suggest_stop(ui);
+	ui->form.lookup_due_ms = 0;
 	return ui_start_audit(ui, &a, pw, pwcmd, pwfile, ca_file);
 }
 
@@ -185,7 +312,7 @@ static int field_key(struct ui *ui, int fi, int key)
 		ui->status[0] = '\0';
 	}
 	if (fi == F_ADDR)
-		prefill_from_address(f);
+		prefill_from_address(ui);
 	else if (fi == F_IMAP)
 		pop3_follows_imap(f);
 	return R_DRAW;
@@ -201,23 +328,29 @@ int start_key(struct ui *ui, int key, enum ma_request req)
 		if (react != R_NONE)
 			return react;
 	}
+	/* Leaving the address: its domain is looked up now, no pause. */
+	int react = R_NONE;
+	if (f->focus == nacc + F_ADDR && f->lookup_due_ms
+	    && (req == REQ_NEXT || req == REQ_DOWN || req == REQ_PREV || req == REQ_UP || req == REQ_HOME
+		|| req == REQ_PGUP || req == REQ_END || req == REQ_PGDN))
+		react = lookup_now(ui);
 	switch (req) {
 	case REQ_NEXT:
 	case REQ_DOWN:
 		f->focus = f->focus >= last ? 0 : f->focus + 1;
-		return R_DRAW;
+		return R_DRAW | react;
 	case REQ_PREV:
 	case REQ_UP:
 		f->focus = f->focus <= 0 ? last : f->focus - 1;
-		return R_DRAW;
+		return R_DRAW | react;
 	case REQ_HOME:
 	case REQ_PGUP:
 		f->focus = 0;
-		return R_DRAW;
+		return R_DRAW | react;
 	case REQ_END:
 	case REQ_PGDN:
 		f->focus = last;
-		return R_DRAW;
+		return R_DRAW | react;
 	case REQ_ENTER:
 		if (!in_field) {
 			choose(ui, (size_t)f->focus);
@@ -278,6 +411,75 @@ static void draw_obsolete(struct ui *ui, int y)
 	}
 }
 
+/* text word-wrapped from line *y (indent 2), as far as the screen goes. */
+static void note(struct ui *ui, int *y, int attr, const char *text)
+{
+	struct lines L = { 0 };
+	lines_wrap(&L, attr, -1, 2, ui->cols - 1, text);
+	for (size_t i = 0; i < L.n && *y < ui->rows - 1; i++, (*y)++) {
+		attron(ui_attr(ui, attr));
+		text_put(*y, 0, ui->cols, L.v[i].text);
+		attroff(ui_attr(ui, attr));
+	}
+	lines_clear(&L);
+	free(L.v);
+}
+
+/* Whether a server field not typed in holds a value from src. */
+static bool from(const struct form *f, enum field_src src)
+{
+	for (int fi = F_IMAP; fi <= F_POP3; fi++)
+		if (!f->edited[fi] && f->src[fi] == src && (f->field[fi][0] || src == SRC_PATTERN))
+			return true;
+	return false;
+}
+
+/* Under the form, from line y: where the server names came from. The
+ * usual names before the domain are no knowledge: the form says so while
+ * they stand. Returns the next free line. */
+static int draw_sources(struct ui *ui, int y)
+{
+	const struct form *f = &ui->form;
+	char line[800];
+	if (f->looking) {
+		snprintf(line, sizeof line, _("Looking up the mail servers of %s..."), f->domain);
+		note(ui, &y, ATTR_INFO, line);
+	}
+	if (from(f, SRC_DNS))
+		note(ui, &y, ATTR_OK, _("Server names from your domain's DNS (RFC 6186)."));
+	/* A published "." target: the domain says the service is not offered. */
+	for (int fi = F_IMAP; fi <= F_POP3; fi++)
+		if (!f->edited[fi] && f->src[fi] == SRC_DNS && !f->field[fi][0]) {
+			snprintf(line, sizeof line, _("Your domain's DNS says it offers no %s server."),
+				 fi == F_IMAP ? "IMAP" : "POP3");
+			note(ui, &y, ATTR_INFO, line);
+		}
+	if (f->prov && (from(f, SRC_PROVIDER) || from(f, SRC_PATTERN))) {
+		snprintf(line, sizeof line, _("The mail of %s goes to %s (its MX records say so)."), f->domain,
+			 f->prov->name);
+		note(ui, &y, ATTR_OK, line);
+	}
+	if (from(f, SRC_PATTERN)) {
+		int fi = !f->edited[F_IMAP] && f->src[F_IMAP] == SRC_PATTERN ? F_IMAP : F_POP3;
+		snprintf(line, sizeof line, _("Its servers are named like %s: X is a number of your own, "
+			 "not guessed here. Type the name with your number."), f->hint[fi]);
+		note(ui, &y, ATTR_WARN, line);
+		if (f->prov->where[0]) {
+			snprintf(line, sizeof line, _("Where to find it: %s"), f->prov->where);
+			note(ui, &y, ATTR_NONE, line);
+		}
+	}
+	if (from(f, SRC_GUESS)) {
+		if (f->looked && f->dns_silent) {
+			snprintf(line, sizeof line, _("No DNS answer in time for %s."), f->domain);
+			note(ui, &y, ATTR_INFO, line);
+		}
+		note(ui, &y, ATTR_WARN, _("Server names guessed from the address: check them in your "
+			 "provider's settings."));
+	}
+	return y;
+}
+
 void start_draw(struct ui *ui)
 {
 	struct form *f = &ui->form;
@@ -333,6 +535,12 @@ void start_draw(struct ui *ui)
 		for (int c = 0; c < fw; c++)
 			addch(' ');
 		int used = text_put(y, 2 + lw, fw, vis);
+		/* The provider's name with X, where the user types the real one. */
+		if (!f->field[i][0] && !f->edited[i] && f->src[i] == SRC_PATTERN) {
+			attron(ui_attr(ui, ATTR_UNKNOWN));
+			text_put(y, 2 + lw, fw, f->hint[i]);
+			attroff(ui_attr(ui, ATTR_UNKNOWN));
+		}
 		attroff(focus ? A_REVERSE : A_UNDERLINE);
 		if (focus)
 			cur_y = y, cur_x = 2 + lw + used;
@@ -345,16 +553,7 @@ void start_draw(struct ui *ui)
 	}
 	if (y + 1 < ui->rows - 1)
 		text_put(y + 1, 2, w - 2, _("An empty POP3 server skips POP3."));
-	/* imap. and pop3. before the address's domain are the usual names,
-	 * not knowledge: the form says so while they stand. */
-	bool guessed = (!f->edited[F_IMAP] && f->field[F_IMAP][0]) ||
-		       (!f->edited[F_POP3] && f->field[F_POP3][0]);
-	if (guessed && y + 2 < ui->rows - 1) {
-		attron(ui_attr(ui, ATTR_WARN));
-		text_put(y + 2, 2, w - 2, _("Server names guessed from the address: check them in your "
-			 "provider's settings."));
-		attroff(ui_attr(ui, ATTR_WARN));
-	}
-	draw_obsolete(ui, y + 3);
+	y = draw_sources(ui, y + 2);
+	draw_obsolete(ui, y);
 	ui->cur_y = cur_y, ui->cur_x = cur_x;
 }

@@ -1358,17 +1358,19 @@ enum { PROGRESS_MS = 100 };
 static int one_event(struct ui *ui, int64_t last_draw, bool *progress_due, int *react)
 {
 	bool busy = ui->worker.job != MA_JOB_NONE;
-	struct pollfd p[3] = {
+	struct pollfd p[4] = {
 		{ .fd = STDIN_FILENO, .events = POLLIN },
 		{ .fd = sig_pipe[0], .events = POLLIN },
 		{ .fd = busy ? ui->worker.msg_rd : -1, .events = POLLIN },
+		{ .fd = suggest_fd(ui), .events = POLLIN },  /* the form's server lookup */
 	};
 	int wait = busy ? 250 : 1000;
 	if (*progress_due) {
 		int64_t since = ma_now_ms() - last_draw;
 		wait = since >= PROGRESS_MS ? 0 : (int)(PROGRESS_MS - since);
 	}
-	int n = poll(p, 3, wait);
+	wait = start_wait_ms(ui, wait);
+	int n = poll(p, 4, wait);
 	if (n < 0 && errno != EINTR) {
 		restore_terminal();
 		perror("mailaudit: poll");
@@ -1388,6 +1390,9 @@ static int one_event(struct ui *ui, int64_t last_draw, bool *progress_due, int *
 		else
 			*react |= w;
 	}
+	if (n > 0 && p[3].revents)
+		*react |= suggest_event(ui);
+	*react |= start_tick(ui);
 	int key;
 	while (!(*react & R_QUIT) && (key = next_key()) != -1)
 		if (key)
@@ -1466,6 +1471,7 @@ int ma_tui_run(const struct ma_tui_args *a)
 	/* As with --report: the verdict shown last, UNKNOWN without one. */
 	rc = ui->result ? ma_severity_exit_code(ma_check_severity(ui->result)) : 3;
 	ma_worker_cancel(&ui->worker);
+	suggest_stop(ui);
 	watch_free(ui);
 	restore_terminal();
 	delscreen(scr);

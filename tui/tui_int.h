@@ -55,12 +55,44 @@ enum prompt_kind { PROMPT_NONE, PROMPT_SEARCH, PROMPT_EXPORT, PROMPT_QUIT, PROMP
 
 enum { F_ADDR, F_LOGIN, F_IMAP, F_POP3, F_PASS, F_COUNT };
 
+/* Where a server field's prefilled value came from (start.c). */
+enum field_src {
+	SRC_NONE,      /* nothing prefilled */
+	SRC_GUESS,     /* imap.DOMAIN, or POP3 on the IMAP server: a guess */
+	SRC_DNS,       /* the domain's RFC 6186 SRV records */
+	SRC_PROVIDER,  /* the provider's name, its MX matching a rule */
+	SRC_PATTERN,   /* left empty: the provider's name holds the customer's number */
+};
+
 struct form {
 	char field[F_COUNT][256];
 	bool edited[F_COUNT];      /* typed into: no more prefilling */
 	int focus;                 /* 0..naccounts-1 accounts, then fields */
 	const struct ma_config_account *chosen; /* account picked from the list */
+	/* Server suggestions for the address's domain (start.c, suggest.c). */
+	enum field_src src[F_COUNT];   /* F_IMAP and F_POP3 */
+	char hint[F_COUNT][128];       /* SRC_PATTERN: the name with X */
+	const struct ma_provider *prov; /* the domain's provider (in ui->rules) */
+	char domain[256];              /* the address's domain the fields follow */
+	int64_t lookup_due_ms;         /* when to look it up; 0: not due */
+	bool looking;                  /* the lookup runs */
+	bool looked;                   /* it ended for domain */
+	bool dns_silent;               /* it ended with no resolver answering */
 };
+
+/* What the lookup of a domain found (suggest.c), for start_suggest. */
+#define SUGGEST_MX 4
+/* A pause this long in typing the address starts its lookup. */
+#define SUGGEST_PAUSE_MS 1000
+struct suggest_found {
+	char domain[256];
+	char imap[300], pop3[300];     /* from SRV: "host:port/security"; "" none */
+	bool imap_srv, pop3_srv;       /* the domain published the service ("" = not offered) */
+	char mx[SUGGEST_MX][256];      /* MX hosts, most preferred first */
+	size_t n_mx;
+	bool silent;                   /* no resolver answered in time */
+};
+struct suggest_job;
 
 struct ui;
 struct watch_feed;
@@ -149,6 +181,7 @@ struct ui {
 	struct ma_config cfg;
 	struct form form;
 	struct ma_rules rules;     /* to flag an obsolete server name as it is typed */
+	struct suggest_job *sug;   /* the domain's lookup in flight, NULL none */
 };
 
 /* keys.c: everything generated from keys.h. */
@@ -210,6 +243,24 @@ void start_init(struct ui *ui);
 void start_prefill(struct ui *ui, const struct ma_account *a, bool focus_password);
 int start_key(struct ui *ui, int key, enum ma_request req);
 void start_draw(struct ui *ui);
+/* The lookup for the form's domain ended: fills the fields not typed in. */
+void start_suggest(struct ui *ui, const struct suggest_found *found);
+/* The loop's timer: a wait of at most the ms until a lookup is due (from
+ * wait), and after the wait, starting it when due (R_DRAW then). */
+int start_wait_ms(const struct ui *ui, int wait);
+int start_tick(struct ui *ui);
+
+/* suggest.c: the domain's SRV and MX lookup on a thread of its own. */
+/* Starts looking domain up (a running lookup is stopped); false if it
+ * could not start (the guess then stands). */
+bool suggest_start(struct ui *ui, const char *domain);
+/* Cancels and joins a running lookup (quickly: every wait watches the
+ * cancel pipe). */
+void suggest_stop(struct ui *ui);
+/* The pipe to poll while a lookup runs, else -1. */
+int suggest_fd(const struct ui *ui);
+/* The lookup's pipe is readable: joins it and applies what it found. */
+int suggest_event(struct ui *ui);
 
 /* tui.c */
 int ui_start_audit(struct ui *ui, const struct ma_account *acct, char *password,

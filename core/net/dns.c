@@ -391,6 +391,12 @@ static bool read_rr(const ns_msg *msg, const ns_rr *rr, struct ma_dns_rr *out)
 		out->port = ns_get16(rd + 4);
 		used = ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg), rd + 6, name, sizeof name);
 		return used > 0 && used <= rdlen - 6 && put_name(out->text, sizeof out->text, name);
+	case MA_DNS_MX:
+		if (rdlen < 3)
+			return false;
+		out->priority = ns_get16(rd);
+		used = ns_name_uncompress(ns_msg_base(*msg), ns_msg_end(*msg), rd + 2, name, sizeof name);
+		return used > 0 && used <= rdlen - 2 && put_name(out->text, sizeof out->text, name);
 	default:
 		return false;
 	}
@@ -663,47 +669,85 @@ static int srv_cmp(const void *a, const void *b)
 	return 0;
 }
 
-ma_status ma_dns_srv(const char *service_name, int timeout_s, int cancel_fd,
-		     struct ma_dns_srv_rec *out, size_t max, size_t *n, struct ma_error *err)
+/* One query of type for name, through MA_RESOLVER or the system's
+ * resolvers: *rep is the reply (empty records when it had an error code).
+ * MA_ERR_DNS when nobody answered in time, MA_ERR_CANCELLED. */
+static ma_status query(const char *name, int type, int timeout_s, int cancel_fd, struct ma_dns_reply *rep,
+		       struct ma_error *err)
 {
-	*n = 0;
 	struct sockaddr_in ns;
 	char label[64];
 	ma_status st = pick_resolver(&ns, label, sizeof label, err);
 	if (st != MA_OK)
 		return st;
 	struct ma_dns_wait w = wait_for(timeout_s, cancel_fd);
-	struct res_job *j = res_start(service_name, MA_DNS_SRV, false, &ns, &w, err);
+	struct res_job *j = res_start(name, type, false, &ns, &w, err);
 	if (!j)
 		return err ? err->status : MA_ERR_NOMEM;
-	struct ma_dns_reply *rep = malloc(sizeof *rep);
-	if (!rep) {
-		helper_unref(&j->h);
-		return ma_fail(err, MA_ERR_NOMEM, _("name lookup"));
-	}
 	switch (res_finish(j, &w, rep)) {
 	case RES_CANCELLED:
-		st = ma_fail(err, MA_ERR_CANCELLED, _("while looking up %s"), service_name);
-		break;
+		return ma_fail(err, MA_ERR_CANCELLED, _("while looking up %s"), name);
 	case RES_SILENT:
-		st = ma_fail(err, MA_ERR_DNS, _("no answer from %s within %d s for %s"), label, w.timeout_s,
-			     service_name);
-		break;
+		return ma_fail(err, MA_ERR_DNS, _("no answer from %s within %d s for %s"), label, w.timeout_s,
+			       name);
 	case RES_REPLY:
-		for (size_t i = 0; i < rep->n_rr && *n < max; i++) {
-			const struct ma_dns_rr *rr = &rep->rr[i];
-			if (rr->type != MA_DNS_SRV)
-				continue;
-			struct ma_dns_srv_rec *s = &out[(*n)++];
-			s->priority = rr->priority;
-			s->weight = rr->weight;
-			s->port = rr->port;
-			/* RFC 2782: a target of "." means "not offered here" */
-			snprintf(s->target, sizeof s->target, "%s", strcmp(rr->text, ".") == 0 ? "" : rr->text);
-		}
-		qsort(out, *n, sizeof *out, srv_cmp);
 		break;
 	}
+	return MA_OK;
+}
+
+/* RFC 2782 and RFC 7505: a target of "." means "not offered here". */
+static void target_copy(char *dst, size_t len, const char *text)
+{
+	snprintf(dst, len, "%s", strcmp(text, ".") == 0 ? "" : text);
+}
+
+ma_status ma_dns_srv(const char *service_name, int timeout_s, int cancel_fd,
+		     struct ma_dns_srv_rec *out, size_t max, size_t *n, struct ma_error *err)
+{
+	*n = 0;
+	struct ma_dns_reply *rep = malloc(sizeof *rep);
+	if (!rep)
+		return ma_fail(err, MA_ERR_NOMEM, _("name lookup"));
+	ma_status st = query(service_name, MA_DNS_SRV, timeout_s, cancel_fd, rep, err);
+	for (size_t i = 0; st == MA_OK && i < rep->n_rr && *n < max; i++) {
+		const struct ma_dns_rr *rr = &rep->rr[i];
+		if (rr->type != MA_DNS_SRV)
+			continue;
+		struct ma_dns_srv_rec *s = &out[(*n)++];
+		s->priority = rr->priority;
+		s->weight = rr->weight;
+		s->port = rr->port;
+		target_copy(s->target, sizeof s->target, rr->text);
+	}
+	qsort(out, *n, sizeof *out, srv_cmp);
+	free(rep);
+	return st;
+}
+
+static int mx_cmp(const void *a, const void *b)
+{
+	const struct ma_dns_mx_rec *x = a, *y = b;
+	return x->preference < y->preference ? -1 : x->preference > y->preference;
+}
+
+ma_status ma_dns_mx(const char *domain, int timeout_s, int cancel_fd,
+		    struct ma_dns_mx_rec *out, size_t max, size_t *n, struct ma_error *err)
+{
+	*n = 0;
+	struct ma_dns_reply *rep = malloc(sizeof *rep);
+	if (!rep)
+		return ma_fail(err, MA_ERR_NOMEM, _("name lookup"));
+	ma_status st = query(domain, MA_DNS_MX, timeout_s, cancel_fd, rep, err);
+	for (size_t i = 0; st == MA_OK && i < rep->n_rr && *n < max; i++) {
+		const struct ma_dns_rr *rr = &rep->rr[i];
+		if (rr->type != MA_DNS_MX)
+			continue;
+		out[*n].preference = rr->priority;
+		target_copy(out[*n].host, sizeof out[*n].host, rr->text);
+		(*n)++;
+	}
+	qsort(out, *n, sizeof *out, mx_cmp);
 	free(rep);
 	return st;
 }

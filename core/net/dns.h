@@ -1,6 +1,7 @@
 /* Name lookups: the addresses a connection goes to (the audit's and the
- * doctor's), and the DNS facts the connection doctor shows (CNAME chain,
- * RFC 6186 SRV records).
+ * doctor's), the DNS facts the connection doctor shows (CNAME chain,
+ * RFC 6186 SRV records), and a domain's SRV and MX records for the
+ * full-screen form's server suggestions.
  *
  * Addresses come from getaddrinfo, as every other program on the machine
  * gets them: /etc/hosts, nsswitch, every nameserver of resolv.conf (IPv6
@@ -10,8 +11,8 @@
  * can be interrupted or trusted to end soon, so each runs on a helper
  * thread and every wait is bounded by a deadline and the cancel fd.
  *
- * MA_RESOLVER ("IPv4" or "IPv4:PORT") points the doctor at a resolver of
- * its own instead, for tests that run their own dnsmasq: it becomes the one
+ * MA_RESOLVER ("IPv4" or "IPv4:PORT") points the doctor (and the form's
+ * SRV and MX lookups) at a resolver of its own instead, for tests that run their own dnsmasq: it becomes the one
  * nameserver of the resolver state, and the doctor's addresses (A and AAAA)
  * are asked of it through res_nquery too, since its test names
  * (mail.alias.test) exist nowhere else. The audit's connections never look
@@ -35,7 +36,7 @@ struct addrinfo;
 #define MA_DNS_MAX_ADDRS 8
 #define MA_DNS_MAX_RR 32
 
-enum { MA_DNS_A = 1, MA_DNS_CNAME = 5, MA_DNS_AAAA = 28, MA_DNS_SRV = 33 };
+enum { MA_DNS_A = 1, MA_DNS_CNAME = 5, MA_DNS_MX = 15, MA_DNS_AAAA = 28, MA_DNS_SRV = 33 };
 
 /* How long a lookup may wait, and what ends it early. */
 struct ma_dns_wait {
@@ -67,12 +68,17 @@ struct ma_dns_srv_rec {
 	char target[256];                        /* "" for "." (service not offered) */
 };
 
+struct ma_dns_mx_rec {
+	unsigned preference;
+	char host[256];                          /* "" for "." (RFC 7505: no mail) */
+};
+
 /* One resource record of a parsed reply. */
 struct ma_dns_rr {
 	char owner[256];
 	uint16_t type;
-	char text[256];          /* A/AAAA: numeric address; CNAME/SRV: the target name */
-	unsigned priority, weight, port;   /* SRV only */
+	char text[256];          /* A/AAAA: numeric address; CNAME/SRV/MX: the target name */
+	unsigned priority, weight, port;   /* SRV; MX: priority is the preference */
 };
 
 struct ma_dns_reply {
@@ -98,6 +104,12 @@ ma_status ma_dns_lookup(const char *name, int timeout_s, int cancel_fd,
  * MA_ERR_DNS only when no resolver answered at all. */
 ma_status ma_dns_srv(const char *service_name, int timeout_s, int cancel_fd,
 		     struct ma_dns_srv_rec *out, size_t max, size_t *n, struct ma_error *err);
+
+/* MX records of domain, sorted by preference (lowest first), as
+ * ma_dns_srv: *n = 0 with MA_OK when none; MA_ERR_DNS only when no
+ * resolver answered at all. */
+ma_status ma_dns_mx(const char *domain, int timeout_s, int cancel_fd,
+		    struct ma_dns_mx_rec *out, size_t max, size_t *n, struct ma_error *err);
 
 /* Reads a reply (any bytes: fuzz-safe) through libresolv's ns_initparse
  * and ns_parserr. MA_ERR_PROTOCOL when it is not a well-formed reply. */

@@ -56,10 +56,65 @@ static void trim_copy(char *dst, size_t dstlen, const char *s, size_t l)
 	ma_sanitize(dst, dstlen, s, l);
 }
 
+/* A provider's server name: letters, digits, '.', '-' and the customer's
+ * number '#'; empty is "none". */
+static bool server_pattern_ok(const char *s)
+{
+	for (; *s; s++)
+		if (!isalnum((unsigned char)*s) && *s != '.' && *s != '-' && *s != '#')
+			return false;
+	return true;
+}
+
+/* An "mx" line, from after the word: MX-GLOB | PROVIDER | IMAP | POP3 |
+ * WHERE. false when it does not have that form. */
+static bool parse_provider(const char *s, const char *le, struct ma_provider *p)
+{
+	const char *bar[4];
+	const char *from = s;
+	for (int i = 0; i < 4; i++) {
+		bar[i] = memchr(from, '|', (size_t)(le - from));
+		if (!bar[i])
+			return false;
+		from = bar[i] + 1;
+	}
+	memset(p, 0, sizeof *p);
+	size_t ml = (size_t)(bar[0] - s);
+	if (ml >= sizeof p->mx || memchr(s, '\0', (size_t)(le - s)))
+		return false;
+	trim_copy(p->mx, sizeof p->mx, s, ml);
+	trim_copy(p->name, sizeof p->name, bar[0] + 1, (size_t)(bar[1] - bar[0] - 1));
+	trim_copy(p->imap, sizeof p->imap, bar[1] + 1, (size_t)(bar[2] - bar[1] - 1));
+	trim_copy(p->pop3, sizeof p->pop3, bar[2] + 1, (size_t)(bar[3] - bar[2] - 1));
+	trim_copy(p->where, sizeof p->where, bar[3] + 1, (size_t)(le - bar[3] - 1));
+	return p->mx[0] && !strpbrk(p->mx, " \t") && p->name[0] && (p->imap[0] || p->pop3[0])
+	       && server_pattern_ok(p->imap) && server_pattern_ok(p->pop3);
+}
+
+/* v with room for one more (n used of *cap, each size bytes); NULL when
+ * out of memory (v is then still valid). */
+static void *grow(void *v, size_t n, size_t *cap, size_t size)
+{
+	if (n < *cap)
+		return v;
+	size_t nc = *cap ? *cap * 2 : 8;
+	void *nv = realloc(v, nc * size);
+	if (nv)
+		*cap = nc;
+	return nv;
+}
+
+/* Whether the line at s starts with the word "mx" (a glob never holds a
+ * space, so no obsolete-name rule does). */
+static bool is_mx_line(const char *s, const char *le)
+{
+	return le - s > 2 && strncasecmp(s, "mx", 2) == 0 && (s[2] == ' ' || s[2] == '\t');
+}
+
 ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, struct ma_error *err)
 {
 	memset(out, 0, sizeof *out);
-	size_t cap = 0, lineno = 0;
+	size_t cap = 0, pcap = 0, lineno = 0;
 	const char *p = buf, *end = buf + len;
 	while (p < end) {
 		const char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -71,6 +126,21 @@ ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, stru
 			s++;
 		if (s == le || *s == '#')
 			continue;
+		if (is_mx_line(s, le)) {
+			struct ma_provider *np = grow(out->prov, out->n_prov, &pcap, sizeof *np);
+			if (!np) {
+				ma_rules_free(out);
+				return ma_fail(err, MA_ERR_NOMEM, NULL);
+			}
+			out->prov = np;
+			if (!parse_provider(s + 3, le, &out->prov[out->n_prov])) {
+				ma_rules_free(out);
+				return ma_fail(err, MA_ERR_ARGUMENT, "providers.rules line %zu: expected "
+					       "mx MX-GLOB | PROVIDER | IMAP | POP3 | WHERE", lineno);
+			}
+			out->n_prov++;
+			continue;
+		}
 		const char *bar1 = memchr(s, '|', (size_t)(le - s));
 		const char *bar2 = bar1 ? memchr(bar1 + 1, '|', (size_t)(le - bar1 - 1)) : NULL;
 		size_t pl = bar1 ? (size_t)(bar1 - s) : 0;
@@ -79,16 +149,12 @@ ma_status ma_rules_parse(const char *buf, size_t len, struct ma_rules *out, stru
 			return ma_fail(err, MA_ERR_ARGUMENT,
 				       "providers.rules line %zu: expected PATTERN | HINT | NOTE", lineno);
 		}
-		if (out->n == cap) {
-			size_t nc = cap ? cap * 2 : 8;
-			struct ma_rule *nv = realloc(out->v, nc * sizeof *nv);
-			if (!nv) {
-				ma_rules_free(out);
-				return ma_fail(err, MA_ERR_NOMEM, NULL);
-			}
-			out->v = nv;
-			cap = nc;
+		struct ma_rule *nv = grow(out->v, out->n, &cap, sizeof *nv);
+		if (!nv) {
+			ma_rules_free(out);
+			return ma_fail(err, MA_ERR_NOMEM, NULL);
 		}
+		out->v = nv;
 		struct ma_rule *r = &out->v[out->n];
 		trim_copy(r->pattern, sizeof r->pattern, s, pl);
 		trim_copy(r->hint, sizeof r->hint, bar1 + 1, (size_t)(bar2 - bar1 - 1));
@@ -109,6 +175,9 @@ void ma_rules_free(struct ma_rules *r)
 	free(r->v);
 	r->v = NULL;
 	r->n = 0;
+	free(r->prov);
+	r->prov = NULL;
+	r->n_prov = 0;
 }
 
 const struct ma_rule *ma_rules_match(const struct ma_rules *r, const char *host)
@@ -117,6 +186,34 @@ const struct ma_rule *ma_rules_match(const struct ma_rules *r, const char *host)
 		if (ma_glob_match(r->v[i].pattern, host))
 			return &r->v[i];
 	return NULL;
+}
+
+const struct ma_provider *ma_rules_provider(const struct ma_rules *r, const char *mx)
+{
+	char host[256];
+	snprintf(host, sizeof host, "%s", mx ? mx : "");
+	size_t l = strlen(host);
+	if (l > 0 && host[l - 1] == '.')
+		host[l - 1] = '\0';
+	for (size_t i = 0; r && host[0] && i < r->n_prov; i++)
+		if (ma_glob_match(r->prov[i].mx, host))
+			return &r->prov[i];
+	return NULL;
+}
+
+void ma_provider_shown(char *out, size_t n, const char *pattern)
+{
+	if (n == 0)
+		return;
+	size_t i = 0;
+	for (; pattern[i] && i + 1 < n; i++)
+		out[i] = pattern[i] == '#' ? 'X' : pattern[i];
+	out[i] = '\0';
+}
+
+bool ma_provider_has_number(const char *pattern)
+{
+	return strchr(pattern, '#') != NULL;
 }
 
 static ma_status load_file(const char *path, struct ma_rules *out, bool *found, struct ma_error *err)

@@ -1,5 +1,6 @@
 /* libFuzzer target for the connection doctor's input surfaces: the provider
- * rules file, glob and certificate-name matching, and DNS replies.
+ * rules file (obsolete names and providers' mx lines), glob and
+ * certificate-name matching, and DNS replies (CNAME, A, AAAA, SRV, MX).
  *
  * The first byte picks the surface; the rest is the input. For matching,
  * the input is split at the first NUL into pattern (or SAN list) and host.
@@ -48,6 +49,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			/* Every parsed rule must be usable against any host. */
 			(void)ma_rules_match(&rules, "smtp-12345.m67.wedos.net");
 			(void)ma_rules_match(&rules, "");
+			(void)ma_rules_provider(&rules, "mx1.wedos.net.");
+			(void)ma_rules_provider(&rules, "");
+			/* What the form shows of a provider's names. */
+			for (size_t i = 0; i < rules.n_prov; i++) {
+				char shown[128];
+				ma_provider_shown(shown, sizeof shown, rules.prov[i].imap);
+				ma_provider_shown(shown, sizeof shown, rules.prov[i].pop3);
+				if (strlen(shown) >= sizeof shown || (ma_provider_has_number(rules.prov[i].pop3)
+								      && !strchr(shown, 'X')))
+					abort();
+			}
 		}
 		ma_rules_free(&rules);
 		break;

@@ -1,7 +1,9 @@
 #!/bin/bash
 # Czech: the full-screen program's main screens under LC_ALL=cs_CZ.UTF-8 at
 # 80x24 and 40x12 (Czech text shown, every line within the terminal), the
-# live watch view (w) with a delivered message's row, the help, --help, --report - with Czech headings, and the monitoring line
+# live watch view (w) with a delivered message's row, the help, the form's
+# server suggestions (a private dnsmasq as resolver), --help, --report - with
+# Czech headings, and the monitoring line
 # (--check) that stays English. English stays the default (the C locale).
 # Needs the cs_CZ.UTF-8 locale (make deps) and the build's catalogue: a
 # missing one fails, never skips.
@@ -10,7 +12,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
 . "$here/../lib/clients.sh"
-need tmux dovecot doveadm python3 locale || tap_bail "missing dependencies"
+need tmux dovecot doveadm python3 locale dnsmasq || tap_bail "missing dependencies"
 MAILAUDIT=${MAILAUDIT:-$here/../../build/mailaudit}
 [ -x "$MAILAUDIT" ] || tap_bail "no binary at $MAILAUDIT"
 locale -a 2>/dev/null | grep -qix 'cs_CZ\.utf-\{0,1\}8' ||
@@ -24,8 +26,10 @@ W=$(mktemp -d "$MA_TMP/czech.XXXXXX")
 export XDG_CONFIG_HOME="$W/none" XDG_STATE_HOME="$W/state" HOME="$W"
 SOCK=macz$$
 T() { tmux -L "$SOCK" "$@"; }
+DNS_PID=
 cleanup() {
 	T kill-server 2>/dev/null
+	[ -n "$DNS_PID" ] && kill "$DNS_PID" 2>/dev/null
 	dovecot_stop_all
 }
 trap cleanup EXIT
@@ -149,6 +153,26 @@ fits "40x12 results after the watch: every line fits" 40
 start 40 12 "env $CS TERM=xterm-256color $(quote "$MAILAUDIT" --state-dir "$W/s3")"
 expect "40x12 start screen: the question in Czech" "Kterou schránku"
 fits "40x12 start screen: every line fits" 40
+
+# --- the form's server suggestions ---------------------------------------------------------
+# A private dnsmasq: firma.test's mail goes to WEDOS (the mx rule of
+# data/providers.rules), whose names hold the customer's number.
+DNS_PORT=$(python3 -c "import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])")
+dnsmasq --no-daemon --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
+	--no-resolv --no-hosts --local=/test/ --mx-host=firma.test,mx1.wedos.net,10 \
+	--log-facility=- >"$W/dnsmasq.log" 2>&1 &
+DNS_PID=$!
+ma_wait 20 ma_file_has "$W/dnsmasq.log" started || tap_bail "dnsmasq did not start: $(cat "$W/dnsmasq.log")"
+for size in "80 24" "40 12"; do
+	set -- $size
+	start "$1" "$2" "env $CS TERM=xterm-256color MA_RESOLVER=127.0.0.1:$DNS_PORT $(quote "$MAILAUDIT" --state-dir "$W/s3s")"
+	expect "$1x$2 suggestions: the form" "Heslo:"
+	T send-keys -t cz -l "jana@firma.test"; T send-keys -t cz Tab
+	# 40x12 has no room under the form: the name with X in the field stays.
+	expect "$1x$2 suggestions: the name with X, no number" "Server IMAP:    wesX.imap.wedos.net"
+	[ "$1" = 80 ] && expect "80x24 suggestions: the provider in Czech" "Poštu domény firma.test přijímá WEDOS"
+	fits "$1x$2 suggestions: every line fits" "$1"
+done
 
 # --- text output -------------------------------------------------------------------------
 help=$(env LC_ALL=cs_CZ.UTF-8 "$MAILAUDIT" --help)

@@ -7,7 +7,7 @@ set -u
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
-need tmux dovecot python3 || tap_bail "missing dependencies"
+need tmux dovecot python3 dnsmasq || tap_bail "missing dependencies"
 MAILAUDIT=${MAILAUDIT:-$here/../../build/mailaudit}
 [ -x "$MAILAUDIT" ] || tap_bail "no binary at $MAILAUDIT"
 
@@ -20,9 +20,13 @@ export XDG_CONFIG_HOME="$W/config" XDG_STATE_HOME="$W/state" HOME="$W"
 SOCK=matest$$
 T() { tmux -L "$SOCK" "$@"; }
 HANG_PID=
+DNS_PID=
+MUTE_PID=
 cleanup() {
 	T kill-server 2>/dev/null
 	[ -n "$HANG_PID" ] && kill "$HANG_PID" 2>/dev/null
+	[ -n "$DNS_PID" ] && kill "$DNS_PID" 2>/dev/null
+	[ -n "$MUTE_PID" ] && kill "$MUTE_PID" 2>/dev/null
 	dovecot_stop_all
 }
 trap cleanup EXIT
@@ -309,6 +313,103 @@ T send-keys -t tui Escape; expect "Esc goes back to the form" "E-mail address:"
 T send-keys -t tui Escape; expect "Esc on the form goes back to the results" "Verdict:"
 T send-keys -t tui q; gone "q quits the form run" "Verdict:"
 
+# --- the form's server suggestions from the domain's DNS -------------------------------------
+# A private dnsmasq is the resolver (MA_RESOLVER, as the doctor's tests do):
+# srv.test publishes RFC 6186 SRV records, firma.test's mail goes to WEDOS
+# (its MX matches the "mx *.wedos.net" rule of data/providers.rules), and
+# nothing.test has nothing. A silent UDP port stands for a dead resolver.
+free_udp() {
+	python3 -c "import socket; s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',0)); print(s.getsockname()[1])"
+}
+DNS_PORT=$(free_udp)
+dnsmasq --no-daemon --port="$DNS_PORT" --listen-address=127.0.0.1 --bind-interfaces \
+	--no-resolv --no-hosts --local=/test/ \
+	--srv-host=_imaps._tcp.srv.test,mail.srv.test,993 \
+	--srv-host=_pop3s._tcp.srv.test,pop.srv.test,995 \
+	--srv-host=_imap._tcp.imaponly.test,mail.imaponly.test,143 \
+	--srv-host=_pop3s._tcp.imaponly.test --srv-host=_pop3._tcp.imaponly.test \
+	--mx-host=firma.test,mx1.wedos.net,10 \
+	--mx-host=nothing.test,mail.nothing.test,10 \
+	--log-facility=- >"$W/dnsmasq.log" 2>&1 &
+DNS_PID=$!
+MUTE_PORT=$(free_udp)
+python3 -c "import socket,sys,time
+s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM); s.bind(('127.0.0.1',int(sys.argv[1]))); time.sleep(300)" "$MUTE_PORT" &
+MUTE_PID=$!
+ma_wait 20 ma_file_has "$W/dnsmasq.log" started || tap_bail "dnsmasq did not start: $(cat "$W/dnsmasq.log")"
+form_run() { # resolver port: the form, nothing else on the command line
+	in_pane "MA_RESOLVER=127.0.0.1:$1 $(quote "$MAILAUDIT" --ca-file "$MA_CA" --state-dir "$W/s4d")"
+	expect "suggestions: the start form" "E-mail address:"
+}
+field() { screen | grep "^  $1" | sed "s/^  $1 *//; s/ *\$//"; }
+
+form_run "$DNS_PORT"
+T send-keys -t tui -l "u@srv.test"; T send-keys -t tui Tab
+expect "SRV: the IMAP server as the domain publishes it" "IMAP server:    mail.srv.test:993/tls"
+expect "SRV: the POP3 server as the domain publishes it" "POP3 server:    pop.srv.test:995/tls"
+check_contains "SRV: the form says where they come from" "$(screen)" "from your domain's DNS (RFC 6186)"
+check_not_contains "SRV: no guess" "$(screen)" "Server names guessed"
+T send-keys -t tui Escape; prog_gone "SRV: Esc quits the form"
+
+# STARTTLS published, POP3 said not to be offered (SRV target "."): no
+# POP3 server, and the form says why.
+form_run "$DNS_PORT"
+T send-keys -t tui -l "u@imaponly.test"; T send-keys -t tui Tab
+expect "SRV: STARTTLS as published" "IMAP server:    mail.imaponly.test:143/starttls"
+expect "SRV: a service not offered is said" "Your domain's DNS says it offers no POP3 server."
+check_eq "SRV: no POP3 server where none is offered" "" "$(field 'POP3 server:')"
+T send-keys -t tui Escape; prog_gone "SRV (no POP3): Esc quits the form"
+
+form_run "$DNS_PORT"
+T send-keys -t tui -l "u@firma.test"
+# No Tab: the pause after typing starts the lookup too.
+expect "WEDOS MX: the provider is named" "The mail of firma.test goes to WEDOS"
+check_contains "WEDOS MX: the name's pattern is shown" "$(screen)" "wesX.imap.wedos.net"
+check_contains "WEDOS MX: X is not invented" "$(screen)" "X is a number of your own"
+check_contains "WEDOS MX: where to find the number" "$(screen | tr -s ' \n' '  ')" "Service Addresses table"
+check_eq "WEDOS MX: the IMAP field is left to the user" "wesX.imap.wedos.net" "$(field 'IMAP server:')"
+if screen | grep -qE 'wes[0-9]|imap\.firma\.test'; then
+	fail "WEDOS MX: no invented number, no imap. guess" "$(screen)"
+else
+	pass "WEDOS MX: no invented number, no imap. guess"
+fi
+check_not_contains "WEDOS MX: no guess warning" "$(screen)" "Server names guessed"
+T send-keys -t tui Tab Tab; T send-keys -t tui -l "wes7.imap.wedos.net"
+expect "WEDOS MX: POP3 follows the IMAP name typed" "POP3 server:    wes7.imap.wedos.net"
+check_not_contains "WEDOS MX: the provider's POP3 name is no guess" "$(screen)" "Server names guessed"
+T send-keys -t tui Escape; prog_gone "WEDOS MX: Esc quits the form"
+
+form_run "$DNS_PORT"
+T send-keys -t tui -l "u@nothing.test"; T send-keys -t tui Tab
+gone "unknown domain: the lookup ends" "Looking up"
+check_eq "unknown domain: the old imap. guess" "imap.nothing.test" "$(field 'IMAP server:')"
+check_contains "unknown domain: marked as a guess" "$(screen)" "Server names guessed from the address"
+check_not_contains "unknown domain: the resolver did answer" "$(screen)" "No DNS answer"
+T send-keys -t tui Escape; prog_gone "unknown domain: Esc quits the form"
+
+# A server typed before the address is never overwritten by a suggestion.
+form_run "$DNS_PORT"
+T send-keys -t tui Tab Tab; T send-keys -t tui -l "mine.example:993"
+T send-keys -t tui Up Up; T send-keys -t tui -l "u@srv.test"; T send-keys -t tui Tab
+expect "typed: the untyped POP3 field gets the SRV record" "POP3 server:    pop.srv.test:995/tls"
+check_eq "typed: the IMAP server typed stays" "mine.example:993" "$(field 'IMAP server:')"
+T send-keys -t tui Escape; prog_gone "typed: Esc quits the form"
+
+# A resolver that never answers: the screen stays live, Esc works during
+# the lookup, and a lookup that got nothing leaves the marked guess.
+form_run "$MUTE_PORT"
+T send-keys -t tui -l "u@dead.test"; T send-keys -t tui Tab
+expect "dead resolver: the lookup is shown" "Looking up the mail servers of dead.test"
+gone "dead resolver: the lookup gives up" "Looking up"
+check_eq "dead resolver: the guess stands" "imap.dead.test" "$(field 'IMAP server:')"
+check_contains "dead resolver: marked as a guess" "$(screen)" "Server names guessed from the address"
+check_contains "dead resolver: the silence is said" "$(screen)" "No DNS answer in time for dead.test."
+T send-keys -t tui BTab; T send-keys -t tui -l "x"; T send-keys -t tui Tab
+expect "dead resolver: a changed domain is looked up again" "Looking up the mail servers of dead.testx"
+T send-keys -t tui -l "z"
+expect "dead resolver: typing goes on while it looks" "Login:          u@dead.testxz"
+T send-keys -t tui Escape; prog_gone "dead resolver: Esc quits during the lookup"
+
 # --- accounts from the accounts file -----------------------------------------------------------------------
 mkdir -p "$W/config/mailaudit"
 cat >"$W/config/mailaudit/config" <<CFG
@@ -529,9 +630,10 @@ sane_tty "after a cancelled test: icanon and echo are on"
 
 # The shell records 148 when the first run is stopped by Ctrl-Z; then
 # Ctrl-C (130), q (the verdict OK: 0, as --report's), q after --trace /dev/full
-# (UNKNOWN: 3), q, q, q, q, q (0), Esc on the start screen without a verdict
-# (3, UNKNOWN) three times, SIGHUP (129), q.
-check_eq "exit statuses" "148 130 0 3 0 0 0 0 0 3 3 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
+# (UNKNOWN: 3), q (0), Esc on the suggestions' forms six times (3), q, q, q,
+# q (0), Esc on the start screen without a verdict (3, UNKNOWN) three times,
+# SIGHUP (129), q.
+check_eq "exit statuses" "148 130 0 3 0 3 3 3 3 3 3 0 0 0 0 3 3 3 129 0" "$(tr '\n' ' ' <"$W/status.log" | sed 's/ $//')"
 if [ -s "$W/stderr.log" ]; then
 	fail "nothing on stderr (no sanitizer report)" "$(head -30 "$W/stderr.log")"
 else

@@ -67,6 +67,99 @@ static void rules_reject_bad_lines(void **state)
 	assert_int_equal(r.n, 0);
 }
 
+/* "mx" lines: which provider serves a domain, by its MX host. Old lines
+ * read as before beside them; a malformed mx line names its line. */
+static void rules_provider_lines(void **state)
+{
+	(void)state;
+	const char text[] =
+		"smtp-#.m#.wedos.net | wesX.smtp.wedos.net | obsolete\n"
+		"mx *.wedos.net | WEDOS | wes#.imap.wedos.net | wes#.imap.wedos.net | the Service Addresses table\n"
+		"MX\tmx?.example.net | Example | imap.example.net |  | their help page | with a bar\n";
+	struct ma_rules r;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_rules_parse(text, strlen(text), &r, &err), MA_OK);
+	assert_int_equal(r.n, 1);
+	assert_int_equal(r.n_prov, 2);
+	assert_string_equal(r.prov[0].mx, "*.wedos.net");
+	assert_string_equal(r.prov[0].name, "WEDOS");
+	assert_string_equal(r.prov[0].imap, "wes#.imap.wedos.net");
+	assert_string_equal(r.prov[0].where, "the Service Addresses table");
+	assert_string_equal(r.prov[1].pop3, "");
+	assert_string_equal(r.prov[1].where, "their help page | with a bar");
+	/* An mx rule is no obsolete-name rule, nor the reverse. */
+	assert_null(ma_rules_match(&r, "mx1.wedos.net"));
+	assert_ptr_equal(ma_rules_provider(&r, "MX1.WEDOS.NET."), &r.prov[0]);
+	assert_ptr_equal(ma_rules_provider(&r, "mx2.example.net"), &r.prov[1]);
+	assert_null(ma_rules_provider(&r, "mx10.example.net"));
+	assert_null(ma_rules_provider(&r, "wedos.net"));
+	assert_null(ma_rules_provider(&r, ""));
+	assert_null(ma_rules_provider(&r, "."));
+	assert_null(ma_rules_provider(NULL, "mx1.wedos.net"));
+
+	char shown[64];
+	ma_provider_shown(shown, sizeof shown, r.prov[0].imap);
+	assert_string_equal(shown, "wesX.imap.wedos.net");
+	ma_provider_shown(shown, 5, r.prov[0].imap);
+	assert_string_equal(shown, "wesX");
+	assert_true(ma_provider_has_number(r.prov[0].imap));
+	assert_false(ma_provider_has_number(r.prov[1].imap));
+	/* The customer's number is a glob's digits: a name typed matches. */
+	assert_true(ma_glob_match(r.prov[0].imap, "wes7.imap.wedos.net"));
+	assert_false(ma_glob_match(r.prov[0].imap, "wesX.imap.wedos.net"));
+	ma_rules_free(&r);
+	assert_null(r.prov);
+	assert_int_equal(r.n_prov, 0);
+
+	static const char *const bad[] = {
+		"mx *.wedos.net | WEDOS | wes#.imap.wedos.net | where\n",          /* a field short */
+		"mx | WEDOS | a | b | where\n",                                    /* no glob */
+		"mx *.x.net y | WEDOS | a | b | where\n",                          /* two globs */
+		"mx *.x.net |  | a | b | where\n",                                 /* no provider */
+		"mx *.x.net | P |  |  | where\n",                                  /* no server */
+		"mx *.x.net | P | imap x.net | b | where\n",                       /* a space */
+		"mx *.x.net | P | imap/x.net | b | where\n",                       /* not a name */
+	};
+	for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+		char buf[200];
+		snprintf(buf, sizeof buf, "# c\n%s", bad[i]);
+		assert_int_equal(ma_rules_parse(buf, strlen(buf), &r, &err), MA_ERR_ARGUMENT);
+		assert_non_null(strstr(err.detail, "line 2"));
+		assert_non_null(strstr(err.detail, "mx MX-GLOB"));
+		assert_null(r.prov);
+		assert_null(r.v);
+	}
+	/* "mx" alone, or as the start of a glob, is an obsolete-name pattern. */
+	const char old[] = "mx.old.example | new | note\nmx-#.example | new | note\n";
+	assert_int_equal(ma_rules_parse(old, strlen(old), &r, &err), MA_OK);
+	assert_int_equal(r.n, 2);
+	assert_int_equal(r.n_prov, 0);
+	ma_rules_free(&r);
+}
+
+/* The rules shipped: the obsolete WEDOS names and WEDOS's MX. */
+static void rules_shipped_file(void **state)
+{
+	(void)state;
+	char *saved = getenv("MA_RULES") ? strdup(getenv("MA_RULES")) : NULL;
+	unsetenv("MA_RULES");
+	struct ma_rules r;
+	struct ma_error err = { 0 };
+	assert_int_equal(ma_rules_load(&r, &err), MA_OK);
+	assert_false(r.missing);
+	assert_non_null(ma_rules_match(&r, "smtp-12345.m67.wedos.net"));
+	const struct ma_provider *p = ma_rules_provider(&r, "mx1.wedos.net");
+	assert_non_null(p);
+	assert_string_equal(p->name, "WEDOS");
+	assert_true(ma_provider_has_number(p->imap));
+	assert_string_equal(p->imap, p->pop3);  /* the help page: POP3 too */
+	assert_non_null(strstr(p->where, "Service Addresses"));
+	ma_rules_free(&r);
+	if (saved)
+		setenv("MA_RULES", saved, 1);
+	free(saved);
+}
+
 static void glob_edge_cases(void **state)
 {
 	(void)state;
@@ -156,6 +249,26 @@ static void dns_parse_srv_and_rcode(void **state)
 	assert_int_equal(r.rr[0].weight, 10);
 	assert_int_equal(r.rr[0].port, 993);
 	assert_string_equal(r.rr[0].text, "h");
+
+	/* MX: the preference, and the exchange through a compression pointer
+	 * to the question's name ("mx" + "x"). */
+	const unsigned char mx[] = {
+		0x00, 0x08, 0x81, 0x80, 0x00, 0x01, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
+		1, 'x', 0, 0x00, 0x0F, 0x00, 0x01,
+		0xC0, 0x0C, 0x00, 0x0F, 0x00, 0x01, 0, 0, 0, 60, 0x00, 0x07,
+		0x00, 0x0A, 2, 'm', 'x', 0xC0, 0x0C,
+		/* a record too short for its preference: skipped */
+		0xC0, 0x0C, 0x00, 0x0F, 0x00, 0x01, 0, 0, 0, 60, 0x00, 0x01, 0x00,
+	};
+	assert_int_equal(ma_dns_parse_reply(mx, sizeof mx, &r), MA_OK);
+	assert_string_equal(r.qname, "x");
+	assert_int_equal(r.n_rr, 1);
+	assert_int_equal(r.rr[0].type, MA_DNS_MX);
+	assert_int_equal(r.rr[0].priority, 10);
+	assert_string_equal(r.rr[0].text, "mx.x");
+	/* Cut anywhere, it is read safely (ASan watches). */
+	for (size_t cut = 12; cut < sizeof mx; cut++)
+		(void)ma_dns_parse_reply(mx, cut, &r);
 
 	const unsigned char nx[] = { 0, 1, 0x81, 0x83, 0, 0, 0, 0, 0, 0, 0, 0 };
 	assert_int_equal(ma_dns_parse_reply(nx, sizeof nx, &r), MA_OK);
@@ -274,12 +387,19 @@ static void dns_silent_resolver_bounded_and_cancellable(void **state)
 	size_t n = 9;
 	assert_int_equal(ma_dns_srv("_imaps._tcp.example.test", 1, -1, srv, 2, &n, &err), MA_ERR_DNS);
 	assert_int_equal(n, 0);
+	struct ma_dns_mx_rec mx[2];
+	n = 9;
+	assert_int_equal(ma_dns_mx("example.test", 1, -1, mx, 2, &n, &err), MA_ERR_DNS);
+	assert_int_equal(n, 0);
 
 	int cancel[2];
 	assert_int_equal(pipe(cancel), 0);
 	assert_int_equal(write(cancel[1], "x", 1), 1);
 	t0 = ma_now_ms();
 	assert_int_equal(ma_dns_lookup("mail.example.test", 30, cancel[0], &f, &err), MA_ERR_CANCELLED);
+	assert_true(ma_now_ms() - t0 < 2000);
+	t0 = ma_now_ms();
+	assert_int_equal(ma_dns_mx("example.test", 30, cancel[0], mx, 2, &n, &err), MA_ERR_CANCELLED);
 	assert_true(ma_now_ms() - t0 < 2000);
 	close(cancel[0]);
 	close(cancel[1]);
@@ -649,6 +769,8 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(rules_parse_and_match),
 		cmocka_unit_test(rules_reject_bad_lines),
+		cmocka_unit_test(rules_provider_lines),
+		cmocka_unit_test(rules_shipped_file),
 		cmocka_unit_test(glob_edge_cases),
 		cmocka_unit_test(rules_parse_garbage),
 		cmocka_unit_test(dns_parse_cname_chain),
