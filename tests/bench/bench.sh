@@ -120,19 +120,24 @@ change_box() { # N
 	echo "messages=$1 changed=$(date -u +%FT%TZ)" >"$d/stamp"
 }
 
-# The same change made the way a mail client's deletions reach a server:
-# the 100 new messages land in new/ as before (as an MTA delivering into
-# Maildir does), and the 100 old ones are expunged by Dovecot itself
-# (doveadm expunge, what a POP3 client's DELE and QUIT or an IMAP EXPUNGE
-# come to), so Dovecot's index knows of them and the next session need not
-# rescan cur/ for what went behind its back.
+# The same change made the way it reaches a server in service: the 100 new
+# messages delivered through Dovecot (doveadm save, as its LDA or LMTP
+# delivers) and the 100 old ones expunged by Dovecot (doveadm expunge, what
+# a POP3 client's DELE and QUIT or an IMAP EXPUNGE come to). Dovecot's
+# index and uidlist then know of both before the audit, which pays for no
+# rescan of cur/ for what changed behind the server's back.
 change_box_server() { # N
-	local d=$CACHE/m$1 first uids
+	local d=$CACHE/m$1 first uids tmp f
 	rm -f "$d/stamp"
 	first=$(cat "$d/next-first")
-	python3 "$top/tests/tools/seed.py" --owner mail --maildir "$d/Maildir" --folder INBOX --seed 1 \
+	tmp=$(mktemp -d "$OUT/deliver.XXXXXX") || return 1
+	python3 "$top/tests/tools/seed.py" --maildir "$tmp" --folder INBOX --seed 1 \
 		--first "$first" --count 100 --days 1 || return 1
 	echo $((first + 100)) >"$d/next-first"
+	for f in "$tmp"/cur/*; do
+		doveadm -c "$MA_DOVECOT_CONF" save -u "$MA_USER" -m INBOX <"$f" || return 1
+	done
+	rm -rf -- "$tmp"
 	# 100 UIDs spread evenly over the folder, not the newest ones
 	uids=$(doveadm -c "$MA_DOVECOT_CONF" search -u "$MA_USER" mailbox INBOX all | awk '{ print $2 }' |
 		awk -v want=100 '{ u[NR] = $0 } END { step = int(NR / want); for (i = 1; i <= want; i++) printf "%s%s", (i > 1 ? "," : ""), u[i * step] }')

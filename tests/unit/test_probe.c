@@ -154,6 +154,17 @@ static void rules_shipped_file(void **state)
 	assert_true(ma_provider_has_number(p->imap));
 	assert_string_equal(p->imap, p->pop3);  /* the help page: POP3 too */
 	assert_non_null(strstr(p->where, "Service Addresses"));
+	/* The exchangers WEDOS's knowledge base names, Webhosting's and
+	 * Mailhosting's. */
+	static const char *const wedos_mx[] = { "wes1-mx1.wedos.net", "wes1-mx-backup.wedos.net",
+						 "mx1.wedos.email", "mx1.wedos.global", "mx1.wedos.com",
+						 "mx1.wedos.mx", "mx1.wedos.online" };
+	for (size_t i = 0; i < sizeof wedos_mx / sizeof *wedos_mx; i++) {
+		p = ma_rules_provider(&r, wedos_mx[i]);
+		assert_non_null(p);
+		assert_string_equal(p->name, "WEDOS");
+	}
+	assert_null(ma_rules_provider(&r, "mx1.wedos.example"));
 	ma_rules_free(&r);
 	if (saved)
 		setenv("MA_RULES", saved, 1);
