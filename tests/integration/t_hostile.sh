@@ -31,12 +31,6 @@ KILL_S=12               # outer safety net for a hang (then exit 137 -> not ok)
 DRIP_KILL=9
 MAX_RSS_KB=204800       # 200 MB
 
-# In the ASan pass (tests/run.sh sets fast_unwind_on_malloc=0 so lsan.supp
-# can name libetpan frames) a million-folder LIST costs a slow unwind per
-# malloc and takes minutes. No scenario here reaches the suppressed libetpan
-# leak (a "* BYE" greeting), so the fast unwinder is enough.
-[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS=${ASAN_OPTIONS//fast_unwind_on_malloc=0/fast_unwind_on_malloc=1}
-
 W=$(mktemp -d /tmp/ma-hostile.XXXXXX)
 MA_HOSTILE_DIR=$W
 . "$here/../lib/hostile.sh"

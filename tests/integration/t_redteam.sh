@@ -15,11 +15,6 @@ MAILAUDIT=${MAILAUDIT:-$top/build/mailaudit}
 need python3 timeout dash stty mkfifo || tap_bail "missing dependencies"
 [ -x "$MAILAUDIT" ] || tap_bail "mailaudit not built ($MAILAUDIT)"
 
-# As in t_hostile.sh: the ASan pass's slow unwinder (for lsan.supp's
-# libetpan frames, which no scenario here reaches) made the five audits at
-# once take seconds a round.
-[ -n "${ASAN_OPTIONS:-}" ] && export ASAN_OPTIONS=${ASAN_OPTIONS//fast_unwind_on_malloc=0/fast_unwind_on_malloc=1}
-
 W=$(mktemp -d /tmp/ma-redteam.XXXXXX)
 MA_HOSTILE_DIR=$W
 . "$here/../lib/hostile.sh"
