@@ -68,23 +68,19 @@ done
 check_contains "docs/mailaudit.cs.1 declares its encoding (for man's preconv)" "$(head -n1 "$man_cs")" \
 	"coding: UTF-8"
 
-# The man pages render without warnings, when a formatter is installed
-# (-k: the Czech page through preconv, as man runs it).
-if command -v groff >/dev/null 2>&1; then
+# The man pages render without warnings (-k: the Czech page through
+# preconv, as man runs it). man on the real clock: under libfaketime (a run
+# that checks no result depends on the date) man-db's sandbox refuses the
+# library's semaphore and the pipeline dies.
+if need groff man; then
 	warn=$(groff -man -Tutf8 -ww -z "$man" 2>&1)
 	check_eq "docs/mailaudit.1 renders without groff warnings" "" "$warn"
 	warn=$(LC_ALL=C.UTF-8 groff -k -man -Tutf8 -ww -z "$man_cs" 2>&1)
 	check_eq "docs/mailaudit.cs.1 renders without groff warnings" "" "$warn"
-else
-	diag "groff not installed: rendering not checked"
-fi
-if command -v man >/dev/null 2>&1; then
-	warn=$(LC_ALL=C.UTF-8 MANROFFSEQ='' man --warnings -l "$man_cs" 2>&1 >/dev/null)
+	warn=$(LC_ALL=C.UTF-8 MANROFFSEQ='' ma_real_clock man --warnings -l "$man_cs" 2>&1 >/dev/null)
 	check_eq "man -l docs/mailaudit.cs.1 renders without warnings" "" "$warn"
-	page=$(LC_ALL=C.UTF-8 MANWIDTH=80 man -l "$man_cs" 2>/dev/null)
+	page=$(LC_ALL=C.UTF-8 MANWIDTH=80 ma_real_clock man -l "$man_cs" 2>/dev/null)
 	check_contains "man -l docs/mailaudit.cs.1: the Czech text comes out whole" "$page" "NÁVRATOVÝ KÓD"
-else
-	diag "man not installed: man -l not checked"
 fi
 
 # --- findings ------------------------------------------------------------

@@ -4,7 +4,7 @@
 set -u
 PKGS="build-essential pkg-config libetpan-dev libncurses-dev libssl-dev libsqlite3-dev libcmocka-dev
  dovecot-imapd dovecot-pop3d dovecot-submissiond openssl tmux fetchmail getmail6 mpop isync faketime
- python3 procps locales tzdata gettext
+ python3 procps locales tzdata gettext man-db groff-base
  mmdebstrap
  clang libclang-rt-14-dev dnsmasq-base"
 
