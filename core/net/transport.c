@@ -992,6 +992,15 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 		switch (c->guard.state) {
 		case GUARD_TEXT: {
 			const unsigned char *brace = memchr(p, '{', (size_t)(end - p));
+			/* IMAP has no NUL outside a literal (RFC 3501 CHAR8 and
+			 * TEXT-CHAR), and libetpan 1.9.4 dereferences NULL on one
+			 * inside a response code ("* OK [PERMANENTFLAGS (" NUL):
+			 * refused here, before it parses. */
+			if (memchr(p, '\0', (size_t)((brace ? brace : end) - p))) {
+				ma_conn_set_error(c, MA_ERR_PROTOCOL,
+						  _("the server sent a NUL byte, which IMAP does not allow"));
+				return false;
+			}
 			if (!brace) {
 				p = end;
 				break;
