@@ -662,8 +662,8 @@ ma_status ma_pop3_list_each(struct ma_pop3 *s, struct ma_pop3_entry *const *e, s
 				if (st == MA_OK)
 					st = from_response(s, s->line + 4, MA_ERR_PROTOCOL, "LIST", err);
 			} else {
-				ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s answered LIST with neither +OK nor -ERR"),
-					s->base.host);
+				ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s answered %s with neither +OK nor -ERR"),
+					s->base.host, "LIST");
 				return broken(s, err);
 			}
 		}
@@ -686,7 +686,7 @@ static ma_status send_each(struct ma_pop3 *s, const char *verb, const uint32_t *
 	}
 	if (!sent || mailstream_flush(stream) != 0) {
 		ma_status cs = ma_conn_last_error(s->base.conn);
-		ma_fail(err, cs != MA_OK ? cs : MA_ERR_CLOSED, "POP3 server %s, sending %s", s->base.host, verb);
+		ma_fail(err, cs != MA_OK ? cs : MA_ERR_CLOSED, _("POP3 server %s, sending %s"), s->base.host, verb);
 		return broken(s, err);
 	}
 	return MA_OK;
@@ -716,16 +716,16 @@ ma_status ma_pop3_uidl_each(struct ma_pop3 *s, const uint32_t *numbers, size_t n
 					continue;
 				if (ma_pop3_parse_uidl_reply(s->line, s->linelen, &num, uidl) != 0 ||
 				    num != numbers[i + k])
-					st = ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s sent a malformed UIDL reply",
-						     s->base.host);
+					st = ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s sent a malformed %s reply"),
+						     s->base.host, "UIDL");
 				else
 					fn(num, uidl, ctx);
 			} else if (strncmp(s->line, "-ERR", 4) == 0) {
 				if (st == MA_OK)
 					st = from_response(s, s->line + 4, MA_ERR_PROTOCOL, "UIDL", err);
 			} else {
-				ma_fail(err, MA_ERR_PROTOCOL, "POP3 server %s answered UIDL with neither +OK nor -ERR",
-					s->base.host);
+				ma_fail(err, MA_ERR_PROTOCOL, _("POP3 server %s answered %s with neither +OK nor -ERR"),
+					s->base.host, "UIDL");
 				return broken(s, err);
 			}
 		}
