@@ -423,6 +423,20 @@ static ma_status classify(struct watch *w, struct wmsg *gone, size_t n, bool whi
 
 /* ---- INBOX: applying changes ------------------------------------------ */
 
+/* INBOX read whole into f becomes the list (w's old one freed by the
+ * caller); the ng messages gone (taken) are then classified. */
+static ma_status adopt(struct watch *w, struct fetched *f, struct wmsg *gone, size_t ng,
+		       bool while_away, struct ma_error *err)
+{
+	w->msgs = f->v;
+	w->n = f->n;
+	w->cap = f->cap;
+	w->exists = (uint32_t)f->n;
+	ma_status st = classify(w, gone, ng, while_away, err);
+	free(gone);
+	return st;
+}
+
 /* The whole INBOX again (after reconnecting, or when the counts disagree):
  * what is gone was missed, what is new arrived. */
 static ma_status resync(struct watch *w, bool while_away, struct ma_error *err)
@@ -463,13 +477,7 @@ static ma_status resync(struct watch *w, bool while_away, struct ma_error *err)
 		}
 	}
 	free(w->msgs);
-	w->msgs = f.v;
-	w->n = f.n;
-	w->cap = f.cap;
-	w->exists = (uint32_t)f.n;
-	st = classify(w, gone, ng, while_away, err);
-	free(gone);
-	return st;
+	return adopt(w, &f, gone, ng, while_away, err);
 }
 
 /* Applies the changes read so far: EXPUNGE n takes the n-th message (by
@@ -629,13 +637,7 @@ static ma_status resync_renumbered(struct watch *w, struct ma_error *err)
 		}
 	free(seen);
 	free(old);
-	w->msgs = f.v;
-	w->n = f.n;
-	w->cap = f.cap;
-	w->exists = (uint32_t)f.n;
-	st = classify(w, gone, ng, true, err);
-	free(gone);
-	return st;
+	return adopt(w, &f, gone, ng, true, err);
 }
 
 static ma_status connect_all(struct watch *w, bool again, struct ma_error *err)
