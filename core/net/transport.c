@@ -955,6 +955,28 @@ static bool literal_announced(struct ma_conn *c)
 	return true;
 }
 
+/* A control byte (not TAB) inside a "[PERMANENTFLAGS (" list: libetpan
+ * 1.9.4 dereferences NULL on it (fuzz_session found 0x03 there after the
+ * NUL case). Looked for within one read, from the line's start in it:
+ * what a server sends in one piece. Elsewhere control bytes stay allowed
+ * (an alert's ESC is cleaned for the screen, not refused). */
+static bool bad_permanentflags(const unsigned char *chunk, const unsigned char *p,
+			       const unsigned char *end)
+{
+	static const char code[] = "[PERMANENTFLAGS (";
+	for (; p < end; p++) {
+		if (*p >= 0x20 || *p == '\t' || *p == '\r' || *p == '\n')
+			continue;
+		const unsigned char *line = p;
+		while (line > chunk && line[-1] != '\n')
+			line--;
+		const unsigned char *at = memmem(line, (size_t)(p - line), code, sizeof code - 1);
+		if (at && !memchr(at, ')', (size_t)(p - at)))
+			return true;
+	}
+	return false;
+}
+
 /* Watches received bytes for IMAP literal announcements ("{N}" CRLF at the
  * end of a line) and for the size of the current reply, so a hostile server
  * is stopped before libetpan allocates what it announces. Literal contents
@@ -979,6 +1001,7 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 	if (!c->guard.max_literal)
 		return true;
 	const unsigned char *end = p + n;
+	const unsigned char *chunk = p;
 	const unsigned char *text = p; /* text not yet shown to alert_watch */
 	while (p < end) {
 		if (c->guard.lit_left) {
@@ -996,7 +1019,8 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 			 * TEXT-CHAR), and libetpan 1.9.4 dereferences NULL on one
 			 * inside a response code ("* OK [PERMANENTFLAGS (" NUL):
 			 * refused here, before it parses. */
-			if (memchr(p, '\0', (size_t)((brace ? brace : end) - p))) {
+			if (memchr(p, '\0', (size_t)((brace ? brace : end) - p)) ||
+			    bad_permanentflags(chunk, p, brace ? brace : end)) {
 				ma_conn_set_error(c, MA_ERR_PROTOCOL,
 						  _("the server sent a NUL byte, which IMAP does not allow"));
 				return false;

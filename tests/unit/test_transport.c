@@ -1289,6 +1289,12 @@ static void nul_refused_outside_literals(void **state)
 	assert_false(feed(&p, "* OK [PERMANENTFLAGS (\001\0 x\r\n", 28));
 	assert_int_equal(ma_conn_last_error(p.c), MA_ERR_PROTOCOL);
 	pair_close(&p);
+	/* Nor a control byte in a PERMANENTFLAGS list (0x03, fuzz_session). */
+	pair_open(&p, 1000, 0, 3);
+	assert_true(feed_text(&p, "* OK [ALERT] \033[31m red\r\n"));
+	assert_false(feed_text(&p, "* OK [PERMANENTFLAGS (\003+OK x\r\n"));
+	assert_int_equal(ma_conn_last_error(p.c), MA_ERR_PROTOCOL);
+	pair_close(&p);
 }
 
 static void alerts_capped_and_cut(void **state)
