@@ -40,6 +40,7 @@ struct ma_conn {
 		uint64_t lit_left;    /* bytes of a literal still to come */
 		uint64_t num;         /* size of the literal being announced */
 		int state;            /* GUARD_* in transport.c: how far into "{N}" CRLF */
+		int pf;               /* PF_* in transport.c: where in a PERMANENTFLAGS code */
 	} guard;
 
 	/* [ALERT] lines (alert_watch in transport.c), fed by the guard with

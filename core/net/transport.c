@@ -9,6 +9,7 @@
 #include "net/dns.h"
 #include "base/i18n.h"
 
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -955,25 +956,97 @@ static bool literal_announced(struct ma_conn *c)
 	return true;
 }
 
-/* A control byte (not TAB) inside a "[PERMANENTFLAGS (" list: libetpan
- * 1.9.4 dereferences NULL on it (fuzz_session found 0x03 there after the
- * NUL case). Looked for within one read, from the line's start in it:
- * what a server sends in one piece. Elsewhere control bytes stay allowed
- * (an alert's ESC is cleaned for the screen, not refused). */
-static bool bad_permanentflags(const unsigned char *chunk, const unsigned char *p,
-			       const unsigned char *end)
+/* A "[PERMANENTFLAGS (...)" response code is checked before libetpan 1.9.4
+ * parses it: when the first flag of the list does not parse and the next
+ * byte is not ")", libetpan frees a list it never made (clist_foreach on
+ * NULL). fuzz_session found NUL, 0x03, CR, "(", "{", "%", "*" and "\\"
+ * there. So the list must be what RFC 3501 allows: "\*" or ["\"] atom,
+ * separated by spaces, then ")". Bytes of 0x80 and up and "]" pass as
+ * atom bytes, as libetpan takes them. The state lives in the connection,
+ * as a list may arrive split over two reads. */
+enum {
+	PF_NONE = 0,
+	/* 1 .. sizeof pf_word - 1: that many bytes of pf_word matched */
+	PF_SPACE = 32,  /* after the word: spaces, then "(" */
+	PF_FLAG,        /* a flag or ")" expected (spaces skipped) */
+	PF_BACKSLASH,   /* after "\": "*" or an atom byte */
+	PF_ATOM,        /* inside a flag: atom bytes, " " or ")" */
+	PF_STAR         /* after "\*": " " or ")" */
+};
+static const char pf_word[] = "[PERMANENTFLAGS";
+
+static bool pf_atom_byte(unsigned char b)
 {
-	static const char code[] = "[PERMANENTFLAGS (";
-	for (; p < end; p++) {
-		if (*p >= 0x20 || *p == '\t' || *p == '\r' || *p == '\n')
+	return b > 0x20 && b != 0x7f ? !strchr("(){%*\"\\", b) : b >= 0x80;
+}
+
+/* Feeds text (never literal contents) to the PERMANENTFLAGS check; false:
+ * the list is one libetpan would crash on. */
+static bool pf_feed(struct ma_conn *c, const unsigned char *p, const unsigned char *end)
+{
+	int st = c->guard.pf;
+	while (p < end) {
+		unsigned char b = *p;
+		if (st == PF_NONE) {
+			const unsigned char *open = memchr(p, '[', (size_t)(end - p));
+			if (!open)
+				break;
+			p = open + 1;
+			st = 1;
 			continue;
-		const unsigned char *line = p;
-		while (line > chunk && line[-1] != '\n')
-			line--;
-		const unsigned char *at = memmem(line, (size_t)(p - line), code, sizeof code - 1);
-		if (at && !memchr(at, ')', (size_t)(p - at)))
-			return true;
+		}
+		if (st < PF_SPACE) {
+			if (toupper(b) == (unsigned char)pf_word[st]) {
+				p++;
+				if (!pf_word[++st])
+					st = PF_SPACE;
+			} else {
+				st = PF_NONE; /* looked at again: it may be "[" */
+			}
+			continue;
+		}
+		p++;
+		switch (st) {
+		case PF_SPACE:
+			if (b == '(')
+				st = PF_FLAG;
+			else if (b != ' ')
+				st = PF_NONE; /* not the code libetpan crashes in */
+			break;
+		case PF_FLAG:
+			if (b == ')')
+				st = PF_NONE;
+			else if (b == '\\')
+				st = PF_BACKSLASH;
+			else if (pf_atom_byte(b))
+				st = PF_ATOM;
+			else if (b != ' ')
+				goto bad;
+			break;
+		case PF_BACKSLASH:
+			if (b == '*')
+				st = PF_STAR;
+			else if (pf_atom_byte(b))
+				st = PF_ATOM;
+			else
+				goto bad;
+			break;
+		case PF_ATOM:
+		case PF_STAR:
+			if (b == ')')
+				st = PF_NONE;
+			else if (b == ' ')
+				st = PF_FLAG;
+			else if (st == PF_STAR || !pf_atom_byte(b))
+				goto bad;
+			break;
+		}
 	}
+	c->guard.pf = st;
+	return true;
+bad:
+	c->guard.pf = PF_NONE;
+	ma_conn_set_error(c, MA_ERR_PROTOCOL, _("the server sent a malformed PERMANENTFLAGS list"));
 	return false;
 }
 
@@ -1001,7 +1074,6 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 	if (!c->guard.max_literal)
 		return true;
 	const unsigned char *end = p + n;
-	const unsigned char *chunk = p;
 	const unsigned char *text = p; /* text not yet shown to alert_watch */
 	while (p < end) {
 		if (c->guard.lit_left) {
@@ -1019,12 +1091,14 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 			 * TEXT-CHAR), and libetpan 1.9.4 dereferences NULL on one
 			 * inside a response code ("* OK [PERMANENTFLAGS (" NUL):
 			 * refused here, before it parses. */
-			if (memchr(p, '\0', (size_t)((brace ? brace : end) - p)) ||
-			    bad_permanentflags(chunk, p, brace ? brace : end)) {
+			if (memchr(p, '\0', (size_t)((brace ? brace : end) - p))) {
 				ma_conn_set_error(c, MA_ERR_PROTOCOL,
 						  _("the server sent a NUL byte, which IMAP does not allow"));
 				return false;
 			}
+			/* The brace too: "{" is no flag. */
+			if (!pf_feed(c, p, brace ? brace + 1 : end))
+				return false;
 			if (!brace) {
 				p = end;
 				break;

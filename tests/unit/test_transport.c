@@ -1297,6 +1297,41 @@ static void nul_refused_outside_literals(void **state)
 	pair_close(&p);
 }
 
+/* libetpan 1.9.4 crashes on a PERMANENTFLAGS list whose first flag does
+ * not parse (unless ")" follows): every such byte fuzz_session found is
+ * refused, also when the list comes in two reads; lists as servers send
+ * them, and the same bytes inside a literal, pass. */
+static void permanentflags_checked(void **state)
+{
+	(void)state;
+	static const char *const bad[] = { "\r\n", "(", "{", "%", "*", "\\\\", "\\)", "\"x\"",
+					   "\\Seen \003", "\\Seen  %" };
+	struct pair p;
+	pair_open(&p, 1000, 0, 3);
+	assert_true(feed_text(&p, "* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen "
+				  "\\Draft $Forwarded \\*)] Flags permitted.\r\n"));
+	assert_true(feed_text(&p, "* ok [permanentflags ()] none\r\n* OK [PERMANENTFLAGS (\\*)] x\r\n"));
+	assert_true(feed_text(&p, "* OK [PERMANENTFLAGS  ( Junk  \\* )] spaced\r\n"));
+	assert_true(feed_text(&p, "* 1 FETCH (BODY[] {20}\r\n[PERMANENTFLAGS (%\r\n)\r\n"));
+	pair_close(&p);
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		char line[64];
+		snprintf(line, sizeof line, "* OK [PERMANENTFLAGS (%s x\r\n", bad[i]);
+		pair_open(&p, 1000, 0, 3);
+		assert_false(feed_text(&p, line));
+		assert_int_equal(ma_conn_last_error(p.c), MA_ERR_PROTOCOL);
+		pair_close(&p);
+	}
+	pair_open(&p, 1000, 0, 3);
+	assert_true(feed_text(&p, "* OK [PERMANENT"));
+	assert_false(feed_text(&p, "FLAGS (%x\r\n"));
+	pair_close(&p);
+	pair_open(&p, 1000, 0, 3);
+	assert_true(feed_text(&p, "* OK [PERMANENTFLAGS (\\Seen \\"));
+	assert_false(feed_text(&p, ")\r\n"));
+	pair_close(&p);
+}
+
 static void alerts_capped_and_cut(void **state)
 {
 	(void)state;
@@ -2013,6 +2048,7 @@ int main(void)
 		cmocka_unit_test(alerts_only_in_status_responses),
 		cmocka_unit_test(alerts_capped_and_cut),
 		cmocka_unit_test(nul_refused_outside_literals),
+		cmocka_unit_test(permanentflags_checked),
 		cmocka_unit_test(alerts_dropped_and_not_for_pop3),
 		cmocka_unit_test(imap_starttls_drops_plaintext_alerts),
 		cmocka_unit_test(reply_done_restarts_the_clock),
