@@ -104,6 +104,10 @@ struct imap_look {
 	/* What look_imap found. */
 	struct look_folder *folders;
 	size_t n;
+	/* INBOX looked at before LIST (look_imap, inbox_first): the writer's
+	 * jobs borrow this one, so it stays until look_clear; folders[0] is
+	 * its copy once the look is over. */
+	struct look_folder *early;
 	bool list_ok;
 	struct ma_imap *s;        /* kept open for the recount */
 	bool ok;
