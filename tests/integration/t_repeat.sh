@@ -78,6 +78,13 @@ audit same
 check_eq "unchanged repeat: exit 0" 0 "$RC"
 check_eq "unchanged repeat: no FETCH" 0 "$(count '(UID )?FETCH')"
 check_eq "unchanged repeat: no UID SEARCH ALL" 0 "$(count 'UID SEARCH ALL')"
+# Dovecot offers CONDSTORE: EXAMINE's HIGHESTMODSEQ tells an unchanged
+# folder without STATUS, and INBOX is opened before LIST (look.c,
+# inbox_first: Dovecot opens INBOX faster in a session that has not listed).
+check_eq "unchanged repeat: no STATUS (the modseq tells)" 0 "$(count 'STATUS')"
+first_two=$(printf '%s\n' "$TRACE" | grep -E '^imap C: [^ ]+ (EXAMINE|LIST) ' | head -n 2 |
+	awk '{ print $4, $5 }' | tr '\n' ' ')
+check_eq "unchanged repeat: INBOX examined before LIST" 'EXAMINE INBOX LIST "" ' "$first_two"
 check_eq "unchanged repeat: no POP3 UIDL listing" 0 "$(count 'UIDL$')"
 check_eq "unchanged repeat: UIDL 1 and UIDL n asked" 2 "$(count 'UIDL [0-9]+$')"
 check_eq "unchanged repeat: no POP3 LIST" 0 "$(count 'LIST$')"
