@@ -759,14 +759,33 @@ static void fetch_sha256(void)
 	sha256_md = EVP_MD_fetch(NULL, "SHA256", NULL);
 }
 
+static pthread_once_t sha256_once = PTHREAD_ONCE_INIT;
+
 void ma_msgid_hash(const char *normalized, unsigned char out[32])
 {
-	static pthread_once_t once = PTHREAD_ONCE_INIT;
 	const char *s = normalized ? normalized : "";
 	unsigned int n = 32;
-	pthread_once(&once, fetch_sha256);
+	pthread_once(&sha256_once, fetch_sha256);
 	if (!EVP_Digest(s, strlen(s), out, &n, sha256_md ? sha256_md : EVP_sha256(), NULL))
 		memset(out, 0, 32);
+}
+
+/* One context for the lot: EVP_Digest makes and frees one per call, which
+ * cost more than hashing a Message-ID. */
+void ma_msgid_hash_many(const char *const *normalized, size_t n, unsigned char (*out)[32])
+{
+	pthread_once(&sha256_once, fetch_sha256);
+	EVP_MD_CTX *ctx = sha256_md ? EVP_MD_CTX_new() : NULL;
+	for (size_t i = 0; i < n; i++) {
+		const char *s = normalized[i];
+		unsigned int len = 32;
+		if (!s)
+			continue;
+		if (!ctx || !EVP_DigestInit_ex2(ctx, sha256_md, NULL) ||
+		    !EVP_DigestUpdate(ctx, s, strlen(s)) || !EVP_DigestFinal_ex(ctx, out[i], &len))
+			ma_msgid_hash(s, out[i]);
+	}
+	EVP_MD_CTX_free(ctx);
 }
 
 void ma_hex(const unsigned char *b, size_t n, char *out)

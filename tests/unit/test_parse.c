@@ -496,6 +496,24 @@ static void hash_and_hex(void **state)
 		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	ma_hex(h, 0, hex);
 	assert_string_equal(hex, "");
+
+	/* Many at once: the same digests, NULL skipped, with one context. */
+	const char *ids[] = { "<a@b>", NULL, "", "abc", "<a@b>" };
+	unsigned char many[5][32], one[32];
+	memset(many[1], 0x5a, 32);
+	ma_msgid_hash_many(ids, 5, many);
+	for (size_t i = 0; i < 5; i++) {
+		if (!ids[i]) {
+			for (size_t k = 0; k < 32; k++)
+				assert_int_equal(many[i][k], 0x5a);
+			continue;
+		}
+		ma_msgid_hash(ids[i], one);
+		assert_memory_equal(many[i], one, 32);
+	}
+	ma_hex(many[3], 32, hex);
+	assert_string_equal(hex,
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 static void pop3_unstuff(void **state)
