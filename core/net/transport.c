@@ -955,6 +955,8 @@ static bool literal_announced(struct ma_conn *c)
 	return true;
 }
 
+static const char permanentflags[] = "[PERMANENTFLAGS (";
+
 /* A control byte (not TAB) inside a "[PERMANENTFLAGS (" list: libetpan
  * 1.9.4 dereferences NULL on it (fuzz_session found 0x03 there after the
  * NUL case). Looked for within one read, from the line's start in it:
@@ -963,14 +965,14 @@ static bool literal_announced(struct ma_conn *c)
 static bool bad_permanentflags(const unsigned char *chunk, const unsigned char *p,
 			       const unsigned char *end)
 {
-	static const char code[] = "[PERMANENTFLAGS (";
 	for (; p < end; p++) {
 		if (*p >= 0x20 || *p == '\t' || *p == '\r' || *p == '\n')
 			continue;
 		const unsigned char *line = p;
 		while (line > chunk && line[-1] != '\n')
 			line--;
-		const unsigned char *at = memmem(line, (size_t)(p - line), code, sizeof code - 1);
+		const unsigned char *at = memmem(line, (size_t)(p - line), permanentflags,
+						  sizeof permanentflags - 1);
 		if (at && !memchr(at, ')', (size_t)(p - at)))
 			return true;
 	}
@@ -1003,6 +1005,9 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 	const unsigned char *end = p + n;
 	const unsigned char *chunk = p;
 	const unsigned char *text = p; /* text not yet shown to alert_watch */
+	/* bad_permanentflags looks at every byte: a read without the code
+	 * anywhere (nearly all of them) needs no look at all. */
+	bool flags_code = memmem(p, n, permanentflags, sizeof permanentflags - 1) != NULL;
 	while (p < end) {
 		if (c->guard.lit_left) {
 			size_t skip = (size_t)(end - p) < c->guard.lit_left ? (size_t)(end - p)
@@ -1020,7 +1025,7 @@ static bool guard_ok(struct ma_conn *c, const unsigned char *p, size_t n)
 			 * inside a response code ("* OK [PERMANENTFLAGS (" NUL):
 			 * refused here, before it parses. */
 			if (memchr(p, '\0', (size_t)((brace ? brace : end) - p)) ||
-			    bad_permanentflags(chunk, p, brace ? brace : end)) {
+			    (flags_code && bad_permanentflags(chunk, p, brace ? brace : end))) {
 				ma_conn_set_error(c, MA_ERR_PROTOCOL,
 						  _("the server sent a NUL byte, which IMAP does not allow"));
 				return false;
