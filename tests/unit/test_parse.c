@@ -835,6 +835,18 @@ static void fetch_items(void **state)
 	assert_int_equal(r.seq, 4294967295u);
 	assert_int_equal(r.uid, 4294967295u);
 	assert_int_equal(r.size, 4294967295u);
+
+	/* Names in any case, and names that only begin like ours. */
+	assert_int_equal(parse_fetch("* 1 FETCH (UIDX 5 Uid 7 rFc822.Size 9 FLAGSX () Flags (\\SEEN) "
+				     "InternalDate \"01-Jan-2000 00:00:00 +0000\" bODY.pEEK[header.FIELDS (date)] {0}\r\n)",
+				     &r), 0);
+	assert_int_equal(r.uid, 7);
+	assert_int_equal(r.size, 9);
+	assert_int_equal(r.flags, MA_FLAG_SEEN);
+	assert_int_equal(r.internaldate, 946684800);
+	assert_true(r.has_header);
+	/* A line break inside a section's field list is refused. */
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE\r\n)] {0}\r\n)", &r), -1);
 }
 
 static void fetch_unknown_items(void **state)
