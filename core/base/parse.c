@@ -596,6 +596,27 @@ static char *raw_text(const char *s, size_t n)
 	return r;
 }
 
+/* header_text(s, n, false) of a field that is printable ASCII up to its
+ * line break (nearly every Date): nothing to unfold or clean, only blanks
+ * to trim, so one copy instead of an unfolded copy, a cleaned copy and a
+ * free. false when s holds anything else; *out NULL on ENOMEM. */
+static bool plain_text(const char *s, size_t n, char **out)
+{
+	while (n && (s[n - 1] == '\r' || s[n - 1] == '\n'))
+		n--;
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] > 0x7e)
+			return false;
+	while (n && s[0] == ' ')
+		s++, n--;
+	while (n && s[n - 1] == ' ')
+		n--;
+	if (n > MA_HEADER_MAX - 3)
+		return false;
+	*out = strndup(s, n);
+	return true;
+}
+
 enum field { F_MSGID, F_DATE, F_FROM, F_SUBJECT };
 
 static int set_field(struct ma_message *m, enum field which, const char *v, size_t n, bool decode)
@@ -612,9 +633,10 @@ static int set_field(struct ma_message *m, enum field which, const char *v, size
 		*slot = ma_msgid_normalize(v, n);
 		return *slot || errno != ENOMEM ? 0 : -1;
 	}
-	if (which == F_DATE)
-		*slot = header_text(v, n, false);
-	else
+	if (which == F_DATE) {
+		if (!plain_text(v, n, slot))
+			*slot = header_text(v, n, false);
+	} else
 		*slot = decode ? header_text(v, n, true) : raw_text(v, n);
 	return *slot ? 0 : -1;
 }

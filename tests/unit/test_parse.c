@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/parse.h"
+#include "base/text.h"
 #include "net/transport.h"
 
 /* Test strings are NUL-terminated, but the parsers must not rely on it: L()
@@ -235,6 +236,33 @@ static void header_fields(void **state)
 	assert_int_equal(ma_parse_header_fields(L("Subject: a\r\n b\r"), &m), 0);
 	assert_string_equal(m.subject, "a b");
 	ma_message_clear(&m);
+
+	/* A Date of printable ASCII alone (copied as it is, only trimmed)
+	 * reads as one that needs unfolding or cleaning would. */
+	assert_int_equal(ma_parse_header_fields_raw(L("Date:   Tue, 1 Jul 2003  \r\n"), &m), 0);
+	assert_string_equal(m.date, "Tue, 1 Jul 2003");
+	ma_message_clear(&m);
+	assert_int_equal(ma_parse_header_fields_raw(L("Date:\t Tue,\r\n\t1 Jul\x01 \r\n"), &m), 0);
+	assert_string_equal(m.date, "Tue,\t1 Jul?");
+	ma_message_clear(&m);
+	assert_int_equal(ma_parse_header_fields_raw(L("Date:  \r\n"), &m), 0);
+	assert_string_equal(m.date, "");
+	ma_message_clear(&m);
+	for (size_t len = MA_HEADER_MAX - 4; len <= MA_HEADER_MAX - 2; len++) {
+		char *d = malloc(len + 9);
+		memcpy(d, "Date: ", 6);
+		memset(d + 6, 'a', len);
+		memcpy(d + 6 + len, "\r\n", 3);
+		assert_int_equal(ma_parse_header_fields_raw(d, len + 8, &m), 0);
+		if (len <= MA_HEADER_MAX - 3) {
+			assert_int_equal(strlen(m.date), len);
+		} else {
+			assert_int_equal(strlen(m.date), MA_HEADER_MAX);
+			assert_string_equal(m.date + MA_HEADER_MAX - 3, MA_ELLIPSIS);
+		}
+		ma_message_clear(&m);
+		free(d);
+	}
 }
 
 /* The raw parse of h keeps From and Subject as want_from / want_subject,
