@@ -1496,6 +1496,58 @@ static void savepoint_undoes_a_folder(void **state)
 	assert_int_equal(max_uid, 5);
 }
 
+/* The history writes a folder's pages into the WAL between statements
+ * (flush_pages): a folder rolled back after many of them leaves nothing,
+ * and the folder kept before it stays whole. */
+static void rollback_after_flushed_pages(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	enum { N = 3000 };
+	static struct ma_message msgs[N];
+	static struct ma_pop3_entry entries[N];
+	static char uidls[N][16];
+	int64_t a;
+
+	for (uint32_t i = 0; i < N; i++) {
+		msgs[i] = (struct ma_message){ .uid = i + 1, .size = 100 + i, .internaldate = T0 - i,
+					       .subject = "A subject long enough to fill pages quickly" };
+		snprintf(uidls[i], sizeof uidls[i], "p%u", i + 1);
+		entries[i] = (struct ma_pop3_entry){ .number = i + 1, .size = 100 + i, .uidl = uidls[i] };
+	}
+	struct ma_pop3_view v = { N, 0, entries, N, NULL, 0, NULL };
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "imap", &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "folder", &err), MA_OK);
+	for (size_t i = 0; i < N; i += 1000)
+		assert_int_equal(ma_history_put_messages(f->h, a, "INBOX", 1, msgs + i, 1000, NULL, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 1, .messages = N }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_release(f->h, "folder", true, &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "folder", &err), MA_OK);
+	for (size_t i = 0; i < N; i += 1000)
+		assert_int_equal(ma_history_put_messages(f->h, a, "Archive", 2, msgs + i, 1000, NULL, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3(f->h, a, &v, &err), MA_OK);
+	assert_int_equal(ma_history_release(f->h, "folder", false, &err), MA_OK);
+	assert_int_equal(ma_history_release(f->h, "imap", true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 1, "ok", &err), MA_OK);
+
+	uint32_t count = 0;
+	uint64_t total = 0;
+	assert_int_equal(ma_history_folder_count(f->h, f->acct, "INBOX", 1, &count, &total, &err), MA_OK);
+	assert_int_equal(count, N);
+	assert_int_equal(ma_history_folder_count(f->h, f->acct, "Archive", 2, &count, &total, &err), MA_OK);
+	assert_int_equal(count, 0);
+	struct batch_seen b = { 0, 1, true };
+	assert_int_equal(ma_history_folder_uids(f->h, f->acct, "INBOX", 1, batch_uid, &b, &err), MA_OK);
+	assert_int_equal(b.n, N);
+	assert_true(b.in_order);
+	b = (struct batch_seen){ 0, 1, true };
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, batch_uidl, &b, &err), MA_OK);
+	assert_int_equal(b.n, 0);
+}
+
 /* ---- schema 2 to 3: a file written by schema 2 reads the same --------- */
 
 /* Every answer of the reading API about the migration fixture's accounts,
@@ -2754,6 +2806,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(batched_rows_are_written_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(ten_thousand_gone_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(savepoint_undoes_a_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(rollback_after_flushed_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_1_file_is_updated, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_2_file_reads_the_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchanged_folder_is_recorded_as_same, setup, teardown),
