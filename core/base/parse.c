@@ -1107,12 +1107,13 @@ int ma_imap_date_parse(const char *buf, size_t len, int64_t *out)
 			i++;
 		offset = zone_minutes(buf + start, i - start);
 	}
-	int dim = mdays[month] + (month == 1 && is_leap((int64_t)year));
+	bool leap = is_leap((int64_t)year);
+	int dim = mdays[month] + (month == 1 && leap);
 	if (year < 1900 || day < 1 || (int)day > dim || hour > 23 || min > 59 || sec > 60)
 		return -1;
 	int64_t days = days_to_year((int64_t)year) + (int64_t)day - 1;
 	for (int k = 0; k < month; k++)
-		days += mdays[k] + (k == 1 && is_leap((int64_t)year));
+		days += mdays[k] + (k == 1 && leap);
 	*out = days * 86400 + (int64_t)(hour * 3600 + min * 60 + sec) - offset * 60;
 	return 0;
 }
@@ -1274,11 +1275,13 @@ static bool skip_value(struct cur *c)
 
 static bool read_flags(struct cur *c, unsigned *flags)
 {
-	static const struct { const char *name; unsigned bit; } known[] = {
-		{ "\\seen", MA_FLAG_SEEN }, { "\\answered", MA_FLAG_ANSWERED },
-		{ "\\flagged", MA_FLAG_FLAGGED }, { "\\deleted", MA_FLAG_DELETED },
-		{ "\\draft", MA_FLAG_DRAFT }, { "\\recent", MA_FLAG_RECENT },
+#define FLAG(name, bit) { name, sizeof name - 1, bit }
+	static const struct { const char *name; size_t len; unsigned bit; } known[] = {
+		FLAG("\\seen", MA_FLAG_SEEN), FLAG("\\answered", MA_FLAG_ANSWERED),
+		FLAG("\\flagged", MA_FLAG_FLAGGED), FLAG("\\deleted", MA_FLAG_DELETED),
+		FLAG("\\draft", MA_FLAG_DRAFT), FLAG("\\recent", MA_FLAG_RECENT),
 	};
+#undef FLAG
 	*flags = 0;
 	if (!cur_eat(c, '('))
 		return false;
@@ -1293,7 +1296,7 @@ static bool read_flags(struct cur *c, unsigned *flags)
 		if (len == 0 || (len == 1 && c->b[start] == '\\'))
 			return false;
 		for (size_t k = 0; k < sizeof known / sizeof known[0]; k++)
-			if (word_is(c->b + start, len, known[k].name))
+			if (len == known[k].len && word_is(c->b + start, len, known[k].name))
 				*flags |= known[k].bit;
 		if (cur_eat(c, ')'))
 			return true;

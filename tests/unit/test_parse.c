@@ -873,6 +873,18 @@ static void fetch_items(void **state)
 	assert_int_equal(r.flags, MA_FLAG_SEEN);
 	assert_int_equal(r.internaldate, 946684800);
 	assert_true(r.has_header);
+	/* Every system flag, in any case; a longer or shorter name is none. */
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 FLAGS (\\SEEN \\answered \\Flagged \\DeLeTeD "
+				     "\\draft \\Recent))", &r), 0);
+	assert_int_equal(r.flags, MA_FLAG_SEEN | MA_FLAG_ANSWERED | MA_FLAG_FLAGGED | MA_FLAG_DELETED |
+				  MA_FLAG_DRAFT | MA_FLAG_RECENT);
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 FLAGS (\\Seenx \\See \\Drafts $Seen))", &r), 0);
+	assert_int_equal(r.flags, 0);
+	/* Leap years in INTERNALDATE: 29 Feb exists in 2000 and 2024, not in 1900. */
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 INTERNALDATE \"01-Mar-2024 00:00:00 +0000\")", &r), 0);
+	assert_int_equal(r.internaldate, 1709251200);
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 INTERNALDATE \"29-Feb-1900 00:00:00 +0000\")", &r), 0);
+	assert_int_equal(r.internaldate, 0);
 	/* A line break inside a section's field list is refused. */
 	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE\r\n)] {0}\r\n)", &r), -1);
 }
