@@ -1356,7 +1356,8 @@ static bool plain_name(const char *name)
  * statement is first copied into the statement journal, and while a
  * folder's savepoint is open, one that existed before the folder into the
  * savepoint's part of it too. Written between statements, no page needs a
- * copy: 4,000 fewer temp-file writes in a first audit of 100,000 messages.
+ * copy: 6,600 fewer temp-file page writes in a first audit of 100,000
+ * messages.
  * A failure leaves the pages in the cache for SQLite to write later. */
 static void flush_pages(struct ma_history *h)
 {
