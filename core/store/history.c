@@ -1357,8 +1357,8 @@ static bool plain_name(const char *name)
  * folder's savepoint is open, one that existed before the folder into the
  * savepoint's part of it too. Written between statements, no page needs a
  * copy: 6,600 fewer temp-file page writes in a first audit of 100,000
- * messages.
- * A failure leaves the pages in the cache for SQLite to write later. */
+ * messages. A failure leaves the pages in the cache for SQLite to write
+ * later. */
 static void flush_pages(struct ma_history *h)
 {
 	if (h->db && !sqlite3_get_autocommit(h->db))
