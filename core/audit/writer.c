@@ -376,12 +376,10 @@ static ma_status write_job(struct writer *w, const struct job *j)
 		return ma_history_savepoint(w->h, "folder", err);
 	case JOB_MSGS:
 		for (size_t i = 0; i < j->n; i++) {
-			w->hashp[i] = NULL;
-			if (j->msgs[i].message_id) {
-				ma_msgid_hash(j->msgs[i].message_id, w->hash[i]);
-				w->hashp[i] = w->hash[i];
-			}
+			w->ids[i] = j->msgs[i].message_id;
+			w->hashp[i] = w->ids[i] ? w->hash[i] : NULL;
 		}
+		ma_msgid_hash_many(w->ids, j->n, w->hash);
 		return ma_history_put_messages(w->h, w->audit, lf->f.name, lf->f.uidvalidity, j->msgs,
 					       j->n, w->hashp, err);
 	case JOB_GONE:

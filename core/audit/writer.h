@@ -67,7 +67,8 @@ struct writer {
 	struct ma_error err;
 	char **resets;            /* folders whose UIDVALIDITY changed */
 	size_t nresets;
-	unsigned char hash[WRITER_BATCH][32];  /* Message-ID hashes of one batch */
+	const char *ids[WRITER_BATCH];         /* Message-IDs of one batch */
+	unsigned char hash[WRITER_BATCH][32];  /* and their hashes */
 	const unsigned char *hashp[WRITER_BATCH];
 	bool pop3_in_folder;      /* written inside the open folder's savepoint */
 	bool pop3_written;        /* the POP3 view, with this STAT: */

@@ -89,6 +89,9 @@ int ma_parse_header_fields_raw(const char *buf, size_t len, struct ma_message *m
 char *ma_msgid_normalize(const char *buf, size_t len);
 /* SHA-256 of the normalized id (NULL hashes as ""). */
 void ma_msgid_hash(const char *normalized, unsigned char out[32]);
+/* The same for n ids at once: out[i] = ma_msgid_hash(normalized[i]); a NULL
+ * id is skipped (out[i] left as it was). */
+void ma_msgid_hash_many(const char *const *normalized, size_t n, unsigned char (*out)[32]);
 /* Lower-case hex of n bytes into out, which holds 2 * n + 1 bytes. */
 void ma_hex(const unsigned char *b, size_t n, char *out);
 

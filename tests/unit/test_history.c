@@ -1322,6 +1322,80 @@ static void hundred_thousand_messages_timing(void **state)
 	assert_int_equal(ll.l[0].kind, MA_LOSS_MESSAGE);
 }
 
+/* Rows go in statements of 128, 16 and 1 (history.c, put_sizes): a count
+ * that needs all three, in one call, is written whole and in order. */
+struct batch_seen {
+	uint32_t n, next;   /* rows seen; the UID or ord expected next */
+	bool in_order;
+};
+
+static int batch_uid(uint32_t uid, void *ctx)
+{
+	struct batch_seen *b = ctx;
+	b->in_order &= uid == b->next;
+	b->next = uid + 1;
+	b->n++;
+	return 0;
+}
+
+static int batch_uidl(const char *uidl, uint32_t size, int64_t ord, void *ctx)
+{
+	struct batch_seen *b = ctx;
+	char want[16];
+	snprintf(want, sizeof want, "u%u", b->next);
+	b->in_order &= ord == (int64_t)b->next && size == 1000 + b->next && strcmp(uidl, want) == 0;
+	b->next++;
+	b->n++;
+	return 0;
+}
+
+static void batched_rows_are_written_whole(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	enum { N = 128 * 2 + 16 * 3 + 5 };
+	static struct ma_message msgs[N];
+	static unsigned char hash[N][32];
+	static const unsigned char *hashp[N];
+	static struct ma_pop3_entry entries[N];
+	static char uidls[N][16];
+	int64_t a;
+
+	for (uint32_t i = 0; i < N; i++) {
+		msgs[i] = (struct ma_message){ .uid = i + 1, .size = 1000 + i, .internaldate = T0 - i,
+					       .date = "Tue, 14 Nov 2023 22:13:20 +0000",
+					       .from = "Sender <s@example.org>", .subject = "Subject" };
+		fake_hash(i + 1, hash[i]);
+		hashp[i] = hash[i];
+		entries[i].number = i + 1;
+		entries[i].size = 1000 + i + 1;
+		snprintf(uidls[i], sizeof uidls[i], "u%u", i + 1);
+		entries[i].uidl = uidls[i];
+	}
+	struct ma_pop3_view v = { N, 0, entries, N, NULL, 0, NULL };
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_messages(f->h, a, "INBOX", 1, msgs, N, hashp, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 1, .messages = N }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3(f->h, a, &v, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 1, "ok", &err), MA_OK);
+
+	uint32_t count = 0;
+	uint64_t total = 0;
+	assert_int_equal(ma_history_folder_count(f->h, f->acct, "INBOX", 1, &count, &total, &err), MA_OK);
+	assert_int_equal(count, N);
+	assert_int_equal(total, (uint64_t)N * 1000 + (uint64_t)N * (N - 1) / 2);
+	struct batch_seen b = { 0, 1, true };
+	assert_int_equal(ma_history_folder_uids(f->h, f->acct, "INBOX", 1, batch_uid, &b, &err), MA_OK);
+	assert_int_equal(b.n, N);
+	assert_true(b.in_order);
+	b = (struct batch_seen){ 0, 1, true };
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, batch_uidl, &b, &err), MA_OK);
+	assert_int_equal(b.n, N);
+	assert_true(b.in_order);
+}
+
 /* Many gone at once: where they went is found by one scan, not one search
  * per gone message (schema 2 has no Message-ID index). */
 struct gone_count {
@@ -1420,6 +1494,58 @@ static void savepoint_undoes_a_folder(void **state)
 						&known, &err), MA_OK);
 	assert_true(known);
 	assert_int_equal(max_uid, 5);
+}
+
+/* The history writes a folder's pages into the WAL between statements
+ * (flush_pages): a folder rolled back after many of them leaves nothing,
+ * and the folder kept before it stays whole. */
+static void rollback_after_flushed_pages(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	enum { N = 3000 };
+	static struct ma_message msgs[N];
+	static struct ma_pop3_entry entries[N];
+	static char uidls[N][16];
+	int64_t a;
+
+	for (uint32_t i = 0; i < N; i++) {
+		msgs[i] = (struct ma_message){ .uid = i + 1, .size = 100 + i, .internaldate = T0 - i,
+					       .subject = "A subject long enough to fill pages quickly" };
+		snprintf(uidls[i], sizeof uidls[i], "p%u", i + 1);
+		entries[i] = (struct ma_pop3_entry){ .number = i + 1, .size = 100 + i, .uidl = uidls[i] };
+	}
+	struct ma_pop3_view v = { N, 0, entries, N, NULL, 0, NULL };
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "imap", &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "folder", &err), MA_OK);
+	for (size_t i = 0; i < N; i += 1000)
+		assert_int_equal(ma_history_put_messages(f->h, a, "INBOX", 1, msgs + i, 1000, NULL, &err), MA_OK);
+	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
+		.name = "INBOX", .uidvalidity = 1, .messages = N }, 0, 0, &err), MA_OK);
+	assert_int_equal(ma_history_release(f->h, "folder", true, &err), MA_OK);
+	assert_int_equal(ma_history_savepoint(f->h, "folder", &err), MA_OK);
+	for (size_t i = 0; i < N; i += 1000)
+		assert_int_equal(ma_history_put_messages(f->h, a, "Archive", 2, msgs + i, 1000, NULL, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3(f->h, a, &v, &err), MA_OK);
+	assert_int_equal(ma_history_release(f->h, "folder", false, &err), MA_OK);
+	assert_int_equal(ma_history_release(f->h, "imap", true, &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 1, "ok", &err), MA_OK);
+
+	uint32_t count = 0;
+	uint64_t total = 0;
+	assert_int_equal(ma_history_folder_count(f->h, f->acct, "INBOX", 1, &count, &total, &err), MA_OK);
+	assert_int_equal(count, N);
+	assert_int_equal(ma_history_folder_count(f->h, f->acct, "Archive", 2, &count, &total, &err), MA_OK);
+	assert_int_equal(count, 0);
+	struct batch_seen b = { 0, 1, true };
+	assert_int_equal(ma_history_folder_uids(f->h, f->acct, "INBOX", 1, batch_uid, &b, &err), MA_OK);
+	assert_int_equal(b.n, N);
+	assert_true(b.in_order);
+	b = (struct batch_seen){ 0, 1, true };
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, batch_uidl, &b, &err), MA_OK);
+	assert_int_equal(b.n, 0);
 }
 
 /* ---- schema 2 to 3: a file written by schema 2 reads the same --------- */
@@ -2677,8 +2803,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pop3_view_and_audit_list, setup, teardown),
 		cmocka_unit_test_setup_teardown(repeat_audit_grows_under_4k, setup, teardown),
 		cmocka_unit_test_setup_teardown(hundred_thousand_messages_timing, setup, teardown),
+		cmocka_unit_test_setup_teardown(batched_rows_are_written_whole, setup, teardown),
 		cmocka_unit_test_setup_teardown(ten_thousand_gone_timing, setup, teardown),
 		cmocka_unit_test_setup_teardown(savepoint_undoes_a_folder, setup, teardown),
+		cmocka_unit_test_setup_teardown(rollback_after_flushed_pages, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_1_file_is_updated, setup, teardown),
 		cmocka_unit_test_setup_teardown(schema_2_file_reads_the_same, setup, teardown),
 		cmocka_unit_test_setup_teardown(unchanged_folder_is_recorded_as_same, setup, teardown),

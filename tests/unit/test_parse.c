@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "base/parse.h"
+#include "base/text.h"
 #include "net/transport.h"
 
 /* Test strings are NUL-terminated, but the parsers must not rely on it: L()
@@ -235,6 +236,33 @@ static void header_fields(void **state)
 	assert_int_equal(ma_parse_header_fields(L("Subject: a\r\n b\r"), &m), 0);
 	assert_string_equal(m.subject, "a b");
 	ma_message_clear(&m);
+
+	/* A Date of printable ASCII alone (copied as it is, only trimmed)
+	 * reads as one that needs unfolding or cleaning would. */
+	assert_int_equal(ma_parse_header_fields_raw(L("Date:   Tue, 1 Jul 2003  \r\n"), &m), 0);
+	assert_string_equal(m.date, "Tue, 1 Jul 2003");
+	ma_message_clear(&m);
+	assert_int_equal(ma_parse_header_fields_raw(L("Date:\t Tue,\r\n\t1 Jul\x01 \r\n"), &m), 0);
+	assert_string_equal(m.date, "Tue,\t1 Jul?");
+	ma_message_clear(&m);
+	assert_int_equal(ma_parse_header_fields_raw(L("Date:  \r\n"), &m), 0);
+	assert_string_equal(m.date, "");
+	ma_message_clear(&m);
+	for (size_t len = MA_HEADER_MAX - 4; len <= MA_HEADER_MAX - 2; len++) {
+		char *d = malloc(len + 9);
+		memcpy(d, "Date: ", 6);
+		memset(d + 6, 'a', len);
+		memcpy(d + 6 + len, "\r\n", 3);
+		assert_int_equal(ma_parse_header_fields_raw(d, len + 8, &m), 0);
+		if (len <= MA_HEADER_MAX - 3) {
+			assert_int_equal(strlen(m.date), len);
+		} else {
+			assert_int_equal(strlen(m.date), MA_HEADER_MAX);
+			assert_string_equal(m.date + MA_HEADER_MAX - 3, MA_ELLIPSIS);
+		}
+		ma_message_clear(&m);
+		free(d);
+	}
 }
 
 /* The raw parse of h keeps From and Subject as want_from / want_subject,
@@ -496,6 +524,24 @@ static void hash_and_hex(void **state)
 		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 	ma_hex(h, 0, hex);
 	assert_string_equal(hex, "");
+
+	/* Many at once: the same digests, NULL skipped, with one context. */
+	const char *ids[] = { "<a@b>", NULL, "", "abc", "<a@b>" };
+	unsigned char many[5][32], one[32];
+	memset(many[1], 0x5a, 32);
+	ma_msgid_hash_many(ids, 5, many);
+	for (size_t i = 0; i < 5; i++) {
+		if (!ids[i]) {
+			for (size_t k = 0; k < 32; k++)
+				assert_int_equal(many[i][k], 0x5a);
+			continue;
+		}
+		ma_msgid_hash(ids[i], one);
+		assert_memory_equal(many[i], one, 32);
+	}
+	ma_hex(many[3], 32, hex);
+	assert_string_equal(hex,
+		"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
 }
 
 static void pop3_unstuff(void **state)
@@ -817,6 +863,30 @@ static void fetch_items(void **state)
 	assert_int_equal(r.seq, 4294967295u);
 	assert_int_equal(r.uid, 4294967295u);
 	assert_int_equal(r.size, 4294967295u);
+
+	/* Names in any case, and names that only begin like ours. */
+	assert_int_equal(parse_fetch("* 1 FETCH (UIDX 5 Uid 7 rFc822.Size 9 FLAGSX () Flags (\\SEEN) "
+				     "InternalDate \"01-Jan-2000 00:00:00 +0000\" bODY.pEEK[header.FIELDS (date)] {0}\r\n)",
+				     &r), 0);
+	assert_int_equal(r.uid, 7);
+	assert_int_equal(r.size, 9);
+	assert_int_equal(r.flags, MA_FLAG_SEEN);
+	assert_int_equal(r.internaldate, 946684800);
+	assert_true(r.has_header);
+	/* Every system flag, in any case; a longer or shorter name is none. */
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 FLAGS (\\SEEN \\answered \\Flagged \\DeLeTeD "
+				     "\\draft \\Recent))", &r), 0);
+	assert_int_equal(r.flags, MA_FLAG_SEEN | MA_FLAG_ANSWERED | MA_FLAG_FLAGGED | MA_FLAG_DELETED |
+				  MA_FLAG_DRAFT | MA_FLAG_RECENT);
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 FLAGS (\\Seenx \\See \\Drafts $Seen))", &r), 0);
+	assert_int_equal(r.flags, 0);
+	/* Leap years in INTERNALDATE: 29 Feb exists in 2000 and 2024, not in 1900. */
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 INTERNALDATE \"01-Mar-2024 00:00:00 +0000\")", &r), 0);
+	assert_int_equal(r.internaldate, 1709251200);
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 INTERNALDATE \"29-Feb-1900 00:00:00 +0000\")", &r), 0);
+	assert_int_equal(r.internaldate, 0);
+	/* A line break inside a section's field list is refused. */
+	assert_int_equal(parse_fetch("* 1 FETCH (UID 1 BODY[HEADER.FIELDS (DATE\r\n)] {0}\r\n)", &r), -1);
 }
 
 static void fetch_unknown_items(void **state)
