@@ -8,7 +8,7 @@
 #include "base/parse.h"
 #include "store/history.h"
 
-#define MAX_QUEUED 32      /* jobs waiting for the writer (~8 MB) */
+#define MAX_QUEUED 8       /* jobs waiting for the writer (~8 MB) */
 
 enum job_kind { JOB_FOLDER_START, JOB_MSGS, JOB_GONE, JOB_FOLDER_END, JOB_POP3 };
 
@@ -285,12 +285,22 @@ void writer_flush(struct writer_feed *f)
 	struct job *j = f->batch;
 	if (!j)
 		return;
+	/* Queued, the batch holds only what it carries: its text grew by
+	 * doubling, a third of it unused on average. A smaller block that
+	 * cannot be had leaves the text as it is. */
+	char *t = j->text_len ? realloc(j->text, j->text_len) : NULL;
+	if (t) {
+		j->text = t;
+		j->text_cap = j->text_len;
+	}
 	for (size_t i = 0; i < j->n; i++) {
 		char **field[4] = { &j->msgs[i].message_id, &j->msgs[i].date, &j->msgs[i].from,
 				    &j->msgs[i].subject };
 		for (int k = 0; k < 4; k++)
 			*field[k] = j->offs[i][k] == NO_TEXT ? NULL : j->text + j->offs[i][k];
 	}
+	free(j->offs);
+	j->offs = NULL;
 	push_job(f->w, j);
 	f->batch = NULL;
 }
