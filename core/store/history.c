@@ -1889,11 +1889,12 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
-	for (size_t i = 0; i < v->nentries; i++) {
+	for (size_t i = 0; i < v->nentries; i++)
 		by_uidl[i] = &v->entries[i];
-		row_ord[i] = NOT_ON_RECORD;
-	}
 	qsort(by_uidl, v->nentries, sizeof *by_uidl, cmp_entry);
+	/* Only now: glibc's qsort takes a copy of the array for its merge. */
+	for (size_t i = 0; i < v->nentries; i++)
+		row_ord[i] = NOT_ON_RECORD;
 	/* Present on record and listed now: left alone. Present and not
 	 * listed: gone in this audit, as a full listing would find it. */
 	query_start(&q, "SELECT id, uidl, coalesce(ord, -1) FROM pop3_message"
