@@ -9,6 +9,9 @@
 #include <inttypes.h>
 #include <langinfo.h>
 #include <locale.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1081,6 +1084,14 @@ int main(int argc, char **argv)
 	prctl(PR_SET_DUMPABLE, 0);
 	struct rlimit nocore = { 0, 0 };
 	setrlimit(RLIMIT_CORE, &nocore);
+#ifdef __GLIBC__
+	/* Large blocks (a million messages' POP3 view, the history's arrays)
+	 * from the kernel and back to it when freed. Left to itself, glibc
+	 * raises this threshold to each such block freed, and the later
+	 * ones stay in the threads' arenas once freed: at a million
+	 * messages a repeat peaked at 78 MB instead of 59 MB. */
+	mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
 	ma_i18n_init();
 	if (wants_check(argc, argv))
 		setlocale(LC_MESSAGES, "C");

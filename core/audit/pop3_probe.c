@@ -14,16 +14,38 @@ bool pop3_probe_possible(const struct ma_pop3 *s)
 }
 
 /* The UIDLs on record in the server's order (L of uidl_probe.h), their
- * text in one block. */
+ * text in one block, which the view takes over once the probe proved it
+ * (build_view): at a million messages a copy would be 16 MB more at the
+ * busiest moment. Indexes and offsets are 32-bit: L holds as many UIDLs
+ * as a POP3 STAT counts, and a text past 4 GB is refused as out of
+ * memory. */
 struct old_list {
-	char *text;
-	size_t used, cap;
-	size_t *off;
+	struct ma_text_block *text;
+	uint32_t *off;
 	uint32_t *size;
 	size_t n, capn;
-	size_t *by_uidl;          /* indexes sorted by UIDL, for the answers */
-	bool unordered, oom;
+	size_t count;             /* as many as L must hold */
+	uint32_t *by_uidl;        /* indexes sorted by UIDL, for the answers */
+	bool unordered, too_many, oom;
 };
+
+/* Room for more UIDLs: doubled, never past count. */
+static bool grow_old(struct old_list *o)
+{
+	size_t capn = o->capn ? o->capn * 2 : 1024;
+	if (capn > o->count)
+		capn = o->count;
+	uint32_t *off = realloc(o->off, capn * sizeof *off);
+	if (!off)
+		return false;
+	o->off = off;
+	uint32_t *sz = realloc(o->size, capn * sizeof *sz);
+	if (!sz)
+		return false;
+	o->size = sz;
+	o->capn = capn;
+	return true;
+}
 
 static int take_old(const char *uidl, uint32_t size, int64_t ord, void *ctx)
 {
@@ -32,33 +54,32 @@ static int take_old(const char *uidl, uint32_t size, int64_t ord, void *ctx)
 		o->unordered = true;
 		return 1;
 	}
+	if (o->n == o->count) {
+		o->too_many = true;
+		return 1;
+	}
+	if (o->n == o->capn && !grow_old(o))
+		goto oom;
 	size_t len = strlen(uidl) + 1;
-	if (o->cap - o->used < len) {
-		size_t cap = o->cap ? o->cap * 2 : 1 << 16;
-		while (cap - o->used < len)
-			cap *= 2;
-		char *t = realloc(o->text, cap);
+	size_t used = o->text ? o->text->used : 0, cap = o->text ? o->text->cap : 0;
+	if (cap - used < len) {
+		size_t ncap = cap ? cap * 2 : 1 << 16;
+		while (ncap - used < len)
+			ncap *= 2;
+		if (ncap > UINT32_MAX)
+			goto oom;
+		struct ma_text_block *t = realloc(o->text, sizeof *t + ncap);
 		if (!t)
 			goto oom;
+		t->next = NULL;
+		t->used = used;
+		t->cap = ncap;
 		o->text = t;
-		o->cap = cap;
 	}
-	if (o->n == o->capn) {
-		size_t capn = o->capn ? o->capn * 2 : 1024;
-		size_t *off = realloc(o->off, capn * sizeof *off);
-		if (!off)
-			goto oom;
-		o->off = off;
-		uint32_t *sz = realloc(o->size, capn * sizeof *sz);
-		if (!sz)
-			goto oom;
-		o->size = sz;
-		o->capn = capn;
-	}
-	memcpy(o->text + o->used, uidl, len);
-	o->off[o->n] = o->used;
+	memcpy(o->text->text + used, uidl, len);
+	o->off[o->n] = (uint32_t)used;
 	o->size[o->n] = size;
-	o->used += len;
+	o->text->used += len;
 	o->n++;
 	return 0;
 oom:
@@ -72,16 +93,17 @@ static void old_clear(struct old_list *o)
 	free(o->off);
 	free(o->size);
 	free(o->by_uidl);
+	memset(o, 0, sizeof *o);
 }
 
 static const char *old_uidl(const struct old_list *o, size_t i)
 {
-	return o->text + o->off[i];
+	return o->text->text + o->off[i];
 }
 
 /* C11's qsort passes no context, and the indexes compare through o: a
  * merge sort of our own (no global, as two audits may run at once). */
-static void sort_by_uidl(const struct old_list *o, size_t *a, size_t *tmp, size_t n)
+static void sort_by_uidl(const struct old_list *o, uint32_t *a, uint32_t *tmp, size_t n)
 {
 	if (n < 2)
 		return;
@@ -106,7 +128,7 @@ static size_t old_find(const struct old_list *o, const char *uidl)
 		size_t mid = lo + (hi - lo) / 2;
 		int c = strcmp(old_uidl(o, o->by_uidl[mid]), uidl);
 		if (c == 0)
-			return o->by_uidl[mid] + 1;
+			return (size_t)o->by_uidl[mid] + 1;
 		if (c < 0)
 			lo = mid + 1;
 		else
@@ -120,11 +142,24 @@ static size_t old_find(const struct old_list *o, const char *uidl)
 static bool old_load(struct ma_history *h, int64_t account, size_t count, struct old_list *o,
 		     bool *oom)
 {
+	/* L must hold exactly count UIDLs: room for that many at once (no
+	 * copies while it grows) unless count is beyond what a listing holds
+	 * (a hostile STAT on record), and no more read once they do not fit. */
+	o->count = count;
+	if (count <= 1000000) {
+		o->capn = count ? count : 1;
+		o->off = malloc(o->capn * sizeof *o->off);
+		o->size = malloc(o->capn * sizeof *o->size);
+		if (!o->off || !o->size) {
+			*oom = true;
+			return false;
+		}
+	}
 	ma_status st = ma_history_pop3_ordered(h, account, take_old, o, NULL);
 	*oom = o->oom || st == MA_ERR_NOMEM;
-	if (st != MA_OK || o->oom || o->unordered || o->n != count)
+	if (st != MA_OK || o->oom || o->unordered || o->too_many || o->n != count)
 		return false;
-	size_t *tmp = malloc((o->n ? o->n : 1) * sizeof *tmp);
+	uint32_t *tmp = malloc((o->n ? o->n : 1) * sizeof *tmp);
 	o->by_uidl = malloc((o->n ? o->n : 1) * sizeof *o->by_uidl);
 	if (!tmp || !o->by_uidl) {
 		free(tmp);
@@ -132,7 +167,7 @@ static bool old_load(struct ma_history *h, int64_t account, size_t count, struct
 		return false;
 	}
 	for (size_t i = 0; i < o->n; i++)
-		o->by_uidl[i] = i;
+		o->by_uidl[i] = (uint32_t)i;
 	sort_by_uidl(o, o->by_uidl, tmp, o->n);
 	free(tmp);
 	for (size_t i = 1; i < o->n; i++)
@@ -228,11 +263,14 @@ static void drop_entries(struct ma_pop3_view *v)
 /* The listing the probe proved: L without the vanished, then the new
  * ones, whose sizes `LIST n` asks. Its sizes must add up to STAT's, one
  * more check on the probe: else *ok false. */
-static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, const struct old_list *o,
+static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struct old_list *o,
 			    char (*fresh)[MA_UIDL_MAX + 1], struct ma_pop3_view *v, bool *ok,
 			    struct ma_error *err)
 {
 	*ok = false;
+	/* Only the answers needed L by UIDL. */
+	free(o->by_uidl);
+	o->by_uidl = NULL;
 	struct gone_marks g = { calloc(o->n ? o->n : 1, sizeof *g.gone) };
 	struct ma_pop3_entry **tail = malloc((p->fresh ? p->fresh : 1) * sizeof *tail);
 	ma_status st = MA_OK;
@@ -272,14 +310,21 @@ static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, const
 		total += v->entries[i].size;
 	if (total != v->stat_size)
 		goto cleanup;
-	/* The strings into the view's own blocks: o and fresh go. */
-	for (size_t i = 0; i < n; i++) {
-		const char *u = ma_pop3_view_add_uidl(v, v->entries[i].uidl, strlen(v->entries[i].uidl));
+	/* The new ones' UIDLs into the view's own blocks (fresh goes), and
+	 * L's text becomes one of them: the known ones' UIDLs stay where
+	 * they are. */
+	for (size_t j = 0; j < p->fresh; j++) {
+		const char *u = ma_pop3_view_add_uidl(v, tail[j]->uidl, strlen(tail[j]->uidl));
 		if (!u) {
 			st = ma_fail(err, MA_ERR_NOMEM, NULL);
 			goto cleanup;
 		}
-		v->entries[i].uidl = u;
+		tail[j]->uidl = u;
+	}
+	if (o->text) {
+		o->text->next = v->uidl_text;
+		v->uidl_text = o->text;
+		o->text = NULL;
 	}
 	*ok = true;
 cleanup:

@@ -15,7 +15,8 @@
  * so the writer takes one folder at a time: while a folder is open it takes
  * only that folder's jobs (and the POP3 view); the others wait in the
  * queue. The bound is per producer and folder: a session waits once
- * WRITER_MAX_QUEUED of its jobs for the folder it reads are queued. It
+ * 32 of its jobs for the folder it reads are queued (8 once the audit met
+ * a folder too large for a longer queue to help, writer.c). It
  * never waits for a folder other than the one it reads, so the open
  * folder's readers always get on, and its last reader hands in its END.
  *
@@ -61,6 +62,7 @@ struct writer {
 	bool threaded;            /* a writer thread runs the jobs */
 	pthread_t tid;
 	bool oom;                 /* a job could not be made (out of memory) */
+	bool large;               /* a folder past LARGE_FOLDER messages: a shorter queue */
 	/* The writer's until stopped. */
 	int64_t audit;            /* 0 until the first job began it */
 	bool failed;              /* err says why; later jobs are dropped */
@@ -70,7 +72,8 @@ struct writer {
 	const char *ids[WRITER_BATCH];         /* Message-IDs of one batch */
 	unsigned char hash[WRITER_BATCH][32];  /* and their hashes */
 	const unsigned char *hashp[WRITER_BATCH];
-	bool pop3_in_folder;      /* written inside the open folder's savepoint */
+	bool pop3_in_folder;      /* (some of it) written inside the open folder's savepoint */
+	bool pop3_lost;           /* some of it was rolled back with a folder */
 	bool pop3_written;        /* the POP3 view, with this STAT: */
 	uint32_t pop3_count;
 	uint64_t pop3_size;

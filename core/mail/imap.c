@@ -787,15 +787,46 @@ ma_status ma_imap_search_deleted(struct ma_imap *s, uint32_t **uids, size_t *n,
  * exactly where a reply of its own would have left it. */
 
 /* The UIDs one fetch has handed over, so a UID the server sends twice
- * (in two responses, or two sessions' ranges) is counted once. Open
- * addressing; 0 (never a UID) marks a free slot. */
+ * (in two responses, or two sessions' ranges) is counted once. They are
+ * kept as runs of consecutive UIDs: a folder's UIDs come in ascending
+ * order, but for the answers to pipelined commands (Dovecot may run them
+ * at once and interleave their answers), so a few runs hold a whole
+ * folder where a hash set took 8 to 16 bytes per UID (12 MB at 800,000
+ * messages). A UID that would start a run far below the highest one goes
+ * into a hash set instead (open addressing; 0, never a UID, marks a free
+ * slot), so a server that answers in any order costs what it did before
+ * and no insertion moves more than RUNS_MOVE_MAX runs. A UID is in the
+ * runs or in the hash set, never in both. */
+struct uid_run {
+	uint32_t lo, hi;
+};
 struct uidset {
-	uint32_t *v;
+	struct uid_run *runs;     /* ascending, disjoint */
+	size_t nruns, capruns;
+	uint32_t *v;              /* the hash set */
 	size_t cap, n;
 };
 
-/* 1 if uid was added, 0 if it was there, -1 out of memory. */
-static int uidset_add(struct uidset *u, uint32_t uid)
+#define RUNS_MOVE_MAX 64
+
+/* The first run whose hi >= uid (nruns: none). */
+static size_t run_at(const struct uidset *u, uint32_t uid)
+{
+	size_t lo = 0, hi = u->nruns;
+	if (hi && u->runs[hi - 1].hi < uid)
+		return hi;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (u->runs[mid].hi < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo;
+}
+
+/* 1 if uid was added to the hash set, 0 if it was there, -1 out of memory. */
+static int hash_add(struct uidset *u, uint32_t uid)
 {
 	if ((u->n + 1) * 2 > u->cap) {
 		size_t cap = u->cap ? u->cap * 2 : 1024;
@@ -820,6 +851,58 @@ static int uidset_add(struct uidset *u, uint32_t uid)
 			return 0;
 	u->v[j] = uid;
 	u->n++;
+	return 1;
+}
+
+static bool hash_has(const struct uidset *u, uint32_t uid)
+{
+	if (!u->n)
+		return false;
+	for (size_t j = (uid * 2654435761u) & (u->cap - 1); u->v[j]; j = (j + 1) & (u->cap - 1))
+		if (u->v[j] == uid)
+			return true;
+	return false;
+}
+
+/* 1 if uid was added, 0 if it was there, -1 out of memory. */
+static int uidset_add(struct uidset *u, uint32_t uid)
+{
+	size_t pos = run_at(u, uid);
+	if (pos < u->nruns && u->runs[pos].lo <= uid)
+		return 0;
+	/* Every UID in the hash set lies below the highest run's hi. */
+	if (pos < u->nruns && hash_has(u, uid))
+		return 0;
+	bool left = pos > 0 && u->runs[pos - 1].hi == uid - 1;
+	bool right = pos < u->nruns && u->runs[pos].lo == uid + 1;
+	size_t move = u->nruns - pos;
+	if (left && right && move <= RUNS_MOVE_MAX) {
+		u->runs[pos - 1].hi = u->runs[pos].hi;
+		memmove(&u->runs[pos], &u->runs[pos + 1], (move - 1) * sizeof *u->runs);
+		u->nruns--;
+		return 1;
+	}
+	if (left) {
+		u->runs[pos - 1].hi = uid;
+		return 1;
+	}
+	if (right) {
+		u->runs[pos].lo = uid;
+		return 1;
+	}
+	if (move > RUNS_MOVE_MAX)
+		return hash_add(u, uid);
+	if (u->nruns == u->capruns) {
+		size_t cap = u->capruns ? u->capruns * 2 : 16;
+		struct uid_run *r = realloc(u->runs, cap * sizeof *r);
+		if (!r)
+			return -1;
+		u->runs = r;
+		u->capruns = cap;
+	}
+	memmove(&u->runs[pos + 1], &u->runs[pos], move * sizeof *u->runs);
+	u->runs[pos] = (struct uid_run){ uid, uid };
+	u->nruns++;
 	return 1;
 }
 
@@ -1493,6 +1576,7 @@ static ma_status fetch(struct ma_imap *s, const uint32_t *uids, size_t n,
 	free(r.cmd);
 	free(r.resp);
 	free(r.unq);
+	free(r.seen.runs);
 	free(r.seen.v);
 	free(r.updates);
 	return st;

@@ -1777,8 +1777,8 @@ static ma_status undo_pop3_delta(struct ma_history *h, int64_t audit_id, struct 
 	return st;
 }
 
-ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
-			      const struct ma_pop3_view *v, struct ma_error *err)
+ma_status ma_history_put_pop3_start(struct ma_history *h, int64_t audit_id,
+				    const struct ma_pop3_view *v, struct ma_error *err)
 {
 	ma_status st = need_audit(h, audit_id, err);
 
@@ -1789,12 +1789,21 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 	for (size_t i = 0; i < v->nentries; i++)
 		if (v->entries[i].uidl[0] == '\0')
 			complete = false;
-	if ((st = undo_pop3_delta(h, audit_id, err)) != MA_OK ||
-	    (st = put_pop3_view(h, audit_id, v, complete, 0, false, err)) != MA_OK)
+	if ((st = undo_pop3_delta(h, audit_id, err)) != MA_OK)
 		return st;
+	return put_pop3_view(h, audit_id, v, complete, 0, false, err);
+}
+
+ma_status ma_history_put_pop3_rows(struct ma_history *h, int64_t audit_id,
+				   const struct ma_pop3_view *v, size_t from, size_t to,
+				   struct ma_error *err)
+{
+	ma_status st = need_audit(h, audit_id, err);
 	const struct ma_pop3_entry *batch[PUT_ROWS];
 	size_t n = 0;
-	for (size_t i = 0; st == MA_OK && i < v->nentries; i++) {
+	if (to > v->nentries)
+		to = v->nentries;
+	for (size_t i = from; st == MA_OK && i < to; i++) {
 		if (v->entries[i].uidl[0] == '\0')
 			continue;
 		batch[n++] = &v->entries[i];
@@ -1805,6 +1814,15 @@ ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 	}
 	if (st == MA_OK)
 		st = put_uidl_batch(h, audit_id, batch, n, 0, err);
+	return st;
+}
+
+ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
+			      const struct ma_pop3_view *v, struct ma_error *err)
+{
+	ma_status st = ma_history_put_pop3_start(h, audit_id, v, err);
+	if (st == MA_OK)
+		st = ma_history_put_pop3_rows(h, audit_id, v, 0, v->nentries, err);
 	return st;
 }
 
@@ -1860,10 +1878,14 @@ static bool view_complete(const struct ma_pop3_view *v)
  * in message number order and every new UIDL comes after them (as new mail
  * does); otherwise (a NULL ord of an older mailaudit, a UIDL seen again in
  * the middle, a server that reorders) every UIDL listed is renumbered,
- * base + number, a full rewrite of ord that is rare. row_id/row_ord: by
- * entry, 0/-1 for a new one or a NULL ord. */
+ * base + number, a full rewrite of ord that is rare. row_ord: by entry,
+ * NOT_ON_RECORD for a new one, -1 for a NULL ord; a row on record is found
+ * again by its UIDL (unique in the account), which at a million messages
+ * saves an array of row ids 8 MB long. */
+#define NOT_ON_RECORD INT64_MIN
+
 static ma_status renumber_pop3(struct ma_history *h, const struct ma_pop3_view *v,
-			       const int64_t *row_id, const int64_t *row_ord, int64_t *base,
+			       const int64_t *row_ord, int64_t *base,
 			       struct ma_error *err)
 {
 	struct query q = QUERY(h, "recording the POP3 view", err);
@@ -1877,14 +1899,15 @@ static ma_status renumber_pop3(struct ma_history *h, const struct ma_pop3_view *
 	bool ascending = true;
 	int64_t last = -1;
 	for (size_t i = 0; i < v->nentries && ascending; i++) {
-		int64_t o = row_id[i] ? row_ord[i] : *base + v->entries[i].number;
+		int64_t o = row_ord[i] != NOT_ON_RECORD ? row_ord[i] : *base + v->entries[i].number;
 		ascending = o > last;
 		last = o;
 	}
 	for (size_t i = 0; i < v->nentries && !ascending && st == MA_OK; i++)
-		if (row_id[i])
-			st = query_run(&q, "UPDATE pop3_message SET ord = ?1 WHERE id = ?2",
-				       BINDS(B_INT(*base + v->entries[i].number), B_INT(row_id[i])));
+		if (row_ord[i] != NOT_ON_RECORD)
+			st = query_run(&q, "UPDATE pop3_message SET ord = ?1 WHERE account_id = ?2 AND uidl = ?3",
+				       BINDS(B_INT(*base + v->entries[i].number), B_INT(h->account_id),
+					     B_TEXT(v->entries[i].uidl)));
 	return st;
 }
 
@@ -1912,17 +1935,20 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 	size_t slots = v->nentries ? v->nentries : 1;
 	const struct ma_pop3_entry **by_uidl = malloc(slots * sizeof *by_uidl);
 	bool *known = calloc(slots, sizeof *known);
-	/* By message number: the row id and ord of each UIDL on record. */
-	int64_t *row_id = calloc(slots, sizeof *row_id), *row_ord = calloc(slots, sizeof *row_ord);
+	/* By message number: the ord of each UIDL on record. */
+	int64_t *row_ord = malloc(slots * sizeof *row_ord);
 	int64_t *gone = NULL;
 	size_t ngone = 0, capgone = 0;
-	if (!by_uidl || !known || !row_id || !row_ord) {
+	if (!by_uidl || !known || !row_ord) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
 	for (size_t i = 0; i < v->nentries; i++)
 		by_uidl[i] = &v->entries[i];
 	qsort(by_uidl, v->nentries, sizeof *by_uidl, cmp_entry);
+	/* Only now: glibc's qsort takes a copy of the array for its merge. */
+	for (size_t i = 0; i < v->nentries; i++)
+		row_ord[i] = NOT_ON_RECORD;
 	/* Present on record and listed now: left alone. Present and not
 	 * listed: gone in this audit, as a full listing would find it. */
 	query_start(&q, "SELECT id, uidl, coalesce(ord, -1) FROM pop3_message"
@@ -1936,7 +1962,6 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 		if (hit) {
 			known[hit - by_uidl] = true;
 			size_t at = (size_t)(*hit - v->entries);
-			row_id[at] = sqlite3_column_int64(q.s, 0);
 			row_ord[at] = sqlite3_column_int64(q.s, 2);
 			continue;
 		}
@@ -1960,7 +1985,7 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 			       BINDS(B_INT(audit_id), B_INT(gone[i])));
 	int64_t base = 0;
 	if (st == MA_OK)
-		st = renumber_pop3(h, v, row_id, row_ord, &base, err);
+		st = renumber_pop3(h, v, row_ord, &base, err);
 	if (st == MA_OK)
 		st = put_pop3_view(h, audit_id, v, true, 0, true, err);
 	/* The new ones, as the full listing writes them (a UIDL listed twice
@@ -1979,7 +2004,6 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 	if (st == MA_OK)
 		st = put_uidl_batch(h, audit_id, batch, n, base, err);
 cleanup:
-	free(row_id);
 	free(row_ord);
 	free(by_uidl);
 	free(known);

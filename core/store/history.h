@@ -272,6 +272,15 @@ ma_status ma_history_mark_present(struct ma_history *h, int64_t audit_id,
 ma_status ma_history_put_pop3(struct ma_history *h, int64_t audit_id,
 			      const struct ma_pop3_view *v, struct ma_error *err);
 
+/* ma_history_put_pop3 in slices, for a writer that has other rows to
+ * write meanwhile: _start (the view's row) once, then _rows for entries
+ * [from, to) until every entry is written. */
+ma_status ma_history_put_pop3_start(struct ma_history *h, int64_t audit_id,
+				    const struct ma_pop3_view *v, struct ma_error *err);
+ma_status ma_history_put_pop3_rows(struct ma_history *h, int64_t audit_id,
+				   const struct ma_pop3_view *v, size_t from, size_t to,
+				   struct ma_error *err);
+
 /* Like ma_history_put_pop3 for a POP3 view known to be the one audit
  * prev_audit recorded in full (same STAT, INBOX unchanged over IMAP): v holds
  * STAT and CAPA only. The view is recorded as the same UIDLs as the audit

@@ -1169,6 +1169,44 @@ static void pop3_order_follows_the_server(void **state)
 	assert_string_equal(out, "zzz aaa mmm ccc bbb ");
 }
 
+/* The writer writes a POP3 view in slices between its other jobs: the
+ * slices, however cut, record what the view written at once does. */
+static void pop3_view_in_slices(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	char names[40][4], out[256] = "", want[256] = "";
+	struct ma_pop3_entry e[40];
+	for (int i = 0; i < 40; i++) {
+		snprintf(names[i], sizeof names[i], "%c%02d", 'z' - i % 3, i);
+		e[i] = (struct ma_pop3_entry){ (uint32_t)i + 1, 10, names[i] };
+		if (i == 5) {
+			e[i].uidl = ""; /* none listed: no row, and the view is not complete */
+			continue;
+		}
+		strcat(want, names[i]);
+		strcat(want, " ");
+	}
+	struct ma_pop3_view v = { 40, 400, e, 40, NULL, 0, NULL };
+	int64_t a;
+
+	open_fx(f);
+	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
+	assert_int_equal(ma_history_put_pop3_start(f->h, a, &v, &err), MA_OK);
+	const size_t cuts[] = { 0, 3, 3, 36, 37, 99 };
+	for (size_t i = 0; i + 1 < sizeof cuts / sizeof *cuts; i++)
+		assert_int_equal(ma_history_put_pop3_rows(f->h, a, &v, cuts[i], cuts[i + 1], &err), MA_OK);
+	assert_int_equal(ma_history_commit(f->h, a, T0 + 1, "ok", &err), MA_OK);
+	struct ma_pop3_prev prev;
+	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &prev, &err), MA_OK);
+	assert_true(prev.known);
+	assert_int_equal(prev.stat_count, 40);
+	assert_false(prev.uidl_complete);
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
+	/* All but the one without a UIDL, in the server's order. */
+	assert_string_equal(out, want);
+}
+
 static void pop3_view_and_audit_list(void **state)
 {
 	struct fx *f = *state;
@@ -2824,6 +2862,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(known_moves_take_their_uids, setup, teardown),
 		cmocka_unit_test_setup_teardown(first_audit_records_nothing, setup, teardown),
 		cmocka_unit_test_setup_teardown(pop3_order_follows_the_server, setup, teardown),
+		cmocka_unit_test_setup_teardown(pop3_view_in_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(pop3_delta_writes_only_what_changed, setup, teardown),
 		cmocka_unit_test_setup_teardown(losses_filter_and_ack, setup, teardown),
 	};
