@@ -68,7 +68,7 @@ say "mailbox cache: $CACHE"
 if [ "${MA_BENCH_HUGE:-}" = 1 ]; then
 	free_kb=$(df -Pk "$CACHE" | awk 'NR == 2 { print $4 }')
 	if [ -d "$CACHE/m1000000" ] || [ "${free_kb:-0}" -ge $((5 * 1024 * 1024)) ]; then
-		SIZES="$SIZES 1000000"
+		case " $SIZES " in *" 1000000 "*) ;; *) SIZES="$SIZES 1000000" ;; esac
 	else
 		say "MA_BENCH_HUGE: skipping 1,000,000 messages: less than 5 GB free in $CACHE"
 	fi
