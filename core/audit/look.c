@@ -657,14 +657,6 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 	uint32_t status_unseen = lf->f.unseen;
 	lf->had_prev = prev.known;
 	lf->prev_messages = prev.messages;
-	/* Counting is enough to tell: the UIDs are read only for a folder
-	 * that changed. */
-	uint32_t count = 0;
-	uint64_t total = 0;
-	bool maybe_same = prev.known && (by_modseq || same_state(&lf->f, &prev)) &&
-			  ma_history_folder_count(h, account, lf->f.name, prev.uidvalidity, &count,
-						  &total, NULL) == MA_OK &&
-			  count == prev.messages;
 
 	st = ma_imap_examine(ss->s, &lf->f, err);
 	if (st != MA_OK) {
@@ -676,7 +668,15 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 			look_oom(ss->l);
 		return st;
 	}
-	if (maybe_same && same_state(&lf->f, &prev)) {
+	/* Counting is enough to tell: the UIDs are read only for a folder
+	 * that changed. The count is the history's, so only where the
+	 * server's counts already match. */
+	uint32_t count = 0;
+	uint64_t total = 0;
+	if (same_state(&lf->f, &prev) &&
+	    ma_history_folder_count(h, account, lf->f.name, lf->f.uidvalidity, &count, &total, NULL) ==
+		    MA_OK &&
+	    count == lf->f.messages) {
 		if (by_modseq && lf->f.modseq == prev.modseq)
 			return take_unchanged(ss, lf, &prev, prev.unseen, total, err);
 		/* Flags changed, nothing else: the unseen count is STATUS's, as
@@ -988,8 +988,8 @@ static bool list_folders(struct imap_look *l, size_t *selectable)
 	}
 	for (size_t i = 0; i < n; i++) {
 		if (l->early && strcmp(folders[i].name, "INBOX") == 0) {
-			/* Only read by the writer from now on: these two
-			 * fields are its own, not the writer's. */
+			/* The writer may still read l->early, but never
+			 * these two fields. */
 			l->early->f.delimiter = folders[i].delimiter;
 			l->early->f.special = folders[i].special;
 			ma_folder_clear(&folders[i]);

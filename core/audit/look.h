@@ -106,7 +106,7 @@ struct imap_look {
 	size_t n;
 	/* INBOX looked at before LIST (look_imap, inbox_first): the writer's
 	 * jobs borrow this one, so it stays until look_clear; folders[0] is
-	 * its copy once the look is over. */
+	 * its copy from LIST on (or from the look's end, without a LIST). */
 	struct look_folder *early;
 	bool list_ok;
 	struct ma_imap *s;        /* kept open for the recount */

@@ -959,11 +959,12 @@ static bool literal_announced(struct ma_conn *c)
 /* A "[PERMANENTFLAGS (...)" response code is checked before libetpan 1.9.4
  * parses it: when the first flag of the list does not parse and the next
  * byte is not ")", libetpan frees a list it never made (clist_foreach on
- * NULL). fuzz_session found NUL, 0x03, CR, "(", "{", "%", "*" and "\\"
- * there. So the list must be what RFC 3501 allows: "\*" or ["\"] atom,
- * separated by spaces, then ")". Bytes of 0x80 and up and "]" pass as
- * atom bytes, as libetpan takes them. The state lives in the connection,
- * as a list may arrive split over two reads. */
+ * NULL). fuzz_session found NUL and 0x03 there; CR, LF, "(", "{", "%",
+ * "*" and "\\" crash it as well (tried by hand). So the list must be
+ * what RFC 3501 allows: "\*" or ["\"] atom, separated by spaces, then
+ * ")". Bytes of 0x80 and up and "]" pass as atom bytes, as libetpan
+ * takes them. The state lives in the connection, as a list may arrive
+ * split over two reads. */
 enum {
 	PF_NONE = 0,
 	/* 1 .. sizeof pf_word - 1: that many bytes of pf_word matched */
