@@ -252,23 +252,106 @@ static bool inbox_counts(void *ctx, uint32_t *fresh, uint32_t *vanished)
 	return true;
 }
 
+/* The UIDLs on record, for the probe, read by a thread of their own while
+ * the server answers the POP3 login: Dovecot reads every message's size
+ * then (0.1-0.25 s at 100,000 messages), and the read (about 0.03 s) no
+ * longer comes after STAT. */
+struct read_ahead {
+	pthread_t tid;
+	bool started;
+	const struct pop3_look *l;
+	struct pop3_probe_old *old; /* NULL: none that serves */
+	bool oom;
+};
+
+static void *read_old(void *arg)
+{
+	struct read_ahead *ra = arg;
+	ma_status hs;
+	struct ma_history *h = history_for_pop3(ra->l, &hs);
+	ra->oom = hs == MA_ERR_NOMEM;
+	if (h)
+		ra->old = pop3_probe_load(h, ra->l->account, ra->l->prev.stat_count, &ra->oom);
+	ma_history_close(h);
+	return NULL;
+}
+
+/* Only where a probe may follow: a delta, a server that pipelines UIDL,
+ * and IMAP to count INBOX. Not started (no thread to spare): read when
+ * needed. */
+static void read_ahead_start(struct read_ahead *ra, const struct pop3_look *l)
+{
+	memset(ra, 0, sizeof *ra);
+	ra->l = l;
+	if (delta_base(l) && l->verdict && pop3_probe_possible(l->s))
+		ra->started = pthread_create(&ra->tid, NULL, read_old, ra) == 0;
+}
+
+/* The reader's result (the caller's to free); NULL where none serves. */
+static struct pop3_probe_old *read_ahead_take(struct read_ahead *ra, bool *oom)
+{
+	if (ra->started)
+		pthread_join(ra->tid, NULL);
+	else if (!ra->old && !ra->oom)
+		read_old(ra);
+	ra->started = false;
+	struct pop3_probe_old *old = ra->old;
+	*oom = ra->oom;
+	ra->old = NULL;
+	ra->oom = false;
+	return old;
+}
+
 /* The listing of a view written as a delta: probed where IMAP counted
  * INBOX against the same audit (pop3_probe.h), else listed (scan_delta). */
-static ma_status list_delta(struct pop3_look *l)
+static ma_status list_delta(struct pop3_look *l, struct read_ahead *ra)
 {
 	if (!pop3_probe_possible(l->s) || !l->verdict)
 		return scan_delta(l);
-	ma_status st;
-	struct ma_history *h = history_for_pop3(l, &st);
-	if (!h)
-		return st == MA_ERR_NOMEM ? ma_fail(&l->err, st, NULL) : scan_delta(l);
+	bool oom;
+	struct pop3_probe_old *old = read_ahead_take(ra, &oom);
+	if (!old)
+		return oom ? ma_fail(&l->err, MA_ERR_NOMEM, NULL) : scan_delta(l);
 	bool done = false;
-	st = pop3_probe_view(l->s, h, l->account, l->prev.stat_count, inbox_counts, l, &l->view, &done,
-			     &l->err);
-	ma_history_close(h);
+	ma_status st = pop3_probe_view(l->s, old, inbox_counts, l, &l->view, &done, &l->err);
+	pop3_probe_old_free(old);
 	if (st != MA_OK || done)
 		return st;
 	return scan_delta(l);
+}
+
+/* The POP3 look from the login on (pop3_thread). */
+static void look_pop3(struct pop3_look *l, struct read_ahead *ra)
+{
+	ma_status st = ma_pop3_login(l->s, l->acct->login, l->password, &l->err);
+	if (st == MA_ERR_IN_USE)
+		l->in_use = true;
+	if (st == MA_ERR_IN_USE || st == MA_ERR_LOGIN_DELAY) {
+		/* The server itself says a login now is in the way of another
+		 * POP3 session: leave at once (QUIT) rather than at the end of
+		 * the audit. Nothing waits on this thread but the join. */
+		l->skipped = true;
+		ma_pop3_close(l->s);
+		l->s = NULL;
+		return;
+	}
+	if (st != MA_OK)
+		return;
+	st = ma_pop3_scan_stat(l->s, &l->view, &l->err);
+	if (st != MA_OK)
+		return;
+	if (same_as_prev(l, &st)) {
+		l->same = true;
+		l->ok = true;
+		return;
+	}
+	if (st != MA_OK)
+		return;
+	st = delta_base(l) ? list_delta(l, ra) : ma_pop3_scan_lists(l->s, &l->view, &l->err);
+	l->ok = st == MA_OK;
+	/* Written now, while IMAP is still fetching, instead of after it. */
+	if (l->ok && l->w)
+		writer_pop3(l->w, &l->view, delta_base(l));
 }
 
 static void *pop3_thread(void *arg)
@@ -286,35 +369,13 @@ static void *pop3_thread(void *arg)
 		l->s = NULL;
 		return NULL;
 	}
-	st = ma_pop3_login(l->s, l->acct->login, l->password, &l->err);
-	if (st == MA_ERR_IN_USE)
-		l->in_use = true;
-	if (st == MA_ERR_IN_USE || st == MA_ERR_LOGIN_DELAY) {
-		/* The server itself says a login now is in the way of another
-		 * POP3 session: leave at once (QUIT) rather than at the end of
-		 * the audit. Nothing waits on this thread but the join. */
-		l->skipped = true;
-		ma_pop3_close(l->s);
-		l->s = NULL;
-		return NULL;
+	struct read_ahead ra;
+	read_ahead_start(&ra, l);
+	look_pop3(l, &ra);
+	if (ra.started) {
+		bool oom;
+		pop3_probe_old_free(read_ahead_take(&ra, &oom));
 	}
-	if (st != MA_OK)
-		return NULL;
-	st = ma_pop3_scan_stat(l->s, &l->view, &l->err);
-	if (st != MA_OK)
-		return NULL;
-	if (same_as_prev(l, &st)) {
-		l->same = true;
-		l->ok = true;
-		return NULL;
-	}
-	if (st != MA_OK)
-		return NULL;
-	st = delta_base(l) ? list_delta(l) : ma_pop3_scan_lists(l->s, &l->view, &l->err);
-	l->ok = st == MA_OK;
-	/* Written now, while IMAP is still fetching, instead of after it. */
-	if (l->ok && l->w)
-		writer_pop3(l->w, &l->view, delta_base(l));
 	return NULL;
 }
 

@@ -258,6 +258,8 @@ static void drop_entries(struct ma_pop3_view *v)
 		free(b);
 	}
 	v->uidl_text = NULL;
+	free(v->probed.gone);
+	memset(&v->probed, 0, sizeof v->probed);
 }
 
 /* The listing the probe proved: L without the vanished, then the new
@@ -279,10 +281,18 @@ static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struc
 		goto cleanup;
 	}
 	uidl_probe_deleted(p, mark_gone, &g);
-	size_t n = 0;
+	size_t n = 0, ngone = 0;
+	for (size_t i = 0; i < o->n; i++)
+		ngone += g.gone[i];
+	if (!(v->probed.gone = malloc((ngone ? ngone : 1) * sizeof *v->probed.gone))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
+	}
 	for (size_t i = 0; i < o->n; i++) {
-		if (g.gone[i])
+		if (g.gone[i]) {
+			v->probed.gone[v->probed.ngone++] = old_uidl(o, i);
 			continue;
+		}
 		struct ma_pop3_entry *e = &v->entries[n++];
 		e->number = (uint32_t)n;
 		e->size = o->size[i];
@@ -295,6 +305,7 @@ static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struc
 		tail[j] = e;
 	}
 	v->nentries = n;
+	v->probed.kept = n - p->fresh;
 	/* Two new ones alike, or a count that does not add up: no view. */
 	for (size_t j = 0; j < p->fresh; j++)
 		for (size_t k = j + 1; k < p->fresh; k++)
@@ -326,6 +337,7 @@ static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struc
 		v->uidl_text = o->text;
 		o->text = NULL;
 	}
+	v->probed.valid = true;
 	*ok = true;
 cleanup:
 	if (!*ok)
@@ -335,40 +347,59 @@ cleanup:
 	return st;
 }
 
-ma_status pop3_probe_view(struct ma_pop3 *s, struct ma_history *h, int64_t account, uint32_t old_n,
-			  pop3_counts_fn counts, void *ctx, struct ma_pop3_view *v, bool *done,
-			  struct ma_error *err)
+struct pop3_probe_old {
+	struct old_list o;
+};
+
+struct pop3_probe_old *pop3_probe_load(struct ma_history *h, int64_t account, uint32_t old_n,
+				       bool *oom)
+{
+	*oom = false;
+	struct pop3_probe_old *old = calloc(1, sizeof *old);
+	if (!old) {
+		*oom = true;
+		return NULL;
+	}
+	if (!old_load(h, account, old_n, &old->o, oom)) {
+		pop3_probe_old_free(old);
+		return NULL;
+	}
+	return old;
+}
+
+void pop3_probe_old_free(struct pop3_probe_old *old)
+{
+	if (old)
+		old_clear(&old->o);
+	free(old);
+}
+
+ma_status pop3_probe_view(struct ma_pop3 *s, struct pop3_probe_old *old, pop3_counts_fn counts,
+			  void *ctx, struct ma_pop3_view *v, bool *done, struct ma_error *err)
 {
 	*done = false;
-	struct old_list o = { 0 };
+	struct old_list *o = &old->o;
 	struct uidl_probe p;
 	memset(&p, 0, sizeof p);
 	char (*tail)[MA_UIDL_MAX + 1] = NULL;
 	ma_status st = MA_OK;
-	bool oom = false;
 	uint32_t fresh, vanished;
 	if (!pop3_probe_possible(s))
 		return MA_OK;
-	if (!old_load(h, account, old_n, &o, &oom)) {
-		if (oom)
-			st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		goto cleanup;
-	}
 	if (!counts(ctx, &fresh, &vanished) ||
-	    !uidl_probe_init(&p, old_n, v->stat_count, fresh, vanished))
+	    !uidl_probe_init(&p, o->n, v->stat_count, fresh, vanished))
 		goto cleanup;
 	if (!(tail = calloc(fresh ? fresh : 1, sizeof *tail))) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
-	struct round r = { &p, &o, tail };
+	struct round r = { &p, o, tail };
 	bool proved = false;
 	st = run_probe(s, &p, &r, &proved, err);
 	if (st == MA_OK && proved)
-		st = recover(s, build_view(s, &p, &o, tail, v, done, err), err);
+		st = recover(s, build_view(s, &p, o, tail, v, done, err), err);
 cleanup:
 	uidl_probe_clear(&p);
-	old_clear(&o);
 	free(tail);
 	return st;
 }

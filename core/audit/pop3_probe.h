@@ -26,16 +26,26 @@ bool pop3_probe_possible(const struct ma_pop3 *s);
  * new messages, vanished gone. false: it has none that fits. */
 typedef bool (*pop3_counts_fn)(void *ctx, uint32_t *fresh, uint32_t *vanished);
 
-/* v holds STAT (and CAPA) of this session; h the history (a handle of the
- * POP3 look's own), whose last POP3 view held old_n UIDLs. The UIDLs on
- * record are read first, while IMAP may still be looking; then counts
- * (which may wait for IMAP). MA_OK with *done: v's entries are the
- * complete listing, UIDLs and sizes (new ones by `LIST n`), in message
- * order. MA_OK without: the probe proved nothing (v untouched but for
- * entries freed); list in full. Anything else: the session failed. */
-ma_status pop3_probe_view(struct ma_pop3 *s, struct ma_history *h, int64_t account, uint32_t old_n,
-			  pop3_counts_fn counts, void *ctx, struct ma_pop3_view *v, bool *done,
-			  struct ma_error *err);
+/* The UIDLs of the last POP3 view, read from the history ahead of need
+ * (while the server answers the login: a thread of the POP3 look's). */
+struct pop3_probe_old;
+
+/* h: a handle of the reader's own, whose last POP3 view held old_n UIDLs.
+ * NULL: they cannot serve a probe (order not known, not exactly old_n of
+ * them, out of memory: then *oom). Freed by pop3_probe_old_free. */
+struct pop3_probe_old *pop3_probe_load(struct ma_history *h, int64_t account, uint32_t old_n,
+				       bool *oom);
+void pop3_probe_old_free(struct pop3_probe_old *o);
+
+/* v holds STAT (and CAPA) of this session, old the UIDLs on record, read
+ * while IMAP may still be looking; then counts (which may wait for IMAP).
+ * MA_OK with *done: v's entries are the complete listing, UIDLs and sizes
+ * (new ones by `LIST n`), in message order, and v->probed says which were
+ * on record (old's text now v's). MA_OK without: the probe proved nothing
+ * (v untouched but for entries freed); list in full. Anything else: the
+ * session failed. */
+ma_status pop3_probe_view(struct ma_pop3 *s, struct pop3_probe_old *old, pop3_counts_fn counts,
+			  void *ctx, struct ma_pop3_view *v, bool *done, struct ma_error *err);
 
 /* For a STAT equal to the last one, with IMAP's proof that INBOX holds
  * the same UIDs: `UIDL 1` and `UIDL n` (one round trip) must give the first

@@ -68,6 +68,7 @@ void ma_pop3_view_clear(struct ma_pop3_view *v)
 	for (size_t i = 0; i < v->ncapa; i++)
 		free(v->capa[i]);
 	free(v->capa);
+	free(v->probed.gone);
 	memset(v, 0, sizeof *v);
 }
 

@@ -117,6 +117,19 @@ struct ma_pop3_view {
 	char **capa;              /* each CAPA line, e.g. "EXPIRE 30" */
 	size_t ncapa;
 	struct ma_text_block *uidl_text; /* newest first */
+	/* What the POP3 probe of a repeat (core/audit/pop3_probe.h) proved
+	 * against the UIDLs present on record: entries[0..kept) are those
+	 * still listed, in their order on record, the rest are new;
+	 * gone[0..ngone) are the ones no longer listed (their text in
+	 * uidl_text, the array the view's own). The history then writes the
+	 * view without comparing it with the record once more. valid false:
+	 * not probed. */
+	struct {
+		bool valid;
+		size_t kept;
+		const char **gone;
+		size_t ngone;
+	} probed;
 };
 
 /* The role of a folder: from its special-use bits, else from its name

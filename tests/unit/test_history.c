@@ -1037,7 +1037,7 @@ static void pop3_delta_writes_only_what_changed(void **state)
 	struct ma_pop3_entry e[4] = {
 		{ 1, 100, "aaa" }, { 2, 200, "bbb" }, { 3, 300, "ccc" }, { 4, 400, "ddd" },
 	};
-	struct ma_pop3_view v = { 3, 600, e, 3, NULL, 0, NULL };
+	struct ma_pop3_view v = { .stat_count = 3, .stat_size = 600, .entries = e, .nentries = 3 };
 	struct ma_pop3_prev pp;
 	char gone[64] = "";
 	time_t seen = 0;
@@ -1050,7 +1050,7 @@ static void pop3_delta_writes_only_what_changed(void **state)
 	int64_t a1 = a;
 
 	/* "ddd" arrives. */
-	v = (struct ma_pop3_view){ 4, 1000, e, 4, NULL, 0, NULL };
+	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 1000, .entries = e, .nentries = 4 };
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
 	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a1, &err), MA_OK);
 	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
@@ -1064,7 +1064,7 @@ static void pop3_delta_writes_only_what_changed(void **state)
 
 	/* "bbb" deleted over POP3; written twice (a recount), found once. */
 	struct ma_pop3_entry e3[3] = { e[0], e[2], e[3] };
-	v = (struct ma_pop3_view){ 3, 800, e3, 3, NULL, 0, NULL };
+	v = (struct ma_pop3_view){ .stat_count = 3, .stat_size = 800, .entries = e3, .nentries = 3 };
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 120, &a, &err), MA_OK);
 	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a2, &err), MA_OK);
 	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a2, &err), MA_OK);
@@ -1080,7 +1080,7 @@ static void pop3_delta_writes_only_what_changed(void **state)
 	/* Against a base that is not the last view: written in full, and the
 	 * full listing finds "ddd" gone, last seen by a3 (a delta). */
 	struct ma_pop3_entry e2[2] = { e[0], e[2] };
-	v = (struct ma_pop3_view){ 2, 400, e2, 2, NULL, 0, NULL };
+	v = (struct ma_pop3_view){ .stat_count = 2, .stat_size = 400, .entries = e2, .nentries = 2 };
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 180, &a, &err), MA_OK);
 	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a1, &err), MA_OK);
 	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
@@ -1094,7 +1094,7 @@ static void pop3_delta_writes_only_what_changed(void **state)
 
 	/* A view with a UIDL missing proves nothing gone: in full, incomplete. */
 	struct ma_pop3_entry e1[2] = { e[0], { 2, 300, "" } };
-	v = (struct ma_pop3_view){ 2, 400, e1, 2, NULL, 0, NULL };
+	v = (struct ma_pop3_view){ .stat_count = 2, .stat_size = 400, .entries = e1, .nentries = 2 };
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 240, &a, &err), MA_OK);
 	assert_int_equal(ma_history_put_pop3_delta(f->h, a, &v, a4, &err), MA_OK);
 	assert_int_equal(ma_history_detect_gone(f->h, a, true, &err), MA_OK);
@@ -1142,14 +1142,14 @@ static void pop3_order_follows_the_server(void **state)
 
 	open_fx(f);
 	struct ma_pop3_entry e1[3] = { { 1, 10, "zzz" }, { 2, 10, "aaa" }, { 3, 10, "mmm" } };
-	struct ma_pop3_view v = { 3, 30, e1, 3, NULL, 0, NULL };
+	struct ma_pop3_view v = { .stat_count = 3, .stat_size = 30, .entries = e1, .nentries = 3 };
 	int64_t a = pop3_audit(f, T0, &v, 0);
 	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
 	assert_string_equal(out, "zzz aaa mmm ");
 
 	/* "aaa" deleted, "ccc" and "bbb" arrive (in that order). */
 	struct ma_pop3_entry e2[4] = { { 1, 10, "zzz" }, { 2, 10, "mmm" }, { 3, 10, "ccc" }, { 4, 10, "bbb" } };
-	v = (struct ma_pop3_view){ 4, 40, e2, 4, NULL, 0, NULL };
+	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e2, .nentries = 4 };
 	a = pop3_audit(f, T0 + 60, &v, a);
 	out[0] = '\0';
 	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
@@ -1162,11 +1162,62 @@ static void pop3_order_follows_the_server(void **state)
 	/* "aaa" is back, in the middle: not where new mail goes. */
 	struct ma_pop3_entry e3[5] = { { 1, 10, "zzz" }, { 2, 10, "aaa" }, { 3, 10, "mmm" }, { 4, 10, "ccc" },
 				       { 5, 10, "bbb" } };
-	v = (struct ma_pop3_view){ 5, 50, e3, 5, NULL, 0, NULL };
+	v = (struct ma_pop3_view){ .stat_count = 5, .stat_size = 50, .entries = e3, .nentries = 5 };
 	pop3_audit(f, T0 + 120, &v, a);
 	out[0] = '\0';
 	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
 	assert_string_equal(out, "zzz aaa mmm ccc bbb ");
+}
+
+/* A delta the POP3 probe proved (ma_pop3_view.probed) records what the
+ * same view compared in full records; findings that no longer fit the
+ * record (a gone UIDL not present, a count that differs) are not
+ * trusted: the view is compared in full, and nothing is marked twice. */
+static void pop3_probed_delta_as_full(void **state)
+{
+	struct fx *f = *state;
+	struct ma_error err = { 0 };
+	char out[128] = "", gone[64] = "";
+
+	open_fx(f);
+	struct ma_pop3_entry e1[4] = { { 1, 10, "zzz" }, { 2, 10, "aaa" }, { 3, 10, "mmm" }, { 4, 10, "qqq" } };
+	struct ma_pop3_view v = { .stat_count = 4, .stat_size = 40, .entries = e1, .nentries = 4 };
+	int64_t a = pop3_audit(f, T0, &v, 0);
+
+	/* "aaa" and "qqq" deleted, "ccc" and "bbb" arrive: as proved. */
+	const char *went[] = { "aaa", "qqq" };
+	struct ma_pop3_entry e2[4] = { { 1, 10, "zzz" }, { 2, 10, "mmm" }, { 3, 10, "ccc" }, { 4, 10, "bbb" } };
+	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e2, .nentries = 4 };
+	v.probed.valid = true;
+	v.probed.kept = 2;
+	v.probed.gone = went;
+	v.probed.ngone = 2;
+	a = pop3_audit(f, T0 + 60, &v, a);
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
+	assert_string_equal(out, "zzz mmm ccc bbb ");
+	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "aaa qqq ");
+	struct ma_pop3_prev pp;
+	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
+	assert_true(pp.known && pp.uidl_complete);
+	assert_int_equal(pp.audit_id, a);
+
+	/* Findings that do not fit: "qqq" is gone already, and "mmm" is
+	 * claimed kept though it is not listed. Compared in full instead:
+	 * "mmm" is found gone, "aaa" (back, after the others) is new. */
+	const char *went2[] = { "qqq" };
+	struct ma_pop3_entry e3[4] = { { 1, 10, "zzz" }, { 2, 10, "ccc" }, { 3, 10, "bbb" }, { 4, 10, "aaa" } };
+	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e3, .nentries = 4 };
+	v.probed.valid = true;
+	v.probed.kept = 3;
+	v.probed.gone = went2;
+	v.probed.ngone = 1;
+	a = pop3_audit(f, T0 + 120, &v, a);
+	out[0] = gone[0] = '\0';
+	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
+	assert_string_equal(out, "zzz ccc bbb aaa ");
+	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "mmm ");
 }
 
 /* The writer writes a POP3 view in slices between its other jobs: the
@@ -1187,7 +1238,7 @@ static void pop3_view_in_slices(void **state)
 		strcat(want, names[i]);
 		strcat(want, " ");
 	}
-	struct ma_pop3_view v = { 40, 400, e, 40, NULL, 0, NULL };
+	struct ma_pop3_view v = { .stat_count = 40, .stat_size = 400, .entries = e, .nentries = 40 };
 	int64_t a;
 
 	open_fx(f);
@@ -1216,7 +1267,7 @@ static void pop3_view_and_audit_list(void **state)
 		{ 1, 100, "aaa" }, { 2, 200, "bbb" }, { 3, 300, "ccc" },
 	};
 	char *capa[] = { "UIDL", "EXPIRE 30" };
-	struct ma_pop3_view v = { 3, 600, entries, 3, capa, 2, NULL };
+	struct ma_pop3_view v = { .stat_count = 3, .stat_size = 600, .entries = entries, .nentries = 3, .capa = capa, .ncapa = 2 };
 	int64_t a;
 	char gone[64] = "";
 
@@ -1410,7 +1461,7 @@ static void batched_rows_are_written_whole(void **state)
 		snprintf(uidls[i], sizeof uidls[i], "u%u", i + 1);
 		entries[i].uidl = uidls[i];
 	}
-	struct ma_pop3_view v = { N, 0, entries, N, NULL, 0, NULL };
+	struct ma_pop3_view v = { .stat_count = N, .stat_size = 0, .entries = entries, .nentries = N };
 	open_fx(f);
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
 	assert_int_equal(ma_history_put_messages(f->h, a, "INBOX", 1, msgs, N, hashp, &err), MA_OK);
@@ -1553,7 +1604,7 @@ static void rollback_after_flushed_pages(void **state)
 		snprintf(uidls[i], sizeof uidls[i], "p%u", i + 1);
 		entries[i] = (struct ma_pop3_entry){ .number = i + 1, .size = 100 + i, .uidl = uidls[i] };
 	}
-	struct ma_pop3_view v = { N, 0, entries, N, NULL, 0, NULL };
+	struct ma_pop3_view v = { .stat_count = N, .stat_size = 0, .entries = entries, .nentries = N };
 	open_fx(f);
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0, &a, &err), MA_OK);
 	assert_int_equal(ma_history_savepoint(f->h, "imap", &err), MA_OK);
@@ -1731,7 +1782,7 @@ static void fixture_continue(struct ma_history *h)
 	const uint32_t inbox_uids[] = { 1, 2, 3 }, inbox_ids[] = { 1, 2, 60 };
 	const uint32_t sent[] = { 1 };
 	struct ma_pop3_entry pe[] = { { 1, 100, "aaa" }, { 2, 300, "ccc" } };
-	struct ma_pop3_view pv = { 2, 400, pe, 1, NULL, 0, NULL };   /* incomplete UIDL list */
+	struct ma_pop3_view pv = { .stat_count = 2, .stat_size = 400, .entries = pe, .nentries = 1 };   /* incomplete UIDL list */
 
 	ma_history_account(h, "alice", "imap.example.org", 0, &alice, &err);
 	ma_history_begin(h, alice, 1700000300, &a, &err);
@@ -2039,7 +2090,7 @@ static void repeat_from_recorded_state(void **state)
 	const struct tmsg two[] = { { 1, 1 }, { 4, 4 } };
 	const struct tfolder inbox = { "INBOX", 7, three, 3 };
 	struct ma_pop3_entry entries[2] = { { 1, 100, "aaa" }, { 2, 200, "bbb" } };
-	struct ma_pop3_view v = { 2, 300, entries, 2, NULL, 0, NULL };
+	struct ma_pop3_view v = { .stat_count = 2, .stat_size = 300, .entries = entries, .nentries = 2 };
 	struct ma_folder_prev fp;
 	struct ma_pop3_prev pp;
 	int64_t a;
@@ -2077,7 +2128,7 @@ static void repeat_from_recorded_state(void **state)
 	/* An unchanged repeat: the known UIDs marked present, the POP3 view
 	 * carried over. Nothing is gone, and the next audit starts from it. */
 	uint32_t uids[] = { 1, 2, 4 };
-	struct ma_pop3_view same = { 2, 300, NULL, 0, NULL, 0, NULL };
+	struct ma_pop3_view same = { .stat_count = 2, .stat_size = 300 };
 	assert_int_equal(ma_history_begin(f->h, f->acct, T0 + 60, &a, &err), MA_OK);
 	assert_int_equal(ma_history_mark_present(f->h, a, "INBOX", 7, uids, 3, &err), MA_OK);
 	assert_int_equal(ma_history_put_folder(f->h, a, &(struct ma_folder){
@@ -2864,6 +2915,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(pop3_order_follows_the_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(pop3_view_in_slices, setup, teardown),
 		cmocka_unit_test_setup_teardown(pop3_delta_writes_only_what_changed, setup, teardown),
+		cmocka_unit_test_setup_teardown(pop3_probed_delta_as_full, setup, teardown),
 		cmocka_unit_test_setup_teardown(losses_filter_and_ack, setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
