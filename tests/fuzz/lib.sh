@@ -2,7 +2,8 @@
 #
 #   fuzz_targets OUTDIR            the built fuzz_* binaries, one per line
 #   fuzz_corpus NAME               tests/fuzz/corpus/NAME (NAME: session, parse, ...)
-#   fuzz_regress BIN NAME LOG      every corpus input once (-runs=0); exit status
+#   fuzz_regress BIN NAME LOG      every corpus input once (-runs=0); exit status;
+#                                  a reproducer goes beside LOG
 #   fuzz_run BIN NAME SECS WORK LOG
 #                                  fuzzes for SECS seconds; new inputs go to
 #                                  WORK/new (never into the repository), crash,
@@ -33,8 +34,11 @@ fuzz_max_len() {
 	esac
 }
 
+# A failing input is written again beside the log, not into the directory
+# the suite runs in (the repository's top: one such copy was once committed).
 fuzz_regress() { # bin name log
-	"$1" -runs=0 -timeout=10 -rss_limit_mb=512 "$(fuzz_corpus "$2")" >"$3" 2>&1
+	"$1" -runs=0 -timeout=10 -rss_limit_mb=512 -artifact_prefix="$(dirname "$3")/" \
+		"$(fuzz_corpus "$2")" >"$3" 2>&1
 }
 
 fuzz_run() { # bin name secs work log
