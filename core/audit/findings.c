@@ -1051,11 +1051,16 @@ static void check_mismatch(const struct ma_audit_result *r, struct ma_findings *
 	ma_buf_printf(&e, P_("\nIMAP INBOX: %lu message, %s.", "\nIMAP INBOX: %lu messages, %s.",
 			     in->messages), (unsigned long)in->messages, isize);
 	size_t before = e.len;
-	if (r->pop3.nentries)
-		mismatch_uids(r, in, &e);
-	if (e.len == before)
-		ma_buf_printf(&e, "%s", _("\nThe POP3 UIDLs are not Dovecot's default, so messages "
-			   "cannot be matched one by one; only the counts and sizes compare."));
+	/* A probed view (never made where the counts differ, but a recount
+	 * may follow) holds only the new UIDLs: no match one by one. */
+	if (!r->pop3.probed.valid) {
+		if (r->pop3.nentries)
+			mismatch_uids(r, in, &e);
+		if (e.len == before)
+			ma_buf_printf(&e, "%s", _("\nThe POP3 UIDLs are not Dovecot's default, so "
+						  "messages cannot be matched one by one; only the "
+						  "counts and sizes compare."));
+	}
 	add(l, MA_K_MISMATCH, &t, &e, NULL);
 }
 

@@ -14,9 +14,7 @@ bool pop3_probe_possible(const struct ma_pop3 *s)
 }
 
 /* The UIDLs on record in the server's order (L of uidl_probe.h), their
- * text in one block, which the view takes over once the probe proved it
- * (build_view): at a million messages a copy would be 16 MB more at the
- * busiest moment. Indexes and offsets are 32-bit: L holds as many UIDLs
+ * text in one block. Indexes and offsets are 32-bit: L holds as many UIDLs
  * as a POP3 STAT counts, and a text past 4 GB is refused as out of
  * memory. */
 struct old_list {
@@ -101,23 +99,62 @@ static const char *old_uidl(const struct old_list *o, size_t i)
 	return o->text->text + o->off[i];
 }
 
-/* C11's qsort passes no context, and the indexes compare through o: a
- * merge sort of our own (no global, as two audits may run at once). */
-static void sort_by_uidl(const struct old_list *o, uint32_t *a, uint32_t *tmp, size_t n)
+static void swap_index(uint32_t *x, uint32_t *y)
 {
-	if (n < 2)
-		return;
-	size_t h = n / 2;
-	sort_by_uidl(o, a, tmp, h);
-	sort_by_uidl(o, a + h, tmp, n - h);
-	size_t i = 0, j = h, k = 0;
-	while (i < h && j < n)
-		tmp[k++] = strcmp(old_uidl(o, a[i]), old_uidl(o, a[j])) <= 0 ? a[i++] : a[j++];
-	while (i < h)
-		tmp[k++] = a[i++];
-	while (j < n)
-		tmp[k++] = a[j++];
-	memcpy(a, tmp, n * sizeof *a);
+	uint32_t t = *x;
+	*x = *y;
+	*y = t;
+}
+
+static int cmp_index(const struct old_list *o, uint32_t x, uint32_t y)
+{
+	return strcmp(old_uidl(o, x), old_uidl(o, y));
+}
+
+/* The indexes a[0..n) by their UIDL, in place: a quicksort (median of
+ * three, Hoare's partition, the smaller side first, insertion sort below
+ * 16). C11's qsort passes no context and the indexes compare through o
+ * (no global: two audits may run at once); a merge sort needed a second
+ * array, 3 MB at a million messages at the busiest moment. */
+static void sort_by_uidl(const struct old_list *o, uint32_t *a, size_t n)
+{
+	while (n > 16) {
+		size_t mid = (n - 1) / 2;
+		if (cmp_index(o, a[mid], a[0]) < 0)
+			swap_index(&a[mid], &a[0]);
+		if (cmp_index(o, a[n - 1], a[0]) < 0)
+			swap_index(&a[n - 1], &a[0]);
+		if (cmp_index(o, a[n - 1], a[mid]) < 0)
+			swap_index(&a[n - 1], &a[mid]);
+		const char *pivot = old_uidl(o, a[mid]);
+		size_t i = 0, j = n - 1;
+		for (;;) {
+			while (strcmp(old_uidl(o, a[i]), pivot) < 0)
+				i++;
+			while (strcmp(old_uidl(o, a[j]), pivot) > 0)
+				j--;
+			if (i >= j)
+				break;
+			swap_index(&a[i++], &a[j--]);
+		}
+		/* a[0..j] <= pivot <= a[j+1..n) */
+		size_t left = j + 1;
+		if (left < n - left) {
+			sort_by_uidl(o, a, left);
+			a += left;
+			n -= left;
+		} else {
+			sort_by_uidl(o, a + left, n - left);
+			n = left;
+		}
+	}
+	for (size_t i = 1; i < n; i++) {
+		uint32_t x = a[i];
+		size_t k = i;
+		for (; k > 0 && cmp_index(o, a[k - 1], x) > 0; k--)
+			a[k] = a[k - 1];
+		a[k] = x;
+	}
 }
 
 /* Its 1-based index in L, 0: not in L. */
@@ -159,17 +196,14 @@ static bool old_load(struct ma_history *h, int64_t account, size_t count, struct
 	*oom = o->oom || st == MA_ERR_NOMEM;
 	if (st != MA_OK || o->oom || o->unordered || o->too_many || o->n != count)
 		return false;
-	uint32_t *tmp = malloc((o->n ? o->n : 1) * sizeof *tmp);
 	o->by_uidl = malloc((o->n ? o->n : 1) * sizeof *o->by_uidl);
-	if (!tmp || !o->by_uidl) {
-		free(tmp);
+	if (!o->by_uidl) {
 		*oom = true;
 		return false;
 	}
 	for (size_t i = 0; i < o->n; i++)
 		o->by_uidl[i] = (uint32_t)i;
-	sort_by_uidl(o, o->by_uidl, tmp, o->n);
-	free(tmp);
+	sort_by_uidl(o, o->by_uidl, o->n);
 	for (size_t i = 1; i < o->n; i++)
 		if (strcmp(old_uidl(o, o->by_uidl[i - 1]), old_uidl(o, o->by_uidl[i])) == 0)
 			return false;
@@ -262,9 +296,13 @@ static void drop_entries(struct ma_pop3_view *v)
 	memset(&v->probed, 0, sizeof v->probed);
 }
 
-/* The listing the probe proved: L without the vanished, then the new
- * ones, whose sizes `LIST n` asks. Its sizes must add up to STAT's, one
- * more check on the probe: else *ok false. */
+/* The listing the probe proved, as a repeat keeps it: only the new
+ * messages are entries (numbered after the kept ones, sizes by `LIST n`);
+ * v->probed says how many of L are kept and which of L went (their UIDLs
+ * copied into v). The kept ones are not copied: the history has them, and
+ * at a million messages their entries would be 13 MB more at the busiest
+ * moment. The sizes (L's on record for the kept, LIST's for the new) must
+ * add up to STAT's, one more check on the probe: else *ok false. */
 static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struct old_list *o,
 			    char (*fresh)[MA_UIDL_MAX + 1], struct ma_pop3_view *v, bool *ok,
 			    struct ma_error *err)
@@ -276,54 +314,43 @@ static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struc
 	struct gone_marks g = { calloc(o->n ? o->n : 1, sizeof *g.gone) };
 	struct ma_pop3_entry **tail = malloc((p->fresh ? p->fresh : 1) * sizeof *tail);
 	ma_status st = MA_OK;
-	if (!g.gone || !tail || !(v->entries = calloc(p->new_n ? p->new_n : 1, sizeof *v->entries))) {
+	if (!g.gone || !tail || !(v->entries = calloc(p->fresh ? p->fresh : 1, sizeof *v->entries))) {
 		st = ma_fail(err, MA_ERR_NOMEM, NULL);
 		goto cleanup;
 	}
 	uidl_probe_deleted(p, mark_gone, &g);
-	size_t n = 0, ngone = 0;
-	for (size_t i = 0; i < o->n; i++)
-		ngone += g.gone[i];
-	if (!(v->probed.gone = malloc((ngone ? ngone : 1) * sizeof *v->probed.gone))) {
-		st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		goto cleanup;
-	}
+	size_t ngone = 0;
+	uint64_t total = 0;
 	for (size_t i = 0; i < o->n; i++) {
-		if (g.gone[i]) {
-			v->probed.gone[v->probed.ngone++] = old_uidl(o, i);
-			continue;
-		}
-		struct ma_pop3_entry *e = &v->entries[n++];
-		e->number = (uint32_t)n;
-		e->size = o->size[i];
-		e->uidl = old_uidl(o, i);
+		if (g.gone[i])
+			ngone++;
+		else
+			total += o->size[i];
 	}
-	for (size_t j = 0; j < p->fresh; j++) {
-		struct ma_pop3_entry *e = &v->entries[n++];
-		e->number = (uint32_t)n;
-		e->uidl = fresh[j];
-		tail[j] = e;
-	}
-	v->nentries = n;
-	v->probed.kept = n - p->fresh;
+	size_t kept = o->n - ngone;
 	/* Two new ones alike, or a count that does not add up: no view. */
 	for (size_t j = 0; j < p->fresh; j++)
 		for (size_t k = j + 1; k < p->fresh; k++)
 			if (strcmp(fresh[j], fresh[k]) == 0)
 				goto cleanup;
-	if (n != v->stat_count)
+	if (kept + p->fresh != v->stat_count)
 		goto cleanup;
+	for (size_t j = 0; j < p->fresh; j++) {
+		struct ma_pop3_entry *e = &v->entries[j];
+		e->number = (uint32_t)(kept + j + 1);
+		e->uidl = fresh[j];
+		tail[j] = e;
+	}
+	v->nentries = p->fresh;
 	st = ma_pop3_list_each(s, tail, p->fresh, err);
 	if (st != MA_OK)
 		goto cleanup;
-	uint64_t total = 0;
-	for (size_t i = 0; i < n; i++)
-		total += v->entries[i].size;
+	for (size_t j = 0; j < p->fresh; j++)
+		total += v->entries[j].size;
 	if (total != v->stat_size)
 		goto cleanup;
-	/* The new ones' UIDLs into the view's own blocks (fresh goes), and
-	 * L's text becomes one of them: the known ones' UIDLs stay where
-	 * they are. */
+	/* The new ones' UIDLs and the gone ones' into the view's own blocks
+	 * (fresh and L go). */
 	for (size_t j = 0; j < p->fresh; j++) {
 		const char *u = ma_pop3_view_add_uidl(v, tail[j]->uidl, strlen(tail[j]->uidl));
 		if (!u) {
@@ -332,11 +359,21 @@ static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struc
 		}
 		tail[j]->uidl = u;
 	}
-	if (o->text) {
-		o->text->next = v->uidl_text;
-		v->uidl_text = o->text;
-		o->text = NULL;
+	if (!(v->probed.gone = malloc((ngone ? ngone : 1) * sizeof *v->probed.gone))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
 	}
+	for (size_t i = 0; i < o->n; i++) {
+		if (!g.gone[i])
+			continue;
+		const char *u = ma_pop3_view_add_uidl(v, old_uidl(o, i), strlen(old_uidl(o, i)));
+		if (!u) {
+			st = ma_fail(err, MA_ERR_NOMEM, NULL);
+			goto cleanup;
+		}
+		v->probed.gone[v->probed.ngone++] = u;
+	}
+	v->probed.kept = kept;
 	v->probed.valid = true;
 	*ok = true;
 cleanup:

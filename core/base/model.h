@@ -112,18 +112,18 @@ struct ma_text_block {
 struct ma_pop3_view {
 	uint32_t stat_count;
 	uint64_t stat_size;
-	struct ma_pop3_entry *entries; /* by message number */
+	struct ma_pop3_entry *entries; /* by message number (probed: the new ones) */
 	size_t nentries;
 	char **capa;              /* each CAPA line, e.g. "EXPIRE 30" */
 	size_t ncapa;
 	struct ma_text_block *uidl_text; /* newest first */
 	/* What the POP3 probe of a repeat (core/audit/pop3_probe.h) proved
-	 * against the UIDLs present on record: entries[0..kept) are those
-	 * still listed, in their order on record, the rest are new;
+	 * against the UIDLs present on record: the first kept messages are
+	 * those of them still listed, in their order on record, and are not
+	 * in entries, which hold only the new ones (numbered from kept + 1);
 	 * gone[0..ngone) are the ones no longer listed (their text in
-	 * uidl_text, the array the view's own). The history then writes the
-	 * view without comparing it with the record once more. valid false:
-	 * not probed. */
+	 * uidl_text, the array the view's own). The history writes such a
+	 * view from this alone. valid false: not probed, entries are all. */
 	struct {
 		bool valid;
 		size_t kept;

@@ -1864,7 +1864,8 @@ static int cmp_entry(const void *a, const void *b)
  * it prove a message gone. */
 static bool view_complete(const struct ma_pop3_view *v)
 {
-	if (v->nentries != v->stat_count)
+	size_t listed = v->nentries + (v->probed.valid ? v->probed.kept : 0);
+	if (listed != v->stat_count)
 		return false;
 	for (size_t i = 0; i < v->nentries; i++)
 		if (v->entries[i].uidl[0] == '\0')
@@ -1913,12 +1914,12 @@ static ma_status renumber_pop3(struct ma_history *h, const struct ma_pop3_view *
 
 /* A delta the POP3 probe proved (ma_pop3_view.probed): the UIDLs still
  * listed are those on record, in the same order, so nothing is compared
- * or renumbered; the gone ones are marked and the new ones written after
- * every ord on record. At 80,000 UIDLs this skips reading and sorting them
- * all again (about 0.05 s, after the network). It checks the record still
- * holds exactly what the probe read (as many present rows, each gone one
- * among them) and, where it does not, takes its marks back: *fits false,
- * and the caller compares in full. */
+ * or renumbered; the gone ones are marked and the new ones (v's entries)
+ * written after every ord on record. At 80,000 UIDLs this skips reading
+ * and sorting them all again (about 0.05 s, after the network). It checks
+ * the record still holds exactly what the probe read (as many present
+ * rows, each gone one among them) and, where it does not, takes its marks
+ * back: *fits false. */
 static ma_status put_probed_delta(struct ma_history *h, int64_t audit_id,
 				  const struct ma_pop3_view *v, bool *fits, struct ma_error *err)
 {
@@ -1954,7 +1955,7 @@ static ma_status put_probed_delta(struct ma_history *h, int64_t audit_id,
 		st = put_pop3_view(h, audit_id, v, true, 0, true, err);
 	const struct ma_pop3_entry *batch[PUT_ROWS];
 	size_t n = 0;
-	for (size_t i = v->probed.kept; st == MA_OK && i < v->nentries; i++) {
+	for (size_t i = 0; st == MA_OK && i < v->nentries; i++) {
 		batch[n++] = &v->entries[i];
 		if (n == PUT_ROWS) {
 			st = put_uidl_batch(h, audit_id, batch, n, base, err);
@@ -1988,10 +1989,14 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 	if (!view_complete(v) || prev_audit <= 0 || !now.known || now.audit_id != prev_audit ||
 	    !now.uidl_complete)
 		return ma_history_put_pop3(h, audit_id, v, err);
-	if (v->probed.valid && v->probed.kept <= v->nentries) {
+	if (v->probed.valid) {
+		/* Not what the probe read (another mailaudit wrote meanwhile):
+		 * without the kept UIDLs in hand, the view is recorded as not
+		 * complete (proving nothing gone), and the next audit lists. */
 		bool fits;
 		if ((st = put_probed_delta(h, audit_id, v, &fits, err)) != MA_OK || fits)
 			return st;
+		return ma_history_put_pop3(h, audit_id, v, err);
 	}
 	size_t slots = v->nentries ? v->nentries : 1;
 	const struct ma_pop3_entry **by_uidl = malloc(slots * sizeof *by_uidl);

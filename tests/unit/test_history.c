@@ -1169,15 +1169,18 @@ static void pop3_order_follows_the_server(void **state)
 	assert_string_equal(out, "zzz aaa mmm ccc bbb ");
 }
 
-/* A delta the POP3 probe proved (ma_pop3_view.probed) records what the
- * same view compared in full records; findings that no longer fit the
- * record (a gone UIDL not present, a count that differs) are not
- * trusted: the view is compared in full, and nothing is marked twice. */
+/* A delta the POP3 probe proved (ma_pop3_view.probed: the view holds only
+ * the new UIDLs) records what the same listing compared in full records.
+ * Findings that no longer fit the record (a gone UIDL not present, a
+ * count that differs) are not trusted: nothing is marked, the view is
+ * recorded as not complete, and the next audit, listed in full, finds
+ * what went. */
 static void pop3_probed_delta_as_full(void **state)
 {
 	struct fx *f = *state;
 	struct ma_error err = { 0 };
 	char out[128] = "", gone[64] = "";
+	struct ma_pop3_prev pp;
 
 	open_fx(f);
 	struct ma_pop3_entry e1[4] = { { 1, 10, "zzz" }, { 2, 10, "aaa" }, { 3, 10, "mmm" }, { 4, 10, "qqq" } };
@@ -1186,8 +1189,8 @@ static void pop3_probed_delta_as_full(void **state)
 
 	/* "aaa" and "qqq" deleted, "ccc" and "bbb" arrive: as proved. */
 	const char *went[] = { "aaa", "qqq" };
-	struct ma_pop3_entry e2[4] = { { 1, 10, "zzz" }, { 2, 10, "mmm" }, { 3, 10, "ccc" }, { 4, 10, "bbb" } };
-	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e2, .nentries = 4 };
+	struct ma_pop3_entry e2[2] = { { 3, 10, "ccc" }, { 4, 10, "bbb" } };
+	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e2, .nentries = 2 };
 	v.probed.valid = true;
 	v.probed.kept = 2;
 	v.probed.gone = went;
@@ -1197,22 +1200,31 @@ static void pop3_probed_delta_as_full(void **state)
 	assert_string_equal(out, "zzz mmm ccc bbb ");
 	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
 	assert_string_equal(gone, "aaa qqq ");
-	struct ma_pop3_prev pp;
 	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
 	assert_true(pp.known && pp.uidl_complete);
 	assert_int_equal(pp.audit_id, a);
 
-	/* Findings that do not fit: "qqq" is gone already, and "mmm" is
-	 * claimed kept though it is not listed. Compared in full instead:
-	 * "mmm" is found gone, "aaa" (back, after the others) is new. */
+	/* Findings that do not fit: "qqq" is gone already. Nothing marked,
+	 * the new "aaa" (back) written, the view not complete. */
 	const char *went2[] = { "qqq" };
-	struct ma_pop3_entry e3[4] = { { 1, 10, "zzz" }, { 2, 10, "ccc" }, { 3, 10, "bbb" }, { 4, 10, "aaa" } };
-	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e3, .nentries = 4 };
+	struct ma_pop3_entry e3[1] = { { 4, 10, "aaa" } };
+	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e3, .nentries = 1 };
 	v.probed.valid = true;
 	v.probed.kept = 3;
 	v.probed.gone = went2;
 	v.probed.ngone = 1;
 	a = pop3_audit(f, T0 + 120, &v, a);
+	gone[0] = '\0';
+	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
+	assert_string_equal(gone, "");
+	assert_int_equal(ma_history_pop3_prev(f->h, f->acct, &pp, &err), MA_OK);
+	assert_true(pp.known);
+	assert_false(pp.uidl_complete);
+
+	/* The next audit lists in full: "mmm" went. */
+	struct ma_pop3_entry e4[4] = { { 1, 10, "zzz" }, { 2, 10, "ccc" }, { 3, 10, "bbb" }, { 4, 10, "aaa" } };
+	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e4, .nentries = 4 };
+	a = pop3_audit(f, T0 + 180, &v, a);
 	out[0] = gone[0] = '\0';
 	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
 	assert_string_equal(out, "zzz ccc bbb aaa ");
