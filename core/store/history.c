@@ -1874,8 +1874,9 @@ static bool view_complete(const struct ma_pop3_view *v)
 }
 
 /* The ord of the rows a delta leaves: new UIDLs get *base + their number,
- * *base past every ord the account has, so they sort after the ones on
- * record. That is the server's order only if the known ones' ords ascend
+ * *base past the ord of every row present, so they sort after the ones on
+ * record (a gone row's ord is never read in order; one that returns is
+ * given a new one). That is the server's order only if the known ones' ords ascend
  * in message number order and every new UIDL comes after them (as new mail
  * does); otherwise (a NULL ord of an older mailaudit, a UIDL seen again in
  * the middle, a server that reorders) every UIDL listed is renumbered,
@@ -1891,7 +1892,10 @@ static ma_status renumber_pop3(struct ma_history *h, const struct ma_pop3_view *
 {
 	struct query q = QUERY(h, "recording the POP3 view", err);
 	*base = 0;
-	if (query_start(&q, "SELECT coalesce(max(ord), 0) FROM pop3_message WHERE account_id = ?1",
+	/* Past the present rows' ords (the only ones read in order): a lookup
+	 * in pop3_order, where all rows took a scan, 0.1 s at a million. */
+	if (query_start(&q, "SELECT coalesce(max(ord), 0) FROM pop3_message"
+			" WHERE account_id = ?1 AND gone_audit IS NULL",
 			BINDS(B_INT(h->account_id))) && query_row(&q))
 		*base = sqlite3_column_int64(q.s, 0);
 	ma_status st = query_end(&q);
@@ -1916,22 +1920,20 @@ static ma_status renumber_pop3(struct ma_history *h, const struct ma_pop3_view *
  * listed are those on record, in the same order, so nothing is compared
  * or renumbered; the gone ones are marked and the new ones (v's entries)
  * written after every ord on record. At 80,000 UIDLs this skips reading
- * and sorting them all again (about 0.05 s, after the network). It checks
- * the record still holds exactly what the probe read (as many present
- * rows, each gone one among them) and, where it does not, takes its marks
- * back: *fits false. */
+ * and sorting them all again (about 0.05 s, after the network). prev is
+ * the last view on record, which the probe read: the rows present are
+ * its UIDLs (what every write of a complete view leaves), so the probe's
+ * kept and gone must add up to its count, and each gone one must be
+ * present; where not, the marks are taken back: *fits false. (Counting
+ * the present rows instead took 0.05 s at a million.) */
 static ma_status put_probed_delta(struct ma_history *h, int64_t audit_id,
-				  const struct ma_pop3_view *v, bool *fits, struct ma_error *err)
+				  const struct ma_pop3_view *v, const struct ma_pop3_prev *prev,
+				  bool *fits, struct ma_error *err)
 {
 	struct query q = QUERY(h, "recording the POP3 view", err);
+	ma_status st = MA_OK;
 	*fits = false;
-	int64_t present = -1;
-	if (query_start(&q, "SELECT count(*) FROM pop3_message"
-			" WHERE account_id = ?1 AND gone_audit IS NULL", BINDS(B_INT(h->account_id))) &&
-	    query_row(&q))
-		present = sqlite3_column_int64(q.s, 0);
-	ma_status st = query_end(&q);
-	if (st != MA_OK || present != (int64_t)(v->probed.kept + v->probed.ngone))
+	if (v->probed.kept + v->probed.ngone != prev->stat_count)
 		return st;
 	size_t marked = 0;
 	for (size_t i = 0; i < v->probed.ngone && st == MA_OK; i++) {
@@ -1946,7 +1948,8 @@ static ma_status put_probed_delta(struct ma_history *h, int64_t audit_id,
 				 BINDS(B_INT(h->account_id), B_INT(audit_id)));
 	int64_t base = 0;
 	if (st == MA_OK && query_start(&q, "SELECT coalesce(max(ord), 0) FROM pop3_message"
-				       " WHERE account_id = ?1", BINDS(B_INT(h->account_id))) &&
+				       " WHERE account_id = ?1 AND gone_audit IS NULL",
+				       BINDS(B_INT(h->account_id))) &&
 	    query_row(&q))
 		base = sqlite3_column_int64(q.s, 0);
 	if (st == MA_OK)
@@ -1994,7 +1997,7 @@ ma_status ma_history_put_pop3_delta(struct ma_history *h, int64_t audit_id,
 		 * without the kept UIDLs in hand, the view is recorded as not
 		 * complete (proving nothing gone), and the next audit lists. */
 		bool fits;
-		if ((st = put_probed_delta(h, audit_id, v, &fits, err)) != MA_OK || fits)
+		if ((st = put_probed_delta(h, audit_id, v, &now, &fits, err)) != MA_OK || fits)
 			return st;
 		return ma_history_put_pop3(h, audit_id, v, err);
 	}
