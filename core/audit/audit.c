@@ -278,9 +278,8 @@ static void *read_old(void *arg)
 	ma_status hs;
 	struct ma_history *h = history_for_pop3(ra->l, &hs);
 	ra->oom = hs == MA_ERR_NOMEM;
-	if (h)
+	if (h) /* the result keeps h */
 		ra->old = pop3_probe_load(h, ra->l->account, ra->l->prev.stat_count, &ra->oom);
-	ma_history_close(h);
 	return NULL;
 }
 

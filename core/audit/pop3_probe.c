@@ -20,7 +20,7 @@ bool pop3_probe_possible(const struct ma_pop3 *s)
 struct old_list {
 	struct ma_text_block *text;
 	uint32_t *off;
-	uint32_t *size;
+	uint64_t total;           /* their sizes on record, added up */
 	size_t n, capn;
 	size_t count;             /* as many as L must hold */
 	uint32_t *by_uidl;        /* indexes sorted by UIDL, for the answers */
@@ -37,10 +37,6 @@ static bool grow_old(struct old_list *o)
 	if (!off)
 		return false;
 	o->off = off;
-	uint32_t *sz = realloc(o->size, capn * sizeof *sz);
-	if (!sz)
-		return false;
-	o->size = sz;
 	o->capn = capn;
 	return true;
 }
@@ -76,7 +72,7 @@ static int take_old(const char *uidl, uint32_t size, int64_t ord, void *ctx)
 	}
 	memcpy(o->text->text + used, uidl, len);
 	o->off[o->n] = (uint32_t)used;
-	o->size[o->n] = size;
+	o->total += size;
 	o->text->used += len;
 	o->n++;
 	return 0;
@@ -89,7 +85,6 @@ static void old_clear(struct old_list *o)
 {
 	free(o->text);
 	free(o->off);
-	free(o->size);
 	free(o->by_uidl);
 	memset(o, 0, sizeof *o);
 }
@@ -186,8 +181,7 @@ static bool old_load(struct ma_history *h, int64_t account, size_t count, struct
 	if (count <= 1000000) {
 		o->capn = count ? count : 1;
 		o->off = malloc(o->capn * sizeof *o->off);
-		o->size = malloc(o->capn * sizeof *o->size);
-		if (!o->off || !o->size) {
+		if (!o->off) {
 			*oom = true;
 			return false;
 		}
@@ -303,10 +297,17 @@ static void drop_entries(struct ma_pop3_view *v)
  * at a million messages their entries would be 13 MB more at the busiest
  * moment. The sizes (L's on record for the kept, LIST's for the new) must
  * add up to STAT's, one more check on the probe: else *ok false. */
-static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struct old_list *o,
-			    char (*fresh)[MA_UIDL_MAX + 1], struct ma_pop3_view *v, bool *ok,
-			    struct ma_error *err)
+struct pop3_probe_old {
+	struct old_list o;
+	struct ma_history *h;     /* the reader's, kept for the gone ones' sizes */
+	int64_t account;
+};
+
+static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p,
+			    struct pop3_probe_old *old, char (*fresh)[MA_UIDL_MAX + 1],
+			    struct ma_pop3_view *v, bool *ok, struct ma_error *err)
 {
+	struct old_list *o = &old->o;
 	*ok = false;
 	/* Only the answers needed L by UIDL. */
 	free(o->by_uidl);
@@ -320,13 +321,28 @@ static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struc
 	}
 	uidl_probe_deleted(p, mark_gone, &g);
 	size_t ngone = 0;
-	uint64_t total = 0;
-	for (size_t i = 0; i < o->n; i++) {
-		if (g.gone[i])
-			ngone++;
-		else
-			total += o->size[i];
+	for (size_t i = 0; i < o->n; i++)
+		ngone += g.gone[i];
+	/* L's own sizes are not kept (3 MB at a million): the kept ones' are
+	 * all of L's less the gone ones', asked of the history. */
+	if (!(v->probed.gone = malloc((ngone ? ngone : 1) * sizeof *v->probed.gone))) {
+		st = ma_fail(err, MA_ERR_NOMEM, NULL);
+		goto cleanup;
 	}
+	for (size_t i = 0; i < o->n; i++)
+		if (g.gone[i])
+			v->probed.gone[v->probed.ngone++] = old_uidl(o, i);
+	uint64_t gone_size = 0;
+	size_t found = 0;
+	ma_status hs = ma_history_pop3_size_sum(old->h, old->account, v->probed.gone, ngone,
+						 &gone_size, &found, NULL);
+	if (hs == MA_ERR_NOMEM) {
+		st = ma_fail(err, hs, NULL);
+		goto cleanup;
+	}
+	if (hs != MA_OK || found != ngone || gone_size > o->total)
+		goto cleanup;
+	uint64_t total = o->total - gone_size;
 	size_t kept = o->n - ngone;
 	/* Two new ones alike, or a count that does not add up: no view. */
 	for (size_t j = 0; j < p->fresh; j++)
@@ -359,19 +375,13 @@ static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p, struc
 		}
 		tail[j]->uidl = u;
 	}
-	if (!(v->probed.gone = malloc((ngone ? ngone : 1) * sizeof *v->probed.gone))) {
-		st = ma_fail(err, MA_ERR_NOMEM, NULL);
-		goto cleanup;
-	}
-	for (size_t i = 0; i < o->n; i++) {
-		if (!g.gone[i])
-			continue;
-		const char *u = ma_pop3_view_add_uidl(v, old_uidl(o, i), strlen(old_uidl(o, i)));
+	for (size_t i = 0; i < ngone; i++) {
+		const char *u = ma_pop3_view_add_uidl(v, v->probed.gone[i], strlen(v->probed.gone[i]));
 		if (!u) {
 			st = ma_fail(err, MA_ERR_NOMEM, NULL);
 			goto cleanup;
 		}
-		v->probed.gone[v->probed.ngone++] = u;
+		v->probed.gone[i] = u;
 	}
 	v->probed.kept = kept;
 	v->probed.valid = true;
@@ -384,10 +394,6 @@ cleanup:
 	return st;
 }
 
-struct pop3_probe_old {
-	struct old_list o;
-};
-
 struct pop3_probe_old *pop3_probe_load(struct ma_history *h, int64_t account, uint32_t old_n,
 				       bool *oom)
 {
@@ -395,19 +401,26 @@ struct pop3_probe_old *pop3_probe_load(struct ma_history *h, int64_t account, ui
 	struct pop3_probe_old *old = calloc(1, sizeof *old);
 	if (!old) {
 		*oom = true;
+		ma_history_close(h);
 		return NULL;
 	}
+	old->h = h;
+	old->account = account;
 	if (!old_load(h, account, old_n, &old->o, oom)) {
 		pop3_probe_old_free(old);
 		return NULL;
 	}
+	/* The read filled the handle's cache; only a few lookups follow. */
+	ma_history_shrink(h);
 	return old;
 }
 
 void pop3_probe_old_free(struct pop3_probe_old *old)
 {
-	if (old)
-		old_clear(&old->o);
+	if (!old)
+		return;
+	old_clear(&old->o);
+	ma_history_close(old->h);
 	free(old);
 }
 
@@ -434,7 +447,7 @@ ma_status pop3_probe_view(struct ma_pop3 *s, struct pop3_probe_old *old, pop3_co
 	bool proved = false;
 	st = run_probe(s, &p, &r, &proved, err);
 	if (st == MA_OK && proved)
-		st = recover(s, build_view(s, &p, o, tail, v, done, err), err);
+		st = recover(s, build_view(s, &p, old, tail, v, done, err), err);
 cleanup:
 	uidl_probe_clear(&p);
 	free(tail);

@@ -30,9 +30,11 @@ typedef bool (*pop3_counts_fn)(void *ctx, uint32_t *fresh, uint32_t *vanished);
  * (while the server answers the login: a thread of the POP3 look's). */
 struct pop3_probe_old;
 
-/* h: a handle of the reader's own, whose last POP3 view held old_n UIDLs.
- * NULL: they cannot serve a probe (order not known, not exactly old_n of
- * them, out of memory: then *oom). Freed by pop3_probe_old_free. */
+/* h: a handle of the reader's own, whose last POP3 view held old_n UIDLs;
+ * the result keeps it (the gone ones' sizes are asked later) and
+ * pop3_probe_old_free closes it; closed at once where the result is NULL:
+ * they cannot serve a probe (order not known, not exactly old_n of them,
+ * out of memory: then *oom). */
 struct pop3_probe_old *pop3_probe_load(struct ma_history *h, int64_t account, uint32_t old_n,
 				       bool *oom);
 void pop3_probe_old_free(struct pop3_probe_old *o);

@@ -1276,6 +1276,31 @@ ma_status ma_history_pop3_ordered(struct ma_history *h, int64_t account_id,
 	return query_end(&q);
 }
 
+ma_status ma_history_pop3_size_sum(struct ma_history *h, int64_t account_id,
+				   const char *const *uidls, size_t n, uint64_t *sum, size_t *found,
+				   struct ma_error *err)
+{
+	struct query q = QUERY(h, "reading the recorded POP3 sizes", err);
+	*sum = 0;
+	*found = 0;
+	for (size_t i = 0; i < n && q.st == MA_OK; i++) {
+		if (query_start(&q, "SELECT size FROM pop3_message WHERE account_id = ?1"
+				" AND uidl = ?2 AND gone_audit IS NULL",
+				BINDS(B_INT(account_id), B_TEXT(uidls[i]))) && query_row(&q)) {
+			*sum += (uint64_t)sqlite3_column_int64(q.s, 0);
+			(*found)++;
+		}
+		query_end(&q);
+	}
+	return q.st;
+}
+
+void ma_history_shrink(struct ma_history *h)
+{
+	if (h && h->db)
+		sqlite3_db_release_memory(h->db);
+}
+
 ma_status ma_history_pop3_ends(struct ma_history *h, int64_t account_id, char first[MA_UIDL_MAX + 1],
 			       char last[MA_UIDL_MAX + 1], bool *known, struct ma_error *err)
 {

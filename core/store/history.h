@@ -188,6 +188,16 @@ typedef int (*ma_pop3_order_cb)(const char *uidl, uint32_t size, int64_t ord, vo
 ma_status ma_history_pop3_ordered(struct ma_history *h, int64_t account_id,
 				  ma_pop3_order_cb cb, void *ctx, struct ma_error *err);
 
+/* The sum of the sizes on record of those of uidls[0..n) present on
+ * record, and how many they are (*found). */
+ma_status ma_history_pop3_size_sum(struct ma_history *h, int64_t account_id,
+				   const char *const *uidls, size_t n, uint64_t *sum, size_t *found,
+				   struct ma_error *err);
+
+/* Gives back the memory the handle's cache holds (after a long read, on
+ * a handle kept open). */
+void ma_history_shrink(struct ma_history *h);
+
 /* The first and last of them in that order; *known false when there are
  * none, or a row's order is not known. */
 ma_status ma_history_pop3_ends(struct ma_history *h, int64_t account_id, char first[MA_UIDL_MAX + 1],
