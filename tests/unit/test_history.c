@@ -1169,6 +1169,19 @@ static void pop3_order_follows_the_server(void **state)
 	assert_string_equal(out, "zzz aaa mmm ccc bbb ");
 }
 
+/* A view of 4 messages, 40 bytes, as the probe leaves it: entries the new
+ * ones, kept on record, gone[0..ngone) gone. */
+static struct ma_pop3_view probed_view(struct ma_pop3_entry *e, size_t n, size_t kept,
+				       const char **gone, size_t ngone)
+{
+	struct ma_pop3_view v = { .stat_count = 4, .stat_size = 40, .entries = e, .nentries = n };
+	v.probed.valid = true;
+	v.probed.kept = kept;
+	v.probed.gone = gone;
+	v.probed.ngone = ngone;
+	return v;
+}
+
 /* A delta the POP3 probe proved (ma_pop3_view.probed: the view holds only
  * the new UIDLs) records what the same listing compared in full records.
  * Findings that no longer fit the record (a gone UIDL not present, a
@@ -1190,11 +1203,7 @@ static void pop3_probed_delta_as_full(void **state)
 	/* "aaa" and "qqq" deleted, "ccc" and "bbb" arrive: as proved. */
 	const char *went[] = { "aaa", "qqq" };
 	struct ma_pop3_entry e2[2] = { { 3, 10, "ccc" }, { 4, 10, "bbb" } };
-	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e2, .nentries = 2 };
-	v.probed.valid = true;
-	v.probed.kept = 2;
-	v.probed.gone = went;
-	v.probed.ngone = 2;
+	v = probed_view(e2, 2, 2, went, 2);
 	a = pop3_audit(f, T0 + 60, &v, a);
 	assert_int_equal(ma_history_pop3_ordered(f->h, f->acct, collect_ordered, out, &err), MA_OK);
 	assert_string_equal(out, "zzz mmm ccc bbb ");
@@ -1208,11 +1217,7 @@ static void pop3_probed_delta_as_full(void **state)
 	 * the new "aaa" (back) written, the view not complete. */
 	const char *went2[] = { "qqq" };
 	struct ma_pop3_entry e3[1] = { { 4, 10, "aaa" } };
-	v = (struct ma_pop3_view){ .stat_count = 4, .stat_size = 40, .entries = e3, .nentries = 1 };
-	v.probed.valid = true;
-	v.probed.kept = 3;
-	v.probed.gone = went2;
-	v.probed.ngone = 1;
+	v = probed_view(e3, 1, 3, went2, 1);
 	a = pop3_audit(f, T0 + 120, &v, a);
 	gone[0] = '\0';
 	assert_int_equal(ma_history_pop3_gone(f->h, a, collect_pop3_gone, gone, &err), MA_OK);
