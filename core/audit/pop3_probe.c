@@ -290,6 +290,13 @@ static void drop_entries(struct ma_pop3_view *v)
 	memset(&v->probed, 0, sizeof v->probed);
 }
 
+/* L as the read-ahead leaves it (pop3_probe.h). */
+struct pop3_probe_old {
+	struct old_list o;
+	struct ma_history *h;     /* the reader's, kept for the gone ones' sizes */
+	int64_t account;
+};
+
 /* The listing the probe proved, as a repeat keeps it: only the new
  * messages are entries (numbered after the kept ones, sizes by `LIST n`);
  * v->probed says how many of L are kept and which of L went (their UIDLs
@@ -297,12 +304,6 @@ static void drop_entries(struct ma_pop3_view *v)
  * at a million messages their entries would be 13 MB more at the busiest
  * moment. The sizes (L's on record for the kept, LIST's for the new) must
  * add up to STAT's, one more check on the probe: else *ok false. */
-struct pop3_probe_old {
-	struct old_list o;
-	struct ma_history *h;     /* the reader's, kept for the gone ones' sizes */
-	int64_t account;
-};
-
 static ma_status build_view(struct ma_pop3 *s, const struct uidl_probe *p,
 			    struct pop3_probe_old *old, char (*fresh)[MA_UIDL_MAX + 1],
 			    struct ma_pop3_view *v, bool *ok, struct ma_error *err)
