@@ -85,6 +85,9 @@ check_eq "unchanged repeat: no STATUS (the modseq tells)" 0 "$(count 'STATUS')"
 first_two=$(printf '%s\n' "$TRACE" | grep -E '^imap C: [^ ]+ (EXAMINE|LIST) ' | head -n 2 |
 	awk '{ print $4, $5 }' | tr '\n' ' ')
 check_eq "unchanged repeat: INBOX examined before LIST" 'EXAMINE INBOX LIST "" ' "$first_two"
+# Every folder is known by its modseq: a second IMAP session would only log
+# in and find nothing to do (look.c, some_to_read).
+check_eq "unchanged repeat: no second IMAP session" 0 "$(printf '%s\n' "$TRACE" | grep -c '^imap2 ')"
 check_eq "unchanged repeat: no POP3 UIDL listing" 0 "$(count 'UIDL$')"
 check_eq "unchanged repeat: UIDL 1 and UIDL n asked" 2 "$(count 'UIDL [0-9]+$')"
 check_eq "unchanged repeat: no POP3 LIST" 0 "$(count 'LIST$')"
@@ -124,6 +127,8 @@ check "after delete+append: INBOX fetched again" test "$(count '(UID )?FETCH')" 
 check "after delete+append: POP3 UIDLs asked again" test "$(count 'UIDL( [0-9]+)?$')" -gt 2
 check_eq "after delete+append: known messages fetched for flags only" 0 \
 	"$(printf '%s\n' "$TRACE" | grep -E '^imap2? C: [^ ]+ UID FETCH 1:' | grep -c 'RFC822.SIZE')"
+check_eq "after delete+append: one IMAP session (INBOX read by its modseq)" 0 \
+	"$(printf '%s\n' "$TRACE" | grep -c '^imap2 ')"
 
 # --- a \Deleted flag without expunge: UIDs unchanged, the flag is still seen ----------
 imapctl flag Sent 0
