@@ -781,6 +781,10 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 			look_oom(ss->l);
 		return st;
 	}
+	/* INBOX unchanged by its modseq: nothing read ahead is needed, and
+	 * at a million messages the count below reads on meanwhile. */
+	if (ss->ahead && by_modseq && lf->f.modseq == prev.modseq)
+		atomic_store(&ss->ahead->cancel, true);
 	/* Counting is enough to tell: the UIDs are read only for a folder
 	 * that changed. The count is the history's, so only where the
 	 * server's counts already match. */
