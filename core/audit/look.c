@@ -673,18 +673,23 @@ static bool leave_folder(struct imap_look *l, struct look_folder *lf, ma_status 
 
 /* ---- One folder ------------------------------------------------------------ */
 
-/* The \Deleted count of a folder found unchanged since prev, its unseen
- * count from STATUS and its size from the history. */
+/* A folder found unchanged since prev: its unseen count from STATUS (or
+ * the history), its size from the history, and its \Deleted count from a
+ * UID SEARCH DELETED, or, with the same modseq (same_flags), from the
+ * history: no flag changed since, and over a real network that is a round
+ * trip less a folder. */
 static ma_status take_unchanged(const struct session *ss, struct look_folder *lf,
-				const struct ma_folder_prev *prev, uint32_t status_unseen,
-				uint64_t total, struct ma_error *err)
+				const struct ma_folder_prev *prev, bool same_flags,
+				uint32_t status_unseen, uint64_t total, struct ma_error *err)
 {
-	uint32_t *deleted = NULL;
-	size_t n = 0;
-	ma_status st = ma_imap_search_deleted(ss->s, &deleted, &n, err);
-	free(deleted);
-	if (st != MA_OK)
-		return st;
+	size_t n = prev->deleted;
+	if (!same_flags) {
+		uint32_t *deleted = NULL;
+		ma_status st = ma_imap_search_deleted(ss->s, &deleted, &n, err);
+		free(deleted);
+		if (st != MA_OK)
+			return st;
+	}
 	lf->deleted = (unsigned)n;
 	lf->unseen = status_unseen;
 	lf->f.unseen = status_unseen;
@@ -795,7 +800,7 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 		    MA_OK &&
 	    count == lf->f.messages) {
 		if (by_modseq && lf->f.modseq == prev.modseq)
-			return take_unchanged(ss, lf, &prev, prev.unseen, total, err);
+			return take_unchanged(ss, lf, &prev, true, prev.unseen, total, err);
 		/* Flags changed, nothing else: the unseen count is STATUS's, as
 		 * without CONDSTORE (RFC 3501 would rather not STATUS the open
 		 * folder; servers answer it, Dovecot in a millisecond). */
@@ -804,9 +809,9 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 			if ((st = ma_imap_status(ss->s, &now, err)) != MA_OK)
 				return st;
 			if (now.messages == lf->f.messages && now.uidnext == lf->f.uidnext)
-				return take_unchanged(ss, lf, &prev, now.unseen, total, err);
+				return take_unchanged(ss, lf, &prev, false, now.unseen, total, err);
 		} else {
-			return take_unchanged(ss, lf, &prev, status_unseen, total, err);
+			return take_unchanged(ss, lf, &prev, false, status_unseen, total, err);
 		}
 	}
 	return read_folder(ss, lf, &prev, err);

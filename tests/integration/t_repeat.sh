@@ -88,6 +88,8 @@ check_eq "unchanged repeat: INBOX examined before LIST" 'EXAMINE INBOX LIST "" '
 # Every folder is known by its modseq: a second IMAP session would only log
 # in and find nothing to do (look.c, some_to_read).
 check_eq "unchanged repeat: no second IMAP session" 0 "$(printf '%s\n' "$TRACE" | grep -c '^imap2 ')"
+# The same modseq means the same flags: the \Deleted counts on record hold.
+check_eq "unchanged repeat: no UID SEARCH DELETED" 0 "$(count 'UID SEARCH DELETED')"
 check_eq "unchanged repeat: no POP3 UIDL listing" 0 "$(count 'UIDL$')"
 check_eq "unchanged repeat: UIDL 1 and UIDL n asked" 2 "$(count 'UIDL [0-9]+$')"
 check_eq "unchanged repeat: no POP3 LIST" 0 "$(count 'LIST$')"
@@ -137,5 +139,10 @@ audit flagged
 check_eq "after the flag: no FETCH" 0 "$(count '(UID )?FETCH')"
 check_contains "after the flag: pending expunge reported" "$REPORT" "marked as deleted"
 check_not_contains "after the flag: nothing destroyed" "$REPORT" "mail-destroyed"
+audit flagged_again
+# Sent's rows keep the flags they were written with (and their modseq):
+# it alone is searched again; INBOX and Archive are told by their modseq.
+check_eq "the audit after the flag: one UID SEARCH DELETED (Sent's)" 1 "$(count 'UID SEARCH DELETED')"
+check_contains "the audit after the flag: the pending expunge is still reported" "$REPORT" "marked as deleted"
 
 tap_done
