@@ -290,7 +290,11 @@ login_delay() {
 # policy, not a device that emptied Trash.
 # Against the kernel's clock, which stamps ctimes: a suite run under
 # libfaketime (a check that no result depends on the date) has another.
-clock_past() { [ "$(ma_real_clock date +%s)" -gt "$1" ]; }
+# young_later FILE MTIME CTIME: FILE touched to MTIME has a ctime past CTIME.
+# A file's ctime comes from the kernel's coarse clock, which can still read
+# the old second a few milliseconds after date(1) reads the next one (seen
+# in CI: both ctimes the same second): so the touch is what is polled.
+young_later() { touch -d "@$2" "$1" && [ "$(stat -c %Z "$1")" -gt "$3" ]; }
 port_closed() { ! ma_port_open "$1"; }
 trash_purge() {
 	local S="courier (Trash purge)" T f files now ta tb fake libft
@@ -312,8 +316,8 @@ trash_purge() {
 	ta=$(stat -c %Z "$T/${files[1]}")
 	# The young one put in Trash (ctime) a second later than the old ones:
 	# the clock is polled, not slept on.
-	ma_wait 5 clock_past "$ta" || { fail "$S: the clock moves on"; interop_stop; return; }
-	touch -d "@$((now - 2 * 86400))" "$T/${files[2]}"
+	ma_wait 5 young_later "$T/${files[2]}" "$((now - 2 * 86400))" "$ta" ||
+		{ fail "$S: the clock moves on"; interop_stop; return; }
 	tb=$(stat -c %Z "$T/${files[2]}")
 	[ "$tb" -gt "$(stat -c %Z "$T/${files[0]}")" ]
 	ok $? "$S: the young message went to Trash (ctime $tb) after the old ones ($ta)"
