@@ -276,10 +276,10 @@ static void *read_old(void *arg)
 	    (v.unchanged && v.messages == l->prev.stat_count))
 		return NULL;
 	ma_status hs;
-	struct ma_history *h = history_for_pop3(ra->l, &hs);
+	struct ma_history *h = history_for_pop3(l, &hs);
 	ra->oom = hs == MA_ERR_NOMEM;
 	if (h) /* the result keeps h */
-		ra->old = pop3_probe_load(h, ra->l->account, ra->l->prev.stat_count, &ra->oom);
+		ra->old = pop3_probe_load(h, l->account, l->prev.stat_count, &ra->oom);
 	return NULL;
 }
 

@@ -548,20 +548,14 @@ static ma_status fetch_incremental(const struct session *ss, struct look_folder 
 	/* Done with what the history knew before the new messages come: at
 	 * a million messages that is 10 MB the POP3 look's read of its own
 	 * (audit.c, read_ahead) would otherwise be added to. */
-	free(in.flags);
-	free(in.state);
-	known_clear(&in.k);
-	in.flags = NULL;
-	in.state = NULL;
+	inc_clear(&in);
 	if (st == MA_OK)
 		st = ma_imap_fetch(ss->s, fresh, nfresh, true, on_message, &c, err);
 	end_fetch(&c);
 	*done = true;
 cleanup:
 	free(fresh);
-	free(in.flags);
-	free(in.state);
-	known_clear(&in.k);
+	inc_clear(&in);
 	return st;
 }
 

@@ -1898,12 +1898,25 @@ static bool view_complete(const struct ma_pop3_view *v)
 	return true;
 }
 
+/* Past the ord of every row present (the only ones read in order; a gone
+ * one that returns is given a new ord): a lookup in pop3_order, where all
+ * rows took a scan, 0.1 s at a million. */
+static ma_status max_present_ord(struct ma_history *h, int64_t *base, struct ma_error *err)
+{
+	struct query q = QUERY(h, "recording the POP3 view", err);
+	*base = 0;
+	if (query_start(&q, "SELECT coalesce(max(ord), 0) FROM pop3_message"
+			" WHERE account_id = ?1 AND gone_audit IS NULL",
+			BINDS(B_INT(h->account_id))) && query_row(&q))
+		*base = sqlite3_column_int64(q.s, 0);
+	return query_end(&q);
+}
+
 /* The ord of the rows a delta leaves: new UIDLs get *base + their number,
- * *base past the ord of every row present, so they sort after the ones on
- * record (a gone row's ord is never read in order; one that returns is
- * given a new one). That is the server's order only if the known ones' ords ascend
- * in message number order and every new UIDL comes after them (as new mail
- * does); otherwise (a NULL ord of an older mailaudit, a UIDL seen again in
+ * *base from max_present_ord, so they sort after the ones on record. That
+ * is the server's order only if the known ones' ords ascend in message
+ * number order and every new UIDL comes after them (as new mail does);
+ * otherwise (a NULL ord of an older mailaudit, a UIDL seen again in
  * the middle, a server that reorders) every UIDL listed is renumbered,
  * base + number, a full rewrite of ord that is rare. row_ord: by entry,
  * NOT_ON_RECORD for a new one, -1 for a NULL ord; a row on record is found
@@ -1916,14 +1929,7 @@ static ma_status renumber_pop3(struct ma_history *h, const struct ma_pop3_view *
 			       struct ma_error *err)
 {
 	struct query q = QUERY(h, "recording the POP3 view", err);
-	*base = 0;
-	/* Past the present rows' ords (the only ones read in order): a lookup
-	 * in pop3_order, where all rows took a scan, 0.1 s at a million. */
-	if (query_start(&q, "SELECT coalesce(max(ord), 0) FROM pop3_message"
-			" WHERE account_id = ?1 AND gone_audit IS NULL",
-			BINDS(B_INT(h->account_id))) && query_row(&q))
-		*base = sqlite3_column_int64(q.s, 0);
-	ma_status st = query_end(&q);
+	ma_status st = max_present_ord(h, base, err);
 	if (st != MA_OK)
 		return st;
 	bool ascending = true;
@@ -1972,13 +1978,8 @@ static ma_status put_probed_delta(struct ma_history *h, int64_t audit_id,
 				 " WHERE account_id = ?1 AND gone_audit = ?2",
 				 BINDS(B_INT(h->account_id), B_INT(audit_id)));
 	int64_t base = 0;
-	if (st == MA_OK && query_start(&q, "SELECT coalesce(max(ord), 0) FROM pop3_message"
-				       " WHERE account_id = ?1 AND gone_audit IS NULL",
-				       BINDS(B_INT(h->account_id))) &&
-	    query_row(&q))
-		base = sqlite3_column_int64(q.s, 0);
 	if (st == MA_OK)
-		st = query_end(&q);
+		st = max_present_ord(h, &base, err);
 	if (st == MA_OK)
 		st = put_pop3_view(h, audit_id, v, true, 0, true, err);
 	const struct ma_pop3_entry *batch[PUT_ROWS];
