@@ -785,8 +785,14 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 	 * messages that was up to 0.17 s of CPU and 10 MB more). */
 	if (ss->ahead && by_modseq && lf->f.modseq == prev.modseq)
 		atomic_store(&ss->ahead->cancel, true);
-	/* Counting is enough to tell: the UIDs are read only for a folder
-	 * that changed. The count is the history's, so only where the
+	/* The same modseq: nothing at all changed since the rows on record
+	 * were written, and the count and size on record were written with
+	 * them, in one transaction. Counting the rows again cost 0.01 s per
+	 * 80,000 messages, on the way to every other folder. */
+	if (same_state(&lf->f, &prev) && by_modseq && lf->f.modseq == prev.modseq)
+		return take_unchanged(ss, lf, &prev, true, prev.unseen, prev.total_size, err);
+	/* Otherwise counting is enough to tell: the UIDs are read only for a
+	 * folder that changed. The count is the history's, so only where the
 	 * server's counts already match. */
 	uint32_t count = 0;
 	uint64_t total = 0;
@@ -794,8 +800,6 @@ static ma_status look_folder(const struct session *ss, struct look_folder *lf, s
 	    ma_history_folder_count(h, account, lf->f.name, lf->f.uidvalidity, &count, &total, NULL) ==
 		    MA_OK &&
 	    count == lf->f.messages) {
-		if (by_modseq && lf->f.modseq == prev.modseq)
-			return take_unchanged(ss, lf, &prev, true, prev.unseen, total, err);
 		/* Flags changed, nothing else: the unseen count is STATUS's, as
 		 * without CONDSTORE (RFC 3501 would rather not STATUS the open
 		 * folder; servers answer it, Dovecot in a millisecond). */

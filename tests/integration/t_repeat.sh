@@ -9,7 +9,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/../lib/tap.sh"
 . "$here/../lib/dovecot.sh"
 . "$here/../lib/report.sh"
-need dovecot python3 || tap_bail "missing dependency"
+need dovecot python3 sqlite3 || tap_bail "missing dependency"
 [ -x "${MAILAUDIT:-}" ] || tap_bail "mailaudit not built (MAILAUDIT=${MAILAUDIT:-})"
 
 dovecot_start || tap_bail "dovecot did not start"
@@ -97,6 +97,15 @@ check_not_contains "unchanged repeat: nothing destroyed" "$REPORT" "mail-destroy
 check_not_contains "unchanged repeat: nothing moved" "$REPORT" "mail-moved"
 check_not_contains "unchanged repeat: no POP3/IMAP mismatch" "$REPORT" "POP3 shows"
 check_contains "unchanged repeat: the INBOX count is reported" "$REPORT" "INBOX"
+# Each folder's count and size on record are taken over by the same modseq,
+# not counted again from the rows (look.c): they must be what the first
+# audit counted from every message.
+states() { # AUDITS_BACK: the folder states of the last audit but AUDITS_BACK
+	sqlite3 "$STATE/history.db" "SELECT name, messages, unseen, deleted, total_size FROM folder_state
+		WHERE audit_id = (SELECT max(id) FROM audit) - $1 ORDER BY name"
+}
+check "unchanged repeat: every folder on record" test "$(states 0 | wc -l)" -ge 3
+check_eq "unchanged repeat: counts and sizes as the first audit's" "$(states 1)" "$(states 0)"
 audit same2
 check_eq "second unchanged repeat: no FETCH" 0 "$(count '(UID )?FETCH')"
 check_not_contains "second unchanged repeat: nothing destroyed" "$REPORT" "mail-destroyed"
