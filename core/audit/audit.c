@@ -434,6 +434,43 @@ static bool recount(struct imap_look *il, struct pop3_look *pl)
 	return st != MA_ERR_NOMEM;
 }
 
+/* ---- Closing ------------------------------------------------------------------
+ *
+ * LOGOUT and QUIT each wait for the server's answer: a round trip each, one
+ * after the other, and then the recording began (at 20 ms a round trip,
+ * 0.05 s of a 0.4 s repeat). Each session is closed on a thread of its own
+ * while the audit is recorded; both are joined before the audit returns. */
+struct closer {
+	pthread_t tid;
+	bool started;
+	struct ma_imap *imap;
+	struct ma_pop3 *pop3;
+};
+
+static void *close_sessions(void *arg)
+{
+	struct closer *c = arg;
+	ma_imap_close(c->imap);
+	ma_pop3_close(c->pop3);
+	return NULL;
+}
+
+/* Takes the sessions over: closed on a thread, or here if none starts. */
+static void close_begin(struct closer *c, struct ma_imap *imap, struct ma_pop3 *pop3)
+{
+	*c = (struct closer){ .imap = imap, .pop3 = pop3 };
+	c->started = (imap || pop3) && pthread_create(&c->tid, NULL, close_sessions, c) == 0;
+	if (!c->started)
+		close_sessions(c);
+}
+
+static void close_end(struct closer *c)
+{
+	if (c->started)
+		pthread_join(c->tid, NULL);
+	c->started = false;
+}
+
 /* One audit while it runs: what the steps of ma_audit_run share. */
 struct run {
 	const struct ma_account *acct;
@@ -447,6 +484,7 @@ struct run {
 	struct pop3_look pl;
 	struct writer w;          /* started (writing) with history and IMAP */
 	bool writing;
+	struct closer closing[2]; /* IMAP's and POP3's, begun by end_looks */
 	/* Out of memory on the audit's own thread (audit.h's policy; the
 	 * look, the POP3 look and the history say so themselves). */
 	bool oom;
@@ -863,8 +901,8 @@ static void look(struct run *x)
 	verdict_destroy(&x->verdict);
 }
 
-/* After the looks: the recount, the alerts, the sessions closed, and what
- * the looks saw moved into the result. */
+/* After the looks: the recount, the alerts, the sessions' closing begun,
+ * and what the looks saw moved into the result. */
 static void end_looks(struct run *x)
 {
 	struct ma_audit_result *r = x->r;
@@ -878,9 +916,9 @@ static void end_looks(struct run *x)
 	if (!look_add_alerts(&r->alerts, &r->nalerts, alerts, nalerts) ||
 	    !look_add_alerts(&r->alerts, &r->nalerts, (const char *const *)x->il.alerts2, x->il.nalerts2))
 		x->oom = true;
-	ma_imap_close(x->il.s);
+	close_begin(&x->closing[0], x->il.s, NULL);
 	x->il.s = NULL;
-	ma_pop3_close(x->pl.s);
+	close_begin(&x->closing[1], NULL, x->pl.s);
 	x->pl.s = NULL;
 	if (!fill_result(r, &x->il, &x->pl))
 		x->oom = true;
@@ -946,6 +984,9 @@ ma_status ma_audit_run(const struct ma_account *acct, const char *password,
 		st = ma_analyze(r, err);
 	if (st == MA_OK)
 		apply_deadline(r);
+	/* Their last bytes count too. */
+	close_end(&x.closing[0]);
+	close_end(&x.closing[1]);
 	r->elapsed_ms = ma_now_ms() - t0;
 	r->bytes_received = atomic_load(counted.net.bytes_in);
 	ma_history_close(x.h); /* rolls back what was begun and not recorded */
