@@ -163,6 +163,18 @@ static bool empty_cap_cache(struct mailimap_connection_info *ci)
 	return true;
 }
 
+/* Whether libetpan's cache holds a list the server sent: libetpan keeps
+ * the last one, from a CAPABILITY reply, a greeting's [CAPABILITY] or
+ * whatever the login's reply carried. */
+static bool cache_has_caps(const struct ma_imap *s)
+{
+	const struct mailimap_connection_info *ci = s->imap->imap_connection_info;
+	return ci && ci->imap_capability && ci->imap_capability->cap_list &&
+	       !clist_isempty(ci->imap_capability->cap_list);
+}
+
+static ma_status caps_from_cache(struct ma_imap *s, struct ma_error *err);
+
 static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 {
 	/* libetpan answers CAPABILITY with a copy of its cache: a server that
@@ -175,7 +187,13 @@ static ma_status read_caps(struct ma_imap *s, struct ma_error *err)
 	int r = capability_cmd(s->imap);
 	if (r != MAILIMAP_NO_ERROR)
 		return fail(s, r, "CAPABILITY", err);
-	/* The cache itself, not a copy: what the reply left there. */
+	return caps_from_cache(s, err);
+}
+
+/* s->caps from the cache itself, not a copy: what the server left there. */
+static ma_status caps_from_cache(struct ma_imap *s, struct ma_error *err)
+{
+	struct mailimap_connection_info *ci = s->imap->imap_connection_info;
 	struct mailimap_capability_data *cap = ci->imap_capability;
 	if (!cap || !cap->cap_list) {
 		free(s->caps);
@@ -287,7 +305,13 @@ static ma_status imap_greet(struct ma_session *b, struct ma_error *err)
 
 static ma_status imap_read_caps(struct ma_session *b, struct ma_error *err)
 {
-	return read_caps(imap_of(b), err);
+	/* A greeting with [CAPABILITY ...] says what a CAPABILITY would
+	 * (RFC 3501, 7.1): a round trip spared. Only for the first read:
+	 * after STARTTLS the cache still holds the plaintext list. */
+	struct ma_imap *s = imap_of(b);
+	if (!s->caps && cache_has_caps(s))
+		return caps_from_cache(s, err);
+	return read_caps(s, err);
 }
 
 static bool imap_offers_starttls(const struct ma_session *b)
@@ -448,6 +472,11 @@ static ma_status imap_login(struct ma_session *b, const char *login, const char 
 		return MA_OK;
 	}
 
+	/* Emptied, so that what the login's reply carries can be told from
+	 * what was there before. */
+	struct mailimap_connection_info *ci = s->imap->imap_connection_info;
+	if (!ci || !empty_cap_cache(ci))
+		return ma_fail(err, MA_ERR_NOMEM, NULL);
 	int r;
 	s->tap.phase = MA_TRACE_SECRET;
 	if (has_8bit(password) && ma_imap_has_cap(s, "SASL-IR") && ma_imap_has_cap(s, "AUTH=PLAIN")) {
@@ -481,7 +510,10 @@ static ma_status imap_login(struct ma_session *b, const char *login, const char 
 		return st;
 	}
 	s->tap.phase = MA_TRACE_NORMAL;
-	/* Servers may send new capabilities after login; ask once more. */
+	/* Servers may have more capabilities after login. Most say which in
+	 * the login's reply (Dovecot, Cyrus); the others are asked. */
+	if (cache_has_caps(s))
+		return caps_from_cache(s, err);
 	return read_caps(s, err);
 }
 
