@@ -120,19 +120,32 @@ static bool sort_and_check(struct uidl_probe *p)
 	return true;
 }
 
-/* The next round: the middle of every gap whose offset changes and that
- * still has a number inside (its deletions are not located yet). */
-static bool bisect_round(struct uidl_probe *p)
+/* Each round splits a gap in this many parts. Every round is a round
+ * trip (a batch of pipelined UIDLs); questions are cheap (30 bytes each).
+ * Halving took 8 rounds to locate 100 deletions among 80,000 messages,
+ * quartering takes 4, for about half again as many questions. */
+#define SPLIT 4
+
+/* The next round: SPLIT - 1 numbers evenly inside every gap whose offset
+ * changes and that still has a number inside (its deletions are not
+ * located yet). */
+static bool split_round(struct uidl_probe *p)
 {
+	size_t cap = (p->np + 1) * (SPLIT - 1);
 	free(p->ask);
 	p->nask = 0;
-	if (!(p->ask = malloc((p->np + 1) * sizeof *p->ask)))
+	if (!(p->ask = malloc(cap * sizeof *p->ask)))
 		return false;
 	for (size_t i = 0; i <= p->np; i++) {
 		struct answer x = at(p, i), y = at(p, i + 1);
-		if (y.pos - x.pos > 1 && y.idx - x.idx != y.pos - x.pos &&
-		    !ask(p, x.pos + (y.pos - x.pos) / 2, p->np + 1))
-			return false;
+		size_t d = y.pos - x.pos;
+		if (d <= 1 || y.idx - x.idx == d)
+			continue;
+		for (size_t j = 1; j < SPLIT; j++) {
+			size_t n = x.pos + j * d / SPLIT;
+			if (n > x.pos && !ask(p, n, cap))
+				return false;
+		}
 	}
 	return true;
 }
@@ -145,7 +158,7 @@ enum uidl_probe_step uidl_probe_next(struct uidl_probe *p, const size_t **asked,
 		goto fail;
 	bool first = !p->started;
 	p->started = true;
-	if (first ? !first_round(p) : !sort_and_check(p) || !bisect_round(p))
+	if (first ? !first_round(p) : !sort_and_check(p) || !split_round(p))
 		goto fail;
 	if (p->nask == 0) {
 		/* Every new one must have been answered, and new. */

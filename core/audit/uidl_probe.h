@@ -7,8 +7,8 @@
  * its entries, then A UIDLs not in L. The planner says which message
  * numbers to ask with `UIDL n`; each answer is the UIDL's index in L (0:
  * not in L). It asks a few evenly spaced numbers, the ends and the whole
- * tail, then bisects every gap whose offset (old index - new number)
- * changes until each deletion is located exactly. Any contradiction (an
+ * tail, then splits every gap whose offset (old index - new number)
+ * changes in four until each deletion is located exactly. Any contradiction (an
  * old UIDL in the tail, a new one before it, indexes that do not ascend,
  * more UIDLs between two answers than L has there, too many questions)
  * fails: the caller then lists every UIDL, never guesses.

@@ -16,6 +16,13 @@
 #define MAX_ENTRIES 1000000     /* bounds memory against a hostile LIST */
 #define MAX_ENTRIES_TEXT "1,000,000"
 #define MAX_CAPA 200
+/* Commands sent before their replies are read, where the server allows it
+ * (RFC 2449 PIPELINING). Each batch costs a round trip: over a 20 ms link
+ * a probe of 100 deletions among 80,000 messages took 24 batches of 64
+ * (its first round alone asks about 500). 512 replies are under 16 KB,
+ * far below any socket's buffer, so neither side can block the other
+ * while the batch is written. */
+#define PIPELINE_BATCH 512
 
 struct ma_pop3 {
 	struct ma_session base;   /* first: conn, host, broken (session.h) */
@@ -633,7 +640,7 @@ ma_status ma_pop3_list_each(struct ma_pop3 *s, struct ma_pop3_entry *const *e, s
 	/* One round trip per batch where the server allows pipelining (RFC
 	 * 2449), else one per message: over a real network that is what it
 	 * costs, and the caller keeps n small. */
-	size_t batch = ma_pop3_has_capa(s, "PIPELINING") ? 64 : 1;
+	size_t batch = ma_pop3_has_capa(s, "PIPELINING") ? PIPELINE_BATCH : 1;
 	ma_status st = check_usable(s, err);
 	for (size_t i = 0; i < n && st == MA_OK; i += batch) {
 		size_t m = n - i < batch ? n - i : batch;
@@ -697,7 +704,7 @@ ma_status ma_pop3_uidl_each(struct ma_pop3 *s, const uint32_t *numbers, size_t n
 {
 	/* As ma_pop3_list_each: a batch to a round trip where the server
 	 * pipelines, else one at a time. */
-	size_t batch = ma_pop3_has_capa(s, "PIPELINING") ? 64 : 1;
+	size_t batch = ma_pop3_has_capa(s, "PIPELINING") ? PIPELINE_BATCH : 1;
 	ma_status st = check_usable(s, err);
 	for (size_t i = 0; i < n && st == MA_OK; i += batch) {
 		size_t m = n - i < batch ? n - i : batch;
