@@ -89,8 +89,13 @@ out=$("$probe" --imap "$H:$MA_IMAP_PORT/plain" "${P[@]}" 2>&1)
 check_contains "plain IMAP without --insecure: password not sent" "$out" "imap error unencrypted"
 out=$("$probe" --imap "$H:$MA_IMAP_PORT/plain" --insecure --source 127.0.0.2 "${P[@]}" 2>&1)
 check_contains "server refuses plaintext login from a non-local address" "$out" "imap error plaintext-refused"
-out=$("$probe" --pop3 "$H:$MA_POP3_PORT/plain" --insecure --source 127.0.0.2 "${P[@]}" 2>&1)
+out=$("$probe" --pop3 "$H:$MA_POP3_PORT/plain" --insecure --source 127.0.0.2 --trace "$MA_TMP/plain-pop3.trace" \
+	"${P[@]}" 2>&1)
 check_contains "POP3 server refuses plaintext login" "$out" "pop3 error plaintext-refused"
+# Over TLS USER and PASS go in one write (pop3.c, login_pipelined); in plain
+# text USER goes alone, and a server that refuses it never gets the PASS.
+check_eq "POP3 in plain text: USER refused, PASS never sent" \
+	"pop3 C: [$((${#MA_USER} + 7)) bytes of credentials redacted]" "$(grep '^pop3 C: \[' "$MA_TMP/plain-pop3.trace")"
 
 # --- unknown CA (no --ca-file: the system store does not know our CA) --------
 out=$("$probe" --imap "$H:$MA_IMAPS_PORT/tls" --user "$MA_USER" --password-file "$MA_PASSFILE" 2>&1)
