@@ -18,6 +18,8 @@
 #   MA_BENCH_TUI=0         skip the TUI key latency case (100,000 box, needs tmux)
 #   MA_BENCH_TUI_PRESSES=40  key presses timed during audits (and on the idle TUI)
 #   MA_BENCH_TUI_GAP=0.1   seconds between presses during an audit
+#   MA_BENCH_RTT_MS=20     also the repeats through tests/bench/delay_proxy.py, a relay
+#                          that makes each round trip this much longer (0: skip)
 #   MA_BENCH_WATCH=0       skip the watch (tests/bench/watch_bench.sh: CPU idle and
 #                          per 1,000 events, RSS after 10,000 arrivals and deletions)
 #
@@ -31,6 +33,7 @@ top=$(cd "$here/../.." && pwd)
 bin=${1:-$top/build/mailaudit}
 RUNS=${MA_BENCH_RUNS:-5}
 SIZES=${MA_BENCH_SIZES:-"10000 100000"}
+RTT_MS=${MA_BENCH_RTT_MS:-20}
 OUT=${MA_BENCH_OUT:-$top/build/bench}
 DOC=$top/docs/benchmarks.md
 
@@ -160,8 +163,9 @@ case " $SIZES " in
 esac
 WORK=$(mktemp -d "$OUT/run.XXXXXX") || die "mktemp failed"
 chmod 0700 "$WORK"
+RELAY=
 # dovecot.sh's EXIT trap stops the server; keep it and drop our secrets too.
-trap 'dovecot_stop_all; rm -rf -- "$WORK"' EXIT
+trap '[ -n "$RELAY" ] && kill "$RELAY" 2>/dev/null; dovecot_stop_all; rm -rf -- "$WORK"' EXIT
 
 # Credentials for the peers, in 0600 files, never in argv.
 qesc() { local s=${1//\\/\\\\}; printf '%s' "${s//\"/\\\"}"; }
@@ -187,6 +191,20 @@ REF=("$OUT/refclient" --host "$MA_HOST" --imap-port "$MA_IMAPS_PORT" --pop3-port
 	--user "$MA_USER" --password-file "$MA_PASSFILE" --ca-file "$MA_CA")
 AUDIT=("$MA" --report "$WORK/report.txt" --imap "$MA_HOST:$MA_IMAPS_PORT/tls"
 	--pop3 "$MA_HOST:$MA_POP3S_PORT/tls" --user "$MA_USER" --password-file "$MA_PASSFILE"
+	--ca-file "$MA_CA" --state-dir "$STATE")
+# The same audit as over the internet: every byte through a relay that
+# delays each direction by half of RTT_MS, so that round trips cost what
+# they cost a user (on loopback they are all but free).
+if [ "$RTT_MS" != 0 ]; then
+	free_port() { python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'; }
+	RIP=$(free_port) && RPP=$(free_port) || die "no free port for the relay"
+	python3 "$here/delay_proxy.py" "$(awk -v r="$RTT_MS" 'BEGIN { print r / 2 }')" \
+		"$RIP:$MA_IMAPS_PORT" "$RPP:$MA_POP3S_PORT" >"$WORK/relay.log" 2>&1 &
+	RELAY=$!
+	ma_wait 10 ma_file_has "$WORK/relay.log" ready || die "the delay relay did not start"
+fi
+AUDIT_RTT=("$MA" --report "$WORK/report.txt" --imap "$MA_HOST:${RIP:-0}/tls"
+	--pop3 "$MA_HOST:${RPP:-0}/tls" --user "$MA_USER" --password-file "$MA_PASSFILE"
 	--ca-file "$MA_CA" --state-dir "$STATE")
 PY=(python3 "$here/py_peer.py" "$MA_HOST" "$MA_IMAPS_PORT" "$MA_POP3S_PORT" "$MA_USER" "$MA_PASSFILE" "$MA_CA")
 CURL=(bash "$here/curl_peer.sh" "$MA_HOST" "$MA_IMAPS_PORT" "$MA_POP3S_PORT" "$WORK/curl.cfg")
@@ -348,6 +366,11 @@ for N in $SIZES; do
 	run_case "mailaudit repeat, +100/-100 through the server" mailaudit sync_and_change_server -- "${AUDIT[@]}"
 	run_case "mailaudit repeat, +100/-100 through the server, settled" mailaudit sync_and_change_settled -- \
 		"${AUDIT[@]}"
+	if [ -n "$RELAY" ]; then
+		run_case "mailaudit repeat, unchanged, $RTT_MS ms round trip" mailaudit : -- "${AUDIT_RTT[@]}"
+		run_case "mailaudit repeat, +100/-100 settled, $RTT_MS ms round trip" mailaudit \
+			sync_and_change_settled -- "${AUDIT_RTT[@]}"
+	fi
 	run_case "python3 imaplib+poplib (same fetches)" py : -- "${PY[@]}"
 	if command -v curl >/dev/null; then
 		run_case "curl: UID/size listing + UIDL/LIST" curl : -- "${CURL[@]}"
