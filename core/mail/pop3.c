@@ -330,9 +330,15 @@ static ma_status login_pipelined(struct ma_pop3 *s, const char *login, const cha
 	}
 	ma_status st = MA_OK;
 	for (int k = 0; k < 2; k++) {
-		ma_status rs = read_line(s, _("login"), err);
-		if (rs != MA_OK)
-			return rs;
+		/* A server may hang up after refusing USER: its words are
+		 * what the user needs, not the hang-up's. */
+		struct ma_error rerr = { 0 };
+		ma_status rs = read_line(s, _("login"), &rerr);
+		if (rs != MA_OK) {
+			if (st == MA_OK)
+				*err = rerr;
+			return st != MA_OK ? st : rs;
+		}
 		if (strncmp(s->line, "-ERR", 4) == 0) {
 			const char *text = s->line + 4;
 			while (*text == ' ')
