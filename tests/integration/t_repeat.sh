@@ -90,6 +90,13 @@ check_eq "unchanged repeat: INBOX examined before LIST" 'EXAMINE INBOX LIST "" '
 check_eq "unchanged repeat: no second IMAP session" 0 "$(printf '%s\n' "$TRACE" | grep -c '^imap2 ')"
 # The same modseq means the same flags: the \Deleted counts on record hold.
 check_eq "unchanged repeat: no UID SEARCH DELETED" 0 "$(count 'UID SEARCH DELETED')"
+# Round trips a real network makes dear: Dovecot's greeting and login reply
+# carry its capabilities (imap.c), and over TLS USER and PASS go in one
+# write (pop3.c, login_pipelined).
+check_eq "unchanged repeat: no IMAP CAPABILITY asked" 0 "$(count 'CAPABILITY')"
+check_eq "unchanged repeat: POP3 USER and PASS in one write" \
+	"pop3 C: [$((${#MA_USER} + ${#MA_PASS} + 14)) bytes of credentials redacted]" \
+	"$(printf '%s\n' "$TRACE" | grep '^pop3 C: \[')"
 check_eq "unchanged repeat: no POP3 UIDL listing" 0 "$(count 'UIDL$')"
 check_eq "unchanged repeat: UIDL 1 and UIDL n asked" 2 "$(count 'UIDL [0-9]+$')"
 check_eq "unchanged repeat: no POP3 LIST" 0 "$(count 'LIST$')"
