@@ -510,8 +510,8 @@ static ma_status imap_login(struct ma_session *b, const char *login, const char 
 		return st;
 	}
 	s->tap.phase = MA_TRACE_NORMAL;
-	/* Servers may have more capabilities after login. Most say which in
-	 * the login's reply (Dovecot, Cyrus); the others are asked. */
+	/* Servers may have more capabilities after login. Many say which in
+	 * the login's reply (Dovecot does); the others are asked. */
 	if (cache_has_caps(s))
 		return caps_from_cache(s, err);
 	return read_caps(s, err);
